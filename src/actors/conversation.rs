@@ -1,0 +1,670 @@
+//! ConversationActor: the single writer of one conversation.
+//!
+//! Every change (customer message, assistant answer, agent reply, status change, delivery
+//! report, timer) is a message to this actor. A handler runs the pure state machine, hands the
+//! resulting rows to the group-commit writer, and only once they are committed updates its
+//! in-memory state, pushes events and carries out the effects (ask the assistant, arm timers).
+//! Handlers that write are `AtomicResponse`s, so the actor handles one change at a time even
+//! though the disk work happens elsewhere.
+//!
+//! The assistant is asked without blocking the mailbox, so an agent can take over while it
+//! thinks; its answer comes back as a message and is checked against the status again before
+//! it is stored: a takeover during a slow reply wins.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use actix::prelude::*;
+use chrono::NaiveDateTime;
+use serde_json::{json, Map, Value};
+
+use super::{
+    hub::Publish,
+    messages::{
+        ActorIdle, ApplyEvent, AssistantAnswered, DeliverInbound, FollowUpFired, InboundAccepted, InjectPanic,
+        ReportDelivery, SendAgentReply, WindowClosed,
+    },
+    registry::ConversationRegistry,
+};
+use crate::{
+    app::AppContext,
+    assistant::AssistantRequest,
+    clock,
+    db::{
+        models::{preview, ContactRow, ConversationRow, MessageRow, OutboxRow},
+        queries,
+    },
+    domain::{
+        conversation::{transition, ConversationState, Effect, Event, HandoffReason, TransitionError},
+        delivery::DeliveryStatus,
+        types::{Author, Direction},
+        AgentId, ConversationId, MessageId,
+    },
+    error::{AppError, AppResult},
+    inbox::Inbox,
+    views::{ConversationView, MessageView},
+};
+
+/// How often an actor asks itself whether it has been idle long enough to stop.
+const IDLE_CHECK: Duration = Duration::from_secs(5);
+
+pub struct ConversationActor {
+    id: ConversationId,
+    app: Arc<AppContext>,
+    registry: Addr<ConversationRegistry>,
+    loaded: Option<Loaded>,
+    /// Why loading failed; every message is answered with it until the actor stops.
+    load_error: Option<AppError>,
+    follow_up_timer: Option<SpawnHandle>,
+    window_timer: Option<SpawnHandle>,
+    last_active: Instant,
+    assistant_in_flight: u32,
+    span: tracing::Span,
+}
+
+struct Loaded {
+    row: ConversationRow,
+    contact: ContactRow,
+    state: ConversationState,
+    inbox: Arc<Inbox>,
+}
+
+/// The rows one change writes, besides the conversation row itself.
+struct Plan {
+    state: ConversationState,
+    effects: Vec<Effect>,
+    /// The message the change is about (customer, assistant or agent), if any.
+    message: Option<MessageRow>,
+    /// Deliver `message` through the outbox.
+    send: bool,
+    dedupe: Dedupe,
+}
+
+enum Dedupe {
+    None,
+    /// A provider message id within the inbox.
+    External(String),
+    /// An agent client's id within the conversation.
+    Client(String),
+}
+
+enum Committed {
+    Written {
+        row: ConversationRow,
+        messages: Vec<MessageRow>,
+    },
+    Duplicate(MessageRow),
+}
+
+impl ConversationActor {
+    pub fn new(id: ConversationId, app: Arc<AppContext>, registry: Addr<ConversationRegistry>) -> Self {
+        ConversationActor {
+            id,
+            app,
+            registry,
+            loaded: None,
+            load_error: None,
+            follow_up_timer: None,
+            window_timer: None,
+            last_active: Instant::now(),
+            assistant_in_flight: 0,
+            span: tracing::info_span!("conversation", conversation_id = %id),
+        }
+    }
+
+    fn loaded(&self) -> AppResult<&Loaded> {
+        match (&self.loaded, &self.load_error) {
+            (Some(l), _) => Ok(l),
+            (None, Some(AppError::NotFound(what))) => Err(AppError::NotFound(what)),
+            (None, _) => Err(AppError::Unavailable("conversation could not be loaded".to_owned())),
+        }
+    }
+
+    fn on_loaded(&mut self, row: ConversationRow, contact: ContactRow, ctx: &mut Context<Self>) {
+        let state = match row.state() {
+            Ok(s) => s,
+            Err(e) => {
+                self.fail(e, ctx);
+                return;
+            }
+        };
+        let inbox = self.app.inboxes.for_conversation(&row.inbox_id);
+        if let Some(f) = &state.follow_up {
+            self.arm_follow_up(f.at, ctx);
+        }
+        if let Some(closes) = state.window_closes_at(&inbox.policy) {
+            self.arm_window(closes, ctx);
+        }
+        self.loaded = Some(Loaded {
+            row,
+            contact,
+            state,
+            inbox,
+        });
+    }
+
+    fn fail(&mut self, e: AppError, ctx: &mut Context<Self>) {
+        if !matches!(e, AppError::NotFound(_)) {
+            tracing::error!(parent: &self.span, error = %e, "cannot load conversation");
+        }
+        self.load_error = Some(e);
+        self.leave_registry(ctx);
+    }
+
+    /// Removes this actor from the registry, then stops. Meanwhile the mailbox is held, so
+    /// nothing is half-handled: queued messages fail to deliver and their senders retry
+    /// against a fresh actor, which reads everything this one committed.
+    fn leave_registry(&mut self, ctx: &mut Context<Self>) {
+        let msg = ActorIdle {
+            id: self.id,
+            addr: ctx.address(),
+        };
+        ctx.wait(self.registry.send(msg).into_actor(self).map(|_, _, ctx| ctx.stop()));
+    }
+
+    fn check_idle(&mut self, ctx: &mut Context<Self>) {
+        let idle = Duration::from_secs(self.app.settings.conversations.idle_actor_secs);
+        if self.loaded.is_none() || self.assistant_in_flight > 0 || self.last_active.elapsed() < idle {
+            return;
+        }
+        // A follow-up due before the registry's next scan keeps the actor (and its timer) alive.
+        let horizon = chrono::Duration::seconds(2 * self.app.settings.conversations.timer_scan_secs as i64);
+        let follow_up_soon = self
+            .loaded
+            .as_ref()
+            .and_then(|l| l.state.follow_up.as_ref())
+            .is_some_and(|f| f.at <= clock::now() + horizon);
+        if !follow_up_soon {
+            tracing::debug!(parent: &self.span, "idle; stopping");
+            self.leave_registry(ctx);
+        }
+    }
+
+    fn arm_follow_up(&mut self, at: NaiveDateTime, ctx: &mut Context<Self>) {
+        if let Some(h) = self.follow_up_timer.take() {
+            ctx.cancel_future(h);
+        }
+        let delay = until(at);
+        self.follow_up_timer = Some(ctx.run_later(delay, |act, ctx| {
+            act.follow_up_timer = None;
+            ctx.notify(FollowUpFired);
+        }));
+    }
+
+    fn arm_window(&mut self, closes: NaiveDateTime, ctx: &mut Context<Self>) {
+        if let Some(h) = self.window_timer.take() {
+            ctx.cancel_future(h);
+        }
+        if closes <= clock::now() {
+            return;
+        }
+        self.window_timer = Some(ctx.run_later(until(closes), |act, ctx| {
+            act.window_timer = None;
+            ctx.notify(WindowClosed);
+        }));
+    }
+
+    fn new_message(&self, l: &Loaded, direction: Direction, author: Author, text: String, at: NaiveDateTime) -> MessageRow {
+        MessageRow {
+            id: MessageId::new().to_string(),
+            conversation_id: self.id.to_string(),
+            inbox_id: l.row.inbox_id.clone(),
+            external_id: None,
+            client_id: None,
+            direction: direction.as_str().to_owned(),
+            author: author.as_str().to_owned(),
+            agent_id: None,
+            body: text,
+            private_note: false,
+            delivery_status: None,
+            failure_reason: None,
+            sent_at: at,
+            created_at: clock::now(),
+        }
+    }
+
+    /// An outbound message goes through the outbox when the inbox has somewhere to send it;
+    /// otherwise it is only stored (an API inbox without callback is read through the API).
+    fn outbound(&self, l: &Loaded, author: Author, text: String, now: NaiveDateTime) -> (MessageRow, bool) {
+        let mut m = self.new_message(l, Direction::Outbound, author, text, now);
+        let send = l.inbox.configured && l.inbox.callback_url.is_some();
+        if send {
+            m.delivery_status = Some(DeliveryStatus::Queued.as_str().to_owned());
+        }
+        (m, send)
+    }
+
+    /// Writes a plan in one group commit, then (and only then) applies it in memory, pushes the
+    /// events and carries out the effects.
+    fn commit(&mut self, plan: Plan) -> ResponseActFuture<Self, AppResult<Committed>> {
+        self.last_active = Instant::now();
+        let now = clock::now();
+        let Some(l) = &self.loaded else {
+            return Box::pin(fut::ready(Err(self.loaded().err().unwrap_or_else(|| AppError::internal("not loaded")))));
+        };
+        let mut row = l.row.clone();
+        row.set_state(&plan.state, now);
+        let mut messages = Vec::new();
+        if let Some(m) = plan.message {
+            // The preview follows the latest customer/assistant/agent message by provider time.
+            if plan.state.last_message_at == Some(m.sent_at) && !m.private_note {
+                row.last_message_preview = Some(preview(&m.body));
+            }
+            messages.push(m);
+        }
+        for fx in &plan.effects {
+            if let Effect::SystemNote(text) = fx {
+                messages.push(self.new_message(l, Direction::Internal, Author::System, text.clone(), now));
+            }
+        }
+        let outbox: Vec<OutboxRow> = match (plan.send, messages.first()) {
+            (true, Some(m)) => vec![OutboxRow {
+                message_id: m.id.clone(),
+                conversation_id: m.conversation_id.clone(),
+                inbox_id: m.inbox_id.clone(),
+                attempts: 0,
+                next_attempt_at: now,
+                last_error: None,
+                created_at: now,
+            }],
+            _ => Vec::new(),
+        };
+        let dedupe = plan.dedupe;
+        let inbox_id = row.inbox_id.clone();
+        let store = self.app.store.clone();
+        let write = async move {
+            store
+                .write(move |c| {
+                    let existing = match &dedupe {
+                        Dedupe::None => None,
+                        Dedupe::External(ext) => queries::message_by_external_id(c, &inbox_id, ext)?,
+                        Dedupe::Client(client) => queries::message_by_client_id(c, &row.id, client)?,
+                    };
+                    if let Some(m) = existing {
+                        return Ok(Committed::Duplicate(m));
+                    }
+                    queries::insert_messages(c, &messages)?;
+                    queries::insert_outbox(c, &outbox)?;
+                    queries::update_conversation(c, &row)?;
+                    Ok(Committed::Written { row, messages })
+                })
+                .await
+        };
+        let state = plan.state;
+        let effects = plan.effects;
+        Box::pin(write.into_actor(self).map(move |res, act, ctx| {
+            if let Ok(Committed::Written { row, messages }) = &res {
+                act.applied(row.clone(), state, messages, effects, ctx);
+            }
+            res
+        }))
+    }
+
+    /// After a commit: adopt the new state, push events, carry out effects.
+    fn applied(
+        &mut self,
+        row: ConversationRow,
+        state: ConversationState,
+        messages: &[MessageRow],
+        effects: Vec<Effect>,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(l) = self.loaded.as_mut() else { return };
+        let was_empty = l.row.last_message_at.is_none();
+        l.row = row;
+        l.state = state;
+        let assignee = l.state.assignee;
+        for m in messages {
+            self.publish("message.created", assignee, json!({ "message": MessageView::from(m) }));
+        }
+        let conversation = self.view();
+        let kind = if was_empty { "conversation.created" } else { "conversation.updated" };
+        self.publish(kind, assignee, json!({ "conversation": conversation }));
+        for fx in effects {
+            match fx {
+                Effect::RequestAssistantReply => self.ask_assistant(ctx),
+                Effect::HandoffRequested(reason) => {
+                    let reason = match reason {
+                        HandoffReason::CustomerAsked { phrase } => json!({"kind": "customer_asked", "phrase": phrase}),
+                        HandoffReason::AssistantCouldNotHelp { misses } => {
+                            json!({"kind": "assistant_could_not_help", "misses": misses})
+                        }
+                    };
+                    self.publish("handoff.requested", assignee, json!({ "reason": reason, "conversation": conversation }));
+                }
+                Effect::ArmFollowUp(at) => self.arm_follow_up(at, ctx),
+                Effect::CancelFollowUpTimer => {
+                    if let Some(h) = self.follow_up_timer.take() {
+                        ctx.cancel_future(h);
+                    }
+                }
+                Effect::ArmWindow(at) => self.arm_window(at, ctx),
+                Effect::SystemNote(_) => {}
+            }
+        }
+        if messages.iter().any(|m| m.delivery_status.is_some()) {
+            self.app.outbox_kick.notify_one();
+        }
+    }
+
+    fn view(&self) -> Option<ConversationView> {
+        self.loaded.as_ref().map(|l| {
+            ConversationView::build(&l.row, &l.contact, &l.state, &l.inbox.policy, l.inbox.channel.as_str(), clock::now())
+        })
+    }
+
+    fn publish(&self, kind: &'static str, assignee: Option<AgentId>, payload: Value) {
+        let mut map = match payload {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        map.insert("conversation_id".to_owned(), Value::from(self.id.to_string()));
+        self.app.hub.do_send(Publish {
+            kind,
+            conversation_id: Some(self.id),
+            assignee,
+            payload: map,
+        });
+    }
+
+    /// Asks the assistant without holding the mailbox: a takeover can arrive meanwhile.
+    fn ask_assistant(&mut self, ctx: &mut Context<Self>) {
+        let Some(l) = &self.loaded else { return };
+        let text = l.row.last_message_preview.clone().unwrap_or_default();
+        let assistant = self.app.assistant.clone();
+        let delay = Duration::from_millis(self.app.settings.assistant.reply_delay_ms);
+        self.assistant_in_flight += 1;
+        let fut = async move {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            assistant.reply(AssistantRequest { text }).await
+        };
+        ctx.spawn(fut.into_actor(self).map(|res, act, ctx| {
+            act.assistant_in_flight = act.assistant_in_flight.saturating_sub(1);
+            match res {
+                Ok(reply) => ctx.notify(AssistantAnswered { reply }),
+                Err(e) => tracing::warn!(parent: &act.span, error = %e, "assistant failed; leaving the message for a person"),
+            }
+        }));
+    }
+
+    /// Runs `event` through the state machine and commits the result with no message.
+    fn apply_event(&mut self, event: &Event) -> AppResult<Plan> {
+        let l = self.loaded()?;
+        let (state, effects) = transition(&l.state, event, clock::now(), &l.inbox.policy)?;
+        Ok(Plan {
+            state,
+            effects,
+            message: None,
+            send: false,
+            dedupe: Dedupe::None,
+        })
+    }
+}
+
+/// How long until `at` (zero if past).
+fn until(at: NaiveDateTime) -> Duration {
+    (at - clock::now()).to_std().unwrap_or(Duration::ZERO)
+}
+
+impl Actor for ConversationActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(1024);
+        let store = self.app.store.clone();
+        let id = self.id;
+        let load = async move { store.read(move |c| queries::conversation_with_contact(c, id)).await };
+        // `wait`: no message is handled before the state is loaded.
+        ctx.wait(load.into_actor(self).map(|res, act, ctx| match res {
+            Ok(Some((row, contact))) => act.on_loaded(row, contact, ctx),
+            Ok(None) => act.fail(AppError::NotFound("conversation"), ctx),
+            Err(e) => act.fail(e, ctx),
+        }));
+        ctx.run_interval(IDLE_CHECK, |act, ctx| act.check_idle(ctx));
+    }
+}
+
+type Reply<T> = AtomicResponse<ConversationActor, AppResult<T>>;
+
+fn reply<T: 'static>(f: impl ActorFuture<ConversationActor, Output = AppResult<T>> + 'static) -> Reply<T> {
+    AtomicResponse::new(Box::pin(f))
+}
+
+fn refused<T: 'static>(e: AppError) -> Reply<T> {
+    reply(fut::ready(Err(e)))
+}
+
+impl Handler<DeliverInbound> for ConversationActor {
+    type Result = Reply<InboundAccepted>;
+
+    fn handle(&mut self, msg: DeliverInbound, _: &mut Self::Context) -> Self::Result {
+        let _g = self.span.clone().entered();
+        let l = match self.loaded() {
+            Ok(l) => l,
+            Err(e) => return refused(e),
+        };
+        let event = Event::CustomerMessage {
+            text: msg.text.clone(),
+            at: msg.sent_at,
+        };
+        let (state, mut effects) = match transition(&l.state, &event, clock::now(), &l.inbox.policy) {
+            Ok(t) => t,
+            Err(e) => return refused(e.into()),
+        };
+        if l.contact.blocked {
+            // Kept for the record, never answered.
+            effects.retain(|e| *e != Effect::RequestAssistantReply);
+        }
+        let mut message = self.new_message(l, Direction::Inbound, Author::Customer, msg.text, msg.sent_at);
+        message.external_id = msg.external_id.clone();
+        let plan = Plan {
+            state,
+            effects,
+            message: Some(message),
+            send: false,
+            dedupe: msg.external_id.map_or(Dedupe::None, Dedupe::External),
+        };
+        reply(self.commit(plan).map(|res, _, _| {
+            res.map(|c| match c {
+                Committed::Written { messages, .. } => InboundAccepted {
+                    message_id: messages.first().map(|m| m.id.clone()).unwrap_or_default(),
+                    duplicate: false,
+                },
+                Committed::Duplicate(m) => InboundAccepted {
+                    message_id: m.id,
+                    duplicate: true,
+                },
+            })
+        }))
+    }
+}
+
+impl Handler<AssistantAnswered> for ConversationActor {
+    type Result = AtomicResponse<Self, ()>;
+
+    fn handle(&mut self, msg: AssistantAnswered, _: &mut Self::Context) -> Self::Result {
+        let _g = self.span.clone().entered();
+        let plan = self.loaded().and_then(|l| {
+            let now = clock::now();
+            let event = Event::AssistantReplied {
+                matched: msg.reply.is_match(),
+                at: now,
+            };
+            let (state, effects) = transition(&l.state, &event, now, &l.inbox.policy)?;
+            let (message, send) = self.outbound(l, Author::Assistant, msg.reply.text().to_owned(), now);
+            Ok(Plan {
+                state,
+                effects,
+                message: Some(message),
+                send,
+                dedupe: Dedupe::None,
+            })
+        });
+        match plan {
+            Ok(plan) => AtomicResponse::new(Box::pin(self.commit(plan).map(|res, act, _| {
+                if let Err(e) = res {
+                    tracing::error!(parent: &act.span, error = %e, "could not store the assistant's reply");
+                }
+            }))),
+            Err(AppError::Transition(TransitionError::AssistantSilenced(status))) => {
+                tracing::info!(parent: &self.span, %status, "assistant reply dropped: a person took over");
+                AtomicResponse::new(Box::pin(fut::ready(())))
+            }
+            Err(e) => {
+                tracing::warn!(parent: &self.span, error = %e, "assistant reply dropped");
+                AtomicResponse::new(Box::pin(fut::ready(())))
+            }
+        }
+    }
+}
+
+impl Handler<SendAgentReply> for ConversationActor {
+    type Result = Reply<MessageView>;
+
+    fn handle(&mut self, msg: SendAgentReply, _: &mut Self::Context) -> Self::Result {
+        let _g = self.span.clone().entered();
+        let plan = self.loaded().and_then(|l| {
+            let now = clock::now();
+            let event = if msg.private_note {
+                Event::NoteAdded
+            } else {
+                Event::AgentReplied { agent: msg.agent, at: now }
+            };
+            let (state, effects) = transition(&l.state, &event, now, &l.inbox.policy)?;
+            let (mut message, send) = if msg.private_note {
+                let mut m = self.new_message(l, Direction::Internal, Author::Agent, msg.text.clone(), now);
+                m.private_note = true;
+                (m, false)
+            } else {
+                self.outbound(l, Author::Agent, msg.text.clone(), now)
+            };
+            message.agent_id = Some(msg.agent.to_string());
+            message.client_id = msg.client_id.clone();
+            Ok(Plan {
+                state,
+                effects,
+                message: Some(message),
+                send,
+                dedupe: msg.client_id.clone().map_or(Dedupe::None, Dedupe::Client),
+            })
+        });
+        match plan {
+            Ok(plan) => reply(self.commit(plan).map(|res, _, _| {
+                res.and_then(|c| match c {
+                    Committed::Written { messages, .. } => messages
+                        .first()
+                        .map(MessageView::from)
+                        .ok_or_else(|| AppError::internal("reply not written")),
+                    Committed::Duplicate(m) => Ok(MessageView::from(&m)),
+                })
+            })),
+            Err(e) => refused(e),
+        }
+    }
+}
+
+impl Handler<ApplyEvent> for ConversationActor {
+    type Result = Reply<ConversationView>;
+
+    fn handle(&mut self, msg: ApplyEvent, _: &mut Self::Context) -> Self::Result {
+        let _g = self.span.clone().entered();
+        match self.apply_event(&msg.0) {
+            Ok(plan) => reply(self.commit(plan).map(|res, act, _| {
+                res.and_then(|_| act.view().ok_or_else(|| AppError::internal("conversation not loaded")))
+            })),
+            Err(e) => refused(e),
+        }
+    }
+}
+
+impl Handler<FollowUpFired> for ConversationActor {
+    type Result = AtomicResponse<Self, ()>;
+
+    fn handle(&mut self, _: FollowUpFired, _: &mut Self::Context) -> Self::Result {
+        let _g = self.span.clone().entered();
+        match self.apply_event(&Event::FollowUpDue) {
+            Ok(plan) => AtomicResponse::new(Box::pin(self.commit(plan).map(|res, act, _| {
+                if let Err(e) = res {
+                    tracing::error!(parent: &act.span, error = %e, "could not record the due follow-up");
+                }
+            }))),
+            Err(e) => {
+                tracing::error!(parent: &self.span, error = %e, "follow-up could not fire");
+                AtomicResponse::new(Box::pin(fut::ready(())))
+            }
+        }
+    }
+}
+
+impl Handler<WindowClosed> for ConversationActor {
+    type Result = ();
+
+    fn handle(&mut self, _: WindowClosed, _: &mut Self::Context) {
+        let assignee = self.loaded.as_ref().and_then(|l| l.state.assignee);
+        let conversation = self.view();
+        self.publish("conversation.updated", assignee, json!({ "conversation": conversation }));
+    }
+}
+
+impl Handler<ReportDelivery> for ConversationActor {
+    type Result = Reply<()>;
+
+    fn handle(&mut self, msg: ReportDelivery, _: &mut Self::Context) -> Self::Result {
+        let _g = self.span.clone().entered();
+        self.last_active = Instant::now();
+        let store = self.app.store.clone();
+        let id = msg.message_id.to_string();
+        let conversation_id = self.id.to_string();
+        let write = async move {
+            store
+                .write(move |c| {
+                    let Some(m) = queries::message(c, &id)? else {
+                        return Ok(None);
+                    };
+                    if m.conversation_id != conversation_id {
+                        return Err(AppError::NotFound("message"));
+                    }
+                    // Sent or failed ends the outbox's job; later statuses come from the provider.
+                    if matches!(msg.status, DeliveryStatus::Sent | DeliveryStatus::Failed) {
+                        queries::delete_outbox(c, &id)?;
+                    }
+                    let current = m
+                        .delivery_status
+                        .as_deref()
+                        .and_then(|s| s.parse::<DeliveryStatus>().ok())
+                        .unwrap_or(DeliveryStatus::Queued);
+                    let Some(next) = current.advance(msg.status) else {
+                        return Ok(None);
+                    };
+                    let reason = (next == DeliveryStatus::Failed).then_some(msg.reason).flatten();
+                    queries::set_delivery_status(c, &id, next.as_str(), reason.as_deref())?;
+                    Ok(Some((next, reason)))
+                })
+                .await
+        };
+        reply(write.into_actor(self).map(move |res, act, _| {
+            if let Some((status, reason)) = res? {
+                let assignee = act.loaded.as_ref().and_then(|l| l.state.assignee);
+                act.publish(
+                    "message.status",
+                    assignee,
+                    json!({ "message_id": msg.message_id, "status": status, "reason": reason }),
+                );
+            }
+            Ok(())
+        }))
+    }
+}
+
+impl Handler<InjectPanic> for ConversationActor {
+    type Result = ();
+
+    #[allow(clippy::panic)]
+    fn handle(&mut self, _: InjectPanic, _: &mut Self::Context) {
+        panic!("injected panic (test hook)");
+    }
+}

@@ -1,0 +1,133 @@
+//! ConversationRegistry: maps conversation ids to live actors, starts them on demand, forgets
+//! idle ones, and replaces a dead one (a panicked actor's address is disconnected) with a fresh
+//! actor loaded from the database.
+//!
+//! It also wakes conversations whose follow-up is coming due: an idle conversation has no
+//! actor and so no timer, and after a restart no actor exists at all. A periodic indexed scan
+//! brings their actors back, and each actor re-arms its timers from its row.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use actix::prelude::*;
+
+use super::{
+    conversation::ConversationActor,
+    messages::{ActorIdle, CountLive, GetConversation},
+};
+use crate::{app::AppContext, db::queries, domain::ConversationId, error::AppResult};
+
+/// Follow-ups woken per scan; more wait for the next one.
+const SCAN_LIMIT: i64 = 10_000;
+
+pub struct ConversationRegistry {
+    app: Arc<AppContext>,
+    live: HashMap<ConversationId, Addr<ConversationActor>>,
+}
+
+impl ConversationRegistry {
+    pub fn new(app: Arc<AppContext>) -> Self {
+        ConversationRegistry {
+            app,
+            live: HashMap::new(),
+        }
+    }
+
+    fn get_or_spawn(&mut self, id: ConversationId, me: Addr<Self>) -> Addr<ConversationActor> {
+        if let Some(addr) = self.live.get(&id) {
+            if addr.connected() {
+                return addr.clone();
+            }
+            tracing::warn!(conversation_id = %id, "conversation actor died; restarting it from the database");
+        }
+        let addr = ConversationActor::new(id, self.app.clone(), me).start();
+        self.live.insert(id, addr.clone());
+        addr
+    }
+
+    /// Starts the actors of conversations with a follow-up due before the next scan.
+    fn scan_timers(&mut self, ctx: &mut Context<Self>) {
+        let store = self.app.store.clone();
+        let horizon = chrono::Duration::seconds(2 * self.scan_secs() as i64);
+        let until = crate::clock::now() + horizon;
+        let fut = async move {
+            store
+                .read(move |c| queries::follow_ups_due_before(c, until, SCAN_LIMIT))
+                .await
+        };
+        ctx.spawn(fut.into_actor(self).map(|res: AppResult<Vec<ConversationId>>, act, ctx| match res {
+            Ok(ids) => {
+                for id in ids {
+                    act.get_or_spawn(id, ctx.address());
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "follow-up scan failed"),
+        }));
+    }
+
+    fn scan_secs(&self) -> u64 {
+        self.app.settings.conversations.timer_scan_secs
+    }
+}
+
+impl Actor for ConversationRegistry {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(65_536);
+        self.scan_timers(ctx);
+        ctx.run_interval(Duration::from_secs(self.scan_secs()), |act, ctx| act.scan_timers(ctx));
+    }
+}
+
+impl Handler<GetConversation> for ConversationRegistry {
+    type Result = MessageResult<GetConversation>;
+
+    fn handle(&mut self, msg: GetConversation, ctx: &mut Self::Context) -> Self::Result {
+        MessageResult(self.get_or_spawn(msg.0, ctx.address()))
+    }
+}
+
+impl Handler<ActorIdle> for ConversationRegistry {
+    type Result = bool;
+
+    fn handle(&mut self, msg: ActorIdle, _: &mut Self::Context) -> bool {
+        match self.live.get(&msg.id) {
+            Some(addr) if *addr == msg.addr => {
+                self.live.remove(&msg.id);
+                true
+            }
+            // Already replaced: the caller is a leftover and should stop too.
+            _ => true,
+        }
+    }
+}
+
+impl Handler<CountLive> for ConversationRegistry {
+    type Result = usize;
+    fn handle(&mut self, _: CountLive, _: &mut Self::Context) -> usize {
+        self.live.values().filter(|a| a.connected()).count()
+    }
+}
+
+/// Sends `msg` to the conversation's actor. If the actor stopped between lookup and delivery
+/// (idle stop, panic), the message was not handled, so it is safe to ask again: the registry
+/// then starts a fresh actor from the database.
+pub async fn ask<M, R>(registry: &Addr<ConversationRegistry>, id: ConversationId, msg: M) -> AppResult<R>
+where
+    M: Message<Result = AppResult<R>> + Clone + Send + 'static,
+    R: Send + 'static,
+    ConversationActor: Handler<M>,
+{
+    let mut attempt = 0;
+    loop {
+        let addr = registry.send(GetConversation(id)).await?;
+        match addr.send(msg.clone()).await {
+            Ok(result) => return result,
+            Err(e) if attempt < 3 => {
+                attempt += 1;
+                tracing::debug!(conversation_id = %id, error = %e, attempt, "conversation actor gone; retrying");
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}

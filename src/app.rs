@@ -1,0 +1,140 @@
+//! Wiring: open the store, make sure an admin exists, start the actors and the HTTP server on a
+//! bound listener. `main` and the tests call the same [`build`].
+
+use std::{net::SocketAddr, sync::Arc};
+
+use actix::prelude::*;
+use actix_web::{dev::Server, web, App, HttpServer};
+use tokio::sync::Notify;
+
+use crate::{
+    actors::{hub::Hub, registry::ConversationRegistry},
+    assistant::{knowledge::KnowledgeBase, Assistant, KnowledgeBaseAssistant},
+    auth,
+    channels::outbox,
+    config::Settings,
+    db::{queries, Store},
+    domain::types::Role,
+    http,
+    inbox::Inboxes,
+};
+
+/// What every actor and handler shares. Immutable after start.
+pub struct AppContext {
+    pub settings: Arc<Settings>,
+    pub store: Store,
+    pub hub: Addr<Hub>,
+    pub inboxes: Inboxes,
+    pub assistant: Arc<dyn Assistant>,
+    /// Wakes the outbox worker when a message was queued, so delivery starts at once.
+    pub outbox_kick: Arc<Notify>,
+    pub http: reqwest::Client,
+}
+
+/// HTTP handlers' state.
+pub struct AppState {
+    pub app: Arc<AppContext>,
+    pub registry: Addr<ConversationRegistry>,
+}
+
+/// A running server.
+pub struct AppHandle {
+    pub addr: SocketAddr,
+    pub app: Arc<AppContext>,
+    pub registry: Addr<ConversationRegistry>,
+    pub server: actix_web::dev::ServerHandle,
+    /// The first admin's password when it was generated at this start (printed once by main).
+    pub generated_admin_password: Option<String>,
+}
+
+/// Starts everything; the returned `Server` must be awaited (or spawned) to serve.
+/// Must be called inside an actix `System`.
+pub async fn build(settings: Settings) -> Result<(AppHandle, Server), String> {
+    let settings = Arc::new(settings);
+    let url = settings.database_url();
+    let pool_size = settings.server.db_pool_size;
+    let store = tokio::task::spawn_blocking(move || Store::open(&url, pool_size))
+        .await
+        .map_err(|e| format!("database start failed: {e}"))??;
+    tracing::info!(backend = store.backend().name(), "database ready");
+
+    let generated_admin_password = ensure_admin(&store, &settings).await?;
+
+    let kb = match &settings.assistant.knowledge_base {
+        Some(path) => KnowledgeBase::load(path).map_err(|e| format!("invalid config: `assistant.knowledge_base`: {e}"))?,
+        None => KnowledgeBase::demo(),
+    };
+    let assistant: Arc<dyn Assistant> = Arc::new(KnowledgeBaseAssistant::new(kb));
+
+    let http_client = reqwest::Client::builder()
+        .user_agent(concat!("Switchboard/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+
+    let app = Arc::new(AppContext {
+        inboxes: Inboxes::from_settings(&settings),
+        settings: settings.clone(),
+        store,
+        hub: Hub::default().start(),
+        assistant,
+        outbox_kick: Arc::new(Notify::new()),
+        http: http_client,
+    });
+    let registry = ConversationRegistry::new(app.clone()).start();
+    outbox::start(app.clone(), registry.clone());
+
+    let state = web::Data::new(AppState {
+        app: app.clone(),
+        registry: registry.clone(),
+    });
+    let listener = std::net::TcpListener::bind(&settings.server.bind)
+        .map_err(|e| format!("cannot listen on {}: {e}", settings.server.bind))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let workers = match settings.server.workers {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    };
+    let max_body = settings.server.max_body_bytes;
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(actix_web::middleware::NormalizePath::trim())
+            .configure(|cfg| http::configure(cfg, max_body))
+    })
+    .workers(workers)
+    .listen(listener)
+    .map_err(|e| format!("cannot start the HTTP server: {e}"))?
+    .run();
+    let handle = AppHandle {
+        addr,
+        app,
+        registry,
+        server: server.handle(),
+        generated_admin_password,
+    };
+    Ok((handle, server))
+}
+
+/// Creates the first admin when no agent exists. Returns the password if it was generated.
+async fn ensure_admin(store: &Store, settings: &Settings) -> Result<Option<String>, String> {
+    let count = store.read(queries::count_agents).await.map_err(|e| e.to_string())?;
+    if count > 0 {
+        return Ok(None);
+    }
+    let (password, generated) = match &settings.admin.password {
+        Some(p) => (p.expose().to_owned(), false),
+        None => (auth::generate_password(), true),
+    };
+    let email = settings.admin.email.clone();
+    let pw = password.clone();
+    let row = tokio::task::spawn_blocking(move || auth::new_agent_row(&email, "Admin", Role::Admin, &pw))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("invalid config: `admin`: {e}"))?;
+    store
+        .write(move |c| queries::insert_agent(c, &row))
+        .await
+        .map_err(|e| format!("cannot create the first admin: {e}"))?;
+    tracing::info!(email = %settings.admin.email, "created the first admin");
+    Ok(generated.then_some(password))
+}

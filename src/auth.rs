@@ -1,0 +1,178 @@
+//! Agents' passwords (argon2) and login tokens (random, stored only as a SHA-256 hash, so a
+//! leaked database does not leak usable tokens).
+
+use std::{future::Future, pin::Pin};
+
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use argon2::{
+    password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
+    Argon2,
+};
+use rand::RngCore;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::{
+    app::AppState,
+    clock,
+    db::{models::AgentRow, queries},
+    domain::{types::Role, AgentId},
+    error::{AppError, AppResult},
+};
+
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+pub fn hash_password(password: &str) -> AppResult<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AppError::internal(format!("password hashing failed: {e}")))
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .unwrap_or(false)
+}
+
+/// A new random token: 32 bytes, hex.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A random password for the first admin when none is configured.
+pub fn generate_password() -> String {
+    let mut bytes = [0u8; 12];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// Checks a new agent's fields; the error names the field.
+pub fn validate_new_agent(email: &str, name: &str, password: &str) -> AppResult<()> {
+    let at = email.find('@');
+    if email.len() > 254 || at.is_none_or(|i| i == 0 || i == email.len() - 1) || email.contains(char::is_whitespace) {
+        return Err(AppError::Validation("`email` is not an email address".to_owned()));
+    }
+    if name.trim().is_empty() || name.chars().count() > 100 {
+        return Err(AppError::Validation("`name` must be 1-100 characters".to_owned()));
+    }
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(AppError::Validation(format!(
+            "`password` must be at least {MIN_PASSWORD_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Builds the row of a new agent (hashing the password: call off the async threads).
+pub fn new_agent_row(email: &str, name: &str, role: Role, password: &str) -> AppResult<AgentRow> {
+    validate_new_agent(email, name, password)?;
+    Ok(AgentRow {
+        id: AgentId::new().to_string(),
+        email: email.trim().to_lowercase(),
+        name: name.trim().to_owned(),
+        role: role.as_str().to_owned(),
+        password_hash: hash_password(password)?,
+        availability: "offline".to_owned(),
+        created_at: clock::now(),
+    })
+}
+
+/// The agent making a request, from `Authorization: Bearer <token>`. Extracting it is the
+/// authentication check: a handler that takes a `CurrentAgent` cannot run for anyone else.
+#[derive(Debug, Clone, Serialize)]
+pub struct CurrentAgent {
+    pub id: AgentId,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    #[serde(skip)]
+    pub token_hash: String,
+}
+
+impl CurrentAgent {
+    fn from_row(row: AgentRow, token_hash: String) -> AppResult<CurrentAgent> {
+        Ok(CurrentAgent {
+            id: row.id.parse().map_err(AppError::internal)?,
+            role: row.role.parse().map_err(AppError::internal)?,
+            email: row.email,
+            name: row.name,
+            token_hash,
+        })
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Option<String> {
+    let header = req.headers().get("Authorization")?.to_str().ok()?;
+    let (scheme, token) = header.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+}
+
+impl FromRequest for CurrentAgent {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer(req);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let token = token
+                .filter(|t| !t.is_empty())
+                .ok_or(AppError::Unauthorized("missing bearer token"))?;
+            let state = state.ok_or_else(|| AppError::internal("app state missing"))?;
+            let hash = token_hash(&token);
+            let lookup = hash.clone();
+            let now = clock::now();
+            let row = state
+                .app
+                .store
+                .read(move |c| queries::agent_by_token(c, &lookup, now))
+                .await?
+                .ok_or(AppError::Unauthorized("invalid or expired token"))?;
+            CurrentAgent::from_row(row, hash)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_only_with_the_right_password() {
+        let h = hash_password("correct horse").unwrap_or_default();
+        assert!(verify_password("correct horse", &h));
+        assert!(!verify_password("wrong horse", &h));
+        assert!(!verify_password("correct horse", "not a hash"));
+    }
+
+    #[test]
+    fn tokens_are_random_and_hashed() {
+        let (a, b) = (new_token(), new_token());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 64);
+        assert_eq!(token_hash(&a).len(), 64);
+        assert_ne!(token_hash(&a), a);
+    }
+
+    #[test]
+    fn new_agent_fields_are_checked() {
+        assert!(validate_new_agent("a@b.c", "Ann", "12345678").is_ok());
+        for (email, name, pw, field) in [
+            ("nope", "Ann", "12345678", "email"),
+            ("@b.c", "Ann", "12345678", "email"),
+            ("a@b.c", " ", "12345678", "name"),
+            ("a@b.c", "Ann", "short", "password"),
+        ] {
+            let err = validate_new_agent(email, name, pw).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains(field), "{email}/{name}/{pw}: {err}");
+        }
+    }
+}

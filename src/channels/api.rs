@@ -1,0 +1,231 @@
+//! The generic API channel: any system POSTs customer messages in and receives replies at a
+//! callback URL, both signed with `X-Switchboard-Signature: sha256=<hex HMAC-SHA256(body)>`
+//! using the inbox secret.
+
+use chrono::{DateTime, NaiveDateTime};
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::{clock, error::AppError};
+
+pub const SIGNATURE_HEADER: &str = "X-Switchboard-Signature";
+
+/// Longest accepted customer message, in characters.
+pub const MAX_TEXT_CHARS: usize = 4096;
+const MAX_ID_LEN: usize = 255;
+const MAX_FIELD_CHARS: usize = 320;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// `sha256=<hex>` for `body`.
+pub fn sign(secret: &str, body: &[u8]) -> String {
+    let mut mac = match HmacSha256::new_from_slice(secret.as_bytes()) {
+        Ok(m) => m,
+        // HMAC takes keys of any length; this cannot happen.
+        Err(_) => return String::new(),
+    };
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Checks a signature header over the raw body in constant time.
+pub fn verify(secret: &str, body: &[u8], header: Option<&str>) -> bool {
+    let Some(hex_sig) = header.and_then(|h| h.trim().strip_prefix("sha256=")) else {
+        return false;
+    };
+    let Ok(expected) = hex::decode(hex_sig) else {
+        return false;
+    };
+    let Ok(mut mac) = HmacSha256::new_from_slice(secret.as_bytes()) else {
+        return false;
+    };
+    mac.update(body);
+    mac.verify_slice(&expected).is_ok()
+}
+
+/// What a system sends to `POST /webhooks/api/{inbox}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InboundPayload {
+    /// The sender's id for this message; the same id twice is one message.
+    pub external_id: String,
+    pub contact: InboundContact,
+    pub text: String,
+    /// RFC 3339 string or Unix seconds; the time of receipt when absent.
+    #[serde(default)]
+    pub timestamp: Option<Timestamp>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InboundContact {
+    pub external_id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Timestamp {
+    Unix(i64),
+    Rfc3339(String),
+}
+
+/// A validated inbound message.
+#[derive(Debug, Clone)]
+pub struct Inbound {
+    pub external_id: String,
+    pub contact: crate::db::queries::ContactInput,
+    pub text: String,
+    pub sent_at: NaiveDateTime,
+}
+
+fn check_id(field: &str, v: &str) -> Result<String, AppError> {
+    let v = v.trim();
+    if v.is_empty() || v.len() > MAX_ID_LEN {
+        return Err(AppError::Validation(format!("`{field}` must be 1-{MAX_ID_LEN} bytes")));
+    }
+    Ok(v.to_owned())
+}
+
+fn check_optional(field: &str, v: Option<String>) -> Result<Option<String>, AppError> {
+    match v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()) {
+        Some(s) if s.chars().count() > MAX_FIELD_CHARS => Err(AppError::Validation(format!(
+            "`{field}` must be at most {MAX_FIELD_CHARS} characters"
+        ))),
+        other => Ok(other),
+    }
+}
+
+impl InboundPayload {
+    /// Checks every field; `now` bounds the timestamp.
+    pub fn validate(self, now: NaiveDateTime) -> Result<Inbound, AppError> {
+        let external_id = check_id("external_id", &self.external_id)?;
+        let contact_id = check_id("contact.external_id", &self.contact.external_id)?;
+        let text = self.text.trim();
+        if text.is_empty() {
+            return Err(AppError::Validation("`text` must not be empty".to_owned()));
+        }
+        if text.chars().count() > MAX_TEXT_CHARS {
+            return Err(AppError::Validation(format!(
+                "`text` must be at most {MAX_TEXT_CHARS} characters"
+            )));
+        }
+        let sent_at = match self.timestamp {
+            None => now,
+            Some(Timestamp::Unix(secs)) => DateTime::from_timestamp(secs, 0)
+                .map(|d| d.naive_utc())
+                .ok_or_else(|| AppError::Validation("`timestamp` is out of range".to_owned()))?,
+            Some(Timestamp::Rfc3339(s)) => DateTime::parse_from_rfc3339(&s)
+                .map(|d| clock::truncate(d.naive_utc()))
+                .map_err(|e| AppError::Validation(format!("`timestamp` is not RFC 3339: {e}")))?,
+        };
+        // A clock a little ahead is tolerated; a message from the future is not.
+        if sent_at > now + chrono::Duration::minutes(5) {
+            return Err(AppError::Validation("`timestamp` is in the future".to_owned()));
+        }
+        Ok(Inbound {
+            external_id,
+            contact: crate::db::queries::ContactInput {
+                external_id: contact_id,
+                name: check_optional("contact.name", self.contact.name)?,
+                phone: check_optional("contact.phone", self.contact.phone)?,
+                email: check_optional("contact.email", self.contact.email)?,
+            },
+            text: text.to_owned(),
+            sent_at,
+        })
+    }
+}
+
+/// What Switchboard POSTs to the inbox's callback URL for each assistant or agent message.
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq)]
+pub struct OutboundPayload {
+    pub message_id: String,
+    pub conversation_id: String,
+    pub inbox: String,
+    pub contact: OutboundContact,
+    pub text: String,
+    /// `assistant` or `agent`.
+    pub author: String,
+    pub agent_id: Option<String>,
+    pub sent_at: NaiveDateTime,
+}
+
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq)]
+pub struct OutboundContact {
+    pub external_id: String,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_round_trips_and_rejects_tampering() {
+        let body = br#"{"text":"hi"}"#;
+        let sig = sign("s3cret-s3cret-s3cret", body);
+        assert!(sig.starts_with("sha256="));
+        assert!(verify("s3cret-s3cret-s3cret", body, Some(&sig)));
+        assert!(!verify("other-secret-value", body, Some(&sig)));
+        assert!(!verify("s3cret-s3cret-s3cret", br#"{"text":"ho"}"#, Some(&sig)));
+        assert!(!verify("s3cret-s3cret-s3cret", body, None));
+        assert!(!verify("s3cret-s3cret-s3cret", body, Some("sha256=zz")));
+        assert!(!verify("s3cret-s3cret-s3cret", body, Some(&sig.replace("sha256=", "sha1="))));
+    }
+
+    #[test]
+    fn signature_matches_a_known_vector() {
+        // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
+        assert_eq!(
+            sign("Jefe", b"what do ya want for nothing?"),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    fn payload(json: &str) -> InboundPayload {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let now = clock::now();
+        let cases = [
+            (r#"{"external_id":"","contact":{"external_id":"c"},"text":"hi"}"#, "external_id"),
+            (r#"{"external_id":"m","contact":{"external_id":" "},"text":"hi"}"#, "contact.external_id"),
+            (r#"{"external_id":"m","contact":{"external_id":"c"},"text":"  "}"#, "text"),
+            (r#"{"external_id":"m","contact":{"external_id":"c"},"text":"hi","timestamp":"yesterday"}"#, "timestamp"),
+            (r#"{"external_id":"m","contact":{"external_id":"c"},"text":"hi","timestamp":99999999999}"#, "timestamp"),
+        ];
+        for (json, field) in cases {
+            let err = payload(json).validate(now).unwrap_err().to_string();
+            assert!(err.contains(&format!("`{field}`")), "{json}: {err}");
+        }
+        let long = format!(r#"{{"external_id":"m","contact":{{"external_id":"c"}},"text":"{}"}}"#, "a".repeat(MAX_TEXT_CHARS + 1));
+        assert!(payload(&long).validate(now).is_err());
+    }
+
+    #[test]
+    fn timestamps_in_both_forms() {
+        let now = clock::now();
+        let a = payload(r#"{"external_id":"m","contact":{"external_id":"c"},"text":"hi","timestamp":1700000000}"#).validate(now).unwrap();
+        let b = payload(r#"{"external_id":"m","contact":{"external_id":"c"},"text":"hi","timestamp":"2023-11-14T22:13:20Z"}"#).validate(now).unwrap();
+        assert_eq!(a.sent_at, b.sent_at);
+        let c = payload(r#"{"external_id":"m","contact":{"external_id":"c","name":" Ana "},"text":" hi "}"#).validate(now).unwrap();
+        assert_eq!((c.sent_at, c.text.as_str(), c.contact.name.as_deref()), (now, "hi", Some("Ana")));
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        assert!(serde_json::from_str::<InboundPayload>(r#"{"external_id":"m","contact":{"external_id":"c"},"text":"hi","extra":1}"#).is_err());
+    }
+}

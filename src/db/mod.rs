@@ -1,0 +1,198 @@
+//! Storage: one diesel build over SQLite (embedded default) and PostgreSQL, picked by URL scheme.
+//!
+//! Reads use an r2d2 pool on tokio's blocking threads; writes go through one
+//! [`writer`] thread that groups many callers' writes into one transaction (group commit), so
+//! neither actors nor HTTP workers ever wait on the disk on their own thread.
+
+pub mod models;
+pub mod queries;
+pub mod schema;
+pub mod writer;
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use diesel::{
+    connection::SimpleConnection,
+    pg::PgConnection,
+    r2d2::{self, ManageConnection},
+    sqlite::SqliteConnection,
+    Connection,
+};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::{AppError, AppResult};
+
+/// A connection to either backend; queries written once run on both.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Pg(PgConnection),
+    // Last, as diesel advises: SQLite would accept any string as a file name.
+    Sqlite(SqliteConnection),
+}
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Which database a URL names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Result<Backend, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres(url.to_owned()))
+        } else if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            if path.is_empty() || path == ":memory:" {
+                Err("needs a file path (sqlite://data/switchboard.db); in-memory databases lose data".to_owned())
+            } else {
+                Ok(Backend::Sqlite(PathBuf::from(path)))
+            }
+        } else {
+            Err("must start with sqlite:// or postgres://".to_owned())
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Opens one connection, set up for how Switchboard uses it.
+    pub fn connect(&self) -> Result<DbConnection, String> {
+        match self {
+            Backend::Postgres(url) => PgConnection::establish(url)
+                .map(DbConnection::Pg)
+                .map_err(|e| format!("cannot connect to PostgreSQL: {e}")),
+            Backend::Sqlite(path) => {
+                let path = path.to_string_lossy();
+                let mut conn = SqliteConnection::establish(&path)
+                    .map_err(|e| format!("cannot open SQLite database {path}: {e}"))?;
+                // WAL lets readers run beside the writer; NORMAL sync is durable in WAL mode
+                // against process crashes (only an OS crash can lose the last commits).
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                )
+                .map_err(|e| format!("cannot set up SQLite database {path}: {e}"))?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+/// r2d2 manager that picks the backend from the URL instead of trying each in turn.
+#[derive(Debug, Clone)]
+pub struct Manager {
+    backend: Backend,
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        self.backend.connect().map_err(|e| {
+            r2d2::Error::ConnectionError(diesel::ConnectionError::BadConnection(e))
+        })
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+
+/// Runs the pending migrations of the connection's backend.
+pub fn run_migrations(conn: &mut DbConnection) -> Result<(), String> {
+    let result = match conn {
+        DbConnection::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS).map(|_| ()),
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+    };
+    result.map_err(|e| format!("migrations failed: {e}"))
+}
+
+/// Reverts every migration (used by the up → down → up test).
+pub fn revert_all_migrations(conn: &mut DbConnection) -> Result<(), String> {
+    let result = match conn {
+        DbConnection::Pg(c) => c.revert_all_migrations(PG_MIGRATIONS).map(|_| ()),
+        DbConnection::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+    };
+    result.map_err(|e| format!("reverting migrations failed: {e}"))
+}
+
+/// Reads through the pool, writes through the group-commit writer.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+    writer: writer::Writer,
+    backend: Arc<Backend>,
+}
+
+impl Store {
+    /// Opens the database, migrates it and starts the writer thread. Blocking: call at start.
+    pub fn open(url: &str, pool_size: u32) -> Result<Store, String> {
+        let backend = Backend::from_url(url)?;
+        if let Backend::Sqlite(path) = &backend {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            }
+        }
+        let mut conn = backend.connect()?;
+        run_migrations(&mut conn)?;
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size)
+            .connection_timeout(Duration::from_secs(10))
+            .build(Manager {
+                backend: backend.clone(),
+            })
+            .map_err(|e| format!("cannot open the connection pool: {e}"))?;
+        let writer = writer::Writer::start(conn, backend.clone())?;
+        Ok(Store {
+            pool,
+            writer,
+            backend: Arc::new(backend),
+        })
+    }
+
+    pub fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    /// Runs `f` on a pooled connection on a blocking thread.
+    pub async fn read<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut DbConnection) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool
+                .get()
+                .map_err(|e| AppError::Unavailable(format!("no database connection: {e}")))?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| AppError::internal(format!("database task failed: {e}")))?
+    }
+
+    /// Runs `f` in the next group commit; resolves once that transaction has committed.
+    /// `f` runs inside its own savepoint, so its failure rolls back only its own writes.
+    pub async fn write<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut DbConnection) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.writer.write(f).await
+    }
+}

@@ -1,0 +1,184 @@
+//! Row structs, one per table, and their conversions to domain types.
+//!
+//! Rows keep TEXT ids and names as stored; conversion to typed ids and enums happens here, so a
+//! value the code does not know is an error at the boundary rather than a surprise deeper in.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::schema::{agents, auth_tokens, contacts, conversations, messages, outbox};
+use crate::{
+    domain::{
+        conversation::{ConversationState, FollowUp},
+        types::{Author, Status},
+        AgentId,
+    },
+    error::{AppError, AppResult},
+};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = agents)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct AgentRow {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    #[serde(skip)]
+    pub password_hash: String,
+    pub availability: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = auth_tokens)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct AuthTokenRow {
+    pub token_hash: String,
+    pub agent_id: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = contacts)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct ContactRow {
+    pub id: String,
+    pub inbox_id: String,
+    pub external_id: String,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub blocked: bool,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = conversations)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+#[diesel(treat_none_as_null = true)]
+pub struct ConversationRow {
+    pub id: String,
+    pub inbox_id: String,
+    pub contact_id: String,
+    pub status: String,
+    pub assignee_id: Option<String>,
+    pub unread_count: i32,
+    pub archived: bool,
+    pub last_message_at: Option<NaiveDateTime>,
+    pub last_message_author: Option<String>,
+    pub last_message_preview: Option<String>,
+    pub last_customer_message_at: Option<NaiveDateTime>,
+    pub first_reply_at: Option<NaiveDateTime>,
+    pub resolved_at: Option<NaiveDateTime>,
+    pub bot_misses: i32,
+    pub follow_up_at: Option<NaiveDateTime>,
+    pub follow_up_reason: Option<String>,
+    pub lead_stage: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> AppError {
+    AppError::internal(format!("stored {what} is invalid: {e}"))
+}
+
+impl ConversationRow {
+    /// The part of the row the state machine works on.
+    pub fn state(&self) -> AppResult<ConversationState> {
+        Ok(ConversationState {
+            status: self.status.parse().map_err(|e| corrupt("status", e))?,
+            assignee: self
+                .assignee_id
+                .as_deref()
+                .map(str::parse::<AgentId>)
+                .transpose()
+                .map_err(|e| corrupt("assignee", e))?,
+            unread_count: self.unread_count,
+            archived: self.archived,
+            last_message_at: self.last_message_at,
+            last_message_author: self
+                .last_message_author
+                .as_deref()
+                .map(str::parse::<Author>)
+                .transpose()
+                .map_err(|e| corrupt("author", e))?,
+            last_customer_message_at: self.last_customer_message_at,
+            first_reply_at: self.first_reply_at,
+            resolved_at: self.resolved_at,
+            bot_misses: self.bot_misses,
+            follow_up: self.follow_up_at.map(|at| FollowUp {
+                at,
+                reason: self.follow_up_reason.clone(),
+            }),
+        })
+    }
+
+    /// Writes a new state into the row (fields the state machine does not own are kept).
+    pub fn set_state(&mut self, s: &ConversationState, now: NaiveDateTime) {
+        self.status = s.status.as_str().to_owned();
+        self.assignee_id = s.assignee.map(|a| a.to_string());
+        self.unread_count = s.unread_count;
+        self.archived = s.archived;
+        self.last_message_at = s.last_message_at;
+        self.last_message_author = s.last_message_author.map(|a| a.as_str().to_owned());
+        self.last_customer_message_at = s.last_customer_message_at;
+        self.first_reply_at = s.first_reply_at;
+        self.resolved_at = s.resolved_at;
+        self.bot_misses = s.bot_misses;
+        self.follow_up_at = s.follow_up.as_ref().map(|f| f.at);
+        self.follow_up_reason = s.follow_up.as_ref().and_then(|f| f.reason.clone());
+        self.updated_at = now;
+    }
+
+    pub fn status(&self) -> Status {
+        self.status.parse().unwrap_or(Status::Bot)
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = messages)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct MessageRow {
+    pub id: String,
+    pub conversation_id: String,
+    #[serde(skip)]
+    pub inbox_id: String,
+    pub external_id: Option<String>,
+    pub client_id: Option<String>,
+    pub direction: String,
+    pub author: String,
+    pub agent_id: Option<String>,
+    pub body: String,
+    pub private_note: bool,
+    pub delivery_status: Option<String>,
+    pub failure_reason: Option<String>,
+    pub sent_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = outbox)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct OutboxRow {
+    pub message_id: String,
+    pub conversation_id: String,
+    pub inbox_id: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+/// Up to this many characters of the latest message are kept for the list.
+pub const PREVIEW_CHARS: usize = 120;
+
+pub fn preview(text: &str) -> String {
+    let mut out: String = text.chars().take(PREVIEW_CHARS).collect();
+    if text.chars().nth(PREVIEW_CHARS).is_some() {
+        out.push('…');
+    }
+    out
+}

@@ -1,0 +1,336 @@
+//! Plain query functions. They take a connection and never decide business rules; writes are
+//! called from inside `Store::write` jobs, reads from `Store::read`.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::{
+    models::{AgentRow, AuthTokenRow, ContactRow, ConversationRow, MessageRow, OutboxRow},
+    schema::{agents, auth_tokens, contacts, conversations, messages, outbox},
+    DbConnection,
+};
+use crate::{
+    domain::{types::Status, ContactId, ConversationId},
+    error::AppResult,
+};
+
+// ---- agents and tokens -------------------------------------------------------------------
+
+pub fn count_agents(conn: &mut DbConnection) -> AppResult<i64> {
+    Ok(agents::table.count().get_result(conn)?)
+}
+
+pub fn insert_agent(conn: &mut DbConnection, row: &AgentRow) -> AppResult<()> {
+    diesel::insert_into(agents::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+pub fn agent_by_email(conn: &mut DbConnection, email: &str) -> AppResult<Option<AgentRow>> {
+    Ok(agents::table
+        .filter(agents::email.eq(email))
+        .select(AgentRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn agent_by_id(conn: &mut DbConnection, id: &str) -> AppResult<Option<AgentRow>> {
+    Ok(agents::table
+        .find(id)
+        .select(AgentRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn insert_token(conn: &mut DbConnection, row: &AuthTokenRow) -> AppResult<()> {
+    diesel::insert_into(auth_tokens::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+/// The agent a token belongs to, if the token exists and has not expired.
+pub fn agent_by_token(conn: &mut DbConnection, token_hash: &str, now: NaiveDateTime) -> AppResult<Option<AgentRow>> {
+    Ok(auth_tokens::table
+        .inner_join(agents::table)
+        .filter(auth_tokens::token_hash.eq(token_hash))
+        .filter(auth_tokens::expires_at.gt(now))
+        .select(AgentRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn delete_token(conn: &mut DbConnection, token_hash: &str) -> AppResult<usize> {
+    Ok(diesel::delete(auth_tokens::table.find(token_hash)).execute(conn)?)
+}
+
+// ---- contacts and conversations ------------------------------------------------------------
+
+/// What a channel knows about the customer who wrote.
+#[derive(Debug, Clone)]
+pub struct ContactInput {
+    pub external_id: String,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+}
+
+/// Finds the conversation of this contact on this inbox, creating contact and conversation on
+/// first contact. Runs in the writer, so two first messages of one customer cannot race.
+pub fn resolve_conversation(
+    conn: &mut DbConnection,
+    inbox_id: &str,
+    input: &ContactInput,
+    now: NaiveDateTime,
+) -> AppResult<(ConversationId, bool)> {
+    let existing: Option<ContactRow> = contacts::table
+        .filter(contacts::inbox_id.eq(inbox_id))
+        .filter(contacts::external_id.eq(&input.external_id))
+        .select(ContactRow::as_select())
+        .first(conn)
+        .optional()?;
+    let contact = match existing {
+        Some(mut c) => {
+            // Keep what we knew; take what the channel now tells us.
+            let changed = (input.name.is_some() && input.name != c.name)
+                || (input.phone.is_some() && input.phone != c.phone)
+                || (input.email.is_some() && input.email != c.email);
+            if changed {
+                c.name = input.name.clone().or(c.name);
+                c.phone = input.phone.clone().or(c.phone);
+                c.email = input.email.clone().or(c.email);
+                diesel::update(contacts::table.find(&c.id))
+                    .set((
+                        contacts::name.eq(&c.name),
+                        contacts::phone.eq(&c.phone),
+                        contacts::email.eq(&c.email),
+                    ))
+                    .execute(conn)?;
+            }
+            c
+        }
+        None => {
+            let c = ContactRow {
+                id: ContactId::new().to_string(),
+                inbox_id: inbox_id.to_owned(),
+                external_id: input.external_id.clone(),
+                name: input.name.clone(),
+                phone: input.phone.clone(),
+                email: input.email.clone(),
+                blocked: false,
+                created_at: now,
+            };
+            diesel::insert_into(contacts::table).values(&c).execute(conn)?;
+            c
+        }
+    };
+    let conversation: Option<String> = conversations::table
+        .filter(conversations::inbox_id.eq(inbox_id))
+        .filter(conversations::contact_id.eq(&contact.id))
+        .select(conversations::id)
+        .first(conn)
+        .optional()?;
+    if let Some(id) = conversation {
+        let id = id
+            .parse()
+            .map_err(|e| crate::error::AppError::internal(format!("stored conversation id: {e}")))?;
+        return Ok((id, false));
+    }
+    let id = ConversationId::new();
+    let row = ConversationRow {
+        id: id.to_string(),
+        inbox_id: inbox_id.to_owned(),
+        contact_id: contact.id,
+        status: Status::Bot.as_str().to_owned(),
+        assignee_id: None,
+        unread_count: 0,
+        archived: false,
+        last_message_at: None,
+        last_message_author: None,
+        last_message_preview: None,
+        last_customer_message_at: None,
+        first_reply_at: None,
+        resolved_at: None,
+        bot_misses: 0,
+        follow_up_at: None,
+        follow_up_reason: None,
+        lead_stage: None,
+        created_at: now,
+        updated_at: now,
+    };
+    diesel::insert_into(conversations::table).values(&row).execute(conn)?;
+    Ok((id, true))
+}
+
+pub fn conversation(conn: &mut DbConnection, id: ConversationId) -> AppResult<Option<ConversationRow>> {
+    Ok(conversations::table
+        .find(id.to_string())
+        .select(ConversationRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn conversation_with_contact(
+    conn: &mut DbConnection,
+    id: ConversationId,
+) -> AppResult<Option<(ConversationRow, ContactRow)>> {
+    Ok(conversations::table
+        .inner_join(contacts::table)
+        .filter(conversations::id.eq(id.to_string()))
+        .select((ConversationRow::as_select(), ContactRow::as_select()))
+        .first(conn)
+        .optional()?)
+}
+
+pub fn update_conversation(conn: &mut DbConnection, row: &ConversationRow) -> AppResult<()> {
+    diesel::update(conversations::table.find(&row.id)).set(row).execute(conn)?;
+    Ok(())
+}
+
+/// Conversations, latest activity first, after an optional keyset cursor `(last_message_at, id)`.
+pub fn list_conversations(
+    conn: &mut DbConnection,
+    status: Option<Status>,
+    before: Option<(NaiveDateTime, String)>,
+    limit: i64,
+) -> AppResult<Vec<(ConversationRow, ContactRow)>> {
+    let mut q = conversations::table
+        .inner_join(contacts::table)
+        .filter(conversations::last_message_at.is_not_null())
+        .select((ConversationRow::as_select(), ContactRow::as_select()))
+        .order((conversations::last_message_at.desc(), conversations::id.desc()))
+        .limit(limit)
+        .into_boxed();
+    if let Some(s) = status {
+        q = q.filter(conversations::status.eq(s.as_str()));
+    }
+    if let Some((at, id)) = before {
+        q = q.filter(
+            conversations::last_message_at
+                .lt(at)
+                .or(conversations::last_message_at.eq(at).and(conversations::id.lt(id))),
+        );
+    }
+    Ok(q.load(conn)?)
+}
+
+/// Conversations whose follow-up falls before `until`, soonest first: their actors are woken
+/// so the timers live again after a restart or an idle stop.
+pub fn follow_ups_due_before(conn: &mut DbConnection, until: NaiveDateTime, limit: i64) -> AppResult<Vec<ConversationId>> {
+    let ids: Vec<String> = conversations::table
+        .filter(conversations::follow_up_at.le(until))
+        .order(conversations::follow_up_at.asc())
+        .select(conversations::id)
+        .limit(limit)
+        .load(conn)?;
+    Ok(ids.iter().filter_map(|id| id.parse().ok()).collect())
+}
+
+// ---- messages --------------------------------------------------------------------------
+
+pub fn message_by_external_id(conn: &mut DbConnection, inbox_id: &str, external_id: &str) -> AppResult<Option<MessageRow>> {
+    Ok(messages::table
+        .filter(messages::inbox_id.eq(inbox_id))
+        .filter(messages::external_id.eq(external_id))
+        .select(MessageRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn message_by_client_id(conn: &mut DbConnection, conversation_id: &str, client_id: &str) -> AppResult<Option<MessageRow>> {
+    Ok(messages::table
+        .filter(messages::conversation_id.eq(conversation_id))
+        .filter(messages::client_id.eq(client_id))
+        .select(MessageRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn message(conn: &mut DbConnection, id: &str) -> AppResult<Option<MessageRow>> {
+    Ok(messages::table
+        .find(id)
+        .select(MessageRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn insert_messages(conn: &mut DbConnection, rows: &[MessageRow]) -> AppResult<()> {
+    // One statement per row: diesel's multi-backend connection has no batch insert. Inside
+    // the group-commit transaction this costs no extra disk write.
+    for row in rows {
+        diesel::insert_into(messages::table).values(row).execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn set_delivery_status(conn: &mut DbConnection, id: &str, status: &str, reason: Option<&str>) -> AppResult<()> {
+    diesel::update(messages::table.find(id))
+        .set((messages::delivery_status.eq(status), messages::failure_reason.eq(reason)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// One page of a conversation in provider-timestamp order. `before` is a message id: the page
+/// holds the `limit` messages just older than it (for scrolling up); without it, the newest.
+pub fn message_page(
+    conn: &mut DbConnection,
+    conversation_id: ConversationId,
+    before: Option<&MessageRow>,
+    limit: i64,
+) -> AppResult<Vec<MessageRow>> {
+    let mut q = messages::table
+        .filter(messages::conversation_id.eq(conversation_id.to_string()))
+        .select(MessageRow::as_select())
+        .order((messages::sent_at.desc(), messages::id.desc()))
+        .limit(limit)
+        .into_boxed();
+    if let Some(b) = before {
+        q = q.filter(
+            messages::sent_at
+                .lt(b.sent_at)
+                .or(messages::sent_at.eq(b.sent_at).and(messages::id.lt(b.id.clone()))),
+        );
+    }
+    let mut rows: Vec<MessageRow> = q.load(conn)?;
+    rows.reverse();
+    Ok(rows)
+}
+
+// ---- outbox ----------------------------------------------------------------------------
+
+pub fn insert_outbox(conn: &mut DbConnection, rows: &[OutboxRow]) -> AppResult<()> {
+    for row in rows {
+        diesel::insert_into(outbox::table).values(row).execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn outbox_due(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> AppResult<Vec<OutboxRow>> {
+    Ok(outbox::table
+        .filter(outbox::next_attempt_at.le(now))
+        .order(outbox::next_attempt_at.asc())
+        .select(OutboxRow::as_select())
+        .limit(limit)
+        .load(conn)?)
+}
+
+pub fn outbox_retry_later(conn: &mut DbConnection, message_id: &str, attempts: i32, next: NaiveDateTime, error: &str) -> AppResult<()> {
+    diesel::update(outbox::table.find(message_id))
+        .set((
+            outbox::attempts.eq(attempts),
+            outbox::next_attempt_at.eq(next),
+            outbox::last_error.eq(error),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn delete_outbox(conn: &mut DbConnection, message_id: &str) -> AppResult<()> {
+    diesel::delete(outbox::table.find(message_id)).execute(conn)?;
+    Ok(())
+}
+
+pub fn contact(conn: &mut DbConnection, id: &str) -> AppResult<Option<ContactRow>> {
+    Ok(contacts::table
+        .find(id)
+        .select(ContactRow::as_select())
+        .first(conn)
+        .optional()?)
+}

@@ -1,0 +1,105 @@
+//! Hand-reviewed, portable `table!` definitions (the same on SQLite and PostgreSQL).
+//! Generated from the SQLite set with `diesel print-schema`, then checked by review.
+
+diesel::table! {
+    agents (id) {
+        id -> Text,
+        email -> Text,
+        name -> Text,
+        role -> Text,
+        password_hash -> Text,
+        availability -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    auth_tokens (token_hash) {
+        token_hash -> Text,
+        agent_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contacts (id) {
+        id -> Text,
+        inbox_id -> Text,
+        external_id -> Text,
+        name -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        email -> Nullable<Text>,
+        blocked -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    conversations (id) {
+        id -> Text,
+        inbox_id -> Text,
+        contact_id -> Text,
+        status -> Text,
+        assignee_id -> Nullable<Text>,
+        unread_count -> Integer,
+        archived -> Bool,
+        last_message_at -> Nullable<Timestamp>,
+        last_message_author -> Nullable<Text>,
+        last_message_preview -> Nullable<Text>,
+        last_customer_message_at -> Nullable<Timestamp>,
+        first_reply_at -> Nullable<Timestamp>,
+        resolved_at -> Nullable<Timestamp>,
+        bot_misses -> Integer,
+        follow_up_at -> Nullable<Timestamp>,
+        follow_up_reason -> Nullable<Text>,
+        lead_stage -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> Text,
+        conversation_id -> Text,
+        inbox_id -> Text,
+        external_id -> Nullable<Text>,
+        client_id -> Nullable<Text>,
+        direction -> Text,
+        author -> Text,
+        agent_id -> Nullable<Text>,
+        body -> Text,
+        private_note -> Bool,
+        delivery_status -> Nullable<Text>,
+        failure_reason -> Nullable<Text>,
+        sent_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox (message_id) {
+        message_id -> Text,
+        conversation_id -> Text,
+        inbox_id -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(auth_tokens -> agents (agent_id));
+diesel::joinable!(conversations -> contacts (contact_id));
+diesel::joinable!(messages -> conversations (conversation_id));
+diesel::joinable!(outbox -> messages (message_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    agents,
+    auth_tokens,
+    contacts,
+    conversations,
+    messages,
+    outbox,
+);

@@ -1,0 +1,832 @@
+//! The conversation state machine: `state × event → state × effects`, with no I/O and no clock.
+//!
+//! The [`ConversationActor`](crate::actors::conversation) feeds it events (a customer wrote,
+//! the assistant answered, an agent switched status, a timer fired) and carries out the
+//! effects it returns (persist, push to agents, ask the assistant, arm timers). Keeping the
+//! rules here means every rule is tested in a table, without actix or a database.
+
+use std::sync::Arc;
+
+use chrono::{Duration, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    handoff::HandoffPhrases,
+    ids::AgentId,
+    types::{Author, Status},
+};
+
+/// The stored state of one conversation that the rules look at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationState {
+    pub status: Status,
+    pub assignee: Option<AgentId>,
+    pub unread_count: i32,
+    pub archived: bool,
+    /// Provider time of the latest customer, assistant or agent message (system events excluded).
+    pub last_message_at: Option<NaiveDateTime>,
+    pub last_message_author: Option<Author>,
+    /// Start of the service window: the customer's latest message.
+    pub last_customer_message_at: Option<NaiveDateTime>,
+    /// First assistant or agent reply; `None` means the conversation is still "Created".
+    pub first_reply_at: Option<NaiveDateTime>,
+    pub resolved_at: Option<NaiveDateTime>,
+    /// Assistant answers in a row that found nothing; reset by a good answer or a handback.
+    pub bot_misses: i32,
+    pub follow_up: Option<FollowUp>,
+}
+
+impl ConversationState {
+    /// A conversation that has just been created: the assistant answers first.
+    pub fn new() -> Self {
+        ConversationState {
+            status: Status::Bot,
+            assignee: None,
+            unread_count: 0,
+            archived: false,
+            last_message_at: None,
+            last_message_author: None,
+            last_customer_message_at: None,
+            first_reply_at: None,
+            resolved_at: None,
+            bot_misses: 0,
+            follow_up: None,
+        }
+    }
+
+    /// A person must answer: human mode and the customer spoke last.
+    pub fn needs_reply(&self) -> bool {
+        self.status == Status::Human && self.last_message_author == Some(Author::Customer)
+    }
+
+    /// The seed-002 view of a conversation, derived rather than stored.
+    pub fn derived_state(&self) -> DerivedState {
+        if self.status == Status::Closed {
+            DerivedState::Resolved
+        } else if self.first_reply_at.is_none() {
+            DerivedState::Created
+        } else if self.last_message_author == Some(Author::Customer) {
+            DerivedState::Pending
+        } else {
+            DerivedState::Replied
+        }
+    }
+
+    /// When free-form messages stop being allowed, if the inbox has a service window.
+    /// `None` with a window configured means the customer never wrote: the window is shut.
+    pub fn window_closes_at(&self, policy: &Policy) -> Option<NaiveDateTime> {
+        let window = policy.service_window?;
+        self.last_customer_message_at.map(|at| at + window)
+    }
+
+    /// May a free-form (non-template) message be sent now?
+    pub fn window_open(&self, now: NaiveDateTime, policy: &Policy) -> bool {
+        match policy.service_window {
+            None => true,
+            Some(_) => self.window_closes_at(policy).is_some_and(|closes| now < closes),
+        }
+    }
+}
+
+impl Default for ConversationState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Seed 002's status filter: Created / Pending / Replied / Resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DerivedState {
+    /// Nobody has answered yet.
+    Created,
+    /// The customer spoke last and waits for an answer.
+    Pending,
+    /// We (assistant or agent) spoke last.
+    Replied,
+    /// Closed.
+    Resolved,
+}
+
+/// A scheduled reminder to come back to the conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowUp {
+    pub at: NaiveDateTime,
+    pub reason: Option<String>,
+}
+
+/// The presets offered next to "custom" in the contact panel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FollowUpPreset {
+    #[serde(rename = "1h")]
+    OneHour,
+    #[serde(rename = "3h")]
+    ThreeHours,
+    #[serde(rename = "12h")]
+    TwelveHours,
+    #[serde(rename = "24h")]
+    OneDay,
+}
+
+impl FollowUpPreset {
+    pub fn after(self) -> Duration {
+        match self {
+            FollowUpPreset::OneHour => Duration::hours(1),
+            FollowUpPreset::ThreeHours => Duration::hours(3),
+            FollowUpPreset::TwelveHours => Duration::hours(12),
+            FollowUpPreset::OneDay => Duration::hours(24),
+        }
+    }
+}
+
+/// The rules of one inbox, built from configuration. Pure data.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Free-form messages are allowed only this long after the customer's last message
+    /// (24 h on WhatsApp and Messenger); `None` for channels without a window.
+    pub service_window: Option<Duration>,
+    /// Phrases with which a customer asks for a person.
+    pub handoff_phrases: Arc<HandoffPhrases>,
+    /// The status a closed conversation reopens to when the customer writes again.
+    pub reopen_to: Status,
+    /// Hand off after this many assistant answers in a row that found nothing.
+    pub handoff_after_misses: Option<i32>,
+    /// An agent replying to a conversation the assistant handles takes it over, so the
+    /// assistant never talks over a person.
+    pub agent_reply_takes_over: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            service_window: None,
+            handoff_phrases: Arc::new(HandoffPhrases::defaults()),
+            reopen_to: Status::Bot,
+            handoff_after_misses: Some(2),
+            agent_reply_takes_over: true,
+        }
+    }
+}
+
+/// Who asked for a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum By {
+    Agent(AgentId),
+    System,
+}
+
+/// Something that happened to the conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// The customer wrote; `at` is the provider's timestamp.
+    CustomerMessage { text: String, at: NaiveDateTime },
+    /// The assistant's answer is about to be stored. `matched` is false when it found nothing.
+    AssistantReplied { matched: bool, at: NaiveDateTime },
+    /// An agent's reply to the customer is about to be stored.
+    AgentReplied { agent: AgentId, at: NaiveDateTime },
+    /// A private note: visible to agents only, changes nothing else.
+    NoteAdded,
+    StatusChanged { to: Status, by: By },
+    Assigned { agent: Option<AgentId>, by: By },
+    MarkedRead,
+    MarkedUnread,
+    Archived(bool),
+    FollowUpScheduled { at: NaiveDateTime, reason: Option<String> },
+    FollowUpCancelled,
+    /// The follow-up timer fired.
+    FollowUpDue,
+}
+
+/// Why the conversation went to a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HandoffReason {
+    /// The customer used a phrase from the list.
+    CustomerAsked { phrase: String },
+    /// The assistant found nothing this many times in a row.
+    AssistantCouldNotHelp { misses: i32 },
+}
+
+/// What the actor must do after a transition, besides persisting the new state.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Ask the assistant to answer the customer's latest message.
+    RequestAssistantReply,
+    /// Tell online agents that a person is needed (notification + badge).
+    HandoffRequested(HandoffReason),
+    /// Append a system event to the thread.
+    SystemNote(String),
+    /// (Re)arm the follow-up timer for this instant.
+    ArmFollowUp(NaiveDateTime),
+    CancelFollowUpTimer,
+    /// (Re)arm the timer that tells agents the service window shut.
+    ArmWindow(NaiveDateTime),
+}
+
+/// An event the rules refuse; the actor turns it into a 4xx (or drops an assistant reply).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    /// The assistant answers only conversations in `bot` status; a takeover wins.
+    #[error("the assistant no longer handles this conversation (status {0})")]
+    AssistantSilenced(Status),
+    #[error("the service window is closed; only an approved template can be sent")]
+    WindowClosed { closed_at: Option<NaiveDateTime> },
+    #[error("a follow-up must be scheduled in the future")]
+    FollowUpInPast,
+}
+
+/// Outcome of a transition.
+pub type Transition = Result<(ConversationState, Vec<Effect>), TransitionError>;
+
+/// Apply one event. `now` is the server clock (for windows and timers); message times come in
+/// the event.
+pub fn transition(s: &ConversationState, ev: &Event, now: NaiveDateTime, p: &Policy) -> Transition {
+    let mut n = s.clone();
+    let mut fx = Vec::new();
+    match ev {
+        Event::CustomerMessage { text, at } => {
+            n.unread_count = n.unread_count.saturating_add(1);
+            touch_last(&mut n, *at, Author::Customer);
+            n.last_customer_message_at = Some(max_time(n.last_customer_message_at, *at));
+            if n.status == Status::Closed {
+                n.status = p.reopen_to;
+                n.resolved_at = None;
+                fx.push(Effect::SystemNote(format!(
+                    "Conversation reopened by the customer ({})",
+                    p.reopen_to
+                )));
+            }
+            if n.status == Status::Bot {
+                if let Some(phrase) = p.handoff_phrases.find(text) {
+                    hand_off(
+                        &mut n,
+                        &mut fx,
+                        HandoffReason::CustomerAsked {
+                            phrase: phrase.to_owned(),
+                        },
+                    );
+                } else {
+                    fx.push(Effect::RequestAssistantReply);
+                }
+            }
+            if let Some(closes) = n.window_closes_at(p) {
+                fx.push(Effect::ArmWindow(closes));
+            }
+        }
+        Event::AssistantReplied { matched, at } => {
+            if s.status != Status::Bot {
+                return Err(TransitionError::AssistantSilenced(s.status));
+            }
+            require_window(s, now, p)?;
+            touch_last(&mut n, *at, Author::Assistant);
+            n.first_reply_at.get_or_insert(*at);
+            if *matched {
+                n.bot_misses = 0;
+            } else {
+                n.bot_misses = n.bot_misses.saturating_add(1);
+                if p.handoff_after_misses.is_some_and(|limit| n.bot_misses >= limit) {
+                    let misses = n.bot_misses;
+                    hand_off(&mut n, &mut fx, HandoffReason::AssistantCouldNotHelp { misses });
+                }
+            }
+        }
+        Event::AgentReplied { agent, at } => {
+            require_window(s, now, p)?;
+            touch_last(&mut n, *at, Author::Agent);
+            n.first_reply_at.get_or_insert(*at);
+            // Answering means the agent has read the conversation.
+            n.unread_count = 0;
+            if n.status != Status::Human && p.agent_reply_takes_over {
+                n.status = Status::Human;
+                n.resolved_at = None;
+                fx.push(Effect::SystemNote(
+                    "An agent replied and took over from the assistant".to_owned(),
+                ));
+            }
+            if n.assignee.is_none() {
+                n.assignee = Some(*agent);
+            }
+        }
+        Event::NoteAdded => {}
+        Event::StatusChanged { to, by } => {
+            if s.status == *to {
+                return Ok((n, fx));
+            }
+            n.status = *to;
+            let who = match by {
+                By::Agent(_) => "An agent",
+                By::System => "The system",
+            };
+            let note = match to {
+                Status::Human => {
+                    if let (None, By::Agent(agent)) = (n.assignee, by) {
+                        n.assignee = Some(*agent);
+                    }
+                    format!("{who} took over the conversation")
+                }
+                Status::Bot => {
+                    n.bot_misses = 0;
+                    format!("{who} handed the conversation back to the assistant")
+                }
+                Status::Closed => {
+                    n.resolved_at = Some(now);
+                    format!("{who} closed the conversation")
+                }
+            };
+            if s.status == Status::Closed {
+                n.resolved_at = None;
+            }
+            fx.push(Effect::SystemNote(note));
+        }
+        Event::Assigned { agent, .. } => {
+            if s.assignee == *agent {
+                return Ok((n, fx));
+            }
+            n.assignee = *agent;
+            fx.push(Effect::SystemNote(match agent {
+                Some(_) => "Conversation assigned".to_owned(),
+                None => "Conversation unassigned".to_owned(),
+            }));
+        }
+        Event::MarkedRead => n.unread_count = 0,
+        Event::MarkedUnread => n.unread_count = n.unread_count.max(1),
+        Event::Archived(archived) => n.archived = *archived,
+        Event::FollowUpScheduled { at, reason } => {
+            if *at <= now {
+                return Err(TransitionError::FollowUpInPast);
+            }
+            n.follow_up = Some(FollowUp {
+                at: *at,
+                reason: reason.clone(),
+            });
+            fx.push(Effect::ArmFollowUp(*at));
+            fx.push(Effect::SystemNote(match reason {
+                Some(r) => format!("Follow-up scheduled for {at} UTC: {r}"),
+                None => format!("Follow-up scheduled for {at} UTC"),
+            }));
+        }
+        Event::FollowUpCancelled => {
+            if n.follow_up.take().is_some() {
+                fx.push(Effect::CancelFollowUpTimer);
+                fx.push(Effect::SystemNote("Follow-up cancelled".to_owned()));
+            }
+        }
+        Event::FollowUpDue => match &s.follow_up {
+            None => {}
+            // A timer that fired early (clock skew, rescheduling) is simply armed again.
+            Some(f) if f.at > now => fx.push(Effect::ArmFollowUp(f.at)),
+            Some(f) => {
+                n.follow_up = None;
+                n.unread_count = n.unread_count.max(1);
+                fx.push(Effect::SystemNote(match &f.reason {
+                    Some(r) => format!("Follow-up due: {r}"),
+                    None => "Follow-up due".to_owned(),
+                }));
+            }
+        },
+    }
+    Ok((n, fx))
+}
+
+fn hand_off(n: &mut ConversationState, fx: &mut Vec<Effect>, reason: HandoffReason) {
+    n.status = Status::Human;
+    fx.push(Effect::SystemNote(match &reason {
+        HandoffReason::CustomerAsked { phrase } => {
+            format!("Handed to a person: the customer asked (\u{201c}{phrase}\u{201d})")
+        }
+        HandoffReason::AssistantCouldNotHelp { misses } => {
+            format!("Handed to a person: the assistant could not help {misses} times in a row")
+        }
+    }));
+    fx.push(Effect::HandoffRequested(reason));
+}
+
+/// Messages can arrive out of order: the latest one by provider time stays the preview.
+fn touch_last(n: &mut ConversationState, at: NaiveDateTime, author: Author) {
+    if n.last_message_at.is_none_or(|last| at >= last) {
+        n.last_message_at = Some(at);
+        n.last_message_author = Some(author);
+    }
+}
+
+fn max_time(a: Option<NaiveDateTime>, b: NaiveDateTime) -> NaiveDateTime {
+    a.map_or(b, |a| a.max(b))
+}
+
+fn require_window(s: &ConversationState, now: NaiveDateTime, p: &Policy) -> Result<(), TransitionError> {
+    if s.window_open(now, p) {
+        Ok(())
+    } else {
+        Err(TransitionError::WindowClosed {
+            closed_at: s.window_closes_at(p),
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn t(h: u32, m: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2026, 11, 21)
+            .unwrap()
+            .and_hms_opt(h, m, 0)
+            .unwrap()
+    }
+
+    fn policy() -> Policy {
+        Policy::default()
+    }
+
+    fn whatsapp() -> Policy {
+        Policy {
+            service_window: Some(Duration::hours(24)),
+            ..Policy::default()
+        }
+    }
+
+    fn customer(text: &str, at: NaiveDateTime) -> Event {
+        Event::CustomerMessage {
+            text: text.to_owned(),
+            at,
+        }
+    }
+
+    fn step(s: &ConversationState, ev: Event, now: NaiveDateTime, p: &Policy) -> (ConversationState, Vec<Effect>) {
+        transition(s, &ev, now, p).unwrap()
+    }
+
+    fn with_status(status: Status) -> ConversationState {
+        ConversationState {
+            status,
+            ..ConversationState::new()
+        }
+    }
+
+    fn agent() -> AgentId {
+        AgentId::new()
+    }
+
+    #[test]
+    fn new_conversation_starts_with_the_assistant() {
+        let s = ConversationState::new();
+        assert_eq!(s.status, Status::Bot);
+        assert_eq!(s.derived_state(), DerivedState::Created);
+        assert!(!s.needs_reply());
+    }
+
+    #[test]
+    fn customer_message_in_bot_asks_the_assistant_and_counts_unread() {
+        let (n, fx) = step(&ConversationState::new(), customer("opening hours?", t(9, 0)), t(9, 0), &policy());
+        assert_eq!(n.status, Status::Bot);
+        assert_eq!(n.unread_count, 1);
+        assert_eq!(n.last_message_author, Some(Author::Customer));
+        assert_eq!(n.last_customer_message_at, Some(t(9, 0)));
+        assert_eq!(fx, vec![Effect::RequestAssistantReply]);
+        assert_eq!(n.derived_state(), DerivedState::Created);
+    }
+
+    #[test]
+    fn handoff_phrases_in_every_language_go_to_human() {
+        for text in [
+            "I need to talk to someone",
+            "agent se baat karao",
+            "Quiero hablar con una persona, por favor",
+            "Quero falar com um atendente",
+        ] {
+            let (n, fx) = step(&ConversationState::new(), customer(text, t(9, 0)), t(9, 0), &policy());
+            assert_eq!(n.status, Status::Human, "{text}");
+            assert!(n.needs_reply(), "{text}");
+            assert!(
+                fx.iter().any(|e| matches!(e, Effect::HandoffRequested(HandoffReason::CustomerAsked { .. }))),
+                "{text}: {fx:?}"
+            );
+            assert!(!fx.contains(&Effect::RequestAssistantReply), "{text}");
+        }
+    }
+
+    #[test]
+    fn customer_message_in_human_only_waits_for_a_person() {
+        let (n, fx) = step(&with_status(Status::Human), customer("hello?", t(9, 0)), t(9, 0), &policy());
+        assert_eq!(n.status, Status::Human);
+        assert!(fx.is_empty());
+        assert!(n.needs_reply());
+        // A handoff phrase in human mode does not request a second handoff.
+        let (_, fx) = step(&n, customer("talk to a human", t(9, 1)), t(9, 1), &policy());
+        assert!(fx.is_empty());
+    }
+
+    #[test]
+    fn closed_conversation_reopens_to_bot_and_unread_when_the_customer_writes() {
+        let s = ConversationState {
+            status: Status::Closed,
+            resolved_at: Some(t(8, 0)),
+            unread_count: 0,
+            ..ConversationState::new()
+        };
+        let (n, fx) = step(&s, customer("one more question", t(9, 0)), t(9, 0), &policy());
+        assert_eq!(n.status, Status::Bot);
+        assert_eq!(n.unread_count, 1);
+        assert_eq!(n.resolved_at, None);
+        assert!(matches!(&fx[0], Effect::SystemNote(s) if s.contains("reopened")));
+        assert_eq!(fx[1], Effect::RequestAssistantReply);
+    }
+
+    #[test]
+    fn reopen_target_is_a_setting() {
+        let p = Policy {
+            reopen_to: Status::Human,
+            ..policy()
+        };
+        let (n, fx) = step(&with_status(Status::Closed), customer("hi", t(9, 0)), t(9, 0), &p);
+        assert_eq!(n.status, Status::Human);
+        assert!(!fx.contains(&Effect::RequestAssistantReply));
+        assert!(n.needs_reply());
+    }
+
+    #[test]
+    fn reopened_conversation_still_honours_a_handoff_phrase() {
+        let (n, fx) = step(&with_status(Status::Closed), customer("talk to a human please", t(9, 0)), t(9, 0), &policy());
+        assert_eq!(n.status, Status::Human);
+        assert!(fx.iter().any(|e| matches!(e, Effect::HandoffRequested(_))));
+    }
+
+    #[test]
+    fn assistant_reply_is_refused_after_a_takeover() {
+        for status in [Status::Human, Status::Closed] {
+            let err = transition(
+                &with_status(status),
+                &Event::AssistantReplied { matched: true, at: t(9, 0) },
+                t(9, 0),
+                &policy(),
+            )
+            .unwrap_err();
+            assert_eq!(err, TransitionError::AssistantSilenced(status));
+        }
+    }
+
+    #[test]
+    fn assistant_reply_marks_replied_and_resets_misses() {
+        let s = ConversationState {
+            bot_misses: 1,
+            ..ConversationState::new()
+        };
+        let (s, _) = step(&s, customer("hours?", t(9, 0)), t(9, 0), &policy());
+        let (n, fx) = step(&s, Event::AssistantReplied { matched: true, at: t(9, 1) }, t(9, 1), &policy());
+        assert!(fx.is_empty());
+        assert_eq!(n.bot_misses, 0);
+        assert_eq!(n.first_reply_at, Some(t(9, 1)));
+        assert_eq!(n.derived_state(), DerivedState::Replied);
+        assert_eq!(n.last_message_author, Some(Author::Assistant));
+    }
+
+    #[test]
+    fn repeated_misses_hand_off_when_configured() {
+        let miss = Event::AssistantReplied { matched: false, at: t(9, 1) };
+        let (n, fx) = step(&ConversationState::new(), miss.clone(), t(9, 1), &policy());
+        assert_eq!((n.status, n.bot_misses), (Status::Bot, 1));
+        assert!(fx.is_empty());
+        let (n, fx) = step(&n, miss.clone(), t(9, 2), &policy());
+        assert_eq!(n.status, Status::Human);
+        assert!(fx.contains(&Effect::HandoffRequested(HandoffReason::AssistantCouldNotHelp { misses: 2 })));
+
+        let never = Policy {
+            handoff_after_misses: None,
+            ..policy()
+        };
+        let mut s = ConversationState::new();
+        for _ in 0..5 {
+            s = step(&s, miss.clone(), t(9, 3), &never).0;
+        }
+        assert_eq!((s.status, s.bot_misses), (Status::Bot, 5));
+    }
+
+    #[test]
+    fn agent_reply_takes_over_assigns_and_reads() {
+        let a = agent();
+        let s = ConversationState {
+            unread_count: 3,
+            ..ConversationState::new()
+        };
+        let (n, fx) = step(&s, Event::AgentReplied { agent: a, at: t(9, 0) }, t(9, 0), &policy());
+        assert_eq!(n.status, Status::Human);
+        assert_eq!(n.assignee, Some(a));
+        assert_eq!(n.unread_count, 0);
+        assert_eq!(fx.len(), 1);
+        assert!(!n.needs_reply());
+
+        let keep = Policy {
+            agent_reply_takes_over: false,
+            ..policy()
+        };
+        let (n, fx) = step(&s, Event::AgentReplied { agent: a, at: t(9, 0) }, t(9, 0), &keep);
+        assert_eq!(n.status, Status::Bot);
+        assert!(fx.is_empty());
+    }
+
+    #[test]
+    fn agent_reply_keeps_an_existing_assignee() {
+        let (a, b) = (agent(), agent());
+        let s = ConversationState {
+            status: Status::Human,
+            assignee: Some(a),
+            ..ConversationState::new()
+        };
+        let (n, fx) = step(&s, Event::AgentReplied { agent: b, at: t(9, 0) }, t(9, 0), &policy());
+        assert_eq!(n.assignee, Some(a));
+        assert!(fx.is_empty());
+    }
+
+    #[test]
+    fn service_window_is_24h_after_the_customers_last_message() {
+        let p = whatsapp();
+        let (s, fx) = step(&ConversationState::new(), customer("hi", t(9, 0)), t(9, 0), &p);
+        let closes = t(9, 0) + Duration::hours(24);
+        assert!(fx.contains(&Effect::ArmWindow(closes)));
+        assert_eq!(s.window_closes_at(&p), Some(closes));
+        assert!(s.window_open(closes - Duration::seconds(1), &p));
+        assert!(!s.window_open(closes, &p));
+
+        let reply = Event::AgentReplied { agent: agent(), at: closes };
+        assert_eq!(
+            transition(&s, &reply, closes, &p).unwrap_err(),
+            TransitionError::WindowClosed { closed_at: Some(closes) }
+        );
+        assert!(transition(&s, &reply, closes - Duration::minutes(1), &p).is_ok());
+    }
+
+    #[test]
+    fn window_is_shut_when_the_customer_never_wrote_and_open_without_a_window() {
+        let s = ConversationState::new();
+        assert!(!s.window_open(t(9, 0), &whatsapp()));
+        let err = transition(&s, &Event::AgentReplied { agent: agent(), at: t(9, 0) }, t(9, 0), &whatsapp()).unwrap_err();
+        assert_eq!(err, TransitionError::WindowClosed { closed_at: None });
+        assert!(s.window_open(t(9, 0), &policy()));
+    }
+
+    #[test]
+    fn a_new_customer_message_reopens_the_window() {
+        let p = whatsapp();
+        let (s, _) = step(&ConversationState::new(), customer("hi", t(0, 0)), t(0, 0), &p);
+        let late = t(0, 0) + Duration::hours(30);
+        assert!(!s.window_open(late, &p));
+        let (s, _) = step(&s, customer("still there?", late), late, &p);
+        assert!(s.window_open(late + Duration::hours(23), &p));
+    }
+
+    #[test]
+    fn out_of_order_messages_keep_the_latest_as_last() {
+        let (s, _) = step(&ConversationState::new(), customer("second", t(9, 5)), t(9, 6), &policy());
+        let (s, _) = step(&s, customer("first", t(9, 0)), t(9, 6), &policy());
+        assert_eq!(s.last_message_at, Some(t(9, 5)));
+        assert_eq!(s.last_customer_message_at, Some(t(9, 5)));
+        assert_eq!(s.unread_count, 2);
+    }
+
+    #[test]
+    fn status_switches_and_their_notes() {
+        let a = agent();
+        // Take over: assigns the agent who took it.
+        let (n, fx) = step(&ConversationState::new(), Event::StatusChanged { to: Status::Human, by: By::Agent(a) }, t(9, 0), &policy());
+        assert_eq!((n.status, n.assignee), (Status::Human, Some(a)));
+        assert!(matches!(&fx[..], [Effect::SystemNote(s)] if s.contains("took over")));
+        // Hand back resets misses.
+        let s = ConversationState { bot_misses: 2, ..n };
+        let (n, fx) = step(&s, Event::StatusChanged { to: Status::Bot, by: By::Agent(a) }, t(9, 1), &policy());
+        assert_eq!((n.status, n.bot_misses), (Status::Bot, 0));
+        assert!(matches!(&fx[..], [Effect::SystemNote(s)] if s.contains("handed")));
+        // Close sets resolved.
+        let (n, _) = step(&n, Event::StatusChanged { to: Status::Closed, by: By::Agent(a) }, t(9, 2), &policy());
+        assert_eq!(n.resolved_at, Some(t(9, 2)));
+        assert_eq!(n.derived_state(), DerivedState::Resolved);
+        // Reopen by an agent clears it.
+        let (n, _) = step(&n, Event::StatusChanged { to: Status::Bot, by: By::Agent(a) }, t(9, 3), &policy());
+        assert_eq!(n.resolved_at, None);
+        // Same status: nothing happens.
+        let (same, fx) = step(&n, Event::StatusChanged { to: Status::Bot, by: By::System }, t(9, 4), &policy());
+        assert_eq!(same, n);
+        assert!(fx.is_empty());
+    }
+
+    #[test]
+    fn taking_over_keeps_an_existing_assignee() {
+        let (a, b) = (agent(), agent());
+        let s = ConversationState {
+            assignee: Some(a),
+            ..ConversationState::new()
+        };
+        let (n, _) = step(&s, Event::StatusChanged { to: Status::Human, by: By::Agent(b) }, t(9, 0), &policy());
+        assert_eq!(n.assignee, Some(a));
+    }
+
+    #[test]
+    fn assignment_and_unassignment() {
+        let a = agent();
+        let (n, fx) = step(&ConversationState::new(), Event::Assigned { agent: Some(a), by: By::System }, t(9, 0), &policy());
+        assert_eq!(n.assignee, Some(a));
+        assert_eq!(fx.len(), 1);
+        let (n2, fx) = step(&n, Event::Assigned { agent: Some(a), by: By::System }, t(9, 0), &policy());
+        assert_eq!(n2, n);
+        assert!(fx.is_empty());
+        let (n, fx) = step(&n, Event::Assigned { agent: None, by: By::System }, t(9, 0), &policy());
+        assert_eq!(n.assignee, None);
+        assert!(matches!(&fx[..], [Effect::SystemNote(s)] if s.contains("unassigned")));
+    }
+
+    #[test]
+    fn read_unread_archive_and_notes() {
+        let s = ConversationState {
+            unread_count: 4,
+            ..ConversationState::new()
+        };
+        let (n, fx) = step(&s, Event::MarkedRead, t(9, 0), &policy());
+        assert_eq!(n.unread_count, 0);
+        assert!(fx.is_empty());
+        let (n, _) = step(&n, Event::MarkedUnread, t(9, 0), &policy());
+        assert_eq!(n.unread_count, 1);
+        let (n2, _) = step(&s, Event::MarkedUnread, t(9, 0), &policy());
+        assert_eq!(n2.unread_count, 4, "marking unread never lowers the count");
+        let (n, _) = step(&n, Event::Archived(true), t(9, 0), &policy());
+        assert!(n.archived);
+        let (n2, fx) = step(&n, Event::NoteAdded, t(9, 0), &policy());
+        assert_eq!(n2, n);
+        assert!(fx.is_empty());
+    }
+
+    #[test]
+    fn follow_ups_schedule_cancel_and_fire() {
+        let p = policy();
+        let at = t(9, 0) + FollowUpPreset::ThreeHours.after();
+        let (s, fx) = step(&ConversationState::new(), Event::FollowUpScheduled { at, reason: Some("send quote".into()) }, t(9, 0), &p);
+        assert_eq!(s.follow_up, Some(FollowUp { at, reason: Some("send quote".into()) }));
+        assert_eq!(fx[0], Effect::ArmFollowUp(at));
+
+        // Early fire (a stale timer) re-arms without clearing.
+        let (early, fx) = step(&s, Event::FollowUpDue, t(10, 0), &p);
+        assert_eq!(early.follow_up, s.follow_up);
+        assert_eq!(fx, vec![Effect::ArmFollowUp(at)]);
+
+        // Due: cleared, unread, a note with the reason.
+        let (due, fx) = step(&s, Event::FollowUpDue, at, &p);
+        assert_eq!(due.follow_up, None);
+        assert_eq!(due.unread_count, 1);
+        assert!(matches!(&fx[..], [Effect::SystemNote(n)] if n == "Follow-up due: send quote"));
+
+        // Cancel.
+        let (c, fx) = step(&s, Event::FollowUpCancelled, t(9, 30), &p);
+        assert_eq!(c.follow_up, None);
+        assert_eq!(fx[0], Effect::CancelFollowUpTimer);
+        // Cancelling nothing, or a due timer after cancel, does nothing.
+        let (c2, fx) = step(&c, Event::FollowUpCancelled, t(9, 30), &p);
+        assert_eq!((c2, fx), (c.clone(), vec![]));
+        let (c3, fx) = step(&c, Event::FollowUpDue, at, &p);
+        assert_eq!((c3, fx), (c, vec![]));
+    }
+
+    #[test]
+    fn follow_up_in_the_past_is_refused() {
+        for at in [t(8, 0), t(9, 0)] {
+            let err = transition(&ConversationState::new(), &Event::FollowUpScheduled { at, reason: None }, t(9, 0), &policy()).unwrap_err();
+            assert_eq!(err, TransitionError::FollowUpInPast);
+        }
+    }
+
+    #[test]
+    fn presets_are_1_3_12_24_hours() {
+        let hours: Vec<i64> = [
+            FollowUpPreset::OneHour,
+            FollowUpPreset::ThreeHours,
+            FollowUpPreset::TwelveHours,
+            FollowUpPreset::OneDay,
+        ]
+        .iter()
+        .map(|p| p.after().num_hours())
+        .collect();
+        assert_eq!(hours, vec![1, 3, 12, 24]);
+        assert_eq!(serde_json::from_str::<FollowUpPreset>("\"12h\"").ok(), Some(FollowUpPreset::TwelveHours));
+    }
+
+    #[test]
+    fn derived_states_follow_the_last_author() {
+        let p = policy();
+        let (s, _) = step(&ConversationState::new(), customer("hi", t(9, 0)), t(9, 0), &p);
+        assert_eq!(s.derived_state(), DerivedState::Created);
+        let (s, _) = step(&s, Event::AssistantReplied { matched: true, at: t(9, 1) }, t(9, 1), &p);
+        assert_eq!(s.derived_state(), DerivedState::Replied);
+        let (s, _) = step(&s, customer("and?", t(9, 2)), t(9, 2), &p);
+        assert_eq!(s.derived_state(), DerivedState::Pending);
+        let (s, _) = step(&s, Event::StatusChanged { to: Status::Closed, by: By::System }, t(9, 3), &p);
+        assert_eq!(s.derived_state(), DerivedState::Resolved);
+    }
+
+    #[test]
+    fn unread_count_saturates_instead_of_overflowing() {
+        let s = ConversationState {
+            unread_count: i32::MAX,
+            ..with_status(Status::Human)
+        };
+        let (n, _) = step(&s, customer("x", t(9, 0)), t(9, 0), &policy());
+        assert_eq!(n.unread_count, i32::MAX);
+    }
+}

@@ -1,0 +1,9 @@
+//! The pure core: types and rules with no actix, no database and no clock.
+
+pub mod conversation;
+pub mod delivery;
+pub mod handoff;
+pub mod ids;
+pub mod types;
+
+pub use ids::{AgentId, ContactId, ConversationId, MessageId};

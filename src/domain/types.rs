@@ -1,0 +1,141 @@
+//! Small closed vocabularies stored as TEXT: statuses, authors, directions, roles.
+
+use std::{fmt, str::FromStr};
+
+use serde::{Deserialize, Serialize};
+
+/// A value read from the database or a request that is not one of the known names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} `{value}`")]
+pub struct UnknownName {
+    pub kind: &'static str,
+    pub value: String,
+}
+
+macro_rules! text_enum {
+    ($(#[$doc:meta])* $name:ident, $kind:literal { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vdoc])* $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownName;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(UnknownName { kind: $kind, value: s.to_owned() }),
+                }
+            }
+        }
+    };
+}
+
+text_enum!(
+    /// Who answers the customer.
+    Status, "status" {
+        /// The assistant replies.
+        Bot => "bot",
+        /// A person handles it; the assistant is silent.
+        Human => "human",
+        /// Resolved; nobody auto-replies until the customer writes again.
+        Closed => "closed",
+    }
+);
+
+text_enum!(
+    /// Who wrote a message.
+    Author, "author" {
+        Customer => "customer",
+        Assistant => "assistant",
+        Agent => "agent",
+        /// Events shown inline in the thread (handoff, status changes, follow-ups).
+        System => "system",
+    }
+);
+
+text_enum!(
+    /// Which way a message travels.
+    Direction, "direction" {
+        Inbound => "inbound",
+        Outbound => "outbound",
+        /// Not sent anywhere: system events and private notes.
+        Internal => "internal",
+    }
+);
+
+text_enum!(
+    /// What an agent may do.
+    Role, "role" {
+        Admin => "admin",
+        Supervisor => "supervisor",
+        Agent => "agent",
+    }
+);
+
+text_enum!(
+    /// The kind of channel an inbox speaks.
+    ChannelKind, "channel" {
+        Api => "api",
+        Whatsapp => "whatsapp",
+        Twilio => "twilio",
+        Meta => "meta",
+        Widget => "widget",
+    }
+);
+
+impl Role {
+    /// Supervisors and admins see every conversation whatever the visibility setting.
+    pub fn sees_everything(self) -> bool {
+        matches!(self, Role::Admin | Role::Supervisor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for s in Status::ALL {
+            assert_eq!(s.as_str().parse::<Status>(), Ok(*s));
+        }
+        for a in Author::ALL {
+            assert_eq!(a.as_str().parse::<Author>(), Ok(*a));
+        }
+        for d in Direction::ALL {
+            assert_eq!(d.as_str().parse::<Direction>(), Ok(*d));
+        }
+        for r in Role::ALL {
+            assert_eq!(r.as_str().parse::<Role>(), Ok(*r));
+        }
+        for c in ChannelKind::ALL {
+            assert_eq!(c.as_str().parse::<ChannelKind>(), Ok(*c));
+        }
+    }
+
+    #[test]
+    fn unknown_names_are_errors_naming_the_kind() {
+        let err = "open".parse::<Status>().unwrap_err();
+        assert_eq!(err.to_string(), "unknown status `open`");
+    }
+
+    #[test]
+    fn serde_uses_the_stored_names() {
+        assert_eq!(serde_json::to_string(&Status::Human).ok().as_deref(), Some("\"human\""));
+        assert_eq!(serde_json::from_str::<Role>("\"supervisor\"").ok(), Some(Role::Supervisor));
+    }
+}

@@ -1,0 +1,62 @@
+//! Login, logout, and who am I.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::{
+    app::AppState,
+    auth::{self, CurrentAgent},
+    clock,
+    db::{models::AuthTokenRow, queries},
+    error::{AppError, AppResult},
+};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    email: String,
+    password: String,
+}
+
+/// A hash to verify against when the email is unknown, so both answers take as long and the
+/// timing does not tell which emails exist.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0aRUZ7zZs8m0Ws1s3sdZ5YVjR3Q0D+XHcK8bM3DxbQg";
+
+pub async fn login(state: web::Data<AppState>, body: web::Json<LoginRequest>) -> AppResult<HttpResponse> {
+    let LoginRequest { email, password } = body.into_inner();
+    if email.len() > 254 || password.len() > 1024 {
+        return Err(AppError::Unauthorized("wrong email or password"));
+    }
+    let store = &state.app.store;
+    let lookup = email.trim().to_lowercase();
+    let agent = store.read(move |c| queries::agent_by_email(c, &lookup)).await?;
+    let hash = agent.as_ref().map_or(DUMMY_HASH, |a| a.password_hash.as_str()).to_owned();
+    let ok = web::block(move || auth::verify_password(&password, &hash))
+        .await
+        .map_err(AppError::internal)?;
+    let agent = agent
+        .filter(|_| ok)
+        .ok_or(AppError::Unauthorized("wrong email or password"))?;
+    let token = auth::new_token();
+    let now = clock::now();
+    let row = AuthTokenRow {
+        token_hash: auth::token_hash(&token),
+        agent_id: agent.id.clone(),
+        created_at: now,
+        expires_at: now + chrono::Duration::hours(state.app.settings.server.token_ttl_hours),
+    };
+    store.write(move |c| queries::insert_token(c, &row)).await?;
+    Ok(HttpResponse::Ok().json(json!({ "token": token, "agent": agent })))
+}
+
+/// Revokes the token used for this request.
+pub async fn logout(state: web::Data<AppState>, me: CurrentAgent) -> AppResult<HttpResponse> {
+    let hash = me.token_hash.clone();
+    state.app.store.write(move |c| queries::delete_token(c, &hash)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn me(me: CurrentAgent) -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "agent": me }))
+}

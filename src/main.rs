@@ -1,0 +1,104 @@
+//! The `switchboard` command: `switchboard` (or `switchboard serve`) runs the server;
+//! `switchboard agent add …` adds an agent to the same database.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use switchboard::{app, auth, config::Settings, db, domain::types::Role, telemetry};
+
+#[derive(Parser)]
+#[command(name = "switchboard", version, about = "Self-hosted omni-channel conversations inbox")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Manage agents.
+    Agent {
+        #[command(subcommand)]
+        command: AgentCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AgentCommand {
+    /// Add an agent, supervisor or admin.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// At least 8 characters. Prefer SWITCHBOARD_AGENT_PASSWORD to keep it out of shell history.
+        #[arg(long, env = "SWITCHBOARD_AGENT_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse().map_err(|_| "must be admin, supervisor or agent".to_owned())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("switchboard: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init();
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings),
+        Command::Agent {
+            command: AgentCommand::Add { email, name, role, password },
+        } => add_agent(&settings, &email, &name, role, &password),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("switchboard: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(settings: Settings) -> Result<(), String> {
+    actix_web::rt::System::new().block_on(async move {
+        let admin_email = settings.admin.email.clone();
+        let (handle, server) = app::build(settings).await?;
+        if let Some(password) = &handle.generated_admin_password {
+            // Printed once, on the console only (never logged): the only way to learn it.
+            println!("First admin created: {admin_email} / {password}  (change it, or set SWITCHBOARD_ADMIN_PASSWORD before the first start)");
+        }
+        println!("Switchboard listening on http://{}", handle.addr);
+        server.await.map_err(|e| format!("server error: {e}"))
+    })
+}
+
+fn add_agent(settings: &Settings, email: &str, name: &str, role: Role, password: &str) -> Result<(), String> {
+    let store = db::Store::open(&settings.database_url(), 1)?;
+    let row = auth::new_agent_row(email, name, role, password).map_err(|e| e.to_string())?;
+    let (id, email) = (row.id.clone(), row.email.clone());
+    actix_web::rt::System::new().block_on(async move {
+        let exists = {
+            let e = email.clone();
+            store.read(move |c| db::queries::agent_by_email(c, &e)).await.map_err(|e| e.to_string())?
+        };
+        if exists.is_some() {
+            return Err(format!("an agent with email {email} already exists"));
+        }
+        store
+            .write(move |c| db::queries::insert_agent(c, &row))
+            .await
+            .map_err(|e| e.to_string())?;
+        println!("Added {role} {email} ({id})");
+        Ok(())
+    })
+}

@@ -1,0 +1,151 @@
+//! The JSON shapes clients see, for REST answers and pushed events alike, so a message looks
+//! the same whether it was fetched or pushed.
+
+use chrono::NaiveDateTime;
+use serde::Serialize;
+
+use crate::{
+    db::models::{ContactRow, ConversationRow, MessageRow},
+    domain::conversation::{ConversationState, DerivedState, Policy},
+    error::AppResult,
+    inbox::Inbox,
+};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageView {
+    pub id: String,
+    pub conversation_id: String,
+    pub direction: String,
+    pub author: String,
+    pub agent_id: Option<String>,
+    pub text: String,
+    pub private: bool,
+    pub delivery_status: Option<String>,
+    pub failure_reason: Option<String>,
+    pub external_id: Option<String>,
+    pub client_id: Option<String>,
+    /// Provider time (the order of the thread).
+    pub sent_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+impl From<&MessageRow> for MessageView {
+    fn from(m: &MessageRow) -> Self {
+        MessageView {
+            id: m.id.clone(),
+            conversation_id: m.conversation_id.clone(),
+            direction: m.direction.clone(),
+            author: m.author.clone(),
+            agent_id: m.agent_id.clone(),
+            text: m.body.clone(),
+            private: m.private_note,
+            delivery_status: m.delivery_status.clone(),
+            failure_reason: m.failure_reason.clone(),
+            external_id: m.external_id.clone(),
+            client_id: m.client_id.clone(),
+            sent_at: m.sent_at,
+            created_at: m.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ContactView {
+    pub id: String,
+    pub external_id: String,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub blocked: bool,
+}
+
+impl From<&ContactRow> for ContactView {
+    fn from(c: &ContactRow) -> Self {
+        ContactView {
+            id: c.id.clone(),
+            external_id: c.external_id.clone(),
+            name: c.name.clone(),
+            phone: c.phone.clone(),
+            email: c.email.clone(),
+            blocked: c.blocked,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FollowUpView {
+    pub at: NaiveDateTime,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ConversationView {
+    pub id: String,
+    pub inbox_id: String,
+    pub channel: String,
+    pub status: String,
+    /// Seed 002's Created / Pending / Replied / Resolved.
+    pub state: DerivedState,
+    pub needs_reply: bool,
+    pub assignee_id: Option<String>,
+    pub unread_count: i32,
+    pub archived: bool,
+    pub last_message_at: Option<NaiveDateTime>,
+    pub last_message_author: Option<String>,
+    pub last_message_preview: Option<String>,
+    /// When free-form replies stop being allowed; absent when the inbox has no window.
+    pub window_closes_at: Option<NaiveDateTime>,
+    pub window_open: bool,
+    pub follow_up: Option<FollowUpView>,
+    pub lead_stage: Option<String>,
+    pub contact: ContactView,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl ConversationView {
+    pub fn build(
+        row: &ConversationRow,
+        contact: &ContactRow,
+        state: &ConversationState,
+        policy: &Policy,
+        channel: &str,
+        now: NaiveDateTime,
+    ) -> ConversationView {
+        ConversationView {
+            id: row.id.clone(),
+            inbox_id: row.inbox_id.clone(),
+            channel: channel.to_owned(),
+            status: row.status.clone(),
+            state: state.derived_state(),
+            needs_reply: state.needs_reply(),
+            assignee_id: row.assignee_id.clone(),
+            unread_count: row.unread_count,
+            archived: row.archived,
+            last_message_at: row.last_message_at,
+            last_message_author: row.last_message_author.clone(),
+            last_message_preview: row.last_message_preview.clone(),
+            window_closes_at: state.window_closes_at(policy),
+            window_open: state.window_open(now, policy),
+            follow_up: state.follow_up.as_ref().map(|f| FollowUpView {
+                at: f.at,
+                reason: f.reason.clone(),
+            }),
+            lead_stage: row.lead_stage.clone(),
+            contact: ContactView::from(contact),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+
+    /// From stored rows, with the rules of the conversation's inbox.
+    pub fn from_rows(
+        row: &ConversationRow,
+        contact: &ContactRow,
+        inbox: &Inbox,
+        now: NaiveDateTime,
+    ) -> AppResult<ConversationView> {
+        let state = row.state()?;
+        Ok(ConversationView::build(row, contact, &state, &inbox.policy, inbox.channel.as_str(), now))
+    }
+}
