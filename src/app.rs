@@ -61,7 +61,8 @@ pub async fn build(settings: Settings) -> Result<(AppHandle, Server), String> {
     let generated_admin_password = ensure_admin(&store, &settings).await?;
 
     let kb = match &settings.assistant.knowledge_base {
-        Some(path) => KnowledgeBase::load(path).map_err(|e| format!("invalid config: `assistant.knowledge_base`: {e}"))?,
+        Some(path) => KnowledgeBase::load(path)
+            .map_err(|e| format!("invalid config: `assistant.knowledge_base`: {e}"))?,
         None => KnowledgeBase::demo(),
     };
     let assistant: Arc<dyn Assistant> = Arc::new(KnowledgeBaseAssistant::new(kb));
@@ -117,7 +118,10 @@ pub async fn build(settings: Settings) -> Result<(AppHandle, Server), String> {
 
 /// Creates the first admin when no agent exists. Returns the password if it was generated.
 async fn ensure_admin(store: &Store, settings: &Settings) -> Result<Option<String>, String> {
-    let count = store.read(queries::count_agents).await.map_err(|e| e.to_string())?;
+    let count = store
+        .read(queries::count_agents)
+        .await
+        .map_err(|e| e.to_string())?;
     if count > 0 {
         return Ok(None);
     }
@@ -127,10 +131,11 @@ async fn ensure_admin(store: &Store, settings: &Settings) -> Result<Option<Strin
     };
     let email = settings.admin.email.clone();
     let pw = password.clone();
-    let row = tokio::task::spawn_blocking(move || auth::new_agent_row(&email, "Admin", Role::Admin, &pw))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| format!("invalid config: `admin`: {e}"))?;
+    let row =
+        tokio::task::spawn_blocking(move || auth::new_agent_row(&email, "Admin", Role::Admin, &pw))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("invalid config: `admin`: {e}"))?;
     store
         .write(move |c| queries::insert_agent(c, &row))
         .await

@@ -32,7 +32,11 @@ pub fn hash_password(password: &str) -> AppResult<String> {
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -57,11 +61,18 @@ pub fn generate_password() -> String {
 /// Checks a new agent's fields; the error names the field.
 pub fn validate_new_agent(email: &str, name: &str, password: &str) -> AppResult<()> {
     let at = email.find('@');
-    if email.len() > 254 || at.is_none_or(|i| i == 0 || i == email.len() - 1) || email.contains(char::is_whitespace) {
-        return Err(AppError::Validation("`email` is not an email address".to_owned()));
+    if email.len() > 254
+        || at.is_none_or(|i| i == 0 || i == email.len() - 1)
+        || email.contains(char::is_whitespace)
+    {
+        return Err(AppError::Validation(
+            "`email` is not an email address".to_owned(),
+        ));
     }
     if name.trim().is_empty() || name.chars().count() > 100 {
-        return Err(AppError::Validation("`name` must be 1-100 characters".to_owned()));
+        return Err(AppError::Validation(
+            "`name` must be 1-100 characters".to_owned(),
+        ));
     }
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(AppError::Validation(format!(
@@ -112,7 +123,9 @@ impl CurrentAgent {
 fn bearer(req: &HttpRequest) -> Option<String> {
     let header = req.headers().get("Authorization")?.to_str().ok()?;
     let (scheme, token) = header.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
 }
 
 impl FromRequest for CurrentAgent {
@@ -171,7 +184,10 @@ mod tests {
             ("a@b.c", " ", "12345678", "name"),
             ("a@b.c", "Ann", "short", "password"),
         ] {
-            let err = validate_new_agent(email, name, pw).err().map(|e| e.to_string()).unwrap_or_default();
+            let err = validate_new_agent(email, name, pw)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
             assert!(err.contains(field), "{email}/{name}/{pw}: {err}");
         }
     }

@@ -206,7 +206,6 @@ impl InboxSettings {
     }
 }
 
-
 /// A configuration that cannot be used, with the key at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -309,13 +308,22 @@ impl Settings {
             return Err(invalid("admin.email", "is not an email address"));
         }
         if self.assistant.handoff_after_misses < 0 {
-            return Err(invalid("assistant.handoff_after_misses", "must be 0 (never) or more"));
+            return Err(invalid(
+                "assistant.handoff_after_misses",
+                "must be 0 (never) or more",
+            ));
         }
         if self.conversations.idle_actor_secs == 0 {
-            return Err(invalid("conversations.idle_actor_secs", "must be at least 1"));
+            return Err(invalid(
+                "conversations.idle_actor_secs",
+                "must be at least 1",
+            ));
         }
         if self.conversations.timer_scan_secs == 0 {
-            return Err(invalid("conversations.timer_scan_secs", "must be at least 1"));
+            return Err(invalid(
+                "conversations.timer_scan_secs",
+                "must be at least 1",
+            ));
         }
         if self.outbox.max_attempts < 1 {
             return Err(invalid("outbox.max_attempts", "must be at least 1"));
@@ -323,7 +331,9 @@ impl Settings {
         if self.outbox.concurrency == 0 {
             return Err(invalid("outbox.concurrency", "must be at least 1"));
         }
-        if self.outbox.initial_backoff_ms == 0 || self.outbox.max_backoff_ms < self.outbox.initial_backoff_ms {
+        if self.outbox.initial_backoff_ms == 0
+            || self.outbox.max_backoff_ms < self.outbox.initial_backoff_ms
+        {
             return Err(invalid(
                 "outbox.initial_backoff_ms",
                 "must be positive and not above outbox.max_backoff_ms",
@@ -339,7 +349,10 @@ impl Settings {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
             if !id_ok {
-                return Err(invalid(key("id"), "must be 1-64 letters, digits, '-' or '_'"));
+                return Err(invalid(
+                    key("id"),
+                    "must be 1-64 letters, digits, '-' or '_'",
+                ));
             }
             if !seen.insert(inbox.id.as_str()) {
                 return Err(invalid(key("id"), format!("`{}` is used twice", inbox.id)));
@@ -387,7 +400,13 @@ impl Settings {
 pub fn inbox_secret_var(id: &str) -> String {
     let id: String = id
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("SWITCHBOARD_INBOX_{id}_SECRET")
 }
@@ -414,7 +433,10 @@ mod tests {
         s.validate().unwrap();
         assert_eq!(s.server.bind, "127.0.0.1:9000");
         assert_eq!(s.inboxes[0].window_hours, Some(24));
-        assert_eq!(s.inbox("support").map(|i| i.channel), Some(ChannelKind::Api));
+        assert_eq!(
+            s.inbox("support").map(|i| i.channel),
+            Some(ChannelKind::Api)
+        );
     }
 
     #[test]
@@ -430,7 +452,10 @@ mod tests {
         assert!(err.contains("bnd"), "{err}");
         let err = Settings::from_toml("[[inbox]]\nid=\"a\"\nchannel=\"api\"\nsecret=\"0123456789abcdef\"\ncalback_url=\"x\"\n").unwrap_err();
         assert!(err.contains("calback_url"), "{err}");
-        let err = Settings::from_toml("[[inbox]]\nid=\"a\"\nchannel=\"fax\"\nsecret=\"0123456789abcdef\"\n").unwrap_err();
+        let err = Settings::from_toml(
+            "[[inbox]]\nid=\"a\"\nchannel=\"fax\"\nsecret=\"0123456789abcdef\"\n",
+        )
+        .unwrap_err();
         assert!(err.contains("fax"), "{err}");
     }
 
@@ -446,7 +471,11 @@ mod tests {
             ("[outbox]\nmax_attempts = 0", "outbox.max_attempts"),
         ];
         for (text, key) in cases {
-            let err = Settings::from_toml(text).unwrap().validate().unwrap_err().to_string();
+            let err = Settings::from_toml(text)
+                .unwrap()
+                .validate()
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(&format!("`{key}`")), "{text} -> {err}");
         }
     }
@@ -475,7 +504,13 @@ mod tests {
 
     #[test]
     fn default_database_is_sqlite_under_data() {
-        assert_eq!(Settings::default().database_url(), "sqlite://data/switchboard.db");
-        assert_eq!(inbox_secret_var("eu-support"), "SWITCHBOARD_INBOX_EU_SUPPORT_SECRET");
+        assert_eq!(
+            Settings::default().database_url(),
+            "sqlite://data/switchboard.db"
+        );
+        assert_eq!(
+            inbox_secret_var("eu-support"),
+            "SWITCHBOARD_INBOX_EU_SUPPORT_SECRET"
+        );
     }
 }

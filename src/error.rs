@@ -137,7 +137,10 @@ mod tests {
 
     #[test]
     fn not_found_from_diesel_is_404_and_other_db_errors_are_500() {
-        assert_eq!(AppError::from(diesel::result::Error::NotFound).status_code(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            AppError::from(diesel::result::Error::NotFound).status_code(),
+            StatusCode::NOT_FOUND
+        );
         let e = AppError::from(diesel::result::Error::RollbackTransaction);
         assert_eq!(e.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(e.to_string(), "database error");

@@ -34,7 +34,10 @@ impl Inboxes {
         let conv = &settings.conversations;
         let mut phrases: Vec<String> = match &conv.handoff_phrases {
             Some(list) => list.clone(),
-            None => HandoffPhrases::default_list().iter().map(|s| (*s).to_owned()).collect(),
+            None => HandoffPhrases::default_list()
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
         };
         phrases.extend(conv.extra_handoff_phrases.iter().cloned());
         let misses = settings.assistant.handoff_after_misses;

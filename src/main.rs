@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand};
 use switchboard::{app, auth, config::Settings, db, domain::types::Role, telemetry};
 
 #[derive(Parser)]
-#[command(name = "switchboard", version, about = "Self-hosted omni-channel conversations inbox")]
+#[command(
+    name = "switchboard",
+    version,
+    about = "Self-hosted omni-channel conversations inbox"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -41,7 +45,8 @@ enum AgentCommand {
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
-    s.parse().map_err(|_| "must be admin, supervisor or agent".to_owned())
+    s.parse()
+        .map_err(|_| "must be admin, supervisor or agent".to_owned())
 }
 
 fn main() -> ExitCode {
@@ -57,7 +62,13 @@ fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings),
         Command::Agent {
-            command: AgentCommand::Add { email, name, role, password },
+            command:
+                AgentCommand::Add {
+                    email,
+                    name,
+                    role,
+                    password,
+                },
         } => add_agent(&settings, &email, &name, role, &password),
     };
     match result {
@@ -82,14 +93,23 @@ fn serve(settings: Settings) -> Result<(), String> {
     })
 }
 
-fn add_agent(settings: &Settings, email: &str, name: &str, role: Role, password: &str) -> Result<(), String> {
+fn add_agent(
+    settings: &Settings,
+    email: &str,
+    name: &str,
+    role: Role,
+    password: &str,
+) -> Result<(), String> {
     let store = db::Store::open(&settings.database_url(), 1)?;
     let row = auth::new_agent_row(email, name, role, password).map_err(|e| e.to_string())?;
     let (id, email) = (row.id.clone(), row.email.clone());
     actix_web::rt::System::new().block_on(async move {
         let exists = {
             let e = email.clone();
-            store.read(move |c| db::queries::agent_by_email(c, &e)).await.map_err(|e| e.to_string())?
+            store
+                .read(move |c| db::queries::agent_by_email(c, &e))
+                .await
+                .map_err(|e| e.to_string())?
         };
         if exists.is_some() {
             return Err(format!("an agent with email {email} already exists"));

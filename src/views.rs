@@ -146,6 +146,13 @@ impl ConversationView {
         now: NaiveDateTime,
     ) -> AppResult<ConversationView> {
         let state = row.state()?;
-        Ok(ConversationView::build(row, contact, &state, &inbox.policy, inbox.channel.as_str(), now))
+        Ok(ConversationView::build(
+            row,
+            contact,
+            &state,
+            &inbox.policy,
+            inbox.channel.as_str(),
+            now,
+        ))
     }
 }

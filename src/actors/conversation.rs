@@ -23,8 +23,8 @@ use serde_json::{json, Map, Value};
 use super::{
     hub::Publish,
     messages::{
-        ActorIdle, ApplyEvent, AssistantAnswered, DeliverInbound, FollowUpFired, InboundAccepted, InjectPanic,
-        ReportDelivery, SendAgentReply, WindowClosed,
+        ActorIdle, ApplyEvent, AssistantAnswered, DeliverInbound, FollowUpFired, InboundAccepted,
+        InjectPanic, ReportDelivery, SendAgentReply, WindowClosed,
     },
     registry::ConversationRegistry,
 };
@@ -37,7 +37,9 @@ use crate::{
         queries,
     },
     domain::{
-        conversation::{transition, ConversationState, Effect, Event, HandoffReason, TransitionError},
+        conversation::{
+            transition, ConversationState, Effect, Event, HandoffReason, TransitionError,
+        },
         delivery::DeliveryStatus,
         types::{Author, Direction},
         AgentId, ConversationId, MessageId,
@@ -99,7 +101,11 @@ enum Committed {
 }
 
 impl ConversationActor {
-    pub fn new(id: ConversationId, app: Arc<AppContext>, registry: Addr<ConversationRegistry>) -> Self {
+    pub fn new(
+        id: ConversationId,
+        app: Arc<AppContext>,
+        registry: Addr<ConversationRegistry>,
+    ) -> Self {
         ConversationActor {
             id,
             app,
@@ -118,7 +124,9 @@ impl ConversationActor {
         match (&self.loaded, &self.load_error) {
             (Some(l), _) => Ok(l),
             (None, Some(AppError::NotFound(what))) => Err(AppError::NotFound(what)),
-            (None, _) => Err(AppError::Unavailable("conversation could not be loaded".to_owned())),
+            (None, _) => Err(AppError::Unavailable(
+                "conversation could not be loaded".to_owned(),
+            )),
         }
     }
 
@@ -161,16 +169,25 @@ impl ConversationActor {
             id: self.id,
             addr: ctx.address(),
         };
-        ctx.wait(self.registry.send(msg).into_actor(self).map(|_, _, ctx| ctx.stop()));
+        ctx.wait(
+            self.registry
+                .send(msg)
+                .into_actor(self)
+                .map(|_, _, ctx| ctx.stop()),
+        );
     }
 
     fn check_idle(&mut self, ctx: &mut Context<Self>) {
         let idle = Duration::from_secs(self.app.settings.conversations.idle_actor_secs);
-        if self.loaded.is_none() || self.assistant_in_flight > 0 || self.last_active.elapsed() < idle {
+        if self.loaded.is_none()
+            || self.assistant_in_flight > 0
+            || self.last_active.elapsed() < idle
+        {
             return;
         }
         // A follow-up due before the registry's next scan keeps the actor (and its timer) alive.
-        let horizon = chrono::Duration::seconds(2 * self.app.settings.conversations.timer_scan_secs as i64);
+        let horizon =
+            chrono::Duration::seconds(2 * self.app.settings.conversations.timer_scan_secs as i64);
         let follow_up_soon = self
             .loaded
             .as_ref()
@@ -206,7 +223,14 @@ impl ConversationActor {
         }));
     }
 
-    fn new_message(&self, l: &Loaded, direction: Direction, author: Author, text: String, at: NaiveDateTime) -> MessageRow {
+    fn new_message(
+        &self,
+        l: &Loaded,
+        direction: Direction,
+        author: Author,
+        text: String,
+        at: NaiveDateTime,
+    ) -> MessageRow {
         MessageRow {
             id: MessageId::new().to_string(),
             conversation_id: self.id.to_string(),
@@ -227,7 +251,13 @@ impl ConversationActor {
 
     /// An outbound message goes through the outbox when the inbox has somewhere to send it;
     /// otherwise it is only stored (an API inbox without callback is read through the API).
-    fn outbound(&self, l: &Loaded, author: Author, text: String, now: NaiveDateTime) -> (MessageRow, bool) {
+    fn outbound(
+        &self,
+        l: &Loaded,
+        author: Author,
+        text: String,
+        now: NaiveDateTime,
+    ) -> (MessageRow, bool) {
         let mut m = self.new_message(l, Direction::Outbound, author, text, now);
         let send = l.inbox.configured && l.inbox.callback_url.is_some();
         if send {
@@ -242,7 +272,10 @@ impl ConversationActor {
         self.last_active = Instant::now();
         let now = clock::now();
         let Some(l) = &self.loaded else {
-            return Box::pin(fut::ready(Err(self.loaded().err().unwrap_or_else(|| AppError::internal("not loaded")))));
+            return Box::pin(fut::ready(Err(self
+                .loaded()
+                .err()
+                .unwrap_or_else(|| AppError::internal("not loaded")))));
         };
         let mut row = l.row.clone();
         row.set_state(&plan.state, now);
@@ -256,7 +289,13 @@ impl ConversationActor {
         }
         for fx in &plan.effects {
             if let Effect::SystemNote(text) = fx {
-                messages.push(self.new_message(l, Direction::Internal, Author::System, text.clone(), now));
+                messages.push(self.new_message(
+                    l,
+                    Direction::Internal,
+                    Author::System,
+                    text.clone(),
+                    now,
+                ));
             }
         }
         let outbox: Vec<OutboxRow> = match (plan.send, messages.first()) {
@@ -279,8 +318,12 @@ impl ConversationActor {
                 .write(move |c| {
                     let existing = match &dedupe {
                         Dedupe::None => None,
-                        Dedupe::External(ext) => queries::message_by_external_id(c, &inbox_id, ext)?,
-                        Dedupe::Client(client) => queries::message_by_client_id(c, &row.id, client)?,
+                        Dedupe::External(ext) => {
+                            queries::message_by_external_id(c, &inbox_id, ext)?
+                        }
+                        Dedupe::Client(client) => {
+                            queries::message_by_client_id(c, &row.id, client)?
+                        }
                     };
                     if let Some(m) = existing {
                         return Ok(Committed::Duplicate(m));
@@ -311,28 +354,44 @@ impl ConversationActor {
         effects: Vec<Effect>,
         ctx: &mut Context<Self>,
     ) {
-        let Some(l) = self.loaded.as_mut() else { return };
+        let Some(l) = self.loaded.as_mut() else {
+            return;
+        };
         let was_empty = l.row.last_message_at.is_none();
         l.row = row;
         l.state = state;
         let assignee = l.state.assignee;
         for m in messages {
-            self.publish("message.created", assignee, json!({ "message": MessageView::from(m) }));
+            self.publish(
+                "message.created",
+                assignee,
+                json!({ "message": MessageView::from(m) }),
+            );
         }
         let conversation = self.view();
-        let kind = if was_empty { "conversation.created" } else { "conversation.updated" };
+        let kind = if was_empty {
+            "conversation.created"
+        } else {
+            "conversation.updated"
+        };
         self.publish(kind, assignee, json!({ "conversation": conversation }));
         for fx in effects {
             match fx {
                 Effect::RequestAssistantReply => self.ask_assistant(ctx),
                 Effect::HandoffRequested(reason) => {
                     let reason = match reason {
-                        HandoffReason::CustomerAsked { phrase } => json!({"kind": "customer_asked", "phrase": phrase}),
+                        HandoffReason::CustomerAsked { phrase } => {
+                            json!({"kind": "customer_asked", "phrase": phrase})
+                        }
                         HandoffReason::AssistantCouldNotHelp { misses } => {
                             json!({"kind": "assistant_could_not_help", "misses": misses})
                         }
                     };
-                    self.publish("handoff.requested", assignee, json!({ "reason": reason, "conversation": conversation }));
+                    self.publish(
+                        "handoff.requested",
+                        assignee,
+                        json!({ "reason": reason, "conversation": conversation }),
+                    );
                 }
                 Effect::ArmFollowUp(at) => self.arm_follow_up(at, ctx),
                 Effect::CancelFollowUpTimer => {
@@ -351,7 +410,14 @@ impl ConversationActor {
 
     fn view(&self) -> Option<ConversationView> {
         self.loaded.as_ref().map(|l| {
-            ConversationView::build(&l.row, &l.contact, &l.state, &l.inbox.policy, l.inbox.channel.as_str(), clock::now())
+            ConversationView::build(
+                &l.row,
+                &l.contact,
+                &l.state,
+                &l.inbox.policy,
+                l.inbox.channel.as_str(),
+                clock::now(),
+            )
         })
     }
 
@@ -360,7 +426,10 @@ impl ConversationActor {
             Value::Object(m) => m,
             _ => Map::new(),
         };
-        map.insert("conversation_id".to_owned(), Value::from(self.id.to_string()));
+        map.insert(
+            "conversation_id".to_owned(),
+            Value::from(self.id.to_string()),
+        );
         self.app.hub.do_send(Publish {
             kind,
             conversation_id: Some(self.id),
@@ -417,7 +486,11 @@ impl Actor for ConversationActor {
         ctx.set_mailbox_capacity(1024);
         let store = self.app.store.clone();
         let id = self.id;
-        let load = async move { store.read(move |c| queries::conversation_with_contact(c, id)).await };
+        let load = async move {
+            store
+                .read(move |c| queries::conversation_with_contact(c, id))
+                .await
+        };
         // `wait`: no message is handled before the state is loaded.
         ctx.wait(load.into_actor(self).map(|res, act, ctx| match res {
             Ok(Some((row, contact))) => act.on_loaded(row, contact, ctx),
@@ -430,7 +503,9 @@ impl Actor for ConversationActor {
 
 type Reply<T> = AtomicResponse<ConversationActor, AppResult<T>>;
 
-fn reply<T: 'static>(f: impl ActorFuture<ConversationActor, Output = AppResult<T>> + 'static) -> Reply<T> {
+fn reply<T: 'static>(
+    f: impl ActorFuture<ConversationActor, Output = AppResult<T>> + 'static,
+) -> Reply<T> {
     AtomicResponse::new(Box::pin(f))
 }
 
@@ -451,7 +526,8 @@ impl Handler<DeliverInbound> for ConversationActor {
             text: msg.text.clone(),
             at: msg.sent_at,
         };
-        let (state, mut effects) = match transition(&l.state, &event, clock::now(), &l.inbox.policy) {
+        let (state, mut effects) = match transition(&l.state, &event, clock::now(), &l.inbox.policy)
+        {
             Ok(t) => t,
             Err(e) => return refused(e.into()),
         };
@@ -459,7 +535,13 @@ impl Handler<DeliverInbound> for ConversationActor {
             // Kept for the record, never answered.
             effects.retain(|e| *e != Effect::RequestAssistantReply);
         }
-        let mut message = self.new_message(l, Direction::Inbound, Author::Customer, msg.text, msg.sent_at);
+        let mut message = self.new_message(
+            l,
+            Direction::Inbound,
+            Author::Customer,
+            msg.text,
+            msg.sent_at,
+        );
         message.external_id = msg.external_id.clone();
         let plan = Plan {
             state,
@@ -495,7 +577,8 @@ impl Handler<AssistantAnswered> for ConversationActor {
                 at: now,
             };
             let (state, effects) = transition(&l.state, &event, now, &l.inbox.policy)?;
-            let (message, send) = self.outbound(l, Author::Assistant, msg.reply.text().to_owned(), now);
+            let (message, send) =
+                self.outbound(l, Author::Assistant, msg.reply.text().to_owned(), now);
             Ok(Plan {
                 state,
                 effects,
@@ -532,11 +615,15 @@ impl Handler<SendAgentReply> for ConversationActor {
             let event = if msg.private_note {
                 Event::NoteAdded
             } else {
-                Event::AgentReplied { agent: msg.agent, at: now }
+                Event::AgentReplied {
+                    agent: msg.agent,
+                    at: now,
+                }
             };
             let (state, effects) = transition(&l.state, &event, now, &l.inbox.policy)?;
             let (mut message, send) = if msg.private_note {
-                let mut m = self.new_message(l, Direction::Internal, Author::Agent, msg.text.clone(), now);
+                let mut m =
+                    self.new_message(l, Direction::Internal, Author::Agent, msg.text.clone(), now);
                 m.private_note = true;
                 (m, false)
             } else {
@@ -574,7 +661,10 @@ impl Handler<ApplyEvent> for ConversationActor {
         let _g = self.span.clone().entered();
         match self.apply_event(&msg.0) {
             Ok(plan) => reply(self.commit(plan).map(|res, act, _| {
-                res.and_then(|_| act.view().ok_or_else(|| AppError::internal("conversation not loaded")))
+                res.and_then(|_| {
+                    act.view()
+                        .ok_or_else(|| AppError::internal("conversation not loaded"))
+                })
             })),
             Err(e) => refused(e),
         }
@@ -606,7 +696,11 @@ impl Handler<WindowClosed> for ConversationActor {
     fn handle(&mut self, _: WindowClosed, _: &mut Self::Context) {
         let assignee = self.loaded.as_ref().and_then(|l| l.state.assignee);
         let conversation = self.view();
-        self.publish("conversation.updated", assignee, json!({ "conversation": conversation }));
+        self.publish(
+            "conversation.updated",
+            assignee,
+            json!({ "conversation": conversation }),
+        );
     }
 }
 
@@ -640,7 +734,9 @@ impl Handler<ReportDelivery> for ConversationActor {
                     let Some(next) = current.advance(msg.status) else {
                         return Ok(None);
                     };
-                    let reason = (next == DeliveryStatus::Failed).then_some(msg.reason).flatten();
+                    let reason = (next == DeliveryStatus::Failed)
+                        .then_some(msg.reason)
+                        .flatten();
                     queries::set_delivery_status(c, &id, next.as_str(), reason.as_deref())?;
                     Ok(Some((next, reason)))
                 })

@@ -98,8 +98,12 @@ impl Handler<Publish> for Hub {
         self.backlog.push_back(event.clone());
         // A subscriber whose mailbox is gone is dropped; a full one is its own problem
         // (sessions disconnect themselves when they cannot keep up).
-        self.subscribers
-            .retain(|s| !matches!(s.try_send(Broadcast(event.clone())), Err(SendError::Closed(_))));
+        self.subscribers.retain(|s| {
+            !matches!(
+                s.try_send(Broadcast(event.clone())),
+                Err(SendError::Closed(_))
+            )
+        });
         self.seq
     }
 }

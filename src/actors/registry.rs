@@ -54,14 +54,16 @@ impl ConversationRegistry {
                 .read(move |c| queries::follow_ups_due_before(c, until, SCAN_LIMIT))
                 .await
         };
-        ctx.spawn(fut.into_actor(self).map(|res: AppResult<Vec<ConversationId>>, act, ctx| match res {
-            Ok(ids) => {
-                for id in ids {
-                    act.get_or_spawn(id, ctx.address());
+        ctx.spawn(fut.into_actor(self).map(
+            |res: AppResult<Vec<ConversationId>>, act, ctx| match res {
+                Ok(ids) => {
+                    for id in ids {
+                        act.get_or_spawn(id, ctx.address());
+                    }
                 }
-            }
-            Err(e) => tracing::error!(error = %e, "follow-up scan failed"),
-        }));
+                Err(e) => tracing::error!(error = %e, "follow-up scan failed"),
+            },
+        ));
     }
 
     fn scan_secs(&self) -> u64 {
@@ -75,7 +77,9 @@ impl Actor for ConversationRegistry {
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(65_536);
         self.scan_timers(ctx);
-        ctx.run_interval(Duration::from_secs(self.scan_secs()), |act, ctx| act.scan_timers(ctx));
+        ctx.run_interval(Duration::from_secs(self.scan_secs()), |act, ctx| {
+            act.scan_timers(ctx)
+        });
     }
 }
 
@@ -112,7 +116,11 @@ impl Handler<CountLive> for ConversationRegistry {
 /// Sends `msg` to the conversation's actor. If the actor stopped between lookup and delivery
 /// (idle stop, panic), the message was not handled, so it is safe to ask again: the registry
 /// then starts a fresh actor from the database.
-pub async fn ask<M, R>(registry: &Addr<ConversationRegistry>, id: ConversationId, msg: M) -> AppResult<R>
+pub async fn ask<M, R>(
+    registry: &Addr<ConversationRegistry>,
+    id: ConversationId,
+    msg: M,
+) -> AppResult<R>
 where
     M: Message<Result = AppResult<R>> + Clone + Send + 'static,
     R: Send + 'static,

@@ -88,7 +88,9 @@ pub struct Inbound {
 fn check_id(field: &str, v: &str) -> Result<String, AppError> {
     let v = v.trim();
     if v.is_empty() || v.len() > MAX_ID_LEN {
-        return Err(AppError::Validation(format!("`{field}` must be 1-{MAX_ID_LEN} bytes")));
+        return Err(AppError::Validation(format!(
+            "`{field}` must be 1-{MAX_ID_LEN} bytes"
+        )));
     }
     Ok(v.to_owned())
 }
@@ -127,7 +129,9 @@ impl InboundPayload {
         };
         // A clock a little ahead is tolerated; a message from the future is not.
         if sent_at > now + chrono::Duration::minutes(5) {
-            return Err(AppError::Validation("`timestamp` is in the future".to_owned()));
+            return Err(AppError::Validation(
+                "`timestamp` is in the future".to_owned(),
+            ));
         }
         Ok(Inbound {
             external_id,
@@ -177,10 +181,18 @@ mod tests {
         assert!(sig.starts_with("sha256="));
         assert!(verify("s3cret-s3cret-s3cret", body, Some(&sig)));
         assert!(!verify("other-secret-value", body, Some(&sig)));
-        assert!(!verify("s3cret-s3cret-s3cret", br#"{"text":"ho"}"#, Some(&sig)));
+        assert!(!verify(
+            "s3cret-s3cret-s3cret",
+            br#"{"text":"ho"}"#,
+            Some(&sig)
+        ));
         assert!(!verify("s3cret-s3cret-s3cret", body, None));
         assert!(!verify("s3cret-s3cret-s3cret", body, Some("sha256=zz")));
-        assert!(!verify("s3cret-s3cret-s3cret", body, Some(&sig.replace("sha256=", "sha1="))));
+        assert!(!verify(
+            "s3cret-s3cret-s3cret",
+            body,
+            Some(&sig.replace("sha256=", "sha1="))
+        ));
     }
 
     #[test]
@@ -200,17 +212,35 @@ mod tests {
     fn validation_names_the_field() {
         let now = clock::now();
         let cases = [
-            (r#"{"external_id":"","contact":{"external_id":"c"},"text":"hi"}"#, "external_id"),
-            (r#"{"external_id":"m","contact":{"external_id":" "},"text":"hi"}"#, "contact.external_id"),
-            (r#"{"external_id":"m","contact":{"external_id":"c"},"text":"  "}"#, "text"),
-            (r#"{"external_id":"m","contact":{"external_id":"c"},"text":"hi","timestamp":"yesterday"}"#, "timestamp"),
-            (r#"{"external_id":"m","contact":{"external_id":"c"},"text":"hi","timestamp":99999999999}"#, "timestamp"),
+            (
+                r#"{"external_id":"","contact":{"external_id":"c"},"text":"hi"}"#,
+                "external_id",
+            ),
+            (
+                r#"{"external_id":"m","contact":{"external_id":" "},"text":"hi"}"#,
+                "contact.external_id",
+            ),
+            (
+                r#"{"external_id":"m","contact":{"external_id":"c"},"text":"  "}"#,
+                "text",
+            ),
+            (
+                r#"{"external_id":"m","contact":{"external_id":"c"},"text":"hi","timestamp":"yesterday"}"#,
+                "timestamp",
+            ),
+            (
+                r#"{"external_id":"m","contact":{"external_id":"c"},"text":"hi","timestamp":99999999999}"#,
+                "timestamp",
+            ),
         ];
         for (json, field) in cases {
             let err = payload(json).validate(now).unwrap_err().to_string();
             assert!(err.contains(&format!("`{field}`")), "{json}: {err}");
         }
-        let long = format!(r#"{{"external_id":"m","contact":{{"external_id":"c"}},"text":"{}"}}"#, "a".repeat(MAX_TEXT_CHARS + 1));
+        let long = format!(
+            r#"{{"external_id":"m","contact":{{"external_id":"c"}},"text":"{}"}}"#,
+            "a".repeat(MAX_TEXT_CHARS + 1)
+        );
         assert!(payload(&long).validate(now).is_err());
     }
 
@@ -220,12 +250,22 @@ mod tests {
         let a = payload(r#"{"external_id":"m","contact":{"external_id":"c"},"text":"hi","timestamp":1700000000}"#).validate(now).unwrap();
         let b = payload(r#"{"external_id":"m","contact":{"external_id":"c"},"text":"hi","timestamp":"2023-11-14T22:13:20Z"}"#).validate(now).unwrap();
         assert_eq!(a.sent_at, b.sent_at);
-        let c = payload(r#"{"external_id":"m","contact":{"external_id":"c","name":" Ana "},"text":" hi "}"#).validate(now).unwrap();
-        assert_eq!((c.sent_at, c.text.as_str(), c.contact.name.as_deref()), (now, "hi", Some("Ana")));
+        let c = payload(
+            r#"{"external_id":"m","contact":{"external_id":"c","name":" Ana "},"text":" hi "}"#,
+        )
+        .validate(now)
+        .unwrap();
+        assert_eq!(
+            (c.sent_at, c.text.as_str(), c.contact.name.as_deref()),
+            (now, "hi", Some("Ana"))
+        );
     }
 
     #[test]
     fn unknown_fields_are_refused() {
-        assert!(serde_json::from_str::<InboundPayload>(r#"{"external_id":"m","contact":{"external_id":"c"},"text":"hi","extra":1}"#).is_err());
+        assert!(serde_json::from_str::<InboundPayload>(
+            r#"{"external_id":"m","contact":{"external_id":"c"},"text":"hi","extra":1}"#
+        )
+        .is_err());
     }
 }

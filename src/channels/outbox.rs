@@ -39,13 +39,20 @@ async fn run(app: Arc<AppContext>, registry: Addr<ConversationRegistry>) {
         if free > 0 {
             let limit = (free + busy) as i64;
             let now = clock::now();
-            match app.store.read(move |c| queries::outbox_due(c, now, limit)).await {
+            match app
+                .store
+                .read(move |c| queries::outbox_due(c, now, limit))
+                .await
+            {
                 Ok(rows) => {
                     for row in rows {
-                        if in_flight.borrow().len() >= settings.concurrency || !in_flight.borrow_mut().insert(row.message_id.clone()) {
+                        if in_flight.borrow().len() >= settings.concurrency
+                            || !in_flight.borrow_mut().insert(row.message_id.clone())
+                        {
                             continue;
                         }
-                        let (app, registry, in_flight) = (app.clone(), registry.clone(), in_flight.clone());
+                        let (app, registry, in_flight) =
+                            (app.clone(), registry.clone(), in_flight.clone());
                         actix_rt::spawn(async move {
                             let id = row.message_id.clone();
                             deliver(&app, &registry, row).await;
@@ -73,7 +80,10 @@ enum Failure {
 }
 
 async fn deliver(app: &Arc<AppContext>, registry: &Addr<ConversationRegistry>, row: OutboxRow) {
-    let (Ok(message_id), Ok(conversation_id)) = (row.message_id.parse::<MessageId>(), row.conversation_id.parse::<ConversationId>()) else {
+    let (Ok(message_id), Ok(conversation_id)) = (
+        row.message_id.parse::<MessageId>(),
+        row.conversation_id.parse::<ConversationId>(),
+    ) else {
         tracing::error!(message_id = %row.message_id, "outbox: stored ids are invalid");
         return;
     };
@@ -84,17 +94,34 @@ async fn deliver(app: &Arc<AppContext>, registry: &Addr<ConversationRegistry>, r
         reason,
     };
     let result: AppResult<()> = match outcome {
-        Ok(()) => ask(registry, conversation_id, report(DeliveryStatus::Sent, None)).await,
+        Ok(()) => {
+            ask(
+                registry,
+                conversation_id,
+                report(DeliveryStatus::Sent, None),
+            )
+            .await
+        }
         Err(Failure::Permanent(reason)) => {
             tracing::warn!(%message_id, %reason, "outbox: delivery failed permanently");
-            ask(registry, conversation_id, report(DeliveryStatus::Failed, Some(reason))).await
+            ask(
+                registry,
+                conversation_id,
+                report(DeliveryStatus::Failed, Some(reason)),
+            )
+            .await
         }
         Err(Failure::Transient(reason)) => {
             let attempts = row.attempts.saturating_add(1);
             if attempts >= app.settings.outbox.max_attempts {
                 tracing::warn!(%message_id, %reason, attempts, "outbox: giving up");
                 let reason = format!("{reason} (after {attempts} attempts)");
-                ask(registry, conversation_id, report(DeliveryStatus::Failed, Some(reason))).await
+                ask(
+                    registry,
+                    conversation_id,
+                    report(DeliveryStatus::Failed, Some(reason)),
+                )
+                .await
             } else {
                 let next = clock::now() + backoff(&app.settings.outbox, attempts);
                 tracing::info!(%message_id, %reason, attempts, %next, "outbox: will retry");
@@ -115,25 +142,40 @@ async fn deliver(app: &Arc<AppContext>, registry: &Addr<ConversationRegistry>, r
 
 /// Exponential backoff with ±20 % jitter, so retries of many messages do not arrive together.
 fn backoff(s: &crate::config::OutboxSettings, attempts: i32) -> chrono::Duration {
-    let exp = u32::try_from(attempts.saturating_sub(1)).unwrap_or(0).min(30);
-    let base = s.initial_backoff_ms.saturating_mul(1u64 << exp).min(s.max_backoff_ms);
+    let exp = u32::try_from(attempts.saturating_sub(1))
+        .unwrap_or(0)
+        .min(30);
+    let base = s
+        .initial_backoff_ms
+        .saturating_mul(1u64 << exp)
+        .min(s.max_backoff_ms);
     let jitter = rand::thread_rng().gen_range(0.8..1.2);
     chrono::Duration::milliseconds((base as f64 * jitter) as i64)
 }
 
 async fn attempt(app: &Arc<AppContext>, row: &OutboxRow) -> Result<(), Failure> {
     let Some(inbox) = app.inboxes.get(&row.inbox_id).cloned() else {
-        return Err(Failure::Permanent(format!("inbox `{}` is no longer configured", row.inbox_id)));
+        return Err(Failure::Permanent(format!(
+            "inbox `{}` is no longer configured",
+            row.inbox_id
+        )));
     };
     let Some(url) = inbox.callback_url.clone() else {
-        return Err(Failure::Permanent(format!("inbox `{}` has no callback_url", inbox.id)));
+        return Err(Failure::Permanent(format!(
+            "inbox `{}` has no callback_url",
+            inbox.id
+        )));
     };
     let id = row.message_id.clone();
     let loaded = app
         .store
         .read(move |c| {
-            let Some(m) = queries::message(c, &id)? else { return Ok(None) };
-            let Some(conv) = queries::conversation(c, m.conversation_id.parse().map_err(AppError::internal)?)? else {
+            let Some(m) = queries::message(c, &id)? else {
+                return Ok(None);
+            };
+            let Some(conv) =
+                queries::conversation(c, m.conversation_id.parse().map_err(AppError::internal)?)?
+            else {
                 return Ok(None);
             };
             Ok(queries::contact(c, &conv.contact_id)?.map(|contact| (m, contact)))
@@ -163,7 +205,9 @@ async fn attempt(app: &Arc<AppContext>, row: &OutboxRow) -> Result<(), Failure> 
     let response = app
         .http
         .post(&url)
-        .timeout(Duration::from_millis(app.settings.outbox.request_timeout_ms))
+        .timeout(Duration::from_millis(
+            app.settings.outbox.request_timeout_ms,
+        ))
         .header("Content-Type", "application/json")
         .header(api::SIGNATURE_HEADER, signature)
         .body(body)
@@ -176,7 +220,9 @@ async fn attempt(app: &Arc<AppContext>, row: &OutboxRow) -> Result<(), Failure> 
     }
     let text = response.text().await.unwrap_or_default();
     let snippet: String = text.chars().take(REASON_CHARS).collect();
-    let reason = format!("callback answered {status}: {snippet}").trim_end_matches([':', ' ']).to_owned();
+    let reason = format!("callback answered {status}: {snippet}")
+        .trim_end_matches([':', ' '])
+        .to_owned();
     if status.is_client_error() && status.as_u16() != 408 && status.as_u16() != 429 {
         Err(Failure::Permanent(reason))
     } else {
@@ -210,9 +256,19 @@ mod tests {
             max_backoff_ms: 10_000,
             ..Default::default()
         };
-        for (attempts, base) in [(1, 1000), (2, 2000), (3, 4000), (4, 8000), (5, 10_000), (40, 10_000)] {
+        for (attempts, base) in [
+            (1, 1000),
+            (2, 2000),
+            (3, 4000),
+            (4, 8000),
+            (5, 10_000),
+            (40, 10_000),
+        ] {
             let ms = backoff(&s, attempts).num_milliseconds();
-            assert!((base * 8 / 10..=base * 12 / 10).contains(&ms), "attempt {attempts}: {ms}");
+            assert!(
+                (base * 8 / 10..=base * 12 / 10).contains(&ms),
+                "attempt {attempts}: {ms}"
+            );
         }
     }
 }

@@ -21,7 +21,9 @@ pub fn count_agents(conn: &mut DbConnection) -> AppResult<i64> {
 }
 
 pub fn insert_agent(conn: &mut DbConnection, row: &AgentRow) -> AppResult<()> {
-    diesel::insert_into(agents::table).values(row).execute(conn)?;
+    diesel::insert_into(agents::table)
+        .values(row)
+        .execute(conn)?;
     Ok(())
 }
 
@@ -42,12 +44,18 @@ pub fn agent_by_id(conn: &mut DbConnection, id: &str) -> AppResult<Option<AgentR
 }
 
 pub fn insert_token(conn: &mut DbConnection, row: &AuthTokenRow) -> AppResult<()> {
-    diesel::insert_into(auth_tokens::table).values(row).execute(conn)?;
+    diesel::insert_into(auth_tokens::table)
+        .values(row)
+        .execute(conn)?;
     Ok(())
 }
 
 /// The agent a token belongs to, if the token exists and has not expired.
-pub fn agent_by_token(conn: &mut DbConnection, token_hash: &str, now: NaiveDateTime) -> AppResult<Option<AgentRow>> {
+pub fn agent_by_token(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    now: NaiveDateTime,
+) -> AppResult<Option<AgentRow>> {
     Ok(auth_tokens::table
         .inner_join(agents::table)
         .filter(auth_tokens::token_hash.eq(token_hash))
@@ -117,7 +125,9 @@ pub fn resolve_conversation(
                 blocked: false,
                 created_at: now,
             };
-            diesel::insert_into(contacts::table).values(&c).execute(conn)?;
+            diesel::insert_into(contacts::table)
+                .values(&c)
+                .execute(conn)?;
             c
         }
     };
@@ -128,9 +138,9 @@ pub fn resolve_conversation(
         .first(conn)
         .optional()?;
     if let Some(id) = conversation {
-        let id = id
-            .parse()
-            .map_err(|e| crate::error::AppError::internal(format!("stored conversation id: {e}")))?;
+        let id = id.parse().map_err(|e| {
+            crate::error::AppError::internal(format!("stored conversation id: {e}"))
+        })?;
         return Ok((id, false));
     }
     let id = ConversationId::new();
@@ -155,11 +165,16 @@ pub fn resolve_conversation(
         created_at: now,
         updated_at: now,
     };
-    diesel::insert_into(conversations::table).values(&row).execute(conn)?;
+    diesel::insert_into(conversations::table)
+        .values(&row)
+        .execute(conn)?;
     Ok((id, true))
 }
 
-pub fn conversation(conn: &mut DbConnection, id: ConversationId) -> AppResult<Option<ConversationRow>> {
+pub fn conversation(
+    conn: &mut DbConnection,
+    id: ConversationId,
+) -> AppResult<Option<ConversationRow>> {
     Ok(conversations::table
         .find(id.to_string())
         .select(ConversationRow::as_select())
@@ -180,7 +195,9 @@ pub fn conversation_with_contact(
 }
 
 pub fn update_conversation(conn: &mut DbConnection, row: &ConversationRow) -> AppResult<()> {
-    diesel::update(conversations::table.find(&row.id)).set(row).execute(conn)?;
+    diesel::update(conversations::table.find(&row.id))
+        .set(row)
+        .execute(conn)?;
     Ok(())
 }
 
@@ -195,7 +212,10 @@ pub fn list_conversations(
         .inner_join(contacts::table)
         .filter(conversations::last_message_at.is_not_null())
         .select((ConversationRow::as_select(), ContactRow::as_select()))
-        .order((conversations::last_message_at.desc(), conversations::id.desc()))
+        .order((
+            conversations::last_message_at.desc(),
+            conversations::id.desc(),
+        ))
         .limit(limit)
         .into_boxed();
     if let Some(s) = status {
@@ -205,7 +225,9 @@ pub fn list_conversations(
         q = q.filter(
             conversations::last_message_at
                 .lt(at)
-                .or(conversations::last_message_at.eq(at).and(conversations::id.lt(id))),
+                .or(conversations::last_message_at
+                    .eq(at)
+                    .and(conversations::id.lt(id))),
         );
     }
     Ok(q.load(conn)?)
@@ -213,7 +235,11 @@ pub fn list_conversations(
 
 /// Conversations whose follow-up falls before `until`, soonest first: their actors are woken
 /// so the timers live again after a restart or an idle stop.
-pub fn follow_ups_due_before(conn: &mut DbConnection, until: NaiveDateTime, limit: i64) -> AppResult<Vec<ConversationId>> {
+pub fn follow_ups_due_before(
+    conn: &mut DbConnection,
+    until: NaiveDateTime,
+    limit: i64,
+) -> AppResult<Vec<ConversationId>> {
     let ids: Vec<String> = conversations::table
         .filter(conversations::follow_up_at.le(until))
         .order(conversations::follow_up_at.asc())
@@ -225,7 +251,11 @@ pub fn follow_ups_due_before(conn: &mut DbConnection, until: NaiveDateTime, limi
 
 // ---- messages --------------------------------------------------------------------------
 
-pub fn message_by_external_id(conn: &mut DbConnection, inbox_id: &str, external_id: &str) -> AppResult<Option<MessageRow>> {
+pub fn message_by_external_id(
+    conn: &mut DbConnection,
+    inbox_id: &str,
+    external_id: &str,
+) -> AppResult<Option<MessageRow>> {
     Ok(messages::table
         .filter(messages::inbox_id.eq(inbox_id))
         .filter(messages::external_id.eq(external_id))
@@ -234,7 +264,11 @@ pub fn message_by_external_id(conn: &mut DbConnection, inbox_id: &str, external_
         .optional()?)
 }
 
-pub fn message_by_client_id(conn: &mut DbConnection, conversation_id: &str, client_id: &str) -> AppResult<Option<MessageRow>> {
+pub fn message_by_client_id(
+    conn: &mut DbConnection,
+    conversation_id: &str,
+    client_id: &str,
+) -> AppResult<Option<MessageRow>> {
     Ok(messages::table
         .filter(messages::conversation_id.eq(conversation_id))
         .filter(messages::client_id.eq(client_id))
@@ -255,14 +289,24 @@ pub fn insert_messages(conn: &mut DbConnection, rows: &[MessageRow]) -> AppResul
     // One statement per row: diesel's multi-backend connection has no batch insert. Inside
     // the group-commit transaction this costs no extra disk write.
     for row in rows {
-        diesel::insert_into(messages::table).values(row).execute(conn)?;
+        diesel::insert_into(messages::table)
+            .values(row)
+            .execute(conn)?;
     }
     Ok(())
 }
 
-pub fn set_delivery_status(conn: &mut DbConnection, id: &str, status: &str, reason: Option<&str>) -> AppResult<()> {
+pub fn set_delivery_status(
+    conn: &mut DbConnection,
+    id: &str,
+    status: &str,
+    reason: Option<&str>,
+) -> AppResult<()> {
     diesel::update(messages::table.find(id))
-        .set((messages::delivery_status.eq(status), messages::failure_reason.eq(reason)))
+        .set((
+            messages::delivery_status.eq(status),
+            messages::failure_reason.eq(reason),
+        ))
         .execute(conn)?;
     Ok(())
 }
@@ -283,9 +327,9 @@ pub fn message_page(
         .into_boxed();
     if let Some(b) = before {
         q = q.filter(
-            messages::sent_at
-                .lt(b.sent_at)
-                .or(messages::sent_at.eq(b.sent_at).and(messages::id.lt(b.id.clone()))),
+            messages::sent_at.lt(b.sent_at).or(messages::sent_at
+                .eq(b.sent_at)
+                .and(messages::id.lt(b.id.clone()))),
         );
     }
     let mut rows: Vec<MessageRow> = q.load(conn)?;
@@ -297,12 +341,18 @@ pub fn message_page(
 
 pub fn insert_outbox(conn: &mut DbConnection, rows: &[OutboxRow]) -> AppResult<()> {
     for row in rows {
-        diesel::insert_into(outbox::table).values(row).execute(conn)?;
+        diesel::insert_into(outbox::table)
+            .values(row)
+            .execute(conn)?;
     }
     Ok(())
 }
 
-pub fn outbox_due(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> AppResult<Vec<OutboxRow>> {
+pub fn outbox_due(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    limit: i64,
+) -> AppResult<Vec<OutboxRow>> {
     Ok(outbox::table
         .filter(outbox::next_attempt_at.le(now))
         .order(outbox::next_attempt_at.asc())
@@ -311,7 +361,13 @@ pub fn outbox_due(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> Ap
         .load(conn)?)
 }
 
-pub fn outbox_retry_later(conn: &mut DbConnection, message_id: &str, attempts: i32, next: NaiveDateTime, error: &str) -> AppResult<()> {
+pub fn outbox_retry_later(
+    conn: &mut DbConnection,
+    message_id: &str,
+    attempts: i32,
+    next: NaiveDateTime,
+    error: &str,
+) -> AppResult<()> {
     diesel::update(outbox::table.find(message_id))
         .set((
             outbox::attempts.eq(attempts),

@@ -83,7 +83,9 @@ impl ConversationState {
     pub fn window_open(&self, now: NaiveDateTime, policy: &Policy) -> bool {
         match policy.service_window {
             None => true,
-            Some(_) => self.window_closes_at(policy).is_some_and(|closes| now < closes),
+            Some(_) => self
+                .window_closes_at(policy)
+                .is_some_and(|closes| now < closes),
         }
     }
 }
@@ -179,19 +181,37 @@ pub enum By {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// The customer wrote; `at` is the provider's timestamp.
-    CustomerMessage { text: String, at: NaiveDateTime },
+    CustomerMessage {
+        text: String,
+        at: NaiveDateTime,
+    },
     /// The assistant's answer is about to be stored. `matched` is false when it found nothing.
-    AssistantReplied { matched: bool, at: NaiveDateTime },
+    AssistantReplied {
+        matched: bool,
+        at: NaiveDateTime,
+    },
     /// An agent's reply to the customer is about to be stored.
-    AgentReplied { agent: AgentId, at: NaiveDateTime },
+    AgentReplied {
+        agent: AgentId,
+        at: NaiveDateTime,
+    },
     /// A private note: visible to agents only, changes nothing else.
     NoteAdded,
-    StatusChanged { to: Status, by: By },
-    Assigned { agent: Option<AgentId>, by: By },
+    StatusChanged {
+        to: Status,
+        by: By,
+    },
+    Assigned {
+        agent: Option<AgentId>,
+        by: By,
+    },
     MarkedRead,
     MarkedUnread,
     Archived(bool),
-    FollowUpScheduled { at: NaiveDateTime, reason: Option<String> },
+    FollowUpScheduled {
+        at: NaiveDateTime,
+        reason: Option<String>,
+    },
     FollowUpCancelled,
     /// The follow-up timer fired.
     FollowUpDue,
@@ -283,9 +303,15 @@ pub fn transition(s: &ConversationState, ev: &Event, now: NaiveDateTime, p: &Pol
                 n.bot_misses = 0;
             } else {
                 n.bot_misses = n.bot_misses.saturating_add(1);
-                if p.handoff_after_misses.is_some_and(|limit| n.bot_misses >= limit) {
+                if p.handoff_after_misses
+                    .is_some_and(|limit| n.bot_misses >= limit)
+                {
                     let misses = n.bot_misses;
-                    hand_off(&mut n, &mut fx, HandoffReason::AssistantCouldNotHelp { misses });
+                    hand_off(
+                        &mut n,
+                        &mut fx,
+                        HandoffReason::AssistantCouldNotHelp { misses },
+                    );
                 }
             }
         }
@@ -412,7 +438,11 @@ fn max_time(a: Option<NaiveDateTime>, b: NaiveDateTime) -> NaiveDateTime {
     a.map_or(b, |a| a.max(b))
 }
 
-fn require_window(s: &ConversationState, now: NaiveDateTime, p: &Policy) -> Result<(), TransitionError> {
+fn require_window(
+    s: &ConversationState,
+    now: NaiveDateTime,
+    p: &Policy,
+) -> Result<(), TransitionError> {
     if s.window_open(now, p) {
         Ok(())
     } else {
@@ -453,7 +483,12 @@ mod tests {
         }
     }
 
-    fn step(s: &ConversationState, ev: Event, now: NaiveDateTime, p: &Policy) -> (ConversationState, Vec<Effect>) {
+    fn step(
+        s: &ConversationState,
+        ev: Event,
+        now: NaiveDateTime,
+        p: &Policy,
+    ) -> (ConversationState, Vec<Effect>) {
         transition(s, &ev, now, p).unwrap()
     }
 
@@ -478,7 +513,12 @@ mod tests {
 
     #[test]
     fn customer_message_in_bot_asks_the_assistant_and_counts_unread() {
-        let (n, fx) = step(&ConversationState::new(), customer("opening hours?", t(9, 0)), t(9, 0), &policy());
+        let (n, fx) = step(
+            &ConversationState::new(),
+            customer("opening hours?", t(9, 0)),
+            t(9, 0),
+            &policy(),
+        );
         assert_eq!(n.status, Status::Bot);
         assert_eq!(n.unread_count, 1);
         assert_eq!(n.last_message_author, Some(Author::Customer));
@@ -495,11 +535,19 @@ mod tests {
             "Quiero hablar con una persona, por favor",
             "Quero falar com um atendente",
         ] {
-            let (n, fx) = step(&ConversationState::new(), customer(text, t(9, 0)), t(9, 0), &policy());
+            let (n, fx) = step(
+                &ConversationState::new(),
+                customer(text, t(9, 0)),
+                t(9, 0),
+                &policy(),
+            );
             assert_eq!(n.status, Status::Human, "{text}");
             assert!(n.needs_reply(), "{text}");
             assert!(
-                fx.iter().any(|e| matches!(e, Effect::HandoffRequested(HandoffReason::CustomerAsked { .. }))),
+                fx.iter().any(|e| matches!(
+                    e,
+                    Effect::HandoffRequested(HandoffReason::CustomerAsked { .. })
+                )),
                 "{text}: {fx:?}"
             );
             assert!(!fx.contains(&Effect::RequestAssistantReply), "{text}");
@@ -508,7 +556,12 @@ mod tests {
 
     #[test]
     fn customer_message_in_human_only_waits_for_a_person() {
-        let (n, fx) = step(&with_status(Status::Human), customer("hello?", t(9, 0)), t(9, 0), &policy());
+        let (n, fx) = step(
+            &with_status(Status::Human),
+            customer("hello?", t(9, 0)),
+            t(9, 0),
+            &policy(),
+        );
         assert_eq!(n.status, Status::Human);
         assert!(fx.is_empty());
         assert!(n.needs_reply());
@@ -525,7 +578,12 @@ mod tests {
             unread_count: 0,
             ..ConversationState::new()
         };
-        let (n, fx) = step(&s, customer("one more question", t(9, 0)), t(9, 0), &policy());
+        let (n, fx) = step(
+            &s,
+            customer("one more question", t(9, 0)),
+            t(9, 0),
+            &policy(),
+        );
         assert_eq!(n.status, Status::Bot);
         assert_eq!(n.unread_count, 1);
         assert_eq!(n.resolved_at, None);
@@ -539,7 +597,12 @@ mod tests {
             reopen_to: Status::Human,
             ..policy()
         };
-        let (n, fx) = step(&with_status(Status::Closed), customer("hi", t(9, 0)), t(9, 0), &p);
+        let (n, fx) = step(
+            &with_status(Status::Closed),
+            customer("hi", t(9, 0)),
+            t(9, 0),
+            &p,
+        );
         assert_eq!(n.status, Status::Human);
         assert!(!fx.contains(&Effect::RequestAssistantReply));
         assert!(n.needs_reply());
@@ -547,7 +610,12 @@ mod tests {
 
     #[test]
     fn reopened_conversation_still_honours_a_handoff_phrase() {
-        let (n, fx) = step(&with_status(Status::Closed), customer("talk to a human please", t(9, 0)), t(9, 0), &policy());
+        let (n, fx) = step(
+            &with_status(Status::Closed),
+            customer("talk to a human please", t(9, 0)),
+            t(9, 0),
+            &policy(),
+        );
         assert_eq!(n.status, Status::Human);
         assert!(fx.iter().any(|e| matches!(e, Effect::HandoffRequested(_))));
     }
@@ -557,7 +625,10 @@ mod tests {
         for status in [Status::Human, Status::Closed] {
             let err = transition(
                 &with_status(status),
-                &Event::AssistantReplied { matched: true, at: t(9, 0) },
+                &Event::AssistantReplied {
+                    matched: true,
+                    at: t(9, 0),
+                },
                 t(9, 0),
                 &policy(),
             )
@@ -573,7 +644,15 @@ mod tests {
             ..ConversationState::new()
         };
         let (s, _) = step(&s, customer("hours?", t(9, 0)), t(9, 0), &policy());
-        let (n, fx) = step(&s, Event::AssistantReplied { matched: true, at: t(9, 1) }, t(9, 1), &policy());
+        let (n, fx) = step(
+            &s,
+            Event::AssistantReplied {
+                matched: true,
+                at: t(9, 1),
+            },
+            t(9, 1),
+            &policy(),
+        );
         assert!(fx.is_empty());
         assert_eq!(n.bot_misses, 0);
         assert_eq!(n.first_reply_at, Some(t(9, 1)));
@@ -583,13 +662,18 @@ mod tests {
 
     #[test]
     fn repeated_misses_hand_off_when_configured() {
-        let miss = Event::AssistantReplied { matched: false, at: t(9, 1) };
+        let miss = Event::AssistantReplied {
+            matched: false,
+            at: t(9, 1),
+        };
         let (n, fx) = step(&ConversationState::new(), miss.clone(), t(9, 1), &policy());
         assert_eq!((n.status, n.bot_misses), (Status::Bot, 1));
         assert!(fx.is_empty());
         let (n, fx) = step(&n, miss.clone(), t(9, 2), &policy());
         assert_eq!(n.status, Status::Human);
-        assert!(fx.contains(&Effect::HandoffRequested(HandoffReason::AssistantCouldNotHelp { misses: 2 })));
+        assert!(fx.contains(&Effect::HandoffRequested(
+            HandoffReason::AssistantCouldNotHelp { misses: 2 }
+        )));
 
         let never = Policy {
             handoff_after_misses: None,
@@ -609,7 +693,15 @@ mod tests {
             unread_count: 3,
             ..ConversationState::new()
         };
-        let (n, fx) = step(&s, Event::AgentReplied { agent: a, at: t(9, 0) }, t(9, 0), &policy());
+        let (n, fx) = step(
+            &s,
+            Event::AgentReplied {
+                agent: a,
+                at: t(9, 0),
+            },
+            t(9, 0),
+            &policy(),
+        );
         assert_eq!(n.status, Status::Human);
         assert_eq!(n.assignee, Some(a));
         assert_eq!(n.unread_count, 0);
@@ -620,7 +712,15 @@ mod tests {
             agent_reply_takes_over: false,
             ..policy()
         };
-        let (n, fx) = step(&s, Event::AgentReplied { agent: a, at: t(9, 0) }, t(9, 0), &keep);
+        let (n, fx) = step(
+            &s,
+            Event::AgentReplied {
+                agent: a,
+                at: t(9, 0),
+            },
+            t(9, 0),
+            &keep,
+        );
         assert_eq!(n.status, Status::Bot);
         assert!(fx.is_empty());
     }
@@ -633,7 +733,15 @@ mod tests {
             assignee: Some(a),
             ..ConversationState::new()
         };
-        let (n, fx) = step(&s, Event::AgentReplied { agent: b, at: t(9, 0) }, t(9, 0), &policy());
+        let (n, fx) = step(
+            &s,
+            Event::AgentReplied {
+                agent: b,
+                at: t(9, 0),
+            },
+            t(9, 0),
+            &policy(),
+        );
         assert_eq!(n.assignee, Some(a));
         assert!(fx.is_empty());
     }
@@ -641,17 +749,27 @@ mod tests {
     #[test]
     fn service_window_is_24h_after_the_customers_last_message() {
         let p = whatsapp();
-        let (s, fx) = step(&ConversationState::new(), customer("hi", t(9, 0)), t(9, 0), &p);
+        let (s, fx) = step(
+            &ConversationState::new(),
+            customer("hi", t(9, 0)),
+            t(9, 0),
+            &p,
+        );
         let closes = t(9, 0) + Duration::hours(24);
         assert!(fx.contains(&Effect::ArmWindow(closes)));
         assert_eq!(s.window_closes_at(&p), Some(closes));
         assert!(s.window_open(closes - Duration::seconds(1), &p));
         assert!(!s.window_open(closes, &p));
 
-        let reply = Event::AgentReplied { agent: agent(), at: closes };
+        let reply = Event::AgentReplied {
+            agent: agent(),
+            at: closes,
+        };
         assert_eq!(
             transition(&s, &reply, closes, &p).unwrap_err(),
-            TransitionError::WindowClosed { closed_at: Some(closes) }
+            TransitionError::WindowClosed {
+                closed_at: Some(closes)
+            }
         );
         assert!(transition(&s, &reply, closes - Duration::minutes(1), &p).is_ok());
     }
@@ -660,7 +778,16 @@ mod tests {
     fn window_is_shut_when_the_customer_never_wrote_and_open_without_a_window() {
         let s = ConversationState::new();
         assert!(!s.window_open(t(9, 0), &whatsapp()));
-        let err = transition(&s, &Event::AgentReplied { agent: agent(), at: t(9, 0) }, t(9, 0), &whatsapp()).unwrap_err();
+        let err = transition(
+            &s,
+            &Event::AgentReplied {
+                agent: agent(),
+                at: t(9, 0),
+            },
+            t(9, 0),
+            &whatsapp(),
+        )
+        .unwrap_err();
         assert_eq!(err, TransitionError::WindowClosed { closed_at: None });
         assert!(s.window_open(t(9, 0), &policy()));
     }
@@ -668,7 +795,12 @@ mod tests {
     #[test]
     fn a_new_customer_message_reopens_the_window() {
         let p = whatsapp();
-        let (s, _) = step(&ConversationState::new(), customer("hi", t(0, 0)), t(0, 0), &p);
+        let (s, _) = step(
+            &ConversationState::new(),
+            customer("hi", t(0, 0)),
+            t(0, 0),
+            &p,
+        );
         let late = t(0, 0) + Duration::hours(30);
         assert!(!s.window_open(late, &p));
         let (s, _) = step(&s, customer("still there?", late), late, &p);
@@ -677,7 +809,12 @@ mod tests {
 
     #[test]
     fn out_of_order_messages_keep_the_latest_as_last() {
-        let (s, _) = step(&ConversationState::new(), customer("second", t(9, 5)), t(9, 6), &policy());
+        let (s, _) = step(
+            &ConversationState::new(),
+            customer("second", t(9, 5)),
+            t(9, 6),
+            &policy(),
+        );
         let (s, _) = step(&s, customer("first", t(9, 0)), t(9, 6), &policy());
         assert_eq!(s.last_message_at, Some(t(9, 5)));
         assert_eq!(s.last_customer_message_at, Some(t(9, 5)));
@@ -688,23 +825,63 @@ mod tests {
     fn status_switches_and_their_notes() {
         let a = agent();
         // Take over: assigns the agent who took it.
-        let (n, fx) = step(&ConversationState::new(), Event::StatusChanged { to: Status::Human, by: By::Agent(a) }, t(9, 0), &policy());
+        let (n, fx) = step(
+            &ConversationState::new(),
+            Event::StatusChanged {
+                to: Status::Human,
+                by: By::Agent(a),
+            },
+            t(9, 0),
+            &policy(),
+        );
         assert_eq!((n.status, n.assignee), (Status::Human, Some(a)));
         assert!(matches!(&fx[..], [Effect::SystemNote(s)] if s.contains("took over")));
         // Hand back resets misses.
         let s = ConversationState { bot_misses: 2, ..n };
-        let (n, fx) = step(&s, Event::StatusChanged { to: Status::Bot, by: By::Agent(a) }, t(9, 1), &policy());
+        let (n, fx) = step(
+            &s,
+            Event::StatusChanged {
+                to: Status::Bot,
+                by: By::Agent(a),
+            },
+            t(9, 1),
+            &policy(),
+        );
         assert_eq!((n.status, n.bot_misses), (Status::Bot, 0));
         assert!(matches!(&fx[..], [Effect::SystemNote(s)] if s.contains("handed")));
         // Close sets resolved.
-        let (n, _) = step(&n, Event::StatusChanged { to: Status::Closed, by: By::Agent(a) }, t(9, 2), &policy());
+        let (n, _) = step(
+            &n,
+            Event::StatusChanged {
+                to: Status::Closed,
+                by: By::Agent(a),
+            },
+            t(9, 2),
+            &policy(),
+        );
         assert_eq!(n.resolved_at, Some(t(9, 2)));
         assert_eq!(n.derived_state(), DerivedState::Resolved);
         // Reopen by an agent clears it.
-        let (n, _) = step(&n, Event::StatusChanged { to: Status::Bot, by: By::Agent(a) }, t(9, 3), &policy());
+        let (n, _) = step(
+            &n,
+            Event::StatusChanged {
+                to: Status::Bot,
+                by: By::Agent(a),
+            },
+            t(9, 3),
+            &policy(),
+        );
         assert_eq!(n.resolved_at, None);
         // Same status: nothing happens.
-        let (same, fx) = step(&n, Event::StatusChanged { to: Status::Bot, by: By::System }, t(9, 4), &policy());
+        let (same, fx) = step(
+            &n,
+            Event::StatusChanged {
+                to: Status::Bot,
+                by: By::System,
+            },
+            t(9, 4),
+            &policy(),
+        );
         assert_eq!(same, n);
         assert!(fx.is_empty());
     }
@@ -716,20 +893,52 @@ mod tests {
             assignee: Some(a),
             ..ConversationState::new()
         };
-        let (n, _) = step(&s, Event::StatusChanged { to: Status::Human, by: By::Agent(b) }, t(9, 0), &policy());
+        let (n, _) = step(
+            &s,
+            Event::StatusChanged {
+                to: Status::Human,
+                by: By::Agent(b),
+            },
+            t(9, 0),
+            &policy(),
+        );
         assert_eq!(n.assignee, Some(a));
     }
 
     #[test]
     fn assignment_and_unassignment() {
         let a = agent();
-        let (n, fx) = step(&ConversationState::new(), Event::Assigned { agent: Some(a), by: By::System }, t(9, 0), &policy());
+        let (n, fx) = step(
+            &ConversationState::new(),
+            Event::Assigned {
+                agent: Some(a),
+                by: By::System,
+            },
+            t(9, 0),
+            &policy(),
+        );
         assert_eq!(n.assignee, Some(a));
         assert_eq!(fx.len(), 1);
-        let (n2, fx) = step(&n, Event::Assigned { agent: Some(a), by: By::System }, t(9, 0), &policy());
+        let (n2, fx) = step(
+            &n,
+            Event::Assigned {
+                agent: Some(a),
+                by: By::System,
+            },
+            t(9, 0),
+            &policy(),
+        );
         assert_eq!(n2, n);
         assert!(fx.is_empty());
-        let (n, fx) = step(&n, Event::Assigned { agent: None, by: By::System }, t(9, 0), &policy());
+        let (n, fx) = step(
+            &n,
+            Event::Assigned {
+                agent: None,
+                by: By::System,
+            },
+            t(9, 0),
+            &policy(),
+        );
         assert_eq!(n.assignee, None);
         assert!(matches!(&fx[..], [Effect::SystemNote(s)] if s.contains("unassigned")));
     }
@@ -758,8 +967,22 @@ mod tests {
     fn follow_ups_schedule_cancel_and_fire() {
         let p = policy();
         let at = t(9, 0) + FollowUpPreset::ThreeHours.after();
-        let (s, fx) = step(&ConversationState::new(), Event::FollowUpScheduled { at, reason: Some("send quote".into()) }, t(9, 0), &p);
-        assert_eq!(s.follow_up, Some(FollowUp { at, reason: Some("send quote".into()) }));
+        let (s, fx) = step(
+            &ConversationState::new(),
+            Event::FollowUpScheduled {
+                at,
+                reason: Some("send quote".into()),
+            },
+            t(9, 0),
+            &p,
+        );
+        assert_eq!(
+            s.follow_up,
+            Some(FollowUp {
+                at,
+                reason: Some("send quote".into())
+            })
+        );
         assert_eq!(fx[0], Effect::ArmFollowUp(at));
 
         // Early fire (a stale timer) re-arms without clearing.
@@ -787,7 +1010,13 @@ mod tests {
     #[test]
     fn follow_up_in_the_past_is_refused() {
         for at in [t(8, 0), t(9, 0)] {
-            let err = transition(&ConversationState::new(), &Event::FollowUpScheduled { at, reason: None }, t(9, 0), &policy()).unwrap_err();
+            let err = transition(
+                &ConversationState::new(),
+                &Event::FollowUpScheduled { at, reason: None },
+                t(9, 0),
+                &policy(),
+            )
+            .unwrap_err();
             assert_eq!(err, TransitionError::FollowUpInPast);
         }
     }
@@ -804,19 +1033,43 @@ mod tests {
         .map(|p| p.after().num_hours())
         .collect();
         assert_eq!(hours, vec![1, 3, 12, 24]);
-        assert_eq!(serde_json::from_str::<FollowUpPreset>("\"12h\"").ok(), Some(FollowUpPreset::TwelveHours));
+        assert_eq!(
+            serde_json::from_str::<FollowUpPreset>("\"12h\"").ok(),
+            Some(FollowUpPreset::TwelveHours)
+        );
     }
 
     #[test]
     fn derived_states_follow_the_last_author() {
         let p = policy();
-        let (s, _) = step(&ConversationState::new(), customer("hi", t(9, 0)), t(9, 0), &p);
+        let (s, _) = step(
+            &ConversationState::new(),
+            customer("hi", t(9, 0)),
+            t(9, 0),
+            &p,
+        );
         assert_eq!(s.derived_state(), DerivedState::Created);
-        let (s, _) = step(&s, Event::AssistantReplied { matched: true, at: t(9, 1) }, t(9, 1), &p);
+        let (s, _) = step(
+            &s,
+            Event::AssistantReplied {
+                matched: true,
+                at: t(9, 1),
+            },
+            t(9, 1),
+            &p,
+        );
         assert_eq!(s.derived_state(), DerivedState::Replied);
         let (s, _) = step(&s, customer("and?", t(9, 2)), t(9, 2), &p);
         assert_eq!(s.derived_state(), DerivedState::Pending);
-        let (s, _) = step(&s, Event::StatusChanged { to: Status::Closed, by: By::System }, t(9, 3), &p);
+        let (s, _) = step(
+            &s,
+            Event::StatusChanged {
+                to: Status::Closed,
+                by: By::System,
+            },
+            t(9, 3),
+            &p,
+        );
         assert_eq!(s.derived_state(), DerivedState::Resolved);
     }
 

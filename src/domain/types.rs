@@ -135,7 +135,13 @@ mod tests {
 
     #[test]
     fn serde_uses_the_stored_names() {
-        assert_eq!(serde_json::to_string(&Status::Human).ok().as_deref(), Some("\"human\""));
-        assert_eq!(serde_json::from_str::<Role>("\"supervisor\"").ok(), Some(Role::Supervisor));
+        assert_eq!(
+            serde_json::to_string(&Status::Human).ok().as_deref(),
+            Some("\"human\"")
+        );
+        assert_eq!(
+            serde_json::from_str::<Role>("\"supervisor\"").ok(),
+            Some(Role::Supervisor)
+        );
     }
 }

@@ -23,15 +23,23 @@ pub struct LoginRequest {
 /// timing does not tell which emails exist.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0aRUZ7zZs8m0Ws1s3sdZ5YVjR3Q0D+XHcK8bM3DxbQg";
 
-pub async fn login(state: web::Data<AppState>, body: web::Json<LoginRequest>) -> AppResult<HttpResponse> {
+pub async fn login(
+    state: web::Data<AppState>,
+    body: web::Json<LoginRequest>,
+) -> AppResult<HttpResponse> {
     let LoginRequest { email, password } = body.into_inner();
     if email.len() > 254 || password.len() > 1024 {
         return Err(AppError::Unauthorized("wrong email or password"));
     }
     let store = &state.app.store;
     let lookup = email.trim().to_lowercase();
-    let agent = store.read(move |c| queries::agent_by_email(c, &lookup)).await?;
-    let hash = agent.as_ref().map_or(DUMMY_HASH, |a| a.password_hash.as_str()).to_owned();
+    let agent = store
+        .read(move |c| queries::agent_by_email(c, &lookup))
+        .await?;
+    let hash = agent
+        .as_ref()
+        .map_or(DUMMY_HASH, |a| a.password_hash.as_str())
+        .to_owned();
     let ok = web::block(move || auth::verify_password(&password, &hash))
         .await
         .map_err(AppError::internal)?;
@@ -53,7 +61,11 @@ pub async fn login(state: web::Data<AppState>, body: web::Json<LoginRequest>) ->
 /// Revokes the token used for this request.
 pub async fn logout(state: web::Data<AppState>, me: CurrentAgent) -> AppResult<HttpResponse> {
     let hash = me.token_hash.clone();
-    state.app.store.write(move |c| queries::delete_token(c, &hash)).await?;
+    state
+        .app
+        .store
+        .write(move |c| queries::delete_token(c, &hash))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -9,7 +9,8 @@ use crate::error::{AppError, AppResult};
 pub async fn read_limited(mut payload: web::Payload, limit: usize) -> AppResult<web::Bytes> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| AppError::BadRequest(format!("cannot read the request body: {e}")))?;
+        let chunk = chunk
+            .map_err(|e| AppError::BadRequest(format!("cannot read the request body: {e}")))?;
         if body.len() + chunk.len() > limit {
             return Err(AppError::PayloadTooLarge { limit });
         }

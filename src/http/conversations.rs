@@ -39,13 +39,19 @@ fn page_size(limit: Option<i64>) -> AppResult<i64> {
     match limit {
         None => Ok(DEFAULT_PAGE),
         Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
-        Some(_) => Err(AppError::BadRequest(format!("`limit` must be 1-{MAX_PAGE}"))),
+        Some(_) => Err(AppError::BadRequest(format!(
+            "`limit` must be 1-{MAX_PAGE}"
+        ))),
     }
 }
 
 /// Loads a conversation the agent may see; anything else is 404 (not 403), so ids of others'
 /// conversations are not confirmed.
-async fn visible(state: &AppState, _me: &CurrentAgent, id: ConversationId) -> AppResult<(ConversationRow, ContactRow)> {
+async fn visible(
+    state: &AppState,
+    _me: &CurrentAgent,
+    id: ConversationId,
+) -> AppResult<(ConversationRow, ContactRow)> {
     state
         .app
         .store
@@ -54,7 +60,11 @@ async fn visible(state: &AppState, _me: &CurrentAgent, id: ConversationId) -> Ap
         .ok_or(AppError::NotFound("conversation"))
 }
 
-fn view(state: &AppState, row: &ConversationRow, contact: &ContactRow) -> AppResult<ConversationView> {
+fn view(
+    state: &AppState,
+    row: &ConversationRow,
+    contact: &ContactRow,
+) -> AppResult<ConversationView> {
     let inbox = state.app.inboxes.for_conversation(&row.inbox_id);
     ConversationView::from_rows(row, contact, &inbox, clock::now())
 }
@@ -76,13 +86,19 @@ fn decode_cursor(c: &str) -> AppResult<(NaiveDateTime, String)> {
     let bad = || AppError::BadRequest("invalid `cursor`".to_owned());
     let (micros, id) = c.split_once('_').ok_or_else(bad)?;
     let micros: i64 = micros.parse().map_err(|_| bad())?;
-    let at = DateTime::from_timestamp_micros(micros).ok_or_else(bad)?.naive_utc();
+    let at = DateTime::from_timestamp_micros(micros)
+        .ok_or_else(bad)?
+        .naive_utc();
     id.parse::<ConversationId>().map_err(|_| bad())?;
     Ok((at, id.to_owned()))
 }
 
 /// `GET /api/conversations`: latest activity first, keyset-paged.
-pub async fn list(state: web::Data<AppState>, me: CurrentAgent, q: web::Query<ListQuery>) -> AppResult<HttpResponse> {
+pub async fn list(
+    state: web::Data<AppState>,
+    me: CurrentAgent,
+    q: web::Query<ListQuery>,
+) -> AppResult<HttpResponse> {
     let _ = &me;
     let limit = page_size(q.limit)?;
     let before = q.cursor.as_deref().map(decode_cursor).transpose()?;
@@ -104,7 +120,11 @@ pub async fn list(state: web::Data<AppState>, me: CurrentAgent, q: web::Query<Li
 }
 
 /// `GET /api/conversations/{id}`.
-pub async fn get(state: web::Data<AppState>, me: CurrentAgent, id: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn get(
+    state: web::Data<AppState>,
+    me: CurrentAgent,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
     let (row, contact) = visible(&state, &me, id).await?;
     Ok(HttpResponse::Ok().json(view(&state, &row, &contact)?))
@@ -137,7 +157,11 @@ pub async fn messages(
                 Some(b) => Some(
                     queries::message(c, &b)?
                         .filter(|m| m.conversation_id == id.to_string())
-                        .ok_or_else(|| AppError::BadRequest("`before` is not a message of this conversation".to_owned()))?,
+                        .ok_or_else(|| {
+                            AppError::BadRequest(
+                                "`before` is not a message of this conversation".to_owned(),
+                            )
+                        })?,
                 ),
                 None => None,
             };
@@ -146,7 +170,11 @@ pub async fn messages(
         })
         .await?;
     let has_more = rows.len() as i64 > limit;
-    let items: Vec<MessageView> = rows.iter().skip(usize::from(has_more)).map(MessageView::from).collect();
+    let items: Vec<MessageView> = rows
+        .iter()
+        .skip(usize::from(has_more))
+        .map(MessageView::from)
+        .collect();
     Ok(HttpResponse::Ok().json(json!({ "items": items, "has_more": has_more })))
 }
 
@@ -170,13 +198,24 @@ pub async fn reply(
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
     visible(&state, &me, id).await?;
-    let ReplyRequest { text, client_id, private } = body.into_inner();
+    let ReplyRequest {
+        text,
+        client_id,
+        private,
+    } = body.into_inner();
     let text = text.trim().to_owned();
     if text.is_empty() || text.chars().count() > MAX_TEXT_CHARS {
-        return Err(AppError::Validation(format!("`text` must be 1-{MAX_TEXT_CHARS} characters")));
+        return Err(AppError::Validation(format!(
+            "`text` must be 1-{MAX_TEXT_CHARS} characters"
+        )));
     }
-    if client_id.as_ref().is_some_and(|c| c.is_empty() || c.len() > 128) {
-        return Err(AppError::Validation("`client_id` must be 1-128 bytes".to_owned()));
+    if client_id
+        .as_ref()
+        .is_some_and(|c| c.is_empty() || c.len() > 128)
+    {
+        return Err(AppError::Validation(
+            "`client_id` must be 1-128 bytes".to_owned(),
+        ));
     }
     let msg = SendAgentReply {
         agent: me.id,
@@ -188,7 +227,12 @@ pub async fn reply(
     Ok(HttpResponse::Created().json(message))
 }
 
-async fn apply(state: &AppState, me: &CurrentAgent, raw_id: &str, event: Event) -> AppResult<HttpResponse> {
+async fn apply(
+    state: &AppState,
+    me: &CurrentAgent,
+    raw_id: &str,
+    event: Event,
+) -> AppResult<HttpResponse> {
     let id = parse_id(raw_id)?;
     visible(state, me, id).await?;
     let view = ask(&state.registry, id, ApplyEvent(event)).await?;
@@ -244,11 +288,19 @@ pub async fn assign(
     apply(&state, &me, &id, event).await
 }
 
-pub async fn mark_read(state: web::Data<AppState>, me: CurrentAgent, id: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn mark_read(
+    state: web::Data<AppState>,
+    me: CurrentAgent,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
     apply(&state, &me, &id, Event::MarkedRead).await
 }
 
-pub async fn mark_unread(state: web::Data<AppState>, me: CurrentAgent, id: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn mark_unread(
+    state: web::Data<AppState>,
+    me: CurrentAgent,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
     apply(&state, &me, &id, Event::MarkedUnread).await
 }
 
@@ -290,11 +342,19 @@ pub async fn schedule_follow_up(
         (None, Some(at)) => DateTime::parse_from_rfc3339(&at)
             .map(|d| clock::truncate(d.naive_utc()))
             .map_err(|e| AppError::Validation(format!("`at` is not RFC 3339: {e}")))?,
-        _ => return Err(AppError::Validation("give exactly one of `preset` and `at`".to_owned())),
+        _ => {
+            return Err(AppError::Validation(
+                "give exactly one of `preset` and `at`".to_owned(),
+            ))
+        }
     };
-    let reason = reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
+    let reason = reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty());
     if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
-        return Err(AppError::Validation("`reason` must be at most 500 characters".to_owned()));
+        return Err(AppError::Validation(
+            "`reason` must be at most 500 characters".to_owned(),
+        ));
     }
     apply(&state, &me, &id, Event::FollowUpScheduled { at, reason }).await
 }

@@ -36,10 +36,12 @@ pub async fn api_inbound(
         .get(api::SIGNATURE_HEADER)
         .and_then(|v| v.to_str().ok());
     if !api::verify(inbox.secret.expose(), &body, signature) {
-        return Err(AppError::Unauthorized("missing or invalid X-Switchboard-Signature"));
+        return Err(AppError::Unauthorized(
+            "missing or invalid X-Switchboard-Signature",
+        ));
     }
-    let parsed: InboundPayload =
-        serde_json::from_slice(&body).map_err(|e| AppError::BadRequest(format!("invalid JSON: {e}")))?;
+    let parsed: InboundPayload = serde_json::from_slice(&body)
+        .map_err(|e| AppError::BadRequest(format!("invalid JSON: {e}")))?;
     let now = clock::now();
     let inbound = parsed.validate(now)?;
 

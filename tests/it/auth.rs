@@ -1,0 +1,72 @@
+//! Who is asking: login, bearer tokens, logout.
+
+use serde_json::json;
+
+use crate::{
+    both_backends,
+    helpers::{status_json, Backend, TestApp, ADMIN_EMAIL},
+};
+
+async fn routes_need_a_valid_token_and_logout_revokes_it(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    for path in [
+        "/api/conversations",
+        "/api/auth/me",
+        "/api/conversations/0190c000-0000-7000-8000-000000000000/messages",
+    ] {
+        let resp = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .expect("req");
+        let (s, body) = status_json(resp).await;
+        assert_eq!(
+            (s, body["error"].as_str()),
+            (401, Some("unauthorized")),
+            "{path}"
+        );
+        let (s, _) = app.get("not-a-token", path).await;
+        assert_eq!(s, 401, "{path}");
+    }
+    let token = app.login().await;
+    let (s, me) = app.get(&token, "/api/auth/me").await;
+    assert_eq!(s, 200);
+    assert_eq!(me["agent"]["email"], ADMIN_EMAIL);
+    assert_eq!(me["agent"]["role"], "admin");
+    assert!(me["agent"].get("password_hash").is_none());
+
+    let (s, _) = app.post(&token, "/api/auth/logout", &json!({})).await;
+    assert_eq!(s, 204);
+    let (s, _) = app.get(&token, "/api/auth/me").await;
+    assert_eq!(s, 401, "a revoked token no longer works");
+}
+
+async fn wrong_credentials_are_refused_alike(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    for (email, password) in [
+        (ADMIN_EMAIL, "wrong-password"),
+        ("nobody@test.local", "whatever1"),
+    ] {
+        let resp = app
+            .client
+            .post(format!("{}/api/auth/login", app.base))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .expect("req");
+        let (s, body) = status_json(resp).await;
+        assert_eq!(
+            (s, body["message"].as_str()),
+            (
+                401,
+                Some("authentication required: wrong email or password")
+            )
+        );
+    }
+}
+
+both_backends!(
+    routes_need_a_valid_token_and_logout_revokes_it,
+    wrong_credentials_are_refused_alike
+);

@@ -1,0 +1,478 @@
+//! Test support: a fresh database per test (a temp SQLite file, or a PostgreSQL schema), the
+//! real server started on a free port through the same `app::build` as `main`, a recording
+//! stand-in for the callback receiver, and an HTTP client that signs like a real integrator.
+
+use std::{
+    collections::VecDeque,
+    future::Future,
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use diesel::{connection::SimpleConnection, Connection, PgConnection};
+use serde_json::{json, Value};
+use switchboard::{
+    app::{self, AppHandle},
+    channels::api,
+    config::{InboxSettings, Secret, Settings},
+    domain::types::ChannelKind,
+};
+
+pub const SECRET: &str = "test-inbox-secret-0123";
+pub const ADMIN_EMAIL: &str = "admin@test.local";
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server tests use (`SWITCHBOARD_TEST_PG_URL`, else CI's).
+pub fn pg_base_url() -> String {
+    std::env::var("SWITCHBOARD_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A database of its own for one test; removed on drop.
+pub struct TestDb {
+    pub url: String,
+    schema: Option<String>,
+    _dir: tempfile::TempDir,
+    pub dir: PathBuf,
+}
+
+impl TestDb {
+    pub fn new(backend: Backend) -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().to_owned();
+        match backend {
+            Backend::Sqlite => TestDb {
+                url: format!("sqlite://{}", path.join("test.db").display()),
+                schema: None,
+                _dir: dir,
+                dir: path,
+            },
+            Backend::Postgres => {
+                // Never a silent skip: without PostgreSQL these tests fail, with the reason.
+                let mut conn = PgConnection::establish(&pg_base_url()).unwrap_or_else(|e| {
+                    panic!(
+                        "PostgreSQL is required for the postgres tests ({}): {e}",
+                        pg_base_url()
+                    )
+                });
+                let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+                conn.batch_execute(&format!("CREATE SCHEMA {schema}"))
+                    .expect("create schema");
+                let sep = if pg_base_url().contains('?') {
+                    '&'
+                } else {
+                    '?'
+                };
+                TestDb {
+                    url: format!("{}{sep}options=-csearch_path%3D{schema}", pg_base_url()),
+                    schema: Some(schema),
+                    _dir: dir,
+                    dir: path,
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(schema) = &self.schema {
+            if let Ok(mut conn) = PgConnection::establish(&pg_base_url()) {
+                let _ = conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            }
+        }
+    }
+}
+
+/// One request the stand-in received.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub signature: Option<String>,
+    pub body: Vec<u8>,
+}
+
+impl Recorded {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("callback body is JSON")
+    }
+}
+
+#[derive(Default)]
+struct StandInState {
+    received: Mutex<Vec<Recorded>>,
+    /// Scripted answers, used in order; then `default_status`.
+    script: Mutex<VecDeque<u16>>,
+    default_status: Mutex<u16>,
+}
+
+/// A local stand-in for the system behind an inbox's callback URL: records every request and
+/// answers as told.
+#[derive(Clone)]
+pub struct StandIn {
+    pub url: String,
+    state: Arc<StandInState>,
+    _server: actix_web::dev::ServerHandle,
+}
+
+async fn record(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<Arc<StandInState>>,
+) -> HttpResponse {
+    let signature = req
+        .headers()
+        .get(api::SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let status = {
+        let mut script = state.script.lock().expect("lock");
+        script
+            .pop_front()
+            .unwrap_or(*state.default_status.lock().expect("lock"))
+    };
+    if (200..300).contains(&status) {
+        state.received.lock().expect("lock").push(Recorded {
+            signature,
+            body: body.to_vec(),
+        });
+    } else {
+        state.received.lock().expect("lock").push(Recorded {
+            signature,
+            body: Vec::new(),
+        });
+    }
+    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).expect("status"))
+        .body("stand-in says so")
+}
+
+impl StandIn {
+    pub async fn start() -> StandIn {
+        let state = Arc::new(StandInState {
+            default_status: Mutex::new(200),
+            ..Default::default()
+        });
+        let data = web::Data::new(state.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .default_service(web::to(record))
+        })
+        .workers(1)
+        .disable_signals()
+        .bind("127.0.0.1:0")
+        .expect("bind stand-in");
+        let addr = server.addrs()[0];
+        let server = server.run();
+        let handle = server.handle();
+        actix_rt::spawn(server);
+        StandIn {
+            url: format!("http://{addr}/callback"),
+            state,
+            _server: handle,
+        }
+    }
+
+    /// Answer with `status` from now on.
+    pub fn answer(&self, status: u16) {
+        *self.state.default_status.lock().expect("lock") = status;
+    }
+
+    /// Answer the next requests with these statuses, then the default.
+    pub fn script(&self, statuses: &[u16]) {
+        self.state
+            .script
+            .lock()
+            .expect("lock")
+            .extend(statuses.iter().copied());
+    }
+
+    /// Every request, including refused ones (with empty bodies).
+    pub fn all(&self) -> Vec<Recorded> {
+        self.state.received.lock().expect("lock").clone()
+    }
+
+    /// Requests that were answered 2xx.
+    pub fn delivered(&self) -> Vec<Recorded> {
+        self.all()
+            .into_iter()
+            .filter(|r| !r.body.is_empty())
+            .collect()
+    }
+}
+
+/// Polls `check` until it returns `Some`, or fails the test after `timeout`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+pub fn base_settings(db: &TestDb, callback_url: &str) -> Settings {
+    let mut s = Settings::default();
+    s.server.bind = "127.0.0.1:0".to_owned();
+    s.server.data_dir = db.dir.join("data");
+    s.server.database_url = Some(db.url.clone());
+    s.server.workers = 1;
+    s.server.db_pool_size = 4;
+    s.admin.email = ADMIN_EMAIL.to_owned();
+    s.admin.password = Some(Secret::new(ADMIN_PASSWORD));
+    s.outbox.initial_backoff_ms = 50;
+    s.outbox.max_backoff_ms = 200;
+    s.outbox.poll_interval_ms = 50;
+    s.conversations.timer_scan_secs = 1;
+    s.inboxes = vec![InboxSettings {
+        id: "support".to_owned(),
+        channel: ChannelKind::Api,
+        name: None,
+        secret: Secret::new(SECRET),
+        callback_url: Some(callback_url.to_owned()),
+        window_hours: None,
+    }];
+    s
+}
+
+/// The real server, in this process, on a free port.
+pub struct TestApp {
+    pub handle: AppHandle,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub stand_in: StandIn,
+    _db: TestDb,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        TestApp::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(backend: Backend, customize: impl FnOnce(&mut Settings)) -> TestApp {
+        switchboard::telemetry::init_for_tests();
+        let db = TestDb::new(backend);
+        let stand_in = StandIn::start().await;
+        let mut settings = base_settings(&db, &stand_in.url);
+        customize(&mut settings);
+        settings.validate().expect("test settings are valid");
+        let (handle, server) = app::build(settings).await.expect("server starts");
+        actix_rt::spawn(server);
+        TestApp {
+            base: format!("http://{}", handle.addr),
+            handle,
+            client: reqwest::Client::new(),
+            stand_in,
+            _db: db,
+        }
+    }
+
+    /// POSTs a signed customer message to the API channel.
+    pub async fn inbound(&self, body: &Value) -> reqwest::Response {
+        let raw = serde_json::to_vec(body).expect("json");
+        self.inbound_raw("support", &raw, Some(&api::sign(SECRET, &raw)))
+            .await
+    }
+
+    pub async fn inbound_raw(
+        &self,
+        inbox: &str,
+        raw: &[u8],
+        signature: Option<&str>,
+    ) -> reqwest::Response {
+        let mut req = self
+            .client
+            .post(format!("{}/webhooks/api/{inbox}", self.base))
+            .header("Content-Type", "application/json")
+            .body(raw.to_vec());
+        if let Some(sig) = signature {
+            req = req.header(api::SIGNATURE_HEADER, sig);
+        }
+        req.send().await.expect("request")
+    }
+
+    pub async fn login(&self) -> String {
+        login(&self.client, &self.base, ADMIN_EMAIL, ADMIN_PASSWORD).await
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> (u16, Value) {
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
+        status_json(resp).await
+    }
+
+    pub async fn post(&self, token: &str, path: &str, body: &Value) -> (u16, Value) {
+        let resp = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        status_json(resp).await
+    }
+
+    pub async fn delete(&self, token: &str, path: &str) -> (u16, Value) {
+        let resp = self
+            .client
+            .delete(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
+        status_json(resp).await
+    }
+
+    /// All messages of a conversation (one page of up to 200).
+    pub async fn messages(&self, token: &str, conversation_id: &str) -> Vec<Value> {
+        let (status, body) = self
+            .get(
+                token,
+                &format!("/api/conversations/{conversation_id}/messages?limit=200"),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    pub async fn conversation(&self, token: &str, conversation_id: &str) -> Value {
+        let (status, body) = self
+            .get(token, &format!("/api/conversations/{conversation_id}"))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+}
+
+pub async fn login(client: &reqwest::Client, base: &str, email: &str, password: &str) -> String {
+    let resp = client
+        .post(format!("{base}/api/auth/login"))
+        .json(&json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .expect("login request");
+    let (status, body) = status_json(resp).await;
+    assert_eq!(status, 200, "login failed: {body}");
+    body["token"].as_str().expect("token").to_owned()
+}
+
+pub async fn status_json(resp: reqwest::Response) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    let text = resp.text().await.expect("body");
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("response is not JSON ({status}): {text}"))
+    };
+    (status, body)
+}
+
+/// A customer message in the API channel's format.
+pub fn customer(external_id: &str, contact: &str, text: &str) -> Value {
+    json!({ "external_id": external_id, "contact": { "external_id": contact, "name": "Test Customer" }, "text": text })
+}
+
+/// Messages by author, e.g. `authors(&msgs) == ["customer", "assistant"]`.
+pub fn authors(messages: &[Value]) -> Vec<String> {
+    messages
+        .iter()
+        .map(|m| m["author"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// The server binary as a child process (for crash tests), reading its address from stdout.
+pub struct ServerProcess {
+    pub child: Child,
+    pub base: String,
+}
+
+impl ServerProcess {
+    pub fn start(config: &Path, extra_env: &[(&str, &str)]) -> ServerProcess {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+        cmd.env("SWITCHBOARD_CONFIG", config)
+            .env("SWITCHBOARD_BIND", "127.0.0.1:0")
+            .env("RUST_LOG", "warn")
+            .env_remove("DATABASE_URL")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start the server binary");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("Switchboard listening on ") {
+                    let _ = tx.send(addr.trim().to_owned());
+                }
+            }
+        });
+        let base = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the server printed its address");
+        ServerProcess { child, base }
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill9(mut self) {
+        self.child.kill().expect("kill");
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a scenario on both backends: `both_backends!(name, …)` makes `sqlite::name` and
+/// `postgres::name` tests calling `name(Backend)`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[actix_rt::test]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[actix_rt::test]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}

@@ -1,0 +1,175 @@
+//! Nothing is lost: the real binary is killed with SIGKILL after acknowledging messages, then
+//! started again on the same database.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use switchboard::channels::api;
+
+use crate::{
+    both_backends,
+    helpers::{
+        customer, eventually, login, status_json, Backend, ServerProcess, StandIn, TestDb,
+        ADMIN_EMAIL, ADMIN_PASSWORD, SECRET,
+    },
+};
+
+const CUSTOMERS: usize = 20;
+
+fn write_config(db: &TestDb, callback: &str) -> std::path::PathBuf {
+    let path = db.dir.join("switchboard.toml");
+    let text = format!(
+        r#"
+[server]
+data_dir = "{data}"
+database_url = "{url}"
+workers = 1
+
+[admin]
+email = "{ADMIN_EMAIL}"
+password = "{ADMIN_PASSWORD}"
+
+[conversations]
+timer_scan_secs = 1
+
+[outbox]
+initial_backoff_ms = 50
+max_backoff_ms = 200
+poll_interval_ms = 50
+
+[[inbox]]
+id = "support"
+channel = "api"
+secret = "{SECRET}"
+callback_url = "{callback}"
+"#,
+        data = db.dir.join("data").display(),
+        url = db.url,
+    );
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+async fn post_signed(client: &reqwest::Client, base: &str, body: &Value) -> (u16, Value) {
+    let raw = serde_json::to_vec(body).expect("json");
+    let resp = client
+        .post(format!("{base}/webhooks/api/support"))
+        .header(api::SIGNATURE_HEADER, api::sign(SECRET, &raw))
+        .header("Content-Type", "application/json")
+        .body(raw)
+        .send()
+        .await
+        .expect("request");
+    status_json(resp).await
+}
+
+async fn kill_9_loses_nothing_and_pending_work_resumes(b: Backend) {
+    let db = TestDb::new(b);
+    let stand_in = StandIn::start().await;
+    // The callback receiver is down: every reply stays queued in the outbox.
+    stand_in.answer(503);
+    let config = write_config(&db, &stand_in.url);
+    let client = reqwest::Client::new();
+
+    let server = ServerProcess::start(&config, &[]);
+    let mut conversations = Vec::new();
+    for i in 0..CUSTOMERS {
+        let (s, ack) = post_signed(
+            &client,
+            &server.base,
+            &customer(
+                &format!("m{i}"),
+                &format!("c{i}"),
+                "What are your opening hours?",
+            ),
+        )
+        .await;
+        assert_eq!(s, 200, "{ack}");
+        conversations.push(ack["conversation_id"].as_str().expect("id").to_owned());
+    }
+    let token = login(&client, &server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let at = (chrono::Utc::now() + chrono::Duration::seconds(3)).to_rfc3339();
+    let resp = client
+        .post(format!(
+            "{}/api/conversations/{}/follow-up",
+            server.base, conversations[0]
+        ))
+        .bearer_auth(&token)
+        .json(&json!({"at": at, "reason": "after the crash"}))
+        .send()
+        .await
+        .expect("follow-up");
+    assert_eq!(resp.status().as_u16(), 200);
+    // Let some delivery attempts fail, so the crash lands in the middle of retries.
+    eventually("failed attempts", Duration::from_secs(10), || async {
+        (stand_in.all().len() >= 3).then_some(())
+    })
+    .await;
+    server.kill9();
+
+    // The receiver is back; the server restarts on the same database.
+    stand_in.answer(200);
+    let server = ServerProcess::start(&config, &[]);
+    let token = login(&client, &server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    for id in &conversations {
+        let resp = client
+            .get(format!("{}/api/conversations/{id}/messages", server.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("messages");
+        let (s, body) = status_json(resp).await;
+        assert_eq!(s, 200);
+        let customer_msgs = body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter(|m| m["author"] == "customer")
+            .count();
+        assert_eq!(customer_msgs, 1, "acknowledged message of {id} survived");
+    }
+    // Every queued reply is delivered after the restart, once per message id.
+    let delivered = eventually("all replies delivered", Duration::from_secs(20), || async {
+        let mut ids: Vec<String> = stand_in
+            .delivered()
+            .iter()
+            .map(|r| {
+                r.json()["conversation_id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect();
+        ids.sort();
+        ids.dedup();
+        (ids.len() == CUSTOMERS).then_some(ids)
+    })
+    .await;
+    assert_eq!(delivered.len(), CUSTOMERS);
+    // The follow-up set before the crash fires after it.
+    eventually(
+        "follow-up fired after restart",
+        Duration::from_secs(15),
+        || async {
+            let resp = client
+                .get(format!(
+                    "{}/api/conversations/{}/messages",
+                    server.base, conversations[0]
+                ))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .ok()?;
+            let body: Value = resp.json().await.ok()?;
+            body["items"]
+                .as_array()?
+                .iter()
+                .any(|m| m["text"] == "Follow-up due: after the crash")
+                .then_some(())
+        },
+    )
+    .await;
+    server.kill9();
+}
+
+both_backends!(kill_9_loses_nothing_and_pending_work_resumes);
