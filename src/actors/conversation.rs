@@ -377,7 +377,15 @@ impl ConversationActor {
         self.publish(kind, assignee, json!({ "conversation": conversation }));
         for fx in effects {
             match fx {
-                Effect::RequestAssistantReply => self.ask_assistant(ctx),
+                Effect::RequestAssistantReply => {
+                    // Only a customer message asks for an answer: answer that exact text.
+                    if let Some(m) = messages
+                        .iter()
+                        .find(|m| m.author == Author::Customer.as_str())
+                    {
+                        self.ask_assistant(m.body.clone(), ctx);
+                    }
+                }
                 Effect::HandoffRequested(reason) => {
                     let reason = match reason {
                         HandoffReason::CustomerAsked { phrase } => {
@@ -439,9 +447,7 @@ impl ConversationActor {
     }
 
     /// Asks the assistant without holding the mailbox: a takeover can arrive meanwhile.
-    fn ask_assistant(&mut self, ctx: &mut Context<Self>) {
-        let Some(l) = &self.loaded else { return };
-        let text = l.row.last_message_preview.clone().unwrap_or_default();
+    fn ask_assistant(&mut self, text: String, ctx: &mut Context<Self>) {
         let assistant = self.app.assistant.clone();
         let delay = Duration::from_millis(self.app.settings.assistant.reply_delay_ms);
         self.assistant_in_flight += 1;

@@ -78,10 +78,10 @@ pub struct WindowClosed;
 #[rtype(result = "Addr<ConversationActor>")]
 pub struct GetConversation(pub ConversationId);
 
-/// ConversationActor → ConversationRegistry: I have been idle; forget me if I am still the
-/// registered actor. Answers whether the actor was removed (then it stops).
+/// ConversationActor → ConversationRegistry: I am stopping (idle, or my conversation is gone);
+/// forget me if I am still the registered actor.
 #[derive(Message)]
-#[rtype(result = "bool")]
+#[rtype(result = "()")]
 pub struct ActorIdle {
     pub id: ConversationId,
     pub addr: Addr<ConversationActor>,

@@ -92,16 +92,13 @@ impl Handler<GetConversation> for ConversationRegistry {
 }
 
 impl Handler<ActorIdle> for ConversationRegistry {
-    type Result = bool;
+    type Result = ();
 
-    fn handle(&mut self, msg: ActorIdle, _: &mut Self::Context) -> bool {
-        match self.live.get(&msg.id) {
-            Some(addr) if *addr == msg.addr => {
-                self.live.remove(&msg.id);
-                true
-            }
-            // Already replaced: the caller is a leftover and should stop too.
-            _ => true,
+    /// Forgets the actor only if it is still the registered one: a leftover (already replaced
+    /// after a panic) must not remove its successor.
+    fn handle(&mut self, msg: ActorIdle, _: &mut Self::Context) {
+        if self.live.get(&msg.id) == Some(&msg.addr) {
+            self.live.remove(&msg.id);
         }
     }
 }

@@ -11,7 +11,7 @@ use super::schema::{agents, auth_tokens, contacts, conversations, messages, outb
 use crate::{
     domain::{
         conversation::{ConversationState, FollowUp},
-        types::{Author, Status},
+        types::Author,
         AgentId,
     },
     error::{AppError, AppResult},
@@ -131,10 +131,6 @@ impl ConversationRow {
         self.follow_up_at = s.follow_up.as_ref().map(|f| f.at);
         self.follow_up_reason = s.follow_up.as_ref().and_then(|f| f.reason.clone());
         self.updated_at = now;
-    }
-
-    pub fn status(&self) -> Status {
-        self.status.parse().unwrap_or(Status::Bot)
     }
 }
 

@@ -1,6 +1,9 @@
 //! One integration binary: every scenario starts the real server on a free port and talks to it
 //! over HTTP; scenarios marked with `both_backends!` run on SQLite and on PostgreSQL.
 
+// A failed expectation in a test is a test failure: panicking is how tests report it.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 mod helpers;
 
 mod auth;
