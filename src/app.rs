@@ -19,6 +19,9 @@ use crate::{
     inbox::Inboxes,
 };
 
+/// The secret of the shipped example config: fine for a first try, never for production.
+const DEMO_SECRET: &str = "demo-secret-change-me";
+
 /// What every actor and handler shares. Immutable after start.
 pub struct AppContext {
     pub settings: Arc<Settings>,
@@ -59,6 +62,13 @@ pub async fn build(settings: Settings) -> Result<(AppHandle, Server), String> {
     tracing::info!(backend = store.backend().name(), "database ready");
 
     let generated_admin_password = ensure_admin(&store, &settings).await?;
+    for inbox in settings.inboxes.iter().filter(|i| i.secret.expose() == DEMO_SECRET) {
+        tracing::warn!(
+            inbox = %inbox.id,
+            "inbox uses the example secret from switchboard.toml; set {} in production",
+            crate::config::inbox_secret_var(&inbox.id)
+        );
+    }
 
     let kb = match &settings.assistant.knowledge_base {
         Some(path) => KnowledgeBase::load(path)
