@@ -8,7 +8,7 @@ use actix_web::{dev::Server, web, App, HttpServer};
 use tokio::sync::Notify;
 
 use crate::{
-    actors::{hub::Hub, registry::ConversationRegistry},
+    actors::{badge::BadgeCounter, hub::Hub, presence::Presence, registry::ConversationRegistry},
     assistant::{knowledge::KnowledgeBase, Assistant, KnowledgeBaseAssistant},
     auth,
     channels::outbox,
@@ -27,11 +27,24 @@ pub struct AppContext {
     pub settings: Arc<Settings>,
     pub store: Store,
     pub hub: Addr<Hub>,
+    pub badge: Addr<BadgeCounter>,
+    pub presence: Addr<Presence>,
     pub inboxes: Inboxes,
     pub assistant: Arc<dyn Assistant>,
     /// Wakes the outbox worker when a message was queued, so delivery starts at once.
     pub outbox_kick: Arc<Notify>,
     pub http: reqwest::Client,
+}
+
+impl AppContext {
+    /// What this agent may see under the configured visibility.
+    pub fn viewer(&self, me: &crate::auth::CurrentAgent) -> crate::actors::hub::Viewer {
+        crate::actors::hub::Viewer {
+            agent: me.id,
+            sees_all: me.role.sees_everything()
+                || self.settings.access.visibility == crate::config::Visibility::All,
+        }
+    }
 }
 
 /// HTTP handlers' state.
@@ -62,7 +75,11 @@ pub async fn build(settings: Settings) -> Result<(AppHandle, Server), String> {
     tracing::info!(backend = store.backend().name(), "database ready");
 
     let generated_admin_password = ensure_admin(&store, &settings).await?;
-    for inbox in settings.inboxes.iter().filter(|i| i.secret.expose() == DEMO_SECRET) {
+    for inbox in settings
+        .inboxes
+        .iter()
+        .filter(|i| i.secret.expose() == DEMO_SECRET)
+    {
         tracing::warn!(
             inbox = %inbox.id,
             "inbox uses the example secret from switchboard.toml; set {} in production",
@@ -82,11 +99,14 @@ pub async fn build(settings: Settings) -> Result<(AppHandle, Server), String> {
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
 
+    let hub = Hub::new(settings.realtime.backlog_events).start();
     let app = Arc::new(AppContext {
         inboxes: Inboxes::from_settings(&settings),
         settings: settings.clone(),
+        badge: BadgeCounter::new(store.clone(), hub.clone()).start(),
+        presence: Presence::new(store.clone(), hub.clone()).start(),
         store,
-        hub: Hub::default().start(),
+        hub,
         assistant,
         outbox_kick: Arc::new(Notify::new()),
         http: http_client,

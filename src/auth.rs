@@ -13,7 +13,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::{
-    app::AppState,
+    app::{AppContext, AppState},
     clock,
     db::{models::AgentRow, queries},
     domain::{types::Role, AgentId},
@@ -128,6 +128,33 @@ fn bearer(req: &HttpRequest) -> Option<String> {
         .then(|| token.trim().to_owned())
 }
 
+/// The agent a login token belongs to; 401 if it is unknown, revoked or expired.
+pub async fn agent_for_token(app: &AppContext, token: &str) -> AppResult<CurrentAgent> {
+    if token.is_empty() || token.len() > 256 {
+        return Err(AppError::Unauthorized("invalid or expired token"));
+    }
+    let hash = token_hash(token);
+    let lookup = hash.clone();
+    let now = clock::now();
+    let row = app
+        .store
+        .read(move |c| queries::agent_by_token(c, &lookup, now))
+        .await?
+        .ok_or(AppError::Unauthorized("invalid or expired token"))?;
+    CurrentAgent::from_row(row, hash)
+}
+
+impl CurrentAgent {
+    /// From `Authorization: Bearer <token>`.
+    pub async fn from_request_headers(
+        app: &AppContext,
+        req: &HttpRequest,
+    ) -> AppResult<CurrentAgent> {
+        let token = bearer(req).ok_or(AppError::Unauthorized("missing bearer token"))?;
+        agent_for_token(app, &token).await
+    }
+}
+
 impl FromRequest for CurrentAgent {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
@@ -136,20 +163,9 @@ impl FromRequest for CurrentAgent {
         let token = bearer(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
         Box::pin(async move {
-            let token = token
-                .filter(|t| !t.is_empty())
-                .ok_or(AppError::Unauthorized("missing bearer token"))?;
+            let token = token.ok_or(AppError::Unauthorized("missing bearer token"))?;
             let state = state.ok_or_else(|| AppError::internal("app state missing"))?;
-            let hash = token_hash(&token);
-            let lookup = hash.clone();
-            let now = clock::now();
-            let row = state
-                .app
-                .store
-                .read(move |c| queries::agent_by_token(c, &lookup, now))
-                .await?
-                .ok_or(AppError::Unauthorized("invalid or expired token"))?;
-            CurrentAgent::from_row(row, hash)
+            agent_for_token(&state.app, &token).await
         })
     }
 }

@@ -44,6 +44,9 @@ pub struct Settings {
     pub assistant: AssistantSettings,
     pub conversations: ConversationSettings,
     pub outbox: OutboxSettings,
+    pub access: AccessSettings,
+    pub realtime: RealtimeSettings,
+    pub assignment: AssignmentSettings,
     #[serde(rename = "inbox")]
     pub inboxes: Vec<InboxSettings>,
 }
@@ -177,6 +180,80 @@ impl Default for OutboxSettings {
             request_timeout_ms: 10_000,
             poll_interval_ms: 500,
             concurrency: 32,
+        }
+    }
+}
+
+/// Who sees and answers what.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccessSettings {
+    /// What agents (not supervisors or admins) see.
+    pub visibility: Visibility,
+    /// Who may reply to an assigned conversation.
+    pub reply_policy: ReplyPolicy,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    /// Every agent sees every conversation.
+    #[default]
+    All,
+    /// Agents see conversations assigned to them and unassigned ones.
+    AssignedAndUnassigned,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplyPolicy {
+    /// Anyone who sees a conversation may reply.
+    #[default]
+    Anyone,
+    /// Only the assignee replies to an assigned conversation (supervisors and admins always may).
+    Assignee,
+}
+
+/// The agent websocket.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RealtimeSettings {
+    /// Events kept for clients that reconnect (`resume`) or poll; older ones mean "reload".
+    pub backlog_events: usize,
+    /// Frames waiting for a slow client; when full the client is disconnected (it resumes).
+    pub outbound_queue: usize,
+    /// Seconds between pings.
+    pub heartbeat_secs: u64,
+    /// A client silent this long (no pong, no frame) is dropped.
+    pub client_timeout_secs: u64,
+}
+
+impl Default for RealtimeSettings {
+    fn default() -> Self {
+        RealtimeSettings {
+            backlog_events: 10_000,
+            outbound_queue: 256,
+            heartbeat_secs: 10,
+            client_timeout_secs: 30,
+        }
+    }
+}
+
+/// Automatic assignment of conversations handed to a person.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AssignmentSettings {
+    /// Round robin over online agents when a conversation needs a person.
+    pub auto: bool,
+    /// Open conversations an agent may hold before being skipped.
+    pub capacity: u32,
+}
+
+impl Default for AssignmentSettings {
+    fn default() -> Self {
+        AssignmentSettings {
+            auto: false,
+            capacity: 10,
         }
     }
 }
@@ -338,6 +415,23 @@ impl Settings {
                 "outbox.initial_backoff_ms",
                 "must be positive and not above outbox.max_backoff_ms",
             ));
+        }
+        if self.realtime.backlog_events < 100 {
+            return Err(invalid("realtime.backlog_events", "must be at least 100"));
+        }
+        if self.realtime.outbound_queue < 8 {
+            return Err(invalid("realtime.outbound_queue", "must be at least 8"));
+        }
+        if self.realtime.heartbeat_secs == 0
+            || self.realtime.client_timeout_secs <= self.realtime.heartbeat_secs
+        {
+            return Err(invalid(
+                "realtime.client_timeout_secs",
+                "must be longer than realtime.heartbeat_secs (both positive)",
+            ));
+        }
+        if self.assignment.capacity == 0 {
+            return Err(invalid("assignment.capacity", "must be at least 1"));
         }
         let mut seen = HashSet::new();
         for (i, inbox) in self.inboxes.iter().enumerate() {

@@ -61,6 +61,7 @@ impl AppError {
                 TransitionError::WindowClosed { .. } => "window_closed",
                 TransitionError::AssistantSilenced(_) => "assistant_silenced",
                 TransitionError::FollowUpInPast => "follow_up_in_past",
+                TransitionError::AlreadyAssigned => "already_assigned",
             },
             AppError::Unavailable(_) => "unavailable",
             AppError::Database(_) => "database_error",
@@ -104,7 +105,9 @@ impl ResponseError for AppError {
                 TransitionError::WindowClosed { .. } | TransitionError::FollowUpInPast => {
                     StatusCode::UNPROCESSABLE_ENTITY
                 }
-                TransitionError::AssistantSilenced(_) => StatusCode::CONFLICT,
+                TransitionError::AssistantSilenced(_) | TransitionError::AlreadyAssigned => {
+                    StatusCode::CONFLICT
+                }
             },
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

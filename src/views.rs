@@ -6,7 +6,10 @@ use serde::Serialize;
 
 use crate::{
     db::models::{ContactRow, ConversationRow, MessageRow},
-    domain::conversation::{ConversationState, DerivedState, Policy},
+    domain::{
+        conversation::{ConversationState, DerivedState, Policy},
+        types::LeadStage,
+    },
     error::AppResult,
     inbox::Inbox,
 };
@@ -97,7 +100,8 @@ pub struct ConversationView {
     pub window_closes_at: Option<NaiveDateTime>,
     pub window_open: bool,
     pub follow_up: Option<FollowUpView>,
-    pub lead_stage: Option<String>,
+    pub lead_stage: Option<LeadStage>,
+    pub tags: Vec<String>,
     pub contact: ContactView,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -108,6 +112,7 @@ impl ConversationView {
         row: &ConversationRow,
         contact: &ContactRow,
         state: &ConversationState,
+        tags: &[String],
         policy: &Policy,
         channel: &str,
         now: NaiveDateTime,
@@ -131,7 +136,8 @@ impl ConversationView {
                 at: f.at,
                 reason: f.reason.clone(),
             }),
-            lead_stage: row.lead_stage.clone(),
+            lead_stage: state.lead_stage,
+            tags: tags.to_vec(),
             contact: ContactView::from(contact),
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -142,6 +148,7 @@ impl ConversationView {
     pub fn from_rows(
         row: &ConversationRow,
         contact: &ContactRow,
+        tags: &[String],
         inbox: &Inbox,
         now: NaiveDateTime,
     ) -> AppResult<ConversationView> {
@@ -150,6 +157,7 @@ impl ConversationView {
             row,
             contact,
             &state,
+            tags,
             &inbox.policy,
             inbox.channel.as_str(),
             now,

@@ -21,11 +21,14 @@ use chrono::NaiveDateTime;
 use serde_json::{json, Map, Value};
 
 use super::{
-    hub::Publish,
+    badge::Recount,
+    hub::{Audience, Publish},
     messages::{
-        ActorIdle, ApplyEvent, AssistantAnswered, DeliverInbound, FollowUpFired, InboundAccepted,
-        InjectPanic, ReportDelivery, SendAgentReply, WindowClosed,
+        ActorIdle, ApplyEvent, AssistantAnswered, DeleteConversation, DeliverInbound,
+        FollowUpFired, InboundAccepted, InjectPanic, ReportDelivery, SendAgentReply, SetTags,
+        WindowClosed,
     },
+    presence::PickAgent,
     registry::ConversationRegistry,
 };
 use crate::{
@@ -38,7 +41,7 @@ use crate::{
     },
     domain::{
         conversation::{
-            transition, ConversationState, Effect, Event, HandoffReason, TransitionError,
+            transition, By, ConversationState, Effect, Event, HandoffReason, TransitionError,
         },
         delivery::DeliveryStatus,
         types::{Author, Direction},
@@ -69,6 +72,7 @@ pub struct ConversationActor {
 struct Loaded {
     row: ConversationRow,
     contact: ContactRow,
+    tags: Vec<String>,
     state: ConversationState,
     inbox: Arc<Inbox>,
 }
@@ -82,6 +86,8 @@ struct Plan {
     /// Deliver `message` through the outbox.
     send: bool,
     dedupe: Dedupe,
+    /// Replace the conversation's tags in the same transaction.
+    tags: Option<Vec<String>>,
 }
 
 enum Dedupe {
@@ -96,6 +102,7 @@ enum Committed {
     Written {
         row: ConversationRow,
         messages: Vec<MessageRow>,
+        tags: Option<Vec<String>>,
     },
     Duplicate(MessageRow),
 }
@@ -130,7 +137,13 @@ impl ConversationActor {
         }
     }
 
-    fn on_loaded(&mut self, row: ConversationRow, contact: ContactRow, ctx: &mut Context<Self>) {
+    fn on_loaded(
+        &mut self,
+        row: ConversationRow,
+        contact: ContactRow,
+        tags: Vec<String>,
+        ctx: &mut Context<Self>,
+    ) {
         let state = match row.state() {
             Ok(s) => s,
             Err(e) => {
@@ -148,6 +161,7 @@ impl ConversationActor {
         self.loaded = Some(Loaded {
             row,
             contact,
+            tags,
             state,
             inbox,
         });
@@ -311,6 +325,7 @@ impl ConversationActor {
             _ => Vec::new(),
         };
         let dedupe = plan.dedupe;
+        let tags = plan.tags;
         let inbox_id = row.inbox_id.clone();
         let store = self.app.store.clone();
         let write = async move {
@@ -331,15 +346,27 @@ impl ConversationActor {
                     queries::insert_messages(c, &messages)?;
                     queries::insert_outbox(c, &outbox)?;
                     queries::update_conversation(c, &row)?;
-                    Ok(Committed::Written { row, messages })
+                    if let Some(tags) = &tags {
+                        queries::set_tags(c, &row.id, tags)?;
+                    }
+                    Ok(Committed::Written {
+                        row,
+                        messages,
+                        tags,
+                    })
                 })
                 .await
         };
         let state = plan.state;
         let effects = plan.effects;
         Box::pin(write.into_actor(self).map(move |res, act, ctx| {
-            if let Ok(Committed::Written { row, messages }) = &res {
-                act.applied(row.clone(), state, messages, effects, ctx);
+            if let Ok(Committed::Written {
+                row,
+                messages,
+                tags,
+            }) = &res
+            {
+                act.applied(row.clone(), state, messages, tags.clone(), effects, ctx);
             }
             res
         }))
@@ -351,6 +378,7 @@ impl ConversationActor {
         row: ConversationRow,
         state: ConversationState,
         messages: &[MessageRow],
+        tags: Option<Vec<String>>,
         effects: Vec<Effect>,
         ctx: &mut Context<Self>,
     ) {
@@ -358,13 +386,24 @@ impl ConversationActor {
             return;
         };
         let was_empty = l.row.last_message_at.is_none();
+        let before = l.state.clone();
         l.row = row;
         l.state = state;
-        let assignee = l.state.assignee;
+        if let Some(tags) = tags {
+            l.tags = tags;
+        }
+        let audience = Audience::Conversation {
+            id: self.id,
+            assignee: l.state.assignee,
+            previous_assignee: before.assignee.filter(|a| Some(*a) != l.state.assignee),
+        };
+        let badge_moved = before.needs_reply() != l.state.needs_reply()
+            || (l.state.needs_reply()
+                && (before.assignee != l.state.assignee || before.archived != l.state.archived));
         for m in messages {
             self.publish(
                 "message.created",
-                assignee,
+                audience,
                 json!({ "message": MessageView::from(m) }),
             );
         }
@@ -374,7 +413,7 @@ impl ConversationActor {
         } else {
             "conversation.updated"
         };
-        self.publish(kind, assignee, json!({ "conversation": conversation }));
+        self.publish(kind, audience, json!({ "conversation": conversation }));
         for fx in effects {
             match fx {
                 Effect::RequestAssistantReply => {
@@ -397,9 +436,10 @@ impl ConversationActor {
                     };
                     self.publish(
                         "handoff.requested",
-                        assignee,
+                        audience,
                         json!({ "reason": reason, "conversation": conversation }),
                     );
+                    self.auto_assign(ctx);
                 }
                 Effect::ArmFollowUp(at) => self.arm_follow_up(at, ctx),
                 Effect::CancelFollowUpTimer => {
@@ -411,8 +451,40 @@ impl ConversationActor {
                 Effect::SystemNote(_) => {}
             }
         }
+        if badge_moved {
+            self.app.badge.do_send(Recount);
+        }
         if messages.iter().any(|m| m.delivery_status.is_some()) {
             self.app.outbox_kick.notify_one();
+        }
+    }
+
+    /// Round robin over online agents, when configured and nobody holds the conversation yet.
+    fn auto_assign(&mut self, ctx: &mut Context<Self>) {
+        let assignment = &self.app.settings.assignment;
+        if !assignment.auto
+            || self
+                .loaded
+                .as_ref()
+                .is_none_or(|l| l.state.assignee.is_some())
+        {
+            return;
+        }
+        let pick = self.app.presence.send(PickAgent {
+            capacity: assignment.capacity,
+        });
+        ctx.spawn(pick.into_actor(self).map(|res, _, ctx| {
+            if let Ok(Some(agent)) = res {
+                ctx.notify(AutoAssign(agent));
+            }
+        }));
+    }
+
+    fn audience(&self) -> Audience {
+        Audience::Conversation {
+            id: self.id,
+            assignee: self.loaded.as_ref().and_then(|l| l.state.assignee),
+            previous_assignee: None,
         }
     }
 
@@ -422,6 +494,7 @@ impl ConversationActor {
                 &l.row,
                 &l.contact,
                 &l.state,
+                &l.tags,
                 &l.inbox.policy,
                 l.inbox.channel.as_str(),
                 clock::now(),
@@ -429,7 +502,7 @@ impl ConversationActor {
         })
     }
 
-    fn publish(&self, kind: &'static str, assignee: Option<AgentId>, payload: Value) {
+    fn publish(&self, kind: &'static str, audience: Audience, payload: Value) {
         let mut map = match payload {
             Value::Object(m) => m,
             _ => Map::new(),
@@ -440,8 +513,8 @@ impl ConversationActor {
         );
         self.app.hub.do_send(Publish {
             kind,
-            conversation_id: Some(self.id),
-            assignee,
+            audience,
+            ephemeral: false,
             payload: map,
         });
     }
@@ -476,9 +549,15 @@ impl ConversationActor {
             message: None,
             send: false,
             dedupe: Dedupe::None,
+            tags: None,
         })
     }
 }
+
+/// ConversationActor → itself: presence picked this agent for a conversation needing a person.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct AutoAssign(AgentId);
 
 /// How long until `at` (zero if past).
 fn until(at: NaiveDateTime) -> Duration {
@@ -494,12 +573,19 @@ impl Actor for ConversationActor {
         let id = self.id;
         let load = async move {
             store
-                .read(move |c| queries::conversation_with_contact(c, id))
+                .read(move |c| {
+                    let Some((row, contact)) = queries::conversation_with_contact(c, id)? else {
+                        return Ok(None);
+                    };
+                    let mut tags = queries::tags_of(c, std::slice::from_ref(&row.id))?;
+                    let tags = tags.remove(&row.id).unwrap_or_default();
+                    Ok(Some((row, contact, tags)))
+                })
                 .await
         };
         // `wait`: no message is handled before the state is loaded.
         ctx.wait(load.into_actor(self).map(|res, act, ctx| match res {
-            Ok(Some((row, contact))) => act.on_loaded(row, contact, ctx),
+            Ok(Some((row, contact, tags))) => act.on_loaded(row, contact, tags, ctx),
             Ok(None) => act.fail(AppError::NotFound("conversation"), ctx),
             Err(e) => act.fail(e, ctx),
         }));
@@ -555,6 +641,7 @@ impl Handler<DeliverInbound> for ConversationActor {
             message: Some(message),
             send: false,
             dedupe: msg.external_id.map_or(Dedupe::None, Dedupe::External),
+            tags: None,
         };
         reply(self.commit(plan).map(|res, _, _| {
             res.map(|c| match c {
@@ -591,6 +678,7 @@ impl Handler<AssistantAnswered> for ConversationActor {
                 message: Some(message),
                 send,
                 dedupe: Dedupe::None,
+                tags: None,
             })
         });
         match plan {
@@ -617,6 +705,15 @@ impl Handler<SendAgentReply> for ConversationActor {
     fn handle(&mut self, msg: SendAgentReply, _: &mut Self::Context) -> Self::Result {
         let _g = self.span.clone().entered();
         let plan = self.loaded().and_then(|l| {
+            if msg.only_assignee
+                && !msg.private_note
+                && l.state.assignee.is_some_and(|a| a != msg.agent)
+            {
+                return Err(AppError::Conflict {
+                    code: "not_assignee",
+                    message: "only the assigned agent may reply to this conversation".to_owned(),
+                });
+            }
             let now = clock::now();
             let event = if msg.private_note {
                 Event::NoteAdded
@@ -643,6 +740,7 @@ impl Handler<SendAgentReply> for ConversationActor {
                 message: Some(message),
                 send,
                 dedupe: msg.client_id.clone().map_or(Dedupe::None, Dedupe::Client),
+                tags: None,
             })
         });
         match plan {
@@ -700,11 +798,10 @@ impl Handler<WindowClosed> for ConversationActor {
     type Result = ();
 
     fn handle(&mut self, _: WindowClosed, _: &mut Self::Context) {
-        let assignee = self.loaded.as_ref().and_then(|l| l.state.assignee);
         let conversation = self.view();
         self.publish(
             "conversation.updated",
-            assignee,
+            self.audience(),
             json!({ "conversation": conversation }),
         );
     }
@@ -750,13 +847,93 @@ impl Handler<ReportDelivery> for ConversationActor {
         };
         reply(write.into_actor(self).map(move |res, act, _| {
             if let Some((status, reason)) = res? {
-                let assignee = act.loaded.as_ref().and_then(|l| l.state.assignee);
                 act.publish(
                     "message.status",
-                    assignee,
+                    act.audience(),
                     json!({ "message_id": msg.message_id, "status": status, "reason": reason }),
                 );
             }
+            Ok(())
+        }))
+    }
+}
+
+impl Handler<AutoAssign> for ConversationActor {
+    type Result = AtomicResponse<Self, ()>;
+
+    fn handle(&mut self, msg: AutoAssign, _: &mut Self::Context) -> Self::Result {
+        // Someone may have taken it meanwhile: only an unassigned conversation is auto-assigned.
+        if self
+            .loaded
+            .as_ref()
+            .is_none_or(|l| l.state.assignee.is_some())
+        {
+            return AtomicResponse::new(Box::pin(fut::ready(())));
+        }
+        match self.apply_event(&Event::Assigned {
+            agent: Some(msg.0),
+            by: By::System,
+        }) {
+            Ok(plan) => AtomicResponse::new(Box::pin(self.commit(plan).map(|res, act, _| {
+                if let Err(e) = res {
+                    tracing::warn!(parent: &act.span, error = %e, "auto-assignment not stored");
+                }
+            }))),
+            Err(_) => AtomicResponse::new(Box::pin(fut::ready(()))),
+        }
+    }
+}
+
+impl Handler<SetTags> for ConversationActor {
+    type Result = Reply<ConversationView>;
+
+    fn handle(&mut self, msg: SetTags, _: &mut Self::Context) -> Self::Result {
+        let plan = match self.loaded() {
+            Ok(l) => Plan {
+                state: l.state.clone(),
+                effects: Vec::new(),
+                message: None,
+                send: false,
+                dedupe: Dedupe::None,
+                tags: Some(msg.0),
+            },
+            Err(e) => return refused(e),
+        };
+        reply(self.commit(plan).map(|res, act, _| {
+            res.and_then(|_| {
+                act.view()
+                    .ok_or_else(|| AppError::internal("conversation not loaded"))
+            })
+        }))
+    }
+}
+
+impl Handler<DeleteConversation> for ConversationActor {
+    type Result = Reply<()>;
+
+    /// Permanent: the row goes, and with it (by cascade) messages, tags and pending deliveries.
+    fn handle(&mut self, _: DeleteConversation, _: &mut Self::Context) -> Self::Result {
+        let _g = self.span.clone().entered();
+        if let Err(e) = self.loaded() {
+            return refused(e);
+        }
+        let store = self.app.store.clone();
+        let id = self.id.to_string();
+        let write = async move {
+            store
+                .write(move |c| queries::delete_conversation(c, &id))
+                .await
+        };
+        reply(write.into_actor(self).map(|res, act, ctx| {
+            res?;
+            let needed_reply = act.loaded.as_ref().is_some_and(|l| l.state.needs_reply());
+            act.publish("conversation.deleted", act.audience(), json!({}));
+            if needed_reply {
+                act.app.badge.do_send(Recount);
+            }
+            act.loaded = None;
+            act.load_error = Some(AppError::NotFound("conversation"));
+            act.leave_registry(ctx);
             Ok(())
         }))
     }

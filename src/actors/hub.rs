@@ -1,84 +1,208 @@
 //! The Hub: numbers every change with a strictly increasing `seq`, encodes it to JSON once, keeps
-//! a bounded backlog for clients that reconnect or poll, and fans events out to subscribers.
+//! a bounded backlog for clients that reconnect or poll, and fans events out to the sessions
+//! allowed to see them.
 //!
-//! Each event carries who may see it (its conversation and assignee), so subscribers filter by
-//! visibility without decoding or re-encoding the payload.
+//! Each event carries who may see it (its conversation's assignee before and after the change),
+//! so the hub filters by visibility without decoding or re-encoding the payload. Subscribing
+//! and replaying the backlog happen in one handler, so a reconnecting client gets every event
+//! after its `since` exactly once and in order.
+//!
+//! `seq` starts at the start time in microseconds: it keeps increasing across restarts, and a
+//! client resuming from before a restart finds its `since` older than the backlog and reloads.
 
-use std::{collections::VecDeque, sync::Arc};
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::Arc,
+};
 
 use actix::prelude::*;
 use serde_json::{Map, Value};
 
 use crate::domain::{AgentId, ConversationId};
 
-/// Events kept for `resume` and polling; older ones mean "reload".
-pub const BACKLOG: usize = 50_000;
-
 /// An event as pushed to clients: `{"type", "seq", …}`, already encoded.
 #[derive(Debug)]
 pub struct HubEvent {
     pub seq: u64,
     pub kind: &'static str,
-    /// The conversation it is about, if any (drives visibility).
-    pub conversation_id: Option<ConversationId>,
-    /// Its assignee when the event was made (drives visibility for agents).
-    pub assignee: Option<AgentId>,
+    pub audience: Audience,
     pub json: Arc<str>,
+}
+
+/// Who may see an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Everyone (badge counts, agent availability).
+    Everyone,
+    /// Whoever may see the conversation: before and after a reassignment both agents get it,
+    /// so it disappears from one and appears at the other.
+    Conversation {
+        id: ConversationId,
+        assignee: Option<AgentId>,
+        previous_assignee: Option<AgentId>,
+    },
+}
+
+/// What a subscriber may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Viewer {
+    pub agent: AgentId,
+    /// Supervisors, admins, and every agent when visibility is "all".
+    pub sees_all: bool,
+}
+
+impl Viewer {
+    pub fn may_see(&self, audience: &Audience) -> bool {
+        match audience {
+            Audience::Everyone => true,
+            Audience::Conversation {
+                assignee,
+                previous_assignee,
+                ..
+            } => {
+                self.sees_all
+                    || self.may_see_assignee(*assignee)
+                    || previous_assignee.is_some_and(|p| p == self.agent)
+            }
+        }
+    }
+
+    /// May this viewer see a conversation with this assignee?
+    pub fn may_see_assignee(&self, assignee: Option<AgentId>) -> bool {
+        self.sees_all || assignee.is_none_or(|a| a == self.agent)
+    }
 }
 
 /// Conversation actor (or any producer) → Hub: something changed.
 #[derive(Message, Debug)]
-#[rtype(result = "u64")]
+#[rtype(result = "()")]
 pub struct Publish {
     pub kind: &'static str,
-    pub conversation_id: Option<ConversationId>,
-    pub assignee: Option<AgentId>,
+    pub audience: Audience,
+    /// Typing and viewing: numbered and pushed, but not kept for replay (stale by then).
+    pub ephemeral: bool,
     /// The event's fields besides `type` and `seq`.
     pub payload: Map<String, Value>,
 }
 
-/// Delivered to every subscriber, shared, never copied per subscriber.
+/// Hub → session.
 #[derive(Message, Clone)]
 #[rtype(result = "()")]
-pub struct Broadcast(pub Arc<HubEvent>);
+pub enum ToSession {
+    /// An event this session may see, shared, never copied per subscriber.
+    Event(Arc<HubEvent>),
+    /// The session's mailbox was full: it missed events and was unsubscribed. It should tell
+    /// its client to resume.
+    Lagged,
+}
 
-/// A session → Hub: start receiving events.
+/// A session → Hub: (re)subscribe, replaying what the viewer may see after `since`.
+/// Replaces an earlier subscription of the same session.
+#[derive(Message)]
+#[rtype(result = "Subscribed")]
+pub struct Subscribe {
+    pub session: u64,
+    pub viewer: Viewer,
+    pub recipient: Recipient<ToSession>,
+    pub since: Option<u64>,
+}
+
+pub struct Subscribed {
+    pub latest: u64,
+    /// The backlog after `since`, or `Err` when it no longer reaches back that far.
+    pub replay: Result<Vec<Arc<HubEvent>>, TooOld>,
+}
+
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Subscribe(pub Recipient<Broadcast>);
+pub struct Unsubscribe {
+    pub session: u64,
+}
 
-/// A client → Hub: the events after `seq` still in the backlog.
+/// A polling client → Hub: the events after `since` it may see.
 #[derive(Message)]
-#[rtype(result = "Result<Vec<Arc<HubEvent>>, TooOld>")]
-pub struct EventsSince(pub u64);
+#[rtype(result = "Result<(Vec<Arc<HubEvent>>, u64), TooOld>")]
+pub struct EventsSince {
+    pub since: u64,
+    pub viewer: Viewer,
+}
+
+/// How many sessions are subscribed (tests and metrics).
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct CountSubscribers;
 
 /// The backlog no longer reaches back to the requested `seq`: the client must reload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TooOld {
-    pub oldest: u64,
     pub latest: u64,
 }
 
-#[derive(Default)]
+struct Subscriber {
+    viewer: Viewer,
+    recipient: Recipient<ToSession>,
+}
+
 pub struct Hub {
     seq: u64,
+    /// `seq` of the first event this process numbered: nothing before it can be replayed.
+    first: u64,
+    capacity: usize,
     backlog: VecDeque<Arc<HubEvent>>,
-    subscribers: Vec<Recipient<Broadcast>>,
+    subscribers: HashMap<u64, Subscriber>,
+}
+
+impl Hub {
+    pub fn new(capacity: usize) -> Hub {
+        let start = u64::try_from(chrono::Utc::now().timestamp_micros()).unwrap_or(0);
+        Hub {
+            seq: start,
+            first: start + 1,
+            capacity,
+            backlog: VecDeque::with_capacity(capacity.min(4096)),
+            subscribers: HashMap::new(),
+        }
+    }
+
+    /// Events after `since` visible to `viewer`, if the backlog still covers them.
+    fn replay(&self, since: u64, viewer: &Viewer) -> Result<Vec<Arc<HubEvent>>, TooOld> {
+        if since >= self.seq {
+            return Ok(Vec::new());
+        }
+        // Everything after `since` must still be here: since + 1 must not predate the backlog
+        // (ephemeral events are never kept, so gaps in seq are normal).
+        let oldest_kept = self.backlog.front().map_or(self.seq + 1, |e| e.seq);
+        let oldest_available = if self.backlog.len() < self.capacity {
+            self.first
+        } else {
+            oldest_kept
+        };
+        if since + 1 < oldest_available {
+            return Err(TooOld { latest: self.seq });
+        }
+        let start = self.backlog.partition_point(|e| e.seq <= since);
+        Ok(self
+            .backlog
+            .range(start..)
+            .filter(|e| viewer.may_see(&e.audience))
+            .cloned()
+            .collect())
+    }
 }
 
 impl Actor for Hub {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        // Publishers never wait on a slow hub for long.
+        // Publishers never wait on the hub; the bound keeps a stuck hub from eating memory.
         ctx.set_mailbox_capacity(65_536);
     }
 }
 
 impl Handler<Publish> for Hub {
-    type Result = u64;
+    type Result = ();
 
-    fn handle(&mut self, msg: Publish, _: &mut Self::Context) -> u64 {
+    fn handle(&mut self, msg: Publish, _: &mut Self::Context) {
         self.seq += 1;
         let mut map = Map::with_capacity(msg.payload.len() + 2);
         map.insert("type".to_owned(), Value::from(msg.kind));
@@ -88,46 +212,178 @@ impl Handler<Publish> for Hub {
         let event = Arc::new(HubEvent {
             seq: self.seq,
             kind: msg.kind,
-            conversation_id: msg.conversation_id,
-            assignee: msg.assignee,
+            audience: msg.audience,
             json,
         });
-        if self.backlog.len() == BACKLOG {
-            self.backlog.pop_front();
+        if !msg.ephemeral {
+            if self.backlog.len() == self.capacity {
+                self.backlog.pop_front();
+            }
+            self.backlog.push_back(event.clone());
         }
-        self.backlog.push_back(event.clone());
-        // A subscriber whose mailbox is gone is dropped; a full one is its own problem
-        // (sessions disconnect themselves when they cannot keep up).
-        self.subscribers.retain(|s| {
-            !matches!(
-                s.try_send(Broadcast(event.clone())),
-                Err(SendError::Closed(_))
-            )
-        });
-        self.seq
+        let mut gone = Vec::new();
+        for (id, sub) in &self.subscribers {
+            if !sub.viewer.may_see(&event.audience) {
+                continue;
+            }
+            match sub.recipient.try_send(ToSession::Event(event.clone())) {
+                Ok(()) => {}
+                Err(SendError::Full(_)) => {
+                    // Never drop an event silently: the session is told it lagged and resumes.
+                    sub.recipient.do_send(ToSession::Lagged);
+                    gone.push(*id);
+                }
+                Err(SendError::Closed(_)) => gone.push(*id),
+            }
+        }
+        for id in gone {
+            self.subscribers.remove(&id);
+        }
     }
 }
 
 impl Handler<Subscribe> for Hub {
+    type Result = MessageResult<Subscribe>;
+
+    fn handle(&mut self, msg: Subscribe, _: &mut Self::Context) -> Self::Result {
+        let replay = match msg.since {
+            Some(since) => self.replay(since, &msg.viewer),
+            None => Ok(Vec::new()),
+        };
+        self.subscribers.insert(
+            msg.session,
+            Subscriber {
+                viewer: msg.viewer,
+                recipient: msg.recipient,
+            },
+        );
+        MessageResult(Subscribed {
+            latest: self.seq,
+            replay,
+        })
+    }
+}
+
+impl Handler<Unsubscribe> for Hub {
     type Result = ();
-    fn handle(&mut self, msg: Subscribe, _: &mut Self::Context) {
-        self.subscribers.push(msg.0);
+    fn handle(&mut self, msg: Unsubscribe, _: &mut Self::Context) {
+        self.subscribers.remove(&msg.session);
     }
 }
 
 impl Handler<EventsSince> for Hub {
-    type Result = Result<Vec<Arc<HubEvent>>, TooOld>;
+    type Result = Result<(Vec<Arc<HubEvent>>, u64), TooOld>;
 
     fn handle(&mut self, msg: EventsSince, _: &mut Self::Context) -> Self::Result {
-        let oldest = self.backlog.front().map_or(self.seq + 1, |e| e.seq);
-        // Asking for events after `since` needs `since + 1` to still be in the backlog.
-        if msg.0 + 1 < oldest && msg.0 < self.seq {
-            return Err(TooOld {
-                oldest,
-                latest: self.seq,
-            });
+        self.replay(msg.since, &msg.viewer)
+            .map(|events| (events, self.seq))
+    }
+}
+
+impl Handler<CountSubscribers> for Hub {
+    type Result = usize;
+    fn handle(&mut self, _: CountSubscribers, _: &mut Self::Context) -> usize {
+        self.subscribers.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn publish(hub: &mut Hub, audience: Audience, ephemeral: bool) {
+        hub.seq += 1;
+        let e = Arc::new(HubEvent {
+            seq: hub.seq,
+            kind: "x",
+            audience,
+            json: "{}".into(),
+        });
+        if !ephemeral {
+            if hub.backlog.len() == hub.capacity {
+                hub.backlog.pop_front();
+            }
+            hub.backlog.push_back(e);
         }
-        let skip = (msg.0 + 1).saturating_sub(oldest) as usize;
-        Ok(self.backlog.iter().skip(skip).cloned().collect())
+    }
+
+    fn viewer(sees_all: bool) -> (Viewer, AgentId) {
+        let agent = AgentId::new();
+        (Viewer { agent, sees_all }, agent)
+    }
+
+    #[test]
+    fn visibility_follows_the_assignee_before_and_after() {
+        let (v, me) = viewer(false);
+        let other = AgentId::new();
+        let conv = |assignee, previous_assignee| Audience::Conversation {
+            id: ConversationId::new(),
+            assignee,
+            previous_assignee,
+        };
+        assert!(v.may_see(&Audience::Everyone));
+        assert!(v.may_see(&conv(None, None)));
+        assert!(v.may_see(&conv(Some(me), None)));
+        assert!(!v.may_see(&conv(Some(other), None)));
+        assert!(
+            v.may_see(&conv(Some(other), Some(me))),
+            "the one it was taken from sees it go"
+        );
+        assert!(viewer(true).0.may_see(&conv(Some(other), None)));
+    }
+
+    #[test]
+    fn replay_returns_what_follows_since_and_detects_gaps() {
+        let mut hub = Hub::new(4);
+        let first = hub.seq;
+        let (v, _) = viewer(true);
+        for _ in 0..3 {
+            publish(&mut hub, Audience::Everyone, false);
+        }
+        assert_eq!(hub.replay(first, &v).map(|e| e.len()), Ok(3));
+        assert_eq!(
+            hub.replay(first + 2, &v)
+                .map(|e| e.iter().map(|e| e.seq).collect::<Vec<_>>()),
+            Ok(vec![first + 3])
+        );
+        assert_eq!(hub.replay(hub.seq, &v).map(|e| e.len()), Ok(0));
+        // A client from before this process started must reload.
+        assert!(hub.replay(first - 10, &v).is_err());
+        // Overflow the backlog: the oldest is gone, asking for it means reload.
+        for _ in 0..3 {
+            publish(&mut hub, Audience::Everyone, false);
+        }
+        assert!(hub.replay(first, &v).is_err());
+        assert_eq!(hub.replay(first + 2, &v).map(|e| e.len()), Ok(4));
+    }
+
+    #[test]
+    fn ephemeral_events_are_not_replayed_but_leave_no_false_gap() {
+        let mut hub = Hub::new(10);
+        let first = hub.seq;
+        let (v, _) = viewer(true);
+        publish(&mut hub, Audience::Everyone, true);
+        publish(&mut hub, Audience::Everyone, false);
+        assert_eq!(
+            hub.replay(first, &v)
+                .map(|e| e.iter().map(|e| e.seq).collect::<Vec<_>>()),
+            Ok(vec![first + 2])
+        );
+    }
+
+    #[test]
+    fn replay_filters_by_visibility() {
+        let mut hub = Hub::new(10);
+        let first = hub.seq;
+        let (v, me) = viewer(false);
+        let conv = |assignee| Audience::Conversation {
+            id: ConversationId::new(),
+            assignee,
+            previous_assignee: None,
+        };
+        publish(&mut hub, conv(Some(AgentId::new())), false);
+        publish(&mut hub, conv(Some(me)), false);
+        publish(&mut hub, conv(None), false);
+        assert_eq!(hub.replay(first, &v).map(|e| e.len()), Ok(2));
     }
 }

@@ -36,6 +36,8 @@ pub struct InboundAccepted {
 #[rtype(result = "AppResult<MessageView>")]
 pub struct SendAgentReply {
     pub agent: AgentId,
+    /// Reply policy "assignee": refuse (409) if someone else holds the conversation.
+    pub only_assignee: bool,
     pub text: String,
     pub client_id: Option<String>,
     pub private_note: bool,
@@ -46,6 +48,16 @@ pub struct SendAgentReply {
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "AppResult<ConversationView>")]
 pub struct ApplyEvent(pub Event);
+
+/// REST handler → ConversationActor: replace the conversation's tags.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "AppResult<ConversationView>")]
+pub struct SetTags(pub Vec<String>);
+
+/// REST handler → ConversationActor: delete the conversation permanently.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "AppResult<()>")]
+pub struct DeleteConversation;
 
 /// Outbox → ConversationActor: the provider accepted or finally refused an outbound message.
 #[derive(Message, Debug, Clone)]

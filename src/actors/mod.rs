@@ -18,7 +18,10 @@
 //! Who owns what: the conversation actor owns its conversation's state, follow-up timer and
 //! window timer; the registry owns the map of live actors; the hub owns the event sequence.
 
+pub mod agent_session;
+pub mod badge;
 pub mod conversation;
 pub mod hub;
 pub mod messages;
+pub mod presence;
 pub mod registry;

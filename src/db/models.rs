@@ -113,6 +113,12 @@ impl ConversationRow {
                 at,
                 reason: self.follow_up_reason.clone(),
             }),
+            lead_stage: self
+                .lead_stage
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|e| corrupt("lead stage", e))?,
         })
     }
 
@@ -130,6 +136,7 @@ impl ConversationRow {
         self.bot_misses = s.bot_misses;
         self.follow_up_at = s.follow_up.as_ref().map(|f| f.at);
         self.follow_up_reason = s.follow_up.as_ref().and_then(|f| f.reason.clone());
+        self.lead_stage = s.lead_stage.map(|l| l.as_str().to_owned());
         self.updated_at = now;
     }
 }

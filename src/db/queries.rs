@@ -4,14 +4,20 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use std::collections::HashMap;
+
 use super::{
     models::{AgentRow, AuthTokenRow, ContactRow, ConversationRow, MessageRow, OutboxRow},
-    schema::{agents, auth_tokens, contacts, conversations, messages, outbox},
+    schema::{agents, auth_tokens, contacts, conversation_tags, conversations, messages, outbox},
     DbConnection,
 };
 use crate::{
-    domain::{types::Status, ContactId, ConversationId},
-    error::AppResult,
+    domain::{
+        conversation::DerivedState,
+        types::{Author, Status},
+        AgentId, ContactId, ConversationId,
+    },
+    error::{AppError, AppResult},
 };
 
 // ---- agents and tokens -------------------------------------------------------------------
@@ -201,16 +207,88 @@ pub fn update_conversation(conn: &mut DbConnection, row: &ConversationRow) -> Ap
     Ok(())
 }
 
-/// Conversations, latest activity first, after an optional keyset cursor `(last_message_at, id)`.
+/// What the conversation list is narrowed to. Every filter combines with the others.
+#[derive(Debug, Clone, Default)]
+pub struct ConversationFilter {
+    pub status: Option<Status>,
+    pub unread: bool,
+    /// Not closed.
+    pub unresolved: bool,
+    /// Closed.
+    pub resolved: bool,
+    /// Waiting for a person: human status and the customer spoke last.
+    pub needs_reply: bool,
+    /// Assigned to this agent.
+    pub assignee: Option<AgentId>,
+    pub unassigned: bool,
+    /// `true`: only archived ones; `false` (default): only those not archived.
+    pub archived: bool,
+    /// Seed 002's Created / Pending / Replied / Resolved.
+    pub state: Option<DerivedState>,
+    pub inboxes: Option<Vec<String>>,
+    pub tag: Option<String>,
+    /// Last activity within `[from, to]`.
+    pub from: Option<NaiveDateTime>,
+    pub to: Option<NaiveDateTime>,
+    /// Search over contact name, phone number and message text.
+    pub query: Option<String>,
+}
+
+/// Who is listing: agents restricted by visibility see only theirs and unassigned ones.
+#[derive(Debug, Clone, Copy)]
+pub struct ListViewer {
+    pub agent: AgentId,
+    pub sees_all: bool,
+}
+
+/// Words of a search, stripped of anything a full-text query language would read as syntax.
+fn search_terms(q: &str) -> Vec<String> {
+    q.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(8)
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// Conversation ids whose messages contain every word (as a prefix), via the backend's own
+/// full-text index: FTS5 on SQLite, a GIN-indexed tsvector on PostgreSQL.
+fn text_match_sql(conn: &DbConnection, terms: &[String]) -> String {
+    match conn {
+        DbConnection::Sqlite(_) => {
+            let fts: Vec<String> = terms.iter().map(|t| format!("\"{t}\"*")).collect();
+            format!(
+                "conversations.id IN (SELECT m.conversation_id FROM messages_fts f JOIN messages m ON m.rid = f.rowid \
+                 WHERE messages_fts MATCH '{}' AND m.private_note = 0)",
+                fts.join(" ").replace('\'', "''")
+            )
+        }
+        DbConnection::Pg(_) => {
+            let ts: Vec<String> = terms.iter().map(|t| format!("{t}:*")).collect();
+            format!(
+                "conversations.id IN (SELECT m.conversation_id FROM messages m \
+                 WHERE m.body_tsv @@ to_tsquery('simple', '{}') AND m.private_note = FALSE)",
+                ts.join(" & ").replace('\'', "''")
+            )
+        }
+    }
+}
+
+/// Conversations matching `filter` that `viewer` may see, latest activity first, after an
+/// optional keyset cursor `(last_message_at, id)`.
 pub fn list_conversations(
     conn: &mut DbConnection,
-    status: Option<Status>,
+    filter: &ConversationFilter,
+    viewer: ListViewer,
     before: Option<(NaiveDateTime, String)>,
     limit: i64,
 ) -> AppResult<Vec<(ConversationRow, ContactRow)>> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::Bool;
+
     let mut q = conversations::table
         .inner_join(contacts::table)
         .filter(conversations::last_message_at.is_not_null())
+        .filter(conversations::archived.eq(filter.archived))
         .select((ConversationRow::as_select(), ContactRow::as_select()))
         .order((
             conversations::last_message_at.desc(),
@@ -218,8 +296,106 @@ pub fn list_conversations(
         ))
         .limit(limit)
         .into_boxed();
-    if let Some(s) = status {
+    if !viewer.sees_all {
+        q = q.filter(
+            conversations::assignee_id
+                .is_null()
+                .or(conversations::assignee_id.eq(viewer.agent.to_string())),
+        );
+    }
+    if let Some(s) = filter.status {
         q = q.filter(conversations::status.eq(s.as_str()));
+    }
+    if filter.unread {
+        q = q.filter(conversations::unread_count.gt(0));
+    }
+    if filter.unresolved {
+        q = q.filter(conversations::status.ne(Status::Closed.as_str()));
+    }
+    if filter.resolved {
+        q = q.filter(conversations::status.eq(Status::Closed.as_str()));
+    }
+    if filter.needs_reply {
+        q = q
+            .filter(conversations::status.eq(Status::Human.as_str()))
+            .filter(conversations::last_message_author.eq(Author::Customer.as_str()));
+    }
+    match filter.state {
+        None => {}
+        Some(DerivedState::Resolved) => {
+            q = q.filter(conversations::status.eq(Status::Closed.as_str()))
+        }
+        Some(DerivedState::Created) => {
+            q = q
+                .filter(conversations::status.ne(Status::Closed.as_str()))
+                .filter(conversations::first_reply_at.is_null())
+        }
+        Some(DerivedState::Pending) => {
+            q = q
+                .filter(conversations::status.ne(Status::Closed.as_str()))
+                .filter(conversations::first_reply_at.is_not_null())
+                .filter(conversations::last_message_author.eq(Author::Customer.as_str()))
+        }
+        Some(DerivedState::Replied) => {
+            q = q
+                .filter(conversations::status.ne(Status::Closed.as_str()))
+                .filter(conversations::first_reply_at.is_not_null())
+                .filter(conversations::last_message_author.ne(Author::Customer.as_str()))
+        }
+    }
+    if let Some(a) = filter.assignee {
+        q = q.filter(conversations::assignee_id.eq(a.to_string()));
+    }
+    if filter.unassigned {
+        q = q.filter(conversations::assignee_id.is_null());
+    }
+    if let Some(inboxes) = &filter.inboxes {
+        q = q.filter(conversations::inbox_id.eq_any(inboxes.clone()));
+    }
+    if let Some(tag) = &filter.tag {
+        q = q.filter(
+            conversations::id.eq_any(
+                conversation_tags::table
+                    .filter(conversation_tags::tag.eq(tag.clone()))
+                    .select(conversation_tags::conversation_id),
+            ),
+        );
+    }
+    if let Some(from) = filter.from {
+        q = q.filter(conversations::last_message_at.ge(from));
+    }
+    if let Some(to) = filter.to {
+        q = q.filter(conversations::last_message_at.le(to));
+    }
+    if let Some(query) = filter
+        .query
+        .as_deref()
+        .map(str::trim)
+        .filter(|q| !q.is_empty())
+    {
+        let terms = search_terms(query);
+        let like = format!("%{}%", query.replace(['%', '_', '\\'], ""));
+        let digits: String = query.chars().filter(char::is_ascii_digit).collect();
+        // Case-insensitive name match: LIKE is case-insensitive for ASCII on SQLite; PostgreSQL
+        // needs lower() on both sides.
+        let mut by_contact = Box::new(
+            diesel::dsl::sql::<Bool>("lower(contacts.name) LIKE lower(")
+                .bind::<diesel::sql_types::Text, _>(like)
+                .sql(")"),
+        )
+            as Box<dyn diesel::expression::BoxableExpression<_, _, SqlType = Bool>>;
+        if digits.len() >= 3 {
+            by_contact = Box::new(
+                by_contact.or(contacts::phone
+                    .assume_not_null()
+                    .like(format!("%{digits}%"))),
+            );
+        }
+        q = if terms.is_empty() {
+            q.filter(by_contact)
+        } else {
+            q.filter(by_contact.or(sql::<Bool>(&text_match_sql(conn, &terms))))
+        };
     }
     if let Some((at, id)) = before {
         q = q.filter(
@@ -231,6 +407,90 @@ pub fn list_conversations(
         );
     }
     Ok(q.load(conn)?)
+}
+
+/// Tags of several conversations at once (for a page of the list).
+pub fn tags_of(conn: &mut DbConnection, ids: &[String]) -> AppResult<HashMap<String, Vec<String>>> {
+    let rows: Vec<(String, String)> = conversation_tags::table
+        .filter(conversation_tags::conversation_id.eq_any(ids))
+        .order((conversation_tags::conversation_id, conversation_tags::tag))
+        .select((conversation_tags::conversation_id, conversation_tags::tag))
+        .load(conn)?;
+    let mut map: HashMap<String, Vec<String>> = HashMap::new();
+    for (id, tag) in rows {
+        map.entry(id).or_default().push(tag);
+    }
+    Ok(map)
+}
+
+pub fn set_tags(conn: &mut DbConnection, conversation_id: &str, tags: &[String]) -> AppResult<()> {
+    diesel::delete(
+        conversation_tags::table.filter(conversation_tags::conversation_id.eq(conversation_id)),
+    )
+    .execute(conn)?;
+    for tag in tags {
+        diesel::insert_into(conversation_tags::table)
+            .values((
+                conversation_tags::conversation_id.eq(conversation_id),
+                conversation_tags::tag.eq(tag),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Deletes a conversation with its messages, tags and pending deliveries (by cascade).
+pub fn delete_conversation(conn: &mut DbConnection, id: &str) -> AppResult<usize> {
+    Ok(diesel::delete(conversations::table.find(id)).execute(conn)?)
+}
+
+/// Conversations waiting for a person, per assignee (`None`: unassigned).
+pub fn needs_human_counts(conn: &mut DbConnection) -> AppResult<Vec<(Option<AgentId>, i64)>> {
+    let rows: Vec<(Option<String>, i64)> = conversations::table
+        .filter(conversations::status.eq(Status::Human.as_str()))
+        .filter(conversations::last_message_author.eq(Author::Customer.as_str()))
+        .filter(conversations::archived.eq(false))
+        .group_by(conversations::assignee_id)
+        .select((conversations::assignee_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(a, n)| {
+            let a = a
+                .map(|a| a.parse::<AgentId>())
+                .transpose()
+                .map_err(AppError::internal)?;
+            Ok((a, n))
+        })
+        .collect()
+}
+
+/// Open (not closed, not archived) conversations per assignee, for auto-assignment capacity.
+pub fn open_conversations_per_agent(conn: &mut DbConnection) -> AppResult<HashMap<AgentId, i64>> {
+    let rows: Vec<(Option<String>, i64)> = conversations::table
+        .filter(conversations::assignee_id.is_not_null())
+        .filter(conversations::status.ne(Status::Closed.as_str()))
+        .filter(conversations::archived.eq(false))
+        .group_by(conversations::assignee_id)
+        .select((conversations::assignee_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(a, n)| Some((a?.parse().ok()?, n)))
+        .collect())
+}
+
+pub fn list_agents(conn: &mut DbConnection) -> AppResult<Vec<AgentRow>> {
+    Ok(agents::table
+        .order(agents::name)
+        .select(AgentRow::as_select())
+        .load(conn)?)
+}
+
+pub fn set_availability(conn: &mut DbConnection, id: &str, availability: &str) -> AppResult<()> {
+    diesel::update(agents::table.find(id))
+        .set(agents::availability.eq(availability))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Conversations whose follow-up falls before `until`, soonest first: their actors are woken

@@ -99,7 +99,17 @@ diesel::allow_tables_to_appear_in_same_query!(
     agents,
     auth_tokens,
     contacts,
+    conversation_tags,
     conversations,
     messages,
     outbox,
 );
+
+diesel::table! {
+    conversation_tags (conversation_id, tag) {
+        conversation_id -> Text,
+        tag -> Text,
+    }
+}
+
+diesel::joinable!(conversation_tags -> conversations (conversation_id));

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     handoff::HandoffPhrases,
     ids::AgentId,
-    types::{Author, Status},
+    types::{Author, LeadStage, Status},
 };
 
 /// The stored state of one conversation that the rules look at.
@@ -34,6 +34,7 @@ pub struct ConversationState {
     /// Assistant answers in a row that found nothing; reset by a good answer or a handback.
     pub bot_misses: i32,
     pub follow_up: Option<FollowUp>,
+    pub lead_stage: Option<LeadStage>,
 }
 
 impl ConversationState {
@@ -51,6 +52,7 @@ impl ConversationState {
             resolved_at: None,
             bot_misses: 0,
             follow_up: None,
+            lead_stage: None,
         }
     }
 
@@ -205,6 +207,12 @@ pub enum Event {
         agent: Option<AgentId>,
         by: By,
     },
+    /// An agent takes an unassigned conversation: refused if someone else holds it, so of two
+    /// agents taking at once exactly one wins.
+    Claimed {
+        agent: AgentId,
+    },
+    LeadStageSet(Option<LeadStage>),
     MarkedRead,
     MarkedUnread,
     Archived(bool),
@@ -252,6 +260,8 @@ pub enum TransitionError {
     WindowClosed { closed_at: Option<NaiveDateTime> },
     #[error("a follow-up must be scheduled in the future")]
     FollowUpInPast,
+    #[error("the conversation is already assigned to another agent")]
+    AlreadyAssigned,
 }
 
 /// Outcome of a transition.
@@ -373,6 +383,17 @@ pub fn transition(s: &ConversationState, ev: &Event, now: NaiveDateTime, p: &Pol
                 None => "Conversation unassigned".to_owned(),
             }));
         }
+        Event::Claimed { agent } => match s.assignee {
+            Some(a) if a == *agent => {}
+            Some(_) => return Err(TransitionError::AlreadyAssigned),
+            None => {
+                n.assignee = Some(*agent);
+                fx.push(Effect::SystemNote(
+                    "An agent took the conversation".to_owned(),
+                ));
+            }
+        },
+        Event::LeadStageSet(stage) => n.lead_stage = *stage,
         Event::MarkedRead => n.unread_count = 0,
         Event::MarkedUnread => n.unread_count = n.unread_count.max(1),
         Event::Archived(archived) => n.archived = *archived,
@@ -941,6 +962,37 @@ mod tests {
         );
         assert_eq!(n.assignee, None);
         assert!(matches!(&fx[..], [Effect::SystemNote(s)] if s.contains("unassigned")));
+    }
+
+    #[test]
+    fn claiming_wins_only_when_unassigned() {
+        let (a, b) = (agent(), agent());
+        let (n, fx) = step(
+            &ConversationState::new(),
+            Event::Claimed { agent: a },
+            t(9, 0),
+            &policy(),
+        );
+        assert_eq!(n.assignee, Some(a));
+        assert_eq!(fx.len(), 1);
+        // The second claimer loses; the first claiming again is a no-op.
+        let err = transition(&n, &Event::Claimed { agent: b }, t(9, 0), &policy()).unwrap_err();
+        assert_eq!(err, TransitionError::AlreadyAssigned);
+        let (again, fx) = step(&n, Event::Claimed { agent: a }, t(9, 0), &policy());
+        assert_eq!((again, fx), (n, vec![]));
+    }
+
+    #[test]
+    fn lead_stage_is_set_and_cleared() {
+        let (n, fx) = step(
+            &ConversationState::new(),
+            Event::LeadStageSet(Some(LeadStage::QuoteRequest)),
+            t(9, 0),
+            &policy(),
+        );
+        assert_eq!((n.lead_stage, fx), (Some(LeadStage::QuoteRequest), vec![]));
+        let (n, _) = step(&n, Event::LeadStageSet(None), t(9, 0), &policy());
+        assert_eq!(n.lead_stage, None);
     }
 
     #[test]

@@ -97,6 +97,22 @@ text_enum!(
     }
 );
 
+text_enum!(
+    /// Where a conversation stands as a sales lead.
+    LeadStage, "lead stage" {
+        InProgress => "in_progress",
+        Opportunity => "opportunity",
+        PotentialCustomer => "potential_customer",
+        QuoteRequest => "quote_request",
+        FollowUp => "follow_up",
+        Contacted => "contacted",
+        WaitingResponse => "waiting_response",
+        InfoOnly => "info_only",
+        NotInterested => "not_interested",
+        Spam => "spam",
+    }
+);
+
 impl Role {
     /// Supervisors and admins see every conversation whatever the visibility setting.
     pub fn sees_everything(self) -> bool {
@@ -125,6 +141,10 @@ mod tests {
         for c in ChannelKind::ALL {
             assert_eq!(c.as_str().parse::<ChannelKind>(), Ok(*c));
         }
+        for l in LeadStage::ALL {
+            assert_eq!(l.as_str().parse::<LeadStage>(), Ok(*l));
+        }
+        assert_eq!(LeadStage::ALL.len(), 10);
     }
 
     #[test]

@@ -1,27 +1,30 @@
 //! The inbox API: list and read conversations, reply, and change what agents may change.
-//! Every write goes to the conversation's actor; reads go straight to the database.
+//! Every write goes to the conversation's actor; reads go straight to the database. Every route
+//! checks that the agent may see the conversation (else 404, so others' ids are not confirmed).
 
 use actix_web::{web, HttpResponse};
-use chrono::{DateTime, NaiveDateTime};
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::{
     actors::{
-        messages::{ApplyEvent, SendAgentReply},
+        badge,
+        messages::{ApplyEvent, DeleteConversation, SendAgentReply, SetTags},
         registry::ask,
     },
     app::AppState,
     auth::CurrentAgent,
     channels::api::MAX_TEXT_CHARS,
     clock,
+    config::ReplyPolicy,
     db::{
         models::{ContactRow, ConversationRow},
-        queries,
+        queries::{self, ConversationFilter, ListViewer},
     },
     domain::{
-        conversation::{By, Event, FollowUpPreset},
-        types::Status,
+        conversation::{By, DerivedState, Event, FollowUpPreset},
+        types::{ChannelKind, LeadStage, Status},
         AgentId, ConversationId,
     },
     error::{AppError, AppResult},
@@ -30,6 +33,8 @@ use crate::{
 
 const MAX_PAGE: i64 = 200;
 const DEFAULT_PAGE: i64 = 50;
+const MAX_TAGS: usize = 20;
+const MAX_TAG_CHARS: usize = 40;
 
 fn parse_id(raw: &str) -> AppResult<ConversationId> {
     raw.parse().map_err(|_| AppError::NotFound("conversation"))
@@ -47,35 +52,92 @@ fn page_size(limit: Option<i64>) -> AppResult<i64> {
 
 /// Loads a conversation the agent may see; anything else is 404 (not 403), so ids of others'
 /// conversations are not confirmed.
-async fn visible(
+pub async fn visible(
     state: &AppState,
-    _me: &CurrentAgent,
+    me: &CurrentAgent,
     id: ConversationId,
 ) -> AppResult<(ConversationRow, ContactRow)> {
-    state
+    let (row, contact) = state
         .app
         .store
         .read(move |c| queries::conversation_with_contact(c, id))
         .await?
-        .ok_or(AppError::NotFound("conversation"))
+        .ok_or(AppError::NotFound("conversation"))?;
+    let assignee = row
+        .assignee_id
+        .as_deref()
+        .map(str::parse::<AgentId>)
+        .transpose()
+        .map_err(AppError::internal)?;
+    if !state.app.viewer(me).may_see_assignee(assignee) {
+        return Err(AppError::NotFound("conversation"));
+    }
+    Ok((row, contact))
 }
 
-fn view(
+async fn view(
     state: &AppState,
-    row: &ConversationRow,
-    contact: &ContactRow,
+    row: ConversationRow,
+    contact: ContactRow,
 ) -> AppResult<ConversationView> {
+    let id = row.id.clone();
+    let tags = state
+        .app
+        .store
+        .read(move |c| queries::tags_of(c, std::slice::from_ref(&id)))
+        .await?
+        .remove(&row.id)
+        .unwrap_or_default();
     let inbox = state.app.inboxes.for_conversation(&row.inbox_id);
-    ConversationView::from_rows(row, contact, &inbox, clock::now())
+    ConversationView::from_rows(&row, &contact, &tags, &inbox, clock::now())
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     status: Option<Status>,
+    /// created / pending / replied / resolved
+    state: Option<DerivedState>,
+    #[serde(default)]
+    unread: bool,
+    #[serde(default)]
+    unresolved: bool,
+    #[serde(default)]
+    resolved: bool,
+    #[serde(default)]
+    needs_reply: bool,
+    #[serde(default)]
+    mine: bool,
+    #[serde(default)]
+    unassigned: bool,
+    #[serde(default)]
+    archived: bool,
+    inbox: Option<String>,
+    channel: Option<ChannelKind>,
+    tag: Option<String>,
+    /// RFC 3339 or YYYY-MM-DD (start of that day, UTC).
+    from: Option<String>,
+    /// RFC 3339 or YYYY-MM-DD (end of that day, UTC).
+    to: Option<String>,
+    /// Contact name, phone number or message text.
+    q: Option<String>,
     limit: Option<i64>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
+}
+
+fn parse_time(field: &str, raw: &str, end_of_day: bool) -> AppResult<NaiveDateTime> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
+        return Ok(clock::truncate(t.naive_utc()));
+    }
+    let day = NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .map_err(|_| AppError::BadRequest(format!("`{field}` must be RFC 3339 or YYYY-MM-DD")))?;
+    let t = if end_of_day {
+        day.and_hms_micro_opt(23, 59, 59, 999_999)
+    } else {
+        day.and_hms_opt(0, 0, 0)
+    };
+    t.ok_or_else(|| AppError::BadRequest(format!("`{field}` is out of range")))
 }
 
 fn encode_cursor(at: NaiveDateTime, id: &str) -> String {
@@ -93,28 +155,90 @@ fn decode_cursor(c: &str) -> AppResult<(NaiveDateTime, String)> {
     Ok((at, id.to_owned()))
 }
 
-/// `GET /api/conversations`: latest activity first, keyset-paged.
+impl ListQuery {
+    fn filter(&self, state: &AppState, me: &CurrentAgent) -> AppResult<ConversationFilter> {
+        let mut inboxes: Option<Vec<String>> = self.inbox.as_ref().map(|i| vec![i.clone()]);
+        if let Some(kind) = self.channel {
+            let of_kind: Vec<String> = state
+                .app
+                .settings
+                .inboxes
+                .iter()
+                .filter(|i| i.channel == kind)
+                .map(|i| i.id.clone())
+                .collect();
+            inboxes = Some(match inboxes {
+                Some(given) => given.into_iter().filter(|i| of_kind.contains(i)).collect(),
+                None => of_kind,
+            });
+        }
+        if self.q.as_ref().is_some_and(|q| q.chars().count() > 200) {
+            return Err(AppError::BadRequest(
+                "`q` must be at most 200 characters".to_owned(),
+            ));
+        }
+        Ok(ConversationFilter {
+            status: self.status,
+            unread: self.unread,
+            unresolved: self.unresolved,
+            resolved: self.resolved,
+            needs_reply: self.needs_reply,
+            assignee: self.mine.then_some(me.id),
+            unassigned: self.unassigned,
+            archived: self.archived,
+            state: self.state,
+            inboxes,
+            tag: self.tag.clone(),
+            from: self
+                .from
+                .as_deref()
+                .map(|f| parse_time("from", f, false))
+                .transpose()?,
+            to: self
+                .to
+                .as_deref()
+                .map(|t| parse_time("to", t, true))
+                .transpose()?,
+            query: self.q.clone(),
+        })
+    }
+}
+
+/// `GET /api/conversations`: filters combine; latest activity first; keyset-paged.
 pub async fn list(
     state: web::Data<AppState>,
     me: CurrentAgent,
     q: web::Query<ListQuery>,
 ) -> AppResult<HttpResponse> {
-    let _ = &me;
     let limit = page_size(q.limit)?;
     let before = q.cursor.as_deref().map(decode_cursor).transpose()?;
-    let status = q.status;
-    let rows = state
+    let filter = q.filter(&state, &me)?;
+    let viewer = state.app.viewer(&me);
+    let viewer = ListViewer {
+        agent: viewer.agent,
+        sees_all: viewer.sees_all,
+    };
+    let (rows, mut tags) = state
         .app
         .store
-        .read(move |c| queries::list_conversations(c, status, before, limit))
+        .read(move |c| {
+            let rows = queries::list_conversations(c, &filter, viewer, before, limit)?;
+            let ids: Vec<String> = rows.iter().map(|(r, _)| r.id.clone()).collect();
+            let tags = queries::tags_of(c, &ids)?;
+            Ok((rows, tags))
+        })
         .await?;
     let next_cursor = (rows.len() as i64 == limit)
         .then(|| rows.last())
         .flatten()
         .and_then(|(r, _)| r.last_message_at.map(|at| encode_cursor(at, &r.id)));
+    let now = clock::now();
     let items = rows
         .iter()
-        .map(|(r, c)| view(&state, r, c))
+        .map(|(r, c)| {
+            let inbox = state.app.inboxes.for_conversation(&r.inbox_id);
+            ConversationView::from_rows(r, c, &tags.remove(&r.id).unwrap_or_default(), &inbox, now)
+        })
         .collect::<AppResult<Vec<_>>>()?;
     Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next_cursor })))
 }
@@ -127,7 +251,7 @@ pub async fn get(
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
     let (row, contact) = visible(&state, &me, id).await?;
-    Ok(HttpResponse::Ok().json(view(&state, &row, &contact)?))
+    Ok(HttpResponse::Ok().json(view(&state, row, contact).await?))
 }
 
 #[derive(Deserialize)]
@@ -219,6 +343,8 @@ pub async fn reply(
     }
     let msg = SendAgentReply {
         agent: me.id,
+        only_assignee: state.app.settings.access.reply_policy == ReplyPolicy::Assignee
+            && !me.role.sees_everything(),
         text,
         client_id,
         private_note: private,
@@ -265,7 +391,8 @@ pub struct AssignRequest {
     agent_id: Option<AgentId>,
 }
 
-/// `POST /api/conversations/{id}/assign`: `{"agent_id": null}` unassigns.
+/// `POST /api/conversations/{id}/assign`: `{"agent_id": null}` unassigns. Agents restricted by
+/// visibility may only assign to themselves or unassign their own.
 pub async fn assign(
     state: web::Data<AppState>,
     me: CurrentAgent,
@@ -273,6 +400,11 @@ pub async fn assign(
     body: web::Json<AssignRequest>,
 ) -> AppResult<HttpResponse> {
     if let Some(agent) = body.agent_id {
+        if agent != me.id && !state.app.viewer(&me).sees_all {
+            return Err(AppError::Forbidden(
+                "agents may only assign conversations to themselves",
+            ));
+        }
         let key = agent.to_string();
         state
             .app
@@ -286,6 +418,15 @@ pub async fn assign(
         by: By::Agent(me.id),
     };
     apply(&state, &me, &id, event).await
+}
+
+/// `POST /api/conversations/{id}/take`: assign to me if still unassigned; 409 otherwise.
+pub async fn take(
+    state: web::Data<AppState>,
+    me: CurrentAgent,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    apply(&state, &me, &id, Event::Claimed { agent: me.id }).await
 }
 
 pub async fn mark_read(
@@ -317,6 +458,68 @@ pub async fn archive(
     body: web::Json<ArchiveRequest>,
 ) -> AppResult<HttpResponse> {
     apply(&state, &me, &id, Event::Archived(body.archived)).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeadStageRequest {
+    lead_stage: Option<LeadStage>,
+}
+
+/// `POST /api/conversations/{id}/lead-stage`: `{"lead_stage": null}` clears it.
+pub async fn set_lead_stage(
+    state: web::Data<AppState>,
+    me: CurrentAgent,
+    id: web::Path<String>,
+    body: web::Json<LeadStageRequest>,
+) -> AppResult<HttpResponse> {
+    apply(&state, &me, &id, Event::LeadStageSet(body.lead_stage)).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TagsRequest {
+    tags: Vec<String>,
+}
+
+/// `PUT /api/conversations/{id}/tags`: replaces the tags (trimmed, deduplicated).
+pub async fn set_tags(
+    state: web::Data<AppState>,
+    me: CurrentAgent,
+    id: web::Path<String>,
+    body: web::Json<TagsRequest>,
+) -> AppResult<HttpResponse> {
+    let mut tags: Vec<String> = Vec::new();
+    for tag in body.into_inner().tags {
+        let tag = tag.trim().to_owned();
+        if tag.is_empty() || tag.chars().count() > MAX_TAG_CHARS {
+            return Err(AppError::Validation(format!(
+                "each tag must be 1-{MAX_TAG_CHARS} characters"
+            )));
+        }
+        if !tags.contains(&tag) {
+            tags.push(tag);
+        }
+    }
+    if tags.len() > MAX_TAGS {
+        return Err(AppError::Validation(format!("at most {MAX_TAGS} tags")));
+    }
+    let id = parse_id(&id)?;
+    visible(&state, &me, id).await?;
+    let view = ask(&state.registry, id, SetTags(tags)).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// `DELETE /api/conversations/{id}`: permanent, with every message.
+pub async fn delete(
+    state: web::Data<AppState>,
+    me: CurrentAgent,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id)?;
+    visible(&state, &me, id).await?;
+    ask(&state.registry, id, DeleteConversation).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 #[derive(Deserialize)]
@@ -366,4 +569,11 @@ pub async fn cancel_follow_up(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     apply(&state, &me, &id, Event::FollowUpCancelled).await
+}
+
+/// `GET /api/badge`: how many conversations wait for a person, among those I may see.
+pub async fn badge(state: web::Data<AppState>, me: CurrentAgent) -> AppResult<HttpResponse> {
+    let counts = badge::fetch_counts(&state.app.store).await?;
+    let count = counts.for_viewer(&state.app.viewer(&me));
+    Ok(HttpResponse::Ok().json(json!({ "count": count })))
 }

@@ -1,18 +1,64 @@
 //! The whole route table in one place, and the handlers that turn extractor failures into the
 //! same JSON errors as everything else.
 
+pub mod agents;
 pub mod auth;
 pub mod body;
 pub mod conversations;
+pub mod events;
 pub mod health;
 pub mod webhooks;
+pub mod ws;
 
 use actix_web::{
     error::{JsonPayloadError, PathError, QueryPayloadError},
-    web, HttpRequest,
+    web, HttpRequest, HttpResponse,
 };
 
 use crate::error::AppError;
+
+/// The OpenAPI document of `/api`, written by hand; a test holds it to [`API_ROUTES`].
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// Registers the `/api` routes and lists them in [`API_ROUTES`] from one table, so the list
+/// cannot drift from what is served.
+macro_rules! api_routes {
+    ($( $method:ident $path:literal => $handler:path ),* $(,)?) => {
+        /// Every route under `/api` as `(method, path)`: the OpenAPI document lists exactly these.
+        pub const API_ROUTES: &[(&str, &str)] = &[$( (stringify!($method), concat!("/api", $path)) ),*];
+
+        fn api_scope() -> actix_web::Scope {
+            web::scope("/api")$( .route($path, web::$method().to($handler)) )*
+        }
+    };
+}
+
+api_routes! {
+    get "/openapi.json" => openapi,
+    post "/auth/login" => auth::login,
+    post "/auth/logout" => auth::logout,
+    get "/auth/me" => auth::me,
+    get "/agents" => agents::list,
+    post "/agents/me/availability" => agents::set_availability,
+    get "/badge" => conversations::badge,
+    get "/events" => events::poll,
+    get "/ws" => ws::agent_ws,
+    get "/conversations" => conversations::list,
+    get "/conversations/{id}" => conversations::get,
+    delete "/conversations/{id}" => conversations::delete,
+    get "/conversations/{id}/messages" => conversations::messages,
+    post "/conversations/{id}/messages" => conversations::reply,
+    post "/conversations/{id}/status" => conversations::set_status,
+    post "/conversations/{id}/assign" => conversations::assign,
+    post "/conversations/{id}/take" => conversations::take,
+    post "/conversations/{id}/read" => conversations::mark_read,
+    post "/conversations/{id}/unread" => conversations::mark_unread,
+    post "/conversations/{id}/archive" => conversations::archive,
+    put "/conversations/{id}/tags" => conversations::set_tags,
+    post "/conversations/{id}/lead-stage" => conversations::set_lead_stage,
+    post "/conversations/{id}/follow-up" => conversations::schedule_follow_up,
+    delete "/conversations/{id}/follow-up" => conversations::cancel_follow_up,
+}
 
 pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
     cfg.app_data(
@@ -22,7 +68,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
     )
     .app_data(
         web::PathConfig::default()
-            .error_handler(|e: PathError, _| AppError::NotFound(path_what(&e)).into()),
+            .error_handler(|_: PathError, _| AppError::NotFound("resource").into()),
     )
     .app_data(
         web::QueryConfig::default().error_handler(|e: QueryPayloadError, _| {
@@ -31,55 +77,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
     )
     .route("/healthz", web::get().to(health::healthz))
     .service(web::resource("/webhooks/api/{inbox}").route(web::post().to(webhooks::api_inbound)))
-    .service(
-        web::scope("/api")
-            .route("/auth/login", web::post().to(auth::login))
-            .route("/auth/logout", web::post().to(auth::logout))
-            .route("/auth/me", web::get().to(auth::me))
-            .route("/conversations", web::get().to(conversations::list))
-            .route("/conversations/{id}", web::get().to(conversations::get))
-            .route(
-                "/conversations/{id}/messages",
-                web::get().to(conversations::messages),
-            )
-            .route(
-                "/conversations/{id}/messages",
-                web::post().to(conversations::reply),
-            )
-            .route(
-                "/conversations/{id}/status",
-                web::post().to(conversations::set_status),
-            )
-            .route(
-                "/conversations/{id}/assign",
-                web::post().to(conversations::assign),
-            )
-            .route(
-                "/conversations/{id}/read",
-                web::post().to(conversations::mark_read),
-            )
-            .route(
-                "/conversations/{id}/unread",
-                web::post().to(conversations::mark_unread),
-            )
-            .route(
-                "/conversations/{id}/archive",
-                web::post().to(conversations::archive),
-            )
-            .route(
-                "/conversations/{id}/follow-up",
-                web::post().to(conversations::schedule_follow_up),
-            )
-            .route(
-                "/conversations/{id}/follow-up",
-                web::delete().to(conversations::cancel_follow_up),
-            ),
-    )
+    .service(api_scope())
     .default_service(web::to(not_found));
 }
 
-fn path_what(_: &PathError) -> &'static str {
-    "resource"
+async fn openapi() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(OPENAPI)
 }
 
 fn json_error(e: JsonPayloadError, max_body: usize) -> AppError {
@@ -95,6 +100,6 @@ fn json_error(e: JsonPayloadError, max_body: usize) -> AppError {
     }
 }
 
-async fn not_found(_req: HttpRequest) -> Result<actix_web::HttpResponse, AppError> {
+async fn not_found(_req: HttpRequest) -> Result<HttpResponse, AppError> {
     Err(AppError::NotFound("route"))
 }

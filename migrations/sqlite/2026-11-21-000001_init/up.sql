@@ -1,5 +1,6 @@
 -- Portable schema: TEXT ids (UUIDv7 minted in Rust), TIMESTAMP in UTC, BOOLEAN, TEXT enums.
--- Keep in step with migrations/postgres/2026-11-21-000001_init/up.sql.
+-- Keep in step with migrations/postgres/2026-11-21-000001_init/up.sql (SQLite alone has
+-- messages.rid, for its full-text index).
 
 CREATE TABLE agents (
     id TEXT PRIMARY KEY NOT NULL,
@@ -58,7 +59,9 @@ CREATE INDEX conversations_status_activity ON conversations(status, last_message
 CREATE INDEX conversations_follow_up ON conversations(follow_up_at) WHERE follow_up_at IS NOT NULL;
 
 CREATE TABLE messages (
-    id TEXT PRIMARY KEY NOT NULL,
+    -- A stable integer key for the full-text index (an implicit rowid may change on VACUUM).
+    rid INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
     conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
     inbox_id TEXT NOT NULL,
     external_id TEXT,

@@ -1,0 +1,9 @@
+DROP TRIGGER messages_fts_update;
+DROP TRIGGER messages_fts_delete;
+DROP TRIGGER messages_fts_insert;
+DROP TABLE messages_fts;
+DROP INDEX contacts_phone;
+DROP INDEX conversations_inbox_activity;
+DROP INDEX conversations_assignee_activity;
+DROP INDEX conversations_needs_human;
+DROP TABLE conversation_tags;

@@ -1,0 +1,314 @@
+//! AgentSession: one per agent websocket. Subscribes to the Hub with the agent's visibility,
+//! replays what a reconnecting client missed, forwards live events, relays typing and viewing,
+//! and drops the connection when the client stops answering pings or stops reading.
+//!
+//! Protocol (JSON text frames):
+//! - server → client: `{"type":"hello","latest":N,…}` first; then events `{"type","seq",…}`;
+//!   `{"type":"resumed","latest":N}` after a replay; `{"type":"reload","latest":N}` when the
+//!   requested `since` is too old (refetch, then continue from `latest`); `{"type":"pong"}`.
+//! - client → server: `{"type":"resume","since":N}`, `{"type":"typing","conversation_id":…}`,
+//!   `{"type":"viewing","conversation_id":…|null}`, `{"type":"ping"}`.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use actix::prelude::*;
+use actix_http::ws::{CloseCode, CloseReason, Frame, Message as WsMessage};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::{
+    hub::{Audience, Publish, Subscribe, Subscribed, ToSession, Unsubscribe, Viewer},
+    presence::{SessionClosed, SessionOpened, Viewing},
+};
+use crate::{
+    app::AppContext,
+    auth::CurrentAgent,
+    db::queries,
+    domain::{AgentId, ConversationId},
+    http::ws::{FrameWriter, Incoming},
+};
+
+static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
+
+/// Live events waiting for this session; when full the Hub marks it lagged and it resyncs.
+const MAILBOX: usize = 1024;
+/// At most one typing event per conversation per this interval.
+const TYPING_EVERY: Duration = Duration::from_millis(1000);
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientFrame {
+    Resume {
+        since: u64,
+    },
+    Typing {
+        conversation_id: ConversationId,
+    },
+    Viewing {
+        conversation_id: Option<ConversationId>,
+    },
+    Ping,
+}
+
+pub struct AgentSession {
+    id: u64,
+    app: Arc<AppContext>,
+    me: CurrentAgent,
+    viewer: Viewer,
+    writer: FrameWriter,
+    /// Highest `seq` sent to the client: nothing at or below it is sent again.
+    last_seq: u64,
+    initial_since: Option<u64>,
+    last_heard: Instant,
+    last_typing: HashMap<ConversationId, Instant>,
+}
+
+impl AgentSession {
+    pub fn new(
+        app: Arc<AppContext>,
+        me: CurrentAgent,
+        viewer: Viewer,
+        writer: FrameWriter,
+        since: Option<u64>,
+    ) -> Self {
+        AgentSession {
+            id: NEXT_SESSION.fetch_add(1, Ordering::Relaxed),
+            app,
+            me,
+            viewer,
+            writer,
+            last_seq: 0,
+            initial_since: since,
+            last_heard: Instant::now(),
+            last_typing: HashMap::new(),
+        }
+    }
+
+    /// Sends a frame, or disconnects a client that is not keeping up.
+    fn send_text(&mut self, text: &str, ctx: &mut Context<Self>) {
+        if !self.writer.text(text) {
+            tracing::info!(agent = %self.me.id, session = self.id, "agent websocket not reading; disconnecting");
+            ctx.stop();
+        }
+    }
+
+    /// (Re)subscribes, replaying from `since`. Holds the mailbox until the replay is sent, so
+    /// live events queued meanwhile follow it in order (duplicates are skipped by `seq`).
+    fn subscribe(&mut self, since: Option<u64>, greet: bool, ctx: &mut Context<Self>) {
+        let msg = Subscribe {
+            session: self.id,
+            viewer: self.viewer,
+            recipient: ctx.address().recipient(),
+            since,
+        };
+        let fut = self.app.hub.send(msg);
+        ctx.wait(fut.into_actor(self).map(move |res, act, ctx| {
+            let Ok(Subscribed { latest, replay }) = res else {
+                ctx.stop();
+                return;
+            };
+            if greet {
+                let hello = json!({
+                    "type": "hello",
+                    "latest": latest,
+                    "agent": act.me,
+                    "sees_all": act.viewer.sees_all,
+                });
+                act.send_text(&hello.to_string(), ctx);
+            }
+            match (since, replay) {
+                (None, _) => act.last_seq = latest,
+                (Some(since), Ok(events)) => {
+                    act.last_seq = since;
+                    for e in events {
+                        act.last_seq = e.seq;
+                        act.send_text(&e.json, ctx);
+                    }
+                    act.last_seq = act.last_seq.max(latest);
+                    act.send_text(
+                        &json!({"type": "resumed", "latest": latest}).to_string(),
+                        ctx,
+                    );
+                }
+                (Some(_), Err(too_old)) => {
+                    act.last_seq = too_old.latest;
+                    act.send_text(
+                        &json!({"type": "reload", "latest": too_old.latest}).to_string(),
+                        ctx,
+                    );
+                }
+            }
+        }));
+    }
+
+    fn on_client_frame(&mut self, text: &str, ctx: &mut Context<Self>) {
+        let frame: ClientFrame = match serde_json::from_str(text) {
+            Ok(f) => f,
+            Err(e) => {
+                let err = json!({"type": "error", "error": "bad_frame", "message": e.to_string()});
+                self.send_text(&err.to_string(), ctx);
+                return;
+            }
+        };
+        match frame {
+            ClientFrame::Resume { since } => self.subscribe(Some(since), false, ctx),
+            ClientFrame::Ping => self.send_text(r#"{"type":"pong"}"#, ctx),
+            ClientFrame::Typing { conversation_id } => {
+                let now = Instant::now();
+                if self
+                    .last_typing
+                    .get(&conversation_id)
+                    .is_some_and(|t| now.duration_since(*t) < TYPING_EVERY)
+                {
+                    return;
+                }
+                self.last_typing.insert(conversation_id, now);
+                self.with_audience(conversation_id, ctx, move |act, audience| {
+                    let mut payload = Map::new();
+                    payload.insert("conversation_id".to_owned(), json!(conversation_id));
+                    payload.insert("agent_id".to_owned(), json!(act.me.id));
+                    payload.insert("name".to_owned(), Value::from(act.me.name.clone()));
+                    act.app.hub.do_send(Publish {
+                        kind: "typing",
+                        audience,
+                        ephemeral: true,
+                        payload,
+                    });
+                });
+            }
+            ClientFrame::Viewing {
+                conversation_id: None,
+            } => self.app.presence.do_send(Viewing {
+                session: self.id,
+                conversation: None,
+                audience: Audience::Everyone,
+            }),
+            ClientFrame::Viewing {
+                conversation_id: Some(id),
+            } => self.with_audience(id, ctx, move |act, audience| {
+                act.app.presence.do_send(Viewing {
+                    session: act.id,
+                    conversation: Some(id),
+                    audience,
+                });
+            }),
+        }
+    }
+
+    /// Runs `f` with the audience of a conversation this agent may see; ignores others.
+    fn with_audience(
+        &mut self,
+        id: ConversationId,
+        ctx: &mut Context<Self>,
+        f: impl FnOnce(&mut Self, Audience) + 'static,
+    ) {
+        let store = self.app.store.clone();
+        let fut = async move { store.read(move |c| queries::conversation(c, id)).await };
+        ctx.spawn(fut.into_actor(self).map(move |res, act, _| {
+            let Ok(Some(row)) = res else { return };
+            let assignee = row
+                .assignee_id
+                .as_deref()
+                .and_then(|a| a.parse::<AgentId>().ok());
+            if act.viewer.may_see_assignee(assignee) {
+                f(
+                    act,
+                    Audience::Conversation {
+                        id,
+                        assignee,
+                        previous_assignee: None,
+                    },
+                );
+            }
+        }));
+    }
+
+    fn heartbeat(&mut self, ctx: &mut Context<Self>) {
+        let timeout = Duration::from_secs(self.app.settings.realtime.client_timeout_secs);
+        if self.last_heard.elapsed() > timeout {
+            tracing::info!(agent = %self.me.id, session = self.id, "agent websocket timed out");
+            ctx.stop();
+            return;
+        }
+        if !self.writer.send(WsMessage::Ping(Default::default())) {
+            ctx.stop();
+        }
+    }
+}
+
+impl Actor for AgentSession {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(MAILBOX);
+        self.app.presence.do_send(SessionOpened {
+            session: self.id,
+            agent: self.me.id,
+            role: self.me.role,
+        });
+        self.subscribe(self.initial_since, true, ctx);
+        let every = Duration::from_secs(self.app.settings.realtime.heartbeat_secs);
+        ctx.run_interval(every, |act, ctx| act.heartbeat(ctx));
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        let _ = self
+            .writer
+            .send(WsMessage::Close(Some(CloseReason::from(CloseCode::Away))));
+        self.app.hub.do_send(Unsubscribe { session: self.id });
+        self.app
+            .presence
+            .do_send(SessionClosed { session: self.id });
+    }
+}
+
+impl Handler<ToSession> for AgentSession {
+    type Result = ();
+
+    fn handle(&mut self, msg: ToSession, ctx: &mut Self::Context) {
+        match msg {
+            ToSession::Event(e) => {
+                if e.seq > self.last_seq {
+                    self.last_seq = e.seq;
+                    self.send_text(&e.json, ctx);
+                }
+            }
+            // The hub dropped us for a full mailbox: catch up from what the client has.
+            ToSession::Lagged => self.subscribe(Some(self.last_seq), false, ctx),
+        }
+    }
+}
+
+impl StreamHandler<Incoming> for AgentSession {
+    fn handle(&mut self, frame: Incoming, ctx: &mut Self::Context) {
+        self.last_heard = Instant::now();
+        match frame {
+            Ok(Frame::Text(bytes)) => match std::str::from_utf8(&bytes) {
+                Ok(text) => self.on_client_frame(text, ctx),
+                Err(_) => ctx.stop(),
+            },
+            Ok(Frame::Ping(p)) => {
+                if !self.writer.send(WsMessage::Pong(p)) {
+                    ctx.stop();
+                }
+            }
+            Ok(Frame::Pong(_)) | Ok(Frame::Continuation(_)) => {}
+            Ok(Frame::Binary(_)) => {
+                let err = json!({"type": "error", "error": "bad_frame", "message": "binary frames are not accepted"});
+                self.send_text(&err.to_string(), ctx);
+            }
+            Ok(Frame::Close(_)) | Err(_) => ctx.stop(),
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Self::Context) {
+        ctx.stop();
+    }
+}

@@ -1,0 +1,114 @@
+//! The badge: how many conversations wait for a person (human status, the customer spoke last,
+//! not archived), per assignee. Recounts are coalesced: a burst of changes costs one indexed
+//! grouped count, then one `badge` event if the numbers moved.
+
+use std::{collections::HashMap, time::Duration};
+
+use actix::prelude::*;
+use serde::Serialize;
+use serde_json::{json, Map};
+
+use super::hub::{Audience, Hub, Publish, Viewer};
+use crate::{
+    db::{queries, Store},
+    domain::AgentId,
+    error::AppResult,
+};
+
+/// Changes within this window share one recount.
+const COALESCE: Duration = Duration::from_millis(50);
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct BadgeCounts {
+    pub total: i64,
+    pub unassigned: i64,
+    pub by_agent: HashMap<AgentId, i64>,
+}
+
+impl BadgeCounts {
+    /// The number this viewer's red badge shows.
+    pub fn for_viewer(&self, viewer: &Viewer) -> i64 {
+        if viewer.sees_all {
+            self.total
+        } else {
+            self.unassigned + self.by_agent.get(&viewer.agent).copied().unwrap_or(0)
+        }
+    }
+}
+
+/// Conversation actor → BadgeCounter: something that may change the badge was committed.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Recount;
+
+pub struct BadgeCounter {
+    store: Store,
+    hub: Addr<Hub>,
+    scheduled: bool,
+    last: Option<BadgeCounts>,
+}
+
+impl BadgeCounter {
+    pub fn new(store: Store, hub: Addr<Hub>) -> Self {
+        BadgeCounter {
+            store,
+            hub,
+            scheduled: false,
+            last: None,
+        }
+    }
+
+    fn count(&mut self, ctx: &mut Context<Self>) {
+        let store = self.store.clone();
+        let fut = async move { fetch_counts(&store).await };
+        ctx.wait(fut.into_actor(self).map(|res, act, _| match res {
+            Ok(counts) => {
+                if act.last.as_ref() != Some(&counts) {
+                    let mut payload = Map::new();
+                    payload.insert("counts".to_owned(), json!(counts));
+                    act.hub.do_send(Publish {
+                        kind: "badge",
+                        audience: Audience::Everyone,
+                        ephemeral: false,
+                        payload,
+                    });
+                    act.last = Some(counts);
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "badge count failed"),
+        }));
+    }
+}
+
+/// One indexed grouped count of the conversations waiting for a person.
+pub async fn fetch_counts(store: &Store) -> AppResult<BadgeCounts> {
+    let rows = store.read(queries::needs_human_counts).await?;
+    let mut counts = BadgeCounts::default();
+    for (assignee, n) in rows {
+        counts.total += n;
+        match assignee {
+            None => counts.unassigned += n,
+            Some(a) => *counts.by_agent.entry(a).or_default() += n,
+        }
+    }
+    Ok(counts)
+}
+
+impl Actor for BadgeCounter {
+    type Context = Context<Self>;
+}
+
+impl Handler<Recount> for BadgeCounter {
+    type Result = ();
+
+    fn handle(&mut self, _: Recount, ctx: &mut Self::Context) {
+        if self.scheduled {
+            return;
+        }
+        self.scheduled = true;
+        ctx.run_later(COALESCE, |act, ctx| {
+            act.scheduled = false;
+            act.count(ctx);
+        });
+    }
+}
