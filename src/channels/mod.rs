@@ -4,4 +4,11 @@
 //! with retries, whatever its channel.
 
 pub mod api;
+pub mod hub_signature;
+pub mod meta;
+pub mod normalized;
 pub mod outbox;
+pub mod phone;
+pub mod sms;
+pub mod twilio;
+pub mod whatsapp;
