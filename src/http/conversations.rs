@@ -501,6 +501,8 @@ pub async fn set_tags(
             tags.push(tag);
         }
     }
+    // Sorted, as they are read back from the database.
+    tags.sort();
     if tags.len() > MAX_TAGS {
         return Err(AppError::Validation(format!("at most {MAX_TAGS} tags")));
     }

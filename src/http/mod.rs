@@ -100,6 +100,17 @@ fn json_error(e: JsonPayloadError, max_body: usize) -> AppError {
     }
 }
 
+/// A known path with another method: the same JSON error shape as everything else.
+pub fn method_not_allowed<B>(
+    res: actix_web::dev::ServiceResponse<B>,
+) -> actix_web::Result<actix_web::middleware::ErrorHandlerResponse<B>> {
+    let (req, _) = res.into_parts();
+    let body = HttpResponse::MethodNotAllowed()
+        .json(serde_json::json!({"error": "method_not_allowed", "message": "this route does not accept that method"}));
+    let res = actix_web::dev::ServiceResponse::new(req, body).map_into_right_body();
+    Ok(actix_web::middleware::ErrorHandlerResponse::Response(res))
+}
+
 async fn not_found(_req: HttpRequest) -> Result<HttpResponse, AppError> {
     Err(AppError::NotFound("route"))
 }

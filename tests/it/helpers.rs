@@ -336,6 +336,18 @@ impl TestApp {
         status_json(resp).await
     }
 
+    pub async fn put(&self, token: &str, path: &str, body: &Value) -> (u16, Value) {
+        let resp = self
+            .client
+            .put(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        status_json(resp).await
+    }
+
     pub async fn delete(&self, token: &str, path: &str) -> (u16, Value) {
         let resp = self
             .client
@@ -475,4 +487,104 @@ macro_rules! both_backends {
             )*
         }
     };
+}
+
+/// A real websocket client of the agent socket.
+pub struct WsClient {
+    pub stream: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+impl WsClient {
+    pub async fn connect(base: &str, token: &str, since: Option<u64>) -> WsClient {
+        let mut url = format!(
+            "{}/api/ws?token={token}",
+            base.replacen("http://", "ws://", 1)
+        );
+        if let Some(s) = since {
+            url.push_str(&format!("&since={s}"));
+        }
+        let (stream, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("websocket connects");
+        WsClient { stream }
+    }
+
+    /// The next JSON text frame, or `None` after `timeout` (or when the socket closed).
+    pub async fn next_json(&mut self, timeout: Duration) -> Option<Value> {
+        use futures_util::StreamExt;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let msg = tokio::time::timeout_at(deadline, self.stream.next())
+                .await
+                .ok()??
+                .ok()?;
+            if let tokio_tungstenite::tungstenite::Message::Text(t) = msg {
+                return Some(serde_json::from_str(t.as_str()).expect("server frames are JSON"));
+            }
+        }
+    }
+
+    /// Frames until one satisfies `pred` (included); fails the test after `timeout`.
+    pub async fn until(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let Some(v) = self.next_json(left).await else {
+                panic!("timed out waiting for {what}; got {seen:#?}");
+            };
+            let done = pred(&v);
+            seen.push(v);
+            if done {
+                return seen;
+            }
+        }
+    }
+
+    /// Every frame that arrives within `quiet` of the previous one.
+    pub async fn drain(&mut self, quiet: Duration) -> Vec<Value> {
+        let mut seen = Vec::new();
+        while let Some(v) = self.next_json(quiet).await {
+            seen.push(v);
+        }
+        seen
+    }
+
+    pub async fn send_json(&mut self, v: &Value) {
+        use futures_util::SinkExt;
+        self.stream
+            .send(tokio_tungstenite::tungstenite::Message::Text(v.to_string()))
+            .await
+            .expect("send");
+    }
+}
+
+impl TestApp {
+    /// Adds an agent directly (as `switchboard agent add` would) and logs it in.
+    pub async fn agent(
+        &self,
+        email: &str,
+        role: switchboard::domain::types::Role,
+    ) -> (String, String) {
+        let row = switchboard::auth::new_agent_row(email, email, role, "agent-password-1")
+            .expect("agent row");
+        let id = row.id.clone();
+        self.handle
+            .app
+            .store
+            .write(move |c| switchboard::db::queries::insert_agent(c, &row))
+            .await
+            .expect("insert agent");
+        (
+            id,
+            login(&self.client, &self.base, email, "agent-password-1").await,
+        )
+    }
 }

@@ -12,4 +12,5 @@ mod engine;
 mod input_validation;
 mod migrations;
 mod outbox;
+mod realtime;
 mod restart;
