@@ -454,10 +454,19 @@ impl Settings {
             if inbox.secret.expose().len() < 16 {
                 return Err(invalid(key("secret"), "must be at least 16 characters"));
             }
-            if inbox.channel != ChannelKind::Api {
+            if !matches!(inbox.channel, ChannelKind::Api | ChannelKind::Widget) {
                 return Err(invalid(
                     key("channel"),
-                    format!("`{}` is not supported yet (supported: api)", inbox.channel),
+                    format!(
+                        "`{}` is not supported yet (supported: api, widget)",
+                        inbox.channel
+                    ),
+                ));
+            }
+            if inbox.channel == ChannelKind::Widget && inbox.callback_url.is_some() {
+                return Err(invalid(
+                    key("callback_url"),
+                    "is not used by a widget inbox (replies go to the visitor's browser)",
                 ));
             }
             if let Some(url) = &inbox.callback_url {
@@ -544,7 +553,10 @@ mod tests {
     fn unknown_keys_are_named() {
         let err = Settings::from_toml("[server]\nbnd = \"x\"\n").unwrap_err();
         assert!(err.contains("bnd"), "{err}");
-        let err = Settings::from_toml("[[inbox]]\nid=\"a\"\nchannel=\"api\"\nsecret=\"0123456789abcdef\"\ncalback_url=\"x\"\n").unwrap_err();
+        let err = Settings::from_toml(
+            "[[inbox]]\nid=\"a\"\nchannel=\"api\"\nsecret=\"0123456789abcdef\"\ncalback_url=\"x\"\n",
+        )
+        .unwrap_err();
         assert!(err.contains("calback_url"), "{err}");
         let err = Settings::from_toml(
             "[[inbox]]\nid=\"a\"\nchannel=\"fax\"\nsecret=\"0123456789abcdef\"\n",

@@ -11,10 +11,7 @@
 
 use std::{
     collections::HashMap,
-    sync::{
-        atomic::{AtomicU64, Ordering},
-        Arc,
-    },
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -24,7 +21,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::{
-    hub::{Audience, Publish, Subscribe, Subscribed, ToSession, Unsubscribe, Viewer},
+    hub::{Audience, Filter, Publish, Subscribe, Subscribed, ToSession, Unsubscribe, Viewer},
     presence::{SessionClosed, SessionOpened, Viewing},
 };
 use crate::{
@@ -34,8 +31,6 @@ use crate::{
     domain::{AgentId, ConversationId},
     http::ws::{FrameWriter, Incoming},
 };
-
-static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
 
 /// Live events waiting for this session; when full the Hub marks it lagged and it resyncs.
 const MAILBOX: usize = 1024;
@@ -79,7 +74,7 @@ impl AgentSession {
         since: Option<u64>,
     ) -> Self {
         AgentSession {
-            id: NEXT_SESSION.fetch_add(1, Ordering::Relaxed),
+            id: super::hub::next_session_id(),
             app,
             me,
             viewer,
@@ -104,7 +99,7 @@ impl AgentSession {
     fn subscribe(&mut self, since: Option<u64>, greet: bool, ctx: &mut Context<Self>) {
         let msg = Subscribe {
             session: self.id,
-            viewer: self.viewer,
+            filter: Filter::Agent(self.viewer),
             recipient: ctx.address().recipient(),
             since,
         };

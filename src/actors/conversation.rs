@@ -534,7 +534,9 @@ impl ConversationActor {
             act.assistant_in_flight = act.assistant_in_flight.saturating_sub(1);
             match res {
                 Ok(reply) => ctx.notify(AssistantAnswered { reply }),
-                Err(e) => tracing::warn!(parent: &act.span, error = %e, "assistant failed; leaving the message for a person"),
+                Err(e) => {
+                    tracing::warn!(parent: &act.span, error = %e, "assistant failed; leaving the message for a person")
+                }
             }
         }));
     }

@@ -20,6 +20,13 @@ use serde_json::{Map, Value};
 
 use crate::domain::{AgentId, ConversationId};
 
+static NEXT_SESSION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// A process-unique id for a subscriber (agent or widget session).
+pub fn next_session_id() -> u64 {
+    NEXT_SESSION.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// An event as pushed to clients: `{"type", "seq", …}`, already encoded.
 #[derive(Debug)]
 pub struct HubEvent {
@@ -73,6 +80,25 @@ impl Viewer {
     }
 }
 
+/// What a subscriber receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filter {
+    /// An agent: whatever its visibility allows.
+    Agent(Viewer),
+    /// A customer's widget: the events of its own conversation only.
+    Conversation(ConversationId),
+}
+
+impl Filter {
+    pub fn matches(&self, audience: &Audience) -> bool {
+        match (self, audience) {
+            (Filter::Agent(v), a) => v.may_see(a),
+            (Filter::Conversation(id), Audience::Conversation { id: of, .. }) => id == of,
+            (Filter::Conversation(_), Audience::Everyone) => false,
+        }
+    }
+}
+
 /// Conversation actor (or any producer) → Hub: something changed.
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
@@ -102,7 +128,7 @@ pub enum ToSession {
 #[rtype(result = "Subscribed")]
 pub struct Subscribe {
     pub session: u64,
-    pub viewer: Viewer,
+    pub filter: Filter,
     pub recipient: Recipient<ToSession>,
     pub since: Option<u64>,
 }
@@ -139,7 +165,7 @@ pub struct TooOld {
 }
 
 struct Subscriber {
-    viewer: Viewer,
+    filter: Filter,
     recipient: Recipient<ToSession>,
 }
 
@@ -164,8 +190,8 @@ impl Hub {
         }
     }
 
-    /// Events after `since` visible to `viewer`, if the backlog still covers them.
-    fn replay(&self, since: u64, viewer: &Viewer) -> Result<Vec<Arc<HubEvent>>, TooOld> {
+    /// Events after `since` that `filter` lets through, if the backlog still covers them.
+    fn replay(&self, since: u64, filter: &Filter) -> Result<Vec<Arc<HubEvent>>, TooOld> {
         if since >= self.seq {
             return Ok(Vec::new());
         }
@@ -184,7 +210,7 @@ impl Hub {
         Ok(self
             .backlog
             .range(start..)
-            .filter(|e| viewer.may_see(&e.audience))
+            .filter(|e| filter.matches(&e.audience))
             .cloned()
             .collect())
     }
@@ -223,7 +249,7 @@ impl Handler<Publish> for Hub {
         }
         let mut gone = Vec::new();
         for (id, sub) in &self.subscribers {
-            if !sub.viewer.may_see(&event.audience) {
+            if !sub.filter.matches(&event.audience) {
                 continue;
             }
             match sub.recipient.try_send(ToSession::Event(event.clone())) {
@@ -247,13 +273,13 @@ impl Handler<Subscribe> for Hub {
 
     fn handle(&mut self, msg: Subscribe, _: &mut Self::Context) -> Self::Result {
         let replay = match msg.since {
-            Some(since) => self.replay(since, &msg.viewer),
+            Some(since) => self.replay(since, &msg.filter),
             None => Ok(Vec::new()),
         };
         self.subscribers.insert(
             msg.session,
             Subscriber {
-                viewer: msg.viewer,
+                filter: msg.filter,
                 recipient: msg.recipient,
             },
         );
@@ -275,7 +301,7 @@ impl Handler<EventsSince> for Hub {
     type Result = Result<(Vec<Arc<HubEvent>>, u64), TooOld>;
 
     fn handle(&mut self, msg: EventsSince, _: &mut Self::Context) -> Self::Result {
-        self.replay(msg.since, &msg.viewer)
+        self.replay(msg.since, &Filter::Agent(msg.viewer))
             .map(|events| (events, self.seq))
     }
 }
@@ -340,21 +366,27 @@ mod tests {
         for _ in 0..3 {
             publish(&mut hub, Audience::Everyone, false);
         }
-        assert_eq!(hub.replay(first, &v).map(|e| e.len()), Ok(3));
+        assert_eq!(hub.replay(first, &Filter::Agent(v)).map(|e| e.len()), Ok(3));
         assert_eq!(
-            hub.replay(first + 2, &v)
+            hub.replay(first + 2, &Filter::Agent(v))
                 .map(|e| e.iter().map(|e| e.seq).collect::<Vec<_>>()),
             Ok(vec![first + 3])
         );
-        assert_eq!(hub.replay(hub.seq, &v).map(|e| e.len()), Ok(0));
+        assert_eq!(
+            hub.replay(hub.seq, &Filter::Agent(v)).map(|e| e.len()),
+            Ok(0)
+        );
         // A client from before this process started must reload.
-        assert!(hub.replay(first - 10, &v).is_err());
+        assert!(hub.replay(first - 10, &Filter::Agent(v)).is_err());
         // Overflow the backlog: the oldest is gone, asking for it means reload.
         for _ in 0..3 {
             publish(&mut hub, Audience::Everyone, false);
         }
-        assert!(hub.replay(first, &v).is_err());
-        assert_eq!(hub.replay(first + 2, &v).map(|e| e.len()), Ok(4));
+        assert!(hub.replay(first, &Filter::Agent(v)).is_err());
+        assert_eq!(
+            hub.replay(first + 2, &Filter::Agent(v)).map(|e| e.len()),
+            Ok(4)
+        );
     }
 
     #[test]
@@ -365,7 +397,7 @@ mod tests {
         publish(&mut hub, Audience::Everyone, true);
         publish(&mut hub, Audience::Everyone, false);
         assert_eq!(
-            hub.replay(first, &v)
+            hub.replay(first, &Filter::Agent(v))
                 .map(|e| e.iter().map(|e| e.seq).collect::<Vec<_>>()),
             Ok(vec![first + 2])
         );
@@ -384,6 +416,6 @@ mod tests {
         publish(&mut hub, conv(Some(AgentId::new())), false);
         publish(&mut hub, conv(Some(me)), false);
         publish(&mut hub, conv(None), false);
-        assert_eq!(hub.replay(first, &v).map(|e| e.len()), Ok(2));
+        assert_eq!(hub.replay(first, &Filter::Agent(v)).map(|e| e.len()), Ok(2));
     }
 }

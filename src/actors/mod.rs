@@ -25,3 +25,4 @@ pub mod hub;
 pub mod messages;
 pub mod presence;
 pub mod registry;
+pub mod widget_session;

@@ -23,7 +23,8 @@ use serde::Deserialize;
 
 /// Used when the file has no `[assistant] no_match_reply`. It names phrases the
 /// default handoff detector recognises, so following its advice always works.
-pub const DEFAULT_NO_MATCH_REPLY: &str = "I'm not sure I can answer that. Would you like to talk to a person? Just say \"agent\" or \"talk to a human\".";
+pub const DEFAULT_NO_MATCH_REPLY: &str =
+    "I'm not sure I can answer that. Would you like to talk to a person? Just say \"agent\" or \"talk to a human\".";
 
 /// A validated knowledge base: at least one entry, unique ids, and no empty
 /// questions or answers.

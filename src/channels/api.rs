@@ -247,8 +247,14 @@ mod tests {
     #[test]
     fn timestamps_in_both_forms() {
         let now = clock::now();
-        let a = payload(r#"{"external_id":"m","contact":{"external_id":"c"},"text":"hi","timestamp":1700000000}"#).validate(now).unwrap();
-        let b = payload(r#"{"external_id":"m","contact":{"external_id":"c"},"text":"hi","timestamp":"2023-11-14T22:13:20Z"}"#).validate(now).unwrap();
+        let a = payload(r#"{"external_id":"m","contact":{"external_id":"c"},"text":"hi","timestamp":1700000000}"#)
+            .validate(now)
+            .unwrap();
+        let b = payload(
+            r#"{"external_id":"m","contact":{"external_id":"c"},"text":"hi","timestamp":"2023-11-14T22:13:20Z"}"#,
+        )
+        .validate(now)
+        .unwrap();
         assert_eq!(a.sent_at, b.sent_at);
         let c = payload(
             r#"{"external_id":"m","contact":{"external_id":"c","name":" Ana "},"text":" hi "}"#,

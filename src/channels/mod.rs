@@ -12,3 +12,4 @@ pub mod phone;
 pub mod sms;
 pub mod twilio;
 pub mod whatsapp;
+pub mod widget;

@@ -1005,7 +1005,8 @@ mod tests {
 
     #[test]
     fn form_parsing() {
-        let parsed = parse_form(b"Body=Hello+there%21+%C3%A9%26&From=%2B1555&Empty=&Flag&MediaUrl=a&MediaUrl=b&&bad=%zz%4");
+        let parsed =
+            parse_form(b"Body=Hello+there%21+%C3%A9%26&From=%2B1555&Empty=&Flag&MediaUrl=a&MediaUrl=b&&bad=%zz%4");
         assert_eq!(
             parsed,
             pairs(&[

@@ -177,6 +177,21 @@ pub fn resolve_conversation(
     Ok((id, true))
 }
 
+/// The conversation of a contact on an inbox, if the contact ever wrote.
+pub fn conversation_of_contact(
+    conn: &mut DbConnection,
+    inbox_id: &str,
+    contact_external_id: &str,
+) -> AppResult<Option<ConversationRow>> {
+    Ok(conversations::table
+        .inner_join(contacts::table)
+        .filter(contacts::inbox_id.eq(inbox_id))
+        .filter(contacts::external_id.eq(contact_external_id))
+        .select(ConversationRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 pub fn conversation(
     conn: &mut DbConnection,
     id: ConversationId,

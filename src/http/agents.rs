@@ -20,12 +20,11 @@ pub async fn list(state: web::Data<AppState>, _me: CurrentAgent) -> AppResult<Ht
     let agents: Vec<_> = rows
         .iter()
         .map(|a| {
-            let availability = a
-                .id
-                .parse::<AgentId>()
-                .ok()
-                .and_then(|id| live.get(&id).copied())
-                .unwrap_or(Availability::Offline);
+            let availability =
+                a.id.parse::<AgentId>()
+                    .ok()
+                    .and_then(|id| live.get(&id).copied())
+                    .unwrap_or(Availability::Offline);
             json!({ "id": a.id, "name": a.name, "email": a.email, "role": a.role, "availability": availability })
         })
         .collect();

@@ -21,7 +21,8 @@ pub struct LoginRequest {
 
 /// A hash to verify against when the email is unknown, so both answers take as long and the
 /// timing does not tell which emails exist.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0aRUZ7zZs8m0Ws1s3sdZ5YVjR3Q0D+XHcK8bM3DxbQg";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0aRUZ7zZs8m0Ws1s3sdZ5YVjR3Q0D+XHcK8bM3DxbQg";
 
 pub async fn login(
     state: web::Data<AppState>,

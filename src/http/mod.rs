@@ -7,7 +7,9 @@ pub mod body;
 pub mod conversations;
 pub mod events;
 pub mod health;
+pub mod static_files;
 pub mod webhooks;
+pub mod widget;
 pub mod ws;
 
 use actix_web::{
@@ -76,7 +78,19 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
         }),
     )
     .route("/healthz", web::get().to(health::healthz))
+    .route("/", web::get().to(static_files::dashboard))
+    .route("/demo", web::get().to(static_files::demo))
+    .route(
+        "/{file:(app|widget)\\.(js|css)}",
+        web::get().to(static_files::file),
+    )
     .service(web::resource("/webhooks/api/{inbox}").route(web::post().to(webhooks::api_inbound)))
+    .service(
+        web::resource("/widget/{inbox}/session")
+            .route(web::post().to(widget::session))
+            .route(web::method(actix_web::http::Method::OPTIONS).to(widget::preflight)),
+    )
+    .route("/widget/{inbox}/ws", web::get().to(widget::ws))
     .service(api_scope())
     .default_service(web::to(not_found));
 }

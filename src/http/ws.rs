@@ -71,23 +71,36 @@ pub async fn agent_ws(
         Some(token) => auth::agent_for_token(&state.app, token).await?,
         None => CurrentAgent::from_request_headers(&state.app, &req).await?,
     };
-    let mut response = ws::handshake(&req)
-        .map_err(|e| AppError::BadRequest(format!("not a websocket request: {e}")))?;
-
-    let (tx, mut rx) = mpsc::channel::<Bytes>(state.app.settings.realtime.outbound_queue);
-    let writer = FrameWriter {
-        codec: Codec::new(),
-        tx,
-    };
-    let incoming = decode_frames(payload);
+    let (response, writer, incoming) =
+        upgrade(&req, payload, state.app.settings.realtime.outbound_queue)?;
     let viewer = state.app.viewer(&me);
     AgentSession::start(
         AgentSession::new(state.app.clone(), me, viewer, writer, query.since),
         incoming,
     );
+    Ok(response)
+}
 
+/// Completes the websocket handshake: the response that streams what the writer queues (at
+/// most `queue` frames), and the client's frames.
+pub fn upgrade(
+    req: &HttpRequest,
+    payload: web::Payload,
+    queue: usize,
+) -> AppResult<(
+    HttpResponse,
+    FrameWriter,
+    impl futures_util::Stream<Item = Incoming> + 'static,
+)> {
+    let mut response = ws::handshake(req)
+        .map_err(|e| AppError::BadRequest(format!("not a websocket request: {e}")))?;
+    let (tx, mut rx) = mpsc::channel::<Bytes>(queue);
+    let writer = FrameWriter {
+        codec: Codec::new(),
+        tx,
+    };
     let outgoing = stream::poll_fn(move |cx| rx.poll_recv(cx)).map(Ok::<_, actix_web::Error>);
-    Ok(response.streaming(outgoing))
+    Ok((response.streaming(outgoing), writer, decode_frames(payload)))
 }
 
 /// Turns the request body into client frames.

@@ -1,0 +1,371 @@
+//! WidgetSession: one per visitor websocket of the website widget. It receives the events of
+//! the visitor's own conversation, forwards only what a customer may see (their messages, the
+//! assistant's and agents' replies — never private notes or internal events), tells the visitor
+//! when an agent joins or leaves, and turns the visitor's messages into inbound messages.
+//!
+//! The conversation is created by the visitor's first message; the session subscribes to it
+//! *before* delivering that message, so not even the first answer can be missed.
+
+use std::{
+    collections::VecDeque,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use actix::prelude::*;
+use actix_http::ws::{CloseCode, CloseReason, Frame, Message as WsMessage};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::{
+    hub::{next_session_id, Filter, Subscribe, ToSession, Unsubscribe},
+    messages::DeliverInbound,
+    registry::ask,
+};
+use crate::{
+    app::AppState,
+    channels::{api::MAX_TEXT_CHARS, widget},
+    clock,
+    db::queries::{self, ContactInput},
+    domain::ConversationId,
+    error::AppResult,
+    http::ws::{FrameWriter, Incoming},
+    inbox::Inbox,
+};
+
+/// A visitor may send this many messages per `RATE_WINDOW`.
+const RATE_LIMIT: usize = 10;
+const RATE_WINDOW: Duration = Duration::from_secs(10);
+const MAILBOX: usize = 256;
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum VisitorFrame {
+    Message { text: String, client_id: String },
+    Ping,
+}
+
+pub struct WidgetSession {
+    id: u64,
+    state: actix_web::web::Data<AppState>,
+    inbox: Arc<Inbox>,
+    visitor: Uuid,
+    conversation: Option<ConversationId>,
+    /// The assignee while a person handles the conversation (to announce joins and leaves).
+    agent_present: Option<String>,
+    writer: FrameWriter,
+    last_heard: Instant,
+    recent: VecDeque<Instant>,
+}
+
+impl WidgetSession {
+    pub fn new(
+        state: actix_web::web::Data<AppState>,
+        inbox: Arc<Inbox>,
+        visitor: Uuid,
+        writer: FrameWriter,
+    ) -> Self {
+        WidgetSession {
+            id: next_session_id(),
+            state,
+            inbox,
+            visitor,
+            conversation: None,
+            agent_present: None,
+            writer,
+            last_heard: Instant::now(),
+            recent: VecDeque::new(),
+        }
+    }
+
+    fn send(&mut self, v: Value, ctx: &mut Context<Self>) {
+        if !self.writer.text(&v.to_string()) {
+            ctx.stop();
+        }
+    }
+
+    fn error(&mut self, code: &str, message: &str, ctx: &mut Context<Self>) {
+        self.send(
+            json!({"type": "error", "error": code, "message": message}),
+            ctx,
+        );
+    }
+
+    /// Subscribes to the conversation's events; holds the mailbox until the hub answered.
+    fn subscribe(&mut self, id: ConversationId, ctx: &mut Context<Self>) {
+        self.conversation = Some(id);
+        let msg = Subscribe {
+            session: self.id,
+            filter: Filter::Conversation(id),
+            recipient: ctx.address().recipient(),
+            since: None,
+        };
+        ctx.wait(
+            self.state
+                .app
+                .hub
+                .send(msg)
+                .into_actor(self)
+                .map(|res, _, ctx| {
+                    if res.is_err() {
+                        ctx.stop();
+                    }
+                }),
+        );
+    }
+
+    /// Forwards what the customer may see of one event.
+    fn on_event(&mut self, json: &str, ctx: &mut Context<Self>) {
+        let Ok(v) = serde_json::from_str::<Value>(json) else {
+            return;
+        };
+        match v["type"].as_str() {
+            Some("message.created") => {
+                let m = &v["message"];
+                let public = m["private"] == false
+                    && matches!(
+                        m["author"].as_str(),
+                        Some("customer" | "assistant" | "agent")
+                    );
+                if public {
+                    let frame = json!({"type": "message", "message": {
+                        "id": m["id"], "author": m["author"], "text": m["text"], "sent_at": m["sent_at"],
+                    }});
+                    self.send(frame, ctx);
+                }
+            }
+            Some("conversation.updated") => {
+                let c = &v["conversation"];
+                let human = c["status"] == "human";
+                let assignee = c["assignee_id"].as_str().map(str::to_owned);
+                match (&self.agent_present, human, assignee) {
+                    (None, true, Some(agent)) => self.announce_agent(agent, ctx),
+                    (Some(_), false, _) => {
+                        self.agent_present = None;
+                        self.send(json!({"type": "agent_left"}), ctx);
+                    }
+                    _ => {}
+                }
+            }
+            Some("conversation.deleted") => ctx.stop(),
+            _ => {}
+        }
+    }
+
+    fn announce_agent(&mut self, agent: String, ctx: &mut Context<Self>) {
+        self.agent_present = Some(agent.clone());
+        let store = self.state.app.store.clone();
+        let fut = async move { store.read(move |c| queries::agent_by_id(c, &agent)).await };
+        ctx.spawn(fut.into_actor(self).map(|res, act, ctx| {
+            let name = res
+                .ok()
+                .flatten()
+                .map_or_else(|| "An agent".to_owned(), |a| a.name);
+            act.send(json!({"type": "agent_joined", "name": name}), ctx);
+        }));
+    }
+
+    fn rate_limited(&mut self) -> bool {
+        let now = Instant::now();
+        while self
+            .recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > RATE_WINDOW)
+        {
+            self.recent.pop_front();
+        }
+        if self.recent.len() >= RATE_LIMIT {
+            return true;
+        }
+        self.recent.push_back(now);
+        false
+    }
+
+    fn on_message(&mut self, text: String, client_id: String, ctx: &mut Context<Self>) {
+        let text = text.trim().to_owned();
+        if text.is_empty() || text.chars().count() > MAX_TEXT_CHARS {
+            return self.error(
+                "validation_failed",
+                "a message must be 1-4096 characters",
+                ctx,
+            );
+        }
+        if client_id.is_empty() || client_id.len() > 128 {
+            return self.error("validation_failed", "client_id must be 1-128 bytes", ctx);
+        }
+        if self.rate_limited() {
+            return self.error("rate_limited", "too many messages; wait a few seconds", ctx);
+        }
+        // Create the conversation first (and subscribe), then deliver: the visitor's message
+        // and every answer to it arrive on this socket.
+        if self.conversation.is_none() {
+            let store = self.state.app.store.clone();
+            let inbox_id = self.inbox.id.clone();
+            let contact = ContactInput {
+                external_id: widget::contact_external_id(self.visitor),
+                name: None,
+                phone: None,
+                email: None,
+            };
+            let now = clock::now();
+            let resolve = async move {
+                store
+                    .write(move |c| queries::resolve_conversation(c, &inbox_id, &contact, now))
+                    .await
+            };
+            ctx.wait(
+                resolve
+                    .into_actor(self)
+                    .map(move |res, act, ctx| match res {
+                        Ok((id, _)) => {
+                            act.subscribe(id, ctx);
+                            act.deliver(id, text, client_id, ctx);
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "widget: cannot create the conversation");
+                            act.error("unavailable", "please try again", ctx);
+                        }
+                    }),
+            );
+        } else if let Some(id) = self.conversation {
+            self.deliver(id, text, client_id, ctx);
+        }
+    }
+
+    fn deliver(
+        &mut self,
+        id: ConversationId,
+        text: String,
+        client_id: String,
+        ctx: &mut Context<Self>,
+    ) {
+        let registry = self.state.registry.clone();
+        let msg = DeliverInbound {
+            // Unique per visitor and send: a resent frame is one message.
+            external_id: Some(format!("{}:{client_id}", self.visitor.simple())),
+            text,
+            sent_at: clock::now(),
+        };
+        ctx.wait(
+            async move { ask(&registry, id, msg).await }
+                .into_actor(self)
+                .map(move |res, act, ctx| match res {
+                    Ok(accepted) => act.send(
+                        json!({"type": "ack", "client_id": client_id, "message_id": accepted.message_id}),
+                        ctx,
+                    ),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "widget: message not delivered");
+                        act.error("unavailable", "your message could not be delivered; please retry", ctx);
+                    }
+                }),
+        );
+    }
+
+    fn heartbeat(&mut self, ctx: &mut Context<Self>) {
+        let timeout = Duration::from_secs(self.state.app.settings.realtime.client_timeout_secs);
+        if self.last_heard.elapsed() > timeout
+            || !self.writer.send(WsMessage::Ping(Default::default()))
+        {
+            ctx.stop();
+        }
+    }
+}
+
+impl Actor for WidgetSession {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(MAILBOX);
+        let store = self.state.app.store.clone();
+        let inbox_id = self.inbox.id.clone();
+        let external = widget::contact_external_id(self.visitor);
+        let find = async move {
+            store
+                .read(move |c| queries::conversation_of_contact(c, &inbox_id, &external))
+                .await
+        };
+        ctx.wait(find.into_actor(self).map(|res: AppResult<_>, act, ctx| {
+            let conversation = match res {
+                Ok(found) => found,
+                Err(e) => {
+                    tracing::error!(error = %e, "widget: cannot load the visitor's conversation");
+                    ctx.stop();
+                    return;
+                }
+            };
+            if let Some(row) = &conversation {
+                if let Ok(id) = row.id.parse::<ConversationId>() {
+                    act.subscribe(id, ctx);
+                }
+                if row.status == "human" {
+                    act.agent_present = row.assignee_id.clone();
+                }
+            }
+            act.send(
+                json!({"type": "hello", "conversation_id": conversation.map(|r| r.id)}),
+                ctx,
+            );
+        }));
+        let every = Duration::from_secs(self.state.app.settings.realtime.heartbeat_secs);
+        ctx.run_interval(every, |act, ctx| act.heartbeat(ctx));
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        let _ = self
+            .writer
+            .send(WsMessage::Close(Some(CloseReason::from(CloseCode::Away))));
+        self.state.app.hub.do_send(Unsubscribe { session: self.id });
+    }
+}
+
+impl Handler<ToSession> for WidgetSession {
+    type Result = ();
+
+    fn handle(&mut self, msg: ToSession, ctx: &mut Self::Context) {
+        match msg {
+            ToSession::Event(e) => self.on_event(&e.json, ctx),
+            // Missed events: the widget reloads its history on reconnect.
+            ToSession::Lagged => ctx.stop(),
+        }
+    }
+}
+
+impl StreamHandler<Incoming> for WidgetSession {
+    fn handle(&mut self, frame: Incoming, ctx: &mut Self::Context) {
+        self.last_heard = Instant::now();
+        match frame {
+            Ok(Frame::Text(bytes)) => match serde_json::from_slice::<VisitorFrame>(&bytes) {
+                Ok(VisitorFrame::Message { text, client_id }) => {
+                    self.on_message(text, client_id, ctx)
+                }
+                Ok(VisitorFrame::Ping) => self.send(json!({"type": "pong"}), ctx),
+                Err(e) => self.error("bad_frame", &e.to_string(), ctx),
+            },
+            Ok(Frame::Ping(p)) => {
+                if !self.writer.send(WsMessage::Pong(p)) {
+                    ctx.stop();
+                }
+            }
+            Ok(Frame::Pong(_)) | Ok(Frame::Continuation(_)) => {}
+            Ok(Frame::Binary(_)) => self.error("bad_frame", "binary frames are not accepted", ctx),
+            Ok(Frame::Close(_)) | Err(_) => ctx.stop(),
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Self::Context) {
+        ctx.stop();
+    }
+}
+
+/// Starts a visitor's session on its websocket.
+pub fn start(
+    session: WidgetSession,
+    incoming: impl futures_util::Stream<Item = Incoming> + 'static,
+) {
+    WidgetSession::create(move |ctx| {
+        ctx.add_stream(incoming);
+        session
+    });
+}
