@@ -23,6 +23,7 @@ use switchboard::{
 };
 
 pub const SECRET: &str = "test-inbox-secret-0123";
+pub const WIDGET_SECRET: &str = "widget-secret-0123456789";
 pub const ADMIN_EMAIL: &str = "admin@test.local";
 pub const ADMIN_PASSWORD: &str = "admin-password-1";
 
@@ -242,14 +243,24 @@ pub fn base_settings(db: &TestDb, callback_url: &str) -> Settings {
     s.outbox.max_backoff_ms = 200;
     s.outbox.poll_interval_ms = 50;
     s.conversations.timer_scan_secs = 1;
-    s.inboxes = vec![InboxSettings {
-        id: "support".to_owned(),
-        channel: ChannelKind::Api,
-        name: None,
-        secret: Secret::new(SECRET),
-        callback_url: Some(callback_url.to_owned()),
-        window_hours: None,
-    }];
+    s.inboxes = vec![
+        InboxSettings {
+            id: "support".to_owned(),
+            channel: ChannelKind::Api,
+            name: None,
+            secret: Secret::new(SECRET),
+            callback_url: Some(callback_url.to_owned()),
+            window_hours: None,
+        },
+        InboxSettings {
+            id: "website".to_owned(),
+            channel: ChannelKind::Widget,
+            name: Some("Website".to_owned()),
+            secret: Secret::new(WIDGET_SECRET),
+            callback_url: None,
+            window_hours: None,
+        },
+    ];
     s
 }
 
@@ -505,6 +516,10 @@ impl WsClient {
         if let Some(s) = since {
             url.push_str(&format!("&since={s}"));
         }
+        WsClient::connect_url(&url).await
+    }
+
+    pub async fn connect_url(url: &str) -> WsClient {
         let (stream, _) = tokio_tungstenite::connect_async(url)
             .await
             .expect("websocket connects");

@@ -14,3 +14,4 @@ mod migrations;
 mod outbox;
 mod realtime;
 mod restart;
+mod widget;
