@@ -19,8 +19,8 @@ use crate::{
     inbox::Inboxes,
 };
 
-/// The secret of the shipped example config: fine for a first try, never for production.
-const DEMO_SECRET: &str = "demo-secret-change-me";
+/// The secrets of the shipped example config: fine for a first try, never for production.
+const DEMO_SECRETS: &[&str] = &["demo-secret-change-me", "demo-widget-secret-change-me"];
 
 /// What every actor and handler shares. Immutable after start.
 pub struct AppContext {
@@ -78,7 +78,7 @@ pub async fn build(settings: Settings) -> Result<(AppHandle, Server), String> {
     for inbox in settings
         .inboxes
         .iter()
-        .filter(|i| i.secret.expose() == DEMO_SECRET)
+        .filter(|i| DEMO_SECRETS.contains(&i.secret.expose()))
     {
         tracing::warn!(
             inbox = %inbox.id,

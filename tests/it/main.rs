@@ -7,6 +7,8 @@
 mod helpers;
 
 mod auth;
+mod browser;
+mod cdp;
 mod cli;
 mod engine;
 mod input_validation;

@@ -1,0 +1,229 @@
+//! A small Chrome DevTools Protocol client: enough to drive headless Chromium (Debian's
+//! `chromium`) through real pages — navigate, evaluate, type, press keys, take screenshots.
+//!
+//! With `CI=true` a missing browser is a failure. Elsewhere too, unless the developer opts out
+//! explicitly with `SWITCHBOARD_SKIP_BROWSER=1` (never honoured in CI).
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use base64::Engine;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+pub fn chromium_path() -> Option<String> {
+    let candidates = [std::env::var("CHROMIUM").ok(), Some("/usr/bin/chromium".to_owned()), Some("/usr/bin/chromium-browser".to_owned())];
+    candidates.into_iter().flatten().find(|p| std::path::Path::new(p).exists())
+}
+
+/// Whether browser tests should run here; panics in CI when no browser is installed.
+pub fn browser_available() -> bool {
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    match chromium_path() {
+        Some(_) => true,
+        None if ci => panic!("CI=true but Chromium is missing: install Debian's `chromium` package (.ci/run does)"),
+        None if std::env::var("SWITCHBOARD_SKIP_BROWSER").is_ok_and(|v| v == "1") => {
+            eprintln!("SWITCHBOARD_SKIP_BROWSER=1: browser test NOT run");
+            false
+        }
+        None => panic!("Chromium is required for the browser tests (apt-get install chromium), or set SWITCHBOARD_SKIP_BROWSER=1"),
+    }
+}
+
+pub struct Browser {
+    child: Child,
+    socket: Socket,
+    next_id: u64,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    pub async fn launch() -> Browser {
+        let path = chromium_path().expect("chromium");
+        let profile = tempfile::tempdir().expect("profile dir");
+        let mut child = Command::new(path)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-dev-shm-usage",
+                "--remote-debugging-port=0",
+                "--window-size=1366,800",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg("about:blank")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start chromium");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(url) = line.split("DevTools listening on ").nth(1) {
+                    let _ = tx.send(url.trim().to_owned());
+                }
+            }
+        });
+        let url = rx.recv_timeout(Duration::from_secs(30)).expect("chromium printed its DevTools address");
+        let (socket, _) = tokio_tungstenite::connect_async(url).await.expect("connect to DevTools");
+        Browser {
+            child,
+            socket,
+            next_id: 1,
+            _profile: profile,
+        }
+    }
+
+    /// Sends a command and waits for its answer (events in between are ignored).
+    pub async fn call(&mut self, session: Option<&str>, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut msg = json!({ "id": id, "method": method, "params": params });
+        if let Some(s) = session {
+            msg["sessionId"] = json!(s);
+        }
+        self.socket.send(Message::Text(msg.to_string().into())).await.expect("send to browser");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.socket.next()).await;
+            let Ok(Some(Ok(Message::Text(text)))) = next else {
+                match next {
+                    Ok(Some(Ok(_))) => continue,
+                    other => panic!("browser connection lost while waiting for {method}: {other:?}"),
+                }
+            };
+            let v: Value = serde_json::from_str(text.as_str()).expect("CDP JSON");
+            if v["id"] == id {
+                if let Some(err) = v.get("error") {
+                    panic!("{method} failed: {err}");
+                }
+                return v["result"].clone();
+            }
+        }
+    }
+
+    /// Opens a new tab at `url` with a laptop-sized viewport.
+    pub async fn open(&mut self, url: &str, width: u32, height: u32) -> Page {
+        let target = self.call(None, "Target.createTarget", json!({ "url": "about:blank" })).await;
+        let target_id = target["targetId"].as_str().expect("targetId").to_owned();
+        let attached = self
+            .call(None, "Target.attachToTarget", json!({ "targetId": target_id, "flatten": true }))
+            .await;
+        let session = attached["sessionId"].as_str().expect("sessionId").to_owned();
+        let page = Page { session };
+        self.call(Some(&page.session), "Page.enable", json!({})).await;
+        page.resize(self, width, height).await;
+        page.goto(self, url).await;
+        page
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One tab.
+pub struct Page {
+    session: String,
+}
+
+impl Page {
+    pub async fn resize(&self, b: &mut Browser, width: u32, height: u32) {
+        b.call(
+            Some(&self.session),
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600 }),
+        )
+        .await;
+    }
+
+    pub async fn goto(&self, b: &mut Browser, url: &str) {
+        b.call(Some(&self.session), "Page.navigate", json!({ "url": url })).await;
+        self.wait_for(b, "page loaded", "document.readyState === 'complete'").await;
+    }
+
+    /// Evaluates an expression (promises awaited) and returns its JSON value.
+    pub async fn eval(&self, b: &mut Browser, js: &str) -> Value {
+        let r = b
+            .call(
+                Some(&self.session),
+                "Runtime.evaluate",
+                json!({ "expression": js, "returnByValue": true, "awaitPromise": true }),
+            )
+            .await;
+        if let Some(ex) = r.get("exceptionDetails") {
+            panic!("JavaScript failed: {js}\n{ex}");
+        }
+        r["result"]["value"].clone()
+    }
+
+    /// Polls `js` until it is truthy; fails the test with `what` after 10 s.
+    pub async fn wait_for(&self, b: &mut Browser, what: &str, js: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let v = self.eval(b, &format!("(() => {{ try {{ return {js}; }} catch (e) {{ return null; }} }})()")).await;
+            let truthy = !matches!(&v, Value::Null | Value::Bool(false)) && v != json!("") && v != json!(0);
+            if truthy {
+                return v;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "timed out waiting for: {what} ({js})");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn click(&self, b: &mut Browser, selector: &str) {
+        let sel = json!(selector);
+        self.wait_for(b, &format!("{selector} to appear"), &format!("document.querySelector({sel})")).await;
+        self.eval(b, &format!("document.querySelector({sel}).click()")).await;
+    }
+
+    /// Focuses `selector` and types `text` as a user would (input events fire).
+    pub async fn type_text(&self, b: &mut Browser, selector: &str, text: &str) {
+        let sel = json!(selector);
+        self.wait_for(b, &format!("{selector} to appear"), &format!("document.querySelector({sel})")).await;
+        self.eval(b, &format!("document.querySelector({sel}).focus()")).await;
+        b.call(Some(&self.session), "Input.insertText", json!({ "text": text })).await;
+    }
+
+    /// A real Enter key press on the focused element.
+    pub async fn press_enter(&self, b: &mut Browser) {
+        for kind in ["keyDown", "char", "keyUp"] {
+            let mut p = json!({ "type": kind, "key": "Enter", "code": "Enter", "windowsVirtualKeyCode": 13, "nativeVirtualKeyCode": 13 });
+            if kind != "keyUp" {
+                p["text"] = json!("\r");
+            }
+            b.call(Some(&self.session), "Input.dispatchKeyEvent", p).await;
+        }
+    }
+
+    pub async fn text_of(&self, b: &mut Browser, selector: &str) -> String {
+        let sel = json!(selector);
+        self.eval(b, &format!("(document.querySelector({sel}) || {{}}).textContent || ''")).await.as_str().unwrap_or_default().to_owned()
+    }
+
+    pub async fn screenshot(&self, b: &mut Browser, path: &std::path::Path) {
+        let shot = b.call(Some(&self.session), "Page.captureScreenshot", json!({ "format": "png" })).await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().expect("png data"))
+            .expect("base64");
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).expect("screenshot dir");
+        }
+        std::fs::write(path, png).expect("write screenshot");
+    }
+}
