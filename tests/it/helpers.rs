@@ -324,50 +324,29 @@ impl TestApp {
         login(&self.client, &self.base, ADMIN_EMAIL, ADMIN_PASSWORD).await
     }
 
+    /// One authenticated API call: `(status, JSON body)`.
+    pub async fn call(&self, method: reqwest::Method, token: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        let mut req = self.client.request(method, format!("{}{path}", self.base)).bearer_auth(token);
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        status_json(req.send().await.expect("request")).await
+    }
+
     pub async fn get(&self, token: &str, path: &str) -> (u16, Value) {
-        let resp = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("request");
-        status_json(resp).await
+        self.call(reqwest::Method::GET, token, path, None).await
     }
 
     pub async fn post(&self, token: &str, path: &str, body: &Value) -> (u16, Value) {
-        let resp = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .json(body)
-            .send()
-            .await
-            .expect("request");
-        status_json(resp).await
+        self.call(reqwest::Method::POST, token, path, Some(body)).await
     }
 
     pub async fn put(&self, token: &str, path: &str, body: &Value) -> (u16, Value) {
-        let resp = self
-            .client
-            .put(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .json(body)
-            .send()
-            .await
-            .expect("request");
-        status_json(resp).await
+        self.call(reqwest::Method::PUT, token, path, Some(body)).await
     }
 
     pub async fn delete(&self, token: &str, path: &str) -> (u16, Value) {
-        let resp = self
-            .client
-            .delete(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("request");
-        status_json(resp).await
+        self.call(reqwest::Method::DELETE, token, path, None).await
     }
 
     /// All messages of a conversation (one page of up to 200).
