@@ -242,14 +242,9 @@ pub fn base_settings(db: &TestDb, callback_url: &str) -> Settings {
     s.outbox.max_backoff_ms = 200;
     s.outbox.poll_interval_ms = 50;
     s.conversations.timer_scan_secs = 1;
-    s.inboxes = vec![InboxSettings {
-        id: "support".to_owned(),
-        channel: ChannelKind::Api,
-        name: None,
-        secret: Secret::new(SECRET),
-        callback_url: Some(callback_url.to_owned()),
-        window_hours: None,
-    }];
+    let mut support = InboxSettings::new("support", ChannelKind::Api, Secret::new(SECRET));
+    support.callback_url = Some(callback_url.to_owned());
+    s.inboxes = vec![support];
     s
 }
 
