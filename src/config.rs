@@ -68,6 +68,12 @@ pub struct ServerSettings {
     pub db_pool_size: u32,
     /// How long a login token stays valid, in hours.
     pub token_ttl_hours: i64,
+    /// Where providers reach this server from the internet (`https://inbox.example.com`):
+    /// files agents attach are offered to WhatsApp, Twilio and Meta at
+    /// `<public_url>/media/{message_id}?sig=…`. Without it only text can be sent.
+    pub public_url: Option<String>,
+    /// Largest file accepted from an agent or downloaded from a provider, in bytes.
+    pub max_media_bytes: usize,
 }
 
 impl Default for ServerSettings {
@@ -80,6 +86,8 @@ impl Default for ServerSettings {
             workers: 0,
             db_pool_size: 8,
             token_ttl_hours: 24 * 7,
+            public_url: None,
+            max_media_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -259,15 +267,25 @@ impl Default for AssignmentSettings {
 }
 
 /// One `[[inbox]]`: where customer messages come from and replies go to.
+///
+/// Which keys an inbox needs depends on its channel (see `switchboard.toml` and the README):
+/// - `api`: `secret` signs both ways; `callback_url` receives replies.
+/// - `whatsapp` (Cloud API): `phone_number_id`, `access_token`, `verify_token`; `secret` is
+///   the Meta app secret.
+/// - `twilio` (SMS and WhatsApp through Twilio): `account_sid`, `from`, `public_url`;
+///   `secret` is the Twilio auth token.
+/// - `meta` (Messenger or Instagram): `platform`, `page_id`, `page_access_token`,
+///   `verify_token`; `secret` is the Meta app secret.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InboxSettings {
-    /// Appears in webhook URLs: `/webhooks/api/{id}`.
+    /// Appears in webhook URLs: `/webhooks/{channel}/{id}`.
     pub id: String,
     pub channel: ChannelKind,
     #[serde(default)]
     pub name: Option<String>,
-    /// Signs inbound webhooks and outbound callbacks (`SWITCHBOARD_INBOX_<ID>_SECRET`).
+    /// Signs inbound webhooks (`SWITCHBOARD_INBOX_<ID>_SECRET`): the API channel's shared
+    /// secret, the Meta app secret, or the Twilio auth token.
     pub secret: Secret,
     /// Where replies are POSTed (API channel).
     #[serde(default)]
@@ -275,11 +293,344 @@ pub struct InboxSettings {
     /// A service window like WhatsApp's, for systems that relay such a channel.
     #[serde(default)]
     pub window_hours: Option<u32>,
+    /// WhatsApp: the business number's id in the Cloud API (not the number itself).
+    #[serde(default)]
+    pub phone_number_id: Option<String>,
+    /// WhatsApp: a system-user access token (`SWITCHBOARD_INBOX_<ID>_ACCESS_TOKEN`).
+    #[serde(default)]
+    pub access_token: Option<Secret>,
+    /// WhatsApp, Messenger, Instagram: the token typed into Meta's webhook settings
+    /// (`SWITCHBOARD_INBOX_<ID>_VERIFY_TOKEN`).
+    #[serde(default)]
+    pub verify_token: Option<Secret>,
+    /// Twilio: the account SID (`AC…`).
+    #[serde(default)]
+    pub account_sid: Option<String>,
+    /// Twilio: our number in E.164 (`+1…`; WhatsApp replies go from `whatsapp:+1…`), or a
+    /// Messaging Service SID (`MG…`).
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Twilio: the exact webhook URL typed into Twilio's console; signatures are computed
+    /// over it, and `<public_url>/status` receives the status callbacks.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// Messenger / Instagram: the Facebook Page id, or the Instagram professional account id.
+    #[serde(default)]
+    pub page_id: Option<String>,
+    /// Messenger / Instagram: the Page access token (`SWITCHBOARD_INBOX_<ID>_PAGE_ACCESS_TOKEN`).
+    #[serde(default)]
+    pub page_access_token: Option<Secret>,
+    /// Meta inboxes: `messenger` or `instagram`.
+    #[serde(default)]
+    pub platform: Option<MetaPlatform>,
+    /// The provider's API base URL; defaults to https://graph.facebook.com (WhatsApp, Meta)
+    /// or https://api.twilio.com. Tests point it at a local stand-in.
+    #[serde(default)]
+    pub api_base_url: Option<String>,
+    /// Graph API version for WhatsApp and Meta (default `v25.0`).
+    #[serde(default)]
+    pub api_version: Option<String>,
+    /// Outbound messages per second from this number (WhatsApp default 80).
+    #[serde(default)]
+    pub throughput_per_second: Option<u32>,
+    /// Approved templates offered in the composer (WhatsApp, Twilio).
+    #[serde(default)]
+    pub templates: Vec<TemplateSettings>,
+    /// Country calling code for numbers typed without one (`34` or `+34`).
+    #[serde(default)]
+    pub default_country_code: Option<String>,
+}
+
+/// Which Meta product a `meta` inbox speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetaPlatform {
+    Messenger,
+    Instagram,
+}
+
+/// One approved message template, as registered with the provider.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateSettings {
+    /// The template's name at the provider (WhatsApp), or a label (Twilio).
+    pub name: String,
+    /// Language code as approved, e.g. `en_US`.
+    pub language: String,
+    /// The approved text with `{{1}}`, `{{2}}`… placeholders, shown in the thread.
+    pub body: String,
+    /// What each placeholder means, in order (shown to the agent filling them in).
+    #[serde(default)]
+    pub parameters: Vec<String>,
+    /// Twilio: the Content Template SID (`HX…`) that sends this template.
+    #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_sid: Option<String>,
+}
+
+impl TemplateSettings {
+    /// The body with `{{n}}` replaced by the n-th parameter.
+    pub fn render(&self, parameters: &[String]) -> String {
+        let mut out = self.body.clone();
+        // Highest first, so `{{1}}` never eats the start of `{{10}}`.
+        for (i, p) in parameters.iter().enumerate().rev() {
+            out = out.replace(&format!("{{{{{}}}}}", i + 1), p);
+        }
+        out
+    }
+
+    /// How many `{{n}}` placeholders the body uses (the highest n).
+    pub fn placeholder_count(&self) -> usize {
+        let mut max = 0;
+        let mut rest = self.body.as_str();
+        while let Some(start) = rest.find("{{") {
+            rest = &rest[start + 2..];
+            if let Some(end) = rest.find("}}") {
+                if let Ok(n) = rest[..end].trim().parse::<usize>() {
+                    max = max.max(n);
+                }
+                rest = &rest[end + 2..];
+            }
+        }
+        max
+    }
 }
 
 impl InboxSettings {
+    /// An inbox with only the required keys; the channel's own keys are set afterwards.
+    pub fn new(id: impl Into<String>, channel: ChannelKind, secret: Secret) -> InboxSettings {
+        InboxSettings {
+            id: id.into(),
+            channel,
+            name: None,
+            secret,
+            callback_url: None,
+            window_hours: None,
+            phone_number_id: None,
+            access_token: None,
+            verify_token: None,
+            account_sid: None,
+            from: None,
+            public_url: None,
+            page_id: None,
+            page_access_token: None,
+            platform: None,
+            api_base_url: None,
+            api_version: None,
+            throughput_per_second: None,
+            templates: Vec::new(),
+            default_country_code: None,
+        }
+    }
+
     pub fn display_name(&self) -> &str {
         self.name.as_deref().unwrap_or(&self.id)
+    }
+
+    /// The provider API's base URL, with the channel's default.
+    pub fn api_base(&self) -> &str {
+        match (&self.api_base_url, self.channel) {
+            (Some(url), _) => url.trim_end_matches('/'),
+            (None, ChannelKind::Twilio) => crate::channels::twilio::API_BASE_URL,
+            (None, _) => crate::channels::meta::GRAPH_BASE_URL,
+        }
+    }
+
+    /// The Graph API version (WhatsApp, Meta).
+    pub fn graph_version(&self) -> &str {
+        self.api_version
+            .as_deref()
+            .unwrap_or(crate::channels::meta::DEFAULT_GRAPH_VERSION)
+    }
+
+    /// The template with this name and language.
+    pub fn template(&self, name: &str, language: &str) -> Option<&TemplateSettings> {
+        self.templates
+            .iter()
+            .find(|t| t.name == name && t.language == language)
+    }
+
+    /// Per-channel checks, each error naming its key (`key` prefixes the field name).
+    fn validate_channel(&self, key: &dyn Fn(&str) -> String) -> Result<(), ConfigError> {
+        let need_str = |v: &Option<String>, field: &str| match v.as_deref().map(str::trim) {
+            Some(s) if !s.is_empty() => Ok(()),
+            _ => Err(invalid(
+                key(field),
+                format!("is required for a {} inbox", self.channel),
+            )),
+        };
+        let need_secret = |v: &Option<Secret>, field: &str| match v {
+            Some(s) if !s.expose().trim().is_empty() => Ok(()),
+            _ => Err(invalid(
+                key(field),
+                format!("is required for a {} inbox", self.channel),
+            )),
+        };
+        let refuse = |present: bool, field: &str| {
+            if present {
+                Err(invalid(
+                    key(field),
+                    format!("does not apply to a {} inbox", self.channel),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        let graph = matches!(self.channel, ChannelKind::Whatsapp | ChannelKind::Meta);
+        let twilio = self.channel == ChannelKind::Twilio;
+        let whatsapp = self.channel == ChannelKind::Whatsapp;
+        let meta = self.channel == ChannelKind::Meta;
+        refuse(
+            self.phone_number_id.is_some() && !whatsapp,
+            "phone_number_id",
+        )?;
+        refuse(self.access_token.is_some() && !whatsapp, "access_token")?;
+        refuse(self.verify_token.is_some() && !graph, "verify_token")?;
+        refuse(self.account_sid.is_some() && !twilio, "account_sid")?;
+        refuse(self.from.is_some() && !twilio, "from")?;
+        refuse(self.public_url.is_some() && !twilio, "public_url")?;
+        refuse(self.page_id.is_some() && !meta, "page_id")?;
+        refuse(
+            self.page_access_token.is_some() && !meta,
+            "page_access_token",
+        )?;
+        refuse(self.platform.is_some() && !meta, "platform")?;
+        refuse(
+            self.api_base_url.is_some() && self.channel == ChannelKind::Api,
+            "api_base_url",
+        )?;
+        refuse(self.api_version.is_some() && !graph, "api_version")?;
+        refuse(
+            self.throughput_per_second.is_some() && self.channel == ChannelKind::Api,
+            "throughput_per_second",
+        )?;
+        let has_templates = !self.templates.is_empty();
+        refuse(has_templates && !whatsapp && !twilio, "templates")?;
+        refuse(
+            self.callback_url.is_some() && self.channel != ChannelKind::Api,
+            "callback_url",
+        )?;
+        refuse(
+            self.window_hours.is_some() && self.channel != ChannelKind::Api,
+            "window_hours",
+        )?;
+        match self.channel {
+            ChannelKind::Api => {}
+            ChannelKind::Whatsapp => {
+                need_str(&self.phone_number_id, "phone_number_id")?;
+                need_secret(&self.access_token, "access_token")?;
+                need_secret(&self.verify_token, "verify_token")?;
+            }
+            ChannelKind::Twilio => {
+                need_str(&self.account_sid, "account_sid")?;
+                need_str(&self.from, "from")?;
+                need_str(&self.public_url, "public_url")?;
+                let from = self.from.as_deref().unwrap_or_default().trim();
+                let service = from.starts_with("MG");
+                if !service && !crate::channels::phone::is_e164(from) {
+                    return Err(invalid(
+                        key("from"),
+                        "must be a number in E.164 (+ and 8-15 digits) or a Messaging Service SID (MG…)",
+                    ));
+                }
+                let url = self.public_url.as_deref().unwrap_or_default();
+                let parsed = reqwest::Url::parse(url)
+                    .map_err(|e| invalid(key("public_url"), format!("is not a URL: {e}")))?;
+                if !matches!(parsed.scheme(), "http" | "https")
+                    || parsed.query().is_some()
+                    || parsed.fragment().is_some()
+                {
+                    return Err(invalid(
+                        key("public_url"),
+                        "must be an http or https URL without a query (status callbacks go to <public_url>/status)",
+                    ));
+                }
+            }
+            ChannelKind::Meta => {
+                if self.platform.is_none() {
+                    return Err(invalid(
+                        key("platform"),
+                        "is required for a meta inbox (messenger or instagram)",
+                    ));
+                }
+                need_str(&self.page_id, "page_id")?;
+                need_secret(&self.page_access_token, "page_access_token")?;
+                need_secret(&self.verify_token, "verify_token")?;
+            }
+            // Visitors talk to the server directly; the secret signs their tokens.
+            ChannelKind::Widget => {}
+        }
+        if let Some(url) = &self.api_base_url {
+            let parsed = reqwest::Url::parse(url)
+                .map_err(|e| invalid(key("api_base_url"), format!("is not a URL: {e}")))?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                return Err(invalid(key("api_base_url"), "must be an http or https URL"));
+            }
+        }
+        if let Some(v) = &self.api_version {
+            let ok = v.strip_prefix('v').is_some_and(|n| {
+                !n.is_empty() && n.chars().all(|c| c.is_ascii_digit() || c == '.')
+            });
+            if !ok {
+                return Err(invalid(key("api_version"), "must look like `v25.0`"));
+            }
+        }
+        if self.throughput_per_second == Some(0) {
+            return Err(invalid(key("throughput_per_second"), "must be at least 1"));
+        }
+        if let Some(cc) = &self.default_country_code {
+            crate::channels::phone::to_e164("600000000", Some(cc)).map_err(|_| {
+                invalid(
+                    key("default_country_code"),
+                    "must be a country calling code such as `34` or `+34`",
+                )
+            })?;
+        }
+        let mut seen = HashSet::new();
+        for (t, tpl) in self.templates.iter().enumerate() {
+            let tkey = |f: &str| key(&format!("templates[{t}].{f}"));
+            if tpl.name.trim().is_empty() || tpl.name.len() > 512 {
+                return Err(invalid(tkey("name"), "must be 1-512 characters"));
+            }
+            if tpl.language.trim().is_empty() || tpl.language.len() > 16 {
+                return Err(invalid(
+                    tkey("language"),
+                    "must be a language code such as `en_US`",
+                ));
+            }
+            if tpl.body.trim().is_empty() {
+                return Err(invalid(tkey("body"), "must not be empty"));
+            }
+            if tpl.placeholder_count() != tpl.parameters.len() {
+                return Err(invalid(
+                    tkey("parameters"),
+                    format!(
+                        "names {} parameters but the body uses {{{{1}}}}..{{{{{}}}}}",
+                        tpl.parameters.len(),
+                        tpl.placeholder_count()
+                    ),
+                ));
+            }
+            if !seen.insert((tpl.name.as_str(), tpl.language.as_str())) {
+                return Err(invalid(tkey("name"), "is listed twice for this language"));
+            }
+            match (twilio, &tpl.content_sid) {
+                (true, None) => {
+                    return Err(invalid(
+                        tkey("content_sid"),
+                        "is required for a twilio template (the HX… Content SID)",
+                    ))
+                }
+                (false, Some(_)) => {
+                    return Err(invalid(
+                        tkey("content_sid"),
+                        "applies to twilio templates only",
+                    ))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 }
 
@@ -347,6 +698,9 @@ impl Settings {
         if let Some(v) = env("SWITCHBOARD_DATA_DIR") {
             self.server.data_dir = PathBuf::from(v);
         }
+        if let Some(v) = env("SWITCHBOARD_PUBLIC_URL") {
+            self.server.public_url = Some(v);
+        }
         if let Some(v) = env("SWITCHBOARD_ADMIN_EMAIL") {
             self.admin.email = v;
         }
@@ -359,6 +713,15 @@ impl Settings {
         for inbox in &mut self.inboxes {
             if let Some(v) = env(&inbox_secret_var(&inbox.id)) {
                 inbox.secret = Secret::new(v);
+            }
+            if let Some(v) = env(&inbox_var(&inbox.id, "ACCESS_TOKEN")) {
+                inbox.access_token = Some(Secret::new(v));
+            }
+            if let Some(v) = env(&inbox_var(&inbox.id, "VERIFY_TOKEN")) {
+                inbox.verify_token = Some(Secret::new(v));
+            }
+            if let Some(v) = env(&inbox_var(&inbox.id, "PAGE_ACCESS_TOKEN")) {
+                inbox.page_access_token = Some(Secret::new(v));
             }
         }
     }
@@ -377,6 +740,19 @@ impl Settings {
         }
         if self.server.token_ttl_hours <= 0 {
             return Err(invalid("server.token_ttl_hours", "must be positive"));
+        }
+        if let Some(url) = &self.server.public_url {
+            let parsed = reqwest::Url::parse(url)
+                .map_err(|e| invalid("server.public_url", format!("is not a URL: {e}")))?;
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.query().is_some() {
+                return Err(invalid(
+                    "server.public_url",
+                    "must be an http or https URL without a query",
+                ));
+            }
+        }
+        if self.server.max_media_bytes < 1024 {
+            return Err(invalid("server.max_media_bytes", "must be at least 1024"));
         }
         if let Some(url) = &self.server.database_url {
             crate::db::Backend::from_url(url).map_err(|e| invalid("server.database_url", e))?;
@@ -454,21 +830,7 @@ impl Settings {
             if inbox.secret.expose().len() < 16 {
                 return Err(invalid(key("secret"), "must be at least 16 characters"));
             }
-            if !matches!(inbox.channel, ChannelKind::Api | ChannelKind::Widget) {
-                return Err(invalid(
-                    key("channel"),
-                    format!(
-                        "`{}` is not supported yet (supported: api, widget)",
-                        inbox.channel
-                    ),
-                ));
-            }
-            if inbox.channel == ChannelKind::Widget && inbox.callback_url.is_some() {
-                return Err(invalid(
-                    key("callback_url"),
-                    "is not used by a widget inbox (replies go to the visitor's browser)",
-                ));
-            }
+            inbox.validate_channel(&key)?;
             if let Some(url) = &inbox.callback_url {
                 let parsed = reqwest::Url::parse(url)
                     .map_err(|e| invalid(key("callback_url"), format!("is not a URL: {e}")))?;
@@ -501,6 +863,11 @@ impl Settings {
 
 /// `SWITCHBOARD_INBOX_<ID>_SECRET`, the id upper-cased with `-` as `_`.
 pub fn inbox_secret_var(id: &str) -> String {
+    inbox_var(id, "SECRET")
+}
+
+/// `SWITCHBOARD_INBOX_<ID>_<NAME>`, the id upper-cased with `-` as `_`.
+pub fn inbox_var(id: &str, name: &str) -> String {
     let id: String = id
         .chars()
         .map(|c| {
@@ -511,7 +878,7 @@ pub fn inbox_secret_var(id: &str) -> String {
             }
         })
         .collect();
-    format!("SWITCHBOARD_INBOX_{id}_SECRET")
+    format!("SWITCHBOARD_INBOX_{id}_{name}")
 }
 
 #[cfg(test)]
@@ -550,6 +917,34 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_channel_examples_are_valid_once_uncommented() {
+        let text = include_str!("../switchboard.toml");
+        let (_, examples) = text.split_once("---- Real channels").unwrap();
+        let uncommented: String = examples
+            .lines()
+            .filter_map(|l| {
+                let rest = l.strip_prefix("# ")?;
+                let key = rest.split(" = ").next().unwrap_or_default();
+                let is_toml = rest.starts_with("[[")
+                    || (rest.contains(" = ")
+                        && key.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+                is_toml.then(|| format!("{rest}\n"))
+            })
+            .collect();
+        let s = Settings::from_toml(&uncommented).unwrap_or_else(|e| panic!("{e}\n{uncommented}"));
+        s.validate().unwrap();
+        let channels: Vec<ChannelKind> = s.inboxes.iter().map(|i| i.channel).collect();
+        assert_eq!(
+            channels,
+            [
+                ChannelKind::Whatsapp,
+                ChannelKind::Twilio,
+                ChannelKind::Meta
+            ]
+        );
+    }
+
+    #[test]
     fn unknown_keys_are_named() {
         let err = Settings::from_toml("[server]\nbnd = \"x\"\n").unwrap_err();
         assert!(err.contains("bnd"), "{err}");
@@ -584,6 +979,139 @@ mod tests {
                 .to_string();
             assert!(err.contains(&format!("`{key}`")), "{text} -> {err}");
         }
+    }
+
+    const WHATSAPP: &str = r#"
+        [[inbox]]
+        id = "wa"
+        channel = "whatsapp"
+        secret = "0123456789abcdef0123456789abcdef"
+        phone_number_id = "106540352242922"
+        access_token = "EAAG-token"
+        verify_token = "verify-me"
+        api_base_url = "http://127.0.0.1:9/"
+        throughput_per_second = 20
+        default_country_code = "34"
+        [[inbox.templates]]
+        name = "order_update"
+        language = "en_US"
+        body = "Your order {{1}} ships on {{2}}."
+        parameters = ["order number", "date"]
+    "#;
+
+    const TWILIO: &str = r#"
+        [[inbox]]
+        id = "sms"
+        channel = "twilio"
+        secret = "0123456789abcdef0123456789abcdef"
+        account_sid = "ACXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"
+        from = "+14155550100"
+        public_url = "https://inbox.example.com/webhooks/twilio/sms"
+        [[inbox.templates]]
+        name = "appointment"
+        language = "en"
+        body = "Your appointment is on {{1}}."
+        parameters = ["date"]
+        content_sid = "HXb5b62575e6e4ff6129ad7c8efe1f983e"
+    "#;
+
+    const META: &str = r#"
+        [[inbox]]
+        id = "fb"
+        channel = "meta"
+        platform = "messenger"
+        secret = "0123456789abcdef0123456789abcdef"
+        page_id = "1234567890"
+        page_access_token = "EAAB-page-token"
+        verify_token = "verify-me"
+    "#;
+
+    #[test]
+    fn every_channel_loads_with_its_keys() {
+        for text in [WHATSAPP, TWILIO, META] {
+            let s = Settings::from_toml(text).unwrap();
+            s.validate().unwrap();
+        }
+        let wa = Settings::from_toml(WHATSAPP).unwrap();
+        let inbox = &wa.inboxes[0];
+        assert_eq!(inbox.api_base(), "http://127.0.0.1:9");
+        assert_eq!(inbox.graph_version(), "v25.0");
+        let t = inbox.template("order_update", "en_US").unwrap();
+        assert_eq!(t.placeholder_count(), 2);
+        assert_eq!(
+            t.render(&["#42".into(), "Monday".into()]),
+            "Your order #42 ships on Monday."
+        );
+        assert!(inbox.template("order_update", "es").is_none());
+        let tw = Settings::from_toml(TWILIO).unwrap();
+        assert_eq!(tw.inboxes[0].api_base(), "https://api.twilio.com");
+        let meta = Settings::from_toml(META).unwrap();
+        assert_eq!(meta.inboxes[0].platform, Some(MetaPlatform::Messenger));
+        assert_eq!(meta.inboxes[0].api_base(), "https://graph.facebook.com");
+    }
+
+    #[test]
+    fn channel_keys_are_required_and_named() {
+        let without = |text: &str, line: &str| text.replace(line, "");
+        let cases = [
+            (without(WHATSAPP, "phone_number_id = \"106540352242922\""), "inbox[0].phone_number_id"),
+            (without(WHATSAPP, "access_token = \"EAAG-token\""), "inbox[0].access_token"),
+            (without(WHATSAPP, "verify_token = \"verify-me\""), "inbox[0].verify_token"),
+            (WHATSAPP.replace("api_base_url = \"http://127.0.0.1:9/\"", "api_base_url = \"ftp://x\""), "inbox[0].api_base_url"),
+            (WHATSAPP.replace("throughput_per_second = 20", "throughput_per_second = 0"), "inbox[0].throughput_per_second"),
+            (WHATSAPP.replace("default_country_code = \"34\"", "default_country_code = \"abc\""), "inbox[0].default_country_code"),
+            (WHATSAPP.replace("parameters = [\"order number\", \"date\"]", "parameters = [\"order number\"]"), "inbox[0].templates[0].parameters"),
+            (WHATSAPP.replace("id = \"wa\"", "id = \"wa\"\ncallback_url = \"http://x\""), "inbox[0].callback_url"),
+            (without(TWILIO, "account_sid = \"ACXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX\""), "inbox[0].account_sid"),
+            (without(TWILIO, "from = \"+14155550100\""), "inbox[0].from"),
+            (TWILIO.replace("from = \"+14155550100\"", "from = \"4155550100\""), "inbox[0].from"),
+            (without(TWILIO, "public_url = \"https://inbox.example.com/webhooks/twilio/sms\""), "inbox[0].public_url"),
+            (TWILIO.replace("/webhooks/twilio/sms\"", "/webhooks/twilio/sms?x=1\""), "inbox[0].public_url"),
+            (without(TWILIO, "content_sid = \"HXb5b62575e6e4ff6129ad7c8efe1f983e\""), "inbox[0].templates[0].content_sid"),
+            (without(META, "platform = \"messenger\""), "inbox[0].platform"),
+            (without(META, "page_id = \"1234567890\""), "inbox[0].page_id"),
+            (without(META, "page_access_token = \"EAAB-page-token\""), "inbox[0].page_access_token"),
+            (format!("{META}\nphone_number_id = \"1\""), "inbox[0].phone_number_id"),
+            ("[[inbox]]\nid=\"w\"\nchannel=\"widget\"\nsecret=\"0123456789abcdef\"\ncallback_url=\"http://x\"".to_owned(), "inbox[0].callback_url"),
+            ("[[inbox]]\nid=\"a\"\nchannel=\"api\"\nsecret=\"0123456789abcdef\"\ntemplates=[{name=\"x\",language=\"en\",body=\"hi\"}]".to_owned(), "inbox[0].templates"),
+            ("[server]\npublic_url = \"not a url\"".to_owned(), "server.public_url"),
+        ];
+        for (text, key) in cases {
+            let err = Settings::from_toml(&text)
+                .unwrap_or_else(|e| panic!("{text}: {e}"))
+                .validate()
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(&format!("`{key}`")), "{text} -> {err}");
+        }
+        let err = Settings::from_toml(&format!("{META}\nplatform2 = 1")).unwrap_err();
+        assert!(err.contains("platform2"), "{err}");
+    }
+
+    #[test]
+    fn channel_tokens_come_from_the_environment_and_stay_secret() {
+        let mut s = Settings::from_toml(WHATSAPP).unwrap();
+        s.apply_env(|k| match k {
+            "SWITCHBOARD_INBOX_WA_ACCESS_TOKEN" => Some("token-from-env".into()),
+            "SWITCHBOARD_INBOX_WA_VERIFY_TOKEN" => Some("verify-from-env".into()),
+            _ => None,
+        });
+        let inbox = &s.inboxes[0];
+        assert_eq!(
+            inbox.access_token.as_ref().unwrap().expose(),
+            "token-from-env"
+        );
+        assert_eq!(
+            inbox.verify_token.as_ref().unwrap().expose(),
+            "verify-from-env"
+        );
+        let dbg = format!("{s:?}");
+        assert!(
+            !dbg.contains("token-from-env") && !dbg.contains("EAAG"),
+            "{dbg}"
+        );
+        let meta = Settings::from_toml(META).unwrap();
+        assert!(!format!("{meta:?}").contains("EAAB-page-token"));
     }
 
     #[test]

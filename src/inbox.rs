@@ -5,9 +5,16 @@ use std::{collections::HashMap, sync::Arc};
 use chrono::Duration;
 
 use crate::{
-    config::{InboxSettings, Secret, Settings},
+    channels::normalized::Network,
+    config::{InboxSettings, MetaPlatform, Secret, Settings},
     domain::{conversation::Policy, handoff::HandoffPhrases, types::ChannelKind},
 };
+
+/// Free-form messages are allowed this long after the customer's last message on WhatsApp,
+/// Messenger and Instagram.
+const SERVICE_WINDOW_HOURS: i64 = 24;
+/// A person may still answer this long on Messenger and Instagram (`HUMAN_AGENT` tag).
+const AGENT_WINDOW_DAYS: i64 = 7;
 
 /// One inbox as the running server uses it.
 #[derive(Debug)]
@@ -16,10 +23,17 @@ pub struct Inbox {
     pub channel: ChannelKind,
     pub secret: Secret,
     pub callback_url: Option<String>,
+    /// The rules of the inbox's conversations (see [`Inbox::policy_for`] for Twilio's
+    /// WhatsApp conversations).
     pub policy: Policy,
+    /// The rules of a conversation on a WhatsApp network inside an inbox that also carries
+    /// SMS (Twilio): the 24-hour window applies.
+    windowed_policy: Policy,
     /// False for conversations whose inbox was removed from the configuration: their history
     /// stays readable, but nothing can be sent.
     pub configured: bool,
+    /// The channel's own keys (tokens, ids, templates).
+    pub settings: InboxSettings,
 }
 
 /// Every inbox, by id.
@@ -43,6 +57,7 @@ impl Inboxes {
         let misses = settings.assistant.handoff_after_misses;
         let base_policy = Policy {
             service_window: None,
+            agent_window: None,
             handoff_phrases: Arc::new(HandoffPhrases::new(phrases)),
             reopen_to: conv.reopen_to,
             handoff_after_misses: (misses > 0).then_some(misses),
@@ -60,6 +75,13 @@ impl Inboxes {
         self.by_id.get(id)
     }
 
+    /// Every configured inbox, ordered by id.
+    pub fn all(&self) -> Vec<Arc<Inbox>> {
+        let mut all: Vec<Arc<Inbox>> = self.by_id.values().cloned().collect();
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        all
+    }
+
     /// The inbox of a stored conversation, even when it is no longer configured.
     pub fn for_conversation(&self, id: &str) -> Arc<Inbox> {
         match self.by_id.get(id) {
@@ -70,7 +92,9 @@ impl Inboxes {
                 secret: Secret::new(""),
                 callback_url: None,
                 policy: self.base_policy.clone(),
+                windowed_policy: self.base_policy.clone(),
                 configured: false,
+                settings: InboxSettings::new(id, ChannelKind::Api, Secret::new("")),
             }),
         }
     }
@@ -78,16 +102,68 @@ impl Inboxes {
 
 impl Inbox {
     fn new(s: &InboxSettings, base: &Policy) -> Inbox {
+        let hours = |h: i64| Some(Duration::hours(h));
+        let (service_window, agent_window) = match s.channel {
+            ChannelKind::Api | ChannelKind::Widget => {
+                (s.window_hours.map(|h| Duration::hours(i64::from(h))), None)
+            }
+            ChannelKind::Whatsapp => (hours(SERVICE_WINDOW_HOURS), None),
+            // SMS has no window; Twilio's WhatsApp conversations use `windowed_policy`.
+            ChannelKind::Twilio => (None, None),
+            ChannelKind::Meta => (
+                hours(SERVICE_WINDOW_HOURS),
+                Some(Duration::days(AGENT_WINDOW_DAYS)),
+            ),
+        };
         Inbox {
             id: s.id.clone(),
             channel: s.channel,
             secret: s.secret.clone(),
             callback_url: s.callback_url.clone(),
             policy: Policy {
-                service_window: s.window_hours.map(|h| Duration::hours(i64::from(h))),
+                service_window,
+                agent_window,
+                ..base.clone()
+            },
+            windowed_policy: Policy {
+                service_window: hours(SERVICE_WINDOW_HOURS),
+                agent_window: None,
                 ..base.clone()
             },
             configured: true,
+            settings: s.clone(),
+        }
+    }
+
+    /// The rules of a conversation of this inbox on `network` (as stored on the
+    /// conversation): Twilio carries SMS (no window) and WhatsApp (24 hours).
+    pub fn policy_for(&self, network: Option<&str>) -> &Policy {
+        if self.channel == ChannelKind::Twilio && network == Some(Network::Whatsapp.as_str()) {
+            &self.windowed_policy
+        } else {
+            &self.policy
+        }
+    }
+
+    /// Whether outbound messages of this inbox go anywhere: an API inbox needs a callback URL;
+    /// provider inboxes always send.
+    pub fn sends(&self) -> bool {
+        self.configured
+            && match self.channel {
+                ChannelKind::Api | ChannelKind::Widget => self.callback_url.is_some(),
+                _ => true,
+            }
+    }
+
+    /// The network every conversation of this inbox uses, when there is only one.
+    pub fn fixed_network(&self) -> Option<Network> {
+        match self.channel {
+            ChannelKind::Whatsapp => Some(Network::Whatsapp),
+            ChannelKind::Meta => Some(match self.settings.platform {
+                Some(MetaPlatform::Instagram) => Network::Instagram,
+                _ => Network::Messenger,
+            }),
+            _ => None,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use chrono::NaiveDateTime;
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::{
     db::models::{ContactRow, ConversationRow, MessageRow},
@@ -30,6 +31,20 @@ pub struct MessageView {
     /// Provider time (the order of the thread).
     pub sent_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
+    /// `text`, `image`, `document`, `audio`, `voice`, `video`, `sticker`, `location`,
+    /// `interactive`, `button`, `template` or `unsupported`.
+    pub kind: String,
+    /// The stored file, for agents: `/api/files/{message_id}`. `None` while a provider's file
+    /// is still being downloaded (`media_pending`), or when the message has none.
+    pub media_url: Option<String>,
+    pub media_pending: bool,
+    pub media_mime: Option<String>,
+    pub media_filename: Option<String>,
+    /// What the kind carries: location, interactive reply id, template name and parameters,
+    /// caption, the provider id of a quoted message.
+    pub payload: Option<Value>,
+    /// SMS parts of an outbound SMS.
+    pub segments: Option<i32>,
 }
 
 impl From<&MessageRow> for MessageView {
@@ -48,6 +63,16 @@ impl From<&MessageRow> for MessageView {
             client_id: m.client_id.clone(),
             sent_at: m.sent_at,
             created_at: m.created_at,
+            kind: m.kind.clone(),
+            media_url: m
+                .media_path
+                .as_ref()
+                .map(|_| format!("/api/files/{}", m.id)),
+            media_pending: m.media_path.is_none() && m.media_source.is_some(),
+            media_mime: m.media_mime.clone(),
+            media_filename: m.media_filename.clone(),
+            payload: m.payload.as_ref().map(|_| m.payload_json()),
+            segments: m.segments,
         }
     }
 }
@@ -86,6 +111,9 @@ pub struct ConversationView {
     pub id: String,
     pub inbox_id: String,
     pub channel: String,
+    /// `sms` / `whatsapp` (Twilio carries both), `messenger`, `instagram`; `None` for the API
+    /// channel.
+    pub network: Option<String>,
     pub status: String,
     /// Seed 002's Created / Pending / Replied / Resolved.
     pub state: DerivedState,
@@ -99,6 +127,11 @@ pub struct ConversationView {
     /// When free-form replies stop being allowed; absent when the inbox has no window.
     pub window_closes_at: Option<NaiveDateTime>,
     pub window_open: bool,
+    /// Messenger and Instagram: a person may still answer (with the `HUMAN_AGENT` tag) until
+    /// then, after the service window closed.
+    pub agent_window_closes_at: Option<NaiveDateTime>,
+    /// Whether an agent's free-form reply is allowed now (otherwise only a template).
+    pub agent_may_reply: bool,
     pub follow_up: Option<FollowUpView>,
     pub lead_stage: Option<LeadStage>,
     pub tags: Vec<String>,
@@ -121,6 +154,7 @@ impl ConversationView {
             id: row.id.clone(),
             inbox_id: row.inbox_id.clone(),
             channel: channel.to_owned(),
+            network: row.network.clone(),
             status: row.status.clone(),
             state: state.derived_state(),
             needs_reply: state.needs_reply(),
@@ -132,6 +166,8 @@ impl ConversationView {
             last_message_preview: row.last_message_preview.clone(),
             window_closes_at: state.window_closes_at(policy),
             window_open: state.window_open(now, policy),
+            agent_window_closes_at: state.agent_window_closes_at(policy),
+            agent_may_reply: state.agent_may_reply(now, policy),
             follow_up: state.follow_up.as_ref().map(|f| FollowUpView {
                 at: f.at,
                 reason: f.reason.clone(),
@@ -158,7 +194,7 @@ impl ConversationView {
             contact,
             &state,
             tags,
-            &inbox.policy,
+            inbox.policy_for(row.network.as_deref()),
             inbox.channel.as_str(),
             now,
         ))

@@ -75,7 +75,9 @@ function h(tag, props, ...children) {
     if (value == null || value === false) continue;
     if (key === 'class') el.className = value;
     else if (key === 'text') el.textContent = value;
-    else if (key === 'dataset') Object.assign(el.dataset, value);
+    else if (key === 'dataset') {
+      for (const [k, v] of Object.entries(value)) if (v != null) el.dataset[k] = v;
+    }
     else if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2), value);
     else if (key === 'value' || key === 'checked' || key === 'disabled' || key === 'selected') el[key] = value;
     else el.setAttribute(key, value === true ? '' : String(value));
@@ -598,7 +600,10 @@ function upsertConversation(c, { live = false } = {}) {
   }
   S.convs.set(c.id, c);
   if (S.listIds.has(c.id)) {
-    if (!matchesFilter(c) && c.id !== S.activeId) S.listIds.delete(c.id);
+    // The open conversation stays put when it stops matching (reading it clears "unread"),
+    // unless it was archived or unarchived, which is meant to move it away.
+    const sticky = c.id === S.activeId && !!c.archived === (S.filter === 'archived');
+    if (!matchesFilter(c) && !sticky) S.listIds.delete(c.id);
   } else if (live && matchesFilter(c) && matchesQuery(c)) {
     S.listIds.add(c.id);
   }
@@ -677,6 +682,7 @@ async function reloadList() {
     if (S.activeId && S.convs.has(S.activeId) && matchesFilter(S.convs.get(S.activeId))) S.listIds.add(S.activeId);
     S.listCursor = res.next_cursor || null;
     $('#conv-list').scrollTop = 0;
+    setTimeout(maybeLoadMore, 100);
   } catch (e) {
     if (req === S.listReq) showError(e, 'Could not load conversations');
   } finally {
@@ -685,6 +691,13 @@ async function reloadList() {
       renderList();
     }
   }
+}
+
+/** The observer fires only on changes; a page too short to scroll needs a nudge. */
+function maybeLoadMore() {
+  if (!S.listCursor || S.listLoading) return;
+  const list = $('#conv-list');
+  if (listFooter().getBoundingClientRect().top < list.getBoundingClientRect().bottom + 200) loadMoreList();
 }
 
 async function loadMoreList() {
@@ -700,6 +713,7 @@ async function loadMoreList() {
       if (S.convs.has(c.id)) S.listIds.add(c.id);
     }
     S.listCursor = res.next_cursor || null;
+    setTimeout(maybeLoadMore, 100);
   } catch (e) {
     showError(e, 'Could not load more');
   } finally {

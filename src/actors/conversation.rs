@@ -41,7 +41,8 @@ use crate::{
     },
     domain::{
         conversation::{
-            transition, By, ConversationState, Effect, Event, HandoffReason, TransitionError,
+            transition, By, ConversationState, Effect, Event, HandoffReason, Policy,
+            TransitionError,
         },
         delivery::DeliveryStatus,
         types::{Author, Direction},
@@ -75,6 +76,13 @@ struct Loaded {
     tags: Vec<String>,
     state: ConversationState,
     inbox: Arc<Inbox>,
+}
+
+impl Loaded {
+    /// The rules of this conversation: its inbox's, for its network.
+    fn policy(&self) -> &Policy {
+        self.inbox.policy_for(self.row.network.as_deref())
+    }
 }
 
 /// The rows one change writes, besides the conversation row itself.
@@ -155,7 +163,7 @@ impl ConversationActor {
         if let Some(f) = &state.follow_up {
             self.arm_follow_up(f.at, ctx);
         }
-        if let Some(closes) = state.window_closes_at(&inbox.policy) {
+        if let Some(closes) = state.window_closes_at(inbox.policy_for(row.network.as_deref())) {
             self.arm_window(closes, ctx);
         }
         self.loaded = Some(Loaded {
@@ -260,6 +268,13 @@ impl ConversationActor {
             failure_reason: None,
             sent_at: at,
             created_at: clock::now(),
+            kind: "text".to_owned(),
+            media_source: None,
+            media_path: None,
+            media_mime: None,
+            media_filename: None,
+            payload: None,
+            segments: None,
         }
     }
 
@@ -273,7 +288,7 @@ impl ConversationActor {
         now: NaiveDateTime,
     ) -> (MessageRow, bool) {
         let mut m = self.new_message(l, Direction::Outbound, author, text, now);
-        let send = l.inbox.configured && l.inbox.callback_url.is_some();
+        let send = l.inbox.sends();
         if send {
             m.delivery_status = Some(DeliveryStatus::Queued.as_str().to_owned());
         }
@@ -495,7 +510,7 @@ impl ConversationActor {
                 &l.contact,
                 &l.state,
                 &l.tags,
-                &l.inbox.policy,
+                l.policy(),
                 l.inbox.channel.as_str(),
                 clock::now(),
             )
@@ -544,7 +559,7 @@ impl ConversationActor {
     /// Runs `event` through the state machine and commits the result with no message.
     fn apply_event(&mut self, event: &Event) -> AppResult<Plan> {
         let l = self.loaded()?;
-        let (state, effects) = transition(&l.state, event, clock::now(), &l.inbox.policy)?;
+        let (state, effects) = transition(&l.state, event, clock::now(), l.policy())?;
         Ok(Plan {
             state,
             effects,
@@ -620,8 +635,7 @@ impl Handler<DeliverInbound> for ConversationActor {
             text: msg.text.clone(),
             at: msg.sent_at,
         };
-        let (state, mut effects) = match transition(&l.state, &event, clock::now(), &l.inbox.policy)
-        {
+        let (state, mut effects) = match transition(&l.state, &event, clock::now(), l.policy()) {
             Ok(t) => t,
             Err(e) => return refused(e.into()),
         };
@@ -671,7 +685,7 @@ impl Handler<AssistantAnswered> for ConversationActor {
                 matched: msg.reply.is_match(),
                 at: now,
             };
-            let (state, effects) = transition(&l.state, &event, now, &l.inbox.policy)?;
+            let (state, effects) = transition(&l.state, &event, now, l.policy())?;
             let (message, send) =
                 self.outbound(l, Author::Assistant, msg.reply.text().to_owned(), now);
             Ok(Plan {
@@ -725,7 +739,7 @@ impl Handler<SendAgentReply> for ConversationActor {
                     at: now,
                 }
             };
-            let (state, effects) = transition(&l.state, &event, now, &l.inbox.policy)?;
+            let (state, effects) = transition(&l.state, &event, now, l.policy())?;
             let (mut message, send) = if msg.private_note {
                 let mut m =
                     self.new_message(l, Direction::Internal, Author::Agent, msg.text.clone(), now);

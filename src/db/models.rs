@@ -7,7 +7,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::schema::{agents, auth_tokens, contacts, conversations, messages, outbox};
+use super::schema::{
+    agents, auth_tokens, contacts, conversations, messages, outbox, pending_statuses,
+};
 use crate::{
     domain::{
         conversation::{ConversationState, FollowUp},
@@ -79,6 +81,8 @@ pub struct ConversationRow {
     pub lead_stage: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// `sms` / `whatsapp` / `messenger` / `instagram`; `None` for the API channel.
+    pub network: Option<String>,
 }
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> AppError {
@@ -159,6 +163,69 @@ pub struct MessageRow {
     pub delivery_status: Option<String>,
     pub failure_reason: Option<String>,
     pub sent_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+    /// `text`, a media kind (`image`, `document`, `audio`, `voice`, `video`, `sticker`),
+    /// `location`, `interactive`, `button`, `template` or `unsupported`.
+    pub kind: String,
+    /// Where the provider offers the file: `url:<url>` or `id:<media id>` (see [`MediaSource`]).
+    pub media_source: Option<String>,
+    /// The stored file, relative to `server.data_dir`.
+    pub media_path: Option<String>,
+    pub media_mime: Option<String>,
+    pub media_filename: Option<String>,
+    /// JSON with what the kind needs (location, template, caption, reply id…).
+    pub payload: Option<String>,
+    /// SMS parts of an outbound SMS.
+    pub segments: Option<i32>,
+}
+
+impl MessageRow {
+    /// The payload as JSON (an empty object when absent or unreadable).
+    pub fn payload_json(&self) -> serde_json::Value {
+        self.payload
+            .as_deref()
+            .and_then(|p| serde_json::from_str(p).ok())
+            .unwrap_or_else(|| serde_json::Value::Object(serde_json::Map::new()))
+    }
+}
+
+/// Where a provider offers an inbound file, as stored in `messages.media_source`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaSource {
+    /// Fetch this URL (Twilio `MediaUrlN`, Meta attachment URLs).
+    Url(String),
+    /// A WhatsApp Cloud API media id (two-step download).
+    ProviderId(String),
+}
+
+impl MediaSource {
+    pub fn encode(&self) -> String {
+        match self {
+            MediaSource::Url(u) => format!("url:{u}"),
+            MediaSource::ProviderId(id) => format!("id:{id}"),
+        }
+    }
+
+    pub fn decode(s: &str) -> Option<MediaSource> {
+        if let Some(u) = s.strip_prefix("url:") {
+            Some(MediaSource::Url(u.to_owned()))
+        } else {
+            s.strip_prefix("id:")
+                .map(|id| MediaSource::ProviderId(id.to_owned()))
+        }
+    }
+}
+
+/// A provider status that arrived before the provider id of its message was recorded.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = pending_statuses)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct PendingStatusRow {
+    pub id: String,
+    pub inbox_id: String,
+    pub provider_message_id: String,
+    pub status: String,
+    pub reason: Option<String>,
     pub created_at: NaiveDateTime,
 }
 

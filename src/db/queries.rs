@@ -170,6 +170,7 @@ pub fn resolve_conversation(
         lead_stage: None,
         created_at: now,
         updated_at: now,
+        network: None,
     };
     diesel::insert_into(conversations::table)
         .values(&row)

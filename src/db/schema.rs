@@ -56,6 +56,7 @@ diesel::table! {
         lead_stage -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        network -> Nullable<Text>,
     }
 }
 
@@ -75,6 +76,13 @@ diesel::table! {
         failure_reason -> Nullable<Text>,
         sent_at -> Timestamp,
         created_at -> Timestamp,
+        kind -> Text,
+        media_source -> Nullable<Text>,
+        media_path -> Nullable<Text>,
+        media_mime -> Nullable<Text>,
+        media_filename -> Nullable<Text>,
+        payload -> Nullable<Text>,
+        segments -> Nullable<Integer>,
     }
 }
 
@@ -103,6 +111,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     conversations,
     messages,
     outbox,
+    pending_statuses,
 );
 
 diesel::table! {
@@ -113,3 +122,14 @@ diesel::table! {
 }
 
 diesel::joinable!(conversation_tags -> conversations (conversation_id));
+
+diesel::table! {
+    pending_statuses (id) {
+        id -> Text,
+        inbox_id -> Text,
+        provider_message_id -> Text,
+        status -> Text,
+        reason -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}

@@ -90,6 +90,22 @@ impl ConversationState {
                 .is_some_and(|closes| now < closes),
         }
     }
+
+    /// When a person stops being allowed to answer, if the channel gives people longer than
+    /// the service window (Messenger and Instagram's `HUMAN_AGENT` tag: 7 days).
+    pub fn agent_window_closes_at(&self, policy: &Policy) -> Option<NaiveDateTime> {
+        let window = policy.agent_window?;
+        self.last_customer_message_at.map(|at| at + window)
+    }
+
+    /// May a human agent send a free-form message now: inside the service window, or inside
+    /// the longer agent window where the channel has one.
+    pub fn agent_may_reply(&self, now: NaiveDateTime, policy: &Policy) -> bool {
+        self.window_open(now, policy)
+            || self
+                .agent_window_closes_at(policy)
+                .is_some_and(|closes| now < closes)
+    }
 }
 
 impl Default for ConversationState {
@@ -149,6 +165,10 @@ pub struct Policy {
     /// Free-form messages are allowed only this long after the customer's last message
     /// (24 h on WhatsApp and Messenger); `None` for channels without a window.
     pub service_window: Option<Duration>,
+    /// A human agent (not the assistant) may still answer this long after the customer's last
+    /// message (Messenger and Instagram: 7 days with the `HUMAN_AGENT` tag); `None` when
+    /// people have no more time than the service window.
+    pub agent_window: Option<Duration>,
     /// Phrases with which a customer asks for a person.
     pub handoff_phrases: Arc<HandoffPhrases>,
     /// The status a closed conversation reopens to when the customer writes again.
@@ -164,6 +184,7 @@ impl Default for Policy {
     fn default() -> Self {
         Policy {
             service_window: None,
+            agent_window: None,
             handoff_phrases: Arc::new(HandoffPhrases::defaults()),
             reopen_to: Status::Bot,
             handoff_after_misses: Some(2),
@@ -194,6 +215,12 @@ pub enum Event {
     },
     /// An agent's reply to the customer is about to be stored.
     AgentReplied {
+        agent: AgentId,
+        at: NaiveDateTime,
+    },
+    /// An agent sends an approved template: allowed outside the service window (it is how a
+    /// business writes first, or again after the window closed).
+    TemplateSent {
         agent: AgentId,
         at: NaiveDateTime,
     },
@@ -326,22 +353,14 @@ pub fn transition(s: &ConversationState, ev: &Event, now: NaiveDateTime, p: &Pol
             }
         }
         Event::AgentReplied { agent, at } => {
-            require_window(s, now, p)?;
-            touch_last(&mut n, *at, Author::Agent);
-            n.first_reply_at.get_or_insert(*at);
-            // Answering means the agent has read the conversation.
-            n.unread_count = 0;
-            if n.status != Status::Human && p.agent_reply_takes_over {
-                n.status = Status::Human;
-                n.resolved_at = None;
-                fx.push(Effect::SystemNote(
-                    "An agent replied and took over from the assistant".to_owned(),
-                ));
+            if !s.agent_may_reply(now, p) {
+                return Err(TransitionError::WindowClosed {
+                    closed_at: s.agent_window_closes_at(p).or(s.window_closes_at(p)),
+                });
             }
-            if n.assignee.is_none() {
-                n.assignee = Some(*agent);
-            }
+            agent_wrote(&mut n, &mut fx, *agent, *at, p);
         }
+        Event::TemplateSent { agent, at } => agent_wrote(&mut n, &mut fx, *agent, *at, p),
         Event::NoteAdded => {}
         Event::StatusChanged { to, by } => {
             if s.status == *to {
@@ -432,6 +451,31 @@ pub fn transition(s: &ConversationState, ev: &Event, now: NaiveDateTime, p: &Pol
         },
     }
     Ok((n, fx))
+}
+
+/// An agent's message to the customer (a reply or a template): the agent has read the
+/// conversation, and answering in `bot` status takes it over when the policy says so.
+fn agent_wrote(
+    n: &mut ConversationState,
+    fx: &mut Vec<Effect>,
+    agent: AgentId,
+    at: NaiveDateTime,
+    p: &Policy,
+) {
+    touch_last(n, at, Author::Agent);
+    n.first_reply_at.get_or_insert(at);
+    // Answering means the agent has read the conversation.
+    n.unread_count = 0;
+    if n.status != Status::Human && p.agent_reply_takes_over {
+        n.status = Status::Human;
+        n.resolved_at = None;
+        fx.push(Effect::SystemNote(
+            "An agent replied and took over from the assistant".to_owned(),
+        ));
+    }
+    if n.assignee.is_none() {
+        n.assignee = Some(agent);
+    }
 }
 
 fn hand_off(n: &mut ConversationState, fx: &mut Vec<Effect>, reason: HandoffReason) {
@@ -826,6 +870,108 @@ mod tests {
         assert!(!s.window_open(late, &p));
         let (s, _) = step(&s, customer("still there?", late), late, &p);
         assert!(s.window_open(late + Duration::hours(23), &p));
+    }
+
+    fn messenger() -> Policy {
+        Policy {
+            service_window: Some(Duration::hours(24)),
+            agent_window: Some(Duration::days(7)),
+            ..Policy::default()
+        }
+    }
+
+    #[test]
+    fn a_template_is_allowed_outside_the_window_and_counts_as_the_agents_reply() {
+        let p = whatsapp();
+        let a = agent();
+        // The customer never wrote: the window is shut, yet a template may open the talk.
+        let s = ConversationState {
+            unread_count: 2,
+            ..ConversationState::new()
+        };
+        assert!(transition(
+            &s,
+            &Event::AgentReplied {
+                agent: a,
+                at: t(9, 0)
+            },
+            t(9, 0),
+            &p
+        )
+        .is_err());
+        let (n, fx) = step(
+            &s,
+            Event::TemplateSent {
+                agent: a,
+                at: t(9, 0),
+            },
+            t(9, 0),
+            &p,
+        );
+        assert_eq!(n.status, Status::Human);
+        assert_eq!(n.assignee, Some(a));
+        assert_eq!(n.unread_count, 0);
+        assert_eq!(n.first_reply_at, Some(t(9, 0)));
+        assert_eq!(n.last_message_author, Some(Author::Agent));
+        assert_eq!(
+            n.last_customer_message_at, None,
+            "only the customer opens the window"
+        );
+        assert!(!n.window_open(t(9, 1), &p));
+        assert!(matches!(&fx[..], [Effect::SystemNote(s)] if s.contains("took over")));
+        // Long after the customer's last message, too.
+        let (s, _) = step(
+            &ConversationState::new(),
+            customer("hi", t(0, 0)),
+            t(0, 0),
+            &p,
+        );
+        let late = t(0, 0) + Duration::days(3);
+        assert!(transition(&s, &Event::TemplateSent { agent: a, at: late }, late, &p).is_ok());
+    }
+
+    #[test]
+    fn people_may_answer_for_seven_days_on_messenger_the_assistant_for_one() {
+        let p = messenger();
+        let (s, _) = step(
+            &ConversationState::new(),
+            customer("hi", t(0, 0)),
+            t(0, 0),
+            &p,
+        );
+        let day2 = t(0, 0) + Duration::hours(30);
+        let reply = |at| Event::AgentReplied { agent: agent(), at };
+        assert!(!s.window_open(day2, &p));
+        assert!(s.agent_may_reply(day2, &p));
+        assert!(transition(&s, &reply(day2), day2, &p).is_ok());
+        let bot = Event::AssistantReplied {
+            matched: true,
+            at: day2,
+        };
+        assert_eq!(
+            transition(&s, &bot, day2, &p).unwrap_err(),
+            TransitionError::WindowClosed {
+                closed_at: Some(t(0, 0) + Duration::hours(24))
+            }
+        );
+        let week = t(0, 0) + Duration::days(7);
+        assert_eq!(s.agent_window_closes_at(&p), Some(week));
+        assert!(transition(
+            &s,
+            &reply(week - Duration::seconds(1)),
+            week - Duration::seconds(1),
+            &p
+        )
+        .is_ok());
+        assert_eq!(
+            transition(&s, &reply(week), week, &p).unwrap_err(),
+            TransitionError::WindowClosed {
+                closed_at: Some(week)
+            }
+        );
+        // Channels without an agent window give people the service window only.
+        assert!(!s.agent_may_reply(day2, &whatsapp()));
+        assert_eq!(s.agent_window_closes_at(&whatsapp()), None);
     }
 
     #[test]

@@ -15,11 +15,19 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 pub fn chromium_path() -> Option<String> {
-    let candidates = [std::env::var("CHROMIUM").ok(), Some("/usr/bin/chromium".to_owned()), Some("/usr/bin/chromium-browser".to_owned())];
-    candidates.into_iter().flatten().find(|p| std::path::Path::new(p).exists())
+    let candidates = [
+        std::env::var("CHROMIUM").ok(),
+        Some("/usr/bin/chromium".to_owned()),
+        Some("/usr/bin/chromium-browser".to_owned()),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|p| std::path::Path::new(p).exists())
 }
 
 /// Whether browser tests should run here; panics in CI when no browser is installed.
@@ -76,8 +84,12 @@ impl Browser {
                 }
             }
         });
-        let url = rx.recv_timeout(Duration::from_secs(30)).expect("chromium printed its DevTools address");
-        let (socket, _) = tokio_tungstenite::connect_async(url).await.expect("connect to DevTools");
+        let url = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("chromium printed its DevTools address");
+        let (socket, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("connect to DevTools");
         Browser {
             child,
             socket,
@@ -94,14 +106,19 @@ impl Browser {
         if let Some(s) = session {
             msg["sessionId"] = json!(s);
         }
-        self.socket.send(Message::Text(msg.to_string().into())).await.expect("send to browser");
+        self.socket
+            .send(Message::Text(msg.to_string().into()))
+            .await
+            .expect("send to browser");
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
             let next = tokio::time::timeout_at(deadline, self.socket.next()).await;
             let Ok(Some(Ok(Message::Text(text)))) = next else {
                 match next {
                     Ok(Some(Ok(_))) => continue,
-                    other => panic!("browser connection lost while waiting for {method}: {other:?}"),
+                    other => {
+                        panic!("browser connection lost while waiting for {method}: {other:?}")
+                    }
                 }
             };
             let v: Value = serde_json::from_str(text.as_str()).expect("CDP JSON");
@@ -116,14 +133,24 @@ impl Browser {
 
     /// Opens a new tab at `url` with a laptop-sized viewport.
     pub async fn open(&mut self, url: &str, width: u32, height: u32) -> Page {
-        let target = self.call(None, "Target.createTarget", json!({ "url": "about:blank" })).await;
+        let target = self
+            .call(None, "Target.createTarget", json!({ "url": "about:blank" }))
+            .await;
         let target_id = target["targetId"].as_str().expect("targetId").to_owned();
         let attached = self
-            .call(None, "Target.attachToTarget", json!({ "targetId": target_id, "flatten": true }))
+            .call(
+                None,
+                "Target.attachToTarget",
+                json!({ "targetId": target_id, "flatten": true }),
+            )
             .await;
-        let session = attached["sessionId"].as_str().expect("sessionId").to_owned();
+        let session = attached["sessionId"]
+            .as_str()
+            .expect("sessionId")
+            .to_owned();
         let page = Page { session };
-        self.call(Some(&page.session), "Page.enable", json!({})).await;
+        self.call(Some(&page.session), "Page.enable", json!({}))
+            .await;
         page.resize(self, width, height).await;
         page.goto(self, url).await;
         page
@@ -153,8 +180,10 @@ impl Page {
     }
 
     pub async fn goto(&self, b: &mut Browser, url: &str) {
-        b.call(Some(&self.session), "Page.navigate", json!({ "url": url })).await;
-        self.wait_for(b, "page loaded", "document.readyState === 'complete'").await;
+        b.call(Some(&self.session), "Page.navigate", json!({ "url": url }))
+            .await;
+        self.wait_for(b, "page loaded", "document.readyState === 'complete'")
+            .await;
     }
 
     /// Evaluates an expression (promises awaited) and returns its JSON value.
@@ -176,28 +205,54 @@ impl Page {
     pub async fn wait_for(&self, b: &mut Browser, what: &str, js: &str) -> Value {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
-            let v = self.eval(b, &format!("(() => {{ try {{ return {js}; }} catch (e) {{ return null; }} }})()")).await;
-            let truthy = !matches!(&v, Value::Null | Value::Bool(false)) && v != json!("") && v != json!(0);
+            let v = self
+                .eval(
+                    b,
+                    &format!("(() => {{ try {{ return {js}; }} catch (e) {{ return null; }} }})()"),
+                )
+                .await;
+            let truthy =
+                !matches!(&v, Value::Null | Value::Bool(false)) && v != json!("") && v != json!(0);
             if truthy {
                 return v;
             }
-            assert!(tokio::time::Instant::now() < deadline, "timed out waiting for: {what} ({js})");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for: {what} ({js})"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
     pub async fn click(&self, b: &mut Browser, selector: &str) {
         let sel = json!(selector);
-        self.wait_for(b, &format!("{selector} to appear"), &format!("document.querySelector({sel})")).await;
-        self.eval(b, &format!("document.querySelector({sel}).click()")).await;
+        self.wait_for(
+            b,
+            &format!("{selector} to appear"),
+            &format!("document.querySelector({sel})"),
+        )
+        .await;
+        self.eval(b, &format!("document.querySelector({sel}).click()"))
+            .await;
     }
 
     /// Focuses `selector` and types `text` as a user would (input events fire).
     pub async fn type_text(&self, b: &mut Browser, selector: &str, text: &str) {
         let sel = json!(selector);
-        self.wait_for(b, &format!("{selector} to appear"), &format!("document.querySelector({sel})")).await;
-        self.eval(b, &format!("document.querySelector({sel}).focus()")).await;
-        b.call(Some(&self.session), "Input.insertText", json!({ "text": text })).await;
+        self.wait_for(
+            b,
+            &format!("{selector} to appear"),
+            &format!("document.querySelector({sel})"),
+        )
+        .await;
+        self.eval(b, &format!("document.querySelector({sel}).focus()"))
+            .await;
+        b.call(
+            Some(&self.session),
+            "Input.insertText",
+            json!({ "text": text }),
+        )
+        .await;
     }
 
     /// A real Enter key press on the focused element.
@@ -207,17 +262,31 @@ impl Page {
             if kind != "keyUp" {
                 p["text"] = json!("\r");
             }
-            b.call(Some(&self.session), "Input.dispatchKeyEvent", p).await;
+            b.call(Some(&self.session), "Input.dispatchKeyEvent", p)
+                .await;
         }
     }
 
     pub async fn text_of(&self, b: &mut Browser, selector: &str) -> String {
         let sel = json!(selector);
-        self.eval(b, &format!("(document.querySelector({sel}) || {{}}).textContent || ''")).await.as_str().unwrap_or_default().to_owned()
+        self.eval(
+            b,
+            &format!("(document.querySelector({sel}) || {{}}).textContent || ''"),
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
     }
 
     pub async fn screenshot(&self, b: &mut Browser, path: &std::path::Path) {
-        let shot = b.call(Some(&self.session), "Page.captureScreenshot", json!({ "format": "png" })).await;
+        let shot = b
+            .call(
+                Some(&self.session),
+                "Page.captureScreenshot",
+                json!({ "format": "png" }),
+            )
+            .await;
         let png = base64::engine::general_purpose::STANDARD
             .decode(shot["data"].as_str().expect("png data"))
             .expect("base64");

@@ -243,24 +243,12 @@ pub fn base_settings(db: &TestDb, callback_url: &str) -> Settings {
     s.outbox.max_backoff_ms = 200;
     s.outbox.poll_interval_ms = 50;
     s.conversations.timer_scan_secs = 1;
-    s.inboxes = vec![
-        InboxSettings {
-            id: "support".to_owned(),
-            channel: ChannelKind::Api,
-            name: None,
-            secret: Secret::new(SECRET),
-            callback_url: Some(callback_url.to_owned()),
-            window_hours: None,
-        },
-        InboxSettings {
-            id: "website".to_owned(),
-            channel: ChannelKind::Widget,
-            name: Some("Website".to_owned()),
-            secret: Secret::new(WIDGET_SECRET),
-            callback_url: None,
-            window_hours: None,
-        },
-    ];
+    let mut support = InboxSettings::new("support", ChannelKind::Api, Secret::new(SECRET));
+    support.callback_url = Some(callback_url.to_owned());
+    let mut website =
+        InboxSettings::new("website", ChannelKind::Widget, Secret::new(WIDGET_SECRET));
+    website.name = Some("Website".to_owned());
+    s.inboxes = vec![support, website];
     s
 }
 
@@ -325,8 +313,17 @@ impl TestApp {
     }
 
     /// One authenticated API call: `(status, JSON body)`.
-    pub async fn call(&self, method: reqwest::Method, token: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
-        let mut req = self.client.request(method, format!("{}{path}", self.base)).bearer_auth(token);
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        token: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token);
         if let Some(body) = body {
             req = req.json(body);
         }
@@ -338,11 +335,13 @@ impl TestApp {
     }
 
     pub async fn post(&self, token: &str, path: &str, body: &Value) -> (u16, Value) {
-        self.call(reqwest::Method::POST, token, path, Some(body)).await
+        self.call(reqwest::Method::POST, token, path, Some(body))
+            .await
     }
 
     pub async fn put(&self, token: &str, path: &str, body: &Value) -> (u16, Value) {
-        self.call(reqwest::Method::PUT, token, path, Some(body)).await
+        self.call(reqwest::Method::PUT, token, path, Some(body))
+            .await
     }
 
     pub async fn delete(&self, token: &str, path: &str) -> (u16, Value) {

@@ -3,9 +3,12 @@
 
 use diesel::prelude::*;
 use switchboard::db::{
-    models::{AgentRow, AuthTokenRow, ContactRow, ConversationRow, MessageRow, OutboxRow},
+    models::{
+        AgentRow, AuthTokenRow, ContactRow, ConversationRow, MessageRow, OutboxRow,
+        PendingStatusRow,
+    },
     revert_all_migrations, run_migrations,
-    schema::{agents, auth_tokens, contacts, conversations, messages, outbox},
+    schema::{agents, auth_tokens, contacts, conversations, messages, outbox, pending_statuses},
     Backend as DbBackend,
 };
 
@@ -50,6 +53,11 @@ async fn up_down_up_and_every_model_loads(b: Backend) {
         .select(OutboxRow::as_select())
         .load(&mut conn)
         .expect("outbox")
+        .is_empty());
+    assert!(pending_statuses::table
+        .select(PendingStatusRow::as_select())
+        .load(&mut conn)
+        .expect("pending statuses")
         .is_empty());
 }
 

@@ -1,0 +1,12 @@
+DROP INDEX messages_media_pending;
+DROP INDEX pending_statuses_age;
+DROP INDEX pending_statuses_message;
+DROP TABLE pending_statuses;
+ALTER TABLE conversations DROP COLUMN network;
+ALTER TABLE messages DROP COLUMN segments;
+ALTER TABLE messages DROP COLUMN payload;
+ALTER TABLE messages DROP COLUMN media_filename;
+ALTER TABLE messages DROP COLUMN media_mime;
+ALTER TABLE messages DROP COLUMN media_path;
+ALTER TABLE messages DROP COLUMN media_source;
+ALTER TABLE messages DROP COLUMN kind;
