@@ -678,8 +678,6 @@ async function reloadList() {
       upsertConversation(c);
       if (S.convs.has(c.id)) S.listIds.add(c.id);
     }
-    // The open conversation stays in the list while it is open, matching or not.
-    if (S.activeId && S.convs.has(S.activeId) && matchesFilter(S.convs.get(S.activeId))) S.listIds.add(S.activeId);
     S.listCursor = res.next_cursor || null;
     $('#conv-list').scrollTop = 0;
     setTimeout(maybeLoadMore, 100);
@@ -1016,7 +1014,8 @@ function renderAssignee(c) {
   if (c.assignee_id && !S.agents.has(c.assignee_id)) agents.push({ id: c.assignee_id, name: 'Agent', availability: 'offline' });
   const options = [h('option', { value: '', text: 'Unassigned' })];
   for (const a of agents) {
-    const label = `${a.id === S.me.id ? `${a.name} (you)` : a.name}${a.availability && a.availability !== 'online' ? ` · ${a.availability}` : ''}`;
+    const away = a.id !== S.me.id && a.availability && a.availability !== 'online' ? ` · ${a.availability}` : '';
+    const label = `${a.id === S.me.id ? `${a.name} (you)` : a.name}${away}`;
     // Agents who do not see everything may only take a conversation or let it go.
     options.push(h('option', { value: a.id, text: label, disabled: !S.seesAll && a.id !== S.me.id }));
   }
@@ -1612,7 +1611,8 @@ function renderContact(c, old) {
   $('#contact-name').textContent = displayName(c);
   setFact('#contact-phone', c.contact?.phone);
   setFact('#contact-email', c.contact?.email);
-  $('#contact-channel').textContent = ch.label;
+  const inboxName = S.inboxes?.get(c.inbox_id)?.name;
+  $('#contact-channel').textContent = inboxName && inboxName !== ch.label ? `${ch.label} · ${inboxName}` : ch.label;
   $('#contact-created').textContent = fullTime(parseTime(c.created_at));
   renderTags(c);
   $('#lead-stage').value = c.lead_stage || '';
@@ -1819,6 +1819,11 @@ function onFrame(f) {
       if (S.lastSeq == null) {
         S.lastSeq = f.latest;
         setConn('live');
+      } else if (f.latest < S.lastSeq) {
+        // The server restarted and numbers events afresh: what we missed cannot be replayed.
+        S.lastSeq = f.latest;
+        setConn('live');
+        reloadEverything();
       } else {
         sendWs({ type: 'resume', since: S.lastSeq });
         setConn('syncing');

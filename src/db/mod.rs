@@ -7,6 +7,7 @@
 pub mod models;
 pub mod queries;
 pub mod schema;
+pub mod seed;
 pub mod writer;
 
 use std::{path::PathBuf, sync::Arc, time::Duration};

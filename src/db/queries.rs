@@ -71,6 +71,20 @@ pub fn agent_by_token(
         .optional()?)
 }
 
+pub fn insert_contact(conn: &mut DbConnection, row: &ContactRow) -> AppResult<()> {
+    diesel::insert_into(contacts::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn insert_conversation(conn: &mut DbConnection, row: &ConversationRow) -> AppResult<()> {
+    diesel::insert_into(conversations::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn delete_token(conn: &mut DbConnection, token_hash: &str) -> AppResult<usize> {
     Ok(diesel::delete(auth_tokens::table.find(token_hash)).execute(conn)?)
 }

@@ -1,0 +1,693 @@
+//! Switchboard's load generator: measures the server as BENCHMARKS.md reports it.
+//!
+//! Open-loop: requests leave on a fixed schedule whatever the server does, and each latency is
+//! measured from the moment the request was *due*, so a server that falls behind shows it in
+//! the tail instead of hiding it (no coordinated omission). Latencies go to HDR histograms.
+//!
+//! ```text
+//! loadgen ingest     --rate 10000 --duration 60           signed inbound POSTs, answered after commit
+//! loadgen ws-latency --rate 1000 --agents 10              POST → message.created at every agent
+//! loadgen idle-ws    --count 100000 --sources 127.0.0.1,127.0.0.2,…   idle agent websockets
+//! loadgen seed       --database-url … --conversations 100000 --messages 10
+//! loadgen list       --requests 2000                      conversation list page and counts
+//! loadgen verify     --database-url … --acked acked.log   after kill -9: every 200 is stored
+//! ```
+
+use std::{
+    collections::HashMap,
+    io::Write,
+    net::{IpAddr, SocketAddr},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
+    time::{Duration, Instant},
+};
+
+use clap::{Args, Parser, Subcommand};
+use futures_util::{SinkExt, StreamExt};
+use hdrhistogram::Histogram;
+use serde_json::{json, Value};
+use switchboard::{channels::api, clock, db, db::queries};
+use tokio_tungstenite::tungstenite::Message;
+
+#[derive(Parser)]
+#[command(
+    name = "loadgen",
+    about = "Switchboard load generator (see BENCHMARKS.md)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Args, Clone)]
+struct Target {
+    /// Server base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    base: String,
+    /// API inbox to post to.
+    #[arg(long, default_value = "support")]
+    inbox: String,
+    /// The inbox secret (signs each request).
+    #[arg(long, env = "LOADGEN_SECRET", default_value = "demo-secret-change-me")]
+    secret: String,
+    /// Agent credentials, for the API and websockets.
+    #[arg(long, default_value = "admin@localhost")]
+    email: String,
+    #[arg(long, env = "LOADGEN_PASSWORD", default_value = "")]
+    password: String,
+    /// Server process id: its CPU time and memory are sampled during the run.
+    #[arg(long)]
+    pid: Option<u32>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Signed inbound messages at a fixed rate across many contacts.
+    Ingest {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long, default_value_t = 1000)]
+        rate: u64,
+        #[arg(long, default_value_t = 10)]
+        duration: u64,
+        #[arg(long, default_value_t = 10_000)]
+        contacts: u64,
+        /// Write the external id of every message answered 200 here (for `verify`).
+        #[arg(long)]
+        acked: Option<std::path::PathBuf>,
+        /// Prefix of external ids (distinct per run).
+        #[arg(long, default_value = "lg")]
+        run: String,
+    },
+    /// Time from POST to the matching message.created frame at each of N agent websockets.
+    WsLatency {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long, default_value_t = 1000)]
+        rate: u64,
+        #[arg(long, default_value_t = 10)]
+        agents: usize,
+        #[arg(long, default_value_t = 10)]
+        duration: u64,
+        #[arg(long, default_value_t = 10_000)]
+        contacts: u64,
+    },
+    /// Hold N idle agent websockets, spread over several loopback source addresses.
+    IdleWs {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long, default_value_t = 1000)]
+        count: usize,
+        /// Comma-separated source addresses (each gives ~28k ports).
+        #[arg(long, default_value = "127.0.0.1")]
+        sources: String,
+        /// Seconds to hold them after they are all open.
+        #[arg(long, default_value_t = 60)]
+        hold: u64,
+        /// Connections opened at once.
+        #[arg(long, default_value_t = 200)]
+        parallel: usize,
+    },
+    /// Fill a database directly (conversations with messages), for the list benchmark.
+    Seed {
+        #[arg(long)]
+        database_url: String,
+        #[arg(long, default_value = "support")]
+        inbox: String,
+        #[arg(long, default_value_t = 100_000)]
+        conversations: u64,
+        #[arg(long, default_value_t = 10)]
+        messages: u64,
+    },
+    /// Time the first page of the conversation list and the badge count.
+    List {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long, default_value_t = 1000)]
+        requests: u64,
+        #[arg(long, default_value_t = 4)]
+        concurrency: u64,
+    },
+    /// Check that every acknowledged message is in the database (after a kill -9).
+    Verify {
+        #[arg(long)]
+        database_url: String,
+        #[arg(long, default_value = "support")]
+        inbox: String,
+        #[arg(long)]
+        acked: std::path::PathBuf,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("loadgen: cannot start the runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let result = rt.block_on(async move {
+        match cli.command {
+            Cmd::Ingest {
+                target,
+                rate,
+                duration,
+                contacts,
+                acked,
+                run,
+            } => ingest(target, rate, duration, contacts, acked, run).await,
+            Cmd::WsLatency {
+                target,
+                rate,
+                agents,
+                duration,
+                contacts,
+            } => ws_latency(target, rate, agents, duration, contacts).await,
+            Cmd::IdleWs {
+                target,
+                count,
+                sources,
+                hold,
+                parallel,
+            } => idle_ws(target, count, &sources, hold, parallel).await,
+            Cmd::Seed {
+                database_url,
+                inbox,
+                conversations,
+                messages,
+            } => seed(&database_url, &inbox, conversations, messages).await,
+            Cmd::List {
+                target,
+                requests,
+                concurrency,
+            } => list(target, requests, concurrency).await,
+            Cmd::Verify {
+                database_url,
+                inbox,
+                acked,
+            } => verify(&database_url, &inbox, &acked).await,
+        }
+    });
+    if let Err(e) = result {
+        eprintln!("loadgen: {e}");
+        std::process::exit(1);
+    }
+}
+
+type Res<T> = Result<T, String>;
+
+/// Microseconds at 3 significant digits, growing as needed.
+#[allow(clippy::expect_used)]
+fn histogram() -> Histogram<u64> {
+    // Only more than 5 significant digits can fail.
+    let mut h = Histogram::new(3).expect("3 significant digits is valid");
+    h.auto(true);
+    h
+}
+
+fn report(name: &str, h: &Histogram<u64>) {
+    let ms = |v: u64| v as f64 / 1000.0;
+    println!(
+        "{name}: n={} p50={:.2}ms p99={:.2}ms p99.9={:.2}ms max={:.2}ms",
+        h.len(),
+        ms(h.value_at_quantile(0.5)),
+        ms(h.value_at_quantile(0.99)),
+        ms(h.value_at_quantile(0.999)),
+        ms(h.max())
+    );
+}
+
+/// CPU seconds and resident memory of a process, from /proc.
+fn proc_sample(pid: u32) -> Option<(f64, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let rss_kib = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some((ticks / 100.0, rss_kib))
+}
+
+struct ProcWatch {
+    pid: Option<u32>,
+    start: Option<(f64, u64)>,
+    at: Instant,
+    peak_rss: Arc<AtomicU64>,
+}
+
+impl ProcWatch {
+    fn start(pid: Option<u32>) -> ProcWatch {
+        let peak = Arc::new(AtomicU64::new(0));
+        if let Some(pid) = pid {
+            let peak = peak.clone();
+            tokio::spawn(async move {
+                while let Some((_, rss)) = proc_sample(pid) {
+                    peak.fetch_max(rss, Ordering::Relaxed);
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            });
+        }
+        ProcWatch {
+            pid,
+            start: pid.and_then(proc_sample),
+            at: Instant::now(),
+            peak_rss: peak,
+        }
+    }
+
+    fn report(&self) {
+        let (Some(pid), Some((cpu0, rss0))) = (self.pid, self.start) else {
+            return;
+        };
+        if let Some((cpu1, rss1)) = proc_sample(pid) {
+            let wall = self.at.elapsed().as_secs_f64();
+            println!(
+                "server: cpu {:.0}% of one core ({:.1}s over {:.1}s), rss {} → {} MiB (peak {} MiB)",
+                100.0 * (cpu1 - cpu0) / wall,
+                cpu1 - cpu0,
+                wall,
+                rss0 / 1024,
+                rss1 / 1024,
+                self.peak_rss.load(Ordering::Relaxed) / 1024
+            );
+        }
+    }
+}
+
+fn inbound_body(run: &str, n: u64, contacts: u64, text: &str) -> Vec<u8> {
+    let body = json!({
+        "external_id": format!("{run}-{n}"),
+        "contact": { "external_id": format!("{run}-c{}", n % contacts), "name": format!("Load {}", n % contacts) },
+        "text": text,
+    });
+    body.to_string().into_bytes()
+}
+
+fn client() -> Res<reqwest::Client> {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(4096)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// Runs `send(n, due)` on an open-loop schedule of `rate` per second for `duration` seconds.
+async fn open_loop<F, Fut>(rate: u64, duration: u64, send: F)
+where
+    F: Fn(u64, Instant) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let total = rate * duration;
+    let start = Instant::now();
+    let mut tasks = Vec::with_capacity(total as usize);
+    for n in 0..total {
+        let due = start + Duration::from_nanos(n * 1_000_000_000 / rate.max(1));
+        let now = Instant::now();
+        if due > now {
+            tokio::time::sleep(due - now).await;
+        }
+        tasks.push(tokio::spawn(send(n, due)));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+}
+
+async fn ingest(
+    t: Target,
+    rate: u64,
+    duration: u64,
+    contacts: u64,
+    acked: Option<std::path::PathBuf>,
+    run: String,
+) -> Res<()> {
+    let http = client()?;
+    let url = format!("{}/webhooks/api/{}", t.base, t.inbox);
+    let hist = Arc::new(Mutex::new(histogram()));
+    let errors = Arc::new(AtomicU64::new(0));
+    let acked_ids = Arc::new(Mutex::new(Vec::new()));
+    let watch = ProcWatch::start(t.pid);
+    let started = Instant::now();
+    open_loop(rate, duration, |n, due| {
+        let (http, url, hist, errors, acked_ids) = (
+            http.clone(),
+            url.clone(),
+            hist.clone(),
+            errors.clone(),
+            acked_ids.clone(),
+        );
+        let body = inbound_body(&run, n, contacts, "Hello, is my order on its way?");
+        let sig = api::sign(&t.secret, &body);
+        let run = run.clone();
+        async move {
+            let resp = http
+                .post(&url)
+                .header(api::SIGNATURE_HEADER, sig)
+                .header("Content-Type", "application/json")
+                .body(body)
+                .send()
+                .await;
+            match resp {
+                Ok(r) if r.status().is_success() => {
+                    let us = due.elapsed().as_micros() as u64;
+                    if let Ok(mut h) = hist.lock() {
+                        let _ = h.record(us.max(1));
+                    }
+                    if let Ok(mut a) = acked_ids.lock() {
+                        a.push(format!("{run}-{n}"));
+                    }
+                }
+                _ => {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+    })
+    .await;
+    let wall = started.elapsed().as_secs_f64();
+    let h = hist.lock().map_err(|e| e.to_string())?;
+    println!(
+        "ingest: offered {rate}/s for {duration}s; {:.0} acknowledged/s; errors {}",
+        h.len() as f64 / wall,
+        errors.load(Ordering::Relaxed)
+    );
+    report("ingest latency (due → 200)", &h);
+    watch.report();
+    if let Some(path) = acked {
+        let ids = acked_ids.lock().map_err(|e| e.to_string())?;
+        let mut f = std::fs::File::create(&path).map_err(|e| e.to_string())?;
+        for id in ids.iter() {
+            writeln!(f, "{id}").map_err(|e| e.to_string())?;
+        }
+        println!("wrote {} acknowledged ids to {}", ids.len(), path.display());
+    }
+    Ok(())
+}
+
+async fn login(t: &Target) -> Res<String> {
+    let v: Value = client()?
+        .post(format!("{}/api/auth/login", t.base))
+        .json(&json!({"email": t.email, "password": t.password}))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    v["token"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("login failed: {v}"))
+}
+
+fn ws_url(base: &str, token: &str) -> String {
+    format!(
+        "{}/api/ws?token={token}",
+        base.replacen("http://", "ws://", 1)
+    )
+}
+
+async fn ws_latency(t: Target, rate: u64, agents: usize, duration: u64, contacts: u64) -> Res<()> {
+    let token = login(&t).await?;
+    let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let hist = Arc::new(Mutex::new(histogram()));
+    let received = Arc::new(AtomicU64::new(0));
+    let mut readers = Vec::new();
+    for _ in 0..agents {
+        let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(&t.base, &token))
+            .await
+            .map_err(|e| e.to_string())?;
+        let (sent, hist, received) = (sent.clone(), hist.clone(), received.clone());
+        readers.push(tokio::spawn(async move {
+            while let Ok(Some(Ok(msg))) =
+                tokio::time::timeout(Duration::from_secs(5), ws.next()).await
+            {
+                let Message::Text(text) = msg else { continue };
+                // Cheap filter before parsing: only customer messages carry our tags.
+                if !text.contains("\"message.created\"") {
+                    continue;
+                }
+                let Ok(v) = serde_json::from_str::<Value>(text.as_str()) else {
+                    continue;
+                };
+                let Some(tag) = v["message"]["text"]
+                    .as_str()
+                    .and_then(|s| s.strip_prefix("lgws "))
+                else {
+                    continue;
+                };
+                let due = sent.lock().ok().and_then(|m| m.get(tag).copied());
+                if let Some(due) = due {
+                    received.fetch_add(1, Ordering::Relaxed);
+                    if let Ok(mut h) = hist.lock() {
+                        let _ = h.record((due.elapsed().as_micros() as u64).max(1));
+                    }
+                }
+            }
+        }));
+    }
+    let http = client()?;
+    let url = format!("{}/webhooks/api/{}", t.base, t.inbox);
+    let run = format!("ws{}", clock::now().and_utc().timestamp());
+    let watch = ProcWatch::start(t.pid);
+    open_loop(rate, duration, |n, due| {
+        let tag = format!("{run}-{n}");
+        let body = inbound_body(&run, n, contacts, &format!("lgws {tag}"));
+        let sig = api::sign(&t.secret, &body);
+        if let Ok(mut m) = sent.lock() {
+            m.insert(tag, due);
+        }
+        let (http, url) = (http.clone(), url.clone());
+        async move {
+            let _ = http
+                .post(&url)
+                .header(api::SIGNATURE_HEADER, sig)
+                .header("Content-Type", "application/json")
+                .body(body)
+                .send()
+                .await;
+        }
+    })
+    .await;
+    for r in readers {
+        let _ = r.await;
+    }
+    let expected = rate * duration * agents as u64;
+    println!("ws-latency: {rate}/s × {duration}s fanned out to {agents} agents: {} of {expected} frames arrived", received.load(Ordering::Relaxed));
+    report(
+        "POST due → message.created at an agent",
+        &*hist.lock().map_err(|e| e.to_string())?,
+    );
+    watch.report();
+    Ok(())
+}
+
+async fn idle_ws(t: Target, count: usize, sources: &str, hold: u64, parallel: usize) -> Res<()> {
+    let token = login(&t).await?;
+    let sources: Vec<IpAddr> = sources
+        .split(',')
+        .map(|s| s.trim().parse().map_err(|e| format!("bad source {s}: {e}")))
+        .collect::<Res<_>>()?;
+    let server: SocketAddr = t
+        .base
+        .trim_start_matches("http://")
+        .parse()
+        .map_err(|e| format!("--base must be http://IP:PORT for idle-ws: {e}"))?;
+    let before = t.pid.and_then(proc_sample);
+    let open = Arc::new(AtomicU64::new(0));
+    let closed = Arc::new(AtomicU64::new(0));
+    let sem = Arc::new(tokio::sync::Semaphore::new(parallel));
+    let mut handles = Vec::with_capacity(count);
+    let started = Instant::now();
+    for i in 0..count {
+        let permit = sem
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| e.to_string())?;
+        let source = sources[i % sources.len()];
+        let (open, closed, token) = (open.clone(), closed.clone(), token.clone());
+        handles.push(tokio::spawn(async move {
+            let socket = match source {
+                IpAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+                IpAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+            };
+            let Ok(socket) = socket else { return };
+            // Small buffers: an idle agent needs little.
+            let _ = socket.set_recv_buffer_size(4096);
+            let _ = socket.set_send_buffer_size(4096);
+            if socket.bind(SocketAddr::new(source, 0)).is_err() {
+                return;
+            }
+            let Ok(tcp) = socket.connect(server).await else {
+                return;
+            };
+            let url = format!("ws://{server}/api/ws?token={token}");
+            let Ok((mut ws, _)) = tokio_tungstenite::client_async(url, tcp).await else {
+                return;
+            };
+            open.fetch_add(1, Ordering::Relaxed);
+            drop(permit);
+            // Read (and so answer pings) until the server closes or we are dropped.
+            while let Some(Ok(msg)) = ws.next().await {
+                if let Message::Ping(p) = msg {
+                    let _ = ws.send(Message::Pong(p)).await;
+                }
+            }
+            closed.fetch_add(1, Ordering::Relaxed);
+        }));
+    }
+    while open.load(Ordering::Relaxed) + closed.load(Ordering::Relaxed) < count as u64
+        && started.elapsed() < Duration::from_secs(600)
+    {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if open.load(Ordering::Relaxed) as usize == count {
+            break;
+        }
+    }
+    println!(
+        "idle-ws: {} of {count} open after {:.1}s",
+        open.load(Ordering::Relaxed),
+        started.elapsed().as_secs_f64()
+    );
+    let loaded = t.pid.and_then(proc_sample);
+    tokio::time::sleep(Duration::from_secs(hold)).await;
+    let after = t.pid.and_then(proc_sample);
+    println!(
+        "idle-ws: held {hold}s; closed by the server meanwhile: {}",
+        closed.load(Ordering::Relaxed)
+    );
+    if let (Some((_, r0)), Some((_, r1)), Some((_, r2))) = (before, loaded, after) {
+        let per = (r1.saturating_sub(r0) as f64 * 1024.0) / count.max(1) as f64;
+        println!("server rss: {} → {} MiB with them open ({} MiB after holding); {:.1} KiB per connection (user space)", r0 / 1024, r1 / 1024, r2 / 1024, per / 1024.0);
+    }
+    if let Ok(sockstat) = std::fs::read_to_string("/proc/net/sockstat") {
+        println!("kernel sockstat:\n{}", sockstat.trim());
+    }
+    for h in handles {
+        h.abort();
+    }
+    Ok(())
+}
+
+async fn seed(url: &str, inbox: &str, conversations: u64, messages: u64) -> Res<()> {
+    let store = db::Store::open(url, 2)?;
+    let started = Instant::now();
+    let batch = 500u64;
+    let mut done = 0;
+    while done < conversations {
+        let n = batch.min(conversations - done);
+        let inbox = inbox.to_owned();
+        let first = done;
+        store
+            .write(move |c| {
+                for i in first..first + n {
+                    db::seed::conversation(c, &inbox, i, messages)?;
+                }
+                Ok(())
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        done += n;
+        if done % 10_000 == 0 || done == conversations {
+            println!(
+                "seeded {done}/{conversations} conversations ({:.0}/s)",
+                done as f64 / started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn list(t: Target, requests: u64, concurrency: u64) -> Res<()> {
+    let token = login(&t).await?;
+    let http = client()?;
+    for (name, path) in [
+        (
+            "GET /api/conversations?limit=50",
+            "/api/conversations?limit=50",
+        ),
+        (
+            "GET /api/conversations?status=human&limit=50",
+            "/api/conversations?status=human&limit=50",
+        ),
+        ("GET /api/badge", "/api/badge"),
+    ] {
+        let hist = Arc::new(Mutex::new(histogram()));
+        let mut workers = Vec::new();
+        for _ in 0..concurrency {
+            let (http, hist, token, url) = (
+                http.clone(),
+                hist.clone(),
+                token.clone(),
+                format!("{}{path}", t.base),
+            );
+            workers.push(tokio::spawn(async move {
+                for _ in 0..requests / concurrency {
+                    let start = Instant::now();
+                    let ok = http
+                        .get(&url)
+                        .bearer_auth(&token)
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status().is_success());
+                    if ok {
+                        if let Ok(mut h) = hist.lock() {
+                            let _ = h.record((start.elapsed().as_micros() as u64).max(1));
+                        }
+                    }
+                }
+            }));
+        }
+        for w in workers {
+            let _ = w.await;
+        }
+        report(name, &*hist.lock().map_err(|e| e.to_string())?);
+    }
+    Ok(())
+}
+
+async fn verify(url: &str, inbox: &str, acked: &std::path::Path) -> Res<()> {
+    let ids: Vec<String> = std::fs::read_to_string(acked)
+        .map_err(|e| format!("cannot read {}: {e}", acked.display()))?
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let store = db::Store::open(url, 2)?;
+    let inbox = inbox.to_owned();
+    let total = ids.len();
+    let missing = store
+        .read(move |c| {
+            let mut missing = Vec::new();
+            for id in &ids {
+                if queries::message_by_external_id(c, &inbox, id)?.is_none() {
+                    missing.push(id.clone());
+                }
+            }
+            Ok(missing)
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("verify: {} acknowledged, {} missing", total, missing.len());
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "acknowledged but lost: {:?}",
+            &missing[..missing.len().min(20)]
+        ))
+    }
+}

@@ -1,0 +1,120 @@
+//! Synthetic data for benchmarks (`loadgen seed`): realistic rows written through the same
+//! query functions as the server, so the list benchmark reads what production would.
+
+use chrono::Duration;
+
+use super::{
+    models::{ContactRow, ConversationRow, MessageRow},
+    queries, DbConnection,
+};
+use crate::{
+    clock,
+    domain::{
+        types::{Author, Direction, Status},
+        ContactId, ConversationId, MessageId,
+    },
+    error::AppResult,
+};
+
+const TEXTS: &[&str] = &[
+    "Hi, where is my order?",
+    "Our shipping takes 2-4 business days within the country.",
+    "Can I return a pair of shoes I bought last week?",
+    "Of course: returns are free within 30 days.",
+    "I need to talk to someone about an invoice",
+    "What are your opening hours on Saturday?",
+];
+
+/// Conversation number `n` with `messages` messages, spread over the last months.
+pub fn conversation(conn: &mut DbConnection, inbox: &str, n: u64, messages: u64) -> AppResult<()> {
+    let now = clock::now();
+    let start = now - Duration::minutes((n % 200_000) as i64 * 3);
+    let contact = ContactRow {
+        id: ContactId::new().to_string(),
+        inbox_id: inbox.to_owned(),
+        external_id: format!("seed-{n}"),
+        name: Some(format!("Customer {n}")),
+        phone: Some(format!("+3460{:07}", n % 10_000_000)),
+        email: None,
+        blocked: false,
+        created_at: start,
+    };
+    queries::insert_contact(conn, &contact)?;
+    // A mix of statuses, as a real inbox has.
+    let status = match n % 10 {
+        0..=5 => Status::Bot,
+        6..=7 => Status::Human,
+        _ => Status::Closed,
+    };
+    let id = ConversationId::new();
+    let last_author = if n % 2 == 0 {
+        Author::Customer
+    } else {
+        Author::Assistant
+    };
+    let last_at = start + Duration::seconds(messages as i64 * 30);
+    let row = ConversationRow {
+        id: id.to_string(),
+        inbox_id: inbox.to_owned(),
+        contact_id: contact.id,
+        status: status.as_str().to_owned(),
+        assignee_id: None,
+        unread_count: (n % 3) as i32,
+        archived: n % 50 == 0,
+        last_message_at: Some(last_at),
+        last_message_author: Some(last_author.as_str().to_owned()),
+        last_message_preview: Some(TEXTS[(n % TEXTS.len() as u64) as usize].to_owned()),
+        last_customer_message_at: Some(last_at),
+        first_reply_at: Some(start + Duration::seconds(30)),
+        resolved_at: (status == Status::Closed).then_some(last_at),
+        bot_misses: 0,
+        follow_up_at: None,
+        follow_up_reason: None,
+        lead_stage: None,
+        created_at: start,
+        updated_at: last_at,
+        network: None,
+    };
+    queries::insert_conversation(conn, &row)?;
+    let rows: Vec<MessageRow> = (0..messages)
+        .map(|m| {
+            let customer = m % 2 == 0;
+            MessageRow {
+                id: MessageId::new().to_string(),
+                conversation_id: id.to_string(),
+                inbox_id: inbox.to_owned(),
+                external_id: customer.then(|| format!("seed-{n}-{m}")),
+                client_id: None,
+                direction: if customer {
+                    Direction::Inbound
+                } else {
+                    Direction::Outbound
+                }
+                .as_str()
+                .to_owned(),
+                author: if customer {
+                    Author::Customer
+                } else {
+                    Author::Assistant
+                }
+                .as_str()
+                .to_owned(),
+                agent_id: None,
+                body: TEXTS[((n + m) % TEXTS.len() as u64) as usize].to_owned(),
+                private_note: false,
+                delivery_status: (!customer).then(|| "delivered".to_owned()),
+                failure_reason: None,
+                sent_at: start + Duration::seconds(m as i64 * 30),
+                created_at: start + Duration::seconds(m as i64 * 30),
+                kind: "text".to_owned(),
+                media_source: None,
+                media_path: None,
+                media_mime: None,
+                media_filename: None,
+                payload: None,
+                segments: None,
+            }
+        })
+        .collect();
+    queries::insert_messages(conn, &rows)
+}
