@@ -47,7 +47,7 @@ pub fn conversation(conn: &mut DbConnection, inbox: &str, n: u64, messages: u64)
         _ => Status::Closed,
     };
     let id = ConversationId::new();
-    let last_author = if n % 2 == 0 {
+    let last_author = if n.is_multiple_of(2) {
         Author::Customer
     } else {
         Author::Assistant
@@ -60,7 +60,7 @@ pub fn conversation(conn: &mut DbConnection, inbox: &str, n: u64, messages: u64)
         status: status.as_str().to_owned(),
         assignee_id: None,
         unread_count: (n % 3) as i32,
-        archived: n % 50 == 0,
+        archived: n.is_multiple_of(50),
         last_message_at: Some(last_at),
         last_message_author: Some(last_author.as_str().to_owned()),
         last_message_preview: Some(TEXTS[(n % TEXTS.len() as u64) as usize].to_owned()),

@@ -107,7 +107,7 @@ impl Browser {
             msg["sessionId"] = json!(s);
         }
         self.socket
-            .send(Message::Text(msg.to_string().into()))
+            .send(Message::Text(msg.to_string()))
             .await
             .expect("send to browser");
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
