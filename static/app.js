@@ -225,6 +225,7 @@ const S = {
   historyFor: null,
   ws: null,
   lastSeq: null,
+  resuming: null, // {since, seen, max} between a resume request and its answer
   wsAttempts: 0,
   wsTimer: 0,
   lastHeard: 0,
@@ -1825,6 +1826,9 @@ function onFrame(f) {
         setConn('live');
         reloadEverything();
       } else {
+        // Live events can arrive before the replay (they are pushed from the moment of hello),
+        // so until "resumed" events are deduplicated by seq rather than by "highest seen".
+        S.resuming = { since: S.lastSeq, seen: new Set(), max: S.lastSeq };
         sendWs({ type: 'resume', since: S.lastSeq });
         setConn('syncing');
       }
@@ -1832,10 +1836,12 @@ function onFrame(f) {
       refreshBadge();
       return;
     case 'resumed':
-      S.lastSeq = Math.max(S.lastSeq ?? 0, f.latest ?? 0);
+      S.lastSeq = Math.max(S.lastSeq ?? 0, S.resuming?.max ?? 0, f.latest ?? 0);
+      S.resuming = null;
       setConn('live');
       return;
     case 'reload':
+      S.resuming = null;
       S.lastSeq = f.latest;
       setConn('live');
       reloadEverything();
@@ -1849,8 +1855,14 @@ function onFrame(f) {
       break;
   }
   if (typeof f.seq === 'number') {
-    if (S.lastSeq != null && f.seq <= S.lastSeq) return; // already applied (replay overlap)
-    S.lastSeq = f.seq;
+    if (S.resuming) {
+      if (f.seq <= S.resuming.since || S.resuming.seen.has(f.seq)) return;
+      S.resuming.seen.add(f.seq);
+      S.resuming.max = Math.max(S.resuming.max, f.seq);
+    } else {
+      if (S.lastSeq != null && f.seq <= S.lastSeq) return; // already applied
+      S.lastSeq = f.seq;
+    }
   }
   try {
     handleEvent(f);
@@ -1865,7 +1877,7 @@ function handleEvent(f) {
       onMessageCreated(f.conversation_id, f.message);
       break;
     case 'message.status':
-      if (f.conversation_id === S.activeId) replaceMessage(f.message_id, { delivery_status: f.status, failure_reason: f.reason ?? null });
+      if (f.conversation_id === S.activeId) onMessageStatus(f);
       break;
     case 'conversation.created':
     case 'conversation.updated':
@@ -1900,6 +1912,18 @@ function handleEvent(f) {
   }
 }
 
+const STATUS_RANK = { queued: 0, sent: 1, delivered: 2, read: 3 };
+
+/** Ticks only move forward (a replayed "sent" must not undo "read"); failure always shows. */
+function onMessageStatus(f) {
+  const m = S.messages.find((x) => x.id === f.message_id);
+  if (!m) return;
+  const was = STATUS_RANK[m.delivery_status] ?? -1;
+  const now = STATUS_RANK[f.status] ?? 99;
+  if (f.status !== 'failed' && now < was) return;
+  replaceMessage(f.message_id, { delivery_status: f.status, failure_reason: f.reason ?? null });
+}
+
 function onMessageCreated(convId, m) {
   if (!m) return;
   if (m.agent_id) S.typers.get(convId)?.delete(m.agent_id);
@@ -1915,7 +1939,10 @@ async function reloadEverything() {
   refreshBadge();
   const id = S.activeId;
   if (!id) return;
+  // Refetch the thread from scratch (keeping only my unsent messages): merging the old copy
+  // with a fresh last page could leave a hole of never-seen messages between them.
   S.activeId = null;
+  S.messages = S.messages.filter((m) => m._pending);
   msgEls.clear();
   await openConversation(id);
 }
