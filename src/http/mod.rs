@@ -4,8 +4,10 @@
 pub mod agents;
 pub mod auth;
 pub mod body;
+pub mod channel_webhooks;
 pub mod conversations;
 pub mod events;
+pub mod files;
 pub mod health;
 pub mod webhooks;
 pub mod ws;
@@ -58,6 +60,8 @@ api_routes! {
     post "/conversations/{id}/lead-stage" => conversations::set_lead_stage,
     post "/conversations/{id}/follow-up" => conversations::schedule_follow_up,
     delete "/conversations/{id}/follow-up" => conversations::cancel_follow_up,
+    post "/conversations/{id}/attachments" => files::attach,
+    get "/files/{message_id}" => files::get,
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
@@ -77,6 +81,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
     )
     .route("/healthz", web::get().to(health::healthz))
     .service(web::resource("/webhooks/api/{inbox}").route(web::post().to(webhooks::api_inbound)))
+    .service(
+        web::resource("/webhooks/whatsapp/{inbox}")
+            .route(web::get().to(channel_webhooks::whatsapp_verify))
+            .route(web::post().to(channel_webhooks::whatsapp_notify)),
+    )
+    .route("/media/{message_id}", web::get().to(files::public))
     .service(api_scope())
     .default_service(web::to(not_found));
 }

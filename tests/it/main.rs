@@ -13,3 +13,4 @@ mod input_validation;
 mod migrations;
 mod outbox;
 mod restart;
+mod whatsapp;
