@@ -9,6 +9,7 @@ pub mod conversations;
 pub mod events;
 pub mod files;
 pub mod health;
+pub mod templates;
 pub mod webhooks;
 pub mod ws;
 
@@ -62,6 +63,9 @@ api_routes! {
     delete "/conversations/{id}/follow-up" => conversations::cancel_follow_up,
     post "/conversations/{id}/attachments" => files::attach,
     get "/files/{message_id}" => files::get,
+    get "/inboxes" => templates::list,
+    post "/conversations" => templates::start,
+    post "/conversations/{id}/template" => templates::send,
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {

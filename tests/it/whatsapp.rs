@@ -1009,7 +1009,229 @@ async fn deleting_a_conversation_removes_its_files(b: Backend) {
     assert_eq!(s, 404);
 }
 
+async fn templates_are_listed_and_sent_even_outside_the_window(b: Backend) {
+    let (app, graph) = start(b, |_| {}).await;
+    let token = app.login().await;
+    let (s, inboxes) = app.get(&token, "/api/inboxes").await;
+    assert_eq!(s, 200, "{inboxes}");
+    let wa = inboxes["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["id"] == "wa")
+        .expect("wa")
+        .clone();
+    assert_eq!(wa["channel"], "whatsapp");
+    assert_eq!(wa["service_window_hours"], 24);
+    assert_eq!(wa["start_needs_template"], true);
+    assert_eq!(
+        wa["templates"],
+        json!([{"name": "order_update", "language": "en_US", "body": "Your order {{1}} ships on {{2}}.", "parameters": ["order number", "date"]}])
+    );
+    let support = inboxes["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["id"] == "support")
+        .expect("support")
+        .clone();
+    assert_eq!(
+        (
+            support["channel"].as_str(),
+            support["templates"].as_array().map(Vec::len)
+        ),
+        (Some("api"), Some(0))
+    );
+
+    notify(
+        &app,
+        &notification(vec![text("wamid.OLD", 30 * 3600, HANDOFF)], vec![]),
+    )
+    .await;
+    let id = the_conversation(&app, &token).await;
+    let path = format!("/api/conversations/{id}/template");
+    for (body, code) in [
+        (
+            json!({"name": "nope", "parameters": []}),
+            "validation_failed",
+        ),
+        (
+            json!({"name": "order_update", "parameters": ["#42"]}),
+            "validation_failed",
+        ),
+        (
+            json!({"name": "order_update", "language": "es", "parameters": ["#42", "lunes"]}),
+            "validation_failed",
+        ),
+        (
+            json!({"name": "order_update", "parameters": ["#42", " "]}),
+            "validation_failed",
+        ),
+        (
+            json!({"name": "order_update", "parameters": ["#42", "Monday"], "extra": 1}),
+            "bad_request",
+        ),
+    ] {
+        let (s, answer) = app.post(&token, &path, &body).await;
+        assert_eq!(answer["error"], code, "{body} -> {s} {answer}");
+    }
+    let (s, message) = app
+        .post(&token, &path, &json!({"name": "order_update", "language": "en_US", "parameters": ["#42", "Monday"], "client_id": "tpl-1"}))
+        .await;
+    assert_eq!(s, 201, "{message}");
+    assert_eq!(message["kind"], "template");
+    assert_eq!(message["text"], "Your order #42 ships on Monday.");
+    assert_eq!(
+        message["payload"]["template"]["parameters"],
+        json!(["#42", "Monday"])
+    );
+    // The same client id again sends once.
+    let (s, again) = app
+        .post(
+            &token,
+            &path,
+            &json!({"name": "order_update", "parameters": ["#42", "Monday"], "client_id": "tpl-1"}),
+        )
+        .await;
+    assert_eq!((s, &again["id"]), (201, &message["id"]));
+    let call = eventually("the template at the Graph API", WAIT, || async {
+        graph.calls_to("POST", SEND_PATH).into_iter().next()
+    })
+    .await;
+    assert_eq!(
+        call.header("authorization"),
+        Some(format!("Bearer {TOKEN}").as_str())
+    );
+    assert_eq!(
+        call.json(),
+        json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": CUSTOMER, "type": "template",
+               "template": {"name": "order_update", "language": {"code": "en_US"},
+                            "components": [{"type": "body", "parameters": [{"type": "text", "text": "#42"}, {"type": "text", "text": "Monday"}]}]}})
+    );
+    let mid = message["id"].as_str().expect("id").to_owned();
+    message_where(&app, &token, &id, "template sent", |m| {
+        m["id"] == mid.as_str() && m["delivery_status"] == "sent"
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(graph.calls_to("POST", SEND_PATH).len(), 1);
+    // A template does not open the window: free text is still refused.
+    let (s, _) = app
+        .post(
+            &token,
+            &format!("/api/conversations/{id}/messages"),
+            &json!({"text": "hi"}),
+        )
+        .await;
+    assert_eq!(s, 422);
+}
+
+async fn a_template_starts_a_conversation_with_a_new_customer(b: Backend) {
+    let (app, graph) = start(b, |_| {}).await;
+    let token = app.login().await;
+    for (body, code) in [
+        (
+            json!({"inbox": "wa", "name": "Ana", "phone": "600 111 222", "text": "hello"}),
+            "validation_failed",
+        ),
+        (
+            json!({"inbox": "wa", "name": "Ana", "template": "order_update", "parameters": ["#1", "Monday"]}),
+            "validation_failed",
+        ),
+        (
+            json!({"inbox": "wa", "name": "Ana", "phone": "12", "template": "order_update", "parameters": ["#1", "Monday"]}),
+            "validation_failed",
+        ),
+        (
+            json!({"inbox": "nope", "phone": "+34600111222", "template": "order_update"}),
+            "validation_failed",
+        ),
+        (
+            json!({"inbox": "wa", "phone": "+34600111222", "template": "order_update", "parameters": ["#1"]}),
+            "validation_failed",
+        ),
+        (
+            json!({"inbox": "wa", "phone": "+34600111222", "network": "sms", "template": "order_update", "parameters": ["#1", "x"]}),
+            "validation_failed",
+        ),
+    ] {
+        let (s, answer) = app.post(&token, "/api/conversations", &body).await;
+        assert_eq!(
+            (s, answer["error"].as_str()),
+            (422, Some(code)),
+            "{body} -> {answer}"
+        );
+    }
+    assert!(
+        app.conversations(&token).await.is_empty(),
+        "a refused start stores nothing"
+    );
+    let (s, started) = app
+        .post(&token, "/api/conversations", &json!({"inbox": "wa", "name": "Ana", "phone": "+34 600 111 222", "template": "order_update", "parameters": ["#7", "Friday"]}))
+        .await;
+    assert_eq!(s, 201, "{started}");
+    assert_eq!(started["created"], true);
+    let conv = &started["conversation"];
+    assert_eq!(conv["contact"]["phone"], "+34600111222");
+    assert_eq!(conv["contact"]["external_id"], "34600111222");
+    assert_eq!(conv["contact"]["name"], "Ana");
+    assert_eq!(
+        (conv["window_open"].as_bool(), conv["status"].as_str()),
+        (Some(false), Some("human"))
+    );
+    assert_eq!(started["message"]["text"], "Your order #7 ships on Friday.");
+    let call = eventually("the template at the Graph API", WAIT, || async {
+        graph.calls_to("POST", SEND_PATH).into_iter().next()
+    })
+    .await;
+    assert_eq!(call.json()["to"], "34600111222");
+    assert_eq!(call.json()["template"]["name"], "order_update");
+
+    // Her answer lands in the same conversation and opens the window.
+    let id = conv["id"].as_str().expect("id").to_owned();
+    notify(&app, &json!({"object": "whatsapp_business_account", "entry": [entry("34600111222", "Ana", vec![
+        json!({"from": "34600111222", "id": "wamid.ANA1", "timestamp": ts(1), "type": "text", "text": {"body": "Thanks!"}})], vec![])]}))
+    .await;
+    assert_eq!(app.conversations(&token).await.len(), 1);
+    let conv = app.conversation(&token, &id).await;
+    assert_eq!(conv["window_open"], true);
+    let (s, _) = app
+        .post(
+            &token,
+            &format!("/api/conversations/{id}/messages"),
+            &json!({"text": "You're welcome"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+
+    // Starting again with the same number finds her conversation.
+    let (s, again) = app
+        .post(&token, "/api/conversations", &json!({"inbox": "wa", "phone": "0034600111222", "template": "order_update", "parameters": ["#8", "Monday"]}))
+        .await;
+    assert_eq!(
+        (
+            s,
+            again["created"].as_bool(),
+            again["conversation"]["id"].as_str()
+        ),
+        (200, Some(false), Some(id.as_str()))
+    );
+
+    // The API channel starts with text.
+    let (s, api) = app
+        .post(&token, "/api/conversations", &json!({"inbox": "support", "name": "Bo", "email": "bo@example.com", "text": "Your ticket is ready"}))
+        .await;
+    assert_eq!(s, 201, "{api}");
+    assert_eq!(
+        api["conversation"]["contact"]["external_id"],
+        "bo@example.com"
+    );
+    assert_eq!(api["message"]["text"], "Your ticket is ready");
+}
+
 both_backends!(
+    templates_are_listed_and_sent_even_outside_the_window,
+    a_template_starts_a_conversation_with_a_new_customer,
     handshake_echoes_the_challenge_and_refuses_a_wrong_token,
     signature_is_checked_on_the_raw_bytes_before_parsing,
     every_inbound_kind_is_stored_with_its_content,
