@@ -11,7 +11,7 @@ use crate::{
     actors::{badge::BadgeCounter, hub::Hub, presence::Presence, registry::ConversationRegistry},
     assistant::{knowledge::KnowledgeBase, Assistant, KnowledgeBaseAssistant},
     auth,
-    channels::outbox,
+    channels::{media, outbox},
     config::Settings,
     db::{queries, Store},
     domain::types::Role,
@@ -113,6 +113,7 @@ pub async fn build(settings: Settings) -> Result<(AppHandle, Server), String> {
     });
     let registry = ConversationRegistry::new(app.clone()).start();
     outbox::start(app.clone(), registry.clone());
+    media::resume_downloads(app.clone(), registry.clone());
 
     let state = web::Data::new(AppState {
         app: app.clone(),

@@ -51,6 +51,7 @@ const ICONS = {
   logout: 'M9 21H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h4M16 17l5-5-5-5M21 12H9',
   chat: 'M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2z',
   x: 'M18 6L6 18M6 6l12 12',
+  download: 'M21 15v4a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2v-4M7 10l5 5 5-5M12 15V3',
   // Channels.
   api: 'M16 18l6-6-6-6M8 6l-6 6 6 6',
   widget: 'M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2zM8 10h.01M12 10h.01M16 10h.01',
@@ -250,6 +251,14 @@ function agentName(id) {
 /** Channel kind as the agent thinks of it: Twilio carries both SMS and WhatsApp. */
 function channelInfo(c) {
   const ext = c?.contact?.external_id || '';
+  switch (c?.network) {
+    case 'sms': return { icon: 'sms', label: c.channel === 'twilio' ? 'SMS (Twilio)' : 'SMS', cls: 'ch-sms' };
+    case 'whatsapp': return { icon: 'whatsapp', label: c.channel === 'twilio' ? 'WhatsApp (Twilio)' : 'WhatsApp', cls: 'ch-whatsapp' };
+    case 'messenger': return { icon: 'meta', label: 'Messenger', cls: 'ch-meta' };
+    case 'instagram': return { icon: 'meta', label: 'Instagram', cls: 'ch-instagram' };
+    default: break;
+  }
+  // Older servers send no network: tell it from the channel and the address.
   switch (c?.channel) {
     case 'whatsapp': return { icon: 'whatsapp', label: 'WhatsApp', cls: 'ch-whatsapp' };
     case 'twilio':
@@ -1072,18 +1081,76 @@ function msgElement(m) {
   if (m.private) classes.push('msg-note');
   if (m._pending) classes.push('msg-pending');
   if (m._failed) classes.push('msg-failed');
+  const undelivered = m.delivery_status === 'failed' && !m._pending;
+  if (undelivered) classes.push('msg-undelivered');
   let label = authorLabel(m);
   if (m.private) label = `Private note · ${label}`;
   return h('div', { class: classes.join(' '), dataset: { id: m.id, clientId: m.client_id || undefined } },
     h('div', { class: 'msg-bubble' },
       label && h('div', { class: 'msg-author', text: label }),
+      attachment(m),
       messageText(m.text),
       h('div', { class: 'msg-meta' },
+        m.segments > 1 && h('span', { class: 'msg-segments', title: 'Sent as several SMS parts', text: `${m.segments} SMS` }),
         h('time', { class: 'msg-time', title: fullTime(d), text: clockTime(d) }),
         statusTick(m))),
+    undelivered && h('div', { class: 'msg-retry', text: `Not delivered: ${m.failure_reason || 'unknown error'}` }),
     m._failed && h('div', { class: 'msg-retry' },
       h('span', { text: m._error || 'Not sent' }),
       m._retry && h('button', { class: 'link-btn', type: 'button', text: 'Retry', onclick: () => retrySend(m.client_id) })));
+}
+
+// --- attachments. Files need the Authorization header, so they are fetched and shown from
+// blob: URLs (which the page's CSP allows for images), never linked directly.
+
+const blobCache = new Map(); // media url → Promise<object URL>
+
+function mediaBlob(url) {
+  if (!blobCache.has(url)) {
+    const p = fetch(url, { headers: { Authorization: `Bearer ${S.token}` } }).then((res) => {
+      if (!res.ok) throw new ApiError(res.status, 'file', `HTTP ${res.status}`);
+      return res.blob();
+    }).then((blob) => URL.createObjectURL(blob));
+    p.catch(() => blobCache.delete(url));
+    blobCache.set(url, p);
+  }
+  return blobCache.get(url);
+}
+
+function isImage(m) {
+  return ['image', 'sticker'].includes(m.kind) || /^image\//.test(m.media_mime || '');
+}
+
+function attachment(m) {
+  if (m.media_pending) return h('div', { class: 'msg-file muted', text: 'Attachment downloading…' });
+  if (m.kind === 'location' && m.payload && Number.isFinite(+m.payload.latitude) && Number.isFinite(+m.payload.longitude)) {
+    const lat = +m.payload.latitude;
+    const lon = +m.payload.longitude;
+    return h('a', { class: 'msg-file', href: `https://www.openstreetmap.org/?mlat=${lat}&mlon=${lon}#map=16/${lat}/${lon}`, target: '_blank', rel: 'noopener noreferrer', text: `Location ${lat.toFixed(5)}, ${lon.toFixed(5)}${m.payload.name ? ` · ${m.payload.name}` : ''}` });
+  }
+  if (!m.media_url || !/^\/api\/files\//.test(m.media_url)) return null;
+  const name = m.media_filename || (isImage(m) ? 'Image' : `${m.kind || 'File'} attachment`);
+  if (isImage(m)) {
+    const img = h('img', { class: 'msg-image', alt: name });
+    const box = h('button', { class: 'msg-image-box', type: 'button', title: 'Open full size', onclick: () => openFile(m) }, img);
+    mediaBlob(m.media_url).then((src) => { img.src = src; }, () => box.replaceWith(h('div', { class: 'msg-file muted', text: 'Image unavailable' })));
+    return box;
+  }
+  // Audio, video and documents open in a new tab from a blob (the CSP allows no media sources).
+  return h('button', { class: 'msg-file', type: 'button', title: m.media_mime || '', onclick: () => openFile(m) }, icon('download', 'icon icon-xs'), h('span', { text: name }));
+}
+
+async function openFile(m) {
+  try {
+    const url = await mediaBlob(m.media_url);
+    const a = h('a', { href: url, target: '_blank', rel: 'noopener' });
+    if (!isImage(m) && !/^(audio|video)\//.test(m.media_mime || '')) a.download = m.media_filename || 'attachment';
+    document.body.append(a);
+    a.click();
+    a.remove();
+  } catch (e) {
+    toast(`Could not open the file: ${e.message}`, 'error');
+  }
 }
 
 /** The text, with http(s) links made clickable; every piece is still a text node. */
@@ -1559,7 +1626,7 @@ async function sendTemplate() {
   const button = $('#template-send');
   button.disabled = true;
   try {
-    const msg = await api('POST', convPath(c.id, '/template'), { name: t.name, language: t.language, parameters });
+    const msg = await api('POST', convPath(c.id, '/template'), { name: t.name, language: t.language, parameters, client_id: uuid() });
     if (msg?.id && S.activeId === c.id) addMessage(msg, { mine: true });
     $$('#template-params input').forEach((i) => { i.value = ''; });
     renderTemplatePreview();

@@ -24,8 +24,9 @@ use super::{
     badge::Recount,
     hub::{Audience, Publish},
     messages::{
-        ActorIdle, ApplyEvent, AssistantAnswered, DeleteConversation, DeliverInbound,
-        FollowUpFired, InboundAccepted, InjectPanic, ReportDelivery, SendAgentReply, SetTags,
+        ActorIdle, ApplyEvent, ApplyWatermark, AssistantAnswered, DeleteConversation,
+        DeliverInbound, FollowUpFired, InboundAccepted, InjectPanic, MediaDownload, MediaStored,
+        RecordEcho, ReportDelivery, SendAgentReply, SendAttachment, SendTemplate, SetTags,
         WindowClosed,
     },
     presence::PickAgent,
@@ -36,7 +37,7 @@ use crate::{
     assistant::AssistantRequest,
     clock,
     db::{
-        models::{preview, ContactRow, ConversationRow, MessageRow, OutboxRow},
+        models::{preview, ContactRow, ConversationRow, MediaSource, MessageRow, OutboxRow},
         queries,
     },
     domain::{
@@ -89,30 +90,69 @@ impl Loaded {
 struct Plan {
     state: ConversationState,
     effects: Vec<Effect>,
-    /// The message the change is about (customer, assistant or agent), if any.
-    message: Option<MessageRow>,
-    /// Deliver `message` through the outbox.
+    /// The messages the change is about (customer, assistant or agent): usually one; a
+    /// customer message with several parts stores one per part.
+    messages: Vec<MessageRow>,
+    /// Deliver the first message through the outbox.
     send: bool,
     dedupe: Dedupe,
     /// Replace the conversation's tags in the same transaction.
     tags: Option<Vec<String>>,
+    /// Read the contact again inside the transaction (it may have been blocked meanwhile), so
+    /// a blocked contact is never answered.
+    recheck_contact: bool,
+}
+
+impl Plan {
+    /// A change of state with no message.
+    fn state_only(state: ConversationState, effects: Vec<Effect>) -> Plan {
+        Plan {
+            state,
+            effects,
+            messages: Vec::new(),
+            send: false,
+            dedupe: Dedupe::None,
+            tags: None,
+            recheck_contact: false,
+        }
+    }
 }
 
 enum Dedupe {
     None,
-    /// A provider message id within the inbox.
-    External(String),
+    /// Provider message ids within the inbox: the first decides, all are returned.
+    External(Vec<String>),
     /// An agent client's id within the conversation.
     Client(String),
+    /// A Meta echo: known by its provider id, or one of our sends still in flight.
+    Echo {
+        external_id: String,
+        text: String,
+    },
 }
 
 enum Committed {
     Written {
-        row: ConversationRow,
+        row: Box<ConversationRow>,
         messages: Vec<MessageRow>,
         tags: Option<Vec<String>>,
+        contact: Option<ContactRow>,
     },
-    Duplicate(MessageRow),
+    /// Already stored: the stored messages, the first being the one deduplicated on.
+    Duplicate(Vec<MessageRow>),
+}
+
+impl Committed {
+    /// The (first) message written or found.
+    fn first_message(self) -> AppResult<MessageRow> {
+        let messages = match self {
+            Committed::Written { messages, .. } | Committed::Duplicate(messages) => messages,
+        };
+        messages
+            .into_iter()
+            .next()
+            .ok_or_else(|| AppError::internal("message not written"))
+    }
 }
 
 impl ConversationActor {
@@ -308,13 +348,13 @@ impl ConversationActor {
         };
         let mut row = l.row.clone();
         row.set_state(&plan.state, now);
-        let mut messages = Vec::new();
-        if let Some(m) = plan.message {
+        let mut messages = plan.messages;
+        if let Some(m) = messages.first() {
             // The preview follows the latest customer/assistant/agent message by provider time.
             if plan.state.last_message_at == Some(m.sent_at) && !m.private_note {
-                row.last_message_preview = Some(preview(&m.body));
+                let text: Vec<&str> = messages.iter().map(|m| m.body.as_str()).collect();
+                row.last_message_preview = Some(preview(&text.join(" ")));
             }
-            messages.push(m);
         }
         for fx in &plan.effects {
             if let Effect::SystemNote(text) = fx {
@@ -341,22 +381,39 @@ impl ConversationActor {
         };
         let dedupe = plan.dedupe;
         let tags = plan.tags;
+        let recheck_contact = plan.recheck_contact.then(|| l.contact.id.clone());
         let inbox_id = row.inbox_id.clone();
         let store = self.app.store.clone();
         let write = async move {
             store
                 .write(move |c| {
                     let existing = match &dedupe {
-                        Dedupe::None => None,
-                        Dedupe::External(ext) => {
-                            queries::message_by_external_id(c, &inbox_id, ext)?
-                        }
+                        Dedupe::None => Vec::new(),
+                        Dedupe::External(ids) => match ids.first() {
+                            Some(first)
+                                if queries::message_by_external_id(c, &inbox_id, first)?
+                                    .is_some() =>
+                            {
+                                queries::messages_by_external_ids(c, &inbox_id, ids)?
+                            }
+                            _ => Vec::new(),
+                        },
                         Dedupe::Client(client) => {
                             queries::message_by_client_id(c, &row.id, client)?
+                                .into_iter()
+                                .collect()
+                        }
+                        Dedupe::Echo { external_id, text } => {
+                            match queries::message_by_external_id(c, &inbox_id, external_id)? {
+                                Some(m) => vec![m],
+                                None => queries::unrecorded_outbound_with_text(c, &row.id, text)?
+                                    .into_iter()
+                                    .collect(),
+                            }
                         }
                     };
-                    if let Some(m) = existing {
-                        return Ok(Committed::Duplicate(m));
+                    if !existing.is_empty() {
+                        return Ok(Committed::Duplicate(existing));
                     }
                     queries::insert_messages(c, &messages)?;
                     queries::insert_outbox(c, &outbox)?;
@@ -364,10 +421,15 @@ impl ConversationActor {
                     if let Some(tags) = &tags {
                         queries::set_tags(c, &row.id, tags)?;
                     }
+                    let contact = match &recheck_contact {
+                        Some(id) => queries::contact(c, id)?,
+                        None => None,
+                    };
                     Ok(Committed::Written {
-                        row,
+                        row: Box::new(row),
                         messages,
                         tags,
+                        contact,
                     })
                 })
                 .await
@@ -379,9 +441,18 @@ impl ConversationActor {
                 row,
                 messages,
                 tags,
+                contact,
             }) = &res
             {
-                act.applied(row.clone(), state, messages, tags.clone(), effects, ctx);
+                let mut effects = effects;
+                if let (Some(c), Some(l)) = (contact, act.loaded.as_mut()) {
+                    if c.blocked {
+                        // Blocked meanwhile: kept for the record, never answered.
+                        effects.retain(|e| *e != Effect::RequestAssistantReply);
+                    }
+                    l.contact = c.clone();
+                }
+                act.applied(*row.clone(), state, messages, tags.clone(), effects, ctx);
             }
             res
         }))
@@ -560,14 +631,7 @@ impl ConversationActor {
     fn apply_event(&mut self, event: &Event) -> AppResult<Plan> {
         let l = self.loaded()?;
         let (state, effects) = transition(&l.state, event, clock::now(), l.policy())?;
-        Ok(Plan {
-            state,
-            effects,
-            message: None,
-            send: false,
-            dedupe: Dedupe::None,
-            tags: None,
-        })
+        Ok(Plan::state_only(state, effects))
     }
 }
 
@@ -631,8 +695,13 @@ impl Handler<DeliverInbound> for ConversationActor {
             Ok(l) => l,
             Err(e) => return refused(e),
         };
+        if msg.parts.is_empty() {
+            return refused(AppError::Validation("a message needs content".to_owned()));
+        }
+        // Handoff phrases are looked for in everything the customer wrote or tapped.
+        let text: Vec<&str> = msg.parts.iter().map(|p| p.body.as_str()).collect();
         let event = Event::CustomerMessage {
-            text: msg.text.clone(),
+            text: text.join("\n"),
             at: msg.sent_at,
         };
         let (state, mut effects) = match transition(&l.state, &event, clock::now(), l.policy()) {
@@ -643,32 +712,67 @@ impl Handler<DeliverInbound> for ConversationActor {
             // Kept for the record, never answered.
             effects.retain(|e| *e != Effect::RequestAssistantReply);
         }
-        let mut message = self.new_message(
-            l,
-            Direction::Inbound,
-            Author::Customer,
-            msg.text,
-            msg.sent_at,
-        );
-        message.external_id = msg.external_id.clone();
+        let ids: Vec<Option<String>> = (0..msg.parts.len())
+            .map(|i| match (&msg.external_id, i) {
+                (Some(ext), 0) => Some(ext.clone()),
+                (Some(ext), i) => Some(format!("{ext}#{i}")),
+                (None, _) => None,
+            })
+            .collect();
+        let messages: Vec<MessageRow> = msg
+            .parts
+            .into_iter()
+            .zip(&ids)
+            .map(|(part, id)| {
+                let mut m = self.new_message(
+                    l,
+                    Direction::Inbound,
+                    Author::Customer,
+                    part.body,
+                    msg.sent_at,
+                );
+                m.external_id = id.clone();
+                m.kind = part.kind;
+                m.media_source = part.media.as_ref().map(MediaSource::encode);
+                m.media_mime = part.media_mime;
+                m.media_filename = part.media_filename;
+                m.payload = part.payload.map(|p| p.to_string());
+                m
+            })
+            .collect();
         let plan = Plan {
             state,
             effects,
-            message: Some(message),
+            messages,
             send: false,
-            dedupe: msg.external_id.map_or(Dedupe::None, Dedupe::External),
+            dedupe: match msg.external_id {
+                Some(_) => Dedupe::External(ids.into_iter().flatten().collect()),
+                None => Dedupe::None,
+            },
             tags: None,
+            recheck_contact: true,
         };
-        reply(self.commit(plan).map(|res, _, _| {
-            res.map(|c| match c {
-                Committed::Written { messages, .. } => InboundAccepted {
-                    message_id: messages.first().map(|m| m.id.clone()).unwrap_or_default(),
-                    duplicate: false,
-                },
-                Committed::Duplicate(m) => InboundAccepted {
-                    message_id: m.id,
-                    duplicate: true,
-                },
+        let conversation_id = self.id;
+        reply(self.commit(plan).map(move |res, _, _| {
+            let (messages, duplicate) = match res? {
+                Committed::Written { messages, .. } => (messages, false),
+                Committed::Duplicate(messages) => (messages, true),
+            };
+            Ok(InboundAccepted {
+                message_id: messages.first().map(|m| m.id.clone()).unwrap_or_default(),
+                duplicate,
+                downloads: messages
+                    .iter()
+                    .filter(|m| m.media_path.is_none())
+                    .filter_map(|m| {
+                        Some(MediaDownload {
+                            conversation_id,
+                            message_id: m.id.parse().ok()?,
+                            source: MediaSource::decode(m.media_source.as_deref()?)?,
+                            mime: m.media_mime.clone(),
+                        })
+                    })
+                    .collect(),
             })
         }))
     }
@@ -689,12 +793,9 @@ impl Handler<AssistantAnswered> for ConversationActor {
             let (message, send) =
                 self.outbound(l, Author::Assistant, msg.reply.text().to_owned(), now);
             Ok(Plan {
-                state,
-                effects,
-                message: Some(message),
+                messages: vec![message],
                 send,
-                dedupe: Dedupe::None,
-                tags: None,
+                ..Plan::state_only(state, effects)
             })
         });
         match plan {
@@ -715,20 +816,36 @@ impl Handler<AssistantAnswered> for ConversationActor {
     }
 }
 
+/// Refuses an agent's message to the customer that the reply policy does not allow.
+fn check_agent_may_send(l: &Loaded, agent: AgentId, only_assignee: bool) -> AppResult<()> {
+    if only_assignee && l.state.assignee.is_some_and(|a| a != agent) {
+        return Err(AppError::Conflict {
+            code: "not_assignee",
+            message: "only the assigned agent may reply to this conversation".to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Commits an agent's message and answers with its view (the stored one on a retry).
+fn commit_agent_message(act: &mut ConversationActor, plan: AppResult<Plan>) -> Reply<MessageView> {
+    match plan {
+        Ok(plan) => reply(act.commit(plan).map(|res, _, _| {
+            res.and_then(Committed::first_message)
+                .map(|m| MessageView::from(&m))
+        })),
+        Err(e) => refused(e),
+    }
+}
+
 impl Handler<SendAgentReply> for ConversationActor {
     type Result = Reply<MessageView>;
 
     fn handle(&mut self, msg: SendAgentReply, _: &mut Self::Context) -> Self::Result {
         let _g = self.span.clone().entered();
         let plan = self.loaded().and_then(|l| {
-            if msg.only_assignee
-                && !msg.private_note
-                && l.state.assignee.is_some_and(|a| a != msg.agent)
-            {
-                return Err(AppError::Conflict {
-                    code: "not_assignee",
-                    message: "only the assigned agent may reply to this conversation".to_owned(),
-                });
+            if !msg.private_note {
+                check_agent_may_send(l, msg.agent, msg.only_assignee)?;
             }
             let now = clock::now();
             let event = if msg.private_note {
@@ -751,26 +868,225 @@ impl Handler<SendAgentReply> for ConversationActor {
             message.agent_id = Some(msg.agent.to_string());
             message.client_id = msg.client_id.clone();
             Ok(Plan {
-                state,
-                effects,
-                message: Some(message),
+                messages: vec![message],
                 send,
                 dedupe: msg.client_id.clone().map_or(Dedupe::None, Dedupe::Client),
-                tags: None,
+                ..Plan::state_only(state, effects)
             })
         });
+        commit_agent_message(self, plan)
+    }
+}
+
+impl Handler<SendTemplate> for ConversationActor {
+    type Result = Reply<MessageView>;
+
+    fn handle(&mut self, msg: SendTemplate, _: &mut Self::Context) -> Self::Result {
+        let _g = self.span.clone().entered();
+        let plan = self.loaded().and_then(|l| {
+            check_agent_may_send(l, msg.agent, msg.only_assignee)?;
+            let template = l
+                .inbox
+                .settings
+                .template(&msg.name, &msg.language)
+                .ok_or_else(|| {
+                    AppError::Validation(format!(
+                        "inbox `{}` has no approved template `{}` in `{}`",
+                        l.inbox.id, msg.name, msg.language
+                    ))
+                })?;
+            if msg.parameters.len() != template.parameters.len() {
+                return Err(AppError::Validation(format!(
+                    "template `{}` takes {} parameters ({}); {} given",
+                    template.name,
+                    template.parameters.len(),
+                    template.parameters.join(", "),
+                    msg.parameters.len()
+                )));
+            }
+            let now = clock::now();
+            let event = Event::TemplateSent {
+                agent: msg.agent,
+                at: now,
+            };
+            let (state, effects) = transition(&l.state, &event, now, l.policy())?;
+            let (mut message, send) =
+                self.outbound(l, Author::Agent, template.render(&msg.parameters), now);
+            message.kind = "template".to_owned();
+            message.payload = Some(
+                json!({ "template": {
+                    "name": template.name,
+                    "language": template.language,
+                    "parameters": msg.parameters,
+                    "content_sid": template.content_sid,
+                }})
+                .to_string(),
+            );
+            message.agent_id = Some(msg.agent.to_string());
+            message.client_id = msg.client_id.clone();
+            Ok(Plan {
+                messages: vec![message],
+                send,
+                dedupe: msg.client_id.clone().map_or(Dedupe::None, Dedupe::Client),
+                ..Plan::state_only(state, effects)
+            })
+        });
+        commit_agent_message(self, plan)
+    }
+}
+
+impl Handler<SendAttachment> for ConversationActor {
+    type Result = Reply<MessageView>;
+
+    fn handle(&mut self, msg: SendAttachment, _: &mut Self::Context) -> Self::Result {
+        let _g = self.span.clone().entered();
+        let plan = self.loaded().and_then(|l| {
+            check_agent_may_send(l, msg.agent, msg.only_assignee)?;
+            let now = clock::now();
+            let event = Event::AgentReplied {
+                agent: msg.agent,
+                at: now,
+            };
+            let (state, effects) = transition(&l.state, &event, now, l.policy())?;
+            let label = msg
+                .caption
+                .as_deref()
+                .or(msg.filename.as_deref())
+                .map(|c| format!("[{}] {c}", msg.kind))
+                .unwrap_or_else(|| format!("[{}]", msg.kind));
+            let (mut message, send) = self.outbound(l, Author::Agent, label, now);
+            message.id = msg.message_id.to_string();
+            message.kind = msg.kind.clone();
+            message.media_path = Some(msg.path.clone());
+            message.media_mime = Some(msg.mime.clone());
+            message.media_filename = msg.filename.clone();
+            message.payload = msg
+                .caption
+                .as_ref()
+                .map(|c| json!({ "caption": c }).to_string());
+            message.agent_id = Some(msg.agent.to_string());
+            Ok(Plan {
+                messages: vec![message],
+                send,
+                ..Plan::state_only(state, effects)
+            })
+        });
+        commit_agent_message(self, plan)
+    }
+}
+
+impl Handler<RecordEcho> for ConversationActor {
+    type Result = Reply<()>;
+
+    /// A message the business sent from another tool (the Page inbox, a phone) is shown in the
+    /// thread as an agent's; an echo of our own send changes nothing.
+    fn handle(&mut self, msg: RecordEcho, _: &mut Self::Context) -> Self::Result {
+        let _g = self.span.clone().entered();
+        let plan = self.loaded().map(|l| {
+            let text = msg
+                .text
+                .clone()
+                .unwrap_or_else(|| "[attachment]".to_owned());
+            let mut m =
+                self.new_message(l, Direction::Outbound, Author::Agent, text.clone(), msg.at);
+            m.external_id = Some(msg.provider_message_id.clone());
+            m.delivery_status = Some(DeliveryStatus::Sent.as_str().to_owned());
+            Plan {
+                messages: vec![m],
+                dedupe: Dedupe::Echo {
+                    external_id: msg.provider_message_id,
+                    text,
+                },
+                ..Plan::state_only(l.state.clone(), Vec::new())
+            }
+        });
         match plan {
-            Ok(plan) => reply(self.commit(plan).map(|res, _, _| {
-                res.and_then(|c| match c {
-                    Committed::Written { messages, .. } => messages
-                        .first()
-                        .map(MessageView::from)
-                        .ok_or_else(|| AppError::internal("reply not written")),
-                    Committed::Duplicate(m) => Ok(MessageView::from(&m)),
-                })
-            })),
+            Ok(plan) => reply(self.commit(plan).map(|res, _, _| res.map(|_| ()))),
             Err(e) => refused(e),
         }
+    }
+}
+
+impl Handler<ApplyWatermark> for ConversationActor {
+    type Result = Reply<()>;
+
+    fn handle(&mut self, msg: ApplyWatermark, _: &mut Self::Context) -> Self::Result {
+        let _g = self.span.clone().entered();
+        if let Err(e) = self.loaded() {
+            return refused(e);
+        }
+        self.last_active = Instant::now();
+        let store = self.app.store.clone();
+        let conversation_id = self.id.to_string();
+        let write = async move {
+            store
+                .write(move |c| {
+                    let mut moved = Vec::new();
+                    for m in queries::outbound_before(c, &conversation_id, msg.watermark)? {
+                        let current = m
+                            .delivery_status
+                            .as_deref()
+                            .and_then(|s| s.parse::<DeliveryStatus>().ok())
+                            .unwrap_or(DeliveryStatus::Queued);
+                        if let Some(next) = current.advance(msg.status) {
+                            queries::set_delivery_status(c, &m.id, next.as_str(), None)?;
+                            moved.push((m.id, next));
+                        }
+                    }
+                    Ok(moved)
+                })
+                .await
+        };
+        reply(write.into_actor(self).map(|res, act, _| {
+            for (id, status) in res? {
+                act.publish(
+                    "message.status",
+                    act.audience(),
+                    json!({ "message_id": id, "status": status, "reason": null }),
+                );
+            }
+            Ok(())
+        }))
+    }
+}
+
+impl Handler<MediaStored> for ConversationActor {
+    type Result = Reply<()>;
+
+    fn handle(&mut self, msg: MediaStored, _: &mut Self::Context) -> Self::Result {
+        let _g = self.span.clone().entered();
+        if let Err(e) = self.loaded() {
+            return refused(e);
+        }
+        self.last_active = Instant::now();
+        let store = self.app.store.clone();
+        let id = msg.message_id.to_string();
+        let conversation_id = self.id.to_string();
+        let write = async move {
+            store
+                .write(move |c| {
+                    let m = queries::message(c, &id)?
+                        .filter(|m| m.conversation_id == conversation_id)
+                        .ok_or(AppError::NotFound("message"))?;
+                    let mime = msg.mime.or(m.media_mime.clone());
+                    queries::set_media(c, &id, &msg.path, mime.as_deref())?;
+                    Ok(MessageRow {
+                        media_path: Some(msg.path),
+                        media_mime: mime,
+                        ..m
+                    })
+                })
+                .await
+        };
+        reply(write.into_actor(self).map(|res, act, _| {
+            let m = res?;
+            act.publish(
+                "message.updated",
+                act.audience(),
+                json!({ "message": MessageView::from(&m) }),
+            );
+            Ok(())
+        }))
     }
 }
 
@@ -845,17 +1161,34 @@ impl Handler<ReportDelivery> for ConversationActor {
                     if matches!(msg.status, DeliveryStatus::Sent | DeliveryStatus::Failed) {
                         queries::delete_outbox(c, &id)?;
                     }
+                    let mut reports = vec![(msg.status, msg.reason)];
+                    if let Some(pid) = &msg.provider_message_id {
+                        queries::set_external_id(c, &id, pid)?;
+                        // Statuses the provider sent before we recorded its id.
+                        for p in queries::take_pending_statuses(c, &m.inbox_id, pid)? {
+                            if let Ok(status) = p.status.parse::<DeliveryStatus>() {
+                                reports.push((status, p.reason));
+                            }
+                        }
+                    }
                     let current = m
                         .delivery_status
                         .as_deref()
                         .and_then(|s| s.parse::<DeliveryStatus>().ok())
                         .unwrap_or(DeliveryStatus::Queued);
-                    let Some(next) = current.advance(msg.status) else {
+                    let mut next = current;
+                    let mut reason = m.failure_reason;
+                    for (status, why) in reports {
+                        if let Some(n) = next.advance(status) {
+                            next = n;
+                            if n == DeliveryStatus::Failed {
+                                reason = why;
+                            }
+                        }
+                    }
+                    if next == current {
                         return Ok(None);
-                    };
-                    let reason = (next == DeliveryStatus::Failed)
-                        .then_some(msg.reason)
-                        .flatten();
+                    }
                     queries::set_delivery_status(c, &id, next.as_str(), reason.as_deref())?;
                     Ok(Some((next, reason)))
                 })
@@ -906,12 +1239,8 @@ impl Handler<SetTags> for ConversationActor {
     fn handle(&mut self, msg: SetTags, _: &mut Self::Context) -> Self::Result {
         let plan = match self.loaded() {
             Ok(l) => Plan {
-                state: l.state.clone(),
-                effects: Vec::new(),
-                message: None,
-                send: false,
-                dedupe: Dedupe::None,
                 tags: Some(msg.0),
+                ..Plan::state_only(l.state.clone(), Vec::new())
             },
             Err(e) => return refused(e),
         };
@@ -942,6 +1271,8 @@ impl Handler<DeleteConversation> for ConversationActor {
         };
         reply(write.into_actor(self).map(|res, act, ctx| {
             res?;
+            // Its files go with it (inbound downloads and attachments).
+            crate::channels::media::remove_conversation_files(&act.app, act.id);
             let needed_reply = act.loaded.as_ref().is_some_and(|l| l.state.needs_reply());
             act.publish("conversation.deleted", act.audience(), json!({}));
             if needed_reply {

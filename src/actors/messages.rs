@@ -7,6 +7,7 @@ use chrono::NaiveDateTime;
 use super::conversation::ConversationActor;
 use crate::{
     assistant::AssistantReply,
+    db::models::MediaSource,
     domain::{conversation::Event, delivery::DeliveryStatus, AgentId, ConversationId, MessageId},
     error::AppResult,
     views::{ConversationView, MessageView},
@@ -14,13 +15,56 @@ use crate::{
 
 /// Webhook handler → ConversationActor: a customer message arrived (deduplicated by
 /// `external_id` within the inbox). Answered only after it is committed.
+///
+/// A provider message can carry several parts (a Twilio MMS with text and two photos, a
+/// Messenger text with attachments): each becomes one stored message, the first keeping the
+/// provider's id and the others `<id>#<n>`, and the conversation counts them as one message.
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "AppResult<InboundAccepted>")]
 pub struct DeliverInbound {
     pub external_id: Option<String>,
-    pub text: String,
+    /// Never empty.
+    pub parts: Vec<InboundPart>,
     /// The provider's timestamp.
     pub sent_at: NaiveDateTime,
+}
+
+impl DeliverInbound {
+    /// A plain text message (the API channel).
+    pub fn text(external_id: Option<String>, text: String, sent_at: NaiveDateTime) -> Self {
+        DeliverInbound {
+            external_id,
+            parts: vec![InboundPart::text(text)],
+            sent_at,
+        }
+    }
+}
+
+/// One part of a customer message, ready to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboundPart {
+    /// `text`, a media kind, `location`, `interactive`, `button` or `unsupported`.
+    pub kind: String,
+    /// The text shown in lists and searched (a caption or summary for non-text parts).
+    pub body: String,
+    /// Where to fetch the file from, when the part has one.
+    pub media: Option<MediaSource>,
+    pub media_mime: Option<String>,
+    pub media_filename: Option<String>,
+    pub payload: Option<serde_json::Value>,
+}
+
+impl InboundPart {
+    pub fn text(body: String) -> Self {
+        InboundPart {
+            kind: "text".to_owned(),
+            body,
+            media: None,
+            media_mime: None,
+            media_filename: None,
+            payload: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -28,7 +72,82 @@ pub struct InboundAccepted {
     pub message_id: String,
     /// True when this message had already been received; nothing changed.
     pub duplicate: bool,
+    /// Files of this message still to download (also after a duplicate, when an earlier
+    /// download did not finish).
+    pub downloads: Vec<MediaDownload>,
 }
+
+/// A provider's file to fetch and store for a message.
+#[derive(Debug, Clone)]
+pub struct MediaDownload {
+    pub conversation_id: ConversationId,
+    pub message_id: MessageId,
+    pub source: MediaSource,
+    pub mime: Option<String>,
+}
+
+/// Media task → ConversationActor: the file of a message was stored at `path` (relative to
+/// the data directory).
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "AppResult<()>")]
+pub struct MediaStored {
+    pub message_id: MessageId,
+    pub path: String,
+    pub mime: Option<String>,
+}
+
+/// REST handler → ConversationActor: an agent sends an approved template (allowed outside
+/// the service window).
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "AppResult<MessageView>")]
+pub struct SendTemplate {
+    pub agent: AgentId,
+    pub only_assignee: bool,
+    pub name: String,
+    pub language: String,
+    pub parameters: Vec<String>,
+    pub client_id: Option<String>,
+}
+
+/// REST handler → ConversationActor: an agent sends a file, already stored at `path`
+/// (relative to the data directory) under the id `message_id`.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "AppResult<MessageView>")]
+pub struct SendAttachment {
+    pub agent: AgentId,
+    pub only_assignee: bool,
+    pub message_id: MessageId,
+    /// `image`, `document`, `audio` or `video`.
+    pub kind: String,
+    pub path: String,
+    pub mime: String,
+    pub filename: Option<String>,
+    pub caption: Option<String>,
+}
+
+/// Webhook handler → ConversationActor: the business sent this message from elsewhere (a Meta
+/// echo, e.g. from the Page inbox). Stored as an agent message unless it is one of ours.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "AppResult<()>")]
+pub struct RecordEcho {
+    pub provider_message_id: String,
+    pub text: Option<String>,
+    pub at: NaiveDateTime,
+}
+
+/// Webhook handler → ConversationActor: every message we sent up to `watermark` reached
+/// `status` (Messenger delivery and read receipts).
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "AppResult<()>")]
+pub struct ApplyWatermark {
+    pub status: DeliveryStatus,
+    pub watermark: NaiveDateTime,
+}
+
+/// REST handler → ConversationActor: the contact was blocked or unblocked; reload it.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "AppResult<()>")]
+pub struct ContactChanged;
 
 /// REST handler → ConversationActor: an agent's reply or private note. The same `client_id`
 /// twice stores and sends one message.
@@ -60,12 +179,16 @@ pub struct SetTags(pub Vec<String>);
 pub struct DeleteConversation;
 
 /// Outbox → ConversationActor: the provider accepted or finally refused an outbound message.
+/// Webhook handler → ConversationActor: the provider reported a later status.
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "AppResult<()>")]
 pub struct ReportDelivery {
     pub message_id: MessageId,
     pub status: DeliveryStatus,
     pub reason: Option<String>,
+    /// The provider's id for the message, from its answer to the send: recorded, so that
+    /// status webhooks find the message (and any that arrived first are applied now).
+    pub provider_message_id: Option<String>,
 }
 
 /// ConversationActor → itself: the assistant answered (it may have been taken over meanwhile).

@@ -211,7 +211,9 @@ impl WidgetSession {
             let now = clock::now();
             let resolve = async move {
                 store
-                    .write(move |c| queries::resolve_conversation(c, &inbox_id, &contact, now))
+                    .write(move |c| {
+                        queries::resolve_conversation(c, &inbox_id, &contact, None, now)
+                    })
                     .await
             };
             ctx.wait(
@@ -241,12 +243,9 @@ impl WidgetSession {
         ctx: &mut Context<Self>,
     ) {
         let registry = self.state.registry.clone();
-        let msg = DeliverInbound {
-            // Unique per visitor and send: a resent frame is one message.
-            external_id: Some(format!("{}:{client_id}", self.visitor.simple())),
-            text,
-            sent_at: clock::now(),
-        };
+        // Unique per visitor and send: a resent frame is one message.
+        let external_id = Some(format!("{}:{client_id}", self.visitor.simple()));
+        let msg = DeliverInbound::text(external_id, text, clock::now());
         ctx.wait(
             async move { ask(&registry, id, msg).await }
                 .into_actor(self)

@@ -1,10 +1,18 @@
 //! Channels: how customer messages come in and replies go out.
 //!
-//! `api` is the generic signed-JSON channel; `outbox` delivers every queued outbound message
-//! with retries, whatever its channel.
+//! - `api` is the generic signed-JSON channel.
+//! - `whatsapp`, `twilio`, `meta` (Messenger, Instagram), with `hub_signature`, `normalized`,
+//!   `phone` and `sms`, are pure protocol modules: they parse webhooks, check signatures, build
+//!   the provider's requests and classify its answers, with no I/O.
+//! - `inbound` routes parsed webhook events to conversations; `outbox` delivers every queued
+//!   outbound message with retries, whatever its channel, through `http_client`; `media`
+//!   downloads and stores files.
 
 pub mod api;
+pub mod http_client;
 pub mod hub_signature;
+pub mod inbound;
+pub mod media;
 pub mod meta;
 pub mod normalized;
 pub mod outbox;

@@ -18,7 +18,7 @@ use crate::domain::delivery::DeliveryStatus;
 
 /// The network a message travelled on. It decides the window rules and how a reply is
 /// addressed (Twilio carries both SMS and WhatsApp, Meta both Messenger and Instagram).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Network {
     Sms,

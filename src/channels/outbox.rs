@@ -1,28 +1,55 @@
 //! The outbox worker: delivers every queued outbound message, retrying with exponential backoff,
-//! and reports `sent` or `failed` (with the reason) to the message's conversation actor.
+//! and reports `sent` (with the provider's message id) or `failed` (with the reason) to the
+//! message's conversation actor.
 //!
 //! Messages are written to the `outbox` table in the same transaction as the message itself,
 //! so a crash at any point loses nothing: on start the worker finds the rows still due and
-//! sends them. Delivery is at least once (a crash between the provider's answer and our commit
-//! sends again); receivers deduplicate on `message_id`.
+//! sends them. A provider outage leaves them queued and retried. Delivery is at least once (a
+//! crash between the provider's answer and our commit sends again); API-channel receivers
+//! deduplicate on `message_id`.
+//!
+//! Each inbox speaks its provider's protocol: the API channel POSTs a signed callback; WhatsApp,
+//! Twilio and Meta requests are built by their pure modules, sent through
+//! [`http_client`](super::http_client), and their answers classified by the same modules. Sends
+//! from one provider number are spaced to its throughput (WhatsApp: 80 per second by default),
+//! and a throughput error (130429) holds the number back for the time the provider asks.
 
-use std::{cell::RefCell, collections::HashSet, rc::Rc, sync::Arc, time::Duration};
+use std::{
+    cell::RefCell,
+    collections::{HashMap, HashSet},
+    rc::Rc,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use actix::Addr;
 use rand::Rng;
+use serde_json::Value;
 
-use super::api::{self, OutboundContact, OutboundPayload};
+use super::{
+    api::{self, OutboundContact, OutboundPayload},
+    http_client::{execute, without_url, FetchError},
+    media, meta,
+    normalized::{MediaKind, Network, OutboundContent, ProviderRequest, SendOutcome},
+    twilio, whatsapp,
+};
 use crate::{
     actors::{messages::ReportDelivery, registry::ask, registry::ConversationRegistry},
     app::AppContext,
     clock,
-    db::{models::OutboxRow, queries},
-    domain::{delivery::DeliveryStatus, ConversationId, MessageId},
+    db::{
+        models::{ContactRow, ConversationRow, MessageRow, OutboxRow},
+        queries,
+    },
+    domain::{delivery::DeliveryStatus, types::ChannelKind, ConversationId, MessageId},
     error::{AppError, AppResult},
+    inbox::Inbox,
 };
 
 /// Longest part of a provider's error body kept as the failure reason.
 const REASON_CHARS: usize = 300;
+/// Largest answer read from a provider or callback.
+const ANSWER_LIMIT: usize = 256 * 1024;
 
 /// Starts the worker on the current arbiter.
 pub fn start(app: Arc<AppContext>, registry: Addr<ConversationRegistry>) {
@@ -31,6 +58,7 @@ pub fn start(app: Arc<AppContext>, registry: Addr<ConversationRegistry>) {
 
 async fn run(app: Arc<AppContext>, registry: Addr<ConversationRegistry>) {
     let in_flight: Rc<RefCell<HashSet<String>>> = Rc::default();
+    let limiter = Limiter::default();
     let settings = app.settings.outbox.clone();
     let poll = Duration::from_millis(settings.poll_interval_ms);
     loop {
@@ -51,11 +79,15 @@ async fn run(app: Arc<AppContext>, registry: Addr<ConversationRegistry>) {
                         {
                             continue;
                         }
-                        let (app, registry, in_flight) =
-                            (app.clone(), registry.clone(), in_flight.clone());
+                        let (app, registry, in_flight, limiter) = (
+                            app.clone(),
+                            registry.clone(),
+                            in_flight.clone(),
+                            limiter.clone(),
+                        );
                         actix_rt::spawn(async move {
                             let id = row.message_id.clone();
-                            deliver(&app, &registry, row).await;
+                            deliver(&app, &registry, &limiter, row).await;
                             in_flight.borrow_mut().remove(&id);
                             app.outbox_kick.notify_one();
                         });
@@ -71,15 +103,72 @@ async fn run(app: Arc<AppContext>, registry: Addr<ConversationRegistry>) {
     }
 }
 
-/// Why one attempt did not deliver.
-enum Failure {
-    /// Worth trying again later (network, timeout, 5xx, 408, 429).
-    Transient(String),
-    /// Will never work (4xx, no callback configured).
-    Permanent(String),
+/// Spaces the sends of each inbox (one provider number) to its throughput. Lives on the
+/// worker's single thread.
+#[derive(Clone, Default)]
+struct Limiter {
+    next_slot: Rc<RefCell<HashMap<String, Instant>>>,
 }
 
-async fn deliver(app: &Arc<AppContext>, registry: &Addr<ConversationRegistry>, row: OutboxRow) {
+impl Limiter {
+    /// Waits for this inbox's next free slot and takes it.
+    async fn wait(&self, inbox: &str, per_second: u32) {
+        let interval = Duration::from_secs(1) / per_second.max(1);
+        let now = Instant::now();
+        let slot = {
+            let mut slots = self.next_slot.borrow_mut();
+            let slot = slots.get(inbox).copied().unwrap_or(now).max(now);
+            slots.insert(inbox.to_owned(), slot + interval);
+            slot
+        };
+        if slot > now {
+            tokio::time::sleep(slot - now).await;
+        }
+    }
+
+    /// The provider said the number is over its throughput: nothing leaves it for `pause`.
+    fn hold(&self, inbox: &str, pause: Duration) {
+        let until = Instant::now() + pause;
+        let mut slots = self.next_slot.borrow_mut();
+        let slot = slots.entry(inbox.to_owned()).or_insert(until);
+        *slot = (*slot).max(until);
+    }
+}
+
+/// How one attempt ended.
+#[derive(Debug)]
+enum Outcome {
+    /// Taken by the provider (with its id for the message, when it gives one).
+    Delivered { provider_message_id: Option<String> },
+    /// Worth trying again later; `after` is the provider's own wish, if it said.
+    Retry {
+        after: Option<Duration>,
+        reason: String,
+    },
+    /// Will never work as is.
+    Failed(String),
+}
+
+impl From<SendOutcome> for Outcome {
+    fn from(o: SendOutcome) -> Outcome {
+        match o {
+            SendOutcome::Accepted {
+                provider_message_id,
+            } => Outcome::Delivered {
+                provider_message_id: Some(provider_message_id),
+            },
+            SendOutcome::Retry { after, reason } => Outcome::Retry { after, reason },
+            SendOutcome::Failed { error } => Outcome::Failed(error.to_string()),
+        }
+    }
+}
+
+async fn deliver(
+    app: &Arc<AppContext>,
+    registry: &Addr<ConversationRegistry>,
+    limiter: &Limiter,
+    row: OutboxRow,
+) {
     let (Ok(message_id), Ok(conversation_id)) = (
         row.message_id.parse::<MessageId>(),
         row.conversation_id.parse::<ConversationId>(),
@@ -87,43 +176,38 @@ async fn deliver(app: &Arc<AppContext>, registry: &Addr<ConversationRegistry>, r
         tracing::error!(message_id = %row.message_id, "outbox: stored ids are invalid");
         return;
     };
-    let outcome = attempt(app, &row).await;
-    let report = |status, reason| ReportDelivery {
+    let outcome = attempt(app, limiter, &row).await;
+    let report = |status, reason, provider_message_id| ReportDelivery {
         message_id,
         status,
         reason,
+        provider_message_id,
     };
     let result: AppResult<()> = match outcome {
-        Ok(()) => {
-            ask(
-                registry,
-                conversation_id,
-                report(DeliveryStatus::Sent, None),
-            )
-            .await
+        Outcome::Delivered {
+            provider_message_id,
+        } => {
+            let r = report(DeliveryStatus::Sent, None, provider_message_id);
+            ask(registry, conversation_id, r).await
         }
-        Err(Failure::Permanent(reason)) => {
+        Outcome::Failed(reason) => {
             tracing::warn!(%message_id, %reason, "outbox: delivery failed permanently");
-            ask(
-                registry,
-                conversation_id,
-                report(DeliveryStatus::Failed, Some(reason)),
-            )
-            .await
+            let r = report(DeliveryStatus::Failed, Some(reason), None);
+            ask(registry, conversation_id, r).await
         }
-        Err(Failure::Transient(reason)) => {
+        Outcome::Retry { after, reason } => {
             let attempts = row.attempts.saturating_add(1);
             if attempts >= app.settings.outbox.max_attempts {
                 tracing::warn!(%message_id, %reason, attempts, "outbox: giving up");
                 let reason = format!("{reason} (after {attempts} attempts)");
-                ask(
-                    registry,
-                    conversation_id,
-                    report(DeliveryStatus::Failed, Some(reason)),
-                )
-                .await
+                let r = report(DeliveryStatus::Failed, Some(reason), None);
+                ask(registry, conversation_id, r).await
             } else {
-                let next = clock::now() + backoff(&app.settings.outbox, attempts);
+                let mut wait = backoff(&app.settings.outbox, attempts);
+                if let Some(after) = after.and_then(|a| chrono::Duration::from_std(a).ok()) {
+                    wait = wait.max(after);
+                }
+                let next = clock::now() + wait;
                 tracing::info!(%message_id, %reason, attempts, %next, "outbox: will retry");
                 let id = row.message_id.clone();
                 app.store
@@ -153,38 +237,238 @@ fn backoff(s: &crate::config::OutboxSettings, attempts: i32) -> chrono::Duration
     chrono::Duration::milliseconds((base as f64 * jitter) as i64)
 }
 
-async fn attempt(app: &Arc<AppContext>, row: &OutboxRow) -> Result<(), Failure> {
+/// What one send needs from the database.
+struct Loaded {
+    message: MessageRow,
+    contact: ContactRow,
+    conversation: ConversationRow,
+}
+
+async fn attempt(app: &Arc<AppContext>, limiter: &Limiter, row: &OutboxRow) -> Outcome {
     let Some(inbox) = app.inboxes.get(&row.inbox_id).cloned() else {
-        return Err(Failure::Permanent(format!(
-            "inbox `{}` is no longer configured",
-            row.inbox_id
-        )));
-    };
-    let Some(url) = inbox.callback_url.clone() else {
-        return Err(Failure::Permanent(format!(
-            "inbox `{}` has no callback_url",
-            inbox.id
-        )));
+        return Outcome::Failed(format!("inbox `{}` is no longer configured", row.inbox_id));
     };
     let id = row.message_id.clone();
     let loaded = app
         .store
         .read(move |c| {
-            let Some(m) = queries::message(c, &id)? else {
+            let Some(message) = queries::message(c, &id)? else {
                 return Ok(None);
             };
-            let Some(conv) =
-                queries::conversation(c, m.conversation_id.parse().map_err(AppError::internal)?)?
-            else {
+            let conversation_id = message
+                .conversation_id
+                .parse()
+                .map_err(AppError::internal)?;
+            let Some(conversation) = queries::conversation(c, conversation_id)? else {
                 return Ok(None);
             };
-            Ok(queries::contact(c, &conv.contact_id)?.map(|contact| (m, contact)))
+            Ok(
+                queries::contact(c, &conversation.contact_id)?.map(|contact| Loaded {
+                    message,
+                    contact,
+                    conversation,
+                }),
+            )
         })
-        .await
-        .map_err(|e| Failure::Transient(format!("database: {e}")))?;
-    let Some((message, contact)) = loaded else {
-        return Err(Failure::Permanent("message no longer exists".to_owned()));
+        .await;
+    let loaded = match loaded {
+        Ok(Some(l)) => l,
+        Ok(None) => return Outcome::Failed("message no longer exists".to_owned()),
+        Err(e) => {
+            return Outcome::Retry {
+                after: None,
+                reason: format!("database: {e}"),
+            }
+        }
     };
+    match inbox.channel {
+        ChannelKind::Api | ChannelKind::Widget => callback(app, &inbox, loaded).await,
+        ChannelKind::Whatsapp | ChannelKind::Twilio | ChannelKind::Meta => {
+            let request = match provider_request(app, &inbox, &loaded) {
+                Ok(r) => r,
+                Err(reason) => return Outcome::Failed(reason),
+            };
+            let per_second = inbox
+                .settings
+                .throughput_per_second
+                .or((inbox.channel == ChannelKind::Whatsapp)
+                    .then_some(whatsapp::DEFAULT_THROUGHPUT_PER_SECOND));
+            if let Some(n) = per_second {
+                limiter.wait(&inbox.id, n).await;
+            }
+            let outcome = send(app, &inbox, &request).await;
+            if let Outcome::Retry {
+                after: Some(after),
+                reason,
+            } = &outcome
+            {
+                if inbox.channel == ChannelKind::Whatsapp && reason.starts_with("130429") {
+                    limiter.hold(&inbox.id, *after);
+                }
+            }
+            outcome
+        }
+    }
+}
+
+/// Sends a provider request and classifies the answer with the provider's own rules.
+async fn send(app: &AppContext, inbox: &Inbox, request: &ProviderRequest) -> Outcome {
+    let classify = match inbox.channel {
+        ChannelKind::Twilio => twilio::classify_send_response,
+        ChannelKind::Meta => meta::classify_send_response,
+        _ => whatsapp::classify_send_response,
+    };
+    match execute(app, request, ANSWER_LIMIT).await {
+        Ok(answer) => classify(answer.status, &answer.body)
+            .with_retry_after(answer.retry_after.as_deref())
+            .into(),
+        Err(FetchError::TooLarge { .. }) => Outcome::Retry {
+            after: None,
+            reason: "the provider's answer was too large".to_owned(),
+        },
+        Err(FetchError::Network(e)) => {
+            SendOutcome::network_error(format!("{} request failed: {e}", inbox.channel)).into()
+        }
+    }
+}
+
+/// The provider request for a message, or why it cannot be sent (no request is made then).
+fn provider_request(
+    app: &AppContext,
+    inbox: &Inbox,
+    l: &Loaded,
+) -> Result<ProviderRequest, String> {
+    let s = &inbox.settings;
+    let content = content_of(app, inbox, &l.message)?;
+    let expose = |t: &Option<crate::config::Secret>| {
+        t.as_ref()
+            .map(|t| t.expose().to_owned())
+            .unwrap_or_default()
+    };
+    let built = match inbox.channel {
+        ChannelKind::Whatsapp => whatsapp::build_send(
+            s.api_base(),
+            s.graph_version(),
+            s.phone_number_id.as_deref().unwrap_or_default(),
+            &expose(&s.access_token),
+            &l.contact.external_id,
+            &content,
+            None,
+        ),
+        ChannelKind::Twilio => {
+            let from = s.from.as_deref().unwrap_or_default();
+            let network = match l.conversation.network.as_deref() {
+                Some("whatsapp") => Network::Whatsapp,
+                _ => Network::Sms,
+            };
+            let from = if from.starts_with('+') {
+                twilio::address(network, from)
+            } else {
+                from.to_owned()
+            };
+            let callback = format!(
+                "{}/status",
+                s.public_url
+                    .as_deref()
+                    .unwrap_or_default()
+                    .trim_end_matches('/')
+            );
+            twilio::build_send(
+                s.api_base(),
+                s.account_sid.as_deref().unwrap_or_default(),
+                inbox.secret.expose(),
+                &from,
+                &l.contact.external_id,
+                &content,
+                Some(&callback),
+            )
+        }
+        ChannelKind::Meta => {
+            // The window decides the label; the assistant never uses the human-agent tag.
+            let by_agent = l.message.author == "agent";
+            let messaging_type = meta::send_permission(
+                l.conversation.last_customer_message_at,
+                clock::now(),
+                by_agent,
+            )
+            .map_err(|e| e.to_string())?;
+            meta::build_send(
+                s.api_base(),
+                s.graph_version(),
+                s.page_id.as_deref().unwrap_or_default(),
+                &expose(&s.page_access_token),
+                &l.contact.external_id,
+                &content,
+                messaging_type,
+            )
+        }
+        ChannelKind::Api | ChannelKind::Widget => {
+            return Err("the API channel sends callbacks".to_owned())
+        }
+    };
+    built.map_err(|e| e.to_string())
+}
+
+/// What a stored message sends: a template, a file by its public link, or text.
+fn content_of(app: &AppContext, inbox: &Inbox, m: &MessageRow) -> Result<OutboundContent, String> {
+    let payload = m.payload_json();
+    let text = |key: &str| payload.get(key).and_then(Value::as_str).map(str::to_owned);
+    if m.kind == "template" {
+        let t = payload.get("template").cloned().unwrap_or(Value::Null);
+        let field = |k: &str| t.get(k).and_then(Value::as_str).map(str::to_owned);
+        let name = match inbox.channel {
+            // Twilio sends a template by its Content SID.
+            ChannelKind::Twilio => field("content_sid"),
+            _ => field("name"),
+        }
+        .ok_or("the stored template has no name")?;
+        let parameters = t
+            .get("parameters")
+            .and_then(Value::as_array)
+            .map(|ps| {
+                ps.iter()
+                    .filter_map(|p| p.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        return Ok(OutboundContent::Template {
+            name,
+            language: field("language").unwrap_or_default(),
+            parameters,
+        });
+    }
+    if m.media_path.is_some() {
+        let kind = match m.kind.as_str() {
+            "image" => MediaKind::Image,
+            "audio" => MediaKind::Audio,
+            "voice" => MediaKind::Voice,
+            "video" => MediaKind::Video,
+            "sticker" => MediaKind::Sticker,
+            _ => MediaKind::Document,
+        };
+        let url = media::public_link(app, inbox, &m.id).ok_or(
+            "server.public_url is not set, so the provider cannot fetch the file".to_owned(),
+        )?;
+        return Ok(OutboundContent::Media {
+            kind,
+            url,
+            caption: text("caption"),
+            filename: m.media_filename.clone(),
+        });
+    }
+    Ok(OutboundContent::Text {
+        body: m.body.clone(),
+    })
+}
+
+/// The API channel: POST the signed payload to the inbox's callback URL.
+async fn callback(app: &AppContext, inbox: &Inbox, l: Loaded) -> Outcome {
+    let Some(url) = inbox.callback_url.clone() else {
+        return Outcome::Failed(format!("inbox `{}` has no callback_url", inbox.id));
+    };
+    let Loaded {
+        message, contact, ..
+    } = l;
     let payload = OutboundPayload {
         message_id: message.id,
         conversation_id: message.conversation_id,
@@ -200,7 +484,10 @@ async fn attempt(app: &Arc<AppContext>, row: &OutboxRow) -> Result<(), Failure> 
         agent_id: message.agent_id,
         sent_at: message.sent_at,
     };
-    let body = serde_json::to_vec(&payload).map_err(|e| Failure::Permanent(e.to_string()))?;
+    let body = match serde_json::to_vec(&payload) {
+        Ok(b) => b,
+        Err(e) => return Outcome::Failed(e.to_string()),
+    };
     let signature = api::sign(inbox.secret.expose(), &body);
     let response = app
         .http
@@ -212,11 +499,21 @@ async fn attempt(app: &Arc<AppContext>, row: &OutboxRow) -> Result<(), Failure> 
         .header(api::SIGNATURE_HEADER, signature)
         .body(body)
         .send()
-        .await
-        .map_err(|e| Failure::Transient(format!("callback request failed: {}", without_url(&e))))?;
+        .await;
+    let response = match response {
+        Ok(r) => r,
+        Err(e) => {
+            return Outcome::Retry {
+                after: None,
+                reason: format!("callback request failed: {}", without_url(&e)),
+            }
+        }
+    };
     let status = response.status();
     if status.is_success() {
-        return Ok(());
+        return Outcome::Delivered {
+            provider_message_id: None,
+        };
     }
     let text = response.text().await.unwrap_or_default();
     let snippet: String = text.chars().take(REASON_CHARS).collect();
@@ -224,24 +521,12 @@ async fn attempt(app: &Arc<AppContext>, row: &OutboxRow) -> Result<(), Failure> 
         .trim_end_matches([':', ' '])
         .to_owned();
     if status.is_client_error() && status.as_u16() != 408 && status.as_u16() != 429 {
-        Err(Failure::Permanent(reason))
+        Outcome::Failed(reason)
     } else {
-        Err(Failure::Transient(reason))
-    }
-}
-
-/// reqwest's errors embed the URL, which may carry a token in its query: keep only the kind.
-fn without_url(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else {
-        "error"
-    };
-    match std::error::Error::source(e) {
-        Some(src) if !e.is_timeout() => format!("{kind}: {src}"),
-        _ => kind.to_owned(),
+        Outcome::Retry {
+            after: None,
+            reason,
+        }
     }
 }
 
@@ -270,5 +555,25 @@ mod tests {
                 "attempt {attempts}: {ms}"
             );
         }
+    }
+
+    #[actix_rt::test]
+    async fn the_limiter_spaces_sends_and_holds_after_a_throughput_error() {
+        let limiter = Limiter::default();
+        let start = Instant::now();
+        for _ in 0..5 {
+            limiter.wait("wa", 20).await;
+        }
+        // Five sends at 20 per second: the fifth leaves 4 × 50 ms after the first.
+        let spaced = start.elapsed();
+        assert!(spaced >= Duration::from_millis(190), "{spaced:?}");
+        limiter.hold("wa", Duration::from_millis(300));
+        let held = Instant::now();
+        limiter.wait("wa", 1000).await;
+        assert!(held.elapsed() >= Duration::from_millis(290));
+        // Other inboxes are not held.
+        let other = Instant::now();
+        limiter.wait("sms", 1).await;
+        assert!(other.elapsed() < Duration::from_millis(50));
     }
 }

@@ -7,8 +7,14 @@ use diesel::prelude::*;
 use std::collections::HashMap;
 
 use super::{
-    models::{AgentRow, AuthTokenRow, ContactRow, ConversationRow, MessageRow, OutboxRow},
-    schema::{agents, auth_tokens, contacts, conversation_tags, conversations, messages, outbox},
+    models::{
+        AgentRow, AuthTokenRow, ContactRow, ConversationRow, MessageRow, OutboxRow,
+        PendingStatusRow,
+    },
+    schema::{
+        agents, auth_tokens, contacts, conversation_tags, conversations, messages, outbox,
+        pending_statuses,
+    },
     DbConnection,
 };
 use crate::{
@@ -102,10 +108,15 @@ pub struct ContactInput {
 
 /// Finds the conversation of this contact on this inbox, creating contact and conversation on
 /// first contact. Runs in the writer, so two first messages of one customer cannot race.
+///
+/// `network` is stored on a new conversation (Twilio carries SMS and WhatsApp). A new contact
+/// whose phone number (E.164) belongs to a blocked contact on any channel starts blocked: it
+/// is the same person.
 pub fn resolve_conversation(
     conn: &mut DbConnection,
     inbox_id: &str,
     input: &ContactInput,
+    network: Option<&str>,
     now: NaiveDateTime,
 ) -> AppResult<(ConversationId, bool)> {
     let existing: Option<ContactRow> = contacts::table
@@ -135,6 +146,17 @@ pub fn resolve_conversation(
             c
         }
         None => {
+            let blocked = match &input.phone {
+                Some(phone) => {
+                    contacts::table
+                        .filter(contacts::phone.eq(phone))
+                        .filter(contacts::blocked.eq(true))
+                        .count()
+                        .get_result::<i64>(conn)?
+                        > 0
+                }
+                None => false,
+            };
             let c = ContactRow {
                 id: ContactId::new().to_string(),
                 inbox_id: inbox_id.to_owned(),
@@ -142,7 +164,7 @@ pub fn resolve_conversation(
                 name: input.name.clone(),
                 phone: input.phone.clone(),
                 email: input.email.clone(),
-                blocked: false,
+                blocked,
                 created_at: now,
             };
             diesel::insert_into(contacts::table)
@@ -184,7 +206,7 @@ pub fn resolve_conversation(
         lead_stage: None,
         created_at: now,
         updated_at: now,
-        network: None,
+        network: network.map(str::to_owned),
     };
     diesel::insert_into(conversations::table)
         .values(&row)
@@ -205,6 +227,23 @@ pub fn conversation_of_contact(
         .select(ConversationRow::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// The conversation of the contact with this provider id on this inbox.
+pub fn conversation_id_of_contact(
+    conn: &mut DbConnection,
+    inbox_id: &str,
+    external_id: &str,
+) -> AppResult<Option<ConversationId>> {
+    let id: Option<String> = conversations::table
+        .inner_join(contacts::table)
+        .filter(contacts::inbox_id.eq(inbox_id))
+        .filter(contacts::external_id.eq(external_id))
+        .select(conversations::id)
+        .first(conn)
+        .optional()?;
+    id.map(|id| id.parse().map_err(AppError::internal))
+        .transpose()
 }
 
 pub fn conversation(
@@ -552,6 +591,132 @@ pub fn message_by_external_id(
         .select(MessageRow::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// The messages with these provider ids (the parts of one provider message).
+pub fn messages_by_external_ids(
+    conn: &mut DbConnection,
+    inbox_id: &str,
+    external_ids: &[String],
+) -> AppResult<Vec<MessageRow>> {
+    let mut rows: Vec<MessageRow> = messages::table
+        .filter(messages::inbox_id.eq(inbox_id))
+        .filter(messages::external_id.eq_any(external_ids))
+        .select(MessageRow::as_select())
+        .load(conn)?;
+    // In the order asked (the first part first).
+    rows.sort_by_key(|m| {
+        external_ids
+            .iter()
+            .position(|id| m.external_id.as_ref() == Some(id))
+    });
+    Ok(rows)
+}
+
+/// One of our outbound messages with this text whose provider id is not recorded yet (its
+/// send is in flight): a Meta echo of it is not a message from elsewhere.
+pub fn unrecorded_outbound_with_text(
+    conn: &mut DbConnection,
+    conversation_id: &str,
+    text: &str,
+) -> AppResult<Option<MessageRow>> {
+    Ok(messages::table
+        .filter(messages::conversation_id.eq(conversation_id))
+        .filter(messages::direction.eq("outbound"))
+        .filter(messages::external_id.is_null())
+        .filter(messages::body.eq(text))
+        .order(messages::created_at.desc())
+        .select(MessageRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Our outbound messages sent up to `until` whose status is `sent` or `delivered`: what a
+/// delivery or read watermark may move forward.
+pub fn outbound_before(
+    conn: &mut DbConnection,
+    conversation_id: &str,
+    until: NaiveDateTime,
+) -> AppResult<Vec<MessageRow>> {
+    Ok(messages::table
+        .filter(messages::conversation_id.eq(conversation_id))
+        .filter(messages::direction.eq("outbound"))
+        .filter(messages::delivery_status.eq_any(["sent", "delivered"]))
+        .filter(messages::sent_at.le(until))
+        .select(MessageRow::as_select())
+        .load(conn)?)
+}
+
+/// Records the provider's id of an outbound message (from its answer to the send).
+pub fn set_external_id(conn: &mut DbConnection, id: &str, external_id: &str) -> AppResult<()> {
+    diesel::update(messages::table.find(id))
+        .set(messages::external_id.eq(external_id))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records where a message's file was stored.
+pub fn set_media(
+    conn: &mut DbConnection,
+    id: &str,
+    path: &str,
+    mime: Option<&str>,
+) -> AppResult<()> {
+    diesel::update(messages::table.find(id))
+        .set((messages::media_path.eq(path), messages::media_mime.eq(mime)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Inbound files not downloaded yet, of messages received since `since`, oldest first.
+pub fn media_downloads_pending(
+    conn: &mut DbConnection,
+    since: NaiveDateTime,
+    limit: i64,
+) -> AppResult<Vec<MessageRow>> {
+    Ok(messages::table
+        .filter(messages::media_source.is_not_null())
+        .filter(messages::media_path.is_null())
+        .filter(messages::created_at.ge(since))
+        .order(messages::created_at.asc())
+        .select(MessageRow::as_select())
+        .limit(limit)
+        .load(conn)?)
+}
+
+/// Keeps a provider status whose message is not known by that id yet.
+pub fn park_status(conn: &mut DbConnection, row: &PendingStatusRow) -> AppResult<()> {
+    diesel::insert_into(pending_statuses::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Removes and returns the parked statuses of a provider message, oldest first.
+pub fn take_pending_statuses(
+    conn: &mut DbConnection,
+    inbox_id: &str,
+    provider_message_id: &str,
+) -> AppResult<Vec<PendingStatusRow>> {
+    let filter = pending_statuses::table
+        .filter(pending_statuses::inbox_id.eq(inbox_id))
+        .filter(pending_statuses::provider_message_id.eq(provider_message_id));
+    let rows: Vec<PendingStatusRow> = filter
+        .order(pending_statuses::created_at.asc())
+        .select(PendingStatusRow::as_select())
+        .load(conn)?;
+    if !rows.is_empty() {
+        diesel::delete(filter).execute(conn)?;
+    }
+    Ok(rows)
+}
+
+/// Forgets parked statuses older than `before` (of messages sent by other tools).
+pub fn expire_pending_statuses(conn: &mut DbConnection, before: NaiveDateTime) -> AppResult<usize> {
+    Ok(
+        diesel::delete(pending_statuses::table.filter(pending_statuses::created_at.lt(before)))
+            .execute(conn)?,
+    )
 }
 
 pub fn message_by_client_id(

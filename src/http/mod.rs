@@ -4,10 +4,13 @@
 pub mod agents;
 pub mod auth;
 pub mod body;
+pub mod channel_webhooks;
 pub mod conversations;
 pub mod events;
+pub mod files;
 pub mod health;
 pub mod static_files;
+pub mod templates;
 pub mod webhooks;
 pub mod widget;
 pub mod ws;
@@ -60,6 +63,11 @@ api_routes! {
     post "/conversations/{id}/lead-stage" => conversations::set_lead_stage,
     post "/conversations/{id}/follow-up" => conversations::schedule_follow_up,
     delete "/conversations/{id}/follow-up" => conversations::cancel_follow_up,
+    post "/conversations/{id}/attachments" => files::attach,
+    get "/files/{message_id}" => files::get,
+    get "/inboxes" => templates::list,
+    post "/conversations" => templates::start,
+    post "/conversations/{id}/template" => templates::send,
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
@@ -91,6 +99,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
             .route(web::method(actix_web::http::Method::OPTIONS).to(widget::preflight)),
     )
     .route("/widget/{inbox}/ws", web::get().to(widget::ws))
+    .service(
+        web::resource("/webhooks/whatsapp/{inbox}")
+            .route(web::get().to(channel_webhooks::whatsapp_verify))
+            .route(web::post().to(channel_webhooks::whatsapp_notify)),
+    )
+    .route("/media/{message_id}", web::get().to(files::public))
     .service(api_scope())
     .default_service(web::to(not_found));
 }

@@ -49,16 +49,12 @@ pub async fn api_inbound(
     let contact = inbound.contact.clone();
     let (conversation_id, _) = app
         .store
-        .write(move |c| queries::resolve_conversation(c, &inbox_key, &contact, now))
+        .write(move |c| queries::resolve_conversation(c, &inbox_key, &contact, None, now))
         .await?;
     let accepted = ask(
         &state.registry,
         conversation_id,
-        DeliverInbound {
-            external_id: Some(inbound.external_id),
-            text: inbound.text,
-            sent_at: inbound.sent_at,
-        },
+        DeliverInbound::text(Some(inbound.external_id), inbound.text, inbound.sent_at),
     )
     .await?;
     Ok(HttpResponse::Ok().json(json!({

@@ -211,6 +211,191 @@ impl StandIn {
     }
 }
 
+/// One request a provider stand-in received.
+#[derive(Debug, Clone)]
+pub struct ProviderCall {
+    pub method: String,
+    pub path: String,
+    /// Lower-cased names.
+    pub headers: std::collections::HashMap<String, String>,
+    pub body: Vec<u8>,
+    pub at: Instant,
+}
+
+impl ProviderCall {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("request body is JSON")
+    }
+}
+
+#[derive(Clone)]
+struct Answer {
+    status: u16,
+    content_type: String,
+    body: Vec<u8>,
+}
+
+type RouteKey = (String, String);
+
+#[derive(Default)]
+struct ProviderState {
+    calls: Mutex<Vec<ProviderCall>>,
+    scripted: Mutex<std::collections::HashMap<RouteKey, VecDeque<Answer>>>,
+    defaults: Mutex<std::collections::HashMap<RouteKey, Answer>>,
+    seq: std::sync::atomic::AtomicU64,
+}
+
+/// A local stand-in for a provider's API (Graph API, Twilio): records method, path, headers
+/// and body of every request, and answers per route as scripted. `{seq}` in an answer body is
+/// replaced by a number that grows with each answer, so ids stay unique.
+#[derive(Clone)]
+pub struct Provider {
+    /// `http://127.0.0.1:<port>`: the inbox's `api_base_url`.
+    pub url: String,
+    state: Arc<ProviderState>,
+    _server: actix_web::dev::ServerHandle,
+}
+
+async fn provider_answer(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<Arc<ProviderState>>,
+) -> HttpResponse {
+    let method = req.method().as_str().to_owned();
+    let path = req.path().to_owned();
+    let headers = req
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_ascii_lowercase(),
+                v.to_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    state.calls.lock().expect("lock").push(ProviderCall {
+        method: method.clone(),
+        path: path.clone(),
+        headers,
+        body: body.to_vec(),
+        at: Instant::now(),
+    });
+    let key = (method, path);
+    let scripted = state
+        .scripted
+        .lock()
+        .expect("lock")
+        .get_mut(&key)
+        .and_then(VecDeque::pop_front);
+    let answer = scripted.or_else(|| state.defaults.lock().expect("lock").get(&key).cloned());
+    match answer {
+        Some(a) => {
+            let n = state.seq.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let body = String::from_utf8_lossy(&a.body)
+                .replace("{seq}", &n.to_string())
+                .into_bytes();
+            let body = if a.content_type.starts_with("application/json") {
+                body
+            } else {
+                a.body
+            };
+            HttpResponse::build(actix_web::http::StatusCode::from_u16(a.status).expect("status"))
+                .content_type(a.content_type)
+                .body(body)
+        }
+        None => HttpResponse::NotFound()
+            .json(json!({"error": {"message": "no such route in the stand-in", "code": 803}})),
+    }
+}
+
+impl Provider {
+    pub async fn start() -> Provider {
+        let state = Arc::new(ProviderState::default());
+        let data = web::Data::new(state.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .app_data(web::PayloadConfig::new(64 * 1024 * 1024))
+                .default_service(web::to(provider_answer))
+        })
+        .workers(1)
+        .disable_signals()
+        .bind("127.0.0.1:0")
+        .expect("bind provider stand-in");
+        let addr = server.addrs()[0];
+        let server = server.run();
+        let handle = server.handle();
+        actix_rt::spawn(server);
+        Provider {
+            url: format!("http://{addr}"),
+            state,
+            _server: handle,
+        }
+    }
+
+    /// Answer `method path` with this JSON from now on.
+    pub fn on(&self, method: &str, path: &str, status: u16, body: Value) {
+        self.on_bytes(
+            method,
+            path,
+            status,
+            "application/json",
+            body.to_string().into_bytes(),
+        );
+    }
+
+    pub fn on_bytes(
+        &self,
+        method: &str,
+        path: &str,
+        status: u16,
+        content_type: &str,
+        body: Vec<u8>,
+    ) {
+        self.state.defaults.lock().expect("lock").insert(
+            (method.to_owned(), path.to_owned()),
+            Answer {
+                status,
+                content_type: content_type.to_owned(),
+                body,
+            },
+        );
+    }
+
+    /// Answer the next requests to `method path` with these, in order, then the default.
+    pub fn script(&self, method: &str, path: &str, answers: &[(u16, Value)]) {
+        let mut scripted = self.state.scripted.lock().expect("lock");
+        let queue = scripted
+            .entry((method.to_owned(), path.to_owned()))
+            .or_default();
+        for (status, body) in answers {
+            queue.push_back(Answer {
+                status: *status,
+                content_type: "application/json".to_owned(),
+                body: body.to_string().into_bytes(),
+            });
+        }
+    }
+
+    pub fn calls(&self) -> Vec<ProviderCall> {
+        self.state.calls.lock().expect("lock").clone()
+    }
+
+    /// The requests to `method path`.
+    pub fn calls_to(&self, method: &str, path: &str) -> Vec<ProviderCall> {
+        self.calls()
+            .into_iter()
+            .filter(|c| c.method == method && c.path == path)
+            .collect()
+    }
+}
+
 /// Polls `check` until it returns `Some`, or fails the test after `timeout`.
 pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
 where
@@ -256,6 +441,8 @@ pub fn base_settings(db: &TestDb, callback_url: &str) -> Settings {
 pub struct TestApp {
     pub handle: AppHandle,
     pub base: String,
+    /// `server.data_dir`: files live under `media/` there.
+    pub data_dir: PathBuf,
     pub client: reqwest::Client,
     pub stand_in: StandIn,
     _db: TestDb,
@@ -273,10 +460,12 @@ impl TestApp {
         let mut settings = base_settings(&db, &stand_in.url);
         customize(&mut settings);
         settings.validate().expect("test settings are valid");
+        let data_dir = settings.server.data_dir.clone();
         let (handle, server) = app::build(settings).await.expect("server starts");
         actix_rt::spawn(server);
         TestApp {
             base: format!("http://{}", handle.addr),
+            data_dir,
             handle,
             client: reqwest::Client::new(),
             stand_in,
@@ -342,6 +531,50 @@ impl TestApp {
     pub async fn put(&self, token: &str, path: &str, body: &Value) -> (u16, Value) {
         self.call(reqwest::Method::PUT, token, path, Some(body))
             .await
+    }
+
+    /// POSTs raw bytes (an attachment) with this Content-Type.
+    pub async fn post_bytes(
+        &self,
+        token: &str,
+        path: &str,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> (u16, Value) {
+        let resp = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .header("Content-Type", content_type)
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .expect("request");
+        status_json(resp).await
+    }
+
+    /// GETs raw bytes: status, Content-Type and body.
+    pub async fn get_bytes(&self, token: Option<&str>, path: &str) -> (u16, String, Vec<u8>) {
+        let mut req = self.client.get(format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let ct = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        (status, ct, resp.bytes().await.expect("body").to_vec())
+    }
+
+    /// Conversations of the list (first page, all statuses).
+    pub async fn conversations(&self, token: &str) -> Vec<Value> {
+        let (status, body) = self.get(token, "/api/conversations?limit=200").await;
+        assert_eq!(status, 200, "{body}");
+        body["items"].as_array().cloned().unwrap_or_default()
     }
 
     pub async fn delete(&self, token: &str, path: &str) -> (u16, Value) {

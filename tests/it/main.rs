@@ -16,4 +16,5 @@ mod migrations;
 mod outbox;
 mod realtime;
 mod restart;
+mod whatsapp;
 mod widget;

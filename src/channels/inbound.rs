@@ -1,0 +1,306 @@
+//! From a provider's parsed webhook to the conversations: each customer message is routed to
+//! its conversation's actor (created on first contact), each status report to the actor of the
+//! message it is about. Shared by the WhatsApp, Twilio and Meta webhooks; the provider modules
+//! have already turned their payloads into [`WebhookEvent`]s.
+//!
+//! Everything here is committed before the webhook is answered; work that calls out (media
+//! downloads) is spawned and runs after the answer.
+
+use std::sync::Arc;
+
+use actix::Addr;
+use serde_json::{json, Map, Value};
+
+use super::{
+    media,
+    normalized::{Content, InboundMessage, MediaSource as Source, StatusUpdate, WebhookEvent},
+    twilio,
+};
+use crate::{
+    actors::{
+        messages::{ApplyWatermark, DeliverInbound, InboundPart, RecordEcho, ReportDelivery},
+        registry::{ask, ConversationRegistry},
+    },
+    app::AppContext,
+    clock,
+    db::{
+        models::{MediaSource, PendingStatusRow},
+        queries::{self, ContactInput},
+    },
+    domain::{types::ChannelKind, ConversationId, MessageId},
+    error::{AppError, AppResult},
+    inbox::Inbox,
+};
+
+/// What a webhook changed, for its answer and the logs.
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+pub struct Ingested {
+    pub messages: usize,
+    pub duplicates: usize,
+    pub statuses: usize,
+    pub skipped: usize,
+}
+
+/// Applies the events of one webhook in order.
+///
+/// A problem with one event that retrying cannot fix (a message for another number, a status
+/// for a message we never sent) is logged and skipped; a failure of our own (database) is
+/// returned, so the webhook is answered with an error and the provider delivers it again
+/// (every step is idempotent).
+pub async fn ingest(
+    app: &Arc<AppContext>,
+    registry: &Addr<ConversationRegistry>,
+    inbox: &Arc<Inbox>,
+    events: Vec<WebhookEvent>,
+) -> AppResult<Ingested> {
+    let mut done = Ingested::default();
+    for event in events {
+        match event {
+            WebhookEvent::Message(m) => {
+                if !addressed_to(inbox, m.business_id.as_deref()) {
+                    tracing::warn!(inbox = %inbox.id, business_id = ?m.business_id, "message for another number or page; skipped");
+                    done.skipped += 1;
+                    continue;
+                }
+                if deliver_message(app, registry, inbox, m).await? {
+                    done.duplicates += 1;
+                } else {
+                    done.messages += 1;
+                }
+            }
+            WebhookEvent::Status(s) => {
+                apply_status(app, registry, inbox, s).await?;
+                done.statuses += 1;
+            }
+            WebhookEvent::Echo {
+                provider_message_id,
+                recipient,
+                text,
+                at,
+                business_id,
+            } => {
+                if !addressed_to(inbox, business_id.as_deref()) {
+                    done.skipped += 1;
+                    continue;
+                }
+                let echo = RecordEcho {
+                    provider_message_id,
+                    text,
+                    at,
+                };
+                match conversation_of(app, inbox, &recipient).await? {
+                    Some(id) => ask(registry, id, echo).await?,
+                    None => {
+                        tracing::debug!(inbox = %inbox.id, "echo to a contact without a conversation; skipped");
+                        done.skipped += 1;
+                    }
+                }
+            }
+            WebhookEvent::Watermark {
+                contact_external_id,
+                business_id,
+                status,
+                watermark,
+            } => {
+                if !addressed_to(inbox, business_id.as_deref()) {
+                    done.skipped += 1;
+                    continue;
+                }
+                if let Some(id) = conversation_of(app, inbox, &contact_external_id).await? {
+                    ask(registry, id, ApplyWatermark { status, watermark }).await?;
+                    done.statuses += 1;
+                }
+            }
+            WebhookEvent::Error { error, .. } => {
+                tracing::warn!(inbox = %inbox.id, code = %error.code, title = %error.title, detail = ?error.detail, "the provider reported an error");
+                done.skipped += 1;
+            }
+            WebhookEvent::Skipped { reason } => {
+                tracing::debug!(inbox = %inbox.id, %reason, "webhook event skipped");
+                done.skipped += 1;
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// Whether an event names this inbox's number or page (when it names one at all).
+fn addressed_to(inbox: &Inbox, business_id: Option<&str>) -> bool {
+    let s = &inbox.settings;
+    let ours = match inbox.channel {
+        ChannelKind::Whatsapp => s.phone_number_id.as_deref(),
+        ChannelKind::Meta => s.page_id.as_deref(),
+        // Twilio routes by URL; `To` may be a Messaging Service's any number.
+        _ => None,
+    };
+    match (ours, business_id) {
+        (Some(ours), Some(theirs)) => ours == theirs,
+        _ => true,
+    }
+}
+
+/// The conversation of a contact of this inbox, if there is one.
+async fn conversation_of(
+    app: &AppContext,
+    inbox: &Inbox,
+    external_id: &str,
+) -> AppResult<Option<ConversationId>> {
+    let (inbox_id, external_id) = (inbox.id.clone(), external_id.to_owned());
+    app.store
+        .read(move |c| queries::conversation_id_of_contact(c, &inbox_id, &external_id))
+        .await
+}
+
+/// Stores one customer message; `true` when it had been received before.
+async fn deliver_message(
+    app: &Arc<AppContext>,
+    registry: &Addr<ConversationRegistry>,
+    inbox: &Arc<Inbox>,
+    m: InboundMessage,
+) -> AppResult<bool> {
+    let network = m.network;
+    let external_id = match (inbox.channel, &m.contact.phone) {
+        // One conversation per network: SMS and WhatsApp replies go out differently.
+        (ChannelKind::Twilio, Some(e164)) => twilio::address(network, e164),
+        _ => m.contact.external_id.clone(),
+    };
+    let contact = ContactInput {
+        external_id,
+        name: m.contact.name.clone(),
+        // Already E.164 from the provider modules: the same person on every channel.
+        phone: m.contact.phone.clone(),
+        email: m.contact.email.clone(),
+    };
+    let (inbox_id, now) = (inbox.id.clone(), clock::now());
+    let net = network.as_str();
+    let (conversation_id, _) = app
+        .store
+        .write(move |c| queries::resolve_conversation(c, &inbox_id, &contact, Some(net), now))
+        .await?;
+    let deliver = DeliverInbound {
+        external_id: Some(m.provider_message_id.clone()),
+        parts: parts(&m),
+        sent_at: m.sent_at,
+    };
+    let accepted = ask(registry, conversation_id, deliver).await?;
+    media::spawn_downloads(app, registry, inbox, accepted.downloads);
+    Ok(accepted.duplicate)
+}
+
+/// One stored message per content of a provider message; the first carries the quoted
+/// message's id, if any.
+pub fn parts(m: &InboundMessage) -> Vec<InboundPart> {
+    let mut parts: Vec<InboundPart> = m.contents.iter().map(part).collect();
+    if let (Some(reply_to), Some(first)) = (&m.reply_to, parts.first_mut()) {
+        let mut payload = match first.payload.take() {
+            Some(Value::Object(map)) => map,
+            _ => Map::new(),
+        };
+        payload.insert("reply_to".to_owned(), json!(reply_to));
+        first.payload = Some(Value::Object(payload));
+    }
+    parts
+}
+
+fn part(c: &Content) -> InboundPart {
+    let mut p = InboundPart::text(c.summary());
+    match c {
+        Content::Text { .. } => {}
+        Content::Media {
+            kind,
+            source,
+            mime_type,
+            caption,
+            filename,
+        } => {
+            p.kind = kind.as_str().to_owned();
+            p.media = Some(match source {
+                Source::ProviderId(id) => MediaSource::ProviderId(id.clone()),
+                Source::Url(url) => MediaSource::Url(url.clone()),
+            });
+            p.media_mime = mime_type.clone();
+            p.media_filename = filename.clone();
+            p.payload = caption.as_ref().map(|c| json!({ "caption": c }));
+        }
+        Content::Location {
+            latitude,
+            longitude,
+            name,
+            address,
+        } => {
+            p.kind = "location".to_owned();
+            p.payload = Some(json!({
+                "latitude": latitude, "longitude": longitude, "name": name, "address": address,
+            }));
+        }
+        Content::InteractiveReply { id, title } => {
+            p.kind = "interactive".to_owned();
+            p.payload = Some(json!({ "id": id, "title": title }));
+        }
+        Content::TemplateButton { payload, text } => {
+            p.kind = "button".to_owned();
+            p.payload = Some(json!({ "payload": payload, "text": text }));
+        }
+        Content::Unsupported { kind } => {
+            p.kind = "unsupported".to_owned();
+            p.payload = Some(json!({ "type": kind }));
+        }
+    }
+    p
+}
+
+/// Applies a provider's status to the message it names. A status that overtook our record of
+/// the send (the provider's id is not stored yet) is parked and applied when the id is
+/// recorded; statuses only ever move forward, so late and repeated ones change nothing.
+async fn apply_status(
+    app: &AppContext,
+    registry: &Addr<ConversationRegistry>,
+    inbox: &Inbox,
+    s: StatusUpdate,
+) -> AppResult<()> {
+    let reason = s.error.as_ref().map(ToString::to_string);
+    let parked = PendingStatusRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        inbox_id: inbox.id.clone(),
+        provider_message_id: s.provider_message_id.clone(),
+        status: s.status.as_str().to_owned(),
+        reason: reason.clone(),
+        created_at: clock::now(),
+    };
+    // In the writer, so that "not recorded yet" and "park it" cannot interleave with the
+    // outbox recording the id.
+    let found = app
+        .store
+        .write(move |c| {
+            match queries::message_by_external_id(c, &parked.inbox_id, &parked.provider_message_id)?
+            {
+                Some(m) => Ok(Some((m.conversation_id, m.id))),
+                None => {
+                    queries::park_status(c, &parked)?;
+                    Ok(None)
+                }
+            }
+        })
+        .await?;
+    let Some((conversation_id, message_id)) = found else {
+        tracing::debug!(inbox = %inbox.id, provider_message_id = %s.provider_message_id, status = %s.status, "status for a message not recorded yet; parked");
+        return Ok(());
+    };
+    let (Ok(conversation_id), Ok(message_id)) = (
+        conversation_id.parse::<ConversationId>(),
+        message_id.parse::<MessageId>(),
+    ) else {
+        return Err(AppError::internal("stored ids are invalid"));
+    };
+    let report = ReportDelivery {
+        message_id,
+        status: s.status,
+        reason,
+        provider_message_id: None,
+    };
+    match ask(registry, conversation_id, report).await {
+        // Deleted meanwhile: nothing to update.
+        Err(AppError::NotFound(_)) => Ok(()),
+        other => other,
+    }
+}

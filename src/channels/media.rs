@@ -1,0 +1,321 @@
+//! Files in conversations: inbound attachments downloaded through the provider's API after the
+//! webhook was answered, files agents attach, and their removal with the conversation.
+//!
+//! Every file lives at `<data_dir>/media/<conversation_id>/<message_id>`; the message row
+//! keeps that path (relative to the data directory), the MIME type and the original name.
+//! Agents read files through `GET /api/files/{message_id}`; providers fetch the files agents
+//! send from `<server.public_url>/media/{message_id}?sig=<hex HMAC-SHA256>` (signed with the
+//! inbox secret, so links cannot be guessed).
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use actix::Addr;
+use base64::{engine::general_purpose::STANDARD as BASE64, Engine as _};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use super::{
+    http_client::{execute, FetchError},
+    normalized::{ProviderRequest, RequestBody},
+    whatsapp,
+};
+use crate::{
+    actors::{
+        messages::{MediaDownload, MediaStored},
+        registry::{ask, ConversationRegistry},
+    },
+    app::AppContext,
+    clock,
+    db::{models::MediaSource, queries},
+    domain::{types::ChannelKind, ConversationId, MessageId},
+    error::{AppError, AppResult},
+    inbox::Inbox,
+};
+
+/// Attempts per download before the file is left for the next start.
+const DOWNLOAD_ATTEMPTS: u32 = 4;
+/// Downloads resumed at start: files of messages received within this many days.
+const RESUME_DAYS: i64 = 7;
+
+/// `media/<conversation_id>/<message_id>`, relative to the data directory.
+pub fn relative_path(conversation: ConversationId, message: MessageId) -> String {
+    format!("media/{conversation}/{message}")
+}
+
+/// The absolute path of a stored file, refusing anything outside `media/`.
+pub fn absolute_path(app: &AppContext, relative: &str) -> AppResult<PathBuf> {
+    let ok = relative.starts_with("media/")
+        && relative
+            .split('/')
+            .all(|part| !part.is_empty() && part != ".." && part != ".");
+    if !ok {
+        return Err(AppError::internal(format!("stored media path {relative}")));
+    }
+    Ok(app.settings.server.data_dir.join(relative))
+}
+
+/// Writes a file (to a temporary name, then renamed, so a reader never sees half a file).
+pub async fn write_file(app: &AppContext, relative: &str, bytes: Vec<u8>) -> AppResult<()> {
+    let path = absolute_path(app, relative)?;
+    tokio::task::spawn_blocking(move || {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let tmp = path.with_extension("part");
+        std::fs::write(&tmp, &bytes)?;
+        std::fs::rename(&tmp, &path)
+    })
+    .await
+    .map_err(AppError::internal)?
+    .map_err(|e| AppError::internal(format!("cannot store a file: {e}")))
+}
+
+/// Reads a stored file.
+pub async fn read_file(app: &AppContext, relative: &str) -> AppResult<Vec<u8>> {
+    let path = absolute_path(app, relative)?;
+    tokio::task::spawn_blocking(move || std::fs::read(path))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => AppError::NotFound("file"),
+            _ => AppError::internal(format!("cannot read a file: {e}")),
+        })
+}
+
+/// Removes one stored file (a send refused after the upload was written).
+pub async fn remove_file(app: &AppContext, relative: &str) {
+    if let Ok(path) = absolute_path(app, relative) {
+        let _ = tokio::task::spawn_blocking(move || std::fs::remove_file(path)).await;
+    }
+}
+
+/// Removes every file of a deleted conversation, in the background.
+pub fn remove_conversation_files(app: &AppContext, conversation: ConversationId) {
+    let dir = app
+        .settings
+        .server
+        .data_dir
+        .join("media")
+        .join(conversation.to_string());
+    actix_rt::spawn(async move {
+        let result = tokio::task::spawn_blocking(move || match std::fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        })
+        .await;
+        if let Ok(Err(e)) = result {
+            tracing::error!(conversation_id = %conversation, error = %e, "cannot remove the files of a deleted conversation");
+        }
+    });
+}
+
+fn link_mac(secret: &str, message: &str) -> Option<Hmac<Sha256>> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).ok()?;
+    mac.update(b"media:");
+    mac.update(message.as_bytes());
+    Some(mac)
+}
+
+/// The signature that lets a provider fetch an outbound file without logging in.
+pub fn link_signature(inbox: &Inbox, message: &str) -> String {
+    link_mac(inbox.secret.expose(), message)
+        .map(|m| hex::encode(m.finalize().into_bytes()))
+        .unwrap_or_default()
+}
+
+/// Checks a link signature in constant time.
+pub fn link_signature_ok(inbox: &Inbox, message: &str, sig: &str) -> bool {
+    let (Some(mac), Ok(given)) = (link_mac(inbox.secret.expose(), message), hex::decode(sig))
+    else {
+        return false;
+    };
+    inbox.configured && !inbox.secret.expose().is_empty() && mac.verify_slice(&given).is_ok()
+}
+
+/// The public URL of an outbound file, or `None` without `server.public_url`.
+pub fn public_link(app: &AppContext, inbox: &Inbox, message: &str) -> Option<String> {
+    let base = app.settings.server.public_url.as_deref()?;
+    Some(format!(
+        "{}/media/{message}?sig={}",
+        base.trim_end_matches('/'),
+        link_signature(inbox, message)
+    ))
+}
+
+/// Downloads each file in the background (the webhook has been answered already).
+pub fn spawn_downloads(
+    app: &Arc<AppContext>,
+    registry: &Addr<ConversationRegistry>,
+    inbox: &Arc<Inbox>,
+    downloads: Vec<MediaDownload>,
+) {
+    for job in downloads {
+        let (app, registry, inbox) = (app.clone(), registry.clone(), inbox.clone());
+        actix_rt::spawn(async move { download(&app, &registry, &inbox, job).await });
+    }
+}
+
+/// Resumes the downloads a stop interrupted.
+pub fn resume_downloads(app: Arc<AppContext>, registry: Addr<ConversationRegistry>) {
+    actix_rt::spawn(async move {
+        let since = clock::now() - chrono::Duration::days(RESUME_DAYS);
+        let rows = match app
+            .store
+            .read(move |c| queries::media_downloads_pending(c, since, 1000))
+            .await
+        {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot look for unfinished downloads");
+                return;
+            }
+        };
+        for m in rows {
+            let Some(inbox) = app.inboxes.get(&m.inbox_id).cloned() else {
+                continue;
+            };
+            let (Ok(conversation_id), Ok(message_id), Some(source)) = (
+                m.conversation_id.parse(),
+                m.id.parse(),
+                m.media_source.as_deref().and_then(MediaSource::decode),
+            ) else {
+                continue;
+            };
+            let job = MediaDownload {
+                conversation_id,
+                message_id,
+                source,
+                mime: m.media_mime,
+            };
+            spawn_downloads(&app, &registry, &inbox, vec![job]);
+        }
+    });
+}
+
+/// Fetches, stores and records one file, retrying a few times; a failure leaves the message
+/// without its file (shown as pending) and is logged.
+async fn download(
+    app: &Arc<AppContext>,
+    registry: &Addr<ConversationRegistry>,
+    inbox: &Inbox,
+    job: MediaDownload,
+) {
+    let mut delay = Duration::from_millis(app.settings.outbox.initial_backoff_ms);
+    for attempt in 1..=DOWNLOAD_ATTEMPTS {
+        match fetch(app, inbox, &job.source).await {
+            Ok((bytes, mime)) => {
+                store(app, registry, &job, bytes, mime.or(job.mime.clone())).await;
+                return;
+            }
+            Err(Failure::Permanent(e)) => {
+                tracing::warn!(message_id = %job.message_id, error = %e, "media download failed");
+                return;
+            }
+            Err(Failure::Transient(e)) if attempt == DOWNLOAD_ATTEMPTS => {
+                tracing::warn!(message_id = %job.message_id, error = %e, attempt, "media download failed; will try again at the next start");
+                return;
+            }
+            Err(Failure::Transient(e)) => {
+                tracing::info!(message_id = %job.message_id, error = %e, attempt, "media download failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 4).min(Duration::from_millis(app.settings.outbox.max_backoff_ms));
+            }
+        }
+    }
+}
+
+async fn store(
+    app: &Arc<AppContext>,
+    registry: &Addr<ConversationRegistry>,
+    job: &MediaDownload,
+    bytes: Vec<u8>,
+    mime: Option<String>,
+) {
+    let path = relative_path(job.conversation_id, job.message_id);
+    if let Err(e) = write_file(app, &path, bytes).await {
+        tracing::error!(message_id = %job.message_id, error = %e, "cannot store a downloaded file");
+        return;
+    }
+    let stored = MediaStored {
+        message_id: job.message_id,
+        path: path.clone(),
+        mime,
+    };
+    if let Err(e) = ask(registry, job.conversation_id, stored).await {
+        // Most likely the conversation was deleted meanwhile: its files must not stay.
+        remove_file(app, &path).await;
+        if !matches!(e, AppError::NotFound(_)) {
+            tracing::error!(message_id = %job.message_id, error = %e, "cannot record a downloaded file");
+        }
+    }
+}
+
+enum Failure {
+    Transient(String),
+    Permanent(String),
+}
+
+/// The bytes and MIME type of a provider's file.
+async fn fetch(
+    app: &AppContext,
+    inbox: &Inbox,
+    source: &MediaSource,
+) -> Result<(Vec<u8>, Option<String>), Failure> {
+    let s = &inbox.settings;
+    let token = s.access_token.as_ref().map(|t| t.expose()).unwrap_or("");
+    let url = match source {
+        MediaSource::ProviderId(id) => {
+            // Step 1: where the file is (a short-lived URL).
+            let req = whatsapp::media_download_request(s.api_base(), s.graph_version(), id, token);
+            let answer = get(app, &req, 64 * 1024).await?;
+            whatsapp::parse_media_url_response(&answer)
+                .map_err(|e| Failure::Permanent(format!("media lookup answer: {e}")))?
+                .url
+        }
+        MediaSource::Url(url) => url.clone(),
+    };
+    let req = match inbox.channel {
+        // Step 2 needs the same token; so do `url` sources in newer WhatsApp webhooks.
+        ChannelKind::Whatsapp => whatsapp::media_fetch_request(&url, token),
+        // Twilio's media need the account's credentials when media protection is on; they
+        // are only ever sent to Twilio's own API host.
+        ChannelKind::Twilio if url.starts_with(&format!("{}/", s.api_base())) => {
+            let sid = s.account_sid.as_deref().unwrap_or("");
+            let auth = BASE64.encode(format!("{sid}:{}", inbox.secret.expose()));
+            ProviderRequest::new("GET", url, format!("Basic {auth}"), RequestBody::Empty)
+        }
+        // Meta's CDN URLs are pre-signed.
+        _ => ProviderRequest {
+            method: "GET",
+            url,
+            headers: Vec::new(),
+            body: RequestBody::Empty,
+        },
+    };
+    let limit = app.settings.server.max_media_bytes;
+    match execute(app, &req, limit).await {
+        Ok(a) if (200..300).contains(&a.status) => Ok((a.body, a.content_type)),
+        Ok(a) => Err(status_failure(a.status)),
+        Err(FetchError::TooLarge { limit }) => Err(Failure::Permanent(format!(
+            "the file is larger than server.max_media_bytes ({limit})"
+        ))),
+        Err(e) => Err(Failure::Transient(e.to_string())),
+    }
+}
+
+async fn get(app: &AppContext, req: &ProviderRequest, limit: usize) -> Result<Vec<u8>, Failure> {
+    match execute(app, req, limit).await {
+        Ok(a) if (200..300).contains(&a.status) => Ok(a.body),
+        Ok(a) => Err(status_failure(a.status)),
+        Err(e) => Err(Failure::Transient(e.to_string())),
+    }
+}
+
+fn status_failure(status: u16) -> Failure {
+    let e = format!("the provider answered HTTP {status}");
+    if status >= 500 || matches!(status, 408 | 429) {
+        Failure::Transient(e)
+    } else {
+        Failure::Permanent(e)
+    }
+}

@@ -1,0 +1,217 @@
+//! Files in conversations: agents read them (`GET /api/files/{message_id}`) and attach them
+//! (`POST /api/conversations/{id}/attachments`); providers fetch what agents attached from a
+//! signed public link (`GET /media/{message_id}?sig=…`).
+
+use actix_web::{http::header, mime, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use super::{body::read_limited, conversations::visible};
+use crate::{
+    actors::{messages::SendAttachment, registry::ask},
+    app::{AppContext, AppState},
+    auth::CurrentAgent,
+    channels::{media, normalized::MediaKind},
+    config::ReplyPolicy,
+    db::{models::MessageRow, queries},
+    domain::{types::ChannelKind, ConversationId, MessageId},
+    error::{AppError, AppResult},
+};
+
+const MAX_FILENAME_CHARS: usize = 200;
+const MAX_CAPTION_CHARS: usize = 1024;
+
+/// A stored file as an HTTP answer. Only images, audio and video are shown inline; anything
+/// else downloads, and nothing served here may run script (sandbox, no sniffing).
+fn file_response(m: &MessageRow, bytes: Vec<u8>) -> HttpResponse {
+    let mime = m
+        .media_mime
+        .clone()
+        .filter(|t| t.parse::<mime::Mime>().is_ok())
+        .unwrap_or_else(|| "application/octet-stream".to_owned());
+    let inline = matches!(mime.split('/').next(), Some("image" | "audio" | "video"));
+    let name: String = m
+        .media_filename
+        .as_deref()
+        .unwrap_or(&m.id)
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    HttpResponse::Ok()
+        .content_type(mime)
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!(
+                "{}; filename=\"{name}\"",
+                if inline { "inline" } else { "attachment" }
+            ),
+        ))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "sandbox; default-src 'none'",
+        ))
+        .insert_header((header::CACHE_CONTROL, "private, max-age=3600"))
+        .body(bytes)
+}
+
+async fn message_with_file(app: &AppContext, raw_id: &str) -> AppResult<MessageRow> {
+    let id: MessageId = raw_id.parse().map_err(|_| AppError::NotFound("file"))?;
+    let key = id.to_string();
+    app.store
+        .read(move |c| queries::message(c, &key))
+        .await?
+        .filter(|m| m.media_path.is_some())
+        .ok_or(AppError::NotFound("file"))
+}
+
+/// `GET /api/files/{message_id}`: the file of a message the agent may see.
+pub async fn get(
+    state: web::Data<AppState>,
+    me: CurrentAgent,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let m = message_with_file(&state.app, &id).await?;
+    let conversation: ConversationId = m.conversation_id.parse().map_err(AppError::internal)?;
+    visible(&state, &me, conversation)
+        .await
+        .map_err(|_| AppError::NotFound("file"))?;
+    let path = m.media_path.clone().unwrap_or_default();
+    let bytes = media::read_file(&state.app, &path).await?;
+    Ok(file_response(&m, bytes))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicQuery {
+    sig: Option<String>,
+}
+
+/// `GET /media/{message_id}?sig=…`: a file an agent sent, for the provider to fetch. Only
+/// outbound files, only with the link's signature.
+pub async fn public(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    q: web::Query<PublicQuery>,
+) -> AppResult<HttpResponse> {
+    let m = message_with_file(&state.app, &id).await?;
+    let inbox = state.app.inboxes.for_conversation(&m.inbox_id);
+    let signed = q
+        .sig
+        .as_deref()
+        .is_some_and(|sig| media::link_signature_ok(&inbox, &m.id, sig));
+    if m.direction != "outbound" || !signed {
+        return Err(AppError::Forbidden("missing or invalid link signature"));
+    }
+    let path = m.media_path.clone().unwrap_or_default();
+    let bytes = media::read_file(&state.app, &path).await?;
+    Ok(file_response(&m, bytes))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttachQuery {
+    /// The file's name as the customer sees it (documents).
+    filename: Option<String>,
+    caption: Option<String>,
+}
+
+/// `POST /api/conversations/{id}/attachments?filename=&caption=`: the raw file as the body,
+/// its type in `Content-Type`. Stored, then sent like a reply (the service window applies).
+pub async fn attach(
+    state: web::Data<AppState>,
+    me: CurrentAgent,
+    id: web::Path<String>,
+    q: web::Query<AttachQuery>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let conversation: ConversationId =
+        id.parse().map_err(|_| AppError::NotFound("conversation"))?;
+    let (row, _) = visible(&state, &me, conversation).await?;
+    let inbox = state.app.inboxes.for_conversation(&row.inbox_id);
+    if matches!(inbox.channel, ChannelKind::Api | ChannelKind::Widget) {
+        return Err(AppError::Validation(
+            "the api channel carries text only; attachments go to WhatsApp, Twilio and Meta inboxes"
+                .to_owned(),
+        ));
+    }
+    if state.app.settings.server.public_url.is_none() {
+        return Err(AppError::Validation(
+            "server.public_url must be set so that the provider can fetch the file".to_owned(),
+        ));
+    }
+    let mime = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .filter(|m| m.type_() != mime::MULTIPART && m.subtype() != mime::STAR)
+        .ok_or_else(|| {
+            AppError::BadRequest(
+                "send the file itself as the body, with its type as Content-Type (e.g. image/jpeg)"
+                    .to_owned(),
+            )
+        })?;
+    let essence = mime.essence_str().to_owned();
+    let AttachQuery { filename, caption } = q.into_inner();
+    let filename = filename
+        .map(|f| f.trim().to_owned())
+        .filter(|f| !f.is_empty());
+    if filename.as_ref().is_some_and(|f| {
+        f.chars().count() > MAX_FILENAME_CHARS
+            || f.chars().any(|c| c.is_control() || c == '/' || c == '\\')
+    }) {
+        return Err(AppError::Validation(format!(
+            "`filename` must be 1-{MAX_FILENAME_CHARS} characters without slashes"
+        )));
+    }
+    let caption = caption
+        .map(|c| c.trim().to_owned())
+        .filter(|c| !c.is_empty());
+    if caption
+        .as_ref()
+        .is_some_and(|c| c.chars().count() > MAX_CAPTION_CHARS)
+    {
+        return Err(AppError::Validation(format!(
+            "`caption` must be at most {MAX_CAPTION_CHARS} characters"
+        )));
+    }
+    if caption.is_some() && inbox.channel == ChannelKind::Meta {
+        return Err(AppError::Validation(
+            "Messenger and Instagram attachments cannot carry a caption; send the text as a reply"
+                .to_owned(),
+        ));
+    }
+    let limit = state.app.settings.server.max_media_bytes;
+    let bytes = read_limited(payload, limit).await?;
+    if bytes.is_empty() {
+        return Err(AppError::Validation("the file is empty".to_owned()));
+    }
+    let message_id = MessageId::new();
+    let path = media::relative_path(conversation, message_id);
+    media::write_file(&state.app, &path, bytes.to_vec()).await?;
+    let msg = SendAttachment {
+        agent: me.id,
+        only_assignee: state.app.settings.access.reply_policy == ReplyPolicy::Assignee
+            && !me.role.sees_everything(),
+        message_id,
+        kind: MediaKind::from_mime(&essence).as_str().to_owned(),
+        path: path.clone(),
+        mime: essence,
+        filename,
+        caption,
+    };
+    match ask(&state.registry, conversation, msg).await {
+        Ok(view) => Ok(HttpResponse::Created().json(view)),
+        Err(e) => {
+            media::remove_file(&state.app, &path).await;
+            Err(e)
+        }
+    }
+}

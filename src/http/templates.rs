@@ -1,0 +1,396 @@
+//! What the composer needs to write first: the inboxes with their approved templates, sending
+//! a template (allowed outside the service window), and starting a conversation with a
+//! customer who has never written.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::conversations::visible;
+use crate::{
+    actors::{
+        messages::{SendAgentReply, SendTemplate},
+        registry::ask,
+    },
+    app::AppState,
+    auth::CurrentAgent,
+    channels::{api::MAX_TEXT_CHARS, normalized::Network, phone, twilio},
+    clock,
+    config::{ReplyPolicy, TemplateSettings},
+    db::queries::{self, ContactInput},
+    domain::{types::ChannelKind, ConversationId},
+    error::{AppError, AppResult},
+    inbox::Inbox,
+    views::{ConversationView, MessageView},
+};
+
+const MAX_PARAMETER_CHARS: usize = 1024;
+const MAX_NAME_CHARS: usize = 200;
+
+#[derive(Serialize)]
+struct InboxView<'a> {
+    id: &'a str,
+    name: &'a str,
+    channel: ChannelKind,
+    /// The networks its conversations use (Twilio: SMS and WhatsApp).
+    networks: Vec<Network>,
+    /// Free-form messages are allowed this long after the customer's last message.
+    service_window_hours: Option<i64>,
+    /// A person may answer this long (Messenger / Instagram `HUMAN_AGENT`).
+    agent_window_days: Option<i64>,
+    templates: &'a [TemplateSettings],
+    /// `POST /api/conversations` can start a conversation here, identified by this field.
+    start_with: Option<&'static str>,
+    /// Whether a first message must be a template (channels with a service window).
+    start_needs_template: bool,
+}
+
+fn inbox_view(inbox: &Inbox) -> InboxView<'_> {
+    let networks = match inbox.channel {
+        ChannelKind::Twilio => vec![Network::Sms, Network::Whatsapp],
+        _ => inbox.fixed_network().into_iter().collect(),
+    };
+    let (start_with, start_needs_template) = match inbox.channel {
+        ChannelKind::Whatsapp => (Some("phone"), true),
+        // SMS may start with text; WhatsApp through Twilio needs a template.
+        ChannelKind::Twilio => (Some("phone"), false),
+        ChannelKind::Api | ChannelKind::Widget => (Some("phone_or_email"), false),
+        // Messenger and Instagram only let a business answer people who wrote first.
+        ChannelKind::Meta => (None, false),
+    };
+    InboxView {
+        id: &inbox.id,
+        name: inbox.settings.display_name(),
+        channel: inbox.channel,
+        networks,
+        service_window_hours: inbox.policy.service_window.map(|d| d.num_hours()),
+        agent_window_days: inbox.policy.agent_window.map(|d| d.num_days()),
+        templates: &inbox.settings.templates,
+        start_with,
+        start_needs_template,
+    }
+}
+
+/// `GET /api/inboxes`: every inbox with its channel and approved templates, for the composer.
+pub async fn list(state: web::Data<AppState>, _me: CurrentAgent) -> AppResult<HttpResponse> {
+    let inboxes = state.app.inboxes.all();
+    let items: Vec<InboxView<'_>> = inboxes.iter().map(|i| inbox_view(i)).collect();
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}
+
+/// The template by name, and by language when given (needed only when the name exists in
+/// several languages).
+fn find_template<'a>(
+    inbox: &'a Inbox,
+    name: &str,
+    language: Option<&str>,
+) -> AppResult<&'a TemplateSettings> {
+    let mut matching = inbox
+        .settings
+        .templates
+        .iter()
+        .filter(|t| t.name == name && language.is_none_or(|l| t.language == l));
+    match (matching.next(), matching.next()) {
+        (Some(t), None) => Ok(t),
+        (Some(_), Some(_)) => Err(AppError::Validation(format!(
+            "template `{name}` exists in several languages; give `language`"
+        ))),
+        (None, _) => Err(AppError::Validation(format!(
+            "inbox `{}` has no approved template `{name}`{}",
+            inbox.id,
+            language.map(|l| format!(" in `{l}`")).unwrap_or_default()
+        ))),
+    }
+}
+
+fn check_parameters(template: &TemplateSettings, parameters: &[String]) -> AppResult<()> {
+    if parameters.len() != template.parameters.len() {
+        return Err(AppError::Validation(format!(
+            "template `{}` takes {} parameters ({}); {} given",
+            template.name,
+            template.parameters.len(),
+            template.parameters.join(", "),
+            parameters.len()
+        )));
+    }
+    if parameters
+        .iter()
+        .any(|p| p.trim().is_empty() || p.chars().count() > MAX_PARAMETER_CHARS)
+    {
+        return Err(AppError::Validation(format!(
+            "each parameter must be 1-{MAX_PARAMETER_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
+fn only_assignee(state: &AppState, me: &CurrentAgent) -> bool {
+    state.app.settings.access.reply_policy == ReplyPolicy::Assignee && !me.role.sees_everything()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateRequest {
+    name: String,
+    /// Needed only when the template exists in several languages.
+    language: Option<String>,
+    #[serde(default)]
+    parameters: Vec<String>,
+    client_id: Option<String>,
+}
+
+/// `POST /api/conversations/{id}/template`: send an approved template, also outside the
+/// service window.
+pub async fn send(
+    state: web::Data<AppState>,
+    me: CurrentAgent,
+    id: web::Path<String>,
+    body: web::Json<TemplateRequest>,
+) -> AppResult<HttpResponse> {
+    let id: ConversationId = id.parse().map_err(|_| AppError::NotFound("conversation"))?;
+    let (row, _) = visible(&state, &me, id).await?;
+    let inbox = state.app.inboxes.for_conversation(&row.inbox_id);
+    let TemplateRequest {
+        name,
+        language,
+        parameters,
+        client_id,
+    } = body.into_inner();
+    if client_id
+        .as_ref()
+        .is_some_and(|c| c.is_empty() || c.len() > 128)
+    {
+        return Err(AppError::Validation(
+            "`client_id` must be 1-128 bytes".to_owned(),
+        ));
+    }
+    let template = find_template(&inbox, &name, language.as_deref())?;
+    check_parameters(template, &parameters)?;
+    let msg = SendTemplate {
+        agent: me.id,
+        only_assignee: only_assignee(&state, &me),
+        name: template.name.clone(),
+        language: template.language.clone(),
+        parameters,
+        client_id,
+    };
+    let message = ask(&state.registry, id, msg).await?;
+    Ok(HttpResponse::Created().json(message))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartRequest {
+    inbox: String,
+    name: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    /// Twilio inboxes: `sms` (default) or `whatsapp`.
+    network: Option<Network>,
+    /// An approved template's name…
+    template: Option<String>,
+    language: Option<String>,
+    #[serde(default)]
+    parameters: Vec<String>,
+    /// …or, where no window applies (SMS, the API channel), free text.
+    text: Option<String>,
+}
+
+/// Who the customer is on this inbox, from what the agent typed.
+fn contact_for(inbox: &Inbox, req: &StartRequest) -> AppResult<(ContactInput, Option<Network>)> {
+    let name = req
+        .name
+        .as_ref()
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty());
+    if name
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > MAX_NAME_CHARS)
+    {
+        return Err(AppError::Validation(format!(
+            "`name` must be at most {MAX_NAME_CHARS} characters"
+        )));
+    }
+    let phone = req
+        .phone
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            phone::to_e164(p, inbox.settings.default_country_code.as_deref())
+                .map_err(|e| AppError::Validation(format!("`phone`: {e}")))
+        })
+        .transpose()?;
+    let email = req
+        .email
+        .as_deref()
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(str::to_owned);
+    if email
+        .as_ref()
+        .is_some_and(|e| !e.contains('@') || e.chars().count() > 254)
+    {
+        return Err(AppError::Validation(
+            "`email` is not an email address".to_owned(),
+        ));
+    }
+    let need_phone =
+        || AppError::Validation(format!("a {} conversation needs `phone`", inbox.channel));
+    let (external_id, network) = match inbox.channel {
+        ChannelKind::Whatsapp => {
+            let e164 = phone.clone().ok_or_else(need_phone)?;
+            // The WhatsApp id is the number without its `+`, as in the webhooks.
+            (
+                phone::without_plus(&e164).to_owned(),
+                Some(Network::Whatsapp),
+            )
+        }
+        ChannelKind::Twilio => {
+            let e164 = phone.clone().ok_or_else(need_phone)?;
+            let network = match req.network {
+                None | Some(Network::Sms) => Network::Sms,
+                Some(Network::Whatsapp) => Network::Whatsapp,
+                Some(other) => {
+                    return Err(AppError::Validation(format!(
+                        "`network` must be sms or whatsapp for a Twilio inbox, not {other}"
+                    )))
+                }
+            };
+            (twilio::address(network, &e164), Some(network))
+        }
+        ChannelKind::Meta => {
+            return Err(AppError::Validation(
+                "Messenger and Instagram conversations start when the customer writes".to_owned(),
+            ))
+        }
+        ChannelKind::Api | ChannelKind::Widget => {
+            let id = email
+                .clone()
+                .or(phone.clone())
+                .ok_or_else(|| AppError::Validation("give `phone` or `email`".to_owned()))?;
+            (id, None)
+        }
+    };
+    if req.network.is_some() && inbox.channel != ChannelKind::Twilio {
+        return Err(AppError::Validation(
+            "`network` applies to Twilio inboxes only".to_owned(),
+        ));
+    }
+    Ok((
+        ContactInput {
+            external_id,
+            name,
+            phone,
+            email,
+        },
+        network,
+    ))
+}
+
+/// `POST /api/conversations`: write first to a customer who has never written (or find the
+/// conversation they have). On channels with a service window the first message must be an
+/// approved template; on SMS and the API channel it may be text.
+pub async fn start(
+    state: web::Data<AppState>,
+    me: CurrentAgent,
+    body: web::Json<StartRequest>,
+) -> AppResult<HttpResponse> {
+    let req = body.into_inner();
+    let inbox = state
+        .app
+        .inboxes
+        .get(&req.inbox)
+        .cloned()
+        .ok_or_else(|| AppError::Validation(format!("`inbox`: no inbox `{}`", req.inbox)))?;
+    let (contact, network) = contact_for(&inbox, &req)?;
+    let windowed = inbox
+        .policy_for(network.map(Network::as_str))
+        .service_window
+        .is_some();
+    // Validated before anything is stored: a refused first message leaves no empty conversation.
+    enum First {
+        Template(SendTemplate),
+        Text(SendAgentReply),
+    }
+    let first = match (&req.template, &req.text) {
+        (Some(name), None) => {
+            let template = find_template(&inbox, name, req.language.as_deref())?;
+            check_parameters(template, &req.parameters)?;
+            First::Template(SendTemplate {
+                agent: me.id,
+                only_assignee: false,
+                name: template.name.clone(),
+                language: template.language.clone(),
+                parameters: req.parameters.clone(),
+                client_id: None,
+            })
+        }
+        (None, Some(text)) if !windowed => {
+            let text = text.trim().to_owned();
+            if text.is_empty() || text.chars().count() > MAX_TEXT_CHARS {
+                return Err(AppError::Validation(format!(
+                    "`text` must be 1-{MAX_TEXT_CHARS} characters"
+                )));
+            }
+            First::Text(SendAgentReply {
+                agent: me.id,
+                only_assignee: false,
+                text,
+                client_id: None,
+                private_note: false,
+            })
+        }
+        (None, Some(_)) | (None, None) if windowed => {
+            return Err(AppError::Validation(
+                "this channel only allows an approved `template` as the first message".to_owned(),
+            ))
+        }
+        _ => {
+            return Err(AppError::Validation(
+                "give either `template` (with `parameters`) or `text`".to_owned(),
+            ))
+        }
+    };
+    let (inbox_id, now) = (inbox.id.clone(), clock::now());
+    let net = network.map(Network::as_str);
+    let (id, created) = state
+        .app
+        .store
+        .write(move |c| queries::resolve_conversation(c, &inbox_id, &contact, net, now))
+        .await?;
+    if !created {
+        // Someone already talks with this customer here: the reply policy applies.
+        visible(&state, &me, id).await?;
+    }
+    let only = only_assignee(&state, &me);
+    let message: MessageView = match first {
+        First::Template(mut m) => {
+            m.only_assignee = only;
+            ask(&state.registry, id, m).await?
+        }
+        First::Text(mut m) => {
+            m.only_assignee = only;
+            ask(&state.registry, id, m).await?
+        }
+    };
+    let (row, contact) = visible(&state, &me, id).await?;
+    let tags = state
+        .app
+        .store
+        .read({
+            let id = row.id.clone();
+            move |c| queries::tags_of(c, std::slice::from_ref(&id))
+        })
+        .await?
+        .remove(&row.id)
+        .unwrap_or_default();
+    let conversation = ConversationView::from_rows(&row, &contact, &tags, &inbox, clock::now())?;
+    let status = if created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    }
+    .json(json!({ "conversation": conversation, "message": message, "created": created }));
+    Ok(status)
+}
