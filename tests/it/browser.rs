@@ -186,7 +186,7 @@ async fn the_whole_loop_in_a_real_browser() {
     let resp = app.inbound(&customer("evil-1", "mallory", evil)).await;
     assert_eq!(resp.status().as_u16(), 200);
     let evil_item = dash
-        .wait_for(&mut b, "evil conversation listed", "[...document.querySelectorAll('#conv-list .conv-item')].find(e => e.querySelector('.conv-preview')?.textContent.includes('<img'))?.dataset.id")
+        .wait_for(&mut b, "evil conversation listed", "[...document.querySelectorAll('#conv-list .conv-item')].find(e => e.querySelector('.conv-name')?.textContent.includes('Test Customer'))?.dataset.id")
         .await;
     dash.click(&mut b, &format!(".conv-item[data-id={}]", evil_item))
         .await;

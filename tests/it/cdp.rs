@@ -48,6 +48,9 @@ pub struct Browser {
     child: Child,
     socket: Socket,
     next_id: u64,
+    /// The tab in front: a user looks at one tab at a time, and Chromium pauses rendering in
+    /// the others.
+    front: Option<String>,
     _profile: tempfile::TempDir,
 }
 
@@ -94,6 +97,7 @@ impl Browser {
             child,
             socket,
             next_id: 1,
+            front: None,
             _profile: profile,
         }
     }
@@ -186,8 +190,18 @@ impl Page {
             .await;
     }
 
+    /// Brings this tab to the front, as a user switching tabs would.
+    pub async fn front(&self, b: &mut Browser) {
+        if b.front.as_deref() != Some(self.session.as_str()) {
+            b.call(Some(&self.session), "Page.bringToFront", json!({}))
+                .await;
+            b.front = Some(self.session.clone());
+        }
+    }
+
     /// Evaluates an expression (promises awaited) and returns its JSON value.
     pub async fn eval(&self, b: &mut Browser, js: &str) -> Value {
+        self.front(b).await;
         let r = b
             .call(
                 Some(&self.session),
