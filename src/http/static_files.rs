@@ -46,7 +46,7 @@ const ASSETS: &[Asset] = &[
 /// The dashboard may load only its own code and talk only to its own server; customer text is
 /// inserted as text, and this policy is the second line of defence if that ever slips.
 const DASHBOARD_CSP: &str =
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; \
      connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 fn asset(name: &str) -> Option<(String, &'static str)> {
