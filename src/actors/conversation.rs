@@ -35,6 +35,7 @@ use super::{
 use crate::{
     app::AppContext,
     assistant::AssistantRequest,
+    channels::{normalized::Network, sms},
     clock,
     db::{
         models::{preview, ContactRow, ConversationRow, MediaSource, MessageRow, OutboxRow},
@@ -331,6 +332,10 @@ impl ConversationActor {
         let send = l.inbox.sends();
         if send {
             m.delivery_status = Some(DeliveryStatus::Queued.as_str().to_owned());
+        }
+        if l.row.network.as_deref() == Some(Network::Sms.as_str()) {
+            // What the customer's phone receives, and what the carrier bills.
+            m.segments = i32::try_from(sms::segments(&m.body).segments).ok();
         }
         (m, send)
     }
@@ -958,6 +963,8 @@ impl Handler<SendAttachment> for ConversationActor {
             message.media_path = Some(msg.path.clone());
             message.media_mime = Some(msg.mime.clone());
             message.media_filename = msg.filename.clone();
+            // An MMS is one message, whatever the label says.
+            message.segments = None;
             message.payload = msg
                 .caption
                 .as_ref()

@@ -9,6 +9,7 @@ pub mod conversations;
 pub mod events;
 pub mod files;
 pub mod health;
+pub mod sms;
 pub mod templates;
 pub mod webhooks;
 pub mod ws;
@@ -66,6 +67,7 @@ api_routes! {
     get "/inboxes" => templates::list,
     post "/conversations" => templates::start,
     post "/conversations/{id}/template" => templates::send,
+    post "/sms/segments" => sms::segments,
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
@@ -89,6 +91,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
         web::resource("/webhooks/whatsapp/{inbox}")
             .route(web::get().to(channel_webhooks::whatsapp_verify))
             .route(web::post().to(channel_webhooks::whatsapp_notify)),
+    )
+    .route(
+        "/webhooks/twilio/{inbox}",
+        web::post().to(channel_webhooks::twilio_inbound),
+    )
+    .route(
+        "/webhooks/twilio/{inbox}/status",
+        web::post().to(channel_webhooks::twilio_status),
     )
     .route("/media/{message_id}", web::get().to(files::public))
     .service(api_scope())

@@ -13,4 +13,5 @@ mod input_validation;
 mod migrations;
 mod outbox;
 mod restart;
+mod twilio;
 mod whatsapp;
