@@ -92,6 +92,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
             .route(web::get().to(channel_webhooks::whatsapp_verify))
             .route(web::post().to(channel_webhooks::whatsapp_notify)),
     )
+    .service(
+        web::resource("/webhooks/meta/{inbox}")
+            .route(web::get().to(channel_webhooks::meta_verify))
+            .route(web::post().to(channel_webhooks::meta_notify)),
+    )
     .route(
         "/webhooks/twilio/{inbox}",
         web::post().to(channel_webhooks::twilio_inbound),

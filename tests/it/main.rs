@@ -10,6 +10,7 @@ mod auth;
 mod cli;
 mod engine;
 mod input_validation;
+mod meta;
 mod migrations;
 mod outbox;
 mod restart;
