@@ -24,10 +24,10 @@ use super::{
     badge::Recount,
     hub::{Audience, Publish},
     messages::{
-        ActorIdle, ApplyEvent, ApplyWatermark, AssistantAnswered, DeleteConversation,
-        DeliverInbound, FollowUpFired, InboundAccepted, InjectPanic, MediaDownload, MediaStored,
-        RecordEcho, ReportDelivery, SendAgentReply, SendAttachment, SendTemplate, SetTags,
-        WindowClosed,
+        ActorIdle, ApplyEvent, ApplyWatermark, AssistantAnswered, ContactChanged,
+        DeleteConversation, DeliverInbound, FollowUpFired, InboundAccepted, InjectPanic,
+        MediaDownload, MediaStored, RecordEcho, ReportDelivery, SendAgentReply, SendAttachment,
+        SendTemplate, SetTags, WindowClosed,
     },
     presence::PickAgent,
     registry::ConversationRegistry,
@@ -787,6 +787,12 @@ impl Handler<AssistantAnswered> for ConversationActor {
     fn handle(&mut self, msg: AssistantAnswered, _: &mut Self::Context) -> Self::Result {
         let _g = self.span.clone().entered();
         let plan = self.loaded().and_then(|l| {
+            if l.contact.blocked {
+                return Err(AppError::Conflict {
+                    code: "contact_blocked",
+                    message: "the contact was blocked while the assistant thought".to_owned(),
+                });
+            }
             let now = clock::now();
             let event = Event::AssistantReplied {
                 matched: msg.reply.is_match(),
@@ -819,8 +825,15 @@ impl Handler<AssistantAnswered> for ConversationActor {
     }
 }
 
-/// Refuses an agent's message to the customer that the reply policy does not allow.
+/// Refuses an agent's message to the customer that the reply policy does not allow, or that
+/// goes to a blocked contact (their messages are kept, never answered; unblock to reply).
 fn check_agent_may_send(l: &Loaded, agent: AgentId, only_assignee: bool) -> AppResult<()> {
+    if l.contact.blocked {
+        return Err(AppError::Conflict {
+            code: "contact_blocked",
+            message: "the contact is blocked; unblock it to reply".to_owned(),
+        });
+    }
     if only_assignee && l.state.assignee.is_some_and(|a| a != agent) {
         return Err(AppError::Conflict {
             code: "not_assignee",
@@ -1050,6 +1063,34 @@ impl Handler<ApplyWatermark> for ConversationActor {
                     json!({ "message_id": id, "status": status, "reason": null }),
                 );
             }
+            Ok(())
+        }))
+    }
+}
+
+impl Handler<ContactChanged> for ConversationActor {
+    type Result = Reply<()>;
+
+    /// The contact was blocked or unblocked: take the stored row and tell the agents.
+    fn handle(&mut self, _: ContactChanged, _: &mut Self::Context) -> Self::Result {
+        let _g = self.span.clone().entered();
+        let id = match self.loaded() {
+            Ok(l) => l.contact.id.clone(),
+            Err(e) => return refused(e),
+        };
+        let store = self.app.store.clone();
+        let read = async move { store.read(move |c| queries::contact(c, &id)).await };
+        reply(read.into_actor(self).map(|res, act, _| {
+            let contact = res?.ok_or(AppError::NotFound("contact"))?;
+            if let Some(l) = act.loaded.as_mut() {
+                l.contact = contact;
+            }
+            let conversation = act.view();
+            act.publish(
+                "conversation.updated",
+                act.audience(),
+                json!({ "conversation": conversation }),
+            );
             Ok(())
         }))
     }

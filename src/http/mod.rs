@@ -5,6 +5,7 @@ pub mod agents;
 pub mod auth;
 pub mod body;
 pub mod channel_webhooks;
+pub mod contacts;
 pub mod conversations;
 pub mod events;
 pub mod files;
@@ -68,6 +69,9 @@ api_routes! {
     post "/conversations" => templates::start,
     post "/conversations/{id}/template" => templates::send,
     post "/sms/segments" => sms::segments,
+    get "/contacts/{id}" => contacts::get,
+    post "/contacts/{id}/block" => contacts::block,
+    post "/contacts/{id}/unblock" => contacts::unblock,
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {

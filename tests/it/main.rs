@@ -8,6 +8,7 @@ mod helpers;
 
 mod auth;
 mod cli;
+mod contacts;
 mod engine;
 mod input_validation;
 mod meta;
