@@ -1198,7 +1198,7 @@ impl Handler<ReportDelivery> for ConversationActor {
             store
                 .write(move |c| {
                     let Some(m) = queries::message(c, &id)? else {
-                        return Ok(None);
+                        return Ok((None, None));
                     };
                     if m.conversation_id != conversation_id {
                         return Err(AppError::NotFound("message"));
@@ -1208,8 +1208,32 @@ impl Handler<ReportDelivery> for ConversationActor {
                         queries::delete_outbox(c, &id)?;
                     }
                     let mut reports = vec![(msg.status, msg.reason)];
+                    let mut merged_echo = None;
                     if let Some(pid) = &msg.provider_message_id {
-                        queries::set_external_id(c, &id, pid)?;
+                        // A Meta echo of this very send may have been stored before its id
+                        // was known: it was ours all along.
+                        let taken = queries::message_by_external_id(c, &m.inbox_id, pid)?
+                            .filter(|o| o.id != id);
+                        let record = match &taken {
+                            None => true,
+                            Some(other) => {
+                                let stored_echo = other.conversation_id == conversation_id
+                                    && other.direction == Direction::Outbound.as_str()
+                                    && other.author == Author::Agent.as_str()
+                                    && other.agent_id.is_none()
+                                    && other.client_id.is_none();
+                                if stored_echo {
+                                    queries::delete_message(c, &other.id)?;
+                                    merged_echo = Some(other.id.clone());
+                                } else {
+                                    tracing::warn!(provider_message_id = %pid, "the provider's id already belongs to another message; not recorded");
+                                }
+                                stored_echo
+                            }
+                        };
+                        if record {
+                            queries::set_external_id(c, &id, pid)?;
+                        }
                         // Statuses the provider sent before we recorded its id.
                         for p in queries::take_pending_statuses(c, &m.inbox_id, pid)? {
                             if let Ok(status) = p.status.parse::<DeliveryStatus>() {
@@ -1233,15 +1257,23 @@ impl Handler<ReportDelivery> for ConversationActor {
                         }
                     }
                     if next == current {
-                        return Ok(None);
+                        return Ok((None, merged_echo));
                     }
                     queries::set_delivery_status(c, &id, next.as_str(), reason.as_deref())?;
-                    Ok(Some((next, reason)))
+                    Ok((Some((next, reason)), merged_echo))
                 })
                 .await
         };
         reply(write.into_actor(self).map(move |res, act, _| {
-            if let Some((status, reason)) = res? {
+            let (changed, merged_echo) = res?;
+            if let Some(echo) = merged_echo {
+                act.publish(
+                    "message.deleted",
+                    act.audience(),
+                    json!({ "message_id": echo, "replaced_by": msg.message_id }),
+                );
+            }
+            if let Some((status, reason)) = changed {
                 act.publish(
                     "message.status",
                     act.audience(),

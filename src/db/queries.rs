@@ -618,6 +618,10 @@ pub fn outbound_before(
         .load(conn)?)
 }
 
+pub fn delete_message(conn: &mut DbConnection, id: &str) -> AppResult<usize> {
+    Ok(diesel::delete(messages::table.find(id)).execute(conn)?)
+}
+
 /// Records the provider's id of an outbound message (from its answer to the send).
 pub fn set_external_id(conn: &mut DbConnection, id: &str, external_id: &str) -> AppResult<()> {
     diesel::update(messages::table.find(id))

@@ -442,6 +442,29 @@ async fn the_send_api_request_echoes_and_receipts(b: Backend) {
         json!({"recipient": {"id": PSID}, "messaging_type": "RESPONSE", "message": {"attachment": {"type": "file", "payload": {"url": url}}}})
     );
 
+    // An echo that overtakes our record of the send is merged into our message.
+    notify(&app, &page(vec![echo("m_RACE", "Racing the echo")])).await;
+    graph.script(
+        "POST",
+        SEND_PATH,
+        &[(200, json!({"recipient_id": PSID, "message_id": "m_RACE"}))],
+    );
+    let (s, raced) = reply(&app, &token, &id, "Racing the echo").await;
+    assert_eq!(s, 201);
+    let raced_id = raced["id"].as_str().expect("id").to_owned();
+    message_where(&app, &token, &id, "raced message sent", |x| {
+        x["id"] == raced_id.as_str() && x["external_id"] == "m_RACE"
+    })
+    .await;
+    let with_mid: Vec<Value> = app
+        .messages(&token, &id)
+        .await
+        .into_iter()
+        .filter(|x| x["external_id"] == "m_RACE")
+        .collect();
+    assert_eq!(with_mid.len(), 1, "{with_mid:?}");
+    assert!(with_mid[0]["agent_id"].is_string(), "ours, not the echo");
+
     // Conversations with Messenger users start when they write.
     let (s, body) = app
         .post(
