@@ -911,15 +911,9 @@ impl Handler<SendTemplate> for ConversationActor {
                         l.inbox.id, msg.name, msg.language
                     ))
                 })?;
-            if msg.parameters.len() != template.parameters.len() {
-                return Err(AppError::Validation(format!(
-                    "template `{}` takes {} parameters ({}); {} given",
-                    template.name,
-                    template.parameters.len(),
-                    template.parameters.join(", "),
-                    msg.parameters.len()
-                )));
-            }
+            template
+                .check_parameters(&msg.parameters)
+                .map_err(AppError::Validation)?;
             let now = clock::now();
             let event = Event::TemplateSent {
                 agent: msg.agent,

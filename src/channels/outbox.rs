@@ -391,13 +391,7 @@ fn provider_request(
             } else {
                 from.to_owned()
             };
-            let callback = format!(
-                "{}/status",
-                s.public_url
-                    .as_deref()
-                    .unwrap_or_default()
-                    .trim_end_matches('/')
-            );
+            let callback = s.twilio_status_url();
             twilio::build_send(
                 s.api_base(),
                 s.account_sid.as_deref().unwrap_or_default(),

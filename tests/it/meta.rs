@@ -114,19 +114,6 @@ async fn the_conversation(app: &TestApp, token: &str, inbox: &str) -> String {
     .await
 }
 
-async fn message_where(
-    app: &TestApp,
-    token: &str,
-    id: &str,
-    what: &str,
-    pred: impl Fn(&Value) -> bool,
-) -> Value {
-    eventually(what, WAIT, || async {
-        app.messages(token, id).await.into_iter().find(|m| pred(m))
-    })
-    .await
-}
-
 async fn reply(app: &TestApp, token: &str, id: &str, text: &str) -> (u16, Value) {
     app.post(
         token,
@@ -272,10 +259,11 @@ async fn messaging_events_become_messages(b: Backend) {
     );
     assert_eq!(customer[5]["payload"]["name"], "Eiffel");
     let mid = customer[2]["id"].as_str().expect("id").to_owned();
-    let stored = message_where(&app, &token, &id, "photo stored", |m| {
-        m["id"] == mid.as_str() && m["media_url"].is_string()
-    })
-    .await;
+    let stored = app
+        .message_where(&token, &id, "photo stored", |m| {
+            m["id"] == mid.as_str() && m["media_url"].is_string()
+        })
+        .await;
     let (s, _, bytes) = app
         .get_bytes(Some(&token), stored["media_url"].as_str().expect("url"))
         .await;
@@ -336,10 +324,11 @@ async fn the_send_api_request_echoes_and_receipts(b: Backend) {
         json!({"recipient": {"id": PSID}, "messaging_type": "RESPONSE", "message": {"text": "Hi! How can I help?"}})
     );
     let mid = m["id"].as_str().expect("id").to_owned();
-    let sent = message_where(&app, &token, &id, "sent", |x| {
-        x["id"] == mid.as_str() && x["delivery_status"] == "sent"
-    })
-    .await;
+    let sent = app
+        .message_where(&token, &id, "sent", |x| {
+            x["id"] == mid.as_str() && x["delivery_status"] == "sent"
+        })
+        .await;
     let our_mid = sent["external_id"].as_str().expect("mid").to_owned();
 
     // The echo of our own message is not a second message; one sent from the Page inbox is
@@ -388,13 +377,13 @@ async fn the_send_api_request_echoes_and_receipts(b: Backend) {
     // Delivery names messages; read is a watermark over everything sent before it.
     let delivery = json!({"sender": {"id": PSID}, "recipient": {"id": PAGE}, "timestamp": now_ms(), "delivery": {"mids": [our_mid], "watermark": now_ms()}});
     notify(&app, &page(vec![delivery])).await;
-    message_where(&app, &token, &id, "delivered", |x| {
+    app.message_where(&token, &id, "delivered", |x| {
         x["id"] == mid.as_str() && x["delivery_status"] == "delivered"
     })
     .await;
     let read = json!({"sender": {"id": PSID}, "recipient": {"id": PAGE}, "timestamp": now_ms(), "read": {"watermark": now_ms() + 1000}});
     notify(&app, &page(vec![read])).await;
-    message_where(&app, &token, &id, "read", |x| {
+    app.message_where(&token, &id, "read", |x| {
         x["id"] == mid.as_str() && x["delivery_status"] == "read"
     })
     .await;
@@ -452,7 +441,7 @@ async fn the_send_api_request_echoes_and_receipts(b: Backend) {
     let (s, raced) = reply(&app, &token, &id, "Racing the echo").await;
     assert_eq!(s, 201);
     let raced_id = raced["id"].as_str().expect("id").to_owned();
-    message_where(&app, &token, &id, "raced message sent", |x| {
+    app.message_where(&token, &id, "raced message sent", |x| {
         x["id"] == raced_id.as_str() && x["external_id"] == "m_RACE"
     })
     .await;
@@ -558,10 +547,11 @@ async fn provider_errors_and_an_outage(b: Backend) {
     graph.script("POST", SEND_PATH, &[(400, json!({"error": {"message": "(#10) This message is sent outside of allowed window.", "type": "OAuthException", "code": 10, "error_subcode": 2018278, "fbtrace_id": "x"}}))]);
     let (_, m) = reply(&app, &token, &id, "Hello?").await;
     let mid = m["id"].as_str().expect("id").to_owned();
-    let failed = message_where(&app, &token, &id, "failed", |x| {
-        x["id"] == mid.as_str() && x["delivery_status"] == "failed"
-    })
-    .await;
+    let failed = app
+        .message_where(&token, &id, "failed", |x| {
+            x["id"] == mid.as_str() && x["delivery_status"] == "failed"
+        })
+        .await;
     assert_eq!(
         failed["failure_reason"],
         "10/2018278: This message is sent outside of allowed window."
@@ -579,12 +569,15 @@ async fn provider_errors_and_an_outage(b: Backend) {
         (graph.calls_to("POST", SEND_PATH).len() >= 2).then_some(())
     })
     .await;
-    let queued = message_where(&app, &token, &id, "queued", |x| x["id"] == mid.as_str()).await;
+    let queued = app
+        .message_where(&token, &id, "queued", |x| x["id"] == mid.as_str())
+        .await;
     assert_eq!(queued["delivery_status"], "queued");
-    let sent = message_where(&app, &token, &id, "sent", |x| {
-        x["id"] == mid.as_str() && x["delivery_status"] == "sent"
-    })
-    .await;
+    let sent = app
+        .message_where(&token, &id, "sent", |x| {
+            x["id"] == mid.as_str() && x["delivery_status"] == "sent"
+        })
+        .await;
     assert!(sent["external_id"]
         .as_str()
         .is_some_and(|m| m.starts_with("m_OUT")));
@@ -614,14 +607,15 @@ async fn instagram_direct_messages(b: Backend) {
         json!({"recipient": {"id": igsid}, "messaging_type": "RESPONSE", "message": {"text": "Hi from Instagram"}})
     );
     let mid = m["id"].as_str().expect("id").to_owned();
-    let sent = message_where(&app, &token, &id, "sent", |x| {
-        x["id"] == mid.as_str() && x["delivery_status"] == "sent"
-    })
-    .await;
+    let sent = app
+        .message_where(&token, &id, "sent", |x| {
+            x["id"] == mid.as_str() && x["delivery_status"] == "sent"
+        })
+        .await;
     // Instagram's read receipt names the message.
     let seen = json!({"sender": {"id": igsid}, "recipient": {"id": IG_ACCOUNT}, "timestamp": now_ms(), "read": {"mid": sent["external_id"]}});
     notify_to(&app, "ig", &ig(vec![seen])).await;
-    message_where(&app, &token, &id, "read", |x| {
+    app.message_where(&token, &id, "read", |x| {
         x["id"] == mid.as_str() && x["delivery_status"] == "read"
     })
     .await;

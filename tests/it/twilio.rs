@@ -162,19 +162,6 @@ async fn conversation_with(app: &TestApp, token: &str, external_id: &str) -> Val
     .await
 }
 
-async fn message_where(
-    app: &TestApp,
-    token: &str,
-    id: &str,
-    what: &str,
-    pred: impl Fn(&Value) -> bool,
-) -> Value {
-    eventually(what, WAIT, || async {
-        app.messages(token, id).await.into_iter().find(|m| pred(m))
-    })
-    .await
-}
-
 async fn signatures_are_checked_over_the_configured_url(b: Backend) {
     let (app, _api) = start(b, |_| {}).await;
     let token = app.login().await;
@@ -302,10 +289,11 @@ async fn inbound_sms_mms_and_whatsapp_through_twilio(b: Backend) {
         (mms[2], &b"%PDF invoice"[..]),
     ] {
         let mid = m["id"].as_str().expect("id").to_owned();
-        let stored = message_where(&app, &token, &id, "file stored", |x| {
-            x["id"] == mid.as_str() && x["media_url"].is_string()
-        })
-        .await;
+        let stored = app
+            .message_where(&token, &id, "file stored", |x| {
+                x["id"] == mid.as_str() && x["media_url"].is_string()
+            })
+            .await;
         let (s, _, body) = app
             .get_bytes(Some(&token), stored["media_url"].as_str().expect("url"))
             .await;
@@ -397,10 +385,11 @@ async fn every_message_status_moves_forward_only(b: Backend) {
                 .await;
             assert_eq!(s, 201, "{m}");
             let mid = m["id"].as_str().expect("id").to_owned();
-            let sent = message_where(app, &token, &id, "sent", |x| {
-                x["id"] == mid.as_str() && x["delivery_status"] == "sent"
-            })
-            .await;
+            let sent = app
+                .message_where(&token, &id, "sent", |x| {
+                    x["id"] == mid.as_str() && x["delivery_status"] == "sent"
+                })
+                .await;
             (mid, sent["external_id"].as_str().expect("sid").to_owned())
         }
     };
@@ -420,7 +409,9 @@ async fn every_message_status_moves_forward_only(b: Backend) {
     ] {
         status_callback(&app, &sid1, st, &[]).await;
     }
-    let m = message_where(&app, &token, &id, "read", |x| x["id"] == m1.as_str()).await;
+    let m = app
+        .message_where(&token, &id, "read", |x| x["id"] == m1.as_str())
+        .await;
     assert_eq!(
         (m["delivery_status"].as_str(), m["failure_reason"].as_str()),
         (Some("read"), None)
@@ -428,10 +419,11 @@ async fn every_message_status_moves_forward_only(b: Backend) {
 
     let (m2, sid2) = send("Two").await;
     status_callback(&app, &sid2, "undelivered", &[("ErrorCode", "30003")]).await;
-    let m = message_where(&app, &token, &id, "undelivered", |x| {
-        x["id"] == m2.as_str() && x["delivery_status"] == "failed"
-    })
-    .await;
+    let m = app
+        .message_where(&token, &id, "undelivered", |x| {
+            x["id"] == m2.as_str() && x["delivery_status"] == "failed"
+        })
+        .await;
     assert_eq!(
         m["failure_reason"],
         "30003: Unreachable destination handset"
@@ -440,10 +432,11 @@ async fn every_message_status_moves_forward_only(b: Backend) {
     let (m3, sid3) = send("Three").await;
     status_callback(&app, &sid3, "partially_delivered", &[]).await;
     status_callback(&app, &sid3, "canceled", &[]).await;
-    let m = message_where(&app, &token, &id, "canceled", |x| {
-        x["id"] == m3.as_str() && x["delivery_status"] == "failed"
-    })
-    .await;
+    let m = app
+        .message_where(&token, &id, "canceled", |x| {
+            x["id"] == m3.as_str() && x["delivery_status"] == "failed"
+        })
+        .await;
     assert!(
         m["failure_reason"]
             .as_str()
@@ -671,10 +664,11 @@ async fn whatsapp_through_twilio_needs_templates_outside_the_window(b: Backend) 
         .await;
     assert_eq!(s, 201, "{m}");
     let mid = m["id"].as_str().expect("id").to_owned();
-    let failed = message_where(&app, &token, &id, "failed", |x| {
-        x["id"] == mid.as_str() && x["delivery_status"] == "failed"
-    })
-    .await;
+    let failed = app
+        .message_where(&token, &id, "failed", |x| {
+            x["id"] == mid.as_str() && x["delivery_status"] == "failed"
+        })
+        .await;
     assert!(
         failed["failure_reason"]
             .as_str()
@@ -691,10 +685,11 @@ async fn whatsapp_through_twilio_needs_templates_outside_the_window(b: Backend) 
         )
         .await;
     let mid = m["id"].as_str().expect("id").to_owned();
-    let sent = message_where(&app, &token, &id, "sent", |x| {
-        x["id"] == mid.as_str() && x["delivery_status"] == "sent"
-    })
-    .await;
+    let sent = app
+        .message_where(&token, &id, "sent", |x| {
+            x["id"] == mid.as_str() && x["delivery_status"] == "sent"
+        })
+        .await;
     status_callback(
         &app,
         sent["external_id"].as_str().expect("sid"),
@@ -702,10 +697,11 @@ async fn whatsapp_through_twilio_needs_templates_outside_the_window(b: Backend) 
         &[("ErrorCode", "63016")],
     )
     .await;
-    let failed = message_where(&app, &token, &id, "failed by callback", |x| {
-        x["id"] == mid.as_str() && x["delivery_status"] == "failed"
-    })
-    .await;
+    let failed = app
+        .message_where(&token, &id, "failed by callback", |x| {
+            x["id"] == mid.as_str() && x["delivery_status"] == "failed"
+        })
+        .await;
     assert_eq!(failed["failure_reason"], "63016: Outside messaging window");
 }
 
@@ -734,15 +730,17 @@ async fn an_outage_leaves_messages_queued_then_they_go_out(b: Backend) {
         (!api.calls_to("POST", SEND_PATH).is_empty()).then_some(())
     })
     .await;
-    let queued = message_where(&app, &token, &id, "assistant reply", |m| {
-        m["author"] == "assistant"
-    })
-    .await;
+    let queued = app
+        .message_where(&token, &id, "assistant reply", |m| {
+            m["author"] == "assistant"
+        })
+        .await;
     assert_eq!(queued["delivery_status"], "queued");
-    let sent = message_where(&app, &token, &id, "sent", |m| {
-        m["author"] == "assistant" && m["delivery_status"] == "sent"
-    })
-    .await;
+    let sent = app
+        .message_where(&token, &id, "sent", |m| {
+            m["author"] == "assistant" && m["delivery_status"] == "sent"
+        })
+        .await;
     assert!(sent["external_id"]
         .as_str()
         .is_some_and(|s| s.starts_with("SM")));
