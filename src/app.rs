@@ -37,6 +37,13 @@ pub struct AppContext {
 }
 
 impl AppContext {
+    /// Whether the reply policy lets this agent answer only conversations assigned to them
+    /// (supervisors and admins always may answer).
+    pub fn only_assignee(&self, me: &crate::auth::CurrentAgent) -> bool {
+        self.settings.access.reply_policy == crate::config::ReplyPolicy::Assignee
+            && !me.role.sees_everything()
+    }
+
     /// What this agent may see under the configured visibility.
     pub fn viewer(&self, me: &crate::auth::CurrentAgent) -> crate::actors::hub::Viewer {
         crate::actors::hub::Viewer {

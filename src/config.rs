@@ -379,6 +379,30 @@ impl TemplateSettings {
         out
     }
 
+    /// Refuses parameters that do not fill this template: one per placeholder, each 1-1024
+    /// characters (what providers accept in a body parameter).
+    pub fn check_parameters(&self, parameters: &[String]) -> Result<(), String> {
+        const MAX_PARAMETER_CHARS: usize = 1024;
+        if parameters.len() != self.parameters.len() {
+            return Err(format!(
+                "template `{}` takes {} parameters ({}); {} given",
+                self.name,
+                self.parameters.len(),
+                self.parameters.join(", "),
+                parameters.len()
+            ));
+        }
+        if parameters
+            .iter()
+            .any(|p| p.trim().is_empty() || p.chars().count() > MAX_PARAMETER_CHARS)
+        {
+            return Err(format!(
+                "each parameter must be 1-{MAX_PARAMETER_CHARS} characters"
+            ));
+        }
+        Ok(())
+    }
+
     /// How many `{{n}}` placeholders the body uses (the highest n).
     pub fn placeholder_count(&self) -> usize {
         let mut max = 0;
@@ -441,6 +465,17 @@ impl InboxSettings {
         self.api_version
             .as_deref()
             .unwrap_or(crate::channels::meta::DEFAULT_GRAPH_VERSION)
+    }
+
+    /// Twilio: where status callbacks are asked to go, `<public_url>/status`.
+    pub fn twilio_status_url(&self) -> String {
+        format!(
+            "{}/status",
+            self.public_url
+                .as_deref()
+                .unwrap_or_default()
+                .trim_end_matches('/')
+        )
     }
 
     /// The template with this name and language.

@@ -24,10 +24,10 @@ use super::{
     badge::Recount,
     hub::{Audience, Publish},
     messages::{
-        ActorIdle, ApplyEvent, ApplyWatermark, AssistantAnswered, DeleteConversation,
-        DeliverInbound, FollowUpFired, InboundAccepted, InjectPanic, MediaDownload, MediaStored,
-        RecordEcho, ReportDelivery, SendAgentReply, SendAttachment, SendTemplate, SetTags,
-        WindowClosed,
+        ActorIdle, ApplyEvent, ApplyWatermark, AssistantAnswered, ContactChanged,
+        DeleteConversation, DeliverInbound, FollowUpFired, InboundAccepted, InjectPanic,
+        MediaDownload, MediaStored, RecordEcho, ReportDelivery, SendAgentReply, SendAttachment,
+        SendTemplate, SetTags, WindowClosed,
     },
     presence::PickAgent,
     registry::ConversationRegistry,
@@ -35,6 +35,7 @@ use super::{
 use crate::{
     app::AppContext,
     assistant::AssistantRequest,
+    channels::{normalized::Network, sms},
     clock,
     db::{
         models::{preview, ContactRow, ConversationRow, MediaSource, MessageRow, OutboxRow},
@@ -331,6 +332,10 @@ impl ConversationActor {
         let send = l.inbox.sends();
         if send {
             m.delivery_status = Some(DeliveryStatus::Queued.as_str().to_owned());
+        }
+        if l.row.network.as_deref() == Some(Network::Sms.as_str()) {
+            // What the customer's phone receives, and what the carrier bills.
+            m.segments = i32::try_from(sms::segments(&m.body).segments).ok();
         }
         (m, send)
     }
@@ -784,6 +789,12 @@ impl Handler<AssistantAnswered> for ConversationActor {
     fn handle(&mut self, msg: AssistantAnswered, _: &mut Self::Context) -> Self::Result {
         let _g = self.span.clone().entered();
         let plan = self.loaded().and_then(|l| {
+            if l.contact.blocked {
+                return Err(AppError::Conflict {
+                    code: "contact_blocked",
+                    message: "the contact was blocked while the assistant thought".to_owned(),
+                });
+            }
             let now = clock::now();
             let event = Event::AssistantReplied {
                 matched: msg.reply.is_match(),
@@ -816,8 +827,15 @@ impl Handler<AssistantAnswered> for ConversationActor {
     }
 }
 
-/// Refuses an agent's message to the customer that the reply policy does not allow.
+/// Refuses an agent's message to the customer that the reply policy does not allow, or that
+/// goes to a blocked contact (their messages are kept, never answered; unblock to reply).
 fn check_agent_may_send(l: &Loaded, agent: AgentId, only_assignee: bool) -> AppResult<()> {
+    if l.contact.blocked {
+        return Err(AppError::Conflict {
+            code: "contact_blocked",
+            message: "the contact is blocked; unblock it to reply".to_owned(),
+        });
+    }
     if only_assignee && l.state.assignee.is_some_and(|a| a != agent) {
         return Err(AppError::Conflict {
             code: "not_assignee",
@@ -895,15 +913,9 @@ impl Handler<SendTemplate> for ConversationActor {
                         l.inbox.id, msg.name, msg.language
                     ))
                 })?;
-            if msg.parameters.len() != template.parameters.len() {
-                return Err(AppError::Validation(format!(
-                    "template `{}` takes {} parameters ({}); {} given",
-                    template.name,
-                    template.parameters.len(),
-                    template.parameters.join(", "),
-                    msg.parameters.len()
-                )));
-            }
+            template
+                .check_parameters(&msg.parameters)
+                .map_err(AppError::Validation)?;
             let now = clock::now();
             let event = Event::TemplateSent {
                 agent: msg.agent,
@@ -960,6 +972,8 @@ impl Handler<SendAttachment> for ConversationActor {
             message.media_path = Some(msg.path.clone());
             message.media_mime = Some(msg.mime.clone());
             message.media_filename = msg.filename.clone();
+            // An MMS is one message, whatever the label says.
+            message.segments = None;
             message.payload = msg
                 .caption
                 .as_ref()
@@ -1045,6 +1059,34 @@ impl Handler<ApplyWatermark> for ConversationActor {
                     json!({ "message_id": id, "status": status, "reason": null }),
                 );
             }
+            Ok(())
+        }))
+    }
+}
+
+impl Handler<ContactChanged> for ConversationActor {
+    type Result = Reply<()>;
+
+    /// The contact was blocked or unblocked: take the stored row and tell the agents.
+    fn handle(&mut self, _: ContactChanged, _: &mut Self::Context) -> Self::Result {
+        let _g = self.span.clone().entered();
+        let id = match self.loaded() {
+            Ok(l) => l.contact.id.clone(),
+            Err(e) => return refused(e),
+        };
+        let store = self.app.store.clone();
+        let read = async move { store.read(move |c| queries::contact(c, &id)).await };
+        reply(read.into_actor(self).map(|res, act, _| {
+            let contact = res?.ok_or(AppError::NotFound("contact"))?;
+            if let Some(l) = act.loaded.as_mut() {
+                l.contact = contact;
+            }
+            let conversation = act.view();
+            act.publish(
+                "conversation.updated",
+                act.audience(),
+                json!({ "conversation": conversation }),
+            );
             Ok(())
         }))
     }
@@ -1152,7 +1194,7 @@ impl Handler<ReportDelivery> for ConversationActor {
             store
                 .write(move |c| {
                     let Some(m) = queries::message(c, &id)? else {
-                        return Ok(None);
+                        return Ok((None, None));
                     };
                     if m.conversation_id != conversation_id {
                         return Err(AppError::NotFound("message"));
@@ -1162,8 +1204,32 @@ impl Handler<ReportDelivery> for ConversationActor {
                         queries::delete_outbox(c, &id)?;
                     }
                     let mut reports = vec![(msg.status, msg.reason)];
+                    let mut merged_echo = None;
                     if let Some(pid) = &msg.provider_message_id {
-                        queries::set_external_id(c, &id, pid)?;
+                        // A Meta echo of this very send may have been stored before its id
+                        // was known: it was ours all along.
+                        let taken = queries::message_by_external_id(c, &m.inbox_id, pid)?
+                            .filter(|o| o.id != id);
+                        let record = match &taken {
+                            None => true,
+                            Some(other) => {
+                                let stored_echo = other.conversation_id == conversation_id
+                                    && other.direction == Direction::Outbound.as_str()
+                                    && other.author == Author::Agent.as_str()
+                                    && other.agent_id.is_none()
+                                    && other.client_id.is_none();
+                                if stored_echo {
+                                    queries::delete_message(c, &other.id)?;
+                                    merged_echo = Some(other.id.clone());
+                                } else {
+                                    tracing::warn!(provider_message_id = %pid, "the provider's id already belongs to another message; not recorded");
+                                }
+                                stored_echo
+                            }
+                        };
+                        if record {
+                            queries::set_external_id(c, &id, pid)?;
+                        }
                         // Statuses the provider sent before we recorded its id.
                         for p in queries::take_pending_statuses(c, &m.inbox_id, pid)? {
                             if let Ok(status) = p.status.parse::<DeliveryStatus>() {
@@ -1187,15 +1253,23 @@ impl Handler<ReportDelivery> for ConversationActor {
                         }
                     }
                     if next == current {
-                        return Ok(None);
+                        return Ok((None, merged_echo));
                     }
                     queries::set_delivery_status(c, &id, next.as_str(), reason.as_deref())?;
-                    Ok(Some((next, reason)))
+                    Ok((Some((next, reason)), merged_echo))
                 })
                 .await
         };
         reply(write.into_actor(self).map(move |res, act, _| {
-            if let Some((status, reason)) = res? {
+            let (changed, merged_echo) = res?;
+            if let Some(echo) = merged_echo {
+                act.publish(
+                    "message.deleted",
+                    act.audience(),
+                    json!({ "message_id": echo, "replaced_by": msg.message_id }),
+                );
+            }
+            if let Some((status, reason)) = changed {
                 act.publish(
                     "message.status",
                     act.audience(),

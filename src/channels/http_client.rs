@@ -35,20 +35,16 @@ impl std::fmt::Display for FetchError {
     }
 }
 
-/// Sends `req` and reads the answer, refusing bodies over `limit` bytes.
+/// Sends `req` and reads the answer within `timeout`, refusing bodies over `limit` bytes.
 pub async fn execute(
     app: &AppContext,
     req: &ProviderRequest,
     limit: usize,
+    timeout: Duration,
 ) -> Result<Answer, FetchError> {
     let method = reqwest::Method::from_bytes(req.method.as_bytes())
         .map_err(|_| FetchError::Network(format!("bad method {}", req.method)))?;
-    let mut builder = app
-        .http
-        .request(method, &req.url)
-        .timeout(Duration::from_millis(
-            app.settings.outbox.request_timeout_ms,
-        ));
+    let mut builder = app.http.request(method, &req.url).timeout(timeout);
     for (k, v) in &req.headers {
         builder = builder.header(k, v);
     }

@@ -36,6 +36,8 @@ use crate::{
 const DOWNLOAD_ATTEMPTS: u32 = 4;
 /// Downloads resumed at start: files of messages received within this many days.
 const RESUME_DAYS: i64 = 7;
+/// A file may take longer than a send: at least this long per request.
+const MIN_DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// `media/<conversation_id>/<message_id>`, relative to the data directory.
 pub fn relative_path(conversation: ConversationId, message: MessageId) -> String {
@@ -293,7 +295,7 @@ async fn fetch(
         },
     };
     let limit = app.settings.server.max_media_bytes;
-    match execute(app, &req, limit).await {
+    match execute(app, &req, limit, download_timeout(app)).await {
         Ok(a) if (200..300).contains(&a.status) => Ok((a.body, a.content_type)),
         Ok(a) => Err(status_failure(a.status)),
         Err(FetchError::TooLarge { limit }) => Err(Failure::Permanent(format!(
@@ -303,8 +305,12 @@ async fn fetch(
     }
 }
 
+fn download_timeout(app: &AppContext) -> Duration {
+    Duration::from_millis(app.settings.outbox.request_timeout_ms).max(MIN_DOWNLOAD_TIMEOUT)
+}
+
 async fn get(app: &AppContext, req: &ProviderRequest, limit: usize) -> Result<Vec<u8>, Failure> {
-    match execute(app, req, limit).await {
+    match execute(app, req, limit, download_timeout(app)).await {
         Ok(a) if (200..300).contains(&a.status) => Ok(a.body),
         Ok(a) => Err(status_failure(a.status)),
         Err(e) => Err(Failure::Transient(e.to_string())),

@@ -50,6 +50,11 @@ use crate::{
 const REASON_CHARS: usize = 300;
 /// Largest answer read from a provider or callback.
 const ANSWER_LIMIT: usize = 256 * 1024;
+/// How often parked provider statuses are looked at.
+const CLEANUP_EVERY: Duration = Duration::from_secs(3600);
+/// Parked statuses older than this are of messages we never sent (another tool's, or ones
+/// whose send answer was lost): forgotten.
+const PARKED_STATUS_DAYS: i64 = 7;
 
 /// Starts the worker on the current arbiter.
 pub fn start(app: Arc<AppContext>, registry: Addr<ConversationRegistry>) {
@@ -61,7 +66,12 @@ async fn run(app: Arc<AppContext>, registry: Addr<ConversationRegistry>) {
     let limiter = Limiter::default();
     let settings = app.settings.outbox.clone();
     let poll = Duration::from_millis(settings.poll_interval_ms);
+    let mut last_cleanup: Option<Instant> = None;
     loop {
+        if last_cleanup.is_none_or(|t| t.elapsed() >= CLEANUP_EVERY) {
+            last_cleanup = Some(Instant::now());
+            expire_parked_statuses(&app).await;
+        }
         let busy = in_flight.borrow().len();
         let free = settings.concurrency.saturating_sub(busy);
         if free > 0 {
@@ -100,6 +110,20 @@ async fn run(app: Arc<AppContext>, registry: Addr<ConversationRegistry>) {
             _ = app.outbox_kick.notified() => {}
             _ = tokio::time::sleep(poll) => {}
         }
+    }
+}
+
+/// Forgets provider statuses parked for a message id that never got recorded.
+async fn expire_parked_statuses(app: &AppContext) {
+    let before = clock::now() - chrono::Duration::days(PARKED_STATUS_DAYS);
+    match app
+        .store
+        .write(move |c| queries::expire_pending_statuses(c, before))
+        .await
+    {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(statuses = n, "forgot statuses of messages never recorded"),
+        Err(e) => tracing::warn!(error = %e, "cannot expire parked statuses"),
     }
 }
 
@@ -318,7 +342,8 @@ async fn send(app: &AppContext, inbox: &Inbox, request: &ProviderRequest) -> Out
         ChannelKind::Meta => meta::classify_send_response,
         _ => whatsapp::classify_send_response,
     };
-    match execute(app, request, ANSWER_LIMIT).await {
+    let timeout = Duration::from_millis(app.settings.outbox.request_timeout_ms);
+    match execute(app, request, ANSWER_LIMIT, timeout).await {
         Ok(answer) => classify(answer.status, &answer.body)
             .with_retry_after(answer.retry_after.as_deref())
             .into(),
@@ -366,13 +391,7 @@ fn provider_request(
             } else {
                 from.to_owned()
             };
-            let callback = format!(
-                "{}/status",
-                s.public_url
-                    .as_deref()
-                    .unwrap_or_default()
-                    .trim_end_matches('/')
-            );
+            let callback = s.twilio_status_url();
             twilio::build_send(
                 s.api_base(),
                 s.account_sid.as_deref().unwrap_or_default(),

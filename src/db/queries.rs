@@ -647,6 +647,10 @@ pub fn outbound_before(
         .load(conn)?)
 }
 
+pub fn delete_message(conn: &mut DbConnection, id: &str) -> AppResult<usize> {
+    Ok(diesel::delete(messages::table.find(id)).execute(conn)?)
+}
+
 /// Records the provider's id of an outbound message (from its answer to the send).
 pub fn set_external_id(conn: &mut DbConnection, id: &str, external_id: &str) -> AppResult<()> {
     diesel::update(messages::table.find(id))
@@ -836,6 +840,42 @@ pub fn outbox_retry_later(
 pub fn delete_outbox(conn: &mut DbConnection, message_id: &str) -> AppResult<()> {
     diesel::delete(outbox::table.find(message_id)).execute(conn)?;
     Ok(())
+}
+
+/// The contacts that are the same person as `contact`: itself, and every contact on any
+/// inbox with the same phone number (stored in E.164, so SMS, WhatsApp and the API channel
+/// match).
+pub fn same_person(conn: &mut DbConnection, contact: &ContactRow) -> AppResult<Vec<ContactRow>> {
+    let Some(phone) = &contact.phone else {
+        return Ok(vec![contact.clone()]);
+    };
+    let mut rows: Vec<ContactRow> = contacts::table
+        .filter(contacts::phone.eq(phone).or(contacts::id.eq(&contact.id)))
+        .order(contacts::created_at.asc())
+        .select(ContactRow::as_select())
+        .load(conn)?;
+    // The asked-for contact first.
+    rows.sort_by_key(|c| c.id != contact.id);
+    Ok(rows)
+}
+
+pub fn set_blocked(conn: &mut DbConnection, ids: &[String], blocked: bool) -> AppResult<usize> {
+    Ok(
+        diesel::update(contacts::table.filter(contacts::id.eq_any(ids)))
+            .set(contacts::blocked.eq(blocked))
+            .execute(conn)?,
+    )
+}
+
+/// The conversations of these contacts.
+pub fn conversations_of_contacts(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> AppResult<Vec<ConversationRow>> {
+    Ok(conversations::table
+        .filter(conversations::contact_id.eq_any(ids))
+        .select(ConversationRow::as_select())
+        .load(conn)?)
 }
 
 pub fn contact(conn: &mut DbConnection, id: &str) -> AppResult<Option<ContactRow>> {

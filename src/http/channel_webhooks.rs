@@ -185,16 +185,6 @@ fn twilio_params(
     Ok(params)
 }
 
-fn twilio_public_url(inbox: &Inbox) -> String {
-    inbox
-        .settings
-        .public_url
-        .as_deref()
-        .unwrap_or_default()
-        .trim_end_matches('/')
-        .to_owned()
-}
-
 /// `POST /webhooks/twilio/{inbox}`: an SMS, MMS or WhatsApp message through Twilio. Answered
 /// with empty TwiML: replies go through the Messages API (queued, retried, tracked).
 pub async fn twilio_inbound(
@@ -224,7 +214,7 @@ pub async fn twilio_status(
 ) -> AppResult<HttpResponse> {
     let inbox = inbox_of(&state, &inbox_id, ChannelKind::Twilio)?;
     let raw = body(&state, payload).await?;
-    let url = format!("{}/status", twilio_public_url(&inbox));
+    let url = inbox.settings.twilio_status_url();
     let params = twilio_params(&inbox, &req, &raw, &url)?;
     let events: Vec<WebhookEvent> = twilio::parse_status(&params)
         .map_err(|e| AppError::BadRequest(format!("invalid Twilio status callback: {e}")))?

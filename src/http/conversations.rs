@@ -17,7 +17,6 @@ use crate::{
     auth::CurrentAgent,
     channels::api::MAX_TEXT_CHARS,
     clock,
-    config::ReplyPolicy,
     db::{
         models::{ContactRow, ConversationRow},
         queries::{self, ConversationFilter, ListViewer},
@@ -343,8 +342,7 @@ pub async fn reply(
     }
     let msg = SendAgentReply {
         agent: me.id,
-        only_assignee: state.app.settings.access.reply_policy == ReplyPolicy::Assignee
-            && !me.role.sees_everything(),
+        only_assignee: state.app.only_assignee(&me),
         text,
         client_id,
         private_note: private,

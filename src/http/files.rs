@@ -11,7 +11,6 @@ use crate::{
     app::{AppContext, AppState},
     auth::CurrentAgent,
     channels::{media, normalized::MediaKind},
-    config::ReplyPolicy,
     db::{models::MessageRow, queries},
     domain::{types::ChannelKind, ConversationId, MessageId},
     error::{AppError, AppResult},
@@ -198,8 +197,7 @@ pub async fn attach(
     media::write_file(&state.app, &path, bytes.to_vec()).await?;
     let msg = SendAttachment {
         agent: me.id,
-        only_assignee: state.app.settings.access.reply_policy == ReplyPolicy::Assignee
-            && !me.role.sees_everything(),
+        only_assignee: state.app.only_assignee(&me),
         message_id,
         kind: MediaKind::from_mime(&essence).as_str().to_owned(),
         path: path.clone(),

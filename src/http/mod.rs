@@ -5,10 +5,12 @@ pub mod agents;
 pub mod auth;
 pub mod body;
 pub mod channel_webhooks;
+pub mod contacts;
 pub mod conversations;
 pub mod events;
 pub mod files;
 pub mod health;
+pub mod sms;
 pub mod static_files;
 pub mod templates;
 pub mod webhooks;
@@ -68,6 +70,10 @@ api_routes! {
     get "/inboxes" => templates::list,
     post "/conversations" => templates::start,
     post "/conversations/{id}/template" => templates::send,
+    post "/sms/segments" => sms::segments,
+    get "/contacts/{id}" => contacts::get,
+    post "/contacts/{id}/block" => contacts::block,
+    post "/contacts/{id}/unblock" => contacts::unblock,
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
@@ -103,6 +109,19 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
         web::resource("/webhooks/whatsapp/{inbox}")
             .route(web::get().to(channel_webhooks::whatsapp_verify))
             .route(web::post().to(channel_webhooks::whatsapp_notify)),
+    )
+    .service(
+        web::resource("/webhooks/meta/{inbox}")
+            .route(web::get().to(channel_webhooks::meta_verify))
+            .route(web::post().to(channel_webhooks::meta_notify)),
+    )
+    .route(
+        "/webhooks/twilio/{inbox}",
+        web::post().to(channel_webhooks::twilio_inbound),
+    )
+    .route(
+        "/webhooks/twilio/{inbox}/status",
+        web::post().to(channel_webhooks::twilio_status),
     )
     .route("/media/{message_id}", web::get().to(files::public))
     .service(api_scope())

@@ -16,7 +16,7 @@ use crate::{
     auth::CurrentAgent,
     channels::{api::MAX_TEXT_CHARS, normalized::Network, phone, twilio},
     clock,
-    config::{ReplyPolicy, TemplateSettings},
+    config::TemplateSettings,
     db::queries::{self, ContactInput},
     domain::{types::ChannelKind, ConversationId},
     error::{AppError, AppResult},
@@ -24,7 +24,6 @@ use crate::{
     views::{ConversationView, MessageView},
 };
 
-const MAX_PARAMETER_CHARS: usize = 1024;
 const MAX_NAME_CHARS: usize = 200;
 
 #[derive(Serialize)]
@@ -104,28 +103,9 @@ fn find_template<'a>(
 }
 
 fn check_parameters(template: &TemplateSettings, parameters: &[String]) -> AppResult<()> {
-    if parameters.len() != template.parameters.len() {
-        return Err(AppError::Validation(format!(
-            "template `{}` takes {} parameters ({}); {} given",
-            template.name,
-            template.parameters.len(),
-            template.parameters.join(", "),
-            parameters.len()
-        )));
-    }
-    if parameters
-        .iter()
-        .any(|p| p.trim().is_empty() || p.chars().count() > MAX_PARAMETER_CHARS)
-    {
-        return Err(AppError::Validation(format!(
-            "each parameter must be 1-{MAX_PARAMETER_CHARS} characters"
-        )));
-    }
-    Ok(())
-}
-
-fn only_assignee(state: &AppState, me: &CurrentAgent) -> bool {
-    state.app.settings.access.reply_policy == ReplyPolicy::Assignee && !me.role.sees_everything()
+    template
+        .check_parameters(parameters)
+        .map_err(AppError::Validation)
 }
 
 #[derive(Deserialize)]
@@ -168,7 +148,7 @@ pub async fn send(
     check_parameters(template, &parameters)?;
     let msg = SendTemplate {
         agent: me.id,
-        only_assignee: only_assignee(&state, &me),
+        only_assignee: state.app.only_assignee(&me),
         name: template.name.clone(),
         language: template.language.clone(),
         parameters,
@@ -363,7 +343,7 @@ pub async fn start(
         // Someone already talks with this customer here: the reply policy applies.
         visible(&state, &me, id).await?;
     }
-    let only = only_assignee(&state, &me);
+    let only = state.app.only_assignee(&me);
     let message: MessageView = match first {
         First::Template(mut m) => {
             m.only_assignee = only;

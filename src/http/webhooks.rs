@@ -8,7 +8,10 @@ use super::body::read_limited;
 use crate::{
     actors::{messages::DeliverInbound, registry::ask},
     app::AppState,
-    channels::api::{self, InboundPayload},
+    channels::{
+        api::{self, InboundPayload},
+        phone,
+    },
     clock,
     db::queries,
     domain::types::ChannelKind,
@@ -46,7 +49,11 @@ pub async fn api_inbound(
     let inbound = parsed.validate(now)?;
 
     let inbox_key = inbox.id.clone();
-    let contact = inbound.contact.clone();
+    let mut contact = inbound.contact.clone();
+    // In E.164 when it can be, so the same person on other channels is recognised.
+    contact.phone = contact
+        .phone
+        .map(|p| phone::to_e164(&p, inbox.settings.default_country_code.as_deref()).unwrap_or(p));
     let (conversation_id, _) = app
         .store
         .write(move |c| queries::resolve_conversation(c, &inbox_key, &contact, None, now))

@@ -593,6 +593,23 @@ impl TestApp {
         body["items"].as_array().cloned().unwrap_or_default()
     }
 
+    /// Waits for a message of the conversation that satisfies `pred`.
+    pub async fn message_where(
+        &self,
+        token: &str,
+        conversation_id: &str,
+        what: &str,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Value {
+        eventually(what, Duration::from_secs(10), || async {
+            self.messages(token, conversation_id)
+                .await
+                .into_iter()
+                .find(|m| pred(m))
+        })
+        .await
+    }
+
     pub async fn conversation(&self, token: &str, conversation_id: &str) -> Value {
         let (status, body) = self
             .get(token, &format!("/api/conversations/{conversation_id}"))

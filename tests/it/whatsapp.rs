@@ -131,19 +131,6 @@ pub fn sends(graph: &Provider, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
         .collect()
 }
 
-async fn message_where(
-    app: &TestApp,
-    token: &str,
-    id: &str,
-    what: &str,
-    pred: impl Fn(&Value) -> bool,
-) -> Value {
-    eventually(what, WAIT, || async {
-        app.messages(token, id).await.into_iter().find(|m| pred(m))
-    })
-    .await
-}
-
 fn media_answer(graph: &Provider, id: &str, mime: &str, bytes: &[u8]) {
     graph.on(
         "GET",
@@ -409,10 +396,11 @@ async fn every_inbound_kind_is_stored_with_its_content(b: Backend) {
         (3, &ogg, "audio/ogg"),
     ] {
         let mid = customer[i]["id"].as_str().expect("id").to_owned();
-        let stored = message_where(&app, &token, &id, "file stored", |m| {
-            m["id"] == mid.as_str() && m["media_url"].is_string()
-        })
-        .await;
+        let stored = app
+            .message_where(&token, &id, "file stored", |m| {
+                m["id"] == mid.as_str() && m["media_url"].is_string()
+            })
+            .await;
         assert_eq!(stored["media_pending"], false);
         assert_eq!(stored["media_url"], format!("/api/files/{mid}"));
         let (s, ct, body) = app
@@ -502,10 +490,8 @@ async fn duplicates_are_ignored_and_messages_are_ordered_by_provider_time(b: Bac
     )
     .await;
     let id = the_conversation(&app, &token).await;
-    message_where(&app, &token, &id, "image stored", |m| {
-        m["media_url"].is_string()
-    })
-    .await;
+    app.message_where(&token, &id, "image stored", |m| m["media_url"].is_string())
+        .await;
     // Meta retries for days and batches differently: the same messages again, with a new one.
     let answer = notify(&app, &notification(vec![earlier, later.clone()], vec![])).await;
     assert_eq!(
@@ -558,10 +544,11 @@ async fn statuses_move_forward_only_whatever_their_order(b: Backend) {
     assert_eq!(s, 201, "{sent}");
     assert_eq!(sent["delivery_status"], "queued");
     let mid = sent["id"].as_str().expect("id").to_owned();
-    let sent = message_where(&app, &token, &id, "reply sent", |m| {
-        m["id"] == mid.as_str() && m["delivery_status"] == "sent"
-    })
-    .await;
+    let sent = app
+        .message_where(&token, &id, "reply sent", |m| {
+            m["id"] == mid.as_str() && m["delivery_status"] == "sent"
+        })
+        .await;
     let wamid = sent["external_id"]
         .as_str()
         .expect("the provider's id is recorded")
@@ -572,7 +559,9 @@ async fn statuses_move_forward_only_whatever_their_order(b: Backend) {
     for st in ["read", "delivered", "sent", "failed"] {
         notify(&app, &notification(vec![], vec![status(&wamid, st)])).await;
     }
-    let m = message_where(&app, &token, &id, "read", |m| m["id"] == mid.as_str()).await;
+    let m = app
+        .message_where(&token, &id, "read", |m| m["id"] == mid.as_str())
+        .await;
     assert_eq!(
         (m["delivery_status"].as_str(), m["failure_reason"].as_str()),
         (Some("read"), None)
@@ -587,19 +576,21 @@ async fn statuses_move_forward_only_whatever_their_order(b: Backend) {
         )
         .await;
     let mid2 = second["id"].as_str().expect("id").to_owned();
-    let sent2 = message_where(&app, &token, &id, "second sent", |m| {
-        m["id"] == mid2.as_str() && m["delivery_status"] == "sent"
-    })
-    .await;
+    let sent2 = app
+        .message_where(&token, &id, "second sent", |m| {
+            m["id"] == mid2.as_str() && m["delivery_status"] == "sent"
+        })
+        .await;
     let failed = json!({"id": sent2["external_id"], "status": "failed", "timestamp": ts(0), "recipient_id": CUSTOMER,
         "errors": [{"code": 131047, "title": "Re-engagement message", "message": "Re-engagement message",
                     "error_data": {"details": "Message failed to send because more than 24 hours have passed since the customer last replied to this number."},
                     "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/"}]});
     notify(&app, &notification(vec![], vec![failed])).await;
-    let m = message_where(&app, &token, &id, "failed", |m| {
-        m["id"] == mid2.as_str() && m["delivery_status"] == "failed"
-    })
-    .await;
+    let m = app
+        .message_where(&token, &id, "failed", |m| {
+            m["id"] == mid2.as_str() && m["delivery_status"] == "failed"
+        })
+        .await;
     assert_eq!(m["failure_reason"], "131047: Re-engagement message");
 
     // A status that overtakes our record of the send is kept and applied once the id is known.
@@ -617,10 +608,11 @@ async fn statuses_move_forward_only_whatever_their_order(b: Backend) {
         )
         .await;
     let mid3 = third["id"].as_str().expect("id").to_owned();
-    let m = message_where(&app, &token, &id, "early status applied", |m| {
-        m["id"] == mid3.as_str() && m["delivery_status"] != "queued"
-    })
-    .await;
+    let m = app
+        .message_where(&token, &id, "early status applied", |m| {
+            m["id"] == mid3.as_str() && m["delivery_status"] != "queued"
+        })
+        .await;
     assert_eq!(
         (m["delivery_status"].as_str(), m["external_id"].as_str()),
         (Some("delivered"), Some("wamid.EARLY"))
@@ -856,10 +848,11 @@ async fn provider_errors_show_on_the_message(b: Backend) {
         )
         .await;
     let mid = m["id"].as_str().expect("id").to_owned();
-    let failed = message_where(&app, &token, &id, "failed", |m| {
-        m["id"] == mid.as_str() && m["delivery_status"] == "failed"
-    })
-    .await;
+    let failed = app
+        .message_where(&token, &id, "failed", |m| {
+            m["id"] == mid.as_str() && m["delivery_status"] == "failed"
+        })
+        .await;
     assert_eq!(failed["failure_reason"], "131047: Re-engagement message");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
@@ -878,7 +871,7 @@ async fn provider_errors_show_on_the_message(b: Backend) {
         )
         .await;
     let mid = m["id"].as_str().expect("id").to_owned();
-    message_where(&app, &token, &id, "sent after the rate limit", |m| {
+    app.message_where(&token, &id, "sent after the rate limit", |m| {
         m["id"] == mid.as_str() && m["delivery_status"] == "sent"
     })
     .await;
@@ -919,12 +912,15 @@ async fn an_outage_leaves_messages_queued_then_they_go_out(b: Backend) {
         (!graph.calls_to("POST", SEND_PATH).is_empty()).then_some(())
     })
     .await;
-    let queued = message_where(&app, &token, &id, "queued", |m| m["id"] == mid.as_str()).await;
+    let queued = app
+        .message_where(&token, &id, "queued", |m| m["id"] == mid.as_str())
+        .await;
     assert_eq!(queued["delivery_status"], "queued", "not lost, not failed");
-    let sent = message_where(&app, &token, &id, "sent", |m| {
-        m["id"] == mid.as_str() && m["delivery_status"] == "sent"
-    })
-    .await;
+    let sent = app
+        .message_where(&token, &id, "sent", |m| {
+            m["id"] == mid.as_str() && m["delivery_status"] == "sent"
+        })
+        .await;
     assert!(sent["external_id"]
         .as_str()
         .is_some_and(|e| e.starts_with("wamid.OUT")));
@@ -983,7 +979,9 @@ async fn deleting_a_conversation_removes_its_files(b: Backend) {
     )
     .await;
     let id = the_conversation(&app, &token).await;
-    let stored = message_where(&app, &token, &id, "stored", |m| m["media_url"].is_string()).await;
+    let stored = app
+        .message_where(&token, &id, "stored", |m| m["media_url"].is_string())
+        .await;
     let (s, _) = app
         .post_bytes(
             &token,
@@ -1109,7 +1107,7 @@ async fn templates_are_listed_and_sent_even_outside_the_window(b: Backend) {
                             "components": [{"type": "body", "parameters": [{"type": "text", "text": "#42"}, {"type": "text", "text": "Monday"}]}]}})
     );
     let mid = message["id"].as_str().expect("id").to_owned();
-    message_where(&app, &token, &id, "template sent", |m| {
+    app.message_where(&token, &id, "template sent", |m| {
         m["id"] == mid.as_str() && m["delivery_status"] == "sent"
     })
     .await;

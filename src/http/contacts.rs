@@ -1,0 +1,173 @@
+//! One person across channels, and blocking.
+//!
+//! Contacts are per inbox (a WhatsApp id, a Twilio address, a Messenger PSID…); every phone
+//! number is stored in E.164, so the contacts with the same number on SMS, WhatsApp and the
+//! API channel are the same person. `GET /api/contacts/{id}` shows that person's
+//! conversations on every channel; blocking blocks the person: all those contacts, and any
+//! contact that appears later with the same number. A blocked contact's messages are kept but
+//! never answered: the assistant stays silent and agents get 409 `contact_blocked` until it is
+//! unblocked.
+
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+
+use crate::{
+    actors::{messages::ContactChanged, registry::ask},
+    app::AppState,
+    auth::CurrentAgent,
+    db::{
+        models::{ContactRow, ConversationRow},
+        queries,
+    },
+    domain::{AgentId, ConversationId},
+    error::{AppError, AppResult},
+    views::ContactView,
+};
+
+#[derive(Serialize)]
+struct ChannelView {
+    contact_id: String,
+    inbox_id: String,
+    channel: String,
+    network: Option<String>,
+    external_id: String,
+    conversation_id: Option<String>,
+    status: Option<String>,
+    last_message_at: Option<chrono::NaiveDateTime>,
+}
+
+#[derive(Serialize)]
+struct PersonView {
+    contact: ContactView,
+    /// Every contact that is this person (same E.164 phone), with its conversation when the
+    /// agent may see it.
+    channels: Vec<ChannelView>,
+}
+
+/// The contact, the same person's contacts and their conversations.
+async fn person(
+    state: &AppState,
+    raw_id: &str,
+) -> AppResult<(ContactRow, Vec<ContactRow>, Vec<ConversationRow>)> {
+    let id = raw_id
+        .parse::<uuid::Uuid>()
+        .map_err(|_| AppError::NotFound("contact"))?
+        .to_string();
+    state
+        .app
+        .store
+        .read(move |c| {
+            let contact = queries::contact(c, &id)?.ok_or(AppError::NotFound("contact"))?;
+            let all = queries::same_person(c, &contact)?;
+            let ids: Vec<String> = all.iter().map(|c| c.id.clone()).collect();
+            let conversations = queries::conversations_of_contacts(c, &ids)?;
+            Ok((contact, all, conversations))
+        })
+        .await
+}
+
+fn may_see(state: &AppState, me: &CurrentAgent, row: &ConversationRow) -> bool {
+    let assignee = row
+        .assignee_id
+        .as_deref()
+        .and_then(|a| a.parse::<AgentId>().ok());
+    state.app.viewer(me).may_see_assignee(assignee)
+}
+
+fn view(
+    state: &AppState,
+    me: &CurrentAgent,
+    contact: &ContactRow,
+    all: &[ContactRow],
+    conversations: &[ConversationRow],
+) -> AppResult<PersonView> {
+    // A contact is visible through its conversation (a contact has at most one per inbox).
+    let own = conversations.iter().find(|r| r.contact_id == contact.id);
+    if own.is_some_and(|r| !may_see(state, me, r)) {
+        return Err(AppError::NotFound("contact"));
+    }
+    let channels = all
+        .iter()
+        .map(|c| {
+            let conv = conversations
+                .iter()
+                .find(|r| r.contact_id == c.id)
+                .filter(|r| may_see(state, me, r));
+            ChannelView {
+                contact_id: c.id.clone(),
+                inbox_id: c.inbox_id.clone(),
+                channel: state
+                    .app
+                    .inboxes
+                    .for_conversation(&c.inbox_id)
+                    .channel
+                    .to_string(),
+                network: conv.and_then(|r| r.network.clone()),
+                external_id: c.external_id.clone(),
+                conversation_id: conv.map(|r| r.id.clone()),
+                status: conv.map(|r| r.status.clone()),
+                last_message_at: conv.and_then(|r| r.last_message_at),
+            }
+        })
+        .collect();
+    Ok(PersonView {
+        contact: ContactView::from(contact),
+        channels,
+    })
+}
+
+/// `GET /api/contacts/{id}`: the contact and the same person on every channel.
+pub async fn get(
+    state: web::Data<AppState>,
+    me: CurrentAgent,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let (contact, all, conversations) = person(&state, &id).await?;
+    Ok(HttpResponse::Ok().json(view(&state, &me, &contact, &all, &conversations)?))
+}
+
+async fn set_blocked(
+    state: &AppState,
+    me: &CurrentAgent,
+    raw_id: &str,
+    blocked: bool,
+) -> AppResult<HttpResponse> {
+    let (contact, all, conversations) = person(state, raw_id).await?;
+    // Refuses a contact the agent may not see, before changing anything.
+    view(state, me, &contact, &all, &conversations)?;
+    let ids: Vec<String> = all.iter().map(|c| c.id.clone()).collect();
+    state
+        .app
+        .store
+        .write(move |c| queries::set_blocked(c, &ids, blocked))
+        .await?;
+    // Each conversation's actor takes the new row and tells the agents.
+    for row in &conversations {
+        let id: ConversationId = row.id.parse().map_err(AppError::internal)?;
+        match ask(&state.registry, id, ContactChanged).await {
+            Ok(()) | Err(AppError::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    tracing::info!(contact_id = %contact.id, blocked, contacts = all.len(), "contact block changed");
+    let (contact, all, conversations) = person(state, raw_id).await?;
+    Ok(HttpResponse::Ok().json(view(state, me, &contact, &all, &conversations)?))
+}
+
+/// `POST /api/contacts/{id}/block`: the person's messages are kept but never answered.
+pub async fn block(
+    state: web::Data<AppState>,
+    me: CurrentAgent,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    set_blocked(&state, &me, &id, true).await
+}
+
+/// `POST /api/contacts/{id}/unblock`.
+pub async fn unblock(
+    state: web::Data<AppState>,
+    me: CurrentAgent,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    set_blocked(&state, &me, &id, false).await
+}

@@ -1,0 +1,631 @@
+//! Messenger and Instagram end to end, against a stand-in Graph API that records every
+//! request: the handshake, signatures, messaging events (messages, attachments, quick
+//! replies, postbacks), echoes, delivery and read receipts, the Send API request, the 24-hour
+//! window and the 7-day HUMAN_AGENT tag for people, provider errors and an outage.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use switchboard::{
+    channels::meta,
+    config::{InboxSettings, MetaPlatform, Secret, Settings},
+    domain::types::ChannelKind,
+};
+
+use crate::{
+    both_backends,
+    helpers::{eventually, status_json, Backend, Provider, TestApp},
+};
+
+const APP_SECRET: &str = "meta-app-secret-0123456789abcdef";
+const PAGE_TOKEN: &str = "EAAB-page-access-token";
+const VERIFY: &str = "meta-verify-token";
+const PAGE: &str = "1234567890";
+const IG_ACCOUNT: &str = "17841400000000000";
+const PSID: &str = "6543210987654321";
+const SEND_PATH: &str = "/v25.0/1234567890/messages";
+const IG_SEND_PATH: &str = "/v25.0/17841400000000000/messages";
+const WAIT: Duration = Duration::from_secs(10);
+const HANDOFF: &str = "I need to talk to someone";
+
+async fn start(b: Backend, customize: impl FnOnce(&mut Settings)) -> (TestApp, Provider) {
+    let graph = Provider::start().await;
+    for path in [SEND_PATH, IG_SEND_PATH] {
+        graph.on(
+            "POST",
+            path,
+            200,
+            json!({"recipient_id": PSID, "message_id": "m_OUT{seq}"}),
+        );
+    }
+    let url = graph.url.clone();
+    let app = TestApp::spawn_with(b, |s| {
+        for (id, platform, page) in [
+            ("fb", MetaPlatform::Messenger, PAGE),
+            ("ig", MetaPlatform::Instagram, IG_ACCOUNT),
+        ] {
+            let mut m = InboxSettings::new(id, ChannelKind::Meta, Secret::new(APP_SECRET));
+            m.platform = Some(platform);
+            m.page_id = Some(page.into());
+            m.page_access_token = Some(Secret::new(PAGE_TOKEN));
+            m.verify_token = Some(Secret::new(VERIFY));
+            m.api_base_url = Some(url.clone());
+            s.inboxes.push(m);
+        }
+        s.server.public_url = Some("https://inbox.example.test".into());
+        customize(s);
+    })
+    .await;
+    (app, graph)
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn page(events: Vec<Value>) -> Value {
+    json!({"object": "page", "entry": [{"id": PAGE, "time": now_ms(), "messaging": events}]})
+}
+
+fn from_customer(ago_ms: i64, body: Value) -> Value {
+    let mut e =
+        json!({"sender": {"id": PSID}, "recipient": {"id": PAGE}, "timestamp": now_ms() - ago_ms});
+    if let (Some(obj), Some(extra)) = (e.as_object_mut(), body.as_object()) {
+        obj.extend(extra.clone());
+    }
+    e
+}
+
+fn text(mid: &str, ago_ms: i64, body: &str) -> Value {
+    from_customer(ago_ms, json!({"message": {"mid": mid, "text": body}}))
+}
+
+async fn post_raw(app: &TestApp, inbox: &str, raw: &[u8], signature: Option<&str>) -> (u16, Value) {
+    let mut req = app
+        .client
+        .post(format!("{}/webhooks/meta/{inbox}", app.base))
+        .header("Content-Type", "application/json")
+        .body(raw.to_vec());
+    if let Some(sig) = signature {
+        req = req.header("X-Hub-Signature-256", sig);
+    }
+    status_json(req.send().await.expect("request")).await
+}
+
+async fn notify_to(app: &TestApp, inbox: &str, body: &Value) -> Value {
+    let raw = serde_json::to_vec(body).expect("json");
+    let (s, answer) = post_raw(app, inbox, &raw, Some(&meta::sign(APP_SECRET, &raw))).await;
+    assert_eq!(s, 200, "{answer}");
+    answer
+}
+
+async fn notify(app: &TestApp, body: &Value) -> Value {
+    notify_to(app, "fb", body).await
+}
+
+async fn the_conversation(app: &TestApp, token: &str, inbox: &str) -> String {
+    eventually("the conversation", WAIT, || async {
+        app.conversations(token)
+            .await
+            .into_iter()
+            .find(|c| c["inbox_id"] == inbox)
+            .and_then(|c| c["id"].as_str().map(str::to_owned))
+    })
+    .await
+}
+
+async fn reply(app: &TestApp, token: &str, id: &str, text: &str) -> (u16, Value) {
+    app.post(
+        token,
+        &format!("/api/conversations/{id}/messages"),
+        &json!({"text": text}),
+    )
+    .await
+}
+
+async fn handshake_and_signatures(b: Backend) {
+    let (app, _graph) = start(b, |_| {}).await;
+    let token = app.login().await;
+    let resp = app
+        .client
+        .get(format!("{}/webhooks/meta/fb?hub.mode=subscribe&hub.challenge=CHALLENGE_ACCEPTED&hub.verify_token={VERIFY}", app.base))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.text().await.expect("body"), "CHALLENGE_ACCEPTED");
+    let (s, body) = status_json(
+        app.client
+            .get(format!(
+                "{}/webhooks/meta/fb?hub.mode=subscribe&hub.challenge=1&hub.verify_token=nope",
+                app.base
+            ))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!((s, body["error"].as_str()), (403, Some("forbidden")));
+
+    let raw = serde_json::to_vec(&page(vec![text("m_1", 1000, HANDOFF)])).expect("json");
+    for (sig, status) in [
+        (None, 401),
+        (Some(meta::sign("other-app-secret-0000", &raw)), 401),
+        (Some("sha1=abc".to_owned()), 401),
+    ] {
+        let (s, body) = post_raw(&app, "fb", &raw, sig.as_deref()).await;
+        assert_eq!(
+            (s, body["error"].as_str()),
+            (status, Some("unauthorized")),
+            "{body}"
+        );
+    }
+    // Signed but not a Messenger webhook for this inbox.
+    let ig = serde_json::to_vec(&json!({"object": "instagram", "entry": [{"id": PAGE, "time": 1, "messaging": [text("m_x", 0, "hi")]}]})).expect("json");
+    let (s, body) = post_raw(&app, "fb", &ig, Some(&meta::sign(APP_SECRET, &ig))).await;
+    assert_eq!(s, 400, "{body}");
+    let missing = serde_json::to_vec(&page(vec![
+        json!({"sender": {"id": PSID}, "timestamp": 1, "message": {"mid": "m", "text": "x"}}),
+    ]))
+    .expect("json");
+    let (s, body) = post_raw(
+        &app,
+        "fb",
+        &missing,
+        Some(&meta::sign(APP_SECRET, &missing)),
+    )
+    .await;
+    assert_eq!(s, 400, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("recipient"),
+        "{body}"
+    );
+    assert!(app.conversations(&token).await.is_empty());
+
+    let (s, _) = post_raw(&app, "fb", &raw, Some(&meta::sign(APP_SECRET, &raw))).await;
+    assert_eq!(s, 200);
+    the_conversation(&app, &token, "fb").await;
+}
+
+async fn messaging_events_become_messages(b: Backend) {
+    let (app, graph) = start(b, |_| {}).await;
+    graph.on_bytes(
+        "GET",
+        "/cdn/photo.jpg",
+        200,
+        "image/jpeg",
+        b"\xff\xd8 cdn photo".to_vec(),
+    );
+    let token = app.login().await;
+    let events = vec![
+        text("m_1", 5000, HANDOFF),
+        from_customer(
+            4000,
+            json!({"message": {"mid": "m_2", "text": "and this", "attachments": [
+            {"type": "image", "payload": {"url": format!("{}/cdn/photo.jpg", graph.url)}}]}}),
+        ),
+        from_customer(
+            3000,
+            json!({"message": {"mid": "m_3", "text": "Red", "quick_reply": {"payload": "COLOR_RED"}}}),
+        ),
+        from_customer(
+            2000,
+            json!({"postback": {"mid": "m_4", "title": "Get started", "payload": "GET_STARTED"}}),
+        ),
+        from_customer(
+            1000,
+            json!({"message": {"mid": "m_5", "attachments": [{"type": "location", "payload": {"coordinates": {"lat": 48.8584, "long": 2.2945}}, "title": "Eiffel"}]}}),
+        ),
+    ];
+    let answer = notify(&app, &page(events)).await;
+    assert_eq!(answer["received"]["messages"], 5, "{answer}");
+    let id = the_conversation(&app, &token, "fb").await;
+    let conv = app.conversation(&token, &id).await;
+    assert_eq!(
+        (
+            conv["network"].as_str(),
+            conv["contact"]["external_id"].as_str()
+        ),
+        (Some("messenger"), Some(PSID))
+    );
+    let msgs = app.messages(&token, &id).await;
+    let customer: Vec<&Value> = msgs.iter().filter(|m| m["author"] == "customer").collect();
+    let kinds: Vec<&str> = customer
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "text",
+            "text",
+            "image",
+            "interactive",
+            "interactive",
+            "location"
+        ]
+    );
+    assert_eq!(customer[2]["external_id"], "m_2#1");
+    assert_eq!(
+        customer[3]["payload"],
+        json!({"id": "COLOR_RED", "title": "Red"})
+    );
+    assert_eq!(
+        customer[4]["payload"],
+        json!({"id": "GET_STARTED", "title": "Get started"})
+    );
+    assert_eq!(customer[5]["payload"]["name"], "Eiffel");
+    let mid = customer[2]["id"].as_str().expect("id").to_owned();
+    let stored = app
+        .message_where(&token, &id, "photo stored", |m| {
+            m["id"] == mid.as_str() && m["media_url"].is_string()
+        })
+        .await;
+    let (s, _, bytes) = app
+        .get_bytes(Some(&token), stored["media_url"].as_str().expect("url"))
+        .await;
+    assert_eq!((s, bytes.as_slice()), (200, &b"\xff\xd8 cdn photo"[..]));
+    let cdn = graph.calls_to("GET", "/cdn/photo.jpg");
+    assert_eq!(
+        cdn[0].header("authorization"),
+        None,
+        "Meta's CDN URLs are pre-signed: no token"
+    );
+
+    // Retried and reordered deliveries change nothing.
+    let answer = notify(
+        &app,
+        &page(vec![
+            text("m_1", 5000, HANDOFF),
+            text("m_0", 9000, "the first one"),
+        ]),
+    )
+    .await;
+    assert_eq!(
+        (
+            answer["received"]["duplicates"].as_u64(),
+            answer["received"]["messages"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    let msgs = app.messages(&token, &id).await;
+    assert_eq!(
+        msgs.iter()
+            .find(|m| m["author"] == "customer")
+            .map(|m| m["text"].clone()),
+        Some(json!("the first one"))
+    );
+    assert!(
+        graph.calls_to("POST", SEND_PATH).is_empty(),
+        "handed to a person: nothing sent"
+    );
+}
+
+async fn the_send_api_request_echoes_and_receipts(b: Backend) {
+    let (app, graph) = start(b, |_| {}).await;
+    let token = app.login().await;
+    notify(&app, &page(vec![text("m_1", 1000, HANDOFF)])).await;
+    let id = the_conversation(&app, &token, "fb").await;
+    let (s, m) = reply(&app, &token, &id, "Hi! How can I help?").await;
+    assert_eq!(s, 201, "{m}");
+    let call = eventually("the Send API request", WAIT, || async {
+        graph.calls_to("POST", SEND_PATH).into_iter().next()
+    })
+    .await;
+    assert_eq!(
+        call.header("authorization"),
+        Some(format!("Bearer {PAGE_TOKEN}").as_str())
+    );
+    assert_eq!(
+        call.json(),
+        json!({"recipient": {"id": PSID}, "messaging_type": "RESPONSE", "message": {"text": "Hi! How can I help?"}})
+    );
+    let mid = m["id"].as_str().expect("id").to_owned();
+    let sent = app
+        .message_where(&token, &id, "sent", |x| {
+            x["id"] == mid.as_str() && x["delivery_status"] == "sent"
+        })
+        .await;
+    let our_mid = sent["external_id"].as_str().expect("mid").to_owned();
+
+    // The echo of our own message is not a second message; one sent from the Page inbox is
+    // shown as an agent's.
+    let echo = |mid: &str, text: &str| {
+        json!({"sender": {"id": PAGE}, "recipient": {"id": PSID}, "timestamp": now_ms(),
+        "message": {"mid": mid, "is_echo": true, "app_id": 1517776481860111_i64, "text": text}})
+    };
+    notify(
+        &app,
+        &page(vec![
+            echo(&our_mid, "Hi! How can I help?"),
+            echo("m_PAGE1", "Sent from the Page inbox"),
+        ]),
+    )
+    .await;
+    let msgs = app.messages(&token, &id).await;
+    let outbound: Vec<&Value> = msgs
+        .iter()
+        .filter(|m| m["direction"] == "outbound")
+        .collect();
+    assert_eq!(outbound.len(), 2, "{outbound:?}");
+    assert_eq!(
+        (
+            outbound[1]["text"].as_str(),
+            outbound[1]["author"].as_str(),
+            outbound[1]["external_id"].as_str()
+        ),
+        (
+            Some("Sent from the Page inbox"),
+            Some("agent"),
+            Some("m_PAGE1")
+        )
+    );
+    notify(
+        &app,
+        &page(vec![echo("m_PAGE1", "Sent from the Page inbox")]),
+    )
+    .await;
+    assert_eq!(
+        app.messages(&token, &id).await.len(),
+        msgs.len(),
+        "echoes are idempotent"
+    );
+
+    // Delivery names messages; read is a watermark over everything sent before it.
+    let delivery = json!({"sender": {"id": PSID}, "recipient": {"id": PAGE}, "timestamp": now_ms(), "delivery": {"mids": [our_mid], "watermark": now_ms()}});
+    notify(&app, &page(vec![delivery])).await;
+    app.message_where(&token, &id, "delivered", |x| {
+        x["id"] == mid.as_str() && x["delivery_status"] == "delivered"
+    })
+    .await;
+    let read = json!({"sender": {"id": PSID}, "recipient": {"id": PAGE}, "timestamp": now_ms(), "read": {"watermark": now_ms() + 1000}});
+    notify(&app, &page(vec![read])).await;
+    app.message_where(&token, &id, "read", |x| {
+        x["id"] == mid.as_str() && x["delivery_status"] == "read"
+    })
+    .await;
+
+    // A file goes as an attachment by our signed link; Messenger attachments take no caption.
+    let (s, body) = app
+        .post_bytes(
+            &token,
+            &format!("/api/conversations/{id}/attachments?caption=hi"),
+            "image/png",
+            b"\x89PNG",
+        )
+        .await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (422, Some("validation_failed"))
+    );
+    let (s, sent) = app
+        .post_bytes(
+            &token,
+            &format!("/api/conversations/{id}/attachments?filename=plan.pdf"),
+            "application/pdf",
+            b"%PDF",
+        )
+        .await;
+    assert_eq!(s, 201, "{sent}");
+    let file = eventually("the file at the Send API", WAIT, || async {
+        graph
+            .calls_to("POST", SEND_PATH)
+            .into_iter()
+            .map(|c| c.json())
+            .find(|b| b["message"]["attachment"].is_object())
+    })
+    .await;
+    let url = file["message"]["attachment"]["payload"]["url"]
+        .as_str()
+        .expect("url")
+        .to_owned();
+    assert!(url.starts_with(&format!(
+        "https://inbox.example.test/media/{}?sig=",
+        sent["id"].as_str().expect("id")
+    )));
+    assert_eq!(
+        file,
+        json!({"recipient": {"id": PSID}, "messaging_type": "RESPONSE", "message": {"attachment": {"type": "file", "payload": {"url": url}}}})
+    );
+
+    // An echo that overtakes our record of the send is merged into our message.
+    notify(&app, &page(vec![echo("m_RACE", "Racing the echo")])).await;
+    graph.script(
+        "POST",
+        SEND_PATH,
+        &[(200, json!({"recipient_id": PSID, "message_id": "m_RACE"}))],
+    );
+    let (s, raced) = reply(&app, &token, &id, "Racing the echo").await;
+    assert_eq!(s, 201);
+    let raced_id = raced["id"].as_str().expect("id").to_owned();
+    app.message_where(&token, &id, "raced message sent", |x| {
+        x["id"] == raced_id.as_str() && x["external_id"] == "m_RACE"
+    })
+    .await;
+    let with_mid: Vec<Value> = app
+        .messages(&token, &id)
+        .await
+        .into_iter()
+        .filter(|x| x["external_id"] == "m_RACE")
+        .collect();
+    assert_eq!(with_mid.len(), 1, "{with_mid:?}");
+    assert!(with_mid[0]["agent_id"].is_string(), "ours, not the echo");
+
+    // Conversations with Messenger users start when they write.
+    let (s, body) = app
+        .post(
+            &token,
+            "/api/conversations",
+            &json!({"inbox": "fb", "phone": "+34600111222", "text": "hi"}),
+        )
+        .await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (422, Some("validation_failed"))
+    );
+}
+
+async fn people_answer_for_seven_days_with_the_human_agent_tag(b: Backend) {
+    let (app, graph) = start(b, |_| {}).await;
+    let token = app.login().await;
+    let day = 24 * 3600 * 1000;
+    // 30 hours ago: outside the standard window, inside the human-agent one. The assistant
+    // stays silent (it may not use the tag).
+    notify(
+        &app,
+        &page(vec![text(
+            "m_1",
+            30 * 3600 * 1000,
+            "What are your opening hours?",
+        )]),
+    )
+    .await;
+    let id = the_conversation(&app, &token, "fb").await;
+    let conv = app.conversation(&token, &id).await;
+    assert_eq!(
+        (
+            conv["window_open"].as_bool(),
+            conv["agent_may_reply"].as_bool()
+        ),
+        (Some(false), Some(true))
+    );
+    assert!(conv["agent_window_closes_at"].is_string());
+    let (s, m) = reply(&app, &token, &id, "Sorry for the delay: we open at 9").await;
+    assert_eq!(s, 201, "{m}");
+    let call = eventually("the tagged message", WAIT, || async {
+        graph.calls_to("POST", SEND_PATH).into_iter().next()
+    })
+    .await;
+    assert_eq!(
+        call.json(),
+        json!({"recipient": {"id": PSID}, "messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT", "message": {"text": "Sorry for the delay: we open at 9"}})
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        graph.calls_to("POST", SEND_PATH).len(),
+        1,
+        "no assistant message outside the window"
+    );
+
+    // Eight days: nobody may write until the customer does.
+    let other = "7777777777";
+    let old = json!({"sender": {"id": other}, "recipient": {"id": PAGE}, "timestamp": now_ms() - 8 * day, "message": {"mid": "m_old", "text": HANDOFF}});
+    notify(&app, &page(vec![old])).await;
+    let convs = app.conversations(&token).await;
+    let late = convs
+        .iter()
+        .find(|c| c["contact"]["external_id"] == other)
+        .expect("conversation");
+    let late_id = late["id"].as_str().expect("id");
+    assert_eq!(late["agent_may_reply"], false);
+    let (s, body) = reply(&app, &token, late_id, "Hello?").await;
+    assert_eq!((s, body["error"].as_str()), (422, Some("window_closed")));
+    let (s, body) = app
+        .post(
+            &token,
+            &format!("/api/conversations/{late_id}/template"),
+            &json!({"name": "x", "parameters": []}),
+        )
+        .await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (422, Some("validation_failed")),
+        "Messenger has no templates"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(graph.calls_to("POST", SEND_PATH).len(), 1);
+}
+
+async fn provider_errors_and_an_outage(b: Backend) {
+    let (app, graph) = start(b, |s| s.outbox.max_attempts = 20).await;
+    let token = app.login().await;
+    notify(&app, &page(vec![text("m_1", 1000, HANDOFF)])).await;
+    let id = the_conversation(&app, &token, "fb").await;
+    graph.script("POST", SEND_PATH, &[(400, json!({"error": {"message": "(#10) This message is sent outside of allowed window.", "type": "OAuthException", "code": 10, "error_subcode": 2018278, "fbtrace_id": "x"}}))]);
+    let (_, m) = reply(&app, &token, &id, "Hello?").await;
+    let mid = m["id"].as_str().expect("id").to_owned();
+    let failed = app
+        .message_where(&token, &id, "failed", |x| {
+            x["id"] == mid.as_str() && x["delivery_status"] == "failed"
+        })
+        .await;
+    assert_eq!(
+        failed["failure_reason"],
+        "10/2018278: This message is sent outside of allowed window."
+    );
+
+    let transient = json!({"error": {"message": "An unexpected error has occurred. Please retry your request later.", "type": "OAuthException", "code": 2, "is_transient": true, "fbtrace_id": "y"}});
+    graph.script(
+        "POST",
+        SEND_PATH,
+        &[(500, transient.clone()), (503, json!({})), (500, transient)],
+    );
+    let (_, m) = reply(&app, &token, &id, "Back online").await;
+    let mid = m["id"].as_str().expect("id").to_owned();
+    eventually("a failed attempt", WAIT, || async {
+        (graph.calls_to("POST", SEND_PATH).len() >= 2).then_some(())
+    })
+    .await;
+    let queued = app
+        .message_where(&token, &id, "queued", |x| x["id"] == mid.as_str())
+        .await;
+    assert_eq!(queued["delivery_status"], "queued");
+    let sent = app
+        .message_where(&token, &id, "sent", |x| {
+            x["id"] == mid.as_str() && x["delivery_status"] == "sent"
+        })
+        .await;
+    assert!(sent["external_id"]
+        .as_str()
+        .is_some_and(|m| m.starts_with("m_OUT")));
+    assert_eq!(graph.calls_to("POST", SEND_PATH).len(), 5);
+}
+
+async fn instagram_direct_messages(b: Backend) {
+    let (app, graph) = start(b, |_| {}).await;
+    let token = app.login().await;
+    let ig = |events: Vec<Value>| json!({"object": "instagram", "entry": [{"id": IG_ACCOUNT, "time": now_ms(), "messaging": events}]});
+    let igsid = "987654321";
+    let inbound = json!({"sender": {"id": igsid}, "recipient": {"id": IG_ACCOUNT}, "timestamp": now_ms(), "message": {"mid": "aWdfZAG1", "text": HANDOFF}});
+    // A Messenger payload is not for the Instagram inbox.
+    let raw = serde_json::to_vec(&page(vec![text("m_1", 0, "hi")])).expect("json");
+    let (s, _) = post_raw(&app, "ig", &raw, Some(&meta::sign(APP_SECRET, &raw))).await;
+    assert_eq!(s, 400);
+    notify_to(&app, "ig", &ig(vec![inbound])).await;
+    let id = the_conversation(&app, &token, "ig").await;
+    assert_eq!(app.conversation(&token, &id).await["network"], "instagram");
+    let (_, m) = reply(&app, &token, &id, "Hi from Instagram").await;
+    let call = eventually("the Instagram send", WAIT, || async {
+        graph.calls_to("POST", IG_SEND_PATH).into_iter().next()
+    })
+    .await;
+    assert_eq!(
+        call.json(),
+        json!({"recipient": {"id": igsid}, "messaging_type": "RESPONSE", "message": {"text": "Hi from Instagram"}})
+    );
+    let mid = m["id"].as_str().expect("id").to_owned();
+    let sent = app
+        .message_where(&token, &id, "sent", |x| {
+            x["id"] == mid.as_str() && x["delivery_status"] == "sent"
+        })
+        .await;
+    // Instagram's read receipt names the message.
+    let seen = json!({"sender": {"id": igsid}, "recipient": {"id": IG_ACCOUNT}, "timestamp": now_ms(), "read": {"mid": sent["external_id"]}});
+    notify_to(&app, "ig", &ig(vec![seen])).await;
+    app.message_where(&token, &id, "read", |x| {
+        x["id"] == mid.as_str() && x["delivery_status"] == "read"
+    })
+    .await;
+}
+
+both_backends!(
+    handshake_and_signatures,
+    messaging_events_become_messages,
+    the_send_api_request_echoes_and_receipts,
+    people_answer_for_seven_days_with_the_human_agent_tag,
+    provider_errors_and_an_outage,
+    instagram_direct_messages,
+);
