@@ -1252,6 +1252,15 @@ function addMessage(m, { mine = false } = {}) {
   else if (result !== 'replaced') show($('#jump-latest'), true);
 }
 
+function removeMessage(id) {
+  const i = S.messages.findIndex((x) => x.id === id);
+  if (i < 0) return;
+  S.messages.splice(i, 1);
+  const old = msgEls.get(id);
+  if (old && old.isConnected) old.remove();
+  msgEls.delete(id);
+}
+
 function replaceMessage(id, patch) {
   const i = S.messages.findIndex((x) => x.id === id);
   if (i < 0) return;
@@ -1945,6 +1954,10 @@ function handleEvent(f) {
       break;
     case 'message.status':
       if (f.conversation_id === S.activeId) onMessageStatus(f);
+      break;
+    case 'message.deleted':
+      // A stored echo turned out to be our own send (merged into it): drop the copy.
+      if (f.conversation_id === S.activeId) removeMessage(f.message_id);
       break;
     case 'conversation.created':
     case 'conversation.updated':
