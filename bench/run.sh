@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Reproduces the figures in BENCHMARKS.md on this machine.
+#   bench/run.sh sqlite|postgres [ingest|latency|list|idle|all]
+# The server and the load generator run on the same machine over loopback (release builds).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BACKEND="${1:-sqlite}"
+WHAT="${2:-all}"
+RATE="${RATE:-10000}"
+DURATION="${DURATION:-60}"
+PORT="${PORT:-8180}"
+WORK="${WORK:-/tmp/switchboard-bench}"
+PG="${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+
+cargo build --release --bins -q
+BIN=target/release
+export LOADGEN_PASSWORD=bench-password-1 LOADGEN_SECRET=bench-secret-0123456789
+
+start_server() { # $1 = run name; a fresh database each time
+  local run="$1"
+  rm -rf "$WORK/$run" && mkdir -p "$WORK/$run"
+  local url="sqlite://$WORK/$run/switchboard.db"
+  if [ "$BACKEND" = postgres ]; then
+    local db="sb_bench_${run//-/_}"
+    psql "$PG" -qc "DROP DATABASE IF EXISTS $db" -qc "CREATE DATABASE $db" >/dev/null
+    url="postgres://postgres@127.0.0.1:5432/$db"
+  fi
+  cat > "$WORK/$run/bench.toml" <<TOML
+[server]
+bind = "127.0.0.1:$PORT"
+data_dir = "$WORK/$run"
+database_url = "$url"
+[admin]
+email = "admin@localhost"
+password = "bench-password-1"
+[realtime]
+outbound_queue = 1024
+[[inbox]]
+id = "support"
+channel = "api"
+secret = "bench-secret-0123456789"
+TOML
+  DB_URL="$url"
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+  SWITCHBOARD_CONFIG="$WORK/$run/bench.toml" RUST_LOG=warn "$BIN/switchboard" > "$WORK/$run/server.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && return; sleep 0.1; done
+  echo "server did not start"; cat "$WORK/$run/server.log"; exit 1
+}
+stop_server() { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; }
+LG="$BIN/loadgen"
+T="--base http://127.0.0.1:$PORT"
+
+if [[ "$WHAT" == ingest || "$WHAT" == all ]]; then
+  echo "== ingest ($BACKEND): $RATE/s for ${DURATION}s, 10000 contacts"
+  start_server ingest
+  "$LG" ingest $T --pid "$SERVER_PID" --rate "$RATE" --duration "$DURATION" --contacts 10000 --acked "$WORK/ingest/acked.log"
+  stop_server
+  "$LG" verify --database-url "$DB_URL" --acked "$WORK/ingest/acked.log"
+fi
+
+if [[ "$WHAT" == crash || "$WHAT" == all ]]; then
+  echo "== kill -9 during ingest ($BACKEND): every message answered 200 must survive"
+  start_server crash
+  "$LG" ingest $T --rate 2000 --duration 10 --contacts 1000 --acked "$WORK/crash/acked.log" &
+  LG_PID=$!
+  sleep 5; kill -9 "$SERVER_PID"; wait "$LG_PID" || true
+  "$LG" verify --database-url "$DB_URL" --acked "$WORK/crash/acked.log"
+fi
+
+if [[ "$WHAT" == latency || "$WHAT" == all ]]; then
+  echo "== POST → agent websocket ($BACKEND): 1000/s fanned out to 10 agents, 30 s"
+  start_server latency
+  "$LG" ws-latency $T --pid "$SERVER_PID" --rate 1000 --agents 10 --duration 30
+  stop_server
+fi
+
+if [[ "$WHAT" == list || "$WHAT" == all ]]; then
+  echo "== list at 100k conversations / 1M messages ($BACKEND)"
+  start_server list
+  stop_server
+  "$LG" seed --database-url "$DB_URL" --conversations 100000 --messages 10
+  start_server_keep() { SWITCHBOARD_CONFIG="$WORK/list/bench.toml" RUST_LOG=warn "$BIN/switchboard" > "$WORK/list/server.log" 2>&1 & SERVER_PID=$!; sleep 2; }
+  start_server_keep
+  "$LG" list $T --requests 2000 --concurrency 4
+  stop_server
+fi
+
+if [[ "$WHAT" == idle || "$WHAT" == all ]]; then
+  COUNT="${COUNT:-20000}"
+  echo "== $COUNT idle agent websockets ($BACKEND)"
+  start_server idle
+  "$LG" idle-ws $T --pid "$SERVER_PID" --count "$COUNT" --sources 127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4 --hold "${HOLD:-60}"
+  stop_server
+fi
