@@ -33,6 +33,8 @@ pub struct AppContext {
     pub assistant: Arc<dyn Assistant>,
     /// Wakes the outbox worker when a message was queued, so delivery starts at once.
     pub outbox_kick: Arc<Notify>,
+    /// Wrong-password counts per email (brute-force protection).
+    pub logins: crate::login_throttle::LoginThrottle,
     pub http: reqwest::Client,
 }
 
@@ -116,6 +118,7 @@ pub async fn build(settings: Settings) -> Result<(AppHandle, Server), String> {
         hub,
         assistant,
         outbox_kick: Arc::new(Notify::new()),
+        logins: Default::default(),
         http: http_client,
     });
     let registry = ConversationRegistry::new(app.clone()).start();

@@ -28,6 +28,9 @@ pub enum AppError {
     /// The request conflicts with the current state (someone else holds it…).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// Too many attempts; retry after this many seconds.
+    #[error("too many attempts; retry in {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
     #[error("request body larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
     /// A rule of the conversation refused the action (window closed…).
@@ -57,6 +60,7 @@ impl AppError {
             AppError::NotFound(_) => "not_found",
             AppError::Conflict { code, .. } => code,
             AppError::PayloadTooLarge { .. } => "payload_too_large",
+            AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::Transition(t) => match t {
                 TransitionError::WindowClosed { .. } => "window_closed",
                 TransitionError::AssistantSilenced(_) => "assistant_silenced",
@@ -101,6 +105,7 @@ impl ResponseError for AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Transition(t) => match t {
                 TransitionError::WindowClosed { .. } | TransitionError::FollowUpInPast => {
                     StatusCode::UNPROCESSABLE_ENTITY
@@ -120,7 +125,11 @@ impl ResponseError for AppError {
             // Details stay in the log; the client gets the code only.
             tracing::error!(error = ?self, "request failed");
         }
-        HttpResponse::build(status).json(ErrorBody {
+        let mut resp = HttpResponse::build(status);
+        if let AppError::TooManyRequests { retry_after_secs } = self {
+            resp.insert_header(("Retry-After", retry_after_secs.to_string()));
+        }
+        resp.json(ErrorBody {
             error: self.code(),
             message: self.to_string(),
         })

@@ -23,5 +23,6 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod inbox;
+pub mod login_throttle;
 pub mod telemetry;
 pub mod views;

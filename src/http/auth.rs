@@ -34,6 +34,13 @@ pub async fn login(
     }
     let store = &state.app.store;
     let lookup = email.trim().to_lowercase();
+    let now = std::time::Instant::now();
+    if let Err(wait) = state.app.logins.check(&lookup, now) {
+        return Err(AppError::TooManyRequests {
+            retry_after_secs: wait.as_secs().max(1),
+        });
+    }
+    let throttle_key = lookup.clone();
     let agent = store
         .read(move |c| queries::agent_by_email(c, &lookup))
         .await?;
@@ -44,9 +51,12 @@ pub async fn login(
     let ok = web::block(move || auth::verify_password(&password, &hash))
         .await
         .map_err(AppError::internal)?;
-    let agent = agent
-        .filter(|_| ok)
-        .ok_or(AppError::Unauthorized("wrong email or password"))?;
+    if !ok {
+        state.app.logins.failed(&throttle_key, now);
+        return Err(AppError::Unauthorized("wrong email or password"));
+    }
+    state.app.logins.succeeded(&throttle_key);
+    let agent = agent.ok_or(AppError::Unauthorized("wrong email or password"))?;
     let token = auth::new_token();
     let now = clock::now();
     let row = AuthTokenRow {

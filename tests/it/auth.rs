@@ -68,5 +68,43 @@ async fn wrong_credentials_are_refused_alike(b: Backend) {
 
 both_backends!(
     routes_need_a_valid_token_and_logout_revokes_it,
-    wrong_credentials_are_refused_alike
+    wrong_credentials_are_refused_alike,
+    repeated_wrong_passwords_lock_the_email_for_a_while,
 );
+
+async fn repeated_wrong_passwords_lock_the_email_for_a_while(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let attempt = |password: &'static str| {
+        let app = &app;
+        async move {
+            app.client
+                .post(format!("{}/api/auth/login", app.base))
+                .json(&json!({"email": ADMIN_EMAIL, "password": password}))
+                .send()
+                .await
+                .expect("req")
+        }
+    };
+    for _ in 0..switchboard::login_throttle::MAX_FAILURES {
+        assert_eq!(attempt("wrong-password").await.status().as_u16(), 401);
+    }
+    // Now even the right password waits, with a clear error and Retry-After.
+    let resp = attempt(crate::helpers::ADMIN_PASSWORD).await;
+    let retry = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let (s, body) = status_json(resp).await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (429, Some("too_many_requests")),
+        "{body}"
+    );
+    assert!(retry.is_some_and(|r| r > 0 && r <= 900), "{retry:?}");
+    // Other agents are unaffected.
+    let (_, other) = app
+        .agent("sam@test.local", switchboard::domain::types::Role::Agent)
+        .await;
+    assert_eq!(other.len(), 64);
+}
