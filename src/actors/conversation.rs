@@ -117,6 +117,26 @@ impl Plan {
             recheck_contact: false,
         }
     }
+
+    /// An agent's message (reply, template, file): attributed, deduplicated on the client's
+    /// id when it gave one, and sent when `send`.
+    fn agent_message(
+        state: ConversationState,
+        effects: Vec<Effect>,
+        mut message: MessageRow,
+        send: bool,
+        agent: AgentId,
+        client_id: Option<String>,
+    ) -> Plan {
+        message.agent_id = Some(agent.to_string());
+        message.client_id = client_id.clone();
+        Plan {
+            messages: vec![message],
+            send,
+            dedupe: client_id.map_or(Dedupe::None, Dedupe::Client),
+            ..Plan::state_only(state, effects)
+        }
+    }
 }
 
 enum Dedupe {
@@ -875,7 +895,7 @@ impl Handler<SendAgentReply> for ConversationActor {
                 }
             };
             let (state, effects) = transition(&l.state, &event, now, l.policy())?;
-            let (mut message, send) = if msg.private_note {
+            let (message, send) = if msg.private_note {
                 let mut m =
                     self.new_message(l, Direction::Internal, Author::Agent, msg.text.clone(), now);
                 m.private_note = true;
@@ -883,14 +903,14 @@ impl Handler<SendAgentReply> for ConversationActor {
             } else {
                 self.outbound(l, Author::Agent, msg.text.clone(), now)
             };
-            message.agent_id = Some(msg.agent.to_string());
-            message.client_id = msg.client_id.clone();
-            Ok(Plan {
-                messages: vec![message],
+            Ok(Plan::agent_message(
+                state,
+                effects,
+                message,
                 send,
-                dedupe: msg.client_id.clone().map_or(Dedupe::None, Dedupe::Client),
-                ..Plan::state_only(state, effects)
-            })
+                msg.agent,
+                msg.client_id.clone(),
+            ))
         });
         commit_agent_message(self, plan)
     }
@@ -934,14 +954,14 @@ impl Handler<SendTemplate> for ConversationActor {
                 }})
                 .to_string(),
             );
-            message.agent_id = Some(msg.agent.to_string());
-            message.client_id = msg.client_id.clone();
-            Ok(Plan {
-                messages: vec![message],
+            Ok(Plan::agent_message(
+                state,
+                effects,
+                message,
                 send,
-                dedupe: msg.client_id.clone().map_or(Dedupe::None, Dedupe::Client),
-                ..Plan::state_only(state, effects)
-            })
+                msg.agent,
+                msg.client_id.clone(),
+            ))
         });
         commit_agent_message(self, plan)
     }
@@ -978,12 +998,9 @@ impl Handler<SendAttachment> for ConversationActor {
                 .caption
                 .as_ref()
                 .map(|c| json!({ "caption": c }).to_string());
-            message.agent_id = Some(msg.agent.to_string());
-            Ok(Plan {
-                messages: vec![message],
-                send,
-                ..Plan::state_only(state, effects)
-            })
+            Ok(Plan::agent_message(
+                state, effects, message, send, msg.agent, None,
+            ))
         });
         commit_agent_message(self, plan)
     }

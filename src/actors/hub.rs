@@ -50,13 +50,7 @@ pub enum Audience {
     },
 }
 
-/// What a subscriber may see.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Viewer {
-    pub agent: AgentId,
-    /// Supervisors, admins, and every agent when visibility is "all".
-    pub sees_all: bool,
-}
+pub use crate::domain::access::Viewer;
 
 impl Viewer {
     pub fn may_see(&self, audience: &Audience) -> bool {
@@ -72,11 +66,6 @@ impl Viewer {
                     || previous_assignee.is_some_and(|p| p == self.agent)
             }
         }
-    }
-
-    /// May this viewer see a conversation with this assignee?
-    pub fn may_see_assignee(&self, assignee: Option<AgentId>) -> bool {
-        self.sees_all || assignee.is_none_or(|a| a == self.agent)
     }
 }
 

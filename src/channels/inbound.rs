@@ -18,7 +18,10 @@ use super::{
 };
 use crate::{
     actors::{
-        messages::{ApplyWatermark, DeliverInbound, InboundPart, RecordEcho, ReportDelivery},
+        messages::{
+            ApplyWatermark, DeliverInbound, InboundAccepted, InboundPart, RecordEcho,
+            ReportDelivery,
+        },
         registry::{ask, ConversationRegistry},
     },
     app::AppContext,
@@ -171,20 +174,41 @@ async fn deliver_message(
         phone: m.contact.phone.clone(),
         email: m.contact.email.clone(),
     };
-    let (inbox_id, now) = (inbox.id.clone(), clock::now());
-    let net = network.as_str();
-    let (conversation_id, _) = app
-        .store
-        .write(move |c| queries::resolve_conversation(c, &inbox_id, &contact, Some(net), now))
-        .await?;
     let deliver = DeliverInbound {
         external_id: Some(m.provider_message_id.clone()),
         parts: parts(&m),
         sent_at: m.sent_at,
     };
-    let accepted = ask(registry, conversation_id, deliver).await?;
+    let (_, accepted) = receive(
+        app,
+        registry,
+        &inbox.id,
+        contact,
+        Some(network.as_str()),
+        deliver,
+    )
+    .await?;
     media::spawn_downloads(app, registry, inbox, accepted.downloads);
     Ok(accepted.duplicate)
+}
+
+/// A customer message from any channel: finds (or creates) the contact's conversation, then
+/// hands the message to its actor; answers once it is committed.
+pub async fn receive(
+    app: &AppContext,
+    registry: &Addr<ConversationRegistry>,
+    inbox_id: &str,
+    contact: ContactInput,
+    network: Option<&'static str>,
+    deliver: DeliverInbound,
+) -> AppResult<(ConversationId, InboundAccepted)> {
+    let (inbox_id, now) = (inbox_id.to_owned(), clock::now());
+    let (conversation_id, _) = app
+        .store
+        .write(move |c| queries::resolve_conversation(c, &inbox_id, &contact, network, now))
+        .await?;
+    let accepted = ask(registry, conversation_id, deliver).await?;
+    Ok((conversation_id, accepted))
 }
 
 /// One stored message per content of a provider message; the first carries the quoted

@@ -19,6 +19,7 @@ use super::{
 };
 use crate::{
     domain::{
+        access::Viewer,
         conversation::DerivedState,
         types::{Author, Status},
         AgentId, ContactId, ConversationId,
@@ -235,14 +236,8 @@ pub fn conversation_id_of_contact(
     inbox_id: &str,
     external_id: &str,
 ) -> AppResult<Option<ConversationId>> {
-    let id: Option<String> = conversations::table
-        .inner_join(contacts::table)
-        .filter(contacts::inbox_id.eq(inbox_id))
-        .filter(contacts::external_id.eq(external_id))
-        .select(conversations::id)
-        .first(conn)
-        .optional()?;
-    id.map(|id| id.parse().map_err(AppError::internal))
+    conversation_of_contact(conn, inbox_id, external_id)?
+        .map(|row| row.id.parse().map_err(AppError::internal))
         .transpose()
 }
 
@@ -303,13 +298,6 @@ pub struct ConversationFilter {
     pub query: Option<String>,
 }
 
-/// Who is listing: agents restricted by visibility see only theirs and unassigned ones.
-#[derive(Debug, Clone, Copy)]
-pub struct ListViewer {
-    pub agent: AgentId,
-    pub sees_all: bool,
-}
-
 /// Words of a search, stripped of anything a full-text query language would read as syntax.
 fn search_terms(q: &str) -> Vec<String> {
     q.split(|c: char| !c.is_alphanumeric())
@@ -347,7 +335,7 @@ fn text_match_sql(conn: &DbConnection, terms: &[String]) -> String {
 pub fn list_conversations(
     conn: &mut DbConnection,
     filter: &ConversationFilter,
-    viewer: ListViewer,
+    viewer: Viewer,
     before: Option<(NaiveDateTime, String)>,
     limit: i64,
 ) -> AppResult<Vec<(ConversationRow, ContactRow)>> {

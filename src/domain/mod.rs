@@ -1,5 +1,6 @@
 //! The pure core: types and rules with no actix, no database and no clock.
 
+pub mod access;
 pub mod conversation;
 pub mod delivery;
 pub mod handoff;

@@ -19,7 +19,7 @@ use crate::{
     clock,
     db::{
         models::{ContactRow, ConversationRow},
-        queries::{self, ConversationFilter, ListViewer},
+        queries::{self, ConversationFilter},
     },
     domain::{
         conversation::{By, DerivedState, Event, FollowUpPreset},
@@ -213,10 +213,6 @@ pub async fn list(
     let before = q.cursor.as_deref().map(decode_cursor).transpose()?;
     let filter = q.filter(&state, &me)?;
     let viewer = state.app.viewer(&me);
-    let viewer = ListViewer {
-        agent: viewer.agent,
-        sees_all: viewer.sees_all,
-    };
     let (rows, mut tags) = state
         .app
         .store

@@ -6,14 +6,13 @@ use serde_json::json;
 
 use super::body::read_limited;
 use crate::{
-    actors::{messages::DeliverInbound, registry::ask},
+    actors::messages::DeliverInbound,
     app::AppState,
     channels::{
         api::{self, InboundPayload},
-        phone,
+        inbound, phone,
     },
     clock,
-    db::queries,
     domain::types::ChannelKind,
     error::{AppError, AppResult},
 };
@@ -48,22 +47,14 @@ pub async fn api_inbound(
     let now = clock::now();
     let inbound = parsed.validate(now)?;
 
-    let inbox_key = inbox.id.clone();
     let mut contact = inbound.contact.clone();
     // In E.164 when it can be, so the same person on other channels is recognised.
     contact.phone = contact
         .phone
         .map(|p| phone::to_e164(&p, inbox.settings.default_country_code.as_deref()).unwrap_or(p));
-    let (conversation_id, _) = app
-        .store
-        .write(move |c| queries::resolve_conversation(c, &inbox_key, &contact, None, now))
-        .await?;
-    let accepted = ask(
-        &state.registry,
-        conversation_id,
-        DeliverInbound::text(Some(inbound.external_id), inbound.text, inbound.sent_at),
-    )
-    .await?;
+    let deliver = DeliverInbound::text(Some(inbound.external_id), inbound.text, inbound.sent_at);
+    let (conversation_id, accepted) =
+        inbound::receive(app, &state.registry, &inbox.id, contact, None, deliver).await?;
     Ok(HttpResponse::Ok().json(json!({
         "message_id": accepted.message_id,
         "conversation_id": conversation_id,
