@@ -497,6 +497,18 @@ impl TestApp {
         req.send().await.expect("request")
     }
 
+    /// A customer writes (signed, on the `support` inbox); the message must be accepted.
+    /// Returns its conversation id.
+    pub async fn customer_writes(&self, external_id: &str, contact: &str, text: &str) -> String {
+        let (status, body) =
+            status_json(self.inbound(&customer(external_id, contact, text)).await).await;
+        assert_eq!(status, 200, "{body}");
+        body["conversation_id"]
+            .as_str()
+            .expect("conversation id")
+            .to_owned()
+    }
+
     pub async fn login(&self) -> String {
         login(&self.client, &self.base, ADMIN_EMAIL, ADMIN_PASSWORD).await
     }

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::{
     both_backends,
-    helpers::{customer, eventually, Backend, TestApp},
+    helpers::{eventually, Backend, TestApp},
 };
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -26,13 +26,9 @@ async fn callback_outage_is_retried_until_it_succeeds(b: Backend) {
     let app = TestApp::spawn(b).await;
     app.stand_in.script(&[503, 500, 502]);
     let token = app.login().await;
-    let ack: Value = app
-        .inbound(&customer("m1", "c1", "What are your opening hours?"))
-        .await
-        .json()
-        .await
-        .expect("json");
-    let id = ack["conversation_id"].as_str().expect("id").to_owned();
+    let id = app
+        .customer_writes("m1", "c1", "What are your opening hours?")
+        .await;
     let sent = assistant_message(&app, &token, &id, "sent").await;
     let all = app.stand_in.all();
     assert_eq!(all.len(), 4, "three failures, then the delivery");
@@ -44,13 +40,9 @@ async fn a_refused_callback_fails_the_message_with_the_reason(b: Backend) {
     let app = TestApp::spawn(b).await;
     app.stand_in.answer(400);
     let token = app.login().await;
-    let ack: Value = app
-        .inbound(&customer("m1", "c1", "What are your opening hours?"))
-        .await
-        .json()
-        .await
-        .expect("json");
-    let id = ack["conversation_id"].as_str().expect("id").to_owned();
+    let id = app
+        .customer_writes("m1", "c1", "What are your opening hours?")
+        .await;
     let failed = assistant_message(&app, &token, &id, "failed").await;
     let reason = failed["failure_reason"].as_str().unwrap_or_default();
     assert!(reason.contains("400"), "{reason}");
@@ -61,13 +53,9 @@ async fn retries_stop_after_max_attempts(b: Backend) {
     let app = TestApp::spawn_with(b, |s| s.outbox.max_attempts = 3).await;
     app.stand_in.answer(503);
     let token = app.login().await;
-    let ack: Value = app
-        .inbound(&customer("m1", "c1", "What are your opening hours?"))
-        .await
-        .json()
-        .await
-        .expect("json");
-    let id = ack["conversation_id"].as_str().expect("id").to_owned();
+    let id = app
+        .customer_writes("m1", "c1", "What are your opening hours?")
+        .await;
     let failed = assistant_message(&app, &token, &id, "failed").await;
     let reason = failed["failure_reason"].as_str().unwrap_or_default();
     assert!(

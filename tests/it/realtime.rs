@@ -12,20 +12,13 @@ use switchboard::{
 
 use crate::{
     both_backends,
-    helpers::{customer, eventually, status_json, Backend, TestApp, WsClient},
+    helpers::{eventually, status_json, Backend, TestApp, WsClient},
 };
 
 const STEP: Duration = Duration::from_secs(5);
 
 fn is(kind: &'static str) -> impl Fn(&Value) -> bool {
     move |v| v["type"] == kind
-}
-
-async fn inbound(app: &TestApp, ext: &str, contact: &str, text: &str) -> String {
-    let resp = app.inbound(&customer(ext, contact, text)).await;
-    let (s, body) = status_json(resp).await;
-    assert_eq!(s, 200, "{body}");
-    body["conversation_id"].as_str().expect("id").to_owned()
 }
 
 fn restricted(s: &mut switchboard::config::Settings) {
@@ -40,7 +33,9 @@ async fn a_customer_message_is_pushed_at_once(b: Backend) {
     assert_eq!(hello["type"], "hello");
     assert_eq!(hello["agent"]["role"], "admin");
 
-    let id = inbound(&app, "m1", "c1", "Do you ship to Canada?").await;
+    let id = app
+        .customer_writes("m1", "c1", "Do you ship to Canada?")
+        .await;
     let frames = ws
         .until("message.created", STEP, |v| {
             v["type"] == "message.created" && v["message"]["author"] == "customer"
@@ -66,7 +61,7 @@ async fn resume_replays_exactly_the_missed_events(b: Backend) {
     let token = app.login().await;
     let mut ws = WsClient::connect(&app.base, &token, None).await;
     ws.next_json(STEP).await.expect("hello");
-    inbound(&app, "m1", "c1", "talk to a human").await;
+    app.customer_writes("m1", "c1", "talk to a human").await;
     let seen = ws.until("handoff", STEP, is("handoff.requested")).await;
     let since = seen
         .iter()
@@ -77,8 +72,10 @@ async fn resume_replays_exactly_the_missed_events(b: Backend) {
     drop(ws);
 
     // Missed while disconnected: two customers, one answered by the assistant.
-    inbound(&app, "m2", "c2", "What are your opening hours?").await;
-    inbound(&app, "m3", "c1", "hello? anyone there?").await;
+    app.customer_writes("m2", "c2", "What are your opening hours?")
+        .await;
+    app.customer_writes("m3", "c1", "hello? anyone there?")
+        .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     // What the server says was missed, by polling…
@@ -117,7 +114,7 @@ async fn resume_replays_exactly_the_missed_events(b: Backend) {
     );
 
     // New events continue after the replay, never repeating it.
-    inbound(&app, "m4", "c2", "thanks").await;
+    app.customer_writes("m4", "c2", "thanks").await;
     let live = ws
         .until("live after replay", STEP, |v| {
             v["type"] == "message.created"
@@ -148,8 +145,8 @@ async fn visibility_holds_on_rest_and_websocket(b: Backend) {
     let admin = app.login().await;
     let (a_id, a) = app.agent("a@test.local", Role::Agent).await;
     let (_, bb) = app.agent("b@test.local", Role::Agent).await;
-    let mine = inbound(&app, "m1", "c1", "talk to a human").await;
-    let open = inbound(&app, "m2", "c2", "talk to a human").await;
+    let mine = app.customer_writes("m1", "c1", "talk to a human").await;
+    let open = app.customer_writes("m2", "c2", "talk to a human").await;
     let (s, _) = app
         .post(
             &admin,
@@ -212,8 +209,9 @@ async fn visibility_holds_on_rest_and_websocket(b: Backend) {
     let mut ws_b = WsClient::connect(&app.base, &bb, None).await;
     ws_a.next_json(STEP).await.expect("hello");
     ws_b.next_json(STEP).await.expect("hello");
-    inbound(&app, "m3", "c1", "secret order number 42").await;
-    inbound(&app, "m4", "c2", "public question").await;
+    app.customer_writes("m3", "c1", "secret order number 42")
+        .await;
+    app.customer_writes("m4", "c2", "public question").await;
     ws_a.until("a sees its message", STEP, |v| {
         v["message"]["text"] == "secret order number 42"
     })
@@ -241,7 +239,7 @@ async fn live_reassignment_is_seen_by_both_agents(b: Backend) {
     let (_, sup) = app.agent("sup@test.local", Role::Supervisor).await;
     let (a_id, a) = app.agent("a@test.local", Role::Agent).await;
     let (b_id, bb) = app.agent("b@test.local", Role::Agent).await;
-    let id = inbound(&app, "m1", "c1", "talk to a human").await;
+    let id = app.customer_writes("m1", "c1", "talk to a human").await;
     app.post(
         &sup,
         &format!("/api/conversations/{id}/assign"),
@@ -279,7 +277,7 @@ async fn live_reassignment_is_seen_by_both_agents(b: Backend) {
     assert_eq!(s, 200, "arrived at B");
 
     // From now on only B gets its events.
-    inbound(&app, "m2", "c1", "are you there?").await;
+    app.customer_writes("m2", "c1", "are you there?").await;
     ws_b.until("B gets the new message", STEP, |v| {
         v["message"]["text"] == "are you there?"
     })
@@ -294,13 +292,13 @@ async fn two_agents_taking_at_once_exactly_one_wins(b: Backend) {
     let (a_id, a) = app.agent("a@test.local", Role::Agent).await;
     let (b_id, bb) = app.agent("b@test.local", Role::Agent).await;
     for round in 0..5 {
-        let id = inbound(
-            &app,
-            &format!("m{round}"),
-            &format!("c{round}"),
-            "talk to a human",
-        )
-        .await;
+        let id = app
+            .customer_writes(
+                &format!("m{round}"),
+                &format!("c{round}"),
+                "talk to a human",
+            )
+            .await;
         let path = format!("/api/conversations/{id}/take");
         let empty = json!({});
         let (ra, rb) = tokio::join!(app.post(&a, &path, &empty), app.post(&bb, &path, &empty));
@@ -320,7 +318,9 @@ async fn handoff_notifies_online_agents_with_a_badge(b: Backend) {
     let (_, a) = app.agent("a@test.local", Role::Agent).await;
     let mut ws = WsClient::connect(&app.base, &a, None).await;
     ws.next_json(STEP).await.expect("hello");
-    let id = inbound(&app, "m1", "c1", "Quero falar com um atendente").await;
+    let id = app
+        .customer_writes("m1", "c1", "Quero falar com um atendente")
+        .await;
     let frames = ws
         .until("badge", STEP, |v| {
             v["type"] == "badge" && v["counts"]["total"] == 1
@@ -363,7 +363,9 @@ async fn auto_assignment_round_robins_over_online_agents(b: Backend) {
     ws_b.next_json(STEP).await.expect("hello");
     let mut assignees = Vec::new();
     for i in 0..3 {
-        let id = inbound(&app, &format!("m{i}"), &format!("c{i}"), "I need a human").await;
+        let id = app
+            .customer_writes(&format!("m{i}"), &format!("c{i}"), "I need a human")
+            .await;
         let conv = eventually("auto-assigned or left", STEP, || async {
             tokio::time::sleep(Duration::from_millis(100)).await;
             Some(app.conversation(&admin, &id).await)
@@ -385,7 +387,7 @@ async fn reply_policy_assignee_refuses_others(b: Backend) {
     let (_, a) = app.agent("a@test.local", Role::Agent).await;
     let (_, bb) = app.agent("b@test.local", Role::Agent).await;
     let admin = app.login().await;
-    let id = inbound(&app, "m1", "c1", "talk to a human").await;
+    let id = app.customer_writes("m1", "c1", "talk to a human").await;
     let (s, _) = app
         .post(&a, &format!("/api/conversations/{id}/take"), &json!({}))
         .await;
@@ -420,7 +422,7 @@ async fn typing_presence_and_availability_are_live(b: Backend) {
     let app = TestApp::spawn(b).await;
     let (a_id, a) = app.agent("a@test.local", Role::Agent).await;
     let (b_id, bb) = app.agent("b@test.local", Role::Agent).await;
-    let id = inbound(&app, "m1", "c1", "talk to a human").await;
+    let id = app.customer_writes("m1", "c1", "talk to a human").await;
     let mut ws_a = WsClient::connect(&app.base, &a, None).await;
     ws_a.next_json(STEP).await.expect("hello");
     let mut ws_b = WsClient::connect(&app.base, &bb, None).await;
@@ -481,7 +483,7 @@ async fn typing_presence_and_availability_are_live(b: Backend) {
 async fn a_client_that_stops_reading_is_disconnected(b: Backend) {
     let app = TestApp::spawn_with(b, |s| s.realtime.outbound_queue = 8).await;
     let token = app.login().await;
-    let id = inbound(&app, "m1", "c1", "talk to a human").await;
+    let id = app.customer_writes("m1", "c1", "talk to a human").await;
     // A socket with a tiny receive buffer that never reads.
     let socket = tokio::net::TcpSocket::new_v4().expect("socket");
     socket.set_recv_buffer_size(4096).expect("rcvbuf");
@@ -781,7 +783,7 @@ async fn openapi_document_matches_the_routes(b: Backend) {
     );
 
     // And each documented route really answers (not the router's 404).
-    let id = inbound(&app, "m1", "c1", "talk to a human").await;
+    let id = app.customer_writes("m1", "c1", "talk to a human").await;
     for (method, path) in &documented {
         let url = format!("{}{}", app.base, path.replace("{id}", &id));
         let req = match method.as_str() {
