@@ -60,6 +60,11 @@ struct Target {
     /// Server process id: its CPU time and memory are sampled during the run.
     #[arg(long)]
     pid: Option<u32>,
+    /// Most connections open to the server at once (kept alive, like a provider's sender).
+    /// Requests due while all are busy wait for one, and that wait counts in their latency,
+    /// which is measured from when each was due.
+    #[arg(long, default_value_t = 256)]
+    connections: usize,
 }
 
 #[derive(Subcommand)]
@@ -304,14 +309,18 @@ fn client() -> Res<reqwest::Client> {
         .map_err(|e| e.to_string())
 }
 
-/// Runs `send(n, due)` on an open-loop schedule of `rate` per second for `duration` seconds.
-async fn open_loop<F, Fut>(rate: u64, duration: u64, send: F)
+/// Runs `send(n, due)` on an open-loop schedule of `rate` per second for `duration` seconds,
+/// at most `connections` at a time. The schedule never waits for the server (a late answer
+/// does not delay the next request, as in wrk2); without the cap, a server falling behind would
+/// make the generator open thousands of connections and spend the machine's CPU on that.
+async fn open_loop<F, Fut>(rate: u64, duration: u64, connections: usize, send: F)
 where
     F: Fn(u64, Instant) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
     let total = rate * duration;
     let start = Instant::now();
+    let slots = Arc::new(tokio::sync::Semaphore::new(connections.max(1)));
     let mut tasks = Vec::with_capacity(total as usize);
     for n in 0..total {
         let due = start + Duration::from_nanos(n * 1_000_000_000 / rate.max(1));
@@ -319,7 +328,11 @@ where
         if due > now {
             tokio::time::sleep(due - now).await;
         }
-        tasks.push(tokio::spawn(send(n, due)));
+        let (slots, request) = (slots.clone(), send(n, due));
+        tasks.push(tokio::spawn(async move {
+            let _slot = slots.acquire_owned().await;
+            request.await
+        }));
     }
     for t in tasks {
         let _ = t.await;
@@ -341,7 +354,7 @@ async fn ingest(
     let acked_ids = Arc::new(Mutex::new(Vec::new()));
     let watch = ProcWatch::start(t.pid);
     let started = Instant::now();
-    open_loop(rate, duration, |n, due| {
+    open_loop(rate, duration, t.connections, |n, due| {
         let (http, url, hist, errors, acked_ids) = (
             http.clone(),
             url.clone(),
@@ -463,7 +476,7 @@ async fn ws_latency(t: Target, rate: u64, agents: usize, duration: u64, contacts
     let url = format!("{}/webhooks/api/{}", t.base, t.inbox);
     let run = format!("ws{}", clock::now().and_utc().timestamp());
     let watch = ProcWatch::start(t.pid);
-    open_loop(rate, duration, |n, due| {
+    open_loop(rate, duration, t.connections, |n, due| {
         let tag = format!("{run}-{n}");
         let body = inbound_body(&run, n, contacts, &format!("lgws {tag}"));
         let sig = api::sign(&t.secret, &body);
