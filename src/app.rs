@@ -35,6 +35,8 @@ pub struct AppContext {
     pub outbox_kick: Arc<Notify>,
     /// Wrong-password counts per email (brute-force protection).
     pub logins: crate::login_throttle::LoginThrottle,
+    /// Each known contact's conversation, so inbound messages skip a write (see the module).
+    pub contacts: crate::channels::contact_cache::ContactCache,
     pub http: reqwest::Client,
 }
 
@@ -119,6 +121,7 @@ pub async fn build(settings: Settings) -> Result<(AppHandle, Server), String> {
         assistant,
         outbox_kick: Arc::new(Notify::new()),
         logins: Default::default(),
+        contacts: Default::default(),
         http: http_client,
     });
     let registry = ConversationRegistry::new(app.clone()).start();

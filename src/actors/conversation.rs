@@ -409,9 +409,11 @@ impl ConversationActor {
         let recheck_contact = plan.recheck_contact.then(|| l.contact.id.clone());
         let inbox_id = row.inbox_id.clone();
         let store = self.app.store.clone();
+        let key = self.id.to_string();
         let write = async move {
+            // Every check (the dedupe lookups) comes before the first write: no savepoint.
             store
-                .write(move |c| {
+                .write_checked(&key, move |c| {
                     let existing = match &dedupe {
                         Dedupe::None => Vec::new(),
                         Dedupe::External(ids) => match ids.first() {

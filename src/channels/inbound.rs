@@ -194,6 +194,12 @@ async fn deliver_message(
 
 /// A customer message from any channel: finds (or creates) the contact's conversation, then
 /// hands the message to its actor; answers once it is committed.
+///
+/// The conversation of a contact seen before comes from the [`ContactCache`], which spares the
+/// writer a job per message; the database decides on first contact, when the channel tells
+/// us something new about the contact, and when the remembered conversation is gone.
+///
+/// [`ContactCache`]: super::contact_cache::ContactCache
 pub async fn receive(
     app: &AppContext,
     registry: &Addr<ConversationRegistry>,
@@ -202,11 +208,27 @@ pub async fn receive(
     network: Option<&'static str>,
     deliver: DeliverInbound,
 ) -> AppResult<(ConversationId, InboundAccepted)> {
-    let (inbox_id, now) = (inbox_id.to_owned(), clock::now());
+    if let Some(id) = app.contacts.get(inbox_id, &contact) {
+        match ask(registry, id, deliver.clone()).await {
+            // Gone (deleted), or its actor stopping as it is deleted: let the database decide.
+            // Delivering again is safe: a message is stored once (deduplicated by its id).
+            Err(AppError::NotFound(_) | AppError::Unavailable(_)) => {
+                app.contacts.forget(inbox_id, &contact.external_id)
+            }
+            other => return other.map(|accepted| (id, accepted)),
+        }
+    }
+    let now = clock::now();
+    let (owned_inbox, written) = (inbox_id.to_owned(), contact.clone());
+    // Keyed by the contact: two first messages of one customer go to one lane, in order.
+    let key = format!("{inbox_id}/{}", contact.external_id);
     let (conversation_id, _) = app
         .store
-        .write(move |c| queries::resolve_conversation(c, &inbox_id, &contact, network, now))
+        .write_checked(&key, move |c| {
+            queries::resolve_conversation(c, &owned_inbox, &written, network, now)
+        })
         .await?;
+    app.contacts.put(inbox_id, &contact, conversation_id);
     let accepted = ask(registry, conversation_id, deliver).await?;
     Ok((conversation_id, accepted))
 }

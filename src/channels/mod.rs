@@ -4,11 +4,13 @@
 //! - `whatsapp`, `twilio`, `meta` (Messenger, Instagram), with `hub_signature`, `normalized`,
 //!   `phone` and `sms`, are pure protocol modules: they parse webhooks, check signatures, build
 //!   the provider's requests and classify its answers, with no I/O.
-//! - `inbound` routes parsed webhook events to conversations; `outbox` delivers every queued
+//! - `inbound` routes parsed webhook events to conversations (`contact_cache` remembers each
+//!   contact's conversation); `outbox` delivers every queued
 //!   outbound message with retries, whatever its channel, through `http_client`; `media`
 //!   downloads and stores files.
 
 pub mod api;
+pub mod contact_cache;
 pub mod http_client;
 pub mod hub_signature;
 pub mod inbound;

@@ -2,7 +2,7 @@
 //! called from inside `Store::write` jobs, reads from `Store::read`.
 
 use chrono::NaiveDateTime;
-use diesel::prelude::*;
+use diesel::{connection::SimpleConnection, prelude::*};
 
 use std::collections::HashMap;
 
@@ -113,6 +113,9 @@ pub struct ContactInput {
 /// `network` is stored on a new conversation (Twilio carries SMS and WhatsApp). A new contact
 /// whose phone number (E.164) belongs to a blocked contact on any channel starts blocked: it
 /// is the same person.
+///
+/// Runs without a savepoint ([`crate::db::Store::write_checked`]): it only reads before it
+/// writes.
 pub fn resolve_conversation(
     conn: &mut DbConnection,
     inbox_id: &str,
@@ -730,6 +733,22 @@ pub fn message(conn: &mut DbConnection, id: &str) -> AppResult<Option<MessageRow
         .select(MessageRow::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// Adds the messages stored since the last call to SQLite's full-text index, in one
+/// statement; the writer calls it at the end of every group transaction. (Indexing from a
+/// trigger made FTS5 flush a tiny index segment per message.) PostgreSQL indexes a generated
+/// column as it goes: nothing to do there.
+pub fn index_new_messages(conn: &mut DbConnection) -> diesel::QueryResult<()> {
+    if let DbConnection::Sqlite(c) = conn {
+        c.batch_execute(
+            "INSERT INTO messages_fts(rowid, body) SELECT rid, body FROM messages \
+                 WHERE rid > (SELECT indexed_rid FROM search_index_state); \
+             UPDATE search_index_state SET indexed_rid = \
+                 MAX(indexed_rid, COALESCE((SELECT MAX(rid) FROM messages), 0));",
+        )?;
+    }
+    Ok(())
 }
 
 pub fn insert_messages(conn: &mut DbConnection, rows: &[MessageRow]) -> AppResult<()> {

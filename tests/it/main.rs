@@ -18,6 +18,7 @@ mod migrations;
 mod outbox;
 mod realtime;
 mod restart;
+mod storage;
 mod twilio;
 mod whatsapp;
 mod widget;

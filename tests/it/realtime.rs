@@ -755,6 +755,23 @@ async fn conversation_actions_filters_and_search(b: Backend) {
         Vec::<String>::new(),
         "its messages are gone from search too"
     );
+
+    // The same customer writes again: a new conversation, not the deleted one (the contact's
+    // remembered conversation is gone), and search finds the new message.
+    let (s, v) = status_json(
+        app.inbound(&json!({"external_id": "m1-again", "contact": {"external_id": "c1", "name": "Ana Souza"}, "text": "Hello again, the parcel is still damaged"}))
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let again = v["conversation_id"].as_str().expect("id").to_owned();
+    assert_ne!(again, ana);
+    let (s, _) = app
+        .get(&admin, &format!("/api/conversations/{again}"))
+        .await;
+    assert_eq!(s, 200);
+    let (_, v) = app.get(&admin, "/api/conversations?q=damaged").await;
+    assert_eq!(ids(&v), vec![again.clone()]);
     let _ = me_id;
 }
 
