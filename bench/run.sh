@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduces the figures in BENCHMARKS.md on this machine.
-#   bench/run.sh sqlite|postgres [ingest|latency|list|idle|all]
+#   bench/run.sh sqlite|postgres [ingest|crash|latency|actors|list|idle|all]
 # The server and the load generator run on the same machine over loopback (release builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +35,9 @@ email = "admin@localhost"
 password = "bench-password-1"
 [realtime]
 outbound_queue = 1024
+[conversations]
+# Runs are shorter than this: every actor a run starts stays (the actor memory figure).
+idle_actor_secs = 3600
 [[inbox]]
 id = "support"
 channel = "api"
@@ -84,6 +87,18 @@ if [[ "$WHAT" == list || "$WHAT" == all ]]; then
   start_server_keep
   "$LG" list $T --requests 2000 --concurrency 4
   stop_server
+fi
+
+if [[ "$WHAT" == actors || "$WHAT" == all ]]; then
+  echo "== memory per live conversation actor ($BACKEND): the same 100,000 messages to 100,000 and to 10,000 contacts"
+  for contacts in 100000 10000; do
+    start_server actors
+    "$LG" ingest $T --pid "$SERVER_PID" --rate 2000 --duration 50 --contacts "$contacts"
+    sleep 2
+    echo "contacts $contacts: server $(grep VmRSS /proc/$SERVER_PID/status)"
+    stop_server
+  done
+  echo "per actor = (RSS with 100,000 − RSS with 10,000) / 90,000"
 fi
 
 if [[ "$WHAT" == idle || "$WHAT" == all ]]; then
