@@ -23,6 +23,13 @@ struct Key {
     external_id: String,
 }
 
+fn key_of(inbox_id: &str, external_id: &str) -> Key {
+    Key {
+        inbox_id: inbox_id.to_owned(),
+        external_id: external_id.to_owned(),
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Entry {
     conversation: ConversationId,
@@ -55,10 +62,7 @@ impl ContactCache {
     /// contact that would have to be written.
     pub fn get(&self, inbox_id: &str, contact: &ContactInput) -> Option<ConversationId> {
         let entries = self.entries.lock().ok()?;
-        let key = Key {
-            inbox_id: inbox_id.to_owned(),
-            external_id: contact.external_id.clone(),
-        };
+        let key = key_of(inbox_id, &contact.external_id);
         let e = entries.get(&key)?;
         // `None` from the channel keeps what we knew (see `queries::resolve_conversation`).
         let same = |new: &Option<String>, known: &Option<String>| new.is_none() || new == known;
@@ -73,10 +77,7 @@ impl ContactCache {
         let Ok(mut entries) = self.entries.lock() else {
             return;
         };
-        let key = Key {
-            inbox_id: inbox_id.to_owned(),
-            external_id: contact.external_id.clone(),
-        };
+        let key = key_of(inbox_id, &contact.external_id);
         if entries.len() >= self.capacity && !entries.contains_key(&key) {
             entries.clear();
         }
@@ -97,19 +98,13 @@ impl ContactCache {
     /// Forgets a contact (its conversation is gone).
     pub fn forget(&self, inbox_id: &str, external_id: &str) {
         if let Ok(mut entries) = self.entries.lock() {
-            entries.remove(&Key {
-                inbox_id: inbox_id.to_owned(),
-                external_id: external_id.to_owned(),
-            });
+            entries.remove(&key_of(inbox_id, external_id));
         }
     }
 
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.entries.lock().map(|e| e.len()).unwrap_or(0)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

@@ -90,9 +90,7 @@ impl Backend {
             }
         }
     }
-}
 
-impl Backend {
     /// Opens the group-commit writer's connection.
     ///
     /// On PostgreSQL its statements are planned for their actual parameters every time: the

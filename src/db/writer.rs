@@ -19,6 +19,7 @@
 
 use std::{
     collections::VecDeque,
+    hash::{DefaultHasher, Hash, Hasher},
     panic::{catch_unwind, AssertUnwindSafe},
     thread,
     time::Duration,
@@ -132,15 +133,12 @@ impl Writer {
     }
 }
 
-/// A stable lane for a key (FNV-1a: the same key always lands in the same lane).
+/// The lane of a key: the same key always lands in the same lane (within one process, which
+/// is all the ordering needs).
 fn lane_of(key: &str, lanes: usize) -> usize {
-    if lanes <= 1 {
-        return 0;
-    }
-    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    });
-    (hash % lanes as u64) as usize
+    let mut hasher = DefaultHasher::new();
+    key.hash(&mut hasher);
+    (hasher.finish() % lanes.max(1) as u64) as usize
 }
 
 fn run(mut conn: DbConnection, backend: Backend, mut rx: mpsc::Receiver<Job>) {
