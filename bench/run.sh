@@ -11,6 +11,8 @@ DURATION="${DURATION:-60}"
 PORT="${PORT:-8180}"
 WORK="${WORK:-/tmp/switchboard-bench}"
 PG="${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+# WARM=1: before ingest and latency runs, one unmeasured message from every contact (steady state).
+WARM_FLAG="${WARM:+--warm}"
 
 cargo build --release --bins -q
 BIN=target/release
@@ -57,7 +59,7 @@ T="--base http://127.0.0.1:$PORT"
 if [[ "$WHAT" == ingest || "$WHAT" == all ]]; then
   echo "== ingest ($BACKEND): $RATE/s for ${DURATION}s, 10000 contacts"
   start_server ingest
-  "$LG" ingest $T --pid "$SERVER_PID" --rate "$RATE" --duration "$DURATION" --contacts 10000 --acked "$WORK/ingest/acked.log"
+  "$LG" ingest $T $WARM_FLAG --pid "$SERVER_PID" --rate "$RATE" --duration "$DURATION" --contacts 10000 --acked "$WORK/ingest/acked.log"
   stop_server
   "$LG" verify --database-url "$DB_URL" --acked "$WORK/ingest/acked.log"
 fi
@@ -74,7 +76,7 @@ fi
 if [[ "$WHAT" == latency || "$WHAT" == all ]]; then
   echo "== POST → agent websocket ($BACKEND): 1000/s fanned out to 10 agents, 30 s"
   start_server latency
-  "$LG" ws-latency $T --pid "$SERVER_PID" --rate 1000 --agents 10 --duration 30
+  "$LG" ws-latency $T $WARM_FLAG --pid "$SERVER_PID" --rate 1000 --agents 10 --duration 30
   stop_server
 fi
 

@@ -151,6 +151,9 @@ pub async fn build(settings: Settings) -> Result<(AppHandle, Server), String> {
             .configure(|cfg| http::configure(cfg, max_body))
     })
     .workers(workers)
+    // Realtime frames are small and must leave at once: without this, Nagle's algorithm holds
+    // a frame until the client's (delayed, up to 40 ms) ACK of the previous one.
+    .tcp_nodelay(true)
     .listen(listener)
     .map_err(|e| format!("cannot start the HTTP server: {e}"))?
     .run();

@@ -65,6 +65,11 @@ struct Target {
     /// which is measured from when each was due.
     #[arg(long, default_value_t = 256)]
     connections: usize,
+    /// Before measuring, send one message from every contact at the same rate (not
+    /// measured): the measured run then shows steady state, not each customer's first message
+    /// (which creates the contact and conversation). Cold runs are measured without it.
+    #[arg(long)]
+    warm: bool,
 }
 
 #[derive(Subcommand)]
@@ -309,6 +314,43 @@ fn client() -> Res<reqwest::Client> {
         .map_err(|e| e.to_string())
 }
 
+/// Sends one message from each of `contacts` contacts at `rate`, unmeasured (see `--warm`).
+async fn warm_up(t: &Target, http: &reqwest::Client, rate: u64, contacts: u64) -> Res<()> {
+    if !t.warm {
+        return Ok(());
+    }
+    let url = format!("{}/webhooks/api/{}", t.base, t.inbox);
+    let run = format!("warm{}", clock::now().and_utc().timestamp());
+    let errors = Arc::new(AtomicU64::new(0));
+    let duration = contacts.div_ceil(rate.max(1));
+    let started = Instant::now();
+    open_loop(rate, duration, t.connections, |n, _| {
+        let body = inbound_body(&run, n, contacts, "Hello");
+        let sig = api::sign(&t.secret, &body);
+        let (http, url, errors) = (http.clone(), url.clone(), errors.clone());
+        async move {
+            let ok = http
+                .post(&url)
+                .header(api::SIGNATURE_HEADER, sig)
+                .header("Content-Type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if !ok {
+                errors.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    })
+    .await;
+    println!(
+        "warm-up: one message from each of {contacts} contacts in {:.1}s; errors {}",
+        started.elapsed().as_secs_f64(),
+        errors.load(Ordering::Relaxed)
+    );
+    Ok(())
+}
+
 /// Runs `send(n, due)` on an open-loop schedule of `rate` per second for `duration` seconds,
 /// at most `connections` at a time. The schedule never waits for the server (a late answer
 /// does not delay the next request, as in wrk2); without the cap, a server falling behind would
@@ -348,6 +390,7 @@ async fn ingest(
     run: String,
 ) -> Res<()> {
     let http = client()?;
+    warm_up(&t, &http, rate, contacts).await?;
     let url = format!("{}/webhooks/api/{}", t.base, t.inbox);
     let hist = Arc::new(Mutex::new(histogram()));
     let errors = Arc::new(AtomicU64::new(0));
@@ -473,8 +516,11 @@ async fn ws_latency(t: Target, rate: u64, agents: usize, duration: u64, contacts
         }));
     }
     let http = client()?;
+    warm_up(&t, &http, rate, contacts).await?;
     let url = format!("{}/webhooks/api/{}", t.base, t.inbox);
     let run = format!("ws{}", clock::now().and_utc().timestamp());
+    // The answer's latency too: it tells the ingest path's share from the fan-out's.
+    let answered = Arc::new(Mutex::new(histogram()));
     let watch = ProcWatch::start(t.pid);
     open_loop(rate, duration, t.connections, |n, due| {
         let tag = format!("{run}-{n}");
@@ -483,15 +529,21 @@ async fn ws_latency(t: Target, rate: u64, agents: usize, duration: u64, contacts
         if let Ok(mut m) = sent.lock() {
             m.insert(tag, due);
         }
-        let (http, url) = (http.clone(), url.clone());
+        let (http, url, answered) = (http.clone(), url.clone(), answered.clone());
         async move {
-            let _ = http
+            let ok = http
                 .post(&url)
                 .header(api::SIGNATURE_HEADER, sig)
                 .header("Content-Type", "application/json")
                 .body(body)
                 .send()
-                .await;
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if ok {
+                if let Ok(mut h) = answered.lock() {
+                    let _ = h.record((due.elapsed().as_micros() as u64).max(1));
+                }
+            }
         }
     })
     .await;
@@ -500,6 +552,10 @@ async fn ws_latency(t: Target, rate: u64, agents: usize, duration: u64, contacts
     }
     let expected = rate * duration * agents as u64;
     println!("ws-latency: {rate}/s × {duration}s fanned out to {agents} agents: {} of {expected} frames arrived", received.load(Ordering::Relaxed));
+    report(
+        "POST due → 200 answer",
+        &*answered.lock().map_err(|e| e.to_string())?,
+    );
     report(
         "POST due → message.created at an agent",
         &*hist.lock().map_err(|e| e.to_string())?,
