@@ -99,9 +99,6 @@ struct Plan {
     dedupe: Dedupe,
     /// Replace the conversation's tags in the same transaction.
     tags: Option<Vec<String>>,
-    /// Read the contact again inside the transaction (it may have been blocked meanwhile), so
-    /// a blocked contact is never answered.
-    recheck_contact: bool,
 }
 
 impl Plan {
@@ -114,7 +111,6 @@ impl Plan {
             send: false,
             dedupe: Dedupe::None,
             tags: None,
-            recheck_contact: false,
         }
     }
 
@@ -157,7 +153,6 @@ enum Committed {
         row: Box<ConversationRow>,
         messages: Vec<MessageRow>,
         tags: Option<Vec<String>>,
-        contact: Option<ContactRow>,
     },
     /// Already stored: the stored messages, the first being the one deduplicated on.
     Duplicate(Vec<MessageRow>),
@@ -406,25 +401,26 @@ impl ConversationActor {
         };
         let dedupe = plan.dedupe;
         let tags = plan.tags;
-        let recheck_contact = plan.recheck_contact.then(|| l.contact.id.clone());
         let inbox_id = row.inbox_id.clone();
         let store = self.app.store.clone();
         let key = self.id.to_string();
         let write = async move {
-            // Every check (the dedupe lookups) comes before the first write: no savepoint.
+            // Every check comes before the first write, and a duplicate writes nothing: no
+            // savepoint is needed.
             store
                 .write_checked(&key, move |c| {
                     let existing = match &dedupe {
                         Dedupe::None => Vec::new(),
-                        Dedupe::External(ids) => match ids.first() {
-                            Some(first)
-                                if queries::message_by_external_id(c, &inbox_id, first)?
-                                    .is_some() =>
-                            {
+                        // The unique index on provider ids is the check: no lookup first.
+                        Dedupe::External(ids) => {
+                            let parts = ids.len().min(messages.len());
+                            if queries::insert_new_messages(c, &messages[..parts])? {
+                                queries::insert_messages(c, &messages[parts..])?;
+                                Vec::new()
+                            } else {
                                 queries::messages_by_external_ids(c, &inbox_id, ids)?
                             }
-                            _ => Vec::new(),
-                        },
+                        }
                         Dedupe::Client(client) => {
                             queries::message_by_client_id(c, &row.id, client)?
                                 .into_iter()
@@ -442,21 +438,18 @@ impl ConversationActor {
                     if !existing.is_empty() {
                         return Ok(Committed::Duplicate(existing));
                     }
-                    queries::insert_messages(c, &messages)?;
+                    if !matches!(dedupe, Dedupe::External(_)) {
+                        queries::insert_messages(c, &messages)?;
+                    }
                     queries::insert_outbox(c, &outbox)?;
                     queries::update_conversation(c, &row)?;
                     if let Some(tags) = &tags {
                         queries::set_tags(c, &row.id, tags)?;
                     }
-                    let contact = match &recheck_contact {
-                        Some(id) => queries::contact(c, id)?,
-                        None => None,
-                    };
                     Ok(Committed::Written {
                         row: Box::new(row),
                         messages,
                         tags,
-                        contact,
                     })
                 })
                 .await
@@ -468,17 +461,8 @@ impl ConversationActor {
                 row,
                 messages,
                 tags,
-                contact,
             }) = &res
             {
-                let mut effects = effects;
-                if let (Some(c), Some(l)) = (contact, act.loaded.as_mut()) {
-                    if c.blocked {
-                        // Blocked meanwhile: kept for the record, never answered.
-                        effects.retain(|e| *e != Effect::RequestAssistantReply);
-                    }
-                    l.contact = c.clone();
-                }
                 act.applied(*row.clone(), state, messages, tags.clone(), effects, ctx);
             }
             res
@@ -777,7 +761,6 @@ impl Handler<DeliverInbound> for ConversationActor {
                 None => Dedupe::None,
             },
             tags: None,
-            recheck_contact: true,
         };
         let conversation_id = self.id;
         reply(self.commit(plan).map(move |res, _, _| {

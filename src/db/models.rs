@@ -147,6 +147,10 @@ impl ConversationRow {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
 #[diesel(table_name = messages)]
+// Absent values are NULL (every optional column defaults to NULL anyway): the INSERT's text
+// is then the same for every message, so diesel prepares it once per connection instead of
+// once per message.
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct MessageRow {
     pub id: String,

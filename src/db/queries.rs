@@ -762,6 +762,33 @@ pub fn insert_messages(conn: &mut DbConnection, rows: &[MessageRow]) -> AppResul
     Ok(())
 }
 
+/// Stores the parts of one provider message unless the first part's provider id is already
+/// stored (a redelivered webhook): `false` then, and nothing was written. The unique index on
+/// `(inbox_id, external_id)` decides, so the check costs no statement of its own, and on
+/// PostgreSQL a redelivery racing the first delivery (another writer lane) waits for it
+/// instead of failing its group.
+pub fn insert_new_messages(conn: &mut DbConnection, rows: &[MessageRow]) -> AppResult<bool> {
+    for (i, row) in rows.iter().enumerate() {
+        let target = (messages::inbox_id, messages::external_id);
+        let stored = match conn {
+            DbConnection::Pg(c) => diesel::insert_into(messages::table)
+                .values(row)
+                .on_conflict(target)
+                .do_nothing()
+                .execute(c)?,
+            DbConnection::Sqlite(c) => diesel::insert_into(messages::table)
+                .values(row)
+                .on_conflict(target)
+                .do_nothing()
+                .execute(c)?,
+        };
+        if i == 0 && stored == 0 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 pub fn set_delivery_status(
     conn: &mut DbConnection,
     id: &str,
