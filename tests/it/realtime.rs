@@ -497,7 +497,8 @@ async fn a_client_that_stops_reading_is_disconnected(b: Backend) {
     fast.next_json(STEP).await.expect("hello");
     let hub = app.handle.app.hub.clone();
     assert_eq!(hub.send(CountSubscribers).await.expect("hub"), 2);
-    // The fast client reads all along.
+    // The fast client reads all along, and stays open until the end (handed back with its
+    // count), so its own close cannot race the subscriber count below.
     let reader = actix_rt::spawn(async move {
         let mut notes = 0usize;
         while let Some(v) = fast.next_json(Duration::from_secs(2)).await {
@@ -505,7 +506,7 @@ async fn a_client_that_stops_reading_is_disconnected(b: Backend) {
                 notes += 1;
             }
         }
-        notes
+        (notes, fast)
     });
 
     // Flood with ~4 KiB notes: more than the kernel's socket buffers (which autotune up to
@@ -527,10 +528,10 @@ async fn a_client_that_stops_reading_is_disconnected(b: Backend) {
     })
     .await;
     // The reading client lost nothing meanwhile, and is still subscribed.
-    let notes = reader.await.expect("reader");
+    let (notes, fast) = reader.await.expect("reader");
     assert_eq!(notes, sent, "the reading client got every note");
     assert_eq!(hub.send(CountSubscribers).await.expect("hub"), 1);
-    drop(slow);
+    drop((slow, fast));
 }
 
 async fn a_silent_client_is_dropped_by_the_heartbeat(b: Backend) {
