@@ -14,7 +14,7 @@
 //! ```
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeMap, HashMap},
     io::Write,
     net::{IpAddr, SocketAddr},
     sync::{
@@ -297,10 +297,12 @@ impl ProcWatch {
     }
 }
 
+/// Message `n` of a run, from contact `n % contacts`. Contacts are named independently of the
+/// run, so a warm-up run reaches the same customers as the measured one.
 fn inbound_body(run: &str, n: u64, contacts: u64, text: &str) -> Vec<u8> {
     let body = json!({
         "external_id": format!("{run}-{n}"),
-        "contact": { "external_id": format!("{run}-c{}", n % contacts), "name": format!("Load {}", n % contacts) },
+        "contact": { "external_id": format!("lg-c{}", n % contacts), "name": format!("Load {}", n % contacts) },
         "text": text,
     });
     body.to_string().into_bytes()
@@ -393,7 +395,7 @@ async fn ingest(
     warm_up(&t, &http, rate, contacts).await?;
     let url = format!("{}/webhooks/api/{}", t.base, t.inbox);
     let hist = Arc::new(Mutex::new(histogram()));
-    let errors = Arc::new(AtomicU64::new(0));
+    let errors: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
     let acked_ids = Arc::new(Mutex::new(Vec::new()));
     let watch = ProcWatch::start(t.pid);
     let started = Instant::now();
@@ -426,8 +428,16 @@ async fn ingest(
                         a.push(format!("{run}-{n}"));
                     }
                 }
-                _ => {
-                    errors.fetch_add(1, Ordering::Relaxed);
+                other => {
+                    let why = match other {
+                        Ok(r) => format!("HTTP {}", r.status().as_u16()),
+                        Err(e) if e.is_timeout() => "timeout".to_owned(),
+                        Err(e) if e.is_connect() => "connect".to_owned(),
+                        Err(_) => "other transport error".to_owned(),
+                    };
+                    if let Ok(mut m) = errors.lock() {
+                        *m.entry(why).or_default() += 1;
+                    }
                 }
             }
         }
@@ -436,9 +446,9 @@ async fn ingest(
     let wall = started.elapsed().as_secs_f64();
     let h = hist.lock().map_err(|e| e.to_string())?;
     println!(
-        "ingest: offered {rate}/s for {duration}s; {:.0} acknowledged/s; errors {}",
+        "ingest: offered {rate}/s for {duration}s; {:.0} acknowledged/s; errors {:?}",
         h.len() as f64 / wall,
-        errors.load(Ordering::Relaxed)
+        errors.lock().map(|m| m.clone()).unwrap_or_default()
     );
     report("ingest latency (due → 200)", &h);
     watch.report();
