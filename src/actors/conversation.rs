@@ -38,7 +38,10 @@ use crate::{
     channels::{normalized::Network, sms},
     clock,
     db::{
-        models::{preview, ContactRow, ConversationRow, MediaSource, MessageRow, OutboxRow},
+        models::{
+            preview, ContactRow, ConversationChanges, ConversationRow, MediaSource, MessageRow,
+            OutboxRow,
+        },
         queries,
     },
     domain::{
@@ -401,6 +404,7 @@ impl ConversationActor {
         };
         let dedupe = plan.dedupe;
         let tags = plan.tags;
+        let changes = ConversationChanges::between(&l.row, &row);
         let inbox_id = row.inbox_id.clone();
         let store = self.app.store.clone();
         let key = self.id.to_string();
@@ -442,7 +446,7 @@ impl ConversationActor {
                         queries::insert_messages(c, &messages)?;
                     }
                     queries::insert_outbox(c, &outbox)?;
-                    queries::update_conversation(c, &row)?;
+                    queries::update_conversation(c, &row.id, &changes)?;
                     if let Some(tags) = &tags {
                         queries::set_tags(c, &row.id, tags)?;
                     }
@@ -794,6 +798,9 @@ impl Handler<AssistantAnswered> for ConversationActor {
     fn handle(&mut self, msg: AssistantAnswered, _: &mut Self::Context) -> Self::Result {
         let _g = self.span.clone().entered();
         let plan = self.loaded().and_then(|l| {
+            // A block made while this answer was being thought up is seen here: the block
+            // endpoint answers only after every actor of the person took the blocked row
+            // (`ContactChanged`), so once a block is acknowledged no answer is written.
             if l.contact.blocked {
                 return Err(AppError::Conflict {
                     code: "contact_blocked",

@@ -57,10 +57,9 @@ pub struct ContactRow {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = conversations)]
 #[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
-#[diesel(treat_none_as_null = true)]
 pub struct ConversationRow {
     pub id: String,
     pub inbox_id: String,
@@ -83,6 +82,67 @@ pub struct ConversationRow {
     pub updated_at: NaiveDateTime,
     /// `sms` / `whatsapp` / `messenger` / `instagram`; `None` for the API channel.
     pub network: Option<String>,
+}
+
+/// The columns of a conversation that one change really changed, for its UPDATE.
+///
+/// Writing the whole row made every change rewrite every index of the table (SQLite rewrites
+/// the entries of each index whose columns are SET, changed or not) and re-check the foreign
+/// keys of columns that never change: half of the SQLite writer's time under ingest. `None`
+/// leaves a column alone; `Some(None)` sets it to NULL. `updated_at` is always written, so the
+/// changeset is never empty.
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = conversations)]
+pub struct ConversationChanges {
+    pub status: Option<String>,
+    pub assignee_id: Option<Option<String>>,
+    pub unread_count: Option<i32>,
+    pub archived: Option<bool>,
+    pub last_message_at: Option<Option<NaiveDateTime>>,
+    pub last_message_author: Option<Option<String>>,
+    pub last_message_preview: Option<Option<String>>,
+    pub last_customer_message_at: Option<Option<NaiveDateTime>>,
+    pub first_reply_at: Option<Option<NaiveDateTime>>,
+    pub resolved_at: Option<Option<NaiveDateTime>>,
+    pub bot_misses: Option<i32>,
+    pub follow_up_at: Option<Option<NaiveDateTime>>,
+    pub follow_up_reason: Option<Option<String>>,
+    pub lead_stage: Option<Option<String>>,
+    pub network: Option<Option<String>>,
+    pub updated_at: NaiveDateTime,
+}
+
+impl ConversationChanges {
+    /// What turns `before` into `after` (the same conversation; ids and creation never change).
+    pub fn between(before: &ConversationRow, after: &ConversationRow) -> ConversationChanges {
+        fn changed<T: PartialEq + Clone>(b: &T, a: &T) -> Option<T> {
+            (b != a).then(|| a.clone())
+        }
+        ConversationChanges {
+            status: changed(&before.status, &after.status),
+            assignee_id: changed(&before.assignee_id, &after.assignee_id),
+            unread_count: changed(&before.unread_count, &after.unread_count),
+            archived: changed(&before.archived, &after.archived),
+            last_message_at: changed(&before.last_message_at, &after.last_message_at),
+            last_message_author: changed(&before.last_message_author, &after.last_message_author),
+            last_message_preview: changed(
+                &before.last_message_preview,
+                &after.last_message_preview,
+            ),
+            last_customer_message_at: changed(
+                &before.last_customer_message_at,
+                &after.last_customer_message_at,
+            ),
+            first_reply_at: changed(&before.first_reply_at, &after.first_reply_at),
+            resolved_at: changed(&before.resolved_at, &after.resolved_at),
+            bot_misses: changed(&before.bot_misses, &after.bot_misses),
+            follow_up_at: changed(&before.follow_up_at, &after.follow_up_at),
+            follow_up_reason: changed(&before.follow_up_reason, &after.follow_up_reason),
+            lead_stage: changed(&before.lead_stage, &after.lead_stage),
+            network: changed(&before.network, &after.network),
+            updated_at: after.updated_at,
+        }
+    }
 }
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> AppError {
@@ -255,4 +315,58 @@ pub fn preview(text: &str) -> String {
         out.push('…');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row() -> ConversationRow {
+        let at = chrono::DateTime::from_timestamp(1_700_000_000, 0)
+            .map(|t| t.naive_utc())
+            .unwrap_or_default();
+        ConversationRow {
+            id: "c".to_owned(),
+            inbox_id: "i".to_owned(),
+            contact_id: "k".to_owned(),
+            status: "human".to_owned(),
+            assignee_id: Some("a".to_owned()),
+            unread_count: 1,
+            archived: false,
+            last_message_at: Some(at),
+            last_message_author: Some("customer".to_owned()),
+            last_message_preview: Some("hi".to_owned()),
+            last_customer_message_at: Some(at),
+            first_reply_at: None,
+            resolved_at: None,
+            bot_misses: 0,
+            follow_up_at: None,
+            follow_up_reason: None,
+            lead_stage: None,
+            created_at: at,
+            updated_at: at,
+            network: None,
+        }
+    }
+
+    #[test]
+    fn changes_name_only_what_changed() {
+        let before = row();
+        let mut after = before.clone();
+        after.updated_at += chrono::Duration::seconds(1);
+        let none = ConversationChanges::between(&before, &after);
+        assert_eq!(none.updated_at, after.updated_at);
+        assert!(none.status.is_none() && none.assignee_id.is_none());
+        assert!(none.last_message_preview.is_none() && none.unread_count.is_none());
+
+        after.unread_count = 2;
+        after.assignee_id = None;
+        after.last_message_preview = Some("hello".to_owned());
+        let some = ConversationChanges::between(&before, &after);
+        assert_eq!(some.unread_count, Some(2));
+        // Set to NULL is a change, not "leave alone".
+        assert_eq!(some.assignee_id, Some(None));
+        assert_eq!(some.last_message_preview, Some(Some("hello".to_owned())));
+        assert!(some.status.is_none() && some.last_message_at.is_none());
+    }
 }

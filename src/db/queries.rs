@@ -8,8 +8,8 @@ use std::collections::HashMap;
 
 use super::{
     models::{
-        AgentRow, AuthTokenRow, ContactRow, ConversationRow, MessageRow, OutboxRow,
-        PendingStatusRow,
+        AgentRow, AuthTokenRow, ContactRow, ConversationChanges, ConversationRow, MessageRow,
+        OutboxRow, PendingStatusRow,
     },
     schema::{
         agents, auth_tokens, contacts, conversation_tags, conversations, messages, outbox,
@@ -267,9 +267,14 @@ pub fn conversation_with_contact(
         .optional()?)
 }
 
-pub fn update_conversation(conn: &mut DbConnection, row: &ConversationRow) -> AppResult<()> {
-    diesel::update(conversations::table.find(&row.id))
-        .set(row)
+/// Writes the columns a change changed (see [`ConversationChanges`]).
+pub fn update_conversation(
+    conn: &mut DbConnection,
+    id: &str,
+    changes: &ConversationChanges,
+) -> AppResult<()> {
+    diesel::update(conversations::table.find(id))
+        .set(changes)
         .execute(conn)?;
     Ok(())
 }
