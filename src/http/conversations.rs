@@ -569,7 +569,11 @@ pub async fn cancel_follow_up(
 
 /// `GET /api/badge`: how many conversations wait for a person, among those I may see.
 pub async fn badge(state: web::Data<AppState>, me: CurrentAgent) -> AppResult<HttpResponse> {
-    let counts = badge::fetch_counts(&state.app.store).await?;
+    // The kept counts while nothing changed since they were counted; a fresh count otherwise.
+    let counts = match state.app.badge.send(badge::Current).await {
+        Ok(Some(counts)) => counts,
+        _ => badge::fetch_counts(&state.app.store).await?,
+    };
     let count = counts.for_viewer(&state.app.viewer(&me));
     Ok(HttpResponse::Ok().json(json!({ "count": count })))
 }

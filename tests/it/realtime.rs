@@ -321,6 +321,9 @@ async fn handoff_notifies_online_agents_with_a_badge(b: Backend) {
     let id = app
         .customer_writes("m1", "c1", "Quero falar com um atendente")
         .await;
+    // The kept counts never lag an answered change: asked right after the 200, it is 1.
+    let (_, badge) = app.get(&a, "/api/badge").await;
+    assert_eq!(badge["count"], 1, "badge right after the handoff");
     let frames = ws
         .until("badge", STEP, |v| {
             v["type"] == "badge" && v["counts"]["total"] == 1
@@ -341,10 +344,15 @@ async fn handoff_notifies_online_agents_with_a_badge(b: Backend) {
         &json!({"text": "Olá!"}),
     )
     .await;
+    let (_, badge) = app.get(&a, "/api/badge").await;
+    assert_eq!(badge["count"], 0, "badge right after the answer");
     ws.until("badge back to zero", STEP, |v| {
         v["type"] == "badge" && v["counts"]["total"] == 0
     })
     .await;
+    // Settled: now answered from the kept counts, and still right.
+    let (_, badge) = app.get(&a, "/api/badge").await;
+    assert_eq!(badge["count"], 0, "badge once settled");
 }
 
 async fn auto_assignment_round_robins_over_online_agents(b: Backend) {
