@@ -13,6 +13,7 @@ pub mod health;
 pub mod sms;
 pub mod static_files;
 pub mod templates;
+pub mod timing;
 pub mod webhooks;
 pub mod widget;
 pub mod ws;

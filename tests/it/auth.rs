@@ -20,6 +20,13 @@ async fn routes_need_a_valid_token_and_logout_revokes_it(b: Backend) {
             .send()
             .await
             .expect("req");
+        // Every answer, refusals included, says how long the server took.
+        let timing = resp
+            .headers()
+            .get("server-timing")
+            .and_then(|v| v.to_str().ok())
+            .and_then(switchboard::http::timing::parse_micros);
+        assert!(timing.is_some(), "{path}: Server-Timing");
         let (s, body) = status_json(resp).await;
         assert_eq!(
             (s, body["error"].as_str()),
