@@ -586,6 +586,7 @@ async fn idle_ws(t: Target, count: usize, sources: &str, hold: u64, parallel: us
         .parse()
         .map_err(|e| format!("--base must be http://IP:PORT for idle-ws: {e}"))?;
     let before = t.pid.and_then(proc_sample);
+    let slab_before = slab_bytes();
     let open = Arc::new(AtomicU64::new(0));
     let closed = Arc::new(AtomicU64::new(0));
     let sem = Arc::new(tokio::sync::Semaphore::new(parallel));
@@ -656,10 +657,39 @@ async fn idle_ws(t: Target, count: usize, sources: &str, hold: u64, parallel: us
     if let Ok(sockstat) = std::fs::read_to_string("/proc/net/sockstat") {
         println!("kernel sockstat:\n{}", sockstat.trim());
     }
+    if let (Some(k0), Some(k1)) = (slab_before, slab_bytes()) {
+        // Both ends of every loopback connection live in this kernel: half is the server's.
+        let per = k1.saturating_sub(k0) as f64 / 2.0 / count.max(1) as f64;
+        println!(
+            "kernel slab memory: {} → {} MiB; {:.1} KiB per connection (server's end: half of the growth)",
+            k0 >> 20,
+            k1 >> 20,
+            per / 1024.0
+        );
+    }
     for h in handles {
         h.abort();
     }
     Ok(())
+}
+
+/// Bytes in the kernel's slab caches (sockets, their inodes, files, epoll entries…), from
+/// `/proc/slabinfo` (readable by root only).
+fn slab_bytes() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/slabinfo").ok()?;
+    let total = text
+        .lines()
+        .skip(2)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let (objs, size) = (
+                f.get(2)?.parse::<u64>().ok()?,
+                f.get(3)?.parse::<u64>().ok()?,
+            );
+            Some(objs * size)
+        })
+        .sum();
+    Some(total)
 }
 
 async fn seed(url: &str, inbox: &str, conversations: u64, messages: u64) -> Res<()> {
