@@ -308,6 +308,21 @@ fn inbound_body(run: &str, n: u64, contacts: u64, text: &str) -> Vec<u8> {
     body.to_string().into_bytes()
 }
 
+/// A signed inbound webhook POST, as the API channel expects it; the returned request owns
+/// what it needs, so it can be awaited in a spawned task.
+fn post_inbound(
+    http: &reqwest::Client,
+    url: &str,
+    secret: &str,
+    body: Vec<u8>,
+) -> impl std::future::Future<Output = reqwest::Result<reqwest::Response>> + Send + 'static {
+    http.post(url)
+        .header(api::SIGNATURE_HEADER, api::sign(secret, &body))
+        .header("Content-Type", "application/json")
+        .body(body)
+        .send()
+}
+
 fn client() -> Res<reqwest::Client> {
     reqwest::Client::builder()
         .pool_max_idle_per_host(4096)
@@ -328,17 +343,10 @@ async fn warm_up(t: &Target, http: &reqwest::Client, rate: u64, contacts: u64) -
     let started = Instant::now();
     open_loop(rate, duration, t.connections, |n, _| {
         let body = inbound_body(&run, n, contacts, "Hello");
-        let sig = api::sign(&t.secret, &body);
-        let (http, url, errors) = (http.clone(), url.clone(), errors.clone());
+        let request = post_inbound(http, &url, &t.secret, body);
+        let errors = errors.clone();
         async move {
-            let ok = http
-                .post(&url)
-                .header(api::SIGNATURE_HEADER, sig)
-                .header("Content-Type", "application/json")
-                .body(body)
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
+            let ok = request.await.is_ok_and(|r| r.status().is_success());
             if !ok {
                 errors.fetch_add(1, Ordering::Relaxed);
             }
@@ -400,25 +408,12 @@ async fn ingest(
     let watch = ProcWatch::start(t.pid);
     let started = Instant::now();
     open_loop(rate, duration, t.connections, |n, due| {
-        let (http, url, hist, errors, acked_ids) = (
-            http.clone(),
-            url.clone(),
-            hist.clone(),
-            errors.clone(),
-            acked_ids.clone(),
-        );
+        let (hist, errors, acked_ids) = (hist.clone(), errors.clone(), acked_ids.clone());
         let body = inbound_body(&run, n, contacts, "Hello, is my order on its way?");
-        let sig = api::sign(&t.secret, &body);
+        let request = post_inbound(&http, &url, &t.secret, body);
         let run = run.clone();
         async move {
-            let resp = http
-                .post(&url)
-                .header(api::SIGNATURE_HEADER, sig)
-                .header("Content-Type", "application/json")
-                .body(body)
-                .send()
-                .await;
-            match resp {
+            match request.await {
                 Ok(r) if r.status().is_success() => {
                     let us = due.elapsed().as_micros() as u64;
                     if let Ok(mut h) = hist.lock() {
@@ -535,20 +530,13 @@ async fn ws_latency(t: Target, rate: u64, agents: usize, duration: u64, contacts
     open_loop(rate, duration, t.connections, |n, due| {
         let tag = format!("{run}-{n}");
         let body = inbound_body(&run, n, contacts, &format!("lgws {tag}"));
-        let sig = api::sign(&t.secret, &body);
         if let Ok(mut m) = sent.lock() {
             m.insert(tag, due);
         }
-        let (http, url, answered) = (http.clone(), url.clone(), answered.clone());
+        let request = post_inbound(&http, &url, &t.secret, body);
+        let answered = answered.clone();
         async move {
-            let ok = http
-                .post(&url)
-                .header(api::SIGNATURE_HEADER, sig)
-                .header("Content-Type", "application/json")
-                .body(body)
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
+            let ok = request.await.is_ok_and(|r| r.status().is_success());
             if ok {
                 if let Ok(mut h) = answered.lock() {
                     let _ = h.record((due.elapsed().as_micros() as u64).max(1));
