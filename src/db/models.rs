@@ -13,8 +13,8 @@ use super::schema::{
 use crate::{
     domain::{
         conversation::{ConversationState, FollowUp},
-        types::Author,
-        AgentId,
+        types::{Author, Status},
+        AgentId, ConversationId,
     },
     error::{AppError, AppResult},
 };
@@ -150,6 +150,38 @@ fn corrupt(what: &str, e: impl std::fmt::Display) -> AppError {
 }
 
 impl ConversationRow {
+    /// A conversation as it starts: the assistant's, no message yet.
+    pub fn opened(
+        id: ConversationId,
+        inbox_id: &str,
+        contact_id: String,
+        network: Option<&str>,
+        now: NaiveDateTime,
+    ) -> ConversationRow {
+        ConversationRow {
+            id: id.to_string(),
+            inbox_id: inbox_id.to_owned(),
+            contact_id,
+            status: Status::Bot.as_str().to_owned(),
+            assignee_id: None,
+            unread_count: 0,
+            archived: false,
+            last_message_at: None,
+            last_message_author: None,
+            last_message_preview: None,
+            last_customer_message_at: None,
+            first_reply_at: None,
+            resolved_at: None,
+            bot_misses: 0,
+            follow_up_at: None,
+            follow_up_reason: None,
+            lead_stage: None,
+            created_at: now,
+            updated_at: now,
+            network: network.map(str::to_owned),
+        }
+    }
+
     /// The part of the row the state machine works on.
     pub fn state(&self) -> AppResult<ConversationState> {
         Ok(ConversationState {
@@ -325,28 +357,15 @@ mod tests {
         let at = chrono::DateTime::from_timestamp(1_700_000_000, 0)
             .map(|t| t.naive_utc())
             .unwrap_or_default();
-        ConversationRow {
-            id: "c".to_owned(),
-            inbox_id: "i".to_owned(),
-            contact_id: "k".to_owned(),
-            status: "human".to_owned(),
-            assignee_id: Some("a".to_owned()),
-            unread_count: 1,
-            archived: false,
-            last_message_at: Some(at),
-            last_message_author: Some("customer".to_owned()),
-            last_message_preview: Some("hi".to_owned()),
-            last_customer_message_at: Some(at),
-            first_reply_at: None,
-            resolved_at: None,
-            bot_misses: 0,
-            follow_up_at: None,
-            follow_up_reason: None,
-            lead_stage: None,
-            created_at: at,
-            updated_at: at,
-            network: None,
-        }
+        let mut row = ConversationRow::opened(ConversationId::new(), "i", "k".to_owned(), None, at);
+        row.status = "human".to_owned();
+        row.assignee_id = Some("a".to_owned());
+        row.unread_count = 1;
+        row.last_message_at = Some(at);
+        row.last_message_author = Some("customer".to_owned());
+        row.last_message_preview = Some("hi".to_owned());
+        row.last_customer_message_at = Some(at);
+        row
     }
 
     #[test]

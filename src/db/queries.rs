@@ -190,28 +190,7 @@ pub fn resolve_conversation(
         return Ok((id, false));
     }
     let id = ConversationId::new();
-    let row = ConversationRow {
-        id: id.to_string(),
-        inbox_id: inbox_id.to_owned(),
-        contact_id: contact.id,
-        status: Status::Bot.as_str().to_owned(),
-        assignee_id: None,
-        unread_count: 0,
-        archived: false,
-        last_message_at: None,
-        last_message_author: None,
-        last_message_preview: None,
-        last_customer_message_at: None,
-        first_reply_at: None,
-        resolved_at: None,
-        bot_misses: 0,
-        follow_up_at: None,
-        follow_up_reason: None,
-        lead_stage: None,
-        created_at: now,
-        updated_at: now,
-        network: network.map(str::to_owned),
-    };
+    let row = ConversationRow::opened(id, inbox_id, contact.id, network, now);
     diesel::insert_into(conversations::table)
         .values(&row)
         .execute(conn)?;
