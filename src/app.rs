@@ -37,6 +37,8 @@ pub struct AppContext {
     pub logins: crate::login_throttle::LoginThrottle,
     /// Each known contact's conversation, so inbound messages skip a write (see the module).
     pub contacts: crate::channels::contact_cache::ContactCache,
+    /// Agents' names, for the texts of system events.
+    pub agent_names: crate::agent_names::AgentNames,
     pub http: reqwest::Client,
 }
 
@@ -122,8 +124,19 @@ pub async fn build(settings: Settings) -> Result<(AppHandle, Server), String> {
         outbox_kick: Arc::new(Notify::new()),
         logins: Default::default(),
         contacts: Default::default(),
+        agent_names: Default::default(),
         http: http_client,
     });
+    for agent in app
+        .store
+        .read(queries::list_agents)
+        .await
+        .map_err(|e| format!("cannot read the agents: {e}"))?
+    {
+        if let Ok(id) = agent.id.parse() {
+            app.agent_names.note(id, &agent.name);
+        }
+    }
     let registry = ConversationRegistry::new(app.clone()).start();
     outbox::start(app.clone(), registry.clone());
     media::resume_downloads(app.clone(), registry.clone());

@@ -60,11 +60,7 @@ pub fn generate_password() -> String {
 
 /// Checks a new agent's fields; the error names the field.
 pub fn validate_new_agent(email: &str, name: &str, password: &str) -> AppResult<()> {
-    let at = email.find('@');
-    if email.len() > 254
-        || at.is_none_or(|i| i == 0 || i == email.len() - 1)
-        || email.contains(char::is_whitespace)
-    {
+    if !crate::domain::text::is_email_address(email.trim()) {
         return Err(AppError::Validation(
             "`email` is not an email address".to_owned(),
         ));
@@ -141,7 +137,9 @@ pub async fn agent_for_token(app: &AppContext, token: &str) -> AppResult<Current
         .read(move |c| queries::agent_by_token(c, &lookup, now))
         .await?
         .ok_or(AppError::Unauthorized("invalid or expired token"))?;
-    CurrentAgent::from_row(row, hash)
+    let agent = CurrentAgent::from_row(row, hash)?;
+    app.agent_names.note(agent.id, &agent.name);
+    Ok(agent)
 }
 
 impl CurrentAgent {

@@ -140,6 +140,12 @@ pub struct ConversationSettings {
     pub handoff_phrases: Option<Vec<String>>,
     /// Added to the built-in (or replaced) list.
     pub extra_handoff_phrases: Vec<String>,
+    /// Billing, fraud, damage and anger phrases that send a conversation in `bot` status to a
+    /// person instead of the assistant. Replaces the built-in multilingual list when set
+    /// (`[]` turns it off).
+    pub complaint_phrases: Option<Vec<String>>,
+    /// Added to the built-in (or replaced) complaint list.
+    pub extra_complaint_phrases: Vec<String>,
     /// Status a closed conversation reopens to when the customer writes again.
     pub reopen_to: Status,
     /// An agent replying in `bot` status takes the conversation over.
@@ -155,6 +161,8 @@ impl Default for ConversationSettings {
         ConversationSettings {
             handoff_phrases: None,
             extra_handoff_phrases: Vec::new(),
+            complaint_phrases: None,
+            extra_complaint_phrases: Vec::new(),
             reopen_to: Status::Bot,
             agent_reply_takes_over: true,
             idle_actor_secs: 300,

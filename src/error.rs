@@ -2,7 +2,9 @@
 //!
 //! Every failure a client can cause is a 4xx with a stable JSON body
 //! `{"error": "snake_case_code", "message": "…"}`; only our own faults are 5xx, and their
-//! details go to the log, never to the client.
+//! details go to the log, never to the client. A failure of the database is a 503 with
+//! `Retry-After` (the same request may well succeed in a moment), or a 422 when the database
+//! refused a value of the request; never a 500.
 
 use actix_web::{http::StatusCode, HttpResponse, ResponseError};
 use serde::Serialize;
@@ -39,8 +41,13 @@ pub enum AppError {
     /// Push back: a bounded queue is full or the server is shutting down.
     #[error("the server is busy, retry shortly")]
     Unavailable(String),
-    #[error("database error")]
+    /// The database failed (unreachable, busy, a conflict between concurrent writes):
+    /// temporary, so the client is told to retry.
+    #[error("the database is unavailable, retry shortly")]
     Database(#[source] diesel::result::Error),
+    /// The database refused a value that validation let through: the request cannot succeed.
+    #[error("a value of the request cannot be stored")]
+    UnstorableValue(#[source] diesel::result::Error),
     #[error("internal error")]
     Internal(String),
 }
@@ -68,7 +75,8 @@ impl AppError {
                 TransitionError::AlreadyAssigned => "already_assigned",
             },
             AppError::Unavailable(_) => "unavailable",
-            AppError::Database(_) => "database_error",
+            AppError::Database(_) => "unavailable",
+            AppError::UnstorableValue(_) => "invalid_input",
             AppError::Internal(_) => "internal_error",
         }
     }
@@ -78,10 +86,36 @@ impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
         match e {
             diesel::result::Error::NotFound => AppError::NotFound("record"),
+            other if refused_value(&other) => AppError::UnstorableValue(other),
             other => AppError::Database(other),
         }
     }
 }
+
+/// Whether the database refused a value itself (PostgreSQL's data exceptions: a NUL or an
+/// invalid byte in text, a number out of range; SQLite's "too big"), as opposed to failing.
+/// Validation should catch these first; this keeps a miss from looking like an outage.
+fn refused_value(e: &diesel::result::Error) -> bool {
+    const REFUSALS: &[&str] = &[
+        "invalid byte sequence",
+        "character with byte sequence",
+        "out of range",
+        "value too long",
+        "string or blob too big",
+        "invalid input syntax",
+    ];
+    match e {
+        diesel::result::Error::DatabaseError(_, info) => {
+            let message = info.message();
+            REFUSALS.iter().any(|r| message.contains(r))
+        }
+        diesel::result::Error::SerializationError(_) => true,
+        _ => false,
+    }
+}
+
+/// Seconds a client should wait before retrying a 503.
+const RETRY_AFTER_SECS: u64 = 1;
 
 impl From<actix::MailboxError> for AppError {
     fn from(e: actix::MailboxError) -> Self {
@@ -114,20 +148,27 @@ impl ResponseError for AppError {
                     StatusCode::CONFLICT
                 }
             },
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::UnstorableValue(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Unavailable(_) | AppError::Database(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
-        if status.is_server_error() {
+        if status.is_server_error() || matches!(self, AppError::UnstorableValue(_)) {
             // Details stay in the log; the client gets the code only.
             tracing::error!(error = ?self, "request failed");
         }
         let mut resp = HttpResponse::build(status);
-        if let AppError::TooManyRequests { retry_after_secs } = self {
-            resp.insert_header(("Retry-After", retry_after_secs.to_string()));
+        match self {
+            AppError::TooManyRequests { retry_after_secs } => {
+                resp.insert_header(("Retry-After", retry_after_secs.to_string()));
+            }
+            AppError::Unavailable(_) | AppError::Database(_) => {
+                resp.insert_header(("Retry-After", RETRY_AFTER_SECS.to_string()));
+            }
+            _ => {}
         }
         resp.json(ErrorBody {
             error: self.code(),
@@ -148,13 +189,36 @@ mod tests {
     }
 
     #[test]
-    fn not_found_from_diesel_is_404_and_other_db_errors_are_500() {
+    fn database_errors_are_404_422_or_503_with_retry_after_never_500() {
+        use diesel::result::{DatabaseErrorKind, Error};
         assert_eq!(
-            AppError::from(diesel::result::Error::NotFound).status_code(),
+            AppError::from(Error::NotFound).status_code(),
             StatusCode::NOT_FOUND
         );
-        let e = AppError::from(diesel::result::Error::RollbackTransaction);
-        assert_eq!(e.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
-        assert_eq!(e.to_string(), "database error");
+        let e = AppError::from(Error::RollbackTransaction);
+        assert_eq!(e.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(e.code(), "unavailable");
+        let resp = e.error_response();
+        assert_eq!(
+            resp.headers()
+                .get("Retry-After")
+                .and_then(|v| v.to_str().ok()),
+            Some("1")
+        );
+        let nul = Error::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new("invalid byte sequence for encoding \"UTF8\": 0x00".to_owned()),
+        );
+        let e = AppError::from(nul);
+        assert_eq!(e.status_code(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(e.code(), "invalid_input");
+        let busy = Error::DatabaseError(
+            DatabaseErrorKind::SerializationFailure,
+            Box::new("could not serialize access".to_owned()),
+        );
+        assert_eq!(
+            AppError::from(busy).status_code(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
     }
 }

@@ -54,11 +54,20 @@ impl Inboxes {
                 .collect(),
         };
         phrases.extend(conv.extra_handoff_phrases.iter().cloned());
+        let mut complaints: Vec<String> = match &conv.complaint_phrases {
+            Some(list) => list.clone(),
+            None => HandoffPhrases::complaint_list()
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+        };
+        complaints.extend(conv.extra_complaint_phrases.iter().cloned());
         let misses = settings.assistant.handoff_after_misses;
         let base_policy = Policy {
             service_window: None,
             agent_window: None,
             handoff_phrases: Arc::new(HandoffPhrases::new(phrases)),
+            complaint_phrases: Arc::new(HandoffPhrases::new(complaints)),
             reopen_to: conv.reopen_to,
             handoff_after_misses: (misses > 0).then_some(misses),
             agent_reply_takes_over: conv.agent_reply_takes_over,

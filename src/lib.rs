@@ -12,6 +12,7 @@
 //! - [`config`]: settings from TOML and the environment; [`app`]: wiring it all together.
 
 pub mod actors;
+pub mod agent_names;
 pub mod app;
 pub mod assistant;
 pub mod auth;

@@ -24,10 +24,10 @@ use super::{
     badge::Recount,
     hub::{Audience, Publish},
     messages::{
-        ActorIdle, ApplyEvent, ApplyWatermark, AssistantAnswered, ContactChanged,
+        ActorIdle, ApplyEvent, ApplyWatermark, AssistantAnswered, AssistantFailed, ContactChanged,
         DeleteConversation, DeliverInbound, FollowUpFired, InboundAccepted, InjectPanic,
-        MediaDownload, MediaStored, RecordEcho, ReportDelivery, SendAgentReply, SendAttachment,
-        SendTemplate, SetTags, WindowClosed,
+        MediaDownload, MediaStored, RecordEcho, ReportDelivery, ResumeUnanswered, SendAgentReply,
+        SendAttachment, SendTemplate, SetTags, WindowClosed,
     },
     presence::PickAgent,
     registry::ConversationRegistry,
@@ -50,7 +50,7 @@ use crate::{
             TransitionError,
         },
         delivery::DeliveryStatus,
-        types::{Author, Direction},
+        types::{Author, Direction, Status},
         AgentId, ConversationId, MessageId,
     },
     error::{AppError, AppResult},
@@ -151,25 +151,33 @@ enum Dedupe {
     },
 }
 
+/// What a commit wrote. Shared with the write job rather than moved into it: a job may run
+/// twice (see [`crate::db::writer`]), so it only reads these.
+struct Written {
+    row: ConversationRow,
+    messages: Vec<MessageRow>,
+    tags: Option<Vec<String>>,
+}
+
 enum Committed {
-    Written {
-        row: Box<ConversationRow>,
-        messages: Vec<MessageRow>,
-        tags: Option<Vec<String>>,
-    },
+    Written(Arc<Written>),
     /// Already stored: the stored messages, the first being the one deduplicated on.
     Duplicate(Vec<MessageRow>),
 }
 
 impl Committed {
+    fn messages(&self) -> &[MessageRow] {
+        match self {
+            Committed::Written(w) => &w.messages,
+            Committed::Duplicate(messages) => messages,
+        }
+    }
+
     /// The (first) message written or found.
     fn first_message(self) -> AppResult<MessageRow> {
-        let messages = match self {
-            Committed::Written { messages, .. } | Committed::Duplicate(messages) => messages,
-        };
-        messages
-            .into_iter()
-            .next()
+        self.messages()
+            .first()
+            .cloned()
             .ok_or_else(|| AppError::internal("message not written"))
     }
 }
@@ -380,14 +388,12 @@ impl ConversationActor {
             }
         }
         for fx in &plan.effects {
-            if let Effect::SystemNote(text) = fx {
-                messages.push(self.new_message(
-                    l,
-                    Direction::Internal,
-                    Author::System,
-                    text.clone(),
-                    now,
-                ));
+            if let Effect::SystemNote(note) = fx {
+                let names = &self.app.agent_names;
+                let text = note.text(&|id| names.get(id));
+                let mut m = self.new_message(l, Direction::Internal, Author::System, text, now);
+                m.payload = Some(note.payload().to_string());
+                messages.push(m);
             }
         }
         let outbox: Vec<OutboxRow> = match (plan.send, messages.first()) {
@@ -403,16 +409,25 @@ impl ConversationActor {
             _ => Vec::new(),
         };
         let dedupe = plan.dedupe;
-        let tags = plan.tags;
         let changes = ConversationChanges::between(&l.row, &row);
         let inbox_id = row.inbox_id.clone();
         let store = self.app.store.clone();
         let key = self.id.to_string();
+        let written = Arc::new(Written {
+            row,
+            messages,
+            tags: plan.tags,
+        });
         let write = async move {
             // Every check comes before the first write, and a duplicate writes nothing: no
             // savepoint is needed.
             store
                 .write_checked(&key, move |c| {
+                    let Written {
+                        row,
+                        messages,
+                        tags,
+                    } = &*written;
                     let existing = match &dedupe {
                         Dedupe::None => Vec::new(),
                         // The unique index on provider ids is the check: no lookup first.
@@ -443,31 +458,29 @@ impl ConversationActor {
                         return Ok(Committed::Duplicate(existing));
                     }
                     if !matches!(dedupe, Dedupe::External(_)) {
-                        queries::insert_messages(c, &messages)?;
+                        queries::insert_messages(c, messages)?;
                     }
                     queries::insert_outbox(c, &outbox)?;
                     queries::update_conversation(c, &row.id, &changes)?;
-                    if let Some(tags) = &tags {
+                    if let Some(tags) = tags {
                         queries::set_tags(c, &row.id, tags)?;
                     }
-                    Ok(Committed::Written {
-                        row: Box::new(row),
-                        messages,
-                        tags,
-                    })
+                    Ok(Committed::Written(written.clone()))
                 })
                 .await
         };
         let state = plan.state;
         let effects = plan.effects;
         Box::pin(write.into_actor(self).map(move |res, act, ctx| {
-            if let Ok(Committed::Written {
-                row,
-                messages,
-                tags,
-            }) = &res
-            {
-                act.applied(*row.clone(), state, messages, tags.clone(), effects, ctx);
+            if let Ok(Committed::Written(w)) = &res {
+                act.applied(
+                    w.row.clone(),
+                    state,
+                    &w.messages,
+                    w.tags.clone(),
+                    effects,
+                    ctx,
+                );
             }
             res
         }))
@@ -527,13 +540,15 @@ impl ConversationActor {
                     }
                 }
                 Effect::HandoffRequested(reason) => {
-                    let reason = match reason {
-                        HandoffReason::CustomerAsked { phrase } => {
-                            json!({"kind": "customer_asked", "phrase": phrase})
+                    let reason = match &reason {
+                        HandoffReason::CustomerAsked { phrase }
+                        | HandoffReason::Complaint { phrase } => {
+                            json!({"kind": reason.kind(), "phrase": phrase})
                         }
                         HandoffReason::AssistantCouldNotHelp { misses } => {
-                            json!({"kind": "assistant_could_not_help", "misses": misses})
+                            json!({"kind": reason.kind(), "misses": misses})
                         }
+                        HandoffReason::AssistantUnavailable => json!({"kind": reason.kind()}),
                     };
                     self.publish(
                         "handoff.requested",
@@ -631,15 +646,19 @@ impl ConversationActor {
             }
             assistant.reply(AssistantRequest { text }).await
         };
-        ctx.spawn(fut.into_actor(self).map(|res, act, ctx| {
-            act.assistant_in_flight = act.assistant_in_flight.saturating_sub(1);
-            match res {
-                Ok(reply) => ctx.notify(AssistantAnswered { reply }),
-                Err(e) => {
-                    tracing::warn!(parent: &act.span, error = %e, "assistant failed; leaving the message for a person")
-                }
+        // Stays counted (the actor stays up) until the answer is stored or a person has it.
+        ctx.spawn(fut.into_actor(self).map(|res, act, ctx| match res {
+            Ok(reply) => ctx.notify(AssistantAnswered { reply, attempt: 1 }),
+            Err(e) => {
+                tracing::warn!(parent: &act.span, error = %e, "the assistant failed; handing the conversation to a person");
+                ctx.notify(AssistantFailed { attempt: 1 });
             }
         }));
+    }
+
+    /// The assistant's work for one customer message is over (answered, or a person has it).
+    fn assistant_done(&mut self) {
+        self.assistant_in_flight = self.assistant_in_flight.saturating_sub(1);
     }
 
     /// Runs `event` through the state machine and commits the result with no message.
@@ -654,6 +673,24 @@ impl ConversationActor {
 #[derive(Message)]
 #[rtype(result = "()")]
 struct AutoAssign(AgentId);
+
+/// Tries to store the assistant's answer before the conversation goes to a person instead.
+const ASSISTANT_STORE_ATTEMPTS: u32 = 3;
+
+/// Whether a failed write may succeed if tried again (the database was unavailable, its
+/// group failed), as opposed to a refusal of the rules.
+fn retryable(e: &AppError) -> bool {
+    matches!(
+        e,
+        AppError::Unavailable(_) | AppError::Database(_) | AppError::Internal(_)
+    )
+}
+
+/// The pause before try number `attempt + 1`: 0.2 s, 0.8 s, 3.2 s… up to 30 s.
+fn retry_delay(attempt: u32) -> Duration {
+    let factor = 4u64.saturating_pow(attempt.saturating_sub(1).min(8));
+    Duration::from_millis(200u64.saturating_mul(factor)).min(Duration::from_secs(30))
+}
 
 /// How long until `at` (zero if past).
 fn until(at: NaiveDateTime) -> Duration {
@@ -768,10 +805,9 @@ impl Handler<DeliverInbound> for ConversationActor {
         };
         let conversation_id = self.id;
         reply(self.commit(plan).map(move |res, _, _| {
-            let (messages, duplicate) = match res? {
-                Committed::Written { messages, .. } => (messages, false),
-                Committed::Duplicate(messages) => (messages, true),
-            };
+            let committed = res?;
+            let duplicate = matches!(committed, Committed::Duplicate(_));
+            let messages = committed.messages();
             Ok(InboundAccepted {
                 message_id: messages.first().map(|m| m.id.clone()).unwrap_or_default(),
                 duplicate,
@@ -821,21 +857,109 @@ impl Handler<AssistantAnswered> for ConversationActor {
                 ..Plan::state_only(state, effects)
             })
         });
-        match plan {
-            Ok(plan) => AtomicResponse::new(Box::pin(self.commit(plan).map(|res, act, _| {
-                if let Err(e) = res {
-                    tracing::error!(parent: &act.span, error = %e, "could not store the assistant's reply");
-                }
-            }))),
+        let plan = match plan {
+            Ok(plan) => plan,
             Err(AppError::Transition(TransitionError::AssistantSilenced(status))) => {
                 tracing::info!(parent: &self.span, %status, "assistant reply dropped: a person took over");
-                AtomicResponse::new(Box::pin(fut::ready(())))
+                self.assistant_done();
+                return AtomicResponse::new(Box::pin(fut::ready(())));
             }
             Err(e) => {
                 tracing::warn!(parent: &self.span, error = %e, "assistant reply dropped");
-                AtomicResponse::new(Box::pin(fut::ready(())))
+                self.assistant_done();
+                return AtomicResponse::new(Box::pin(fut::ready(())));
             }
+        };
+        let AssistantAnswered { reply, attempt } = msg;
+        AtomicResponse::new(Box::pin(self.commit(plan).map(move |res, act, ctx| {
+            match res {
+                Ok(_) => act.assistant_done(),
+                Err(e) if retryable(&e) && attempt < ASSISTANT_STORE_ATTEMPTS => {
+                    tracing::warn!(parent: &act.span, error = %e, attempt, "could not store the assistant's reply; trying again");
+                    let next = AssistantAnswered {
+                        reply,
+                        attempt: attempt + 1,
+                    };
+                    ctx.notify_later(next, retry_delay(attempt));
+                }
+                Err(e) => {
+                    tracing::error!(parent: &act.span, error = %e, attempt, "could not store the assistant's reply; handing the conversation to a person");
+                    ctx.notify(AssistantFailed { attempt: 1 });
+                }
+            }
+        })))
+    }
+}
+
+impl Handler<AssistantFailed> for ConversationActor {
+    type Result = AtomicResponse<Self, ()>;
+
+    /// Hands the conversation to a person; tries until that is stored, so the customer's
+    /// message never stays without anyone to answer it.
+    fn handle(&mut self, msg: AssistantFailed, _: &mut Self::Context) -> Self::Result {
+        let _g = self.span.clone().entered();
+        let plan = match self.apply_event(&Event::AssistantUnavailable) {
+            Ok(plan) if plan.effects.is_empty() => {
+                // A person has it already, or the customer was answered meanwhile.
+                self.assistant_done();
+                return AtomicResponse::new(Box::pin(fut::ready(())));
+            }
+            Ok(plan) => plan,
+            Err(e) => {
+                tracing::error!(parent: &self.span, error = %e, "cannot hand the conversation to a person");
+                self.assistant_done();
+                return AtomicResponse::new(Box::pin(fut::ready(())));
+            }
+        };
+        AtomicResponse::new(Box::pin(self.commit(plan).map(move |res, act, ctx| {
+            match res {
+                Ok(_) => act.assistant_done(),
+                Err(e) => {
+                    tracing::error!(parent: &act.span, error = %e, attempt = msg.attempt, "could not store the handoff; trying again");
+                    let next = AssistantFailed {
+                        attempt: msg.attempt + 1,
+                    };
+                    ctx.notify_later(next, retry_delay(msg.attempt));
+                }
+            }
+        })))
+    }
+}
+
+impl Handler<ResumeUnanswered> for ConversationActor {
+    type Result = ();
+
+    fn handle(&mut self, _: ResumeUnanswered, ctx: &mut Self::Context) {
+        let waiting = self.loaded.as_ref().is_some_and(|l| {
+            l.state.status == Status::Bot
+                && l.state.last_message_author == Some(Author::Customer)
+                && !l.contact.blocked
+        });
+        if !waiting || self.assistant_in_flight > 0 {
+            return;
         }
+        let _g = self.span.clone().entered();
+        tracing::info!("answering a customer message left unanswered by the last stop");
+        let store = self.app.store.clone();
+        let id = self.id;
+        self.assistant_in_flight += 1;
+        let read = async move {
+            store
+                .read(move |c| queries::last_customer_text(c, id))
+                .await
+        };
+        ctx.spawn(read.into_actor(self).map(|res, act, ctx| {
+            act.assistant_done();
+            match res {
+                Ok(Some(text)) => act.ask_assistant(text, ctx),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(parent: &act.span, error = %e, "cannot read the unanswered message; handing the conversation to a person");
+                    act.assistant_in_flight += 1;
+                    ctx.notify(AssistantFailed { attempt: 1 });
+                }
+            }
+        }));
     }
 }
 
@@ -1119,10 +1243,10 @@ impl Handler<MediaStored> for ConversationActor {
                     let m = queries::message(c, &id)?
                         .filter(|m| m.conversation_id == conversation_id)
                         .ok_or(AppError::NotFound("message"))?;
-                    let mime = msg.mime.or(m.media_mime.clone());
+                    let mime = msg.mime.clone().or(m.media_mime.clone());
                     queries::set_media(c, &id, &msg.path, mime.as_deref())?;
                     Ok(MessageRow {
-                        media_path: Some(msg.path),
+                        media_path: Some(msg.path.clone()),
                         media_mime: mime,
                         ..m
                     })
@@ -1212,7 +1336,7 @@ impl Handler<ReportDelivery> for ConversationActor {
                     if matches!(msg.status, DeliveryStatus::Sent | DeliveryStatus::Failed) {
                         queries::delete_outbox(c, &id)?;
                     }
-                    let mut reports = vec![(msg.status, msg.reason)];
+                    let mut reports = vec![(msg.status, msg.reason.clone())];
                     let mut merged_echo = None;
                     if let Some(pid) = &msg.provider_message_id {
                         // A Meta echo of this very send may have been stored before its id

@@ -192,11 +192,27 @@ pub struct ReportDelivery {
 }
 
 /// ConversationActor → itself: the assistant answered (it may have been taken over meanwhile).
+/// `attempt` counts the tries to store it: a failed store is tried again a few times.
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub struct AssistantAnswered {
     pub reply: AssistantReply,
+    pub attempt: u32,
 }
+
+/// ConversationActor → itself: the assistant could not answer (it failed, or its answer could
+/// not be stored): hand the conversation to a person, trying until that is stored.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct AssistantFailed {
+    pub attempt: u32,
+}
+
+/// ConversationRegistry → ConversationActor, at start: the customer's last message may be
+/// unanswered (the server stopped while the assistant thought); answer it if it still is.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct ResumeUnanswered;
 
 /// ConversationActor → itself: the follow-up timer fired.
 #[derive(Message, Debug)]

@@ -4,7 +4,9 @@
 //!
 //! It also wakes conversations whose follow-up is coming due: an idle conversation has no
 //! actor and so no timer, and after a restart no actor exists at all. A periodic indexed scan
-//! brings their actors back, and each actor re-arms its timers from its row.
+//! brings their actors back, and each actor re-arms its timers from its row. At start, it
+//! wakes the conversations whose customer was still waiting for the assistant when the
+//! server stopped, so that their message is answered after all.
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
@@ -12,12 +14,15 @@ use actix::prelude::*;
 
 use super::{
     conversation::ConversationActor,
-    messages::{ActorIdle, CountLive, GetConversation},
+    messages::{ActorIdle, CountLive, GetConversation, ResumeUnanswered},
 };
 use crate::{app::AppContext, db::queries, domain::ConversationId, error::AppResult};
 
 /// Follow-ups woken per scan; more wait for the next one.
 const SCAN_LIMIT: i64 = 10_000;
+/// Unanswered customer messages younger than this are answered at start; older ones are
+/// left to the people (an answer days late reads as a glitch).
+const RESUME_WITHIN_HOURS: i64 = 24;
 
 pub struct ConversationRegistry {
     app: Arc<AppContext>,
@@ -66,6 +71,28 @@ impl ConversationRegistry {
         ));
     }
 
+    /// Wakes the conversations left waiting for the assistant by the last stop.
+    fn resume_unanswered(&mut self, ctx: &mut Context<Self>) {
+        let store = self.app.store.clone();
+        let since = crate::clock::now() - chrono::Duration::hours(RESUME_WITHIN_HOURS);
+        let fut = async move {
+            store
+                .read(move |c| queries::awaiting_assistant(c, since, SCAN_LIMIT))
+                .await
+        };
+        ctx.spawn(fut.into_actor(self).map(
+            |res: AppResult<Vec<ConversationId>>, act, ctx| match res {
+                Ok(ids) => {
+                    for id in ids {
+                        act.get_or_spawn(id, ctx.address())
+                            .do_send(ResumeUnanswered);
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "scan for unanswered messages failed"),
+            },
+        ));
+    }
+
     fn scan_secs(&self) -> u64 {
         self.app.settings.conversations.timer_scan_secs
     }
@@ -77,6 +104,7 @@ impl Actor for ConversationRegistry {
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(65_536);
         self.scan_timers(ctx);
+        self.resume_unanswered(ctx);
         ctx.run_interval(Duration::from_secs(self.scan_secs()), |act, ctx| {
             act.scan_timers(ctx)
         });

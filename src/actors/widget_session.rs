@@ -28,7 +28,7 @@ use crate::{
     channels::{api::MAX_TEXT_CHARS, widget},
     clock,
     db::queries::{self, ContactInput},
-    domain::ConversationId,
+    domain::{text, ConversationId},
     error::AppResult,
     http::ws::{FrameWriter, Incoming},
     inbox::Inbox,
@@ -183,15 +183,16 @@ impl WidgetSession {
     }
 
     fn on_message(&mut self, text: String, client_id: String, ctx: &mut Context<Self>) {
-        let text = text.trim().to_owned();
-        if text.is_empty() || text.chars().count() > MAX_TEXT_CHARS {
+        // What a visitor typed is cleaned, never refused, for invisible characters.
+        let text = text::trim_visible(&text::clean(&text)).to_owned();
+        if text::is_blank(&text) || text.chars().count() > MAX_TEXT_CHARS {
             return self.error(
                 "validation_failed",
                 "a message must be 1-4096 characters",
                 ctx,
             );
         }
-        if client_id.is_empty() || client_id.len() > 128 {
+        if client_id.is_empty() || client_id.len() > 128 || text::has_nul(&client_id) {
             return self.error("validation_failed", "client_id must be 1-128 bytes", ctx);
         }
         if self.rate_limited() {

@@ -7,7 +7,8 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::{clock, error::AppError};
+use super::phone;
+use crate::{clock, domain::text, error::AppError, http::extract::check_field};
 
 pub const SIGNATURE_HEADER: &str = "X-Switchboard-Signature";
 
@@ -82,10 +83,12 @@ pub struct Inbound {
     pub external_id: String,
     pub contact: crate::db::queries::ContactInput,
     pub text: String,
-    pub sent_at: NaiveDateTime,
+    /// The sender's time for the message, if it gave one.
+    pub sent_at: Option<NaiveDateTime>,
 }
 
 fn check_id(field: &str, v: &str) -> Result<String, AppError> {
+    check_field(field, v)?;
     let v = v.trim();
     if v.is_empty() || v.len() > MAX_ID_LEN {
         return Err(AppError::Validation(format!(
@@ -96,6 +99,9 @@ fn check_id(field: &str, v: &str) -> Result<String, AppError> {
 }
 
 fn check_optional(field: &str, v: Option<String>) -> Result<Option<String>, AppError> {
+    if let Some(v) = &v {
+        check_field(field, v)?;
+    }
     match v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()) {
         Some(s) if s.chars().count() > MAX_FIELD_CHARS => Err(AppError::Validation(format!(
             "`{field}` must be at most {MAX_FIELD_CHARS} characters"
@@ -105,12 +111,16 @@ fn check_optional(field: &str, v: Option<String>) -> Result<Option<String>, AppE
 }
 
 impl InboundPayload {
-    /// Checks every field; `now` bounds the timestamp.
-    pub fn validate(self, now: NaiveDateTime) -> Result<Inbound, AppError> {
+    /// Checks every field, naming the one at fault. The phone is stored in E.164 (national
+    /// numbers take the inbox's `default_country_code`), so the same person on other channels
+    /// is recognised. The timestamp is parsed here; how far it is believed is the
+    /// conversation's rule (see `domain::conversation::believable_time`).
+    pub fn validate(self, default_country_code: Option<&str>) -> Result<Inbound, AppError> {
         let external_id = check_id("external_id", &self.external_id)?;
         let contact_id = check_id("contact.external_id", &self.contact.external_id)?;
-        let text = self.text.trim();
-        if text.is_empty() {
+        check_field("text", &self.text)?;
+        let text = text::trim_visible(&self.text);
+        if text.is_empty() || text::is_blank(text) {
             return Err(AppError::Validation("`text` must not be empty".to_owned()));
         }
         if text.chars().count() > MAX_TEXT_CHARS {
@@ -119,27 +129,47 @@ impl InboundPayload {
             )));
         }
         let sent_at = match self.timestamp {
-            None => now,
-            Some(Timestamp::Unix(secs)) => DateTime::from_timestamp(secs, 0)
-                .map(|d| d.naive_utc())
-                .ok_or_else(|| AppError::Validation("`timestamp` is out of range".to_owned()))?,
-            Some(Timestamp::Rfc3339(s)) => DateTime::parse_from_rfc3339(&s)
-                .map(|d| clock::truncate(d.naive_utc()))
-                .map_err(|e| AppError::Validation(format!("`timestamp` is not RFC 3339: {e}")))?,
+            None => None,
+            Some(Timestamp::Unix(secs)) => Some(
+                DateTime::from_timestamp(secs, 0)
+                    .map(|d| d.naive_utc())
+                    .ok_or_else(|| {
+                        AppError::Validation("`timestamp` is out of range".to_owned())
+                    })?,
+            ),
+            Some(Timestamp::Rfc3339(s)) => {
+                check_field("timestamp", &s)?;
+                Some(
+                    DateTime::parse_from_rfc3339(&s)
+                        .map(|d| clock::truncate(d.naive_utc()))
+                        .map_err(|e| {
+                            AppError::Validation(format!("`timestamp` is not RFC 3339: {e}"))
+                        })?,
+                )
+            }
         };
-        // A clock a little ahead is tolerated; a message from the future is not.
-        if sent_at > now + chrono::Duration::minutes(5) {
+        let phone = check_optional("contact.phone", self.contact.phone)?
+            .map(|p| {
+                phone::to_e164(&p, default_country_code).map_err(|e| {
+                    AppError::Validation(format!("`contact.phone` is not a phone number: {e}"))
+                })
+            })
+            .transpose()?;
+        let email = check_optional("contact.email", self.contact.email)?;
+        if email.as_deref().is_some_and(|e| !text::is_email_address(e)) {
             return Err(AppError::Validation(
-                "`timestamp` is in the future".to_owned(),
+                "`contact.email` is not an email address".to_owned(),
             ));
         }
         Ok(Inbound {
             external_id,
             contact: crate::db::queries::ContactInput {
                 external_id: contact_id,
-                name: check_optional("contact.name", self.contact.name)?,
-                phone: check_optional("contact.phone", self.contact.phone)?,
-                email: check_optional("contact.email", self.contact.email)?,
+                name: check_optional("contact.name", self.contact.name)?
+                    .map(|n| text::trim_visible(&n).to_owned())
+                    .filter(|n| !text::is_blank(n)),
+                phone,
+                email,
             },
             text: text.to_owned(),
             sent_at,
@@ -210,7 +240,6 @@ mod tests {
 
     #[test]
     fn validation_names_the_field() {
-        let now = clock::now();
         let cases = [
             (
                 r#"{"external_id":"","contact":{"external_id":"c"},"text":"hi"}"#,
@@ -225,45 +254,81 @@ mod tests {
                 "text",
             ),
             (
+                r#"{"external_id":"m","contact":{"external_id":"c"},"text":"\u200b\u200b"}"#,
+                "text",
+            ),
+            (
+                r#"{"external_id":"m","contact":{"external_id":"c"},"text":"a\u0000b"}"#,
+                "text",
+            ),
+            (
+                r#"{"external_id":"m\u0000","contact":{"external_id":"c"},"text":"hi"}"#,
+                "external_id",
+            ),
+            (
+                r#"{"external_id":"m","contact":{"external_id":"c","name":"\u0000"},"text":"hi"}"#,
+                "contact.name",
+            ),
+            (
+                r#"{"external_id":"m","contact":{"external_id":"c","phone":"abc"},"text":"hi"}"#,
+                "contact.phone",
+            ),
+            (
+                r#"{"external_id":"m","contact":{"external_id":"c","email":"not-an-email"},"text":"hi"}"#,
+                "contact.email",
+            ),
+            (
                 r#"{"external_id":"m","contact":{"external_id":"c"},"text":"hi","timestamp":"yesterday"}"#,
                 "timestamp",
             ),
             (
-                r#"{"external_id":"m","contact":{"external_id":"c"},"text":"hi","timestamp":99999999999}"#,
+                r#"{"external_id":"m","contact":{"external_id":"c"},"text":"hi","timestamp":-99999999999999999}"#,
                 "timestamp",
             ),
         ];
         for (json, field) in cases {
-            let err = payload(json).validate(now).unwrap_err().to_string();
+            let err = payload(json).validate(None).unwrap_err().to_string();
             assert!(err.contains(&format!("`{field}`")), "{json}: {err}");
         }
         let long = format!(
             r#"{{"external_id":"m","contact":{{"external_id":"c"}},"text":"{}"}}"#,
             "a".repeat(MAX_TEXT_CHARS + 1)
         );
-        assert!(payload(&long).validate(now).is_err());
+        assert!(payload(&long).validate(None).is_err());
     }
 
     #[test]
-    fn timestamps_in_both_forms() {
-        let now = clock::now();
+    fn timestamps_in_both_forms_and_contacts_normalised() {
         let a = payload(r#"{"external_id":"m","contact":{"external_id":"c"},"text":"hi","timestamp":1700000000}"#)
-            .validate(now)
+            .validate(None)
             .unwrap();
         let b = payload(
             r#"{"external_id":"m","contact":{"external_id":"c"},"text":"hi","timestamp":"2023-11-14T22:13:20Z"}"#,
         )
-        .validate(now)
+        .validate(None)
         .unwrap();
+        assert!(a.sent_at.is_some());
         assert_eq!(a.sent_at, b.sent_at);
         let c = payload(
-            r#"{"external_id":"m","contact":{"external_id":"c","name":" Ana "},"text":" hi "}"#,
+            r#"{"external_id":"m","contact":{"external_id":"c","name":" Ana \u200b","phone":"612 34 56 78","email":"ana@example.com"},"text":" hi "}"#,
         )
-        .validate(now)
+        .validate(Some("34"))
         .unwrap();
         assert_eq!(
-            (c.sent_at, c.text.as_str(), c.contact.name.as_deref()),
-            (now, "hi", Some("Ana"))
+            (
+                c.sent_at,
+                c.text.as_str(),
+                c.contact.name.as_deref(),
+                c.contact.phone.as_deref(),
+                c.contact.email.as_deref()
+            ),
+            (
+                None,
+                "hi",
+                Some("Ana"),
+                Some("+34612345678"),
+                Some("ana@example.com")
+            )
         );
     }
 

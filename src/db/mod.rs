@@ -199,6 +199,12 @@ impl Store {
         &self.backend
     }
 
+    /// Test hook: see [`writer::Writer::inject_faults`].
+    #[doc(hidden)]
+    pub fn inject_write_faults(&self, n: u32) {
+        self.writer.inject_faults(n);
+    }
+
     /// Runs `f` on a pooled connection on a blocking thread.
     pub async fn read<T, F>(&self, f: F) -> AppResult<T>
     where
@@ -218,24 +224,26 @@ impl Store {
 
     /// Runs `f` in the next group commit; resolves once that transaction has committed.
     /// `f` runs inside its own savepoint, so its failure rolls back only its own writes.
+    /// `f` may run twice (when another job of its group failed): only the run that commits
+    /// is answered, so it must not consume what it captured.
     pub async fn write<T, F>(&self, f: F) -> AppResult<T>
     where
-        F: FnOnce(&mut DbConnection) -> AppResult<T> + Send + 'static,
+        F: FnMut(&mut DbConnection) -> AppResult<T> + Send + 'static,
         T: Send + 'static,
     {
         self.writer.write(f).await
     }
 
-    /// Like [`Store::write`], without the savepoint, for hot paths: `f` must make all its checks
-    /// before its first write, because if it fails after writing, its whole group is rolled
-    /// back and the other callers in it are told to retry (see [`writer`]).
+    /// Like [`Store::write`], without the savepoint, for hot paths: `f` should make all its
+    /// checks before its first write, because if it fails after writing, its whole group is
+    /// rolled back and run again without it (see [`writer`]): correct, but slower.
     ///
     /// `key` names what is written (a conversation's id, a contact's address): writes with the
     /// same key commit in order; on PostgreSQL, different keys spread over several writer
     /// connections.
     pub async fn write_checked<T, F>(&self, key: &str, f: F) -> AppResult<T>
     where
-        F: FnOnce(&mut DbConnection) -> AppResult<T> + Send + 'static,
+        F: FnMut(&mut DbConnection) -> AppResult<T> + Send + 'static,
         T: Send + 'static,
     {
         self.writer.write_checked(key, f).await

@@ -553,7 +553,38 @@ pub fn follow_ups_due_before(
     Ok(ids.iter().filter_map(|id| id.parse().ok()).collect())
 }
 
+/// Conversations the assistant holds whose latest message (since `since`) is the customer's:
+/// unanswered, if the server stopped while the assistant thought.
+pub fn awaiting_assistant(
+    conn: &mut DbConnection,
+    since: NaiveDateTime,
+    limit: i64,
+) -> AppResult<Vec<ConversationId>> {
+    let ids: Vec<String> = conversations::table
+        .filter(conversations::status.eq(Status::Bot.as_str()))
+        .filter(conversations::last_message_author.eq(Author::Customer.as_str()))
+        .filter(conversations::last_message_at.ge(since))
+        .select(conversations::id)
+        .limit(limit)
+        .load(conn)?;
+    Ok(ids.iter().filter_map(|id| id.parse().ok()).collect())
+}
+
 // ---- messages --------------------------------------------------------------------------
+
+/// The text of the customer's latest message (by arrival) in a conversation.
+pub fn last_customer_text(
+    conn: &mut DbConnection,
+    conversation_id: ConversationId,
+) -> AppResult<Option<String>> {
+    Ok(messages::table
+        .filter(messages::conversation_id.eq(conversation_id.to_string()))
+        .filter(messages::author.eq(Author::Customer.as_str()))
+        .order((messages::created_at.desc(), messages::id.desc()))
+        .select(messages::body)
+        .first(conn)
+        .optional()?)
+}
 
 pub fn message_by_external_id(
     conn: &mut DbConnection,

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     handoff::HandoffPhrases,
     ids::AgentId,
+    notes::Note,
     types::{Author, LeadStage, Status},
 };
 
@@ -171,6 +172,8 @@ pub struct Policy {
     pub agent_window: Option<Duration>,
     /// Phrases with which a customer asks for a person.
     pub handoff_phrases: Arc<HandoffPhrases>,
+    /// Billing, fraud, damage and anger phrases: a person, not the assistant, answers those.
+    pub complaint_phrases: Arc<HandoffPhrases>,
     /// The status a closed conversation reopens to when the customer writes again.
     pub reopen_to: Status,
     /// Hand off after this many assistant answers in a row that found nothing.
@@ -186,6 +189,7 @@ impl Default for Policy {
             service_window: None,
             agent_window: None,
             handoff_phrases: Arc::new(HandoffPhrases::defaults()),
+            complaint_phrases: Arc::new(HandoffPhrases::new(std::iter::empty::<&str>())),
             reopen_to: Status::Bot,
             handoff_after_misses: Some(2),
             agent_reply_takes_over: true,
@@ -213,6 +217,9 @@ pub enum Event {
         matched: bool,
         at: NaiveDateTime,
     },
+    /// The assistant could not answer (it failed, or its answer could not be stored after
+    /// retries): a person must, so the customer is never left without an answer.
+    AssistantUnavailable,
     /// An agent's reply to the customer is about to be stored.
     AgentReplied {
         agent: AgentId,
@@ -246,8 +253,11 @@ pub enum Event {
     FollowUpScheduled {
         at: NaiveDateTime,
         reason: Option<String>,
+        by: By,
     },
-    FollowUpCancelled,
+    FollowUpCancelled {
+        by: By,
+    },
     /// The follow-up timer fired.
     FollowUpDue,
 }
@@ -259,6 +269,22 @@ pub enum HandoffReason {
     CustomerAsked { phrase: String },
     /// The assistant found nothing this many times in a row.
     AssistantCouldNotHelp { misses: i32 },
+    /// The customer complained (billing, fraud, damage, anger): a person answers that.
+    Complaint { phrase: String },
+    /// The assistant failed, or its answer could not be stored.
+    AssistantUnavailable,
+}
+
+impl HandoffReason {
+    /// A stable name (events, payloads).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            HandoffReason::CustomerAsked { .. } => "customer_asked",
+            HandoffReason::AssistantCouldNotHelp { .. } => "assistant_could_not_help",
+            HandoffReason::Complaint { .. } => "complaint",
+            HandoffReason::AssistantUnavailable => "assistant_unavailable",
+        }
+    }
 }
 
 /// What the actor must do after a transition, besides persisting the new state.
@@ -269,7 +295,7 @@ pub enum Effect {
     /// Tell online agents that a person is needed (notification + badge).
     HandoffRequested(HandoffReason),
     /// Append a system event to the thread.
-    SystemNote(String),
+    SystemNote(Note),
     /// (Re)arm the follow-up timer for this instant.
     ArmFollowUp(NaiveDateTime),
     CancelFollowUpTimer,
@@ -302,15 +328,12 @@ pub fn transition(s: &ConversationState, ev: &Event, now: NaiveDateTime, p: &Pol
     match ev {
         Event::CustomerMessage { text, at } => {
             n.unread_count = n.unread_count.saturating_add(1);
-            touch_last(&mut n, *at, Author::Customer);
+            touch_last(&mut n, *at, Author::Customer, now);
             n.last_customer_message_at = Some(max_time(n.last_customer_message_at, *at));
             if n.status == Status::Closed {
                 n.status = p.reopen_to;
                 n.resolved_at = None;
-                fx.push(Effect::SystemNote(format!(
-                    "Conversation reopened by the customer ({})",
-                    p.reopen_to
-                )));
+                fx.push(Effect::SystemNote(Note::Reopened { to: p.reopen_to }));
             }
             if n.status == Status::Bot {
                 if let Some(phrase) = p.handoff_phrases.find(text) {
@@ -318,6 +341,14 @@ pub fn transition(s: &ConversationState, ev: &Event, now: NaiveDateTime, p: &Pol
                         &mut n,
                         &mut fx,
                         HandoffReason::CustomerAsked {
+                            phrase: phrase.to_owned(),
+                        },
+                    );
+                } else if let Some(phrase) = p.complaint_phrases.find(text) {
+                    hand_off(
+                        &mut n,
+                        &mut fx,
+                        HandoffReason::Complaint {
                             phrase: phrase.to_owned(),
                         },
                     );
@@ -334,7 +365,7 @@ pub fn transition(s: &ConversationState, ev: &Event, now: NaiveDateTime, p: &Pol
                 return Err(TransitionError::AssistantSilenced(s.status));
             }
             require_window(s, now, p)?;
-            touch_last(&mut n, *at, Author::Assistant);
+            touch_last(&mut n, *at, Author::Assistant, now);
             n.first_reply_at.get_or_insert(*at);
             if *matched {
                 n.bot_misses = 0;
@@ -352,6 +383,11 @@ pub fn transition(s: &ConversationState, ev: &Event, now: NaiveDateTime, p: &Pol
                 }
             }
         }
+        Event::AssistantUnavailable => {
+            if s.status == Status::Bot && s.last_message_author == Some(Author::Customer) {
+                hand_off(&mut n, &mut fx, HandoffReason::AssistantUnavailable);
+            }
+        }
         Event::AgentReplied { agent, at } => {
             if !s.agent_may_reply(now, p) {
                 return Err(TransitionError::WindowClosed {
@@ -367,39 +403,28 @@ pub fn transition(s: &ConversationState, ev: &Event, now: NaiveDateTime, p: &Pol
                 return Ok((n, fx));
             }
             n.status = *to;
-            let who = match by {
-                By::Agent(_) => "An agent",
-                By::System => "The system",
-            };
-            let note = match to {
+            match to {
                 Status::Human => {
                     if let (None, By::Agent(agent)) = (n.assignee, by) {
                         n.assignee = Some(*agent);
                     }
-                    format!("{who} took over the conversation")
                 }
-                Status::Bot => {
-                    n.bot_misses = 0;
-                    format!("{who} handed the conversation back to the assistant")
-                }
-                Status::Closed => {
-                    n.resolved_at = Some(now);
-                    format!("{who} closed the conversation")
-                }
-            };
+                Status::Bot => n.bot_misses = 0,
+                Status::Closed => n.resolved_at = Some(now),
+            }
             if s.status == Status::Closed {
                 n.resolved_at = None;
             }
-            fx.push(Effect::SystemNote(note));
+            fx.push(Effect::SystemNote(Note::StatusChanged { to: *to, by: *by }));
         }
-        Event::Assigned { agent, .. } => {
+        Event::Assigned { agent, by } => {
             if s.assignee == *agent {
                 return Ok((n, fx));
             }
             n.assignee = *agent;
-            fx.push(Effect::SystemNote(match agent {
-                Some(_) => "Conversation assigned".to_owned(),
-                None => "Conversation unassigned".to_owned(),
+            fx.push(Effect::SystemNote(Note::Assigned {
+                to: *agent,
+                by: *by,
             }));
         }
         Event::Claimed { agent } => match s.assignee {
@@ -407,16 +432,14 @@ pub fn transition(s: &ConversationState, ev: &Event, now: NaiveDateTime, p: &Pol
             Some(_) => return Err(TransitionError::AlreadyAssigned),
             None => {
                 n.assignee = Some(*agent);
-                fx.push(Effect::SystemNote(
-                    "An agent took the conversation".to_owned(),
-                ));
+                fx.push(Effect::SystemNote(Note::Claimed { agent: *agent }));
             }
         },
         Event::LeadStageSet(stage) => n.lead_stage = *stage,
         Event::MarkedRead => n.unread_count = 0,
         Event::MarkedUnread => n.unread_count = n.unread_count.max(1),
         Event::Archived(archived) => n.archived = *archived,
-        Event::FollowUpScheduled { at, reason } => {
+        Event::FollowUpScheduled { at, reason, by } => {
             if *at <= now {
                 return Err(TransitionError::FollowUpInPast);
             }
@@ -425,15 +448,16 @@ pub fn transition(s: &ConversationState, ev: &Event, now: NaiveDateTime, p: &Pol
                 reason: reason.clone(),
             });
             fx.push(Effect::ArmFollowUp(*at));
-            fx.push(Effect::SystemNote(match reason {
-                Some(r) => format!("Follow-up scheduled for {at} UTC: {r}"),
-                None => format!("Follow-up scheduled for {at} UTC"),
+            fx.push(Effect::SystemNote(Note::FollowUpScheduled {
+                at: *at,
+                reason: reason.clone(),
+                by: *by,
             }));
         }
-        Event::FollowUpCancelled => {
+        Event::FollowUpCancelled { by } => {
             if n.follow_up.take().is_some() {
                 fx.push(Effect::CancelFollowUpTimer);
-                fx.push(Effect::SystemNote("Follow-up cancelled".to_owned()));
+                fx.push(Effect::SystemNote(Note::FollowUpCancelled { by: *by }));
             }
         }
         Event::FollowUpDue => match &s.follow_up {
@@ -443,9 +467,8 @@ pub fn transition(s: &ConversationState, ev: &Event, now: NaiveDateTime, p: &Pol
             Some(f) => {
                 n.follow_up = None;
                 n.unread_count = n.unread_count.max(1);
-                fx.push(Effect::SystemNote(match &f.reason {
-                    Some(r) => format!("Follow-up due: {r}"),
-                    None => "Follow-up due".to_owned(),
+                fx.push(Effect::SystemNote(Note::FollowUpDue {
+                    reason: f.reason.clone(),
                 }));
             }
         },
@@ -462,16 +485,14 @@ fn agent_wrote(
     at: NaiveDateTime,
     p: &Policy,
 ) {
-    touch_last(n, at, Author::Agent);
+    touch_last(n, at, Author::Agent, at);
     n.first_reply_at.get_or_insert(at);
     // Answering means the agent has read the conversation.
     n.unread_count = 0;
     if n.status != Status::Human && p.agent_reply_takes_over {
         n.status = Status::Human;
         n.resolved_at = None;
-        fx.push(Effect::SystemNote(
-            "An agent replied and took over from the assistant".to_owned(),
-        ));
+        fx.push(Effect::SystemNote(Note::AgentReplyTookOver { agent }));
     }
     if n.assignee.is_none() {
         n.assignee = Some(agent);
@@ -480,22 +501,37 @@ fn agent_wrote(
 
 fn hand_off(n: &mut ConversationState, fx: &mut Vec<Effect>, reason: HandoffReason) {
     n.status = Status::Human;
-    fx.push(Effect::SystemNote(match &reason {
-        HandoffReason::CustomerAsked { phrase } => {
-            format!("Handed to a person: the customer asked (\u{201c}{phrase}\u{201d})")
-        }
-        HandoffReason::AssistantCouldNotHelp { misses } => {
-            format!("Handed to a person: the assistant could not help {misses} times in a row")
-        }
-    }));
+    fx.push(Effect::SystemNote(Note::HandedOff(reason.clone())));
     fx.push(Effect::HandoffRequested(reason));
 }
 
-/// Messages can arrive out of order: the latest one by provider time stays the preview.
-fn touch_last(n: &mut ConversationState, at: NaiveDateTime, author: Author) {
-    if n.last_message_at.is_none_or(|last| at >= last) {
-        n.last_message_at = Some(at);
-        n.last_message_author = Some(author);
+/// Makes a message that just arrived the latest one, or not.
+///
+/// Messages of one side (customer, or assistant and agents) can arrive out of order: among
+/// them the latest by provider time is the latest. But a message from the other side that
+/// arrives after the latest one is always the latest, whatever its timestamp says: a
+/// customer's message delivered late, after our reply, still needs an answer. It then counts
+/// from `arrived` (the list shows it on top).
+fn touch_last(
+    n: &mut ConversationState,
+    at: NaiveDateTime,
+    author: Author,
+    arrived: NaiveDateTime,
+) {
+    let side = |a: Author| a == Author::Customer;
+    match n.last_message_at {
+        Some(last) if at < last => {
+            if n.last_message_author
+                .is_some_and(|a| side(a) != side(author))
+            {
+                n.last_message_at = Some(last.max(arrived));
+                n.last_message_author = Some(author);
+            }
+        }
+        _ => {
+            n.last_message_at = Some(at);
+            n.last_message_author = Some(author);
+        }
     }
 }
 
@@ -652,7 +688,7 @@ mod tests {
         assert_eq!(n.status, Status::Bot);
         assert_eq!(n.unread_count, 1);
         assert_eq!(n.resolved_at, None);
-        assert!(matches!(&fx[0], Effect::SystemNote(s) if s.contains("reopened")));
+        assert!(matches!(&fx[0], Effect::SystemNote(Note::Reopened { .. })));
         assert_eq!(fx[1], Effect::RequestAssistantReply);
     }
 
@@ -918,7 +954,13 @@ mod tests {
             "only the customer opens the window"
         );
         assert!(!n.window_open(t(9, 1), &p));
-        assert!(matches!(&fx[..], [Effect::SystemNote(s)] if s.contains("took over")));
+        assert!(matches!(
+            &fx[..],
+            [Effect::SystemNote(Note::StatusChanged {
+                to: Status::Human,
+                ..
+            })]
+        ));
         // Long after the customer's last message, too.
         let (s, _) = step(
             &ConversationState::new(),
@@ -1002,7 +1044,13 @@ mod tests {
             &policy(),
         );
         assert_eq!((n.status, n.assignee), (Status::Human, Some(a)));
-        assert!(matches!(&fx[..], [Effect::SystemNote(s)] if s.contains("took over")));
+        assert!(matches!(
+            &fx[..],
+            [Effect::SystemNote(Note::StatusChanged {
+                to: Status::Human,
+                ..
+            })]
+        ));
         // Hand back resets misses.
         let s = ConversationState { bot_misses: 2, ..n };
         let (n, fx) = step(
@@ -1015,7 +1063,13 @@ mod tests {
             &policy(),
         );
         assert_eq!((n.status, n.bot_misses), (Status::Bot, 0));
-        assert!(matches!(&fx[..], [Effect::SystemNote(s)] if s.contains("handed")));
+        assert!(matches!(
+            &fx[..],
+            [Effect::SystemNote(Note::StatusChanged {
+                to: Status::Bot,
+                ..
+            })]
+        ));
         // Close sets resolved.
         let (n, _) = step(
             &n,
@@ -1107,7 +1161,10 @@ mod tests {
             &policy(),
         );
         assert_eq!(n.assignee, None);
-        assert!(matches!(&fx[..], [Effect::SystemNote(s)] if s.contains("unassigned")));
+        assert!(matches!(
+            &fx[..],
+            [Effect::SystemNote(Note::Assigned { to: None, .. })]
+        ));
     }
 
     #[test]
@@ -1170,6 +1227,7 @@ mod tests {
             Event::FollowUpScheduled {
                 at,
                 reason: Some("send quote".into()),
+                by: By::System,
             },
             t(9, 0),
             &p,
@@ -1192,14 +1250,26 @@ mod tests {
         let (due, fx) = step(&s, Event::FollowUpDue, at, &p);
         assert_eq!(due.follow_up, None);
         assert_eq!(due.unread_count, 1);
-        assert!(matches!(&fx[..], [Effect::SystemNote(n)] if n == "Follow-up due: send quote"));
+        assert!(
+            matches!(&fx[..], [Effect::SystemNote(Note::FollowUpDue { reason: Some(r) })] if r == "send quote")
+        );
 
         // Cancel.
-        let (c, fx) = step(&s, Event::FollowUpCancelled, t(9, 30), &p);
+        let (c, fx) = step(
+            &s,
+            Event::FollowUpCancelled { by: By::System },
+            t(9, 30),
+            &p,
+        );
         assert_eq!(c.follow_up, None);
         assert_eq!(fx[0], Effect::CancelFollowUpTimer);
         // Cancelling nothing, or a due timer after cancel, does nothing.
-        let (c2, fx) = step(&c, Event::FollowUpCancelled, t(9, 30), &p);
+        let (c2, fx) = step(
+            &c,
+            Event::FollowUpCancelled { by: By::System },
+            t(9, 30),
+            &p,
+        );
         assert_eq!((c2, fx), (c.clone(), vec![]));
         let (c3, fx) = step(&c, Event::FollowUpDue, at, &p);
         assert_eq!((c3, fx), (c, vec![]));
@@ -1210,7 +1280,11 @@ mod tests {
         for at in [t(8, 0), t(9, 0)] {
             let err = transition(
                 &ConversationState::new(),
-                &Event::FollowUpScheduled { at, reason: None },
+                &Event::FollowUpScheduled {
+                    at,
+                    reason: None,
+                    by: By::System,
+                },
                 t(9, 0),
                 &policy(),
             )

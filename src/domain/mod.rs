@@ -5,6 +5,8 @@ pub mod conversation;
 pub mod delivery;
 pub mod handoff;
 pub mod ids;
+pub mod notes;
+pub mod text;
 pub mod types;
 
 pub use ids::{AgentId, ContactId, ConversationId, MessageId};

@@ -1,5 +1,6 @@
 //! Agents: the list (for assignee pickers, with live availability) and setting my availability.
 
+use crate::http::extract::Json;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
@@ -42,7 +43,7 @@ pub struct AvailabilityRequest {
 pub async fn set_availability(
     state: web::Data<AppState>,
     me: CurrentAgent,
-    body: web::Json<AvailabilityRequest>,
+    body: Json<AvailabilityRequest>,
 ) -> AppResult<HttpResponse> {
     state.app.presence.do_send(SetAvailability {
         agent: me.id,

@@ -1,5 +1,6 @@
 //! Login, logout, and who am I.
 
+use crate::http::extract::Json;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
@@ -26,7 +27,7 @@ const DUMMY_HASH: &str =
 
 pub async fn login(
     state: web::Data<AppState>,
-    body: web::Json<LoginRequest>,
+    body: Json<LoginRequest>,
 ) -> AppResult<HttpResponse> {
     let LoginRequest { email, password } = body.into_inner();
     if email.len() > 254 || password.len() > 1024 {

@@ -3,10 +3,12 @@
 //!
 //! The order of checks is the same everywhere: the inbox exists and speaks this provider, the
 //! body is within size, the signature matches the raw bytes (before anything is parsed), the
-//! body parses; only then is anything stored. A refused request gets a 4xx JSON error and
+//! body parses; only then is anything stored. What the customer wrote is cleaned of NUL and
+//! other invisible control characters (see [`crate::domain::text`]), never refused for them. A refused request gets a 4xx JSON error and
 //! changes nothing. An accepted one is answered once its messages and statuses are committed;
 //! media downloads happen after the answer.
 
+use crate::http::extract::Query;
 use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -22,7 +24,7 @@ use crate::{
         twilio, whatsapp,
     },
     clock,
-    domain::types::ChannelKind,
+    domain::{text, types::ChannelKind},
     error::{AppError, AppResult},
     inbox::Inbox,
 };
@@ -104,7 +106,7 @@ async fn apply(
 pub async fn whatsapp_verify(
     state: web::Data<AppState>,
     inbox_id: web::Path<String>,
-    query: web::Query<HashMap<String, String>>,
+    query: Query<HashMap<String, String>>,
 ) -> AppResult<HttpResponse> {
     let inbox = inbox_of(&state, &inbox_id, ChannelKind::Whatsapp)?;
     handshake(&inbox, &query)
@@ -120,7 +122,7 @@ pub async fn whatsapp_notify(
     let inbox = inbox_of(&state, &inbox_id, ChannelKind::Whatsapp)?;
     let raw = body(&state, payload).await?;
     check_hub_signature(&inbox, &req, &raw)?;
-    let events = whatsapp::parse_notification(&raw)
+    let events = whatsapp::parse_notification(&text::clean_json(&raw))
         .map_err(|e| AppError::BadRequest(format!("invalid WhatsApp notification: {e}")))?;
     let done = apply(&state, &inbox, events).await?;
     Ok(HttpResponse::Ok().json(json!({ "received": done })))
@@ -130,7 +132,7 @@ pub async fn whatsapp_notify(
 pub async fn meta_verify(
     state: web::Data<AppState>,
     inbox_id: web::Path<String>,
-    query: web::Query<HashMap<String, String>>,
+    query: Query<HashMap<String, String>>,
 ) -> AppResult<HttpResponse> {
     let inbox = inbox_of(&state, &inbox_id, ChannelKind::Meta)?;
     handshake(&inbox, &query)
@@ -146,7 +148,7 @@ pub async fn meta_notify(
     let inbox = inbox_of(&state, &inbox_id, ChannelKind::Meta)?;
     let raw = body(&state, payload).await?;
     check_hub_signature(&inbox, &req, &raw)?;
-    let events = meta::parse_webhook(&raw)
+    let events = meta::parse_webhook(&text::clean_json(&raw))
         .map_err(|e| AppError::BadRequest(format!("invalid Meta webhook: {e}")))?;
     let network = inbox.fixed_network();
     let wrong = events.iter().any(|e| match e {
@@ -182,7 +184,11 @@ fn twilio_params(
             "missing or invalid X-Twilio-Signature",
         ));
     }
-    Ok(params)
+    // Signed as sent; stored clean (see `domain::text`).
+    Ok(params
+        .into_iter()
+        .map(|(k, v)| (text::clean_owned(k), text::clean_owned(v)))
+        .collect())
 }
 
 /// `POST /webhooks/twilio/{inbox}`: an SMS, MMS or WhatsApp message through Twilio. Answered

@@ -2,6 +2,7 @@
 //! Every write goes to the conversation's actor; reads go straight to the database. Every route
 //! checks that the agent may see the conversation (else 404, so others' ids are not confirmed).
 
+use crate::http::extract::{Json, Query};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use serde::Deserialize;
@@ -23,6 +24,7 @@ use crate::{
     },
     domain::{
         conversation::{By, DerivedState, Event, FollowUpPreset},
+        text,
         types::{ChannelKind, LeadStage, Status},
         AgentId, ConversationId,
     },
@@ -34,6 +36,10 @@ const MAX_PAGE: i64 = 200;
 const DEFAULT_PAGE: i64 = 50;
 const MAX_TAGS: usize = 20;
 const MAX_TAG_CHARS: usize = 40;
+/// Follow-ups further ahead than this are a typo, not a plan.
+const MAX_FOLLOW_UP_DAYS: i64 = 366;
+/// List filters' dates outside these years are refused rather than scanned for.
+const DATE_YEARS: std::ops::RangeInclusive<i32> = 2000..=2200;
 
 fn parse_id(raw: &str) -> AppResult<ConversationId> {
     raw.parse().map_err(|_| AppError::NotFound("conversation"))
@@ -126,6 +132,18 @@ pub struct ListQuery {
 }
 
 fn parse_time(field: &str, raw: &str, end_of_day: bool) -> AppResult<NaiveDateTime> {
+    let t = parse_date_or_time(field, raw, end_of_day)?;
+    if !DATE_YEARS.contains(&chrono::Datelike::year(&t)) {
+        return Err(AppError::BadRequest(format!(
+            "`{field}` must be between the years {} and {}",
+            DATE_YEARS.start(),
+            DATE_YEARS.end()
+        )));
+    }
+    Ok(t)
+}
+
+fn parse_date_or_time(field: &str, raw: &str, end_of_day: bool) -> AppResult<NaiveDateTime> {
     if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
         return Ok(clock::truncate(t.naive_utc()));
     }
@@ -207,7 +225,7 @@ impl ListQuery {
 pub async fn list(
     state: web::Data<AppState>,
     me: CurrentAgent,
-    q: web::Query<ListQuery>,
+    q: Query<ListQuery>,
 ) -> AppResult<HttpResponse> {
     let limit = page_size(q.limit)?;
     let before = q.cursor.as_deref().map(decode_cursor).transpose()?;
@@ -262,7 +280,7 @@ pub async fn messages(
     state: web::Data<AppState>,
     me: CurrentAgent,
     id: web::Path<String>,
-    q: web::Query<MessagesQuery>,
+    q: Query<MessagesQuery>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
     visible(&state, &me, id).await?;
@@ -313,7 +331,7 @@ pub async fn reply(
     state: web::Data<AppState>,
     me: CurrentAgent,
     id: web::Path<String>,
-    body: web::Json<ReplyRequest>,
+    body: Json<ReplyRequest>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
     visible(&state, &me, id).await?;
@@ -322,8 +340,8 @@ pub async fn reply(
         client_id,
         private,
     } = body.into_inner();
-    let text = text.trim().to_owned();
-    if text.is_empty() || text.chars().count() > MAX_TEXT_CHARS {
+    let text = text::trim_visible(&text).to_owned();
+    if text::is_blank(&text) || text.chars().count() > MAX_TEXT_CHARS {
         return Err(AppError::Validation(format!(
             "`text` must be 1-{MAX_TEXT_CHARS} characters"
         )));
@@ -370,7 +388,7 @@ pub async fn set_status(
     state: web::Data<AppState>,
     me: CurrentAgent,
     id: web::Path<String>,
-    body: web::Json<StatusRequest>,
+    body: Json<StatusRequest>,
 ) -> AppResult<HttpResponse> {
     let event = Event::StatusChanged {
         to: body.status,
@@ -391,7 +409,7 @@ pub async fn assign(
     state: web::Data<AppState>,
     me: CurrentAgent,
     id: web::Path<String>,
-    body: web::Json<AssignRequest>,
+    body: Json<AssignRequest>,
 ) -> AppResult<HttpResponse> {
     if let Some(agent) = body.agent_id {
         if agent != me.id && !state.app.viewer(&me).sees_all {
@@ -400,12 +418,14 @@ pub async fn assign(
             ));
         }
         let key = agent.to_string();
-        state
+        let row = state
             .app
             .store
             .read(move |c| queries::agent_by_id(c, &key))
             .await?
             .ok_or_else(|| AppError::Validation("`agent_id` is not an agent".to_owned()))?;
+        // The system event names the assignee.
+        state.app.agent_names.note(agent, &row.name);
     }
     let event = Event::Assigned {
         agent: body.agent_id,
@@ -449,7 +469,7 @@ pub async fn archive(
     state: web::Data<AppState>,
     me: CurrentAgent,
     id: web::Path<String>,
-    body: web::Json<ArchiveRequest>,
+    body: Json<ArchiveRequest>,
 ) -> AppResult<HttpResponse> {
     apply(&state, &me, &id, Event::Archived(body.archived)).await
 }
@@ -465,7 +485,7 @@ pub async fn set_lead_stage(
     state: web::Data<AppState>,
     me: CurrentAgent,
     id: web::Path<String>,
-    body: web::Json<LeadStageRequest>,
+    body: Json<LeadStageRequest>,
 ) -> AppResult<HttpResponse> {
     apply(&state, &me, &id, Event::LeadStageSet(body.lead_stage)).await
 }
@@ -481,17 +501,18 @@ pub async fn set_tags(
     state: web::Data<AppState>,
     me: CurrentAgent,
     id: web::Path<String>,
-    body: web::Json<TagsRequest>,
+    body: Json<TagsRequest>,
 ) -> AppResult<HttpResponse> {
     let mut tags: Vec<String> = Vec::new();
     for tag in body.into_inner().tags {
-        let tag = tag.trim().to_owned();
-        if tag.is_empty() || tag.chars().count() > MAX_TAG_CHARS {
+        let tag = text::trim_visible(&tag).to_owned();
+        if text::is_blank(&tag) || tag.chars().count() > MAX_TAG_CHARS {
             return Err(AppError::Validation(format!(
                 "each tag must be 1-{MAX_TAG_CHARS} characters"
             )));
         }
-        if !tags.contains(&tag) {
+        // `VIP` and `vip` are one tag: the first spelling given is kept.
+        if !tags.iter().any(|t| t.to_lowercase() == tag.to_lowercase()) {
             tags.push(tag);
         }
     }
@@ -533,11 +554,12 @@ pub async fn schedule_follow_up(
     state: web::Data<AppState>,
     me: CurrentAgent,
     id: web::Path<String>,
-    body: web::Json<FollowUpRequest>,
+    body: Json<FollowUpRequest>,
 ) -> AppResult<HttpResponse> {
     let FollowUpRequest { preset, at, reason } = body.into_inner();
+    let now = clock::now();
     let at = match (preset, at) {
-        (Some(p), None) => clock::now() + p.after(),
+        (Some(p), None) => now + p.after(),
         (None, Some(at)) => DateTime::parse_from_rfc3339(&at)
             .map(|d| clock::truncate(d.naive_utc()))
             .map_err(|e| AppError::Validation(format!("`at` is not RFC 3339: {e}")))?,
@@ -547,15 +569,30 @@ pub async fn schedule_follow_up(
             ))
         }
     };
+    if at > now + chrono::Duration::days(MAX_FOLLOW_UP_DAYS) {
+        return Err(AppError::Validation(format!(
+            "`at` must be within {MAX_FOLLOW_UP_DAYS} days"
+        )));
+    }
     let reason = reason
-        .map(|r| r.trim().to_owned())
-        .filter(|r| !r.is_empty());
+        .map(|r| text::trim_visible(&r).to_owned())
+        .filter(|r| !text::is_blank(r));
     if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
         return Err(AppError::Validation(
             "`reason` must be at most 500 characters".to_owned(),
         ));
     }
-    apply(&state, &me, &id, Event::FollowUpScheduled { at, reason }).await
+    apply(
+        &state,
+        &me,
+        &id,
+        Event::FollowUpScheduled {
+            at,
+            reason,
+            by: By::Agent(me.id),
+        },
+    )
+    .await
 }
 
 /// `DELETE /api/conversations/{id}/follow-up`.
@@ -564,7 +601,8 @@ pub async fn cancel_follow_up(
     me: CurrentAgent,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    apply(&state, &me, &id, Event::FollowUpCancelled).await
+    let by = By::Agent(me.id);
+    apply(&state, &me, &id, Event::FollowUpCancelled { by }).await
 }
 
 /// `GET /api/badge`: how many conversations wait for a person, among those I may see.

@@ -1,5 +1,6 @@
 //! Polling for clients without websockets: the same events, the same `seq`, the same visibility.
 
+use crate::http::extract::Query;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
@@ -21,7 +22,7 @@ pub struct EventsQuery {
 pub async fn poll(
     state: web::Data<AppState>,
     me: CurrentAgent,
-    q: web::Query<EventsQuery>,
+    q: Query<EventsQuery>,
 ) -> AppResult<HttpResponse> {
     let viewer = state.app.viewer(&me);
     let answer = state

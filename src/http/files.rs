@@ -2,6 +2,7 @@
 //! (`POST /api/conversations/{id}/attachments`); providers fetch what agents attached from a
 //! signed public link (`GET /media/{message_id}?sig=…`).
 
+use crate::http::extract::Query;
 use actix_web::{http::header, mime, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
@@ -96,7 +97,7 @@ pub struct PublicQuery {
 pub async fn public(
     state: web::Data<AppState>,
     id: web::Path<String>,
-    q: web::Query<PublicQuery>,
+    q: Query<PublicQuery>,
 ) -> AppResult<HttpResponse> {
     let m = message_with_file(&state.app, &id).await?;
     let inbox = state.app.inboxes.for_conversation(&m.inbox_id);
@@ -126,7 +127,7 @@ pub async fn attach(
     state: web::Data<AppState>,
     me: CurrentAgent,
     id: web::Path<String>,
-    q: web::Query<AttachQuery>,
+    q: Query<AttachQuery>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {

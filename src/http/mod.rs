@@ -8,6 +8,7 @@ pub mod channel_webhooks;
 pub mod contacts;
 pub mod conversations;
 pub mod events;
+pub mod extract;
 pub mod files;
 pub mod health;
 pub mod sms;

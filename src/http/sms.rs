@@ -1,7 +1,8 @@
 //! `POST /api/sms/segments`: how a text splits into SMS parts, for the composer's counter
 //! (the same count is stored on every outbound SMS).
 
-use actix_web::{web, HttpResponse};
+use crate::http::extract::Json;
+use actix_web::HttpResponse;
 use serde::Deserialize;
 
 use crate::{
@@ -21,10 +22,7 @@ pub struct SegmentsRequest {
 }
 
 /// `{"encoding": "GSM-7"|"UCS-2", "segments", "units", "per_segment"}`.
-pub async fn segments(
-    _me: CurrentAgent,
-    body: web::Json<SegmentsRequest>,
-) -> AppResult<HttpResponse> {
+pub async fn segments(_me: CurrentAgent, body: Json<SegmentsRequest>) -> AppResult<HttpResponse> {
     if body.text.chars().count() > MAX_CHARS {
         return Err(AppError::Validation(format!(
             "`text` must be at most {MAX_CHARS} characters"

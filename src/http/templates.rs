@@ -2,6 +2,7 @@
 //! a template (allowed outside the service window), and starting a conversation with a
 //! customer who has never written.
 
+use crate::http::extract::Json;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -125,7 +126,7 @@ pub async fn send(
     state: web::Data<AppState>,
     me: CurrentAgent,
     id: web::Path<String>,
-    body: web::Json<TemplateRequest>,
+    body: Json<TemplateRequest>,
 ) -> AppResult<HttpResponse> {
     let id: ConversationId = id.parse().map_err(|_| AppError::NotFound("conversation"))?;
     let (row, _) = visible(&state, &me, id).await?;
@@ -274,7 +275,7 @@ fn contact_for(inbox: &Inbox, req: &StartRequest) -> AppResult<(ContactInput, Op
 pub async fn start(
     state: web::Data<AppState>,
     me: CurrentAgent,
-    body: web::Json<StartRequest>,
+    body: Json<StartRequest>,
 ) -> AppResult<HttpResponse> {
     let req = body.into_inner();
     let inbox = state

@@ -10,7 +10,7 @@ use crate::{
     app::AppState,
     channels::{
         api::{self, InboundPayload},
-        inbound, phone,
+        inbound,
     },
     clock,
     domain::types::ChannelKind,
@@ -44,17 +44,18 @@ pub async fn api_inbound(
     }
     let parsed: InboundPayload = serde_json::from_slice(&body)
         .map_err(|e| AppError::BadRequest(format!("invalid JSON: {e}")))?;
-    let now = clock::now();
-    let inbound = parsed.validate(now)?;
-
-    let mut contact = inbound.contact.clone();
-    // In E.164 when it can be, so the same person on other channels is recognised.
-    contact.phone = contact
-        .phone
-        .map(|p| phone::to_e164(&p, inbox.settings.default_country_code.as_deref()).unwrap_or(p));
-    let deliver = DeliverInbound::text(Some(inbound.external_id), inbound.text, inbound.sent_at);
-    let (conversation_id, accepted) =
-        inbound::receive(app, &state.registry, &inbox.id, contact, None, deliver).await?;
+    let inbound = parsed.validate(inbox.settings.default_country_code.as_deref())?;
+    let sent_at = inbound.sent_at.unwrap_or_else(clock::now);
+    let deliver = DeliverInbound::text(Some(inbound.external_id), inbound.text, sent_at);
+    let (conversation_id, accepted) = inbound::receive(
+        app,
+        &state.registry,
+        &inbox.id,
+        inbound.contact,
+        None,
+        deliver,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(json!({
         "message_id": accepted.message_id,
         "conversation_id": conversation_id,

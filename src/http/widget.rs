@@ -2,6 +2,7 @@
 //! visitor token the server signed. Answers carry CORS headers, since the widget runs on the
 //! business's own site.
 
+use crate::http::extract::{Json, Query};
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
@@ -66,7 +67,7 @@ pub struct SessionRequest {
 pub async fn session(
     state: web::Data<AppState>,
     inbox: web::Path<String>,
-    body: web::Json<SessionRequest>,
+    body: Json<SessionRequest>,
 ) -> HttpResponse {
     cors(
         match session_inner(&state, &inbox, body.into_inner()).await {
@@ -134,7 +135,7 @@ pub struct WidgetWsQuery {
 pub async fn ws(
     state: web::Data<AppState>,
     inbox: web::Path<String>,
-    query: web::Query<WidgetWsQuery>,
+    query: Query<WidgetWsQuery>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {

@@ -7,6 +7,7 @@
 //! pulling from that stream when the client stops reading, the channel fills, and the session
 //! disconnects the client: a stalled agent costs a fixed amount of memory, never more.
 
+use crate::http::extract::Query;
 use actix::prelude::*;
 use actix_codec::{Decoder, Encoder};
 use actix_http::ws::{Codec, Frame, Message as WsMessage, ProtocolError};
@@ -63,7 +64,7 @@ pub type Incoming = Result<Frame, ProtocolError>;
 pub async fn agent_ws(
     state: web::Data<AppState>,
     req: HttpRequest,
-    query: web::Query<WsQuery>,
+    query: Query<WsQuery>,
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
     let me = match &query.token {

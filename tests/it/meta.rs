@@ -17,12 +17,12 @@ use crate::{
     helpers::{eventually, status_json, Backend, Provider, TestApp},
 };
 
-const APP_SECRET: &str = "meta-app-secret-0123456789abcdef";
-const PAGE_TOKEN: &str = "EAAB-page-access-token";
-const VERIFY: &str = "meta-verify-token";
-const PAGE: &str = "1234567890";
+pub const APP_SECRET: &str = "meta-app-secret-0123456789abcdef";
+pub const PAGE_TOKEN: &str = "EAAB-page-access-token";
+pub const VERIFY: &str = "meta-verify-token";
+pub const PAGE: &str = "1234567890";
 const IG_ACCOUNT: &str = "17841400000000000";
-const PSID: &str = "6543210987654321";
+pub const PSID: &str = "6543210987654321";
 const SEND_PATH: &str = "/v25.0/1234567890/messages";
 const IG_SEND_PATH: &str = "/v25.0/17841400000000000/messages";
 const WAIT: Duration = Duration::from_secs(10);
@@ -59,15 +59,15 @@ async fn start(b: Backend, customize: impl FnOnce(&mut Settings)) -> (TestApp, P
     (app, graph)
 }
 
-fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-fn page(events: Vec<Value>) -> Value {
+pub fn page(events: Vec<Value>) -> Value {
     json!({"object": "page", "entry": [{"id": PAGE, "time": now_ms(), "messaging": events}]})
 }
 
-fn from_customer(ago_ms: i64, body: Value) -> Value {
+pub fn from_customer(ago_ms: i64, body: Value) -> Value {
     let mut e =
         json!({"sender": {"id": PSID}, "recipient": {"id": PAGE}, "timestamp": now_ms() - ago_ms});
     if let (Some(obj), Some(extra)) = (e.as_object_mut(), body.as_object()) {
@@ -76,7 +76,7 @@ fn from_customer(ago_ms: i64, body: Value) -> Value {
     e
 }
 
-fn text(mid: &str, ago_ms: i64, body: &str) -> Value {
+pub fn text(mid: &str, ago_ms: i64, body: &str) -> Value {
     from_customer(ago_ms, json!({"message": {"mid": mid, "text": body}}))
 }
 

@@ -17,7 +17,12 @@ use crate::{
 const CUSTOMERS: usize = 20;
 
 fn write_config(db: &TestDb, callback: &str) -> std::path::PathBuf {
-    let path = db.dir.join("switchboard.toml");
+    write_config_with(db, callback, "switchboard.toml", "")
+}
+
+/// The config with `extra` TOML at its end, as the file `name`.
+fn write_config_with(db: &TestDb, callback: &str, name: &str, extra: &str) -> std::path::PathBuf {
+    let path = db.dir.join(name);
     let text = format!(
         r#"
 [server]
@@ -42,6 +47,7 @@ id = "support"
 channel = "api"
 secret = "{SECRET}"
 callback_url = "{callback}"
+{extra}
 "#,
         data = db.dir.join("data").display(),
         url = db.url,
@@ -172,4 +178,67 @@ async fn kill_9_loses_nothing_and_pending_work_resumes(b: Backend) {
     server.kill9();
 }
 
-both_backends!(kill_9_loses_nothing_and_pending_work_resumes);
+/// The server is killed while the assistant thinks about an acknowledged message: after the
+/// restart the customer still gets the answer.
+async fn a_question_left_unanswered_by_a_crash_is_answered_after_it(b: Backend) {
+    let db = TestDb::new(b);
+    let stand_in = StandIn::start().await;
+    let slow = write_config_with(
+        &db,
+        &stand_in.url,
+        "slow.toml",
+        "[assistant]\nreply_delay_ms = 30000\n",
+    );
+    let config = write_config(&db, &stand_in.url);
+    let client = reqwest::Client::new();
+
+    let server = ServerProcess::start(&slow, &[]);
+    let (s, ack) = post_signed(
+        &client,
+        &server.base,
+        &customer("q1", "c1", "What are your opening hours?"),
+    )
+    .await;
+    assert_eq!(s, 200, "{ack}");
+    let id = ack["conversation_id"].as_str().expect("id").to_owned();
+    server.kill9();
+    assert!(
+        stand_in.all().is_empty(),
+        "nothing was answered before the crash"
+    );
+
+    let server = ServerProcess::start(&config, &[]);
+    let token = login(&client, &server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    eventually(
+        "the answer after the restart",
+        Duration::from_secs(15),
+        || async {
+            let body: Value = client
+                .get(format!("{}/api/conversations/{id}/messages", server.base))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            let authors: Vec<&str> = body["items"]
+                .as_array()?
+                .iter()
+                .filter_map(|m| m["author"].as_str())
+                .collect();
+            (authors == ["customer", "assistant"]).then_some(())
+        },
+    )
+    .await;
+    eventually("the answer delivered", Duration::from_secs(15), || async {
+        (stand_in.delivered().len() == 1).then_some(())
+    })
+    .await;
+    server.kill9();
+}
+
+both_backends!(
+    kill_9_loses_nothing_and_pending_work_resumes,
+    a_question_left_unanswered_by_a_crash_is_answered_after_it,
+);
