@@ -122,7 +122,9 @@ pub async fn build(settings: Settings) -> Result<(AppHandle, Server), String> {
         hub,
         assistant,
         outbox_kick: Arc::new(Notify::new()),
-        logins: Default::default(),
+        logins: crate::login_throttle::LoginThrottle::new(
+            settings.server.login_failures_per_minute,
+        ),
         contacts: Default::default(),
         agent_names: Default::default(),
         http: http_client,

@@ -74,6 +74,14 @@ pub struct ServerSettings {
     pub public_url: Option<String>,
     /// Largest file accepted from an agent or downloaded from a provider, in bytes.
     pub max_media_bytes: usize,
+    /// Wrong passwords allowed per minute over all accounts and addresses; past it, logins
+    /// from addresses that never logged in to the account wait for the next minute (see
+    /// `login_throttle`).
+    pub login_failures_per_minute: u32,
+    /// Take the client's address from `X-Forwarded-For` / `Forwarded` (only behind a reverse
+    /// proxy that sets them; otherwise anyone could pick their address). Used by the login
+    /// throttle.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for ServerSettings {
@@ -88,6 +96,8 @@ impl Default for ServerSettings {
             token_ttl_hours: 24 * 7,
             public_url: None,
             max_media_bytes: 16 * 1024 * 1024,
+            login_failures_per_minute: 600,
+            trust_forwarded_for: false,
         }
     }
 }

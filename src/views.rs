@@ -28,8 +28,11 @@ pub struct MessageView {
     pub failure_reason: Option<String>,
     pub external_id: Option<String>,
     pub client_id: Option<String>,
-    /// Provider time (the order of the thread).
+    /// Provider time (the order of the thread); the arrival time when the provider's was not
+    /// believable.
     pub sent_at: NaiveDateTime,
+    /// The provider's own time when it was not believable (far in the past or the future).
+    pub provider_sent_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     /// `text`, `image`, `document`, `audio`, `voice`, `video`, `sticker`, `location`,
     /// `interactive`, `button`, `template` or `unsupported`.
@@ -62,6 +65,7 @@ impl From<&MessageRow> for MessageView {
             external_id: m.external_id.clone(),
             client_id: m.client_id.clone(),
             sent_at: m.sent_at,
+            provider_sent_at: m.provider_sent_at,
             created_at: m.created_at,
             kind: m.kind.clone(),
             media_url: m

@@ -213,14 +213,7 @@ impl AgentSession {
                 .as_deref()
                 .and_then(|a| a.parse::<AgentId>().ok());
             if act.viewer.may_see_assignee(assignee) {
-                f(
-                    act,
-                    Audience::Conversation {
-                        id,
-                        assignee,
-                        previous_assignee: None,
-                    },
-                );
+                f(act, Audience::Conversation { id, assignee });
             }
         }));
     }

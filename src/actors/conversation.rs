@@ -39,15 +39,15 @@ use crate::{
     clock,
     db::{
         models::{
-            preview, ContactRow, ConversationChanges, ConversationRow, MediaSource, MessageRow,
-            OutboxRow,
+            preview, AuditRow, ContactRow, ConversationChanges, ConversationRow, MediaSource,
+            MessageRow, OutboxRow,
         },
         queries,
     },
     domain::{
         conversation::{
-            transition, By, ConversationState, Effect, Event, HandoffReason, Policy,
-            TransitionError,
+            believable_time, transition, By, ConversationState, Effect, Event, HandoffReason,
+            Policy, TransitionError,
         },
         delivery::DeliveryStatus,
         types::{Author, Direction, Status},
@@ -342,6 +342,7 @@ impl ConversationActor {
             media_filename: None,
             payload: None,
             segments: None,
+            provider_sent_at: None,
         }
     }
 
@@ -381,8 +382,13 @@ impl ConversationActor {
         row.set_state(&plan.state, now);
         let mut messages = plan.messages;
         if let Some(m) = messages.first() {
-            // The preview follows the latest customer/assistant/agent message by provider time.
-            if plan.state.last_message_at == Some(m.sent_at) && !m.private_note {
+            // The preview follows the latest customer/assistant/agent message: the one the
+            // state machine made the latest (see `touch_last` there).
+            let (before, after) = (&l.state, &plan.state);
+            let latest = after.last_message_at == Some(m.sent_at)
+                || after.last_message_at != before.last_message_at
+                || after.last_message_author != before.last_message_author;
+            if latest && !m.private_note && m.direction != Direction::Internal.as_str() {
                 let text: Vec<&str> = messages.iter().map(|m| m.body.as_str()).collect();
                 row.last_message_preview = Some(preview(&text.join(" ")));
             }
@@ -509,8 +515,8 @@ impl ConversationActor {
         let audience = Audience::Conversation {
             id: self.id,
             assignee: l.state.assignee,
-            previous_assignee: before.assignee.filter(|a| Some(*a) != l.state.assignee),
         };
+        let reassigned = before.assignee != l.state.assignee;
         let badge_moved = before.needs_reply() != l.state.needs_reply()
             || (l.state.needs_reply()
                 && (before.assignee != l.state.assignee || before.archived != l.state.archived));
@@ -528,6 +534,24 @@ impl ConversationActor {
             "conversation.updated"
         };
         self.publish(kind, audience, json!({ "conversation": conversation }));
+        if reassigned {
+            // Agents restricted by visibility who could see it before and no longer can are
+            // told it is gone, and to whom it went.
+            let to = self.loaded.as_ref().and_then(|l| l.state.assignee);
+            self.publish(
+                "conversation.hidden",
+                Audience::LostSight {
+                    id: self.id,
+                    before: before.assignee,
+                    after: to,
+                },
+                json!({
+                    "reason": "reassigned",
+                    "assignee_id": to,
+                    "assignee_name": to.and_then(|a| self.app.agent_names.get(a)),
+                }),
+            );
+        }
         for fx in effects {
             match fx {
                 Effect::RequestAssistantReply => {
@@ -600,7 +624,6 @@ impl ConversationActor {
         Audience::Conversation {
             id: self.id,
             assignee: self.loaded.as_ref().and_then(|l| l.state.assignee),
-            previous_assignee: None,
         }
     }
 
@@ -752,11 +775,13 @@ impl Handler<DeliverInbound> for ConversationActor {
         }
         // Handoff phrases are looked for in everything the customer wrote or tapped.
         let text: Vec<&str> = msg.parts.iter().map(|p| p.body.as_str()).collect();
+        let now = clock::now();
+        let (sent_at, provider_sent_at) = believable_time(msg.sent_at, now);
         let event = Event::CustomerMessage {
             text: text.join("\n"),
-            at: msg.sent_at,
+            at: sent_at,
         };
-        let (state, mut effects) = match transition(&l.state, &event, clock::now(), l.policy()) {
+        let (state, mut effects) = match transition(&l.state, &event, now, l.policy()) {
             Ok(t) => t,
             Err(e) => return refused(e.into()),
         };
@@ -776,13 +801,9 @@ impl Handler<DeliverInbound> for ConversationActor {
             .into_iter()
             .zip(&ids)
             .map(|(part, id)| {
-                let mut m = self.new_message(
-                    l,
-                    Direction::Inbound,
-                    Author::Customer,
-                    part.body,
-                    msg.sent_at,
-                );
+                let mut m =
+                    self.new_message(l, Direction::Inbound, Author::Customer, part.body, sent_at);
+                m.provider_sent_at = provider_sent_at;
                 m.external_id = id.clone();
                 m.kind = part.kind;
                 m.media_source = part.media.as_ref().map(MediaSource::encode);
@@ -1134,8 +1155,9 @@ impl Handler<RecordEcho> for ConversationActor {
                 .text
                 .clone()
                 .unwrap_or_else(|| "[attachment]".to_owned());
-            let mut m =
-                self.new_message(l, Direction::Outbound, Author::Agent, text.clone(), msg.at);
+            let (at, provider_sent_at) = believable_time(msg.at, clock::now());
+            let mut m = self.new_message(l, Direction::Outbound, Author::Agent, text.clone(), at);
+            m.provider_sent_at = provider_sent_at;
             m.external_id = Some(msg.provider_message_id.clone());
             m.delivery_status = Some(DeliveryStatus::Sent.as_str().to_owned());
             Plan {
@@ -1464,16 +1486,41 @@ impl Handler<DeleteConversation> for ConversationActor {
     type Result = Reply<()>;
 
     /// Permanent: the row goes, and with it (by cascade) messages, tags and pending deliveries.
-    fn handle(&mut self, _: DeleteConversation, _: &mut Self::Context) -> Self::Result {
+    /// The audit log keeps who did it, when, and whose conversation it was, in the same
+    /// transaction.
+    fn handle(&mut self, msg: DeleteConversation, _: &mut Self::Context) -> Self::Result {
         let _g = self.span.clone().entered();
-        if let Err(e) = self.loaded() {
-            return refused(e);
-        }
+        let l = match self.loaded() {
+            Ok(l) => l,
+            Err(e) => return refused(e),
+        };
+        let audit = AuditRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            at: clock::now(),
+            agent_id: Some(msg.by.to_string()),
+            agent_email: msg.by_email.clone(),
+            action: "conversation.deleted".to_owned(),
+            subject: self.id.to_string(),
+            detail: Some(
+                json!({
+                    "inbox_id": l.row.inbox_id,
+                    "contact_id": l.contact.id,
+                    "contact_name": l.contact.name,
+                    "created_at": l.row.created_at,
+                    "last_message_at": l.row.last_message_at,
+                })
+                .to_string(),
+            ),
+        };
+        tracing::info!(agent_id = %msg.by, agent = %msg.by_email, "conversation deleted for good");
         let store = self.app.store.clone();
         let id = self.id.to_string();
         let write = async move {
             store
-                .write(move |c| queries::delete_conversation(c, &id))
+                .write(move |c| {
+                    queries::insert_audit(c, &audit)?;
+                    queries::delete_conversation(c, &id)
+                })
                 .await
         };
         reply(write.into_actor(self).map(|res, act, ctx| {

@@ -41,12 +41,18 @@ pub struct HubEvent {
 pub enum Audience {
     /// Everyone (badge counts, agent availability).
     Everyone,
-    /// Whoever may see the conversation: before and after a reassignment both agents get it,
-    /// so it disappears from one and appears at the other.
+    /// Whoever may see the conversation with this assignee.
     Conversation {
         id: ConversationId,
         assignee: Option<AgentId>,
-        previous_assignee: Option<AgentId>,
+    },
+    /// Whoever could see the conversation with its assignee `before` and can no longer with
+    /// `after` (an agent restricted by visibility, when someone else got it): they are told
+    /// it is gone, and why.
+    LostSight {
+        id: ConversationId,
+        before: Option<AgentId>,
+        after: Option<AgentId>,
     },
 }
 
@@ -56,14 +62,9 @@ impl Viewer {
     pub fn may_see(&self, audience: &Audience) -> bool {
         match audience {
             Audience::Everyone => true,
-            Audience::Conversation {
-                assignee,
-                previous_assignee,
-                ..
-            } => {
-                self.sees_all
-                    || self.may_see_assignee(*assignee)
-                    || previous_assignee.is_some_and(|p| p == self.agent)
+            Audience::Conversation { assignee, .. } => self.may_see_assignee(*assignee),
+            Audience::LostSight { before, after, .. } => {
+                self.may_see_assignee(*before) && !self.may_see_assignee(*after)
             }
         }
     }
@@ -83,7 +84,7 @@ impl Filter {
         match (self, audience) {
             (Filter::Agent(v), a) => v.may_see(a),
             (Filter::Conversation(id), Audience::Conversation { id: of, .. }) => id == of,
-            (Filter::Conversation(_), Audience::Everyone) => false,
+            (Filter::Conversation(_), Audience::Everyone | Audience::LostSight { .. }) => false,
         }
     }
 }
@@ -328,23 +329,27 @@ mod tests {
     }
 
     #[test]
-    fn visibility_follows_the_assignee_before_and_after() {
+    fn visibility_follows_the_assignee_and_who_lost_sight_is_told() {
         let (v, me) = viewer(false);
         let other = AgentId::new();
-        let conv = |assignee, previous_assignee| Audience::Conversation {
-            id: ConversationId::new(),
-            assignee,
-            previous_assignee,
-        };
+        let id = ConversationId::new();
+        let conv = |assignee| Audience::Conversation { id, assignee };
+        let lost = |before, after| Audience::LostSight { id, before, after };
         assert!(v.may_see(&Audience::Everyone));
-        assert!(v.may_see(&conv(None, None)));
-        assert!(v.may_see(&conv(Some(me), None)));
-        assert!(!v.may_see(&conv(Some(other), None)));
+        assert!(v.may_see(&conv(None)));
+        assert!(v.may_see(&conv(Some(me))));
+        assert!(!v.may_see(&conv(Some(other))));
+        assert!(viewer(true).0.may_see(&conv(Some(other))));
+        // Who could see it before and not after is told; nobody else.
+        assert!(v.may_see(&lost(Some(me), Some(other))), "taken from me");
+        assert!(v.may_see(&lost(None, Some(other))), "was unassigned");
+        assert!(!v.may_see(&lost(None, Some(me))), "given to me");
+        assert!(!v.may_see(&lost(Some(other), None)), "I gain sight");
         assert!(
-            v.may_see(&conv(Some(other), Some(me))),
-            "the one it was taken from sees it go"
+            !viewer(true).0.may_see(&lost(None, Some(other))),
+            "sees all"
         );
-        assert!(viewer(true).0.may_see(&conv(Some(other), None)));
+        assert!(!Filter::Conversation(id).matches(&lost(None, Some(other))));
     }
 
     #[test]
@@ -400,7 +405,6 @@ mod tests {
         let conv = |assignee| Audience::Conversation {
             id: ConversationId::new(),
             assignee,
-            previous_assignee: None,
         };
         publish(&mut hub, conv(Some(AgentId::new())), false);
         publish(&mut hub, conv(Some(me)), false);

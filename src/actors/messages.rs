@@ -173,10 +173,14 @@ pub struct ApplyEvent(pub Event);
 #[rtype(result = "AppResult<ConversationView>")]
 pub struct SetTags(pub Vec<String>);
 
-/// REST handler → ConversationActor: delete the conversation permanently.
-#[derive(Message, Debug, Clone, Copy)]
+/// REST handler → ConversationActor: delete the conversation permanently (an admin asked;
+/// the audit log records who).
+#[derive(Message, Debug, Clone)]
 #[rtype(result = "AppResult<()>")]
-pub struct DeleteConversation;
+pub struct DeleteConversation {
+    pub by: AgentId,
+    pub by_email: String,
+}
 
 /// Outbox → ConversationActor: the provider accepted or finally refused an outbound message.
 /// Webhook handler → ConversationActor: the provider reported a later status.

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::schema::{
-    agents, auth_tokens, contacts, conversations, messages, outbox, pending_statuses,
+    agents, audit_log, auth_tokens, contacts, conversations, messages, outbox, pending_statuses,
 };
 use crate::{
     domain::{
@@ -273,6 +273,9 @@ pub struct MessageRow {
     pub payload: Option<String>,
     /// SMS parts of an outbound SMS.
     pub segments: Option<i32>,
+    /// The provider's timestamp when it was not believable and `sent_at` is the arrival time
+    /// instead (see `domain::conversation::believable_time`).
+    pub provider_sent_at: Option<NaiveDateTime>,
 }
 
 impl MessageRow {
@@ -310,6 +313,24 @@ impl MediaSource {
                 .map(|id| MediaSource::ProviderId(id.to_owned()))
         }
     }
+}
+
+/// Something done that cannot be undone: who did it, and when.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_log)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct AuditRow {
+    pub id: String,
+    pub at: NaiveDateTime,
+    pub agent_id: Option<String>,
+    /// Kept as it was then: the agent may be gone later.
+    pub agent_email: String,
+    /// `conversation.deleted`…
+    pub action: String,
+    /// The id of what it was done to.
+    pub subject: String,
+    /// JSON with what is worth keeping (the contact, the inbox, how many messages).
+    pub detail: Option<String>,
 }
 
 /// A provider status that arrived before the provider id of its message was recorded.

@@ -8,12 +8,12 @@ use std::collections::HashMap;
 
 use super::{
     models::{
-        AgentRow, AuthTokenRow, ContactRow, ConversationChanges, ConversationRow, MessageRow,
-        OutboxRow, PendingStatusRow,
+        AgentRow, AuditRow, AuthTokenRow, ContactRow, ConversationChanges, ConversationRow,
+        MessageRow, OutboxRow, PendingStatusRow,
     },
     schema::{
-        agents, auth_tokens, contacts, conversation_tags, conversations, messages, outbox,
-        pending_statuses,
+        agents, audit_log, auth_tokens, contacts, conversation_tags, conversations, messages,
+        outbox, pending_statuses,
     },
     DbConnection,
 };
@@ -484,6 +484,22 @@ pub fn set_tags(conn: &mut DbConnection, conversation_id: &str, tags: &[String])
 }
 
 /// Deletes a conversation with its messages, tags and pending deliveries (by cascade).
+pub fn insert_audit(conn: &mut DbConnection, row: &AuditRow) -> AppResult<()> {
+    diesel::insert_into(audit_log::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The audit log, newest first.
+pub fn audit_entries(conn: &mut DbConnection, limit: i64) -> AppResult<Vec<AuditRow>> {
+    Ok(audit_log::table
+        .order((audit_log::at.desc(), audit_log::id.desc()))
+        .limit(limit)
+        .select(AuditRow::as_select())
+        .load(conn)?)
+}
+
 pub fn delete_conversation(conn: &mut DbConnection, id: &str) -> AppResult<usize> {
     Ok(diesel::delete(conversations::table.find(id)).execute(conn)?)
 }

@@ -83,6 +83,19 @@ diesel::table! {
         media_filename -> Nullable<Text>,
         payload -> Nullable<Text>,
         segments -> Nullable<Integer>,
+        provider_sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Text,
+        at -> Timestamp,
+        agent_id -> Nullable<Text>,
+        agent_email -> Text,
+        action -> Text,
+        subject -> Text,
+        detail -> Nullable<Text>,
     }
 }
 
@@ -105,6 +118,7 @@ diesel::joinable!(outbox -> messages (message_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     agents,
+    audit_log,
     auth_tokens,
     contacts,
     conversation_tags,

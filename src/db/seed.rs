@@ -113,6 +113,7 @@ pub fn conversation(conn: &mut DbConnection, inbox: &str, n: u64, messages: u64)
                 media_filename: None,
                 payload: None,
                 segments: None,
+                provider_sent_at: None,
             }
         })
         .collect();

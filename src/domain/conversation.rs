@@ -317,6 +317,28 @@ pub enum TransitionError {
     AlreadyAssigned,
 }
 
+/// How far before its arrival a provider's timestamp is believed: providers retry a webhook
+/// for up to about a week (WhatsApp: 7 days), and their service windows (Messenger's 7-day
+/// human-agent tag) count from their own timestamp, so a week-old time must stay as it is.
+pub const BELIEVED_PAST: Duration = Duration::days(30);
+/// How far after its arrival: a sender's clock a little ahead.
+pub const BELIEVED_FUTURE: Duration = Duration::minutes(5);
+
+/// The time a customer message is filed under, and the provider's own time when that was not
+/// believable: a timestamp far in the past (`0`, a year before 1970) or in the future would
+/// bury the message at the top of the thread or pin it to the bottom, so it is replaced by
+/// the arrival time and kept aside.
+pub fn believable_time(
+    provider: NaiveDateTime,
+    arrived: NaiveDateTime,
+) -> (NaiveDateTime, Option<NaiveDateTime>) {
+    if provider < arrived - BELIEVED_PAST || provider > arrived + BELIEVED_FUTURE {
+        (arrived, Some(provider))
+    } else {
+        (provider, None)
+    }
+}
+
 /// Outcome of a transition.
 pub type Transition = Result<(ConversationState, Vec<Effect>), TransitionError>;
 
@@ -656,6 +678,100 @@ mod tests {
     }
 
     #[test]
+    fn a_customer_message_arriving_after_our_reply_needs_a_reply_whatever_its_time() {
+        let me = agent();
+        let p = policy();
+        let s = with_status(Status::Human);
+        let (s, _) = step(&s, customer("hello", t(9, 0)), t(9, 0), &p);
+        let (s, _) = step(
+            &s,
+            Event::AgentReplied {
+                agent: me,
+                at: t(9, 5),
+            },
+            t(9, 5),
+            &p,
+        );
+        let (s, _) = step(&s, Event::MarkedRead, t(9, 5), &p);
+        assert!(!s.needs_reply());
+        // Delivered at 10:00 with the provider's time 8:00 (a late retry).
+        let (late, _) = step(
+            &s,
+            customer("my order never arrived", t(8, 0)),
+            t(10, 0),
+            &p,
+        );
+        assert!(late.needs_reply());
+        assert_eq!(late.derived_state(), DerivedState::Pending);
+        assert_eq!(late.last_message_author, Some(Author::Customer));
+        assert_eq!(
+            late.last_message_at,
+            Some(t(10, 0)),
+            "counts from its arrival"
+        );
+        assert_eq!(late.unread_count, 1);
+        // Our reply after it is the latest again.
+        let (answered, _) = step(
+            &late,
+            Event::AgentReplied {
+                agent: me,
+                at: t(10, 1),
+            },
+            t(10, 1),
+            &p,
+        );
+        assert!(!answered.needs_reply());
+        assert_eq!(answered.last_message_at, Some(t(10, 1)));
+    }
+
+    #[test]
+    fn messages_of_one_side_out_of_order_keep_provider_order() {
+        let p = policy();
+        let s = with_status(Status::Human);
+        let (s, _) = step(&s, customer("second", t(9, 5)), t(9, 6), &p);
+        let (s2, _) = step(&s, customer("first", t(9, 0)), t(9, 7), &p);
+        assert_eq!(
+            s2.last_message_at,
+            Some(t(9, 5)),
+            "the later one stays latest"
+        );
+        assert!(s2.needs_reply());
+    }
+
+    #[test]
+    fn unbelievable_provider_times_are_filed_at_arrival_and_kept() {
+        let arrived = t(12, 0);
+        for (provider, believed) in [
+            (t(11, 0), true),
+            (arrived - BELIEVED_PAST + Duration::minutes(1), true),
+            (arrived - BELIEVED_PAST - Duration::minutes(1), false),
+            (arrived + Duration::minutes(4), true),
+            (arrived + Duration::minutes(6), false),
+            (
+                NaiveDate::from_ymd_opt(1970, 1, 1)
+                    .unwrap()
+                    .and_hms_opt(0, 0, 0)
+                    .unwrap(),
+                false,
+            ),
+            (
+                NaiveDate::from_ymd_opt(-1199, 3, 1)
+                    .unwrap()
+                    .and_hms_opt(0, 0, 0)
+                    .unwrap(),
+                false,
+            ),
+        ] {
+            let (at, kept) = believable_time(provider, arrived);
+            if believed {
+                assert_eq!((at, kept), (provider, None), "{provider}");
+            } else {
+                assert_eq!((at, kept), (arrived, Some(provider)), "{provider}");
+            }
+        }
+    }
+
+    #[test]
     fn customer_message_in_human_only_waits_for_a_person() {
         let (n, fx) = step(
             &with_status(Status::Human),
@@ -956,10 +1072,7 @@ mod tests {
         assert!(!n.window_open(t(9, 1), &p));
         assert!(matches!(
             &fx[..],
-            [Effect::SystemNote(Note::StatusChanged {
-                to: Status::Human,
-                ..
-            })]
+            [Effect::SystemNote(Note::AgentReplyTookOver { agent })] if *agent == a
         ));
         // Long after the customer's last message, too.
         let (s, _) = step(

@@ -10,12 +10,13 @@ use crate::{
     app::AppState,
     auth::CurrentAgent,
     db::queries,
-    domain::AgentId,
+    domain::{types::Role, AgentId},
     error::AppResult,
 };
 
-/// `GET /api/agents`.
-pub async fn list(state: web::Data<AppState>, _me: CurrentAgent) -> AppResult<HttpResponse> {
+/// `GET /api/agents`. Emails are for admins (and each agent's own): other agents see names,
+/// so a list of logins is not handed to everyone.
+pub async fn list(state: web::Data<AppState>, me: CurrentAgent) -> AppResult<HttpResponse> {
     let rows = state.app.store.read(queries::list_agents).await?;
     let live = state.app.presence.send(Snapshot).await?;
     let agents: Vec<_> = rows
@@ -26,7 +27,8 @@ pub async fn list(state: web::Data<AppState>, _me: CurrentAgent) -> AppResult<Ht
                     .ok()
                     .and_then(|id| live.get(&id).copied())
                     .unwrap_or(Availability::Offline);
-            json!({ "id": a.id, "name": a.name, "email": a.email, "role": a.role, "availability": availability })
+            let email = (me.role == Role::Admin || a.id == me.id.to_string()).then_some(&a.email);
+            json!({ "id": a.id, "name": a.name, "email": email, "role": a.role, "availability": availability })
         })
         .collect();
     Ok(HttpResponse::Ok().json(json!({ "items": agents })))

@@ -1,7 +1,9 @@
 //! Login, logout, and who am I.
 
 use crate::http::extract::Json;
-use actix_web::{web, HttpResponse};
+use std::net::IpAddr;
+
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -25,8 +27,32 @@ pub struct LoginRequest {
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0aRUZ7zZs8m0Ws1s3sdZ5YVjR3Q0D+XHcK8bM3DxbQg";
 
+/// The client's address: the TCP peer, or what the reverse proxy says when it is trusted.
+fn client_address(state: &AppState, req: &HttpRequest) -> IpAddr {
+    let forwarded = state
+        .app
+        .settings
+        .server
+        .trust_forwarded_for
+        .then(|| {
+            req.connection_info()
+                .realip_remote_addr()
+                .map(str::to_owned)
+        })
+        .flatten()
+        .and_then(|a| {
+            a.parse::<IpAddr>()
+                .ok()
+                .or_else(|| a.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+        });
+    forwarded
+        .or_else(|| req.peer_addr().map(|a| a.ip()))
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]))
+}
+
 pub async fn login(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: Json<LoginRequest>,
 ) -> AppResult<HttpResponse> {
     let LoginRequest { email, password } = body.into_inner();
@@ -35,10 +61,13 @@ pub async fn login(
     }
     let store = &state.app.store;
     let lookup = email.trim().to_lowercase();
+    let from = client_address(&state, &req);
     let now = std::time::Instant::now();
-    if let Err(wait) = state.app.logins.check(&lookup, now) {
+    if let Err(refusal) = state.app.logins.check(&lookup, from, now) {
+        tracing::info!(?refusal, client = %from, "login attempt throttled");
+        let wait = refusal.retry_after();
         return Err(AppError::TooManyRequests {
-            retry_after_secs: wait.as_secs().max(1),
+            retry_after_secs: (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1),
         });
     }
     let throttle_key = lookup.clone();
@@ -53,10 +82,10 @@ pub async fn login(
         .await
         .map_err(AppError::internal)?;
     if !ok {
-        state.app.logins.failed(&throttle_key, now);
+        state.app.logins.failed(&throttle_key, from, now);
         return Err(AppError::Unauthorized("wrong email or password"));
     }
-    state.app.logins.succeeded(&throttle_key);
+    state.app.logins.succeeded(&throttle_key, from, now);
     let agent = agent.ok_or(AppError::Unauthorized("wrong email or password"))?;
     let token = auth::new_token();
     let now = clock::now();

@@ -25,7 +25,7 @@ use crate::{
     domain::{
         conversation::{By, DerivedState, Event, FollowUpPreset},
         text,
-        types::{ChannelKind, LeadStage, Status},
+        types::{ChannelKind, LeadStage, Role, Status},
         AgentId, ConversationId,
     },
     error::{AppError, AppResult},
@@ -527,7 +527,8 @@ pub async fn set_tags(
     Ok(HttpResponse::Ok().json(view))
 }
 
-/// `DELETE /api/conversations/{id}`: permanent, with every message.
+/// `DELETE /api/conversations/{id}`: permanent, with every message; admins only (agents
+/// archive), recorded in the audit log.
 pub async fn delete(
     state: web::Data<AppState>,
     me: CurrentAgent,
@@ -535,7 +536,16 @@ pub async fn delete(
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
     visible(&state, &me, id).await?;
-    ask(&state.registry, id, DeleteConversation).await?;
+    if me.role != Role::Admin {
+        return Err(AppError::Forbidden(
+            "only admins may delete a conversation for good; archive it instead",
+        ));
+    }
+    let msg = DeleteConversation {
+        by: me.id,
+        by_email: me.email.clone(),
+    };
+    ask(&state.registry, id, msg).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

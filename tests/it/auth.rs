@@ -4,7 +4,7 @@ use serde_json::json;
 
 use crate::{
     both_backends,
-    helpers::{status_json, Backend, TestApp, ADMIN_EMAIL},
+    helpers::{status_json, Backend, TestApp, ADMIN_EMAIL, ADMIN_PASSWORD},
 };
 
 async fn routes_need_a_valid_token_and_logout_revokes_it(b: Backend) {
@@ -73,45 +73,150 @@ async fn wrong_credentials_are_refused_alike(b: Backend) {
     }
 }
 
-both_backends!(
-    routes_need_a_valid_token_and_logout_revokes_it,
-    wrong_credentials_are_refused_alike,
-    repeated_wrong_passwords_lock_the_email_for_a_while,
-);
+/// A client with its own source address on loopback (127.0.0.x), as a second machine.
+fn client_from(last: u8) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, last]))
+        .build()
+        .expect("client")
+}
 
-async fn repeated_wrong_passwords_lock_the_email_for_a_while(b: Backend) {
-    let app = TestApp::spawn(b).await;
-    let attempt = |password: &'static str| {
-        let app = &app;
-        async move {
-            app.client
-                .post(format!("{}/api/auth/login", app.base))
-                .json(&json!({"email": ADMIN_EMAIL, "password": password}))
-                .send()
-                .await
-                .expect("req")
-        }
-    };
-    for _ in 0..switchboard::login_throttle::MAX_FAILURES {
-        assert_eq!(attempt("wrong-password").await.status().as_u16(), 401);
-    }
-    // Now even the right password waits, with a clear error and Retry-After.
-    let resp = attempt(crate::helpers::ADMIN_PASSWORD).await;
+async fn login_status(
+    app: &TestApp,
+    client: &reqwest::Client,
+    email: &str,
+    password: &str,
+) -> (u16, Option<u64>) {
+    let resp = client
+        .post(format!("{}/api/auth/login", app.base))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .expect("login");
     let retry = resp
         .headers()
         .get("retry-after")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let (s, body) = status_json(resp).await;
+    (resp.status().as_u16(), retry)
+}
+
+/// Wrong passwords slow down whoever makes them, from where they make them: the owner at
+/// another address is not locked out, and the right password passes once the short wait is
+/// over.
+async fn wrong_passwords_delay_their_sender_not_the_owner(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let (owner, attacker) = (client_from(1), client_from(2));
     assert_eq!(
-        (s, body["error"].as_str()),
-        (429, Some("too_many_requests")),
-        "{body}"
+        login_status(&app, &owner, ADMIN_EMAIL, ADMIN_PASSWORD)
+            .await
+            .0,
+        200
     );
-    assert!(retry.is_some_and(|r| r > 0 && r <= 900), "{retry:?}");
-    // Other agents are unaffected.
-    let (_, other) = app
+    let free = switchboard::login_throttle::FREE_PER_ADDRESS;
+    for _ in 0..free + 1 {
+        assert_eq!(
+            login_status(&app, &attacker, ADMIN_EMAIL, "wrong").await.0,
+            401
+        );
+    }
+    // The attacker waits, even with the right password, with a clear error and Retry-After.
+    let (s, retry) = login_status(&app, &attacker, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!((s, retry), (429, Some(1)));
+    // The owner, elsewhere, gets in at once.
+    assert_eq!(
+        login_status(&app, &owner, ADMIN_EMAIL, ADMIN_PASSWORD)
+            .await
+            .0,
+        200
+    );
+    // A delay, not a lock: after it, the right password passes from there too.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(
+        login_status(&app, &attacker, ADMIN_EMAIL, ADMIN_PASSWORD)
+            .await
+            .0,
+        200
+    );
+}
+
+/// A flood of failures for made-up emails spends the global budget: unknown addresses wait
+/// out the minute, known ones pass, and a delay set before the flood is not forgotten.
+async fn a_flood_cannot_flush_a_delay_or_lock_out_the_owner(b: Backend) {
+    let app = TestApp::spawn_with(b, |s| s.server.login_failures_per_minute = 30).await;
+    let (owner, guesser, flooder, newcomer) = (
+        client_from(1),
+        client_from(2),
+        client_from(3),
+        client_from(4),
+    );
+    assert_eq!(
+        login_status(&app, &owner, ADMIN_EMAIL, ADMIN_PASSWORD)
+            .await
+            .0,
+        200
+    );
+    for _ in 0..6 {
+        login_status(&app, &guesser, ADMIN_EMAIL, "wrong").await;
+    }
+    let (s, _) = login_status(&app, &guesser, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(s, 429);
+    let mut refused = 0;
+    for i in 0..60 {
+        let (s, _) = login_status(&app, &flooder, &format!("flood{i}@attacker.test"), "x").await;
+        assert!(s == 401 || s == 429, "{s}");
+        refused += usize::from(s == 429);
+    }
+    assert!(
+        refused >= 25,
+        "the budget stops the flood: {refused} refused"
+    );
+    let (s, _) = login_status(&app, &guesser, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(s, 429, "the guesser still waits after the flood");
+    assert_eq!(
+        login_status(&app, &owner, ADMIN_EMAIL, ADMIN_PASSWORD)
+            .await
+            .0,
+        200,
+        "the owner's known address passes during the flood"
+    );
+    assert_eq!(
+        login_status(&app, &newcomer, ADMIN_EMAIL, ADMIN_PASSWORD)
+            .await
+            .0,
+        429,
+        "an unknown address waits out the minute"
+    );
+}
+
+/// Agents see each other's names; only admins (and each agent for itself) see emails.
+async fn agents_see_names_not_emails(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let admin = app.login().await;
+    let (me_id, me) = app
         .agent("sam@test.local", switchboard::domain::types::Role::Agent)
         .await;
-    assert_eq!(other.len(), 64);
+    let (_, list) = app.get(&me, "/api/agents").await;
+    for a in list["items"].as_array().expect("items") {
+        if a["id"] == me_id.as_str() {
+            assert_eq!(a["email"], "sam@test.local");
+        } else {
+            assert_eq!(a["email"], serde_json::Value::Null, "{a}");
+            assert!(a["name"].is_string());
+        }
+    }
+    let (_, list) = app.get(&admin, "/api/agents").await;
+    assert!(list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .all(|a| a["email"].is_string()));
 }
+
+both_backends!(
+    routes_need_a_valid_token_and_logout_revokes_it,
+    wrong_credentials_are_refused_alike,
+    wrong_passwords_delay_their_sender_not_the_owner,
+    a_flood_cannot_flush_a_delay_or_lock_out_the_owner,
+    agents_see_names_not_emails,
+);

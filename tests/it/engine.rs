@@ -277,18 +277,24 @@ async fn concurrent_duplicates_make_one_message(b: Backend) {
 async fn messages_are_ordered_by_provider_timestamp(b: Backend) {
     let app = TestApp::spawn(b).await;
     let token = app.login().await;
+    let at = |minutes_ago: i64| chrono::Utc::now() - chrono::Duration::minutes(minutes_ago);
     let mut late = customer("late", "c1", "second");
-    late["timestamp"] = json!("2026-01-01T10:05:00Z");
+    late["timestamp"] = json!(at(10).to_rfc3339());
     let ack = send(&app, &late).await;
     let id = ack["conversation_id"].as_str().expect("id").to_owned();
+    app.message_where(&token, &id, "the assistant's answer", |m| {
+        m["author"] == "assistant"
+    })
+    .await;
+    // A person holds it now: nobody answers automatically.
     app.post(
         &token,
         &format!("/api/conversations/{id}/status"),
-        &json!({"status": "closed"}),
+        &json!({"status": "human"}),
     )
     .await;
     let mut early = customer("early", "c1", "first");
-    early["timestamp"] = json!(1767261600); // 2026-01-01T10:00:00Z
+    early["timestamp"] = json!(at(15).timestamp());
     send(&app, &early).await;
     let msgs = app.messages(&token, &id).await;
     let customer_texts: Vec<&str> = msgs
@@ -298,8 +304,11 @@ async fn messages_are_ordered_by_provider_timestamp(b: Backend) {
         .collect();
     assert_eq!(customer_texts, ["first", "second"]);
     let conv = app.conversation(&token, &id).await;
-    // A late-arriving older message does not become the list preview.
-    assert_ne!(conv["last_message_preview"], "first");
+    // In the thread it takes its provider time's place; but it arrived after our answer, so
+    // it is what the customer said last (the preview) and it needs an answer.
+    assert_eq!(conv["last_message_preview"], "first", "{conv}");
+    assert_eq!(conv["last_message_author"], "customer", "{conv}");
+    assert_eq!(conv["needs_reply"], true, "{conv}");
 }
 
 async fn follow_up_fires_and_can_be_cancelled(b: Backend) {

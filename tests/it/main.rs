@@ -6,6 +6,7 @@
 
 mod helpers;
 
+mod access;
 mod auth;
 mod browser;
 mod cdp;
@@ -13,6 +14,7 @@ mod cli;
 mod contacts;
 mod engine;
 mod input_validation;
+mod late_messages;
 mod meta;
 mod migrations;
 mod never_unanswered;

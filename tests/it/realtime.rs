@@ -266,9 +266,30 @@ async fn live_reassignment_is_seen_by_both_agents(b: Backend) {
     let assigned_to_b = |v: &Value| {
         v["type"] == "conversation.updated" && v["conversation"]["assignee_id"] == b_id.as_str()
     };
-    // A sees it leave (assigned to someone else), B sees it arrive.
-    ws_a.until("A sees the reassignment", STEP, assigned_to_b)
+    // A is told it left, and to whom; B sees it arrive.
+    let seen = ws_a
+        .until("A is told it is gone", STEP, is("conversation.hidden"))
         .await;
+    let hidden = seen.last().expect("frame");
+    assert_eq!(
+        (
+            &hidden["conversation_id"],
+            &hidden["reason"],
+            &hidden["assignee_id"],
+            &hidden["assignee_name"]
+        ),
+        (
+            &json!(id),
+            &json!("reassigned"),
+            &json!(b_id),
+            &json!("b@test.local")
+        ),
+        "{hidden}"
+    );
+    assert!(
+        seen.iter().all(|f| !assigned_to_b(f)),
+        "A no longer gets the conversation's state: {seen:?}"
+    );
     ws_b.until("B sees the reassignment", STEP, assigned_to_b)
         .await;
     let (s, _) = app.get(&a, &format!("/api/conversations/{id}")).await;
@@ -285,6 +306,70 @@ async fn live_reassignment_is_seen_by_both_agents(b: Backend) {
     for f in ws_a.drain(Duration::from_millis(400)).await {
         assert_ne!(f["type"], "message.created", "A must not get it: {f}");
     }
+}
+
+/// Alice (restricted) sees an unassigned conversation; an admin gives it to Bob: Alice is
+/// told it is gone and why, supervisors keep it, Bob gets it.
+async fn everyone_who_loses_sight_of_a_conversation_is_told(b: Backend) {
+    let app = TestApp::spawn_with(b, restricted).await;
+    let admin = app.login().await;
+    let (_, sup) = app.agent("sup@test.local", Role::Supervisor).await;
+    let (_, alice) = app.agent("alice@test.local", Role::Agent).await;
+    let (bob_id, bob) = app.agent("bob@test.local", Role::Agent).await;
+    let id = app.customer_writes("m1", "c1", "talk to a human").await;
+    let (s, _) = app.get(&alice, &format!("/api/conversations/{id}")).await;
+    assert_eq!(s, 200, "Alice sees the unassigned conversation");
+
+    let mut ws_alice = WsClient::connect(&app.base, &alice, None).await;
+    let mut ws_sup = WsClient::connect(&app.base, &sup, None).await;
+    let mut ws_bob = WsClient::connect(&app.base, &bob, None).await;
+    for ws in [&mut ws_alice, &mut ws_sup, &mut ws_bob] {
+        ws.next_json(STEP).await.expect("hello");
+    }
+    let (s, _) = app
+        .post(
+            &admin,
+            &format!("/api/conversations/{id}/assign"),
+            &json!({"agent_id": bob_id}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let hidden = ws_alice
+        .until("Alice is told", STEP, is("conversation.hidden"))
+        .await
+        .pop()
+        .expect("frame");
+    assert_eq!(hidden["conversation_id"], json!(id), "{hidden}");
+    assert_eq!(hidden["assignee_name"], "bob@test.local", "{hidden}");
+    ws_bob
+        .until("Bob gets it", STEP, |v| {
+            v["type"] == "conversation.updated" && v["conversation"]["assignee_id"] == json!(bob_id)
+        })
+        .await;
+    let sup_frames = ws_sup
+        .until(
+            "the supervisor sees the change",
+            STEP,
+            is("conversation.updated"),
+        )
+        .await;
+    for f in sup_frames
+        .iter()
+        .chain(ws_sup.drain(Duration::from_millis(300)).await.iter())
+        .chain(ws_bob.drain(Duration::from_millis(300)).await.iter())
+    {
+        assert_ne!(f["type"], "conversation.hidden", "only who lost sight: {f}");
+    }
+    let (s, _) = app.get(&alice, &format!("/api/conversations/{id}")).await;
+    assert_eq!(s, 404);
+    // The thread names who did it.
+    let messages = app.messages(&admin, &id).await;
+    assert!(
+        messages
+            .iter()
+            .any(|m| m["text"] == "Admin assigned this to bob@test.local"),
+        "{messages:?}"
+    );
 }
 
 async fn two_agents_taking_at_once_exactly_one_wins(b: Backend) {
@@ -845,6 +930,7 @@ both_backends!(
     a_customer_message_is_pushed_at_once,
     resume_replays_exactly_the_missed_events,
     visibility_holds_on_rest_and_websocket,
+    everyone_who_loses_sight_of_a_conversation_is_told,
     live_reassignment_is_seen_by_both_agents,
     two_agents_taking_at_once_exactly_one_wins,
     handoff_notifies_online_agents_with_a_badge,

@@ -180,7 +180,11 @@ async fn nul_is_cleaned_from_customers_and_refused_from_our_api(b: Backend) {
         br#"{"external_id":"n5","contact":{"external_id":"c1"},"text":"\ud800 lone"}"#,
     )
     .await;
-    assert_eq!((status, &answer["error"]), (400, &json!("bad_request")), "{answer}");
+    assert_eq!(
+        (status, &answer["error"]),
+        (400, &json!("bad_request")),
+        "{answer}"
+    );
     assert!(
         app.conversations(&token).await.is_empty(),
         "nothing of a refused request is stored"
