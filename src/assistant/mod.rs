@@ -6,6 +6,13 @@
 //! confidently wrong is worse for a support inbox than handing off, so the
 //! thresholds err on the side of [`AssistantReply::NoMatch`].
 //!
+//! Its rules are about how well a message matches, not about what it says:
+//! complaints (a double charge, fraud, a broken delivery, anger) are recognised
+//! before the assistant is asked, by
+//! [`HandoffPhrases::complaints`](crate::domain::handoff::HandoffPhrases::complaints),
+//! and go to a person. The rules are the safety net for those the phrase list
+//! misses.
+//!
 //! It sits behind the [`Assistant`] trait so an LLM-backed provider can be
 //! added later without touching the conversation flow.
 
