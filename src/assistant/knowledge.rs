@@ -369,6 +369,33 @@ mod tests {
     }
 
     #[test]
+    fn demo_texts_are_gsm7_so_sms_replies_cost_no_extra_segments() {
+        use crate::channels::sms::{segments, Encoding};
+        let kb = KnowledgeBase::demo();
+        let texts = kb
+            .entries
+            .iter()
+            .flat_map(|e| [&e.question, &e.answer])
+            .map(String::as_str)
+            .chain([kb.no_match_reply.as_str(), DEFAULT_NO_MATCH_REPLY]);
+        for text in texts {
+            let info = segments(text);
+            let offending: String = text
+                .chars()
+                .filter(|c| !crate::channels::sms::is_gsm7(*c))
+                .collect();
+            assert_eq!(
+                info.encoding,
+                Encoding::Gsm7,
+                "{text:?} has {offending:?}: write ASCII look-alikes in knowledge/demo.toml"
+            );
+        }
+        // The reply from finding D18: 2 segments with its en dashes, 1 without.
+        let hours = kb.entry("opening-hours").unwrap();
+        assert_eq!(segments(&hours.answer).segments, 1);
+    }
+
+    #[test]
     fn minimal_file_uses_defaults() {
         let kb = KnowledgeBase::from_toml_str(
             r#"
