@@ -22,15 +22,23 @@ use std::collections::{HashMap, HashSet};
 
 /// Function words that carry no intent in customer questions. Kept short and
 /// explicit on purpose: question words that *do* carry intent ("where",
-/// "when", "long") are not in here.
+/// "when", "long", "much" as in "how much is shipping") are not in here.
+///
+/// Greetings and the verbs of asking ("hello", "thanks", "I'd like", "I want",
+/// "I need") are in here: they carry no topic, and left in they would count
+/// as words the knowledge base does not know (see
+/// [`Bm25Index::known_share`]), so "I'd like to cancel my purchase" would look
+/// mostly foreign.
 pub const STOPWORDS: &[&str] = &[
     "a", "about", "am", "an", "and", "any", "are", "as", "at", "be", "been", "but", "by", "can",
     "could", "d", "did", "do", "does", "doing", "for", "from", "get", "got", "had", "has", "have",
     "he", "her", "hi", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "just",
-    "ll", "m", "many", "me", "much", "my", "of", "on", "or", "our", "please", "re", "s", "she",
-    "should", "so", "t", "than", "that", "the", "their", "them", "then", "there", "these", "they",
-    "this", "those", "to", "too", "us", "ve", "was", "we", "were", "what", "which", "who", "whom",
-    "why", "will", "with", "would", "you", "your", "yours",
+    "ll", "m", "many", "me", "my", "of", "on", "or", "our", "please", "re", "s", "she", "should",
+    "so", "t", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this",
+    "those", "to", "too", "us", "ve", "was", "we", "were", "what", "which", "who", "whom", "why",
+    "will", "with", "would", "you", "your", "yours",
+    // Greetings, thanks and the verbs of asking.
+    "hello", "hey", "like", "need", "ok", "okay", "thank", "thanks", "want",
     // Halves of contractions once the apostrophe splits them ("don't" -> "don" + "t").
     "aren", "couldn", "didn", "doesn", "don", "hasn", "haven", "isn", "wasn", "weren", "won",
     "wouldn",
@@ -290,6 +298,26 @@ impl Bm25Index {
         }
     }
 
+    /// Share of the query's distinct *words* that occur in at least one
+    /// document, in any field; 0 when the query has no words.
+    ///
+    /// Numbers are left out of both sides: an order number, a price or a date
+    /// says nothing about whether the message is in the documents' language
+    /// or domain. Unlike [`Bm25Index::coverage`], every word counts the same:
+    /// an unknown word has no IDF, and the question here is only how much of
+    /// the message the index has any vocabulary for.
+    pub fn known_share(&self, query: &str) -> f64 {
+        let words: Vec<String> = query_terms(query)
+            .into_iter()
+            .filter(|term| !term.chars().all(char::is_numeric))
+            .collect();
+        if words.is_empty() {
+            return 0.0;
+        }
+        let known = words.iter().filter(|w| self.df.contains_key(*w)).count();
+        known as f64 / words.len() as f64
+    }
+
     fn score_terms(&self, terms: &[String], doc: usize) -> f64 {
         let Some(d) = self.docs.get(doc) else {
             return 0.0;
@@ -347,6 +375,13 @@ mod tests {
             vec!["order", "12345", "2", "item"]
         );
         assert_eq!(tokenize("Envío gratis"), vec!["envío", "gratis"]);
+        // "much" asks for a price; greetings and the verbs of asking say nothing.
+        assert_eq!(tokenize("How much is shipping?"), vec!["much", "ship"]);
+        assert_eq!(
+            tokenize("Hello! I'd like to cancel, I need it gone, thanks"),
+            vec!["cancel", "gon"]
+        );
+        assert_eq!(tokenize("hey, ok, I want a refund"), vec!["refund"]);
     }
 
     #[test]
@@ -497,6 +532,28 @@ mod tests {
         assert_eq!(index.coverage("xyzzy", 0), 0.0);
         assert_eq!(index.coverage("", 0), 0.0);
         assert_eq!(index.coverage("return", 99), 0.0);
+    }
+
+    #[test]
+    fn known_share_counts_words_the_index_has_seen() {
+        let index = Bm25Index::build_weighted(&[
+            vec![("return policy", 1.0), ("within 30 days", 0.25)],
+            vec![("shipping", 1.0)],
+        ]);
+        assert_eq!(index.known_share("return policy"), 1.0);
+        // Words from any document and any field, even a light one, are known.
+        assert_eq!(index.known_share("shipping days"), 1.0);
+        assert_eq!(index.known_share("return my shoes"), 0.5);
+        assert!((index.known_share("returned twice fraud") - 1.0 / 3.0).abs() < 1e-12);
+        // Repeats count once; numbers do not count at all.
+        assert_eq!(index.known_share("shoes shoes shoes return"), 0.5);
+        assert_eq!(index.known_share("return 12345"), 1.0);
+        assert_eq!(index.known_share("shoes 30"), 0.0);
+        // Nothing but numbers, stopwords or nothing at all: no words to know.
+        assert_eq!(index.known_share("12345"), 0.0);
+        assert_eq!(index.known_share("what is it"), 0.0);
+        assert_eq!(index.known_share(""), 0.0);
+        assert_eq!(index.known_share("أين طلبي"), 0.0);
     }
 
     #[test]

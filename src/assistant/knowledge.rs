@@ -6,20 +6,51 @@
 //! offending entry, so mistakes surface at startup instead of as odd replies.
 //!
 //! ```toml
-//! [assistant]            # optional
+//! [assistant]            # optional, and so is every key in it
 //! no_match_reply = "I'm not sure I can answer that. ..."
+//! min_score = 1.2        # the best entry's BM25 score
+//! min_coverage = 0.5     # share of the message's known terms (IDF-weighted) in the best entry
+//! min_margin = 0.2       # (best - second-best score) / best
+//! min_known_share = 0.5  # share of the message's words found anywhere in the knowledge base
 //!
 //! [[entry]]
 //! id = "opening-hours"                    # optional, defaults to the entry's index ("0", "1", ...)
 //! question = "What are your opening hours?"
 //! keywords = ["hours", "open", "close"]   # optional, extra searchable words
-//! answer = "We're open Monday to Friday, 9:00–18:00."
+//! answer = "We're open Monday to Friday, 9:00-18:00."
 //! ```
+//!
+//! # When the assistant answers
+//!
+//! The four `min_*` keys are the [`Thresholds`] of
+//! [`KnowledgeBaseAssistant`](super::KnowledgeBaseAssistant); the values above
+//! are the defaults (`DEFAULT_MIN_SCORE`, `DEFAULT_MIN_COVERAGE`,
+//! `DEFAULT_MIN_MARGIN` and `DEFAULT_MIN_KNOWN_SHARE` in [`super`], where each
+//! is explained). The assistant answers with the best-ranked entry only when
+//! all four hold; otherwise it sends `no_match_reply`. In short:
+//!
+//! - `min_known_share`: most of the message must be words this file uses
+//!   somewhere; a complaint full of other words ("charged twice, this is
+//!   fraud") or a message in another language is not answered because of one
+//!   familiar word.
+//! - `min_score`: the best entry matched at least one distinctive word. BM25
+//!   scores grow with the number of entries, so a file of only a handful of
+//!   entries may need a lower value (e.g. 0.5).
+//! - `min_coverage`: the best entry explains most of what was asked, not one
+//!   word of a question about several things.
+//! - `min_margin`: no other entry scores almost as well; "My package arrived
+//!   damaged" is as much about tracking as about the warranty.
+//!
+//! `min_score` must be at least 0; the other three are shares between 0 and 1.
+//! All are inclusive, so 0 switches a rule off. Raise them to hand off more
+//! often, lower them to guess more.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+
+use super::Thresholds;
 
 /// Used when the file has no `[assistant] no_match_reply`. It names phrases the
 /// default handoff detector recognises, so following its advice always works.
@@ -37,6 +68,9 @@ pub const DEFAULT_NO_MATCH_REPLY: &str =
 pub struct KnowledgeBase {
     /// What the assistant says when nothing matches well.
     pub no_match_reply: String,
+    /// When the assistant answers: the file's `[assistant]` thresholds, each
+    /// defaulting to the matching `DEFAULT_*` constant of [`super`].
+    pub thresholds: Thresholds,
     /// Entries in file order; the index into this vector is what the search
     /// index refers to.
     pub entries: Vec<Entry>,
@@ -92,6 +126,14 @@ pub enum KnowledgeError {
     /// `[assistant] no_match_reply` is present but empty.
     #[error("knowledge base: `assistant.no_match_reply` must not be empty")]
     EmptyNoMatchReply,
+    /// An `[assistant]` threshold is out of its range.
+    #[error("knowledge base: `assistant.{key}` must be {range}, not {value}")]
+    InvalidThreshold {
+        key: &'static str,
+        value: f64,
+        /// The allowed range, in words (e.g. "between 0 and 1").
+        range: &'static str,
+    },
     /// Any of the above, for a file loaded from disk.
     #[error("knowledge base {}: {error}", path.display())]
     InFile {
@@ -114,6 +156,52 @@ struct RawKnowledgeBase {
 struct RawAssistant {
     #[serde(default)]
     no_match_reply: Option<String>,
+    #[serde(default)]
+    min_score: Option<f64>,
+    #[serde(default)]
+    min_coverage: Option<f64>,
+    #[serde(default)]
+    min_margin: Option<f64>,
+    #[serde(default)]
+    min_known_share: Option<f64>,
+}
+
+impl RawAssistant {
+    /// The thresholds the file sets, over the defaults; each is checked
+    /// against its range so a typo such as `min_margin = 20` (meant as 20%)
+    /// fails at startup instead of silencing the assistant.
+    fn thresholds(&self) -> Result<Thresholds, KnowledgeError> {
+        let defaults = Thresholds::default();
+        let ratio = |key: &'static str, value: Option<f64>, default: f64| match value {
+            None => Ok(default),
+            Some(v) if (0.0..=1.0).contains(&v) => Ok(v),
+            Some(value) => Err(KnowledgeError::InvalidThreshold {
+                key,
+                value,
+                range: "between 0 and 1",
+            }),
+        };
+        Ok(Thresholds {
+            min_score: match self.min_score {
+                None => defaults.min_score,
+                Some(v) if v.is_finite() && v >= 0.0 => v,
+                Some(value) => {
+                    return Err(KnowledgeError::InvalidThreshold {
+                        key: "min_score",
+                        value,
+                        range: "a number of at least 0",
+                    })
+                }
+            },
+            min_coverage: ratio("min_coverage", self.min_coverage, defaults.min_coverage)?,
+            min_margin: ratio("min_margin", self.min_margin, defaults.min_margin)?,
+            min_known_share: ratio(
+                "min_known_share",
+                self.min_known_share,
+                defaults.min_known_share,
+            )?,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -131,6 +219,10 @@ impl TryFrom<RawKnowledgeBase> for KnowledgeBase {
     type Error = KnowledgeError;
 
     fn try_from(raw: RawKnowledgeBase) -> Result<Self, Self::Error> {
+        let thresholds = match &raw.assistant {
+            Some(assistant) => assistant.thresholds()?,
+            None => Thresholds::default(),
+        };
         let no_match_reply = match raw.assistant.and_then(|a| a.no_match_reply) {
             Some(reply) if reply.trim().is_empty() => {
                 return Err(KnowledgeError::EmptyNoMatchReply)
@@ -191,6 +283,7 @@ impl TryFrom<RawKnowledgeBase> for KnowledgeBase {
         }
         Ok(Self {
             no_match_reply,
+            thresholds,
             entries,
         })
     }
@@ -226,6 +319,7 @@ impl KnowledgeBase {
     pub fn demo() -> Self {
         Self::from_toml_str(DEMO_TOML).unwrap_or_else(|_| Self {
             no_match_reply: DEFAULT_NO_MATCH_REPLY.to_owned(),
+            thresholds: Thresholds::default(),
             entries: vec![Entry {
                 id: "demo-unavailable".to_owned(),
                 question: "Can I talk to a person?".to_owned(),
@@ -272,6 +366,33 @@ mod tests {
             assert!(kb.entry(id).is_some(), "demo entry {id:?} missing");
         }
         assert!(!kb.no_match_reply.is_empty());
+    }
+
+    #[test]
+    fn demo_texts_are_gsm7_so_sms_replies_cost_no_extra_segments() {
+        use crate::channels::sms::{segments, Encoding};
+        let kb = KnowledgeBase::demo();
+        let texts = kb
+            .entries
+            .iter()
+            .flat_map(|e| [&e.question, &e.answer])
+            .map(String::as_str)
+            .chain([kb.no_match_reply.as_str(), DEFAULT_NO_MATCH_REPLY]);
+        for text in texts {
+            let info = segments(text);
+            let offending: String = text
+                .chars()
+                .filter(|c| !crate::channels::sms::is_gsm7(*c))
+                .collect();
+            assert_eq!(
+                info.encoding,
+                Encoding::Gsm7,
+                "{text:?} has {offending:?}: write ASCII look-alikes in knowledge/demo.toml"
+            );
+        }
+        // The reply from finding D18: 2 segments with its en dashes, 1 without.
+        let hours = kb.entry("opening-hours").unwrap();
+        assert_eq!(segments(&hours.answer).segments, 1);
     }
 
     #[test]
@@ -464,6 +585,80 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(err, KnowledgeError::EmptyNoMatchReply), "{err:?}");
+    }
+
+    #[test]
+    fn thresholds_default_and_can_be_set() {
+        let kb =
+            KnowledgeBase::from_toml_str("[[entry]]\nquestion = \"Q\"\nanswer = \"A\"\n").unwrap();
+        assert_eq!(kb.thresholds, Thresholds::default());
+        assert_eq!(KnowledgeBase::demo().thresholds, Thresholds::default());
+
+        let kb = KnowledgeBase::from_toml_str(
+            r#"
+            [assistant]
+            min_score = 0.5
+            min_coverage = 0.6
+            min_margin = 0.0
+            min_known_share = 1
+            [[entry]]
+            question = "Q"
+            answer = "A"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(
+            kb.thresholds,
+            Thresholds {
+                min_score: 0.5,
+                min_coverage: 0.6,
+                min_margin: 0.0,
+                min_known_share: 1.0,
+            }
+        );
+        // Only some keys: the others keep their defaults.
+        let kb = KnowledgeBase::from_toml_str(
+            "[assistant]\nmin_margin = 0.3\n[[entry]]\nquestion = \"Q\"\nanswer = \"A\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            kb.thresholds,
+            Thresholds {
+                min_margin: 0.3,
+                ..Thresholds::default()
+            }
+        );
+    }
+
+    #[test]
+    fn out_of_range_thresholds_are_rejected_and_named() {
+        for (setting, key) in [
+            ("min_score = -1", "min_score"),
+            ("min_score = inf", "min_score"),
+            ("min_score = nan", "min_score"),
+            ("min_coverage = 1.5", "min_coverage"),
+            ("min_margin = 20", "min_margin"),
+            ("min_margin = -0.1", "min_margin"),
+            ("min_known_share = nan", "min_known_share"),
+        ] {
+            let toml =
+                format!("[assistant]\n{setting}\n[[entry]]\nquestion = \"Q\"\nanswer = \"A\"\n");
+            let err = KnowledgeBase::from_toml_str(&toml).unwrap_err();
+            assert!(
+                matches!(&err, KnowledgeError::InvalidThreshold { key: k, .. } if *k == key),
+                "{setting}: {err:?}"
+            );
+            assert!(
+                err.to_string().contains(&format!("assistant.{key}")),
+                "{err}"
+            );
+        }
+        // A misspelt key is an unknown key, as everywhere in the file.
+        let err = KnowledgeBase::from_toml_str(
+            "[assistant]\nmin_margins = 0.3\n[[entry]]\nquestion = \"Q\"\nanswer = \"A\"\n",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("min_margins"), "{err}");
     }
 
     #[test]

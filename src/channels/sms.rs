@@ -14,11 +14,16 @@
 //!   a letter with combining accents, moves whole to the next part. So the count is not
 //!   always `ceil(units / 153)`.
 //!
+//! [`smart_encode`] optionally replaces look-alikes such as en dashes and curly quotes first,
+//! so that text which only *looks* like GSM-7 is sent as GSM-7.
+//!
 //! Grapheme clusters are approximated without a Unicode segmentation table: a cluster is a
 //! character followed by combining marks, variation selectors, emoji modifiers, tag
 //! characters, or a zero-width joiner and the character after it; regional-indicator
 //! letters pair into flags. That covers emoji and accented Latin text; a cluster longer than
 //! a whole part (only possible with pathological input) is split between code points.
+
+use std::borrow::Cow;
 
 use serde::Serialize;
 
@@ -63,6 +68,160 @@ pub fn segments(text: &str) -> SegmentInfo {
 /// Whether `c` can be sent in GSM-7 at all.
 pub fn is_gsm7(c: char) -> bool {
     septets(c).is_some()
+}
+
+/// Replaces characters outside GSM-7 with their GSM-7 look-alikes ("smart encoding", after
+/// Twilio's Messaging Service feature of that name), when that makes the **whole** text
+/// GSM-7; otherwise returns it unchanged.
+///
+/// What word processors and phone keyboards slip in is the usual reason a short reply costs
+/// two or three segments: an en dash in "9:00–18:00" makes a 113-character reply UCS-2 (2
+/// segments) instead of GSM-7 (1). The replacements, modelled on Twilio's Smart Encoding list:
+///
+/// - dashes and hyphens (`‐ ‑ ‒ – — ― −`, the hyphen bullet `⁃`) and the bullets `• ∙` →
+///   `-`;
+/// - single quotes, apostrophes, primes and accents used as apostrophes
+///   (`‘ ’ ‚ ‛ ′ ‹ › ʹ ʻ ʼ ʽ ˈ ˊ ˋ ´` and the backtick) → `'`; double quotes and primes
+///   (`“ ” „ ‟ ″ « » ʺ ˮ 〝 〞 〟`) → `"`;
+/// - the ellipsis `…` → `...`;
+/// - the no-break, narrow, figure, thin, hair, em and other Unicode spaces and the tab → a
+///   space; the line and paragraph separators → a line feed; invisible characters (soft
+///   hyphen, zero-width space, word joiner, byte-order mark) are dropped;
+/// - fullwidth forms (`！ ＃ Ａ ０ ～`…) → their ASCII letter, digit or sign; Latin small
+///   capitals (`ᴀ ʙ ᴄ`…) → the capital letter; small, heavy and ornamental variants of
+///   punctuation and signs (`﹐ ﹒ ❨ ✱ ∕ ∣`…) and `÷` → the plain sign.
+///
+/// Left alone on purpose:
+///
+/// - letters with accents (`ç ê á`): they are not look-alikes but other letters, and a
+///   customer's name or a Spanish reply must not lose them;
+/// - combining marks (Twilio maps a few, e.g. a combining tilde to `~`): they belong to the
+///   letter before them, so "São" written decomposed would become "Sa~o";
+/// - vulgar fractions: "1½" would become "11/2".
+///
+/// All or nothing: when any character has no look-alike (an emoji, Arabic, an accented
+/// letter), the message is UCS-2 whatever is replaced, and in UCS-2 replacing only makes it
+/// longer ("…" is one unit, "..." three) and less faithful, so the text is returned as it is.
+/// That is also what Twilio does. The result borrows `text` whenever nothing changes.
+pub fn smart_encode(text: &str) -> Cow<'_, str> {
+    if text.chars().all(is_gsm7) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if is_gsm7(c) {
+            out.push(c);
+        } else if let Some(ascii) = fullwidth_ascii(c) {
+            out.push(ascii);
+        } else if let Some(replacement) = look_alike(c) {
+            out.push_str(replacement);
+        } else {
+            return Cow::Borrowed(text);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The ASCII character a fullwidth form (U+FF01–U+FF5E) stands for; the backtick, the one
+/// printable ASCII character outside GSM-7, becomes an apostrophe.
+fn fullwidth_ascii(c: char) -> Option<char> {
+    if !('\u{FF01}'..='\u{FF5E}').contains(&c) {
+        return None;
+    }
+    match char::from_u32(u32::from(c) - 0xFEE0)? {
+        '`' => Some('\''),
+        ascii => Some(ascii),
+    }
+}
+
+/// The GSM-7 look-alike of a character outside GSM-7 (other than the fullwidth forms), if
+/// it has one; see [`smart_encode`] for the list and what is left out.
+fn look_alike(c: char) -> Option<&'static str> {
+    let replacement = match c {
+        // Dashes, hyphens, minus and bullets.
+        '\u{2010}' | '\u{2011}' | '\u{2012}' | '\u{2013}' | '\u{2014}' | '\u{2015}'
+        | '\u{2212}' | '\u{2043}' | '\u{2022}' | '\u{2219}' | '\u{FE58}' | '\u{FE63}'
+        | '\u{23BC}' | '\u{23BD}' => "-",
+        // Single quotes, apostrophes and primes.
+        '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' | '\u{2035}'
+        | '\u{2039}' | '\u{203A}' | '\u{02B9}' | '\u{02BB}' | '\u{02BC}' | '\u{02BD}'
+        | '\u{02C8}' | '\u{02CA}' | '\u{02CB}' | '\u{00B4}' | '`' | '\u{275B}' | '\u{275C}'
+        | '\u{FE10}' | '\u{FE11}' => "'",
+        // Double quotes and primes.
+        '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{201F}' | '\u{2033}' | '\u{2036}'
+        | '\u{00AB}' | '\u{00BB}' | '\u{02BA}' | '\u{02EE}' | '\u{275D}' | '\u{275E}'
+        | '\u{301D}' | '\u{301E}' | '\u{301F}' => "\"",
+        '\u{2026}' => "...",
+        // Spaces, and the tab, which is not in GSM-7 either.
+        '\t' | '\u{00A0}' | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{205F}' | '\u{3000}' => " ",
+        '\u{2028}' | '\u{2029}' => "\n",
+        // Invisible: soft hyphen, zero-width space, word joiner, byte-order mark. (Not the
+        // zero-width joiners, which hold emoji and some scripts together; such text is UCS-2
+        // anyway.)
+        '\u{00AD}' | '\u{200B}' | '\u{2060}' | '\u{FEFF}' => "",
+        // Small, heavy, ornamental and mathematical variants of GSM-7 signs.
+        '\u{00F7}' | '\u{2044}' | '\u{2215}' | '\u{29F8}' => "/",
+        '\u{29F5}' | '\u{29F9}' | '\u{FE68}' => "\\",
+        '\u{2223}' | '\u{23B8}' | '\u{23B9}' | '\u{23D0}' | '\u{239C}' | '\u{239F}' => "|",
+        '\u{FE6B}' => "@",
+        '\u{FE69}' => "$",
+        '\u{01C3}' | '\u{FE15}' | '\u{FE57}' => "!",
+        '\u{FE5F}' => "#",
+        '\u{FE6A}' => "%",
+        '\u{FE60}' => "&",
+        '\u{3001}' | '\u{FE50}' | '\u{FE51}' | '\u{FF64}' => ",",
+        '\u{2768}' | '\u{276A}' | '\u{27EE}' | '\u{2985}' | '\u{FE59}' => "(",
+        '\u{2769}' | '\u{276B}' | '\u{27EF}' | '\u{2986}' | '\u{FE5A}' => ")",
+        '\u{204E}'
+        | '\u{2217}'
+        | '\u{229B}'
+        | '\u{2722}'..='\u{2725}'
+        | '\u{2731}'..='\u{2733}'
+        | '\u{273A}'..='\u{273D}'
+        | '\u{2743}'
+        | '\u{2749}'..='\u{274B}'
+        | '\u{29C6}'
+        | '\u{FE61}' => "*",
+        '\u{02D6}' | '\u{FE62}' => "+",
+        '\u{3002}' | '\u{FE52}' | '\u{FF61}' => ".",
+        '\u{02D0}' | '\u{02F8}' | '\u{2982}' | '\u{A789}' | '\u{FE13}' => ":",
+        '\u{204F}' | '\u{FE14}' | '\u{FE54}' => ";",
+        '\u{FE64}' => "<",
+        '\u{A78A}' | '\u{FE66}' => "=",
+        '\u{FE65}' => ">",
+        '\u{FE16}' | '\u{FE56}' => "?",
+        '\u{2774}' | '\u{FE5B}' => "{",
+        '\u{2775}' | '\u{FE5C}' => "}",
+        '\u{02C6}' => "^",
+        '\u{02DC}' | '\u{02F7}' | '\u{223C}' => "~",
+        // Latin letter small capitals.
+        '\u{1D00}' => "A",
+        '\u{0299}' => "B",
+        '\u{1D04}' => "C",
+        '\u{1D05}' => "D",
+        '\u{1D07}' => "E",
+        '\u{A730}' => "F",
+        '\u{0262}' => "G",
+        '\u{029C}' => "H",
+        '\u{026A}' => "I",
+        '\u{1D0A}' => "J",
+        '\u{1D0B}' => "K",
+        '\u{029F}' => "L",
+        '\u{1D0D}' => "M",
+        '\u{0274}' => "N",
+        '\u{1D0F}' => "O",
+        '\u{1D18}' => "P",
+        '\u{0280}' => "R",
+        '\u{A731}' => "S",
+        '\u{1D1B}' => "T",
+        '\u{1D1C}' => "U",
+        '\u{1D20}' => "V",
+        '\u{1D21}' => "W",
+        '\u{028F}' => "Y",
+        '\u{1D22}' => "Z",
+        _ => return None,
+    };
+    Some(replacement)
 }
 
 /// Septets per character, or `None` as soon as one character is not GSM-7.
@@ -353,6 +512,131 @@ mod tests {
         for c in "çêâîôûÀÈ`’‘“”…–—\u{1B}\t😀".chars() {
             assert!(!is_gsm7(c), "{c:?}");
         }
+    }
+
+    #[track_caller]
+    fn assert_smart(text: &str, expected: &str) {
+        let encoded = smart_encode(text);
+        assert_eq!(encoded, expected, "{text:?}");
+        assert!(
+            matches!(encoded, Cow::Owned(_)),
+            "{text:?} changed, so it is owned"
+        );
+        assert_eq!(segments(&encoded).encoding, Encoding::Gsm7, "{text:?}");
+    }
+
+    #[test]
+    fn smart_encoding_replaces_look_alikes() {
+        for (text, expected) in [
+            // Dashes and hyphens.
+            ("9:00–18:00", "9:00-18:00"),
+            ("yes — really", "yes - really"),
+            (
+                "e\u{2010}mail, non\u{2011}stop, 555\u{2012}0100",
+                "e-mail, non-stop, 555-0100",
+            ),
+            ("\u{2015}\u{2212}5", "--5"),
+            // Quotes, apostrophes, primes.
+            ("It’s ‘fine’", "It's 'fine'"),
+            ("“Hello”", "\"Hello\""),
+            ("„Hallo“ ‚du‘", "\"Hallo\" 'du'"),
+            ("«Hola» ‹x›", "\"Hola\" 'x'"),
+            ("5′ 11″", "5' 11\""),
+            ("don`t", "don't"),
+            ("caf´s", "caf's"),
+            ("Hawaiʻi, ʼokina", "Hawai'i, 'okina"),
+            // Ellipsis, bullets.
+            ("Wait…", "Wait..."),
+            ("• one\n• two", "- one\n- two"),
+            // Spaces and invisible characters.
+            ("10\u{00A0}€", "10 €"),
+            ("1\u{202F}000\u{2009}km", "1 000 km"),
+            ("a\u{2003}b\u{3000}c\td", "a b c d"),
+            ("zero\u{200B}width\u{FEFF}\u{00AD}\u{2060}", "zerowidth"),
+            ("line\u{2028}break", "line\nbreak"),
+            // Fullwidth forms and small capitals.
+            ("ＯＫ！ ＃１", "OK! #1"),
+            ("（ｆｕｌｌ）～｀", "(full)~'"),
+            ("ᴏʀᴅᴇʀ", "ORDER"),
+            // Ornamental and mathematical signs.
+            ("6 ÷ 2 ∕ 1", "6 / 2 / 1"),
+            ("❨note❩ ✱ ﹖", "(note) * ?"),
+        ] {
+            assert_smart(text, expected);
+        }
+    }
+
+    #[test]
+    fn smart_encoding_borrows_when_nothing_changes() {
+        for text in [
+            "",
+            "Plain GSM-7 text: @£$¥ èé ÄÖÑÜ äöñüà € {braces} [brackets] ~ ^ | \\",
+            "We're open Monday to Friday, 9:00-18:00.",
+        ] {
+            assert!(
+                matches!(smart_encode(text), Cow::Borrowed(t) if t == text),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn smart_encoding_leaves_text_that_stays_ucs2_alone() {
+        for text in [
+            // Emoji: nothing to gain, and "…" -> "..." would add two units.
+            "Thanks! 😀",
+            "Thanks… we’ll be in touch 😀",
+            "👨\u{200D}👩\u{200D}👧 family",
+            // Other scripts, with look-alikes in them.
+            "مرحبا، أين طلبي؟",
+            "Привет — как дела?",
+            "注文はどこですか。",
+            // Accented letters are letters, not look-alikes.
+            "ça va? très bien – merci",
+            "São Paulo",
+            "Sa\u{0303}o Paulo",
+            // Vulgar fractions: "1½" must not become "11/2".
+            "1½ hours",
+        ] {
+            let encoded = smart_encode(text);
+            assert!(
+                matches!(encoded, Cow::Borrowed(t) if t == text),
+                "{text:?} -> {encoded:?}"
+            );
+            assert_eq!(segments(text).encoding, Encoding::Ucs2, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn smart_encoding_saves_a_segment_on_an_en_dash_reply() {
+        let reply = "We’re open Monday to Friday, 9:00–18:00, and Saturday 10:00–14:00. We’re closed on Sundays and all bank holidays.";
+        assert_eq!(reply.chars().count(), 113);
+        let before = segments(reply);
+        assert_eq!((before.encoding, before.segments), (Encoding::Ucs2, 2));
+        let encoded = smart_encode(reply);
+        assert_eq!(encoded.chars().count(), 113, "one character for one");
+        let after = segments(&encoded);
+        assert_eq!((after.encoding, after.segments), (Encoding::Gsm7, 1));
+    }
+
+    #[test]
+    fn every_look_alike_is_gsm7_and_replaces_only_non_gsm7_characters() {
+        let mut replaced = 0;
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let replacement = fullwidth_ascii(c)
+                .map(String::from)
+                .or_else(|| look_alike(c).map(String::from));
+            let Some(replacement) = replacement else {
+                continue;
+            };
+            replaced += 1;
+            assert!(!is_gsm7(c), "{c:?} is GSM-7 already");
+            assert!(replacement.chars().all(is_gsm7), "{c:?} -> {replacement:?}");
+            assert!(replacement.chars().count() <= 3, "{c:?} -> {replacement:?}");
+            // No combining marks: they belong to the letter before them.
+            assert!(!is_extender(c), "{c:?}");
+        }
+        assert!(replaced > 200, "{replaced}");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Detecting when a customer asks to talk to a person.
+//! Detecting when a customer asks to talk to a person, or complains.
 //!
 //! Customers rarely use one fixed command, so the bot's "offer a human" flow has
 //! to recognise the many ways people phrase it, in the languages our inboxes
@@ -23,6 +23,16 @@
 //!
 //! Phrases that normalise to nothing (e.g. `"!!!"`) are ignored, and duplicates
 //! (after normalisation) are kept only once.
+//!
+//! # Two built-in lists
+//!
+//! * [`HandoffPhrases::default_list`]: the customer asks for a person.
+//! * [`HandoffPhrases::complaint_list`]: the customer complains (a double
+//!   charge, fraud, a broken delivery, anger, a legal threat). The assistant
+//!   must not answer these with a knowledge-base entry: they go to a person.
+//!
+//! Both are [`HandoffPhrases`] built the same way, so the same rules apply
+//! and operators can log which phrase matched.
 
 /// Normalised, configurable multilingual list of phrases asking for a human.
 ///
@@ -251,6 +261,300 @@ impl HandoffPhrases {
 
     pub fn defaults() -> Self {
         Self::new(Self::default_list())
+    }
+
+    /// The built-in complaint list: billing, fraud, damage and anger phrases
+    /// in the languages of [`HandoffPhrases::default_list`] (English, Hinglish,
+    /// Spanish, Portuguese). A customer who writes one of these is upset or
+    /// has a problem a canned answer cannot fix (a double charge, a broken
+    /// delivery), so the message should go to a person instead of the
+    /// assistant, whose best guess would read as not listening.
+    ///
+    /// Matched with the same [normalisation and rules](self) as the handoff
+    /// list. Chosen to avoid ordinary questions that share a word:
+    ///
+    /// * single words only where they are a complaint on their own ("fraud",
+    ///   "scam", "unacceptable", "chargeback", "lawyer"); words with an
+    ///   everyday meaning only in a phrase: "charged twice", not "charged"
+    ///   ("do you charge for delivery?"); "is broken" and "arrived broken",
+    ///   not "broken" ("do you sell broken-in leather boots?");
+    /// * damage as the customer reports it ("arrived damaged", "was
+    ///   damaged", "is broken"), not as a category or a future ("are damaged
+    ///   items covered?", "what if it arrives damaged?"), which the assistant
+    ///   can answer;
+    /// * asking about a refund is not a complaint ("when will I get my
+    ///   refund?", "I want my money back" are for the assistant); demanding
+    ///   the money back is ("refund my money", "give me my money back").
+    pub fn complaint_list() -> Vec<&'static str> {
+        vec![
+            // --- English: billing ---
+            "charged twice",
+            "charged me twice",
+            "charged my card twice",
+            "charged two times",
+            "charged me two times",
+            "billed twice",
+            "billed me twice",
+            "double charged",
+            "double charge",
+            "double billed",
+            "charged double",
+            "duplicate charge",
+            "two charges",
+            "overcharged",
+            "over charged",
+            "charged too much",
+            "charged the wrong amount",
+            "wrong charge",
+            "unauthorized charge",
+            "unauthorised charge",
+            "did not authorize",
+            "didn't authorize",
+            "didn't authorise",
+            "never authorized",
+            "refund my money",
+            "give me my money back",
+            "give me back my money",
+            "return my money",
+            "chargeback",
+            "charge back",
+            "dispute the charge",
+            "dispute with my bank",
+            // --- English: fraud ---
+            "fraud",
+            "fraudulent",
+            "fraudsters",
+            "scam",
+            "scammed",
+            "scammers",
+            "scamming",
+            "rip off",
+            "ripoff",
+            "ripped off",
+            "stole my money",
+            "stealing my money",
+            "stolen my money",
+            "thieves",
+            // --- English: damage ---
+            "arrived damaged",
+            "arrived broken",
+            "arrived smashed",
+            "arrived cracked",
+            "came damaged",
+            "came broken",
+            "delivered damaged",
+            "delivered broken",
+            "received damaged",
+            "received it damaged",
+            "received it broken",
+            "damaged on arrival",
+            "broken on arrival",
+            "dead on arrival",
+            "was damaged",
+            "were damaged",
+            "is damaged",
+            "is broken",
+            "it's broken",
+            "was broken",
+            "were broken",
+            "box was crushed",
+            // --- English: anger, complaints and legal threats ---
+            "ridiculous",
+            "unacceptable",
+            "outrageous",
+            "disgraceful",
+            "disgusting",
+            "pathetic",
+            "useless",
+            "worst service",
+            "worst customer service",
+            "worst company",
+            "worst experience",
+            "terrible service",
+            "horrible service",
+            "awful service",
+            "terrible customer service",
+            "i'm furious",
+            "i am furious",
+            "furious",
+            "i'm angry",
+            "i am angry",
+            "so angry",
+            "very angry",
+            "fed up",
+            "sick of this",
+            "very disappointed",
+            "extremely disappointed",
+            "make a complaint",
+            "file a complaint",
+            "formal complaint",
+            "i want to complain",
+            "lawyer",
+            "attorney",
+            "legal action",
+            "sue you",
+            "take you to court",
+            "small claims",
+            "consumer protection",
+            "trading standards",
+            "better business bureau",
+            "report you",
+            "never buying from you again",
+            "never ordering again",
+            // --- Hinglish (romanised Hindi) ---
+            "do baar paise kat",
+            "do baar paise kate",
+            "paise do baar kat",
+            "paise do baar kate",
+            "do baar charge",
+            "do baar payment",
+            "double payment",
+            "paise kat gaye",
+            "paisa kat gaya",
+            "paise wapas karo",
+            "paisa wapas karo",
+            "mera paisa wapas",
+            "mere paise wapas",
+            "fraud hai",
+            "froud",
+            "dhokha",
+            "dhoka",
+            "dhokebaaz",
+            "dhokhebaaz",
+            "chor ho",
+            "chor hai",
+            "chor log",
+            "loot rahe",
+            "toota hua",
+            "tuta hua",
+            "toot gaya",
+            "tut gaya",
+            "toota aaya",
+            "kharab aaya",
+            "kharab nikla",
+            "damaged aaya",
+            "damage aaya",
+            "phata hua",
+            "bakwas",
+            "bekar service",
+            "bekaar service",
+            "ghatiya",
+            "faltu service",
+            "pagal bana rahe",
+            "bewakoof bana rahe",
+            "bahut gussa",
+            "gussa aa raha",
+            "consumer court",
+            "shikayat",
+            "complaint karunga",
+            "complaint karungi",
+            "police complaint",
+            "case karunga",
+            // --- Spanish (accents are optional: text is folded) ---
+            "me cobraron dos veces",
+            "cobraron dos veces",
+            "cobrado dos veces",
+            "cobro doble",
+            "doble cobro",
+            "cobro duplicado",
+            "cargo duplicado",
+            "me cobraron de más",
+            "cobro indebido",
+            "cargo no autorizado",
+            "contracargo",
+            "fraude",
+            "estafa",
+            "estafadores",
+            "me estafaron",
+            "es un robo",
+            "ladrones",
+            "quiero mi dinero de vuelta",
+            "devuélvanme mi dinero",
+            "devuelvan mi dinero",
+            "llegó roto",
+            "llegó rota",
+            "llegó dañado",
+            "llegó dañada",
+            "llegó en mal estado",
+            "vino roto",
+            "vino rota",
+            "vino dañado",
+            "vino dañada",
+            "está roto",
+            "está rota",
+            "está dañado",
+            "está dañada",
+            "es ridículo",
+            "una vergüenza",
+            "qué vergüenza",
+            "inaceptable",
+            "pésimo servicio",
+            "pésima atención",
+            "el peor servicio",
+            "servicio terrible",
+            "estoy furioso",
+            "estoy furiosa",
+            "estoy harto",
+            "estoy harta",
+            "poner una queja",
+            "presentar una queja",
+            "hoja de reclamaciones",
+            "abogado",
+            "los voy a demandar",
+            "voy a demandar",
+            "los voy a denunciar",
+            "profeco",
+            // --- Portuguese (accents are optional: text is folded) ---
+            "cobrado duas vezes",
+            "cobraram duas vezes",
+            "cobrança duplicada",
+            "cobrança em dobro",
+            "cobraram em dobro",
+            "cobrança indevida",
+            "não autorizei",
+            "contestar a cobrança",
+            // "fraude" is in the Spanish list above.
+            "golpe",
+            "golpistas",
+            "ladrões",
+            "roubaram meu dinheiro",
+            "quero meu dinheiro de volta",
+            "devolvam meu dinheiro",
+            "chegou quebrado",
+            "chegou quebrada",
+            "chegou danificado",
+            "chegou danificada",
+            "chegou com defeito",
+            "veio quebrado",
+            "veio quebrada",
+            "veio danificado",
+            "veio danificada",
+            "veio com defeito",
+            "está quebrado",
+            "está quebrada",
+            "é ridículo",
+            "ridículo",
+            "um absurdo",
+            "inaceitável",
+            "péssimo atendimento",
+            "atendimento horrível",
+            "pior atendimento",
+            "pior serviço",
+            "estou furioso",
+            "estou furiosa",
+            "estou revoltado",
+            "estou revoltada",
+            "advogado",
+            "vou processar",
+            "processar vocês",
+            "procon",
+            "reclame aqui",
+        ]
+    }
+
+    /// The built-in complaint matcher, see [`HandoffPhrases::complaint_list`].
+    pub fn complaints() -> Self {
+        Self::new(Self::complaint_list())
     }
 
     /// The phrase that matched, as it was configured (including a trailing `$`
@@ -648,6 +952,215 @@ mod tests {
                 >= 12
         );
         assert_eq!(HandoffPhrases::default().len(), phrases.len());
+    }
+
+    fn complaints() -> HandoffPhrases {
+        HandoffPhrases::complaints()
+    }
+
+    #[track_caller]
+    fn assert_complaints(texts: &[&str]) {
+        let phrases = complaints();
+        for text in texts {
+            assert!(
+                phrases.matches(text),
+                "expected a complaint match for {text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn english_complaints_match() {
+        assert_complaints(&[
+            "I was charged twice, this is fraud!!",
+            "You charged my card twice for one order",
+            "I've been double charged",
+            "There are two charges on my statement",
+            "I was overcharged by 10 euros",
+            "I never authorized this payment, I didn't authorize it",
+            "Refund my money now",
+            "Just give me my money back",
+            "I'm going to file a chargeback",
+            "this is a SCAM",
+            "you scammed me",
+            "what a rip-off",
+            "My package arrived damaged",
+            "the parcel arrived damaged and the box was open",
+            "the mug came broken",
+            "my blender is broken",
+            "It's broken!",
+            "the screen was broken when I opened it",
+            "This is ridiculous",
+            "worst service ever",
+            "Worst customer service I have ever had",
+            "I'm furious",
+            "This is unacceptable.",
+            "I'm fed up with waiting",
+            "I will contact my lawyer",
+            "I'll take you to court",
+            "I want to make a complaint",
+        ]);
+    }
+
+    #[test]
+    fn hinglish_complaints_match() {
+        assert_complaints(&[
+            "mere paise do baar kat gaye",
+            "paise do baar kate hai",
+            "double payment ho gaya bhai",
+            "paise kat gaye lekin order nahi hua",
+            "mera paisa wapas karo",
+            "ye fraud hai",
+            "tum log dhokebaaz ho",
+            "dhokha hai ye",
+            "product toota hua aaya",
+            "phone kharab nikla",
+            "bakwas service hai",
+            "ghatiya company",
+            "consumer court jaunga",
+            "main shikayat karunga",
+        ]);
+    }
+
+    #[test]
+    fn spanish_complaints_match() {
+        assert_complaints(&[
+            "¡Me cobraron dos veces!",
+            "tengo un cobro duplicado en mi tarjeta",
+            "me cobraron de más",
+            "esto es una estafa",
+            "¡Fraude!",
+            "quiero mi dinero de vuelta YA",
+            "El paquete llegó roto",
+            "la taza llego rota",
+            "el producto vino dañado",
+            "La pantalla está rota",
+            "es ridículo",
+            "pésimo servicio",
+            "esto es inaceptable",
+            "estoy harta de esperar",
+            "voy a poner una queja",
+            "hablaré con mi abogado",
+        ]);
+    }
+
+    #[test]
+    fn portuguese_complaints_match() {
+        assert_complaints(&[
+            "Fui cobrado duas vezes",
+            "cobrança em dobro no meu cartão",
+            "isso é fraude",
+            "isso é golpe",
+            "quero meu dinheiro de volta",
+            "o pedido chegou quebrado",
+            "veio com defeito",
+            "a caixa chegou danificada",
+            "que absurdo, péssimo atendimento",
+            "isso é ridículo",
+            "estou revoltada",
+            "vou reclamar no Procon",
+            "vou postar no Reclame Aqui",
+            "vou processar vocês",
+        ]);
+    }
+
+    #[test]
+    fn ordinary_questions_are_not_complaints() {
+        let phrases = complaints();
+        for text in [
+            // Billing and payment questions.
+            "how much is shipping",
+            "Do you charge for delivery?",
+            "is there a charge for returns?",
+            "can I pay by card",
+            "do you take visa",
+            "will I be charged in euros?",
+            // Refund questions, not demands.
+            "when will I get my refund?",
+            "I want my money back",
+            "how long do refunds take",
+            // Damage as a category or a future, and look-alike words.
+            "do you sell broken-in leather boots?",
+            "what if it arrives damaged?",
+            "are damaged items covered by the warranty?",
+            "can I return a damaged item?",
+            "does the warranty cover accidental damage?",
+            // Everything else the assistant answers.
+            "where is my order",
+            "my package is late",
+            "what are your opening hours?",
+            "can I double check my address?",
+            "I ordered twice by mistake, can you cancel one?",
+            "is express delivery available?",
+            "do you have a returns policy?",
+            "I'd like to speak to an agent",
+            "cuanto cuesta el envio",
+            "¿puedo pagar con tarjeta?",
+            "¿dónde está mi pedido?",
+            "¿qué pasa si llega roto?",
+            "¿cuándo llega mi reembolso?",
+            "qual o prazo de entrega?",
+            "posso pagar com cartão?",
+            "e se chegar quebrado?",
+            "onde está meu pedido?",
+            "order kab aayega?",
+            "shipping kitne ka hai?",
+            "refund kab milega?",
+            "",
+            "?!",
+        ] {
+            assert_eq!(
+                phrases.find(text),
+                None,
+                "unexpected complaint match for {text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn complaint_list_is_distinct_and_each_entry_matches_in_a_sentence() {
+        let list = HandoffPhrases::complaint_list();
+        let phrases = complaints();
+        assert_eq!(
+            phrases.len(),
+            list.len(),
+            "an entry is empty or a duplicate"
+        );
+        for entry in &list {
+            assert!(
+                !entry.ends_with('$'),
+                "{entry:?}: complaints are never exact-only"
+            );
+            assert!(
+                phrases.matches(&format!("well, {entry}, really")),
+                "{entry:?}"
+            );
+        }
+        // Each language has a real list, not a token entry.
+        assert!(list.iter().filter(|p| p.contains("charge")).count() >= 12);
+        assert!(
+            list.iter()
+                .filter(|p| p.contains("paise") || p.contains("paisa"))
+                .count()
+                >= 6
+        );
+        assert!(list.iter().filter(|p| p.contains("cobr")).count() >= 6);
+        assert!(
+            list.iter()
+                .filter(|p| p.contains("chegou") || p.contains("veio"))
+                .count()
+                >= 6
+        );
+        assert_eq!(phrases.find("I was charged twice"), Some("charged twice"));
+    }
+
+    #[test]
+    fn complaints_and_requests_for_a_person_are_separate_lists() {
+        // Neither built-in list matches the other's typical message, so the
+        // caller can tell a complaint from a request for a person.
+        assert!(!defaults().matches("I was charged twice, this is fraud!!"));
+        assert!(!complaints().matches("talk to a human"));
+        assert!(!complaints().matches("agent"));
     }
 
     #[test]
