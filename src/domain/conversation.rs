@@ -189,7 +189,7 @@ impl Default for Policy {
             service_window: None,
             agent_window: None,
             handoff_phrases: Arc::new(HandoffPhrases::defaults()),
-            complaint_phrases: Arc::new(HandoffPhrases::new(std::iter::empty::<&str>())),
+            complaint_phrases: Arc::new(HandoffPhrases::complaints()),
             reopen_to: Status::Bot,
             handoff_after_misses: Some(2),
             agent_reply_takes_over: true,
@@ -769,6 +769,38 @@ mod tests {
                 assert_eq!((at, kept), (arrived, Some(provider)), "{provider}");
             }
         }
+    }
+
+    #[test]
+    fn complaints_go_to_a_person_not_the_assistant() {
+        for text in [
+            "I was charged twice, this is fraud!!",
+            "My package arrived damaged",
+            "Me cobraron dos veces",
+        ] {
+            let (n, fx) = step(
+                &ConversationState::new(),
+                customer(text, t(9, 0)),
+                t(9, 0),
+                &policy(),
+            );
+            assert_eq!(n.status, Status::Human, "{text}");
+            assert!(
+                fx.iter().any(|e| matches!(
+                    e,
+                    Effect::HandoffRequested(HandoffReason::Complaint { .. })
+                )),
+                "{text}: {fx:?}"
+            );
+            assert!(!fx.contains(&Effect::RequestAssistantReply), "{text}");
+        }
+        let (n, fx) = step(
+            &ConversationState::new(),
+            customer("How much is shipping?", t(9, 0)),
+            t(9, 0),
+            &policy(),
+        );
+        assert_eq!((n.status, fx), (Status::Bot, vec![Effect::RequestAssistantReply]));
     }
 
     #[test]

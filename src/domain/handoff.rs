@@ -254,11 +254,6 @@ impl HandoffPhrases {
     }
 
     /// The built-in multilingual list, see [`HandoffPhrases::default_list`].
-    /// Placeholder until the complaint list lands (see the assistant-fixes branch).
-    pub fn complaint_list() -> Vec<&'static str> {
-        Vec::new()
-    }
-
     pub fn defaults() -> Self {
         Self::new(Self::default_list())
     }
