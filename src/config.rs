@@ -14,7 +14,10 @@ use std::{
 
 use serde::Deserialize;
 
-use crate::domain::types::{ChannelKind, Status};
+use crate::domain::{
+    hours::BusinessHours,
+    types::{ChannelKind, Status},
+};
 
 /// A secret from configuration. Its `Debug` never shows the value, so it cannot reach logs.
 #[derive(Clone, Deserialize, PartialEq, Eq)]
@@ -357,6 +360,61 @@ pub struct InboxSettings {
     /// Country calling code for numbers typed without one (`34` or `+34`).
     #[serde(default)]
     pub default_country_code: Option<String>,
+    /// Twilio SMS: replace characters outside GSM-7 that have a plain look-alike (curly
+    /// quotes, dashes, ellipsis…) before sending, so a reply is not billed as UCS-2 (what
+    /// Twilio calls Smart Encoding). The thread shows what was sent.
+    #[serde(default)]
+    pub smart_encoding: bool,
+    /// What the customer is told when the conversation goes to a person.
+    #[serde(default)]
+    pub handoff_ack: HandoffAckSettings,
+}
+
+/// The message a customer gets when their conversation goes to a person, so they know one is
+/// coming (and when, outside business hours).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HandoffAckSettings {
+    pub enabled: bool,
+    /// Sent within business hours (always, without them).
+    pub text: String,
+    /// When people answer; without it, people are assumed to be around.
+    pub business_hours: Option<BusinessHoursSettings>,
+    /// Sent outside business hours; `{hours}` becomes the hours ("Mon-Fri 09:00-18:00 (…)").
+    pub out_of_hours_text: String,
+}
+
+impl Default for HandoffAckSettings {
+    fn default() -> Self {
+        HandoffAckSettings {
+            enabled: true,
+            text: "Thanks for your message. A person from our team will be with you shortly."
+                .to_owned(),
+            business_hours: None,
+            out_of_hours_text: "Thanks for your message. Our team is away right now; \
+                                we answer {hours}, and a person will reply as soon as we are back."
+                .to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BusinessHoursSettings {
+    /// IANA name: `Europe/Madrid`, `America/New_York`, `UTC`.
+    pub timezone: String,
+    /// `["mon-fri"]`, `["mon", "wed", "sat"]`…
+    pub days: Vec<String>,
+    /// `HH:MM`, local time.
+    pub open: String,
+    /// `HH:MM`; before `open` means past midnight.
+    pub close: String,
+}
+
+impl BusinessHoursSettings {
+    pub fn parse(&self) -> Result<BusinessHours, String> {
+        BusinessHours::parse(&self.timezone, &self.days, &self.open, &self.close)
+    }
 }
 
 /// Which Meta product a `meta` inbox speaks.
@@ -462,6 +520,8 @@ impl InboxSettings {
             throughput_per_second: None,
             templates: Vec::new(),
             default_country_code: None,
+            smart_encoding: false,
+            handoff_ack: HandoffAckSettings::default(),
         }
     }
 
@@ -893,6 +953,23 @@ impl Settings {
             }
             if inbox.window_hours == Some(0) {
                 return Err(invalid(key("window_hours"), "must be at least 1 when set"));
+            }
+            let ack = &inbox.handoff_ack;
+            if let Some(hours) = &ack.business_hours {
+                hours
+                    .parse()
+                    .map_err(|e| invalid(key("handoff_ack.business_hours"), e))?;
+            }
+            for (field, text) in [
+                ("text", &ack.text),
+                ("out_of_hours_text", &ack.out_of_hours_text),
+            ] {
+                if ack.enabled && (text.trim().is_empty() || text.chars().count() > 1000) {
+                    return Err(invalid(
+                        key(&format!("handoff_ack.{field}")),
+                        "must be 1-1000 characters",
+                    ));
+                }
             }
         }
         Ok(())

@@ -7,7 +7,11 @@ use chrono::Duration;
 use crate::{
     channels::normalized::Network,
     config::{InboxSettings, MetaPlatform, Secret, Settings},
-    domain::{conversation::Policy, handoff::HandoffPhrases, types::ChannelKind},
+    domain::{
+        conversation::{HandoffAck, Policy},
+        handoff::HandoffPhrases,
+        types::ChannelKind,
+    },
 };
 
 /// Free-form messages are allowed this long after the customer's last message on WhatsApp,
@@ -71,6 +75,7 @@ impl Inboxes {
             reopen_to: conv.reopen_to,
             handoff_after_misses: (misses > 0).then_some(misses),
             agent_reply_takes_over: conv.agent_reply_takes_over,
+            handoff_ack: None,
         };
         let by_id = settings
             .inboxes
@@ -124,6 +129,15 @@ impl Inbox {
                 Some(Duration::days(AGENT_WINDOW_DAYS)),
             ),
         };
+        let ack = &s.handoff_ack;
+        let handoff_ack = ack.enabled.then(|| {
+            Arc::new(HandoffAck {
+                text: ack.text.clone(),
+                // Checked when the settings were validated.
+                hours: ack.business_hours.as_ref().and_then(|h| h.parse().ok()),
+                out_of_hours_text: ack.out_of_hours_text.clone(),
+            })
+        });
         Inbox {
             id: s.id.clone(),
             channel: s.channel,
@@ -132,11 +146,13 @@ impl Inbox {
             policy: Policy {
                 service_window,
                 agent_window,
+                handoff_ack: handoff_ack.clone(),
                 ..base.clone()
             },
             windowed_policy: Policy {
                 service_window: hours(SERVICE_WINDOW_HOURS),
                 agent_window: None,
+                handoff_ack,
                 ..base.clone()
             },
             configured: true,

@@ -355,12 +355,18 @@ impl ConversationActor {
         text: String,
         now: NaiveDateTime,
     ) -> (MessageRow, bool) {
+        let sms = l.row.network.as_deref() == Some(Network::Sms.as_str());
+        let text = match sms && l.inbox.settings.smart_encoding {
+            // Look-alikes in GSM-7, so the reply is not billed as UCS-2; stored as sent.
+            true => sms::smart_encode(&text).into_owned(),
+            false => text,
+        };
         let mut m = self.new_message(l, Direction::Outbound, author, text, now);
         let send = l.inbox.sends();
         if send {
             m.delivery_status = Some(DeliveryStatus::Queued.as_str().to_owned());
         }
-        if l.row.network.as_deref() == Some(Network::Sms.as_str()) {
+        if sms {
             // What the customer's phone receives, and what the carrier bills.
             m.segments = i32::try_from(sms::segments(&m.body).segments).ok();
         }
@@ -393,17 +399,33 @@ impl ConversationActor {
                 row.last_message_preview = Some(preview(&text.join(" ")));
             }
         }
+        let mut sends: Vec<&MessageRow> = Vec::new();
+        if let (true, Some(m)) = (plan.send, messages.first()) {
+            sends.push(m);
+        }
+        let mut extra = Vec::new();
         for fx in &plan.effects {
-            if let Effect::SystemNote(note) = fx {
-                let names = &self.app.agent_names;
-                let text = note.text(&|id| names.get(id));
-                let mut m = self.new_message(l, Direction::Internal, Author::System, text, now);
-                m.payload = Some(note.payload().to_string());
-                messages.push(m);
+            match fx {
+                Effect::SystemNote(note) => {
+                    let names = &self.app.agent_names;
+                    let text = note.text(&|id| names.get(id));
+                    let mut m = self.new_message(l, Direction::Internal, Author::System, text, now);
+                    m.payload = Some(note.payload().to_string());
+                    extra.push((m, false));
+                }
+                Effect::AcknowledgeHandoff(text) => {
+                    // Said on the business's behalf, in the same transaction as the handoff.
+                    let (mut m, send) = self.outbound(l, Author::Assistant, text.clone(), now);
+                    m.payload = Some(json!({ "automatic": "handoff_ack" }).to_string());
+                    extra.push((m, send));
+                }
+                _ => {}
             }
         }
-        let outbox: Vec<OutboxRow> = match (plan.send, messages.first()) {
-            (true, Some(m)) => vec![OutboxRow {
+        sends.extend(extra.iter().filter(|(_, send)| *send).map(|(m, _)| m));
+        let outbox: Vec<OutboxRow> = sends
+            .into_iter()
+            .map(|m| OutboxRow {
                 message_id: m.id.clone(),
                 conversation_id: m.conversation_id.clone(),
                 inbox_id: m.inbox_id.clone(),
@@ -411,9 +433,9 @@ impl ConversationActor {
                 next_attempt_at: now,
                 last_error: None,
                 created_at: now,
-            }],
-            _ => Vec::new(),
-        };
+            })
+            .collect();
+        messages.extend(extra.into_iter().map(|(m, _)| m));
         let dedupe = plan.dedupe;
         let changes = ConversationChanges::between(&l.row, &row);
         let inbox_id = row.inbox_id.clone();
@@ -588,7 +610,7 @@ impl ConversationActor {
                     }
                 }
                 Effect::ArmWindow(at) => self.arm_window(at, ctx),
-                Effect::SystemNote(_) => {}
+                Effect::SystemNote(_) | Effect::AcknowledgeHandoff(_) => {}
             }
         }
         if badge_moved {
@@ -787,7 +809,12 @@ impl Handler<DeliverInbound> for ConversationActor {
         };
         if l.contact.blocked {
             // Kept for the record, never answered.
-            effects.retain(|e| *e != Effect::RequestAssistantReply);
+            effects.retain(|e| {
+                !matches!(
+                    e,
+                    Effect::RequestAssistantReply | Effect::AcknowledgeHandoff(_)
+                )
+            });
         }
         let ids: Vec<Option<String>> = (0..msg.parts.len())
             .map(|i| match (&msg.external_id, i) {

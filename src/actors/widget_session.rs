@@ -128,6 +128,12 @@ impl WidgetSession {
                         m["author"].as_str(),
                         Some("customer" | "assistant" | "agent")
                     );
+                // "Sam joined" comes before Sam's first words, whichever event told first.
+                if let (true, Some(agent)) = (m["author"] == "agent", m["agent_id"].as_str()) {
+                    if self.agent_present.as_deref() != Some(agent) {
+                        self.announce_agent(agent.to_owned(), ctx);
+                    }
+                }
                 if public {
                     let frame = json!({"type": "message", "message": {
                         "id": m["id"], "author": m["author"], "text": m["text"], "sent_at": m["sent_at"],
@@ -141,6 +147,9 @@ impl WidgetSession {
                 let assignee = c["assignee_id"].as_str().map(str::to_owned);
                 match (&self.agent_present, human, assignee) {
                     (None, true, Some(agent)) => self.announce_agent(agent, ctx),
+                    (Some(present), true, Some(agent)) if *present != agent => {
+                        self.announce_agent(agent, ctx)
+                    }
                     (Some(_), false, _) => {
                         self.agent_present = None;
                         self.send(json!({"type": "agent_left"}), ctx);
@@ -153,17 +162,16 @@ impl WidgetSession {
         }
     }
 
+    /// Tells the visitor who is answering now. Synchronous (names are kept in memory), so it
+    /// goes out before anything that follows it.
     fn announce_agent(&mut self, agent: String, ctx: &mut Context<Self>) {
-        self.agent_present = Some(agent.clone());
-        let store = self.state.app.store.clone();
-        let fut = async move { store.read(move |c| queries::agent_by_id(c, &agent)).await };
-        ctx.spawn(fut.into_actor(self).map(|res, act, ctx| {
-            let name = res
-                .ok()
-                .flatten()
-                .map_or_else(|| "An agent".to_owned(), |a| a.name);
-            act.send(json!({"type": "agent_joined", "name": name}), ctx);
-        }));
+        let name = agent
+            .parse()
+            .ok()
+            .and_then(|id| self.state.app.agent_names.get(id))
+            .unwrap_or_else(|| "An agent".to_owned());
+        self.agent_present = Some(agent);
+        self.send(json!({"type": "agent_joined", "name": name}), ctx);
     }
 
     fn rate_limited(&mut self) -> bool {

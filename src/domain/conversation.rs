@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     handoff::HandoffPhrases,
+    hours::BusinessHours,
     ids::AgentId,
     notes::Note,
     types::{Author, LeadStage, Status},
@@ -181,6 +182,28 @@ pub struct Policy {
     /// An agent replying to a conversation the assistant handles takes it over, so the
     /// assistant never talks over a person.
     pub agent_reply_takes_over: bool,
+    /// What the customer is told when the conversation goes to a person; `None`: nothing.
+    pub handoff_ack: Option<Arc<HandoffAck>>,
+}
+
+/// The acknowledgement a customer gets when their conversation goes to a person.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HandoffAck {
+    pub text: String,
+    pub hours: Option<BusinessHours>,
+    /// `{hours}` is replaced by the business hours.
+    pub out_of_hours_text: String,
+}
+
+impl HandoffAck {
+    /// The text for `now`: the usual one within business hours (or without hours), the
+    /// out-of-hours one otherwise.
+    pub fn text_at(&self, now: NaiveDateTime) -> String {
+        match &self.hours {
+            Some(h) if !h.is_open(now) => self.out_of_hours_text.replace("{hours}", &h.describe()),
+            _ => self.text.clone(),
+        }
+    }
 }
 
 impl Default for Policy {
@@ -193,6 +216,7 @@ impl Default for Policy {
             reopen_to: Status::Bot,
             handoff_after_misses: Some(2),
             agent_reply_takes_over: true,
+            handoff_ack: None,
         }
     }
 }
@@ -301,6 +325,9 @@ pub enum Effect {
     CancelFollowUpTimer,
     /// (Re)arm the timer that tells agents the service window shut.
     ArmWindow(NaiveDateTime),
+    /// Tell the customer a person will answer (this text); it is not a reply, so the
+    /// conversation still needs one.
+    AcknowledgeHandoff(String),
 }
 
 /// An event the rules refuse; the actor turns it into a 4xx (or drops an assistant reply).
@@ -365,6 +392,8 @@ pub fn transition(s: &ConversationState, ev: &Event, now: NaiveDateTime, p: &Pol
                         HandoffReason::CustomerAsked {
                             phrase: phrase.to_owned(),
                         },
+                        p,
+                        now,
                     );
                 } else if let Some(phrase) = p.complaint_phrases.find(text) {
                     hand_off(
@@ -373,6 +402,8 @@ pub fn transition(s: &ConversationState, ev: &Event, now: NaiveDateTime, p: &Pol
                         HandoffReason::Complaint {
                             phrase: phrase.to_owned(),
                         },
+                        p,
+                        now,
                     );
                 } else {
                     fx.push(Effect::RequestAssistantReply);
@@ -401,13 +432,15 @@ pub fn transition(s: &ConversationState, ev: &Event, now: NaiveDateTime, p: &Pol
                         &mut n,
                         &mut fx,
                         HandoffReason::AssistantCouldNotHelp { misses },
+                        p,
+                        now,
                     );
                 }
             }
         }
         Event::AssistantUnavailable => {
             if s.status == Status::Bot && s.last_message_author == Some(Author::Customer) {
-                hand_off(&mut n, &mut fx, HandoffReason::AssistantUnavailable);
+                hand_off(&mut n, &mut fx, HandoffReason::AssistantUnavailable, p, now);
             }
         }
         Event::AgentReplied { agent, at } => {
@@ -521,10 +554,21 @@ fn agent_wrote(
     }
 }
 
-fn hand_off(n: &mut ConversationState, fx: &mut Vec<Effect>, reason: HandoffReason) {
+/// The conversation goes to a person: agents are told why, and the customer that someone is
+/// coming (when the inbox says so).
+fn hand_off(
+    n: &mut ConversationState,
+    fx: &mut Vec<Effect>,
+    reason: HandoffReason,
+    p: &Policy,
+    now: NaiveDateTime,
+) {
     n.status = Status::Human;
     fx.push(Effect::SystemNote(Note::HandedOff(reason.clone())));
     fx.push(Effect::HandoffRequested(reason));
+    if let Some(ack) = &p.handoff_ack {
+        fx.push(Effect::AcknowledgeHandoff(ack.text_at(now)));
+    }
 }
 
 /// Makes a message that just arrived the latest one, or not.
@@ -800,7 +844,59 @@ mod tests {
             t(9, 0),
             &policy(),
         );
-        assert_eq!((n.status, fx), (Status::Bot, vec![Effect::RequestAssistantReply]));
+        assert_eq!(
+            (n.status, fx),
+            (Status::Bot, vec![Effect::RequestAssistantReply])
+        );
+    }
+
+    #[test]
+    fn a_handoff_tells_the_customer_a_person_is_coming_in_or_out_of_hours() {
+        let hours = BusinessHours::parse("UTC", &["mon-fri".to_owned()], "09:00", "17:00").unwrap();
+        let p = Policy {
+            handoff_ack: Some(Arc::new(HandoffAck {
+                text: "A person is coming.".into(),
+                hours: Some(hours),
+                out_of_hours_text: "We are away; back {hours}.".into(),
+            })),
+            ..Policy::default()
+        };
+        let monday = |h| {
+            NaiveDate::from_ymd_opt(2026, 11, 23)
+                .unwrap()
+                .and_hms_opt(h, 0, 0)
+                .unwrap()
+        };
+        let (_, fx) = step(
+            &ConversationState::new(),
+            customer("talk to a human", monday(10)),
+            monday(10),
+            &p,
+        );
+        assert!(fx.contains(&Effect::AcknowledgeHandoff("A person is coming.".into())));
+        let (n, fx) = step(
+            &ConversationState::new(),
+            customer("talk to a human", monday(20)),
+            monday(20),
+            &p,
+        );
+        assert!(fx.contains(&Effect::AcknowledgeHandoff(
+            "We are away; back Mon-Fri 09:00-17:00 (UTC).".into()
+        )));
+        assert!(n.needs_reply(), "an acknowledgement is not an answer");
+        // An agent taking over answers themselves: no acknowledgement.
+        let (_, fx) = step(
+            &ConversationState::new(),
+            Event::StatusChanged {
+                to: Status::Human,
+                by: By::Agent(agent()),
+            },
+            monday(10),
+            &p,
+        );
+        assert!(!fx
+            .iter()
+            .any(|e| matches!(e, Effect::AcknowledgeHandoff(_))));
     }
 
     #[test]

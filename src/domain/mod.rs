@@ -4,6 +4,7 @@ pub mod access;
 pub mod conversation;
 pub mod delivery;
 pub mod handoff;
+pub mod hours;
 pub mod ids;
 pub mod notes;
 pub mod text;

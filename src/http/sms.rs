@@ -2,10 +2,11 @@
 //! (the same count is stored on every outbound SMS).
 
 use crate::http::extract::Json;
-use actix_web::HttpResponse;
+use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use crate::{
+    app::AppState,
     auth::CurrentAgent,
     channels::sms,
     error::{AppError, AppResult},
@@ -19,14 +20,30 @@ const MAX_CHARS: usize = 10_000;
 #[serde(deny_unknown_fields)]
 pub struct SegmentsRequest {
     text: String,
+    /// The inbox the text goes out through: with `smart_encoding` on, the text is counted as
+    /// it will be sent.
+    inbox: Option<String>,
 }
 
 /// `{"encoding": "GSM-7"|"UCS-2", "segments", "units", "per_segment"}`.
-pub async fn segments(_me: CurrentAgent, body: Json<SegmentsRequest>) -> AppResult<HttpResponse> {
+pub async fn segments(
+    state: web::Data<AppState>,
+    _me: CurrentAgent,
+    body: Json<SegmentsRequest>,
+) -> AppResult<HttpResponse> {
     if body.text.chars().count() > MAX_CHARS {
         return Err(AppError::Validation(format!(
             "`text` must be at most {MAX_CHARS} characters"
         )));
     }
-    Ok(HttpResponse::Ok().json(sms::segments(&body.text)))
+    let smart = body
+        .inbox
+        .as_deref()
+        .and_then(|id| state.app.inboxes.get(id))
+        .is_some_and(|i| i.settings.smart_encoding);
+    let text = match smart {
+        true => sms::smart_encode(&body.text),
+        false => std::borrow::Cow::Borrowed(body.text.as_str()),
+    };
+    Ok(HttpResponse::Ok().json(sms::segments(&text)))
 }

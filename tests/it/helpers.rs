@@ -434,7 +434,16 @@ pub fn base_settings(db: &TestDb, callback_url: &str) -> Settings {
         InboxSettings::new("website", ChannelKind::Widget, Secret::new(WIDGET_SECRET));
     website.name = Some("Website".to_owned());
     s.inboxes = vec![support, website];
+    for inbox in &mut s.inboxes {
+        quiet(inbox);
+    }
     s
+}
+
+/// Turns off the handoff acknowledgement: most scenarios count what is sent to the customer
+/// after a handoff, and the acknowledgement has scenarios of its own (`handoff_ack.rs`).
+pub fn quiet(inbox: &mut InboxSettings) {
+    inbox.handoff_ack.enabled = false;
 }
 
 /// The real server, in this process, on a free port.

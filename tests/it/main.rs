@@ -13,6 +13,7 @@ mod cdp;
 mod cli;
 mod contacts;
 mod engine;
+mod handoff_ack;
 mod input_validation;
 mod late_messages;
 mod meta;

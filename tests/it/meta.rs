@@ -50,6 +50,7 @@ async fn start(b: Backend, customize: impl FnOnce(&mut Settings)) -> (TestApp, P
             m.page_access_token = Some(Secret::new(PAGE_TOKEN));
             m.verify_token = Some(Secret::new(VERIFY));
             m.api_base_url = Some(url.clone());
+            crate::helpers::quiet(&mut m);
             s.inboxes.push(m);
         }
         s.server.public_url = Some("https://inbox.example.test".into());

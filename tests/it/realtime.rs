@@ -693,7 +693,7 @@ async fn conversation_actions_filters_and_search(b: Backend) {
         1,
         "Ana Souza",
         "+5511987654321",
-        "My parcel was damaged in shipping",
+        "Are damaged items covered in shipping?",
     )
     .await;
     let ben = c(2, "Ben Okafor", "+2348031234567", "talk to a human please").await;

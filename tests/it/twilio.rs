@@ -53,6 +53,7 @@ pub fn twilio_inbox(api_url: &str) -> InboxSettings {
     t.public_url = Some(PUBLIC.into());
     t.api_base_url = Some(api_url.to_owned());
     t.default_country_code = Some("44".into());
+    crate::helpers::quiet(&mut t);
     t.templates = vec![TemplateSettings {
         name: "appointment".into(),
         language: "en".into(),
@@ -463,6 +464,57 @@ async fn every_message_status_moves_forward_only(b: Backend) {
     assert_eq!(api.calls_to("POST", SEND_PATH).len(), 3);
 }
 
+/// With smart encoding, look-alikes outside GSM-7 are replaced before sending: one segment
+/// instead of two, counted and stored as sent.
+async fn smart_encoding_sends_look_alikes_in_gsm7(b: Backend) {
+    let (app, api) = start(b, |s| {
+        if let Some(sms) = s.inboxes.iter_mut().find(|i| i.id == "sms") {
+            sms.smart_encoding = true;
+        }
+    })
+    .await;
+    let token = app.login().await;
+    inbound(&app, &sms("SM0001", PHONE, HANDOFF)).await;
+    let id = conversation_with(&app, &token, PHONE).await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let text = "We\u{2019}re open Monday to Friday, 9:00\u{2013}18:00, and Saturday 10:00\u{2013}14:00. \u{201c}See you soon\u{201d}\u{2026} Thanks!";
+    let (_, raw) = app
+        .post(&token, "/api/sms/segments", &json!({"text": text}))
+        .await;
+    assert_eq!(
+        (&raw["encoding"], &raw["segments"]),
+        (&json!("UCS-2"), &json!(2))
+    );
+    let (_, counted) = app
+        .post(
+            &token,
+            "/api/sms/segments",
+            &json!({"text": text, "inbox": "sms"}),
+        )
+        .await;
+    assert_eq!(
+        (&counted["encoding"], &counted["segments"]),
+        (&json!("GSM-7"), &json!(1))
+    );
+    let (s, m) = app
+        .post(
+            &token,
+            &format!("/api/conversations/{id}/messages"),
+            &json!({"text": text}),
+        )
+        .await;
+    assert_eq!((s, &m["segments"]), (201, &json!(1)), "{m}");
+    let sent = "We're open Monday to Friday, 9:00-18:00, and Saturday 10:00-14:00. \"See you soon\"... Thanks!";
+    assert_eq!(m["text"], sent);
+    let call = eventually("the SMS at Twilio", WAIT, || async {
+        api.calls_to("POST", SEND_PATH).into_iter().next()
+    })
+    .await;
+    assert!(form(&call).contains(&("Body".to_owned(), sent.to_owned())));
+}
+
 async fn outbound_requests_are_the_messages_api_with_segments(b: Backend) {
     let (app, api) = start(b, |_| {}).await;
     let token = app.login().await;
@@ -752,6 +804,7 @@ async fn an_outage_leaves_messages_queued_then_they_go_out(b: Backend) {
 }
 
 both_backends!(
+    smart_encoding_sends_look_alikes_in_gsm7,
     signatures_are_checked_over_the_configured_url,
     inbound_sms_mms_and_whatsapp_through_twilio,
     every_message_status_moves_forward_only,

@@ -35,6 +35,7 @@ pub async fn all_channels(b: Backend) -> (TestApp, Provider) {
         wa.access_token = Some(Secret::new(whatsapp::TOKEN));
         wa.verify_token = Some(Secret::new(whatsapp::VERIFY));
         wa.api_base_url = Some(url.clone());
+        crate::helpers::quiet(&mut wa);
         s.inboxes.push(wa);
         s.inboxes.push(twilio::twilio_inbox(&url));
         let mut fb = InboxSettings::new("fb", ChannelKind::Meta, Secret::new(meta::APP_SECRET));
@@ -43,6 +44,7 @@ pub async fn all_channels(b: Backend) -> (TestApp, Provider) {
         fb.page_access_token = Some(Secret::new(meta::PAGE_TOKEN));
         fb.verify_token = Some(Secret::new(meta::VERIFY));
         fb.api_base_url = Some(url.clone());
+        crate::helpers::quiet(&mut fb);
         s.inboxes.push(fb);
         s.server.public_url = Some("https://inbox.example.test".into());
     })

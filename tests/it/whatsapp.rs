@@ -53,6 +53,7 @@ pub async fn start(b: Backend, customize: impl FnOnce(&mut Settings)) -> (TestAp
             parameters: vec!["order number".into(), "date".into()],
             content_sid: None,
         }];
+        crate::helpers::quiet(&mut wa);
         s.inboxes.push(wa);
         s.server.public_url = Some(PUBLIC_URL.into());
         customize(s);
