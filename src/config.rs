@@ -253,6 +253,10 @@ pub struct RealtimeSettings {
     pub outbound_queue: usize,
     /// Seconds between pings.
     pub heartbeat_secs: u64,
+    /// How often an open agent websocket checks that its login token still stands (revoked
+    /// or expired elsewhere, role changed): the longest a socket outlives its access when it
+    /// was not revoked through this server (a logout here closes it at once).
+    pub token_recheck_secs: u64,
     /// A client silent this long (no pong, no frame) is dropped.
     pub client_timeout_secs: u64,
 }
@@ -263,6 +267,7 @@ impl Default for RealtimeSettings {
             backlog_events: 10_000,
             outbound_queue: 256,
             heartbeat_secs: 10,
+            token_recheck_secs: 60,
             client_timeout_secs: 30,
         }
     }
@@ -910,6 +915,9 @@ impl Settings {
         }
         if self.realtime.outbound_queue < 8 {
             return Err(invalid("realtime.outbound_queue", "must be at least 8"));
+        }
+        if self.realtime.token_recheck_secs == 0 {
+            return Err(invalid("realtime.token_recheck_secs", "must be at least 1"));
         }
         if self.realtime.heartbeat_secs == 0
             || self.realtime.client_timeout_secs <= self.realtime.heartbeat_secs

@@ -21,7 +21,9 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::{
-    hub::{Audience, Filter, Publish, Subscribe, Subscribed, ToSession, Unsubscribe, Viewer},
+    hub::{
+        Audience, Filter, Owner, Publish, Subscribe, Subscribed, ToSession, Unsubscribe, Viewer,
+    },
     presence::{SessionClosed, SessionOpened, Viewing},
 };
 use crate::{
@@ -63,6 +65,8 @@ pub struct AgentSession {
     initial_since: Option<u64>,
     last_heard: Instant,
     last_typing: HashMap<ConversationId, Instant>,
+    /// Why the server closes the socket (sent in the close frame); `None`: going away.
+    closing: Option<(CloseCode, &'static str)>,
 }
 
 impl AgentSession {
@@ -83,7 +87,36 @@ impl AgentSession {
             initial_since: since,
             last_heard: Instant::now(),
             last_typing: HashMap::new(),
+            closing: None,
         }
+    }
+
+    /// Closes the socket because the access it was opened with is gone.
+    fn revoked(&mut self, reason: &'static str, ctx: &mut Context<Self>) {
+        tracing::info!(agent = %self.me.id, session = self.id, reason, "closing an agent websocket: access revoked");
+        self.closing = Some((CloseCode::Policy, reason));
+        ctx.stop();
+    }
+
+    /// Checks that the token this socket was opened with still stands, and still for the
+    /// same role: a token revoked or expired elsewhere (another node, the command line, an
+    /// expiry) closes the socket within one interval, a changed role makes the client
+    /// reconnect with its new visibility.
+    fn recheck_token(&mut self, ctx: &mut Context<Self>) {
+        let store = self.app.store.clone();
+        let hash = self.me.token_hash.clone();
+        let now = crate::clock::now();
+        let fut = async move {
+            store
+                .read(move |c| queries::agent_by_token(c, &hash, now))
+                .await
+        };
+        ctx.spawn(fut.into_actor(self).map(|res, act, ctx| match res {
+            Ok(None) => act.revoked("token revoked or expired", ctx),
+            Ok(Some(row)) if row.role != act.me.role.as_str() => act.revoked("role changed", ctx),
+            // A failed read proves nothing: check again next time.
+            Ok(Some(_)) | Err(_) => {}
+        }));
     }
 
     /// Sends a frame, or disconnects a client that is not keeping up.
@@ -102,6 +135,10 @@ impl AgentSession {
             filter: Filter::Agent(self.viewer),
             recipient: ctx.address().recipient(),
             since,
+            owner: Some(Owner {
+                agent: self.me.id,
+                token_hash: self.me.token_hash.as_str().into(),
+            }),
         };
         let fut = self.app.hub.send(msg);
         ctx.wait(fut.into_actor(self).map(move |res, act, ctx| {
@@ -244,12 +281,19 @@ impl Actor for AgentSession {
         self.subscribe(self.initial_since, true, ctx);
         let every = Duration::from_secs(self.app.settings.realtime.heartbeat_secs);
         ctx.run_interval(every, |act, ctx| act.heartbeat(ctx));
+        let recheck = Duration::from_secs(self.app.settings.realtime.token_recheck_secs);
+        ctx.run_interval(recheck, |act, ctx| act.recheck_token(ctx));
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
-        let _ = self
-            .writer
-            .send(WsMessage::Close(Some(CloseReason::from(CloseCode::Away))));
+        let reason = match self.closing {
+            Some((code, why)) => CloseReason {
+                code,
+                description: Some(why.to_owned()),
+            },
+            None => CloseReason::from(CloseCode::Away),
+        };
+        let _ = self.writer.send(WsMessage::Close(Some(reason)));
         self.app.hub.do_send(Unsubscribe { session: self.id });
         self.app
             .presence
@@ -270,6 +314,7 @@ impl Handler<ToSession> for AgentSession {
             }
             // The hub dropped us for a full mailbox: catch up from what the client has.
             ToSession::Lagged => self.subscribe(Some(self.last_seq), false, ctx),
+            ToSession::Revoked(reason) => self.revoked(reason, ctx),
         }
     }
 }

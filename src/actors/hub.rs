@@ -110,6 +110,33 @@ pub enum ToSession {
     /// The session's mailbox was full: it missed events and was unsubscribed. It should tell
     /// its client to resume.
     Lagged,
+    /// The access it was opened with is gone (logout, deactivation, a new role): close now.
+    Revoked(&'static str),
+}
+
+/// Whose session this is, so revoking access reaches its open sockets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    pub agent: AgentId,
+    /// SHA-256 of the login token the socket was opened with.
+    pub token_hash: Arc<str>,
+}
+
+/// Whose sessions to close.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revoke {
+    /// Everything opened with one login token (logout).
+    Token(String),
+    /// Everything of one agent (deactivation, a changed role).
+    Agent(AgentId),
+}
+
+/// Anyone → Hub: close the matching sessions at once, telling each why. Answers how many.
+#[derive(Message, Debug)]
+#[rtype(result = "usize")]
+pub struct CloseSessions {
+    pub who: Revoke,
+    pub reason: &'static str,
 }
 
 /// A session → Hub: (re)subscribe, replaying what the viewer may see after `since`.
@@ -121,6 +148,8 @@ pub struct Subscribe {
     pub filter: Filter,
     pub recipient: Recipient<ToSession>,
     pub since: Option<u64>,
+    /// An agent's session; `None` for a website visitor.
+    pub owner: Option<Owner>,
 }
 
 pub struct Subscribed {
@@ -157,6 +186,7 @@ pub struct TooOld {
 struct Subscriber {
     filter: Filter,
     recipient: Recipient<ToSession>,
+    owner: Option<Owner>,
 }
 
 pub struct Hub {
@@ -271,6 +301,7 @@ impl Handler<Subscribe> for Hub {
             Subscriber {
                 filter: msg.filter,
                 recipient: msg.recipient,
+                owner: msg.owner,
             },
         );
         MessageResult(Subscribed {
@@ -293,6 +324,30 @@ impl Handler<EventsSince> for Hub {
     fn handle(&mut self, msg: EventsSince, _: &mut Self::Context) -> Self::Result {
         self.replay(msg.since, &Filter::Agent(msg.viewer))
             .map(|events| (events, self.seq))
+    }
+}
+
+impl Handler<CloseSessions> for Hub {
+    type Result = usize;
+
+    fn handle(&mut self, msg: CloseSessions, _: &mut Self::Context) -> usize {
+        let matches = |o: &Owner| match &msg.who {
+            Revoke::Token(hash) => *o.token_hash == **hash,
+            Revoke::Agent(agent) => o.agent == *agent,
+        };
+        let closed: Vec<u64> = self
+            .subscribers
+            .iter()
+            .filter(|(_, s)| s.owner.as_ref().is_some_and(matches))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in &closed {
+            if let Some(s) = self.subscribers.remove(id) {
+                // A full mailbox still gets the news: the session is stopping either way.
+                s.recipient.do_send(ToSession::Revoked(msg.reason));
+            }
+        }
+        closed.len()
     }
 }
 

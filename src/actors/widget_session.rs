@@ -100,6 +100,7 @@ impl WidgetSession {
             filter: Filter::Conversation(id),
             recipient: ctx.address().recipient(),
             since: None,
+            owner: None,
         };
         ctx.wait(
             self.state
@@ -335,7 +336,7 @@ impl Handler<ToSession> for WidgetSession {
         match msg {
             ToSession::Event(e) => self.on_event(&e.json, ctx),
             // Missed events: the widget reloads its history on reconnect.
-            ToSession::Lagged => ctx.stop(),
+            ToSession::Lagged | ToSession::Revoked(_) => ctx.stop(),
         }
     }
 }

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::{
+    actors::hub::{CloseSessions, Revoke},
     app::AppState,
     auth::{self, CurrentAgent},
     clock,
@@ -99,13 +100,22 @@ pub async fn login(
     Ok(HttpResponse::Ok().json(json!({ "token": token, "agent": agent })))
 }
 
-/// Revokes the token used for this request.
+/// Revokes the token used for this request, and closes the websockets opened with it before
+/// answering: nothing more reaches them.
 pub async fn logout(state: web::Data<AppState>, me: CurrentAgent) -> AppResult<HttpResponse> {
     let hash = me.token_hash.clone();
     state
         .app
         .store
         .write(move |c| queries::delete_token(c, &hash))
+        .await?;
+    state
+        .app
+        .hub
+        .send(CloseSessions {
+            who: Revoke::Token(me.token_hash.clone()),
+            reason: "logged out",
+        })
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

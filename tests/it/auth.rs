@@ -1,10 +1,14 @@
 //! Who is asking: login, bearer tokens, logout.
 
+use std::time::Duration;
+
 use serde_json::json;
+
+const WAIT: Duration = Duration::from_secs(5);
 
 use crate::{
     both_backends,
-    helpers::{status_json, Backend, TestApp, ADMIN_EMAIL, ADMIN_PASSWORD},
+    helpers::{status_json, Backend, TestApp, WsClient, ADMIN_EMAIL, ADMIN_PASSWORD},
 };
 
 async fn routes_need_a_valid_token_and_logout_revokes_it(b: Backend) {
@@ -213,10 +217,54 @@ async fn agents_see_names_not_emails(b: Backend) {
         .all(|a| a["email"].is_string()));
 }
 
+/// Logging out closes the websockets opened with that token at once: no customer text
+/// reaches them afterwards.
+async fn logout_closes_the_tokens_open_websockets(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let token = app.login().await;
+    let other = app.login().await;
+    let mut ws = WsClient::connect(&app.base, &token, None).await;
+    let mut kept = WsClient::connect(&app.base, &other, None).await;
+    ws.next_json(WAIT).await.expect("hello");
+    kept.next_json(WAIT).await.expect("hello");
+    let (s, _) = app.post(&token, "/api/auth/logout", &json!({})).await;
+    assert_eq!(s, 204);
+    // Closed before the logout was answered: policy violation, with the reason.
+    assert_eq!(ws.closed(WAIT).await, Some((1008, "logged out".to_owned())));
+    app.customer_writes("m1", "c1", "secret order details")
+        .await;
+    kept.until("the other session still gets events", WAIT, |f| {
+        f["type"] == "message.created"
+    })
+    .await;
+}
+
+/// A token revoked where this server does not see it (another node, the database) closes its
+/// sockets within `realtime.token_recheck_secs`.
+async fn a_token_revoked_elsewhere_closes_its_websockets(b: Backend) {
+    let app = TestApp::spawn_with(b, |s| s.realtime.token_recheck_secs = 1).await;
+    let token = app.login().await;
+    let mut ws = WsClient::connect(&app.base, &token, None).await;
+    ws.next_json(WAIT).await.expect("hello");
+    let hash = switchboard::auth::token_hash(&token);
+    app.handle
+        .app
+        .store
+        .write(move |c| switchboard::db::queries::delete_token(c, &hash).map(|_| ()))
+        .await
+        .expect("revoke");
+    assert_eq!(
+        ws.closed(WAIT).await,
+        Some((1008, "token revoked or expired".to_owned()))
+    );
+}
+
 both_backends!(
     routes_need_a_valid_token_and_logout_revokes_it,
     wrong_credentials_are_refused_alike,
     wrong_passwords_delay_their_sender_not_the_owner,
     a_flood_cannot_flush_a_delay_or_lock_out_the_owner,
     agents_see_names_not_emails,
+    logout_closes_the_tokens_open_websockets,
+    a_token_revoked_elsewhere_closes_its_websockets,
 );

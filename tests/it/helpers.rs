@@ -821,6 +821,25 @@ impl WsClient {
         seen
     }
 
+    /// Reads until the server closes the socket: its close code and reason, or `None` if it
+    /// stays open for `timeout` (or ends without a close frame). Text frames are skipped.
+    pub async fn closed(&mut self, timeout: Duration) -> Option<(u16, String)> {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let msg = tokio::time::timeout_at(deadline, self.stream.next())
+                .await
+                .ok()??
+                .ok()?;
+            if let Message::Close(frame) = msg {
+                return Some(frame.map_or((1005, String::new()), |f| {
+                    (u16::from(f.code), f.reason.to_string())
+                }));
+            }
+        }
+    }
+
     pub async fn send_json(&mut self, v: &Value) {
         use futures_util::SinkExt;
         self.stream
