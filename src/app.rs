@@ -160,10 +160,6 @@ pub async fn build(settings: Settings) -> Result<(AppHandle, Server), String> {
             .app_data(state.clone())
             .wrap(actix_web::middleware::NormalizePath::trim())
             .wrap(actix_web::middleware::from_fn(http::timing::server_timing))
-            .wrap(actix_web::middleware::ErrorHandlers::new().handler(
-                actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
-                http::method_not_allowed,
-            ))
             .configure(|cfg| http::configure(cfg, max_body))
     })
     .workers(workers)

@@ -286,6 +286,18 @@ pub struct ConversationFilter {
 }
 
 /// Words of a search, stripped of anything a full-text query language would read as syntax.
+/// `s` for a `LIKE … ESCAPE '\'` pattern: its own `%`, `_` and `\` match themselves.
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn search_terms(q: &str) -> Vec<String> {
     q.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -418,14 +430,16 @@ pub fn list_conversations(
         .filter(|q| !q.is_empty())
     {
         let terms = search_terms(query);
-        let like = format!("%{}%", query.replace(['%', '_', '\\'], ""));
+        // The name is matched literally: `ann_12` finds `ann_12`, and `%` or `_` are not
+        // wildcards. A query of symbols only (no letter or digit) matches nothing.
+        let like = format!("%{}%", escape_like(query));
         let digits: String = query.chars().filter(char::is_ascii_digit).collect();
         // Case-insensitive name match: LIKE is case-insensitive for ASCII on SQLite; PostgreSQL
         // needs lower() on both sides.
         let mut by_contact = Box::new(
             diesel::dsl::sql::<Bool>("lower(contacts.name) LIKE lower(")
                 .bind::<diesel::sql_types::Text, _>(like)
-                .sql(")"),
+                .sql(") ESCAPE '\\'"),
         )
             as Box<dyn diesel::expression::BoxableExpression<_, _, SqlType = Bool>>;
         if digits.len() >= 3 {
@@ -435,7 +449,9 @@ pub fn list_conversations(
                     .like(format!("%{digits}%"))),
             );
         }
-        q = if terms.is_empty() {
+        q = if !query.chars().any(char::is_alphanumeric) {
+            q.filter(sql::<Bool>("1 = 0"))
+        } else if terms.is_empty() {
             q.filter(by_contact)
         } else {
             q.filter(by_contact.or(sql::<Bool>(&text_match_sql(conn, &terms))))

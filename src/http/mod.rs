@@ -30,52 +30,98 @@ use crate::error::AppError;
 pub const OPENAPI: &str = include_str!("openapi.json");
 
 /// Registers the `/api` routes and lists them in [`API_ROUTES`] from one table, so the list
-/// cannot drift from what is served.
+/// cannot drift from what is served. One resource per path: a method it does not take is 405
+/// with `Allow`, and HEAD is answered wherever GET is.
 macro_rules! api_routes {
-    ($( $method:ident $path:literal => $handler:path ),* $(,)?) => {
+    ($( $path:literal => { $( $method:ident : $handler:path ),* $(,)? } ),* $(,)?) => {
         /// Every route under `/api` as `(method, path)`: the OpenAPI document lists exactly these.
-        pub const API_ROUTES: &[(&str, &str)] = &[$( (stringify!($method), concat!("/api", $path)) ),*];
+        pub const API_ROUTES: &[(&str, &str)] = &[$( $( (stringify!($method), concat!("/api", $path)) ),* ),*];
 
         fn api_scope() -> actix_web::Scope {
-            web::scope("/api")$( .route($path, web::$method().to($handler)) )*
+            web::scope("/api")$( .service({
+                let r = web::resource($path);
+                $( let r = method_route!(r, $method, $handler); )*
+                allow_only(r, &[$( stringify!($method) ),*])
+            }) )*
         }
     };
 }
 
+/// One method's route on a resource; GET brings HEAD along (same handler, the server sends no
+/// body for HEAD).
+macro_rules! method_route {
+    ($r:expr, get, $h:path) => {
+        $r.route(web::get().to($h)).route(web::head().to($h))
+    };
+    ($r:expr, $m:ident, $h:path) => {
+        $r.route(web::$m().to($h))
+    };
+}
+
 api_routes! {
-    get "/openapi.json" => openapi,
-    post "/auth/login" => auth::login,
-    post "/auth/logout" => auth::logout,
-    get "/auth/me" => auth::me,
-    get "/agents" => agents::list,
-    post "/agents/me/availability" => agents::set_availability,
-    get "/badge" => conversations::badge,
-    get "/events" => events::poll,
-    get "/ws" => ws::agent_ws,
-    get "/conversations" => conversations::list,
-    get "/conversations/{id}" => conversations::get,
-    delete "/conversations/{id}" => conversations::delete,
-    get "/conversations/{id}/messages" => conversations::messages,
-    post "/conversations/{id}/messages" => conversations::reply,
-    post "/conversations/{id}/status" => conversations::set_status,
-    post "/conversations/{id}/assign" => conversations::assign,
-    post "/conversations/{id}/take" => conversations::take,
-    post "/conversations/{id}/read" => conversations::mark_read,
-    post "/conversations/{id}/unread" => conversations::mark_unread,
-    post "/conversations/{id}/archive" => conversations::archive,
-    put "/conversations/{id}/tags" => conversations::set_tags,
-    post "/conversations/{id}/lead-stage" => conversations::set_lead_stage,
-    post "/conversations/{id}/follow-up" => conversations::schedule_follow_up,
-    delete "/conversations/{id}/follow-up" => conversations::cancel_follow_up,
-    post "/conversations/{id}/attachments" => files::attach,
-    get "/files/{message_id}" => files::get,
-    get "/inboxes" => templates::list,
-    post "/conversations" => templates::start,
-    post "/conversations/{id}/template" => templates::send,
-    post "/sms/segments" => sms::segments,
-    get "/contacts/{id}" => contacts::get,
-    post "/contacts/{id}/block" => contacts::block,
-    post "/contacts/{id}/unblock" => contacts::unblock,
+    "/openapi.json" => { get: openapi },
+    "/auth/login" => { post: auth::login },
+    "/auth/logout" => { post: auth::logout },
+    "/auth/me" => { get: auth::me },
+    "/agents" => { get: agents::list },
+    "/agents/me/availability" => { post: agents::set_availability },
+    "/badge" => { get: conversations::badge },
+    "/events" => { get: events::poll },
+    "/ws" => { get: ws::agent_ws },
+    "/conversations" => { get: conversations::list, post: templates::start },
+    "/conversations/{id}" => { get: conversations::get, delete: conversations::delete },
+    "/conversations/{id}/messages" => {
+        get: conversations::messages,
+        post: conversations::reply,
+    },
+    "/conversations/{id}/status" => { post: conversations::set_status },
+    "/conversations/{id}/assign" => { post: conversations::assign },
+    "/conversations/{id}/take" => { post: conversations::take },
+    "/conversations/{id}/read" => { post: conversations::mark_read },
+    "/conversations/{id}/unread" => { post: conversations::mark_unread },
+    "/conversations/{id}/archive" => { post: conversations::archive },
+    "/conversations/{id}/tags" => { put: conversations::set_tags },
+    "/conversations/{id}/lead-stage" => { post: conversations::set_lead_stage },
+    "/conversations/{id}/follow-up" => {
+        post: conversations::schedule_follow_up,
+        delete: conversations::cancel_follow_up,
+    },
+    "/conversations/{id}/attachments" => { post: files::attach },
+    "/files/{message_id}" => { get: files::get },
+    "/inboxes" => { get: templates::list },
+    "/conversations/{id}/template" => { post: templates::send },
+    "/sms/segments" => { post: sms::segments },
+    "/contacts/{id}" => { get: contacts::get },
+    "/contacts/{id}/block" => { post: contacts::block },
+    "/contacts/{id}/unblock" => { post: contacts::unblock },
+}
+
+/// The value of `Allow` for these methods (HEAD with GET).
+fn allow_header(methods: &[&str]) -> String {
+    let mut allow: Vec<String> = methods.iter().map(|m| m.to_ascii_uppercase()).collect();
+    if allow.iter().any(|m| m == "GET") {
+        allow.push("HEAD".to_owned());
+    }
+    allow.join(", ")
+}
+
+/// Answers any other method with 405, naming the ones the resource takes in `Allow`.
+fn allow_only(resource: actix_web::Resource, methods: &[&str]) -> actix_web::Resource {
+    let allow = allow_header(methods);
+    resource.default_service(web::to(move || {
+        let allow = allow.clone();
+        async move { method_not_allowed(&allow) }
+    }))
+}
+
+/// 405 in the same JSON shape as every other error, with `Allow`.
+fn method_not_allowed(allow: &str) -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header((actix_web::http::header::ALLOW, allow.to_owned()))
+        .json(serde_json::json!({
+            "error": "method_not_allowed",
+            "message": format!("this route takes {allow}"),
+        }))
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
@@ -93,39 +139,66 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
             AppError::BadRequest(format!("invalid query: {e}")).into()
         }),
     )
-    .route("/healthz", web::get().to(health::healthz))
-    .route("/", web::get().to(static_files::dashboard))
-    .route("/demo", web::get().to(static_files::demo))
-    .route(
-        "/{file:(app|widget)\\.(js|css)}",
-        web::get().to(static_files::file),
-    )
-    .service(web::resource("/webhooks/api/{inbox}").route(web::post().to(webhooks::api_inbound)))
-    .service(
+    .service(allow_only(
+        method_route!(web::resource("/healthz"), get, health::healthz),
+        &["get"],
+    ))
+    .service(allow_only(
+        method_route!(web::resource("/"), get, static_files::dashboard),
+        &["get"],
+    ))
+    .service(allow_only(
+        method_route!(web::resource("/demo"), get, static_files::demo),
+        &["get"],
+    ))
+    .service(allow_only(
+        method_route!(
+            web::resource("/{file:(app|widget)\\.(js|css)}"),
+            get,
+            static_files::file
+        ),
+        &["get"],
+    ))
+    .service(allow_only(
+        web::resource("/webhooks/api/{inbox}").route(web::post().to(webhooks::api_inbound)),
+        &["post"],
+    ))
+    .service(allow_only(
         web::resource("/widget/{inbox}/session")
             .route(web::post().to(widget::session))
             .route(web::method(actix_web::http::Method::OPTIONS).to(widget::preflight)),
-    )
-    .route("/widget/{inbox}/ws", web::get().to(widget::ws))
-    .service(
+        &["post", "options"],
+    ))
+    .service(allow_only(
+        web::resource("/widget/{inbox}/ws").route(web::get().to(widget::ws)),
+        &["get"],
+    ))
+    .service(allow_only(
         web::resource("/webhooks/whatsapp/{inbox}")
             .route(web::get().to(channel_webhooks::whatsapp_verify))
             .route(web::post().to(channel_webhooks::whatsapp_notify)),
-    )
-    .service(
+        &["get", "post"],
+    ))
+    .service(allow_only(
         web::resource("/webhooks/meta/{inbox}")
             .route(web::get().to(channel_webhooks::meta_verify))
             .route(web::post().to(channel_webhooks::meta_notify)),
-    )
-    .route(
-        "/webhooks/twilio/{inbox}",
-        web::post().to(channel_webhooks::twilio_inbound),
-    )
-    .route(
-        "/webhooks/twilio/{inbox}/status",
-        web::post().to(channel_webhooks::twilio_status),
-    )
-    .route("/media/{message_id}", web::get().to(files::public))
+        &["get", "post"],
+    ))
+    .service(allow_only(
+        web::resource("/webhooks/twilio/{inbox}")
+            .route(web::post().to(channel_webhooks::twilio_inbound)),
+        &["post"],
+    ))
+    .service(allow_only(
+        web::resource("/webhooks/twilio/{inbox}/status")
+            .route(web::post().to(channel_webhooks::twilio_status)),
+        &["post"],
+    ))
+    .service(allow_only(
+        method_route!(web::resource("/media/{message_id}"), get, files::public),
+        &["get"],
+    ))
     .service(api_scope())
     .default_service(web::to(not_found));
 }
@@ -147,17 +220,6 @@ fn json_error(e: JsonPayloadError, max_body: usize) -> AppError {
         JsonPayloadError::Deserialize(e) => AppError::BadRequest(format!("invalid JSON: {e}")),
         other => AppError::BadRequest(format!("invalid request body: {other}")),
     }
-}
-
-/// A known path with another method: the same JSON error shape as everything else.
-pub fn method_not_allowed<B>(
-    res: actix_web::dev::ServiceResponse<B>,
-) -> actix_web::Result<actix_web::middleware::ErrorHandlerResponse<B>> {
-    let (req, _) = res.into_parts();
-    let body = HttpResponse::MethodNotAllowed()
-        .json(serde_json::json!({"error": "method_not_allowed", "message": "this route does not accept that method"}));
-    let res = actix_web::dev::ServiceResponse::new(req, body).map_into_right_body();
-    Ok(actix_web::middleware::ErrorHandlerResponse::Response(res))
 }
 
 async fn not_found(_req: HttpRequest) -> Result<HttpResponse, AppError> {

@@ -207,8 +207,69 @@ async fn api_routes_validate_their_input(b: Backend) {
     assert_eq!(conv["assignee_id"], Value::Null);
 }
 
+/// A known path with a method it does not take is 405 with `Allow`, never 404; HEAD works
+/// wherever GET does (uptime monitors use it).
+async fn wrong_methods_are_405_with_allow_and_head_works(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let token = app.login().await;
+    for (method, path, allow) in [
+        ("PUT", "/api/auth/login", "POST"),
+        ("GET", "/api/auth/logout", "POST"),
+        ("POST", "/api/badge", "GET, HEAD"),
+        ("PATCH", "/api/agents", "GET, HEAD"),
+        ("OPTIONS", "/api/agents", "GET, HEAD"),
+        ("TRACE", "/api/conversations", "GET, POST, HEAD"),
+        (
+            "PATCH",
+            "/api/conversations/0190c000-0000-7000-8000-000000000000",
+            "GET, DELETE, HEAD",
+        ),
+        ("GET", "/webhooks/api/support", "POST"),
+        ("DELETE", "/healthz", "GET, HEAD"),
+    ] {
+        let resp = app
+            .client
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).expect("method"),
+                format!("{}{path}", app.base),
+            )
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("request");
+        let got_allow = resp
+            .headers()
+            .get("allow")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let (s, body) = status_json(resp).await;
+        assert_eq!(
+            (s, body["error"].as_str(), got_allow.as_deref()),
+            (405, Some("method_not_allowed"), Some(allow)),
+            "{method} {path}: {body}"
+        );
+    }
+    for path in ["/", "/healthz", "/api/badge", "/app.js"] {
+        let resp = app
+            .client
+            .head(format!("{}{path}", app.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("head");
+        assert_eq!(resp.status().as_u16(), 200, "HEAD {path}");
+        assert!(
+            resp.bytes().await.expect("body").is_empty(),
+            "HEAD {path} has no body"
+        );
+    }
+    let (s, body) = app.get(&token, "/api/no-such-thing").await;
+    assert_eq!((s, body["error"].as_str()), (404, Some("not_found")));
+}
+
 both_backends!(
     bad_or_missing_signature_is_401_and_stores_nothing,
     malformed_oversized_and_misaddressed_requests_get_clear_errors,
     api_routes_validate_their_input,
+    wrong_methods_are_405_with_allow_and_head_works,
 );

@@ -372,6 +372,45 @@ async fn everyone_who_loses_sight_of_a_conversation_is_told(b: Backend) {
     );
 }
 
+/// Search takes `%`, `_` and `\` literally; a query of symbols only matches nothing.
+async fn search_matches_symbols_literally(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let token = app.login().await;
+    let mut ids = Vec::new();
+    for (i, name) in ["ann_12da", "annX12da", "50% Off Shop", "back\\slash"]
+        .into_iter()
+        .enumerate()
+    {
+        let body = json!({"external_id": format!("m{i}"), "contact": {"external_id": format!("c{i}"), "name": name}, "text": "hello"});
+        let (s, v) = status_json(app.inbound(&body).await).await;
+        assert_eq!(s, 200, "{v}");
+        ids.push(v["conversation_id"].as_str().expect("id").to_owned());
+    }
+    for (q, want) in [
+        ("ann_12da", vec![&ids[0]]),
+        ("ANN_12DA", vec![&ids[0]]),
+        ("50%25", vec![&ids[2]]),
+        ("k%5Cs", vec![&ids[3]]),
+        ("%25", vec![]),
+        ("_", vec![]),
+        ("%5C", vec![]),
+        ("%25_%25", vec![]),
+    ] {
+        let (s, list) = app.get(&token, &format!("/api/conversations?q={q}")).await;
+        assert_eq!(s, 200, "{q}: {list}");
+        let mut got: Vec<&str> = list["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|c| c["id"].as_str())
+            .collect();
+        got.sort();
+        let mut want: Vec<&str> = want.iter().map(|s| s.as_str()).collect();
+        want.sort();
+        assert_eq!(got, want, "q={q}");
+    }
+}
+
 async fn two_agents_taking_at_once_exactly_one_wins(b: Backend) {
     let app = TestApp::spawn(b).await;
     let (a_id, a) = app.agent("a@test.local", Role::Agent).await;
@@ -941,5 +980,6 @@ both_backends!(
     a_silent_client_is_dropped_by_the_heartbeat,
     websocket_needs_a_valid_token,
     conversation_actions_filters_and_search,
+    search_matches_symbols_literally,
     openapi_document_matches_the_routes,
 );
