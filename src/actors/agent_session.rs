@@ -16,7 +16,7 @@ use std::{
 };
 
 use actix::prelude::*;
-use actix_http::ws::{CloseCode, CloseReason, Frame, Message as WsMessage};
+use actix_http::ws::{CloseCode, CloseReason, Frame, Message as WsMessage, ProtocolError};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -62,6 +62,9 @@ pub struct AgentSession {
     writer: FrameWriter,
     /// Highest `seq` sent to the client: nothing at or below it is sent again.
     last_seq: u64,
+    /// Every event after this `seq` that the viewer may see has been sent on this socket
+    /// (`u64::MAX`: nothing yet), so a second resume replays only what is older.
+    covered_from: u64,
     initial_since: Option<u64>,
     last_heard: Instant,
     last_typing: HashMap<ConversationId, Instant>,
@@ -84,6 +87,7 @@ impl AgentSession {
             viewer,
             writer,
             last_seq: 0,
+            covered_from: u64::MAX,
             initial_since: since,
             last_heard: Instant::now(),
             last_typing: HashMap::new(),
@@ -156,13 +160,22 @@ impl AgentSession {
                 act.send_text(&hello.to_string(), ctx);
             }
             match (since, replay) {
-                (None, _) => act.last_seq = latest,
+                (None, _) => {
+                    act.last_seq = latest;
+                    act.covered_from = act.covered_from.min(latest);
+                }
                 (Some(since), Ok(events)) => {
-                    act.last_seq = since;
-                    for e in events {
-                        act.last_seq = e.seq;
+                    // What this socket already carried is not sent again: a second resume
+                    // on the same socket replays only what it has not had.
+                    let (covered, sent) = (act.covered_from, act.last_seq);
+                    for e in events
+                        .iter()
+                        .filter(|e| e.seq > since && (e.seq <= covered || e.seq > sent))
+                    {
+                        act.last_seq = act.last_seq.max(e.seq);
                         act.send_text(&e.json, ctx);
                     }
+                    act.covered_from = covered.min(since);
                     act.last_seq = act.last_seq.max(latest);
                     act.send_text(
                         &json!({"type": "resumed", "latest": latest}).to_string(),
@@ -336,6 +349,11 @@ impl StreamHandler<Incoming> for AgentSession {
             Ok(Frame::Binary(_)) => {
                 let err = json!({"type": "error", "error": "bad_frame", "message": "binary frames are not accepted"});
                 self.send_text(&err.to_string(), ctx);
+            }
+            Err(ProtocolError::Overflow) => {
+                self.send_text(&crate::http::ws::frame_too_large().to_string(), ctx);
+                self.closing = Some((CloseCode::Size, "frame too large"));
+                ctx.stop();
             }
             Ok(Frame::Close(_)) | Err(_) => ctx.stop(),
         }

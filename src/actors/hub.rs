@@ -177,7 +177,8 @@ pub struct EventsSince {
 #[rtype(result = "usize")]
 pub struct CountSubscribers;
 
-/// The backlog no longer reaches back to the requested `seq`: the client must reload.
+/// The backlog no longer reaches back to the requested `seq`, or the `seq` is ahead of the
+/// latest: the client must reload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TooOld {
     pub latest: u64,
@@ -210,9 +211,14 @@ impl Hub {
         }
     }
 
-    /// Events after `since` that `filter` lets through, if the backlog still covers them.
+    /// Events after `since` that `filter` lets through, if the backlog still covers them. A
+    /// `since` ahead of the latest event is no cursor this server gave out (another server,
+    /// a corrupted client): the client must reload too.
     fn replay(&self, since: u64, filter: &Filter) -> Result<Vec<Arc<HubEvent>>, TooOld> {
-        if since >= self.seq {
+        if since > self.seq {
+            return Err(TooOld { latest: self.seq });
+        }
+        if since == self.seq {
             return Ok(Vec::new());
         }
         // Everything after `since` must still be here: since + 1 must not predate the backlog
@@ -424,6 +430,11 @@ mod tests {
         assert_eq!(
             hub.replay(hub.seq, &Filter::Agent(v)).map(|e| e.len()),
             Ok(0)
+        );
+        // A cursor ahead of the server was not given out by it: reload.
+        assert_eq!(
+            hub.replay(hub.seq + 1, &Filter::Agent(v)).map(|e| e.len()),
+            Err(TooOld { latest: hub.seq })
         );
         // A client from before this process started must reload.
         assert!(hub.replay(first - 10, &Filter::Agent(v)).is_err());

@@ -13,7 +13,7 @@ use std::{
 };
 
 use actix::prelude::*;
-use actix_http::ws::{CloseCode, CloseReason, Frame, Message as WsMessage};
+use actix_http::ws::{CloseCode, CloseReason, Frame, Message as WsMessage, ProtocolError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -54,6 +54,8 @@ pub struct WidgetSession {
     conversation: Option<ConversationId>,
     /// The assignee while a person handles the conversation (to announce joins and leaves).
     agent_present: Option<String>,
+    /// The client sent a frame over the limit: the close says so (1009).
+    too_large: bool,
     writer: FrameWriter,
     last_heard: Instant,
     recent: VecDeque<Instant>,
@@ -73,6 +75,7 @@ impl WidgetSession {
             visitor,
             conversation: None,
             agent_present: None,
+            too_large: false,
             writer,
             last_heard: Instant::now(),
             recent: VecDeque::new(),
@@ -322,9 +325,13 @@ impl Actor for WidgetSession {
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
+        let code = match self.too_large {
+            true => CloseCode::Size,
+            false => CloseCode::Away,
+        };
         let _ = self
             .writer
-            .send(WsMessage::Close(Some(CloseReason::from(CloseCode::Away))));
+            .send(WsMessage::Close(Some(CloseReason::from(code))));
         self.state.app.hub.do_send(Unsubscribe { session: self.id });
     }
 }
@@ -359,6 +366,11 @@ impl StreamHandler<Incoming> for WidgetSession {
             }
             Ok(Frame::Pong(_)) | Ok(Frame::Continuation(_)) => {}
             Ok(Frame::Binary(_)) => self.error("bad_frame", "binary frames are not accepted", ctx),
+            Err(ProtocolError::Overflow) => {
+                self.send(crate::http::ws::frame_too_large(), ctx);
+                self.too_large = true;
+                ctx.stop();
+            }
             Ok(Frame::Close(_)) | Err(_) => ctx.stop(),
         }
     }

@@ -61,6 +61,15 @@ impl FrameWriter {
 /// A frame from the client, or the reason reading stopped.
 pub type Incoming = Result<Frame, ProtocolError>;
 
+/// The error frame a client gets before the socket closes (1009) over a frame too large.
+pub fn frame_too_large() -> serde_json::Value {
+    serde_json::json!({
+        "type": "error",
+        "error": "frame_too_large",
+        "message": format!("a frame may be at most {MAX_CLIENT_FRAME} bytes"),
+    })
+}
+
 pub async fn agent_ws(
     state: web::Data<AppState>,
     req: HttpRequest,

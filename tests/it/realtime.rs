@@ -140,6 +140,52 @@ async fn resume_replays_exactly_the_missed_events(b: Backend) {
     assert_eq!(polled["reload"], true);
 }
 
+/// Resume and polling at their edges: a cursor ahead of the server reloads; a second resume on
+/// one socket does not send again what the socket already carried; a frame over the limit
+/// gets an error frame, then the close (1009).
+async fn resume_and_polling_edge_cases(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let token = app.login().await;
+    let mut ws = WsClient::connect(&app.base, &token, None).await;
+    let hello = ws.next_json(STEP).await.expect("hello");
+    let start = hello["latest"].as_u64().expect("latest");
+    app.customer_writes("m1", "c1", "talk to a human").await;
+    let first = ws.until("the events", STEP, is("badge")).await;
+    assert!(!first.is_empty());
+
+    // Ahead of the server: reload, on the socket and when polling.
+    ws.send_json(&json!({"type": "resume", "since": u64::MAX / 2}))
+        .await;
+    let reload = ws.until("reload", STEP, is("reload")).await;
+    let latest = reload.last().expect("frame")["latest"]
+        .as_u64()
+        .expect("latest");
+    assert!(latest > start);
+    let (_, polled) = app
+        .get(&token, &format!("/api/events?since={}", latest + 1000))
+        .await;
+    assert_eq!(polled["reload"], true, "{polled}");
+
+    // Two resumes from the start on the same socket: nothing the socket carried comes again.
+    for _ in 0..2 {
+        ws.send_json(&json!({"type": "resume", "since": start}))
+            .await;
+        let frames = ws.until("resumed", STEP, is("resumed")).await;
+        assert_eq!(
+            frames.len(),
+            1,
+            "no event is sent twice on one socket: {frames:?}"
+        );
+    }
+
+    // Over 16 KiB: told why, then closed with 1009.
+    ws.send_json(&json!({"type": "ping", "pad": "x".repeat(20 * 1024)}))
+        .await;
+    let err = ws.next_json(STEP).await.expect("an error frame first");
+    assert_eq!(err["error"], "frame_too_large", "{err}");
+    assert_eq!(ws.closed(STEP).await.map(|(code, _)| code), Some(1009));
+}
+
 async fn visibility_holds_on_rest_and_websocket(b: Backend) {
     let app = TestApp::spawn_with(b, restricted).await;
     let admin = app.login().await;
@@ -968,6 +1014,7 @@ async fn openapi_document_matches_the_routes(b: Backend) {
 both_backends!(
     a_customer_message_is_pushed_at_once,
     resume_replays_exactly_the_missed_events,
+    resume_and_polling_edge_cases,
     visibility_holds_on_rest_and_websocket,
     everyone_who_loses_sight_of_a_conversation_is_told,
     live_reassignment_is_seen_by_both_agents,
