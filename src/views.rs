@@ -41,6 +41,8 @@ pub struct MessageView {
     /// is still being downloaded (`media_pending`), or when the message has none.
     pub media_url: Option<String>,
     pub media_pending: bool,
+    /// Why a provider's file could not be downloaded (it says when it is tried again).
+    pub media_error: Option<String>,
     pub media_mime: Option<String>,
     pub media_filename: Option<String>,
     /// What the kind carries: location, interactive reply id, template name and parameters,
@@ -72,7 +74,13 @@ impl From<&MessageRow> for MessageView {
                 .media_path
                 .as_ref()
                 .map(|_| format!("/api/files/{}", m.id)),
-            media_pending: m.media_path.is_none() && m.media_source.is_some(),
+            media_pending: m.media_path.is_none()
+                && m.media_source.is_some()
+                && m.failure_reason.is_none(),
+            media_error: m
+                .failure_reason
+                .clone()
+                .filter(|_| m.media_path.is_none() && m.media_source.is_some()),
             media_mime: m.media_mime.clone(),
             media_filename: m.media_filename.clone(),
             payload: m.payload.as_ref().map(|_| m.payload_json()),

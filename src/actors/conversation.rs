@@ -26,8 +26,8 @@ use super::{
     messages::{
         ActorIdle, ApplyEvent, ApplyWatermark, AssistantAnswered, AssistantFailed, ContactChanged,
         DeleteConversation, DeliverInbound, FollowUpFired, InboundAccepted, InjectPanic,
-        MediaDownload, MediaStored, RecordEcho, ReportDelivery, ResumeUnanswered, SendAgentReply,
-        SendAttachment, SendTemplate, SetTags, WindowClosed,
+        MediaDownload, MediaFailed, MediaStored, RecordEcho, ReportDelivery, ResumeUnanswered,
+        SendAgentReply, SendAttachment, SendTemplate, SetTags, WindowClosed,
     },
     presence::PickAgent,
     registry::ConversationRegistry,
@@ -1269,6 +1269,48 @@ impl Handler<ContactChanged> for ConversationActor {
                 act.audience(),
                 json!({ "conversation": conversation }),
             );
+            Ok(())
+        }))
+    }
+}
+
+impl Handler<MediaFailed> for ConversationActor {
+    type Result = Reply<()>;
+
+    fn handle(&mut self, msg: MediaFailed, _: &mut Self::Context) -> Self::Result {
+        let _g = self.span.clone().entered();
+        if let Err(e) = self.loaded() {
+            return refused(e);
+        }
+        let store = self.app.store.clone();
+        let id = msg.message_id.to_string();
+        let conversation_id = self.id.to_string();
+        let write = async move {
+            store
+                .write(move |c| {
+                    let m = queries::message(c, &id)?
+                        .filter(|m| m.conversation_id == conversation_id)
+                        .ok_or(AppError::NotFound("message"))?;
+                    if m.media_path.is_some() {
+                        // Stored meanwhile (a retry from another start): nothing failed.
+                        return Ok(None);
+                    }
+                    queries::set_media_failure(c, &id, &msg.reason)?;
+                    Ok(Some(MessageRow {
+                        failure_reason: Some(msg.reason.clone()),
+                        ..m
+                    }))
+                })
+                .await
+        };
+        reply(write.into_actor(self).map(|res, act, _| {
+            if let Some(m) = res? {
+                act.publish(
+                    "message.updated",
+                    act.audience(),
+                    json!({ "message": MessageView::from(&m) }),
+                );
+            }
             Ok(())
         }))
     }

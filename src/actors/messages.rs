@@ -195,6 +195,15 @@ pub struct ReportDelivery {
     pub provider_message_id: Option<String>,
 }
 
+/// Media downloader → ConversationActor: an inbound file could not be downloaded (yet):
+/// record why, so the thread says so instead of "downloading" for ever.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "AppResult<()>")]
+pub struct MediaFailed {
+    pub message_id: MessageId,
+    pub reason: String,
+}
+
 /// ConversationActor → itself: the assistant answered (it may have been taken over meanwhile).
 /// `attempt` counts the tries to store it: a failed store is tried again a few times.
 #[derive(Message, Debug)]

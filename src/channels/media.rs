@@ -21,7 +21,7 @@ use super::{
 };
 use crate::{
     actors::{
-        messages::{MediaDownload, MediaStored},
+        messages::{MediaDownload, MediaFailed, MediaStored},
         registry::{ask, ConversationRegistry},
     },
     app::AppContext,
@@ -32,8 +32,11 @@ use crate::{
     inbox::Inbox,
 };
 
-/// Attempts per download before the file is left for the next start.
+/// Quick attempts in one round of a download.
 const DOWNLOAD_ATTEMPTS: u32 = 4;
+/// Rounds before a file that keeps failing is left for the next start; between rounds the
+/// wait grows (1, 2, 3… times `outbox.max_backoff_ms`, 5 minutes by default).
+const DOWNLOAD_ROUNDS: u32 = 5;
 /// Downloads resumed at start: files of messages received within this many days.
 const RESUME_DAYS: i64 = 7;
 /// A file may take longer than a send: at least this long per request.
@@ -194,60 +197,134 @@ pub fn resume_downloads(app: Arc<AppContext>, registry: Addr<ConversationRegistr
     });
 }
 
-/// Fetches, stores and records one file, retrying a few times; a failure leaves the message
-/// without its file (shown as pending) and is logged.
+/// Fetches, stores and records one file. A failure is recorded on the message (the thread
+/// says "could not download: why" instead of "downloading…"); a temporary one is tried again
+/// in rounds with growing pauses, then at the next start.
 async fn download(
     app: &Arc<AppContext>,
     registry: &Addr<ConversationRegistry>,
     inbox: &Inbox,
     job: MediaDownload,
 ) {
-    let mut delay = Duration::from_millis(app.settings.outbox.initial_backoff_ms);
-    for attempt in 1..=DOWNLOAD_ATTEMPTS {
-        match fetch(app, inbox, &job.source).await {
+    let round_pause = Duration::from_millis(app.settings.outbox.max_backoff_ms);
+    for round in 1..=DOWNLOAD_ROUNDS {
+        let error = match download_round(app, inbox, &job).await {
             Ok((bytes, mime)) => {
-                store(app, registry, &job, bytes, mime.or(job.mime.clone())).await;
+                if let Err(e) = store(app, registry, &job, bytes, mime.or(job.mime.clone())).await {
+                    // Our own disk or database: worth another round.
+                    tracing::warn!(message_id = %job.message_id, error = %e, round, "cannot keep a downloaded file");
+                    failed(
+                        registry,
+                        &job,
+                        &format!("could not store the attachment ({e}); trying again"),
+                    )
+                    .await;
+                    tokio::time::sleep(round_pause * round).await;
+                    continue;
+                }
                 return;
             }
             Err(Failure::Permanent(e)) => {
                 tracing::warn!(message_id = %job.message_id, error = %e, "media download failed");
+                failed(
+                    registry,
+                    &job,
+                    &format!("could not download the attachment: {e}"),
+                )
+                .await;
                 return;
             }
-            Err(Failure::Transient(e)) if attempt == DOWNLOAD_ATTEMPTS => {
-                tracing::warn!(message_id = %job.message_id, error = %e, attempt, "media download failed; will try again at the next start");
-                return;
-            }
-            Err(Failure::Transient(e)) => {
-                tracing::info!(message_id = %job.message_id, error = %e, attempt, "media download failed; retrying");
+            Err(Failure::Transient(e)) => e,
+        };
+        if round == DOWNLOAD_ROUNDS {
+            tracing::warn!(message_id = %job.message_id, error = %error, "media download failed; will try again at the next start");
+            failed(registry, &job, &format!("could not download the attachment ({error}); it is tried again when the server restarts")).await;
+            return;
+        }
+        tracing::info!(message_id = %job.message_id, error = %error, round, "media download failed; trying again later");
+        let pause = round_pause * round;
+        failed(
+            registry,
+            &job,
+            &format!(
+                "could not download the attachment yet ({error}); trying again in {}",
+                human(pause)
+            ),
+        )
+        .await;
+        tokio::time::sleep(pause).await;
+    }
+}
+
+/// A few quick attempts; the last failure if none worked.
+async fn download_round(
+    app: &Arc<AppContext>,
+    inbox: &Inbox,
+    job: &MediaDownload,
+) -> Result<(Vec<u8>, Option<String>), Failure> {
+    let mut delay = Duration::from_millis(app.settings.outbox.initial_backoff_ms);
+    let mut attempt = 1;
+    loop {
+        match fetch(app, inbox, &job.source).await {
+            Err(Failure::Transient(e)) if attempt < DOWNLOAD_ATTEMPTS => {
+                tracing::debug!(message_id = %job.message_id, error = %e, attempt, "media download failed; retrying");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 4).min(Duration::from_millis(app.settings.outbox.max_backoff_ms));
+                attempt += 1;
             }
+            other => return other,
         }
     }
 }
 
+/// "3 min", "40 s": how long until the next round, for the message.
+fn human(d: Duration) -> String {
+    match d.as_secs() {
+        0 => format!("{} ms", d.as_millis()),
+        s if s < 120 => format!("{s} s"),
+        s => format!("{} min", s / 60),
+    }
+}
+
+/// Records a download failure on its message (through its conversation's actor).
+async fn failed(registry: &Addr<ConversationRegistry>, job: &MediaDownload, reason: &str) {
+    let msg = MediaFailed {
+        message_id: job.message_id,
+        reason: reason.to_owned(),
+    };
+    match ask(registry, job.conversation_id, msg).await {
+        Ok(()) | Err(AppError::NotFound(_)) => {}
+        Err(e) => {
+            tracing::warn!(message_id = %job.message_id, error = %e, "cannot record a failed download");
+        }
+    }
+}
+
+/// Writes the file and records it on its message. `Err` when that could not be done and is
+/// worth trying again; a conversation deleted meanwhile is not an error (its file goes).
 async fn store(
     app: &Arc<AppContext>,
     registry: &Addr<ConversationRegistry>,
     job: &MediaDownload,
     bytes: Vec<u8>,
     mime: Option<String>,
-) {
+) -> AppResult<()> {
     let path = relative_path(job.conversation_id, job.message_id);
-    if let Err(e) = write_file(app, &path, bytes).await {
-        tracing::error!(message_id = %job.message_id, error = %e, "cannot store a downloaded file");
-        return;
-    }
+    write_file(app, &path, bytes).await?;
     let stored = MediaStored {
         message_id: job.message_id,
         path: path.clone(),
         mime,
     };
-    if let Err(e) = ask(registry, job.conversation_id, stored).await {
-        // Most likely the conversation was deleted meanwhile: its files must not stay.
-        remove_file(app, &path).await;
-        if !matches!(e, AppError::NotFound(_)) {
-            tracing::error!(message_id = %job.message_id, error = %e, "cannot record a downloaded file");
+    match ask(registry, job.conversation_id, stored).await {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            // The file must not stay without its message.
+            remove_file(app, &path).await;
+            match e {
+                AppError::NotFound(_) => Ok(()),
+                e => Err(e),
+            }
         }
     }
 }

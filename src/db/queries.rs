@@ -705,7 +705,20 @@ pub fn set_media(
     mime: Option<&str>,
 ) -> AppResult<()> {
     diesel::update(messages::table.find(id))
-        .set((messages::media_path.eq(path), messages::media_mime.eq(mime)))
+        .set((
+            messages::media_path.eq(path),
+            messages::media_mime.eq(mime),
+            // A download that failed before and worked now: the failure is over.
+            messages::failure_reason.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records why an inbound file could not be downloaded (shown on the message).
+pub fn set_media_failure(conn: &mut DbConnection, id: &str, reason: &str) -> AppResult<()> {
+    diesel::update(messages::table.find(id))
+        .set(messages::failure_reason.eq(reason))
         .execute(conn)?;
     Ok(())
 }

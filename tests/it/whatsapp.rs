@@ -478,6 +478,75 @@ async fn several_entries_and_messages_in_one_notification(b: Backend) {
     );
 }
 
+/// A file that cannot be downloaded says so on its message (pushed to agents at once), and a
+/// temporary failure is tried again until the file arrives.
+async fn failed_media_downloads_say_so_and_are_tried_again(b: Backend) {
+    let (app, graph) = start(b, |_| {}).await;
+    let token = app.login().await;
+    let mut ws = crate::helpers::WsClient::connect(&app.base, &token, None).await;
+    ws.next_json(WAIT).await.expect("hello");
+    // The lookup answers without a URL: nothing to fetch, ever.
+    graph.on(
+        "GET",
+        "/v25.0/IMGX",
+        200,
+        json!({"mime_type": "image/jpeg", "id": "IMGX", "messaging_product": "whatsapp"}),
+    );
+    // This one fails for a while (more than a round of quick tries), then works.
+    media_answer(&graph, "IMGY", "image/png", b"\x89PNG");
+    let busy = json!({"error": {"message": "busy", "code": 2, "is_transient": true}});
+    graph.script("GET", "/v25.0/IMGY", &vec![(503, busy); 5]);
+    let image = |wamid: &str, media: &str| {
+        json!({"from": CUSTOMER, "id": wamid, "timestamp": ts(1), "type": "image",
+               "image": {"id": media, "mime_type": "image/jpeg", "sha256": "x"}})
+    };
+    notify(
+        &app,
+        &notification(
+            vec![text("wamid.T", 2, HANDOFF), image("wamid.X", "IMGX")],
+            vec![],
+        ),
+    )
+    .await;
+    let id = the_conversation(&app, &token).await;
+    let failed = app
+        .message_where(&token, &id, "the failure recorded", |m| {
+            m["external_id"] == "wamid.X" && m["media_error"].is_string()
+        })
+        .await;
+    assert_eq!(failed["media_pending"], false, "{failed}");
+    assert!(
+        failed["media_error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("could not download the attachment")),
+        "{failed}"
+    );
+    ws.until("the update pushed", WAIT, |f| {
+        f["type"] == "message.updated" && f["message"]["external_id"] == "wamid.X"
+    })
+    .await;
+
+    notify(&app, &notification(vec![image("wamid.Y", "IMGY")], vec![])).await;
+    app.message_where(&token, &id, "a temporary failure shown", |m| {
+        m["external_id"] == "wamid.Y"
+            && m["media_error"]
+                .as_str()
+                .is_some_and(|e| e.contains("trying again"))
+    })
+    .await;
+    let stored = app
+        .message_where(&token, &id, "the file after a later try", |m| {
+            m["external_id"] == "wamid.Y" && m["media_url"].is_string()
+        })
+        .await;
+    assert_eq!(
+        stored["media_error"],
+        Value::Null,
+        "the failure is over: {stored}"
+    );
+    assert_eq!(stored["media_pending"], false);
+}
+
 async fn duplicates_are_ignored_and_messages_are_ordered_by_provider_time(b: Backend) {
     let (app, graph) = start(b, |_| {}).await;
     media_answer(&graph, "IMG9", "image/png", b"\x89PNG");
@@ -1229,6 +1298,7 @@ async fn a_template_starts_a_conversation_with_a_new_customer(b: Backend) {
 }
 
 both_backends!(
+    failed_media_downloads_say_so_and_are_tried_again,
     templates_are_listed_and_sent_even_outside_the_window,
     a_template_starts_a_conversation_with_a_new_customer,
     handshake_echoes_the_challenge_and_refuses_a_wrong_token,
