@@ -1009,6 +1009,77 @@ async fn openapi_document_matches_the_routes(b: Backend) {
         .await
         .expect("req");
     assert_eq!(status_json(resp).await.1["message"], "route not found");
+
+    // The errors every route can give are documented, and the bodies are closed.
+    for (method, path) in &documented {
+        let op = &doc["paths"][path][method];
+        let codes: Vec<&str> = op["responses"]
+            .as_object()
+            .expect("responses")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let has = |c: &str| codes.contains(&c);
+        if path != "/api/openapi.json" {
+            assert!(has("400") && has("503"), "{method} {path}: {codes:?}");
+        }
+        if path != "/api/openapi.json" && path != "/api/auth/login" {
+            assert!(has("401"), "{method} {path}: {codes:?}");
+        }
+        let query = op["parameters"]
+            .as_array()
+            .is_some_and(|ps| ps.iter().any(|p| p["in"] == "query"));
+        if op.get("requestBody").is_some() || query {
+            assert!(has("422"), "{method} {path}: {codes:?}");
+        }
+        if path.contains('{') {
+            assert!(has("404"), "{method} {path}: {codes:?}");
+        }
+        if let Some(body) = op.get("requestBody") {
+            assert!(has("413"), "{method} {path}: {codes:?}");
+            let schema = &body["content"]["application/json"]["schema"];
+            if schema["type"] == "object" {
+                assert_eq!(
+                    schema["additionalProperties"],
+                    json!(false),
+                    "{method} {path}: unknown fields are refused, and documented so"
+                );
+            }
+        }
+    }
+
+    // Real answers have exactly the documented (and required) properties. (The loop above
+    // logged out: a new token.)
+    let token = app.login().await;
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v.as_object().expect("object").keys().cloned().collect();
+        k.sort();
+        k
+    };
+    let schema_keys = |name: &str| {
+        let schema = &doc["components"]["schemas"][name];
+        let mut props = keys(&schema["properties"]);
+        let mut required: Vec<String> = schema["required"]
+            .as_array()
+            .expect("required")
+            .iter()
+            .filter_map(|r| r.as_str().map(str::to_owned))
+            .collect();
+        required.sort();
+        props.sort();
+        assert_eq!(props, required, "{name}: every property is always there");
+        props
+    };
+    let conversation = app.conversation(&token, &id).await;
+    assert_eq!(keys(&conversation), schema_keys("Conversation"));
+    assert_eq!(keys(&conversation["contact"]), schema_keys("Contact"));
+    for m in app.messages(&token, &id).await {
+        assert_eq!(keys(&m), schema_keys("Message"), "{m}");
+    }
+    let (_, agents) = app.get(&token, "/api/agents").await;
+    for a in agents["items"].as_array().expect("items") {
+        assert_eq!(keys(a), schema_keys("Agent"), "{a}");
+    }
 }
 
 both_backends!(
