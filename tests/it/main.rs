@@ -14,6 +14,7 @@ mod cli;
 mod contacts;
 mod engine;
 mod handoff_ack;
+mod hostile_text;
 mod input_validation;
 mod late_messages;
 mod meta;
