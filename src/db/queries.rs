@@ -107,6 +107,19 @@ pub struct ContactInput {
     pub email: Option<String>,
 }
 
+/// Gives a name to the contacts of the same phone number (the same person on other channels)
+/// that have none.
+fn name_same_person(conn: &mut DbConnection, phone: &str, name: &str) -> AppResult<()> {
+    diesel::update(
+        contacts::table
+            .filter(contacts::phone.eq(phone))
+            .filter(contacts::name.is_null()),
+    )
+    .set(contacts::name.eq(name))
+    .execute(conn)?;
+    Ok(())
+}
+
 /// Finds the conversation of this contact on this inbox, creating contact and conversation on
 /// first contact. Runs in the writer, so two first messages of one customer cannot race.
 ///
@@ -146,6 +159,9 @@ pub fn resolve_conversation(
                         contacts::email.eq(&c.email),
                     ))
                     .execute(conn)?;
+                if let (Some(phone), Some(name)) = (&c.phone, &c.name) {
+                    name_same_person(conn, phone, name)?;
+                }
             }
             c
         }
@@ -161,11 +177,28 @@ pub fn resolve_conversation(
                 }
                 None => false,
             };
+            // An SMS number says nothing about its owner; the same number's WhatsApp profile
+            // (or any other channel's) may: the same person gets the name they are known by.
+            let name = match (&input.name, &input.phone) {
+                (Some(name), _) => Some(name.clone()),
+                (None, Some(phone)) => contacts::table
+                    .filter(contacts::phone.eq(phone))
+                    .filter(contacts::name.is_not_null())
+                    .order(contacts::created_at.asc())
+                    .select(contacts::name)
+                    .first::<Option<String>>(conn)
+                    .optional()?
+                    .flatten(),
+                (None, None) => None,
+            };
+            if let (Some(phone), Some(name)) = (&input.phone, &input.name) {
+                name_same_person(conn, phone, name)?;
+            }
             let c = ContactRow {
                 id: ContactId::new().to_string(),
                 inbox_id: inbox_id.to_owned(),
                 external_id: input.external_id.clone(),
-                name: input.name.clone(),
+                name,
                 phone: input.phone.clone(),
                 email: input.email.clone(),
                 blocked,

@@ -111,6 +111,36 @@ async fn the_same_phone_on_every_channel_is_one_person(b: Backend) {
     assert_eq!(s, 404);
 }
 
+/// An SMS number carries no name; the same number's WhatsApp profile does: the SMS contact is
+/// shown with it, whichever channel wrote first.
+async fn an_sms_contact_takes_the_name_the_same_person_has_elsewhere(b: Backend) {
+    let (app, _graph, _twilio) = start(b).await;
+    let token = app.login().await;
+    on_whatsapp(&app, "wamid.1", whatsapp::HANDOFF).await;
+    twilio::inbound(&app, &twilio::sms("SM1", E164, whatsapp::HANDOFF)).await;
+    let sms = conversation_of(&app, &token, "sms").await;
+    assert_eq!(sms["contact"]["name"], "Amy", "{sms}");
+
+    // The other way round: SMS first, the name arrives later with WhatsApp.
+    let other = "+447700900456";
+    twilio::inbound(&app, &twilio::sms("SM2", other, whatsapp::HANDOFF)).await;
+    whatsapp::notify(
+        &app,
+        &json!({"object": "whatsapp_business_account", "entry": [whatsapp::entry("447700900456", "Bea", vec![
+            json!({"from": "447700900456", "id": "wamid.2", "timestamp": whatsapp::ts(1), "type": "text", "text": {"body": "hi"}})], vec![])]}),
+    )
+    .await;
+    let named = eventually("the SMS contact named", WAIT, || async {
+        app.conversations(&token)
+            .await
+            .into_iter()
+            .find(|c| c["inbox_id"] == "sms" && c["contact"]["phone"] == other)
+            .filter(|c| c["contact"]["name"] == "Bea")
+    })
+    .await;
+    assert_eq!(named["contact"]["name"], "Bea");
+}
+
 async fn a_blocked_person_is_kept_but_never_answered(b: Backend) {
     let (app, graph, twilio_api) = start(b).await;
     let token = app.login().await;
@@ -255,6 +285,7 @@ async fn a_blocked_person_is_kept_but_never_answered(b: Backend) {
 }
 
 both_backends!(
+    an_sms_contact_takes_the_name_the_same_person_has_elsewhere,
     the_same_phone_on_every_channel_is_one_person,
     a_blocked_person_is_kept_but_never_answered,
 );
