@@ -1083,6 +1083,37 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_handoff_acknowledgement_example_is_valid_once_uncommented() {
+        let text = include_str!("../switchboard.toml");
+        let (_, from) = text.split_once("# [inbox.handoff_ack]").unwrap();
+        let block: String = std::iter::once("[inbox.handoff_ack]\n".to_owned())
+            .chain(
+                from.lines()
+                    .skip(1)
+                    .take_while(|l| l.starts_with("# "))
+                    .map(|l| format!("{}\n", &l[2..])),
+            )
+            .collect();
+        let toml = format!(
+            "[[inbox]]\nid = \"a\"\nchannel = \"api\"\nsecret = \"0123456789abcdef\"\n{block}"
+        );
+        let s = Settings::from_toml(&toml).unwrap_or_else(|e| panic!("{e}\n{toml}"));
+        s.validate().unwrap();
+        let hours = s.inboxes[0].handoff_ack.business_hours.as_ref().unwrap();
+        assert_eq!(
+            hours.parse().unwrap().describe(),
+            "Mon-Fri 09:00-18:00 (Europe/Madrid)"
+        );
+        let bad = toml.replace("Europe/Madrid", "Mars/Base");
+        let err = Settings::from_toml(&bad)
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("handoff_ack.business_hours"), "{err}");
+    }
+
+    #[test]
     fn unknown_keys_are_named() {
         let err = Settings::from_toml("[server]\nbnd = \"x\"\n").unwrap_err();
         assert!(err.contains("bnd"), "{err}");
