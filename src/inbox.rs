@@ -47,25 +47,33 @@ pub struct Inboxes {
     base_policy: Policy,
 }
 
+/// The configured list (or the built-in one), plus the extra phrases.
+fn phrase_list(
+    configured: &Option<Vec<String>>,
+    built_in: fn() -> Vec<&'static str>,
+    extra: &[String],
+) -> Vec<String> {
+    let mut list: Vec<String> = match configured {
+        Some(list) => list.clone(),
+        None => built_in().iter().map(|s| (*s).to_owned()).collect(),
+    };
+    list.extend(extra.iter().cloned());
+    list
+}
+
 impl Inboxes {
     pub fn from_settings(settings: &Settings) -> Inboxes {
         let conv = &settings.conversations;
-        let mut phrases: Vec<String> = match &conv.handoff_phrases {
-            Some(list) => list.clone(),
-            None => HandoffPhrases::default_list()
-                .iter()
-                .map(|s| (*s).to_owned())
-                .collect(),
-        };
-        phrases.extend(conv.extra_handoff_phrases.iter().cloned());
-        let mut complaints: Vec<String> = match &conv.complaint_phrases {
-            Some(list) => list.clone(),
-            None => HandoffPhrases::complaint_list()
-                .iter()
-                .map(|s| (*s).to_owned())
-                .collect(),
-        };
-        complaints.extend(conv.extra_complaint_phrases.iter().cloned());
+        let phrases = phrase_list(
+            &conv.handoff_phrases,
+            HandoffPhrases::default_list,
+            &conv.extra_handoff_phrases,
+        );
+        let complaints = phrase_list(
+            &conv.complaint_phrases,
+            HandoffPhrases::complaint_list,
+            &conv.extra_complaint_phrases,
+        );
         let misses = settings.assistant.handoff_after_misses;
         let base_policy = Policy {
             service_window: None,

@@ -42,7 +42,7 @@ use crate::{
             preview, AuditRow, ContactRow, ConversationChanges, ConversationRow, MediaSource,
             MessageRow, OutboxRow,
         },
-        queries,
+        queries, DbConnection,
     },
     domain::{
         conversation::{
@@ -1274,32 +1274,27 @@ impl Handler<ContactChanged> for ConversationActor {
     }
 }
 
-impl Handler<MediaFailed> for ConversationActor {
-    type Result = Reply<()>;
-
-    fn handle(&mut self, msg: MediaFailed, _: &mut Self::Context) -> Self::Result {
-        let _g = self.span.clone().entered();
+impl ConversationActor {
+    /// Changes one message of this conversation in the writer (`change` gets the stored row
+    /// and returns the new one, or `None` when nothing changed), then pushes
+    /// `message.updated`.
+    fn update_message<F>(&mut self, id: MessageId, mut change: F) -> Reply<()>
+    where
+        F: FnMut(&mut DbConnection, MessageRow) -> AppResult<Option<MessageRow>> + Send + 'static,
+    {
         if let Err(e) = self.loaded() {
             return refused(e);
         }
+        self.last_active = Instant::now();
         let store = self.app.store.clone();
-        let id = msg.message_id.to_string();
-        let conversation_id = self.id.to_string();
+        let (id, conversation_id) = (id.to_string(), self.id.to_string());
         let write = async move {
             store
                 .write(move |c| {
                     let m = queries::message(c, &id)?
                         .filter(|m| m.conversation_id == conversation_id)
                         .ok_or(AppError::NotFound("message"))?;
-                    if m.media_path.is_some() {
-                        // Stored meanwhile (a retry from another start): nothing failed.
-                        return Ok(None);
-                    }
-                    queries::set_media_failure(c, &id, &msg.reason)?;
-                    Ok(Some(MessageRow {
-                        failure_reason: Some(msg.reason.clone()),
-                        ..m
-                    }))
+                    change(c, m)
                 })
                 .await
         };
@@ -1316,43 +1311,40 @@ impl Handler<MediaFailed> for ConversationActor {
     }
 }
 
+impl Handler<MediaFailed> for ConversationActor {
+    type Result = Reply<()>;
+
+    fn handle(&mut self, msg: MediaFailed, _: &mut Self::Context) -> Self::Result {
+        let _g = self.span.clone().entered();
+        self.update_message(msg.message_id, move |c, m| {
+            if m.media_path.is_some() {
+                // Stored meanwhile (a retry from another start): nothing failed.
+                return Ok(None);
+            }
+            queries::set_media_failure(c, &m.id, &msg.reason)?;
+            Ok(Some(MessageRow {
+                failure_reason: Some(msg.reason.clone()),
+                ..m
+            }))
+        })
+    }
+}
+
 impl Handler<MediaStored> for ConversationActor {
     type Result = Reply<()>;
 
     fn handle(&mut self, msg: MediaStored, _: &mut Self::Context) -> Self::Result {
         let _g = self.span.clone().entered();
-        if let Err(e) = self.loaded() {
-            return refused(e);
-        }
-        self.last_active = Instant::now();
-        let store = self.app.store.clone();
-        let id = msg.message_id.to_string();
-        let conversation_id = self.id.to_string();
-        let write = async move {
-            store
-                .write(move |c| {
-                    let m = queries::message(c, &id)?
-                        .filter(|m| m.conversation_id == conversation_id)
-                        .ok_or(AppError::NotFound("message"))?;
-                    let mime = msg.mime.clone().or(m.media_mime.clone());
-                    queries::set_media(c, &id, &msg.path, mime.as_deref())?;
-                    Ok(MessageRow {
-                        media_path: Some(msg.path.clone()),
-                        media_mime: mime,
-                        ..m
-                    })
-                })
-                .await
-        };
-        reply(write.into_actor(self).map(|res, act, _| {
-            let m = res?;
-            act.publish(
-                "message.updated",
-                act.audience(),
-                json!({ "message": MessageView::from(&m) }),
-            );
-            Ok(())
-        }))
+        self.update_message(msg.message_id, move |c, m| {
+            let mime = msg.mime.clone().or(m.media_mime.clone());
+            queries::set_media(c, &m.id, &msg.path, mime.as_deref())?;
+            Ok(Some(MessageRow {
+                media_path: Some(msg.path.clone()),
+                media_mime: mime,
+                failure_reason: None,
+                ..m
+            }))
+        })
     }
 }
 

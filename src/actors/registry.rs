@@ -16,7 +16,12 @@ use super::{
     conversation::ConversationActor,
     messages::{ActorIdle, CountLive, GetConversation, ResumeUnanswered},
 };
-use crate::{app::AppContext, db::queries, domain::ConversationId, error::AppResult};
+use crate::{
+    app::AppContext,
+    db::{queries, DbConnection},
+    domain::ConversationId,
+    error::AppResult,
+};
 
 /// Follow-ups woken per scan; more wait for the next one.
 const SCAN_LIMIT: i64 = 10_000;
@@ -51,46 +56,40 @@ impl ConversationRegistry {
 
     /// Starts the actors of conversations with a follow-up due before the next scan.
     fn scan_timers(&mut self, ctx: &mut Context<Self>) {
-        let store = self.app.store.clone();
         let horizon = chrono::Duration::seconds(2 * self.scan_secs() as i64);
         let until = crate::clock::now() + horizon;
-        let fut = async move {
-            store
-                .read(move |c| queries::follow_ups_due_before(c, until, SCAN_LIMIT))
-                .await
-        };
-        ctx.spawn(fut.into_actor(self).map(
-            |res: AppResult<Vec<ConversationId>>, act, ctx| match res {
-                Ok(ids) => {
-                    for id in ids {
-                        act.get_or_spawn(id, ctx.address());
-                    }
-                }
-                Err(e) => tracing::error!(error = %e, "follow-up scan failed"),
-            },
-        ));
+        self.wake(ctx, "follow-up", false, move |c| {
+            queries::follow_ups_due_before(c, until, SCAN_LIMIT)
+        });
     }
 
     /// Wakes the conversations left waiting for the assistant by the last stop.
     fn resume_unanswered(&mut self, ctx: &mut Context<Self>) {
-        let store = self.app.store.clone();
         let since = crate::clock::now() - chrono::Duration::hours(RESUME_WITHIN_HOURS);
-        let fut = async move {
-            store
-                .read(move |c| queries::awaiting_assistant(c, since, SCAN_LIMIT))
-                .await
-        };
-        ctx.spawn(fut.into_actor(self).map(
-            |res: AppResult<Vec<ConversationId>>, act, ctx| match res {
-                Ok(ids) => {
-                    for id in ids {
-                        act.get_or_spawn(id, ctx.address())
-                            .do_send(ResumeUnanswered);
+        self.wake(ctx, "unanswered messages", true, move |c| {
+            queries::awaiting_assistant(c, since, SCAN_LIMIT)
+        });
+    }
+
+    /// Starts the actors of the conversations `find` returns (each re-arms its timers from its
+    /// row), telling them to answer what is unanswered when `resume`.
+    fn wake<F>(&mut self, ctx: &mut Context<Self>, what: &'static str, resume: bool, find: F)
+    where
+        F: FnOnce(&mut DbConnection) -> AppResult<Vec<ConversationId>> + Send + 'static,
+    {
+        let store = self.app.store.clone();
+        let fut = async move { store.read(find).await };
+        ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| match res {
+            Ok(ids) => {
+                for id in ids {
+                    let actor = act.get_or_spawn(id, ctx.address());
+                    if resume {
+                        actor.do_send(ResumeUnanswered);
                     }
                 }
-                Err(e) => tracing::error!(error = %e, "scan for unanswered messages failed"),
-            },
-        ));
+            }
+            Err(e) => tracing::error!(error = %e, what, "scan failed"),
+        }));
     }
 
     fn scan_secs(&self) -> u64 {
