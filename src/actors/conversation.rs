@@ -1371,9 +1371,16 @@ impl Handler<FollowUpFired> for ConversationActor {
     fn handle(&mut self, _: FollowUpFired, _: &mut Self::Context) -> Self::Result {
         let _g = self.span.clone().entered();
         match self.apply_event(&Event::FollowUpDue) {
-            Ok(plan) => AtomicResponse::new(Box::pin(self.commit(plan).map(|res, act, _| {
+            Ok(plan) => AtomicResponse::new(Box::pin(self.commit(plan).map(|res, act, ctx| {
                 if let Err(e) = res {
-                    tracing::error!(parent: &act.span, error = %e, "could not record the due follow-up");
+                    // The follow-up is still due in the row: try again shortly (the registry's
+                    // scan only starts actors that are not running).
+                    tracing::error!(parent: &act.span, error = %e, "could not record the due follow-up; trying again");
+                    let delay = retry_delay(3);
+                    act.follow_up_timer = Some(ctx.run_later(delay, |act, ctx| {
+                        act.follow_up_timer = None;
+                        ctx.notify(FollowUpFired);
+                    }));
                 }
             }))),
             Err(e) => {
@@ -1513,9 +1520,12 @@ impl Handler<AutoAssign> for ConversationActor {
             agent: Some(msg.0),
             by: By::System,
         }) {
-            Ok(plan) => AtomicResponse::new(Box::pin(self.commit(plan).map(|res, act, _| {
+            Ok(plan) => AtomicResponse::new(Box::pin(self.commit(plan).map(|res, act, ctx| {
                 if let Err(e) = res {
-                    tracing::warn!(parent: &act.span, error = %e, "auto-assignment not stored");
+                    // Still unassigned and waiting: pick again shortly (the agent picked may
+                    // be gone by then).
+                    tracing::warn!(parent: &act.span, error = %e, "auto-assignment not stored; trying again");
+                    ctx.run_later(retry_delay(3), |act, ctx| act.auto_assign(ctx));
                 }
             }))),
             Err(_) => AtomicResponse::new(Box::pin(fut::ready(()))),

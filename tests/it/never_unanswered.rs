@@ -89,7 +89,33 @@ async fn an_answer_that_never_stores_hands_the_conversation_to_a_person(b: Backe
     );
 }
 
+/// The same for a follow-up coming due: its record is tried again, not lost.
+async fn a_due_follow_up_that_could_not_be_stored_is_stored_on_a_later_try(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let token = app.login().await;
+    let id = app.customer_writes("q1", "c1", "talk to a human").await;
+    let at = (chrono::Utc::now() + chrono::Duration::milliseconds(1500)).to_rfc3339();
+    let (s, v) = app
+        .post(
+            &token,
+            &format!("/api/conversations/{id}/follow-up"),
+            &serde_json::json!({"at": at, "reason": "call back"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    app.handle.app.store.inject_write_faults(1);
+    let due = app
+        .message_where(&token, &id, "the due follow-up", |m| {
+            m["payload"]["event"] == "follow_up_due"
+        })
+        .await;
+    assert_eq!(due["text"], "Follow-up due: call back");
+    let c = app.conversation(&token, &id).await;
+    assert_eq!(c["follow_up"], Value::Null, "{c}");
+}
+
 both_backends!(
+    a_due_follow_up_that_could_not_be_stored_is_stored_on_a_later_try,
     an_answer_that_could_not_be_stored_is_stored_on_a_later_try,
     an_answer_that_never_stores_hands_the_conversation_to_a_person,
 );
