@@ -213,6 +213,7 @@ const S = {
   activeId: null,
   threadReq: 0,
   messages: [], // of the active conversation, oldest first
+  lateUpdates: new Map(), // message id → message.updated that came while the thread loaded
   hasMore: false,
   loadingOlder: false,
   viewers: new Map(), // conversation id → [agent ids]
@@ -248,6 +249,17 @@ function agentName(id) {
   return S.agents.get(id)?.name || 'Agent';
 }
 
+// Bidi isolation: a name may hold right-to-left overrides (U+202E) or other bidi controls.
+// Shown inline, it is isolated (<bdi>, or dir=auto with `unicode-bidi: isolate` in app.css)
+// so it cannot reorder the text around it. Where only a string fits (placeholders, <option>),
+// FSI…PDI do the same.
+
+/** A person's name (or other customer/agent text) inside a sentence. */
+const bdi = (text) => h('bdi', { text: String(text ?? '') });
+
+/** The same for plain strings: U+2068 FIRST STRONG ISOLATE … U+2069 POP DIRECTIONAL ISOLATE. */
+const isolate = (text) => `\u2068${String(text ?? '')}\u2069`;
+
 /** Channel kind as the agent thinks of it: Twilio carries both SMS and WhatsApp. */
 function channelInfo(c) {
   const ext = c?.contact?.external_id || '';
@@ -278,7 +290,9 @@ const isSms = (c) => channelInfo(c).cls === 'ch-sms';
 
 function avatar(c, cls = 'avatar') {
   const name = displayName(c);
-  const el = h('div', { class: cls, 'aria-hidden': 'true', text: initials(name) });
+  // Initials come from a name only: a phone number's first digit says nothing ("1").
+  const text = c?.contact?.name ? initials(c.contact.name) : '#';
+  const el = h('div', { class: cls, 'aria-hidden': 'true', text });
   el.style.backgroundColor = `hsl(${hue(c?.contact?.id || name)} 55% 45%)`;
   return el;
 }
@@ -331,8 +345,9 @@ const convPath = (id, rest = '') => `/api/conversations/${encodeURIComponent(id)
 // ---------------------------------------------------------------------------------------------
 // Toasts and confirmation
 
-function toast(text, kind = 'info') {
-  const el = h('div', { class: `toast toast-${kind}`, role: kind === 'error' ? 'alert' : 'status', text });
+/** `content`: a string, or text and nodes (names in <bdi>). */
+function toast(content, kind = 'info') {
+  const el = h('div', { class: `toast toast-${kind}`, role: kind === 'error' ? 'alert' : 'status' }, content);
   $('#toasts').append(el);
   setTimeout(() => el.classList.add('toast-out'), 3800);
   setTimeout(() => el.remove(), 4200);
@@ -347,7 +362,7 @@ function showError(e, prefix) {
 function confirmDialog({ title, text, ok = 'Delete' }) {
   const dialog = $('#confirm-dialog');
   $('#confirm-title').textContent = title;
-  $('#confirm-text').textContent = text;
+  $('#confirm-text').replaceChildren(...[text].flat());
   $('#confirm-ok').textContent = ok;
   return new Promise((resolve) => {
     const done = (answer) => {
@@ -464,7 +479,10 @@ async function loadAgents() {
     if (mine && mine.availability !== 'offline') $('#availability').value = mine.availability;
     S.listRenderVersion++;
     renderList();
-    if (activeConv()) renderThreadHeader(activeConv());
+    if (activeConv()) {
+      renderThreadHeader(activeConv());
+      renderNamedMessages();
+    }
   } catch (e) {
     showError(e, 'Could not load agents');
   }
@@ -532,8 +550,11 @@ function saveHandoffs() {
 }
 
 function handoffReason(reason) {
-  if (reason?.kind === 'customer_asked') return reason.phrase ? `Asked for a person: “${reason.phrase}”` : 'Asked for a person';
+  // The customer's words are isolated (FSI…PDI): the text is kept as a string across reloads.
+  if (reason?.kind === 'customer_asked') return reason.phrase ? `Asked for a person: “${isolate(reason.phrase)}”` : 'Asked for a person';
+  if (reason?.kind === 'complaint') return reason.phrase ? `Has a complaint: “${isolate(reason.phrase)}”` : 'Has a complaint';
   if (reason?.kind === 'assistant_could_not_help') return 'The assistant could not help';
+  if (reason?.kind === 'assistant_unavailable') return 'The assistant could not answer';
   if (typeof reason === 'string') return reason;
   return 'Needs a person';
 }
@@ -551,7 +572,7 @@ function addHandoff(ev) {
   S.handoffs.length = Math.min(S.handoffs.length, MAX_HANDOFFS);
   saveHandoffs();
   renderBell();
-  toast(`${displayName(c)} wants to talk to a person`, 'warn');
+  toast([bdi(displayName(c)), ' wants to talk to a person'], 'warn');
 }
 
 function renderBell() {
@@ -567,8 +588,8 @@ function renderBell() {
   list.replaceChildren(
     ...S.handoffs.map((x) =>
       h('a', { class: `bell-item${x.seen ? '' : ' unseen'}`, href: `#/c/${encodeURIComponent(x.conversation_id)}`, dataset: { id: x.conversation_id }, onclick: () => toggleBell(false) },
-        h('div', { class: 'bell-item-top' }, h('strong', { text: x.name }), h('time', { text: relTime(new Date(x.at)), title: fullTime(new Date(x.at)) })),
-        h('div', { class: 'bell-item-reason', text: x.reason })),
+        h('div', { class: 'bell-item-top' }, h('strong', { dir: 'auto', text: x.name }), h('time', { text: relTime(new Date(x.at)), title: fullTime(new Date(x.at)) })),
+        h('div', { class: 'bell-item-reason', dir: 'auto', text: x.reason })),
     ),
   );
 }
@@ -605,7 +626,7 @@ function upsertConversation(c, { live = false } = {}) {
   // Events and fetches can cross: never let an older copy overwrite a newer one.
   if (old && timeKey(c.updated_at) < timeKey(old.updated_at)) return;
   if (!visibleToMe(c)) {
-    removeConversation(c.id, `${displayName(c)} was assigned to ${agentName(c.assignee_id)}`);
+    loseSight(c.id, S.agents.get(c.assignee_id)?.name);
     return;
   }
   S.convs.set(c.id, c);
@@ -630,6 +651,31 @@ function removeConversation(id, why) {
     closeThread();
     navigate('#/');
   }
+}
+
+/**
+ * The conversation went to someone else and I may no longer see it (`conversation.hidden`,
+ * or a copy that shows it so). It leaves the list; if it is open, the thread pane says so in
+ * its place (no composer) until I pick another conversation, rather than vanishing under me.
+ */
+function loseSight(id, assigneeName) {
+  const open = id === S.activeId;
+  S.convs.delete(id);
+  S.listIds.delete(id);
+  S.typers.delete(id);
+  S.viewers.delete(id);
+  renderListSoon();
+  if (!open) return;
+  closeThread();
+  show($('#thread-empty'), false);
+  $('#thread-gone-text').replaceChildren(
+    'This conversation was assigned to ',
+    assigneeName ? bdi(assigneeName) : 'another agent',
+    '. You can no longer see it.',
+  );
+  show($('#thread-gone'), true);
+  // The address no longer names it (a reload would only say it is not found); the pane stays.
+  if (location.hash !== '#/') history.replaceState(null, '', `${location.pathname}${location.search}#/`);
 }
 
 function matchesFilter(c) {
@@ -803,18 +849,18 @@ function convItem(c) {
   h('div', { class: 'conv-avatar' }, avatar(c), h('span', { class: `chan-badge ${ch.cls}`, title: ch.label }, icon(ch.icon))),
   h('div', { class: 'conv-main' },
     h('div', { class: 'conv-row' },
-      h('span', { class: 'conv-name', text: displayName(c) }),
+      h('span', { class: 'conv-name', dir: 'auto', text: displayName(c) }),
       h('time', { class: 'conv-time', dataset: { at: c.last_message_at || c.created_at || '' }, title: fullTime(time), text: relTime(time) })),
     h('div', { class: 'conv-row' },
       h('span', { class: 'conv-snippet' },
         authorPrefix && h('span', { class: 'conv-preview-author', text: authorPrefix }),
-        h('span', { class: 'conv-preview', text: c.last_message_preview || '' })),
+        h('span', { class: 'conv-preview', dir: 'auto', text: c.last_message_preview || '' })),
       unread && h('span', { class: 'conv-unread', title: `${c.unread_count} unread`, text: String(c.unread_count) })),
     h('div', { class: 'conv-row conv-meta' },
       h('span', { class: `conv-status status-${c.status}`, text: c.status }),
       c.needs_reply && h('span', { class: 'conv-needs-reply', text: 'Needs reply' }),
       c.follow_up && h('span', { class: 'conv-followup', title: `Follow-up ${fullTime(parseTime(c.follow_up.at))}` }, icon('clock', 'icon icon-xs')),
-      h('span', { class: 'conv-assignee', text: c.assignee_id ? agentName(c.assignee_id) : '' }))));
+      h('span', { class: 'conv-assignee', dir: 'auto', text: c.assignee_id ? agentName(c.assignee_id) : '' }))));
 }
 
 let footerEl = null;
@@ -950,6 +996,11 @@ async function openConversation(id) {
     S.messages = [];
     S.hasMore = page.has_more;
     for (const m of [...page.items, ...pushed]) insertMessageData(m);
+    for (const m of S.lateUpdates.values()) {
+      const i = S.messages.findIndex((x) => x.id === m.id);
+      if (i >= 0) S.messages[i] = m;
+    }
+    S.lateUpdates.clear();
     renderAllMessages();
     scrollToBottom();
     fillViewport();
@@ -971,6 +1022,7 @@ async function openConversation(id) {
 }
 
 function closeThread() {
+  show($('#thread-gone'), false);
   if (!S.activeId) {
     show($('#thread-view'), false);
     show($('#thread-empty'), true);
@@ -981,6 +1033,7 @@ function closeThread() {
   S.activeId = null;
   S.threadReq++;
   S.messages = [];
+  S.lateUpdates.clear();
   S.hasMore = false;
   S.loadingOlder = false;
   S.historyFor = null;
@@ -1015,6 +1068,8 @@ function renderThreadHeader(c) {
   }
   renderAssignee(c);
   $('#menu [data-action="archive"]').textContent = c.archived ? 'Unarchive' : 'Archive';
+  // Deleting is for admins only (the server refuses it to everyone else).
+  show($('#menu [data-action="delete"]'), S.me?.role === 'admin');
   renderViewers();
 }
 
@@ -1025,7 +1080,7 @@ function renderAssignee(c) {
   const options = [h('option', { value: '', text: 'Unassigned' })];
   for (const a of agents) {
     const away = a.id !== S.me.id && a.availability && a.availability !== 'online' ? ` · ${a.availability}` : '';
-    const label = `${a.id === S.me.id ? `${a.name} (you)` : a.name}${away}`;
+    const label = `${isolate(a.name)}${a.id === S.me.id ? ' (you)' : ''}${away}`;
     // Agents who do not see everything may only take a conversation or let it go.
     options.push(h('option', { value: a.id, text: label, disabled: !S.seesAll && a.id !== S.me.id }));
   }
@@ -1037,7 +1092,7 @@ function renderViewers() {
   const el = $('#viewers');
   const ids = (S.viewers.get(S.activeId) || []).filter((id) => id !== S.me?.id);
   const names = ids.map((id) => S.agents.get(id)?.name || 'another agent');
-  el.textContent = names.length ? `Also viewing: ${names.join(', ')}` : '';
+  el.replaceChildren(...(names.length ? ['Also viewing: ', ...names.flatMap((n, i) => (i ? [', ', bdi(n)] : [bdi(n)]))] : []));
   show(el, names.length > 0);
 }
 
@@ -1063,18 +1118,91 @@ function insertMessageData(m) {
   return i === S.messages.length - 1 ? 'appended' : 'inserted';
 }
 
+/** Who wrote a message, for its bubble: text and nodes (an agent's name isolated). */
 function authorLabel(m) {
+  // Said on the business's behalf when a person is asked for, not by the assistant.
+  if (m.payload?.automatic === 'handoff_ack') return 'Automatic reply';
   if (m.author === 'assistant') return 'Assistant';
-  if (m.author === 'agent') return agentName(m.agent_id) || 'Agent';
+  if (m.author === 'agent') return m.agent_id === S.me?.id ? 'You' : bdi(agentName(m.agent_id) || 'Agent');
   return '';
+}
+
+// --- system events ("Alice assigned this to Bob"), said from their payload in the reader's
+// words and time zone. The stored text (names as they were, times in UTC) is the fallback.
+
+/** Who did it: an agent's name (isolated), "you", or the system. */
+function actor(id, { start = false } = {}) {
+  if (!id) return 'Switchboard';
+  if (id === S.me?.id) return start ? 'You' : 'you';
+  const name = S.agents.get(id)?.name;
+  return name ? bdi(name) : start ? 'An agent' : 'an agent';
+}
+
+/** "today, 14:30", "tomorrow, 09:00", else the date and time, in the reader's time zone. */
+function whenLabel(d) {
+  const day = 86400000;
+  const now = new Date();
+  if (sameDay(d, now)) return `today, ${clockTime(d)}`;
+  if (sameDay(d, new Date(now.getTime() + day))) return `tomorrow, ${clockTime(d)}`;
+  if (sameDay(d, new Date(now.getTime() - day))) return `yesterday, ${clockTime(d)}`;
+  return fullTime(d);
+}
+
+const withReason = (parts, reason) => (reason ? [...parts, ': ', bdi(reason)] : parts);
+
+/** The event as text and nodes, or null when the payload is not one we know. */
+function systemEvent(p) {
+  if (!p || typeof p !== 'object' || typeof p.event !== 'string') return null;
+  const by = p.by || null;
+  switch (p.event) {
+    case 'reopened':
+      return [`Conversation reopened by the customer${p.to ? ` (${p.to})` : ''}`];
+    case 'took_over':
+      return [actor(by, { start: true }), ' took over the conversation'];
+    case 'handed_back':
+      return [actor(by, { start: true }), ' handed the conversation back to the assistant'];
+    case 'closed':
+      return by ? ['Resolved by ', actor(by)] : ['Resolved automatically'];
+    case 'reply_took_over':
+      return [actor(by, { start: true }), ' replied and took over from the assistant'];
+    case 'assigned':
+      if (!p.to) return null;
+      if (!by) return ['Assigned to ', actor(p.to), ' automatically'];
+      if (by === p.to) return [actor(by, { start: true }), by === S.me?.id ? ' assigned this to yourself' : ' assigned this to themselves'];
+      return [actor(by, { start: true }), ' assigned this to ', actor(p.to)];
+    case 'unassigned':
+      return [actor(by, { start: true }), ' unassigned this'];
+    case 'claimed':
+      return [actor(by, { start: true }), ' took the conversation'];
+    case 'follow_up_scheduled': {
+      const at = parseTime(p.at);
+      if (!at) return null;
+      const what = by ? [actor(by, { start: true }), ' scheduled a follow-up for '] : ['Follow-up scheduled for '];
+      return withReason([...what, whenLabel(at)], p.reason);
+    }
+    case 'follow_up_cancelled':
+      return by ? [actor(by, { start: true }), ' cancelled the follow-up'] : ['The follow-up was cancelled'];
+    case 'follow_up_due':
+      return withReason(['Follow-up due'], p.reason);
+    default:
+      return null;
+  }
+}
+
+/** The thread's line for a system event. Handoffs keep their stored text: it quotes the
+ * customer's words (or counts the misses), which the payload does not carry. */
+function systemText(m) {
+  const p = m.payload;
+  if (p?.event === 'handed_off' && m.text) return [m.text];
+  return systemEvent(p) || [m.text ?? ''];
 }
 
 function msgElement(m) {
   const d = parseTime(m.sent_at);
   if (m.author === 'system') {
-    return h('div', { class: 'msg msg-system', dataset: { id: m.id } },
+    return h('div', { class: 'msg msg-system', dataset: { id: m.id, event: m.payload?.event } },
       h('div', { class: 'msg-system-inner' },
-        h('span', { class: 'msg-text', text: m.text }),
+        h('span', { class: 'msg-text' }, systemText(m)),
         h('time', { class: 'msg-time', title: fullTime(d), text: clockTime(d) })));
   }
   const classes = ['msg', `msg-${m.author}`];
@@ -1084,10 +1212,10 @@ function msgElement(m) {
   const undelivered = m.delivery_status === 'failed' && !m._pending;
   if (undelivered) classes.push('msg-undelivered');
   let label = authorLabel(m);
-  if (m.private) label = `Private note · ${label}`;
+  if (m.private) label = ['Private note · ', label];
   return h('div', { class: classes.join(' '), dataset: { id: m.id, clientId: m.client_id || undefined } },
     h('div', { class: 'msg-bubble' },
-      label && h('div', { class: 'msg-author', text: label }),
+      label && h('div', { class: 'msg-author' }, label),
       attachment(m),
       messageText(m.text),
       h('div', { class: 'msg-meta' },
@@ -1122,6 +1250,8 @@ function isImage(m) {
 }
 
 function attachment(m) {
+  // The provider's file could not be fetched; the reason says whether it is tried again.
+  if (m.media_error) return h('div', { class: 'msg-file msg-file-error', role: 'note', text: `Attachment not downloaded: ${m.media_error}` });
   if (m.media_pending) return h('div', { class: 'msg-file muted', text: 'Attachment downloading…' });
   if (m.kind === 'location' && m.payload && Number.isFinite(+m.payload.latitude) && Number.isFinite(+m.payload.longitude)) {
     const lat = +m.payload.latitude;
@@ -1155,7 +1285,7 @@ async function openFile(m) {
 
 /** The text, with http(s) links made clickable; every piece is still a text node. */
 function messageText(text) {
-  const el = h('div', { class: 'msg-text' });
+  const el = h('div', { class: 'msg-text', dir: 'auto' });
   const source = String(text ?? '');
   let last = 0;
   for (const match of source.matchAll(/\bhttps?:\/\/[^\s<>"']+/gi)) {
@@ -1259,6 +1389,17 @@ function removeMessage(id) {
   const old = msgEls.get(id);
   if (old && old.isConnected) old.remove();
   msgEls.delete(id);
+}
+
+/** Messages that name agents (system events, agents' replies), rebuilt after names changed. */
+function renderNamedMessages() {
+  for (const m of S.messages) {
+    if (m.author !== 'system' && m.author !== 'agent') continue;
+    const old = msgEls.get(m.id);
+    msgEls.delete(m.id);
+    const el = elementFor(m);
+    if (old && old.isConnected) old.replaceWith(el);
+  }
 }
 
 function replaceMessage(id, patch) {
@@ -1400,7 +1541,7 @@ async function onMenuAction(action) {
     } else if (action === 'delete') {
       const ok = await confirmDialog({
         title: 'Delete this conversation?',
-        text: `All messages with ${displayName(c)} will be permanently erased. This cannot be undone.`,
+        text: ['All messages with ', bdi(displayName(c)), ' will be permanently erased. This cannot be undone.'],
         ok: 'Delete',
       });
       if (!ok) return;
@@ -1440,7 +1581,7 @@ function renderComposer(c) {
   $('.send-label', $('#composer-send')).textContent = S.noteMode ? 'Add note' : 'Send';
   input.placeholder = S.noteMode
     ? 'Private note: only agents see this'
-    : blocked ? '24-hour window closed — use a template' : `Reply to ${displayName(c)}…`;
+    : blocked ? '24-hour window closed — use a template' : `Reply to ${isolate(displayName(c))}…`;
   show($('#window-closed'), blocked);
   renderTemplatePicker(c, blocked);
   renderSegments(c);
@@ -1559,7 +1700,8 @@ async function updateSegments() {
     return;
   }
   try {
-    const r = await api('POST', '/api/sms/segments', { text });
+    // With the inbox, the server counts the text as it will be sent (its smart encoding).
+    const r = await api('POST', '/api/sms/segments', c.inbox_id ? { text, inbox: c.inbox_id } : { text });
     const per = r.segments > 1 ? (r.encoding === 'UCS-2' ? 67 : 153) : r.encoding === 'UCS-2' ? 70 : 160;
     el.textContent = `${r.units}/${per * Math.max(1, r.segments)} · ${r.segments} SMS · ${r.encoding}`;
     el.title = r.segments > 1 ? `Sent as ${r.segments} parts: ${(r.per_segment || []).join(' + ')} ${r.encoding === 'UCS-2' ? 'UTF-16 units' : 'characters'}` : 'Fits in one SMS';
@@ -1668,7 +1810,10 @@ function renderTyping() {
     show(el, false);
     return;
   }
-  el.textContent = names.length === 1 ? `${names[0]} is typing…` : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]} are typing…`;
+  const who = names.map((n) => bdi(n));
+  el.replaceChildren(...(who.length === 1
+    ? [who[0], ' is typing…']
+    : [...who.slice(0, -1).flatMap((n, i) => (i ? [', ', n] : [n])), ' and ', who[who.length - 1], ' are typing…']));
   show(el, true);
 }
 
@@ -1706,7 +1851,7 @@ function setFact(sel, value) {
 function renderTags(c) {
   $('#tag-list').replaceChildren(...(c.tags || []).map((tag) =>
     h('span', { class: 'chip' },
-      h('span', { text: tag }),
+      h('span', { dir: 'auto', text: tag }),
       h('button', { class: 'chip-x', type: 'button', title: 'Remove tag', 'aria-label': `Remove tag ${tag}`, onclick: () => saveTags(c.id, (activeConv()?.tags || []).filter((t) => t !== tag)) }, '×'))));
 }
 
@@ -1821,7 +1966,7 @@ function historyItem(x) {
     h('div', { class: 'history-top' },
       h('span', { class: `conv-status status-${x.status}`, text: x.status }),
       h('span', { class: 'muted', text: `${channelInfo(x).label} · ${fullTime(d)}` })),
-    h('div', { class: 'history-preview', text: x.last_message_preview || '' }));
+    h('div', { class: 'history-preview', dir: 'auto', text: x.last_message_preview || '' }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1955,6 +2100,10 @@ function handleEvent(f) {
     case 'message.status':
       if (f.conversation_id === S.activeId) onMessageStatus(f);
       break;
+    case 'message.updated':
+      // A downloaded attachment arrived, or its download failed.
+      if (f.conversation_id === S.activeId && f.message) onMessageUpdated(f.message);
+      break;
     case 'message.deleted':
       // A stored echo turned out to be our own send (merged into it): drop the copy.
       if (f.conversation_id === S.activeId) removeMessage(f.message_id);
@@ -1965,6 +2114,10 @@ function handleEvent(f) {
       break;
     case 'conversation.deleted':
       removeConversation(f.conversation_id, 'This conversation was deleted.');
+      break;
+    case 'conversation.hidden':
+      // Reassigned to someone else: I no longer see it (nor get its updates).
+      loseSight(f.conversation_id, f.assignee_name || S.agents.get(f.assignee_id)?.name);
       break;
     case 'handoff.requested':
       upsertConversation(f.conversation, { live: true });
@@ -2002,6 +2155,11 @@ function onMessageStatus(f) {
   const now = STATUS_RANK[f.status] ?? 99;
   if (f.status !== 'failed' && now < was) return;
   replaceMessage(f.message_id, { delivery_status: f.status, failure_reason: f.reason ?? null });
+}
+
+function onMessageUpdated(m) {
+  if (S.messages.some((x) => x.id === m.id)) replaceMessage(m.id, m);
+  else S.lateUpdates.set(m.id, m); // the thread is still loading: applied to what it fetched
 }
 
 function onMessageCreated(convId, m) {
@@ -2066,6 +2224,7 @@ function bindEvents() {
   $('#date-clear').addEventListener('click', clearDates);
 
   $('#thread-back').addEventListener('click', () => navigate('#/'));
+  $('#thread-gone-back').addEventListener('click', () => navigate('#/'));
   for (const b of $$('.status-switch button[data-status]')) b.addEventListener('click', () => setStatus(b.dataset.status));
   $('#assignee').addEventListener('change', setAssignee);
   $('#contact-toggle').addEventListener('click', toggleContact);

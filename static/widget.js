@@ -80,6 +80,12 @@
     return node;
   }
 
+  /** A name inside a sentence, isolated (FSI…PDI): bidi controls in it (U+202E…) cannot
+   *  reorder the words around it. */
+  function isolate(text) {
+    return '\u2068' + String(text) + '\u2069';
+  }
+
   function icon(name) {
     var svg = document.createElementNS(SVG_NS, 'svg');
     svg.setAttribute('viewBox', '0 0 24 24');
@@ -371,7 +377,7 @@
 
   function setAgent(name) {
     state.agentName = name || null;
-    ui.status.textContent = name ? 'Chatting with ' + name : 'Our assistant replies instantly';
+    ui.status.textContent = name ? 'Chatting with ' + isolate(name) : 'Our assistant replies instantly';
     if (!name) return;
     // A reply can arrive just before the news of who sent it: name those still unnamed.
     var labels = ui.messages.querySelectorAll('.sb-msg-agent .sb-msg-label');
@@ -553,7 +559,7 @@
       case 'agent_joined':
         setAgent(f.name || 'An agent');
         hideTyping();
-        notice((f.name || 'An agent') + ' joined the conversation');
+        notice(isolate(f.name || 'An agent') + ' joined the conversation');
         break;
       case 'agent_left':
         setAgent(null);

@@ -7,10 +7,16 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
+use switchboard::domain::types::Role;
+
 use crate::{
-    cdp::{browser_available, Browser},
+    cdp::{browser_available, Browser, Page},
     helpers::{customer, Backend, TestApp, ADMIN_EMAIL, ADMIN_PASSWORD},
+    whatsapp,
 };
+
+/// One Chromium at a time: two at once on a small machine make the 10 s waits flaky.
+static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn q(s: &str) -> String {
     json!(s).to_string()
@@ -27,6 +33,7 @@ async fn the_whole_loop_in_a_real_browser() {
     if !browser_available() {
         return;
     }
+    let _one = ONE_BROWSER.lock().await;
     let app = TestApp::spawn(Backend::Sqlite).await;
     let mut b = Browser::launch().await;
 
@@ -204,6 +211,286 @@ async fn the_whole_loop_in_a_real_browser() {
         &mut b,
         "narrow layout renders",
         "document.querySelector('#thread') !== null",
+    )
+    .await;
+}
+
+/// Signs `email` into the dashboard at `base` in a new tab of `width`×`height` whose clocks
+/// run in `zone`. Tabs of one origin share the signed-in token (localStorage): a second agent
+/// needs another origin (`localhost` rather than `127.0.0.1`).
+async fn dashboard_of(
+    b: &mut Browser,
+    base: &str,
+    email: &str,
+    password: &str,
+    (width, height): (u32, u32),
+    zone: &str,
+) -> Page {
+    let page = b.open("about:blank", width, height).await;
+    page.set_timezone(b, zone).await;
+    page.goto(b, &format!("{base}/")).await;
+    page.type_text(b, "#login-email", email).await;
+    page.type_text(b, "#login-password", password).await;
+    page.click(b, "#login-submit").await;
+    page.wait_for(
+        b,
+        "the inbox",
+        "document.querySelector('#conv-list') && !document.querySelector('#login-submit')?.offsetParent",
+    )
+    .await;
+    page
+}
+
+/// What a restricted agent on a phone in India and an admin see: system events with names and
+/// local times, a conversation taken away while open, isolated right-to-left names, a header
+/// that fits 375 px, an attachment that could not be downloaded, and who may delete.
+#[actix_rt::test]
+async fn what_each_agent_sees_in_a_real_browser() {
+    if !browser_available() {
+        return;
+    }
+    let _one = ONE_BROWSER.lock().await;
+    let (app, graph) = whatsapp::start(Backend::Sqlite, |s| {
+        s.access.visibility = switchboard::config::Visibility::AssignedAndUnassigned;
+        // The customer is told a person is coming (the tests' inboxes are quiet otherwise).
+        for inbox in s.inboxes.iter_mut().filter(|i| i.id == "wa") {
+            inbox.handoff_ack.enabled = true;
+        }
+    })
+    .await;
+    let admin = app.login().await;
+    let (_alice, _) = app.agent("alice@test.local", Role::Agent).await;
+    let (bob, _) = app.agent("bob@test.local", Role::Agent).await;
+
+    // A customer on the website's API channel, and one on WhatsApp whose name carries a
+    // right-to-left override; both unassigned, so the restricted agent sees both.
+    let api_conv = app
+        .customer_writes("api-1", "carol", "Hello, a question about my order")
+        .await;
+    let evil_name = "\u{202E}Jörg Evil";
+    whatsapp::notify(
+        &app,
+        &json!({"object": "whatsapp_business_account", "entry": [whatsapp::entry(
+            whatsapp::CUSTOMER, evil_name,
+            vec![whatsapp::text("wamid.T", 2, whatsapp::HANDOFF)], vec![])]}),
+    )
+    .await;
+    let wa_conv = whatsapp::the_conversation(&app, &admin).await;
+
+    let mut b = Browser::launch().await;
+    let alice = dashboard_of(
+        &mut b,
+        &app.base,
+        "alice@test.local",
+        "agent-password-1",
+        (375, 812),
+        "Asia/Kolkata",
+    )
+    .await;
+    let wa_item = format!(".conv-item[data-id={}]", q(&wa_conv));
+    let api_item = format!(".conv-item[data-id={}]", q(&api_conv));
+
+    // (c) The name with U+202E is isolated in the list: it cannot reorder what is around it.
+    let isolated = |sel: &str| {
+        format!(
+            "(() => {{ const e = document.querySelector({}); return !!e && e.textContent.includes('\\u202E') && e.getAttribute('dir') === 'auto' && getComputedStyle(e).unicodeBidi === 'isolate'; }})()",
+            q(sel)
+        )
+    };
+    alice
+        .wait_for(
+            &mut b,
+            "the right-to-left name isolated in the list",
+            &isolated(&format!("{wa_item} .conv-name")),
+        )
+        .await;
+
+    // …and in the thread header once open.
+    alice.click(&mut b, &wa_item).await;
+    alice
+        .wait_for(
+            &mut b,
+            "the WhatsApp thread",
+            "document.querySelectorAll('#thread .msg-customer').length >= 1",
+        )
+        .await;
+    alice
+        .wait_for(
+            &mut b,
+            "the right-to-left name isolated in the header",
+            &isolated("#thread-name"),
+        )
+        .await;
+
+    // The acknowledgement sent on the business's behalf is labelled as automatic, not as the
+    // assistant's.
+    alice.wait_for(&mut b, "the automatic acknowledgement", "[...document.querySelectorAll('#thread .msg-assistant .msg-author')].some(e => e.textContent === 'Automatic reply') && ![...document.querySelectorAll('#thread .msg-author')].some(e => e.textContent === 'Assistant')").await;
+
+    // A contact known by a phone number only gets no digit for an avatar.
+    let (s, v) = crate::helpers::status_json(
+        app.inbound(&json!({"external_id": "p-1", "contact": {"external_id": "phone-only", "phone": "+447700900999"}, "text": "hi"}))
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let phone_item = format!(
+        ".conv-item[data-id={}]",
+        q(v["conversation_id"].as_str().expect("id"))
+    );
+    alice
+        .wait_for(
+            &mut b,
+            "the phone-only contact's avatar",
+            &format!(
+                "document.querySelector({})?.querySelector('.avatar')?.textContent === '#'",
+                q(&phone_item)
+            ),
+        )
+        .await;
+
+    // (d) At 375 px the header fits: the assignee drop-down lies inside the screen, wide enough
+    // to show its choice whole (it used to be squeezed to "Unassig").
+    let fit = alice
+        .eval(
+            &mut b,
+            "(() => { const s = document.querySelector('#assignee'); const r = s.getBoundingClientRect(); \
+             const a = document.querySelector('.thread-head').getBoundingClientRect(); \
+             const c = document.createElement('canvas').getContext('2d'); c.font = getComputedStyle(s).font; \
+             const label = c.measureText(s.selectedOptions[0].text).width; \
+             return { left: r.left, right: r.right, width: r.width, inner: innerWidth, label, head: a.right, \
+                      fits: r.left >= 0 && r.right <= innerWidth && a.right <= innerWidth && label + 34 <= r.width }; })()",
+        )
+        .await;
+    assert_eq!(fit["fits"], json!(true), "assignee at 375 px: {fit}");
+
+    // (f) An agent has no delete in the menu (the server refuses it to them).
+    alice.click(&mut b, "#menu-button").await;
+    alice
+        .wait_for(
+            &mut b,
+            "the menu open",
+            "document.querySelector('[data-action=\"archive\"]').offsetParent !== null",
+        )
+        .await;
+    assert_eq!(
+        alice
+            .eval(
+                &mut b,
+                "document.querySelector('[data-action=\"delete\"]').offsetParent === null"
+            )
+            .await,
+        json!(true),
+        "an agent must not be offered Delete"
+    );
+    alice.click(&mut b, "#menu-button").await;
+
+    // (e) A picture whose download fails: the thread says so, live (message.updated).
+    graph.on(
+        "GET",
+        "/v25.0/IMGX",
+        200,
+        json!({"mime_type": "image/jpeg", "id": "IMGX", "messaging_product": "whatsapp"}),
+    );
+    whatsapp::notify(
+        &app,
+        &whatsapp::notification(
+            vec![
+                json!({"from": whatsapp::CUSTOMER, "id": "wamid.X", "timestamp": whatsapp::ts(1), "type": "image",
+                       "image": {"id": "IMGX", "mime_type": "image/jpeg", "sha256": "x"}}),
+            ],
+            vec![],
+        ),
+    )
+    .await;
+    alice.wait_for(&mut b, "the failed download shown", "[...document.querySelectorAll('#thread .msg-customer')].some(e => e.textContent.includes('Attachment not downloaded: could not download'))").await;
+
+    // (a) The admin schedules a follow-up for 09:00 UTC the day after tomorrow: the agent in
+    // India reads the admin's name and 14:30, her own time, not the stored UTC text.
+    alice.click(&mut b, &api_item).await;
+    alice
+        .wait_for(
+            &mut b,
+            "the API thread",
+            "document.querySelectorAll('#thread .msg-customer').length >= 1",
+        )
+        .await;
+    let day = (chrono::Utc::now() + chrono::Duration::days(2)).date_naive();
+    let at = format!("{}T09:00:00Z", day.format("%Y-%m-%d"));
+    let (status, body) = app
+        .post(
+            &admin,
+            &format!("/api/conversations/{api_conv}/follow-up"),
+            &json!({"at": at, "reason": "call back"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let note = alice
+        .wait_for(
+            &mut b,
+            "the follow-up note",
+            "[...document.querySelectorAll('#thread .msg-system .msg-text')].map(e => e.textContent).find(t => t.includes('follow-up'))",
+        )
+        .await;
+    let note = note.as_str().unwrap_or_default().to_owned();
+    eprintln!("follow-up note: {note:?}");
+    assert!(
+        note.starts_with("Admin scheduled a follow-up for ") && note.ends_with(": call back"),
+        "{note:?}"
+    );
+    assert!(
+        (note.contains("14:30") || note.contains("2:30 PM") || note.contains("02:30 PM"))
+            && !note.contains("UTC")
+            && !note.contains("09:00"),
+        "the follow-up time must be the reader's (Asia/Kolkata, 14:30): {note:?}"
+    );
+
+    // (b) The admin gives the open conversation to Bob: the agent may no longer see it, and the
+    // thread pane says so in place of the thread (no composer).
+    let (status, body) = app
+        .post(
+            &admin,
+            &format!("/api/conversations/{api_conv}/assign"),
+            &json!({"agent_id": bob}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    alice.wait_for(&mut b, "the notice that it went to Bob", "(() => { const n = document.querySelector('#thread-gone'); return !!n && n.offsetParent !== null && n.textContent.includes('This conversation was assigned to bob@test.local. You can no longer see it.'); })()").await;
+    assert_eq!(
+        alice
+            .eval(
+                &mut b,
+                &format!(
+                    "document.querySelector('#composer').offsetParent === null && !document.querySelector({})",
+                    q(&api_item)
+                )
+            )
+            .await,
+        json!(true),
+        "no composer, and gone from the list"
+    );
+
+    // (f) An admin is offered Delete.
+    let boss = dashboard_of(
+        &mut b,
+        &app.base.replace("127.0.0.1", "localhost"),
+        ADMIN_EMAIL,
+        ADMIN_PASSWORD,
+        (1366, 800),
+        "Europe/Berlin",
+    )
+    .await;
+    boss.click(&mut b, &wa_item).await;
+    boss.wait_for(
+        &mut b,
+        "the WhatsApp thread",
+        "document.querySelectorAll('#thread .msg-customer').length >= 2",
+    )
+    .await;
+    boss.click(&mut b, "#menu-button").await;
+    boss.wait_for(
+        &mut b,
+        "Delete offered to the admin",
+        "document.querySelector('[data-action=\"delete\"]').offsetParent !== null",
     )
     .await;
 }

@@ -293,6 +293,17 @@ impl Page {
         .to_owned()
     }
 
+    /// Runs the page's clocks in another time zone (an IANA name such as "Asia/Kolkata"), as a
+    /// browser on a machine set to that zone would.
+    pub async fn set_timezone(&self, b: &mut Browser, zone: &str) {
+        b.call(
+            Some(&self.session),
+            "Emulation.setTimezoneOverride",
+            json!({ "timezoneId": zone }),
+        )
+        .await;
+    }
+
     pub async fn screenshot(&self, b: &mut Browser, path: &std::path::Path) {
         let shot = b
             .call(
