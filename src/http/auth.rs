@@ -83,10 +83,18 @@ pub async fn login(
         .await
         .map_err(AppError::internal)?;
     if !ok {
-        state.app.logins.failed(&throttle_key, from, now);
+        // The wait counts from the answer, not from the request: the password check itself
+        // takes a while, and the client could not have tried again before it was told.
+        state
+            .app
+            .logins
+            .failed(&throttle_key, from, std::time::Instant::now());
         return Err(AppError::Unauthorized("wrong email or password"));
     }
-    state.app.logins.succeeded(&throttle_key, from, now);
+    state
+        .app
+        .logins
+        .succeeded(&throttle_key, from, std::time::Instant::now());
     let agent = agent.ok_or(AppError::Unauthorized("wrong email or password"))?;
     let token = auth::new_token();
     let now = clock::now();
