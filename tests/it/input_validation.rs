@@ -175,6 +175,18 @@ async fn api_routes_validate_their_input(b: Backend) {
             "bad_request",
         ),
         (
+            format!("/api/conversations/{id}/follow-up"),
+            json!({"at": "9999-12-31T23:59:59Z"}),
+            422,
+            "validation_failed",
+        ),
+        (
+            format!("/api/conversations/{id}/messages"),
+            json!({"text": "\u{200b}\u{200b}"}),
+            422,
+            "validation_failed",
+        ),
+        (
             "/api/conversations/not-a-uuid/status".to_owned(),
             json!({"status": "bot"}),
             404,
@@ -199,6 +211,20 @@ async fn api_routes_validate_their_input(b: Backend) {
     assert_eq!((s, err["error"].as_str()), (400, Some("bad_request")));
     let (s, err) = app.get(&token, "/api/conversations?cursor=garbage").await;
     assert_eq!((s, err["error"].as_str()), (400, Some("bad_request")));
+    for range in [
+        "from=0001-01-01",
+        "to=9999-12-31",
+        "from=1970-01-01T00:00:00Z",
+    ] {
+        let (s, err) = app
+            .get(&token, &format!("/api/conversations?{range}"))
+            .await;
+        assert_eq!(
+            (s, err["error"].as_str()),
+            (400, Some("bad_request")),
+            "{range}: dates out of any sane range"
+        );
+    }
 
     // Nothing changed.
     let conv = app.conversation(&token, &id).await;
