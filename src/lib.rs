@@ -25,5 +25,6 @@ pub mod error;
 pub mod http;
 pub mod inbox;
 pub mod login_throttle;
+pub mod protocol;
 pub mod telemetry;
 pub mod views;

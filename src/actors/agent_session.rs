@@ -2,12 +2,10 @@
 //! replays what a reconnecting client missed, forwards live events, relays typing and viewing,
 //! and drops the connection when the client stops answering pings or stops reading.
 //!
-//! Protocol (JSON text frames):
-//! - server → client: `{"type":"hello","latest":N,…}` first; then events `{"type","seq",…}`;
-//!   `{"type":"resumed","latest":N}` after a replay; `{"type":"reload","latest":N}` when the
-//!   requested `since` is too old (refetch, then continue from `latest`); `{"type":"pong"}`.
-//! - client → server: `{"type":"resume","since":N}`, `{"type":"typing","conversation_id":…}`,
-//!   `{"type":"viewing","conversation_id":…|null}`, `{"type":"ping"}`.
+//! The frames are defined once, in [`crate::protocol`]: events as the hub encoded them, the
+//! session's own [`SessionFrame`]s (`hello` first; `resumed` after a replay; `reload` when the
+//! requested `since` is too old or ahead of the latest; `pong`; `error`), and what the client
+//! sends ([`AgentClientFrame`]: `resume`, `typing`, `viewing`, `ping`).
 
 use std::{
     collections::HashMap,
@@ -17,8 +15,6 @@ use std::{
 
 use actix::prelude::*;
 use actix_http::ws::{CloseCode, CloseReason, Frame, Message as WsMessage, ProtocolError};
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
 
 use super::{
     hub::{
@@ -32,27 +28,13 @@ use crate::{
     db::queries,
     domain::{AgentId, ConversationId},
     http::ws::{FrameWriter, Incoming},
+    protocol::{AgentClientFrame, ServerEvent, SessionFrame},
 };
 
 /// Live events waiting for this session; when full the Hub marks it lagged and it resyncs.
 const MAILBOX: usize = 1024;
 /// At most one typing event per conversation per this interval.
 const TYPING_EVERY: Duration = Duration::from_millis(1000);
-
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum ClientFrame {
-    Resume {
-        since: u64,
-    },
-    Typing {
-        conversation_id: ConversationId,
-    },
-    Viewing {
-        conversation_id: Option<ConversationId>,
-    },
-    Ping,
-}
 
 pub struct AgentSession {
     id: u64,
@@ -123,6 +105,14 @@ impl AgentSession {
         }));
     }
 
+    /// Sends one of the socket's own frames.
+    fn send_frame(&mut self, frame: &SessionFrame<'_>, ctx: &mut Context<Self>) {
+        match serde_json::to_string(frame) {
+            Ok(text) => self.send_text(&text, ctx),
+            Err(e) => tracing::error!(error = %e, "cannot encode a session frame"),
+        }
+    }
+
     /// Sends a frame, or disconnects a client that is not keeping up.
     fn send_text(&mut self, text: &str, ctx: &mut Context<Self>) {
         if !self.writer.text(text) {
@@ -151,13 +141,13 @@ impl AgentSession {
                 return;
             };
             if greet {
-                let hello = json!({
-                    "type": "hello",
-                    "latest": latest,
-                    "agent": act.me,
-                    "sees_all": act.viewer.sees_all,
-                });
-                act.send_text(&hello.to_string(), ctx);
+                let me = act.me.clone();
+                let hello = SessionFrame::Hello {
+                    latest,
+                    agent: &me,
+                    sees_all: act.viewer.sees_all,
+                };
+                act.send_frame(&hello, ctx);
             }
             match (since, replay) {
                 (None, _) => {
@@ -177,35 +167,37 @@ impl AgentSession {
                     }
                     act.covered_from = covered.min(since);
                     act.last_seq = act.last_seq.max(latest);
-                    act.send_text(
-                        &json!({"type": "resumed", "latest": latest}).to_string(),
-                        ctx,
-                    );
+                    act.send_frame(&SessionFrame::Resumed { latest }, ctx);
                 }
                 (Some(_), Err(too_old)) => {
                     act.last_seq = too_old.latest;
-                    act.send_text(
-                        &json!({"type": "reload", "latest": too_old.latest}).to_string(),
-                        ctx,
-                    );
+                    let reload = SessionFrame::Reload {
+                        latest: too_old.latest,
+                    };
+                    act.send_frame(&reload, ctx);
                 }
             }
         }));
     }
 
     fn on_client_frame(&mut self, text: &str, ctx: &mut Context<Self>) {
-        let frame: ClientFrame = match serde_json::from_str(text) {
+        let frame: AgentClientFrame = match serde_json::from_str(text) {
             Ok(f) => f,
             Err(e) => {
-                let err = json!({"type": "error", "error": "bad_frame", "message": e.to_string()});
-                self.send_text(&err.to_string(), ctx);
+                // The client's mistake: logged at debug, told to the client.
+                tracing::debug!(error = %e, "bad frame from an agent client");
+                let err = SessionFrame::Error {
+                    error: "bad_frame",
+                    message: e.to_string(),
+                };
+                self.send_frame(&err, ctx);
                 return;
             }
         };
         match frame {
-            ClientFrame::Resume { since } => self.subscribe(Some(since), false, ctx),
-            ClientFrame::Ping => self.send_text(r#"{"type":"pong"}"#, ctx),
-            ClientFrame::Typing { conversation_id } => {
+            AgentClientFrame::Resume { since } => self.subscribe(Some(since), false, ctx),
+            AgentClientFrame::Ping => self.send_frame(&SessionFrame::Pong, ctx),
+            AgentClientFrame::Typing { conversation_id } => {
                 let now = Instant::now();
                 if self
                     .last_typing
@@ -216,26 +208,22 @@ impl AgentSession {
                 }
                 self.last_typing.insert(conversation_id, now);
                 self.with_audience(conversation_id, ctx, move |act, audience| {
-                    let mut payload = Map::new();
-                    payload.insert("conversation_id".to_owned(), json!(conversation_id));
-                    payload.insert("agent_id".to_owned(), json!(act.me.id));
-                    payload.insert("name".to_owned(), Value::from(act.me.name.clone()));
-                    act.app.hub.do_send(Publish {
-                        kind: "typing",
-                        audience,
-                        ephemeral: true,
-                        payload,
-                    });
+                    let event = ServerEvent::Typing {
+                        conversation_id,
+                        agent_id: act.me.id,
+                        name: act.me.name.clone(),
+                    };
+                    act.app.hub.do_send(Publish { event, audience });
                 });
             }
-            ClientFrame::Viewing {
+            AgentClientFrame::Viewing {
                 conversation_id: None,
             } => self.app.presence.do_send(Viewing {
                 session: self.id,
                 conversation: None,
                 audience: Audience::Everyone,
             }),
-            ClientFrame::Viewing {
+            AgentClientFrame::Viewing {
                 conversation_id: Some(id),
             } => self.with_audience(id, ctx, move |act, audience| {
                 act.app.presence.do_send(Viewing {
@@ -347,11 +335,14 @@ impl StreamHandler<Incoming> for AgentSession {
             }
             Ok(Frame::Pong(_)) | Ok(Frame::Continuation(_)) => {}
             Ok(Frame::Binary(_)) => {
-                let err = json!({"type": "error", "error": "bad_frame", "message": "binary frames are not accepted"});
-                self.send_text(&err.to_string(), ctx);
+                let err = SessionFrame::Error {
+                    error: "bad_frame",
+                    message: "binary frames are not accepted".to_owned(),
+                };
+                self.send_frame(&err, ctx);
             }
             Err(ProtocolError::Overflow) => {
-                self.send_text(&crate::http::ws::frame_too_large().to_string(), ctx);
+                self.send_frame(&crate::http::ws::frame_too_large(), ctx);
                 self.closing = Some((CloseCode::Size, "frame too large"));
                 ctx.stop();
             }

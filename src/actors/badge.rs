@@ -12,13 +12,13 @@ use std::{collections::HashMap, time::Duration};
 
 use actix::prelude::*;
 use serde::Serialize;
-use serde_json::{json, Map};
 
 use super::hub::{Audience, Hub, Publish, Viewer};
 use crate::{
     db::{queries, Store},
     domain::AgentId,
     error::AppResult,
+    protocol::ServerEvent,
 };
 
 /// Changes within this window share one recount.
@@ -78,13 +78,11 @@ impl BadgeCounter {
             Ok(counts) if quiet => act.last = Some(counts),
             Ok(counts) => {
                 if act.last.as_ref() != Some(&counts) {
-                    let mut payload = Map::new();
-                    payload.insert("counts".to_owned(), json!(counts));
                     act.hub.do_send(Publish {
-                        kind: "badge",
+                        event: ServerEvent::Badge {
+                            counts: counts.clone(),
+                        },
                         audience: Audience::Everyone,
-                        ephemeral: false,
-                        payload,
                     });
                     act.last = Some(counts);
                 }

@@ -18,7 +18,7 @@ use std::{
 
 use actix::prelude::*;
 use chrono::NaiveDateTime;
-use serde_json::{json, Map, Value};
+use serde_json::json;
 
 use super::{
     badge::Recount,
@@ -46,8 +46,8 @@ use crate::{
     },
     domain::{
         conversation::{
-            believable_time, transition, By, ConversationState, Effect, Event, HandoffReason,
-            Policy, TransitionError,
+            believable_time, transition, By, ConversationState, Effect, Event, Policy,
+            TransitionError,
         },
         delivery::DeliveryStatus,
         types::{Author, Direction, Status},
@@ -55,6 +55,7 @@ use crate::{
     },
     error::{AppError, AppResult},
     inbox::Inbox,
+    protocol::{HiddenReason, ServerEvent},
     views::{ConversationView, MessageView},
 };
 
@@ -542,36 +543,47 @@ impl ConversationActor {
         let badge_moved = before.needs_reply() != l.state.needs_reply()
             || (l.state.needs_reply()
                 && (before.assignee != l.state.assignee || before.archived != l.state.archived));
+        let conversation_id = self.id;
         for m in messages {
             self.publish(
-                "message.created",
+                ServerEvent::MessageCreated {
+                    conversation_id,
+                    message: MessageView::from(m),
+                },
                 audience,
-                json!({ "message": MessageView::from(m) }),
             );
         }
         let conversation = self.view();
-        let kind = if was_empty {
-            "conversation.created"
-        } else {
-            "conversation.updated"
-        };
-        self.publish(kind, audience, json!({ "conversation": conversation }));
+        if let Some(c) = &conversation {
+            let conversation = Box::new(c.clone());
+            let event = match was_empty {
+                true => ServerEvent::ConversationCreated {
+                    conversation_id,
+                    conversation,
+                },
+                false => ServerEvent::ConversationUpdated {
+                    conversation_id,
+                    conversation,
+                },
+            };
+            self.publish(event, audience);
+        }
         if reassigned {
             // Agents restricted by visibility who could see it before and no longer can are
             // told it is gone, and to whom it went.
             let to = self.loaded.as_ref().and_then(|l| l.state.assignee);
             self.publish(
-                "conversation.hidden",
+                ServerEvent::ConversationHidden {
+                    conversation_id,
+                    reason: HiddenReason::Reassigned,
+                    assignee_id: to,
+                    assignee_name: to.and_then(|a| self.app.agent_names.get(a)),
+                },
                 Audience::LostSight {
                     id: self.id,
                     before: before.assignee,
                     after: to,
                 },
-                json!({
-                    "reason": "reassigned",
-                    "assignee_id": to,
-                    "assignee_name": to.and_then(|a| self.app.agent_names.get(a)),
-                }),
             );
         }
         for fx in effects {
@@ -586,21 +598,14 @@ impl ConversationActor {
                     }
                 }
                 Effect::HandoffRequested(reason) => {
-                    let reason = match &reason {
-                        HandoffReason::CustomerAsked { phrase }
-                        | HandoffReason::Complaint { phrase } => {
-                            json!({"kind": reason.kind(), "phrase": phrase})
-                        }
-                        HandoffReason::AssistantCouldNotHelp { misses } => {
-                            json!({"kind": reason.kind(), "misses": misses})
-                        }
-                        HandoffReason::AssistantUnavailable => json!({"kind": reason.kind()}),
-                    };
-                    self.publish(
-                        "handoff.requested",
-                        audience,
-                        json!({ "reason": reason, "conversation": conversation }),
-                    );
+                    if let Some(c) = &conversation {
+                        let event = ServerEvent::HandoffRequested {
+                            conversation_id,
+                            reason,
+                            conversation: Box::new(c.clone()),
+                        };
+                        self.publish(event, audience);
+                    }
                     self.auto_assign(ctx);
                 }
                 Effect::ArmFollowUp(at) => self.arm_follow_up(at, ctx),
@@ -663,21 +668,19 @@ impl ConversationActor {
         })
     }
 
-    fn publish(&self, kind: &'static str, audience: Audience, payload: Value) {
-        let mut map = match payload {
-            Value::Object(m) => m,
-            _ => Map::new(),
-        };
-        map.insert(
-            "conversation_id".to_owned(),
-            Value::from(self.id.to_string()),
-        );
-        self.app.hub.do_send(Publish {
-            kind,
-            audience,
-            ephemeral: false,
-            payload: map,
-        });
+    fn publish(&self, event: ServerEvent, audience: Audience) {
+        self.app.hub.do_send(Publish { event, audience });
+    }
+
+    /// Tells the agents who may see it the conversation's current state.
+    fn publish_updated(&self) {
+        if let Some(c) = self.view() {
+            let event = ServerEvent::ConversationUpdated {
+                conversation_id: self.id,
+                conversation: Box::new(c),
+            };
+            self.publish(event, self.audience());
+        }
     }
 
     /// Asks the assistant without holding the mailbox: a takeover can arrive meanwhile.
@@ -1235,11 +1238,13 @@ impl Handler<ApplyWatermark> for ConversationActor {
         };
         reply(write.into_actor(self).map(|res, act, _| {
             for (id, status) in res? {
-                act.publish(
-                    "message.status",
-                    act.audience(),
-                    json!({ "message_id": id, "status": status, "reason": null }),
-                );
+                let event = ServerEvent::MessageStatus {
+                    conversation_id: act.id,
+                    message_id: id,
+                    status,
+                    reason: None,
+                };
+                act.publish(event, act.audience());
             }
             Ok(())
         }))
@@ -1263,12 +1268,7 @@ impl Handler<ContactChanged> for ConversationActor {
             if let Some(l) = act.loaded.as_mut() {
                 l.contact = contact;
             }
-            let conversation = act.view();
-            act.publish(
-                "conversation.updated",
-                act.audience(),
-                json!({ "conversation": conversation }),
-            );
+            act.publish_updated();
             Ok(())
         }))
     }
@@ -1300,11 +1300,11 @@ impl ConversationActor {
         };
         reply(write.into_actor(self).map(|res, act, _| {
             if let Some(m) = res? {
-                act.publish(
-                    "message.updated",
-                    act.audience(),
-                    json!({ "message": MessageView::from(&m) }),
-                );
+                let event = ServerEvent::MessageUpdated {
+                    conversation_id: act.id,
+                    message: MessageView::from(&m),
+                };
+                act.publish(event, act.audience());
             }
             Ok(())
         }))
@@ -1395,12 +1395,7 @@ impl Handler<WindowClosed> for ConversationActor {
     type Result = ();
 
     fn handle(&mut self, _: WindowClosed, _: &mut Self::Context) {
-        let conversation = self.view();
-        self.publish(
-            "conversation.updated",
-            self.audience(),
-            json!({ "conversation": conversation }),
-        );
+        self.publish_updated();
     }
 }
 
@@ -1486,18 +1481,21 @@ impl Handler<ReportDelivery> for ConversationActor {
         reply(write.into_actor(self).map(move |res, act, _| {
             let (changed, merged_echo) = res?;
             if let Some(echo) = merged_echo {
-                act.publish(
-                    "message.deleted",
-                    act.audience(),
-                    json!({ "message_id": echo, "replaced_by": msg.message_id }),
-                );
+                let event = ServerEvent::MessageDeleted {
+                    conversation_id: act.id,
+                    message_id: echo,
+                    replaced_by: msg.message_id,
+                };
+                act.publish(event, act.audience());
             }
             if let Some((status, reason)) = changed {
-                act.publish(
-                    "message.status",
-                    act.audience(),
-                    json!({ "message_id": msg.message_id, "status": status, "reason": reason }),
-                );
+                let event = ServerEvent::MessageStatus {
+                    conversation_id: act.id,
+                    message_id: msg.message_id.to_string(),
+                    status,
+                    reason,
+                };
+                act.publish(event, act.audience());
             }
             Ok(())
         }))
@@ -1599,7 +1597,10 @@ impl Handler<DeleteConversation> for ConversationActor {
             // Its files go with it (inbound downloads and attachments).
             crate::channels::media::remove_conversation_files(&act.app, act.id);
             let needed_reply = act.loaded.as_ref().is_some_and(|l| l.state.needs_reply());
-            act.publish("conversation.deleted", act.audience(), json!({}));
+            let event = ServerEvent::ConversationDeleted {
+                conversation_id: act.id,
+            };
+            act.publish(event, act.audience());
             if needed_reply {
                 act.app.badge.do_send(Recount);
             }

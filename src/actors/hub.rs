@@ -16,9 +16,12 @@ use std::{
 };
 
 use actix::prelude::*;
-use serde_json::{Map, Value};
+use serde::Serialize;
 
-use crate::domain::{AgentId, ConversationId};
+use crate::{
+    domain::{AgentId, ConversationId},
+    protocol::ServerEvent,
+};
 
 static NEXT_SESSION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
@@ -27,13 +30,22 @@ pub fn next_session_id() -> u64 {
     NEXT_SESSION.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
-/// An event as pushed to clients: `{"type", "seq", …}`, already encoded.
+/// An event as pushed to clients: the typed event (for sessions that look into it, like the
+/// widget's) and `{"seq", "type", …}` encoded once, shared by every agent session.
 #[derive(Debug)]
 pub struct HubEvent {
     pub seq: u64,
-    pub kind: &'static str,
+    pub event: ServerEvent,
     pub audience: Audience,
     pub json: Arc<str>,
+}
+
+/// The wire form: the event's fields with its `seq`.
+#[derive(Serialize)]
+struct Numbered<'a> {
+    seq: u64,
+    #[serde(flatten)]
+    event: &'a ServerEvent,
 }
 
 /// Who may see an event.
@@ -89,16 +101,14 @@ impl Filter {
     }
 }
 
-/// Conversation actor (or any producer) → Hub: something changed.
+/// Conversation actor (or any producer) → Hub: something changed. Typing and viewing are
+/// numbered and pushed, but not kept for replay (stale by then; see
+/// [`ServerEvent::ephemeral`]).
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub struct Publish {
-    pub kind: &'static str,
+    pub event: ServerEvent,
     pub audience: Audience,
-    /// Typing and viewing: numbered and pushed, but not kept for replay (stale by then).
-    pub ephemeral: bool,
-    /// The event's fields besides `type` and `seq`.
-    pub payload: Map<String, Value>,
 }
 
 /// Hub → session.
@@ -256,18 +266,26 @@ impl Handler<Publish> for Hub {
 
     fn handle(&mut self, msg: Publish, _: &mut Self::Context) {
         self.seq += 1;
-        let mut map = Map::with_capacity(msg.payload.len() + 2);
-        map.insert("type".to_owned(), Value::from(msg.kind));
-        map.insert("seq".to_owned(), Value::from(self.seq));
-        map.extend(msg.payload);
-        let json: Arc<str> = Value::Object(map).to_string().into();
+        let numbered = Numbered {
+            seq: self.seq,
+            event: &msg.event,
+        };
+        let json: Arc<str> = match serde_json::to_string(&numbered) {
+            Ok(json) => json.into(),
+            Err(e) => {
+                // Our own types always serialize; a bug is logged, never a panic here.
+                tracing::error!(error = %e, kind = msg.event.kind(), "cannot encode an event");
+                return;
+            }
+        };
+        let ephemeral = msg.event.ephemeral();
         let event = Arc::new(HubEvent {
             seq: self.seq,
-            kind: msg.kind,
+            event: msg.event,
             audience: msg.audience,
             json,
         });
-        if !msg.ephemeral {
+        if !ephemeral {
             if self.backlog.len() == self.capacity {
                 self.backlog.pop_front();
             }
@@ -372,7 +390,9 @@ mod tests {
         hub.seq += 1;
         let e = Arc::new(HubEvent {
             seq: hub.seq,
-            kind: "x",
+            event: ServerEvent::ConversationDeleted {
+                conversation_id: ConversationId::new(),
+            },
             audience,
             json: "{}".into(),
         });

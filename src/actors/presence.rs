@@ -6,12 +6,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use actix::prelude::*;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
 
 use super::hub::{Audience, Hub, Publish};
 use crate::{
     db::{queries, Store},
     domain::{types::Role, AgentId, ConversationId},
+    protocol::{PresenceChange, ServerEvent},
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,7 +136,10 @@ impl Presence {
         });
         self.publish(
             Audience::Everyone,
-            json!({ "agent_id": agent, "availability": availability }),
+            PresenceChange::Availability {
+                agent_id: agent,
+                availability,
+            },
         );
     }
 
@@ -151,19 +154,17 @@ impl Presence {
         viewers.dedup();
         self.publish(
             audience,
-            json!({ "conversation_id": conversation, "viewers": viewers }),
+            PresenceChange::Viewers {
+                conversation_id: conversation,
+                viewers,
+            },
         );
     }
 
-    fn publish(&self, audience: Audience, payload: Value) {
+    fn publish(&self, audience: Audience, presence: PresenceChange) {
         self.hub.do_send(Publish {
-            kind: "presence",
+            event: ServerEvent::Presence(presence),
             audience,
-            ephemeral: true,
-            payload: match payload {
-                Value::Object(m) => m,
-                _ => Map::new(),
-            },
         });
     }
 }

@@ -14,8 +14,6 @@ use std::{
 
 use actix::prelude::*;
 use actix_http::ws::{CloseCode, CloseReason, Frame, Message as WsMessage, ProtocolError};
-use serde::Deserialize;
-use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::{
@@ -28,23 +26,21 @@ use crate::{
     channels::{api::MAX_TEXT_CHARS, widget},
     clock,
     db::queries::{self, ContactInput},
-    domain::{text, ConversationId},
+    domain::{
+        text,
+        types::{Author, Status},
+        ConversationId,
+    },
     error::AppResult,
     http::ws::{FrameWriter, Incoming},
     inbox::Inbox,
+    protocol::{ServerEvent, VisitorClientFrame, VisitorFrame, VisitorMessage},
 };
 
 /// A visitor may send this many messages per `RATE_WINDOW`.
 const RATE_LIMIT: usize = 10;
 const RATE_WINDOW: Duration = Duration::from_secs(10);
 const MAILBOX: usize = 256;
-
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum VisitorFrame {
-    Message { text: String, client_id: String },
-    Ping,
-}
 
 pub struct WidgetSession {
     id: u64,
@@ -82,17 +78,25 @@ impl WidgetSession {
         }
     }
 
-    fn send(&mut self, v: Value, ctx: &mut Context<Self>) {
-        if !self.writer.text(&v.to_string()) {
+    fn send(&mut self, frame: &VisitorFrame<'_>, ctx: &mut Context<Self>) {
+        let sent = match serde_json::to_string(frame) {
+            Ok(text) => self.writer.text(&text),
+            Err(e) => {
+                tracing::error!(error = %e, "widget: cannot encode a frame");
+                true
+            }
+        };
+        if !sent {
             ctx.stop();
         }
     }
 
-    fn error(&mut self, code: &str, message: &str, ctx: &mut Context<Self>) {
-        self.send(
-            json!({"type": "error", "error": code, "message": message}),
-            ctx,
-        );
+    fn error(&mut self, error: &'static str, message: &str, ctx: &mut Context<Self>) {
+        let frame = VisitorFrame::Error {
+            error,
+            message: message.to_owned(),
+        };
+        self.send(&frame, ctx);
     }
 
     /// Subscribes to the conversation's events; holds the mailbox until the hub answered.
@@ -120,48 +124,48 @@ impl WidgetSession {
     }
 
     /// Forwards what the customer may see of one event.
-    fn on_event(&mut self, json: &str, ctx: &mut Context<Self>) {
-        let Ok(v) = serde_json::from_str::<Value>(json) else {
-            return;
-        };
-        match v["type"].as_str() {
-            Some("message.created") => {
-                let m = &v["message"];
-                let public = m["private"] == false
-                    && matches!(
-                        m["author"].as_str(),
-                        Some("customer" | "assistant" | "agent")
-                    );
+    fn on_event(&mut self, event: &ServerEvent, ctx: &mut Context<Self>) {
+        match event {
+            ServerEvent::MessageCreated { message: m, .. } => {
+                let author = m.author.parse::<Author>().ok();
                 // "Sam joined" comes before Sam's first words, whichever event told first.
-                if let (true, Some(agent)) = (m["author"] == "agent", m["agent_id"].as_str()) {
-                    if self.agent_present.as_deref() != Some(agent) {
-                        self.announce_agent(agent.to_owned(), ctx);
+                if let (Some(Author::Agent), Some(agent)) = (author, &m.agent_id) {
+                    if self.agent_present.as_ref() != Some(agent) {
+                        self.announce_agent(agent.clone(), ctx);
                     }
                 }
-                if public {
-                    let frame = json!({"type": "message", "message": {
-                        "id": m["id"], "author": m["author"], "text": m["text"], "sent_at": m["sent_at"],
-                    }});
-                    self.send(frame, ctx);
+                let public = !m.private
+                    && matches!(
+                        author,
+                        Some(Author::Customer | Author::Assistant | Author::Agent)
+                    );
+                if let (true, Some(author)) = (public, author) {
+                    let message = VisitorMessage {
+                        id: m.id.clone(),
+                        author,
+                        text: m.text.clone(),
+                        sent_at: m.sent_at,
+                    };
+                    self.send(&VisitorFrame::Message { message }, ctx);
                 }
             }
-            Some("conversation.updated") => {
-                let c = &v["conversation"];
-                let human = c["status"] == "human";
-                let assignee = c["assignee_id"].as_str().map(str::to_owned);
-                match (&self.agent_present, human, assignee) {
+            ServerEvent::ConversationUpdated {
+                conversation: c, ..
+            } => {
+                let human = c.status == Status::Human.as_str();
+                match (&self.agent_present, human, c.assignee_id.clone()) {
                     (None, true, Some(agent)) => self.announce_agent(agent, ctx),
                     (Some(present), true, Some(agent)) if *present != agent => {
                         self.announce_agent(agent, ctx)
                     }
                     (Some(_), false, _) => {
                         self.agent_present = None;
-                        self.send(json!({"type": "agent_left"}), ctx);
+                        self.send(&VisitorFrame::AgentLeft, ctx);
                     }
                     _ => {}
                 }
             }
-            Some("conversation.deleted") => ctx.stop(),
+            ServerEvent::ConversationDeleted { .. } => ctx.stop(),
             _ => {}
         }
     }
@@ -175,7 +179,7 @@ impl WidgetSession {
             .and_then(|id| self.state.app.agent_names.get(id))
             .unwrap_or_else(|| "An agent".to_owned());
         self.agent_present = Some(agent);
-        self.send(json!({"type": "agent_joined", "name": name}), ctx);
+        self.send(&VisitorFrame::AgentJoined { name }, ctx);
     }
 
     fn rate_limited(&mut self) -> bool {
@@ -263,13 +267,20 @@ impl WidgetSession {
             async move { ask(&registry, id, msg).await }
                 .into_actor(self)
                 .map(move |res, act, ctx| match res {
-                    Ok(accepted) => act.send(
-                        json!({"type": "ack", "client_id": client_id, "message_id": accepted.message_id}),
-                        ctx,
-                    ),
+                    Ok(accepted) => {
+                        let ack = VisitorFrame::Ack {
+                            client_id,
+                            message_id: accepted.message_id,
+                        };
+                        act.send(&ack, ctx)
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "widget: message not delivered");
-                        act.error("unavailable", "your message could not be delivered; please retry", ctx);
+                        act.error(
+                            "unavailable",
+                            "your message could not be delivered; please retry",
+                            ctx,
+                        );
                     }
                 }),
         );
@@ -315,10 +326,10 @@ impl Actor for WidgetSession {
                     act.agent_present = row.assignee_id.clone();
                 }
             }
-            act.send(
-                json!({"type": "hello", "conversation_id": conversation.map(|r| r.id)}),
-                ctx,
-            );
+            let hello = VisitorFrame::Hello {
+                conversation_id: conversation.as_ref().map(|r| r.id.as_str()),
+            };
+            act.send(&hello, ctx);
         }));
         let every = Duration::from_secs(self.state.app.settings.realtime.heartbeat_secs);
         ctx.run_interval(every, |act, ctx| act.heartbeat(ctx));
@@ -341,7 +352,7 @@ impl Handler<ToSession> for WidgetSession {
 
     fn handle(&mut self, msg: ToSession, ctx: &mut Self::Context) {
         match msg {
-            ToSession::Event(e) => self.on_event(&e.json, ctx),
+            ToSession::Event(e) => self.on_event(&e.event, ctx),
             // Missed events: the widget reloads its history on reconnect.
             ToSession::Lagged | ToSession::Revoked(_) => ctx.stop(),
         }
@@ -352,11 +363,11 @@ impl StreamHandler<Incoming> for WidgetSession {
     fn handle(&mut self, frame: Incoming, ctx: &mut Self::Context) {
         self.last_heard = Instant::now();
         match frame {
-            Ok(Frame::Text(bytes)) => match serde_json::from_slice::<VisitorFrame>(&bytes) {
-                Ok(VisitorFrame::Message { text, client_id }) => {
+            Ok(Frame::Text(bytes)) => match serde_json::from_slice::<VisitorClientFrame>(&bytes) {
+                Ok(VisitorClientFrame::Message { text, client_id }) => {
                     self.on_message(text, client_id, ctx)
                 }
-                Ok(VisitorFrame::Ping) => self.send(json!({"type": "pong"}), ctx),
+                Ok(VisitorClientFrame::Ping) => self.send(&VisitorFrame::Pong, ctx),
                 Err(e) => self.error("bad_frame", &e.to_string(), ctx),
             },
             Ok(Frame::Ping(p)) => {
@@ -367,7 +378,7 @@ impl StreamHandler<Incoming> for WidgetSession {
             Ok(Frame::Pong(_)) | Ok(Frame::Continuation(_)) => {}
             Ok(Frame::Binary(_)) => self.error("bad_frame", "binary frames are not accepted", ctx),
             Err(ProtocolError::Overflow) => {
-                self.send(crate::http::ws::frame_too_large(), ctx);
+                self.send(&crate::http::ws::visitor_frame_too_large(), ctx);
                 self.too_large = true;
                 ctx.stop();
             }

@@ -286,8 +286,9 @@ pub enum Event {
     FollowUpDue,
 }
 
-/// Why the conversation went to a person.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why the conversation went to a person (in events: `{"kind": …, "phrase"/"misses"}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum HandoffReason {
     /// The customer used a phrase from the list.
     CustomerAsked { phrase: String },

@@ -8,6 +8,7 @@
 //! disconnects the client: a stalled agent costs a fixed amount of memory, never more.
 
 use crate::http::extract::Query;
+use crate::protocol::{SessionFrame, VisitorFrame};
 use actix::prelude::*;
 use actix_codec::{Decoder, Encoder};
 use actix_http::ws::{Codec, Frame, Message as WsMessage, ProtocolError};
@@ -61,13 +62,20 @@ impl FrameWriter {
 /// A frame from the client, or the reason reading stopped.
 pub type Incoming = Result<Frame, ProtocolError>;
 
-/// The error frame a client gets before the socket closes (1009) over a frame too large.
-pub fn frame_too_large() -> serde_json::Value {
-    serde_json::json!({
-        "type": "error",
-        "error": "frame_too_large",
-        "message": format!("a frame may be at most {MAX_CLIENT_FRAME} bytes"),
-    })
+/// The error frame an agent gets before the socket closes (1009) over a frame too large.
+pub fn frame_too_large() -> SessionFrame<'static> {
+    SessionFrame::Error {
+        error: "frame_too_large",
+        message: format!("a frame may be at most {MAX_CLIENT_FRAME} bytes"),
+    }
+}
+
+/// The same for a website visitor.
+pub fn visitor_frame_too_large() -> VisitorFrame<'static> {
+    VisitorFrame::Error {
+        error: "frame_too_large",
+        message: format!("a frame may be at most {MAX_CLIENT_FRAME} bytes"),
+    }
 }
 
 pub async fn agent_ws(

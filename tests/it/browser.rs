@@ -404,6 +404,29 @@ async fn what_each_agent_sees_in_a_real_browser() {
     .await;
     alice.wait_for(&mut b, "the failed download shown", "[...document.querySelectorAll('#thread .msg-customer')].some(e => e.textContent.includes('Attachment not downloaded: could not download'))").await;
 
+    // A picture that downloads appears in the open thread by itself (message.updated), no
+    // reload: "downloading" first or straight away, then the image.
+    let png: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\0\x05\0\x01\xff\x89\x99=\x1d\0\0\0\0IEND\xaeB`\x82";
+    whatsapp::media_answer(&graph, "IMGOK", "image/png", png);
+    whatsapp::notify(
+        &app,
+        &whatsapp::notification(
+            vec![
+                json!({"from": whatsapp::CUSTOMER, "id": "wamid.OK", "timestamp": whatsapp::ts(1), "type": "image",
+                       "image": {"id": "IMGOK", "mime_type": "image/png", "sha256": "x"}}),
+            ],
+            vec![],
+        ),
+    )
+    .await;
+    alice
+        .wait_for(
+            &mut b,
+            "the downloaded picture in the open thread",
+            "[...document.querySelectorAll('#thread .msg-customer img.msg-image')].some(i => i.complete && i.naturalWidth === 1)",
+        )
+        .await;
+
     // (a) The admin schedules a follow-up for 09:00 UTC the day after tomorrow: the agent in
     // India reads the admin's name and 14:30, her own time, not the stored UTC text.
     alice.click(&mut b, &api_item).await;

@@ -8,6 +8,7 @@ use switchboard::{
     config::{ReplyPolicy, Visibility},
     domain::types::Role,
     http::{API_ROUTES, OPENAPI},
+    protocol::ServerEvent,
 };
 
 use crate::{
@@ -1079,6 +1080,57 @@ async fn openapi_document_matches_the_routes(b: Backend) {
     let (_, agents) = app.get(&token, "/api/agents").await;
     for a in agents["items"].as_array().expect("items") {
         assert_eq!(keys(a), schema_keys("Agent"), "{a}");
+    }
+
+    // The realtime protocol: the document and the README name exactly the server's events,
+    // and the events really pushed have the documented fields.
+    let variants = doc["components"]["schemas"]["ServerEvent"]["oneOf"]
+        .as_array()
+        .expect("ServerEvent variants");
+    let mut documented: Vec<&str> = variants
+        .iter()
+        .filter_map(|v| v["properties"]["type"]["enum"][0].as_str())
+        .collect();
+    documented.sort();
+    let mut kinds = ServerEvent::KINDS.to_vec();
+    kinds.sort();
+    assert_eq!(
+        documented, kinds,
+        "the OpenAPI document lists every ServerEvent kind"
+    );
+    let readme = include_str!("../../README.md");
+    let (_, ws_section) = readme
+        .split_once("### The agent websocket")
+        .expect("the README's websocket section");
+    for kind in ServerEvent::KINDS {
+        assert!(
+            ws_section.contains(&format!("`{kind}`")),
+            "the README's websocket section names `{kind}`"
+        );
+    }
+    let mut ws = WsClient::connect(&app.base, &token, None).await;
+    ws.next_json(STEP).await.expect("hello");
+    app.customer_writes("m2", "c2", "talk to a human").await;
+    let frames = ws.until("a handoff", STEP, is("handoff.requested")).await;
+    for f in frames
+        .iter()
+        .chain(ws.drain(Duration::from_millis(300)).await.iter())
+    {
+        let kind = f["type"].as_str().expect("type");
+        let schema = variants
+            .iter()
+            .find(|v| v["properties"]["type"]["enum"][0] == kind)
+            .unwrap_or_else(|| panic!("undocumented event {f}"));
+        for field in schema["required"].as_array().expect("required") {
+            let field = field.as_str().expect("name");
+            assert!(f.get(field).is_some(), "{kind} lacks `{field}`: {f}");
+        }
+        for field in f.as_object().expect("object").keys() {
+            assert!(
+                schema["properties"].get(field).is_some(),
+                "{kind} has undocumented `{field}`: {f}"
+            );
+        }
     }
 }
 

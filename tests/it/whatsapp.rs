@@ -132,7 +132,7 @@ pub fn sends(graph: &Provider, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
         .collect()
 }
 
-fn media_answer(graph: &Provider, id: &str, mime: &str, bytes: &[u8]) {
+pub fn media_answer(graph: &Provider, id: &str, mime: &str, bytes: &[u8]) {
     graph.on(
         "GET",
         &format!("/v25.0/{id}"),
