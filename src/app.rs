@@ -135,9 +135,7 @@ pub async fn build(settings: Settings) -> Result<(AppHandle, Server), String> {
         .await
         .map_err(|e| format!("cannot read the agents: {e}"))?
     {
-        if let Ok(id) = agent.id.parse() {
-            app.agent_names.note(id, &agent.name);
-        }
+        app.agent_names.note(agent.id, &agent.name);
     }
     let registry = ConversationRegistry::new(app.clone()).start();
     outbox::start(app.clone(), registry.clone());

@@ -16,7 +16,10 @@ use crate::{
     app::{AppContext, AppState},
     clock,
     db::{models::AgentRow, queries},
-    domain::{types::Role, AgentId},
+    domain::{
+        types::{Availability, Role},
+        AgentId,
+    },
     error::{AppError, AppResult},
 };
 
@@ -82,12 +85,12 @@ pub fn validate_new_agent(email: &str, name: &str, password: &str) -> AppResult<
 pub fn new_agent_row(email: &str, name: &str, role: Role, password: &str) -> AppResult<AgentRow> {
     validate_new_agent(email, name, password)?;
     Ok(AgentRow {
-        id: AgentId::new().to_string(),
+        id: AgentId::new(),
         email: email.trim().to_lowercase(),
         name: name.trim().to_owned(),
-        role: role.as_str().to_owned(),
+        role,
         password_hash: hash_password(password)?,
-        availability: "offline".to_owned(),
+        availability: Availability::Offline,
         created_at: clock::now(),
     })
 }
@@ -105,14 +108,14 @@ pub struct CurrentAgent {
 }
 
 impl CurrentAgent {
-    fn from_row(row: AgentRow, token_hash: String) -> AppResult<CurrentAgent> {
-        Ok(CurrentAgent {
-            id: row.id.parse().map_err(AppError::internal)?,
-            role: row.role.parse().map_err(AppError::internal)?,
+    fn from_row(row: AgentRow, token_hash: String) -> CurrentAgent {
+        CurrentAgent {
+            id: row.id,
+            role: row.role,
             email: row.email,
             name: row.name,
             token_hash,
-        })
+        }
     }
 }
 
@@ -137,7 +140,7 @@ pub async fn agent_for_token(app: &AppContext, token: &str) -> AppResult<Current
         .read(move |c| queries::agent_by_token(c, &lookup, now))
         .await?
         .ok_or(AppError::Unauthorized("invalid or expired token"))?;
-    let agent = CurrentAgent::from_row(row, hash)?;
+    let agent = CurrentAgent::from_row(row, hash);
     app.agent_names.note(agent.id, &agent.name);
     Ok(agent)
 }

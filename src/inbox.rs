@@ -11,6 +11,7 @@ use crate::{
         conversation::{HandoffAck, Policy},
         handoff::HandoffPhrases,
         types::ChannelKind,
+        InboxId,
     },
 };
 
@@ -23,7 +24,7 @@ const AGENT_WINDOW_DAYS: i64 = 7;
 /// One inbox as the running server uses it.
 #[derive(Debug)]
 pub struct Inbox {
-    pub id: String,
+    pub id: InboxId,
     pub channel: ChannelKind,
     pub secret: Secret,
     pub callback_url: Option<String>,
@@ -43,7 +44,7 @@ pub struct Inbox {
 /// Every inbox, by id.
 #[derive(Debug)]
 pub struct Inboxes {
-    by_id: HashMap<String, Arc<Inbox>>,
+    by_id: HashMap<InboxId, Arc<Inbox>>,
     base_policy: Policy,
 }
 
@@ -88,13 +89,18 @@ impl Inboxes {
         let by_id = settings
             .inboxes
             .iter()
-            .map(|i| (i.id.clone(), Arc::new(Inbox::new(i, &base_policy))))
+            .map(|i| {
+                (
+                    InboxId::from(i.id.as_str()),
+                    Arc::new(Inbox::new(i, &base_policy)),
+                )
+            })
             .collect();
         Inboxes { by_id, base_policy }
     }
 
-    pub fn get(&self, id: &str) -> Option<&Arc<Inbox>> {
-        self.by_id.get(id)
+    pub fn get(&self, id: &(impl AsRef<str> + ?Sized)) -> Option<&Arc<Inbox>> {
+        self.by_id.get(id.as_ref())
     }
 
     /// Every configured inbox, ordered by id.
@@ -105,18 +111,18 @@ impl Inboxes {
     }
 
     /// The inbox of a stored conversation, even when it is no longer configured.
-    pub fn for_conversation(&self, id: &str) -> Arc<Inbox> {
+    pub fn for_conversation(&self, id: &InboxId) -> Arc<Inbox> {
         match self.by_id.get(id) {
             Some(inbox) => inbox.clone(),
             None => Arc::new(Inbox {
-                id: id.to_owned(),
+                id: id.clone(),
                 channel: ChannelKind::Api,
                 secret: Secret::new(""),
                 callback_url: None,
                 policy: self.base_policy.clone(),
                 windowed_policy: self.base_policy.clone(),
                 configured: false,
-                settings: InboxSettings::new(id, ChannelKind::Api, Secret::new("")),
+                settings: InboxSettings::new(id.as_str(), ChannelKind::Api, Secret::new("")),
             }),
         }
     }
@@ -147,7 +153,7 @@ impl Inbox {
             })
         });
         Inbox {
-            id: s.id.clone(),
+            id: InboxId::from(s.id.as_str()),
             channel: s.channel,
             secret: s.secret.clone(),
             callback_url: s.callback_url.clone(),
@@ -170,8 +176,8 @@ impl Inbox {
 
     /// The rules of a conversation of this inbox on `network` (as stored on the
     /// conversation): Twilio carries SMS (no window) and WhatsApp (24 hours).
-    pub fn policy_for(&self, network: Option<&str>) -> &Policy {
-        if self.channel == ChannelKind::Twilio && network == Some(Network::Whatsapp.as_str()) {
+    pub fn policy_for(&self, network: Option<Network>) -> &Policy {
+        if self.channel == ChannelKind::Twilio && network == Some(Network::Whatsapp) {
             &self.windowed_policy
         } else {
             &self.policy

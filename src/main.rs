@@ -107,7 +107,7 @@ fn add_agent(
 ) -> Result<(), String> {
     let store = db::Store::open(&settings.database_url(), 1)?;
     let row = auth::new_agent_row(email, name, role, password).map_err(|e| e.to_string())?;
-    let (id, email) = (row.id.clone(), row.email.clone());
+    let (id, email) = (row.id, row.email.clone());
     actix_web::rt::System::new().block_on(async move {
         let exists = {
             let e = email.clone();

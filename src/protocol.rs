@@ -36,7 +36,7 @@ pub enum ServerEvent {
     #[serde(rename = "message.status")]
     MessageStatus {
         conversation_id: ConversationId,
-        message_id: String,
+        message_id: MessageId,
         status: DeliveryStatus,
         reason: Option<String>,
     },
@@ -44,7 +44,7 @@ pub enum ServerEvent {
     #[serde(rename = "message.deleted")]
     MessageDeleted {
         conversation_id: ConversationId,
-        message_id: String,
+        message_id: MessageId,
         replaced_by: MessageId,
     },
     #[serde(rename = "conversation.created")]
@@ -194,7 +194,7 @@ pub enum AgentClientFrame {
 /// A message as a website visitor sees it.
 #[derive(Debug, Clone, Serialize)]
 pub struct VisitorMessage {
-    pub id: String,
+    pub id: MessageId,
     pub author: Author,
     pub text: String,
     pub sent_at: chrono::NaiveDateTime,
@@ -203,9 +203,9 @@ pub struct VisitorMessage {
 /// What the widget's socket sends to a visitor.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum VisitorFrame<'a> {
+pub enum VisitorFrame {
     Hello {
-        conversation_id: Option<&'a str>,
+        conversation_id: Option<ConversationId>,
     },
     Message {
         message: VisitorMessage,
@@ -213,7 +213,7 @@ pub enum VisitorFrame<'a> {
     /// The visitor's message is stored.
     Ack {
         client_id: String,
-        message_id: String,
+        message_id: MessageId,
     },
     AgentJoined {
         name: String,
@@ -255,7 +255,7 @@ mod tests {
             },
             ServerEvent::MessageStatus {
                 conversation_id: id,
-                message_id: MessageId::new().to_string(),
+                message_id: MessageId::new(),
                 status: DeliveryStatus::Read,
                 reason: None,
             },

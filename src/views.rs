@@ -9,22 +9,23 @@ use crate::{
     db::models::{ContactRow, ConversationRow, MessageRow},
     domain::{
         conversation::{ConversationState, DerivedState, Policy},
-        types::LeadStage,
+        delivery::DeliveryStatus,
+        types::{Author, ChannelKind, Direction, LeadStage, MessageKind, Network, Status},
+        AgentId, ContactId, ConversationId, InboxId, MessageId,
     },
-    error::AppResult,
     inbox::Inbox,
 };
 
 #[derive(Debug, Clone, Serialize)]
 pub struct MessageView {
-    pub id: String,
-    pub conversation_id: String,
-    pub direction: String,
-    pub author: String,
-    pub agent_id: Option<String>,
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    pub direction: Direction,
+    pub author: Author,
+    pub agent_id: Option<AgentId>,
     pub text: String,
     pub private: bool,
-    pub delivery_status: Option<String>,
+    pub delivery_status: Option<DeliveryStatus>,
     pub failure_reason: Option<String>,
     pub external_id: Option<String>,
     pub client_id: Option<String>,
@@ -34,9 +35,7 @@ pub struct MessageView {
     /// The provider's own time when it was not believable (far in the past or the future).
     pub provider_sent_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
-    /// `text`, `image`, `document`, `audio`, `voice`, `video`, `sticker`, `location`,
-    /// `interactive`, `button`, `template` or `unsupported`.
-    pub kind: String,
+    pub kind: MessageKind,
     /// The stored file, for agents: `/api/files/{message_id}`. `None` while a provider's file
     /// is still being downloaded (`media_pending`), or when the message has none.
     pub media_url: Option<String>,
@@ -55,21 +54,21 @@ pub struct MessageView {
 impl From<&MessageRow> for MessageView {
     fn from(m: &MessageRow) -> Self {
         MessageView {
-            id: m.id.clone(),
-            conversation_id: m.conversation_id.clone(),
-            direction: m.direction.clone(),
-            author: m.author.clone(),
-            agent_id: m.agent_id.clone(),
+            id: m.id,
+            conversation_id: m.conversation_id,
+            direction: m.direction,
+            author: m.author,
+            agent_id: m.agent_id,
             text: m.body.clone(),
             private: m.private_note,
-            delivery_status: m.delivery_status.clone(),
+            delivery_status: m.delivery_status,
             failure_reason: m.failure_reason.clone(),
             external_id: m.external_id.clone(),
             client_id: m.client_id.clone(),
             sent_at: m.sent_at,
             provider_sent_at: m.provider_sent_at,
             created_at: m.created_at,
-            kind: m.kind.clone(),
+            kind: m.kind,
             media_url: m
                 .media_path
                 .as_ref()
@@ -91,7 +90,7 @@ impl From<&MessageRow> for MessageView {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ContactView {
-    pub id: String,
+    pub id: ContactId,
     pub external_id: String,
     pub name: Option<String>,
     pub phone: Option<String>,
@@ -102,7 +101,7 @@ pub struct ContactView {
 impl From<&ContactRow> for ContactView {
     fn from(c: &ContactRow) -> Self {
         ContactView {
-            id: c.id.clone(),
+            id: c.id,
             external_id: c.external_id.clone(),
             name: c.name.clone(),
             phone: c.phone.clone(),
@@ -120,21 +119,21 @@ pub struct FollowUpView {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ConversationView {
-    pub id: String,
-    pub inbox_id: String,
-    pub channel: String,
+    pub id: ConversationId,
+    pub inbox_id: InboxId,
+    pub channel: ChannelKind,
     /// `sms` / `whatsapp` (Twilio carries both), `messenger`, `instagram`; `None` for the API
     /// channel.
-    pub network: Option<String>,
-    pub status: String,
+    pub network: Option<Network>,
+    pub status: Status,
     /// Seed 002's Created / Pending / Replied / Resolved.
     pub state: DerivedState,
     pub needs_reply: bool,
-    pub assignee_id: Option<String>,
+    pub assignee_id: Option<AgentId>,
     pub unread_count: i32,
     pub archived: bool,
     pub last_message_at: Option<NaiveDateTime>,
-    pub last_message_author: Option<String>,
+    pub last_message_author: Option<Author>,
     pub last_message_preview: Option<String>,
     /// When free-form replies stop being allowed; absent when the inbox has no window.
     pub window_closes_at: Option<NaiveDateTime>,
@@ -159,22 +158,22 @@ impl ConversationView {
         state: &ConversationState,
         tags: &[String],
         policy: &Policy,
-        channel: &str,
+        channel: ChannelKind,
         now: NaiveDateTime,
     ) -> ConversationView {
         ConversationView {
-            id: row.id.clone(),
+            id: row.id,
             inbox_id: row.inbox_id.clone(),
-            channel: channel.to_owned(),
-            network: row.network.clone(),
-            status: row.status.clone(),
+            channel,
+            network: row.network,
+            status: row.status,
             state: state.derived_state(),
             needs_reply: state.needs_reply(),
-            assignee_id: row.assignee_id.clone(),
+            assignee_id: row.assignee_id,
             unread_count: row.unread_count,
             archived: row.archived,
             last_message_at: row.last_message_at,
-            last_message_author: row.last_message_author.clone(),
+            last_message_author: row.last_message_author,
             last_message_preview: row.last_message_preview.clone(),
             window_closes_at: state.window_closes_at(policy),
             window_open: state.window_open(now, policy),
@@ -199,16 +198,15 @@ impl ConversationView {
         tags: &[String],
         inbox: &Inbox,
         now: NaiveDateTime,
-    ) -> AppResult<ConversationView> {
-        let state = row.state()?;
-        Ok(ConversationView::build(
+    ) -> ConversationView {
+        ConversationView::build(
             row,
             contact,
-            &state,
+            &row.state(),
             tags,
-            inbox.policy_for(row.network.as_deref()),
-            inbox.channel.as_str(),
+            inbox.policy_for(row.network),
+            inbox.channel,
             now,
-        ))
+        )
     }
 }

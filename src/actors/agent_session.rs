@@ -26,7 +26,7 @@ use crate::{
     app::AppContext,
     auth::CurrentAgent,
     db::queries,
-    domain::{AgentId, ConversationId},
+    domain::ConversationId,
     http::ws::{FrameWriter, Incoming},
     protocol::{AgentClientFrame, ServerEvent, SessionFrame},
 };
@@ -99,7 +99,7 @@ impl AgentSession {
         };
         ctx.spawn(fut.into_actor(self).map(|res, act, ctx| match res {
             Ok(None) => act.revoked("token revoked or expired", ctx),
-            Ok(Some(row)) if row.role != act.me.role.as_str() => act.revoked("role changed", ctx),
+            Ok(Some(row)) if row.role != act.me.role => act.revoked("role changed", ctx),
             // A failed read proves nothing: check again next time.
             Ok(Some(_)) | Err(_) => {}
         }));
@@ -246,10 +246,7 @@ impl AgentSession {
         let fut = async move { store.read(move |c| queries::conversation(c, id)).await };
         ctx.spawn(fut.into_actor(self).map(move |res, act, _| {
             let Ok(Some(row)) = res else { return };
-            let assignee = row
-                .assignee_id
-                .as_deref()
-                .and_then(|a| a.parse::<AgentId>().ok());
+            let assignee = row.assignee_id;
             if act.viewer.may_see_assignee(assignee) {
                 f(act, Audience::Conversation { id, assignee });
             }

@@ -50,7 +50,7 @@ use crate::{
             TransitionError,
         },
         delivery::DeliveryStatus,
-        types::{Author, Direction, Status},
+        types::{Author, Direction, MessageKind, Status},
         AgentId, ConversationId, MessageId,
     },
     error::{AppError, AppResult},
@@ -87,7 +87,7 @@ struct Loaded {
 impl Loaded {
     /// The rules of this conversation: its inbox's, for its network.
     fn policy(&self) -> &Policy {
-        self.inbox.policy_for(self.row.network.as_deref())
+        self.inbox.policy_for(self.row.network)
     }
 }
 
@@ -128,7 +128,7 @@ impl Plan {
         agent: AgentId,
         client_id: Option<String>,
     ) -> Plan {
-        message.agent_id = Some(agent.to_string());
+        message.agent_id = Some(agent);
         message.client_id = client_id.clone();
         Plan {
             messages: vec![message],
@@ -220,18 +220,12 @@ impl ConversationActor {
         tags: Vec<String>,
         ctx: &mut Context<Self>,
     ) {
-        let state = match row.state() {
-            Ok(s) => s,
-            Err(e) => {
-                self.fail(e, ctx);
-                return;
-            }
-        };
+        let state = row.state();
         let inbox = self.app.inboxes.for_conversation(&row.inbox_id);
         if let Some(f) = &state.follow_up {
             self.arm_follow_up(f.at, ctx);
         }
-        if let Some(closes) = state.window_closes_at(inbox.policy_for(row.network.as_deref())) {
+        if let Some(closes) = state.window_closes_at(inbox.policy_for(row.network)) {
             self.arm_window(closes, ctx);
         }
         self.loaded = Some(Loaded {
@@ -322,13 +316,13 @@ impl ConversationActor {
         at: NaiveDateTime,
     ) -> MessageRow {
         MessageRow {
-            id: MessageId::new().to_string(),
-            conversation_id: self.id.to_string(),
+            id: MessageId::new(),
+            conversation_id: self.id,
             inbox_id: l.row.inbox_id.clone(),
             external_id: None,
             client_id: None,
-            direction: direction.as_str().to_owned(),
-            author: author.as_str().to_owned(),
+            direction,
+            author,
             agent_id: None,
             body: text,
             private_note: false,
@@ -336,7 +330,7 @@ impl ConversationActor {
             failure_reason: None,
             sent_at: at,
             created_at: clock::now(),
-            kind: "text".to_owned(),
+            kind: MessageKind::Text,
             media_source: None,
             media_path: None,
             media_mime: None,
@@ -356,7 +350,7 @@ impl ConversationActor {
         text: String,
         now: NaiveDateTime,
     ) -> (MessageRow, bool) {
-        let sms = l.row.network.as_deref() == Some(Network::Sms.as_str());
+        let sms = l.row.network == Some(Network::Sms);
         let text = match sms && l.inbox.settings.smart_encoding {
             // Look-alikes in GSM-7, so the reply is not billed as UCS-2; stored as sent.
             true => sms::smart_encode(&text).into_owned(),
@@ -365,7 +359,7 @@ impl ConversationActor {
         let mut m = self.new_message(l, Direction::Outbound, author, text, now);
         let send = l.inbox.sends();
         if send {
-            m.delivery_status = Some(DeliveryStatus::Queued.as_str().to_owned());
+            m.delivery_status = Some(DeliveryStatus::Queued);
         }
         if sms {
             // What the customer's phone receives, and what the carrier bills.
@@ -395,7 +389,7 @@ impl ConversationActor {
             let latest = after.last_message_at == Some(m.sent_at)
                 || after.last_message_at != before.last_message_at
                 || after.last_message_author != before.last_message_author;
-            if latest && !m.private_note && m.direction != Direction::Internal.as_str() {
+            if latest && !m.private_note && m.direction != Direction::Internal {
                 let text: Vec<&str> = messages.iter().map(|m| m.body.as_str()).collect();
                 row.last_message_preview = Some(preview(&text.join(" ")));
             }
@@ -427,8 +421,8 @@ impl ConversationActor {
         let outbox: Vec<OutboxRow> = sends
             .into_iter()
             .map(|m| OutboxRow {
-                message_id: m.id.clone(),
-                conversation_id: m.conversation_id.clone(),
+                message_id: m.id,
+                conversation_id: m.conversation_id,
                 inbox_id: m.inbox_id.clone(),
                 attempts: 0,
                 next_attempt_at: now,
@@ -469,15 +463,13 @@ impl ConversationActor {
                                 queries::messages_by_external_ids(c, &inbox_id, ids)?
                             }
                         }
-                        Dedupe::Client(client) => {
-                            queries::message_by_client_id(c, &row.id, client)?
-                                .into_iter()
-                                .collect()
-                        }
+                        Dedupe::Client(client) => queries::message_by_client_id(c, row.id, client)?
+                            .into_iter()
+                            .collect(),
                         Dedupe::Echo { external_id, text } => {
                             match queries::message_by_external_id(c, &inbox_id, external_id)? {
                                 Some(m) => vec![m],
-                                None => queries::unrecorded_outbound_with_text(c, &row.id, text)?
+                                None => queries::unrecorded_outbound_with_text(c, row.id, text)?
                                     .into_iter()
                                     .collect(),
                             }
@@ -490,9 +482,9 @@ impl ConversationActor {
                         queries::insert_messages(c, messages)?;
                     }
                     queries::insert_outbox(c, &outbox)?;
-                    queries::update_conversation(c, &row.id, &changes)?;
+                    queries::update_conversation(c, row.id, &changes)?;
                     if let Some(tags) = tags {
-                        queries::set_tags(c, &row.id, tags)?;
+                        queries::set_tags(c, row.id, tags)?;
                     }
                     Ok(Committed::Written(written.clone()))
                 })
@@ -590,10 +582,7 @@ impl ConversationActor {
             match fx {
                 Effect::RequestAssistantReply => {
                     // Only a customer message asks for an answer: answer that exact text.
-                    if let Some(m) = messages
-                        .iter()
-                        .find(|m| m.author == Author::Customer.as_str())
-                    {
+                    if let Some(m) = messages.iter().find(|m| m.author == Author::Customer) {
                         self.ask_assistant(m.body.clone(), ctx);
                     }
                 }
@@ -662,7 +651,7 @@ impl ConversationActor {
                 &l.state,
                 &l.tags,
                 l.policy(),
-                l.inbox.channel.as_str(),
+                l.inbox.channel,
                 clock::now(),
             )
         })
@@ -859,8 +848,11 @@ impl Handler<DeliverInbound> for ConversationActor {
             let committed = res?;
             let duplicate = matches!(committed, Committed::Duplicate(_));
             let messages = committed.messages();
+            let first = messages
+                .first()
+                .ok_or_else(|| AppError::internal("message not written"))?;
             Ok(InboundAccepted {
-                message_id: messages.first().map(|m| m.id.clone()).unwrap_or_default(),
+                message_id: first.id,
                 duplicate,
                 downloads: messages
                     .iter()
@@ -868,7 +860,7 @@ impl Handler<DeliverInbound> for ConversationActor {
                     .filter_map(|m| {
                         Some(MediaDownload {
                             conversation_id,
-                            message_id: m.id.parse().ok()?,
+                            message_id: m.id,
                             source: MediaSource::decode(m.media_source.as_deref()?)?,
                             mime: m.media_mime.clone(),
                         })
@@ -1111,7 +1103,7 @@ impl Handler<SendTemplate> for ConversationActor {
             let (state, effects) = transition(&l.state, &event, now, l.policy())?;
             let (mut message, send) =
                 self.outbound(l, Author::Agent, template.render(&msg.parameters), now);
-            message.kind = "template".to_owned();
+            message.kind = MessageKind::Template;
             message.payload = Some(
                 json!({ "template": {
                     "name": template.name,
@@ -1154,8 +1146,8 @@ impl Handler<SendAttachment> for ConversationActor {
                 .map(|c| format!("[{}] {c}", msg.kind))
                 .unwrap_or_else(|| format!("[{}]", msg.kind));
             let (mut message, send) = self.outbound(l, Author::Agent, label, now);
-            message.id = msg.message_id.to_string();
-            message.kind = msg.kind.clone();
+            message.id = msg.message_id;
+            message.kind = msg.kind;
             message.media_path = Some(msg.path.clone());
             message.media_mime = Some(msg.mime.clone());
             message.media_filename = msg.filename.clone();
@@ -1189,7 +1181,7 @@ impl Handler<RecordEcho> for ConversationActor {
             let mut m = self.new_message(l, Direction::Outbound, Author::Agent, text.clone(), at);
             m.provider_sent_at = provider_sent_at;
             m.external_id = Some(msg.provider_message_id.clone());
-            m.delivery_status = Some(DeliveryStatus::Sent.as_str().to_owned());
+            m.delivery_status = Some(DeliveryStatus::Sent);
             Plan {
                 messages: vec![m],
                 dedupe: Dedupe::Echo {
@@ -1216,19 +1208,15 @@ impl Handler<ApplyWatermark> for ConversationActor {
         }
         self.last_active = Instant::now();
         let store = self.app.store.clone();
-        let conversation_id = self.id.to_string();
+        let conversation_id = self.id;
         let write = async move {
             store
                 .write(move |c| {
                     let mut moved = Vec::new();
-                    for m in queries::outbound_before(c, &conversation_id, msg.watermark)? {
-                        let current = m
-                            .delivery_status
-                            .as_deref()
-                            .and_then(|s| s.parse::<DeliveryStatus>().ok())
-                            .unwrap_or(DeliveryStatus::Queued);
+                    for m in queries::outbound_before(c, conversation_id, msg.watermark)? {
+                        let current = m.delivery_status.unwrap_or(DeliveryStatus::Queued);
                         if let Some(next) = current.advance(msg.status) {
-                            queries::set_delivery_status(c, &m.id, next.as_str(), None)?;
+                            queries::set_delivery_status(c, m.id, next, None)?;
                             moved.push((m.id, next));
                         }
                     }
@@ -1258,11 +1246,11 @@ impl Handler<ContactChanged> for ConversationActor {
     fn handle(&mut self, _: ContactChanged, _: &mut Self::Context) -> Self::Result {
         let _g = self.span.clone().entered();
         let id = match self.loaded() {
-            Ok(l) => l.contact.id.clone(),
+            Ok(l) => l.contact.id,
             Err(e) => return refused(e),
         };
         let store = self.app.store.clone();
-        let read = async move { store.read(move |c| queries::contact(c, &id)).await };
+        let read = async move { store.read(move |c| queries::contact(c, id)).await };
         reply(read.into_actor(self).map(|res, act, _| {
             let contact = res?.ok_or(AppError::NotFound("contact"))?;
             if let Some(l) = act.loaded.as_mut() {
@@ -1287,11 +1275,11 @@ impl ConversationActor {
         }
         self.last_active = Instant::now();
         let store = self.app.store.clone();
-        let (id, conversation_id) = (id.to_string(), self.id.to_string());
+        let conversation_id = self.id;
         let write = async move {
             store
                 .write(move |c| {
-                    let m = queries::message(c, &id)?
+                    let m = queries::message(c, id)?
                         .filter(|m| m.conversation_id == conversation_id)
                         .ok_or(AppError::NotFound("message"))?;
                     change(c, m)
@@ -1321,7 +1309,7 @@ impl Handler<MediaFailed> for ConversationActor {
                 // Stored meanwhile (a retry from another start): nothing failed.
                 return Ok(None);
             }
-            queries::set_media_failure(c, &m.id, &msg.reason)?;
+            queries::set_media_failure(c, m.id, &msg.reason)?;
             Ok(Some(MessageRow {
                 failure_reason: Some(msg.reason.clone()),
                 ..m
@@ -1337,7 +1325,7 @@ impl Handler<MediaStored> for ConversationActor {
         let _g = self.span.clone().entered();
         self.update_message(msg.message_id, move |c, m| {
             let mime = msg.mime.clone().or(m.media_mime.clone());
-            queries::set_media(c, &m.id, &msg.path, mime.as_deref())?;
+            queries::set_media(c, m.id, &msg.path, mime.as_deref())?;
             Ok(Some(MessageRow {
                 media_path: Some(msg.path.clone()),
                 media_mime: mime,
@@ -1406,12 +1394,12 @@ impl Handler<ReportDelivery> for ConversationActor {
         let _g = self.span.clone().entered();
         self.last_active = Instant::now();
         let store = self.app.store.clone();
-        let id = msg.message_id.to_string();
-        let conversation_id = self.id.to_string();
+        let id = msg.message_id;
+        let conversation_id = self.id;
         let write = async move {
             store
                 .write(move |c| {
-                    let Some(m) = queries::message(c, &id)? else {
+                    let Some(m) = queries::message(c, id)? else {
                         return Ok((None, None));
                     };
                     if m.conversation_id != conversation_id {
@@ -1419,7 +1407,7 @@ impl Handler<ReportDelivery> for ConversationActor {
                     }
                     // Sent or failed ends the outbox's job; later statuses come from the provider.
                     if matches!(msg.status, DeliveryStatus::Sent | DeliveryStatus::Failed) {
-                        queries::delete_outbox(c, &id)?;
+                        queries::delete_outbox(c, id)?;
                     }
                     let mut reports = vec![(msg.status, msg.reason.clone())];
                     let mut merged_echo = None;
@@ -1432,13 +1420,13 @@ impl Handler<ReportDelivery> for ConversationActor {
                             None => true,
                             Some(other) => {
                                 let stored_echo = other.conversation_id == conversation_id
-                                    && other.direction == Direction::Outbound.as_str()
-                                    && other.author == Author::Agent.as_str()
+                                    && other.direction == Direction::Outbound
+                                    && other.author == Author::Agent
                                     && other.agent_id.is_none()
                                     && other.client_id.is_none();
                                 if stored_echo {
-                                    queries::delete_message(c, &other.id)?;
-                                    merged_echo = Some(other.id.clone());
+                                    queries::delete_message(c, other.id)?;
+                                    merged_echo = Some(other.id);
                                 } else {
                                     tracing::warn!(provider_message_id = %pid, "the provider's id already belongs to another message; not recorded");
                                 }
@@ -1446,20 +1434,14 @@ impl Handler<ReportDelivery> for ConversationActor {
                             }
                         };
                         if record {
-                            queries::set_external_id(c, &id, pid)?;
+                            queries::set_external_id(c, id, pid)?;
                         }
                         // Statuses the provider sent before we recorded its id.
                         for p in queries::take_pending_statuses(c, &m.inbox_id, pid)? {
-                            if let Ok(status) = p.status.parse::<DeliveryStatus>() {
-                                reports.push((status, p.reason));
-                            }
+                            reports.push((p.status, p.reason));
                         }
                     }
-                    let current = m
-                        .delivery_status
-                        .as_deref()
-                        .and_then(|s| s.parse::<DeliveryStatus>().ok())
-                        .unwrap_or(DeliveryStatus::Queued);
+                    let current = m.delivery_status.unwrap_or(DeliveryStatus::Queued);
                     let mut next = current;
                     let mut reason = m.failure_reason;
                     for (status, why) in reports {
@@ -1473,7 +1455,7 @@ impl Handler<ReportDelivery> for ConversationActor {
                     if next == current {
                         return Ok((None, merged_echo));
                     }
-                    queries::set_delivery_status(c, &id, next.as_str(), reason.as_deref())?;
+                    queries::set_delivery_status(c, id, next, reason.as_deref())?;
                     Ok((Some((next, reason)), merged_echo))
                 })
                 .await
@@ -1491,7 +1473,7 @@ impl Handler<ReportDelivery> for ConversationActor {
             if let Some((status, reason)) = changed {
                 let event = ServerEvent::MessageStatus {
                     conversation_id: act.id,
-                    message_id: msg.message_id.to_string(),
+                    message_id: msg.message_id,
                     status,
                     reason,
                 };
@@ -1566,7 +1548,7 @@ impl Handler<DeleteConversation> for ConversationActor {
         let audit = AuditRow {
             id: uuid::Uuid::now_v7().to_string(),
             at: clock::now(),
-            agent_id: Some(msg.by.to_string()),
+            agent_id: Some(msg.by),
             agent_email: msg.by_email.clone(),
             action: "conversation.deleted".to_owned(),
             subject: self.id.to_string(),
@@ -1583,12 +1565,12 @@ impl Handler<DeleteConversation> for ConversationActor {
         };
         tracing::info!(agent_id = %msg.by, agent = %msg.by_email, "conversation deleted for good");
         let store = self.app.store.clone();
-        let id = self.id.to_string();
+        let id = self.id;
         let write = async move {
             store
                 .write(move |c| {
                     queries::insert_audit(c, &audit)?;
-                    queries::delete_conversation(c, &id)
+                    queries::delete_conversation(c, id)
                 })
                 .await
         };

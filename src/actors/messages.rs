@@ -8,7 +8,10 @@ use super::conversation::ConversationActor;
 use crate::{
     assistant::AssistantReply,
     db::models::MediaSource,
-    domain::{conversation::Event, delivery::DeliveryStatus, AgentId, ConversationId, MessageId},
+    domain::{
+        conversation::Event, delivery::DeliveryStatus, types::MessageKind, AgentId, ConversationId,
+        MessageId,
+    },
     error::AppResult,
     views::{ConversationView, MessageView},
 };
@@ -43,8 +46,7 @@ impl DeliverInbound {
 /// One part of a customer message, ready to store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InboundPart {
-    /// `text`, a media kind, `location`, `interactive`, `button` or `unsupported`.
-    pub kind: String,
+    pub kind: MessageKind,
     /// The text shown in lists and searched (a caption or summary for non-text parts).
     pub body: String,
     /// Where to fetch the file from, when the part has one.
@@ -57,7 +59,7 @@ pub struct InboundPart {
 impl InboundPart {
     pub fn text(body: String) -> Self {
         InboundPart {
-            kind: "text".to_owned(),
+            kind: MessageKind::Text,
             body,
             media: None,
             media_mime: None,
@@ -69,7 +71,7 @@ impl InboundPart {
 
 #[derive(Debug, Clone)]
 pub struct InboundAccepted {
-    pub message_id: String,
+    pub message_id: MessageId,
     /// True when this message had already been received; nothing changed.
     pub duplicate: bool,
     /// Files of this message still to download (also after a duplicate, when an earlier
@@ -118,7 +120,7 @@ pub struct SendAttachment {
     pub only_assignee: bool,
     pub message_id: MessageId,
     /// `image`, `document`, `audio` or `video`.
-    pub kind: String,
+    pub kind: MessageKind,
     pub path: String,
     pub mime: String,
     pub filename: Option<String>,

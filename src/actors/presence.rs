@@ -5,7 +5,6 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use actix::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use super::hub::{Audience, Hub, Publish};
 use crate::{
@@ -14,23 +13,7 @@ use crate::{
     protocol::{PresenceChange, ServerEvent},
 };
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Availability {
-    Online,
-    Away,
-    Offline,
-}
-
-impl Availability {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Availability::Online => "online",
-            Availability::Away => "away",
-            Availability::Offline => "offline",
-        }
-    }
-}
+pub use crate::domain::types::Availability;
 
 /// Session → Presence: a websocket of this agent opened.
 #[derive(Message)]
@@ -125,10 +108,9 @@ impl Presence {
     fn announce(&self, agent: AgentId) {
         let availability = self.availability(agent);
         let store = self.store.clone();
-        let id = agent.to_string();
         actix_rt::spawn(async move {
             if let Err(e) = store
-                .write(move |c| queries::set_availability(c, &id, availability.as_str()))
+                .write(move |c| queries::set_availability(c, agent, availability))
                 .await
             {
                 tracing::warn!(error = %e, "cannot store availability");

@@ -29,7 +29,7 @@ use crate::{
     domain::{
         text,
         types::{Author, Status},
-        ConversationId,
+        AgentId, ConversationId,
     },
     error::AppResult,
     http::ws::{FrameWriter, Incoming},
@@ -49,7 +49,7 @@ pub struct WidgetSession {
     visitor: Uuid,
     conversation: Option<ConversationId>,
     /// The assignee while a person handles the conversation (to announce joins and leaves).
-    agent_present: Option<String>,
+    agent_present: Option<AgentId>,
     /// The client sent a frame over the limit: the close says so (1009).
     too_large: bool,
     writer: FrameWriter,
@@ -78,7 +78,7 @@ impl WidgetSession {
         }
     }
 
-    fn send(&mut self, frame: &VisitorFrame<'_>, ctx: &mut Context<Self>) {
+    fn send(&mut self, frame: &VisitorFrame, ctx: &mut Context<Self>) {
         let sent = match serde_json::to_string(frame) {
             Ok(text) => self.writer.text(&text),
             Err(e) => {
@@ -127,22 +127,21 @@ impl WidgetSession {
     fn on_event(&mut self, event: &ServerEvent, ctx: &mut Context<Self>) {
         match event {
             ServerEvent::MessageCreated { message: m, .. } => {
-                let author = m.author.parse::<Author>().ok();
                 // "Sam joined" comes before Sam's first words, whichever event told first.
-                if let (Some(Author::Agent), Some(agent)) = (author, &m.agent_id) {
-                    if self.agent_present.as_ref() != Some(agent) {
-                        self.announce_agent(agent.clone(), ctx);
+                if let (Author::Agent, Some(agent)) = (m.author, m.agent_id) {
+                    if self.agent_present != Some(agent) {
+                        self.announce_agent(agent, ctx);
                     }
                 }
                 let public = !m.private
                     && matches!(
-                        author,
-                        Some(Author::Customer | Author::Assistant | Author::Agent)
+                        m.author,
+                        Author::Customer | Author::Assistant | Author::Agent
                     );
-                if let (true, Some(author)) = (public, author) {
+                if public {
                     let message = VisitorMessage {
-                        id: m.id.clone(),
-                        author,
+                        id: m.id,
+                        author: m.author,
                         text: m.text.clone(),
                         sent_at: m.sent_at,
                     };
@@ -152,10 +151,10 @@ impl WidgetSession {
             ServerEvent::ConversationUpdated {
                 conversation: c, ..
             } => {
-                let human = c.status == Status::Human.as_str();
-                match (&self.agent_present, human, c.assignee_id.clone()) {
+                let human = c.status == Status::Human;
+                match (self.agent_present, human, c.assignee_id) {
                     (None, true, Some(agent)) => self.announce_agent(agent, ctx),
-                    (Some(present), true, Some(agent)) if *present != agent => {
+                    (Some(present), true, Some(agent)) if present != agent => {
                         self.announce_agent(agent, ctx)
                     }
                     (Some(_), false, _) => {
@@ -172,11 +171,12 @@ impl WidgetSession {
 
     /// Tells the visitor who is answering now. Synchronous (names are kept in memory), so it
     /// goes out before anything that follows it.
-    fn announce_agent(&mut self, agent: String, ctx: &mut Context<Self>) {
-        let name = agent
-            .parse()
-            .ok()
-            .and_then(|id| self.state.app.agent_names.get(id))
+    fn announce_agent(&mut self, agent: AgentId, ctx: &mut Context<Self>) {
+        let name = self
+            .state
+            .app
+            .agent_names
+            .get(agent)
             .unwrap_or_else(|| "An agent".to_owned());
         self.agent_present = Some(agent);
         self.send(&VisitorFrame::AgentJoined { name }, ctx);
@@ -319,15 +319,13 @@ impl Actor for WidgetSession {
                 }
             };
             if let Some(row) = &conversation {
-                if let Ok(id) = row.id.parse::<ConversationId>() {
-                    act.subscribe(id, ctx);
-                }
-                if row.status == "human" {
-                    act.agent_present = row.assignee_id.clone();
+                act.subscribe(row.id, ctx);
+                if row.status == Status::Human {
+                    act.agent_present = row.assignee_id;
                 }
             }
             let hello = VisitorFrame::Hello {
-                conversation_id: conversation.as_ref().map(|r| r.id.as_str()),
+                conversation_id: conversation.as_ref().map(|r| r.id),
             };
             act.send(&hello, ctx);
         }));

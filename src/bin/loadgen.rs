@@ -782,7 +782,7 @@ async fn verify(url: &str, inbox: &str, acked: &std::path::Path) -> Res<()> {
         .map(str::to_owned)
         .collect();
     let store = db::Store::open(url, 2)?;
-    let inbox = inbox.to_owned();
+    let inbox = switchboard::domain::InboxId::from(inbox);
     let total = ids.len();
     let missing = store
         .read(move |c| {

@@ -8,7 +8,12 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use super::phone;
-use crate::{clock, domain::text, error::AppError, http::extract::check_field};
+use crate::{
+    clock,
+    domain::{text, types::Author, AgentId, ConversationId, InboxId, MessageId},
+    error::AppError,
+    http::extract::check_field,
+};
 
 pub const SIGNATURE_HEADER: &str = "X-Switchboard-Signature";
 
@@ -180,14 +185,14 @@ impl InboundPayload {
 /// What Switchboard POSTs to the inbox's callback URL for each assistant or agent message.
 #[derive(Debug, Serialize, Deserialize, Clone, PartialEq)]
 pub struct OutboundPayload {
-    pub message_id: String,
-    pub conversation_id: String,
-    pub inbox: String,
+    pub message_id: MessageId,
+    pub conversation_id: ConversationId,
+    pub inbox: InboxId,
     pub contact: OutboundContact,
     pub text: String,
     /// `assistant` or `agent`.
-    pub author: String,
-    pub agent_id: Option<String>,
+    pub author: Author,
+    pub agent_id: Option<AgentId>,
     pub sent_at: NaiveDateTime,
 }
 

@@ -13,7 +13,9 @@ use serde_json::{json, Map, Value};
 
 use super::{
     media,
-    normalized::{Content, InboundMessage, MediaSource as Source, StatusUpdate, WebhookEvent},
+    normalized::{
+        Content, InboundMessage, MediaSource as Source, Network, StatusUpdate, WebhookEvent,
+    },
     twilio,
 };
 use crate::{
@@ -30,7 +32,10 @@ use crate::{
         models::{MediaSource, PendingStatusRow},
         queries::{self, ContactInput},
     },
-    domain::{types::ChannelKind, ConversationId, MessageId},
+    domain::{
+        types::{ChannelKind, MessageKind},
+        ConversationId, InboxId,
+    },
     error::{AppError, AppResult},
     inbox::Inbox,
 };
@@ -179,15 +184,7 @@ async fn deliver_message(
         parts: parts(&m),
         sent_at: m.sent_at,
     };
-    let (_, accepted) = receive(
-        app,
-        registry,
-        &inbox.id,
-        contact,
-        Some(network.as_str()),
-        deliver,
-    )
-    .await?;
+    let (_, accepted) = receive(app, registry, &inbox.id, contact, Some(network), deliver).await?;
     media::spawn_downloads(app, registry, inbox, accepted.downloads);
     Ok(accepted.duplicate)
 }
@@ -203,23 +200,23 @@ async fn deliver_message(
 pub async fn receive(
     app: &AppContext,
     registry: &Addr<ConversationRegistry>,
-    inbox_id: &str,
+    inbox_id: &InboxId,
     contact: ContactInput,
-    network: Option<&'static str>,
+    network: Option<Network>,
     deliver: DeliverInbound,
 ) -> AppResult<(ConversationId, InboundAccepted)> {
-    if let Some(id) = app.contacts.get(inbox_id, &contact) {
+    if let Some(id) = app.contacts.get(inbox_id.as_str(), &contact) {
         match ask(registry, id, deliver.clone()).await {
             // Gone (deleted), or its actor stopping as it is deleted: let the database decide.
             // Delivering again is safe: a message is stored once (deduplicated by its id).
             Err(AppError::NotFound(_) | AppError::Unavailable(_)) => {
-                app.contacts.forget(inbox_id, &contact.external_id)
+                app.contacts.forget(inbox_id.as_str(), &contact.external_id)
             }
             other => return other.map(|accepted| (id, accepted)),
         }
     }
     let now = clock::now();
-    let (owned_inbox, written) = (inbox_id.to_owned(), contact.clone());
+    let (owned_inbox, written) = (inbox_id.clone(), contact.clone());
     // Keyed by the contact: two first messages of one customer go to one lane, in order.
     let key = format!("{inbox_id}/{}", contact.external_id);
     let (conversation_id, _) = app
@@ -228,7 +225,8 @@ pub async fn receive(
             queries::resolve_conversation(c, &owned_inbox, &written, network, now)
         })
         .await?;
-    app.contacts.put(inbox_id, &contact, conversation_id);
+    app.contacts
+        .put(inbox_id.as_str(), &contact, conversation_id);
     let accepted = ask(registry, conversation_id, deliver).await?;
     Ok((conversation_id, accepted))
 }
@@ -259,7 +257,7 @@ fn part(c: &Content) -> InboundPart {
             caption,
             filename,
         } => {
-            p.kind = kind.as_str().to_owned();
+            p.kind = MessageKind::from(*kind);
             p.media = Some(match source {
                 Source::ProviderId(id) => MediaSource::ProviderId(id.clone()),
                 Source::Url(url) => MediaSource::Url(url.clone()),
@@ -274,21 +272,21 @@ fn part(c: &Content) -> InboundPart {
             name,
             address,
         } => {
-            p.kind = "location".to_owned();
+            p.kind = MessageKind::Location;
             p.payload = Some(json!({
                 "latitude": latitude, "longitude": longitude, "name": name, "address": address,
             }));
         }
         Content::InteractiveReply { id, title } => {
-            p.kind = "interactive".to_owned();
+            p.kind = MessageKind::Interactive;
             p.payload = Some(json!({ "id": id, "title": title }));
         }
         Content::TemplateButton { payload, text } => {
-            p.kind = "button".to_owned();
+            p.kind = MessageKind::Button;
             p.payload = Some(json!({ "payload": payload, "text": text }));
         }
         Content::Unsupported { kind } => {
-            p.kind = "unsupported".to_owned();
+            p.kind = MessageKind::Unsupported;
             p.payload = Some(json!({ "type": kind }));
         }
     }
@@ -309,7 +307,7 @@ async fn apply_status(
         id: uuid::Uuid::now_v7().to_string(),
         inbox_id: inbox.id.clone(),
         provider_message_id: s.provider_message_id.clone(),
-        status: s.status.as_str().to_owned(),
+        status: s.status,
         reason: reason.clone(),
         created_at: clock::now(),
     };
@@ -331,12 +329,6 @@ async fn apply_status(
     let Some((conversation_id, message_id)) = found else {
         tracing::debug!(inbox = %inbox.id, provider_message_id = %s.provider_message_id, status = %s.status, "status for a message not recorded yet; parked");
         return Ok(());
-    };
-    let (Ok(conversation_id), Ok(message_id)) = (
-        conversation_id.parse::<ConversationId>(),
-        message_id.parse::<MessageId>(),
-    ) else {
-        return Err(AppError::internal("stored ids are invalid"));
     };
     let report = ReportDelivery {
         message_id,

@@ -13,6 +13,7 @@ use actix::Addr;
 use base64::{engine::general_purpose::STANDARD as BASE64, Engine as _};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use uuid::Uuid;
 
 use super::{
     http_client::{execute, FetchError},
@@ -114,22 +115,28 @@ pub fn remove_conversation_files(app: &AppContext, conversation: ConversationId)
     });
 }
 
-fn link_mac(secret: &str, message: &str) -> Option<Hmac<Sha256>> {
+fn link_mac(secret: &str, message: MessageId) -> Option<Hmac<Sha256>> {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).ok()?;
     mac.update(b"media:");
-    mac.update(message.as_bytes());
+    mac.update(
+        message
+            .0
+            .hyphenated()
+            .encode_lower(&mut Uuid::encode_buffer())
+            .as_bytes(),
+    );
     Some(mac)
 }
 
 /// The signature that lets a provider fetch an outbound file without logging in.
-pub fn link_signature(inbox: &Inbox, message: &str) -> String {
+pub fn link_signature(inbox: &Inbox, message: MessageId) -> String {
     link_mac(inbox.secret.expose(), message)
         .map(|m| hex::encode(m.finalize().into_bytes()))
         .unwrap_or_default()
 }
 
 /// Checks a link signature in constant time.
-pub fn link_signature_ok(inbox: &Inbox, message: &str, sig: &str) -> bool {
+pub fn link_signature_ok(inbox: &Inbox, message: MessageId, sig: &str) -> bool {
     let (Some(mac), Ok(given)) = (link_mac(inbox.secret.expose(), message), hex::decode(sig))
     else {
         return false;
@@ -138,7 +145,7 @@ pub fn link_signature_ok(inbox: &Inbox, message: &str, sig: &str) -> bool {
 }
 
 /// The public URL of an outbound file, or `None` without `server.public_url`.
-pub fn public_link(app: &AppContext, inbox: &Inbox, message: &str) -> Option<String> {
+pub fn public_link(app: &AppContext, inbox: &Inbox, message: MessageId) -> Option<String> {
     let base = app.settings.server.public_url.as_deref()?;
     Some(format!(
         "{}/media/{message}?sig={}",
@@ -179,16 +186,12 @@ pub fn resume_downloads(app: Arc<AppContext>, registry: Addr<ConversationRegistr
             let Some(inbox) = app.inboxes.get(&m.inbox_id).cloned() else {
                 continue;
             };
-            let (Ok(conversation_id), Ok(message_id), Some(source)) = (
-                m.conversation_id.parse(),
-                m.id.parse(),
-                m.media_source.as_deref().and_then(MediaSource::decode),
-            ) else {
+            let Some(source) = m.media_source.as_deref().and_then(MediaSource::decode) else {
                 continue;
             };
             let job = MediaDownload {
-                conversation_id,
-                message_id,
+                conversation_id: m.conversation_id,
+                message_id: m.id,
                 source,
                 mime: m.media_mime,
             };

@@ -14,35 +14,9 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::Sha256;
 
-use crate::domain::delivery::DeliveryStatus;
+use crate::domain::{delivery::DeliveryStatus, types::MessageKind};
 
-/// The network a message travelled on. It decides the window rules and how a reply is
-/// addressed (Twilio carries both SMS and WhatsApp, Meta both Messenger and Instagram).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Network {
-    Sms,
-    Whatsapp,
-    Messenger,
-    Instagram,
-}
-
-impl Network {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Network::Sms => "sms",
-            Network::Whatsapp => "whatsapp",
-            Network::Messenger => "messenger",
-            Network::Instagram => "instagram",
-        }
-    }
-}
-
-impl fmt::Display for Network {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::domain::types::Network;
 
 /// Who wrote in, as far as the provider tells us.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -70,6 +44,19 @@ pub enum MediaKind {
     Sticker,
 }
 
+impl From<MediaKind> for MessageKind {
+    fn from(kind: MediaKind) -> MessageKind {
+        match kind {
+            MediaKind::Image => MessageKind::Image,
+            MediaKind::Document => MessageKind::Document,
+            MediaKind::Audio => MessageKind::Audio,
+            MediaKind::Voice => MessageKind::Voice,
+            MediaKind::Video => MessageKind::Video,
+            MediaKind::Sticker => MessageKind::Sticker,
+        }
+    }
+}
+
 impl MediaKind {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -80,6 +67,19 @@ impl MediaKind {
             MediaKind::Video => "video",
             MediaKind::Sticker => "sticker",
         }
+    }
+
+    /// The file kind of a stored message kind, `None` for kinds without a file.
+    pub fn of(kind: MessageKind) -> Option<MediaKind> {
+        Some(match kind {
+            MessageKind::Image => MediaKind::Image,
+            MessageKind::Document => MediaKind::Document,
+            MessageKind::Audio => MediaKind::Audio,
+            MessageKind::Voice => MediaKind::Voice,
+            MessageKind::Video => MediaKind::Video,
+            MessageKind::Sticker => MediaKind::Sticker,
+            _ => return None,
+        })
     }
 
     /// The kind a MIME type suggests; anything not image/audio/video is a document.

@@ -41,7 +41,11 @@ use crate::{
         models::{ContactRow, ConversationRow, MessageRow, OutboxRow},
         queries,
     },
-    domain::{delivery::DeliveryStatus, types::ChannelKind, ConversationId, MessageId},
+    domain::{
+        delivery::DeliveryStatus,
+        types::{Author, ChannelKind, MessageKind},
+        InboxId, MessageId,
+    },
     error::{AppError, AppResult},
     inbox::Inbox,
 };
@@ -62,7 +66,7 @@ pub fn start(app: Arc<AppContext>, registry: Addr<ConversationRegistry>) {
 }
 
 async fn run(app: Arc<AppContext>, registry: Addr<ConversationRegistry>) {
-    let in_flight: Rc<RefCell<HashSet<String>>> = Rc::default();
+    let in_flight: Rc<RefCell<HashSet<MessageId>>> = Rc::default();
     let limiter = Limiter::default();
     let settings = app.settings.outbox.clone();
     let poll = Duration::from_millis(settings.poll_interval_ms);
@@ -85,7 +89,7 @@ async fn run(app: Arc<AppContext>, registry: Addr<ConversationRegistry>) {
                 Ok(rows) => {
                     for row in rows {
                         if in_flight.borrow().len() >= settings.concurrency
-                            || !in_flight.borrow_mut().insert(row.message_id.clone())
+                            || !in_flight.borrow_mut().insert(row.message_id)
                         {
                             continue;
                         }
@@ -96,7 +100,7 @@ async fn run(app: Arc<AppContext>, registry: Addr<ConversationRegistry>) {
                             limiter.clone(),
                         );
                         actix_rt::spawn(async move {
-                            let id = row.message_id.clone();
+                            let id = row.message_id;
                             deliver(&app, &registry, &limiter, row).await;
                             in_flight.borrow_mut().remove(&id);
                             app.outbox_kick.notify_one();
@@ -131,18 +135,18 @@ async fn expire_parked_statuses(app: &AppContext) {
 /// worker's single thread.
 #[derive(Clone, Default)]
 struct Limiter {
-    next_slot: Rc<RefCell<HashMap<String, Instant>>>,
+    next_slot: Rc<RefCell<HashMap<InboxId, Instant>>>,
 }
 
 impl Limiter {
     /// Waits for this inbox's next free slot and takes it.
-    async fn wait(&self, inbox: &str, per_second: u32) {
+    async fn wait(&self, inbox: &InboxId, per_second: u32) {
         let interval = Duration::from_secs(1) / per_second.max(1);
         let now = Instant::now();
         let slot = {
             let mut slots = self.next_slot.borrow_mut();
             let slot = slots.get(inbox).copied().unwrap_or(now).max(now);
-            slots.insert(inbox.to_owned(), slot + interval);
+            slots.insert(inbox.clone(), slot + interval);
             slot
         };
         if slot > now {
@@ -151,10 +155,10 @@ impl Limiter {
     }
 
     /// The provider said the number is over its throughput: nothing leaves it for `pause`.
-    fn hold(&self, inbox: &str, pause: Duration) {
+    fn hold(&self, inbox: &InboxId, pause: Duration) {
         let until = Instant::now() + pause;
         let mut slots = self.next_slot.borrow_mut();
-        let slot = slots.entry(inbox.to_owned()).or_insert(until);
+        let slot = slots.entry(inbox.clone()).or_insert(until);
         *slot = (*slot).max(until);
     }
 }
@@ -193,13 +197,7 @@ async fn deliver(
     limiter: &Limiter,
     row: OutboxRow,
 ) {
-    let (Ok(message_id), Ok(conversation_id)) = (
-        row.message_id.parse::<MessageId>(),
-        row.conversation_id.parse::<ConversationId>(),
-    ) else {
-        tracing::error!(message_id = %row.message_id, "outbox: stored ids are invalid");
-        return;
-    };
+    let (message_id, conversation_id) = (row.message_id, row.conversation_id);
     let outcome = attempt(app, limiter, &row).await;
     let report = |status, reason, provider_message_id| ReportDelivery {
         message_id,
@@ -233,9 +231,10 @@ async fn deliver(
                 }
                 let next = clock::now() + wait;
                 tracing::info!(%message_id, %reason, attempts, %next, "outbox: will retry");
-                let id = row.message_id.clone();
                 app.store
-                    .write(move |c| queries::outbox_retry_later(c, &id, attempts, next, &reason))
+                    .write(move |c| {
+                        queries::outbox_retry_later(c, message_id, attempts, next, &reason)
+                    })
                     .await
             }
         }
@@ -272,22 +271,18 @@ async fn attempt(app: &Arc<AppContext>, limiter: &Limiter, row: &OutboxRow) -> O
     let Some(inbox) = app.inboxes.get(&row.inbox_id).cloned() else {
         return Outcome::Failed(format!("inbox `{}` is no longer configured", row.inbox_id));
     };
-    let id = row.message_id.clone();
+    let id = row.message_id;
     let loaded = app
         .store
         .read(move |c| {
-            let Some(message) = queries::message(c, &id)? else {
+            let Some(message) = queries::message(c, id)? else {
                 return Ok(None);
             };
-            let conversation_id = message
-                .conversation_id
-                .parse()
-                .map_err(AppError::internal)?;
-            let Some(conversation) = queries::conversation(c, conversation_id)? else {
+            let Some(conversation) = queries::conversation(c, message.conversation_id)? else {
                 return Ok(None);
             };
             Ok(
-                queries::contact(c, &conversation.contact_id)?.map(|contact| Loaded {
+                queries::contact(c, conversation.contact_id)?.map(|contact| Loaded {
                     message,
                     contact,
                     conversation,
@@ -382,8 +377,8 @@ fn provider_request(
         ),
         ChannelKind::Twilio => {
             let from = s.from.as_deref().unwrap_or_default();
-            let network = match l.conversation.network.as_deref() {
-                Some("whatsapp") => Network::Whatsapp,
+            let network = match l.conversation.network {
+                Some(Network::Whatsapp) => Network::Whatsapp,
                 _ => Network::Sms,
             };
             let from = if from.starts_with('+') {
@@ -404,7 +399,7 @@ fn provider_request(
         }
         ChannelKind::Meta => {
             // The window decides the label; the assistant never uses the human-agent tag.
-            let by_agent = l.message.author == "agent";
+            let by_agent = l.message.author == Author::Agent;
             let messaging_type = meta::send_permission(
                 l.conversation.last_customer_message_at,
                 clock::now(),
@@ -432,7 +427,7 @@ fn provider_request(
 fn content_of(app: &AppContext, inbox: &Inbox, m: &MessageRow) -> Result<OutboundContent, String> {
     let payload = m.payload_json();
     let text = |key: &str| payload.get(key).and_then(Value::as_str).map(str::to_owned);
-    if m.kind == "template" {
+    if m.kind == MessageKind::Template {
         let t = payload.get("template").cloned().unwrap_or(Value::Null);
         let field = |k: &str| t.get(k).and_then(Value::as_str).map(str::to_owned);
         let name = match inbox.channel {
@@ -457,15 +452,8 @@ fn content_of(app: &AppContext, inbox: &Inbox, m: &MessageRow) -> Result<Outboun
         });
     }
     if m.media_path.is_some() {
-        let kind = match m.kind.as_str() {
-            "image" => MediaKind::Image,
-            "audio" => MediaKind::Audio,
-            "voice" => MediaKind::Voice,
-            "video" => MediaKind::Video,
-            "sticker" => MediaKind::Sticker,
-            _ => MediaKind::Document,
-        };
-        let url = media::public_link(app, inbox, &m.id).ok_or(
+        let kind = MediaKind::of(m.kind).unwrap_or(MediaKind::Document);
+        let url = media::public_link(app, inbox, m.id).ok_or(
             "server.public_url is not set, so the provider cannot fetch the file".to_owned(),
         )?;
         return Ok(OutboundContent::Media {
@@ -581,18 +569,18 @@ mod tests {
         let limiter = Limiter::default();
         let start = Instant::now();
         for _ in 0..5 {
-            limiter.wait("wa", 20).await;
+            limiter.wait(&InboxId::from("wa"), 20).await;
         }
         // Five sends at 20 per second: the fifth leaves 4 × 50 ms after the first.
         let spaced = start.elapsed();
         assert!(spaced >= Duration::from_millis(190), "{spaced:?}");
-        limiter.hold("wa", Duration::from_millis(300));
+        limiter.hold(&InboxId::from("wa"), Duration::from_millis(300));
         let held = Instant::now();
-        limiter.wait("wa", 1000).await;
+        limiter.wait(&InboxId::from("wa"), 1000).await;
         assert!(held.elapsed() >= Duration::from_millis(290));
         // Other inboxes are not held.
         let other = Instant::now();
-        limiter.wait("sms", 1).await;
+        limiter.wait(&InboxId::from("sms"), 1).await;
         assert!(other.elapsed() < Duration::from_millis(50));
     }
 }

@@ -9,6 +9,7 @@ pub mod models;
 pub mod queries;
 pub mod schema;
 pub mod seed;
+pub mod sql;
 pub mod writer;
 
 use std::{path::PathBuf, sync::Arc, time::Duration};

@@ -1,7 +1,8 @@
 //! Row structs, one per table, and their conversions to domain types.
 //!
-//! Rows keep TEXT ids and names as stored; conversion to typed ids and enums happens here, so a
-//! value the code does not know is an error at the boundary rather than a surprise deeper in.
+//! Ids and closed vocabularies are typed in the rows themselves (TEXT in the database, see
+//! [`super::sql`]): a value the code does not know is an error when the row is read, and no
+//! code compares a status or an author as a string.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -10,26 +11,24 @@ use serde::Serialize;
 use super::schema::{
     agents, audit_log, auth_tokens, contacts, conversations, messages, outbox, pending_statuses,
 };
-use crate::{
-    domain::{
-        conversation::{ConversationState, FollowUp},
-        types::{Author, Status},
-        AgentId, ConversationId,
-    },
-    error::{AppError, AppResult},
+use crate::domain::{
+    conversation::{ConversationState, FollowUp},
+    delivery::DeliveryStatus,
+    types::{Author, Availability, Direction, LeadStage, MessageKind, Network, Role, Status},
+    AgentId, ContactId, ConversationId, InboxId, MessageId,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
 #[diesel(table_name = agents)]
 #[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct AgentRow {
-    pub id: String,
+    pub id: AgentId,
     pub email: String,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     #[serde(skip)]
     pub password_hash: String,
-    pub availability: String,
+    pub availability: Availability,
     pub created_at: NaiveDateTime,
 }
 
@@ -38,7 +37,7 @@ pub struct AgentRow {
 #[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct AuthTokenRow {
     pub token_hash: String,
-    pub agent_id: String,
+    pub agent_id: AgentId,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
 }
@@ -47,8 +46,8 @@ pub struct AuthTokenRow {
 #[diesel(table_name = contacts)]
 #[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct ContactRow {
-    pub id: String,
-    pub inbox_id: String,
+    pub id: ContactId,
+    pub inbox_id: InboxId,
     pub external_id: String,
     pub name: Option<String>,
     pub phone: Option<String>,
@@ -61,15 +60,15 @@ pub struct ContactRow {
 #[diesel(table_name = conversations)]
 #[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct ConversationRow {
-    pub id: String,
-    pub inbox_id: String,
-    pub contact_id: String,
-    pub status: String,
-    pub assignee_id: Option<String>,
+    pub id: ConversationId,
+    pub inbox_id: InboxId,
+    pub contact_id: ContactId,
+    pub status: Status,
+    pub assignee_id: Option<AgentId>,
     pub unread_count: i32,
     pub archived: bool,
     pub last_message_at: Option<NaiveDateTime>,
-    pub last_message_author: Option<String>,
+    pub last_message_author: Option<Author>,
     pub last_message_preview: Option<String>,
     pub last_customer_message_at: Option<NaiveDateTime>,
     pub first_reply_at: Option<NaiveDateTime>,
@@ -77,11 +76,11 @@ pub struct ConversationRow {
     pub bot_misses: i32,
     pub follow_up_at: Option<NaiveDateTime>,
     pub follow_up_reason: Option<String>,
-    pub lead_stage: Option<String>,
+    pub lead_stage: Option<LeadStage>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
-    /// `sms` / `whatsapp` / `messenger` / `instagram`; `None` for the API channel.
-    pub network: Option<String>,
+    /// `None` for the API channel and the widget.
+    pub network: Option<Network>,
 }
 
 /// The columns of a conversation that one change really changed, for its UPDATE.
@@ -94,12 +93,12 @@ pub struct ConversationRow {
 #[derive(Debug, Clone, AsChangeset)]
 #[diesel(table_name = conversations)]
 pub struct ConversationChanges {
-    pub status: Option<String>,
-    pub assignee_id: Option<Option<String>>,
+    pub status: Option<Status>,
+    pub assignee_id: Option<Option<AgentId>>,
     pub unread_count: Option<i32>,
     pub archived: Option<bool>,
     pub last_message_at: Option<Option<NaiveDateTime>>,
-    pub last_message_author: Option<Option<String>>,
+    pub last_message_author: Option<Option<Author>>,
     pub last_message_preview: Option<Option<String>>,
     pub last_customer_message_at: Option<Option<NaiveDateTime>>,
     pub first_reply_at: Option<Option<NaiveDateTime>>,
@@ -107,8 +106,8 @@ pub struct ConversationChanges {
     pub bot_misses: Option<i32>,
     pub follow_up_at: Option<Option<NaiveDateTime>>,
     pub follow_up_reason: Option<Option<String>>,
-    pub lead_stage: Option<Option<String>>,
-    pub network: Option<Option<String>>,
+    pub lead_stage: Option<Option<LeadStage>>,
+    pub network: Option<Option<Network>>,
     pub updated_at: NaiveDateTime,
 }
 
@@ -145,24 +144,20 @@ impl ConversationChanges {
     }
 }
 
-fn corrupt(what: &str, e: impl std::fmt::Display) -> AppError {
-    AppError::internal(format!("stored {what} is invalid: {e}"))
-}
-
 impl ConversationRow {
     /// A conversation as it starts: the assistant's, no message yet.
     pub fn opened(
         id: ConversationId,
-        inbox_id: &str,
-        contact_id: String,
-        network: Option<&str>,
+        inbox_id: InboxId,
+        contact_id: ContactId,
+        network: Option<Network>,
         now: NaiveDateTime,
     ) -> ConversationRow {
         ConversationRow {
-            id: id.to_string(),
-            inbox_id: inbox_id.to_owned(),
+            id,
+            inbox_id,
             contact_id,
-            status: Status::Bot.as_str().to_owned(),
+            status: Status::Bot,
             assignee_id: None,
             unread_count: 0,
             archived: false,
@@ -178,29 +173,19 @@ impl ConversationRow {
             lead_stage: None,
             created_at: now,
             updated_at: now,
-            network: network.map(str::to_owned),
+            network,
         }
     }
 
     /// The part of the row the state machine works on.
-    pub fn state(&self) -> AppResult<ConversationState> {
-        Ok(ConversationState {
-            status: self.status.parse().map_err(|e| corrupt("status", e))?,
-            assignee: self
-                .assignee_id
-                .as_deref()
-                .map(str::parse::<AgentId>)
-                .transpose()
-                .map_err(|e| corrupt("assignee", e))?,
+    pub fn state(&self) -> ConversationState {
+        ConversationState {
+            status: self.status,
+            assignee: self.assignee_id,
             unread_count: self.unread_count,
             archived: self.archived,
             last_message_at: self.last_message_at,
-            last_message_author: self
-                .last_message_author
-                .as_deref()
-                .map(str::parse::<Author>)
-                .transpose()
-                .map_err(|e| corrupt("author", e))?,
+            last_message_author: self.last_message_author,
             last_customer_message_at: self.last_customer_message_at,
             first_reply_at: self.first_reply_at,
             resolved_at: self.resolved_at,
@@ -209,30 +194,25 @@ impl ConversationRow {
                 at,
                 reason: self.follow_up_reason.clone(),
             }),
-            lead_stage: self
-                .lead_stage
-                .as_deref()
-                .map(str::parse)
-                .transpose()
-                .map_err(|e| corrupt("lead stage", e))?,
-        })
+            lead_stage: self.lead_stage,
+        }
     }
 
     /// Writes a new state into the row (fields the state machine does not own are kept).
     pub fn set_state(&mut self, s: &ConversationState, now: NaiveDateTime) {
-        self.status = s.status.as_str().to_owned();
-        self.assignee_id = s.assignee.map(|a| a.to_string());
+        self.status = s.status;
+        self.assignee_id = s.assignee;
         self.unread_count = s.unread_count;
         self.archived = s.archived;
         self.last_message_at = s.last_message_at;
-        self.last_message_author = s.last_message_author.map(|a| a.as_str().to_owned());
+        self.last_message_author = s.last_message_author;
         self.last_customer_message_at = s.last_customer_message_at;
         self.first_reply_at = s.first_reply_at;
         self.resolved_at = s.resolved_at;
         self.bot_misses = s.bot_misses;
         self.follow_up_at = s.follow_up.as_ref().map(|f| f.at);
         self.follow_up_reason = s.follow_up.as_ref().and_then(|f| f.reason.clone());
-        self.lead_stage = s.lead_stage.map(|l| l.as_str().to_owned());
+        self.lead_stage = s.lead_stage;
         self.updated_at = now;
     }
 }
@@ -245,24 +225,22 @@ impl ConversationRow {
 #[diesel(treat_none_as_default_value = false)]
 #[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct MessageRow {
-    pub id: String,
-    pub conversation_id: String,
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
     #[serde(skip)]
-    pub inbox_id: String,
+    pub inbox_id: InboxId,
     pub external_id: Option<String>,
     pub client_id: Option<String>,
-    pub direction: String,
-    pub author: String,
-    pub agent_id: Option<String>,
+    pub direction: Direction,
+    pub author: Author,
+    pub agent_id: Option<AgentId>,
     pub body: String,
     pub private_note: bool,
-    pub delivery_status: Option<String>,
+    pub delivery_status: Option<DeliveryStatus>,
     pub failure_reason: Option<String>,
     pub sent_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
-    /// `text`, a media kind (`image`, `document`, `audio`, `voice`, `video`, `sticker`),
-    /// `location`, `interactive`, `button`, `template` or `unsupported`.
-    pub kind: String,
+    pub kind: MessageKind,
     /// Where the provider offers the file: `url:<url>` or `id:<media id>` (see [`MediaSource`]).
     pub media_source: Option<String>,
     /// The stored file, relative to `server.data_dir`.
@@ -322,7 +300,7 @@ impl MediaSource {
 pub struct AuditRow {
     pub id: String,
     pub at: NaiveDateTime,
-    pub agent_id: Option<String>,
+    pub agent_id: Option<AgentId>,
     /// Kept as it was then: the agent may be gone later.
     pub agent_email: String,
     /// `conversation.deleted`…
@@ -339,9 +317,9 @@ pub struct AuditRow {
 #[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct PendingStatusRow {
     pub id: String,
-    pub inbox_id: String,
+    pub inbox_id: InboxId,
     pub provider_message_id: String,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub reason: Option<String>,
     pub created_at: NaiveDateTime,
 }
@@ -350,9 +328,9 @@ pub struct PendingStatusRow {
 #[diesel(table_name = outbox)]
 #[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct OutboxRow {
-    pub message_id: String,
-    pub conversation_id: String,
-    pub inbox_id: String,
+    pub message_id: MessageId,
+    pub conversation_id: ConversationId,
+    pub inbox_id: InboxId,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub last_error: Option<String>,
@@ -378,12 +356,18 @@ mod tests {
         let at = chrono::DateTime::from_timestamp(1_700_000_000, 0)
             .map(|t| t.naive_utc())
             .unwrap_or_default();
-        let mut row = ConversationRow::opened(ConversationId::new(), "i", "k".to_owned(), None, at);
-        row.status = "human".to_owned();
-        row.assignee_id = Some("a".to_owned());
+        let mut row = ConversationRow::opened(
+            ConversationId::new(),
+            InboxId::from("i"),
+            ContactId::new(),
+            None,
+            at,
+        );
+        row.status = Status::Human;
+        row.assignee_id = Some(AgentId::new());
         row.unread_count = 1;
         row.last_message_at = Some(at);
-        row.last_message_author = Some("customer".to_owned());
+        row.last_message_author = Some(Author::Customer);
         row.last_message_preview = Some("hi".to_owned());
         row.last_customer_message_at = Some(at);
         row

@@ -21,10 +21,11 @@ use crate::{
     domain::{
         access::Viewer,
         conversation::DerivedState,
-        types::{Author, Status},
-        AgentId, ContactId, ConversationId,
+        delivery::DeliveryStatus,
+        types::{Author, Availability, Direction, Network, Status},
+        AgentId, ContactId, ConversationId, InboxId, MessageId,
     },
-    error::{AppError, AppResult},
+    error::AppResult,
 };
 
 // ---- agents and tokens -------------------------------------------------------------------
@@ -48,7 +49,7 @@ pub fn agent_by_email(conn: &mut DbConnection, email: &str) -> AppResult<Option<
         .optional()?)
 }
 
-pub fn agent_by_id(conn: &mut DbConnection, id: &str) -> AppResult<Option<AgentRow>> {
+pub fn agent_by_id(conn: &mut DbConnection, id: AgentId) -> AppResult<Option<AgentRow>> {
     Ok(agents::table
         .find(id)
         .select(AgentRow::as_select())
@@ -131,9 +132,9 @@ fn name_same_person(conn: &mut DbConnection, phone: &str, name: &str) -> AppResu
 /// writes.
 pub fn resolve_conversation(
     conn: &mut DbConnection,
-    inbox_id: &str,
+    inbox_id: &InboxId,
     input: &ContactInput,
-    network: Option<&str>,
+    network: Option<Network>,
     now: NaiveDateTime,
 ) -> AppResult<(ConversationId, bool)> {
     let existing: Option<ContactRow> = contacts::table
@@ -152,7 +153,7 @@ pub fn resolve_conversation(
                 c.name = input.name.clone().or(c.name);
                 c.phone = input.phone.clone().or(c.phone);
                 c.email = input.email.clone().or(c.email);
-                diesel::update(contacts::table.find(&c.id))
+                diesel::update(contacts::table.find(c.id))
                     .set((
                         contacts::name.eq(&c.name),
                         contacts::phone.eq(&c.phone),
@@ -195,8 +196,8 @@ pub fn resolve_conversation(
                 name_same_person(conn, phone, name)?;
             }
             let c = ContactRow {
-                id: ContactId::new().to_string(),
-                inbox_id: inbox_id.to_owned(),
+                id: ContactId::new(),
+                inbox_id: inbox_id.clone(),
                 external_id: input.external_id.clone(),
                 name,
                 phone: input.phone.clone(),
@@ -210,20 +211,17 @@ pub fn resolve_conversation(
             c
         }
     };
-    let conversation: Option<String> = conversations::table
+    let conversation: Option<ConversationId> = conversations::table
         .filter(conversations::inbox_id.eq(inbox_id))
-        .filter(conversations::contact_id.eq(&contact.id))
+        .filter(conversations::contact_id.eq(contact.id))
         .select(conversations::id)
         .first(conn)
         .optional()?;
     if let Some(id) = conversation {
-        let id = id.parse().map_err(|e| {
-            crate::error::AppError::internal(format!("stored conversation id: {e}"))
-        })?;
         return Ok((id, false));
     }
     let id = ConversationId::new();
-    let row = ConversationRow::opened(id, inbox_id, contact.id, network, now);
+    let row = ConversationRow::opened(id, inbox_id.clone(), contact.id, network, now);
     diesel::insert_into(conversations::table)
         .values(&row)
         .execute(conn)?;
@@ -233,7 +231,7 @@ pub fn resolve_conversation(
 /// The conversation of a contact on an inbox, if the contact ever wrote.
 pub fn conversation_of_contact(
     conn: &mut DbConnection,
-    inbox_id: &str,
+    inbox_id: &InboxId,
     contact_external_id: &str,
 ) -> AppResult<Option<ConversationRow>> {
     Ok(conversations::table
@@ -248,12 +246,10 @@ pub fn conversation_of_contact(
 /// The conversation of the contact with this provider id on this inbox.
 pub fn conversation_id_of_contact(
     conn: &mut DbConnection,
-    inbox_id: &str,
+    inbox_id: &InboxId,
     external_id: &str,
 ) -> AppResult<Option<ConversationId>> {
-    conversation_of_contact(conn, inbox_id, external_id)?
-        .map(|row| row.id.parse().map_err(AppError::internal))
-        .transpose()
+    Ok(conversation_of_contact(conn, inbox_id, external_id)?.map(|row| row.id))
 }
 
 pub fn conversation(
@@ -261,7 +257,7 @@ pub fn conversation(
     id: ConversationId,
 ) -> AppResult<Option<ConversationRow>> {
     Ok(conversations::table
-        .find(id.to_string())
+        .find(id)
         .select(ConversationRow::as_select())
         .first(conn)
         .optional()?)
@@ -273,7 +269,7 @@ pub fn conversation_with_contact(
 ) -> AppResult<Option<(ConversationRow, ContactRow)>> {
     Ok(conversations::table
         .inner_join(contacts::table)
-        .filter(conversations::id.eq(id.to_string()))
+        .filter(conversations::id.eq(id))
         .select((ConversationRow::as_select(), ContactRow::as_select()))
         .first(conn)
         .optional()?)
@@ -282,7 +278,7 @@ pub fn conversation_with_contact(
 /// Writes the columns a change changed (see [`ConversationChanges`]).
 pub fn update_conversation(
     conn: &mut DbConnection,
-    id: &str,
+    id: ConversationId,
     changes: &ConversationChanges,
 ) -> AppResult<()> {
     diesel::update(conversations::table.find(id))
@@ -309,7 +305,7 @@ pub struct ConversationFilter {
     pub archived: bool,
     /// Seed 002's Created / Pending / Replied / Resolved.
     pub state: Option<DerivedState>,
-    pub inboxes: Option<Vec<String>>,
+    pub inboxes: Option<Vec<InboxId>>,
     pub tag: Option<String>,
     /// Last activity within `[from, to]`.
     pub from: Option<NaiveDateTime>,
@@ -368,7 +364,7 @@ pub fn list_conversations(
     conn: &mut DbConnection,
     filter: &ConversationFilter,
     viewer: Viewer,
-    before: Option<(NaiveDateTime, String)>,
+    before: Option<(NaiveDateTime, ConversationId)>,
     limit: i64,
 ) -> AppResult<Vec<(ConversationRow, ContactRow)>> {
     use diesel::dsl::sql;
@@ -389,51 +385,49 @@ pub fn list_conversations(
         q = q.filter(
             conversations::assignee_id
                 .is_null()
-                .or(conversations::assignee_id.eq(viewer.agent.to_string())),
+                .or(conversations::assignee_id.eq(viewer.agent)),
         );
     }
     if let Some(s) = filter.status {
-        q = q.filter(conversations::status.eq(s.as_str()));
+        q = q.filter(conversations::status.eq(s));
     }
     if filter.unread {
         q = q.filter(conversations::unread_count.gt(0));
     }
     if filter.unresolved {
-        q = q.filter(conversations::status.ne(Status::Closed.as_str()));
+        q = q.filter(conversations::status.ne(Status::Closed));
     }
     if filter.resolved {
-        q = q.filter(conversations::status.eq(Status::Closed.as_str()));
+        q = q.filter(conversations::status.eq(Status::Closed));
     }
     if filter.needs_reply {
         q = q
-            .filter(conversations::status.eq(Status::Human.as_str()))
-            .filter(conversations::last_message_author.eq(Author::Customer.as_str()));
+            .filter(conversations::status.eq(Status::Human))
+            .filter(conversations::last_message_author.eq(Author::Customer));
     }
     match filter.state {
         None => {}
-        Some(DerivedState::Resolved) => {
-            q = q.filter(conversations::status.eq(Status::Closed.as_str()))
-        }
+        Some(DerivedState::Resolved) => q = q.filter(conversations::status.eq(Status::Closed)),
         Some(DerivedState::Created) => {
             q = q
-                .filter(conversations::status.ne(Status::Closed.as_str()))
+                .filter(conversations::status.ne(Status::Closed))
                 .filter(conversations::first_reply_at.is_null())
         }
         Some(DerivedState::Pending) => {
             q = q
-                .filter(conversations::status.ne(Status::Closed.as_str()))
+                .filter(conversations::status.ne(Status::Closed))
                 .filter(conversations::first_reply_at.is_not_null())
-                .filter(conversations::last_message_author.eq(Author::Customer.as_str()))
+                .filter(conversations::last_message_author.eq(Author::Customer))
         }
         Some(DerivedState::Replied) => {
             q = q
-                .filter(conversations::status.ne(Status::Closed.as_str()))
+                .filter(conversations::status.ne(Status::Closed))
                 .filter(conversations::first_reply_at.is_not_null())
-                .filter(conversations::last_message_author.ne(Author::Customer.as_str()))
+                .filter(conversations::last_message_author.ne(Author::Customer))
         }
     }
     if let Some(a) = filter.assignee {
-        q = q.filter(conversations::assignee_id.eq(a.to_string()));
+        q = q.filter(conversations::assignee_id.eq(a));
     }
     if filter.unassigned {
         q = q.filter(conversations::assignee_id.is_null());
@@ -503,20 +497,27 @@ pub fn list_conversations(
 }
 
 /// Tags of several conversations at once (for a page of the list).
-pub fn tags_of(conn: &mut DbConnection, ids: &[String]) -> AppResult<HashMap<String, Vec<String>>> {
-    let rows: Vec<(String, String)> = conversation_tags::table
+pub fn tags_of(
+    conn: &mut DbConnection,
+    ids: &[ConversationId],
+) -> AppResult<HashMap<ConversationId, Vec<String>>> {
+    let rows: Vec<(ConversationId, String)> = conversation_tags::table
         .filter(conversation_tags::conversation_id.eq_any(ids))
         .order((conversation_tags::conversation_id, conversation_tags::tag))
         .select((conversation_tags::conversation_id, conversation_tags::tag))
         .load(conn)?;
-    let mut map: HashMap<String, Vec<String>> = HashMap::new();
+    let mut map: HashMap<ConversationId, Vec<String>> = HashMap::new();
     for (id, tag) in rows {
         map.entry(id).or_default().push(tag);
     }
     Ok(map)
 }
 
-pub fn set_tags(conn: &mut DbConnection, conversation_id: &str, tags: &[String]) -> AppResult<()> {
+pub fn set_tags(
+    conn: &mut DbConnection,
+    conversation_id: ConversationId,
+    tags: &[String],
+) -> AppResult<()> {
     diesel::delete(
         conversation_tags::table.filter(conversation_tags::conversation_id.eq(conversation_id)),
     )
@@ -532,7 +533,6 @@ pub fn set_tags(conn: &mut DbConnection, conversation_id: &str, tags: &[String])
     Ok(())
 }
 
-/// Deletes a conversation with its messages, tags and pending deliveries (by cascade).
 pub fn insert_audit(conn: &mut DbConnection, row: &AuditRow) -> AppResult<()> {
     diesel::insert_into(audit_log::table)
         .values(row)
@@ -549,42 +549,34 @@ pub fn audit_entries(conn: &mut DbConnection, limit: i64) -> AppResult<Vec<Audit
         .load(conn)?)
 }
 
-pub fn delete_conversation(conn: &mut DbConnection, id: &str) -> AppResult<usize> {
+/// Deletes a conversation with its messages, tags and pending deliveries (by cascade).
+pub fn delete_conversation(conn: &mut DbConnection, id: ConversationId) -> AppResult<usize> {
     Ok(diesel::delete(conversations::table.find(id)).execute(conn)?)
 }
 
 /// Conversations waiting for a person, per assignee (`None`: unassigned).
 pub fn needs_human_counts(conn: &mut DbConnection) -> AppResult<Vec<(Option<AgentId>, i64)>> {
-    let rows: Vec<(Option<String>, i64)> = conversations::table
-        .filter(conversations::status.eq(Status::Human.as_str()))
-        .filter(conversations::last_message_author.eq(Author::Customer.as_str()))
+    Ok(conversations::table
+        .filter(conversations::status.eq(Status::Human))
+        .filter(conversations::last_message_author.eq(Author::Customer))
         .filter(conversations::archived.eq(false))
         .group_by(conversations::assignee_id)
         .select((conversations::assignee_id, diesel::dsl::count_star()))
-        .load(conn)?;
-    rows.into_iter()
-        .map(|(a, n)| {
-            let a = a
-                .map(|a| a.parse::<AgentId>())
-                .transpose()
-                .map_err(AppError::internal)?;
-            Ok((a, n))
-        })
-        .collect()
+        .load(conn)?)
 }
 
 /// Open (not closed, not archived) conversations per assignee, for auto-assignment capacity.
 pub fn open_conversations_per_agent(conn: &mut DbConnection) -> AppResult<HashMap<AgentId, i64>> {
-    let rows: Vec<(Option<String>, i64)> = conversations::table
+    let rows: Vec<(Option<AgentId>, i64)> = conversations::table
         .filter(conversations::assignee_id.is_not_null())
-        .filter(conversations::status.ne(Status::Closed.as_str()))
+        .filter(conversations::status.ne(Status::Closed))
         .filter(conversations::archived.eq(false))
         .group_by(conversations::assignee_id)
         .select((conversations::assignee_id, diesel::dsl::count_star()))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .filter_map(|(a, n)| Some((a?.parse().ok()?, n)))
+        .filter_map(|(a, n)| Some((a?, n)))
         .collect())
 }
 
@@ -595,7 +587,11 @@ pub fn list_agents(conn: &mut DbConnection) -> AppResult<Vec<AgentRow>> {
         .load(conn)?)
 }
 
-pub fn set_availability(conn: &mut DbConnection, id: &str, availability: &str) -> AppResult<()> {
+pub fn set_availability(
+    conn: &mut DbConnection,
+    id: AgentId,
+    availability: Availability,
+) -> AppResult<()> {
     diesel::update(agents::table.find(id))
         .set(agents::availability.eq(availability))
         .execute(conn)?;
@@ -609,13 +605,12 @@ pub fn follow_ups_due_before(
     until: NaiveDateTime,
     limit: i64,
 ) -> AppResult<Vec<ConversationId>> {
-    let ids: Vec<String> = conversations::table
+    Ok(conversations::table
         .filter(conversations::follow_up_at.le(until))
         .order(conversations::follow_up_at.asc())
         .select(conversations::id)
         .limit(limit)
-        .load(conn)?;
-    Ok(ids.iter().filter_map(|id| id.parse().ok()).collect())
+        .load(conn)?)
 }
 
 /// Conversations the assistant holds whose latest message (since `since`) is the customer's:
@@ -625,14 +620,13 @@ pub fn awaiting_assistant(
     since: NaiveDateTime,
     limit: i64,
 ) -> AppResult<Vec<ConversationId>> {
-    let ids: Vec<String> = conversations::table
-        .filter(conversations::status.eq(Status::Bot.as_str()))
-        .filter(conversations::last_message_author.eq(Author::Customer.as_str()))
+    Ok(conversations::table
+        .filter(conversations::status.eq(Status::Bot))
+        .filter(conversations::last_message_author.eq(Author::Customer))
         .filter(conversations::last_message_at.ge(since))
         .select(conversations::id)
         .limit(limit)
-        .load(conn)?;
-    Ok(ids.iter().filter_map(|id| id.parse().ok()).collect())
+        .load(conn)?)
 }
 
 // ---- messages --------------------------------------------------------------------------
@@ -643,8 +637,8 @@ pub fn last_customer_text(
     conversation_id: ConversationId,
 ) -> AppResult<Option<String>> {
     Ok(messages::table
-        .filter(messages::conversation_id.eq(conversation_id.to_string()))
-        .filter(messages::author.eq(Author::Customer.as_str()))
+        .filter(messages::conversation_id.eq(conversation_id))
+        .filter(messages::author.eq(Author::Customer))
         .order((messages::created_at.desc(), messages::id.desc()))
         .select(messages::body)
         .first(conn)
@@ -653,7 +647,7 @@ pub fn last_customer_text(
 
 pub fn message_by_external_id(
     conn: &mut DbConnection,
-    inbox_id: &str,
+    inbox_id: &InboxId,
     external_id: &str,
 ) -> AppResult<Option<MessageRow>> {
     Ok(messages::table
@@ -667,7 +661,7 @@ pub fn message_by_external_id(
 /// The messages with these provider ids (the parts of one provider message).
 pub fn messages_by_external_ids(
     conn: &mut DbConnection,
-    inbox_id: &str,
+    inbox_id: &InboxId,
     external_ids: &[String],
 ) -> AppResult<Vec<MessageRow>> {
     let mut rows: Vec<MessageRow> = messages::table
@@ -688,12 +682,12 @@ pub fn messages_by_external_ids(
 /// send is in flight): a Meta echo of it is not a message from elsewhere.
 pub fn unrecorded_outbound_with_text(
     conn: &mut DbConnection,
-    conversation_id: &str,
+    conversation_id: ConversationId,
     text: &str,
 ) -> AppResult<Option<MessageRow>> {
     Ok(messages::table
         .filter(messages::conversation_id.eq(conversation_id))
-        .filter(messages::direction.eq("outbound"))
+        .filter(messages::direction.eq(Direction::Outbound))
         .filter(messages::external_id.is_null())
         .filter(messages::body.eq(text))
         .order(messages::created_at.desc())
@@ -706,24 +700,24 @@ pub fn unrecorded_outbound_with_text(
 /// delivery or read watermark may move forward.
 pub fn outbound_before(
     conn: &mut DbConnection,
-    conversation_id: &str,
+    conversation_id: ConversationId,
     until: NaiveDateTime,
 ) -> AppResult<Vec<MessageRow>> {
     Ok(messages::table
         .filter(messages::conversation_id.eq(conversation_id))
-        .filter(messages::direction.eq("outbound"))
-        .filter(messages::delivery_status.eq_any(["sent", "delivered"]))
+        .filter(messages::direction.eq(Direction::Outbound))
+        .filter(messages::delivery_status.eq_any([DeliveryStatus::Sent, DeliveryStatus::Delivered]))
         .filter(messages::sent_at.le(until))
         .select(MessageRow::as_select())
         .load(conn)?)
 }
 
-pub fn delete_message(conn: &mut DbConnection, id: &str) -> AppResult<usize> {
+pub fn delete_message(conn: &mut DbConnection, id: MessageId) -> AppResult<usize> {
     Ok(diesel::delete(messages::table.find(id)).execute(conn)?)
 }
 
 /// Records the provider's id of an outbound message (from its answer to the send).
-pub fn set_external_id(conn: &mut DbConnection, id: &str, external_id: &str) -> AppResult<()> {
+pub fn set_external_id(conn: &mut DbConnection, id: MessageId, external_id: &str) -> AppResult<()> {
     diesel::update(messages::table.find(id))
         .set(messages::external_id.eq(external_id))
         .execute(conn)?;
@@ -733,7 +727,7 @@ pub fn set_external_id(conn: &mut DbConnection, id: &str, external_id: &str) -> 
 /// Records where a message's file was stored.
 pub fn set_media(
     conn: &mut DbConnection,
-    id: &str,
+    id: MessageId,
     path: &str,
     mime: Option<&str>,
 ) -> AppResult<()> {
@@ -749,7 +743,7 @@ pub fn set_media(
 }
 
 /// Records why an inbound file could not be downloaded (shown on the message).
-pub fn set_media_failure(conn: &mut DbConnection, id: &str, reason: &str) -> AppResult<()> {
+pub fn set_media_failure(conn: &mut DbConnection, id: MessageId, reason: &str) -> AppResult<()> {
     diesel::update(messages::table.find(id))
         .set(messages::failure_reason.eq(reason))
         .execute(conn)?;
@@ -783,7 +777,7 @@ pub fn park_status(conn: &mut DbConnection, row: &PendingStatusRow) -> AppResult
 /// Removes and returns the parked statuses of a provider message, oldest first.
 pub fn take_pending_statuses(
     conn: &mut DbConnection,
-    inbox_id: &str,
+    inbox_id: &InboxId,
     provider_message_id: &str,
 ) -> AppResult<Vec<PendingStatusRow>> {
     let filter = pending_statuses::table
@@ -809,7 +803,7 @@ pub fn expire_pending_statuses(conn: &mut DbConnection, before: NaiveDateTime) -
 
 pub fn message_by_client_id(
     conn: &mut DbConnection,
-    conversation_id: &str,
+    conversation_id: ConversationId,
     client_id: &str,
 ) -> AppResult<Option<MessageRow>> {
     Ok(messages::table
@@ -820,7 +814,7 @@ pub fn message_by_client_id(
         .optional()?)
 }
 
-pub fn message(conn: &mut DbConnection, id: &str) -> AppResult<Option<MessageRow>> {
+pub fn message(conn: &mut DbConnection, id: MessageId) -> AppResult<Option<MessageRow>> {
     Ok(messages::table
         .find(id)
         .select(MessageRow::as_select())
@@ -884,8 +878,8 @@ pub fn insert_new_messages(conn: &mut DbConnection, rows: &[MessageRow]) -> AppR
 
 pub fn set_delivery_status(
     conn: &mut DbConnection,
-    id: &str,
-    status: &str,
+    id: MessageId,
+    status: DeliveryStatus,
     reason: Option<&str>,
 ) -> AppResult<()> {
     diesel::update(messages::table.find(id))
@@ -906,16 +900,16 @@ pub fn message_page(
     limit: i64,
 ) -> AppResult<Vec<MessageRow>> {
     let mut q = messages::table
-        .filter(messages::conversation_id.eq(conversation_id.to_string()))
+        .filter(messages::conversation_id.eq(conversation_id))
         .select(MessageRow::as_select())
         .order((messages::sent_at.desc(), messages::id.desc()))
         .limit(limit)
         .into_boxed();
     if let Some(b) = before {
         q = q.filter(
-            messages::sent_at.lt(b.sent_at).or(messages::sent_at
-                .eq(b.sent_at)
-                .and(messages::id.lt(b.id.clone()))),
+            messages::sent_at
+                .lt(b.sent_at)
+                .or(messages::sent_at.eq(b.sent_at).and(messages::id.lt(b.id))),
         );
     }
     let mut rows: Vec<MessageRow> = q.load(conn)?;
@@ -949,7 +943,7 @@ pub fn outbox_due(
 
 pub fn outbox_retry_later(
     conn: &mut DbConnection,
-    message_id: &str,
+    message_id: MessageId,
     attempts: i32,
     next: NaiveDateTime,
     error: &str,
@@ -964,7 +958,7 @@ pub fn outbox_retry_later(
     Ok(())
 }
 
-pub fn delete_outbox(conn: &mut DbConnection, message_id: &str) -> AppResult<()> {
+pub fn delete_outbox(conn: &mut DbConnection, message_id: MessageId) -> AppResult<()> {
     diesel::delete(outbox::table.find(message_id)).execute(conn)?;
     Ok(())
 }
@@ -977,7 +971,7 @@ pub fn same_person(conn: &mut DbConnection, contact: &ContactRow) -> AppResult<V
         return Ok(vec![contact.clone()]);
     };
     let mut rows: Vec<ContactRow> = contacts::table
-        .filter(contacts::phone.eq(phone).or(contacts::id.eq(&contact.id)))
+        .filter(contacts::phone.eq(phone).or(contacts::id.eq(contact.id)))
         .order(contacts::created_at.asc())
         .select(ContactRow::as_select())
         .load(conn)?;
@@ -986,7 +980,7 @@ pub fn same_person(conn: &mut DbConnection, contact: &ContactRow) -> AppResult<V
     Ok(rows)
 }
 
-pub fn set_blocked(conn: &mut DbConnection, ids: &[String], blocked: bool) -> AppResult<usize> {
+pub fn set_blocked(conn: &mut DbConnection, ids: &[ContactId], blocked: bool) -> AppResult<usize> {
     Ok(
         diesel::update(contacts::table.filter(contacts::id.eq_any(ids)))
             .set(contacts::blocked.eq(blocked))
@@ -997,7 +991,7 @@ pub fn set_blocked(conn: &mut DbConnection, ids: &[String], blocked: bool) -> Ap
 /// The conversations of these contacts.
 pub fn conversations_of_contacts(
     conn: &mut DbConnection,
-    ids: &[String],
+    ids: &[ContactId],
 ) -> AppResult<Vec<ConversationRow>> {
     Ok(conversations::table
         .filter(conversations::contact_id.eq_any(ids))
@@ -1005,7 +999,7 @@ pub fn conversations_of_contacts(
         .load(conn)?)
 }
 
-pub fn contact(conn: &mut DbConnection, id: &str) -> AppResult<Option<ContactRow>> {
+pub fn contact(conn: &mut DbConnection, id: ContactId) -> AppResult<Option<ContactRow>> {
     Ok(contacts::table
         .find(id)
         .select(ContactRow::as_select())

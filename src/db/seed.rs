@@ -10,8 +10,9 @@ use super::{
 use crate::{
     clock,
     domain::{
-        types::{Author, Direction, Status},
-        ContactId, ConversationId, MessageId,
+        delivery::DeliveryStatus,
+        types::{Author, Direction, MessageKind, Status},
+        ContactId, ConversationId, InboxId, MessageId,
     },
     error::AppResult,
 };
@@ -27,11 +28,12 @@ const TEXTS: &[&str] = &[
 
 /// Conversation number `n` with `messages` messages, spread over the last months.
 pub fn conversation(conn: &mut DbConnection, inbox: &str, n: u64, messages: u64) -> AppResult<()> {
+    let inbox = InboxId::from(inbox);
     let now = clock::now();
     let start = now - Duration::minutes((n % 200_000) as i64 * 3);
     let contact = ContactRow {
-        id: ContactId::new().to_string(),
-        inbox_id: inbox.to_owned(),
+        id: ContactId::new(),
+        inbox_id: inbox.clone(),
         external_id: format!("seed-{n}"),
         name: Some(format!("Customer {n}")),
         phone: Some(format!("+3460{:07}", n % 10_000_000)),
@@ -54,15 +56,15 @@ pub fn conversation(conn: &mut DbConnection, inbox: &str, n: u64, messages: u64)
     };
     let last_at = start + Duration::seconds(messages as i64 * 30);
     let row = ConversationRow {
-        id: id.to_string(),
-        inbox_id: inbox.to_owned(),
+        id,
+        inbox_id: inbox.clone(),
         contact_id: contact.id,
-        status: status.as_str().to_owned(),
+        status,
         assignee_id: None,
         unread_count: (n % 3) as i32,
         archived: n.is_multiple_of(50),
         last_message_at: Some(last_at),
-        last_message_author: Some(last_author.as_str().to_owned()),
+        last_message_author: Some(last_author),
         last_message_preview: Some(TEXTS[(n % TEXTS.len() as u64) as usize].to_owned()),
         last_customer_message_at: Some(last_at),
         first_reply_at: Some(start + Duration::seconds(30)),
@@ -80,33 +82,29 @@ pub fn conversation(conn: &mut DbConnection, inbox: &str, n: u64, messages: u64)
         .map(|m| {
             let customer = m % 2 == 0;
             MessageRow {
-                id: MessageId::new().to_string(),
-                conversation_id: id.to_string(),
-                inbox_id: inbox.to_owned(),
+                id: MessageId::new(),
+                conversation_id: id,
+                inbox_id: inbox.clone(),
                 external_id: customer.then(|| format!("seed-{n}-{m}")),
                 client_id: None,
                 direction: if customer {
                     Direction::Inbound
                 } else {
                     Direction::Outbound
-                }
-                .as_str()
-                .to_owned(),
+                },
                 author: if customer {
                     Author::Customer
                 } else {
                     Author::Assistant
-                }
-                .as_str()
-                .to_owned(),
+                },
                 agent_id: None,
                 body: TEXTS[((n + m) % TEXTS.len() as u64) as usize].to_owned(),
                 private_note: false,
-                delivery_status: (!customer).then(|| "delivered".to_owned()),
+                delivery_status: (!customer).then_some(DeliveryStatus::Delivered),
                 failure_reason: None,
                 sent_at: start + Duration::seconds(m as i64 * 30),
                 created_at: start + Duration::seconds(m as i64 * 30),
-                kind: "text".to_owned(),
+                kind: MessageKind::Text,
                 media_source: None,
                 media_path: None,
                 media_mime: None,

@@ -8,7 +8,19 @@ use serde::{Deserialize, Serialize};
 use super::types::UnknownName;
 
 /// queued < sent < delivered < read; `failed` ends a message that never got further than sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     Queued,

@@ -1,7 +1,8 @@
 //! Typed ids: a `ConversationId` can never be passed where a `MessageId` is expected.
-//! Stored as TEXT UUIDs (v7, so they sort by creation time) on both backends.
+//! Stored as TEXT UUIDs (v7, so they sort by creation time) on both backends; rows and queries
+//! carry them typed (the column conversions are in `db::sql`).
 
-use std::{fmt, str::FromStr};
+use std::{convert::Infallible, fmt, str::FromStr, sync::Arc};
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -9,8 +10,12 @@ use uuid::Uuid;
 macro_rules! typed_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+            diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
+        )]
         #[serde(transparent)]
+        #[diesel(sql_type = diesel::sql_types::Text)]
         pub struct $name(pub Uuid);
 
         impl $name {
@@ -57,3 +62,74 @@ typed_id!(
     /// One message of a conversation (customer, assistant, agent or system).
     MessageId
 );
+
+/// An inbox, named in the configuration (`support`, `whatsapp-es`): letters, digits, `-`, `_`.
+/// Cheap to clone (shared).
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub struct InboxId(Arc<str>);
+
+impl Serialize for InboxId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for InboxId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(InboxId::from)
+    }
+}
+
+impl InboxId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for InboxId {
+    fn from(s: &str) -> Self {
+        InboxId(s.into())
+    }
+}
+
+impl From<String> for InboxId {
+    fn from(s: String) -> Self {
+        InboxId(s.into())
+    }
+}
+
+impl fmt::Display for InboxId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for InboxId {
+    type Err = Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(InboxId::from(s))
+    }
+}
+
+impl AsRef<str> for InboxId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for InboxId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}

@@ -10,4 +10,4 @@ pub mod notes;
 pub mod text;
 pub mod types;
 
-pub use ids::{AgentId, ContactId, ConversationId, MessageId};
+pub use ids::{AgentId, ContactId, ConversationId, InboxId, MessageId};

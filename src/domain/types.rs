@@ -15,8 +15,12 @@ pub struct UnknownName {
 macro_rules! text_enum {
     ($(#[$doc:meta])* $name:ident, $kind:literal { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize,
+            diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
+        )]
         #[serde(rename_all = "snake_case")]
+        #[diesel(sql_type = diesel::sql_types::Text)]
         pub enum $name { $($(#[$vdoc])* $variant),+ }
 
         impl $name {
@@ -113,6 +117,64 @@ text_enum!(
     }
 );
 
+text_enum!(
+    /// The network a message travelled on. It decides the window rules and how a reply is
+    /// addressed (Twilio carries both SMS and WhatsApp, Meta both Messenger and Instagram).
+    Network, "network" {
+        Sms => "sms",
+        Whatsapp => "whatsapp",
+        Messenger => "messenger",
+        Instagram => "instagram",
+    }
+);
+
+text_enum!(
+    /// Whether an agent takes conversations now.
+    Availability, "availability" {
+        Online => "online",
+        Away => "away",
+        Offline => "offline",
+    }
+);
+
+text_enum!(
+    /// What a message is besides text.
+    MessageKind, "message kind" {
+        Text => "text",
+        Image => "image",
+        Document => "document",
+        Audio => "audio",
+        /// A recorded voice note.
+        Voice => "voice",
+        Video => "video",
+        Sticker => "sticker",
+        Location => "location",
+        /// A tap on a button or list of an interactive message.
+        Interactive => "interactive",
+        /// A tap on a template's quick-reply button.
+        Button => "button",
+        /// An approved template sent by an agent.
+        Template => "template",
+        /// Something the channel sent that Switchboard does not show (its type in the payload).
+        Unsupported => "unsupported",
+    }
+);
+
+impl MessageKind {
+    /// Whether messages of this kind carry a file.
+    pub fn has_file(self) -> bool {
+        matches!(
+            self,
+            MessageKind::Image
+                | MessageKind::Document
+                | MessageKind::Audio
+                | MessageKind::Voice
+                | MessageKind::Video
+                | MessageKind::Sticker
+        )
+    }
+}
+
 impl Role {
     /// Supervisors and admins see every conversation whatever the visibility setting.
     pub fn sees_everything(self) -> bool {
@@ -143,6 +205,9 @@ mod tests {
         }
         for l in LeadStage::ALL {
             assert_eq!(l.as_str().parse::<LeadStage>(), Ok(*l));
+        }
+        for k in MessageKind::ALL {
+            assert_eq!(k.as_str().parse::<MessageKind>(), Ok(*k));
         }
         assert_eq!(LeadStage::ALL.len(), 10);
     }

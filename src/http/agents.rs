@@ -10,7 +10,7 @@ use crate::{
     app::AppState,
     auth::CurrentAgent,
     db::queries,
-    domain::{types::Role, AgentId},
+    domain::types::Role,
     error::AppResult,
 };
 
@@ -22,12 +22,8 @@ pub async fn list(state: web::Data<AppState>, me: CurrentAgent) -> AppResult<Htt
     let agents: Vec<_> = rows
         .iter()
         .map(|a| {
-            let availability =
-                a.id.parse::<AgentId>()
-                    .ok()
-                    .and_then(|id| live.get(&id).copied())
-                    .unwrap_or(Availability::Offline);
-            let email = (me.role == Role::Admin || a.id == me.id.to_string()).then_some(&a.email);
+            let availability = live.get(&a.id).copied().unwrap_or(Availability::Offline);
+            let email = (me.role == Role::Admin || a.id == me.id).then_some(&a.email);
             json!({ "id": a.id, "name": a.name, "email": email, "role": a.role, "availability": availability })
         })
         .collect();

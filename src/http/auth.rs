@@ -100,7 +100,7 @@ pub async fn login(
     let now = clock::now();
     let row = AuthTokenRow {
         token_hash: auth::token_hash(&token),
-        agent_id: agent.id.clone(),
+        agent_id: agent.id,
         created_at: now,
         expires_at: now + chrono::Duration::hours(state.app.settings.server.token_ttl_hours),
     };

@@ -19,20 +19,23 @@ use crate::{
         models::{ContactRow, ConversationRow},
         queries,
     },
-    domain::{AgentId, ConversationId},
+    domain::{
+        types::{ChannelKind, Network, Status},
+        ContactId, ConversationId, InboxId,
+    },
     error::{AppError, AppResult},
     views::ContactView,
 };
 
 #[derive(Serialize)]
 struct ChannelView {
-    contact_id: String,
-    inbox_id: String,
-    channel: String,
-    network: Option<String>,
+    contact_id: ContactId,
+    inbox_id: InboxId,
+    channel: ChannelKind,
+    network: Option<Network>,
     external_id: String,
-    conversation_id: Option<String>,
-    status: Option<String>,
+    conversation_id: Option<ConversationId>,
+    status: Option<Status>,
     last_message_at: Option<chrono::NaiveDateTime>,
 }
 
@@ -49,17 +52,14 @@ async fn person(
     state: &AppState,
     raw_id: &str,
 ) -> AppResult<(ContactRow, Vec<ContactRow>, Vec<ConversationRow>)> {
-    let id = raw_id
-        .parse::<uuid::Uuid>()
-        .map_err(|_| AppError::NotFound("contact"))?
-        .to_string();
+    let id: ContactId = raw_id.parse().map_err(|_| AppError::NotFound("contact"))?;
     state
         .app
         .store
         .read(move |c| {
-            let contact = queries::contact(c, &id)?.ok_or(AppError::NotFound("contact"))?;
+            let contact = queries::contact(c, id)?.ok_or(AppError::NotFound("contact"))?;
             let all = queries::same_person(c, &contact)?;
-            let ids: Vec<String> = all.iter().map(|c| c.id.clone()).collect();
+            let ids: Vec<ContactId> = all.iter().map(|c| c.id).collect();
             let conversations = queries::conversations_of_contacts(c, &ids)?;
             Ok((contact, all, conversations))
         })
@@ -67,11 +67,7 @@ async fn person(
 }
 
 fn may_see(state: &AppState, me: &CurrentAgent, row: &ConversationRow) -> bool {
-    let assignee = row
-        .assignee_id
-        .as_deref()
-        .and_then(|a| a.parse::<AgentId>().ok());
-    state.app.viewer(me).may_see_assignee(assignee)
+    state.app.viewer(me).may_see_assignee(row.assignee_id)
 }
 
 fn view(
@@ -94,18 +90,13 @@ fn view(
                 .find(|r| r.contact_id == c.id)
                 .filter(|r| may_see(state, me, r));
             ChannelView {
-                contact_id: c.id.clone(),
+                contact_id: c.id,
                 inbox_id: c.inbox_id.clone(),
-                channel: state
-                    .app
-                    .inboxes
-                    .for_conversation(&c.inbox_id)
-                    .channel
-                    .to_string(),
-                network: conv.and_then(|r| r.network.clone()),
+                channel: state.app.inboxes.for_conversation(&c.inbox_id).channel,
+                network: conv.and_then(|r| r.network),
                 external_id: c.external_id.clone(),
-                conversation_id: conv.map(|r| r.id.clone()),
-                status: conv.map(|r| r.status.clone()),
+                conversation_id: conv.map(|r| r.id),
+                status: conv.map(|r| r.status),
                 last_message_at: conv.and_then(|r| r.last_message_at),
             }
         })
@@ -135,7 +126,7 @@ async fn set_blocked(
     let (contact, all, conversations) = person(state, raw_id).await?;
     // Refuses a contact the agent may not see, before changing anything.
     view(state, me, &contact, &all, &conversations)?;
-    let ids: Vec<String> = all.iter().map(|c| c.id.clone()).collect();
+    let ids: Vec<ContactId> = all.iter().map(|c| c.id).collect();
     state
         .app
         .store
@@ -143,8 +134,7 @@ async fn set_blocked(
         .await?;
     // Each conversation's actor takes the new row and tells the agents.
     for row in &conversations {
-        let id: ConversationId = row.id.parse().map_err(AppError::internal)?;
-        match ask(&state.registry, id, ContactChanged).await {
+        match ask(&state.registry, row.id, ContactChanged).await {
             Ok(()) | Err(AppError::NotFound(_)) => {}
             Err(e) => return Err(e),
         }

@@ -26,7 +26,7 @@ use crate::{
         conversation::{By, DerivedState, Event, FollowUpPreset},
         text,
         types::{ChannelKind, LeadStage, Role, Status},
-        AgentId, ConversationId,
+        AgentId, ConversationId, InboxId, MessageId,
     },
     error::{AppError, AppResult},
     views::{ConversationView, MessageView},
@@ -68,13 +68,7 @@ pub async fn visible(
         .read(move |c| queries::conversation_with_contact(c, id))
         .await?
         .ok_or(AppError::NotFound("conversation"))?;
-    let assignee = row
-        .assignee_id
-        .as_deref()
-        .map(str::parse::<AgentId>)
-        .transpose()
-        .map_err(AppError::internal)?;
-    if !state.app.viewer(me).may_see_assignee(assignee) {
+    if !state.app.viewer(me).may_see_assignee(row.assignee_id) {
         return Err(AppError::NotFound("conversation"));
     }
     Ok((row, contact))
@@ -85,16 +79,22 @@ async fn view(
     row: ConversationRow,
     contact: ContactRow,
 ) -> AppResult<ConversationView> {
-    let id = row.id.clone();
+    let id = row.id;
     let tags = state
         .app
         .store
-        .read(move |c| queries::tags_of(c, std::slice::from_ref(&id)))
+        .read(move |c| queries::tags_of(c, &[id]))
         .await?
         .remove(&row.id)
         .unwrap_or_default();
     let inbox = state.app.inboxes.for_conversation(&row.inbox_id);
-    ConversationView::from_rows(&row, &contact, &tags, &inbox, clock::now())
+    Ok(ConversationView::from_rows(
+        &row,
+        &contact,
+        &tags,
+        &inbox,
+        clock::now(),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -117,7 +117,7 @@ pub struct ListQuery {
     unassigned: bool,
     #[serde(default)]
     archived: bool,
-    inbox: Option<String>,
+    inbox: Option<InboxId>,
     channel: Option<ChannelKind>,
     tag: Option<String>,
     /// RFC 3339 or YYYY-MM-DD (start of that day, UTC).
@@ -157,32 +157,31 @@ fn parse_date_or_time(field: &str, raw: &str, end_of_day: bool) -> AppResult<Nai
     t.ok_or_else(|| AppError::BadRequest(format!("`{field}` is out of range")))
 }
 
-fn encode_cursor(at: NaiveDateTime, id: &str) -> String {
+fn encode_cursor(at: NaiveDateTime, id: ConversationId) -> String {
     format!("{}_{id}", at.and_utc().timestamp_micros())
 }
 
-fn decode_cursor(c: &str) -> AppResult<(NaiveDateTime, String)> {
+fn decode_cursor(c: &str) -> AppResult<(NaiveDateTime, ConversationId)> {
     let bad = || AppError::BadRequest("invalid `cursor`".to_owned());
     let (micros, id) = c.split_once('_').ok_or_else(bad)?;
     let micros: i64 = micros.parse().map_err(|_| bad())?;
     let at = DateTime::from_timestamp_micros(micros)
         .ok_or_else(bad)?
         .naive_utc();
-    id.parse::<ConversationId>().map_err(|_| bad())?;
-    Ok((at, id.to_owned()))
+    Ok((at, id.parse().map_err(|_| bad())?))
 }
 
 impl ListQuery {
     fn filter(&self, state: &AppState, me: &CurrentAgent) -> AppResult<ConversationFilter> {
-        let mut inboxes: Option<Vec<String>> = self.inbox.as_ref().map(|i| vec![i.clone()]);
+        let mut inboxes: Option<Vec<InboxId>> = self.inbox.as_ref().map(|i| vec![i.clone()]);
         if let Some(kind) = self.channel {
-            let of_kind: Vec<String> = state
+            let of_kind: Vec<InboxId> = state
                 .app
                 .settings
                 .inboxes
                 .iter()
                 .filter(|i| i.channel == kind)
-                .map(|i| i.id.clone())
+                .map(|i| InboxId::from(i.id.as_str()))
                 .collect();
             inboxes = Some(match inboxes {
                 Some(given) => given.into_iter().filter(|i| of_kind.contains(i)).collect(),
@@ -236,7 +235,7 @@ pub async fn list(
         .store
         .read(move |c| {
             let rows = queries::list_conversations(c, &filter, viewer, before, limit)?;
-            let ids: Vec<String> = rows.iter().map(|(r, _)| r.id.clone()).collect();
+            let ids: Vec<ConversationId> = rows.iter().map(|(r, _)| r.id).collect();
             let tags = queries::tags_of(c, &ids)?;
             Ok((rows, tags))
         })
@@ -244,7 +243,7 @@ pub async fn list(
     let next_cursor = (rows.len() as i64 == limit)
         .then(|| rows.last())
         .flatten()
-        .and_then(|(r, _)| r.last_message_at.map(|at| encode_cursor(at, &r.id)));
+        .and_then(|(r, _)| r.last_message_at.map(|at| encode_cursor(at, r.id)));
     let now = clock::now();
     let items = rows
         .iter()
@@ -252,7 +251,7 @@ pub async fn list(
             let inbox = state.app.inboxes.for_conversation(&r.inbox_id);
             ConversationView::from_rows(r, c, &tags.remove(&r.id).unwrap_or_default(), &inbox, now)
         })
-        .collect::<AppResult<Vec<_>>>()?;
+        .collect::<Vec<_>>();
     Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next_cursor })))
 }
 
@@ -272,7 +271,7 @@ pub async fn get(
 pub struct MessagesQuery {
     limit: Option<i64>,
     /// A message id: return the page just older than it.
-    before: Option<String>,
+    before: Option<MessageId>,
 }
 
 /// `GET /api/conversations/{id}/messages`: one page in provider-timestamp order.
@@ -285,15 +284,15 @@ pub async fn messages(
     let id = parse_id(&id)?;
     visible(&state, &me, id).await?;
     let limit = page_size(q.limit)?;
-    let before = q.before.clone();
+    let before = q.before;
     let rows = state
         .app
         .store
         .read(move |c| {
             let cursor = match before {
                 Some(b) => Some(
-                    queries::message(c, &b)?
-                        .filter(|m| m.conversation_id == id.to_string())
+                    queries::message(c, b)?
+                        .filter(|m| m.conversation_id == id)
                         .ok_or_else(|| {
                             AppError::BadRequest(
                                 "`before` is not a message of this conversation".to_owned(),
@@ -417,11 +416,10 @@ pub async fn assign(
                 "agents may only assign conversations to themselves",
             ));
         }
-        let key = agent.to_string();
         let row = state
             .app
             .store
-            .read(move |c| queries::agent_by_id(c, &key))
+            .read(move |c| queries::agent_by_id(c, agent))
             .await?
             .ok_or_else(|| AppError::Validation("`agent_id` is not an agent".to_owned()))?;
         // The system event names the assignee.

@@ -13,7 +13,10 @@ use crate::{
     auth::CurrentAgent,
     channels::{media, normalized::MediaKind},
     db::{models::MessageRow, queries},
-    domain::{types::ChannelKind, ConversationId, MessageId},
+    domain::{
+        types::{ChannelKind, Direction},
+        ConversationId, MessageId,
+    },
     error::{AppError, AppResult},
 };
 
@@ -29,10 +32,11 @@ fn file_response(m: &MessageRow, bytes: Vec<u8>) -> HttpResponse {
         .filter(|t| t.parse::<mime::Mime>().is_ok())
         .unwrap_or_else(|| "application/octet-stream".to_owned());
     let inline = matches!(mime.split('/').next(), Some("image" | "audio" | "video"));
+    let fallback = m.id.to_string();
     let name: String = m
         .media_filename
         .as_deref()
-        .unwrap_or(&m.id)
+        .unwrap_or(&fallback)
         .chars()
         .map(|c| {
             if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
@@ -62,9 +66,8 @@ fn file_response(m: &MessageRow, bytes: Vec<u8>) -> HttpResponse {
 
 async fn message_with_file(app: &AppContext, raw_id: &str) -> AppResult<MessageRow> {
     let id: MessageId = raw_id.parse().map_err(|_| AppError::NotFound("file"))?;
-    let key = id.to_string();
     app.store
-        .read(move |c| queries::message(c, &key))
+        .read(move |c| queries::message(c, id))
         .await?
         .filter(|m| m.media_path.is_some())
         .ok_or(AppError::NotFound("file"))
@@ -77,8 +80,7 @@ pub async fn get(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let m = message_with_file(&state.app, &id).await?;
-    let conversation: ConversationId = m.conversation_id.parse().map_err(AppError::internal)?;
-    visible(&state, &me, conversation)
+    visible(&state, &me, m.conversation_id)
         .await
         .map_err(|_| AppError::NotFound("file"))?;
     let path = m.media_path.clone().unwrap_or_default();
@@ -104,8 +106,8 @@ pub async fn public(
     let signed = q
         .sig
         .as_deref()
-        .is_some_and(|sig| media::link_signature_ok(&inbox, &m.id, sig));
-    if m.direction != "outbound" || !signed {
+        .is_some_and(|sig| media::link_signature_ok(&inbox, m.id, sig));
+    if m.direction != Direction::Outbound || !signed {
         return Err(AppError::Forbidden("missing or invalid link signature"));
     }
     let path = m.media_path.clone().unwrap_or_default();
@@ -200,7 +202,7 @@ pub async fn attach(
         agent: me.id,
         only_assignee: state.app.only_assignee(&me),
         message_id,
-        kind: MediaKind::from_mime(&essence).as_str().to_owned(),
+        kind: MediaKind::from_mime(&essence).into(),
         path: path.clone(),
         mime: essence,
         filename,

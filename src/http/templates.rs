@@ -59,7 +59,7 @@ fn inbox_view(inbox: &Inbox) -> InboxView<'_> {
         ChannelKind::Meta => (None, false),
     };
     InboxView {
-        id: &inbox.id,
+        id: inbox.id.as_str(),
         name: inbox.settings.display_name(),
         channel: inbox.channel,
         networks,
@@ -285,10 +285,7 @@ pub async fn start(
         .cloned()
         .ok_or_else(|| AppError::Validation(format!("`inbox`: no inbox `{}`", req.inbox)))?;
     let (contact, network) = contact_for(&inbox, &req)?;
-    let windowed = inbox
-        .policy_for(network.map(Network::as_str))
-        .service_window
-        .is_some();
+    let windowed = inbox.policy_for(network).service_window.is_some();
     // Validated before anything is stored: a refused first message leaves no empty conversation.
     enum First {
         Template(SendTemplate),
@@ -334,11 +331,10 @@ pub async fn start(
         }
     };
     let (inbox_id, now) = (inbox.id.clone(), clock::now());
-    let net = network.map(Network::as_str);
     let (id, created) = state
         .app
         .store
-        .write(move |c| queries::resolve_conversation(c, &inbox_id, &contact, net, now))
+        .write(move |c| queries::resolve_conversation(c, &inbox_id, &contact, network, now))
         .await?;
     if !created {
         // Someone already talks with this customer here: the reply policy applies.
@@ -360,13 +356,13 @@ pub async fn start(
         .app
         .store
         .read({
-            let id = row.id.clone();
+            let id = row.id;
             move |c| queries::tags_of(c, std::slice::from_ref(&id))
         })
         .await?
         .remove(&row.id)
         .unwrap_or_default();
-    let conversation = ConversationView::from_rows(&row, &contact, &tags, &inbox, clock::now())?;
+    let conversation = ConversationView::from_rows(&row, &contact, &tags, &inbox, clock::now());
     let status = if created {
         HttpResponse::Created()
     } else {

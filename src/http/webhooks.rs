@@ -28,7 +28,7 @@ pub async fn api_inbound(
     let app = &state.app;
     let inbox = app
         .inboxes
-        .get(&inbox_id)
+        .get(inbox_id.as_str())
         .filter(|i| i.channel == ChannelKind::Api)
         .cloned()
         .ok_or(AppError::NotFound("inbox"))?;

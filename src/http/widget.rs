@@ -100,9 +100,8 @@ async fn session_inner(
             let Some(conv) = queries::conversation_of_contact(c, &inbox_key, &external)? else {
                 return Ok(None);
             };
-            let id = conv.id.parse().map_err(AppError::internal)?;
-            let messages = queries::message_page(c, id, None, HISTORY)?;
-            let agent = match (&conv.assignee_id, conv.status == Status::Human.as_str()) {
+            let messages = queries::message_page(c, conv.id, None, HISTORY)?;
+            let agent = match (conv.assignee_id, conv.status == Status::Human) {
                 (Some(a), true) => queries::agent_by_id(c, a)?.map(|a| a.name),
                 _ => None,
             };
@@ -115,7 +114,7 @@ async fn session_inner(
     };
     let public: Vec<_> = messages
         .iter()
-        .filter(|m| !m.private_note && m.author != Author::System.as_str())
+        .filter(|m| !m.private_note && m.author != Author::System)
         .map(|m| json!({"id": m.id, "author": m.author, "text": m.body, "sent_at": m.sent_at}))
         .collect();
     Ok(HttpResponse::Ok().json(json!({

@@ -71,7 +71,7 @@ pub fn frame_too_large() -> SessionFrame<'static> {
 }
 
 /// The same for a website visitor.
-pub fn visitor_frame_too_large() -> VisitorFrame<'static> {
+pub fn visitor_frame_too_large() -> VisitorFrame {
     VisitorFrame::Error {
         error: "frame_too_large",
         message: format!("a frame may be at most {MAX_CLIENT_FRAME} bytes"),

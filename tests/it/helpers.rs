@@ -858,7 +858,7 @@ impl TestApp {
     ) -> (String, String) {
         let row = switchboard::auth::new_agent_row(email, email, role, "agent-password-1")
             .expect("agent row");
-        let id = row.id.clone();
+        let id = row.id.to_string();
         self.handle
             .app
             .store

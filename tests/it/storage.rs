@@ -19,8 +19,8 @@ use crate::{
 
 fn contact(external_id: &str) -> ContactRow {
     ContactRow {
-        id: ContactId::new().to_string(),
-        inbox_id: "support".to_owned(),
+        id: ContactId::new(),
+        inbox_id: "support".into(),
         external_id: external_id.to_owned(),
         name: None,
         phone: None,
