@@ -11,15 +11,10 @@ use crate::{
         conversation::{HandoffAck, Policy},
         handoff::HandoffPhrases,
         types::ChannelKind,
+        window::Windows,
         InboxId,
     },
 };
-
-/// Free-form messages are allowed this long after the customer's last message on WhatsApp,
-/// Messenger and Instagram.
-const SERVICE_WINDOW_HOURS: i64 = 24;
-/// A person may still answer this long on Messenger and Instagram (`HUMAN_AGENT` tag).
-const AGENT_WINDOW_DAYS: i64 = 7;
 
 /// One inbox as the running server uses it.
 #[derive(Debug)]
@@ -77,8 +72,7 @@ impl Inboxes {
         );
         let misses = settings.assistant.handoff_after_misses;
         let base_policy = Policy {
-            service_window: None,
-            agent_window: None,
+            windows: Windows::default(),
             handoff_phrases: Arc::new(HandoffPhrases::new(phrases)),
             complaint_phrases: Arc::new(HandoffPhrases::new(complaints)),
             reopen_to: conv.reopen_to,
@@ -130,18 +124,15 @@ impl Inboxes {
 
 impl Inbox {
     fn new(s: &InboxSettings, base: &Policy) -> Inbox {
-        let hours = |h: i64| Some(Duration::hours(h));
-        let (service_window, agent_window) = match s.channel {
-            ChannelKind::Api | ChannelKind::Widget => {
-                (s.window_hours.map(|h| Duration::hours(i64::from(h))), None)
-            }
-            ChannelKind::Whatsapp => (hours(SERVICE_WINDOW_HOURS), None),
+        let windows = match s.channel {
+            ChannelKind::Api | ChannelKind::Widget => Windows {
+                service: s.window_hours.map(|h| Duration::hours(i64::from(h))),
+                agent: None,
+            },
+            ChannelKind::Whatsapp => Windows::whatsapp(),
             // SMS has no window; Twilio's WhatsApp conversations use `windowed_policy`.
-            ChannelKind::Twilio => (None, None),
-            ChannelKind::Meta => (
-                hours(SERVICE_WINDOW_HOURS),
-                Some(Duration::days(AGENT_WINDOW_DAYS)),
-            ),
+            ChannelKind::Twilio => Windows::default(),
+            ChannelKind::Meta => Windows::messenger(),
         };
         let ack = &s.handoff_ack;
         let handoff_ack = ack.enabled.then(|| {
@@ -158,14 +149,12 @@ impl Inbox {
             secret: s.secret.clone(),
             callback_url: s.callback_url.clone(),
             policy: Policy {
-                service_window,
-                agent_window,
+                windows,
                 handoff_ack: handoff_ack.clone(),
                 ..base.clone()
             },
             windowed_policy: Policy {
-                service_window: hours(SERVICE_WINDOW_HOURS),
-                agent_window: None,
+                windows: Windows::whatsapp(),
                 handoff_ack,
                 ..base.clone()
             },

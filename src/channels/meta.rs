@@ -15,9 +15,8 @@ use super::normalized::{
     check_len, check_not_blank, join_url, parse_json, unix_millis, At, BuildError, Content,
     InboundContact, InboundMessage, MediaKind, MediaSource, Network, OutboundContent, ParseError,
     ProviderError, ProviderRequest, RequestBody, SendOutcome, StatusUpdate, WebhookEvent,
-    WindowClosed,
 };
-use crate::domain::delivery::DeliveryStatus;
+use crate::domain::{delivery::DeliveryStatus, window::Allowed};
 
 pub use super::hub_signature::{
     sign, verify as verify_signature, verify_handshake, HandshakeError, SignatureError,
@@ -28,10 +27,6 @@ pub use super::hub_signature::{
 pub const GRAPH_BASE_URL: &str = "https://graph.facebook.com";
 /// The Graph API version Meta's current examples use.
 pub const DEFAULT_GRAPH_VERSION: &str = "v25.0";
-/// After the customer's last message, any content may be sent for this long.
-pub const STANDARD_WINDOW_HOURS: i64 = 24;
-/// A human agent may answer with the `HUMAN_AGENT` tag for this long.
-pub const HUMAN_AGENT_WINDOW_DAYS: i64 = 7;
 /// Longest Messenger text, in characters (Instagram's limit is 1,000 bytes, and Meta
 /// refuses longer ones with its own error).
 pub const MAX_TEXT_CHARS: usize = 2000;
@@ -49,40 +44,14 @@ pub enum MessagingType {
     HumanAgent,
 }
 
-/// Decides whether a reply may be sent now and how to label it.
-///
-/// - Within 24 h of the customer's last message: anyone, as `RESPONSE`.
-/// - Within 7 days: only a human agent, with the `HUMAN_AGENT` tag.
-/// - Later, or if the customer never wrote: nothing, until they write again.
-///
-/// A window is open while `now < last + length`. A `last_customer_at` in the future (clock
-/// skew) counts as just now.
-pub fn send_permission(
-    last_customer_at: Option<NaiveDateTime>,
-    now: NaiveDateTime,
-    author_is_agent: bool,
-) -> Result<MessagingType, WindowClosed> {
-    let Some(last) = last_customer_at else {
-        return Err(WindowClosed {
-            last_customer_at: None,
-            closed_at: None,
-        });
-    };
-    let standard_end = last + chrono::Duration::hours(STANDARD_WINDOW_HOURS);
-    let agent_end = last + chrono::Duration::days(HUMAN_AGENT_WINDOW_DAYS);
-    if now < standard_end {
-        Ok(MessagingType::Response)
-    } else if author_is_agent && now < agent_end {
-        Ok(MessagingType::HumanAgent)
-    } else {
-        Err(WindowClosed {
-            last_customer_at: Some(last),
-            closed_at: Some(if author_is_agent {
-                agent_end
-            } else {
-                standard_end
-            }),
-        })
+impl MessagingType {
+    /// The label of a free-form reply the window allows (see [`crate::domain::window`]):
+    /// past the 24 hours only a person answers, and says so with the `HUMAN_AGENT` tag.
+    pub fn of(allowed: Allowed) -> MessagingType {
+        match allowed {
+            Allowed::AgentWindow => MessagingType::HumanAgent,
+            Allowed::Always | Allowed::InWindow => MessagingType::Response,
+        }
     }
 }
 
@@ -393,7 +362,7 @@ pub fn split_caption(content: &OutboundContent) -> Vec<OutboundContent> {
 ///
 /// The page token goes in the `Authorization: Bearer` header, which the Graph API accepts
 /// like the `access_token` query parameter, so that it never appears in a URL (URLs end up
-/// in logs and in error messages). `messaging_type` comes from [`send_permission`].
+/// in logs and in error messages). `messaging_type` comes from [`MessagingType::of`].
 /// Templates cannot be sent here, and captions must be split off first
 /// ([`split_caption`]).
 pub fn build_send(
@@ -639,50 +608,16 @@ mod tests {
     // --- windows -----------------------------------------------------------------------------
 
     #[test]
-    fn standard_window_then_human_agent_then_closed() {
-        let last = Some(t(0));
+    fn only_the_agent_window_is_tagged_human_agent() {
         assert_eq!(
-            send_permission(last, t(0), false),
-            Ok(MessagingType::Response)
+            MessagingType::of(Allowed::InWindow),
+            MessagingType::Response
         );
+        assert_eq!(MessagingType::of(Allowed::Always), MessagingType::Response);
         assert_eq!(
-            send_permission(last, t(23), false),
-            Ok(MessagingType::Response)
+            MessagingType::of(Allowed::AgentWindow),
+            MessagingType::HumanAgent
         );
-        assert_eq!(
-            send_permission(last, t(23), true),
-            Ok(MessagingType::Response)
-        );
-        // At exactly 24 h the standard window is closed.
-        assert_eq!(
-            send_permission(last, t(24), false),
-            Err(WindowClosed {
-                last_customer_at: last,
-                closed_at: Some(t(24))
-            })
-        );
-        assert_eq!(
-            send_permission(last, t(24), true),
-            Ok(MessagingType::HumanAgent)
-        );
-        assert_eq!(
-            send_permission(last, t(167), true),
-            Ok(MessagingType::HumanAgent)
-        );
-        assert_eq!(
-            send_permission(last, t(168), true),
-            Err(WindowClosed {
-                last_customer_at: last,
-                closed_at: Some(t(168))
-            })
-        );
-        // Clock skew: a last message "in the future" is treated as just now.
-        assert_eq!(
-            send_permission(Some(t(5)), t(0), false),
-            Ok(MessagingType::Response)
-        );
-        // Never wrote.
-        assert!(send_permission(None, t(0), true).is_err());
     }
 
     // --- webhooks ------------------------------------------------------------------------------

@@ -446,29 +446,6 @@ impl SendOutcome {
     }
 }
 
-/// A free-form send refused because the customer-service window is closed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}", window_closed_message(self))]
-pub struct WindowClosed {
-    /// The customer's last message, if they ever wrote.
-    pub last_customer_at: Option<NaiveDateTime>,
-    /// When the last window that applied to this send closed.
-    pub closed_at: Option<NaiveDateTime>,
-}
-
-fn window_closed_message(w: &WindowClosed) -> String {
-    match w.closed_at {
-        Some(at) => format!(
-            "the messaging window closed at {} UTC; only an approved template can be sent \
-             until the customer writes again",
-            at.format("%Y-%m-%d %H:%M")
-        ),
-        None => "the customer has never written on this channel; only an approved template \
-                 can be sent"
-            .to_owned(),
-    }
-}
-
 /// A webhook body that cannot be understood. The message names the exact JSON path or form
 /// field, so the provider's debugger and our logs say what was wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -904,19 +881,5 @@ mod tests {
         assert_eq!(MediaKind::from_mime("Image/PNG"), MediaKind::Image);
         assert_eq!(MediaKind::from_mime("application/pdf"), MediaKind::Document);
         assert_eq!(MediaKind::from_mime(""), MediaKind::Document);
-    }
-
-    #[test]
-    fn window_closed_says_what_to_do() {
-        let at = NaiveDate::from_ymd_opt(2026, 1, 2)
-            .unwrap()
-            .and_hms_opt(3, 4, 0)
-            .unwrap();
-        let w = WindowClosed {
-            last_customer_at: None,
-            closed_at: Some(at),
-        };
-        assert!(w.to_string().contains("2026-01-02 03:04"));
-        assert!(w.to_string().contains("template"));
     }
 }

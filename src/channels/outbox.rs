@@ -44,6 +44,7 @@ use crate::{
     domain::{
         delivery::DeliveryStatus,
         types::{Author, ChannelKind, MessageKind},
+        window::Sender,
         InboxId, MessageId,
     },
     error::{AppError, AppResult},
@@ -399,13 +400,20 @@ fn provider_request(
         }
         ChannelKind::Meta => {
             // The window decides the label; the assistant never uses the human-agent tag.
-            let by_agent = l.message.author == Author::Agent;
-            let messaging_type = meta::send_permission(
-                l.conversation.last_customer_message_at,
-                clock::now(),
-                by_agent,
-            )
-            .map_err(|e| e.to_string())?;
+            let sender = match l.message.author {
+                Author::Agent => Sender::Agent,
+                _ => Sender::Assistant,
+            };
+            let allowed = inbox
+                .policy_for(l.conversation.network)
+                .windows
+                .free_form(
+                    l.conversation.last_customer_message_at,
+                    clock::now(),
+                    sender,
+                )
+                .map_err(|e| e.to_string())?;
+            let messaging_type = meta::MessagingType::of(allowed);
             meta::build_send(
                 s.api_base(),
                 s.graph_version(),

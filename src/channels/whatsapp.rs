@@ -7,7 +7,6 @@
 
 use std::time::Duration;
 
-use chrono::NaiveDateTime;
 use serde_json::{json, Map, Value};
 
 use super::{
@@ -16,7 +15,7 @@ use super::{
         check_len, check_not_blank, join_url, parse_json, unix_seconds, At, BuildError, Content,
         InboundContact, InboundMessage, MediaKind, MediaSource, Network, OutboundContent,
         ParseError, ProviderError, ProviderRequest, RequestBody, SendOutcome, StatusUpdate,
-        WebhookEvent, WindowClosed,
+        WebhookEvent,
     },
     phone,
 };
@@ -28,8 +27,6 @@ pub use super::hub_signature::{
 };
 pub use super::meta::{DEFAULT_GRAPH_VERSION, GRAPH_BASE_URL};
 
-/// Free-form messages are allowed for this long after the customer's last message.
-pub const SERVICE_WINDOW_HOURS: i64 = 24;
 /// Default messages per second per business number (inbound and outbound together).
 pub const DEFAULT_THROUGHPUT_PER_SECOND: u32 = 80;
 /// Throughput of a number also used in the WhatsApp Business app (coexistence).
@@ -38,36 +35,6 @@ pub const COEXISTENCE_THROUGHPUT_PER_SECOND: u32 = 20;
 pub const MAX_TEXT_CHARS: usize = 4096;
 /// Longest media caption, in characters.
 pub const MAX_CAPTION_CHARS: usize = 1024;
-
-// ---------------------------------------------------------------------------------------
-// Window
-
-/// When the window opened by a customer message at `last_inbound` closes.
-pub fn window_closes_at(last_inbound: NaiveDateTime) -> NaiveDateTime {
-    last_inbound + chrono::Duration::hours(SERVICE_WINDOW_HOURS)
-}
-
-/// Whether free-form messages may be sent: the window is open while
-/// `now < last inbound + 24 h`. Only the customer's messages open or refresh it.
-pub fn window_open(last_inbound: Option<NaiveDateTime>, now: NaiveDateTime) -> bool {
-    last_inbound.is_some_and(|last| now < window_closes_at(last))
-}
-
-/// Refuses free-form content outside the window (sending it would fail with 131047);
-/// templates may always be sent.
-pub fn check_window(
-    last_inbound: Option<NaiveDateTime>,
-    now: NaiveDateTime,
-    content: &OutboundContent,
-) -> Result<(), WindowClosed> {
-    if content.is_template() || window_open(last_inbound, now) {
-        return Ok(());
-    }
-    Err(WindowClosed {
-        last_customer_at: last_inbound,
-        closed_at: last_inbound.map(window_closes_at),
-    })
-}
 
 // ---------------------------------------------------------------------------------------
 // Notifications
@@ -561,7 +528,7 @@ pub fn media_fetch_request(url: &str, access_token: &str) -> ProviderRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{DateTime, NaiveDate};
+    use chrono::{DateTime, NaiveDateTime};
 
     fn unix(secs: i64) -> NaiveDateTime {
         DateTime::from_timestamp(secs, 0).unwrap().naive_utc()
@@ -1054,41 +1021,6 @@ mod tests {
             ),
             Ok("1158201444".into())
         );
-    }
-
-    // --- window -------------------------------------------------------------------------------
-
-    #[test]
-    fn service_window() {
-        let last = NaiveDate::from_ymd_opt(2026, 6, 1)
-            .unwrap()
-            .and_hms_opt(10, 0, 0)
-            .unwrap();
-        let h = |n: i64| last + chrono::Duration::hours(n);
-        let text = OutboundContent::Text { body: "hi".into() };
-        let template = OutboundContent::Template {
-            name: "order_update".into(),
-            language: "en_US".into(),
-            parameters: vec![],
-        };
-        assert!(window_open(Some(last), h(0)));
-        assert!(window_open(
-            Some(last),
-            h(24) - chrono::Duration::seconds(1)
-        ));
-        assert!(!window_open(Some(last), h(24)));
-        assert!(!window_open(None, h(0)));
-        assert_eq!(check_window(Some(last), h(23), &text), Ok(()));
-        assert_eq!(
-            check_window(Some(last), h(25), &text),
-            Err(WindowClosed {
-                last_customer_at: Some(last),
-                closed_at: Some(h(24))
-            })
-        );
-        assert_eq!(check_window(Some(last), h(25), &template), Ok(()));
-        assert_eq!(check_window(None, h(0), &template), Ok(()));
-        assert!(check_window(None, h(0), &text).is_err());
     }
 
     // --- sending -------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ use super::{
     ids::AgentId,
     notes::Note,
     types::{Author, LeadStage, Status},
+    window::{Allowed, Sender, WindowClosed, Windows},
 };
 
 /// The stored state of one conversation that the rules look at.
@@ -79,34 +80,41 @@ impl ConversationState {
     /// When free-form messages stop being allowed, if the inbox has a service window.
     /// `None` with a window configured means the customer never wrote: the window is shut.
     pub fn window_closes_at(&self, policy: &Policy) -> Option<NaiveDateTime> {
-        let window = policy.service_window?;
-        self.last_customer_message_at.map(|at| at + window)
+        policy
+            .windows
+            .service_closes_at(self.last_customer_message_at)
     }
 
     /// May a free-form (non-template) message be sent now?
     pub fn window_open(&self, now: NaiveDateTime, policy: &Policy) -> bool {
-        match policy.service_window {
-            None => true,
-            Some(_) => self
-                .window_closes_at(policy)
-                .is_some_and(|closes| now < closes),
-        }
+        self.free_form(now, policy, Sender::Assistant).is_ok()
+    }
+
+    /// May `sender` send a free-form message now ([`Windows::free_form`] on this
+    /// conversation's last customer message).
+    pub fn free_form(
+        &self,
+        now: NaiveDateTime,
+        policy: &Policy,
+        sender: Sender,
+    ) -> Result<Allowed, WindowClosed> {
+        policy
+            .windows
+            .free_form(self.last_customer_message_at, now, sender)
     }
 
     /// When a person stops being allowed to answer, if the channel gives people longer than
     /// the service window (Messenger and Instagram's `HUMAN_AGENT` tag: 7 days).
     pub fn agent_window_closes_at(&self, policy: &Policy) -> Option<NaiveDateTime> {
-        let window = policy.agent_window?;
-        self.last_customer_message_at.map(|at| at + window)
+        policy
+            .windows
+            .agent_closes_at(self.last_customer_message_at)
     }
 
     /// May a human agent send a free-form message now: inside the service window, or inside
     /// the longer agent window where the channel has one.
     pub fn agent_may_reply(&self, now: NaiveDateTime, policy: &Policy) -> bool {
-        self.window_open(now, policy)
-            || self
-                .agent_window_closes_at(policy)
-                .is_some_and(|closes| now < closes)
+        self.free_form(now, policy, Sender::Agent).is_ok()
     }
 }
 
@@ -164,13 +172,9 @@ impl FollowUpPreset {
 /// The rules of one inbox, built from configuration. Pure data.
 #[derive(Debug, Clone)]
 pub struct Policy {
-    /// Free-form messages are allowed only this long after the customer's last message
-    /// (24 h on WhatsApp and Messenger); `None` for channels without a window.
-    pub service_window: Option<Duration>,
-    /// A human agent (not the assistant) may still answer this long after the customer's last
-    /// message (Messenger and Instagram: 7 days with the `HUMAN_AGENT` tag); `None` when
-    /// people have no more time than the service window.
-    pub agent_window: Option<Duration>,
+    /// How long after the customer's last message free-form messages may go (24 h on
+    /// WhatsApp and Messenger, and 7 days for a person on Messenger); none without a window.
+    pub windows: Windows,
     /// Phrases with which a customer asks for a person.
     pub handoff_phrases: Arc<HandoffPhrases>,
     /// Billing, fraud, damage and anger phrases: a person, not the assistant, answers those.
@@ -209,8 +213,7 @@ impl HandoffAck {
 impl Default for Policy {
     fn default() -> Self {
         Policy {
-            service_window: None,
-            agent_window: None,
+            windows: Windows::default(),
             handoff_phrases: Arc::new(HandoffPhrases::defaults()),
             complaint_phrases: Arc::new(HandoffPhrases::complaints()),
             reopen_to: Status::Bot,
@@ -445,9 +448,9 @@ pub fn transition(s: &ConversationState, ev: &Event, now: NaiveDateTime, p: &Pol
             }
         }
         Event::AgentReplied { agent, at } => {
-            if !s.agent_may_reply(now, p) {
+            if let Err(closed) = s.free_form(now, p, Sender::Agent) {
                 return Err(TransitionError::WindowClosed {
-                    closed_at: s.agent_window_closes_at(p).or(s.window_closes_at(p)),
+                    closed_at: closed.closed_at,
                 });
             }
             agent_wrote(&mut n, &mut fx, *agent, *at, p);
@@ -611,13 +614,11 @@ fn require_window(
     now: NaiveDateTime,
     p: &Policy,
 ) -> Result<(), TransitionError> {
-    if s.window_open(now, p) {
-        Ok(())
-    } else {
-        Err(TransitionError::WindowClosed {
-            closed_at: s.window_closes_at(p),
+    s.free_form(now, p, Sender::Assistant)
+        .map(|_| ())
+        .map_err(|closed| TransitionError::WindowClosed {
+            closed_at: closed.closed_at,
         })
-    }
 }
 
 #[cfg(test)]
@@ -639,7 +640,7 @@ mod tests {
 
     fn whatsapp() -> Policy {
         Policy {
-            service_window: Some(Duration::hours(24)),
+            windows: Windows::whatsapp(),
             ..Policy::default()
         }
     }
@@ -1155,8 +1156,7 @@ mod tests {
 
     fn messenger() -> Policy {
         Policy {
-            service_window: Some(Duration::hours(24)),
-            agent_window: Some(Duration::days(7)),
+            windows: Windows::messenger(),
             ..Policy::default()
         }
     }

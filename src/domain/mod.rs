@@ -9,5 +9,6 @@ pub mod ids;
 pub mod notes;
 pub mod text;
 pub mod types;
+pub mod window;
 
 pub use ids::{AgentId, ContactId, ConversationId, InboxId, MessageId};

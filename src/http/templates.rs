@@ -63,8 +63,8 @@ fn inbox_view(inbox: &Inbox) -> InboxView<'_> {
         name: inbox.settings.display_name(),
         channel: inbox.channel,
         networks,
-        service_window_hours: inbox.policy.service_window.map(|d| d.num_hours()),
-        agent_window_days: inbox.policy.agent_window.map(|d| d.num_days()),
+        service_window_hours: inbox.policy.windows.service.map(|d| d.num_hours()),
+        agent_window_days: inbox.policy.windows.agent.map(|d| d.num_days()),
         templates: &inbox.settings.templates,
         start_with,
         start_needs_template,
@@ -285,7 +285,7 @@ pub async fn start(
         .cloned()
         .ok_or_else(|| AppError::Validation(format!("`inbox`: no inbox `{}`", req.inbox)))?;
     let (contact, network) = contact_for(&inbox, &req)?;
-    let windowed = inbox.policy_for(network).service_window.is_some();
+    let windowed = inbox.policy_for(network).windows.service.is_some();
     // Validated before anything is stored: a refused first message leaves no empty conversation.
     enum First {
         Template(SendTemplate),
