@@ -153,7 +153,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
     ))
     .service(allow_only(
         method_route!(
-            web::resource("/{file:(app|widget)\\.(js|css)}"),
+            web::resource("/{file:(app|widget)\\.(js|css)|js/[a-z][a-z0-9-]*\\.js}"),
             get,
             static_files::file
         ),

@@ -37,13 +37,44 @@ async fn the_whole_loop_in_a_real_browser() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let mut b = Browser::launch().await;
 
-    // The agent logs in.
+    // The agent logs in. Every module of the dashboard loads, and nothing reports an error.
     let dash = b.open(&format!("{}/", app.base), 1366, 800).await;
+    dash.assert_no_console_errors(&mut b, "loading the dashboard")
+        .await;
     dash.type_text(&mut b, "#login-email", ADMIN_EMAIL).await;
     dash.type_text(&mut b, "#login-password", ADMIN_PASSWORD)
         .await;
     dash.click(&mut b, "#login-submit").await;
     dash.wait_for(&mut b, "the inbox", "document.querySelector('#conv-list') && !document.querySelector('#login-submit')?.offsetParent").await;
+    dash.assert_no_console_errors(&mut b, "signing in").await;
+    assert_eq!(
+        dash.eval(&mut b, "document.querySelectorAll('.toast-error').length")
+            .await,
+        json!(0),
+        "an error shown on signing in"
+    );
+
+    // The check above would catch a module that fails to load (tried on a page of the same
+    // origin that runs no code of its own).
+    let probe = b.open(&format!("{}/healthz", app.base), 1366, 800).await;
+    probe
+        .eval(
+            &mut b,
+            "(() => { const s = document.createElement('script'); s.type = 'module'; s.src = '/js/no-such-module.js'; document.head.append(s); })()",
+        )
+        .await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let errors = probe.console_errors(&mut b).await;
+        if errors.iter().any(|e| e.contains("no-such-module.js")) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "a module that failed to load went unreported: {errors:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 
     // A customer opens the widget on the demo page and asks a question.
     let shop = b.open(&format!("{}/demo", app.base), 1366, 800).await;
@@ -213,6 +244,12 @@ async fn the_whole_loop_in_a_real_browser() {
         "document.querySelector('#thread') !== null",
     )
     .await;
+
+    // Nothing on the way reported an error either.
+    dash.assert_no_console_errors(&mut b, "in the whole loop")
+        .await;
+    shop.assert_no_console_errors(&mut b, "in the whole loop")
+        .await;
 }
 
 /// Signs `email` into the dashboard at `base` in a new tab of `width`×`height` whose clocks
@@ -229,6 +266,8 @@ async fn dashboard_of(
     let page = b.open("about:blank", width, height).await;
     page.set_timezone(b, zone).await;
     page.goto(b, &format!("{base}/")).await;
+    page.assert_no_console_errors(b, "loading the dashboard")
+        .await;
     page.type_text(b, "#login-email", email).await;
     page.type_text(b, "#login-password", password).await;
     page.click(b, "#login-submit").await;
@@ -238,6 +277,13 @@ async fn dashboard_of(
         "document.querySelector('#conv-list') && !document.querySelector('#login-submit')?.offsetParent",
     )
     .await;
+    page.assert_no_console_errors(b, "signing in").await;
+    assert_eq!(
+        page.eval(b, "document.querySelectorAll('.toast-error').length")
+            .await,
+        json!(0),
+        "an error shown on signing in"
+    );
     page
 }
 
@@ -516,4 +562,9 @@ async fn what_each_agent_sees_in_a_real_browser() {
         "document.querySelector('[data-action=\"delete\"]').offsetParent !== null",
     )
     .await;
+
+    // Nothing on the way reported an error either.
+    for page in [&alice, &boss] {
+        page.assert_no_console_errors(&mut b, "along the way").await;
+    }
 }

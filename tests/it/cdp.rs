@@ -1,10 +1,12 @@
 //! A small Chrome DevTools Protocol client: enough to drive headless Chromium (Debian's
-//! `chromium`) through real pages — navigate, evaluate, type, press keys, take screenshots.
+//! `chromium`) through real pages — navigate, evaluate, type, press keys, take screenshots, and
+//! hear what each page reports as an error (uncaught exceptions, `console.error`, failed loads).
 //!
 //! With `CI=true` a missing browser is a failure. Elsewhere too, unless the developer opts out
 //! explicitly with `SWITCHBOARD_SKIP_BROWSER=1` (never honoured in CI).
 
 use std::{
+    collections::HashMap,
     io::{BufRead, BufReader},
     process::{Child, Command, Stdio},
     time::Duration,
@@ -51,6 +53,8 @@ pub struct Browser {
     /// The tab in front: a user looks at one tab at a time, and Chromium pauses rendering in
     /// the others.
     front: Option<String>,
+    /// What each tab (by CDP session) reported as an error, in order: see [`Page::console_errors`].
+    errors: HashMap<String, Vec<String>>,
     _profile: tempfile::TempDir,
 }
 
@@ -98,11 +102,13 @@ impl Browser {
             socket,
             next_id: 1,
             front: None,
+            errors: HashMap::new(),
             _profile: profile,
         }
     }
 
-    /// Sends a command and waits for its answer (events in between are ignored).
+    /// Sends a command and waits for its answer (events in between are ignored, but for the
+    /// errors they report).
     pub async fn call(&mut self, session: Option<&str>, method: &str, params: Value) -> Value {
         let id = self.next_id;
         self.next_id += 1;
@@ -126,6 +132,10 @@ impl Browser {
                 }
             };
             let v: Value = serde_json::from_str(text.as_str()).expect("CDP JSON");
+            if v.get("method").is_some() {
+                self.note_error(&v);
+                continue;
+            }
             if v["id"] == id {
                 if let Some(err) = v.get("error") {
                     panic!("{method} failed: {err}");
@@ -133,6 +143,65 @@ impl Browser {
                 return v["result"].clone();
             }
         }
+    }
+
+    /// Keeps an event that reports an error in a tab: an uncaught exception (a module that fails
+    /// to parse or link throws one), `console.error`, or the browser's own error log (a script
+    /// or module that failed to load, a refused fetch).
+    fn note_error(&mut self, v: &Value) {
+        let Some(session) = v["sessionId"].as_str() else {
+            return;
+        };
+        let p = &v["params"];
+        let at = |url: &Value, line: &Value| match url.as_str() {
+            Some(url) if !url.is_empty() => match line.as_i64() {
+                Some(line) => format!(" ({url}:{})", line + 1),
+                None => format!(" ({url})"),
+            },
+            _ => String::new(),
+        };
+        let error = match v["method"].as_str() {
+            Some("Runtime.exceptionThrown") => {
+                let d = &p["exceptionDetails"];
+                let what = d["exception"]["description"]
+                    .as_str()
+                    .or(d["text"].as_str())
+                    .unwrap_or("exception");
+                format!("uncaught {what}{}", at(&d["url"], &d["lineNumber"]))
+            }
+            Some("Runtime.consoleAPICalled") if p["type"] == "error" || p["type"] == "assert" => {
+                let args: Vec<String> = p["args"]
+                    .as_array()
+                    .map(Vec::as_slice)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|a| match &a["value"] {
+                        Value::String(s) => s.clone(),
+                        Value::Null => a["description"].as_str().unwrap_or("?").to_owned(),
+                        other => other.to_string(),
+                    })
+                    .collect();
+                format!(
+                    "console.{}: {}",
+                    p["type"].as_str().unwrap_or("error"),
+                    args.join(" ")
+                )
+            }
+            Some("Log.entryAdded") if p["entry"]["level"] == "error" => {
+                let e = &p["entry"];
+                format!(
+                    "{}: {}{}",
+                    e["source"].as_str().unwrap_or("log"),
+                    e["text"].as_str().unwrap_or_default(),
+                    at(&e["url"], &e["lineNumber"])
+                )
+            }
+            _ => return,
+        };
+        self.errors
+            .entry(session.to_owned())
+            .or_default()
+            .push(error);
     }
 
     /// Opens a new tab at `url` with a laptop-sized viewport.
@@ -153,8 +222,10 @@ impl Browser {
             .expect("sessionId")
             .to_owned();
         let page = Page { session };
-        self.call(Some(&page.session), "Page.enable", json!({}))
-            .await;
+        for domain in ["Page", "Runtime", "Log"] {
+            self.call(Some(&page.session), &format!("{domain}.enable"), json!({}))
+                .await;
+        }
         page.resize(self, width, height).await;
         page.goto(self, url).await;
         page
@@ -236,6 +307,29 @@ impl Page {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Everything this tab reported as an error so far (uncaught exceptions, `console.error`,
+    /// resources that failed to load), oldest first.
+    pub async fn console_errors(&self, b: &mut Browser) -> Vec<String> {
+        // A round trip: whatever the tab reported before it has been read by then.
+        b.call(
+            Some(&self.session),
+            "Runtime.evaluate",
+            json!({ "expression": "0" }),
+        )
+        .await;
+        b.errors.get(&self.session).cloned().unwrap_or_default()
+    }
+
+    /// Fails the test, listing them, if this tab reported any error so far.
+    pub async fn assert_no_console_errors(&self, b: &mut Browser, when: &str) {
+        let errors = self.console_errors(b).await;
+        assert!(
+            errors.is_empty(),
+            "the page reported errors {when}:\n  {}",
+            errors.join("\n  ")
+        );
     }
 
     pub async fn click(&self, b: &mut Browser, selector: &str) {

@@ -1,0 +1,205 @@
+// The contact panel: who the customer is, tags, lead stage, follow-up, and their other
+// conversations. On a phone it is a pane of its own; on a wide screen it opens beside the thread.
+
+import { api, convPath } from './api.js';
+import { $, $$, h, show } from './dom.js';
+import { avatar, channelInfo, displayName, fullTime, parseTime, untilLabel } from './format.js';
+import { activeConv, state, upsertConversation } from './store.js';
+import { narrow, setView, showError, toast } from './ui.js';
+
+const LEAD_STAGES = [
+  ['in_progress', 'In progress'],
+  ['opportunity', 'Opportunity'],
+  ['potential_customer', 'Potential customer'],
+  ['quote_request', 'Quote request'],
+  ['follow_up', 'Follow-up'],
+  ['contacted', 'Contacted'],
+  ['waiting_response', 'Waiting response'],
+  ['info_only', 'Info only'],
+  ['not_interested', 'Not interested'],
+  ['spam', 'Spam'],
+];
+
+let historyFor = null; // the conversation whose contact's history is shown
+
+export function renderContactEmpty() {
+  show($('#contact-body'), false);
+  show($('#contact-empty'), true);
+}
+
+/** The thread closed: the next one loads its contact's history afresh. */
+export function forgetHistory() {
+  historyFor = null;
+}
+
+export function renderContact(c, old) {
+  show($('#contact-empty'), false);
+  show($('#contact-body'), true);
+  const ch = channelInfo(c);
+  $('#contact-avatar').replaceWith(Object.assign(avatar(c, 'avatar avatar-lg'), { id: 'contact-avatar' }));
+  $('#contact-name').textContent = displayName(c);
+  setFact('#contact-phone', c.contact?.phone);
+  setFact('#contact-email', c.contact?.email);
+  const inboxName = state.inboxes?.get(c.inbox_id)?.name;
+  $('#contact-channel').textContent = inboxName && inboxName !== ch.label ? `${ch.label} · ${inboxName}` : ch.label;
+  $('#contact-created').textContent = fullTime(parseTime(c.created_at));
+  renderTags(c);
+  $('#lead-stage').value = c.lead_stage || '';
+  renderFollowUp(c);
+  if (old && old.contact?.id !== c.contact?.id) loadContactHistory(c);
+}
+
+function setFact(sel, value) {
+  const el = $(sel);
+  el.textContent = value || '—';
+  el.classList.toggle('muted', !value);
+}
+
+function renderTags(c) {
+  $('#tag-list').replaceChildren(...(c.tags || []).map((tag) =>
+    h('span', { class: 'chip' },
+      h('span', { dir: 'auto', text: tag }),
+      h('button', { class: 'chip-x', type: 'button', title: 'Remove tag', 'aria-label': `Remove tag ${tag}`, onclick: () => saveTags(c.id, (activeConv()?.tags || []).filter((t) => t !== tag)) }, '×'))));
+}
+
+async function saveTags(id, tags) {
+  try {
+    upsertConversation(await api('PUT', convPath(id, '/tags'), { tags }));
+  } catch (e) {
+    showError(e, 'Could not save tags');
+  }
+}
+
+function onTagKeydown(e) {
+  if (e.key !== 'Enter' && e.key !== ',') return;
+  e.preventDefault();
+  const c = activeConv();
+  const tag = e.target.value.trim().replace(/,$/, '');
+  if (!c || !tag) return;
+  e.target.value = '';
+  if (!(c.tags || []).includes(tag)) saveTags(c.id, [...(c.tags || []), tag]);
+}
+
+function fillLeadStages() {
+  $('#lead-stage').replaceChildren(
+    h('option', { value: '', text: 'No stage' }),
+    ...LEAD_STAGES.map(([value, label]) => h('option', { value, text: label })),
+  );
+}
+
+async function setLeadStage() {
+  const c = activeConv();
+  if (!c) return;
+  try {
+    upsertConversation(await api('POST', convPath(c.id, '/lead-stage'), { lead_stage: $('#lead-stage').value || null }));
+  } catch (e) {
+    showError(e, 'Could not set the lead stage');
+    $('#lead-stage').value = c.lead_stage || '';
+  }
+}
+
+export function renderFollowUp(c) {
+  const box = $('#followup-current');
+  const at = parseTime(c.follow_up?.at);
+  show(box, !!at);
+  if (!at) return;
+  $('#followup-when').textContent = `${fullTime(at)} (${untilLabel(at)})`;
+  $('#followup-reason-text').textContent = c.follow_up.reason || '';
+}
+
+async function scheduleFollowUp(body) {
+  const c = activeConv();
+  if (!c) return;
+  try {
+    upsertConversation(await api('POST', convPath(c.id, '/follow-up'), body));
+    toast('Follow-up scheduled.');
+  } catch (e) {
+    showError(e, 'Could not schedule the follow-up');
+  }
+}
+
+function scheduleCustomFollowUp() {
+  const value = $('#followup-at').value;
+  const at = value ? new Date(value) : null;
+  if (!at || Number.isNaN(at.getTime())) {
+    toast('Pick a date and time for the follow-up.', 'error');
+    return;
+  }
+  if (at <= new Date()) {
+    toast('The follow-up must be in the future.', 'error');
+    return;
+  }
+  const reason = $('#followup-reason').value.trim();
+  scheduleFollowUp(reason ? { at: at.toISOString(), reason } : { at: at.toISOString() }).then(() => {
+    $('#followup-at').value = '';
+    $('#followup-reason').value = '';
+  });
+}
+
+async function cancelFollowUp() {
+  const c = activeConv();
+  if (!c) return;
+  try {
+    upsertConversation(await api('DELETE', convPath(c.id, '/follow-up')));
+  } catch (e) {
+    showError(e, 'Could not cancel the follow-up');
+  }
+}
+
+/** Other conversations with the same person: searched by phone, else by name. */
+export async function loadContactHistory(c) {
+  if (!c || historyFor === c.id) return;
+  historyFor = c.id;
+  const box = $('#contact-history');
+  const q = c.contact?.phone || c.contact?.name;
+  if (!q) {
+    $('#history-count').textContent = '(0)';
+    box.replaceChildren(h('p', { class: 'muted small', text: 'No other conversations.' }));
+    return;
+  }
+  box.replaceChildren(h('p', { class: 'muted small', text: 'Loading…' }));
+  try {
+    const params = new URLSearchParams({ q, limit: '20' });
+    const [open, archived] = await Promise.all([
+      api('GET', `/api/conversations?${params}`),
+      api('GET', `/api/conversations?${params}&archived=true`),
+    ]);
+    if (historyFor !== c.id) return;
+    const same = (x) => x.contact?.id === c.contact?.id || (c.contact?.phone && x.contact?.phone === c.contact.phone);
+    const others = [...open.items, ...archived.items].filter((x) => x.id !== c.id && same(x));
+    $('#history-count').textContent = `(${others.length})`;
+    box.replaceChildren(...(others.length ? others.map(historyItem) : [h('p', { class: 'muted small', text: 'No other conversations.' })]));
+  } catch (e) {
+    if (historyFor === c.id) box.replaceChildren(h('p', { class: 'muted small', text: 'Could not load.' }));
+  }
+}
+
+function historyItem(x) {
+  const d = parseTime(x.last_message_at || x.created_at);
+  return h('a', { class: 'history-item', href: `#/c/${encodeURIComponent(x.id)}`, dataset: { id: x.id } },
+    h('div', { class: 'history-top' },
+      h('span', { class: `conv-status status-${x.status}`, text: x.status }),
+      h('span', { class: 'muted', text: `${channelInfo(x).label} · ${fullTime(d)}` })),
+    h('div', { class: 'history-preview', dir: 'auto', text: x.last_message_preview || '' }));
+}
+
+function toggleContact() {
+  if (narrow()) setView(document.body.dataset.view === 'contact' ? 'thread' : 'contact');
+  else document.body.classList.toggle('contact-open');
+}
+
+function closeContact() {
+  if (narrow()) setView('thread');
+  else document.body.classList.remove('contact-open');
+}
+
+export function bindContact() {
+  fillLeadStages();
+  $('#contact-toggle').addEventListener('click', toggleContact);
+  $('#contact-back').addEventListener('click', closeContact);
+  $('#tag-input').addEventListener('keydown', onTagKeydown);
+  $('#lead-stage').addEventListener('change', setLeadStage);
+  for (const b of $$('#followup-presets button[data-preset]')) b.addEventListener('click', () => scheduleFollowUp({ preset: b.dataset.preset }));
+  $('#followup-set').addEventListener('click', scheduleCustomFollowUp);
+  $('#followup-cancel').addEventListener('click', cancelFollowUp);
+}

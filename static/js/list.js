@@ -1,0 +1,263 @@
+// The conversation list: the first page for the current filter, search and dates, keyset
+// paging as the end scrolls into view, and live updates applied in place.
+
+import { api } from './api.js';
+import { $, $$, debounce, h, icon, show } from './dom.js';
+import { channelInfo, avatar, displayName, fullTime, parseTime, relTime, timeKey } from './format.js';
+import { addToList, agentName, clearList, on, setListQuery, state, upsertConversation } from './store.js';
+import { showError } from './ui.js';
+
+const LIST_PAGE = 50;
+
+let cursor = null; // the next page's, null at the end
+let req = 0; // answers to older requests are dropped
+let loading = false;
+let renderVersion = 0; // bumped when something every item shows changes (agent names)
+
+on('conversation', () => renderListSoon());
+on('removed', () => renderListSoon());
+on('lost', () => renderListSoon());
+on('agents', () => {
+  renderVersion++;
+  renderList();
+});
+
+function listParams(after) {
+  const p = new URLSearchParams({ limit: String(LIST_PAGE) });
+  switch (state.filter) {
+    case 'unread': p.set('unread', 'true'); break;
+    case 'bot': case 'human': case 'closed': p.set('status', state.filter); break;
+    case 'mine': p.set('mine', 'true'); break;
+    case 'unassigned': p.set('unassigned', 'true'); break;
+    case 'archived': p.set('archived', 'true'); break;
+    default: break;
+  }
+  if (state.q.trim()) p.set('q', state.q.trim());
+  if (state.from) p.set('from', state.from);
+  if (state.to) p.set('to', state.to);
+  if (after) p.set('cursor', after);
+  return p;
+}
+
+/** First page for the current filter; answers to older requests are dropped. */
+export async function reloadList() {
+  const mine = ++req;
+  loading = true;
+  renderListFooter();
+  try {
+    const res = await api('GET', `/api/conversations?${listParams()}`);
+    if (mine !== req) return;
+    clearList();
+    for (const c of res.items) {
+      upsertConversation(c);
+      addToList(c.id);
+    }
+    cursor = res.next_cursor || null;
+    $('#conv-list').scrollTop = 0;
+    setTimeout(maybeLoadMore, 100);
+  } catch (e) {
+    if (mine === req) showError(e, 'Could not load conversations');
+  } finally {
+    if (mine === req) {
+      loading = false;
+      renderList();
+    }
+  }
+}
+
+/** The observer fires only on changes; a page too short to scroll needs a nudge. */
+function maybeLoadMore() {
+  if (!cursor || loading) return;
+  const list = $('#conv-list');
+  if (listFooter().getBoundingClientRect().top < list.getBoundingClientRect().bottom + 200) loadMoreList();
+}
+
+async function loadMoreList() {
+  if (loading || !cursor) return;
+  const mine = req;
+  loading = true;
+  renderListFooter();
+  try {
+    const res = await api('GET', `/api/conversations?${listParams(cursor)}`);
+    if (mine !== req) return;
+    for (const c of res.items) {
+      upsertConversation(c);
+      addToList(c.id);
+    }
+    cursor = res.next_cursor || null;
+    setTimeout(maybeLoadMore, 100);
+  } catch (e) {
+    showError(e, 'Could not load more');
+  } finally {
+    if (mine === req) {
+      loading = false;
+      renderList();
+    }
+  }
+}
+
+const sortKey = (c) => timeKey(c.last_message_at || c.created_at);
+
+function sortedListConvs() {
+  return [...state.listIds]
+    .map((id) => state.convs.get(id))
+    .filter(Boolean)
+    .sort((a, b) => (sortKey(a) < sortKey(b) ? 1 : sortKey(a) > sortKey(b) ? -1 : a.id < b.id ? 1 : -1));
+}
+
+const itemCache = new Map(); // id → {conv, version, el}
+let listFrame = 0;
+
+function renderListSoon() {
+  if (listFrame) return;
+  listFrame = requestAnimationFrame(() => {
+    listFrame = 0;
+    renderList();
+  });
+}
+
+/**
+ * Brings the list in line with state, rebuilding only items whose conversation changed and
+ * moving nodes into place rather than replacing them, so scrolling and focus survive updates.
+ */
+export function renderList() {
+  if (listFrame) {
+    cancelAnimationFrame(listFrame);
+    listFrame = 0;
+  }
+  const list = $('#conv-list');
+  const convs = sortedListConvs();
+  const els = convs.map((c) => {
+    const cached = itemCache.get(c.id);
+    if (cached && cached.conv === c && cached.version === renderVersion) return cached.el;
+    const el = convItem(c);
+    itemCache.set(c.id, { conv: c, version: renderVersion, el });
+    return el;
+  });
+  for (const id of itemCache.keys()) if (!state.listIds.has(id)) itemCache.delete(id);
+  const footer = listFooter();
+  let at = list.firstChild;
+  for (const el of [...els, footer]) {
+    if (el === at) {
+      at = at.nextSibling;
+      continue;
+    }
+    list.insertBefore(el, at);
+  }
+  while (at) {
+    const next = at.nextSibling;
+    at.remove();
+    at = next;
+  }
+  for (const el of els) el.classList.toggle('active', el.dataset.id === state.activeId);
+  renderListFooter();
+}
+
+function convItem(c) {
+  const ch = channelInfo(c);
+  const time = parseTime(c.last_message_at || c.created_at);
+  const unread = c.unread_count > 0;
+  const authorPrefix = { assistant: 'Assistant: ', agent: 'Agent: ', system: '' }[c.last_message_author] || '';
+  return h('a', {
+    class: `conv-item${unread ? ' unread' : ''}${c.id === state.activeId ? ' active' : ''}`,
+    href: `#/c/${encodeURIComponent(c.id)}`,
+    role: 'listitem',
+    dataset: { id: c.id },
+  },
+  h('div', { class: 'conv-avatar' }, avatar(c), h('span', { class: `chan-badge ${ch.cls}`, title: ch.label }, icon(ch.icon))),
+  h('div', { class: 'conv-main' },
+    h('div', { class: 'conv-row' },
+      h('span', { class: 'conv-name', dir: 'auto', text: displayName(c) }),
+      h('time', { class: 'conv-time', dataset: { at: c.last_message_at || c.created_at || '' }, title: fullTime(time), text: relTime(time) })),
+    h('div', { class: 'conv-row' },
+      h('span', { class: 'conv-snippet' },
+        authorPrefix && h('span', { class: 'conv-preview-author', text: authorPrefix }),
+        h('span', { class: 'conv-preview', dir: 'auto', text: c.last_message_preview || '' })),
+      unread && h('span', { class: 'conv-unread', title: `${c.unread_count} unread`, text: String(c.unread_count) })),
+    h('div', { class: 'conv-row conv-meta' },
+      h('span', { class: `conv-status status-${c.status}`, text: c.status }),
+      c.needs_reply && h('span', { class: 'conv-needs-reply', text: 'Needs reply' }),
+      c.follow_up && h('span', { class: 'conv-followup', title: `Follow-up ${fullTime(parseTime(c.follow_up.at))}` }, icon('clock', 'icon icon-xs')),
+      h('span', { class: 'conv-assignee', dir: 'auto', text: c.assignee_id ? agentName(c.assignee_id) : '' }))));
+}
+
+let footerEl = null;
+
+function listFooter() {
+  if (!footerEl) {
+    footerEl = h('div', { class: 'list-footer' });
+    // Keyset paging: the next page loads when the end of the list scrolls into view.
+    new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) loadMoreList();
+    }, { root: $('#conv-list'), rootMargin: '200px' }).observe(footerEl);
+  }
+  return footerEl;
+}
+
+function renderListFooter() {
+  const footer = listFooter();
+  if (loading) {
+    footer.replaceChildren(h('span', { class: 'muted', text: 'Loading…' }));
+  } else if (cursor) {
+    footer.replaceChildren(h('button', { class: 'link-btn', type: 'button', text: 'Load more', onclick: loadMoreList }));
+  } else if (!state.listIds.size) {
+    const filtered = state.q || state.from || state.to || state.filter !== 'all';
+    footer.replaceChildren(h('div', { class: 'list-empty' },
+      h('strong', { text: filtered ? 'No conversations match' : 'No conversations yet' }),
+      h('span', { class: 'muted', text: filtered ? 'Try another filter or search.' : 'New customer messages appear here live.' })));
+  } else {
+    footer.replaceChildren();
+  }
+}
+
+/** Relative times age: their text is refreshed in place every half minute. */
+export function refreshListTimes() {
+  for (const el of $$('.conv-time[data-at]')) el.textContent = relTime(parseTime(el.dataset.at));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Filter tabs, search and dates
+
+function setFilter(filter) {
+  if (state.filter === filter) return;
+  setListQuery({ filter });
+  for (const b of $$('button[data-filter]')) {
+    b.classList.toggle('active', b.dataset.filter === filter);
+    b.setAttribute('aria-selected', String(b.dataset.filter === filter));
+  }
+  reloadList();
+}
+
+const onSearchInput = debounce(() => {
+  const q = $('#search').value;
+  if (q === state.q) return;
+  setListQuery({ q });
+  reloadList();
+}, 300);
+
+function onDateChange() {
+  setListQuery({ from: $('#date-from').value, to: $('#date-to').value });
+  show($('#date-clear'), !!(state.from || state.to));
+  reloadList();
+}
+
+function clearDates() {
+  $('#date-from').value = '';
+  $('#date-to').value = '';
+  onDateChange();
+}
+
+export function bindList() {
+  for (const b of $$('button[data-filter]')) b.addEventListener('click', () => setFilter(b.dataset.filter));
+  $('#search').addEventListener('input', onSearchInput);
+  $('#search').addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') {
+      onSearchInput.cancel();
+      setListQuery({ q: $('#search').value });
+      reloadList();
+    }
+  });
+  $('#date-from').addEventListener('change', onDateChange);
+  $('#date-to').addEventListener('change', onDateChange);
+  $('#date-clear').addEventListener('click', clearDates);
+}

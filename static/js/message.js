@@ -1,0 +1,187 @@
+// One message of the thread as an element: its bubble and author, ticks, attachments, links in
+// its text, and system events said in the reader's words and time zone.
+
+import { mediaBlob } from './api.js';
+import { h, icon } from './dom.js';
+import { bdi, clockTime, dayLabel, fullTime, parseTime, whenLabel } from './format.js';
+import { agentName, state } from './store.js';
+import { toast } from './ui.js';
+
+const TICKS = {
+  queued: ['◷', 'Queued'],
+  sent: ['✓', 'Sent'],
+  delivered: ['✓✓', 'Delivered'],
+  read: ['✓✓', 'Read'],
+  failed: ['⚠', 'Failed'],
+};
+
+/** Who wrote a message, for its bubble: text and nodes (an agent's name isolated). */
+function authorLabel(m) {
+  // Said on the business's behalf when a person is asked for, not by the assistant.
+  if (m.payload?.automatic === 'handoff_ack') return 'Automatic reply';
+  if (m.author === 'assistant') return 'Assistant';
+  if (m.author === 'agent') return m.agent_id === state.me?.id ? 'You' : bdi(agentName(m.agent_id) || 'Agent');
+  return '';
+}
+
+// ---------------------------------------------------------------------------------------------
+// System events ("Alice assigned this to Bob"), said from their payload in the reader's words
+// and time zone. The stored text (names as they were, times in UTC) is the fallback.
+
+/** Who did it: an agent's name (isolated), "you", or the system. */
+function actor(id, { start = false } = {}) {
+  if (!id) return 'Switchboard';
+  if (id === state.me?.id) return start ? 'You' : 'you';
+  const name = state.agents.get(id)?.name;
+  return name ? bdi(name) : start ? 'An agent' : 'an agent';
+}
+
+const withReason = (parts, reason) => (reason ? [...parts, ': ', bdi(reason)] : parts);
+
+/** The event as text and nodes, or null when the payload is not one we know. */
+function systemEvent(p) {
+  if (!p || typeof p !== 'object' || typeof p.event !== 'string') return null;
+  const by = p.by || null;
+  switch (p.event) {
+    case 'reopened':
+      return [`Conversation reopened by the customer${p.to ? ` (${p.to})` : ''}`];
+    case 'took_over':
+      return [actor(by, { start: true }), ' took over the conversation'];
+    case 'handed_back':
+      return [actor(by, { start: true }), ' handed the conversation back to the assistant'];
+    case 'closed':
+      return by ? ['Resolved by ', actor(by)] : ['Resolved automatically'];
+    case 'reply_took_over':
+      return [actor(by, { start: true }), ' replied and took over from the assistant'];
+    case 'assigned':
+      if (!p.to) return null;
+      if (!by) return ['Assigned to ', actor(p.to), ' automatically'];
+      if (by === p.to) return [actor(by, { start: true }), by === state.me?.id ? ' assigned this to yourself' : ' assigned this to themselves'];
+      return [actor(by, { start: true }), ' assigned this to ', actor(p.to)];
+    case 'unassigned':
+      return [actor(by, { start: true }), ' unassigned this'];
+    case 'claimed':
+      return [actor(by, { start: true }), ' took the conversation'];
+    case 'follow_up_scheduled': {
+      const at = parseTime(p.at);
+      if (!at) return null;
+      const what = by ? [actor(by, { start: true }), ' scheduled a follow-up for '] : ['Follow-up scheduled for '];
+      return withReason([...what, whenLabel(at)], p.reason);
+    }
+    case 'follow_up_cancelled':
+      return by ? [actor(by, { start: true }), ' cancelled the follow-up'] : ['The follow-up was cancelled'];
+    case 'follow_up_due':
+      return withReason(['Follow-up due'], p.reason);
+    default:
+      return null;
+  }
+}
+
+/** The thread's line for a system event. Handoffs keep their stored text: it quotes the
+ * customer's words (or counts the misses), which the payload does not carry. */
+function systemText(m) {
+  const p = m.payload;
+  if (p?.event === 'handed_off' && m.text) return [m.text];
+  return systemEvent(p) || [m.text ?? ''];
+}
+
+// ---------------------------------------------------------------------------------------------
+// The element
+
+/** `onRetry(clientId)` sends a failed message again. */
+export function msgElement(m, onRetry) {
+  const d = parseTime(m.sent_at);
+  if (m.author === 'system') {
+    return h('div', { class: 'msg msg-system', dataset: { id: m.id, event: m.payload?.event } },
+      h('div', { class: 'msg-system-inner' },
+        h('span', { class: 'msg-text' }, systemText(m)),
+        h('time', { class: 'msg-time', title: fullTime(d), text: clockTime(d) })));
+  }
+  const classes = ['msg', `msg-${m.author}`];
+  if (m.private) classes.push('msg-note');
+  if (m._pending) classes.push('msg-pending');
+  if (m._failed) classes.push('msg-failed');
+  const undelivered = m.delivery_status === 'failed' && !m._pending;
+  if (undelivered) classes.push('msg-undelivered');
+  let label = authorLabel(m);
+  if (m.private) label = ['Private note · ', label];
+  return h('div', { class: classes.join(' '), dataset: { id: m.id, clientId: m.client_id || undefined } },
+    h('div', { class: 'msg-bubble' },
+      label && h('div', { class: 'msg-author' }, label),
+      attachment(m),
+      messageText(m.text),
+      h('div', { class: 'msg-meta' },
+        m.segments > 1 && h('span', { class: 'msg-segments', title: 'Sent as several SMS parts', text: `${m.segments} SMS` }),
+        h('time', { class: 'msg-time', title: fullTime(d), text: clockTime(d) }),
+        statusTick(m))),
+    undelivered && h('div', { class: 'msg-retry', text: `Not delivered: ${m.failure_reason || 'unknown error'}` }),
+    m._failed && h('div', { class: 'msg-retry' },
+      h('span', { text: m._error || 'Not sent' }),
+      m._retry && h('button', { class: 'link-btn', type: 'button', text: 'Retry', onclick: () => onRetry(m.client_id) })));
+}
+
+function isImage(m) {
+  return ['image', 'sticker'].includes(m.kind) || /^image\//.test(m.media_mime || '');
+}
+
+function attachment(m) {
+  // The provider's file could not be fetched; the reason says whether it is tried again.
+  if (m.media_error) return h('div', { class: 'msg-file msg-file-error', role: 'note', text: `Attachment not downloaded: ${m.media_error}` });
+  if (m.media_pending) return h('div', { class: 'msg-file muted', text: 'Attachment downloading…' });
+  if (m.kind === 'location' && m.payload && Number.isFinite(+m.payload.latitude) && Number.isFinite(+m.payload.longitude)) {
+    const lat = +m.payload.latitude;
+    const lon = +m.payload.longitude;
+    return h('a', { class: 'msg-file', href: `https://www.openstreetmap.org/?mlat=${lat}&mlon=${lon}#map=16/${lat}/${lon}`, target: '_blank', rel: 'noopener noreferrer', text: `Location ${lat.toFixed(5)}, ${lon.toFixed(5)}${m.payload.name ? ` · ${m.payload.name}` : ''}` });
+  }
+  if (!m.media_url || !/^\/api\/files\//.test(m.media_url)) return null;
+  const name = m.media_filename || (isImage(m) ? 'Image' : `${m.kind || 'File'} attachment`);
+  if (isImage(m)) {
+    const img = h('img', { class: 'msg-image', alt: name });
+    const box = h('button', { class: 'msg-image-box', type: 'button', title: 'Open full size', onclick: () => openFile(m) }, img);
+    mediaBlob(m.media_url).then((src) => { img.src = src; }, () => box.replaceWith(h('div', { class: 'msg-file muted', text: 'Image unavailable' })));
+    return box;
+  }
+  // Audio, video and documents open in a new tab from a blob (the CSP allows no media sources).
+  return h('button', { class: 'msg-file', type: 'button', title: m.media_mime || '', onclick: () => openFile(m) }, icon('download', 'icon icon-xs'), h('span', { text: name }));
+}
+
+async function openFile(m) {
+  try {
+    const url = await mediaBlob(m.media_url);
+    const a = h('a', { href: url, target: '_blank', rel: 'noopener' });
+    if (!isImage(m) && !/^(audio|video)\//.test(m.media_mime || '')) a.download = m.media_filename || 'attachment';
+    document.body.append(a);
+    a.click();
+    a.remove();
+  } catch (e) {
+    toast(`Could not open the file: ${e.message}`, 'error');
+  }
+}
+
+/** The text, with http(s) links made clickable; every piece is still a text node. */
+function messageText(text) {
+  const el = h('div', { class: 'msg-text', dir: 'auto' });
+  const source = String(text ?? '');
+  let last = 0;
+  for (const match of source.matchAll(/\bhttps?:\/\/[^\s<>"']+/gi)) {
+    const url = match[0].replace(/[.,;:!?)\]]+$/, '');
+    el.append(source.slice(last, match.index));
+    el.append(h('a', { href: url, target: '_blank', rel: 'noopener noreferrer nofollow', text: url }));
+    last = match.index + url.length;
+  }
+  el.append(source.slice(last));
+  return el;
+}
+
+function statusTick(m) {
+  if (m._pending && !m._failed) return h('span', { class: 'msg-sending', text: 'Sending…' });
+  const status = m.delivery_status;
+  if (!status || m.private || m.author === 'customer') return null;
+  const [glyph, label] = TICKS[status] || ['', status];
+  const title = status === 'failed' ? `Failed: ${m.failure_reason || 'unknown error'}` : label;
+  return h('span', { class: `msg-status tick-${status}`, dataset: { status }, title, 'aria-label': title, text: glyph });
+}
+
+export function daySeparator(d) {
+  return h('div', { class: 'day-sep', role: 'separator' }, h('span', { text: dayLabel(d) }));
+}
