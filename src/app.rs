@@ -5,6 +5,7 @@ use std::{net::SocketAddr, sync::Arc};
 
 use actix::prelude::*;
 use actix_web::{dev::Server, web, App, HttpServer};
+use anyhow::Context as _;
 use tokio::sync::Notify;
 
 use crate::{
@@ -78,13 +79,15 @@ pub struct AppHandle {
 
 /// Starts everything; the returned `Server` must be awaited (or spawned) to serve.
 /// Must be called inside an actix `System`.
-pub async fn build(settings: Settings) -> Result<(AppHandle, Server), String> {
+pub async fn build(settings: Settings) -> anyhow::Result<(AppHandle, Server)> {
     let settings = Arc::new(settings);
     let url = settings.database_url();
     let pool_size = settings.server.db_pool_size;
     let store = tokio::task::spawn_blocking(move || Store::open(&url, pool_size))
         .await
-        .map_err(|e| format!("database start failed: {e}"))??;
+        .context("database start failed")?
+        .map_err(anyhow::Error::msg)
+        .context("cannot open the database")?;
     tracing::info!(backend = store.backend().name(), "database ready");
 
     let generated_admin_password = ensure_admin(&store, &settings).await?;
@@ -101,8 +104,9 @@ pub async fn build(settings: Settings) -> Result<(AppHandle, Server), String> {
     }
 
     let kb = match &settings.assistant.knowledge_base {
-        Some(path) => KnowledgeBase::load(path)
-            .map_err(|e| format!("invalid config: `assistant.knowledge_base`: {e}"))?,
+        Some(path) => {
+            KnowledgeBase::load(path).context("invalid config: `assistant.knowledge_base`")?
+        }
         None => KnowledgeBase::demo(),
     };
     let assistant: Arc<dyn Assistant> = Arc::new(KnowledgeBaseAssistant::new(kb));
@@ -110,7 +114,7 @@ pub async fn build(settings: Settings) -> Result<(AppHandle, Server), String> {
     let http_client = reqwest::Client::builder()
         .user_agent(concat!("Switchboard/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        .context("cannot build the HTTP client")?;
 
     let hub = Hub::new(settings.realtime.backlog_events).start();
     let app = Arc::new(AppContext {
@@ -133,7 +137,7 @@ pub async fn build(settings: Settings) -> Result<(AppHandle, Server), String> {
         .store
         .read(queries::list_agents)
         .await
-        .map_err(|e| format!("cannot read the agents: {e}"))?
+        .context("cannot read the agents")?
     {
         app.agent_names.note(agent.id, &agent.name);
     }
@@ -145,9 +149,11 @@ pub async fn build(settings: Settings) -> Result<(AppHandle, Server), String> {
         app: app.clone(),
         registry: registry.clone(),
     });
-    let listener = std::net::TcpListener::bind(&settings.server.bind)
-        .map_err(|e| format!("cannot listen on {}: {e}", settings.server.bind))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let listener = std::net::TcpListener::bind(settings.server.bind)
+        .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
+    let addr = listener
+        .local_addr()
+        .context("cannot read the listening address")?;
     let workers = match settings.server.workers {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
         n => n,
@@ -165,7 +171,7 @@ pub async fn build(settings: Settings) -> Result<(AppHandle, Server), String> {
     // a frame until the client's (delayed, up to 40 ms) ACK of the previous one.
     .tcp_nodelay(true)
     .listen(listener)
-    .map_err(|e| format!("cannot start the HTTP server: {e}"))?
+    .context("cannot start the HTTP server")?
     .run();
     let handle = AppHandle {
         addr,
@@ -178,11 +184,11 @@ pub async fn build(settings: Settings) -> Result<(AppHandle, Server), String> {
 }
 
 /// Creates the first admin when no agent exists. Returns the password if it was generated.
-async fn ensure_admin(store: &Store, settings: &Settings) -> Result<Option<String>, String> {
+async fn ensure_admin(store: &Store, settings: &Settings) -> anyhow::Result<Option<String>> {
     let count = store
         .read(queries::count_agents)
         .await
-        .map_err(|e| e.to_string())?;
+        .context("cannot count the agents")?;
     if count > 0 {
         return Ok(None);
     }
@@ -194,13 +200,12 @@ async fn ensure_admin(store: &Store, settings: &Settings) -> Result<Option<Strin
     let pw = password.clone();
     let row =
         tokio::task::spawn_blocking(move || auth::new_agent_row(&email, "Admin", Role::Admin, &pw))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| format!("invalid config: `admin`: {e}"))?;
+            .await?
+            .context("invalid config: `admin`")?;
     store
         .write(move |c| queries::insert_agent(c, &row))
         .await
-        .map_err(|e| format!("cannot create the first admin: {e}"))?;
+        .context("cannot create the first admin")?;
     tracing::info!(email = %settings.admin.email, "created the first admin");
     Ok(generated.then_some(password))
 }

@@ -6,7 +6,7 @@ use chrono::Duration;
 
 use crate::{
     channels::normalized::Network,
-    config::{InboxSettings, MetaPlatform, Secret, Settings},
+    config::{ApiChannel, ChannelSettings, HttpUrl, InboxSettings, MetaPlatform, Secret, Settings},
     domain::{
         conversation::{HandoffAck, Policy},
         handoff::HandoffPhrases,
@@ -22,7 +22,6 @@ pub struct Inbox {
     pub id: InboxId,
     pub channel: ChannelKind,
     pub secret: Secret,
-    pub callback_url: Option<String>,
     /// The rules of the inbox's conversations (see [`Inbox::policy_for`] for Twilio's
     /// WhatsApp conversations).
     pub policy: Policy,
@@ -112,11 +111,14 @@ impl Inboxes {
                 id: id.clone(),
                 channel: ChannelKind::Api,
                 secret: Secret::new(""),
-                callback_url: None,
                 policy: self.base_policy.clone(),
                 windowed_policy: self.base_policy.clone(),
                 configured: false,
-                settings: InboxSettings::new(id.as_str(), ChannelKind::Api, Secret::new("")),
+                settings: InboxSettings::new(
+                    id.as_str(),
+                    Secret::new(""),
+                    ChannelSettings::Api(ApiChannel::default()),
+                ),
             }),
         }
     }
@@ -124,15 +126,17 @@ impl Inboxes {
 
 impl Inbox {
     fn new(s: &InboxSettings, base: &Policy) -> Inbox {
-        let windows = match s.channel {
-            ChannelKind::Api | ChannelKind::Widget => Windows {
-                service: s.window_hours.map(|h| Duration::hours(i64::from(h))),
+        let windows = match &s.channel {
+            ChannelSettings::Api(api) => Windows {
+                service: api
+                    .window_hours
+                    .map(|h| Duration::hours(i64::from(h.get()))),
                 agent: None,
             },
-            ChannelKind::Whatsapp => Windows::whatsapp(),
+            ChannelSettings::Whatsapp(_) => Windows::whatsapp(),
             // SMS has no window; Twilio's WhatsApp conversations use `windowed_policy`.
-            ChannelKind::Twilio => Windows::default(),
-            ChannelKind::Meta => Windows::messenger(),
+            ChannelSettings::Twilio(_) | ChannelSettings::Widget => Windows::default(),
+            ChannelSettings::Meta(_) => Windows::messenger(),
         };
         let ack = &s.handoff_ack;
         let handoff_ack = ack.enabled.then(|| {
@@ -145,9 +149,8 @@ impl Inbox {
         });
         Inbox {
             id: InboxId::from(s.id.as_str()),
-            channel: s.channel,
+            channel: s.kind(),
             secret: s.secret.clone(),
-            callback_url: s.callback_url.clone(),
             policy: Policy {
                 windows,
                 handoff_ack: handoff_ack.clone(),
@@ -173,12 +176,20 @@ impl Inbox {
         }
     }
 
-    /// Whether outbound messages of this inbox go anywhere: an API inbox needs a callback URL;
-    /// provider inboxes always send.
+    /// Where an API inbox POSTs replies.
+    pub fn callback_url(&self) -> Option<&HttpUrl> {
+        match &self.settings.channel {
+            ChannelSettings::Api(api) => api.callback_url.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// Whether outbound messages of this inbox go anywhere: an API inbox needs a callback URL
+    /// (the widget's visitors read replies on their socket); provider inboxes always send.
     pub fn sends(&self) -> bool {
         self.configured
             && match self.channel {
-                ChannelKind::Api | ChannelKind::Widget => self.callback_url.is_some(),
+                ChannelKind::Api | ChannelKind::Widget => self.callback_url().is_some(),
                 _ => true,
             }
     }
@@ -187,8 +198,10 @@ impl Inbox {
     pub fn fixed_network(&self) -> Option<Network> {
         match self.channel {
             ChannelKind::Whatsapp => Some(Network::Whatsapp),
-            ChannelKind::Meta => Some(match self.settings.platform {
-                Some(MetaPlatform::Instagram) => Network::Instagram,
+            ChannelKind::Meta => Some(match &self.settings.channel {
+                ChannelSettings::Meta(m) if m.platform == MetaPlatform::Instagram => {
+                    Network::Instagram
+                }
                 _ => Network::Messenger,
             }),
             _ => None,

@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use switchboard::{app, auth, config::Settings, db, domain::types::Role, telemetry};
 
@@ -59,7 +60,8 @@ fn main() -> ExitCode {
     let settings = match Settings::load() {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("switchboard: {e}");
+            // `{:#}` prints the chain: "in config file x.toml: invalid config: `inbox[0].from` …".
+            eprintln!("switchboard: {e:#}");
             return ExitCode::from(2);
         }
     };
@@ -79,13 +81,13 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("switchboard: {e}");
+            eprintln!("switchboard: {e:#}");
             ExitCode::FAILURE
         }
     }
 }
 
-fn serve(settings: Settings) -> Result<(), String> {
+fn serve(settings: Settings) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(async move {
         let admin_email = settings.admin.email.clone();
         let (handle, server) = app::build(settings).await?;
@@ -94,7 +96,7 @@ fn serve(settings: Settings) -> Result<(), String> {
             println!("First admin created: {admin_email} / {password}  (change it, or set SWITCHBOARD_ADMIN_PASSWORD before the first start)");
         }
         println!("Switchboard listening on http://{}", handle.addr);
-        server.await.map_err(|e| format!("server error: {e}"))
+        server.await.context("server error")
     })
 }
 
@@ -104,25 +106,25 @@ fn add_agent(
     name: &str,
     role: Role,
     password: &str,
-) -> Result<(), String> {
-    let store = db::Store::open(&settings.database_url(), 1)?;
-    let row = auth::new_agent_row(email, name, role, password).map_err(|e| e.to_string())?;
+) -> anyhow::Result<()> {
+    let store = db::Store::open(&settings.database_url(), 1)
+        .map_err(anyhow::Error::msg)
+        .context("cannot open the database")?;
+    let row = auth::new_agent_row(email, name, role, password)?;
     let (id, email) = (row.id, row.email.clone());
     actix_web::rt::System::new().block_on(async move {
         let exists = {
             let e = email.clone();
             store
                 .read(move |c| db::queries::agent_by_email(c, &e))
-                .await
-                .map_err(|e| e.to_string())?
+                .await?
         };
         if exists.is_some() {
-            return Err(format!("an agent with email {email} already exists"));
+            anyhow::bail!("an agent with email {email} already exists");
         }
         store
             .write(move |c| db::queries::insert_agent(c, &row))
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         println!("Added {role} {email} ({id})");
         Ok(())
     })

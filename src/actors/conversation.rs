@@ -351,7 +351,7 @@ impl ConversationActor {
         now: NaiveDateTime,
     ) -> (MessageRow, bool) {
         let sms = l.row.network == Some(Network::Sms);
-        let text = match sms && l.inbox.settings.smart_encoding {
+        let text = match sms && l.inbox.settings.smart_encoding() {
             // Look-alikes in GSM-7, so the reply is not billed as UCS-2; stored as sent.
             true => sms::smart_encode(&text).into_owned(),
             false => text,

@@ -28,6 +28,7 @@ use crate::{
     },
     app::AppContext,
     clock,
+    config::ChannelSettings,
     db::{
         models::{MediaSource, PendingStatusRow},
         queries::{self, ContactInput},
@@ -134,10 +135,9 @@ pub async fn ingest(
 
 /// Whether an event names this inbox's number or page (when it names one at all).
 fn addressed_to(inbox: &Inbox, business_id: Option<&str>) -> bool {
-    let s = &inbox.settings;
-    let ours = match inbox.channel {
-        ChannelKind::Whatsapp => s.phone_number_id.as_deref(),
-        ChannelKind::Meta => s.page_id.as_deref(),
+    let ours = match &inbox.settings.channel {
+        ChannelSettings::Whatsapp(s) => Some(s.phone_number_id.as_str()),
+        ChannelSettings::Meta(s) => Some(s.page_id.as_str()),
         // Twilio routes by URL; `To` may be a Messaging Service's any number.
         _ => None,
     };

@@ -27,8 +27,9 @@ use crate::{
     },
     app::AppContext,
     clock,
+    config::ChannelSettings,
     db::{models::MediaSource, queries},
-    domain::{types::ChannelKind, ConversationId, MessageId},
+    domain::{ConversationId, MessageId},
     error::{AppError, AppResult},
     inbox::Inbox,
 };
@@ -146,10 +147,9 @@ pub fn link_signature_ok(inbox: &Inbox, message: MessageId, sig: &str) -> bool {
 
 /// The public URL of an outbound file, or `None` without `server.public_url`.
 pub fn public_link(app: &AppContext, inbox: &Inbox, message: MessageId) -> Option<String> {
-    let base = app.settings.server.public_url.as_deref()?;
+    let base = app.settings.server.public_url.as_ref()?.base();
     Some(format!(
-        "{}/media/{message}?sig={}",
-        base.trim_end_matches('/'),
+        "{base}/media/{message}?sig={}",
         link_signature(inbox, message)
     ))
 }
@@ -343,26 +343,32 @@ async fn fetch(
     inbox: &Inbox,
     source: &MediaSource,
 ) -> Result<(Vec<u8>, Option<String>), Failure> {
-    let s = &inbox.settings;
-    let token = s.access_token.as_ref().map(|t| t.expose()).unwrap_or("");
-    let url = match source {
-        MediaSource::ProviderId(id) => {
+    let url = match (source, &inbox.settings.channel) {
+        (MediaSource::ProviderId(id), ChannelSettings::Whatsapp(s)) => {
             // Step 1: where the file is (a short-lived URL).
+            let token = s.access_token.expose();
             let req = whatsapp::media_download_request(s.api_base(), s.graph_version(), id, token);
             let answer = get(app, &req, 64 * 1024).await?;
             whatsapp::parse_media_url_response(&answer)
                 .map_err(|e| Failure::Permanent(format!("media lookup answer: {e}")))?
                 .url
         }
-        MediaSource::Url(url) => url.clone(),
+        (MediaSource::ProviderId(_), _) => {
+            return Err(Failure::Permanent(
+                "a provider media id on an inbox that is not WhatsApp".to_owned(),
+            ))
+        }
+        (MediaSource::Url(url), _) => url.clone(),
     };
-    let req = match inbox.channel {
+    let req = match &inbox.settings.channel {
         // Step 2 needs the same token; so do `url` sources in newer WhatsApp webhooks.
-        ChannelKind::Whatsapp => whatsapp::media_fetch_request(&url, token),
+        ChannelSettings::Whatsapp(s) => {
+            whatsapp::media_fetch_request(&url, s.access_token.expose())
+        }
         // Twilio's media need the account's credentials when media protection is on; they
         // are only ever sent to Twilio's own API host.
-        ChannelKind::Twilio if url.starts_with(&format!("{}/", s.api_base())) => {
-            let sid = s.account_sid.as_deref().unwrap_or("");
+        ChannelSettings::Twilio(s) if url.starts_with(&format!("{}/", s.api_base())) => {
+            let sid = s.account_sid.as_str();
             let auth = BASE64.encode(format!("{sid}:{}", inbox.secret.expose()));
             ProviderRequest::new("GET", url, format!("Basic {auth}"), RequestBody::Empty)
         }

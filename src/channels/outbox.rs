@@ -37,6 +37,7 @@ use crate::{
     actors::{messages::ReportDelivery, registry::ask, registry::ConversationRegistry},
     app::AppContext,
     clock,
+    config::{ChannelSettings, TwilioFrom},
     db::{
         models::{ContactRow, ConversationRow, MessageRow, OutboxRow},
         queries,
@@ -310,7 +311,7 @@ async fn attempt(app: &Arc<AppContext>, limiter: &Limiter, row: &OutboxRow) -> O
             };
             let per_second = inbox
                 .settings
-                .throughput_per_second
+                .throughput_per_second()
                 .or((inbox.channel == ChannelKind::Whatsapp)
                     .then_some(whatsapp::DEFAULT_THROUGHPUT_PER_SECOND));
             if let Some(n) = per_second {
@@ -359,46 +360,37 @@ fn provider_request(
     inbox: &Inbox,
     l: &Loaded,
 ) -> Result<ProviderRequest, String> {
-    let s = &inbox.settings;
     let content = content_of(app, inbox, &l.message)?;
-    let expose = |t: &Option<crate::config::Secret>| {
-        t.as_ref()
-            .map(|t| t.expose().to_owned())
-            .unwrap_or_default()
-    };
-    let built = match inbox.channel {
-        ChannelKind::Whatsapp => whatsapp::build_send(
+    let built = match &inbox.settings.channel {
+        ChannelSettings::Whatsapp(s) => whatsapp::build_send(
             s.api_base(),
             s.graph_version(),
-            s.phone_number_id.as_deref().unwrap_or_default(),
-            &expose(&s.access_token),
+            s.phone_number_id.as_str(),
+            s.access_token.expose(),
             &l.contact.external_id,
             &content,
             None,
         ),
-        ChannelKind::Twilio => {
-            let from = s.from.as_deref().unwrap_or_default();
+        ChannelSettings::Twilio(s) => {
             let network = match l.conversation.network {
                 Some(Network::Whatsapp) => Network::Whatsapp,
                 _ => Network::Sms,
             };
-            let from = if from.starts_with('+') {
-                twilio::address(network, from)
-            } else {
-                from.to_owned()
+            let from = match &s.from {
+                TwilioFrom::Number(number) => twilio::address(network, number),
+                TwilioFrom::MessagingService(sid) => sid.clone(),
             };
-            let callback = s.twilio_status_url();
             twilio::build_send(
                 s.api_base(),
-                s.account_sid.as_deref().unwrap_or_default(),
+                s.account_sid.as_str(),
                 inbox.secret.expose(),
                 &from,
                 &l.contact.external_id,
                 &content,
-                Some(&callback),
+                Some(&s.status_url()),
             )
         }
-        ChannelKind::Meta => {
+        ChannelSettings::Meta(s) => {
             // The window decides the label; the assistant never uses the human-agent tag.
             let sender = match l.message.author {
                 Author::Agent => Sender::Agent,
@@ -417,14 +409,14 @@ fn provider_request(
             meta::build_send(
                 s.api_base(),
                 s.graph_version(),
-                s.page_id.as_deref().unwrap_or_default(),
-                &expose(&s.page_access_token),
+                s.page_id.as_str(),
+                s.page_access_token.expose(),
                 &l.contact.external_id,
                 &content,
                 messaging_type,
             )
         }
-        ChannelKind::Api | ChannelKind::Widget => {
+        ChannelSettings::Api(_) | ChannelSettings::Widget => {
             return Err("the API channel sends callbacks".to_owned())
         }
     };
@@ -478,7 +470,7 @@ fn content_of(app: &AppContext, inbox: &Inbox, m: &MessageRow) -> Result<Outboun
 
 /// The API channel: POST the signed payload to the inbox's callback URL.
 async fn callback(app: &AppContext, inbox: &Inbox, l: Loaded) -> Outcome {
-    let Some(url) = inbox.callback_url.clone() else {
+    let Some(url) = inbox.callback_url().map(|u| u.as_str().to_owned()) else {
         return Outcome::Failed(format!("inbox `{}` has no callback_url", inbox.id));
     };
     let Loaded {

@@ -24,6 +24,7 @@ use crate::{
         twilio, whatsapp,
     },
     clock,
+    config::{ChannelSettings, Secret, TwilioChannel},
     domain::{text, types::ChannelKind},
     error::{AppError, AppResult},
     inbox::Inbox,
@@ -42,6 +43,14 @@ fn inbox_of(state: &AppState, id: &str, channel: ChannelKind) -> AppResult<std::
         .ok_or(AppError::NotFound("inbox"))
 }
 
+/// The Twilio settings of an inbox found by [`inbox_of`] as a Twilio one.
+fn twilio_settings(inbox: &Inbox) -> AppResult<&TwilioChannel> {
+    match &inbox.settings.channel {
+        ChannelSettings::Twilio(t) => Ok(t),
+        _ => Err(AppError::NotFound("inbox")),
+    }
+}
+
 fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
@@ -54,12 +63,7 @@ async fn body(state: &AppState, payload: web::Payload) -> AppResult<web::Bytes> 
 /// Meta's subscription handshake: `hub.mode=subscribe`, the verify token, the challenge echoed
 /// back as `text/plain`.
 fn handshake(inbox: &Inbox, query: &HashMap<String, String>) -> AppResult<HttpResponse> {
-    let expected = inbox
-        .settings
-        .verify_token
-        .as_ref()
-        .map(|t| t.expose())
-        .unwrap_or("");
+    let expected = inbox.settings.verify_token().map_or("", Secret::expose);
     let q = |k: &str| query.get(k).map(String::as_str);
     match hub_signature::verify_handshake(
         q("hub.mode"),
@@ -201,7 +205,7 @@ pub async fn twilio_inbound(
 ) -> AppResult<HttpResponse> {
     let inbox = inbox_of(&state, &inbox_id, ChannelKind::Twilio)?;
     let raw = body(&state, payload).await?;
-    let url = inbox.settings.public_url.clone().unwrap_or_default();
+    let url = twilio_settings(&inbox)?.public_url.as_str().to_owned();
     let params = twilio_params(&inbox, &req, &raw, &url)?;
     let events = twilio::parse_webhook(&params, clock::now())
         .map_err(|e| AppError::BadRequest(format!("invalid Twilio webhook: {e}")))?;
@@ -220,7 +224,7 @@ pub async fn twilio_status(
 ) -> AppResult<HttpResponse> {
     let inbox = inbox_of(&state, &inbox_id, ChannelKind::Twilio)?;
     let raw = body(&state, payload).await?;
-    let url = inbox.settings.twilio_status_url();
+    let url = twilio_settings(&inbox)?.status_url();
     let params = twilio_params(&inbox, &req, &raw, &url)?;
     let events: Vec<WebhookEvent> = twilio::parse_status(&params)
         .map_err(|e| AppError::BadRequest(format!("invalid Twilio status callback: {e}")))?

@@ -180,7 +180,7 @@ impl ListQuery {
                 .settings
                 .inboxes
                 .iter()
-                .filter(|i| i.channel == kind)
+                .filter(|i| i.kind() == kind)
                 .map(|i| InboxId::from(i.id.as_str()))
                 .collect();
             inboxes = Some(match inboxes {

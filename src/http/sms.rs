@@ -40,7 +40,7 @@ pub async fn segments(
         .inbox
         .as_deref()
         .and_then(|id| state.app.inboxes.get(id))
-        .is_some_and(|i| i.settings.smart_encoding);
+        .is_some_and(|i| i.settings.smart_encoding());
     let text = match smart {
         true => sms::smart_encode(&body.text),
         false => std::borrow::Cow::Borrowed(body.text.as_str()),

@@ -65,7 +65,7 @@ fn inbox_view(inbox: &Inbox) -> InboxView<'_> {
         networks,
         service_window_hours: inbox.policy.windows.service.map(|d| d.num_hours()),
         agent_window_days: inbox.policy.windows.agent.map(|d| d.num_days()),
-        templates: &inbox.settings.templates,
+        templates: inbox.settings.templates(),
         start_with,
         start_needs_template,
     }
@@ -87,7 +87,7 @@ fn find_template<'a>(
 ) -> AppResult<&'a TemplateSettings> {
     let mut matching = inbox
         .settings
-        .templates
+        .templates()
         .iter()
         .filter(|t| t.name == name && language.is_none_or(|l| t.language == l));
     match (matching.next(), matching.next()) {
@@ -198,7 +198,7 @@ fn contact_for(inbox: &Inbox, req: &StartRequest) -> AppResult<(ContactInput, Op
         .map(str::trim)
         .filter(|p| !p.is_empty())
         .map(|p| {
-            phone::to_e164(p, inbox.settings.default_country_code.as_deref())
+            phone::to_e164(p, inbox.settings.default_country_code())
                 .map_err(|e| AppError::Validation(format!("`phone`: {e}")))
         })
         .transpose()?;

@@ -44,7 +44,7 @@ pub async fn api_inbound(
     }
     let parsed: InboundPayload = serde_json::from_slice(&body)
         .map_err(|e| AppError::BadRequest(format!("invalid JSON: {e}")))?;
-    let inbound = parsed.validate(inbox.settings.default_country_code.as_deref())?;
+    let inbound = parsed.validate(inbox.settings.default_country_code())?;
     let sent_at = inbound.sent_at.unwrap_or_else(clock::now);
     let deliver = DeliverInbound::text(Some(inbound.external_id), inbound.text, sent_at);
     let (conversation_id, accepted) = inbound::receive(

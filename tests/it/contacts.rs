@@ -28,7 +28,7 @@ async fn start(b: Backend) -> (TestApp, Provider, Provider) {
     let url = twilio_api.url.clone();
     let (app, graph) = whatsapp::start(b, |s| {
         s.inboxes.push(twilio::twilio_inbox(&url));
-        s.inboxes[0].default_country_code = Some("44".into());
+        s.inboxes[0].default_country_code = Some(crate::helpers::setting("44"));
     })
     .await;
     (app, graph, twilio_api)

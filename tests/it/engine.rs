@@ -365,7 +365,12 @@ async fn follow_up_fires_and_can_be_cancelled(b: Backend) {
 }
 
 async fn service_window_refuses_free_form_replies_when_closed(b: Backend) {
-    let app = TestApp::spawn_with(b, |s| s.inboxes[0].window_hours = Some(1)).await;
+    let app = TestApp::spawn_with(b, |s| {
+        if let switchboard::config::ChannelSettings::Api(api) = &mut s.inboxes[0].channel {
+            api.window_hours = std::num::NonZeroU32::new(1);
+        }
+    })
+    .await;
     let token = app.login().await;
     let mut old = customer("m1", "c1", "talk to a human");
     old["timestamp"] = json!((chrono::Utc::now() - chrono::Duration::hours(2)).to_rfc3339());

@@ -18,8 +18,7 @@ use serde_json::{json, Value};
 use switchboard::{
     app::{self, AppHandle},
     channels::api,
-    config::{InboxSettings, Secret, Settings},
-    domain::types::ChannelKind,
+    config::{ApiChannel, ChannelSettings, InboxSettings, Secret, Settings},
 };
 
 pub const SECRET: &str = "test-inbox-secret-0123";
@@ -417,7 +416,7 @@ where
 
 pub fn base_settings(db: &TestDb, callback_url: &str) -> Settings {
     let mut s = Settings::default();
-    s.server.bind = "127.0.0.1:0".to_owned();
+    s.server.bind = ([127, 0, 0, 1], 0).into();
     s.server.data_dir = db.dir.join("data");
     s.server.database_url = Some(db.url.clone());
     s.server.workers = 1;
@@ -428,16 +427,33 @@ pub fn base_settings(db: &TestDb, callback_url: &str) -> Settings {
     s.outbox.max_backoff_ms = 200;
     s.outbox.poll_interval_ms = 50;
     s.conversations.timer_scan_secs = 1;
-    let mut support = InboxSettings::new("support", ChannelKind::Api, Secret::new(SECRET));
-    support.callback_url = Some(callback_url.to_owned());
-    let mut website =
-        InboxSettings::new("website", ChannelKind::Widget, Secret::new(WIDGET_SECRET));
+    let support = InboxSettings::new(
+        "support",
+        Secret::new(SECRET),
+        ChannelSettings::Api(ApiChannel {
+            callback_url: Some(setting(callback_url)),
+            window_hours: None,
+        }),
+    );
+    let mut website = InboxSettings::new(
+        "website",
+        Secret::new(WIDGET_SECRET),
+        ChannelSettings::Widget,
+    );
     website.name = Some("Website".to_owned());
     s.inboxes = vec![support, website];
     for inbox in &mut s.inboxes {
         quiet(inbox);
     }
     s
+}
+
+/// A typed setting from its text (a URL, a country code…), as the configuration file gives it.
+pub fn setting<T: std::str::FromStr>(text: &str) -> T
+where
+    T::Err: std::fmt::Debug,
+{
+    text.parse().expect("a valid setting")
 }
 
 /// Turns off the handoff acknowledgement: most scenarios count what is sent to the customer

@@ -8,13 +8,12 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use switchboard::{
     channels::meta,
-    config::{InboxSettings, MetaPlatform, Secret, Settings},
-    domain::types::ChannelKind,
+    config::{ChannelSettings, InboxSettings, MetaChannel, MetaPlatform, Secret, Settings},
 };
 
 use crate::{
     both_backends,
-    helpers::{eventually, status_json, Backend, Provider, TestApp},
+    helpers::{eventually, setting, status_json, Backend, Provider, TestApp},
 };
 
 pub const APP_SECRET: &str = "meta-app-secret-0123456789abcdef";
@@ -27,6 +26,20 @@ const SEND_PATH: &str = "/v25.0/1234567890/messages";
 const IG_SEND_PATH: &str = "/v25.0/17841400000000000/messages";
 const WAIT: Duration = Duration::from_secs(10);
 const HANDOFF: &str = "I need to talk to someone";
+
+/// A Messenger or Instagram inbox of the tests, sending to the stand-in Graph API at `api_url`.
+pub fn meta_inbox(id: &str, platform: MetaPlatform, page: &str, api_url: &str) -> InboxSettings {
+    let channel = MetaChannel {
+        platform,
+        page_id: setting(page),
+        page_access_token: Secret::new(PAGE_TOKEN),
+        verify_token: Secret::new(VERIFY),
+        api_base_url: Some(setting(api_url)),
+        api_version: None,
+        throughput_per_second: None,
+    };
+    InboxSettings::new(id, Secret::new(APP_SECRET), ChannelSettings::Meta(channel))
+}
 
 async fn start(b: Backend, customize: impl FnOnce(&mut Settings)) -> (TestApp, Provider) {
     let graph = Provider::start().await;
@@ -44,16 +57,11 @@ async fn start(b: Backend, customize: impl FnOnce(&mut Settings)) -> (TestApp, P
             ("fb", MetaPlatform::Messenger, PAGE),
             ("ig", MetaPlatform::Instagram, IG_ACCOUNT),
         ] {
-            let mut m = InboxSettings::new(id, ChannelKind::Meta, Secret::new(APP_SECRET));
-            m.platform = Some(platform);
-            m.page_id = Some(page.into());
-            m.page_access_token = Some(Secret::new(PAGE_TOKEN));
-            m.verify_token = Some(Secret::new(VERIFY));
-            m.api_base_url = Some(url.clone());
+            let mut m = meta_inbox(id, platform, page, &url);
             crate::helpers::quiet(&mut m);
             s.inboxes.push(m);
         }
-        s.server.public_url = Some("https://inbox.example.test".into());
+        s.server.public_url = Some(setting("https://inbox.example.test"));
         customize(s);
     })
     .await;

@@ -9,13 +9,12 @@ use base64::{engine::general_purpose::STANDARD as BASE64, Engine as _};
 use serde_json::{json, Value};
 use switchboard::{
     channels::twilio,
-    config::{InboxSettings, Secret, Settings, TemplateSettings},
-    domain::types::ChannelKind,
+    config::{ChannelSettings, InboxSettings, Secret, Settings, TemplateSettings, TwilioChannel},
 };
 
 use crate::{
     both_backends,
-    helpers::{eventually, Backend, Provider, TestApp},
+    helpers::{eventually, setting, Backend, Provider, TestApp},
 };
 
 pub const AUTH_TOKEN: &str = "twilio-auth-token-0123456789abcdef";
@@ -39,7 +38,7 @@ pub async fn start(b: Backend, customize: impl FnOnce(&mut Settings)) -> (TestAp
     let url = api.url.clone();
     let app = TestApp::spawn_with(b, |s| {
         s.inboxes.push(twilio_inbox(&url));
-        s.server.public_url = Some("https://inbox.example.test".into());
+        s.server.public_url = Some(setting("https://inbox.example.test"));
         customize(s);
     })
     .await;
@@ -47,20 +46,28 @@ pub async fn start(b: Backend, customize: impl FnOnce(&mut Settings)) -> (TestAp
 }
 
 pub fn twilio_inbox(api_url: &str) -> InboxSettings {
-    let mut t = InboxSettings::new("sms", ChannelKind::Twilio, Secret::new(AUTH_TOKEN));
-    t.account_sid = Some(SID.into());
-    t.from = Some(FROM.into());
-    t.public_url = Some(PUBLIC.into());
-    t.api_base_url = Some(api_url.to_owned());
-    t.default_country_code = Some("44".into());
+    let channel = TwilioChannel {
+        account_sid: setting(SID),
+        from: setting(FROM),
+        public_url: setting(PUBLIC),
+        api_base_url: Some(setting(api_url)),
+        throughput_per_second: None,
+        templates: vec![TemplateSettings {
+            name: "appointment".into(),
+            language: "en".into(),
+            body: "Your appointment is on {{1}}.".into(),
+            parameters: vec!["date".into()],
+            content_sid: Some(CONTENT_SID.into()),
+        }],
+        smart_encoding: false,
+    };
+    let mut t = InboxSettings::new(
+        "sms",
+        Secret::new(AUTH_TOKEN),
+        ChannelSettings::Twilio(channel),
+    );
+    t.default_country_code = Some(setting("44"));
     crate::helpers::quiet(&mut t);
-    t.templates = vec![TemplateSettings {
-        name: "appointment".into(),
-        language: "en".into(),
-        body: "Your appointment is on {{1}}.".into(),
-        parameters: vec!["date".into()],
-        content_sid: Some(CONTENT_SID.into()),
-    }];
     t
 }
 
@@ -468,8 +475,10 @@ async fn every_message_status_moves_forward_only(b: Backend) {
 /// instead of two, counted and stored as sent.
 async fn smart_encoding_sends_look_alikes_in_gsm7(b: Backend) {
     let (app, api) = start(b, |s| {
-        if let Some(sms) = s.inboxes.iter_mut().find(|i| i.id == "sms") {
-            sms.smart_encoding = true;
+        for inbox in &mut s.inboxes {
+            if let ChannelSettings::Twilio(sms) = &mut inbox.channel {
+                sms.smart_encoding = true;
+            }
         }
     })
     .await;

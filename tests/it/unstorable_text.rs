@@ -8,13 +8,12 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use switchboard::{
     channels::{api, meta as meta_channel, twilio as twilio_channel, whatsapp as wa_channel},
-    config::{InboxSettings, MetaPlatform, Secret},
-    domain::types::ChannelKind,
+    config::MetaPlatform,
 };
 
 use crate::{
     both_backends,
-    helpers::{customer, eventually, status_json, Backend, Provider, TestApp, SECRET},
+    helpers::{customer, eventually, setting, status_json, Backend, Provider, TestApp, SECRET},
     meta, twilio, whatsapp,
 };
 
@@ -26,27 +25,14 @@ pub async fn all_channels(b: Backend) -> (TestApp, Provider) {
     let provider = Provider::start().await;
     let url = provider.url.clone();
     let app = TestApp::spawn_with(b, |s| {
-        let mut wa = InboxSettings::new(
-            "wa",
-            ChannelKind::Whatsapp,
-            Secret::new(whatsapp::APP_SECRET),
-        );
-        wa.phone_number_id = Some(whatsapp::PNID.into());
-        wa.access_token = Some(Secret::new(whatsapp::TOKEN));
-        wa.verify_token = Some(Secret::new(whatsapp::VERIFY));
-        wa.api_base_url = Some(url.clone());
+        let mut wa = whatsapp::whatsapp_inbox(&url);
         crate::helpers::quiet(&mut wa);
         s.inboxes.push(wa);
         s.inboxes.push(twilio::twilio_inbox(&url));
-        let mut fb = InboxSettings::new("fb", ChannelKind::Meta, Secret::new(meta::APP_SECRET));
-        fb.platform = Some(MetaPlatform::Messenger);
-        fb.page_id = Some(meta::PAGE.into());
-        fb.page_access_token = Some(Secret::new(meta::PAGE_TOKEN));
-        fb.verify_token = Some(Secret::new(meta::VERIFY));
-        fb.api_base_url = Some(url.clone());
+        let mut fb = meta::meta_inbox("fb", MetaPlatform::Messenger, meta::PAGE, &url);
         crate::helpers::quiet(&mut fb);
         s.inboxes.push(fb);
-        s.server.public_url = Some("https://inbox.example.test".into());
+        s.server.public_url = Some(setting("https://inbox.example.test"));
     })
     .await;
     (app, provider)

@@ -3,18 +3,17 @@
 //! duplicates and order, statuses out of order, the exact send requests, the 24-hour window,
 //! provider errors, an outage, throughput, and files.
 
-use std::time::Duration;
+use std::{num::NonZeroU32, time::Duration};
 
 use serde_json::{json, Value};
 use switchboard::{
     channels::whatsapp,
-    config::{InboxSettings, Secret, Settings, TemplateSettings},
-    domain::types::ChannelKind,
+    config::{ChannelSettings, InboxSettings, Secret, Settings, TemplateSettings, WhatsappChannel},
 };
 
 use crate::{
     both_backends,
-    helpers::{eventually, status_json, Backend, Provider, TestApp},
+    helpers::{eventually, setting, status_json, Backend, Provider, TestApp},
 };
 
 pub const APP_SECRET: &str = "wa-app-secret-0123456789abcdef";
@@ -28,6 +27,30 @@ const WAIT: Duration = Duration::from_secs(10);
 /// A customer message that hands the conversation to a person, so no assistant reply is sent.
 pub const HANDOFF: &str = "I need to talk to someone";
 
+/// The WhatsApp inbox `wa` of the tests, sending to the stand-in Graph API at `api_url`.
+pub fn whatsapp_inbox(api_url: &str) -> InboxSettings {
+    let channel = WhatsappChannel {
+        phone_number_id: setting(PNID),
+        access_token: Secret::new(TOKEN),
+        verify_token: Secret::new(VERIFY),
+        api_base_url: Some(setting(api_url)),
+        api_version: None,
+        throughput_per_second: None,
+        templates: vec![TemplateSettings {
+            name: "order_update".into(),
+            language: "en_US".into(),
+            body: "Your order {{1}} ships on {{2}}.".into(),
+            parameters: vec!["order number".into(), "date".into()],
+            content_sid: None,
+        }],
+    };
+    InboxSettings::new(
+        "wa",
+        Secret::new(APP_SECRET),
+        ChannelSettings::Whatsapp(channel),
+    )
+}
+
 pub async fn start(b: Backend, customize: impl FnOnce(&mut Settings)) -> (TestApp, Provider) {
     let graph = Provider::start().await;
     graph.on(
@@ -40,22 +63,11 @@ pub async fn start(b: Backend, customize: impl FnOnce(&mut Settings)) -> (TestAp
     );
     let url = graph.url.clone();
     let app = TestApp::spawn_with(b, |s| {
-        let mut wa = InboxSettings::new("wa", ChannelKind::Whatsapp, Secret::new(APP_SECRET));
-        wa.phone_number_id = Some(PNID.into());
-        wa.access_token = Some(Secret::new(TOKEN));
-        wa.verify_token = Some(Secret::new(VERIFY));
-        wa.api_base_url = Some(url);
-        wa.default_country_code = Some("1".into());
-        wa.templates = vec![TemplateSettings {
-            name: "order_update".into(),
-            language: "en_US".into(),
-            body: "Your order {{1}} ships on {{2}}.".into(),
-            parameters: vec!["order number".into(), "date".into()],
-            content_sid: None,
-        }];
+        let mut wa = whatsapp_inbox(&url);
+        wa.default_country_code = Some(setting("1"));
         crate::helpers::quiet(&mut wa);
         s.inboxes.push(wa);
-        s.server.public_url = Some(PUBLIC_URL.into());
+        s.server.public_url = Some(setting(PUBLIC_URL));
         customize(s);
     })
     .await;
@@ -1004,8 +1016,10 @@ async fn an_outage_leaves_messages_queued_then_they_go_out(b: Backend) {
 
 async fn sends_from_one_number_respect_its_throughput(b: Backend) {
     let (app, graph) = start(b, |s| {
-        if let Some(wa) = s.inboxes.iter_mut().find(|i| i.id == "wa") {
-            wa.throughput_per_second = Some(4);
+        for inbox in &mut s.inboxes {
+            if let ChannelSettings::Whatsapp(wa) = &mut inbox.channel {
+                wa.throughput_per_second = NonZeroU32::new(4);
+            }
         }
     })
     .await;
