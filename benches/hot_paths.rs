@@ -5,8 +5,8 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use serde_json::json;
 use switchboard::{
     assistant::{knowledge::KnowledgeBase, KnowledgeBaseAssistant},
-    channels::{api, sms},
     domain::conversation::{transition, ConversationState, Event, Policy},
+    providers::{api, sms},
 };
 
 fn state_machine(c: &mut Criterion) {

@@ -5,7 +5,6 @@ use std::{collections::HashMap, sync::Arc};
 use chrono::Duration;
 
 use crate::{
-    channels::normalized::Network,
     config::{ApiChannel, ChannelSettings, HttpUrl, InboxSettings, MetaPlatform, Secret, Settings},
     domain::{
         conversation::{HandoffAck, Policy},
@@ -14,6 +13,7 @@ use crate::{
         window::Windows,
         InboxId,
     },
+    providers::normalized::Network,
 };
 
 /// One inbox as the running server uses it.

@@ -1,15 +1,22 @@
 //! Switchboard: a self-hosted, omni-channel conversations inbox server.
 //!
-//! Module map:
-//! - [`domain`]: the pure core — ids, statuses, the conversation state machine, delivery order,
-//!   handoff phrases. No I/O, no clock.
-//! - [`actors`]: the live system — `ConversationRegistry`, one `ConversationActor` per active
-//!   conversation (its single writer), and the `Hub` that numbers and fans out events.
-//! - [`assistant`]: the built-in knowledge-base assistant (BM25) behind a trait.
-//! - [`channels`]: how messages come in and go out (the signed API channel, the outbox).
+//! Module map, from the ground up (each imports only the ones above it in this list, and no
+//! two files import each other):
+//! - [`domain`]: the pure core — ids, statuses, the conversation state machine, the service
+//!   window, delivery order, handoff phrases. No I/O, no clock.
 //! - [`db`]: diesel over SQLite or PostgreSQL; reads on a pool, writes group-committed.
-//! - [`http`]: routes, webhooks, the inbox API; [`auth`]: passwords and tokens.
-//! - [`config`]: settings from TOML and the environment; [`app`]: wiring it all together.
+//! - [`providers`]: the providers' protocols, pure — parse webhooks, check signatures, build
+//!   requests, classify answers (WhatsApp, Twilio, Meta, our API channel, SMS, phone numbers).
+//! - [`config`]: settings from TOML and the environment, parsed into typed values.
+//! - [`assistant`]: the built-in knowledge-base assistant (BM25) behind a trait.
+//! - [`protocol`]: every realtime event and frame, typed.
+//! - [`actors`]: the live system — `ConversationRegistry`, one `ConversationActor` per active
+//!   conversation (its single writer, holding only the handles it uses), the `Hub` that
+//!   numbers and fans out events, presence and the badge.
+//! - [`app`]: what handlers share once everything runs (`AppContext`, `AppState`).
+//! - [`channels`]: the I/O of channels — inbound routing, the outbox, media downloads.
+//! - [`http`]: routes, webhooks, the API, the websocket sessions; [`auth`]: passwords and tokens.
+//! - [`server`]: wiring it all together and starting it (`main` and the tests call it).
 
 pub mod actors;
 pub mod agent_names;
@@ -26,5 +33,7 @@ pub mod http;
 pub mod inbox;
 pub mod login_throttle;
 pub mod protocol;
+pub mod providers;
+pub mod server;
 pub mod telemetry;
 pub mod views;

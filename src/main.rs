@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use switchboard::{app, auth, config::Settings, db, domain::types::Role, telemetry};
+use switchboard::{auth, config::Settings, db, domain::types::Role, server, telemetry};
 
 /// Many small, short-lived allocations per message (events, views, rows): mimalloc serves
 /// them in a fraction of glibc malloc's time (measured in BENCHMARKS.md).
@@ -90,7 +90,7 @@ fn main() -> ExitCode {
 fn serve(settings: Settings) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(async move {
         let admin_email = settings.admin.email.clone();
-        let (handle, server) = app::build(settings).await?;
+        let (handle, server) = server::build(settings).await?;
         if let Some(password) = &handle.generated_admin_password {
             // Printed once, on the console only (never logged): the only way to learn it.
             println!("First admin created: {admin_email} / {password}  (change it, or set SWITCHBOARD_ADMIN_PASSWORD before the first start)");

@@ -7,16 +7,37 @@
 //! The README's event list and the OpenAPI document's `ServerEvent` schema name exactly the
 //! variants here; a test holds them to [`ServerEvent::KINDS`].
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    actors::{badge::BadgeCounts, presence::Availability},
     domain::{
-        conversation::HandoffReason, delivery::DeliveryStatus, types::Author, AgentId,
-        ConversationId, MessageId,
+        access::Viewer, conversation::HandoffReason, delivery::DeliveryStatus, types::Author,
+        types::Availability, AgentId, ConversationId, MessageId,
     },
     views::{ConversationView, MessageView},
 };
+
+/// How many conversations need a reply: in all, unassigned, and per assignee. Each viewer's
+/// badge is computed from it ([`BadgeCounts::for_viewer`]), so one count serves everyone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct BadgeCounts {
+    pub total: i64,
+    pub unassigned: i64,
+    pub by_agent: HashMap<AgentId, i64>,
+}
+
+impl BadgeCounts {
+    /// The number this viewer's red badge shows.
+    pub fn for_viewer(&self, viewer: &Viewer) -> i64 {
+        if viewer.sees_all {
+            self.total
+        } else {
+            self.unassigned + self.by_agent.get(&viewer.agent).copied().unwrap_or(0)
+        }
+    }
+}
 
 /// A change pushed to agents (and, filtered, to visitors): `{"type": kind, "seq": N, …}`.
 #[derive(Debug, Clone, Serialize)]

@@ -8,39 +8,19 @@
 //! `Recount` is sent, and that happens before its request is answered, so a badge request
 //! after any answered change finds a recount pending and counts afresh.
 
-use std::{collections::HashMap, time::Duration};
+use std::time::Duration;
 
 use actix::prelude::*;
-use serde::Serialize;
 
-use super::hub::{Audience, Hub, Publish, Viewer};
+use super::hub::{Audience, Hub, Publish};
 use crate::{
     db::{queries, Store},
-    domain::AgentId,
     error::AppResult,
-    protocol::ServerEvent,
+    protocol::{BadgeCounts, ServerEvent},
 };
 
 /// Changes within this window share one recount.
 const COALESCE: Duration = Duration::from_millis(50);
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct BadgeCounts {
-    pub total: i64,
-    pub unassigned: i64,
-    pub by_agent: HashMap<AgentId, i64>,
-}
-
-impl BadgeCounts {
-    /// The number this viewer's red badge shows.
-    pub fn for_viewer(&self, viewer: &Viewer) -> i64 {
-        if viewer.sees_all {
-            self.total
-        } else {
-            self.unassigned + self.by_agent.get(&viewer.agent).copied().unwrap_or(0)
-        }
-    }
-}
 
 /// Conversation actor → BadgeCounter: something that may change the badge was committed.
 #[derive(Message)]

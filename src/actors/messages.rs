@@ -4,7 +4,6 @@
 use actix::prelude::*;
 use chrono::NaiveDateTime;
 
-use super::conversation::ConversationActor;
 use crate::{
     assistant::AssistantReply,
     db::models::MediaSource,
@@ -238,25 +237,6 @@ pub struct FollowUpFired;
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub struct WindowClosed;
-
-/// Anyone → ConversationRegistry: the actor of this conversation, started if needed.
-#[derive(Message, Debug, Clone, Copy)]
-#[rtype(result = "Addr<ConversationActor>")]
-pub struct GetConversation(pub ConversationId);
-
-/// ConversationActor → ConversationRegistry: I am stopping (idle, or my conversation is gone);
-/// forget me if I am still the registered actor.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct ActorIdle {
-    pub id: ConversationId,
-    pub addr: Addr<ConversationActor>,
-}
-
-/// Anyone → ConversationRegistry: how many conversation actors are alive.
-#[derive(Message, Debug, Clone, Copy)]
-#[rtype(result = "usize")]
-pub struct CountLive;
 
 /// Test hook → ConversationActor: panic inside a handler, to prove the registry restarts the
 /// conversation from the database. Never sent by the server itself.

@@ -17,12 +17,12 @@
 //!
 //! Who owns what: the conversation actor owns its conversation's state, follow-up timer and
 //! window timer; the registry owns the map of live actors; the hub owns the event sequence.
+//! The websocket sessions that subscribe to the hub are actors too, but they are the HTTP
+//! edge: they live in `crate::http` (`agent_session`, `widget_session`).
 
-pub mod agent_session;
 pub mod badge;
 pub mod conversation;
 pub mod hub;
 pub mod messages;
 pub mod presence;
 pub mod registry;
-pub mod widget_session;

@@ -13,11 +13,10 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 use actix::prelude::*;
 
 use super::{
-    conversation::ConversationActor,
-    messages::{ActorIdle, CountLive, GetConversation, ResumeUnanswered},
+    conversation::{ActorIdle, ConversationActor, ConversationDeps},
+    messages::ResumeUnanswered,
 };
 use crate::{
-    app::AppContext,
     db::{queries, DbConnection},
     domain::ConversationId,
     error::AppResult,
@@ -29,15 +28,25 @@ const SCAN_LIMIT: i64 = 10_000;
 /// left to the people (an answer days late reads as a glitch).
 const RESUME_WITHIN_HOURS: i64 = 24;
 
+/// Anyone → ConversationRegistry: the actor of this conversation, started if needed.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "Addr<ConversationActor>")]
+pub struct GetConversation(pub ConversationId);
+
+/// Anyone → ConversationRegistry: how many conversation actors are alive.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "usize")]
+pub struct CountLive;
+
 pub struct ConversationRegistry {
-    app: Arc<AppContext>,
+    deps: Arc<ConversationDeps>,
     live: HashMap<ConversationId, Addr<ConversationActor>>,
 }
 
 impl ConversationRegistry {
-    pub fn new(app: Arc<AppContext>) -> Self {
+    pub fn new(deps: Arc<ConversationDeps>) -> Self {
         ConversationRegistry {
-            app,
+            deps,
             live: HashMap::new(),
         }
     }
@@ -49,7 +58,7 @@ impl ConversationRegistry {
             }
             tracing::warn!(conversation_id = %id, "conversation actor died; restarting it from the database");
         }
-        let addr = ConversationActor::new(id, self.app.clone(), me).start();
+        let addr = ConversationActor::new(id, self.deps.clone(), me.recipient()).start();
         self.live.insert(id, addr.clone());
         addr
     }
@@ -77,7 +86,7 @@ impl ConversationRegistry {
     where
         F: FnOnce(&mut DbConnection) -> AppResult<Vec<ConversationId>> + Send + 'static,
     {
-        let store = self.app.store.clone();
+        let store = self.deps.store.clone();
         let fut = async move { store.read(find).await };
         ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| match res {
             Ok(ids) => {
@@ -93,7 +102,7 @@ impl ConversationRegistry {
     }
 
     fn scan_secs(&self) -> u64 {
-        self.app.settings.conversations.timer_scan_secs
+        self.deps.timer_scan.as_secs()
     }
 }
 

@@ -370,7 +370,7 @@ mod tests {
 
     #[test]
     fn demo_texts_are_gsm7_so_sms_replies_cost_no_extra_segments() {
-        use crate::channels::sms::{segments, Encoding};
+        use crate::providers::sms::{segments, Encoding};
         let kb = KnowledgeBase::demo();
         let texts = kb
             .entries
@@ -382,7 +382,7 @@ mod tests {
             let info = segments(text);
             let offending: String = text
                 .chars()
-                .filter(|c| !crate::channels::sms::is_gsm7(*c))
+                .filter(|c| !crate::providers::sms::is_gsm7(*c))
                 .collect();
             assert_eq!(
                 info.encoding,

@@ -224,7 +224,7 @@ pub struct Candidate {
 ///
 /// Messages that are not plain text reach the assistant as the one-line
 /// summary the channels store for them
-/// ([`crate::channels::normalized::Content::summary`]): `[image] caption`,
+/// ([`crate::providers::normalized::Content::summary`]): `[image] caption`,
 /// `[location 51.5, -0.12] Office`, `[unsupported: reaction]`. The bracketed
 /// tag is ours, not the customer's, and ranking it misleads: `location` is a
 /// keyword of the demo's showroom entry, so a shared map pin was answered
@@ -710,7 +710,7 @@ mod tests {
 
     #[test]
     fn customer_words_drop_the_channels_placeholders() {
-        use crate::channels::normalized::{Content, MediaKind, MediaSource};
+        use crate::providers::normalized::{Content, MediaKind, MediaSource};
         let media = |kind, caption: Option<&str>, filename: Option<&str>| Content::Media {
             kind,
             source: MediaSource::Url("https://example.com/m".into()),

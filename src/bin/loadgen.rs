@@ -28,7 +28,7 @@ use clap::{Args, Parser, Subcommand};
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
-use switchboard::{channels::api, clock, db, db::queries, http::timing};
+use switchboard::{clock, db, db::queries, http::timing, providers::api};
 use tokio_tungstenite::tungstenite::Message;
 
 #[derive(Parser)]

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use super::normalized::ProviderRequest;
 use crate::app::AppContext;
+use crate::providers::normalized::ProviderRequest;
 
 /// A provider's answer, read whole (up to a limit).
 #[derive(Debug)]

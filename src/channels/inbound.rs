@@ -11,8 +11,8 @@ use std::sync::Arc;
 use actix::Addr;
 use serde_json::{json, Map, Value};
 
-use super::{
-    media,
+use super::media;
+use crate::providers::{
     normalized::{
         Content, InboundMessage, MediaSource as Source, Network, StatusUpdate, WebhookEvent,
     },
@@ -196,7 +196,7 @@ async fn deliver_message(
 /// writer a job per message; the database decides on first contact, when the channel tells
 /// us something new about the contact, and when the remembered conversation is gone.
 ///
-/// [`ContactCache`]: super::contact_cache::ContactCache
+/// [`ContactCache`]: crate::db::contact_cache::ContactCache
 pub async fn receive(
     app: &AppContext,
     registry: &Addr<ConversationRegistry>,

@@ -15,8 +15,8 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use uuid::Uuid;
 
-use super::{
-    http_client::{execute, FetchError},
+use super::http_client::{execute, FetchError};
+use crate::providers::{
     normalized::{ProviderRequest, RequestBody},
     whatsapp,
 };
@@ -44,9 +44,12 @@ const RESUME_DAYS: i64 = 7;
 /// A file may take longer than a send: at least this long per request.
 const MIN_DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The folder of the data directory that holds conversations' files, one folder each.
+pub const MEDIA_DIR: &str = "media";
+
 /// `media/<conversation_id>/<message_id>`, relative to the data directory.
 pub fn relative_path(conversation: ConversationId, message: MessageId) -> String {
-    format!("media/{conversation}/{message}")
+    format!("{MEDIA_DIR}/{conversation}/{message}")
 }
 
 /// The absolute path of a stored file, refusing anything outside `media/`.
@@ -94,26 +97,6 @@ pub async fn remove_file(app: &AppContext, relative: &str) {
     if let Ok(path) = absolute_path(app, relative) {
         let _ = tokio::task::spawn_blocking(move || std::fs::remove_file(path)).await;
     }
-}
-
-/// Removes every file of a deleted conversation, in the background.
-pub fn remove_conversation_files(app: &AppContext, conversation: ConversationId) {
-    let dir = app
-        .settings
-        .server
-        .data_dir
-        .join("media")
-        .join(conversation.to_string());
-    actix_rt::spawn(async move {
-        let result = tokio::task::spawn_blocking(move || match std::fs::remove_dir_all(&dir) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        })
-        .await;
-        if let Ok(Err(e)) = result {
-            tracing::error!(conversation_id = %conversation, error = %e, "cannot remove the files of a deleted conversation");
-        }
-    });
 }
 
 fn link_mac(secret: &str, message: MessageId) -> Option<Hmac<Sha256>> {

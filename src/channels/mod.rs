@@ -1,25 +1,13 @@
-//! Channels: how customer messages come in and replies go out.
+//! Channels at work: what moves messages between the providers and the conversations. The
+//! providers' protocols themselves are pure and live in [`crate::providers`]; here is the I/O.
 //!
-//! - `api` is the generic signed-JSON channel.
-//! - `whatsapp`, `twilio`, `meta` (Messenger, Instagram), with `hub_signature`, `normalized`,
-//!   `phone` and `sms`, are pure protocol modules: they parse webhooks, check signatures, build
-//!   the provider's requests and classify its answers, with no I/O.
-//! - `inbound` routes parsed webhook events to conversations (`contact_cache` remembers each
-//!   contact's conversation); `outbox` delivers every queued
-//!   outbound message with retries, whatever its channel, through `http_client`; `media`
-//!   downloads and stores files.
+//! - `inbound` routes parsed webhook events to conversations (a contact's conversation is
+//!   remembered in [`crate::db::contact_cache`]);
+//! - `outbox` delivers every queued outbound message with retries, whatever its channel,
+//!   through `http_client`;
+//! - `media` downloads customers' files and stores them.
 
-pub mod api;
-pub mod contact_cache;
 pub mod http_client;
-pub mod hub_signature;
 pub mod inbound;
 pub mod media;
-pub mod meta;
-pub mod normalized;
 pub mod outbox;
-pub mod phone;
-pub mod sms;
-pub mod twilio;
-pub mod whatsapp;
-pub mod widget;

@@ -27,9 +27,12 @@ use rand::Rng;
 use serde_json::Value;
 
 use super::{
-    api::{self, OutboundContact, OutboundPayload},
     http_client::{execute, without_url, FetchError},
-    media, meta,
+    media,
+};
+use crate::providers::{
+    api::{self, OutboundContact, OutboundPayload},
+    meta,
     normalized::{MediaKind, Network, OutboundContent, ProviderRequest, SendOutcome},
     twilio, whatsapp,
 };

@@ -141,13 +141,13 @@ pub struct MetaChannel {
 /// The Graph API base URL of a WhatsApp or Meta inbox, without a trailing `/`.
 fn graph_base(url: &Option<HttpUrl>) -> &str {
     url.as_ref()
-        .map_or(crate::channels::meta::GRAPH_BASE_URL, HttpUrl::base)
+        .map_or(crate::providers::meta::GRAPH_BASE_URL, HttpUrl::base)
 }
 
 /// The Graph API version of a WhatsApp or Meta inbox.
 fn graph_version(version: &Option<GraphVersion>) -> &str {
     version.as_ref().map_or(
-        crate::channels::meta::DEFAULT_GRAPH_VERSION,
+        crate::providers::meta::DEFAULT_GRAPH_VERSION,
         GraphVersion::as_str,
     )
 }
@@ -174,7 +174,7 @@ impl TwilioChannel {
     pub fn api_base(&self) -> &str {
         self.api_base_url
             .as_ref()
-            .map_or(crate::channels::twilio::API_BASE_URL, HttpUrl::base)
+            .map_or(crate::providers::twilio::API_BASE_URL, HttpUrl::base)
     }
 
     /// Where status callbacks are asked to go, `<public_url>/status`.
@@ -206,7 +206,7 @@ impl std::str::FromStr for TwilioFrom {
         let s = s.trim();
         if s.starts_with("MG") {
             Ok(TwilioFrom::MessagingService(s.to_owned()))
-        } else if crate::channels::phone::is_e164(s) {
+        } else if crate::providers::phone::is_e164(s) {
             Ok(TwilioFrom::Number(s.to_owned()))
         } else {
             Err(

@@ -158,7 +158,7 @@ impl FromStr for CountryCode {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         // A code that makes a national number into E.164 is one.
-        crate::channels::phone::to_e164("600000000", Some(s))
+        crate::providers::phone::to_e164("600000000", Some(s))
             .map(|_| CountryCode(s.to_owned()))
             .map_err(|_| "must be a country calling code such as `34` or `+34`".to_owned())
     }

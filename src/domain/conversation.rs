@@ -19,6 +19,10 @@ use super::{
     window::{Allowed, Sender, WindowClosed, Windows},
 };
 
+/// Who asked for a change and why a person is needed are shared with the notes
+/// ([`super::notes`]), so they live with the other plain types.
+pub use super::types::{By, HandoffReason};
+
 /// The stored state of one conversation that the rules look at.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConversationState {
@@ -224,13 +228,6 @@ impl Default for Policy {
     }
 }
 
-/// Who asked for a change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum By {
-    Agent(AgentId),
-    System,
-}
-
 /// Something that happened to the conversation.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -287,32 +284,6 @@ pub enum Event {
     },
     /// The follow-up timer fired.
     FollowUpDue,
-}
-
-/// Why the conversation went to a person (in events: `{"kind": …, "phrase"/"misses"}`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum HandoffReason {
-    /// The customer used a phrase from the list.
-    CustomerAsked { phrase: String },
-    /// The assistant found nothing this many times in a row.
-    AssistantCouldNotHelp { misses: i32 },
-    /// The customer complained (billing, fraud, damage, anger): a person answers that.
-    Complaint { phrase: String },
-    /// The assistant failed, or its answer could not be stored.
-    AssistantUnavailable,
-}
-
-impl HandoffReason {
-    /// A stable name (events, payloads).
-    pub fn kind(&self) -> &'static str {
-        match self {
-            HandoffReason::CustomerAsked { .. } => "customer_asked",
-            HandoffReason::AssistantCouldNotHelp { .. } => "assistant_could_not_help",
-            HandoffReason::Complaint { .. } => "complaint",
-            HandoffReason::AssistantUnavailable => "assistant_unavailable",
-        }
-    }
 }
 
 /// What the actor must do after a transition, besides persisting the new state.

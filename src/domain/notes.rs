@@ -6,7 +6,10 @@
 use chrono::NaiveDateTime;
 use serde_json::{json, Value};
 
-use super::{conversation::By, conversation::HandoffReason, ids::AgentId, types::Status};
+use super::{
+    ids::AgentId,
+    types::{By, HandoffReason, Status},
+};
 
 /// One system event of a thread.
 #[derive(Debug, Clone, PartialEq)]

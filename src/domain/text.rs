@@ -18,6 +18,19 @@ pub fn has_nul(s: &str) -> bool {
     s.contains('\0')
 }
 
+/// Refuses a field holding U+0000, with the message the API answers (a 422 naming the field).
+pub fn refuse_nul(field: &str, value: &str) -> Result<(), String> {
+    match has_nul(value) {
+        true => Err(nul_message(field)),
+        false => Ok(()),
+    }
+}
+
+/// Why a field holding U+0000 is refused.
+pub fn nul_message(field: &str) -> String {
+    format!("`{field}` must not contain the NUL character (U+0000)")
+}
+
 /// A control character that carries nothing a reader sees: C0 controls other than tab, line
 /// feed and carriage return, DEL, and the C1 controls.
 fn is_noise(c: char) -> bool {

@@ -4,6 +4,8 @@ use std::{fmt, str::FromStr};
 
 use serde::{Deserialize, Serialize};
 
+use super::ids::AgentId;
+
 /// A value read from the database or a request that is not one of the known names.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown {kind} `{value}`")]
@@ -179,6 +181,39 @@ impl Role {
     /// Supervisors and admins see every conversation whatever the visibility setting.
     pub fn sees_everything(self) -> bool {
         matches!(self, Role::Admin | Role::Supervisor)
+    }
+}
+
+/// Who asked for a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum By {
+    Agent(AgentId),
+    System,
+}
+
+/// Why the conversation went to a person (in events: `{"kind": …, "phrase"/"misses"}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum HandoffReason {
+    /// The customer used a phrase from the list.
+    CustomerAsked { phrase: String },
+    /// The assistant found nothing this many times in a row.
+    AssistantCouldNotHelp { misses: i32 },
+    /// The customer complained (billing, fraud, damage, anger): a person answers that.
+    Complaint { phrase: String },
+    /// The assistant failed, or its answer could not be stored.
+    AssistantUnavailable,
+}
+
+impl HandoffReason {
+    /// A stable name (events, payloads).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            HandoffReason::CustomerAsked { .. } => "customer_asked",
+            HandoffReason::AssistantCouldNotHelp { .. } => "assistant_could_not_help",
+            HandoffReason::Complaint { .. } => "complaint",
+            HandoffReason::AssistantUnavailable => "assistant_unavailable",
+        }
     }
 }
 

@@ -17,17 +17,18 @@ use serde_json::json;
 use super::body::read_limited;
 use crate::{
     app::AppState,
-    channels::{
-        hub_signature::{self, HandshakeError},
-        inbound, meta,
-        normalized::WebhookEvent,
-        twilio, whatsapp,
-    },
+    channels::inbound,
     clock,
     config::{ChannelSettings, Secret, TwilioChannel},
     domain::{text, types::ChannelKind},
     error::{AppError, AppResult},
     inbox::Inbox,
+    providers::{
+        hub_signature::{self, HandshakeError},
+        meta,
+        normalized::WebhookEvent,
+        twilio, whatsapp,
+    },
 };
 
 /// Provider notifications batch many events (Meta allows about 3 MB); larger is refused.

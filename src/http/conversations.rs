@@ -16,7 +16,6 @@ use crate::{
     },
     app::AppState,
     auth::CurrentAgent,
-    channels::api::MAX_TEXT_CHARS,
     clock,
     db::{
         models::{ContactRow, ConversationRow},
@@ -29,6 +28,7 @@ use crate::{
         AgentId, ConversationId, InboxId, MessageId,
     },
     error::{AppError, AppResult},
+    providers::api::MAX_TEXT_CHARS,
     views::{ConversationView, MessageView},
 };
 

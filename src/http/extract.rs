@@ -10,29 +10,24 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::{
-    domain::text::has_nul,
+    domain::text,
     error::{AppError, AppResult},
 };
 
 /// Refuses a field holding U+0000.
 pub fn check_field(field: &str, value: &str) -> AppResult<()> {
-    match has_nul(value) {
-        true => Err(nul_error(field)),
-        false => Ok(()),
-    }
+    text::refuse_nul(field, value).map_err(AppError::Validation)
 }
 
 fn nul_error(field: &str) -> AppError {
-    AppError::Validation(format!(
-        "`{field}` must not contain the NUL character (U+0000)"
-    ))
+    AppError::Validation(text::nul_message(field))
 }
 
 /// The path of the first string (or key) in `v` holding U+0000, e.g. `tags[2]`.
 fn nul_in(v: &Value, path: &str) -> Option<String> {
     let here = || Some(if path.is_empty() { "body" } else { path }.to_owned());
     match v {
-        Value::String(s) if has_nul(s) => here(),
+        Value::String(s) if text::has_nul(s) => here(),
         Value::Array(items) => items
             .iter()
             .enumerate()
@@ -43,7 +38,7 @@ fn nul_in(v: &Value, path: &str) -> Option<String> {
             } else {
                 format!("{path}.{k}")
             };
-            if has_nul(k) {
+            if text::has_nul(k) {
                 Some(field.replace('\0', "\\u0000"))
             } else {
                 nul_in(item, &field)

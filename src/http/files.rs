@@ -11,13 +11,14 @@ use crate::{
     actors::{messages::SendAttachment, registry::ask},
     app::{AppContext, AppState},
     auth::CurrentAgent,
-    channels::{media, normalized::MediaKind},
+    channels::media,
     db::{models::MessageRow, queries},
     domain::{
         types::{ChannelKind, Direction},
         ConversationId, MessageId,
     },
     error::{AppError, AppResult},
+    providers::normalized::MediaKind,
 };
 
 const MAX_FILENAME_CHARS: usize = 200;

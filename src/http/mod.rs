@@ -1,22 +1,26 @@
 //! The whole route table in one place, and the handlers that turn extractor failures into the
 //! same JSON errors as everything else.
 
+pub mod agent_session;
 pub mod agents;
 pub mod auth;
 pub mod body;
 pub mod channel_webhooks;
 pub mod contacts;
 pub mod conversations;
+pub mod current_agent;
 pub mod events;
 pub mod extract;
 pub mod files;
 pub mod health;
 pub mod sms;
+pub mod socket;
 pub mod static_files;
 pub mod templates;
 pub mod timing;
 pub mod webhooks;
 pub mod widget;
+pub mod widget_session;
 pub mod ws;
 
 use actix_web::{

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use crate::{
     app::AppState,
     auth::CurrentAgent,
-    channels::sms,
     error::{AppError, AppResult},
+    providers::sms,
 };
 
 /// Longest text counted (Twilio sends at most 1,600 characters; a little more is counted so

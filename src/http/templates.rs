@@ -15,13 +15,13 @@ use crate::{
     },
     app::AppState,
     auth::CurrentAgent,
-    channels::{api::MAX_TEXT_CHARS, normalized::Network, phone, twilio},
     clock,
     config::TemplateSettings,
     db::queries::{self, ContactInput},
     domain::{types::ChannelKind, ConversationId},
     error::{AppError, AppResult},
     inbox::Inbox,
+    providers::{api::MAX_TEXT_CHARS, normalized::Network, phone, twilio},
     views::{ConversationView, MessageView},
 };
 

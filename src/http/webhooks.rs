@@ -8,13 +8,11 @@ use super::body::read_limited;
 use crate::{
     actors::messages::DeliverInbound,
     app::AppState,
-    channels::{
-        api::{self, InboundPayload},
-        inbound,
-    },
+    channels::inbound,
     clock,
     domain::types::ChannelKind,
     error::{AppError, AppResult},
+    providers::api::{self, InboundPayload},
 };
 
 /// `POST /webhooks/api/{inbox}`: a customer message from a system using the API channel.

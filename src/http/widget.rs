@@ -7,15 +7,15 @@ use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::ws::upgrade;
+use super::socket::upgrade;
+use super::widget_session::{self, WidgetSession};
 use crate::{
-    actors::widget_session::{self, WidgetSession},
     app::AppState,
-    channels::widget,
     db::queries,
     domain::types::{Author, ChannelKind, Status},
     error::{AppError, AppResult},
     inbox::Inbox,
+    providers::widget,
 };
 
 /// Messages of history a widget shows when it opens.

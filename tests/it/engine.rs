@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use switchboard::{actors::messages::InjectPanic, channels::api};
+use switchboard::{actors::messages::InjectPanic, providers::api};
 
 use crate::{
     both_backends,
@@ -447,7 +447,7 @@ async fn a_panicked_conversation_actor_is_restarted_from_the_database(b: Backend
     let addr = app
         .handle
         .registry
-        .send(switchboard::actors::messages::GetConversation(id))
+        .send(switchboard::actors::registry::GetConversation(id))
         .await
         .expect("registry");
     let _ = addr.send(InjectPanic).await;
@@ -477,7 +477,7 @@ async fn idle_conversation_actors_stop_and_come_back(b: Backend) {
         let registry = registry.clone();
         async move {
             let n = registry
-                .send(switchboard::actors::messages::CountLive)
+                .send(switchboard::actors::registry::CountLive)
                 .await
                 .ok()?;
             (n == 0).then_some(())

@@ -16,9 +16,9 @@ use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use diesel::{connection::SimpleConnection, Connection, PgConnection};
 use serde_json::{json, Value};
 use switchboard::{
-    app::{self, AppHandle},
-    channels::api,
     config::{ApiChannel, ChannelSettings, InboxSettings, Secret, Settings},
+    providers::api,
+    server::{self, AppHandle},
 };
 
 pub const SECRET: &str = "test-inbox-secret-0123";
@@ -486,7 +486,7 @@ impl TestApp {
         customize(&mut settings);
         settings.validate().expect("test settings are valid");
         let data_dir = settings.server.data_dir.clone();
-        let (handle, server) = app::build(settings).await.expect("server starts");
+        let (handle, server) = server::build(settings).await.expect("server starts");
         actix_rt::spawn(server);
         TestApp {
             base: format!("http://{}", handle.addr),

@@ -8,7 +8,7 @@
 //! cases run; 24 by default).
 
 use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
-use switchboard::channels::{api, meta as meta_channel, twilio as twilio_channel, whatsapp as wa};
+use switchboard::providers::{api, meta as meta_channel, twilio as twilio_channel, whatsapp as wa};
 
 use crate::{
     both_backends,

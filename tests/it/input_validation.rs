@@ -2,7 +2,7 @@
 //! clear 4xx JSON error and changes nothing.
 
 use serde_json::{json, Value};
-use switchboard::channels::api;
+use switchboard::providers::api;
 
 use crate::{
     both_backends,

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use switchboard::{
-    channels::meta,
     config::{ChannelSettings, InboxSettings, MetaChannel, MetaPlatform, Secret, Settings},
+    providers::meta,
 };
 
 use crate::{

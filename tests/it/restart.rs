@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use switchboard::channels::api;
+use switchboard::providers::api;
 
 use crate::{
     both_backends,

@@ -8,8 +8,8 @@ use std::time::Duration;
 use base64::{engine::general_purpose::STANDARD as BASE64, Engine as _};
 use serde_json::{json, Value};
 use switchboard::{
-    channels::twilio,
     config::{ChannelSettings, InboxSettings, Secret, Settings, TemplateSettings, TwilioChannel},
+    providers::twilio,
 };
 
 use crate::{

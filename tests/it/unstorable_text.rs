@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use switchboard::{
-    channels::{api, meta as meta_channel, twilio as twilio_channel, whatsapp as wa_channel},
     config::MetaPlatform,
+    providers::{api, meta as meta_channel, twilio as twilio_channel, whatsapp as wa_channel},
 };
 
 use crate::{

@@ -7,8 +7,8 @@ use std::{num::NonZeroU32, time::Duration};
 
 use serde_json::{json, Value};
 use switchboard::{
-    channels::whatsapp,
     config::{ChannelSettings, InboxSettings, Secret, Settings, TemplateSettings, WhatsappChannel},
+    providers::whatsapp,
 };
 
 use crate::{

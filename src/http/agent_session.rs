@@ -16,7 +16,8 @@ use std::{
 use actix::prelude::*;
 use actix_http::ws::{CloseCode, CloseReason, Frame, Message as WsMessage, ProtocolError};
 
-use super::{
+use super::socket::{FrameWriter, Incoming};
+use crate::actors::{
     hub::{
         Audience, Filter, Owner, Publish, Subscribe, Subscribed, ToSession, Unsubscribe, Viewer,
     },
@@ -27,7 +28,6 @@ use crate::{
     auth::CurrentAgent,
     db::queries,
     domain::ConversationId,
-    http::ws::{FrameWriter, Incoming},
     protocol::{AgentClientFrame, ServerEvent, SessionFrame},
 };
 
@@ -63,7 +63,7 @@ impl AgentSession {
         since: Option<u64>,
     ) -> Self {
         AgentSession {
-            id: super::hub::next_session_id(),
+            id: crate::actors::hub::next_session_id(),
             app,
             me,
             viewer,
@@ -339,7 +339,7 @@ impl StreamHandler<Incoming> for AgentSession {
                 self.send_frame(&err, ctx);
             }
             Err(ProtocolError::Overflow) => {
-                self.send_frame(&crate::http::ws::frame_too_large(), ctx);
+                self.send_frame(&super::socket::frame_too_large(), ctx);
                 self.closing = Some((CloseCode::Size, "frame too large"));
                 ctx.stop();
             }

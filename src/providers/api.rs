@@ -12,7 +12,6 @@ use crate::{
     clock,
     domain::{text, types::Author, AgentId, ConversationId, InboxId, MessageId},
     error::AppError,
-    http::extract::check_field,
 };
 
 pub const SIGNATURE_HEADER: &str = "X-Switchboard-Signature";
@@ -202,6 +201,11 @@ pub struct OutboundContact {
     pub name: Option<String>,
     pub phone: Option<String>,
     pub email: Option<String>,
+}
+
+/// Refuses a field holding U+0000 (a 422 naming it).
+fn check_field(field: &str, value: &str) -> Result<(), AppError> {
+    text::refuse_nul(field, value).map_err(AppError::Validation)
 }
 
 #[cfg(test)]

@@ -16,14 +16,14 @@ use actix::prelude::*;
 use actix_http::ws::{CloseCode, CloseReason, Frame, Message as WsMessage, ProtocolError};
 use uuid::Uuid;
 
-use super::{
+use super::socket::{FrameWriter, Incoming};
+use crate::actors::{
     hub::{next_session_id, Filter, Subscribe, ToSession, Unsubscribe},
     messages::DeliverInbound,
     registry::ask,
 };
 use crate::{
     app::AppState,
-    channels::{api::MAX_TEXT_CHARS, widget},
     clock,
     db::queries::{self, ContactInput},
     domain::{
@@ -32,9 +32,9 @@ use crate::{
         AgentId, ConversationId,
     },
     error::AppResult,
-    http::ws::{FrameWriter, Incoming},
     inbox::Inbox,
     protocol::{ServerEvent, VisitorClientFrame, VisitorFrame, VisitorMessage},
+    providers::{api::MAX_TEXT_CHARS, widget},
 };
 
 /// A visitor may send this many messages per `RATE_WINDOW`.
@@ -376,7 +376,7 @@ impl StreamHandler<Incoming> for WidgetSession {
             Ok(Frame::Pong(_)) | Ok(Frame::Continuation(_)) => {}
             Ok(Frame::Binary(_)) => self.error("bad_frame", "binary frames are not accepted", ctx),
             Err(ProtocolError::Overflow) => {
-                self.send(&crate::http::ws::visitor_frame_too_large(), ctx);
+                self.send(&super::socket::visitor_frame_too_large(), ctx);
                 self.too_large = true;
                 ctx.stop();
             }

@@ -1,0 +1,406 @@
+//! A change as the actor writes it: the [`Plan`] of rows, one group commit, and then (only
+//! then) the new state in memory, the pushed events and the effects.
+
+use super::*;
+
+/// The rows one change writes, besides the conversation row itself.
+pub(super) struct Plan {
+    pub(super) state: ConversationState,
+    pub(super) effects: Vec<Effect>,
+    /// The messages the change is about (customer, assistant or agent): usually one; a
+    /// customer message with several parts stores one per part.
+    pub(super) messages: Vec<MessageRow>,
+    /// Deliver the first message through the outbox.
+    pub(super) send: bool,
+    pub(super) dedupe: Dedupe,
+    /// Replace the conversation's tags in the same transaction.
+    pub(super) tags: Option<Vec<String>>,
+}
+
+impl Plan {
+    /// A change of state with no message.
+    pub(super) fn state_only(state: ConversationState, effects: Vec<Effect>) -> Plan {
+        Plan {
+            state,
+            effects,
+            messages: Vec::new(),
+            send: false,
+            dedupe: Dedupe::None,
+            tags: None,
+        }
+    }
+
+    /// An agent's message (reply, template, file): attributed, deduplicated on the client's
+    /// id when it gave one, and sent when `send`.
+    pub(super) fn agent_message(
+        state: ConversationState,
+        effects: Vec<Effect>,
+        mut message: MessageRow,
+        send: bool,
+        agent: AgentId,
+        client_id: Option<String>,
+    ) -> Plan {
+        message.agent_id = Some(agent);
+        message.client_id = client_id.clone();
+        Plan {
+            messages: vec![message],
+            send,
+            dedupe: client_id.map_or(Dedupe::None, Dedupe::Client),
+            ..Plan::state_only(state, effects)
+        }
+    }
+}
+
+pub(super) enum Dedupe {
+    None,
+    /// Provider message ids within the inbox: the first decides, all are returned.
+    External(Vec<String>),
+    /// An agent client's id within the conversation.
+    Client(String),
+    /// A Meta echo: known by its provider id, or one of our sends still in flight.
+    Echo {
+        external_id: String,
+        text: String,
+    },
+}
+
+/// What a commit wrote. Shared with the write job rather than moved into it: a job may run
+/// twice (see [`crate::db::writer`]), so it only reads these.
+pub(super) struct Written {
+    pub(super) row: ConversationRow,
+    pub(super) messages: Vec<MessageRow>,
+    pub(super) tags: Option<Vec<String>>,
+}
+
+pub(super) enum Committed {
+    Written(Arc<Written>),
+    /// Already stored: the stored messages, the first being the one deduplicated on.
+    Duplicate(Vec<MessageRow>),
+}
+
+impl Committed {
+    pub(super) fn messages(&self) -> &[MessageRow] {
+        match self {
+            Committed::Written(w) => &w.messages,
+            Committed::Duplicate(messages) => messages,
+        }
+    }
+
+    /// The (first) message written or found.
+    pub(super) fn first_message(self) -> AppResult<MessageRow> {
+        self.messages()
+            .first()
+            .cloned()
+            .ok_or_else(|| AppError::internal("message not written"))
+    }
+}
+
+impl ConversationActor {
+    pub(super) fn new_message(
+        &self,
+        l: &Loaded,
+        direction: Direction,
+        author: Author,
+        text: String,
+        at: NaiveDateTime,
+    ) -> MessageRow {
+        MessageRow {
+            id: MessageId::new(),
+            conversation_id: self.id,
+            inbox_id: l.row.inbox_id.clone(),
+            external_id: None,
+            client_id: None,
+            direction,
+            author,
+            agent_id: None,
+            body: text,
+            private_note: false,
+            delivery_status: None,
+            failure_reason: None,
+            sent_at: at,
+            created_at: clock::now(),
+            kind: MessageKind::Text,
+            media_source: None,
+            media_path: None,
+            media_mime: None,
+            media_filename: None,
+            payload: None,
+            segments: None,
+            provider_sent_at: None,
+        }
+    }
+
+    /// An outbound message goes through the outbox when the inbox has somewhere to send it;
+    /// otherwise it is only stored (an API inbox without callback is read through the API).
+    pub(super) fn outbound(
+        &self,
+        l: &Loaded,
+        author: Author,
+        text: String,
+        now: NaiveDateTime,
+    ) -> (MessageRow, bool) {
+        let sms = l.row.network == Some(Network::Sms);
+        let text = match sms && l.inbox.settings.smart_encoding() {
+            // Look-alikes in GSM-7, so the reply is not billed as UCS-2; stored as sent.
+            true => sms::smart_encode(&text).into_owned(),
+            false => text,
+        };
+        let mut m = self.new_message(l, Direction::Outbound, author, text, now);
+        let send = l.inbox.sends();
+        if send {
+            m.delivery_status = Some(DeliveryStatus::Queued);
+        }
+        if sms {
+            // What the customer's phone receives, and what the carrier bills.
+            m.segments = i32::try_from(sms::segments(&m.body).segments).ok();
+        }
+        (m, send)
+    }
+
+    /// Writes a plan in one group commit, then (and only then) applies it in memory, pushes the
+    /// events and carries out the effects.
+    pub(super) fn commit(&mut self, plan: Plan) -> ResponseActFuture<Self, AppResult<Committed>> {
+        self.last_active = Instant::now();
+        let now = clock::now();
+        let Some(l) = &self.loaded else {
+            return Box::pin(fut::ready(Err(self
+                .loaded()
+                .err()
+                .unwrap_or_else(|| AppError::internal("not loaded")))));
+        };
+        let mut row = l.row.clone();
+        row.set_state(&plan.state, now);
+        let mut messages = plan.messages;
+        if let Some(m) = messages.first() {
+            // The preview follows the latest customer/assistant/agent message: the one the
+            // state machine made the latest (see `touch_last` there).
+            let (before, after) = (&l.state, &plan.state);
+            let latest = after.last_message_at == Some(m.sent_at)
+                || after.last_message_at != before.last_message_at
+                || after.last_message_author != before.last_message_author;
+            if latest && !m.private_note && m.direction != Direction::Internal {
+                let text: Vec<&str> = messages.iter().map(|m| m.body.as_str()).collect();
+                row.last_message_preview = Some(preview(&text.join(" ")));
+            }
+        }
+        let mut sends: Vec<&MessageRow> = Vec::new();
+        if let (true, Some(m)) = (plan.send, messages.first()) {
+            sends.push(m);
+        }
+        let mut extra = Vec::new();
+        for fx in &plan.effects {
+            match fx {
+                Effect::SystemNote(note) => {
+                    let names = &self.deps.agent_names;
+                    let text = note.text(&|id| names.get(id));
+                    let mut m = self.new_message(l, Direction::Internal, Author::System, text, now);
+                    m.payload = Some(note.payload().to_string());
+                    extra.push((m, false));
+                }
+                Effect::AcknowledgeHandoff(text) => {
+                    // Said on the business's behalf, in the same transaction as the handoff.
+                    let (mut m, send) = self.outbound(l, Author::Assistant, text.clone(), now);
+                    m.payload = Some(json!({ "automatic": "handoff_ack" }).to_string());
+                    extra.push((m, send));
+                }
+                _ => {}
+            }
+        }
+        sends.extend(extra.iter().filter(|(_, send)| *send).map(|(m, _)| m));
+        let outbox: Vec<OutboxRow> = sends
+            .into_iter()
+            .map(|m| OutboxRow {
+                message_id: m.id,
+                conversation_id: m.conversation_id,
+                inbox_id: m.inbox_id.clone(),
+                attempts: 0,
+                next_attempt_at: now,
+                last_error: None,
+                created_at: now,
+            })
+            .collect();
+        messages.extend(extra.into_iter().map(|(m, _)| m));
+        let dedupe = plan.dedupe;
+        let changes = ConversationChanges::between(&l.row, &row);
+        let inbox_id = row.inbox_id.clone();
+        let store = self.deps.store.clone();
+        let key = self.id.to_string();
+        let written = Arc::new(Written {
+            row,
+            messages,
+            tags: plan.tags,
+        });
+        let write = async move {
+            // Every check comes before the first write, and a duplicate writes nothing: no
+            // savepoint is needed.
+            store
+                .write_checked(&key, move |c| {
+                    let Written {
+                        row,
+                        messages,
+                        tags,
+                    } = &*written;
+                    let existing = match &dedupe {
+                        Dedupe::None => Vec::new(),
+                        // The unique index on provider ids is the check: no lookup first.
+                        Dedupe::External(ids) => {
+                            let parts = ids.len().min(messages.len());
+                            if queries::insert_new_messages(c, &messages[..parts])? {
+                                queries::insert_messages(c, &messages[parts..])?;
+                                Vec::new()
+                            } else {
+                                queries::messages_by_external_ids(c, &inbox_id, ids)?
+                            }
+                        }
+                        Dedupe::Client(client) => queries::message_by_client_id(c, row.id, client)?
+                            .into_iter()
+                            .collect(),
+                        Dedupe::Echo { external_id, text } => {
+                            match queries::message_by_external_id(c, &inbox_id, external_id)? {
+                                Some(m) => vec![m],
+                                None => queries::unrecorded_outbound_with_text(c, row.id, text)?
+                                    .into_iter()
+                                    .collect(),
+                            }
+                        }
+                    };
+                    if !existing.is_empty() {
+                        return Ok(Committed::Duplicate(existing));
+                    }
+                    if !matches!(dedupe, Dedupe::External(_)) {
+                        queries::insert_messages(c, messages)?;
+                    }
+                    queries::insert_outbox(c, &outbox)?;
+                    queries::update_conversation(c, row.id, &changes)?;
+                    if let Some(tags) = tags {
+                        queries::set_tags(c, row.id, tags)?;
+                    }
+                    Ok(Committed::Written(written.clone()))
+                })
+                .await
+        };
+        let state = plan.state;
+        let effects = plan.effects;
+        Box::pin(write.into_actor(self).map(move |res, act, ctx| {
+            if let Ok(Committed::Written(w)) = &res {
+                act.applied(
+                    w.row.clone(),
+                    state,
+                    &w.messages,
+                    w.tags.clone(),
+                    effects,
+                    ctx,
+                );
+            }
+            res
+        }))
+    }
+
+    /// After a commit: adopt the new state, push events, carry out effects.
+    pub(super) fn applied(
+        &mut self,
+        row: ConversationRow,
+        state: ConversationState,
+        messages: &[MessageRow],
+        tags: Option<Vec<String>>,
+        effects: Vec<Effect>,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(l) = self.loaded.as_mut() else {
+            return;
+        };
+        let was_empty = l.row.last_message_at.is_none();
+        let before = l.state.clone();
+        l.row = row;
+        l.state = state;
+        if let Some(tags) = tags {
+            l.tags = tags;
+        }
+        let audience = Audience::Conversation {
+            id: self.id,
+            assignee: l.state.assignee,
+        };
+        let reassigned = before.assignee != l.state.assignee;
+        let badge_moved = before.needs_reply() != l.state.needs_reply()
+            || (l.state.needs_reply()
+                && (before.assignee != l.state.assignee || before.archived != l.state.archived));
+        let conversation_id = self.id;
+        for m in messages {
+            self.publish(
+                ServerEvent::MessageCreated {
+                    conversation_id,
+                    message: MessageView::from(m),
+                },
+                audience,
+            );
+        }
+        let conversation = self.view();
+        if let Some(c) = &conversation {
+            let conversation = Box::new(c.clone());
+            let event = match was_empty {
+                true => ServerEvent::ConversationCreated {
+                    conversation_id,
+                    conversation,
+                },
+                false => ServerEvent::ConversationUpdated {
+                    conversation_id,
+                    conversation,
+                },
+            };
+            self.publish(event, audience);
+        }
+        if reassigned {
+            // Agents restricted by visibility who could see it before and no longer can are
+            // told it is gone, and to whom it went.
+            let to = self.loaded.as_ref().and_then(|l| l.state.assignee);
+            self.publish(
+                ServerEvent::ConversationHidden {
+                    conversation_id,
+                    reason: HiddenReason::Reassigned,
+                    assignee_id: to,
+                    assignee_name: to.and_then(|a| self.deps.agent_names.get(a)),
+                },
+                Audience::LostSight {
+                    id: self.id,
+                    before: before.assignee,
+                    after: to,
+                },
+            );
+        }
+        for fx in effects {
+            match fx {
+                Effect::RequestAssistantReply => {
+                    // Only a customer message asks for an answer: answer that exact text.
+                    if let Some(m) = messages.iter().find(|m| m.author == Author::Customer) {
+                        self.ask_assistant(m.body.clone(), ctx);
+                    }
+                }
+                Effect::HandoffRequested(reason) => {
+                    if let Some(c) = &conversation {
+                        let event = ServerEvent::HandoffRequested {
+                            conversation_id,
+                            reason,
+                            conversation: Box::new(c.clone()),
+                        };
+                        self.publish(event, audience);
+                    }
+                    self.auto_assign(ctx);
+                }
+                Effect::ArmFollowUp(at) => self.arm_follow_up(at, ctx),
+                Effect::CancelFollowUpTimer => {
+                    if let Some(h) = self.follow_up_timer.take() {
+                        ctx.cancel_future(h);
+                    }
+                }
+                Effect::ArmWindow(at) => self.arm_window(at, ctx),
+                Effect::SystemNote(_) | Effect::AcknowledgeHandoff(_) => {}
+            }
+        }
+        if badge_moved {
+            self.deps.badge.do_send(Recount);
+        }
+        if messages.iter().any(|m| m.delivery_status.is_some()) {
+            self.deps.outbox_kick.notify_one();
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! The customer's side: inbound messages, the assistant's answers (stored or retried), the
+//! handoff when the assistant cannot answer, and answers owed after a restart.
+
+use super::*;
+
+impl Handler<DeliverInbound> for ConversationActor {
+    type Result = Reply<InboundAccepted>;
+
+    fn handle(&mut self, msg: DeliverInbound, _: &mut Self::Context) -> Self::Result {
+        let _g = self.span.clone().entered();
+        let l = match self.loaded() {
+            Ok(l) => l,
+            Err(e) => return refused(e),
+        };
+        if msg.parts.is_empty() {
+            return refused(AppError::Validation("a message needs content".to_owned()));
+        }
+        // Handoff phrases are looked for in everything the customer wrote or tapped.
+        let text: Vec<&str> = msg.parts.iter().map(|p| p.body.as_str()).collect();
+        let now = clock::now();
+        let (sent_at, provider_sent_at) = believable_time(msg.sent_at, now);
+        let event = Event::CustomerMessage {
+            text: text.join("\n"),
+            at: sent_at,
+        };
+        let (state, mut effects) = match transition(&l.state, &event, now, l.policy()) {
+            Ok(t) => t,
+            Err(e) => return refused(e.into()),
+        };
+        if l.contact.blocked {
+            // Kept for the record, never answered.
+            effects.retain(|e| {
+                !matches!(
+                    e,
+                    Effect::RequestAssistantReply | Effect::AcknowledgeHandoff(_)
+                )
+            });
+        }
+        let ids: Vec<Option<String>> = (0..msg.parts.len())
+            .map(|i| match (&msg.external_id, i) {
+                (Some(ext), 0) => Some(ext.clone()),
+                (Some(ext), i) => Some(format!("{ext}#{i}")),
+                (None, _) => None,
+            })
+            .collect();
+        let messages: Vec<MessageRow> = msg
+            .parts
+            .into_iter()
+            .zip(&ids)
+            .map(|(part, id)| {
+                let mut m =
+                    self.new_message(l, Direction::Inbound, Author::Customer, part.body, sent_at);
+                m.provider_sent_at = provider_sent_at;
+                m.external_id = id.clone();
+                m.kind = part.kind;
+                m.media_source = part.media.as_ref().map(MediaSource::encode);
+                m.media_mime = part.media_mime;
+                m.media_filename = part.media_filename;
+                m.payload = part.payload.map(|p| p.to_string());
+                m
+            })
+            .collect();
+        let plan = Plan {
+            state,
+            effects,
+            messages,
+            send: false,
+            dedupe: match msg.external_id {
+                Some(_) => Dedupe::External(ids.into_iter().flatten().collect()),
+                None => Dedupe::None,
+            },
+            tags: None,
+        };
+        let conversation_id = self.id;
+        reply(self.commit(plan).map(move |res, _, _| {
+            let committed = res?;
+            let duplicate = matches!(committed, Committed::Duplicate(_));
+            let messages = committed.messages();
+            let first = messages
+                .first()
+                .ok_or_else(|| AppError::internal("message not written"))?;
+            Ok(InboundAccepted {
+                message_id: first.id,
+                duplicate,
+                downloads: messages
+                    .iter()
+                    .filter(|m| m.media_path.is_none())
+                    .filter_map(|m| {
+                        Some(MediaDownload {
+                            conversation_id,
+                            message_id: m.id,
+                            source: MediaSource::decode(m.media_source.as_deref()?)?,
+                            mime: m.media_mime.clone(),
+                        })
+                    })
+                    .collect(),
+            })
+        }))
+    }
+}
+
+impl Handler<AssistantAnswered> for ConversationActor {
+    type Result = AtomicResponse<Self, ()>;
+
+    fn handle(&mut self, msg: AssistantAnswered, _: &mut Self::Context) -> Self::Result {
+        let _g = self.span.clone().entered();
+        let plan = self.loaded().and_then(|l| {
+            // A block made while this answer was being thought up is seen here: the block
+            // endpoint answers only after every actor of the person took the blocked row
+            // (`ContactChanged`), so once a block is acknowledged no answer is written.
+            if l.contact.blocked {
+                return Err(AppError::Conflict {
+                    code: "contact_blocked",
+                    message: "the contact was blocked while the assistant thought".to_owned(),
+                });
+            }
+            let now = clock::now();
+            let event = Event::AssistantReplied {
+                matched: msg.reply.is_match(),
+                at: now,
+            };
+            let (state, effects) = transition(&l.state, &event, now, l.policy())?;
+            let (message, send) =
+                self.outbound(l, Author::Assistant, msg.reply.text().to_owned(), now);
+            Ok(Plan {
+                messages: vec![message],
+                send,
+                ..Plan::state_only(state, effects)
+            })
+        });
+        let plan = match plan {
+            Ok(plan) => plan,
+            Err(AppError::Transition(TransitionError::AssistantSilenced(status))) => {
+                tracing::info!(parent: &self.span, %status, "assistant reply dropped: a person took over");
+                self.assistant_done();
+                return AtomicResponse::new(Box::pin(fut::ready(())));
+            }
+            Err(e) => {
+                tracing::warn!(parent: &self.span, error = %e, "assistant reply dropped");
+                self.assistant_done();
+                return AtomicResponse::new(Box::pin(fut::ready(())));
+            }
+        };
+        let AssistantAnswered { reply, attempt } = msg;
+        AtomicResponse::new(Box::pin(self.commit(plan).map(move |res, act, ctx| {
+            match res {
+                Ok(_) => act.assistant_done(),
+                Err(e) if retryable(&e) && attempt < ASSISTANT_STORE_ATTEMPTS => {
+                    tracing::warn!(parent: &act.span, error = %e, attempt, "could not store the assistant's reply; trying again");
+                    let next = AssistantAnswered {
+                        reply,
+                        attempt: attempt + 1,
+                    };
+                    ctx.notify_later(next, retry_delay(attempt));
+                }
+                Err(e) => {
+                    tracing::error!(parent: &act.span, error = %e, attempt, "could not store the assistant's reply; handing the conversation to a person");
+                    ctx.notify(AssistantFailed { attempt: 1 });
+                }
+            }
+        })))
+    }
+}
+
+impl Handler<AssistantFailed> for ConversationActor {
+    type Result = AtomicResponse<Self, ()>;
+
+    /// Hands the conversation to a person; tries until that is stored, so the customer's
+    /// message never stays without anyone to answer it.
+    fn handle(&mut self, msg: AssistantFailed, _: &mut Self::Context) -> Self::Result {
+        let _g = self.span.clone().entered();
+        let plan = match self.apply_event(&Event::AssistantUnavailable) {
+            Ok(plan) if plan.effects.is_empty() => {
+                // A person has it already, or the customer was answered meanwhile.
+                self.assistant_done();
+                return AtomicResponse::new(Box::pin(fut::ready(())));
+            }
+            Ok(plan) => plan,
+            Err(e) => {
+                tracing::error!(parent: &self.span, error = %e, "cannot hand the conversation to a person");
+                self.assistant_done();
+                return AtomicResponse::new(Box::pin(fut::ready(())));
+            }
+        };
+        AtomicResponse::new(Box::pin(self.commit(plan).map(move |res, act, ctx| {
+            match res {
+                Ok(_) => act.assistant_done(),
+                Err(e) => {
+                    tracing::error!(parent: &act.span, error = %e, attempt = msg.attempt, "could not store the handoff; trying again");
+                    let next = AssistantFailed {
+                        attempt: msg.attempt + 1,
+                    };
+                    ctx.notify_later(next, retry_delay(msg.attempt));
+                }
+            }
+        })))
+    }
+}
+
+impl Handler<ResumeUnanswered> for ConversationActor {
+    type Result = ();
+
+    fn handle(&mut self, _: ResumeUnanswered, ctx: &mut Self::Context) {
+        let waiting = self.loaded.as_ref().is_some_and(|l| {
+            l.state.status == Status::Bot
+                && l.state.last_message_author == Some(Author::Customer)
+                && !l.contact.blocked
+        });
+        if !waiting || self.assistant_in_flight > 0 {
+            return;
+        }
+        let _g = self.span.clone().entered();
+        tracing::info!("answering a customer message left unanswered by the last stop");
+        let store = self.deps.store.clone();
+        let id = self.id;
+        self.assistant_in_flight += 1;
+        let read = async move {
+            store
+                .read(move |c| queries::last_customer_text(c, id))
+                .await
+        };
+        ctx.spawn(read.into_actor(self).map(|res, act, ctx| {
+            act.assistant_done();
+            match res {
+                Ok(Some(text)) => act.ask_assistant(text, ctx),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(parent: &act.span, error = %e, "cannot read the unanswered message; handing the conversation to a person");
+                    act.assistant_in_flight += 1;
+                    ctx.notify(AssistantFailed { attempt: 1 });
+                }
+            }
+        }));
+    }
+}

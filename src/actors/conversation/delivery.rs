@@ -1,0 +1,249 @@
+//! What happens to messages after they are written: delivery reports and read watermarks,
+//! echoes of messages sent from elsewhere, downloaded or failed media.
+
+use super::*;
+
+impl Handler<RecordEcho> for ConversationActor {
+    type Result = Reply<()>;
+
+    /// A message the business sent from another tool (the Page inbox, a phone) is shown in the
+    /// thread as an agent's; an echo of our own send changes nothing.
+    fn handle(&mut self, msg: RecordEcho, _: &mut Self::Context) -> Self::Result {
+        let _g = self.span.clone().entered();
+        let plan = self.loaded().map(|l| {
+            let text = msg
+                .text
+                .clone()
+                .unwrap_or_else(|| "[attachment]".to_owned());
+            let (at, provider_sent_at) = believable_time(msg.at, clock::now());
+            let mut m = self.new_message(l, Direction::Outbound, Author::Agent, text.clone(), at);
+            m.provider_sent_at = provider_sent_at;
+            m.external_id = Some(msg.provider_message_id.clone());
+            m.delivery_status = Some(DeliveryStatus::Sent);
+            Plan {
+                messages: vec![m],
+                dedupe: Dedupe::Echo {
+                    external_id: msg.provider_message_id,
+                    text,
+                },
+                ..Plan::state_only(l.state.clone(), Vec::new())
+            }
+        });
+        match plan {
+            Ok(plan) => reply(self.commit(plan).map(|res, _, _| res.map(|_| ()))),
+            Err(e) => refused(e),
+        }
+    }
+}
+
+impl Handler<ApplyWatermark> for ConversationActor {
+    type Result = Reply<()>;
+
+    fn handle(&mut self, msg: ApplyWatermark, _: &mut Self::Context) -> Self::Result {
+        let _g = self.span.clone().entered();
+        if let Err(e) = self.loaded() {
+            return refused(e);
+        }
+        self.last_active = Instant::now();
+        let store = self.deps.store.clone();
+        let conversation_id = self.id;
+        let write = async move {
+            store
+                .write(move |c| {
+                    let mut moved = Vec::new();
+                    for m in queries::outbound_before(c, conversation_id, msg.watermark)? {
+                        let current = m.delivery_status.unwrap_or(DeliveryStatus::Queued);
+                        if let Some(next) = current.advance(msg.status) {
+                            queries::set_delivery_status(c, m.id, next, None)?;
+                            moved.push((m.id, next));
+                        }
+                    }
+                    Ok(moved)
+                })
+                .await
+        };
+        reply(write.into_actor(self).map(|res, act, _| {
+            for (id, status) in res? {
+                let event = ServerEvent::MessageStatus {
+                    conversation_id: act.id,
+                    message_id: id,
+                    status,
+                    reason: None,
+                };
+                act.publish(event, act.audience());
+            }
+            Ok(())
+        }))
+    }
+}
+
+impl ConversationActor {
+    /// Changes one message of this conversation in the writer (`change` gets the stored row
+    /// and returns the new one, or `None` when nothing changed), then pushes
+    /// `message.updated`.
+    fn update_message<F>(&mut self, id: MessageId, mut change: F) -> Reply<()>
+    where
+        F: FnMut(&mut DbConnection, MessageRow) -> AppResult<Option<MessageRow>> + Send + 'static,
+    {
+        if let Err(e) = self.loaded() {
+            return refused(e);
+        }
+        self.last_active = Instant::now();
+        let store = self.deps.store.clone();
+        let conversation_id = self.id;
+        let write = async move {
+            store
+                .write(move |c| {
+                    let m = queries::message(c, id)?
+                        .filter(|m| m.conversation_id == conversation_id)
+                        .ok_or(AppError::NotFound("message"))?;
+                    change(c, m)
+                })
+                .await
+        };
+        reply(write.into_actor(self).map(|res, act, _| {
+            if let Some(m) = res? {
+                let event = ServerEvent::MessageUpdated {
+                    conversation_id: act.id,
+                    message: MessageView::from(&m),
+                };
+                act.publish(event, act.audience());
+            }
+            Ok(())
+        }))
+    }
+}
+
+impl Handler<MediaFailed> for ConversationActor {
+    type Result = Reply<()>;
+
+    fn handle(&mut self, msg: MediaFailed, _: &mut Self::Context) -> Self::Result {
+        let _g = self.span.clone().entered();
+        self.update_message(msg.message_id, move |c, m| {
+            if m.media_path.is_some() {
+                // Stored meanwhile (a retry from another start): nothing failed.
+                return Ok(None);
+            }
+            queries::set_media_failure(c, m.id, &msg.reason)?;
+            Ok(Some(MessageRow {
+                failure_reason: Some(msg.reason.clone()),
+                ..m
+            }))
+        })
+    }
+}
+
+impl Handler<MediaStored> for ConversationActor {
+    type Result = Reply<()>;
+
+    fn handle(&mut self, msg: MediaStored, _: &mut Self::Context) -> Self::Result {
+        let _g = self.span.clone().entered();
+        self.update_message(msg.message_id, move |c, m| {
+            let mime = msg.mime.clone().or(m.media_mime.clone());
+            queries::set_media(c, m.id, &msg.path, mime.as_deref())?;
+            Ok(Some(MessageRow {
+                media_path: Some(msg.path.clone()),
+                media_mime: mime,
+                failure_reason: None,
+                ..m
+            }))
+        })
+    }
+}
+
+impl Handler<ReportDelivery> for ConversationActor {
+    type Result = Reply<()>;
+
+    fn handle(&mut self, msg: ReportDelivery, _: &mut Self::Context) -> Self::Result {
+        let _g = self.span.clone().entered();
+        self.last_active = Instant::now();
+        let store = self.deps.store.clone();
+        let id = msg.message_id;
+        let conversation_id = self.id;
+        let write = async move {
+            store
+                .write(move |c| {
+                    let Some(m) = queries::message(c, id)? else {
+                        return Ok((None, None));
+                    };
+                    if m.conversation_id != conversation_id {
+                        return Err(AppError::NotFound("message"));
+                    }
+                    // Sent or failed ends the outbox's job; later statuses come from the provider.
+                    if matches!(msg.status, DeliveryStatus::Sent | DeliveryStatus::Failed) {
+                        queries::delete_outbox(c, id)?;
+                    }
+                    let mut reports = vec![(msg.status, msg.reason.clone())];
+                    let mut merged_echo = None;
+                    if let Some(pid) = &msg.provider_message_id {
+                        // A Meta echo of this very send may have been stored before its id
+                        // was known: it was ours all along.
+                        let taken = queries::message_by_external_id(c, &m.inbox_id, pid)?
+                            .filter(|o| o.id != id);
+                        let record = match &taken {
+                            None => true,
+                            Some(other) => {
+                                let stored_echo = other.conversation_id == conversation_id
+                                    && other.direction == Direction::Outbound
+                                    && other.author == Author::Agent
+                                    && other.agent_id.is_none()
+                                    && other.client_id.is_none();
+                                if stored_echo {
+                                    queries::delete_message(c, other.id)?;
+                                    merged_echo = Some(other.id);
+                                } else {
+                                    tracing::warn!(provider_message_id = %pid, "the provider's id already belongs to another message; not recorded");
+                                }
+                                stored_echo
+                            }
+                        };
+                        if record {
+                            queries::set_external_id(c, id, pid)?;
+                        }
+                        // Statuses the provider sent before we recorded its id.
+                        for p in queries::take_pending_statuses(c, &m.inbox_id, pid)? {
+                            reports.push((p.status, p.reason));
+                        }
+                    }
+                    let current = m.delivery_status.unwrap_or(DeliveryStatus::Queued);
+                    let mut next = current;
+                    let mut reason = m.failure_reason;
+                    for (status, why) in reports {
+                        if let Some(n) = next.advance(status) {
+                            next = n;
+                            if n == DeliveryStatus::Failed {
+                                reason = why;
+                            }
+                        }
+                    }
+                    if next == current {
+                        return Ok((None, merged_echo));
+                    }
+                    queries::set_delivery_status(c, id, next, reason.as_deref())?;
+                    Ok((Some((next, reason)), merged_echo))
+                })
+                .await
+        };
+        reply(write.into_actor(self).map(move |res, act, _| {
+            let (changed, merged_echo) = res?;
+            if let Some(echo) = merged_echo {
+                let event = ServerEvent::MessageDeleted {
+                    conversation_id: act.id,
+                    message_id: echo,
+                    replaced_by: msg.message_id,
+                };
+                act.publish(event, act.audience());
+            }
+            if let Some((status, reason)) = changed {
+                let event = ServerEvent::MessageStatus {
+                    conversation_id: act.id,
+                    message_id: msg.message_id,
+                    status,
+                    reason,
+                };
+                act.publish(event, act.audience());
+            }
+            Ok(())
+        }))
+    }
+}

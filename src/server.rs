@@ -1,0 +1,191 @@
+//! Wiring: open the store, make sure an admin exists, start the actors and the HTTP server on a
+//! bound listener. `main` and the tests call the same [`build`].
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use actix::prelude::*;
+use actix_web::{dev::Server, web, App, HttpServer};
+use anyhow::Context as _;
+use tokio::sync::Notify;
+
+use crate::{
+    actors::{
+        badge::BadgeCounter, conversation::ConversationDeps, hub::Hub, presence::Presence,
+        registry::ConversationRegistry,
+    },
+    app::{AppContext, AppState},
+    assistant::{knowledge::KnowledgeBase, Assistant, KnowledgeBaseAssistant},
+    auth,
+    channels::{media, outbox},
+    config::Settings,
+    db::{queries, Store},
+    domain::types::Role,
+    http,
+    inbox::Inboxes,
+};
+
+/// The secrets of the shipped example config: fine for a first try, never for production.
+const DEMO_SECRETS: &[&str] = &["demo-secret-change-me", "demo-widget-secret-change-me"];
+
+/// A running server.
+pub struct AppHandle {
+    pub addr: SocketAddr,
+    pub app: Arc<AppContext>,
+    pub registry: Addr<ConversationRegistry>,
+    pub server: actix_web::dev::ServerHandle,
+    /// The first admin's password when it was generated at this start (printed once by main).
+    pub generated_admin_password: Option<String>,
+}
+
+/// Starts everything; the returned `Server` must be awaited (or spawned) to serve.
+/// Must be called inside an actix `System`.
+pub async fn build(settings: Settings) -> anyhow::Result<(AppHandle, Server)> {
+    let settings = Arc::new(settings);
+    let url = settings.database_url();
+    let pool_size = settings.server.db_pool_size;
+    let store = tokio::task::spawn_blocking(move || Store::open(&url, pool_size))
+        .await
+        .context("database start failed")?
+        .map_err(anyhow::Error::msg)
+        .context("cannot open the database")?;
+    tracing::info!(backend = store.backend().name(), "database ready");
+
+    let generated_admin_password = ensure_admin(&store, &settings).await?;
+    for inbox in settings
+        .inboxes
+        .iter()
+        .filter(|i| DEMO_SECRETS.contains(&i.secret.expose()))
+    {
+        tracing::warn!(
+            inbox = %inbox.id,
+            "inbox uses the example secret from switchboard.toml; set {} in production",
+            crate::config::inbox_secret_var(&inbox.id)
+        );
+    }
+
+    let kb = match &settings.assistant.knowledge_base {
+        Some(path) => {
+            KnowledgeBase::load(path).context("invalid config: `assistant.knowledge_base`")?
+        }
+        None => KnowledgeBase::demo(),
+    };
+    let assistant: Arc<dyn Assistant> = Arc::new(KnowledgeBaseAssistant::new(kb));
+
+    let http_client = reqwest::Client::builder()
+        .user_agent(concat!("Switchboard/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .context("cannot build the HTTP client")?;
+
+    let hub = Hub::new(settings.realtime.backlog_events).start();
+    let app = Arc::new(AppContext {
+        inboxes: Arc::new(Inboxes::from_settings(&settings)),
+        settings: settings.clone(),
+        badge: BadgeCounter::new(store.clone(), hub.clone()).start(),
+        presence: Presence::new(store.clone(), hub.clone()).start(),
+        store,
+        hub,
+        assistant,
+        outbox_kick: Arc::new(Notify::new()),
+        logins: crate::login_throttle::LoginThrottle::new(
+            settings.server.login_failures_per_minute,
+        ),
+        contacts: Default::default(),
+        agent_names: Default::default(),
+        http: http_client,
+    });
+    for agent in app
+        .store
+        .read(queries::list_agents)
+        .await
+        .context("cannot read the agents")?
+    {
+        app.agent_names.note(agent.id, &agent.name);
+    }
+    let registry = ConversationRegistry::new(Arc::new(conversation_deps(&app))).start();
+    outbox::start(app.clone(), registry.clone());
+    media::resume_downloads(app.clone(), registry.clone());
+
+    let state = web::Data::new(AppState {
+        app: app.clone(),
+        registry: registry.clone(),
+    });
+    let listener = std::net::TcpListener::bind(settings.server.bind)
+        .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
+    let addr = listener
+        .local_addr()
+        .context("cannot read the listening address")?;
+    let workers = match settings.server.workers {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    };
+    let max_body = settings.server.max_body_bytes;
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(actix_web::middleware::NormalizePath::trim())
+            .wrap(actix_web::middleware::from_fn(http::timing::server_timing))
+            .configure(|cfg| http::configure(cfg, max_body))
+    })
+    .workers(workers)
+    // Realtime frames are small and must leave at once: without this, Nagle's algorithm holds
+    // a frame until the client's (delayed, up to 40 ms) ACK of the previous one.
+    .tcp_nodelay(true)
+    .listen(listener)
+    .context("cannot start the HTTP server")?
+    .run();
+    let handle = AppHandle {
+        addr,
+        app,
+        registry,
+        server: server.handle(),
+        generated_admin_password,
+    };
+    Ok((handle, server))
+}
+
+/// What the conversation actors use, taken from the shared context.
+fn conversation_deps(app: &AppContext) -> ConversationDeps {
+    let settings = &app.settings;
+    ConversationDeps {
+        store: app.store.clone(),
+        hub: app.hub.clone().recipient(),
+        badge: app.badge.clone().recipient(),
+        presence: app.presence.clone().recipient(),
+        inboxes: app.inboxes.clone(),
+        assistant: app.assistant.clone(),
+        outbox_kick: app.outbox_kick.clone(),
+        agent_names: app.agent_names.clone(),
+        assignment: settings.assignment.clone(),
+        idle_after: Duration::from_secs(settings.conversations.idle_actor_secs),
+        timer_scan: Duration::from_secs(settings.conversations.timer_scan_secs),
+        assistant_delay: Duration::from_millis(settings.assistant.reply_delay_ms),
+        media_dir: settings.server.data_dir.join(media::MEDIA_DIR),
+    }
+}
+
+/// Creates the first admin when no agent exists. Returns the password if it was generated.
+async fn ensure_admin(store: &Store, settings: &Settings) -> anyhow::Result<Option<String>> {
+    let count = store
+        .read(queries::count_agents)
+        .await
+        .context("cannot count the agents")?;
+    if count > 0 {
+        return Ok(None);
+    }
+    let (password, generated) = match &settings.admin.password {
+        Some(p) => (p.expose().to_owned(), false),
+        None => (auth::generate_password(), true),
+    };
+    let email = settings.admin.email.clone();
+    let pw = password.clone();
+    let row =
+        tokio::task::spawn_blocking(move || auth::new_agent_row(&email, "Admin", Role::Admin, &pw))
+            .await?
+            .context("invalid config: `admin`")?;
+    store
+        .write(move |c| queries::insert_agent(c, &row))
+        .await
+        .context("cannot create the first admin")?;
+    tracing::info!(email = %settings.admin.email, "created the first admin");
+    Ok(generated.then_some(password))
+}
