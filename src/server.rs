@@ -41,36 +41,10 @@ pub struct AppHandle {
 /// Must be called inside an actix `System`.
 pub async fn build(settings: Settings) -> anyhow::Result<(AppHandle, Server)> {
     let settings = Arc::new(settings);
-    let url = settings.database_url();
-    let pool_size = settings.server.db_pool_size;
-    let store = tokio::task::spawn_blocking(move || Store::open(&url, pool_size))
-        .await
-        .context("database start failed")?
-        .map_err(anyhow::Error::msg)
-        .context("cannot open the database")?;
-    tracing::info!(backend = store.backend().name(), "database ready");
-
+    let store = open_store(&settings).await?;
     let generated_admin_password = ensure_admin(&store, &settings).await?;
-    for inbox in settings
-        .inboxes
-        .iter()
-        .filter(|i| DEMO_SECRETS.contains(&i.secret.expose()))
-    {
-        tracing::warn!(
-            inbox = %inbox.id,
-            "inbox uses the example secret from switchboard.toml; set {} in production",
-            crate::config::inbox_secret_var(&inbox.id)
-        );
-    }
-
-    let kb = match &settings.assistant.knowledge_base {
-        Some(path) => {
-            KnowledgeBase::load(path).context("invalid config: `assistant.knowledge_base`")?
-        }
-        None => KnowledgeBase::demo(),
-    };
-    let assistant: Arc<dyn Assistant> = Arc::new(KnowledgeBaseAssistant::new(kb));
-
+    warn_about_demo_secrets(&settings);
+    let assistant = load_assistant(&settings)?;
     let http_client = reqwest::Client::builder()
         .user_agent(concat!("Switchboard/", env!("CARGO_PKG_VERSION")))
         .build()
@@ -109,6 +83,58 @@ pub async fn build(settings: Settings) -> anyhow::Result<(AppHandle, Server)> {
         app: app.clone(),
         registry: registry.clone(),
     });
+    let (addr, server) = serve(&settings, state)?;
+    let handle = AppHandle {
+        addr,
+        app,
+        registry,
+        server: server.handle(),
+        generated_admin_password,
+    };
+    Ok((handle, server))
+}
+
+/// Opens the database (and runs its migrations) off the async threads.
+async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    let url = settings.database_url();
+    let pool_size = settings.server.db_pool_size;
+    let store = tokio::task::spawn_blocking(move || Store::open(&url, pool_size))
+        .await
+        .context("database start failed")?
+        .map_err(anyhow::Error::msg)
+        .context("cannot open the database")?;
+    tracing::info!(backend = store.backend().name(), "database ready");
+    Ok(store)
+}
+
+/// The shipped example secrets are fine for a first try, never in production: say so.
+fn warn_about_demo_secrets(settings: &Settings) {
+    for inbox in settings
+        .inboxes
+        .iter()
+        .filter(|i| DEMO_SECRETS.contains(&i.secret.expose()))
+    {
+        tracing::warn!(
+            inbox = %inbox.id,
+            "inbox uses the example secret from switchboard.toml; set {} in production",
+            crate::config::inbox_secret_var(&inbox.id)
+        );
+    }
+}
+
+/// The assistant, answering from the configured knowledge base (or the built-in demo one).
+fn load_assistant(settings: &Settings) -> anyhow::Result<Arc<dyn Assistant>> {
+    let kb = match &settings.assistant.knowledge_base {
+        Some(path) => {
+            KnowledgeBase::load(path).context("invalid config: `assistant.knowledge_base`")?
+        }
+        None => KnowledgeBase::demo(),
+    };
+    Ok(Arc::new(KnowledgeBaseAssistant::new(kb)))
+}
+
+/// Binds the listener and builds the HTTP server (not yet running) with its workers.
+fn serve(settings: &Settings, state: web::Data<AppState>) -> anyhow::Result<(SocketAddr, Server)> {
     let listener = std::net::TcpListener::bind(settings.server.bind)
         .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
     let addr = listener
@@ -133,14 +159,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<(AppHandle, Server)> {
     .listen(listener)
     .context("cannot start the HTTP server")?
     .run();
-    let handle = AppHandle {
-        addr,
-        app,
-        registry,
-        server: server.handle(),
-        generated_admin_password,
-    };
-    Ok((handle, server))
+    Ok((addr, server))
 }
 
 /// What the conversation actors use, taken from the shared context.

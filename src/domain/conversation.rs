@@ -350,68 +350,13 @@ pub fn transition(s: &ConversationState, ev: &Event, now: NaiveDateTime, p: &Pol
     let mut n = s.clone();
     let mut fx = Vec::new();
     match ev {
-        Event::CustomerMessage { text, at } => {
-            n.unread_count = n.unread_count.saturating_add(1);
-            touch_last(&mut n, *at, Author::Customer, now);
-            n.last_customer_message_at = Some(max_time(n.last_customer_message_at, *at));
-            if n.status == Status::Closed {
-                n.status = p.reopen_to;
-                n.resolved_at = None;
-                fx.push(Effect::SystemNote(Note::Reopened { to: p.reopen_to }));
-            }
-            if n.status == Status::Bot {
-                if let Some(phrase) = p.handoff_phrases.find(text) {
-                    hand_off(
-                        &mut n,
-                        &mut fx,
-                        HandoffReason::CustomerAsked {
-                            phrase: phrase.to_owned(),
-                        },
-                        p,
-                        now,
-                    );
-                } else if let Some(phrase) = p.complaint_phrases.find(text) {
-                    hand_off(
-                        &mut n,
-                        &mut fx,
-                        HandoffReason::Complaint {
-                            phrase: phrase.to_owned(),
-                        },
-                        p,
-                        now,
-                    );
-                } else {
-                    fx.push(Effect::RequestAssistantReply);
-                }
-            }
-            if let Some(closes) = n.window_closes_at(p) {
-                fx.push(Effect::ArmWindow(closes));
-            }
-        }
+        Event::CustomerMessage { text, at } => customer_wrote(&mut n, &mut fx, text, *at, p, now),
         Event::AssistantReplied { matched, at } => {
             if s.status != Status::Bot {
                 return Err(TransitionError::AssistantSilenced(s.status));
             }
             require_window(s, now, p)?;
-            touch_last(&mut n, *at, Author::Assistant, now);
-            n.first_reply_at.get_or_insert(*at);
-            if *matched {
-                n.bot_misses = 0;
-            } else {
-                n.bot_misses = n.bot_misses.saturating_add(1);
-                if p.handoff_after_misses
-                    .is_some_and(|limit| n.bot_misses >= limit)
-                {
-                    let misses = n.bot_misses;
-                    hand_off(
-                        &mut n,
-                        &mut fx,
-                        HandoffReason::AssistantCouldNotHelp { misses },
-                        p,
-                        now,
-                    );
-                }
-            }
+            assistant_replied(&mut n, &mut fx, *matched, *at, p, now);
         }
         Event::AssistantUnavailable => {
             if s.status == Status::Bot && s.last_message_author == Some(Author::Customer) {
@@ -429,23 +374,9 @@ pub fn transition(s: &ConversationState, ev: &Event, now: NaiveDateTime, p: &Pol
         Event::TemplateSent { agent, at } => agent_wrote(&mut n, &mut fx, *agent, *at, p),
         Event::NoteAdded => {}
         Event::StatusChanged { to, by } => {
-            if s.status == *to {
-                return Ok((n, fx));
+            if s.status != *to {
+                status_changed(s.status, &mut n, &mut fx, *to, *by, now);
             }
-            n.status = *to;
-            match to {
-                Status::Human => {
-                    if let (None, By::Agent(agent)) = (n.assignee, by) {
-                        n.assignee = Some(*agent);
-                    }
-                }
-                Status::Bot => n.bot_misses = 0,
-                Status::Closed => n.resolved_at = Some(now),
-            }
-            if s.status == Status::Closed {
-                n.resolved_at = None;
-            }
-            fx.push(Effect::SystemNote(Note::StatusChanged { to: *to, by: *by }));
         }
         Event::Assigned { agent, by } => {
             if s.assignee == *agent {
@@ -490,20 +421,119 @@ pub fn transition(s: &ConversationState, ev: &Event, now: NaiveDateTime, p: &Pol
                 fx.push(Effect::SystemNote(Note::FollowUpCancelled { by: *by }));
             }
         }
-        Event::FollowUpDue => match &s.follow_up {
-            None => {}
-            // A timer that fired early (clock skew, rescheduling) is simply armed again.
-            Some(f) if f.at > now => fx.push(Effect::ArmFollowUp(f.at)),
-            Some(f) => {
-                n.follow_up = None;
-                n.unread_count = n.unread_count.max(1);
-                fx.push(Effect::SystemNote(Note::FollowUpDue {
-                    reason: f.reason.clone(),
-                }));
-            }
-        },
+        Event::FollowUpDue => follow_up_due(&mut n, &mut fx, now),
     }
     Ok((n, fx))
+}
+
+/// The customer wrote: unread, latest, and reopened if closed; in `bot` status a handoff or
+/// complaint phrase sends it to a person, anything else asks the assistant.
+fn customer_wrote(
+    n: &mut ConversationState,
+    fx: &mut Vec<Effect>,
+    text: &str,
+    at: NaiveDateTime,
+    p: &Policy,
+    now: NaiveDateTime,
+) {
+    n.unread_count = n.unread_count.saturating_add(1);
+    touch_last(n, at, Author::Customer, now);
+    n.last_customer_message_at = Some(max_time(n.last_customer_message_at, at));
+    if n.status == Status::Closed {
+        n.status = p.reopen_to;
+        n.resolved_at = None;
+        fx.push(Effect::SystemNote(Note::Reopened { to: p.reopen_to }));
+    }
+    if n.status == Status::Bot {
+        let reason = if let Some(phrase) = p.handoff_phrases.find(text) {
+            Some(HandoffReason::CustomerAsked {
+                phrase: phrase.to_owned(),
+            })
+        } else {
+            p.complaint_phrases
+                .find(text)
+                .map(|phrase| HandoffReason::Complaint {
+                    phrase: phrase.to_owned(),
+                })
+        };
+        match reason {
+            Some(reason) => hand_off(n, fx, reason, p, now),
+            None => fx.push(Effect::RequestAssistantReply),
+        }
+    }
+    if let Some(closes) = n.window_closes_at(p) {
+        fx.push(Effect::ArmWindow(closes));
+    }
+}
+
+/// The assistant's answer is stored: a miss counts toward the handoff, a match resets it.
+fn assistant_replied(
+    n: &mut ConversationState,
+    fx: &mut Vec<Effect>,
+    matched: bool,
+    at: NaiveDateTime,
+    p: &Policy,
+    now: NaiveDateTime,
+) {
+    touch_last(n, at, Author::Assistant, now);
+    n.first_reply_at.get_or_insert(at);
+    if matched {
+        n.bot_misses = 0;
+        return;
+    }
+    n.bot_misses = n.bot_misses.saturating_add(1);
+    if p.handoff_after_misses
+        .is_some_and(|limit| n.bot_misses >= limit)
+    {
+        let misses = n.bot_misses;
+        hand_off(
+            n,
+            fx,
+            HandoffReason::AssistantCouldNotHelp { misses },
+            p,
+            now,
+        );
+    }
+}
+
+/// A status change from `from` to `to` (which differ): taking it as a person assigns it to
+/// that agent when nobody has it; closing stamps the resolution, reopening clears it.
+fn status_changed(
+    from: Status,
+    n: &mut ConversationState,
+    fx: &mut Vec<Effect>,
+    to: Status,
+    by: By,
+    now: NaiveDateTime,
+) {
+    n.status = to;
+    match to {
+        Status::Human => {
+            if let (None, By::Agent(agent)) = (n.assignee, by) {
+                n.assignee = Some(agent);
+            }
+        }
+        Status::Bot => n.bot_misses = 0,
+        Status::Closed => n.resolved_at = Some(now),
+    }
+    if from == Status::Closed {
+        n.resolved_at = None;
+    }
+    fx.push(Effect::SystemNote(Note::StatusChanged { to, by }));
+}
+
+/// The follow-up timer fired: the follow-up is done and the conversation shows as unread. A
+/// timer that fired early (clock skew, rescheduling) is simply armed again.
+fn follow_up_due(n: &mut ConversationState, fx: &mut Vec<Effect>, now: NaiveDateTime) {
+    match n.follow_up.clone() {
+        None => {}
+        Some(f) if f.at > now => fx.push(Effect::ArmFollowUp(f.at)),
+        Some(f) => {
+            n.follow_up = None;
+            n.unread_count = n.unread_count.max(1);
+            fx.push(Effect::SystemNote(Note::FollowUpDue { reason: f.reason }));
+        }
+    }
 }
 
 /// An agent's message to the customer (a reply or a template): the agent has read the

@@ -2,6 +2,7 @@
 //! then) the new state in memory, the pushed events and the effects.
 
 use super::*;
+use crate::domain::InboxId;
 
 /// The rows one change writes, besides the conversation row itself.
 pub(super) struct Plan {
@@ -95,6 +96,106 @@ impl Committed {
     }
 }
 
+/// The list preview follows the latest customer/assistant/agent message: the one the state
+/// machine made the latest (see `touch_last` there). `None` leaves the preview as it was.
+fn new_preview(
+    before: &ConversationState,
+    after: &ConversationState,
+    messages: &[MessageRow],
+) -> Option<String> {
+    let m = messages.first()?;
+    let latest = after.last_message_at == Some(m.sent_at)
+        || after.last_message_at != before.last_message_at
+        || after.last_message_author != before.last_message_author;
+    if !latest || m.private_note || m.direction == Direction::Internal {
+        return None;
+    }
+    let text: Vec<&str> = messages.iter().map(|m| m.body.as_str()).collect();
+    Some(preview(&text.join(" ")))
+}
+
+/// The outbox's job for one message to send, due now.
+fn outbox_row(m: &MessageRow, now: NaiveDateTime) -> OutboxRow {
+    OutboxRow {
+        message_id: m.id,
+        conversation_id: m.conversation_id,
+        inbox_id: m.inbox_id.clone(),
+        attempts: 0,
+        next_attempt_at: now,
+        last_error: None,
+        created_at: now,
+    }
+}
+
+/// What one commit writes, as the writer runs it (possibly twice: see
+/// [`crate::db::writer`], so it only reads what it holds).
+struct WriteJob {
+    written: Arc<Written>,
+    dedupe: Dedupe,
+    outbox: Vec<OutboxRow>,
+    changes: ConversationChanges,
+    inbox_id: InboxId,
+}
+
+impl WriteJob {
+    /// Finds an earlier copy of the change's message (then writes nothing), or writes the
+    /// messages, the outbox jobs, the conversation's changes and its tags.
+    fn run(&self, c: &mut DbConnection) -> AppResult<Committed> {
+        let Written {
+            row,
+            messages,
+            tags,
+        } = &*self.written;
+        let existing = self.existing(c, row.id, messages)?;
+        if !existing.is_empty() {
+            return Ok(Committed::Duplicate(existing));
+        }
+        if !matches!(self.dedupe, Dedupe::External(_)) {
+            queries::insert_messages(c, messages)?;
+        }
+        queries::insert_outbox(c, &self.outbox)?;
+        queries::update_conversation(c, row.id, &self.changes)?;
+        if let Some(tags) = tags {
+            queries::set_tags(c, row.id, tags)?;
+        }
+        Ok(Committed::Written(self.written.clone()))
+    }
+
+    /// The stored messages this change duplicates, if any. For provider ids the unique index
+    /// is the check (no lookup first): the messages are inserted here when they are new.
+    fn existing(
+        &self,
+        c: &mut DbConnection,
+        conversation: ConversationId,
+        messages: &[MessageRow],
+    ) -> AppResult<Vec<MessageRow>> {
+        let inbox_id = &self.inbox_id;
+        Ok(match &self.dedupe {
+            Dedupe::None => Vec::new(),
+            Dedupe::External(ids) => {
+                let parts = ids.len().min(messages.len());
+                if queries::insert_new_messages(c, &messages[..parts])? {
+                    queries::insert_messages(c, &messages[parts..])?;
+                    Vec::new()
+                } else {
+                    queries::messages_by_external_ids(c, inbox_id, ids)?
+                }
+            }
+            Dedupe::Client(client) => queries::message_by_client_id(c, conversation, client)?
+                .into_iter()
+                .collect(),
+            Dedupe::Echo { external_id, text } => {
+                match queries::message_by_external_id(c, inbox_id, external_id)? {
+                    Some(m) => vec![m],
+                    None => queries::unrecorded_outbound_with_text(c, conversation, text)?
+                        .into_iter()
+                        .collect(),
+                }
+            }
+        })
+    }
+}
+
 impl ConversationActor {
     pub(super) fn new_message(
         &self,
@@ -171,24 +272,53 @@ impl ConversationActor {
         let mut row = l.row.clone();
         row.set_state(&plan.state, now);
         let mut messages = plan.messages;
-        if let Some(m) = messages.first() {
-            // The preview follows the latest customer/assistant/agent message: the one the
-            // state machine made the latest (see `touch_last` there).
-            let (before, after) = (&l.state, &plan.state);
-            let latest = after.last_message_at == Some(m.sent_at)
-                || after.last_message_at != before.last_message_at
-                || after.last_message_author != before.last_message_author;
-            if latest && !m.private_note && m.direction != Direction::Internal {
-                let text: Vec<&str> = messages.iter().map(|m| m.body.as_str()).collect();
-                row.last_message_preview = Some(preview(&text.join(" ")));
-            }
+        if let Some(preview) = new_preview(&l.state, &plan.state, &messages) {
+            row.last_message_preview = Some(preview);
         }
         let mut sends: Vec<&MessageRow> = Vec::new();
         if let (true, Some(m)) = (plan.send, messages.first()) {
             sends.push(m);
         }
+        let extra = self.effect_messages(l, &plan.effects, now);
+        sends.extend(extra.iter().filter(|(_, send)| *send).map(|(m, _)| m));
+        let outbox: Vec<OutboxRow> = sends.into_iter().map(|m| outbox_row(m, now)).collect();
+        messages.extend(extra.into_iter().map(|(m, _)| m));
+        let job = WriteJob {
+            changes: ConversationChanges::between(&l.row, &row),
+            inbox_id: row.inbox_id.clone(),
+            dedupe: plan.dedupe,
+            outbox,
+            written: Arc::new(Written {
+                row,
+                messages,
+                tags: plan.tags,
+            }),
+        };
+        let store = self.deps.store.clone();
+        let key = self.id.to_string();
+        // Every check comes before the first write, and a duplicate writes nothing: no
+        // savepoint is needed.
+        let write = async move { store.write_checked(&key, move |c| job.run(c)).await };
+        let (state, effects) = (plan.state, plan.effects);
+        Box::pin(write.into_actor(self).map(move |res, act, ctx| {
+            if let Ok(Committed::Written(w)) = &res {
+                let (row, tags) = (w.row.clone(), w.tags.clone());
+                act.applied(row, state, &w.messages, tags, effects, ctx);
+            }
+            res
+        }))
+    }
+
+    /// The messages a change's effects add in the same transaction (system notes, the
+    /// handoff acknowledgement), each with whether it is sent.
+    fn effect_messages(
+        &self,
+        l: &Loaded,
+        effects: &[Effect],
+        now: NaiveDateTime,
+    ) -> Vec<(MessageRow, bool)> {
         let mut extra = Vec::new();
-        for fx in &plan.effects {
+        for fx in effects {
             match fx {
                 Effect::SystemNote(note) => {
                     let names = &self.deps.agent_names;
@@ -206,98 +336,11 @@ impl ConversationActor {
                 _ => {}
             }
         }
-        sends.extend(extra.iter().filter(|(_, send)| *send).map(|(m, _)| m));
-        let outbox: Vec<OutboxRow> = sends
-            .into_iter()
-            .map(|m| OutboxRow {
-                message_id: m.id,
-                conversation_id: m.conversation_id,
-                inbox_id: m.inbox_id.clone(),
-                attempts: 0,
-                next_attempt_at: now,
-                last_error: None,
-                created_at: now,
-            })
-            .collect();
-        messages.extend(extra.into_iter().map(|(m, _)| m));
-        let dedupe = plan.dedupe;
-        let changes = ConversationChanges::between(&l.row, &row);
-        let inbox_id = row.inbox_id.clone();
-        let store = self.deps.store.clone();
-        let key = self.id.to_string();
-        let written = Arc::new(Written {
-            row,
-            messages,
-            tags: plan.tags,
-        });
-        let write = async move {
-            // Every check comes before the first write, and a duplicate writes nothing: no
-            // savepoint is needed.
-            store
-                .write_checked(&key, move |c| {
-                    let Written {
-                        row,
-                        messages,
-                        tags,
-                    } = &*written;
-                    let existing = match &dedupe {
-                        Dedupe::None => Vec::new(),
-                        // The unique index on provider ids is the check: no lookup first.
-                        Dedupe::External(ids) => {
-                            let parts = ids.len().min(messages.len());
-                            if queries::insert_new_messages(c, &messages[..parts])? {
-                                queries::insert_messages(c, &messages[parts..])?;
-                                Vec::new()
-                            } else {
-                                queries::messages_by_external_ids(c, &inbox_id, ids)?
-                            }
-                        }
-                        Dedupe::Client(client) => queries::message_by_client_id(c, row.id, client)?
-                            .into_iter()
-                            .collect(),
-                        Dedupe::Echo { external_id, text } => {
-                            match queries::message_by_external_id(c, &inbox_id, external_id)? {
-                                Some(m) => vec![m],
-                                None => queries::unrecorded_outbound_with_text(c, row.id, text)?
-                                    .into_iter()
-                                    .collect(),
-                            }
-                        }
-                    };
-                    if !existing.is_empty() {
-                        return Ok(Committed::Duplicate(existing));
-                    }
-                    if !matches!(dedupe, Dedupe::External(_)) {
-                        queries::insert_messages(c, messages)?;
-                    }
-                    queries::insert_outbox(c, &outbox)?;
-                    queries::update_conversation(c, row.id, &changes)?;
-                    if let Some(tags) = tags {
-                        queries::set_tags(c, row.id, tags)?;
-                    }
-                    Ok(Committed::Written(written.clone()))
-                })
-                .await
-        };
-        let state = plan.state;
-        let effects = plan.effects;
-        Box::pin(write.into_actor(self).map(move |res, act, ctx| {
-            if let Ok(Committed::Written(w)) = &res {
-                act.applied(
-                    w.row.clone(),
-                    state,
-                    &w.messages,
-                    w.tags.clone(),
-                    effects,
-                    ctx,
-                );
-            }
-            res
-        }))
+        extra
     }
 
     /// After a commit: adopt the new state, push events, carry out effects.
-    pub(super) fn applied(
+    fn applied(
         &mut self,
         row: ConversationRow,
         state: ConversationState,
@@ -316,26 +359,45 @@ impl ConversationActor {
         if let Some(tags) = tags {
             l.tags = tags;
         }
-        let audience = Audience::Conversation {
-            id: self.id,
-            assignee: l.state.assignee,
-        };
-        let reassigned = before.assignee != l.state.assignee;
-        let badge_moved = before.needs_reply() != l.state.needs_reply()
-            || (l.state.needs_reply()
-                && (before.assignee != l.state.assignee || before.archived != l.state.archived));
-        let conversation_id = self.id;
-        for m in messages {
-            self.publish(
-                ServerEvent::MessageCreated {
-                    conversation_id,
-                    message: MessageView::from(m),
-                },
-                audience,
-            );
+        let after = l.state.clone();
+        let conversation = self.publish_changes(&before, &after, was_empty, messages);
+        self.carry_out(effects, messages, conversation.as_ref(), ctx);
+        let badge_moved = before.needs_reply() != after.needs_reply()
+            || (after.needs_reply()
+                && (before.assignee != after.assignee || before.archived != after.archived));
+        if badge_moved {
+            self.deps.badge.do_send(Recount);
         }
-        let conversation = self.view();
-        if let Some(c) = &conversation {
+        if messages.iter().any(|m| m.delivery_status.is_some()) {
+            self.deps.outbox_kick.notify_one();
+        }
+    }
+
+    /// Pushes what a commit changed: its messages, the conversation (created or updated), and
+    /// to agents who lost sight of it by a reassignment, that it is gone and to whom it went.
+    /// Returns the conversation's view.
+    fn publish_changes(
+        &self,
+        before: &ConversationState,
+        after: &ConversationState,
+        was_empty: bool,
+        messages: &[MessageRow],
+    ) -> Option<ConversationView> {
+        let conversation_id = self.id;
+        let audience = Audience::Conversation {
+            id: conversation_id,
+            assignee: after.assignee,
+        };
+        for m in messages {
+            let message = MessageView::from(m);
+            let event = ServerEvent::MessageCreated {
+                conversation_id,
+                message,
+            };
+            self.publish(event, audience);
+        }
+        let view = self.view();
+        if let Some(c) = &view {
             let conversation = Box::new(c.clone());
             let event = match was_empty {
                 true => ServerEvent::ConversationCreated {
@@ -349,24 +411,33 @@ impl ConversationActor {
             };
             self.publish(event, audience);
         }
-        if reassigned {
-            // Agents restricted by visibility who could see it before and no longer can are
-            // told it is gone, and to whom it went.
-            let to = self.loaded.as_ref().and_then(|l| l.state.assignee);
-            self.publish(
-                ServerEvent::ConversationHidden {
-                    conversation_id,
-                    reason: HiddenReason::Reassigned,
-                    assignee_id: to,
-                    assignee_name: to.and_then(|a| self.deps.agent_names.get(a)),
-                },
-                Audience::LostSight {
-                    id: self.id,
-                    before: before.assignee,
-                    after: to,
-                },
-            );
+        if before.assignee != after.assignee {
+            let to = after.assignee;
+            let event = ServerEvent::ConversationHidden {
+                conversation_id,
+                reason: HiddenReason::Reassigned,
+                assignee_id: to,
+                assignee_name: to.and_then(|a| self.deps.agent_names.get(a)),
+            };
+            let lost_sight = Audience::LostSight {
+                id: conversation_id,
+                before: before.assignee,
+                after: to,
+            };
+            self.publish(event, lost_sight);
         }
+        view
+    }
+
+    /// Carries out a committed change's effects (asking the assistant, notifying a handoff,
+    /// arming or cancelling timers).
+    fn carry_out(
+        &mut self,
+        effects: Vec<Effect>,
+        messages: &[MessageRow],
+        conversation: Option<&ConversationView>,
+        ctx: &mut Context<Self>,
+    ) {
         for fx in effects {
             match fx {
                 Effect::RequestAssistantReply => {
@@ -376,13 +447,13 @@ impl ConversationActor {
                     }
                 }
                 Effect::HandoffRequested(reason) => {
-                    if let Some(c) = &conversation {
+                    if let Some(c) = conversation {
                         let event = ServerEvent::HandoffRequested {
-                            conversation_id,
+                            conversation_id: self.id,
                             reason,
                             conversation: Box::new(c.clone()),
                         };
-                        self.publish(event, audience);
+                        self.publish(event, self.audience());
                     }
                     self.auto_assign(ctx);
                 }
@@ -395,12 +466,6 @@ impl ConversationActor {
                 Effect::ArmWindow(at) => self.arm_window(at, ctx),
                 Effect::SystemNote(_) | Effect::AcknowledgeHandoff(_) => {}
             }
-        }
-        if badge_moved {
-            self.deps.badge.do_send(Recount);
-        }
-        if messages.iter().any(|m| m.delivery_status.is_some()) {
-            self.deps.outbox_kick.notify_one();
         }
     }
 }

@@ -2,6 +2,7 @@
 //! handoff when the assistant cannot answer, and answers owed after a restart.
 
 use super::*;
+use crate::actors::messages::InboundPart;
 
 impl Handler<DeliverInbound> for ConversationActor {
     type Result = Reply<InboundAccepted>;
@@ -36,29 +37,12 @@ impl Handler<DeliverInbound> for ConversationActor {
                 )
             });
         }
-        let ids: Vec<Option<String>> = (0..msg.parts.len())
-            .map(|i| match (&msg.external_id, i) {
-                (Some(ext), 0) => Some(ext.clone()),
-                (Some(ext), i) => Some(format!("{ext}#{i}")),
-                (None, _) => None,
-            })
-            .collect();
+        let ids = part_ids(msg.external_id.as_deref(), msg.parts.len());
         let messages: Vec<MessageRow> = msg
             .parts
             .into_iter()
             .zip(&ids)
-            .map(|(part, id)| {
-                let mut m =
-                    self.new_message(l, Direction::Inbound, Author::Customer, part.body, sent_at);
-                m.provider_sent_at = provider_sent_at;
-                m.external_id = id.clone();
-                m.kind = part.kind;
-                m.media_source = part.media.as_ref().map(MediaSource::encode);
-                m.media_mime = part.media_mime;
-                m.media_filename = part.media_filename;
-                m.payload = part.payload.map(|p| p.to_string());
-                m
-            })
+            .map(|(part, id)| self.customer_message(l, part, id.clone(), sent_at, provider_sent_at))
             .collect();
         let plan = Plan {
             state,
@@ -72,30 +56,71 @@ impl Handler<DeliverInbound> for ConversationActor {
             tags: None,
         };
         let conversation_id = self.id;
-        reply(self.commit(plan).map(move |res, _, _| {
-            let committed = res?;
-            let duplicate = matches!(committed, Committed::Duplicate(_));
-            let messages = committed.messages();
-            let first = messages
-                .first()
-                .ok_or_else(|| AppError::internal("message not written"))?;
-            Ok(InboundAccepted {
-                message_id: first.id,
-                duplicate,
-                downloads: messages
-                    .iter()
-                    .filter(|m| m.media_path.is_none())
-                    .filter_map(|m| {
-                        Some(MediaDownload {
-                            conversation_id,
-                            message_id: m.id,
-                            source: MediaSource::decode(m.media_source.as_deref()?)?,
-                            mime: m.media_mime.clone(),
-                        })
-                    })
-                    .collect(),
+        reply(
+            self.commit(plan)
+                .map(move |res, _, _| accepted(res?, conversation_id)),
+        )
+    }
+}
+
+/// The provider ids of a message's parts: the first keeps the provider's id, the others get
+/// `<id>#<n>`; none without a provider id.
+fn part_ids(external_id: Option<&str>, parts: usize) -> Vec<Option<String>> {
+    (0..parts)
+        .map(|i| match (external_id, i) {
+            (Some(ext), 0) => Some(ext.to_owned()),
+            (Some(ext), i) => Some(format!("{ext}#{i}")),
+            (None, _) => None,
+        })
+        .collect()
+}
+
+/// The answer to the webhook: the (first) message stored or found, whether it was a
+/// duplicate, and the files still to download.
+fn accepted(committed: Committed, conversation_id: ConversationId) -> AppResult<InboundAccepted> {
+    let duplicate = matches!(committed, Committed::Duplicate(_));
+    let messages = committed.messages();
+    let first = messages
+        .first()
+        .ok_or_else(|| AppError::internal("message not written"))?;
+    let downloads = messages
+        .iter()
+        .filter(|m| m.media_path.is_none())
+        .filter_map(|m| {
+            Some(MediaDownload {
+                conversation_id,
+                message_id: m.id,
+                source: MediaSource::decode(m.media_source.as_deref()?)?,
+                mime: m.media_mime.clone(),
             })
-        }))
+        })
+        .collect();
+    Ok(InboundAccepted {
+        message_id: first.id,
+        duplicate,
+        downloads,
+    })
+}
+
+impl ConversationActor {
+    /// One part of a customer's message as the row to store.
+    fn customer_message(
+        &self,
+        l: &Loaded,
+        part: InboundPart,
+        external_id: Option<String>,
+        sent_at: NaiveDateTime,
+        provider_sent_at: Option<NaiveDateTime>,
+    ) -> MessageRow {
+        let mut m = self.new_message(l, Direction::Inbound, Author::Customer, part.body, sent_at);
+        m.provider_sent_at = provider_sent_at;
+        m.external_id = external_id;
+        m.kind = part.kind;
+        m.media_source = part.media.as_ref().map(MediaSource::encode);
+        m.media_mime = part.media_mime;
+        m.media_filename = part.media_filename;
+        m.payload = part.payload.map(|p| p.to_string());
+        m
     }
 }
 

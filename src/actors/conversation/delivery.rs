@@ -158,70 +158,11 @@ impl Handler<ReportDelivery> for ConversationActor {
         let _g = self.span.clone().entered();
         self.last_active = Instant::now();
         let store = self.deps.store.clone();
-        let id = msg.message_id;
         let conversation_id = self.id;
+        let report = msg.clone();
         let write = async move {
             store
-                .write(move |c| {
-                    let Some(m) = queries::message(c, id)? else {
-                        return Ok((None, None));
-                    };
-                    if m.conversation_id != conversation_id {
-                        return Err(AppError::NotFound("message"));
-                    }
-                    // Sent or failed ends the outbox's job; later statuses come from the provider.
-                    if matches!(msg.status, DeliveryStatus::Sent | DeliveryStatus::Failed) {
-                        queries::delete_outbox(c, id)?;
-                    }
-                    let mut reports = vec![(msg.status, msg.reason.clone())];
-                    let mut merged_echo = None;
-                    if let Some(pid) = &msg.provider_message_id {
-                        // A Meta echo of this very send may have been stored before its id
-                        // was known: it was ours all along.
-                        let taken = queries::message_by_external_id(c, &m.inbox_id, pid)?
-                            .filter(|o| o.id != id);
-                        let record = match &taken {
-                            None => true,
-                            Some(other) => {
-                                let stored_echo = other.conversation_id == conversation_id
-                                    && other.direction == Direction::Outbound
-                                    && other.author == Author::Agent
-                                    && other.agent_id.is_none()
-                                    && other.client_id.is_none();
-                                if stored_echo {
-                                    queries::delete_message(c, other.id)?;
-                                    merged_echo = Some(other.id);
-                                } else {
-                                    tracing::warn!(provider_message_id = %pid, "the provider's id already belongs to another message; not recorded");
-                                }
-                                stored_echo
-                            }
-                        };
-                        if record {
-                            queries::set_external_id(c, id, pid)?;
-                        }
-                        // Statuses the provider sent before we recorded its id.
-                        for p in queries::take_pending_statuses(c, &m.inbox_id, pid)? {
-                            reports.push((p.status, p.reason));
-                        }
-                    }
-                    let current = m.delivery_status.unwrap_or(DeliveryStatus::Queued);
-                    let mut next = current;
-                    let mut reason = m.failure_reason;
-                    for (status, why) in reports {
-                        if let Some(n) = next.advance(status) {
-                            next = n;
-                            if n == DeliveryStatus::Failed {
-                                reason = why;
-                            }
-                        }
-                    }
-                    if next == current {
-                        return Ok((None, merged_echo));
-                    }
-                    queries::set_delivery_status(c, id, next, reason.as_deref())?;
-                    Ok((Some((next, reason)), merged_echo))
-                })
+                .write(move |c| record_report(c, conversation_id, &report))
                 .await
         };
         reply(write.into_actor(self).map(move |res, act, _| {
@@ -246,4 +187,81 @@ impl Handler<ReportDelivery> for ConversationActor {
             Ok(())
         }))
     }
+}
+
+/// What a delivery report changed: the message's new status and failure reason, if it
+/// moved, and the echo it replaced, if one was stored before the provider's id was known.
+type ReportOutcome = (Option<(DeliveryStatus, Option<String>)>, Option<MessageId>);
+
+/// Records a delivery report in the writer: ends the outbox job on sent or failed, records
+/// the provider's id (merging an echo stored before it was known), and moves the status
+/// forward with any statuses the provider sent before the id was recorded.
+fn record_report(
+    c: &mut DbConnection,
+    conversation_id: ConversationId,
+    msg: &ReportDelivery,
+) -> AppResult<ReportOutcome> {
+    let id = msg.message_id;
+    let Some(m) = queries::message(c, id)? else {
+        return Ok((None, None));
+    };
+    if m.conversation_id != conversation_id {
+        return Err(AppError::NotFound("message"));
+    }
+    // Sent or failed ends the outbox's job; later statuses come from the provider.
+    if matches!(msg.status, DeliveryStatus::Sent | DeliveryStatus::Failed) {
+        queries::delete_outbox(c, id)?;
+    }
+    let mut reports = vec![(msg.status, msg.reason.clone())];
+    let mut merged_echo = None;
+    if let Some(pid) = &msg.provider_message_id {
+        merged_echo = record_provider_id(c, &m, pid)?;
+        // Statuses the provider sent before we recorded its id.
+        for p in queries::take_pending_statuses(c, &m.inbox_id, pid)? {
+            reports.push((p.status, p.reason));
+        }
+    }
+    let current = m.delivery_status.unwrap_or(DeliveryStatus::Queued);
+    let mut next = current;
+    let mut reason = m.failure_reason;
+    for (status, why) in reports {
+        if let Some(n) = next.advance(status) {
+            next = n;
+            if n == DeliveryStatus::Failed {
+                reason = why;
+            }
+        }
+    }
+    if next == current {
+        return Ok((None, merged_echo));
+    }
+    queries::set_delivery_status(c, id, next, reason.as_deref())?;
+    Ok((Some((next, reason)), merged_echo))
+}
+
+/// Records the provider's id of our message. A Meta echo of this very send may have been
+/// stored before its id was known: it was ours all along, so it is deleted and its id
+/// returned. An id that belongs to another message is not recorded.
+fn record_provider_id(
+    c: &mut DbConnection,
+    m: &MessageRow,
+    pid: &str,
+) -> AppResult<Option<MessageId>> {
+    let taken = queries::message_by_external_id(c, &m.inbox_id, pid)?.filter(|o| o.id != m.id);
+    let Some(other) = taken else {
+        queries::set_external_id(c, m.id, pid)?;
+        return Ok(None);
+    };
+    let stored_echo = other.conversation_id == m.conversation_id
+        && other.direction == Direction::Outbound
+        && other.author == Author::Agent
+        && other.agent_id.is_none()
+        && other.client_id.is_none();
+    if !stored_echo {
+        tracing::warn!(provider_message_id = %pid, "the provider's id already belongs to another message; not recorded");
+        return Ok(None);
+    }
+    queries::delete_message(c, other.id)?;
+    queries::set_external_id(c, m.id, pid)?;
+    Ok(Some(other.id))
 }
