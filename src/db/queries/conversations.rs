@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::contacts::{name_same_person, ContactInput};
+use super::contacts::{contact_by_external_id, create_contact, refresh_contact, ContactInput};
 use crate::{
     db::{
         models::{ContactRow, ConversationChanges, ConversationRow},
@@ -51,79 +51,9 @@ pub fn resolve_conversation(
     network: Option<Network>,
     now: NaiveDateTime,
 ) -> AppResult<(ConversationId, bool)> {
-    let existing: Option<ContactRow> = contacts::table
-        .filter(contacts::inbox_id.eq(inbox_id))
-        .filter(contacts::external_id.eq(&input.external_id))
-        .select(ContactRow::as_select())
-        .first(conn)
-        .optional()?;
-    let contact = match existing {
-        Some(mut c) => {
-            // Keep what we knew; take what the channel now tells us.
-            let changed = (input.name.is_some() && input.name != c.name)
-                || (input.phone.is_some() && input.phone != c.phone)
-                || (input.email.is_some() && input.email != c.email);
-            if changed {
-                c.name = input.name.clone().or(c.name);
-                c.phone = input.phone.clone().or(c.phone);
-                c.email = input.email.clone().or(c.email);
-                diesel::update(contacts::table.find(c.id))
-                    .set((
-                        contacts::name.eq(&c.name),
-                        contacts::phone.eq(&c.phone),
-                        contacts::email.eq(&c.email),
-                    ))
-                    .execute(conn)?;
-                if let (Some(phone), Some(name)) = (&c.phone, &c.name) {
-                    name_same_person(conn, phone, name)?;
-                }
-            }
-            c
-        }
-        None => {
-            let blocked = match &input.phone {
-                Some(phone) => {
-                    contacts::table
-                        .filter(contacts::phone.eq(phone))
-                        .filter(contacts::blocked.eq(true))
-                        .count()
-                        .get_result::<i64>(conn)?
-                        > 0
-                }
-                None => false,
-            };
-            // An SMS number says nothing about its owner; the same number's WhatsApp profile
-            // (or any other channel's) may: the same person gets the name they are known by.
-            let name = match (&input.name, &input.phone) {
-                (Some(name), _) => Some(name.clone()),
-                (None, Some(phone)) => contacts::table
-                    .filter(contacts::phone.eq(phone))
-                    .filter(contacts::name.is_not_null())
-                    .order(contacts::created_at.asc())
-                    .select(contacts::name)
-                    .first::<Option<String>>(conn)
-                    .optional()?
-                    .flatten(),
-                (None, None) => None,
-            };
-            if let (Some(phone), Some(name)) = (&input.phone, &input.name) {
-                name_same_person(conn, phone, name)?;
-            }
-            let c = ContactRow {
-                id: ContactId::new(),
-                inbox_id: inbox_id.clone(),
-                external_id: input.external_id.clone(),
-                name,
-                phone: input.phone.clone(),
-                email: input.email.clone(),
-                blocked,
-                created_at: now,
-            };
-            diesel::insert_into(contacts::table)
-                .values(&c)
-                .execute(conn)?;
-            c
-        }
+    let contact = match contact_by_external_id(conn, inbox_id, &input.external_id)? {
+        Some(known) => refresh_contact(conn, known, input)?,
+        None => create_contact(conn, inbox_id, input, now)?,
     };
     let conversation: Option<ConversationId> = conversations::table
         .filter(conversations::inbox_id.eq(inbox_id))

@@ -8,14 +8,14 @@
 //! [`super::search`].
 
 use chrono::NaiveDateTime;
-use diesel::prelude::*;
+use diesel::{dsl, prelude::*};
 
-use super::search::{escape_like, search_terms, text_match_sql};
+use super::search::filter_by_search;
 use crate::{
     db::{
         models::{ContactRow, ConversationRow},
         schema::{contacts, conversation_tags, conversations},
-        DbConnection,
+        DbConnection, MultiBackend,
     },
     domain::{
         access::Viewer,
@@ -53,6 +53,20 @@ pub struct ConversationFilter {
     pub query: Option<String>,
 }
 
+/// The list query as its filters are added: conversations joined to their contact, boxed so
+/// each group of filters can be a function of its own.
+pub(super) type ListQuery = dsl::IntoBoxed<
+    'static,
+    dsl::Select<
+        dsl::InnerJoin<conversations::table, contacts::table>,
+        (
+            dsl::AsSelect<ConversationRow, MultiBackend>,
+            dsl::AsSelect<ContactRow, MultiBackend>,
+        ),
+    >,
+    MultiBackend,
+>;
+
 /// Conversations matching `filter` that `viewer` may see, latest activity first, after an
 /// optional keyset cursor `(last_message_at, id)`.
 pub fn list_conversations(
@@ -62,20 +76,17 @@ pub fn list_conversations(
     before: Option<(NaiveDateTime, ConversationId)>,
     limit: i64,
 ) -> AppResult<Vec<(ConversationRow, ContactRow)>> {
-    use diesel::dsl::sql;
-    use diesel::sql_types::Bool;
-
-    let mut q = conversations::table
+    let mut q: ListQuery = conversations::table
         .inner_join(contacts::table)
+        .select((ConversationRow::as_select(), ContactRow::as_select()))
+        .into_boxed()
         .filter(conversations::last_message_at.is_not_null())
         .filter(conversations::archived.eq(filter.archived))
-        .select((ConversationRow::as_select(), ContactRow::as_select()))
         .order((
             conversations::last_message_at.desc(),
             conversations::id.desc(),
         ))
-        .limit(limit)
-        .into_boxed();
+        .limit(limit);
     if !viewer.sees_all {
         q = q.filter(
             conversations::assignee_id
@@ -83,6 +94,27 @@ pub fn list_conversations(
                 .or(conversations::assignee_id.eq(viewer.agent)),
         );
     }
+    q = filter_by_status(q, filter);
+    q = filter_by_state(q, filter.state);
+    q = filter_by_assignee(q, filter);
+    q = filter_by_inbox_and_tag(q, filter);
+    q = filter_by_activity(q, filter.from, filter.to);
+    if let Some(query) = filter
+        .query
+        .as_deref()
+        .map(str::trim)
+        .filter(|q| !q.is_empty())
+    {
+        q = filter_by_search(q, conn, query);
+    }
+    if let Some(cursor) = before {
+        q = after_cursor(q, cursor);
+    }
+    Ok(q.load(conn)?)
+}
+
+/// The status filters: one status, unread, resolved or not, and waiting for a person.
+fn filter_by_status(mut q: ListQuery, filter: &ConversationFilter) -> ListQuery {
     if let Some(s) = filter.status {
         q = q.filter(conversations::status.eq(s));
     }
@@ -100,33 +132,41 @@ pub fn list_conversations(
             .filter(conversations::status.eq(Status::Human))
             .filter(conversations::last_message_author.eq(Author::Customer));
     }
-    match filter.state {
-        None => {}
-        Some(DerivedState::Resolved) => q = q.filter(conversations::status.eq(Status::Closed)),
-        Some(DerivedState::Created) => {
-            q = q
-                .filter(conversations::status.ne(Status::Closed))
-                .filter(conversations::first_reply_at.is_null())
-        }
-        Some(DerivedState::Pending) => {
-            q = q
-                .filter(conversations::status.ne(Status::Closed))
-                .filter(conversations::first_reply_at.is_not_null())
-                .filter(conversations::last_message_author.eq(Author::Customer))
-        }
-        Some(DerivedState::Replied) => {
-            q = q
-                .filter(conversations::status.ne(Status::Closed))
-                .filter(conversations::first_reply_at.is_not_null())
-                .filter(conversations::last_message_author.ne(Author::Customer))
-        }
+    q
+}
+
+/// Seed 002's derived state, from the status, the first reply and who spoke last.
+fn filter_by_state(q: ListQuery, state: Option<DerivedState>) -> ListQuery {
+    match state {
+        None => q,
+        Some(DerivedState::Resolved) => q.filter(conversations::status.eq(Status::Closed)),
+        Some(DerivedState::Created) => q
+            .filter(conversations::status.ne(Status::Closed))
+            .filter(conversations::first_reply_at.is_null()),
+        Some(DerivedState::Pending) => q
+            .filter(conversations::status.ne(Status::Closed))
+            .filter(conversations::first_reply_at.is_not_null())
+            .filter(conversations::last_message_author.eq(Author::Customer)),
+        Some(DerivedState::Replied) => q
+            .filter(conversations::status.ne(Status::Closed))
+            .filter(conversations::first_reply_at.is_not_null())
+            .filter(conversations::last_message_author.ne(Author::Customer)),
     }
+}
+
+/// Assigned to one agent, or to nobody.
+fn filter_by_assignee(mut q: ListQuery, filter: &ConversationFilter) -> ListQuery {
     if let Some(a) = filter.assignee {
         q = q.filter(conversations::assignee_id.eq(a));
     }
     if filter.unassigned {
         q = q.filter(conversations::assignee_id.is_null());
     }
+    q
+}
+
+/// On one of these inboxes, carrying this tag.
+fn filter_by_inbox_and_tag(mut q: ListQuery, filter: &ConversationFilter) -> ListQuery {
     if let Some(inboxes) = &filter.inboxes {
         q = q.filter(conversations::inbox_id.eq_any(inboxes.clone()));
     }
@@ -139,54 +179,32 @@ pub fn list_conversations(
             ),
         );
     }
-    if let Some(from) = filter.from {
+    q
+}
+
+/// Last activity within `[from, to]` (either end open).
+fn filter_by_activity(
+    mut q: ListQuery,
+    from: Option<NaiveDateTime>,
+    to: Option<NaiveDateTime>,
+) -> ListQuery {
+    if let Some(from) = from {
         q = q.filter(conversations::last_message_at.ge(from));
     }
-    if let Some(to) = filter.to {
+    if let Some(to) = to {
         q = q.filter(conversations::last_message_at.le(to));
     }
-    if let Some(query) = filter
-        .query
-        .as_deref()
-        .map(str::trim)
-        .filter(|q| !q.is_empty())
-    {
-        let terms = search_terms(query);
-        // The name is matched literally: `ann_12` finds `ann_12`, and `%` or `_` are not
-        // wildcards. A query of symbols only (no letter or digit) matches nothing.
-        let like = format!("%{}%", escape_like(query));
-        let digits: String = query.chars().filter(char::is_ascii_digit).collect();
-        // Case-insensitive name match: LIKE is case-insensitive for ASCII on SQLite; PostgreSQL
-        // needs lower() on both sides.
-        let mut by_contact = Box::new(
-            diesel::dsl::sql::<Bool>("lower(contacts.name) LIKE lower(")
-                .bind::<diesel::sql_types::Text, _>(like)
-                .sql(") ESCAPE '\\'"),
-        )
-            as Box<dyn diesel::expression::BoxableExpression<_, _, SqlType = Bool>>;
-        if digits.len() >= 3 {
-            by_contact = Box::new(
-                by_contact.or(contacts::phone
-                    .assume_not_null()
-                    .like(format!("%{digits}%"))),
-            );
-        }
-        q = if !query.chars().any(char::is_alphanumeric) {
-            q.filter(sql::<Bool>("1 = 0"))
-        } else if terms.is_empty() {
-            q.filter(by_contact)
-        } else {
-            q.filter(by_contact.or(sql::<Bool>(&text_match_sql(conn, &terms))))
-        };
-    }
-    if let Some((at, id)) = before {
-        q = q.filter(
-            conversations::last_message_at
-                .lt(at)
-                .or(conversations::last_message_at
-                    .eq(at)
-                    .and(conversations::id.lt(id))),
-        );
-    }
-    Ok(q.load(conn)?)
+    q
+}
+
+/// The page after the keyset cursor `(last_message_at, id)`: older activity, or the same
+/// moment and a smaller id.
+fn after_cursor(q: ListQuery, (at, id): (NaiveDateTime, ConversationId)) -> ListQuery {
+    q.filter(
+        conversations::last_message_at
+            .lt(at)
+            .or(conversations::last_message_at
+                .eq(at)
+                .and(conversations::id.lt(id))),
+    )
 }
