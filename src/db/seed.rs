@@ -109,7 +109,7 @@ fn message_row(
     m: u64,
     start: NaiveDateTime,
 ) -> MessageRow {
-    let customer = m % 2 == 0;
+    let customer = m.is_multiple_of(2);
     MessageRow {
         id: MessageId::new(),
         conversation_id,
