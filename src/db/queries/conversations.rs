@@ -3,9 +3,12 @@
 //! the presence actor make (counts per assignee, follow-ups coming due, turns the assistant
 //! still owes). The conversation list with its filters is in [`super::list`].
 //!
-//! Indexes relied on: the UNIQUE `(inbox_id, contact_id)` constraint (a contact's conversation
-//! on its inbox); `conversations_needs_human` `(status, last_message_author, archived,
-//! assignee_id)` for the needs-a-person counts and the assistant's unanswered turns;
+//! Indexes relied on: the UNIQUE `(inbox_id, contact_id)` constraint (a contact's
+//! conversation on its inbox); `conversations_contact` `(contact_id)` for a contact's
+//! conversations whatever the inbox (found by provider id, or every conversation of the same
+//! person); `conversations_needs_human` `(status, last_message_author, archived, assignee_id)`
+//! for the needs-a-person counts; `conversations_status_activity` `(status, last_message_at)`
+//! for the assistant's unanswered turns;
 //! `conversations_assignee_activity` for the open conversations per agent; the partial
 //! `conversations_follow_up` for due follow-ups.
 
