@@ -452,6 +452,52 @@ impl InboxSettings {
         }
     }
 
+    /// The checks of one inbox (the `index`-th) that its types cannot express; `seen` holds
+    /// the ids of the inboxes before it.
+    fn validate<'a>(
+        &'a self,
+        index: usize,
+        seen: &mut HashSet<&'a str>,
+    ) -> Result<(), ConfigError> {
+        let key = |field: &str| format!("inbox[{index}].{field}");
+        let id_ok = !self.id.is_empty()
+            && self.id.len() <= 64
+            && self
+                .id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !id_ok {
+            return Err(invalid(
+                key("id"),
+                "must be 1-64 letters, digits, '-' or '_'",
+            ));
+        }
+        if !seen.insert(self.id.as_str()) {
+            return Err(invalid(key("id"), format!("`{}` is used twice", self.id)));
+        }
+        if self.secret.expose().len() < 16 {
+            return Err(invalid(key("secret"), "must be at least 16 characters"));
+        }
+        let ack = &self.handoff_ack;
+        if let Some(hours) = &ack.business_hours {
+            hours
+                .parse()
+                .map_err(|e| invalid(key("handoff_ack.business_hours"), e))?;
+        }
+        for (field, text) in [
+            ("text", &ack.text),
+            ("out_of_hours_text", &ack.out_of_hours_text),
+        ] {
+            if ack.enabled && (text.trim().is_empty() || text.chars().count() > 1000) {
+                return Err(invalid(
+                    key(&format!("handoff_ack.{field}")),
+                    "must be 1-1000 characters",
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Reads one `[[inbox]]` table (the `index`-th), naming the key at fault on error.
     pub(super) fn parse(index: usize, value: toml::Value) -> Result<InboxSettings, ConfigError> {
         let at = |path: &str| match path {
@@ -564,4 +610,13 @@ fn typed<T: DeserializeOwned>(
             invalid(at(&path), message)
         }
     })
+}
+
+/// The checks of every inbox, in file order, and that no two share an id.
+pub(super) fn validate_all(inboxes: &[InboxSettings]) -> Result<(), ConfigError> {
+    let mut seen = HashSet::new();
+    for (i, inbox) in inboxes.iter().enumerate() {
+        inbox.validate(i, &mut seen)?;
+    }
+    Ok(())
 }

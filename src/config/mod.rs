@@ -8,7 +8,7 @@
 mod inbox;
 mod values;
 
-use std::{collections::HashSet, net::SocketAddr, path::PathBuf};
+use std::{net::SocketAddr, path::PathBuf};
 
 use anyhow::Context as _;
 use serde::Deserialize;
@@ -89,6 +89,27 @@ impl Default for ServerSettings {
     }
 }
 
+impl ServerSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_body_bytes < 1024 {
+            return Err(invalid("server.max_body_bytes", "must be at least 1024"));
+        }
+        if self.db_pool_size == 0 {
+            return Err(invalid("server.db_pool_size", "must be at least 1"));
+        }
+        if self.token_ttl_hours <= 0 {
+            return Err(invalid("server.token_ttl_hours", "must be positive"));
+        }
+        if self.max_media_bytes < 1024 {
+            return Err(invalid("server.max_media_bytes", "must be at least 1024"));
+        }
+        if let Some(url) = &self.database_url {
+            crate::db::Backend::from_url(url).map_err(|e| invalid("server.database_url", e))?;
+        }
+        Ok(())
+    }
+}
+
 /// The first admin, created when the database has no agent yet.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -105,6 +126,15 @@ impl Default for AdminSettings {
             email: "admin@localhost".to_owned(),
             password: None,
         }
+    }
+}
+
+impl AdminSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !self.email.contains('@') {
+            return Err(invalid("admin.email", "is not an email address"));
+        }
+        Ok(())
     }
 }
 
@@ -127,6 +157,18 @@ impl Default for AssistantSettings {
             reply_delay_ms: 0,
             handoff_after_misses: 2,
         }
+    }
+}
+
+impl AssistantSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.handoff_after_misses < 0 {
+            return Err(invalid(
+                "assistant.handoff_after_misses",
+                "must be 0 (never) or more",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -168,6 +210,24 @@ impl Default for ConversationSettings {
     }
 }
 
+impl ConversationSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.idle_actor_secs == 0 {
+            return Err(invalid(
+                "conversations.idle_actor_secs",
+                "must be at least 1",
+            ));
+        }
+        if self.timer_scan_secs == 0 {
+            return Err(invalid(
+                "conversations.timer_scan_secs",
+                "must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OutboxSettings {
@@ -194,6 +254,24 @@ impl Default for OutboxSettings {
             poll_interval_ms: 500,
             concurrency: 32,
         }
+    }
+}
+
+impl OutboxSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_attempts < 1 {
+            return Err(invalid("outbox.max_attempts", "must be at least 1"));
+        }
+        if self.concurrency == 0 {
+            return Err(invalid("outbox.concurrency", "must be at least 1"));
+        }
+        if self.initial_backoff_ms == 0 || self.max_backoff_ms < self.initial_backoff_ms {
+            return Err(invalid(
+                "outbox.initial_backoff_ms",
+                "must be positive and not above outbox.max_backoff_ms",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -257,6 +335,27 @@ impl Default for RealtimeSettings {
     }
 }
 
+impl RealtimeSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.backlog_events < 100 {
+            return Err(invalid("realtime.backlog_events", "must be at least 100"));
+        }
+        if self.outbound_queue < 8 {
+            return Err(invalid("realtime.outbound_queue", "must be at least 8"));
+        }
+        if self.token_recheck_secs == 0 {
+            return Err(invalid("realtime.token_recheck_secs", "must be at least 1"));
+        }
+        if self.heartbeat_secs == 0 || self.client_timeout_secs <= self.heartbeat_secs {
+            return Err(invalid(
+                "realtime.client_timeout_secs",
+                "must be longer than realtime.heartbeat_secs (both positive)",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Automatic assignment of conversations handed to a person.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -273,6 +372,15 @@ impl Default for AssignmentSettings {
             auto: false,
             capacity: 10,
         }
+    }
+}
+
+impl AssignmentSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.capacity == 0 {
+            return Err(invalid("assignment.capacity", "must be at least 1"));
+        }
+        Ok(())
     }
 }
 
@@ -379,118 +487,16 @@ impl Settings {
     }
 
     /// The checks types cannot express (ranges, one value against another, uniqueness),
-    /// each error naming its key.
+    /// each error naming its key. Each section checks its own keys, in this order.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.server.max_body_bytes < 1024 {
-            return Err(invalid("server.max_body_bytes", "must be at least 1024"));
-        }
-        if self.server.db_pool_size == 0 {
-            return Err(invalid("server.db_pool_size", "must be at least 1"));
-        }
-        if self.server.token_ttl_hours <= 0 {
-            return Err(invalid("server.token_ttl_hours", "must be positive"));
-        }
-        if self.server.max_media_bytes < 1024 {
-            return Err(invalid("server.max_media_bytes", "must be at least 1024"));
-        }
-        if let Some(url) = &self.server.database_url {
-            crate::db::Backend::from_url(url).map_err(|e| invalid("server.database_url", e))?;
-        }
-        if !self.admin.email.contains('@') {
-            return Err(invalid("admin.email", "is not an email address"));
-        }
-        if self.assistant.handoff_after_misses < 0 {
-            return Err(invalid(
-                "assistant.handoff_after_misses",
-                "must be 0 (never) or more",
-            ));
-        }
-        if self.conversations.idle_actor_secs == 0 {
-            return Err(invalid(
-                "conversations.idle_actor_secs",
-                "must be at least 1",
-            ));
-        }
-        if self.conversations.timer_scan_secs == 0 {
-            return Err(invalid(
-                "conversations.timer_scan_secs",
-                "must be at least 1",
-            ));
-        }
-        if self.outbox.max_attempts < 1 {
-            return Err(invalid("outbox.max_attempts", "must be at least 1"));
-        }
-        if self.outbox.concurrency == 0 {
-            return Err(invalid("outbox.concurrency", "must be at least 1"));
-        }
-        if self.outbox.initial_backoff_ms == 0
-            || self.outbox.max_backoff_ms < self.outbox.initial_backoff_ms
-        {
-            return Err(invalid(
-                "outbox.initial_backoff_ms",
-                "must be positive and not above outbox.max_backoff_ms",
-            ));
-        }
-        if self.realtime.backlog_events < 100 {
-            return Err(invalid("realtime.backlog_events", "must be at least 100"));
-        }
-        if self.realtime.outbound_queue < 8 {
-            return Err(invalid("realtime.outbound_queue", "must be at least 8"));
-        }
-        if self.realtime.token_recheck_secs == 0 {
-            return Err(invalid("realtime.token_recheck_secs", "must be at least 1"));
-        }
-        if self.realtime.heartbeat_secs == 0
-            || self.realtime.client_timeout_secs <= self.realtime.heartbeat_secs
-        {
-            return Err(invalid(
-                "realtime.client_timeout_secs",
-                "must be longer than realtime.heartbeat_secs (both positive)",
-            ));
-        }
-        if self.assignment.capacity == 0 {
-            return Err(invalid("assignment.capacity", "must be at least 1"));
-        }
-        let mut seen = HashSet::new();
-        for (i, inbox) in self.inboxes.iter().enumerate() {
-            let key = |field: &str| format!("inbox[{i}].{field}");
-            let id_ok = !inbox.id.is_empty()
-                && inbox.id.len() <= 64
-                && inbox
-                    .id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-            if !id_ok {
-                return Err(invalid(
-                    key("id"),
-                    "must be 1-64 letters, digits, '-' or '_'",
-                ));
-            }
-            if !seen.insert(inbox.id.as_str()) {
-                return Err(invalid(key("id"), format!("`{}` is used twice", inbox.id)));
-            }
-            if inbox.secret.expose().len() < 16 {
-                return Err(invalid(key("secret"), "must be at least 16 characters"));
-            }
-            let ack = &inbox.handoff_ack;
-            if let Some(hours) = &ack.business_hours {
-                hours
-                    .parse()
-                    .map_err(|e| invalid(key("handoff_ack.business_hours"), e))?;
-            }
-            for (field, text) in [
-                ("text", &ack.text),
-                ("out_of_hours_text", &ack.out_of_hours_text),
-            ] {
-                if ack.enabled && (text.trim().is_empty() || text.chars().count() > 1000) {
-                    return Err(invalid(
-                        key(&format!("handoff_ack.{field}")),
-                        "must be 1-1000 characters",
-                    ));
-                }
-            }
-        }
-        Ok(())
+        self.server.validate()?;
+        self.admin.validate()?;
+        self.assistant.validate()?;
+        self.conversations.validate()?;
+        self.outbox.validate()?;
+        self.realtime.validate()?;
+        self.assignment.validate()?;
+        inbox::validate_all(&self.inboxes)
     }
 
     pub fn inbox(&self, id: &str) -> Option<&InboxSettings> {
@@ -565,348 +571,4 @@ pub fn inbox_var(id: &str, name: &str) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-    use crate::domain::types::ChannelKind;
-
-    const GOOD: &str = r#"
-        [server]
-        bind = "127.0.0.1:9000"
-        [[inbox]]
-        id = "support"
-        channel = "api"
-        secret = "0123456789abcdef"
-        callback_url = "http://127.0.0.1:9999/cb"
-        window_hours = 24
-    "#;
-
-    fn no_env(_: &str) -> Option<String> {
-        None
-    }
-
-    fn load(text: &str) -> Settings {
-        Settings::parse(text, no_env).unwrap_or_else(|e| panic!("{e}\n{text}"))
-    }
-
-    fn refused(text: &str) -> String {
-        match Settings::parse(text, no_env) {
-            Ok(_) => panic!("accepted:\n{text}"),
-            Err(e) => e.to_string(),
-        }
-    }
-
-    #[test]
-    fn a_good_file_loads_typed() {
-        let s = load(GOOD);
-        assert_eq!(s.server.bind, "127.0.0.1:9000".parse().unwrap());
-        let ChannelSettings::Api(api) = &s.inboxes[0].channel else {
-            panic!("not an api inbox")
-        };
-        assert_eq!(api.window_hours.map(|h| h.get()), Some(24));
-        assert_eq!(
-            api.callback_url.as_ref().map(HttpUrl::as_str),
-            Some("http://127.0.0.1:9999/cb")
-        );
-        assert_eq!(
-            s.inbox("support").map(InboxSettings::kind),
-            Some(ChannelKind::Api)
-        );
-    }
-
-    #[test]
-    fn the_shipped_example_is_valid() {
-        let s = load(include_str!("../../switchboard.toml"));
-        assert!(!s.inboxes.is_empty());
-    }
-
-    #[test]
-    fn the_shipped_channel_examples_are_valid_once_uncommented() {
-        let text = include_str!("../../switchboard.toml");
-        let (_, examples) = text.split_once("---- Real channels").unwrap();
-        let uncommented: String = examples
-            .lines()
-            .filter_map(|l| {
-                let rest = l.strip_prefix("# ")?;
-                let key = rest.split(" = ").next().unwrap_or_default();
-                let is_toml = rest.starts_with("[[")
-                    || (rest.contains(" = ")
-                        && key.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
-                is_toml.then(|| format!("{rest}\n"))
-            })
-            .collect();
-        let s = load(&uncommented);
-        let channels: Vec<ChannelKind> = s.inboxes.iter().map(InboxSettings::kind).collect();
-        assert_eq!(
-            channels,
-            [
-                ChannelKind::Whatsapp,
-                ChannelKind::Twilio,
-                ChannelKind::Meta
-            ]
-        );
-    }
-
-    #[test]
-    fn the_shipped_handoff_acknowledgement_example_is_valid_once_uncommented() {
-        let text = include_str!("../../switchboard.toml");
-        let (_, from) = text.split_once("# [inbox.handoff_ack]").unwrap();
-        let block: String = std::iter::once("[inbox.handoff_ack]\n".to_owned())
-            .chain(
-                from.lines()
-                    .skip(1)
-                    .take_while(|l| l.starts_with("# "))
-                    .map(|l| format!("{}\n", &l[2..])),
-            )
-            .collect();
-        let toml = format!(
-            "[[inbox]]\nid = \"a\"\nchannel = \"api\"\nsecret = \"0123456789abcdef\"\n{block}"
-        );
-        let s = load(&toml);
-        let hours = s.inboxes[0].handoff_ack.business_hours.as_ref().unwrap();
-        assert_eq!(
-            hours.parse().unwrap().describe(),
-            "Mon-Fri 09:00-18:00 (Europe/Madrid)"
-        );
-        let err = refused(&toml.replace("Europe/Madrid", "Mars/Base"));
-        assert!(err.contains("handoff_ack.business_hours"), "{err}");
-    }
-
-    #[test]
-    fn unknown_keys_are_named() {
-        let err = refused("[server]\nbnd = \"x\"\n");
-        assert!(err.contains("bnd"), "{err}");
-        let err = refused(
-            "[[inbox]]\nid=\"a\"\nchannel=\"api\"\nsecret=\"0123456789abcdef\"\ncalback_url=\"x\"\n",
-        );
-        assert!(err.contains("`inbox[0].calback_url`"), "{err}");
-        assert!(err.contains("inbox `a`"), "{err}");
-        let err = refused("[[inbox]]\nid=\"a\"\nchannel=\"fax\"\nsecret=\"0123456789abcdef\"\n");
-        assert!(
-            err.contains("fax") && err.contains("inbox[0].channel"),
-            "{err}"
-        );
-        let err = refused("[[inbox]]\nid=\"a\"\nsecret=\"0123456789abcdef\"\n");
-        assert!(err.contains("`inbox[0].channel` is required"), "{err}");
-        let err = refused("inbox = 3");
-        assert!(err.contains("[[inbox]]"), "{err}");
-        assert!(refused("[server\n").contains("TOML"));
-    }
-
-    #[test]
-    fn checks_name_the_bad_key() {
-        let cases = [
-            ("[server]\nbind = \"nope\"", "server.bind"),
-            ("[server]\npublic_url = \"not a url\"", "server.public_url"),
-            ("[server]\npublic_url = \"https://x.example/?a=1\"", "server.public_url"),
-            ("[[inbox]]\nid=\"a b\"\nchannel=\"api\"\nsecret=\"0123456789abcdef\"", "inbox[0].id"),
-            ("[[inbox]]\nid=\"a\"\nchannel=\"api\"\nsecret=\"short\"", "inbox[0].secret"),
-            ("[[inbox]]\nid=\"a\"\nchannel=\"api\"\nsecret=\"0123456789abcdef\"\ncallback_url=\"ftp://x\"", "inbox[0].callback_url"),
-            ("[[inbox]]\nid=\"a\"\nchannel=\"api\"\nsecret=\"0123456789abcdef\"\nwindow_hours=0", "inbox[0].window_hours"),
-            ("[[inbox]]\nid=\"a\"\nchannel=\"api\"\nsecret=\"0123456789abcdef\"\n[[inbox]]\nid=\"a\"\nchannel=\"api\"\nsecret=\"0123456789abcdef\"", "inbox[1].id"),
-            ("[server]\ndatabase_url = \"mysql://x\"", "server.database_url"),
-            ("[outbox]\nmax_attempts = 0", "outbox.max_attempts"),
-        ];
-        for (text, key) in cases {
-            let err = refused(text);
-            assert!(err.contains(&format!("`{key}`")), "{text} -> {err}");
-        }
-    }
-
-    const WHATSAPP: &str = r#"
-        [[inbox]]
-        id = "wa"
-        channel = "whatsapp"
-        secret = "0123456789abcdef0123456789abcdef"
-        phone_number_id = "106540352242922"
-        access_token = "EAAG-token"
-        verify_token = "verify-me"
-        api_base_url = "http://127.0.0.1:9/"
-        throughput_per_second = 20
-        default_country_code = "34"
-        [[inbox.templates]]
-        name = "order_update"
-        language = "en_US"
-        body = "Your order {{1}} ships on {{2}}."
-        parameters = ["order number", "date"]
-    "#;
-
-    const TWILIO: &str = r#"
-        [[inbox]]
-        id = "sms"
-        channel = "twilio"
-        secret = "0123456789abcdef0123456789abcdef"
-        account_sid = "ACXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"
-        from = "+14155550100"
-        public_url = "https://inbox.example.com/webhooks/twilio/sms"
-        [[inbox.templates]]
-        name = "appointment"
-        language = "en"
-        body = "Your appointment is on {{1}}."
-        parameters = ["date"]
-        content_sid = "HXb5b62575e6e4ff6129ad7c8efe1f983e"
-    "#;
-
-    const META: &str = r#"
-        [[inbox]]
-        id = "fb"
-        channel = "meta"
-        platform = "messenger"
-        secret = "0123456789abcdef0123456789abcdef"
-        page_id = "1234567890"
-        page_access_token = "EAAB-page-token"
-        verify_token = "verify-me"
-    "#;
-
-    #[test]
-    fn every_channel_loads_with_its_keys() {
-        let wa = load(WHATSAPP);
-        let inbox = &wa.inboxes[0];
-        let ChannelSettings::Whatsapp(w) = &inbox.channel else {
-            panic!("not whatsapp")
-        };
-        assert_eq!(w.api_base(), "http://127.0.0.1:9");
-        assert_eq!(w.graph_version(), "v25.0");
-        assert_eq!(w.phone_number_id.as_str(), "106540352242922");
-        assert_eq!(inbox.throughput_per_second(), Some(20));
-        assert_eq!(inbox.default_country_code(), Some("34"));
-        let t = inbox.template("order_update", "en_US").unwrap();
-        assert_eq!(t.placeholder_count(), 2);
-        assert_eq!(
-            t.render(&["#42".into(), "Monday".into()]),
-            "Your order #42 ships on Monday."
-        );
-        assert!(inbox.template("order_update", "es").is_none());
-        let tw = load(TWILIO);
-        let ChannelSettings::Twilio(t) = &tw.inboxes[0].channel else {
-            panic!("not twilio")
-        };
-        assert_eq!(t.api_base(), "https://api.twilio.com");
-        assert_eq!(t.from, TwilioFrom::Number("+14155550100".into()));
-        assert_eq!(
-            t.status_url(),
-            "https://inbox.example.com/webhooks/twilio/sms/status"
-        );
-        let service = load(&TWILIO.replace("+14155550100", "MG0123"));
-        let ChannelSettings::Twilio(t) = &service.inboxes[0].channel else {
-            panic!("not twilio")
-        };
-        assert_eq!(t.from, TwilioFrom::MessagingService("MG0123".into()));
-        let meta = load(META);
-        let ChannelSettings::Meta(m) = &meta.inboxes[0].channel else {
-            panic!("not meta")
-        };
-        assert_eq!(m.platform, MetaPlatform::Messenger);
-        assert_eq!(m.api_base(), "https://graph.facebook.com");
-        assert_eq!(
-            meta.inboxes[0].verify_token().map(Secret::expose),
-            Some("verify-me")
-        );
-    }
-
-    #[test]
-    fn channel_keys_are_required_and_named() {
-        let without = |text: &str, line: &str| text.replace(line, "");
-        let cases = [
-            (without(WHATSAPP, "phone_number_id = \"106540352242922\""), "inbox[0].phone_number_id"),
-            (without(WHATSAPP, "access_token = \"EAAG-token\""), "inbox[0].access_token"),
-            (WHATSAPP.replace("access_token = \"EAAG-token\"", "access_token = \" \""), "inbox[0].access_token"),
-            (without(WHATSAPP, "verify_token = \"verify-me\""), "inbox[0].verify_token"),
-            (WHATSAPP.replace("api_base_url = \"http://127.0.0.1:9/\"", "api_base_url = \"ftp://x\""), "inbox[0].api_base_url"),
-            (WHATSAPP.replace("api_base_url = \"http://127.0.0.1:9/\"", "api_version = \"25\""), "inbox[0].api_version"),
-            (WHATSAPP.replace("throughput_per_second = 20", "throughput_per_second = 0"), "inbox[0].throughput_per_second"),
-            (WHATSAPP.replace("default_country_code = \"34\"", "default_country_code = \"abc\""), "inbox[0].default_country_code"),
-            (WHATSAPP.replace("parameters = [\"order number\", \"date\"]", "parameters = [\"order number\"]"), "inbox[0].templates[0].parameters"),
-            (WHATSAPP.replace("id = \"wa\"", "id = \"wa\"\ncallback_url = \"http://x\""), "inbox[0].callback_url"),
-            (without(TWILIO, "account_sid = \"ACXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX\""), "inbox[0].account_sid"),
-            (without(TWILIO, "from = \"+14155550100\""), "inbox[0].from"),
-            (TWILIO.replace("from = \"+14155550100\"", "from = \"4155550100\""), "inbox[0].from"),
-            (without(TWILIO, "public_url = \"https://inbox.example.com/webhooks/twilio/sms\""), "inbox[0].public_url"),
-            (TWILIO.replace("/webhooks/twilio/sms\"", "/webhooks/twilio/sms?x=1\""), "inbox[0].public_url"),
-            (without(TWILIO, "content_sid = \"HXb5b62575e6e4ff6129ad7c8efe1f983e\""), "inbox[0].templates[0].content_sid"),
-            (without(META, "platform = \"messenger\""), "inbox[0].platform"),
-            (without(META, "page_id = \"1234567890\""), "inbox[0].page_id"),
-            (without(META, "page_access_token = \"EAAB-page-token\""), "inbox[0].page_access_token"),
-            (format!("{META}\nphone_number_id = \"1\""), "inbox[0].phone_number_id"),
-            (format!("{META}\nsmart_encoding = true"), "inbox[0].smart_encoding"),
-            ("[[inbox]]\nid=\"w\"\nchannel=\"widget\"\nsecret=\"0123456789abcdef\"\ncallback_url=\"http://x\"".to_owned(), "inbox[0].callback_url"),
-            ("[[inbox]]\nid=\"a\"\nchannel=\"api\"\nsecret=\"0123456789abcdef\"\ntemplates=[{name=\"x\",language=\"en\",body=\"hi\"}]".to_owned(), "inbox[0].templates"),
-        ];
-        for (text, key) in cases {
-            let err = refused(&text);
-            assert!(err.contains(&format!("`{key}`")), "{text} -> {err}");
-        }
-        // The message says which inbox, and what is wrong.
-        let err = refused(&without(WHATSAPP, "phone_number_id = \"106540352242922\""));
-        assert!(
-            err.contains("is required for a whatsapp inbox `wa`"),
-            "{err}"
-        );
-        let err = refused(&format!("{META}\nphone_number_id = \"1\""));
-        assert!(err.contains("does not apply to a meta inbox `fb`"), "{err}");
-    }
-
-    #[test]
-    fn channel_tokens_come_from_the_environment_and_stay_secret() {
-        // Tokens left out of the file entirely, supplied by the environment.
-        let text = WHATSAPP
-            .replace("access_token = \"EAAG-token\"", "")
-            .replace("verify_token = \"verify-me\"", "");
-        let s = Settings::parse(&text, |k| match k {
-            "SWITCHBOARD_INBOX_WA_ACCESS_TOKEN" => Some("token-from-env".into()),
-            "SWITCHBOARD_INBOX_WA_VERIFY_TOKEN" => Some("verify-from-env".into()),
-            _ => None,
-        })
-        .unwrap();
-        let ChannelSettings::Whatsapp(w) = &s.inboxes[0].channel else {
-            panic!("not whatsapp")
-        };
-        assert_eq!(w.access_token.expose(), "token-from-env");
-        assert_eq!(w.verify_token.expose(), "verify-from-env");
-        let dbg = format!("{s:?}");
-        assert!(
-            !dbg.contains("token-from-env") && !dbg.contains("EAAG"),
-            "{dbg}"
-        );
-        assert!(!format!("{:?}", load(META)).contains("EAAB-page-token"));
-    }
-
-    #[test]
-    fn environment_overrides_the_file_and_is_checked_like_it() {
-        let env = |k: &str| match k {
-            "SWITCHBOARD_BIND" => Some("0.0.0.0:1234".into()),
-            "DATABASE_URL" => Some("postgres://db/x".into()),
-            "SWITCHBOARD_INBOX_SUPPORT_SECRET" => Some("from-the-environment".into()),
-            _ => None,
-        };
-        let s = Settings::parse(GOOD, env).unwrap();
-        assert_eq!(s.server.bind, "0.0.0.0:1234".parse().unwrap());
-        assert_eq!(s.database_url(), "postgres://db/x");
-        assert_eq!(s.inboxes[0].secret.expose(), "from-the-environment");
-        let bad = Settings::parse(GOOD, |k| (k == "SWITCHBOARD_BIND").then(|| "nope".into()));
-        assert!(bad.unwrap_err().to_string().contains("`server.bind`"));
-        let default = Settings::parse("", |k| {
-            (k == "SWITCHBOARD_BIND").then(|| "0.0.0.0:80".into())
-        });
-        assert_eq!(default.unwrap().server.bind.port(), 80);
-    }
-
-    #[test]
-    fn secrets_never_show_in_debug_output() {
-        let dbg = format!("{:?}", load(GOOD));
-        assert!(!dbg.contains("0123456789abcdef"), "{dbg}");
-        assert!(dbg.contains("redacted"));
-    }
-
-    #[test]
-    fn default_database_is_sqlite_under_data() {
-        assert_eq!(
-            Settings::default().database_url(),
-            "sqlite://data/switchboard.db"
-        );
-        assert_eq!(
-            inbox_secret_var("eu-support"),
-            "SWITCHBOARD_INBOX_EU_SUPPORT_SECRET"
-        );
-    }
-}
+mod tests;

@@ -1,7 +1,7 @@
 //! Synthetic data for benchmarks (`loadgen seed`): realistic rows written through the same
 //! query functions as the server, so the list benchmark reads what production would.
 
-use chrono::Duration;
+use chrono::{Duration, NaiveDateTime};
 
 use super::{
     models::{ContactRow, ConversationRow, MessageRow},
@@ -31,7 +31,19 @@ pub fn conversation(conn: &mut DbConnection, inbox: &str, n: u64, messages: u64)
     let inbox = InboxId::from(inbox);
     let now = clock::now();
     let start = now - Duration::minutes((n % 200_000) as i64 * 3);
-    let contact = ContactRow {
+    let contact = contact_row(&inbox, n, start);
+    queries::insert_contact(conn, &contact)?;
+    let row = conversation_row(&inbox, contact.id, n, messages, start);
+    queries::insert_conversation(conn, &row)?;
+    let rows: Vec<MessageRow> = (0..messages)
+        .map(|m| message_row(&inbox, row.id, n, m, start))
+        .collect();
+    queries::insert_messages(conn, &rows)
+}
+
+/// The customer of conversation `n`, first seen at `start`.
+fn contact_row(inbox: &InboxId, n: u64, start: NaiveDateTime) -> ContactRow {
+    ContactRow {
         id: ContactId::new(),
         inbox_id: inbox.clone(),
         external_id: format!("seed-{n}"),
@@ -40,25 +52,34 @@ pub fn conversation(conn: &mut DbConnection, inbox: &str, n: u64, messages: u64)
         email: None,
         blocked: false,
         created_at: start,
-    };
-    queries::insert_contact(conn, &contact)?;
+    }
+}
+
+/// Conversation `n` as it stands after its `messages` messages, one every 30 seconds from
+/// `start`.
+fn conversation_row(
+    inbox: &InboxId,
+    contact_id: ContactId,
+    n: u64,
+    messages: u64,
+    start: NaiveDateTime,
+) -> ConversationRow {
     // A mix of statuses, as a real inbox has.
     let status = match n % 10 {
         0..=5 => Status::Bot,
         6..=7 => Status::Human,
         _ => Status::Closed,
     };
-    let id = ConversationId::new();
     let last_author = if n.is_multiple_of(2) {
         Author::Customer
     } else {
         Author::Assistant
     };
     let last_at = start + Duration::seconds(messages as i64 * 30);
-    let row = ConversationRow {
-        id,
+    ConversationRow {
+        id: ConversationId::new(),
         inbox_id: inbox.clone(),
-        contact_id: contact.id,
+        contact_id,
         status,
         assignee_id: None,
         unread_count: (n % 3) as i32,
@@ -76,44 +97,49 @@ pub fn conversation(conn: &mut DbConnection, inbox: &str, n: u64, messages: u64)
         created_at: start,
         updated_at: last_at,
         network: None,
-    };
-    queries::insert_conversation(conn, &row)?;
-    let rows: Vec<MessageRow> = (0..messages)
-        .map(|m| {
-            let customer = m % 2 == 0;
-            MessageRow {
-                id: MessageId::new(),
-                conversation_id: id,
-                inbox_id: inbox.clone(),
-                external_id: customer.then(|| format!("seed-{n}-{m}")),
-                client_id: None,
-                direction: if customer {
-                    Direction::Inbound
-                } else {
-                    Direction::Outbound
-                },
-                author: if customer {
-                    Author::Customer
-                } else {
-                    Author::Assistant
-                },
-                agent_id: None,
-                body: TEXTS[((n + m) % TEXTS.len() as u64) as usize].to_owned(),
-                private_note: false,
-                delivery_status: (!customer).then_some(DeliveryStatus::Delivered),
-                failure_reason: None,
-                sent_at: start + Duration::seconds(m as i64 * 30),
-                created_at: start + Duration::seconds(m as i64 * 30),
-                kind: MessageKind::Text,
-                media_source: None,
-                media_path: None,
-                media_mime: None,
-                media_filename: None,
-                payload: None,
-                segments: None,
-                provider_sent_at: None,
-            }
-        })
-        .collect();
-    queries::insert_messages(conn, &rows)
+    }
+}
+
+/// Message `m` of conversation `n`: the customer and the assistant take turns, 30 seconds
+/// apart.
+fn message_row(
+    inbox: &InboxId,
+    conversation_id: ConversationId,
+    n: u64,
+    m: u64,
+    start: NaiveDateTime,
+) -> MessageRow {
+    let customer = m.is_multiple_of(2);
+    MessageRow {
+        id: MessageId::new(),
+        conversation_id,
+        inbox_id: inbox.clone(),
+        external_id: customer.then(|| format!("seed-{n}-{m}")),
+        client_id: None,
+        direction: if customer {
+            Direction::Inbound
+        } else {
+            Direction::Outbound
+        },
+        author: if customer {
+            Author::Customer
+        } else {
+            Author::Assistant
+        },
+        agent_id: None,
+        body: TEXTS[((n + m) % TEXTS.len() as u64) as usize].to_owned(),
+        private_note: false,
+        delivery_status: (!customer).then_some(DeliveryStatus::Delivered),
+        failure_reason: None,
+        sent_at: start + Duration::seconds(m as i64 * 30),
+        created_at: start + Duration::seconds(m as i64 * 30),
+        kind: MessageKind::Text,
+        media_source: None,
+        media_path: None,
+        media_mime: None,
+        media_filename: None,
+        payload: None,
+        segments: None,
+        provider_sent_at: None,
+    }
 }

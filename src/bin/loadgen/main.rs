@@ -13,10 +13,12 @@
 //! loadgen verify     --database-url … --acked acked.log   after kill -9: every 200 is stored
 //! ```
 
+mod idle_ws;
+mod procfs;
+
 use std::{
     collections::{BTreeMap, HashMap},
     io::Write,
-    net::{IpAddr, SocketAddr},
     sync::{
         atomic::{AtomicU64, Ordering},
         Arc, Mutex,
@@ -25,11 +27,14 @@ use std::{
 };
 
 use clap::{Args, Parser, Subcommand};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 use switchboard::{clock, db, db::queries, http::timing, providers::api};
 use tokio_tungstenite::tungstenite::Message;
+
+use idle_ws::idle_ws;
+use procfs::ProcWatch;
 
 #[derive(Parser)]
 #[command(
@@ -232,69 +237,6 @@ fn report(name: &str, h: &Histogram<u64>) {
         ms(h.value_at_quantile(0.999)),
         ms(h.max())
     );
-}
-
-/// CPU seconds and resident memory of a process, from /proc.
-fn proc_sample(pid: u32) -> Option<(f64, u64)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let rss_kib = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
-    Some((ticks / 100.0, rss_kib))
-}
-
-struct ProcWatch {
-    pid: Option<u32>,
-    start: Option<(f64, u64)>,
-    at: Instant,
-    peak_rss: Arc<AtomicU64>,
-}
-
-impl ProcWatch {
-    fn start(pid: Option<u32>) -> ProcWatch {
-        let peak = Arc::new(AtomicU64::new(0));
-        if let Some(pid) = pid {
-            let peak = peak.clone();
-            tokio::spawn(async move {
-                while let Some((_, rss)) = proc_sample(pid) {
-                    peak.fetch_max(rss, Ordering::Relaxed);
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-            });
-        }
-        ProcWatch {
-            pid,
-            start: pid.and_then(proc_sample),
-            at: Instant::now(),
-            peak_rss: peak,
-        }
-    }
-
-    fn report(&self) {
-        let (Some(pid), Some((cpu0, rss0))) = (self.pid, self.start) else {
-            return;
-        };
-        if let Some((cpu1, rss1)) = proc_sample(pid) {
-            let wall = self.at.elapsed().as_secs_f64();
-            println!(
-                "server: cpu {:.0}% of one core ({:.1}s over {:.1}s), rss {} → {} MiB (peak {} MiB)",
-                100.0 * (cpu1 - cpu0) / wall,
-                cpu1 - cpu0,
-                wall,
-                rss0 / 1024,
-                rss1 / 1024,
-                self.peak_rss.load(Ordering::Relaxed) / 1024
-            );
-        }
-    }
 }
 
 /// Message `n` of a run, from contact `n % contacts`. Contacts are named independently of the
@@ -560,124 +502,6 @@ async fn ws_latency(t: Target, rate: u64, agents: usize, duration: u64, contacts
     );
     watch.report();
     Ok(())
-}
-
-async fn idle_ws(t: Target, count: usize, sources: &str, hold: u64, parallel: usize) -> Res<()> {
-    let token = login(&t).await?;
-    let sources: Vec<IpAddr> = sources
-        .split(',')
-        .map(|s| s.trim().parse().map_err(|e| format!("bad source {s}: {e}")))
-        .collect::<Res<_>>()?;
-    let server: SocketAddr = t
-        .base
-        .trim_start_matches("http://")
-        .parse()
-        .map_err(|e| format!("--base must be http://IP:PORT for idle-ws: {e}"))?;
-    let before = t.pid.and_then(proc_sample);
-    let slab_before = slab_bytes();
-    let open = Arc::new(AtomicU64::new(0));
-    let closed = Arc::new(AtomicU64::new(0));
-    let sem = Arc::new(tokio::sync::Semaphore::new(parallel));
-    let mut handles = Vec::with_capacity(count);
-    let started = Instant::now();
-    for i in 0..count {
-        let permit = sem
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| e.to_string())?;
-        let source = sources[i % sources.len()];
-        let (open, closed, token) = (open.clone(), closed.clone(), token.clone());
-        handles.push(tokio::spawn(async move {
-            let socket = match source {
-                IpAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
-                IpAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
-            };
-            let Ok(socket) = socket else { return };
-            // Small buffers: an idle agent needs little.
-            let _ = socket.set_recv_buffer_size(4096);
-            let _ = socket.set_send_buffer_size(4096);
-            if socket.bind(SocketAddr::new(source, 0)).is_err() {
-                return;
-            }
-            let Ok(tcp) = socket.connect(server).await else {
-                return;
-            };
-            let url = format!("ws://{server}/api/ws?token={token}");
-            let Ok((mut ws, _)) = tokio_tungstenite::client_async(url, tcp).await else {
-                return;
-            };
-            open.fetch_add(1, Ordering::Relaxed);
-            drop(permit);
-            // Read (and so answer pings) until the server closes or we are dropped.
-            while let Some(Ok(msg)) = ws.next().await {
-                if let Message::Ping(p) = msg {
-                    let _ = ws.send(Message::Pong(p)).await;
-                }
-            }
-            closed.fetch_add(1, Ordering::Relaxed);
-        }));
-    }
-    while open.load(Ordering::Relaxed) + closed.load(Ordering::Relaxed) < count as u64
-        && started.elapsed() < Duration::from_secs(600)
-    {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        if open.load(Ordering::Relaxed) as usize == count {
-            break;
-        }
-    }
-    println!(
-        "idle-ws: {} of {count} open after {:.1}s",
-        open.load(Ordering::Relaxed),
-        started.elapsed().as_secs_f64()
-    );
-    let loaded = t.pid.and_then(proc_sample);
-    tokio::time::sleep(Duration::from_secs(hold)).await;
-    let after = t.pid.and_then(proc_sample);
-    println!(
-        "idle-ws: held {hold}s; closed by the server meanwhile: {}",
-        closed.load(Ordering::Relaxed)
-    );
-    if let (Some((_, r0)), Some((_, r1)), Some((_, r2))) = (before, loaded, after) {
-        let per = (r1.saturating_sub(r0) as f64 * 1024.0) / count.max(1) as f64;
-        println!("server rss: {} → {} MiB with them open ({} MiB after holding); {:.1} KiB per connection (user space)", r0 / 1024, r1 / 1024, r2 / 1024, per / 1024.0);
-    }
-    if let Ok(sockstat) = std::fs::read_to_string("/proc/net/sockstat") {
-        println!("kernel sockstat:\n{}", sockstat.trim());
-    }
-    if let (Some(k0), Some(k1)) = (slab_before, slab_bytes()) {
-        // Both ends of every loopback connection live in this kernel: half is the server's.
-        let per = k1.saturating_sub(k0) as f64 / 2.0 / count.max(1) as f64;
-        println!(
-            "kernel slab memory: {} → {} MiB; {:.1} KiB per connection (server's end: half of the growth)",
-            k0 >> 20,
-            k1 >> 20,
-            per / 1024.0
-        );
-    }
-    for h in handles {
-        h.abort();
-    }
-    Ok(())
-}
-
-/// Bytes in the kernel's slab caches (sockets, their inodes, files, epoll entries…), from
-/// `/proc/slabinfo` (readable by root only).
-fn slab_bytes() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/slabinfo").ok()?;
-    let total = text
-        .lines()
-        .skip(2)
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            let (objs, size) = (
-                f.get(2)?.parse::<u64>().ok()?,
-                f.get(3)?.parse::<u64>().ok()?,
-            );
-            Some(objs * size)
-        })
-        .sum();
-    Some(total)
 }
 
 async fn seed(url: &str, inbox: &str, conversations: u64, messages: u64) -> Res<()> {

@@ -1,0 +1,179 @@
+//! Contacts: the customers who write, one row per (inbox, provider id), and "the same person",
+//! the contacts of every inbox that share a phone number (stored in E.164).
+//!
+//! Lookups by provider id use the UNIQUE `(inbox_id, external_id)` constraint; everything
+//! about the same person uses `contacts_phone` (`contacts(phone)`).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::{
+    db::{models::ContactRow, schema::contacts, DbConnection},
+    domain::{ContactId, InboxId},
+    error::AppResult,
+};
+
+/// What a channel knows about the customer who wrote.
+#[derive(Debug, Clone)]
+pub struct ContactInput {
+    pub external_id: String,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+}
+
+pub fn insert_contact(conn: &mut DbConnection, row: &ContactRow) -> AppResult<()> {
+    diesel::insert_into(contacts::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn contact(conn: &mut DbConnection, id: ContactId) -> AppResult<Option<ContactRow>> {
+    Ok(contacts::table
+        .find(id)
+        .select(ContactRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The contact with this provider id on this inbox.
+pub(super) fn contact_by_external_id(
+    conn: &mut DbConnection,
+    inbox_id: &InboxId,
+    external_id: &str,
+) -> AppResult<Option<ContactRow>> {
+    Ok(contacts::table
+        .filter(contacts::inbox_id.eq(inbox_id))
+        .filter(contacts::external_id.eq(external_id))
+        .select(ContactRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// A known contact, with what the channel now tells us taken and what it does not say kept.
+/// A changed contact with a name and a phone number also names the same person's nameless
+/// contacts.
+pub(super) fn refresh_contact(
+    conn: &mut DbConnection,
+    mut c: ContactRow,
+    input: &ContactInput,
+) -> AppResult<ContactRow> {
+    let changed = (input.name.is_some() && input.name != c.name)
+        || (input.phone.is_some() && input.phone != c.phone)
+        || (input.email.is_some() && input.email != c.email);
+    if changed {
+        c.name = input.name.clone().or(c.name);
+        c.phone = input.phone.clone().or(c.phone);
+        c.email = input.email.clone().or(c.email);
+        diesel::update(contacts::table.find(c.id))
+            .set((
+                contacts::name.eq(&c.name),
+                contacts::phone.eq(&c.phone),
+                contacts::email.eq(&c.email),
+            ))
+            .execute(conn)?;
+        if let (Some(phone), Some(name)) = (&c.phone, &c.name) {
+            name_same_person(conn, phone, name)?;
+        }
+    }
+    Ok(c)
+}
+
+/// Stores a contact seen for the first time. Its phone number (E.164) makes it the same
+/// person as the contacts of every channel with that number: it starts blocked if one of them
+/// is, takes the name they are known by when the channel gives none, and gives its own name
+/// to those that have none.
+pub(super) fn create_contact(
+    conn: &mut DbConnection,
+    inbox_id: &InboxId,
+    input: &ContactInput,
+    now: NaiveDateTime,
+) -> AppResult<ContactRow> {
+    let blocked = match &input.phone {
+        Some(phone) => phone_blocked(conn, phone)?,
+        None => false,
+    };
+    // An SMS number says nothing about its owner; the same number's WhatsApp profile
+    // (or any other channel's) may: the same person gets the name they are known by.
+    let name = match (&input.name, &input.phone) {
+        (Some(name), _) => Some(name.clone()),
+        (None, Some(phone)) => name_known_for(conn, phone)?,
+        (None, None) => None,
+    };
+    if let (Some(phone), Some(name)) = (&input.phone, &input.name) {
+        name_same_person(conn, phone, name)?;
+    }
+    let c = ContactRow {
+        id: ContactId::new(),
+        inbox_id: inbox_id.clone(),
+        external_id: input.external_id.clone(),
+        name,
+        phone: input.phone.clone(),
+        email: input.email.clone(),
+        blocked,
+        created_at: now,
+    };
+    insert_contact(conn, &c)?;
+    Ok(c)
+}
+
+/// Whether a contact with this phone number is blocked, on any inbox.
+fn phone_blocked(conn: &mut DbConnection, phone: &str) -> AppResult<bool> {
+    let blocked: i64 = contacts::table
+        .filter(contacts::phone.eq(phone))
+        .filter(contacts::blocked.eq(true))
+        .count()
+        .get_result(conn)?;
+    Ok(blocked > 0)
+}
+
+/// The name of the oldest named contact with this phone number, on any inbox.
+fn name_known_for(conn: &mut DbConnection, phone: &str) -> AppResult<Option<String>> {
+    Ok(contacts::table
+        .filter(contacts::phone.eq(phone))
+        .filter(contacts::name.is_not_null())
+        .order(contacts::created_at.asc())
+        .select(contacts::name)
+        .first::<Option<String>>(conn)
+        .optional()?
+        .flatten())
+}
+
+/// Gives a name to the contacts of the same phone number (the same person on other channels)
+/// that have none.
+fn name_same_person(conn: &mut DbConnection, phone: &str, name: &str) -> AppResult<()> {
+    diesel::update(
+        contacts::table
+            .filter(contacts::phone.eq(phone))
+            .filter(contacts::name.is_null()),
+    )
+    .set(contacts::name.eq(name))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// The contacts that are the same person as `contact`: itself, and every contact on any
+/// inbox with the same phone number (stored in E.164, so SMS, WhatsApp and the API channel
+/// match).
+pub fn same_person(conn: &mut DbConnection, contact: &ContactRow) -> AppResult<Vec<ContactRow>> {
+    let Some(phone) = &contact.phone else {
+        return Ok(vec![contact.clone()]);
+    };
+    let mut rows: Vec<ContactRow> = contacts::table
+        .filter(contacts::phone.eq(phone).or(contacts::id.eq(contact.id)))
+        .order(contacts::created_at.asc())
+        .select(ContactRow::as_select())
+        .load(conn)?;
+    // The asked-for contact first.
+    rows.sort_by_key(|c| c.id != contact.id);
+    Ok(rows)
+}
+
+pub fn set_blocked(conn: &mut DbConnection, ids: &[ContactId], blocked: bool) -> AppResult<usize> {
+    Ok(
+        diesel::update(contacts::table.filter(contacts::id.eq_any(ids)))
+            .set(contacts::blocked.eq(blocked))
+            .execute(conn)?,
+    )
+}

@@ -1,0 +1,43 @@
+//! Plain query functions. They take a connection and never decide business rules; writes are
+//! called from inside `Store::write` jobs, reads from `Store::read`.
+//!
+//! One module per table, or per concern where a concern spans tables (the conversation list,
+//! search). Each module's doc names the indexes its queries rely on. Callers use the flat
+//! paths re-exported here (`queries::message_page`), so moving a function between modules
+//! changes no caller.
+
+mod agents;
+mod audit;
+mod contacts;
+mod conversations;
+mod list;
+mod messages;
+mod outbox;
+mod pending_statuses;
+mod search;
+mod tags;
+mod tokens;
+
+pub use agents::{
+    agent_by_email, agent_by_id, count_agents, insert_agent, list_agents, set_availability,
+};
+pub use audit::{audit_entries, insert_audit};
+pub use contacts::{contact, insert_contact, same_person, set_blocked, ContactInput};
+pub use conversations::{
+    awaiting_assistant, conversation, conversation_id_of_contact, conversation_of_contact,
+    conversation_with_contact, conversations_of_contacts, delete_conversation,
+    follow_ups_due_before, insert_conversation, needs_human_counts, open_conversations_per_agent,
+    resolve_conversation, update_conversation,
+};
+pub use list::{list_conversations, ConversationFilter};
+pub use messages::{
+    delete_message, insert_messages, insert_new_messages, last_customer_text,
+    media_downloads_pending, message, message_by_client_id, message_by_external_id, message_page,
+    messages_by_external_ids, outbound_before, set_delivery_status, set_external_id, set_media,
+    set_media_failure, unrecorded_outbound_with_text,
+};
+pub use outbox::{delete_outbox, insert_outbox, outbox_due, outbox_retry_later};
+pub use pending_statuses::{expire_pending_statuses, park_status, take_pending_statuses};
+pub use search::index_new_messages;
+pub use tags::{set_tags, tags_of};
+pub use tokens::{agent_by_token, delete_token, insert_token};

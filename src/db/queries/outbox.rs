@@ -1,0 +1,55 @@
+//! The outbox: outbound messages waiting for (another) delivery attempt, one row per message
+//! (primary key `message_id`), polled in due order through `outbox_due` `(next_attempt_at)`.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::{
+    db::{models::OutboxRow, schema::outbox, DbConnection},
+    domain::MessageId,
+    error::AppResult,
+};
+
+pub fn insert_outbox(conn: &mut DbConnection, rows: &[OutboxRow]) -> AppResult<()> {
+    for row in rows {
+        diesel::insert_into(outbox::table)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn outbox_due(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    limit: i64,
+) -> AppResult<Vec<OutboxRow>> {
+    Ok(outbox::table
+        .filter(outbox::next_attempt_at.le(now))
+        .order(outbox::next_attempt_at.asc())
+        .select(OutboxRow::as_select())
+        .limit(limit)
+        .load(conn)?)
+}
+
+pub fn outbox_retry_later(
+    conn: &mut DbConnection,
+    message_id: MessageId,
+    attempts: i32,
+    next: NaiveDateTime,
+    error: &str,
+) -> AppResult<()> {
+    diesel::update(outbox::table.find(message_id))
+        .set((
+            outbox::attempts.eq(attempts),
+            outbox::next_attempt_at.eq(next),
+            outbox::last_error.eq(error),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn delete_outbox(conn: &mut DbConnection, message_id: MessageId) -> AppResult<()> {
+    diesel::delete(outbox::table.find(message_id)).execute(conn)?;
+    Ok(())
+}
