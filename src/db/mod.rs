@@ -251,3 +251,34 @@ impl Store {
         self.writer.write_checked(key, f).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::{collections::BTreeSet, path::Path};
+
+    fn migrations_of(backend: &str) -> BTreeSet<String> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(backend);
+        std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+            .filter_map(Result::ok)
+            .filter(|e| e.path().is_dir())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    /// The rule of `migrations/README.md`: every migration exists for both backends under the
+    /// same name, so a schema change cannot reach one backend only.
+    #[test]
+    fn both_backends_have_the_same_migrations() {
+        let sqlite = migrations_of("sqlite");
+        let postgres = migrations_of("postgres");
+        assert!(!sqlite.is_empty());
+        assert_eq!(
+            sqlite.symmetric_difference(&postgres).collect::<Vec<_>>(),
+            Vec::<&String>::new(),
+            "migrations present for one backend only"
+        );
+    }
+}
