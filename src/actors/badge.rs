@@ -24,7 +24,7 @@ use crate::{
 /// Changes within this window share one recount.
 const COALESCE: Duration = Duration::from_millis(50);
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct BadgeCounts {
     pub total: i64,
     pub unassigned: i64,

@@ -125,7 +125,7 @@ impl Default for ConversationState {
 }
 
 /// Seed 002's status filter: Created / Pending / Replied / Resolved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DerivedState {
     /// Nobody has answered yet.
@@ -146,7 +146,7 @@ pub struct FollowUp {
 }
 
 /// The presets offered next to "custom" in the contact panel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum FollowUpPreset {
     #[serde(rename = "1h")]
     OneHour,
@@ -290,7 +290,7 @@ pub enum Event {
 }
 
 /// Why the conversation went to a person (in events: `{"kind": …, "phrase"/"misses"}`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum HandoffReason {
     /// The customer used a phrase from the list.

@@ -17,7 +17,7 @@ macro_rules! text_enum {
         $(#[$doc])*
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize,
-            diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
+            diesel::expression::AsExpression, diesel::deserialize::FromSqlRow, utoipa::ToSchema,
         )]
         #[serde(rename_all = "snake_case")]
         #[diesel(sql_type = diesel::sql_types::Text)]
