@@ -408,7 +408,7 @@ pub async fn messages(
 #[serde(deny_unknown_fields)]
 pub struct ReplyRequest {
     /// Not blank (whitespace or zero-width characters only are blank); trimmed.
-    #[schema(min_length = 1, max_length = 4096)]
+    #[schema(min_length = 1, max_length = 4096, pattern = r"\S")]
     text: String,
     /// Makes retries safe: the same id twice sends once. 1-128 bytes.
     #[schema(min_length = 1, max_length = 128)]
@@ -724,7 +724,7 @@ pub async fn set_lead_stage(
 #[serde(deny_unknown_fields)]
 pub struct TagsRequest {
     /// Each 1-40 characters (trimmed); `VIP` and `vip` are one tag; at most 20.
-    #[schema(max_items = 20)]
+    #[schema(schema_with = crate::http::openapi::tag_list)]
     tags: Vec<String>,
 }
 

@@ -19,7 +19,7 @@ use crate::{
 #[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// The last `seq` seen; older than the backlog (or ahead of the latest): `reload`.
-    #[param(minimum = 0)]
+    #[param(schema_with = crate::http::openapi::seq_param)]
     since: u64,
 }
 

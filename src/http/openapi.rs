@@ -83,6 +83,30 @@ error_responses! {
         retry_after = "Seconds to wait before retrying";
 }
 
+/// A `seq` as queries take it: any `u64` (no `int64` format, which would cap it at `i64::MAX`).
+pub fn seq_param() -> utoipa::openapi::Object {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::Type(Type::Integer))
+        .minimum(Some(0))
+        .maximum(Some(utoipa::Number::UInt(usize::MAX)))
+        .build()
+}
+
+/// The tags of `PUT /api/conversations/{id}/tags`: at most 20, each 1-40 characters with
+/// something visible.
+pub fn tag_list() -> utoipa::openapi::Array {
+    utoipa::openapi::ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(SchemaType::Type(Type::String))
+                .min_length(Some(1))
+                .max_length(Some(40))
+                .pattern(Some(r"\S")),
+        )
+        .max_items(Some(20))
+        .build()
+}
+
 /// The bearer token scheme every route but login and this document uses.
 struct BearerAuth;
 
