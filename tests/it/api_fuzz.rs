@@ -47,6 +47,10 @@ fn schemathesis() -> Result<String, String> {
 fn config(dir: &Path, conversation: &str, contact: &str, message: &str) -> std::path::PathBuf {
     let text = format!(
         r#"# Written by tests/it/api_fuzz.rs.
+# An invalid body can be refused for its size before its content is read: 413 is a refusal too.
+[checks.negative_data_rejection]
+expected-statuses = [400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 428, 429, "5xx"]
+
 [[operations]]
 include-path-regex = "^/api/conversations/\\{{id\\}}"
 parameters = {{ "path.id" = "{conversation}" }}
