@@ -19,7 +19,7 @@ use crate::{
 #[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// The last `seq` seen; older than the backlog (or ahead of the latest): `reload`.
-    #[param(schema_with = crate::http::openapi::seq_param)]
+    #[param(value_type = crate::http::openapi::Seq)]
     since: u64,
 }
 

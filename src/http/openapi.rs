@@ -83,14 +83,21 @@ error_responses! {
         retry_after = "Seconds to wait before retrying";
 }
 
-/// A `seq` as queries take it: any `u64` (no `int64` format, which would cap it at `i64::MAX`).
-pub fn seq_param() -> utoipa::openapi::Object {
-    ObjectBuilder::new()
-        .schema_type(SchemaType::Type(Type::Integer))
-        .minimum(Some(0))
-        .maximum(Some(utoipa::Number::UInt(usize::MAX)))
-        .build()
+/// A `seq` as queries take it: any `u64` (an `int64` format would cap it at `i64::MAX`).
+pub struct Seq;
+
+impl utoipa::PartialSchema for Seq {
+    fn schema() -> RefOr<utoipa::openapi::schema::Schema> {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::Integer))
+            .minimum(Some(0))
+            .maximum(Some(utoipa::Number::UInt(usize::MAX)))
+            .description(Some("An event number (`seq`)"))
+            .into()
+    }
 }
+
+impl ToSchema for Seq {}
 
 /// The tags of `PUT /api/conversations/{id}/tags`: at most 20, each 1-40 characters with
 /// something visible.
@@ -249,7 +256,7 @@ impl Modify for NumberedEvents {
         crate::http::contacts::unblock,
     ),
     components(
-        schemas(crate::protocol::ServerEvent, ErrorBody),
+        schemas(crate::protocol::ServerEvent, ErrorBody, Seq),
         responses(
             BadRequest,
             Unauthorized,
@@ -346,6 +353,33 @@ mod tests {
             around(&old),
             around(&new),
         );
+    }
+
+    #[test]
+    fn every_reference_resolves() {
+        fn refs<'a>(v: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+            match v {
+                serde_json::Value::Object(map) => {
+                    if let Some(r) = map.get("$ref").and_then(|r| r.as_str()) {
+                        out.push(r);
+                    }
+                    map.values().for_each(|v| refs(v, out));
+                }
+                serde_json::Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+                _ => {}
+            }
+        }
+        let doc: serde_json::Value =
+            serde_json::from_str(document()).unwrap_or(serde_json::Value::Null);
+        let mut found = Vec::new();
+        refs(&doc, &mut found);
+        assert!(found.len() > 100, "{}", found.len());
+        for r in found {
+            assert!(
+                doc.pointer(r.trim_start_matches('#')).is_some(),
+                "{r} points nowhere"
+            );
+        }
     }
 
     #[test]

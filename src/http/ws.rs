@@ -37,7 +37,7 @@ pub struct WsQuery {
     /// The bearer token, for clients that cannot set headers.
     token: Option<String>,
     /// Resume from this `seq` right away (same as a first `resume` frame).
-    #[param(schema_with = crate::http::openapi::seq_param)]
+    #[param(value_type = Option<crate::http::openapi::Seq>)]
     since: Option<u64>,
 }
 
