@@ -93,7 +93,7 @@ pub fn new_agent_row(email: &str, name: &str, role: Role, password: &str) -> App
 
 /// The agent making a request, from `Authorization: Bearer <token>`. Extracting it is the
 /// authentication check: a handler that takes a `CurrentAgent` cannot run for anyone else.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CurrentAgent {
     pub id: AgentId,
     pub email: String,

@@ -123,10 +123,15 @@ impl From<actix::MailboxError> for AppError {
     }
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: &'a str,
-    message: String,
+/// The body of every error answer.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody {
+    /// The stable machine-readable code (`window_closed`, `not_found`…).
+    #[schema(example = "window_closed")]
+    pub error: &'static str,
+    /// What went wrong, for people.
+    pub message: String,
 }
 
 impl ResponseError for AppError {

@@ -20,8 +20,8 @@ use crate::{
 };
 
 /// How many conversations need a reply: in all, unassigned, and per assignee. Each viewer's
-/// badge is computed from it ([`BadgeCounts::for_viewer`]), so one count serves everyone.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// badge is computed from it, so one count serves everyone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct BadgeCounts {
     pub total: i64,
     pub unassigned: i64,
@@ -40,9 +40,10 @@ impl BadgeCounts {
 }
 
 /// A change pushed to agents (and, filtered, to visitors): `{"type": kind, "seq": N, …}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(tag = "type")]
 pub enum ServerEvent {
+    /// A message was stored (customer, assistant, agent, system event, note).
     #[serde(rename = "message.created")]
     MessageCreated {
         conversation_id: ConversationId,
@@ -54,11 +55,14 @@ pub enum ServerEvent {
         conversation_id: ConversationId,
         message: MessageView,
     },
+    /// A delivery status moved forward.
     #[serde(rename = "message.status")]
     MessageStatus {
         conversation_id: ConversationId,
         message_id: MessageId,
         status: DeliveryStatus,
+        /// Why it failed, for `failed`.
+        #[schema(required = true)]
         reason: Option<String>,
     },
     /// A stored echo turned out to be our own send, merged into it: drop the copy.
@@ -68,16 +72,19 @@ pub enum ServerEvent {
         message_id: MessageId,
         replaced_by: MessageId,
     },
+    /// A new conversation.
     #[serde(rename = "conversation.created")]
     ConversationCreated {
         conversation_id: ConversationId,
         conversation: Box<ConversationView>,
     },
+    /// Any change to a conversation (status, assignee, unread, needs_reply, archived, tags…).
     #[serde(rename = "conversation.updated")]
     ConversationUpdated {
         conversation_id: ConversationId,
         conversation: Box<ConversationView>,
     },
+    /// Deleted for good.
     #[serde(rename = "conversation.deleted")]
     ConversationDeleted { conversation_id: ConversationId },
     /// A reassignment took the conversation out of this agent's sight.
@@ -85,9 +92,12 @@ pub enum ServerEvent {
     ConversationHidden {
         conversation_id: ConversationId,
         reason: HiddenReason,
+        #[schema(required = true)]
         assignee_id: Option<AgentId>,
+        #[schema(required = true)]
         assignee_name: Option<String>,
     },
+    /// A person is needed.
     #[serde(rename = "handoff.requested")]
     HandoffRequested {
         conversation_id: ConversationId,
@@ -97,25 +107,27 @@ pub enum ServerEvent {
     /// Conversations waiting for a person: the total, the unassigned, per agent.
     #[serde(rename = "badge")]
     Badge { counts: BadgeCounts },
+    /// An agent is typing (not replayed).
     #[serde(rename = "typing")]
     Typing {
         conversation_id: ConversationId,
         agent_id: AgentId,
         name: String,
     },
+    /// An agent's availability, or who views a conversation (not replayed).
     #[serde(rename = "presence")]
     Presence(PresenceChange),
 }
 
 /// Why a conversation left an agent's sight.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum HiddenReason {
     Reassigned,
 }
 
 /// Who is around: an agent's availability, or who is looking at a conversation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum PresenceChange {
     Availability {

@@ -4,6 +4,10 @@
 use chrono::NaiveDateTime;
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::{
+    openapi::{schema::SchemaType, ObjectBuilder, RefOr, Schema, Type},
+    PartialSchema, ToSchema,
+};
 
 use crate::{
     db::models::{ContactRow, ConversationRow, MessageRow},
@@ -16,38 +20,77 @@ use crate::{
     inbox::Inbox,
 };
 
-#[derive(Debug, Clone, Serialize)]
+/// A time as the API writes it: UTC, without an offset, to the microsecond
+/// (`2026-11-30T06:01:42.019333`; the fraction is left out when it is zero). Only the
+/// document uses this type; the fields are `chrono::NaiveDateTime`.
+pub struct UtcTime;
+
+/// What [`UtcTime`] looks like.
+pub const UTC_TIME_PATTERN: &str =
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?$";
+
+impl PartialSchema for UtcTime {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::String))
+            .pattern(Some(UTC_TIME_PATTERN))
+            .description(Some(
+                "UTC, without an offset, to the microsecond (the fraction is left out when it is zero)",
+            ))
+            .examples(["2026-11-30T06:01:42.019333"])
+            .into()
+    }
+}
+
+impl ToSchema for UtcTime {}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Message)]
 pub struct MessageView {
     pub id: MessageId,
     pub conversation_id: ConversationId,
     pub direction: Direction,
     pub author: Author,
+    #[schema(required = true)]
     pub agent_id: Option<AgentId>,
     pub text: String,
     pub private: bool,
+    #[schema(required = true)]
     pub delivery_status: Option<DeliveryStatus>,
+    #[schema(required = true)]
     pub failure_reason: Option<String>,
+    #[schema(required = true)]
     pub external_id: Option<String>,
+    #[schema(required = true)]
     pub client_id: Option<String>,
     /// Provider time (the order of the thread); the arrival time when the provider's was not
     /// believable.
+    #[schema(value_type = UtcTime)]
     pub sent_at: NaiveDateTime,
     /// The provider's own time when it was not believable (far in the past or the future).
+    #[schema(value_type = Option<UtcTime>, required = true)]
     pub provider_sent_at: Option<NaiveDateTime>,
+    #[schema(value_type = UtcTime)]
     pub created_at: NaiveDateTime,
     pub kind: MessageKind,
     /// The stored file, for agents: `/api/files/{message_id}`. `None` while a provider's file
     /// is still being downloaded (`media_pending`), or when the message has none.
+    #[schema(required = true)]
     pub media_url: Option<String>,
     pub media_pending: bool,
     /// Why a provider's file could not be downloaded (it says when it is tried again).
+    #[schema(required = true)]
     pub media_error: Option<String>,
+    #[schema(required = true)]
     pub media_mime: Option<String>,
+    #[schema(required = true)]
     pub media_filename: Option<String>,
     /// What the kind carries: location, interactive reply id, template name and parameters,
     /// caption, the provider id of a quoted message.
+    #[schema(value_type = Option<Object>, required = true)]
     pub payload: Option<Value>,
     /// SMS parts of an outbound SMS.
+    #[schema(required = true)]
     pub segments: Option<i32>,
 }
 
@@ -88,12 +131,16 @@ impl From<&MessageRow> for MessageView {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Contact)]
 pub struct ContactView {
     pub id: ContactId,
     pub external_id: String,
+    #[schema(required = true)]
     pub name: Option<String>,
+    #[schema(required = true)]
     pub phone: Option<String>,
+    #[schema(required = true)]
     pub email: Option<String>,
     pub blocked: bool,
 }
@@ -111,43 +158,58 @@ impl From<&ContactRow> for ContactView {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = FollowUp)]
 pub struct FollowUpView {
+    #[schema(value_type = UtcTime)]
     pub at: NaiveDateTime,
+    #[schema(required = true)]
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Conversation)]
 pub struct ConversationView {
     pub id: ConversationId,
     pub inbox_id: InboxId,
     pub channel: ChannelKind,
     /// `sms` / `whatsapp` (Twilio carries both), `messenger`, `instagram`; `None` for the API
     /// channel.
+    #[schema(required = true)]
     pub network: Option<Network>,
     pub status: Status,
     /// Seed 002's Created / Pending / Replied / Resolved.
     pub state: DerivedState,
     pub needs_reply: bool,
+    #[schema(required = true)]
     pub assignee_id: Option<AgentId>,
     pub unread_count: i32,
     pub archived: bool,
+    #[schema(value_type = Option<UtcTime>, required = true)]
     pub last_message_at: Option<NaiveDateTime>,
+    #[schema(required = true)]
     pub last_message_author: Option<Author>,
+    #[schema(required = true)]
     pub last_message_preview: Option<String>,
     /// When free-form replies stop being allowed; absent when the inbox has no window.
+    #[schema(value_type = Option<UtcTime>, required = true)]
     pub window_closes_at: Option<NaiveDateTime>,
     pub window_open: bool,
     /// Messenger and Instagram: a person may still answer (with the `HUMAN_AGENT` tag) until
     /// then, after the service window closed.
+    #[schema(value_type = Option<UtcTime>, required = true)]
     pub agent_window_closes_at: Option<NaiveDateTime>,
     /// Whether an agent's free-form reply is allowed now (otherwise only a template).
     pub agent_may_reply: bool,
+    #[schema(required = true)]
     pub follow_up: Option<FollowUpView>,
+    #[schema(required = true)]
     pub lead_stage: Option<LeadStage>,
     pub tags: Vec<String>,
     pub contact: ContactView,
+    #[schema(value_type = UtcTime)]
     pub created_at: NaiveDateTime,
+    #[schema(value_type = UtcTime)]
     pub updated_at: NaiveDateTime,
 }
 

@@ -273,8 +273,9 @@ impl BusinessHoursSettings {
 }
 
 /// One approved message template, as registered with the provider.
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Template)]
 pub struct TemplateSettings {
     /// The template's name at the provider (WhatsApp), or a label (Twilio).
     pub name: String,

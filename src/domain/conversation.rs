@@ -129,7 +129,7 @@ impl Default for ConversationState {
 }
 
 /// Seed 002's status filter: Created / Pending / Replied / Resolved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DerivedState {
     /// Nobody has answered yet.
@@ -150,7 +150,7 @@ pub struct FollowUp {
 }
 
 /// The presets offered next to "custom" in the contact panel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum FollowUpPreset {
     #[serde(rename = "1h")]
     OneHour,

@@ -19,6 +19,7 @@ use super::types::UnknownName;
     Deserialize,
     diesel::expression::AsExpression,
     diesel::deserialize::FromSqlRow,
+    utoipa::ToSchema,
 )]
 #[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]

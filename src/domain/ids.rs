@@ -12,9 +12,10 @@ macro_rules! typed_id {
         $(#[$doc])*
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-            diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
+            diesel::expression::AsExpression, diesel::deserialize::FromSqlRow, utoipa::ToSchema,
         )]
         #[serde(transparent)]
+        #[schema(value_type = String, format = Uuid)]
         #[diesel(sql_type = diesel::sql_types::Text)]
         pub struct $name(pub Uuid);
 
@@ -75,8 +76,10 @@ typed_id!(
     Ord,
     diesel::expression::AsExpression,
     diesel::deserialize::FromSqlRow,
+    utoipa::ToSchema,
 )]
 #[diesel(sql_type = diesel::sql_types::Text)]
+#[schema(value_type = String, example = "support")]
 pub struct InboxId(Arc<str>);
 
 impl Serialize for InboxId {

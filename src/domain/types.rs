@@ -19,7 +19,7 @@ macro_rules! text_enum {
         $(#[$doc])*
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize,
-            diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
+            diesel::expression::AsExpression, diesel::deserialize::FromSqlRow, utoipa::ToSchema,
         )]
         #[serde(rename_all = "snake_case")]
         #[diesel(sql_type = diesel::sql_types::Text)]
@@ -192,7 +192,7 @@ pub enum By {
 }
 
 /// Why the conversation went to a person (in events: `{"kind": …, "phrase"/"misses"}`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum HandoffReason {
     /// The customer used a phrase from the list.

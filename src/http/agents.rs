@@ -2,20 +2,51 @@
 
 use crate::http::extract::Json;
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::{
     actors::presence::{Availability, SetAvailability, Snapshot},
     app::AppState,
     auth::CurrentAgent,
     db::queries,
-    domain::types::Role,
+    domain::{types::Role, AgentId},
     error::AppResult,
+    http::openapi::{BadRequest, TooLarge, Unauthorized, Unavailable, Unprocessable},
 };
+
+/// An agent as other agents see it.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Agent)]
+pub struct AgentView<'a> {
+    pub id: AgentId,
+    /// Only for admins, and for the agent itself.
+    #[schema(required = true)]
+    pub email: Option<&'a str>,
+    pub name: &'a str,
+    pub role: Role,
+    pub availability: Availability,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AgentList<'a> {
+    pub items: Vec<AgentView<'a>>,
+}
 
 /// `GET /api/agents`. Emails are for admins (and each agent's own): other agents see names,
 /// so a list of logins is not handed to everyone.
+#[utoipa::path(
+    operation_id = "list_agents",
+    get,
+    path = "/api/agents",
+    tag = "agents",
+    summary = "Agents, with their live availability (emails for admins only)",
+    responses(
+        (status = 200, description = "Every agent", body = AgentList<'_>),
+        (status = 401, response = Unauthorized),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn list(state: web::Data<AppState>, me: CurrentAgent) -> AppResult<HttpResponse> {
     let rows = state.app.store.read(queries::list_agents).await?;
     let live = state.app.presence.send(Snapshot).await?;
@@ -23,14 +54,20 @@ pub async fn list(state: web::Data<AppState>, me: CurrentAgent) -> AppResult<Htt
         .iter()
         .map(|a| {
             let availability = live.get(&a.id).copied().unwrap_or(Availability::Offline);
-            let email = (me.role == Role::Admin || a.id == me.id).then_some(&a.email);
-            json!({ "id": a.id, "name": a.name, "email": email, "role": a.role, "availability": availability })
+            let email = (me.role == Role::Admin || a.id == me.id).then_some(a.email.as_str());
+            AgentView {
+                id: a.id,
+                email,
+                name: &a.name,
+                role: a.role,
+                availability,
+            }
         })
         .collect();
-    Ok(HttpResponse::Ok().json(json!({ "items": agents })))
+    Ok(HttpResponse::Ok().json(AgentList { items: agents }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AvailabilityRequest {
     availability: Availability,
@@ -38,6 +75,22 @@ pub struct AvailabilityRequest {
 
 /// `POST /api/agents/me/availability`: online or away while connected; offline follows the
 /// websocket closing.
+#[utoipa::path(
+    operation_id = "set_availability",
+    post,
+    path = "/api/agents/me/availability",
+    tag = "agents",
+    summary = "Set my availability (online/away; offline follows the websocket)",
+    request_body = AvailabilityRequest,
+    responses(
+        (status = 200, description = "Set", body = AvailabilityRequest),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = TooLarge),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn set_availability(
     state: web::Data<AppState>,
     me: CurrentAgent,
@@ -47,5 +100,7 @@ pub async fn set_availability(
         agent: me.id,
         availability: body.availability,
     });
-    Ok(HttpResponse::Ok().json(json!({ "availability": body.availability })))
+    Ok(HttpResponse::Ok().json(AvailabilityRequest {
+        availability: body.availability,
+    }))
 }

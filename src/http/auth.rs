@@ -4,23 +4,74 @@ use crate::http::extract::Json;
 use std::net::IpAddr;
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
-use serde_json::json;
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::{
     actors::hub::{CloseSessions, Revoke},
     app::AppState,
     auth::{self, CurrentAgent},
     clock,
-    db::{models::AuthTokenRow, queries},
-    error::{AppError, AppResult},
+    db::{
+        models::{AgentRow, AuthTokenRow},
+        queries,
+    },
+    domain::{
+        types::{Availability, Role},
+        AgentId,
+    },
+    error::{AppError, AppResult, ErrorBody},
+    http::openapi::{
+        BadRequest, TooLarge, TooManyRequests, Unauthorized, Unavailable, Unprocessable,
+    },
+    views::UtcTime,
 };
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
+    /// Any text: an address that is not an agent's is refused like a wrong password.
     email: String,
     password: String,
+}
+
+/// The agent who logged in.
+#[derive(Serialize, ToSchema)]
+pub struct LoggedInAgent<'a> {
+    pub id: AgentId,
+    pub email: &'a str,
+    pub name: &'a str,
+    pub role: Role,
+    /// As last stored (the live one is in `GET /api/agents`).
+    pub availability: Availability,
+    #[schema(value_type = UtcTime)]
+    pub created_at: NaiveDateTime,
+}
+
+impl<'a> From<&'a AgentRow> for LoggedInAgent<'a> {
+    fn from(a: &'a AgentRow) -> Self {
+        LoggedInAgent {
+            id: a.id,
+            email: &a.email,
+            name: &a.name,
+            role: a.role,
+            availability: a.availability,
+            created_at: a.created_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LoginResponse<'a> {
+    /// The bearer token for every other route.
+    pub token: String,
+    pub agent: LoggedInAgent<'a>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MeResponse<'a> {
+    pub agent: &'a CurrentAgent,
 }
 
 /// A hash to verify against when the email is unknown, so both answers take as long and the
@@ -51,6 +102,25 @@ fn client_address(state: &AppState, req: &HttpRequest) -> IpAddr {
         .unwrap_or(IpAddr::from([0, 0, 0, 0]))
 }
 
+/// `POST /api/auth/login`: a bearer token for an agent's email and password.
+#[utoipa::path(
+    operation_id = "login",
+    post,
+    path = "/api/auth/login",
+    tag = "auth",
+    summary = "Log in",
+    security(()),
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "A bearer token", body = LoginResponse<'_>),
+        (status = 400, response = BadRequest),
+        (status = 401, description = "unauthorized: wrong email or password", body = ErrorBody),
+        (status = 413, response = TooLarge),
+        (status = 422, response = Unprocessable),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -105,11 +175,26 @@ pub async fn login(
         expires_at: now + chrono::Duration::hours(state.app.settings.server.token_ttl_hours),
     };
     store.write(move |c| queries::insert_token(c, &row)).await?;
-    Ok(HttpResponse::Ok().json(json!({ "token": token, "agent": agent })))
+    Ok(HttpResponse::Ok().json(LoginResponse {
+        token,
+        agent: LoggedInAgent::from(&agent),
+    }))
 }
 
 /// Revokes the token used for this request, and closes the websockets opened with it before
 /// answering: nothing more reaches them.
+#[utoipa::path(
+    operation_id = "logout",
+    post,
+    path = "/api/auth/logout",
+    tag = "auth",
+    summary = "Log out: revoke this token and close its websockets",
+    responses(
+        (status = 204, description = "Logged out"),
+        (status = 401, response = Unauthorized),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn logout(state: web::Data<AppState>, me: CurrentAgent) -> AppResult<HttpResponse> {
     let hash = me.token_hash.clone();
     state
@@ -128,6 +213,19 @@ pub async fn logout(state: web::Data<AppState>, me: CurrentAgent) -> AppResult<H
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// `GET /api/auth/me`.
+#[utoipa::path(
+    operation_id = "me",
+    get,
+    path = "/api/auth/me",
+    tag = "auth",
+    summary = "Who am I",
+    responses(
+        (status = 200, description = "The agent of this token", body = MeResponse<'_>),
+        (status = 401, response = Unauthorized),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn me(me: CurrentAgent) -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "agent": me }))
+    HttpResponse::Ok().json(MeResponse { agent: &me })
 }

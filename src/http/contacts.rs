@@ -10,6 +10,7 @@
 
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::{
     actors::{messages::ContactChanged, registry::ask},
@@ -24,22 +25,30 @@ use crate::{
         ContactId, ConversationId, InboxId,
     },
     error::{AppError, AppResult},
+    http::openapi::{NotFound, Unauthorized, Unavailable},
     views::ContactView,
 };
 
-#[derive(Serialize)]
+/// One of the person's contacts, with its conversation when the agent may see it.
+#[derive(Serialize, ToSchema)]
 struct ChannelView {
     contact_id: ContactId,
     inbox_id: InboxId,
     channel: ChannelKind,
+    #[schema(required = true)]
     network: Option<Network>,
     external_id: String,
+    #[schema(required = true)]
     conversation_id: Option<ConversationId>,
+    #[schema(required = true)]
     status: Option<Status>,
+    #[schema(value_type = Option<crate::views::UtcTime>, required = true)]
     last_message_at: Option<chrono::NaiveDateTime>,
 }
 
-#[derive(Serialize)]
+/// A contact and the same person on every channel.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Person)]
 struct PersonView {
     contact: ContactView,
     /// Every contact that is this person (same E.164 phone), with its conversation when the
@@ -108,6 +117,20 @@ fn view(
 }
 
 /// `GET /api/contacts/{id}`: the contact and the same person on every channel.
+#[utoipa::path(
+    operation_id = "get_contact",
+    get,
+    path = "/api/contacts/{id}",
+    tag = "contacts",
+    summary = "A contact, and the same person (same E.164 phone) on every channel",
+    params(("id" = ContactId, Path, description = "The contact")),
+    responses(
+        (status = 200, description = "The person", body = PersonView),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn get(
     state: web::Data<AppState>,
     me: CurrentAgent,
@@ -145,6 +168,20 @@ async fn set_blocked(
 }
 
 /// `POST /api/contacts/{id}/block`: the person's messages are kept but never answered.
+#[utoipa::path(
+    operation_id = "block_contact",
+    post,
+    path = "/api/contacts/{id}/block",
+    tag = "contacts",
+    summary = "Block the person on every channel: messages are kept, never answered",
+    params(("id" = ContactId, Path, description = "The contact")),
+    responses(
+        (status = 200, description = "The person after the change", body = PersonView),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn block(
     state: web::Data<AppState>,
     me: CurrentAgent,
@@ -154,6 +191,20 @@ pub async fn block(
 }
 
 /// `POST /api/contacts/{id}/unblock`.
+#[utoipa::path(
+    operation_id = "unblock_contact",
+    post,
+    path = "/api/contacts/{id}/unblock",
+    tag = "contacts",
+    summary = "Unblock the person on every channel",
+    params(("id" = ContactId, Path, description = "The contact")),
+    responses(
+        (status = 200, description = "The person after the change", body = PersonView),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn unblock(
     state: web::Data<AppState>,
     me: CurrentAgent,

@@ -5,8 +5,8 @@
 use crate::http::extract::{Json, Query};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     actors::{
@@ -27,10 +27,34 @@ use crate::{
         types::{ChannelKind, LeadStage, Role, Status},
         AgentId, ConversationId, InboxId, MessageId,
     },
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, ErrorBody},
+    http::openapi::{BadRequest, NotFound, TooLarge, Unauthorized, Unavailable, Unprocessable},
     providers::api::MAX_TEXT_CHARS,
     views::{ConversationView, MessageView},
 };
+
+/// A page of conversations.
+#[derive(Serialize, ToSchema)]
+pub struct ConversationPage {
+    pub items: Vec<ConversationView>,
+    /// The `cursor` of the next page; `null` on the last one.
+    #[schema(required = true)]
+    pub next_cursor: Option<String>,
+}
+
+/// A page of messages, oldest first.
+#[derive(Serialize, ToSchema)]
+pub struct MessagePage {
+    pub items: Vec<MessageView>,
+    /// Older messages remain (ask with `before` = the first item's id).
+    pub has_more: bool,
+}
+
+/// How many conversations wait for a person.
+#[derive(Serialize, ToSchema)]
+pub struct BadgeCount {
+    pub count: i64,
+}
 
 const MAX_PAGE: i64 = 200;
 const DEFAULT_PAGE: i64 = 50;
@@ -97,37 +121,55 @@ async fn view(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Who answers: bot, human, closed.
     status: Option<Status>,
     /// created / pending / replied / resolved
     state: Option<DerivedState>,
+    /// Only unread.
     #[serde(default)]
     unread: bool,
+    /// Only not closed.
     #[serde(default)]
     unresolved: bool,
+    /// Only closed.
     #[serde(default)]
     resolved: bool,
+    /// Only those waiting for a person.
     #[serde(default)]
     needs_reply: bool,
+    /// Only assigned to me.
     #[serde(default)]
     mine: bool,
+    /// Only unassigned.
     #[serde(default)]
     unassigned: bool,
+    /// Archived ones instead of the others.
     #[serde(default)]
     archived: bool,
+    /// An inbox id.
     inbox: Option<InboxId>,
+    /// Inboxes of this channel kind.
     channel: Option<ChannelKind>,
+    /// Conversations with this tag.
     tag: Option<String>,
     /// RFC 3339 or YYYY-MM-DD (start of that day, UTC).
     from: Option<String>,
     /// RFC 3339 or YYYY-MM-DD (end of that day, UTC).
     to: Option<String>,
     /// Contact name, phone number or message text.
+    #[param(max_length = 200)]
     q: Option<String>,
+    /// Page size (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page (`<microseconds>_<conversation id>`).
+    #[param(
+        pattern = "^-?[0-9]{1,16}_[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
     cursor: Option<String>,
 }
 
@@ -189,7 +231,7 @@ impl ListQuery {
             });
         }
         if self.q.as_ref().is_some_and(|q| q.chars().count() > 200) {
-            return Err(AppError::BadRequest(
+            return Err(AppError::Validation(
                 "`q` must be at most 200 characters".to_owned(),
             ));
         }
@@ -221,6 +263,21 @@ impl ListQuery {
 }
 
 /// `GET /api/conversations`: filters combine; latest activity first; keyset-paged.
+#[utoipa::path(
+    operation_id = "list_conversations",
+    get,
+    path = "/api/conversations",
+    tag = "conversations",
+    summary = "List conversations (filters combine; latest activity first; keyset-paged)",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page", body = ConversationPage),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn list(
     state: web::Data<AppState>,
     me: CurrentAgent,
@@ -252,10 +309,24 @@ pub async fn list(
             ConversationView::from_rows(r, c, &tags.remove(&r.id).unwrap_or_default(), &inbox, now)
         })
         .collect::<Vec<_>>();
-    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next_cursor })))
+    Ok(HttpResponse::Ok().json(ConversationPage { items, next_cursor }))
 }
 
 /// `GET /api/conversations/{id}`.
+#[utoipa::path(
+    operation_id = "get_conversation",
+    get,
+    path = "/api/conversations/{id}",
+    tag = "conversations",
+    summary = "A conversation",
+    params(("id" = ConversationId, Path, description = "The conversation")),
+    responses(
+        (status = 200, description = "The conversation", body = ConversationView),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn get(
     state: web::Data<AppState>,
     me: CurrentAgent,
@@ -266,15 +337,34 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(view(&state, row, contact).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct MessagesQuery {
+    /// Page size (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
-    /// A message id: return the page just older than it.
+    /// A message id of this conversation: return the page just older than it.
     before: Option<MessageId>,
 }
 
 /// `GET /api/conversations/{id}/messages`: one page in provider-timestamp order.
+#[utoipa::path(
+    operation_id = "list_messages",
+    get,
+    path = "/api/conversations/{id}/messages",
+    tag = "messages",
+    summary = "A page of messages in provider-timestamp order",
+    params(("id" = ConversationId, Path, description = "The conversation"), MessagesQuery),
+    responses(
+        (status = 200, description = "Messages", body = MessagePage),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn messages(
     state: web::Data<AppState>,
     me: CurrentAgent,
@@ -294,7 +384,7 @@ pub async fn messages(
                     queries::message(c, b)?
                         .filter(|m| m.conversation_id == id)
                         .ok_or_else(|| {
-                            AppError::BadRequest(
+                            AppError::Validation(
                                 "`before` is not a message of this conversation".to_owned(),
                             )
                         })?,
@@ -311,14 +401,17 @@ pub async fn messages(
         .skip(usize::from(has_more))
         .map(MessageView::from)
         .collect();
-    Ok(HttpResponse::Ok().json(json!({ "items": items, "has_more": has_more })))
+    Ok(HttpResponse::Ok().json(MessagePage { items, has_more }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplyRequest {
+    /// Not blank (whitespace or zero-width characters only are blank); trimmed.
+    #[schema(min_length = 1, max_length = 4096, pattern = r"\S")]
     text: String,
-    /// Makes retries safe: the same id twice sends once.
+    /// Makes retries safe: the same id twice sends once. 1-128 bytes.
+    #[schema(min_length = 1, max_length = 128)]
     client_id: Option<String>,
     /// A private note, visible to agents only.
     #[serde(default)]
@@ -326,6 +419,27 @@ pub struct ReplyRequest {
 }
 
 /// `POST /api/conversations/{id}/messages`: an agent's reply or private note.
+#[utoipa::path(
+    operation_id = "reply",
+    post,
+    path = "/api/conversations/{id}/messages",
+    tag = "messages",
+    summary = "Reply (or a private note); the same client_id twice sends once",
+    params(("id" = ConversationId, Path, description = "The conversation")),
+    request_body = ReplyRequest,
+    responses(
+        (status = 201, description = "The message", body = MessageView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, description = "not_assignee: the reply policy allows only the assignee; \
+            contact_blocked: unblock the contact to reply", body = ErrorBody),
+        (status = 413, response = TooLarge),
+        (status = 422, description = "window_closed: outside the service window (send a \
+            template); validation_failed: a value breaks a rule (named)", body = ErrorBody),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn reply(
     state: web::Data<AppState>,
     me: CurrentAgent,
@@ -376,13 +490,31 @@ async fn apply(
     Ok(HttpResponse::Ok().json(view))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusRequest {
     status: Status,
 }
 
 /// `POST /api/conversations/{id}/status`: take over (`human`), hand back (`bot`), close.
+#[utoipa::path(
+    operation_id = "set_status",
+    post,
+    path = "/api/conversations/{id}/status",
+    tag = "conversations",
+    summary = "Take over (human), hand back (bot) or close",
+    params(("id" = ConversationId, Path, description = "The conversation")),
+    request_body = StatusRequest,
+    responses(
+        (status = 200, description = "The conversation after the change", body = ConversationView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 413, response = TooLarge),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn set_status(
     state: web::Data<AppState>,
     me: CurrentAgent,
@@ -396,14 +528,34 @@ pub async fn set_status(
     apply(&state, &me, &id, event).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssignRequest {
+    /// The agent; `null` (or left out) unassigns.
     agent_id: Option<AgentId>,
 }
 
 /// `POST /api/conversations/{id}/assign`: `{"agent_id": null}` unassigns. Agents restricted by
 /// visibility may only assign to themselves or unassign their own.
+#[utoipa::path(
+    operation_id = "assign",
+    post,
+    path = "/api/conversations/{id}/assign",
+    tag = "conversations",
+    summary = "Assign to an agent, or unassign",
+    params(("id" = ConversationId, Path, description = "The conversation")),
+    request_body = AssignRequest,
+    responses(
+        (status = 200, description = "The conversation after the change", body = ConversationView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, description = "forbidden: agents restricted by visibility may only assign to themselves", body = ErrorBody),
+        (status = 404, response = NotFound),
+        (status = 413, response = TooLarge),
+        (status = 422, description = "validation_failed: `agent_id` is not an agent, or a value breaks a rule", body = ErrorBody),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn assign(
     state: web::Data<AppState>,
     me: CurrentAgent,
@@ -433,6 +585,21 @@ pub async fn assign(
 }
 
 /// `POST /api/conversations/{id}/take`: assign to me if still unassigned; 409 otherwise.
+#[utoipa::path(
+    operation_id = "take",
+    post,
+    path = "/api/conversations/{id}/take",
+    tag = "conversations",
+    summary = "Assign to me if still unassigned",
+    params(("id" = ConversationId, Path, description = "The conversation")),
+    responses(
+        (status = 200, description = "The conversation after the change", body = ConversationView),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, description = "already_assigned: someone else holds it", body = ErrorBody),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn take(
     state: web::Data<AppState>,
     me: CurrentAgent,
@@ -441,6 +608,20 @@ pub async fn take(
     apply(&state, &me, &id, Event::Claimed { agent: me.id }).await
 }
 
+#[utoipa::path(
+    operation_id = "mark_read",
+    post,
+    path = "/api/conversations/{id}/read",
+    tag = "conversations",
+    summary = "Mark as read",
+    params(("id" = ConversationId, Path, description = "The conversation")),
+    responses(
+        (status = 200, description = "The conversation after the change", body = ConversationView),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn mark_read(
     state: web::Data<AppState>,
     me: CurrentAgent,
@@ -449,6 +630,20 @@ pub async fn mark_read(
     apply(&state, &me, &id, Event::MarkedRead).await
 }
 
+#[utoipa::path(
+    operation_id = "mark_unread",
+    post,
+    path = "/api/conversations/{id}/unread",
+    tag = "conversations",
+    summary = "Mark as unread",
+    params(("id" = ConversationId, Path, description = "The conversation")),
+    responses(
+        (status = 200, description = "The conversation after the change", body = ConversationView),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn mark_unread(
     state: web::Data<AppState>,
     me: CurrentAgent,
@@ -457,12 +652,30 @@ pub async fn mark_unread(
     apply(&state, &me, &id, Event::MarkedUnread).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ArchiveRequest {
     archived: bool,
 }
 
+#[utoipa::path(
+    operation_id = "archive",
+    post,
+    path = "/api/conversations/{id}/archive",
+    tag = "conversations",
+    summary = "Archive or unarchive",
+    params(("id" = ConversationId, Path, description = "The conversation")),
+    request_body = ArchiveRequest,
+    responses(
+        (status = 200, description = "The conversation after the change", body = ConversationView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 413, response = TooLarge),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn archive(
     state: web::Data<AppState>,
     me: CurrentAgent,
@@ -472,13 +685,32 @@ pub async fn archive(
     apply(&state, &me, &id, Event::Archived(body.archived)).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LeadStageRequest {
+    /// The stage; `null` (or left out) clears it.
     lead_stage: Option<LeadStage>,
 }
 
 /// `POST /api/conversations/{id}/lead-stage`: `{"lead_stage": null}` clears it.
+#[utoipa::path(
+    operation_id = "set_lead_stage",
+    post,
+    path = "/api/conversations/{id}/lead-stage",
+    tag = "conversations",
+    summary = "Set or clear the lead stage",
+    params(("id" = ConversationId, Path, description = "The conversation")),
+    request_body = LeadStageRequest,
+    responses(
+        (status = 200, description = "The conversation after the change", body = ConversationView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 413, response = TooLarge),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn set_lead_stage(
     state: web::Data<AppState>,
     me: CurrentAgent,
@@ -488,13 +720,33 @@ pub async fn set_lead_stage(
     apply(&state, &me, &id, Event::LeadStageSet(body.lead_stage)).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TagsRequest {
+    /// Each 1-40 characters (trimmed); `VIP` and `vip` are one tag; at most 20.
+    #[schema(schema_with = crate::http::openapi::tag_list)]
     tags: Vec<String>,
 }
 
 /// `PUT /api/conversations/{id}/tags`: replaces the tags (trimmed, deduplicated).
+#[utoipa::path(
+    operation_id = "set_tags",
+    put,
+    path = "/api/conversations/{id}/tags",
+    tag = "conversations",
+    summary = "Replace the tags (trimmed, deduplicated, sorted)",
+    params(("id" = ConversationId, Path, description = "The conversation")),
+    request_body = TagsRequest,
+    responses(
+        (status = 200, description = "The conversation after the change", body = ConversationView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 413, response = TooLarge),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn set_tags(
     state: web::Data<AppState>,
     me: CurrentAgent,
@@ -527,6 +779,21 @@ pub async fn set_tags(
 
 /// `DELETE /api/conversations/{id}`: permanent, with every message; admins only (agents
 /// archive), recorded in the audit log.
+#[utoipa::path(
+    operation_id = "delete_conversation",
+    delete,
+    path = "/api/conversations/{id}",
+    tag = "conversations",
+    summary = "Delete for good, with every message (admins; recorded in the audit log)",
+    params(("id" = ConversationId, Path, description = "The conversation")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = Unauthorized),
+        (status = 403, description = "forbidden: only admins delete; agents archive", body = ErrorBody),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn delete(
     state: web::Data<AppState>,
     me: CurrentAgent,
@@ -547,17 +814,39 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Deserialize)]
+/// Exactly one of `preset` and `at`.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FollowUpRequest {
     /// `1h`, `3h`, `12h` or `24h`…
     preset: Option<FollowUpPreset>,
-    /// …or an RFC 3339 time.
+    /// …or an RFC 3339 time, in the future and within 366 days.
+    #[schema(format = DateTime)]
     at: Option<String>,
+    /// Shown with the reminder (trimmed).
+    #[schema(max_length = 500)]
     reason: Option<String>,
 }
 
 /// `POST /api/conversations/{id}/follow-up`.
+#[utoipa::path(
+    operation_id = "schedule_follow_up",
+    post,
+    path = "/api/conversations/{id}/follow-up",
+    tag = "conversations",
+    summary = "Schedule a follow-up: a preset or a time",
+    params(("id" = ConversationId, Path, description = "The conversation")),
+    request_body = FollowUpRequest,
+    responses(
+        (status = 200, description = "The conversation after the change", body = ConversationView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 413, response = TooLarge),
+        (status = 422, description = "validation_failed: not exactly one of `preset` and `at`, `at` not RFC 3339 or too far ahead, `reason` too long; follow_up_in_past", body = ErrorBody),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn schedule_follow_up(
     state: web::Data<AppState>,
     me: CurrentAgent,
@@ -604,6 +893,20 @@ pub async fn schedule_follow_up(
 }
 
 /// `DELETE /api/conversations/{id}/follow-up`.
+#[utoipa::path(
+    operation_id = "cancel_follow_up",
+    delete,
+    path = "/api/conversations/{id}/follow-up",
+    tag = "conversations",
+    summary = "Cancel the follow-up",
+    params(("id" = ConversationId, Path, description = "The conversation")),
+    responses(
+        (status = 200, description = "The conversation after the change", body = ConversationView),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn cancel_follow_up(
     state: web::Data<AppState>,
     me: CurrentAgent,
@@ -614,6 +917,18 @@ pub async fn cancel_follow_up(
 }
 
 /// `GET /api/badge`: how many conversations wait for a person, among those I may see.
+#[utoipa::path(
+    operation_id = "badge",
+    get,
+    path = "/api/badge",
+    tag = "conversations",
+    summary = "Conversations waiting for a person, among those I may see",
+    responses(
+        (status = 200, description = "The count", body = BadgeCount),
+        (status = 401, response = Unauthorized),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn badge(state: web::Data<AppState>, me: CurrentAgent) -> AppResult<HttpResponse> {
     // The kept counts while nothing changed since they were counted; a fresh count otherwise.
     let counts = match state.app.badge.send(badge::Current).await {
@@ -621,5 +936,5 @@ pub async fn badge(state: web::Data<AppState>, me: CurrentAgent) -> AppResult<Ht
         _ => badge::fetch_counts(&state.app.store).await?,
     };
     let count = counts.for_viewer(&state.app.viewer(&me));
-    Ok(HttpResponse::Ok().json(json!({ "count": count })))
+    Ok(HttpResponse::Ok().json(BadgeCount { count }))
 }

@@ -3,22 +3,56 @@
 use crate::http::extract::Query;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     actors::hub::EventsSince,
     app::AppState,
     auth::CurrentAgent,
     error::{AppError, AppResult},
+    http::openapi::{BadRequest, Unauthorized, Unavailable, Unprocessable},
+    protocol::ServerEvent,
 };
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
+    /// The last `seq` seen; older than the backlog (or ahead of the latest): `reload`.
+    #[param(value_type = crate::http::openapi::Seq)]
     since: u64,
+}
+
+/// What [`poll`] answers. The handler splices the hub's encoded events into this shape
+/// rather than serializing it; the type documents it.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct EventsPage {
+    /// `since` is older than the backlog: refetch what you show, then poll from `latest`.
+    reload: bool,
+    /// The latest `seq`.
+    latest: u64,
+    /// The events after `since` that this agent may see, in order (empty with `reload`).
+    events: Vec<ServerEvent>,
 }
 
 /// `GET /api/events?since=N`: `{"latest", "events": […]}`, or `{"reload": true, "latest"}` when
 /// `since` is older than the backlog. The events are the hub's encoded bytes, spliced as is.
+#[utoipa::path(
+    operation_id = "poll_events",
+    get,
+    path = "/api/events",
+    tag = "realtime",
+    summary = "Poll events after a seq (same events and visibility as the websocket)",
+    params(EventsQuery),
+    responses(
+        (status = 200, description = "Events, or reload", body = EventsPage),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn poll(
     state: web::Data<AppState>,
     me: CurrentAgent,

@@ -48,8 +48,9 @@ fn nul_in(v: &Value, path: &str) -> Option<String> {
     }
 }
 
-/// A JSON body: `Content-Type: application/json`, within the size limit, every string
-/// storable, then deserialized into `T`.
+/// A JSON body: `Content-Type: application/json`, within the size limit, a JSON object (every
+/// body the API takes is one, and serde would otherwise read a struct from an array: `[true]`
+/// as `{"archived": true}`), every string storable, then deserialized into `T`.
 pub struct Json<T>(pub T);
 
 impl<T> Json<T> {
@@ -75,6 +76,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
         let value = web::Json::<Value>::from_request(req, payload);
         Box::pin(async move {
             let value = value.await?.into_inner();
+            if !value.is_object() {
+                return Err(not_an_object().into());
+            }
             if let Some(field) = nul_in(&value, "") {
                 return Err(nul_error(&field).into());
             }
@@ -83,6 +87,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                 .map_err(|e| AppError::BadRequest(format!("invalid JSON: {e}")).into())
         })
     }
+}
+
+fn not_an_object() -> AppError {
+    AppError::BadRequest("invalid JSON: the body must be a JSON object".to_owned())
 }
 
 /// A query string: every value storable, then deserialized into `T` (400 if it does not fit).

@@ -17,8 +17,10 @@ use crate::{
         types::{ChannelKind, Direction},
         ConversationId, MessageId,
     },
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, ErrorBody},
+    http::openapi::{NotFound, Unauthorized, Unavailable},
     providers::normalized::MediaKind,
+    views::MessageView,
 };
 
 const MAX_FILENAME_CHARS: usize = 200;
@@ -75,6 +77,22 @@ async fn message_with_file(app: &AppContext, raw_id: &str) -> AppResult<MessageR
 }
 
 /// `GET /api/files/{message_id}`: the file of a message the agent may see.
+#[utoipa::path(
+    operation_id = "get_file",
+    get,
+    path = "/api/files/{message_id}",
+    tag = "messages",
+    summary = "The file of a message (inbound download or attachment)",
+    params(("message_id" = MessageId, Path, description = "The message")),
+    responses(
+        (status = 200, description = "The file, with its type; images, audio and video inline, \
+            anything else as a download", content_type = "*/*", body = Vec<u8>),
+        (status = 401, response = Unauthorized),
+        (status = 404, description = "not_found: no such message, no file (yet), or not one \
+            this agent may see", body = ErrorBody),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn get(
     state: web::Data<AppState>,
     me: CurrentAgent,
@@ -116,16 +134,44 @@ pub async fn public(
     Ok(file_response(&m, bytes))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AttachQuery {
-    /// The file's name as the customer sees it (documents).
+    /// The file's name as the customer sees it (documents); no slashes.
+    #[param(max_length = 200)]
     filename: Option<String>,
+    /// Not on Messenger/Instagram.
+    #[param(max_length = 1024)]
     caption: Option<String>,
 }
 
 /// `POST /api/conversations/{id}/attachments?filename=&caption=`: the raw file as the body,
 /// its type in `Content-Type`. Stored, then sent like a reply (the service window applies).
+#[utoipa::path(
+    operation_id = "attach_file",
+    post,
+    path = "/api/conversations/{id}/attachments",
+    tag = "messages",
+    summary = "Send a file (the raw file as the body, its type as Content-Type); stored, then \
+        sent like a reply",
+    params(("id" = ConversationId, Path, description = "The conversation"), AttachQuery),
+    request_body(content = Vec<u8>, content_type = "*/*", description = "The file itself"),
+    responses(
+        (status = 201, description = "The message", body = MessageView),
+        (status = 400, description = "bad_request: no usable Content-Type, multipart, or a \
+            malformed query", body = ErrorBody),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, description = "not_assignee; contact_blocked", body = ErrorBody),
+        (status = 413, description = "payload_too_large: over server.max_media_bytes",
+            body = ErrorBody),
+        (status = 422, description = "validation_failed: an API or widget inbox (text only), \
+            no server.public_url, an empty file, a bad filename or caption, a caption on \
+            Messenger/Instagram; window_closed", body = ErrorBody),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn attach(
     state: web::Data<AppState>,
     me: CurrentAgent,

@@ -16,9 +16,10 @@ use crate::{
 /// the composer can say by how much a text is over).
 const MAX_CHARS: usize = 10_000;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SegmentsRequest {
+    #[schema(max_length = 10000)]
     text: String,
     /// The inbox the text goes out through: with `smart_encoding` on, the text is counted as
     /// it will be sent.
@@ -26,6 +27,23 @@ pub struct SegmentsRequest {
 }
 
 /// `{"encoding": "GSM-7"|"UCS-2", "segments", "units", "per_segment"}`.
+#[utoipa::path(
+    operation_id = "sms_segments",
+    post,
+    path = "/api/sms/segments",
+    tag = "messages",
+    summary = "How a text splits into SMS parts (GSM-7 or UCS-2), as Twilio counts and bills them",
+    request_body = SegmentsRequest,
+    responses(
+        (status = 200, description = "The count", body = sms::SegmentInfo,
+            example = json!({"encoding": "GSM-7", "segments": 1, "units": 5, "per_segment": [5]})),
+        (status = 400, response = crate::http::openapi::BadRequest),
+        (status = 401, response = crate::http::openapi::Unauthorized),
+        (status = 413, response = crate::http::openapi::TooLarge),
+        (status = 422, response = crate::http::openapi::Unprocessable),
+        (status = 503, response = crate::http::openapi::Unavailable),
+    ),
+)]
 pub async fn segments(
     state: web::Data<AppState>,
     _me: CurrentAgent,

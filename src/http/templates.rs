@@ -5,7 +5,7 @@
 use crate::http::extract::Json;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use utoipa::ToSchema;
 
 use super::conversations::visible;
 use crate::{
@@ -19,7 +19,8 @@ use crate::{
     config::TemplateSettings,
     db::queries::{self, ContactInput},
     domain::{types::ChannelKind, ConversationId},
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, ErrorBody},
+    http::openapi::{BadRequest, NotFound, TooLarge, Unauthorized, Unavailable},
     inbox::Inbox,
     providers::{api::MAX_TEXT_CHARS, normalized::Network, phone, twilio},
     views::{ConversationView, MessageView},
@@ -27,22 +28,44 @@ use crate::{
 
 const MAX_NAME_CHARS: usize = 200;
 
-#[derive(Serialize)]
-struct InboxView<'a> {
+/// An inbox, for the composer and for starting conversations.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Inbox)]
+pub struct InboxView<'a> {
     id: &'a str,
     name: &'a str,
     channel: ChannelKind,
     /// The networks its conversations use (Twilio: SMS and WhatsApp).
     networks: Vec<Network>,
     /// Free-form messages are allowed this long after the customer's last message.
+    #[schema(required = true)]
     service_window_hours: Option<i64>,
     /// A person may answer this long (Messenger / Instagram `HUMAN_AGENT`).
+    #[schema(required = true)]
     agent_window_days: Option<i64>,
+    #[schema(value_type = Vec<TemplateSettings>)]
     templates: &'a [TemplateSettings],
     /// `POST /api/conversations` can start a conversation here, identified by this field.
+    #[schema(value_type = Option<StartWith>, required = true)]
     start_with: Option<&'static str>,
     /// Whether a first message must be a template (channels with a service window).
     start_needs_template: bool,
+}
+
+/// What starting a conversation needs (documents `InboxView::start_with`; `null`:
+/// conversations start when the customer writes).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+enum StartWith {
+    #[schema(rename = "phone")]
+    Phone,
+    #[schema(rename = "phone_or_email")]
+    PhoneOrEmail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InboxList<'a> {
+    items: Vec<InboxView<'a>>,
 }
 
 fn inbox_view(inbox: &Inbox) -> InboxView<'_> {
@@ -72,10 +95,22 @@ fn inbox_view(inbox: &Inbox) -> InboxView<'_> {
 }
 
 /// `GET /api/inboxes`: every inbox with its channel and approved templates, for the composer.
+#[utoipa::path(
+    operation_id = "list_inboxes",
+    get,
+    path = "/api/inboxes",
+    tag = "inboxes",
+    summary = "Inboxes with their channel and approved templates, for the composer",
+    responses(
+        (status = 200, description = "Every inbox", body = InboxList<'_>),
+        (status = 401, response = Unauthorized),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn list(state: web::Data<AppState>, _me: CurrentAgent) -> AppResult<HttpResponse> {
     let inboxes = state.app.inboxes.all();
     let items: Vec<InboxView<'_>> = inboxes.iter().map(|i| inbox_view(i)).collect();
-    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(InboxList { items }))
 }
 
 /// The template by name, and by language when given (needed only when the name exists in
@@ -109,19 +144,43 @@ fn check_parameters(template: &TemplateSettings, parameters: &[String]) -> AppRe
         .map_err(AppError::Validation)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TemplateRequest {
+    /// An approved template's name.
     name: String,
     /// Needed only when the template exists in several languages.
     language: Option<String>,
+    /// One per `{{n}}`, in order.
     #[serde(default)]
     parameters: Vec<String>,
+    /// Makes retries safe: the same id twice sends once. 1-128 bytes.
+    #[schema(min_length = 1, max_length = 128)]
     client_id: Option<String>,
 }
 
 /// `POST /api/conversations/{id}/template`: send an approved template, also outside the
 /// service window.
+#[utoipa::path(
+    operation_id = "send_template",
+    post,
+    path = "/api/conversations/{id}/template",
+    tag = "messages",
+    summary = "Send an approved template (also outside the service window)",
+    params(("id" = ConversationId, Path, description = "The conversation")),
+    request_body = TemplateRequest,
+    responses(
+        (status = 201, description = "The message", body = MessageView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, description = "not_assignee; contact_blocked", body = ErrorBody),
+        (status = 413, response = TooLarge),
+        (status = 422, description = "validation_failed: unknown template or language, wrong \
+            parameters, a bad client_id", body = ErrorBody),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn send(
     state: web::Data<AppState>,
     me: CurrentAgent,
@@ -159,22 +218,40 @@ pub async fn send(
     Ok(HttpResponse::Created().json(message))
 }
 
-#[derive(Deserialize)]
+/// Who to write to, and the first message: `template` (with `parameters`) or `text`.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartRequest {
+    /// The inbox id.
     inbox: String,
+    /// The contact's name.
+    #[schema(max_length = 200)]
     name: Option<String>,
+    /// Normalised to E.164 (the inbox's default_country_code for national numbers).
     phone: Option<String>,
+    /// API and widget inboxes.
     email: Option<String>,
     /// Twilio inboxes: `sms` (default) or `whatsapp`.
     network: Option<Network>,
     /// An approved template's name…
     template: Option<String>,
+    /// Needed when the template's name exists in several languages.
     language: Option<String>,
+    /// One per `{{n}}` of the template, in order.
     #[serde(default)]
     parameters: Vec<String>,
     /// …or, where no window applies (SMS, the API channel), free text.
+    #[schema(max_length = 4096)]
     text: Option<String>,
+}
+
+/// The conversation and its first message.
+#[derive(Serialize, ToSchema)]
+pub struct Started {
+    conversation: ConversationView,
+    message: MessageView,
+    /// A new conversation (201), or the customer's existing one (200).
+    created: bool,
 }
 
 /// Who the customer is on this inbox, from what the agent typed.
@@ -272,6 +349,29 @@ fn contact_for(inbox: &Inbox, req: &StartRequest) -> AppResult<(ContactInput, Op
 /// `POST /api/conversations`: write first to a customer who has never written (or find the
 /// conversation they have). On channels with a service window the first message must be an
 /// approved template; on SMS and the API channel it may be text.
+#[utoipa::path(
+    operation_id = "start_conversation",
+    post,
+    path = "/api/conversations",
+    tag = "conversations",
+    summary = "Write first to a customer (or find their conversation): an approved template, or \
+        text where no window applies (SMS, API)",
+    request_body = StartRequest,
+    responses(
+        (status = 200, description = "The customer already had a conversation here; the \
+            message was added to it", body = Started),
+        (status = 201, description = "Started", body = Started),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, description = "not_assignee; contact_blocked", body = ErrorBody),
+        (status = 413, response = TooLarge),
+        (status = 422, description = "validation_failed: unknown inbox or template, wrong \
+            parameters, bad phone, text where a template is required, Messenger/Instagram",
+            body = ErrorBody),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn start(
     state: web::Data<AppState>,
     me: CurrentAgent,
@@ -368,6 +468,10 @@ pub async fn start(
     } else {
         HttpResponse::Ok()
     }
-    .json(json!({ "conversation": conversation, "message": message, "created": created }));
+    .json(Started {
+        conversation,
+        message,
+        created,
+    });
     Ok(status)
 }

@@ -11,13 +11,34 @@ use super::{
 };
 use crate::{app::AppState, auth::CurrentAgent, error::AppResult, http::extract::Query};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct WsQuery {
+    /// The bearer token, for clients that cannot set headers.
     token: Option<String>,
     /// Resume from this `seq` right away (same as a first `resume` frame).
+    #[param(value_type = Option<crate::http::openapi::Seq>)]
     since: Option<u64>,
 }
 
+#[utoipa::path(
+    operation_id = "agent_websocket",
+    get,
+    path = "/api/ws",
+    tag = "realtime",
+    summary = "Agent websocket: events {type, seq, …}; send {type: resume, since} after reconnecting",
+    description = "Events pushed: see the ServerEvent schema. The socket also sends hello, \
+        resumed, reload, pong and error frames (not numbered).",
+    params(WsQuery),
+    responses(
+        (status = 101, description = "Switching protocols"),
+        (status = 400, description = "bad_request: not a websocket request, or a malformed \
+            query", body = crate::error::ErrorBody),
+        (status = 401, response = crate::http::openapi::Unauthorized),
+        (status = 422, response = crate::http::openapi::Unprocessable),
+        (status = 503, response = crate::http::openapi::Unavailable),
+    ),
+)]
 pub async fn agent_ws(
     state: web::Data<AppState>,
     req: HttpRequest,

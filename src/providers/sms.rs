@@ -37,7 +37,7 @@ pub const UCS2_SINGLE: usize = 70;
 pub const UCS2_MULTI: usize = 67;
 
 /// The character set the whole message is sent in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub enum Encoding {
     #[serde(rename = "GSM-7")]
     Gsm7,
@@ -46,7 +46,7 @@ pub enum Encoding {
 }
 
 /// How a text splits into SMS parts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SegmentInfo {
     pub encoding: Encoding,
     /// Number of parts; 0 for empty text (nothing would be sent).

@@ -7,6 +7,7 @@
 mod helpers;
 
 mod access;
+mod api_fuzz;
 mod auth;
 mod browser;
 mod cdp;

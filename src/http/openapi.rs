@@ -1,0 +1,404 @@
+//! The OpenAPI document of `/api`, derived from the code: each handler's `#[utoipa::path]`
+//! says its method, path, parameters, body and every status it can answer, and the schemas
+//! come from the types the handlers read and write (`ToSchema`, `IntoParams`). [`ApiDoc`]
+//! gathers them; [`document`] renders the JSON once, and `GET /api/openapi.json` serves it.
+//!
+//! Tests hold the document to the router (`API_ROUTES`), to the realtime events
+//! (`ServerEvent::KINDS`), to a committed copy (`docs/openapi.json`), and to the running
+//! server with a property-based fuzzer.
+
+use std::sync::OnceLock;
+
+use utoipa::{
+    openapi::{
+        header::HeaderBuilder,
+        schema::{SchemaType, Type},
+        security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+        ContentBuilder, ObjectBuilder, Ref, RefOr, Response, ResponseBuilder,
+    },
+    Modify, OpenApi, ToResponse, ToSchema,
+};
+
+use crate::error::ErrorBody;
+
+/// Standard error answers, shared by the routes as `$ref`s: `{"error": code, "message": …}`.
+macro_rules! error_responses {
+    ($( $(#[$doc:meta])* $name:ident => $description:literal $(, retry_after = $retry:literal)? ;)*) => {
+        $(
+            $(#[$doc])*
+            pub struct $name;
+
+            impl<'r> ToResponse<'r> for $name {
+                fn response() -> (&'r str, RefOr<Response>) {
+                    #[allow(unused_mut)]
+                    let mut response = ResponseBuilder::new()
+                        .description($description)
+                        .content("application/json", ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name(ErrorBody::name())))
+                            .build());
+                    $( response = response.header("Retry-After", retry_after_header($retry)); )?
+                    (stringify!($name), response.build().into())
+                }
+            }
+        )*
+    };
+}
+
+fn retry_after_header(description: &str) -> utoipa::openapi::header::Header {
+    HeaderBuilder::new()
+        .schema(
+            ObjectBuilder::new()
+                .schema_type(SchemaType::Type(Type::Integer))
+                .minimum(Some(1)),
+        )
+        .description(Some(description))
+        .build()
+}
+
+error_responses! {
+    /// 400.
+    BadRequest => "bad_request: a malformed request: invalid JSON, a missing or wrong \
+        Content-Type, an unknown field or query parameter, a value of the wrong type or out of \
+        range (the message says which)";
+    /// 401.
+    Unauthorized => "unauthorized: a missing, invalid, expired or revoked token";
+    /// 403.
+    Forbidden => "forbidden: this role may not do that";
+    /// 404.
+    NotFound => "not_found: no such resource, or not one this agent may see (a malformed id \
+        is not found either)";
+    /// 413.
+    TooLarge => "payload_too_large: the body is over server.max_body_bytes";
+    /// 422.
+    Unprocessable => "validation_failed: a value breaks a rule; the message names the field \
+        (empty or too long text, a NUL character U+0000 anywhere, an unknown id…)";
+    /// 429.
+    TooManyRequests => "too_many_requests: this address failed for this email too often \
+        lately, or too many failures everywhere this minute; retry after the given seconds (the \
+        right password passes once the wait is over)",
+        retry_after = "Seconds to wait before trying again";
+    /// 503.
+    Unavailable => "unavailable: the server or its database is busy or briefly down; retry \
+        after the given seconds",
+        retry_after = "Seconds to wait before retrying";
+}
+
+/// A `seq` as queries take it: any `u64` (an `int64` format would cap it at `i64::MAX`).
+pub struct Seq;
+
+impl utoipa::PartialSchema for Seq {
+    fn schema() -> RefOr<utoipa::openapi::schema::Schema> {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::Integer))
+            .minimum(Some(0))
+            .maximum(Some(utoipa::Number::UInt(usize::MAX)))
+            .description(Some("An event number (`seq`)"))
+            .into()
+    }
+}
+
+impl ToSchema for Seq {}
+
+/// The tags of `PUT /api/conversations/{id}/tags`: at most 20, each 1-40 characters with
+/// something visible.
+pub fn tag_list() -> utoipa::openapi::Array {
+    utoipa::openapi::ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(SchemaType::Type(Type::String))
+                .min_length(Some(1))
+                .max_length(Some(40))
+                .pattern(Some(r"\S")),
+        )
+        .max_items(Some(20))
+        .build()
+}
+
+/// The bearer token scheme every route but login and this document uses.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A token from POST /api/auth/login"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Every event as pushed carries the hub's `seq` beside its fields (see `actors::hub`): the
+/// schema of each `ServerEvent` variant says so. A variant that wraps an untagged enum
+/// (`presence`) is derived as `allOf` [the enum, the tag]; it is spelled out here as one object
+/// per shape, so each variant is a plain object with its `type`, as clients read it.
+struct NumberedEvents;
+
+impl Modify for NumberedEvents {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{Object, Schema};
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        let schemas = &mut components.schemas;
+        let Some(RefOr::T(Schema::OneOf(derived))) = schemas.get("ServerEvent").cloned() else {
+            return;
+        };
+        let number = |mut object: Object| {
+            object.properties.insert(
+                "seq".to_owned(),
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::Type(Type::Integer))
+                    .minimum(Some(0))
+                    .description(Some("Strictly increasing; resume from the last one seen"))
+                    .into(),
+            );
+            object.required.push("seq".to_owned());
+            RefOr::T(Schema::Object(object))
+        };
+        let mut events = derived.clone();
+        events.items.clear();
+        for variant in derived.items {
+            match variant {
+                RefOr::T(Schema::Object(object)) => events.items.push(number(object)),
+                RefOr::T(Schema::AllOf(all)) => {
+                    // [$ref to a oneOf of objects, {type}]: one object per shape, with the tag.
+                    let mut shapes = Vec::new();
+                    let mut tag = None;
+                    for part in &all.items {
+                        match part {
+                            RefOr::Ref(r) => {
+                                let name = r.ref_location.rsplit('/').next().unwrap_or_default();
+                                if let Some(RefOr::T(Schema::OneOf(one))) = schemas.get(name) {
+                                    shapes.extend(one.items.iter().filter_map(|s| match s {
+                                        RefOr::T(Schema::Object(o)) => Some(o.clone()),
+                                        _ => None,
+                                    }));
+                                }
+                            }
+                            RefOr::T(Schema::Object(o)) => tag = Some(o.clone()),
+                            _ => {}
+                        }
+                    }
+                    let Some(tag) = tag else { continue };
+                    for mut shape in shapes {
+                        shape.properties.extend(tag.properties.clone());
+                        shape.required.extend(tag.required.clone());
+                        shape.description = all.description.clone();
+                        events.items.push(number(shape));
+                    }
+                }
+                other => events.items.push(other),
+            }
+        }
+        events.description = Some(
+            "Every event pushed on GET /api/ws (and returned by GET /api/events), numbered by \
+             seq. One schema per `type` (two for `presence`: an agent's availability, or who \
+             views a conversation)."
+                .to_owned(),
+        );
+        schemas.insert("ServerEvent".to_owned(), RefOr::T(Schema::OneOf(events)));
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Switchboard inbox API",
+        description = "Agents' API. Every route except /api/auth/login and /api/openapi.json \
+            takes `Authorization: Bearer <token>`. Errors are `{\"error\": code, \"message\": \
+            text}`: 400 malformed, 401 unauthenticated, 403 not allowed for this role, 404 \
+            unknown or not visible, 405 (with `Allow`) a method the path does not take, 409 \
+            conflict, 413 too large, 422 invalid value (named), 429 too many attempts \
+            (`Retry-After`), 503 busy or database unavailable (`Retry-After`). Bodies and \
+            queries refuse unknown fields. HEAD is answered wherever GET is. This document is \
+            generated from the server's code."
+    ),
+    modifiers(&BearerAuth, &NumberedEvents),
+    security(("bearer" = [])),
+    paths(
+        openapi,
+        crate::http::auth::login,
+        crate::http::auth::logout,
+        crate::http::auth::me,
+        crate::http::agents::list,
+        crate::http::agents::set_availability,
+        crate::http::conversations::badge,
+        crate::http::events::poll,
+        crate::http::ws::agent_ws,
+        crate::http::conversations::list,
+        crate::http::templates::start,
+        crate::http::conversations::get,
+        crate::http::conversations::delete,
+        crate::http::conversations::messages,
+        crate::http::conversations::reply,
+        crate::http::conversations::set_status,
+        crate::http::conversations::assign,
+        crate::http::conversations::take,
+        crate::http::conversations::mark_read,
+        crate::http::conversations::mark_unread,
+        crate::http::conversations::archive,
+        crate::http::conversations::set_tags,
+        crate::http::conversations::set_lead_stage,
+        crate::http::conversations::schedule_follow_up,
+        crate::http::conversations::cancel_follow_up,
+        crate::http::files::attach,
+        crate::http::files::get,
+        crate::http::templates::list,
+        crate::http::templates::send,
+        crate::http::sms::segments,
+        crate::http::contacts::get,
+        crate::http::contacts::block,
+        crate::http::contacts::unblock,
+    ),
+    components(
+        schemas(crate::protocol::ServerEvent, ErrorBody, Seq),
+        responses(
+            BadRequest,
+            Unauthorized,
+            Forbidden,
+            NotFound,
+            TooLarge,
+            Unprocessable,
+            TooManyRequests,
+            Unavailable
+        )
+    ),
+    tags(
+        (name = "meta", description = "This document"),
+        (name = "auth", description = "Logging in and out"),
+        (name = "agents", description = "Agents and their availability"),
+        (name = "conversations", description = "Listing, reading and changing conversations"),
+        (name = "messages", description = "Replies, templates, attachments and files"),
+        (name = "realtime", description = "Events, pushed or polled"),
+        (name = "inboxes", description = "Inboxes and their templates"),
+        (name = "contacts", description = "Contacts and the people behind them"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The document as served, rendered once.
+pub fn document() -> &'static str {
+    static DOCUMENT: OnceLock<String> = OnceLock::new();
+    DOCUMENT.get_or_init(|| {
+        // Rendering a value built from plain strings and numbers cannot fail; an empty
+        // document would fail the tests loudly rather than take the server down.
+        ApiDoc::openapi().to_pretty_json().unwrap_or_default()
+    })
+}
+
+/// `GET /api/openapi.json`: this document.
+#[utoipa::path(
+    operation_id = "openapi",
+    get,
+    path = "/api/openapi.json",
+    tag = "meta",
+    summary = "This OpenAPI document",
+    security(()),
+    responses((status = 200, description = "The OpenAPI 3.1 document", body = Object)),
+)]
+pub async fn openapi() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("application/json")
+        .body(document())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The committed copy of the document, for readers and for review: a change to the API
+    /// shows up as a diff of this file.
+    const SNAPSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/openapi.json");
+
+    #[test]
+    fn the_document_matches_its_committed_snapshot() {
+        let generated = format!("{}\n", document());
+        if std::env::var("UPDATE_SNAPSHOTS").as_deref() == Ok("1") {
+            if let Err(e) = std::fs::write(SNAPSHOT, &generated) {
+                panic!("cannot write {SNAPSHOT}: {e}");
+            }
+            return;
+        }
+        let committed = std::fs::read_to_string(SNAPSHOT).unwrap_or_default();
+        if committed == generated {
+            return;
+        }
+        let (old, new): (Vec<&str>, Vec<&str>) =
+            (committed.lines().collect(), generated.lines().collect());
+        let first = old
+            .iter()
+            .zip(&new)
+            .position(|(a, b)| a != b)
+            .unwrap_or(old.len().min(new.len()));
+        let around = |lines: &[&str]| {
+            lines
+                .iter()
+                .enumerate()
+                .skip(first.saturating_sub(3))
+                .take(8)
+                .map(|(i, l)| format!("{:>6} {l}", i + 1))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        panic!(
+            "the API document changed: docs/openapi.json differs from the generated one from \
+             line {} on.\n--- committed\n{}\n+++ generated\n{}\nIf the change is intended, \
+             run `UPDATE_SNAPSHOTS=1 cargo test --lib openapi` and commit docs/openapi.json.",
+            first + 1,
+            around(&old),
+            around(&new),
+        );
+    }
+
+    #[test]
+    fn every_reference_resolves() {
+        fn refs<'a>(v: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+            match v {
+                serde_json::Value::Object(map) => {
+                    if let Some(r) = map.get("$ref").and_then(|r| r.as_str()) {
+                        out.push(r);
+                    }
+                    map.values().for_each(|v| refs(v, out));
+                }
+                serde_json::Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+                _ => {}
+            }
+        }
+        let doc: serde_json::Value =
+            serde_json::from_str(document()).unwrap_or(serde_json::Value::Null);
+        let mut found = Vec::new();
+        refs(&doc, &mut found);
+        assert!(found.len() > 100, "{}", found.len());
+        for r in found {
+            assert!(
+                doc.pointer(r.trim_start_matches('#')).is_some(),
+                "{r} points nowhere"
+            );
+        }
+    }
+
+    #[test]
+    fn every_error_answer_has_the_error_body() {
+        let doc: serde_json::Value =
+            serde_json::from_str(document()).unwrap_or(serde_json::Value::Null);
+        let responses = doc["components"]["responses"]
+            .as_object()
+            .map(|r| r.len())
+            .unwrap_or(0);
+        assert_eq!(responses, 8, "the shared error answers are in the document");
+        assert_eq!(
+            doc["components"]["responses"]["Unavailable"]["headers"]["Retry-After"]["schema"]
+                ["type"],
+            "integer"
+        );
+        assert_eq!(
+            doc["components"]["schemas"]["Error"]["required"],
+            serde_json::json!(["error", "message"])
+        );
+    }
+}
