@@ -8,7 +8,7 @@ use switchboard::providers::api;
 
 use crate::{
     both_backends,
-    helpers::{eventually, Backend, Provider, TestApp, SECRET},
+    helpers::{eventually, Backend, FakeProvider, Reply, TestApp, SECRET},
     twilio, whatsapp,
 };
 
@@ -17,13 +17,12 @@ const WAIT: Duration = Duration::from_secs(10);
 const WA_ID: &str = "447700900123";
 const E164: &str = "+447700900123";
 
-async fn start(b: Backend) -> (TestApp, Provider, Provider) {
-    let twilio_api = Provider::start().await;
+async fn start(b: Backend) -> (TestApp, FakeProvider, FakeProvider) {
+    let twilio_api = FakeProvider::start().await;
     twilio_api.on(
         "POST",
         twilio::SEND_PATH,
-        201,
-        json!({"sid": "SM{seq}", "status": "queued"}),
+        Reply::json(201, json!({"sid": "SM{seq}", "status": "queued"})),
     );
     let url = twilio_api.url.clone();
     let (app, graph) = whatsapp::start(b, |s| {

@@ -43,13 +43,13 @@ async fn assistant_replies_and_the_callback_gets_it_signed(b: Backend) {
     let id = ack["conversation_id"].as_str().expect("id").to_owned();
 
     let delivered = eventually("the assistant's reply at the callback", WAIT, || async {
-        let d = app.stand_in.delivered();
+        let d = app.callbacks.accepted();
         (!d.is_empty()).then_some(d)
     })
     .await;
     let cb = &delivered[0];
     assert!(
-        api::verify(SECRET, &cb.body, cb.signature.as_deref()),
+        api::verify(SECRET, &cb.body, cb.header(api::SIGNATURE_HEADER)),
         "callback signature must verify"
     );
     let payload = cb.json();
@@ -132,7 +132,7 @@ async fn handoff_phrase_goes_human_and_the_assistant_falls_silent(b: Backend) {
         msgs[1]
     );
     assert!(
-        app.stand_in.all().is_empty(),
+        app.callbacks.calls().is_empty(),
         "nothing may be sent to the customer"
     );
 
@@ -147,7 +147,7 @@ async fn handoff_phrase_goes_human_and_the_assistant_falls_silent(b: Backend) {
     assert_eq!(status, 201, "{reply}");
     assert_eq!(reply["author"], "agent");
     let delivered = eventually("agent reply at the callback", WAIT, || async {
-        let d = app.stand_in.delivered();
+        let d = app.callbacks.accepted();
         (!d.is_empty()).then_some(d)
     })
     .await;
@@ -195,7 +195,7 @@ async fn a_takeover_during_a_slow_reply_wins(b: Backend) {
         !authors(&msgs).contains(&"assistant".to_owned()),
         "assistant spoke after takeover: {msgs:?}"
     );
-    assert!(app.stand_in.all().is_empty());
+    assert!(app.callbacks.calls().is_empty());
 }
 
 async fn closed_conversation_reopens_unread_when_the_customer_writes(b: Backend) {
@@ -251,7 +251,7 @@ async fn duplicate_webhook_makes_one_message(b: Backend) {
     .await;
     assert_eq!(authors(&msgs), ["customer", "assistant"]);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(app.stand_in.delivered().len(), 1, "one reply only");
+    assert_eq!(app.callbacks.accepted().len(), 1, "one reply only");
     assert_eq!(app.conversation(&token, &id).await["unread_count"], 1);
 }
 
@@ -428,11 +428,11 @@ async fn duplicate_client_id_sends_once(b: Backend) {
     assert_eq!((s1, s2), (201, 201));
     assert_eq!(a["id"], b2["id"]);
     eventually("one delivery", WAIT, || async {
-        (app.stand_in.delivered().len() == 1).then_some(())
+        (app.callbacks.accepted().len() == 1).then_some(())
     })
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(app.stand_in.delivered().len(), 1);
+    assert_eq!(app.callbacks.accepted().len(), 1);
 }
 
 async fn a_panicked_conversation_actor_is_restarted_from_the_database(b: Backend) {

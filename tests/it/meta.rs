@@ -13,7 +13,7 @@ use switchboard::{
 
 use crate::{
     both_backends,
-    helpers::{eventually, setting, status_json, Backend, Provider, TestApp},
+    helpers::{eventually, setting, status_json, Backend, FakeProvider, Reply, TestApp},
 };
 
 pub const APP_SECRET: &str = "meta-app-secret-0123456789abcdef";
@@ -41,14 +41,16 @@ pub fn meta_inbox(id: &str, platform: MetaPlatform, page: &str, api_url: &str) -
     InboxSettings::new(id, Secret::new(APP_SECRET), ChannelSettings::Meta(channel))
 }
 
-async fn start(b: Backend, customize: impl FnOnce(&mut Settings)) -> (TestApp, Provider) {
-    let graph = Provider::start().await;
+async fn start(b: Backend, customize: impl FnOnce(&mut Settings)) -> (TestApp, FakeProvider) {
+    let graph = FakeProvider::start().await;
     for path in [SEND_PATH, IG_SEND_PATH] {
         graph.on(
             "POST",
             path,
-            200,
-            json!({"recipient_id": PSID, "message_id": "m_OUT{seq}"}),
+            Reply::json(
+                200,
+                json!({"recipient_id": PSID, "message_id": "m_OUT{seq}"}),
+            ),
         );
     }
     let url = graph.url.clone();
@@ -201,12 +203,10 @@ async fn handshake_and_signatures(b: Backend) {
 
 async fn messaging_events_become_messages(b: Backend) {
     let (app, graph) = start(b, |_| {}).await;
-    graph.on_bytes(
+    graph.on(
         "GET",
         "/cdn/photo.jpg",
-        200,
-        "image/jpeg",
-        b"\xff\xd8 cdn photo".to_vec(),
+        Reply::bytes(200, "image/jpeg", b"\xff\xd8 cdn photo".to_vec()),
     );
     let token = app.login().await;
     let events = vec![
@@ -445,7 +445,10 @@ async fn the_send_api_request_echoes_and_receipts(b: Backend) {
     graph.script(
         "POST",
         SEND_PATH,
-        &[(200, json!({"recipient_id": PSID, "message_id": "m_RACE"}))],
+        [Reply::json(
+            200,
+            json!({"recipient_id": PSID, "message_id": "m_RACE"}),
+        )],
     );
     let (s, raced) = reply(&app, &token, &id, "Racing the echo").await;
     assert_eq!(s, 201);
@@ -553,7 +556,7 @@ async fn provider_errors_and_an_outage(b: Backend) {
     let token = app.login().await;
     notify(&app, &page(vec![text("m_1", 1000, HANDOFF)])).await;
     let id = the_conversation(&app, &token, "fb").await;
-    graph.script("POST", SEND_PATH, &[(400, json!({"error": {"message": "(#10) This message is sent outside of allowed window.", "type": "OAuthException", "code": 10, "error_subcode": 2018278, "fbtrace_id": "x"}}))]);
+    graph.script("POST", SEND_PATH, [Reply::json(400, json!({"error": {"message": "(#10) This message is sent outside of allowed window.", "type": "OAuthException", "code": 10, "error_subcode": 2018278, "fbtrace_id": "x"}}))]);
     let (_, m) = reply(&app, &token, &id, "Hello?").await;
     let mid = m["id"].as_str().expect("id").to_owned();
     let failed = app
@@ -570,7 +573,11 @@ async fn provider_errors_and_an_outage(b: Backend) {
     graph.script(
         "POST",
         SEND_PATH,
-        &[(500, transient.clone()), (503, json!({})), (500, transient)],
+        [
+            Reply::json(500, transient.clone()),
+            Reply::json(503, json!({})),
+            Reply::json(500, transient),
+        ],
     );
     let (_, m) = reply(&app, &token, &id, "Back online").await;
     let mid = m["id"].as_str().expect("id").to_owned();

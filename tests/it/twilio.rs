@@ -14,7 +14,7 @@ use switchboard::{
 
 use crate::{
     both_backends,
-    helpers::{eventually, setting, Backend, Provider, TestApp},
+    helpers::{eventually, setting, Backend, Call, FakeProvider, Reply, TestApp},
 };
 
 pub const AUTH_TOKEN: &str = "twilio-auth-token-0123456789abcdef";
@@ -27,14 +27,9 @@ const CONTENT_SID: &str = "HXb5b62575e6e4ff6129ad7c8efe1f983e";
 const WAIT: Duration = Duration::from_secs(10);
 const HANDOFF: &str = "I need to talk to someone";
 
-pub async fn start(b: Backend, customize: impl FnOnce(&mut Settings)) -> (TestApp, Provider) {
-    let api = Provider::start().await;
-    api.on(
-        "POST",
-        SEND_PATH,
-        201,
-        json!({"sid": "SM{seq}", "status": "queued", "num_segments": "1", "error_code": null, "error_message": null}),
-    );
+pub async fn start(b: Backend, customize: impl FnOnce(&mut Settings)) -> (TestApp, FakeProvider) {
+    let api = FakeProvider::start().await;
+    api.on("POST", SEND_PATH, Reply::json(201, json!({"sid": "SM{seq}", "status": "queued", "num_segments": "1", "error_code": null, "error_message": null})));
     let url = api.url.clone();
     let app = TestApp::spawn_with(b, |s| {
         s.inboxes.push(twilio_inbox(&url));
@@ -148,7 +143,7 @@ async fn status_callback(app: &TestApp, sid: &str, status: &str, extra: &[(&str,
     assert_eq!(s, 204, "{status}: {body}");
 }
 
-fn form(call: &crate::helpers::ProviderCall) -> Vec<(String, String)> {
+fn form(call: &Call) -> Vec<(String, String)> {
     twilio::parse_form(&call.body)
 }
 
@@ -245,19 +240,15 @@ async fn inbound_sms_mms_and_whatsapp_through_twilio(b: Backend) {
     let token = app.login().await;
     let media0 = format!("/2010-04-01/Accounts/{SID}/Messages/MM0003/Media/ME0");
     let media1 = format!("/2010-04-01/Accounts/{SID}/Messages/MM0003/Media/ME1");
-    api.on_bytes(
+    api.on(
         "GET",
         &media0,
-        200,
-        "image/jpeg",
-        b"\xff\xd8 photo".to_vec(),
+        Reply::bytes(200, "image/jpeg", b"\xff\xd8 photo".to_vec()),
     );
-    api.on_bytes(
+    api.on(
         "GET",
         &media1,
-        200,
-        "application/pdf",
-        b"%PDF invoice".to_vec(),
+        Reply::bytes(200, "application/pdf", b"%PDF invoice".to_vec()),
     );
     inbound(&app, &sms("SM0001", PHONE, HANDOFF)).await;
     // An MMS: text and two files.
@@ -715,7 +706,7 @@ async fn whatsapp_through_twilio_needs_templates_outside_the_window(b: Backend) 
     })
     .await;
     inbound(&app, &sms("SM0100", "whatsapp:+447700900456", HANDOFF)).await;
-    api.script("POST", SEND_PATH, &[(400, json!({"code": 63016, "message": "Failed to send freeform message because you are outside the allowed window. If you are using WhatsApp, please use a Message Template.", "more_info": "https://www.twilio.com/docs/errors/63016", "status": 400}))]);
+    api.script("POST", SEND_PATH, [Reply::json(400, json!({"code": 63016, "message": "Failed to send freeform message because you are outside the allowed window. If you are using WhatsApp, please use a Message Template.", "more_info": "https://www.twilio.com/docs/errors/63016", "status": 400}))]);
     let (s, m) = app
         .post(
             &token,
@@ -772,13 +763,13 @@ async fn an_outage_leaves_messages_queued_then_they_go_out(b: Backend) {
     api.script(
         "POST",
         SEND_PATH,
-        &[
-            (
+        [
+            Reply::json(
                 500,
                 json!({"code": 20500, "message": "Internal Server Error"}),
             ),
-            (429, json!({"code": 20429, "message": "Too Many Requests"})),
-            (503, json!({})),
+            Reply::json(429, json!({"code": 20429, "message": "Too Many Requests"})),
+            Reply::json(503, json!({})),
         ],
     );
     // The assistant's answer to an SMS goes out through Twilio too.

@@ -13,7 +13,7 @@ use switchboard::{
 
 use crate::{
     both_backends,
-    helpers::{eventually, setting, status_json, Backend, Provider, TestApp},
+    helpers::{eventually, setting, status_json, Backend, FakeProvider, Reply, TestApp},
 };
 
 pub const APP_SECRET: &str = "wa-app-secret-0123456789abcdef";
@@ -51,15 +51,17 @@ pub fn whatsapp_inbox(api_url: &str) -> InboxSettings {
     )
 }
 
-pub async fn start(b: Backend, customize: impl FnOnce(&mut Settings)) -> (TestApp, Provider) {
-    let graph = Provider::start().await;
+pub async fn start(b: Backend, customize: impl FnOnce(&mut Settings)) -> (TestApp, FakeProvider) {
+    let graph = FakeProvider::start().await;
     graph.on(
         "POST",
         SEND_PATH,
-        200,
-        json!({"messaging_product": "whatsapp",
+        Reply::json(
+            200,
+            json!({"messaging_product": "whatsapp",
                "contacts": [{"input": CUSTOMER, "wa_id": CUSTOMER}],
                "messages": [{"id": "wamid.OUT{seq}", "message_status": "accepted"}]}),
+        ),
     );
     let url = graph.url.clone();
     let app = TestApp::spawn_with(b, |s| {
@@ -135,7 +137,7 @@ pub async fn the_conversation(app: &TestApp, token: &str) -> String {
 }
 
 /// Sent requests whose body (JSON) matches `pred`.
-pub fn sends(graph: &Provider, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
+pub fn sends(graph: &FakeProvider, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
     graph
         .calls_to("POST", SEND_PATH)
         .iter()
@@ -144,20 +146,13 @@ pub fn sends(graph: &Provider, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
         .collect()
 }
 
-pub fn media_answer(graph: &Provider, id: &str, mime: &str, bytes: &[u8]) {
+pub fn media_answer(graph: &FakeProvider, id: &str, mime: &str, bytes: &[u8]) {
+    graph.on("GET", &format!("/v25.0/{id}"), Reply::json(200, json!({"url": format!("{}/lookaside/{id}", graph.url), "mime_type": mime,
+               "sha256": "abc", "file_size": bytes.len(), "id": id, "messaging_product": "whatsapp"})));
     graph.on(
         "GET",
-        &format!("/v25.0/{id}"),
-        200,
-        json!({"url": format!("{}/lookaside/{id}", graph.url), "mime_type": mime,
-               "sha256": "abc", "file_size": bytes.len(), "id": id, "messaging_product": "whatsapp"}),
-    );
-    graph.on_bytes(
-        "GET",
         &format!("/lookaside/{id}"),
-        200,
-        mime,
-        bytes.to_vec(),
+        Reply::bytes(200, mime, bytes.to_vec()),
     );
 }
 
@@ -501,13 +496,15 @@ async fn failed_media_downloads_say_so_and_are_tried_again(b: Backend) {
     graph.on(
         "GET",
         "/v25.0/IMGX",
-        200,
-        json!({"mime_type": "image/jpeg", "id": "IMGX", "messaging_product": "whatsapp"}),
+        Reply::json(
+            200,
+            json!({"mime_type": "image/jpeg", "id": "IMGX", "messaging_product": "whatsapp"}),
+        ),
     );
     // This one fails for a while (more than a round of quick tries), then works.
     media_answer(&graph, "IMGY", "image/png", b"\x89PNG");
     let busy = json!({"error": {"message": "busy", "code": 2, "is_transient": true}});
-    graph.script("GET", "/v25.0/IMGY", &vec![(503, busy); 5]);
+    graph.script("GET", "/v25.0/IMGY", vec![Reply::json(503, busy); 5]);
     let image = |wamid: &str, media: &str| {
         json!({"from": CUSTOMER, "id": wamid, "timestamp": ts(1), "type": "image",
                "image": {"id": media, "mime_type": "image/jpeg", "sha256": "x"}})
@@ -681,7 +678,7 @@ async fn statuses_move_forward_only_whatever_their_order(b: Backend) {
         &notification(vec![], vec![status("wamid.EARLY", "delivered")]),
     )
     .await;
-    graph.script("POST", SEND_PATH, &[(200, json!({"messaging_product": "whatsapp", "contacts": [], "messages": [{"id": "wamid.EARLY"}]}))]);
+    graph.script("POST", SEND_PATH, [Reply::json(200, json!({"messaging_product": "whatsapp", "contacts": [], "messages": [{"id": "wamid.EARLY"}]}))]);
     let (_, third) = app
         .post(
             &token,
@@ -918,7 +915,7 @@ async fn provider_errors_show_on_the_message(b: Backend) {
     )
     .await;
     let id = the_conversation(&app, &token).await;
-    graph.script("POST", SEND_PATH, &[(400, json!({"error": {
+    graph.script("POST", SEND_PATH, [Reply::json(400, json!({"error": {
         "message": "(#131047) Re-engagement message", "type": "OAuthException", "code": 131047,
         "error_data": {"messaging_product": "whatsapp", "details": "Message failed to send because more than 24 hours have passed since the customer last replied to this number."},
         "fbtrace_id": "AbCdEf"}}))]);
@@ -944,7 +941,7 @@ async fn provider_errors_show_on_the_message(b: Backend) {
     );
 
     // Over the number's throughput: retried after the second Meta asks for.
-    graph.script("POST", SEND_PATH, &[(400, json!({"error": {"message": "(#130429) Rate limit hit", "type": "OAuthException", "code": 130429, "fbtrace_id": "x"}}))]);
+    graph.script("POST", SEND_PATH, [Reply::json(400, json!({"error": {"message": "(#130429) Rate limit hit", "type": "OAuthException", "code": 130429, "fbtrace_id": "x"}}))]);
     let (_, m) = app
         .post(
             &token,
@@ -980,7 +977,11 @@ async fn an_outage_leaves_messages_queued_then_they_go_out(b: Backend) {
     graph.script(
         "POST",
         SEND_PATH,
-        &[(503, down.clone()), (500, json!({})), (503, down)],
+        [
+            Reply::json(503, down.clone()),
+            Reply::json(500, json!({})),
+            Reply::json(503, down),
+        ],
     );
     let (_, m) = app
         .post(
