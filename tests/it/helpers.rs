@@ -1,5 +1,5 @@
 //! Test support: a fresh database per test (a temp SQLite file, or a PostgreSQL schema), the
-//! real server started on a free port through the same `app::build` as `main`, one recording
+//! real server started on a free port through the same `server::build` as `main`, one recording
 //! stand-in for every system the server calls (providers' APIs, the callback receiver), and an
 //! HTTP client that signs like a real integrator.
 
