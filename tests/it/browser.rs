@@ -11,7 +11,7 @@ use switchboard::domain::types::Role;
 
 use crate::{
     cdp::{browser_available, Browser, Page},
-    helpers::{customer, Backend, TestApp, ADMIN_EMAIL, ADMIN_PASSWORD},
+    helpers::{customer, Backend, Reply, TestApp, ADMIN_EMAIL, ADMIN_PASSWORD},
     whatsapp,
 };
 
@@ -434,8 +434,10 @@ async fn what_each_agent_sees_in_a_real_browser() {
     graph.on(
         "GET",
         "/v25.0/IMGX",
-        200,
-        json!({"mime_type": "image/jpeg", "id": "IMGX", "messaging_product": "whatsapp"}),
+        Reply::json(
+            200,
+            json!({"mime_type": "image/jpeg", "id": "IMGX", "messaging_product": "whatsapp"}),
+        ),
     );
     whatsapp::notify(
         &app,

@@ -8,7 +8,7 @@ use switchboard::providers::api;
 
 use crate::{
     both_backends,
-    helpers::{eventually, Backend, Provider, TestApp, SECRET},
+    helpers::{eventually, Backend, FakeProvider, Reply, TestApp, SECRET},
     twilio, whatsapp,
 };
 
@@ -17,21 +17,22 @@ const WAIT: Duration = Duration::from_secs(10);
 const WA_ID: &str = "447700900123";
 const E164: &str = "+447700900123";
 
-async fn start(b: Backend) -> (TestApp, Provider, Provider) {
-    let twilio_api = Provider::start().await;
-    twilio_api.on(
+/// WhatsApp (`wa`), Twilio (`sms`) and the API channel on one server; one stand-in plays both
+/// the Graph API and Twilio (their paths differ).
+async fn start(b: Backend) -> (TestApp, FakeProvider) {
+    let stand_in = FakeProvider::start().await;
+    stand_in.on(
         "POST",
         twilio::SEND_PATH,
-        201,
-        json!({"sid": "SM{seq}", "status": "queued"}),
+        Reply::json(201, json!({"sid": "SM{seq}", "status": "queued"})),
     );
-    let url = twilio_api.url.clone();
-    let (app, graph) = whatsapp::start(b, |s| {
+    let url = stand_in.url.clone();
+    let app = whatsapp::start_against(b, &stand_in, |s| {
         s.inboxes.push(twilio::twilio_inbox(&url));
         s.inboxes[0].default_country_code = Some(crate::helpers::setting("44"));
     })
     .await;
-    (app, graph, twilio_api)
+    (app, stand_in)
 }
 
 async fn on_whatsapp(app: &TestApp, id: &str, text: &str) {
@@ -63,7 +64,7 @@ async fn conversation_of(app: &TestApp, token: &str, inbox: &str) -> Value {
 }
 
 async fn the_same_phone_on_every_channel_is_one_person(b: Backend) {
-    let (app, _graph, _twilio) = start(b).await;
+    let (app, _stand_in) = start(b).await;
     let token = app.login().await;
     on_whatsapp(&app, "wamid.1", whatsapp::HANDOFF).await;
     twilio::inbound(&app, &twilio::sms("SM1", E164, whatsapp::HANDOFF)).await;
@@ -114,7 +115,7 @@ async fn the_same_phone_on_every_channel_is_one_person(b: Backend) {
 /// An SMS number carries no name; the same number's WhatsApp profile does: the SMS contact is
 /// shown with it, whichever channel wrote first.
 async fn an_sms_contact_takes_the_name_the_same_person_has_elsewhere(b: Backend) {
-    let (app, _graph, _twilio) = start(b).await;
+    let (app, _stand_in) = start(b).await;
     let token = app.login().await;
     on_whatsapp(&app, "wamid.1", whatsapp::HANDOFF).await;
     twilio::inbound(&app, &twilio::sms("SM1", E164, whatsapp::HANDOFF)).await;
@@ -142,11 +143,11 @@ async fn an_sms_contact_takes_the_name_the_same_person_has_elsewhere(b: Backend)
 }
 
 async fn a_blocked_person_is_kept_but_never_answered(b: Backend) {
-    let (app, graph, twilio_api) = start(b).await;
+    let (app, stand_in) = start(b).await;
     let token = app.login().await;
     on_whatsapp(&app, "wamid.1", "What are your opening hours?").await;
     eventually("the assistant's answer", WAIT, || async {
-        (!graph.calls_to("POST", whatsapp::SEND_PATH).is_empty()).then_some(())
+        (!stand_in.calls_to("POST", whatsapp::SEND_PATH).is_empty()).then_some(())
     })
     .await;
     twilio::inbound(
@@ -155,7 +156,7 @@ async fn a_blocked_person_is_kept_but_never_answered(b: Backend) {
     )
     .await;
     eventually("the assistant's SMS", WAIT, || async {
-        (!twilio_api.calls_to("POST", twilio::SEND_PATH).is_empty()).then_some(())
+        (!stand_in.calls_to("POST", twilio::SEND_PATH).is_empty()).then_some(())
     })
     .await;
     let wa = conversation_of(&app, &token, "wa").await;
@@ -187,8 +188,8 @@ async fn a_blocked_person_is_kept_but_never_answered(b: Backend) {
 
     // Kept, never answered, on either channel.
     let before = (
-        graph.calls_to("POST", whatsapp::SEND_PATH).len(),
-        twilio_api.calls_to("POST", twilio::SEND_PATH).len(),
+        stand_in.calls_to("POST", whatsapp::SEND_PATH).len(),
+        stand_in.calls_to("POST", twilio::SEND_PATH).len(),
     );
     on_whatsapp(&app, "wamid.2", "What are your opening hours?").await;
     twilio::inbound(
@@ -203,8 +204,8 @@ async fn a_blocked_person_is_kept_but_never_answered(b: Backend) {
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(
         (
-            graph.calls_to("POST", whatsapp::SEND_PATH).len(),
-            twilio_api.calls_to("POST", twilio::SEND_PATH).len()
+            stand_in.calls_to("POST", whatsapp::SEND_PATH).len(),
+            stand_in.calls_to("POST", twilio::SEND_PATH).len()
         ),
         before
     );
@@ -271,7 +272,7 @@ async fn a_blocked_person_is_kept_but_never_answered(b: Backend) {
     );
     on_whatsapp(&app, "wamid.3", "What are your opening hours?").await;
     eventually("answered again", WAIT, || async {
-        (graph.calls_to("POST", whatsapp::SEND_PATH).len() > before.0).then_some(())
+        (stand_in.calls_to("POST", whatsapp::SEND_PATH).len() > before.0).then_some(())
     })
     .await;
     let (s, _) = app

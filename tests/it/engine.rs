@@ -7,6 +7,7 @@ use switchboard::{actors::messages::InjectPanic, providers::api};
 
 use crate::{
     both_backends,
+    fixtures::{given_an_api_conversation, given_an_api_conversation_with},
     helpers::{authors, customer, eventually, Backend, TestApp, SECRET},
 };
 
@@ -43,13 +44,13 @@ async fn assistant_replies_and_the_callback_gets_it_signed(b: Backend) {
     let id = ack["conversation_id"].as_str().expect("id").to_owned();
 
     let delivered = eventually("the assistant's reply at the callback", WAIT, || async {
-        let d = app.stand_in.delivered();
+        let d = app.callbacks.accepted();
         (!d.is_empty()).then_some(d)
     })
     .await;
     let cb = &delivered[0];
     assert!(
-        api::verify(SECRET, &cb.body, cb.signature.as_deref()),
+        api::verify(SECRET, &cb.body, cb.header(api::SIGNATURE_HEADER)),
         "callback signature must verify"
     );
     let payload = cb.json();
@@ -132,7 +133,7 @@ async fn handoff_phrase_goes_human_and_the_assistant_falls_silent(b: Backend) {
         msgs[1]
     );
     assert!(
-        app.stand_in.all().is_empty(),
+        app.callbacks.calls().is_empty(),
         "nothing may be sent to the customer"
     );
 
@@ -147,7 +148,7 @@ async fn handoff_phrase_goes_human_and_the_assistant_falls_silent(b: Backend) {
     assert_eq!(status, 201, "{reply}");
     assert_eq!(reply["author"], "agent");
     let delivered = eventually("agent reply at the callback", WAIT, || async {
-        let d = app.stand_in.delivered();
+        let d = app.callbacks.accepted();
         (!d.is_empty()).then_some(d)
     })
     .await;
@@ -195,7 +196,7 @@ async fn a_takeover_during_a_slow_reply_wins(b: Backend) {
         !authors(&msgs).contains(&"assistant".to_owned()),
         "assistant spoke after takeover: {msgs:?}"
     );
-    assert!(app.stand_in.all().is_empty());
+    assert!(app.callbacks.calls().is_empty());
 }
 
 async fn closed_conversation_reopens_unread_when_the_customer_writes(b: Backend) {
@@ -251,7 +252,7 @@ async fn duplicate_webhook_makes_one_message(b: Backend) {
     .await;
     assert_eq!(authors(&msgs), ["customer", "assistant"]);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(app.stand_in.delivered().len(), 1, "one reply only");
+    assert_eq!(app.callbacks.accepted().len(), 1, "one reply only");
     assert_eq!(app.conversation(&token, &id).await["unread_count"], 1);
 }
 
@@ -311,55 +312,59 @@ async fn messages_are_ordered_by_provider_timestamp(b: Backend) {
     assert_eq!(conv["needs_reply"], true, "{conv}");
 }
 
-async fn follow_up_fires_and_can_be_cancelled(b: Backend) {
-    let app = TestApp::spawn(b).await;
-    let token = app.login().await;
-    let ack = send(&app, &customer("m1", "c1", "agent please")).await;
-    let id = ack["conversation_id"].as_str().expect("id").to_owned();
-    app.post(&token, &format!("/api/conversations/{id}/read"), &json!({}))
-        .await;
-
-    // Presets are accepted and cancellable.
-    let (s, conv) = app
+async fn follow_up_presets_are_accepted_and_cancellable(b: Backend) {
+    let c = given_an_api_conversation(b).await;
+    let path = format!("/api/conversations/{}/follow-up", c.id);
+    let (s, conv) = c
+        .app
         .post(
-            &token,
-            &format!("/api/conversations/{id}/follow-up"),
+            &c.token,
+            &path,
             &json!({"preset": "3h", "reason": "call back"}),
         )
         .await;
     assert_eq!(s, 200, "{conv}");
     assert_eq!(conv["follow_up"]["reason"], "call back");
-    let (s, conv) = app
-        .delete(&token, &format!("/api/conversations/{id}/follow-up"))
-        .await;
+    let (s, conv) = c.app.delete(&c.token, &path).await;
     assert_eq!((s, conv["follow_up"].clone()), (200, Value::Null));
+    assert_eq!(c.show().await["follow_up"], Value::Null);
+}
 
-    // A custom time in the past is refused.
-    let (s, err) = app
+async fn a_follow_up_in_the_past_is_refused(b: Backend) {
+    let c = given_an_api_conversation(b).await;
+    let (s, err) = c
+        .app
         .post(
-            &token,
-            &format!("/api/conversations/{id}/follow-up"),
+            &c.token,
+            &format!("/api/conversations/{}/follow-up", c.id),
             &json!({"at": "2020-01-01T00:00:00Z"}),
         )
         .await;
     assert_eq!((s, err["error"].clone()), (422, json!("follow_up_in_past")));
+}
 
-    // A custom time one second ahead fires: a note in the thread and the conversation unread.
+/// A follow-up at a custom time fires: a note in the thread and the conversation unread.
+async fn a_due_follow_up_leaves_a_note_and_marks_the_conversation_unread(b: Backend) {
+    let c = given_an_api_conversation(b).await;
+    let (app, token, id) = (&c.app, &c.token, &c.id);
+    app.post(token, &format!("/api/conversations/{id}/read"), &json!({}))
+        .await;
+    assert_eq!(c.show().await["unread_count"], 0);
     let at = (chrono::Utc::now() + chrono::Duration::seconds(1)).to_rfc3339();
     let (s, _) = app
         .post(
-            &token,
+            token,
             &format!("/api/conversations/{id}/follow-up"),
             &json!({"at": at, "reason": "send the quote"}),
         )
         .await;
     assert_eq!(s, 200);
-    wait_messages(&app, &token, &id, "follow-up due note", |m| {
+    wait_messages(app, token, id, "follow-up due note", |m| {
         m.iter()
             .any(|x| x["text"] == "Follow-up due: send the quote")
     })
     .await;
-    let conv = app.conversation(&token, &id).await;
+    let conv = c.show().await;
     assert_eq!(conv["follow_up"], Value::Null);
     assert_eq!(conv["unread_count"], 1);
 }
@@ -414,37 +419,26 @@ async fn service_window_refuses_free_form_replies_when_closed(b: Backend) {
 }
 
 async fn duplicate_client_id_sends_once(b: Backend) {
-    let app = TestApp::spawn(b).await;
-    let token = app.login().await;
-    let ack = send(&app, &customer("m1", "c1", "I want to speak to a human")).await;
-    let id = ack["conversation_id"].as_str().expect("id").to_owned();
+    let c = given_an_api_conversation(b).await;
+    let path = format!("/api/conversations/{}/messages", c.id);
     let body = json!({"text": "On it", "client_id": "abc"});
-    let (s1, a) = app
-        .post(&token, &format!("/api/conversations/{id}/messages"), &body)
-        .await;
-    let (s2, b2) = app
-        .post(&token, &format!("/api/conversations/{id}/messages"), &body)
-        .await;
+    let (s1, a) = c.app.post(&c.token, &path, &body).await;
+    let (s2, b2) = c.app.post(&c.token, &path, &body).await;
     assert_eq!((s1, s2), (201, 201));
     assert_eq!(a["id"], b2["id"]);
     eventually("one delivery", WAIT, || async {
-        (app.stand_in.delivered().len() == 1).then_some(())
+        (c.provider.accepted().len() == 1).then_some(())
     })
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(app.stand_in.delivered().len(), 1);
+    assert_eq!(c.provider.accepted().len(), 1);
 }
 
 async fn a_panicked_conversation_actor_is_restarted_from_the_database(b: Backend) {
-    let app = TestApp::spawn(b).await;
-    let token = app.login().await;
-    let ack = send(&app, &customer("m1", "c1", "talk to a human")).await;
-    let id: switchboard::domain::ConversationId = ack["conversation_id"]
-        .as_str()
-        .expect("id")
-        .parse()
-        .expect("uuid");
-    let addr = app
+    let c = given_an_api_conversation(b).await;
+    let id: switchboard::domain::ConversationId = c.id.parse().expect("uuid");
+    let addr = c
+        .app
         .handle
         .registry
         .send(switchboard::actors::registry::GetConversation(id))
@@ -457,22 +451,19 @@ async fn a_panicked_conversation_actor_is_restarted_from_the_database(b: Backend
     .await;
 
     // The next message reaches a fresh actor with the stored state (still human).
-    send(&app, &customer("m2", "c1", "hello?")).await;
-    let conv = app.conversation(&token, &id.to_string()).await;
+    send(&c.app, &customer("m2", "c1", "hello?")).await;
+    let conv = c.show().await;
     assert_eq!(conv["status"], "human");
     assert_eq!(conv["unread_count"], 2);
     assert_eq!(
-        authors(&app.messages(&token, &id.to_string()).await),
+        authors(&c.messages().await),
         ["customer", "system", "customer"]
     );
 }
 
 async fn idle_conversation_actors_stop_and_come_back(b: Backend) {
-    let app = TestApp::spawn_with(b, |s| s.conversations.idle_actor_secs = 1).await;
-    let token = app.login().await;
-    let ack = send(&app, &customer("m1", "c1", "talk to a human")).await;
-    let id = ack["conversation_id"].as_str().expect("id").to_owned();
-    let registry = app.handle.registry.clone();
+    let c = given_an_api_conversation_with(b, |s| s.conversations.idle_actor_secs = 1).await;
+    let registry = c.app.handle.registry.clone();
     eventually("idle actor stopped", Duration::from_secs(15), || {
         let registry = registry.clone();
         async move {
@@ -484,8 +475,22 @@ async fn idle_conversation_actors_stop_and_come_back(b: Backend) {
         }
     })
     .await;
-    send(&app, &customer("m2", "c1", "anyone?")).await;
-    assert_eq!(app.conversation(&token, &id).await["unread_count"], 2);
+    send(&c.app, &customer("m2", "c1", "anyone?")).await;
+    assert_eq!(c.show().await["unread_count"], 2);
+}
+
+async fn the_api_channel_starts_a_conversation_with_text(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let token = app.login().await;
+    let (s, api) = app
+        .post(&token, "/api/conversations", &json!({"inbox": "support", "name": "Bo", "email": "bo@example.com", "text": "Your ticket is ready"}))
+        .await;
+    assert_eq!(s, 201, "{api}");
+    assert_eq!(
+        api["conversation"]["contact"]["external_id"],
+        "bo@example.com"
+    );
+    assert_eq!(api["message"]["text"], "Your ticket is ready");
 }
 
 both_backends!(
@@ -497,9 +502,12 @@ both_backends!(
     duplicate_webhook_makes_one_message,
     concurrent_duplicates_make_one_message,
     messages_are_ordered_by_provider_timestamp,
-    follow_up_fires_and_can_be_cancelled,
+    follow_up_presets_are_accepted_and_cancellable,
+    a_follow_up_in_the_past_is_refused,
+    a_due_follow_up_leaves_a_note_and_marks_the_conversation_unread,
     service_window_refuses_free_form_replies_when_closed,
     duplicate_client_id_sends_once,
     a_panicked_conversation_actor_is_restarted_from_the_database,
     idle_conversation_actors_stop_and_come_back,
+    the_api_channel_starts_a_conversation_with_text,
 );

@@ -22,7 +22,7 @@ fn acknowledging(s: &mut switchboard::config::Settings) {
 
 async fn delivered_texts(app: &TestApp, n: usize) -> Vec<Value> {
     eventually(&format!("{n} callbacks"), WAIT, || async {
-        let got: Vec<Value> = app.stand_in.delivered().iter().map(|r| r.json()).collect();
+        let got: Vec<Value> = app.callbacks.accepted().iter().map(|r| r.json()).collect();
         (got.len() >= n).then_some(got)
     })
     .await

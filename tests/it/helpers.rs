@@ -1,14 +1,18 @@
 //! Test support: a fresh database per test (a temp SQLite file, or a PostgreSQL schema), the
-//! real server started on a free port through the same `app::build` as `main`, a recording
-//! stand-in for the callback receiver, and an HTTP client that signs like a real integrator.
+//! real server started on a free port through the same `server::build` as `main`, one recording
+//! stand-in for every system the server calls (providers' APIs, the callback receiver), and an
+//! HTTP client that signs like a real integrator.
 
 use std::{
-    collections::VecDeque,
+    collections::{HashMap, VecDeque},
     future::Future,
     io::{BufRead, BufReader},
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
     time::{Duration, Instant},
 };
 
@@ -94,134 +98,21 @@ impl Drop for TestDb {
     }
 }
 
-/// One request the stand-in received.
+/// One request the stand-in received, and the status it answered.
 #[derive(Debug, Clone)]
-pub struct Recorded {
-    pub signature: Option<String>,
-    pub body: Vec<u8>,
-}
-
-impl Recorded {
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).expect("callback body is JSON")
-    }
-}
-
-#[derive(Default)]
-struct StandInState {
-    received: Mutex<Vec<Recorded>>,
-    /// Scripted answers, used in order; then `default_status`.
-    script: Mutex<VecDeque<u16>>,
-    default_status: Mutex<u16>,
-}
-
-/// A local stand-in for the system behind an inbox's callback URL: records every request and
-/// answers as told.
-#[derive(Clone)]
-pub struct StandIn {
-    pub url: String,
-    state: Arc<StandInState>,
-    _server: actix_web::dev::ServerHandle,
-}
-
-async fn record(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<Arc<StandInState>>,
-) -> HttpResponse {
-    let signature = req
-        .headers()
-        .get(api::SIGNATURE_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let status = {
-        let mut script = state.script.lock().expect("lock");
-        script
-            .pop_front()
-            .unwrap_or(*state.default_status.lock().expect("lock"))
-    };
-    if (200..300).contains(&status) {
-        state.received.lock().expect("lock").push(Recorded {
-            signature,
-            body: body.to_vec(),
-        });
-    } else {
-        state.received.lock().expect("lock").push(Recorded {
-            signature,
-            body: Vec::new(),
-        });
-    }
-    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).expect("status"))
-        .body("stand-in says so")
-}
-
-impl StandIn {
-    pub async fn start() -> StandIn {
-        let state = Arc::new(StandInState {
-            default_status: Mutex::new(200),
-            ..Default::default()
-        });
-        let data = web::Data::new(state.clone());
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .default_service(web::to(record))
-        })
-        .workers(1)
-        .disable_signals()
-        .bind("127.0.0.1:0")
-        .expect("bind stand-in");
-        let addr = server.addrs()[0];
-        let server = server.run();
-        let handle = server.handle();
-        actix_rt::spawn(server);
-        StandIn {
-            url: format!("http://{addr}/callback"),
-            state,
-            _server: handle,
-        }
-    }
-
-    /// Answer with `status` from now on.
-    pub fn answer(&self, status: u16) {
-        *self.state.default_status.lock().expect("lock") = status;
-    }
-
-    /// Answer the next requests with these statuses, then the default.
-    pub fn script(&self, statuses: &[u16]) {
-        self.state
-            .script
-            .lock()
-            .expect("lock")
-            .extend(statuses.iter().copied());
-    }
-
-    /// Every request, including refused ones (with empty bodies).
-    pub fn all(&self) -> Vec<Recorded> {
-        self.state.received.lock().expect("lock").clone()
-    }
-
-    /// Requests that were answered 2xx.
-    pub fn delivered(&self) -> Vec<Recorded> {
-        self.all()
-            .into_iter()
-            .filter(|r| !r.body.is_empty())
-            .collect()
-    }
-}
-
-/// One request a provider stand-in received.
-#[derive(Debug, Clone)]
-pub struct ProviderCall {
+pub struct Call {
     pub method: String,
     pub path: String,
     /// Lower-cased names.
-    pub headers: std::collections::HashMap<String, String>,
+    pub headers: HashMap<String, String>,
     pub body: Vec<u8>,
+    /// When the request arrived (before any scripted slowness).
     pub at: Instant,
+    /// The status the stand-in answered.
+    pub status: u16,
 }
 
-impl ProviderCall {
+impl Call {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .get(&name.to_ascii_lowercase())
@@ -231,167 +122,218 @@ impl ProviderCall {
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).expect("request body is JSON")
     }
+
+    /// Whether the stand-in accepted it (answered 2xx).
+    pub fn accepted(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
 }
 
-#[derive(Clone)]
-struct Answer {
+/// One answer of the stand-in: what a provider says, and how long it takes to say it.
+#[derive(Debug, Clone)]
+pub struct Reply {
     status: u16,
     content_type: String,
+    headers: Vec<(String, String)>,
     body: Vec<u8>,
+    delay: Duration,
 }
 
-type RouteKey = (String, String);
+impl Reply {
+    /// A JSON answer. `{seq}` in it becomes a number that grows with each answer, so the ids
+    /// a provider hands out stay unique.
+    pub fn json(status: u16, body: Value) -> Reply {
+        Reply::bytes(status, "application/json", body.to_string())
+    }
+
+    /// An answer with these bytes (a file).
+    pub fn bytes(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Reply {
+        Reply {
+            status,
+            content_type: content_type.to_owned(),
+            headers: Vec::new(),
+            body: body.into(),
+            delay: Duration::ZERO,
+        }
+    }
+
+    /// A bare status, as a callback receiver answers.
+    pub fn status(status: u16) -> Reply {
+        Reply::bytes(status, "text/plain", "stand-in says so")
+    }
+
+    /// With this header too (`Retry-After`…).
+    pub fn header(mut self, name: &str, value: &str) -> Reply {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Answered only after `delay`: a slow provider.
+    pub fn after(mut self, delay: Duration) -> Reply {
+        self.delay = delay;
+        self
+    }
+}
+
+type Route = (String, String);
 
 #[derive(Default)]
-struct ProviderState {
-    calls: Mutex<Vec<ProviderCall>>,
-    scripted: Mutex<std::collections::HashMap<RouteKey, VecDeque<Answer>>>,
-    defaults: Mutex<std::collections::HashMap<RouteKey, Answer>>,
-    seq: std::sync::atomic::AtomicU64,
+struct FakeProviderState {
+    calls: Mutex<Vec<Call>>,
+    /// Answers for the next requests to a route, used once each, in order.
+    scripted: Mutex<HashMap<Route, VecDeque<Reply>>>,
+    /// The answer to a route once its script is used up.
+    defaults: Mutex<HashMap<Route, Reply>>,
+    seq: AtomicU64,
 }
 
-/// A local stand-in for a provider's API (Graph API, Twilio): records method, path, headers
-/// and body of every request, and answers per route as scripted. `{seq}` in an answer body is
-/// replaced by a number that grows with each answer, so ids stay unique.
+/// A local stand-in for the systems Switchboard calls: a provider's API (Graph API, Twilio),
+/// its file CDN, or the system behind an API inbox's callback URL. It records method, path,
+/// headers, body, arrival time and answer of every request, and answers each `method path` as
+/// a real provider would: a default reply, and scripted replies before it (errors, rate limits
+/// with `Retry-After`, slowness). A route it was not told about is a 404 in the Graph API's
+/// error shape.
 #[derive(Clone)]
-pub struct Provider {
-    /// `http://127.0.0.1:<port>`: the inbox's `api_base_url`.
+pub struct FakeProvider {
+    /// `http://127.0.0.1:<port>`: an inbox's `api_base_url`.
     pub url: String,
-    state: Arc<ProviderState>,
+    state: Arc<FakeProviderState>,
     _server: actix_web::dev::ServerHandle,
 }
 
-async fn provider_answer(
+/// Where the stand-in behind an API inbox receives callbacks.
+pub const CALLBACK_PATH: &str = "/callback";
+
+async fn fake_provider_answers(
     req: HttpRequest,
     body: web::Bytes,
-    state: web::Data<Arc<ProviderState>>,
+    state: web::Data<Arc<FakeProviderState>>,
 ) -> HttpResponse {
-    let method = req.method().as_str().to_owned();
-    let path = req.path().to_owned();
-    let headers = req
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_ascii_lowercase(),
-                v.to_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect();
-    state.calls.lock().expect("lock").push(ProviderCall {
-        method: method.clone(),
-        path: path.clone(),
-        headers,
-        body: body.to_vec(),
-        at: Instant::now(),
-    });
-    let key = (method, path);
+    let at = Instant::now();
+    let route = (req.method().as_str().to_owned(), req.path().to_owned());
     let scripted = state
         .scripted
         .lock()
         .expect("lock")
-        .get_mut(&key)
+        .get_mut(&route)
         .and_then(VecDeque::pop_front);
-    let answer = scripted.or_else(|| state.defaults.lock().expect("lock").get(&key).cloned());
-    match answer {
-        Some(a) => {
-            let n = state.seq.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let body = String::from_utf8_lossy(&a.body)
-                .replace("{seq}", &n.to_string())
-                .into_bytes();
-            let body = if a.content_type.starts_with("application/json") {
-                body
-            } else {
-                a.body
-            };
-            HttpResponse::build(actix_web::http::StatusCode::from_u16(a.status).expect("status"))
-                .content_type(a.content_type)
-                .body(body)
-        }
-        None => HttpResponse::NotFound()
-            .json(json!({"error": {"message": "no such route in the stand-in", "code": 803}})),
+    let reply = scripted.or_else(|| state.defaults.lock().expect("lock").get(&route).cloned());
+    let status = reply.as_ref().map_or(404, |r| r.status);
+    state.calls.lock().expect("lock").push(Call {
+        method: route.0,
+        path: route.1,
+        headers: req
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_ascii_lowercase(),
+                    v.to_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect(),
+        body: body.to_vec(),
+        at,
+        status,
+    });
+    let Some(reply) = reply else {
+        return HttpResponse::NotFound()
+            .json(json!({"error": {"message": "no such route in the stand-in", "code": 803}}));
+    };
+    if !reply.delay.is_zero() {
+        actix_rt::time::sleep(reply.delay).await;
     }
+    let body = if reply.content_type.starts_with("application/json") {
+        let n = state.seq.fetch_add(1, Ordering::SeqCst);
+        String::from_utf8_lossy(&reply.body)
+            .replace("{seq}", &n.to_string())
+            .into_bytes()
+    } else {
+        reply.body
+    };
+    let mut answer =
+        HttpResponse::build(actix_web::http::StatusCode::from_u16(reply.status).expect("status"));
+    answer.content_type(reply.content_type);
+    for (name, value) in reply.headers {
+        answer.insert_header((name, value));
+    }
+    answer.body(body)
 }
 
-impl Provider {
-    pub async fn start() -> Provider {
-        let state = Arc::new(ProviderState::default());
+impl FakeProvider {
+    pub async fn start() -> FakeProvider {
+        let state = Arc::new(FakeProviderState::default());
         let data = web::Data::new(state.clone());
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
                 .app_data(web::PayloadConfig::new(64 * 1024 * 1024))
-                .default_service(web::to(provider_answer))
+                .default_service(web::to(fake_provider_answers))
         })
         .workers(1)
         .disable_signals()
         .bind("127.0.0.1:0")
-        .expect("bind provider stand-in");
+        .expect("bind the stand-in");
         let addr = server.addrs()[0];
         let server = server.run();
         let handle = server.handle();
         actix_rt::spawn(server);
-        Provider {
+        FakeProvider {
             url: format!("http://{addr}"),
             state,
             _server: handle,
         }
     }
 
-    /// Answer `method path` with this JSON from now on.
-    pub fn on(&self, method: &str, path: &str, status: u16, body: Value) {
-        self.on_bytes(
-            method,
-            path,
-            status,
-            "application/json",
-            body.to_string().into_bytes(),
-        );
+    /// A stand-in for the system behind an API inbox's callback URL: accepts every callback
+    /// at [`CALLBACK_PATH`] until told otherwise.
+    pub async fn callback_receiver() -> FakeProvider {
+        let receiver = FakeProvider::start().await;
+        receiver.on("POST", CALLBACK_PATH, Reply::status(200));
+        receiver
     }
 
-    pub fn on_bytes(
-        &self,
-        method: &str,
-        path: &str,
-        status: u16,
-        content_type: &str,
-        body: Vec<u8>,
-    ) {
-        self.state.defaults.lock().expect("lock").insert(
-            (method.to_owned(), path.to_owned()),
-            Answer {
-                status,
-                content_type: content_type.to_owned(),
-                body,
-            },
-        );
+    /// The URL of [`CALLBACK_PATH`].
+    pub fn callback_url(&self) -> String {
+        format!("{}{CALLBACK_PATH}", self.url)
     }
 
-    /// Answer the next requests to `method path` with these, in order, then the default.
-    pub fn script(&self, method: &str, path: &str, answers: &[(u16, Value)]) {
-        let mut scripted = self.state.scripted.lock().expect("lock");
-        let queue = scripted
+    /// Answer `method path` with `reply` from now on (after any scripted replies).
+    pub fn on(&self, method: &str, path: &str, reply: Reply) {
+        self.state
+            .defaults
+            .lock()
+            .expect("lock")
+            .insert((method.to_owned(), path.to_owned()), reply);
+    }
+
+    /// Answer the next requests to `method path` with these replies, in order, then as before.
+    pub fn script(&self, method: &str, path: &str, replies: impl IntoIterator<Item = Reply>) {
+        self.state
+            .scripted
+            .lock()
+            .expect("lock")
             .entry((method.to_owned(), path.to_owned()))
-            .or_default();
-        for (status, body) in answers {
-            queue.push_back(Answer {
-                status: *status,
-                content_type: "application/json".to_owned(),
-                body: body.to_string().into_bytes(),
-            });
-        }
+            .or_default()
+            .extend(replies);
     }
 
-    pub fn calls(&self) -> Vec<ProviderCall> {
+    /// Every request so far, refused ones included.
+    pub fn calls(&self) -> Vec<Call> {
         self.state.calls.lock().expect("lock").clone()
     }
 
     /// The requests to `method path`.
-    pub fn calls_to(&self, method: &str, path: &str) -> Vec<ProviderCall> {
+    pub fn calls_to(&self, method: &str, path: &str) -> Vec<Call> {
         self.calls()
             .into_iter()
             .filter(|c| c.method == method && c.path == path)
             .collect()
+    }
+
+    /// The requests it accepted (answered 2xx).
+    pub fn accepted(&self) -> Vec<Call> {
+        self.calls().into_iter().filter(Call::accepted).collect()
     }
 }
 
@@ -469,7 +411,8 @@ pub struct TestApp {
     /// `server.data_dir`: files live under `media/` there.
     pub data_dir: PathBuf,
     pub client: reqwest::Client,
-    pub stand_in: StandIn,
+    /// The system behind the `support` inbox's callback URL.
+    pub callbacks: FakeProvider,
     _db: TestDb,
 }
 
@@ -481,8 +424,8 @@ impl TestApp {
     pub async fn spawn_with(backend: Backend, customize: impl FnOnce(&mut Settings)) -> TestApp {
         switchboard::telemetry::init_for_tests();
         let db = TestDb::new(backend);
-        let stand_in = StandIn::start().await;
-        let mut settings = base_settings(&db, &stand_in.url);
+        let callbacks = FakeProvider::callback_receiver().await;
+        let mut settings = base_settings(&db, &callbacks.callback_url());
         customize(&mut settings);
         settings.validate().expect("test settings are valid");
         let data_dir = settings.server.data_dir.clone();
@@ -493,7 +436,7 @@ impl TestApp {
             data_dir,
             handle,
             client: reqwest::Client::new(),
-            stand_in,
+            callbacks,
             _db: db,
         }
     }

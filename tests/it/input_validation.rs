@@ -25,7 +25,7 @@ async fn nothing_stored(app: &TestApp) {
     let (s, list) = app.get(&token, "/api/conversations").await;
     assert_eq!(s, 200);
     assert_eq!(list["items"], json!([]), "nothing may be stored");
-    assert!(app.stand_in.all().is_empty());
+    assert!(app.callbacks.calls().is_empty());
 }
 
 async fn bad_or_missing_signature_is_401_and_stores_nothing(b: Backend) {

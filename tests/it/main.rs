@@ -4,6 +4,7 @@
 // A failed expectation in a test is a test failure: panicking is how tests report it.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod fixtures;
 mod helpers;
 
 mod access;

@@ -13,7 +13,8 @@ use switchboard::{
 
 use crate::{
     both_backends,
-    helpers::{eventually, setting, status_json, Backend, Provider, TestApp},
+    fixtures::{given_a_messenger_conversation, given_a_messenger_conversation_with, Conversation},
+    helpers::{eventually, setting, status_json, Backend, FakeProvider, Reply, TestApp},
 };
 
 pub const APP_SECRET: &str = "meta-app-secret-0123456789abcdef";
@@ -25,7 +26,7 @@ pub const PSID: &str = "6543210987654321";
 const SEND_PATH: &str = "/v25.0/1234567890/messages";
 const IG_SEND_PATH: &str = "/v25.0/17841400000000000/messages";
 const WAIT: Duration = Duration::from_secs(10);
-const HANDOFF: &str = "I need to talk to someone";
+pub const HANDOFF: &str = "I need to talk to someone";
 
 /// A Messenger or Instagram inbox of the tests, sending to the stand-in Graph API at `api_url`.
 pub fn meta_inbox(id: &str, platform: MetaPlatform, page: &str, api_url: &str) -> InboxSettings {
@@ -41,14 +42,16 @@ pub fn meta_inbox(id: &str, platform: MetaPlatform, page: &str, api_url: &str) -
     InboxSettings::new(id, Secret::new(APP_SECRET), ChannelSettings::Meta(channel))
 }
 
-async fn start(b: Backend, customize: impl FnOnce(&mut Settings)) -> (TestApp, Provider) {
-    let graph = Provider::start().await;
+pub async fn start(b: Backend, customize: impl FnOnce(&mut Settings)) -> (TestApp, FakeProvider) {
+    let graph = FakeProvider::start().await;
     for path in [SEND_PATH, IG_SEND_PATH] {
         graph.on(
             "POST",
             path,
-            200,
-            json!({"recipient_id": PSID, "message_id": "m_OUT{seq}"}),
+            Reply::json(
+                200,
+                json!({"recipient_id": PSID, "message_id": "m_OUT{seq}"}),
+            ),
         );
     }
     let url = graph.url.clone();
@@ -108,11 +111,11 @@ async fn notify_to(app: &TestApp, inbox: &str, body: &Value) -> Value {
     answer
 }
 
-async fn notify(app: &TestApp, body: &Value) -> Value {
+pub async fn notify(app: &TestApp, body: &Value) -> Value {
     notify_to(app, "fb", body).await
 }
 
-async fn the_conversation(app: &TestApp, token: &str, inbox: &str) -> String {
+pub async fn the_conversation(app: &TestApp, token: &str, inbox: &str) -> String {
     eventually("the conversation", WAIT, || async {
         app.conversations(token)
             .await
@@ -201,12 +204,10 @@ async fn handshake_and_signatures(b: Backend) {
 
 async fn messaging_events_become_messages(b: Backend) {
     let (app, graph) = start(b, |_| {}).await;
-    graph.on_bytes(
+    graph.on(
         "GET",
         "/cdn/photo.jpg",
-        200,
-        "image/jpeg",
-        b"\xff\xd8 cdn photo".to_vec(),
+        Reply::bytes(200, "image/jpeg", b"\xff\xd8 cdn photo".to_vec()),
     );
     let token = app.login().await;
     let events = vec![
@@ -284,11 +285,20 @@ async fn messaging_events_become_messages(b: Backend) {
         "Meta's CDN URLs are pre-signed: no token"
     );
 
-    // Retried and reordered deliveries change nothing.
+    assert!(
+        graph.calls_to("POST", SEND_PATH).is_empty(),
+        "handed to a person: nothing sent"
+    );
+}
+
+/// Meta retries deliveries and batches differently: a message seen before is a duplicate, and an
+/// older one takes its place by time.
+async fn retried_and_reordered_deliveries_change_nothing(b: Backend) {
+    let c = given_a_messenger_conversation(b).await;
     let answer = notify(
-        &app,
+        &c.app,
         &page(vec![
-            text("m_1", 5000, HANDOFF),
+            text("m_1", 1000, HANDOFF),
             text("m_0", 9000, "the first one"),
         ]),
     )
@@ -300,61 +310,57 @@ async fn messaging_events_become_messages(b: Backend) {
         ),
         (Some(1), Some(1))
     );
-    let msgs = app.messages(&token, &id).await;
-    assert_eq!(
-        msgs.iter()
-            .find(|m| m["author"] == "customer")
-            .map(|m| m["text"].clone()),
-        Some(json!("the first one"))
-    );
-    assert!(
-        graph.calls_to("POST", SEND_PATH).is_empty(),
-        "handed to a person: nothing sent"
-    );
+    let customer: Vec<Value> = c
+        .messages()
+        .await
+        .into_iter()
+        .filter(|m| m["author"] == "customer")
+        .map(|m| m["text"].clone())
+        .collect();
+    assert_eq!(customer, [json!("the first one"), json!(HANDOFF)]);
 }
 
-async fn the_send_api_request_echoes_and_receipts(b: Backend) {
-    let (app, graph) = start(b, |_| {}).await;
-    let token = app.login().await;
-    notify(&app, &page(vec![text("m_1", 1000, HANDOFF)])).await;
-    let id = the_conversation(&app, &token, "fb").await;
-    let (s, m) = reply(&app, &token, &id, "Hi! How can I help?").await;
-    assert_eq!(s, 201, "{m}");
-    let call = eventually("the Send API request", WAIT, || async {
-        graph.calls_to("POST", SEND_PATH).into_iter().next()
-    })
-    .await;
+/// The agent's reply is sent and accepted: the message as sent, with Meta's message id.
+async fn reply_sent(c: &Conversation, text: &str) -> Value {
+    let m = c.replied(text).await;
+    c.delivery(&m["id"], "sent").await
+}
+
+fn echo(mid: &str, text: &str) -> Value {
+    json!({"sender": {"id": PAGE}, "recipient": {"id": PSID}, "timestamp": now_ms(),
+    "message": {"mid": mid, "is_echo": true, "app_id": 1517776481860111_i64, "text": text}})
+}
+
+async fn a_reply_is_the_send_api_request(b: Backend) {
+    let c = given_a_messenger_conversation(b).await;
+    reply_sent(&c, "Hi! How can I help?").await;
+    let calls = c.provider.calls_to("POST", SEND_PATH);
+    assert_eq!(calls.len(), 1);
     assert_eq!(
-        call.header("authorization"),
+        calls[0].header("authorization"),
         Some(format!("Bearer {PAGE_TOKEN}").as_str())
     );
     assert_eq!(
-        call.json(),
+        calls[0].json(),
         json!({"recipient": {"id": PSID}, "messaging_type": "RESPONSE", "message": {"text": "Hi! How can I help?"}})
     );
-    let mid = m["id"].as_str().expect("id").to_owned();
-    let sent = app
-        .message_where(&token, &id, "sent", |x| {
-            x["id"] == mid.as_str() && x["delivery_status"] == "sent"
-        })
-        .await;
-    let our_mid = sent["external_id"].as_str().expect("mid").to_owned();
+}
 
-    // The echo of our own message is not a second message; one sent from the Page inbox is
-    // shown as an agent's.
-    let echo = |mid: &str, text: &str| {
-        json!({"sender": {"id": PAGE}, "recipient": {"id": PSID}, "timestamp": now_ms(),
-        "message": {"mid": mid, "is_echo": true, "app_id": 1517776481860111_i64, "text": text}})
-    };
+/// The echo of our own message is not a second message; one sent from the Page inbox is shown
+/// as an agent's, once.
+async fn echoes_are_not_second_messages(b: Backend) {
+    let c = given_a_messenger_conversation(b).await;
+    let sent = reply_sent(&c, "Hi! How can I help?").await;
+    let our_mid = sent["external_id"].as_str().expect("mid");
     notify(
-        &app,
+        &c.app,
         &page(vec![
-            echo(&our_mid, "Hi! How can I help?"),
+            echo(our_mid, "Hi! How can I help?"),
             echo("m_PAGE1", "Sent from the Page inbox"),
         ]),
     )
     .await;
-    let msgs = app.messages(&token, &id).await;
+    let msgs = c.messages().await;
     let outbound: Vec<&Value> = msgs
         .iter()
         .filter(|m| m["direction"] == "outbound")
@@ -373,35 +379,37 @@ async fn the_send_api_request_echoes_and_receipts(b: Backend) {
         )
     );
     notify(
-        &app,
+        &c.app,
         &page(vec![echo("m_PAGE1", "Sent from the Page inbox")]),
     )
     .await;
     assert_eq!(
-        app.messages(&token, &id).await.len(),
+        c.messages().await.len(),
         msgs.len(),
         "echoes are idempotent"
     );
+}
 
-    // Delivery names messages; read is a watermark over everything sent before it.
-    let delivery = json!({"sender": {"id": PSID}, "recipient": {"id": PAGE}, "timestamp": now_ms(), "delivery": {"mids": [our_mid], "watermark": now_ms()}});
-    notify(&app, &page(vec![delivery])).await;
-    app.message_where(&token, &id, "delivered", |x| {
-        x["id"] == mid.as_str() && x["delivery_status"] == "delivered"
-    })
-    .await;
+/// Delivery names messages; read is a watermark over everything sent before it.
+async fn delivery_names_messages_and_read_is_a_watermark(b: Backend) {
+    let c = given_a_messenger_conversation(b).await;
+    let sent = reply_sent(&c, "Hi! How can I help?").await;
+    let delivery = json!({"sender": {"id": PSID}, "recipient": {"id": PAGE}, "timestamp": now_ms(), "delivery": {"mids": [sent["external_id"]], "watermark": now_ms()}});
+    notify(&c.app, &page(vec![delivery])).await;
+    c.delivery(&sent["id"], "delivered").await;
     let read = json!({"sender": {"id": PSID}, "recipient": {"id": PAGE}, "timestamp": now_ms(), "read": {"watermark": now_ms() + 1000}});
-    notify(&app, &page(vec![read])).await;
-    app.message_where(&token, &id, "read", |x| {
-        x["id"] == mid.as_str() && x["delivery_status"] == "read"
-    })
-    .await;
+    notify(&c.app, &page(vec![read])).await;
+    c.delivery(&sent["id"], "read").await;
+}
 
-    // A file goes as an attachment by our signed link; Messenger attachments take no caption.
-    let (s, body) = app
+/// A file goes as an attachment by our signed link; Messenger attachments take no caption.
+async fn a_file_goes_as_an_attachment_by_our_signed_link(b: Backend) {
+    let c = given_a_messenger_conversation(b).await;
+    let (s, body) = c
+        .app
         .post_bytes(
-            &token,
-            &format!("/api/conversations/{id}/attachments?caption=hi"),
+            &c.token,
+            &format!("/api/conversations/{}/attachments?caption=hi", c.id),
             "image/png",
             b"\x89PNG",
         )
@@ -410,17 +418,18 @@ async fn the_send_api_request_echoes_and_receipts(b: Backend) {
         (s, body["error"].as_str()),
         (422, Some("validation_failed"))
     );
-    let (s, sent) = app
+    let (s, sent) = c
+        .app
         .post_bytes(
-            &token,
-            &format!("/api/conversations/{id}/attachments?filename=plan.pdf"),
+            &c.token,
+            &format!("/api/conversations/{}/attachments?filename=plan.pdf", c.id),
             "application/pdf",
             b"%PDF",
         )
         .await;
     assert_eq!(s, 201, "{sent}");
     let file = eventually("the file at the Send API", WAIT, || async {
-        graph
+        c.provider
             .calls_to("POST", SEND_PATH)
             .into_iter()
             .map(|c| c.json())
@@ -439,31 +448,40 @@ async fn the_send_api_request_echoes_and_receipts(b: Backend) {
         file,
         json!({"recipient": {"id": PSID}, "messaging_type": "RESPONSE", "message": {"attachment": {"type": "file", "payload": {"url": url}}}})
     );
+}
 
-    // An echo that overtakes our record of the send is merged into our message.
-    notify(&app, &page(vec![echo("m_RACE", "Racing the echo")])).await;
-    graph.script(
+/// An echo that overtakes our record of the send is merged into our message.
+async fn an_echo_that_overtakes_the_send_is_merged_into_our_message(b: Backend) {
+    let c = given_a_messenger_conversation(b).await;
+    notify(&c.app, &page(vec![echo("m_RACE", "Racing the echo")])).await;
+    c.provider.script(
         "POST",
         SEND_PATH,
-        &[(200, json!({"recipient_id": PSID, "message_id": "m_RACE"}))],
+        [Reply::json(
+            200,
+            json!({"recipient_id": PSID, "message_id": "m_RACE"}),
+        )],
     );
-    let (s, raced) = reply(&app, &token, &id, "Racing the echo").await;
-    assert_eq!(s, 201);
-    let raced_id = raced["id"].as_str().expect("id").to_owned();
-    app.message_where(&token, &id, "raced message sent", |x| {
-        x["id"] == raced_id.as_str() && x["external_id"] == "m_RACE"
-    })
-    .await;
-    let with_mid: Vec<Value> = app
-        .messages(&token, &id)
+    let raced = c.replied("Racing the echo").await;
+    c.app
+        .message_where(&c.token, &c.id, "raced message sent", |x| {
+            x["id"] == raced["id"] && x["external_id"] == "m_RACE"
+        })
+        .await;
+    let with_mid: Vec<Value> = c
+        .messages()
         .await
         .into_iter()
         .filter(|x| x["external_id"] == "m_RACE")
         .collect();
     assert_eq!(with_mid.len(), 1, "{with_mid:?}");
     assert!(with_mid[0]["agent_id"].is_string(), "ours, not the echo");
+}
 
-    // Conversations with Messenger users start when they write.
+/// Conversations with Messenger users start when they write: an agent cannot start one.
+async fn an_agent_cannot_start_a_messenger_conversation(b: Backend) {
+    let (app, graph) = start(b, |_| {}).await;
+    let token = app.login().await;
     let (s, body) = app
         .post(
             &token,
@@ -475,14 +493,15 @@ async fn the_send_api_request_echoes_and_receipts(b: Backend) {
         (s, body["error"].as_str()),
         (422, Some("validation_failed"))
     );
+    assert!(app.conversations(&token).await.is_empty());
+    assert!(graph.calls().is_empty());
 }
 
-async fn people_answer_for_seven_days_with_the_human_agent_tag(b: Backend) {
+/// 30 hours after the customer's message: outside the standard window, inside the human-agent
+/// one. People answer with the HUMAN_AGENT tag; the assistant stays silent (it may not use it).
+async fn people_answer_after_a_day_with_the_human_agent_tag(b: Backend) {
     let (app, graph) = start(b, |_| {}).await;
     let token = app.login().await;
-    let day = 24 * 3600 * 1000;
-    // 30 hours ago: outside the standard window, inside the human-agent one. The assistant
-    // stays silent (it may not use the tag).
     notify(
         &app,
         &page(vec![text(
@@ -518,19 +537,19 @@ async fn people_answer_for_seven_days_with_the_human_agent_tag(b: Backend) {
         1,
         "no assistant message outside the window"
     );
+}
 
-    // Eight days: nobody may write until the customer does.
-    let other = "7777777777";
-    let old = json!({"sender": {"id": other}, "recipient": {"id": PAGE}, "timestamp": now_ms() - 8 * day, "message": {"mid": "m_old", "text": HANDOFF}});
+/// Eight days: nobody may write until the customer does, and Messenger has no templates.
+async fn after_seven_days_nobody_may_write(b: Backend) {
+    let (app, graph) = start(b, |_| {}).await;
+    let token = app.login().await;
+    let day = 24 * 3600 * 1000;
+    let old = json!({"sender": {"id": PSID}, "recipient": {"id": PAGE}, "timestamp": now_ms() - 8 * day, "message": {"mid": "m_old", "text": HANDOFF}});
     notify(&app, &page(vec![old])).await;
-    let convs = app.conversations(&token).await;
-    let late = convs
-        .iter()
-        .find(|c| c["contact"]["external_id"] == other)
-        .expect("conversation");
-    let late_id = late["id"].as_str().expect("id");
+    let late_id = the_conversation(&app, &token, "fb").await;
+    let late = app.conversation(&token, &late_id).await;
     assert_eq!(late["agent_may_reply"], false);
-    let (s, body) = reply(&app, &token, late_id, "Hello?").await;
+    let (s, body) = reply(&app, &token, &late_id, "Hello?").await;
     assert_eq!((s, body["error"].as_str()), (422, Some("window_closed")));
     let (s, body) = app
         .post(
@@ -545,52 +564,47 @@ async fn people_answer_for_seven_days_with_the_human_agent_tag(b: Backend) {
         "Messenger has no templates"
     );
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(graph.calls_to("POST", SEND_PATH).len(), 1);
+    assert!(graph.calls_to("POST", SEND_PATH).is_empty());
 }
 
-async fn provider_errors_and_an_outage(b: Backend) {
-    let (app, graph) = start(b, |s| s.outbox.max_attempts = 20).await;
-    let token = app.login().await;
-    notify(&app, &page(vec![text("m_1", 1000, HANDOFF)])).await;
-    let id = the_conversation(&app, &token, "fb").await;
-    graph.script("POST", SEND_PATH, &[(400, json!({"error": {"message": "(#10) This message is sent outside of allowed window.", "type": "OAuthException", "code": 10, "error_subcode": 2018278, "fbtrace_id": "x"}}))]);
-    let (_, m) = reply(&app, &token, &id, "Hello?").await;
-    let mid = m["id"].as_str().expect("id").to_owned();
-    let failed = app
-        .message_where(&token, &id, "failed", |x| {
-            x["id"] == mid.as_str() && x["delivery_status"] == "failed"
-        })
-        .await;
+async fn a_window_error_from_meta_shows_on_the_message(b: Backend) {
+    let c = given_a_messenger_conversation(b).await;
+    c.provider.script("POST", SEND_PATH, [Reply::json(400, json!({"error": {"message": "(#10) This message is sent outside of allowed window.", "type": "OAuthException", "code": 10, "error_subcode": 2018278, "fbtrace_id": "x"}}))]);
+    let m = c.replied("Hello?").await;
+    let failed = c.delivery(&m["id"], "failed").await;
     assert_eq!(
         failed["failure_reason"],
         "10/2018278: This message is sent outside of allowed window."
     );
+}
 
+async fn an_outage_leaves_messages_queued_then_they_go_out(b: Backend) {
+    let c = given_a_messenger_conversation_with(b, |s| s.outbox.max_attempts = 20).await;
     let transient = json!({"error": {"message": "An unexpected error has occurred. Please retry your request later.", "type": "OAuthException", "code": 2, "is_transient": true, "fbtrace_id": "y"}});
-    graph.script(
+    c.provider.script(
         "POST",
         SEND_PATH,
-        &[(500, transient.clone()), (503, json!({})), (500, transient)],
+        [
+            Reply::json(500, transient.clone()),
+            Reply::json(503, json!({})),
+            Reply::json(500, transient),
+        ],
     );
-    let (_, m) = reply(&app, &token, &id, "Back online").await;
-    let mid = m["id"].as_str().expect("id").to_owned();
+    let m = c.replied("Back online").await;
     eventually("a failed attempt", WAIT, || async {
-        (graph.calls_to("POST", SEND_PATH).len() >= 2).then_some(())
+        (!c.provider.calls_to("POST", SEND_PATH).is_empty()).then_some(())
     })
     .await;
-    let queued = app
-        .message_where(&token, &id, "queued", |x| x["id"] == mid.as_str())
+    let queued = c
+        .app
+        .message_where(&c.token, &c.id, "queued", |x| x["id"] == m["id"])
         .await;
     assert_eq!(queued["delivery_status"], "queued");
-    let sent = app
-        .message_where(&token, &id, "sent", |x| {
-            x["id"] == mid.as_str() && x["delivery_status"] == "sent"
-        })
-        .await;
+    let sent = c.delivery(&m["id"], "sent").await;
     assert!(sent["external_id"]
         .as_str()
         .is_some_and(|m| m.starts_with("m_OUT")));
-    assert_eq!(graph.calls_to("POST", SEND_PATH).len(), 5);
+    assert_eq!(c.provider.calls_to("POST", SEND_PATH).len(), 4);
 }
 
 async fn instagram_direct_messages(b: Backend) {
@@ -633,8 +647,16 @@ async fn instagram_direct_messages(b: Backend) {
 both_backends!(
     handshake_and_signatures,
     messaging_events_become_messages,
-    the_send_api_request_echoes_and_receipts,
-    people_answer_for_seven_days_with_the_human_agent_tag,
-    provider_errors_and_an_outage,
+    retried_and_reordered_deliveries_change_nothing,
+    a_reply_is_the_send_api_request,
+    echoes_are_not_second_messages,
+    delivery_names_messages_and_read_is_a_watermark,
+    a_file_goes_as_an_attachment_by_our_signed_link,
+    an_echo_that_overtakes_the_send_is_merged_into_our_message,
+    an_agent_cannot_start_a_messenger_conversation,
+    people_answer_after_a_day_with_the_human_agent_tag,
+    after_seven_days_nobody_may_write,
+    a_window_error_from_meta_shows_on_the_message,
+    an_outage_leaves_messages_queued_then_they_go_out,
     instagram_direct_messages,
 );

@@ -35,7 +35,7 @@ async fn an_answer_that_could_not_be_stored_is_stored_on_a_later_try(b: Backend)
         .await;
     assert!(answer["text"].as_str().is_some_and(|t| !t.is_empty()));
     eventually("the answer delivered", WAIT, || async {
-        (app.stand_in.delivered().len() == 1).then_some(())
+        (app.callbacks.accepted().len() == 1).then_some(())
     })
     .await;
     let c = app.conversation(&token, &id).await;

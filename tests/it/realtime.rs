@@ -762,10 +762,24 @@ async fn websocket_needs_a_valid_token(b: Backend) {
     assert!(tokio_tungstenite::connect_async(ws_url).await.is_err());
 }
 
-async fn conversation_actions_filters_and_search(b: Backend) {
+/// Three API conversations in different states, and an agent who took one of them.
+struct ThreeConversations {
+    app: TestApp,
+    admin: String,
+    /// The agent's token.
+    me: String,
+    /// Bot, unread, tagged `damaged` and `vip`, a quote request.
+    ana: String,
+    /// Asked for a person; taken by the agent.
+    ben: String,
+    /// Answered by the assistant, closed and read.
+    chloe: String,
+}
+
+async fn given_three_conversations(b: Backend) -> ThreeConversations {
     let app = TestApp::spawn(b).await;
     let admin = app.login().await;
-    let (me_id, me) = app.agent("a@test.local", Role::Agent).await;
+    let (_, me) = app.agent("a@test.local", Role::Agent).await;
     let c = |i: usize, name: &str, phone: &str, text: &str| {
         let body = json!({"external_id": format!("m{i}"), "contact": {"external_id": format!("c{i}"), "name": name, "phone": phone}, "text": text});
         let app = &app;
@@ -823,31 +837,46 @@ async fn conversation_actions_filters_and_search(b: Backend) {
         .await;
     assert_eq!((s, v["lead_stage"].clone()), (200, json!("quote_request")));
     tokio::time::sleep(Duration::from_millis(300)).await;
+    ThreeConversations {
+        app,
+        admin,
+        me,
+        ana,
+        ben,
+        chloe,
+    }
+}
 
-    let ids = |v: &Value| -> Vec<String> {
-        let mut ids: Vec<String> = v["items"]
-            .as_array()
-            .expect("items")
-            .iter()
-            .map(|c| c["id"].as_str().unwrap_or_default().to_owned())
-            .collect();
-        ids.sort();
-        ids
-    };
-    let sorted = |mut v: Vec<&String>| {
-        v.sort();
-        v.into_iter().cloned().collect::<Vec<String>>()
-    };
+/// The ids of a list answer, sorted.
+fn ids(v: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = v["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|c| c["id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn sorted(mut v: Vec<&String>) -> Vec<String> {
+    v.sort();
+    v.into_iter().cloned().collect()
+}
+
+async fn the_list_filters_by_status_state_tag_text_channel_and_time(b: Backend) {
+    let t = given_three_conversations(b).await;
+    let (app, admin, ana, ben, chloe) = (&t.app, &t.admin, &t.ana, &t.ben, &t.chloe);
     let cases: Vec<(&str, Vec<String>)> = vec![
-        ("", sorted(vec![&ana, &ben, &chloe])),
+        ("", sorted(vec![ana, ben, chloe])),
         ("status=human", vec![ben.clone()]),
         ("status=closed", vec![chloe.clone()]),
         ("resolved=true", vec![chloe.clone()]),
-        ("unresolved=true", sorted(vec![&ana, &ben])),
-        ("unread=true", sorted(vec![&ana, &ben])),
+        ("unresolved=true", sorted(vec![ana, ben])),
+        ("unread=true", sorted(vec![ana, ben])),
         ("needs_reply=true", vec![ben.clone()]),
         ("mine=true", vec![]),
-        ("unassigned=true", sorted(vec![&ana, &chloe])),
+        ("unassigned=true", sorted(vec![ana, chloe])),
         ("tag=vip", vec![ana.clone()]),
         ("state=resolved", vec![chloe.clone()]),
         ("state=created", vec![ben.clone()]),
@@ -860,40 +889,42 @@ async fn conversation_actions_filters_and_search(b: Backend) {
         ("q=chlo", vec![chloe.clone()]),
         ("q=98765", vec![ana.clone()]),
         ("q=nothing-matches-this", vec![]),
-        ("channel=api", sorted(vec![&ana, &ben, &chloe])),
+        ("channel=api", sorted(vec![ana, ben, chloe])),
         ("channel=whatsapp", vec![]),
-        ("inbox=support", sorted(vec![&ana, &ben, &chloe])),
+        ("inbox=support", sorted(vec![ana, ben, chloe])),
         (
             "from=2000-01-01&to=2099-12-31",
-            sorted(vec![&ana, &ben, &chloe]),
+            sorted(vec![ana, ben, chloe]),
         ),
         ("to=2000-01-01", vec![]),
     ];
     for (query, want) in cases {
-        let (s, v) = app
-            .get(&admin, &format!("/api/conversations?{query}"))
-            .await;
+        let (s, v) = app.get(admin, &format!("/api/conversations?{query}")).await;
         assert_eq!(s, 200, "{query}: {v}");
         assert_eq!(ids(&v), want, "{query}");
     }
-    let (_, mine) = app.get(&me, "/api/conversations?mine=true").await;
+    let (_, mine) = app.get(&t.me, "/api/conversations?mine=true").await;
     assert_eq!(ids(&mine), vec![ben.clone()]);
-    let (_, item) = app.get(&admin, "/api/conversations?tag=vip").await;
+    let (_, item) = app.get(admin, "/api/conversations?tag=vip").await;
     let row = &item["items"][0];
     assert_eq!(row["contact"]["name"], "Ana Souza");
     assert!(row["last_message_preview"].is_string() && row["unread_count"].as_i64() >= Some(1));
     assert_eq!(row["tags"], json!(["damaged", "vip"]));
     assert_eq!(row["channel"], "api");
+}
 
-    // Keyset pages: 1 + 1 + 1, newest first, no repeats.
-    let (_, p1) = app.get(&admin, "/api/conversations?limit=1").await;
+/// Keyset pages: 1 + 1 + 1, newest first, no repeats.
+async fn keyset_pages_hold_every_conversation_once(b: Backend) {
+    let t = given_three_conversations(b).await;
+    let (app, admin) = (&t.app, &t.admin);
+    let (_, p1) = app.get(admin, "/api/conversations?limit=1").await;
     let c1 = p1["next_cursor"].as_str().expect("cursor").to_owned();
     let (_, p2) = app
-        .get(&admin, &format!("/api/conversations?limit=1&cursor={c1}"))
+        .get(admin, &format!("/api/conversations?limit=1&cursor={c1}"))
         .await;
     let c2 = p2["next_cursor"].as_str().expect("cursor").to_owned();
     let (_, p3) = app
-        .get(&admin, &format!("/api/conversations?limit=1&cursor={c2}"))
+        .get(admin, &format!("/api/conversations?limit=1&cursor={c2}"))
         .await;
     let mut paged: Vec<String> = [&p1, &p2, &p3].iter().flat_map(|p| ids(p)).collect();
     assert_eq!(paged.len(), 3);
@@ -901,35 +932,46 @@ async fn conversation_actions_filters_and_search(b: Backend) {
     paged.dedup();
     assert_eq!(paged.len(), 3);
     assert_eq!(p3["items"].as_array().map(Vec::len), Some(1));
+}
 
-    // Archive hides from the default list; delete removes for good.
+/// Archive hides from the default list; the archived list shows it.
+async fn an_archived_conversation_leaves_the_default_list(b: Backend) {
+    let t = given_three_conversations(b).await;
+    let (app, admin) = (&t.app, &t.admin);
     app.post(
-        &admin,
-        &format!("/api/conversations/{chloe}/archive"),
+        admin,
+        &format!("/api/conversations/{}/archive", t.chloe),
         &json!({"archived": true}),
     )
     .await;
-    let (_, v) = app.get(&admin, "/api/conversations").await;
-    assert_eq!(ids(&v), sorted(vec![&ana, &ben]));
-    let (_, v) = app.get(&admin, "/api/conversations?archived=true").await;
-    assert_eq!(ids(&v), vec![chloe.clone()]);
-    let mut ws = WsClient::connect(&app.base, &admin, None).await;
+    let (_, v) = app.get(admin, "/api/conversations").await;
+    assert_eq!(ids(&v), sorted(vec![&t.ana, &t.ben]));
+    let (_, v) = app.get(admin, "/api/conversations?archived=true").await;
+    assert_eq!(ids(&v), vec![t.chloe.clone()]);
+}
+
+/// Delete removes for good: pushed to agents, gone from the API and from search; the same
+/// customer writing again gets a new conversation that search finds.
+async fn a_deleted_conversation_is_gone_and_its_customer_starts_anew(b: Backend) {
+    let t = given_three_conversations(b).await;
+    let (app, admin, ana) = (&t.app, &t.admin, &t.ana);
+    let mut ws = WsClient::connect(&app.base, admin, None).await;
     ws.next_json(STEP).await.expect("hello");
     let (s, _) = app
-        .delete(&admin, &format!("/api/conversations/{ana}"))
+        .delete(admin, &format!("/api/conversations/{ana}"))
         .await;
     assert_eq!(s, 204);
     ws.until("deleted event", STEP, |v| {
         v["type"] == "conversation.deleted" && v["conversation_id"] == ana.as_str()
     })
     .await;
-    let (s, _) = app.get(&admin, &format!("/api/conversations/{ana}")).await;
+    let (s, _) = app.get(admin, &format!("/api/conversations/{ana}")).await;
     assert_eq!(s, 404);
     let (s, _) = app
-        .get(&admin, &format!("/api/conversations/{ana}/messages"))
+        .get(admin, &format!("/api/conversations/{ana}/messages"))
         .await;
     assert_eq!(s, 404);
-    let (_, v) = app.get(&admin, "/api/conversations?q=damaged").await;
+    let (_, v) = app.get(admin, "/api/conversations?q=damaged").await;
     assert_eq!(
         ids(&v),
         Vec::<String>::new(),
@@ -945,14 +987,11 @@ async fn conversation_actions_filters_and_search(b: Backend) {
     .await;
     assert_eq!(s, 200, "{v}");
     let again = v["conversation_id"].as_str().expect("id").to_owned();
-    assert_ne!(again, ana);
-    let (s, _) = app
-        .get(&admin, &format!("/api/conversations/{again}"))
-        .await;
+    assert_ne!(&again, ana);
+    let (s, _) = app.get(admin, &format!("/api/conversations/{again}")).await;
     assert_eq!(s, 200);
-    let (_, v) = app.get(&admin, "/api/conversations?q=damaged").await;
+    let (_, v) = app.get(admin, "/api/conversations?q=damaged").await;
     assert_eq!(ids(&v), vec![again.clone()]);
-    let _ = me_id;
 }
 
 /// The schema a `$ref` points to (or the schema itself).
@@ -1164,7 +1203,10 @@ both_backends!(
     a_client_that_stops_reading_is_disconnected,
     a_silent_client_is_dropped_by_the_heartbeat,
     websocket_needs_a_valid_token,
-    conversation_actions_filters_and_search,
+    the_list_filters_by_status_state_tag_text_channel_and_time,
+    keyset_pages_hold_every_conversation_once,
+    an_archived_conversation_leaves_the_default_list,
+    a_deleted_conversation_is_gone_and_its_customer_starts_anew,
     search_matches_symbols_literally,
     openapi_document_matches_the_routes,
 );

@@ -9,8 +9,8 @@ use switchboard::providers::api;
 use crate::{
     both_backends,
     helpers::{
-        customer, eventually, login, status_json, Backend, ServerProcess, StandIn, TestDb,
-        ADMIN_EMAIL, ADMIN_PASSWORD, SECRET,
+        customer, eventually, login, status_json, Backend, FakeProvider, Reply, ServerProcess,
+        TestDb, ADMIN_EMAIL, ADMIN_PASSWORD, CALLBACK_PATH, SECRET,
     },
 };
 
@@ -71,10 +71,10 @@ async fn post_signed(client: &reqwest::Client, base: &str, body: &Value) -> (u16
 
 async fn kill_9_loses_nothing_and_pending_work_resumes(b: Backend) {
     let db = TestDb::new(b);
-    let stand_in = StandIn::start().await;
+    let receiver = FakeProvider::callback_receiver().await;
     // The callback receiver is down: every reply stays queued in the outbox.
-    stand_in.answer(503);
-    let config = write_config(&db, &stand_in.url);
+    receiver.on("POST", CALLBACK_PATH, Reply::status(503));
+    let config = write_config(&db, &receiver.callback_url());
     let client = reqwest::Client::new();
 
     let server = ServerProcess::start(&config, &[]);
@@ -108,13 +108,13 @@ async fn kill_9_loses_nothing_and_pending_work_resumes(b: Backend) {
     assert_eq!(resp.status().as_u16(), 200);
     // Let some delivery attempts fail, so the crash lands in the middle of retries.
     eventually("failed attempts", Duration::from_secs(10), || async {
-        (stand_in.all().len() >= 3).then_some(())
+        (receiver.calls().len() >= 3).then_some(())
     })
     .await;
     server.kill9();
 
     // The receiver is back; the server restarts on the same database.
-    stand_in.answer(200);
+    receiver.on("POST", CALLBACK_PATH, Reply::status(200));
     let server = ServerProcess::start(&config, &[]);
     let token = login(&client, &server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     for id in &conversations {
@@ -136,8 +136,8 @@ async fn kill_9_loses_nothing_and_pending_work_resumes(b: Backend) {
     }
     // Every queued reply is delivered after the restart, once per message id.
     let delivered = eventually("all replies delivered", Duration::from_secs(20), || async {
-        let mut ids: Vec<String> = stand_in
-            .delivered()
+        let mut ids: Vec<String> = receiver
+            .accepted()
             .iter()
             .map(|r| {
                 r.json()["conversation_id"]
@@ -182,14 +182,14 @@ async fn kill_9_loses_nothing_and_pending_work_resumes(b: Backend) {
 /// restart the customer still gets the answer.
 async fn a_question_left_unanswered_by_a_crash_is_answered_after_it(b: Backend) {
     let db = TestDb::new(b);
-    let stand_in = StandIn::start().await;
+    let receiver = FakeProvider::callback_receiver().await;
     let slow = write_config_with(
         &db,
-        &stand_in.url,
+        &receiver.callback_url(),
         "slow.toml",
         "[assistant]\nreply_delay_ms = 30000\n",
     );
-    let config = write_config(&db, &stand_in.url);
+    let config = write_config(&db, &receiver.callback_url());
     let client = reqwest::Client::new();
 
     let server = ServerProcess::start(&slow, &[]);
@@ -203,7 +203,7 @@ async fn a_question_left_unanswered_by_a_crash_is_answered_after_it(b: Backend) 
     let id = ack["conversation_id"].as_str().expect("id").to_owned();
     server.kill9();
     assert!(
-        stand_in.all().is_empty(),
+        receiver.calls().is_empty(),
         "nothing was answered before the crash"
     );
 
@@ -232,7 +232,7 @@ async fn a_question_left_unanswered_by_a_crash_is_answered_after_it(b: Backend) 
     )
     .await;
     eventually("the answer delivered", Duration::from_secs(15), || async {
-        (stand_in.delivered().len() == 1).then_some(())
+        (receiver.accepted().len() == 1).then_some(())
     })
     .await;
     server.kill9();

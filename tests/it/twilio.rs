@@ -14,7 +14,8 @@ use switchboard::{
 
 use crate::{
     both_backends,
-    helpers::{eventually, setting, Backend, Provider, TestApp},
+    fixtures::{given_a_twilio_conversation, given_a_twilio_conversation_with, Conversation},
+    helpers::{eventually, setting, Backend, Call, FakeProvider, Reply, TestApp},
 };
 
 pub const AUTH_TOKEN: &str = "twilio-auth-token-0123456789abcdef";
@@ -25,16 +26,11 @@ pub const SEND_PATH: &str = "/2010-04-01/Accounts/AC0123456789abcdef0123456789ab
 pub const PHONE: &str = "+447700900123";
 const CONTENT_SID: &str = "HXb5b62575e6e4ff6129ad7c8efe1f983e";
 const WAIT: Duration = Duration::from_secs(10);
-const HANDOFF: &str = "I need to talk to someone";
+pub const HANDOFF: &str = "I need to talk to someone";
 
-pub async fn start(b: Backend, customize: impl FnOnce(&mut Settings)) -> (TestApp, Provider) {
-    let api = Provider::start().await;
-    api.on(
-        "POST",
-        SEND_PATH,
-        201,
-        json!({"sid": "SM{seq}", "status": "queued", "num_segments": "1", "error_code": null, "error_message": null}),
-    );
+pub async fn start(b: Backend, customize: impl FnOnce(&mut Settings)) -> (TestApp, FakeProvider) {
+    let api = FakeProvider::start().await;
+    api.on("POST", SEND_PATH, Reply::json(201, json!({"sid": "SM{seq}", "status": "queued", "num_segments": "1", "error_code": null, "error_message": null})));
     let url = api.url.clone();
     let app = TestApp::spawn_with(b, |s| {
         s.inboxes.push(twilio_inbox(&url));
@@ -148,7 +144,7 @@ async fn status_callback(app: &TestApp, sid: &str, status: &str, extra: &[(&str,
     assert_eq!(s, 204, "{status}: {body}");
 }
 
-fn form(call: &crate::helpers::ProviderCall) -> Vec<(String, String)> {
+fn form(call: &Call) -> Vec<(String, String)> {
     twilio::parse_form(&call.body)
 }
 
@@ -156,7 +152,7 @@ fn basic() -> String {
     format!("Basic {}", BASE64.encode(format!("{SID}:{AUTH_TOKEN}")))
 }
 
-async fn conversation_with(app: &TestApp, token: &str, external_id: &str) -> Value {
+pub async fn conversation_with(app: &TestApp, token: &str, external_id: &str) -> Value {
     eventually(
         &format!("conversation with {external_id}"),
         WAIT,
@@ -240,24 +236,20 @@ async fn signatures_are_checked_over_the_configured_url(b: Backend) {
     assert_eq!(texts, [json!(HANDOFF), json!("second")]);
 }
 
-async fn inbound_sms_mms_and_whatsapp_through_twilio(b: Backend) {
+async fn an_mms_is_one_message_with_its_files_fetched_with_the_account_credentials(b: Backend) {
     let (app, api) = start(b, |_| {}).await;
     let token = app.login().await;
     let media0 = format!("/2010-04-01/Accounts/{SID}/Messages/MM0003/Media/ME0");
     let media1 = format!("/2010-04-01/Accounts/{SID}/Messages/MM0003/Media/ME1");
-    api.on_bytes(
+    api.on(
         "GET",
         &media0,
-        200,
-        "image/jpeg",
-        b"\xff\xd8 photo".to_vec(),
+        Reply::bytes(200, "image/jpeg", b"\xff\xd8 photo".to_vec()),
     );
-    api.on_bytes(
+    api.on(
         "GET",
         &media1,
-        200,
-        "application/pdf",
-        b"%PDF invoice".to_vec(),
+        Reply::bytes(200, "application/pdf", b"%PDF invoice".to_vec()),
     );
     inbound(&app, &sms("SM0001", PHONE, HANDOFF)).await;
     // An MMS: text and two files.
@@ -321,9 +313,12 @@ async fn inbound_sms_mms_and_whatsapp_through_twilio(b: Backend) {
         2,
         "an MMS is one message"
     );
+}
 
-    // The same phone over WhatsApp: its own conversation (replies go out on WhatsApp), the
-    // same person (E.164).
+/// The same phone over WhatsApp: its own conversation (replies go out on WhatsApp), the same
+/// person (E.164).
+async fn whatsapp_through_twilio_is_its_own_conversation_with_the_same_person(b: Backend) {
+    let c = given_a_twilio_conversation(b).await;
     let mut wa = sms("SM0004", &format!("whatsapp:{PHONE}"), "");
     wa.retain(|(k, _)| !matches!(k.as_str(), "Body" | "To"));
     wa.extend(pairs(&[
@@ -335,15 +330,15 @@ async fn inbound_sms_mms_and_whatsapp_through_twilio(b: Backend) {
         ("Label", "Office"),
         ("Address", "London"),
     ]));
-    inbound(&app, &wa).await;
+    inbound(&c.app, &wa).await;
     let mut button = sms("SM0005", &format!("whatsapp:{PHONE}"), "Yes");
     button.extend(pairs(&[
         ("ButtonPayload", "confirm-42"),
         ("ButtonText", "Yes"),
     ]));
-    inbound(&app, &button).await;
-    let wconv = conversation_with(&app, &token, &format!("whatsapp:{PHONE}")).await;
-    assert_ne!(wconv["id"], conv["id"]);
+    inbound(&c.app, &button).await;
+    let wconv = conversation_with(&c.app, &c.token, &format!("whatsapp:{PHONE}")).await;
+    assert_ne!(wconv["id"], c.id.as_str());
     assert_eq!(wconv["network"], "whatsapp");
     assert_eq!(
         (
@@ -352,8 +347,9 @@ async fn inbound_sms_mms_and_whatsapp_through_twilio(b: Backend) {
         ),
         (Some(PHONE), Some("Amy"))
     );
-    let wmsgs = app
-        .messages(&token, wconv["id"].as_str().expect("id"))
+    let wmsgs = c
+        .app
+        .messages(&c.token, wconv["id"].as_str().expect("id"))
         .await;
     let customer: Vec<&Value> = wmsgs.iter().filter(|m| m["author"] == "customer").collect();
     assert_eq!(customer[0]["kind"], "location");
@@ -366,42 +362,29 @@ async fn inbound_sms_mms_and_whatsapp_through_twilio(b: Backend) {
         customer[1]["payload"],
         json!({"payload": "confirm-42", "text": "Yes"})
     );
+}
 
-    // Twilio retries a webhook that timed out: the same MessageSid is one message.
-    inbound(&app, &sms("SM0001", PHONE, HANDOFF)).await;
-    let again = app.messages(&token, &id).await;
-    assert_eq!(again.len(), msgs.len());
+/// Twilio retries a webhook that timed out: the same MessageSid is one message.
+async fn a_retried_webhook_is_one_message(b: Backend) {
+    let c = given_a_twilio_conversation(b).await;
+    let before = c.messages().await;
+    inbound(&c.app, &sms("SM0001", PHONE, HANDOFF)).await;
+    assert_eq!(c.messages().await.len(), before.len());
+}
+
+/// The agent sends `text`, and Twilio accepts it: the message's id and Twilio's sid.
+async fn sent(c: &Conversation, text: &str) -> (Value, String) {
+    let m = c.replied(text).await;
+    let sent = c.delivery(&m["id"], "sent").await;
+    (
+        m["id"].clone(),
+        sent["external_id"].as_str().expect("sid").to_owned(),
+    )
 }
 
 async fn every_message_status_moves_forward_only(b: Backend) {
-    let (app, api) = start(b, |_| {}).await;
-    let token = app.login().await;
-    inbound(&app, &sms("SM0001", PHONE, HANDOFF)).await;
-    let id = conversation_with(&app, &token, PHONE).await["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    let send = |text: &'static str| {
-        let (app, token, id) = (&app, token.clone(), id.clone());
-        async move {
-            let (s, m) = app
-                .post(
-                    &token,
-                    &format!("/api/conversations/{id}/messages"),
-                    &json!({"text": text}),
-                )
-                .await;
-            assert_eq!(s, 201, "{m}");
-            let mid = m["id"].as_str().expect("id").to_owned();
-            let sent = app
-                .message_where(&token, &id, "sent", |x| {
-                    x["id"] == mid.as_str() && x["delivery_status"] == "sent"
-                })
-                .await;
-            (mid, sent["external_id"].as_str().expect("sid").to_owned())
-        }
-    };
-    let (m1, sid1) = send("One").await;
+    let c = given_a_twilio_conversation(b).await;
+    let (m1, sid1) = sent(&c, "One").await;
     assert!(sid1.starts_with("SM"));
     // Twilio's statuses, late, repeated and out of order.
     for st in [
@@ -415,36 +398,32 @@ async fn every_message_status_moves_forward_only(b: Backend) {
         "delivered",
         "undelivered",
     ] {
-        status_callback(&app, &sid1, st, &[]).await;
+        status_callback(&c.app, &sid1, st, &[]).await;
     }
-    let m = app
-        .message_where(&token, &id, "read", |x| x["id"] == m1.as_str())
+    let m = c
+        .app
+        .message_where(&c.token, &c.id, "read", |x| x["id"] == m1)
         .await;
     assert_eq!(
         (m["delivery_status"].as_str(), m["failure_reason"].as_str()),
         (Some("read"), None)
     );
+}
 
-    let (m2, sid2) = send("Two").await;
-    status_callback(&app, &sid2, "undelivered", &[("ErrorCode", "30003")]).await;
-    let m = app
-        .message_where(&token, &id, "undelivered", |x| {
-            x["id"] == m2.as_str() && x["delivery_status"] == "failed"
-        })
-        .await;
+async fn undelivered_and_canceled_messages_fail_with_the_reason(b: Backend) {
+    let c = given_a_twilio_conversation(b).await;
+    let (m2, sid2) = sent(&c, "Two").await;
+    status_callback(&c.app, &sid2, "undelivered", &[("ErrorCode", "30003")]).await;
+    let m = c.delivery(&m2, "failed").await;
     assert_eq!(
         m["failure_reason"],
         "30003: Unreachable destination handset"
     );
 
-    let (m3, sid3) = send("Three").await;
-    status_callback(&app, &sid3, "partially_delivered", &[]).await;
-    status_callback(&app, &sid3, "canceled", &[]).await;
-    let m = app
-        .message_where(&token, &id, "canceled", |x| {
-            x["id"] == m3.as_str() && x["delivery_status"] == "failed"
-        })
-        .await;
+    let (m3, sid3) = sent(&c, "Three").await;
+    status_callback(&c.app, &sid3, "partially_delivered", &[]).await;
+    status_callback(&c.app, &sid3, "canceled", &[]).await;
+    let m = c.delivery(&m3, "failed").await;
     assert!(
         m["failure_reason"]
             .as_str()
@@ -452,29 +431,34 @@ async fn every_message_status_moves_forward_only(b: Backend) {
             .starts_with("canceled: "),
         "{m}"
     );
+}
 
-    // Statuses of inbound messages mean nothing here; unknown values are refused.
-    status_callback(&app, "SM0001", "received", &[]).await;
+/// Statuses of inbound messages mean nothing here; unknown values are refused.
+async fn inbound_and_unknown_statuses_change_nothing(b: Backend) {
+    let c = given_a_twilio_conversation(b).await;
+    let (m1, sid1) = sent(&c, "One").await;
+    status_callback(&c.app, "SM0001", "received", &[]).await;
     let bad = pairs(&[
         ("MessageSid", &sid1),
         ("MessageStatus", "exploded"),
         ("AccountSid", SID),
     ]);
     let (s, body) = post_form(
-        &app,
+        &c.app,
         "/webhooks/twilio/sms/status",
         &bad,
         Some(&format!("{PUBLIC}/status")),
     )
     .await;
     assert_eq!(s, 400, "{body}");
-    assert_eq!(api.calls_to("POST", SEND_PATH).len(), 3);
+    c.delivery(&m1, "sent").await;
+    assert_eq!(c.provider.calls_to("POST", SEND_PATH).len(), 1);
 }
 
 /// With smart encoding, look-alikes outside GSM-7 are replaced before sending: one segment
 /// instead of two, counted and stored as sent.
 async fn smart_encoding_sends_look_alikes_in_gsm7(b: Backend) {
-    let (app, api) = start(b, |s| {
+    let c = given_a_twilio_conversation_with(b, |s| {
         for inbox in &mut s.inboxes {
             if let ChannelSettings::Twilio(sms) = &mut inbox.channel {
                 sms.smart_encoding = true;
@@ -482,23 +466,19 @@ async fn smart_encoding_sends_look_alikes_in_gsm7(b: Backend) {
         }
     })
     .await;
-    let token = app.login().await;
-    inbound(&app, &sms("SM0001", PHONE, HANDOFF)).await;
-    let id = conversation_with(&app, &token, PHONE).await["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
     let text = "We\u{2019}re open Monday to Friday, 9:00\u{2013}18:00, and Saturday 10:00\u{2013}14:00. \u{201c}See you soon\u{201d}\u{2026} Thanks!";
-    let (_, raw) = app
-        .post(&token, "/api/sms/segments", &json!({"text": text}))
+    let (_, raw) = c
+        .app
+        .post(&c.token, "/api/sms/segments", &json!({"text": text}))
         .await;
     assert_eq!(
         (&raw["encoding"], &raw["segments"]),
         (&json!("UCS-2"), &json!(2))
     );
-    let (_, counted) = app
+    let (_, counted) = c
+        .app
         .post(
-            &token,
+            &c.token,
             "/api/sms/segments",
             &json!({"text": text, "inbox": "sms"}),
         )
@@ -507,42 +487,23 @@ async fn smart_encoding_sends_look_alikes_in_gsm7(b: Backend) {
         (&counted["encoding"], &counted["segments"]),
         (&json!("GSM-7"), &json!(1))
     );
-    let (s, m) = app
-        .post(
-            &token,
-            &format!("/api/conversations/{id}/messages"),
-            &json!({"text": text}),
-        )
-        .await;
+    let (s, m) = c.reply(text).await;
     assert_eq!((s, &m["segments"]), (201, &json!(1)), "{m}");
     let sent = "We're open Monday to Friday, 9:00-18:00, and Saturday 10:00-14:00. \"See you soon\"... Thanks!";
     assert_eq!(m["text"], sent);
     let call = eventually("the SMS at Twilio", WAIT, || async {
-        api.calls_to("POST", SEND_PATH).into_iter().next()
+        c.provider.calls_to("POST", SEND_PATH).into_iter().next()
     })
     .await;
     assert!(form(&call).contains(&("Body".to_owned(), sent.to_owned())));
 }
 
-async fn outbound_requests_are_the_messages_api_with_segments(b: Backend) {
-    let (app, api) = start(b, |_| {}).await;
-    let token = app.login().await;
-    inbound(&app, &sms("SM0001", PHONE, HANDOFF)).await;
-    let id = conversation_with(&app, &token, PHONE).await["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    let (s, m) = app
-        .post(
-            &token,
-            &format!("/api/conversations/{id}/messages"),
-            &json!({"text": "Your order is ready"}),
-        )
-        .await;
-    assert_eq!(s, 201);
+async fn a_reply_is_the_messages_api_request_with_basic_auth(b: Backend) {
+    let c = given_a_twilio_conversation(b).await;
+    let m = c.replied("Your order is ready").await;
     assert_eq!(m["segments"], 1);
     let call = eventually("the SMS at Twilio", WAIT, || async {
-        api.calls_to("POST", SEND_PATH).into_iter().next()
+        c.provider.calls_to("POST", SEND_PATH).into_iter().next()
     })
     .await;
     assert_eq!(call.header("authorization"), Some(basic().as_str()));
@@ -559,22 +520,26 @@ async fn outbound_requests_are_the_messages_api_with_segments(b: Backend) {
             ("StatusCallback", &format!("{PUBLIC}/status"))
         ])
     );
-    // A long text in UCS-2 (an emoji) takes several segments, counted the way Twilio bills.
+}
+
+/// A long text in UCS-2 (an emoji) takes several segments, counted the way Twilio bills.
+async fn a_long_text_takes_the_segments_twilio_bills(b: Backend) {
+    let c = given_a_twilio_conversation(b).await;
     let long = format!("{} 🙂", "Danke schön für Ihre Geduld. ".repeat(3));
-    let (_, m) = app
-        .post(
-            &token,
-            &format!("/api/conversations/{id}/messages"),
-            &json!({"text": long}),
-        )
-        .await;
-    let (s, counted) = app
-        .post(&token, "/api/sms/segments", &json!({"text": long}))
+    let m = c.replied(&long).await;
+    let (s, counted) = c
+        .app
+        .post(&c.token, "/api/sms/segments", &json!({"text": long}))
         .await;
     assert_eq!(s, 200);
     assert_eq!(counted["encoding"], "UCS-2");
     assert_eq!(m["segments"], counted["segments"]);
     assert_eq!(counted["segments"], 2);
+}
+
+async fn the_segment_counter_answers_agents_only_and_checks_its_input(b: Backend) {
+    let (app, _api) = start(b, |_| {}).await;
+    let token = app.login().await;
     let (_, gsm) = app
         .post(&token, "/api/sms/segments", &json!({"text": "hello"}))
         .await;
@@ -595,12 +560,16 @@ async fn outbound_requests_are_the_messages_api_with_segments(b: Backend) {
         .map(|r| (r.status().as_u16(), ()))
         .expect("request");
     assert_eq!(s, 401);
+}
 
-    // A file goes by MediaUrl (our signed public link) with its caption as Body.
-    let (s, sent) = app
+/// A file goes by MediaUrl (our signed public link) with its caption as Body.
+async fn a_file_goes_by_its_signed_media_url_with_the_caption_as_body(b: Backend) {
+    let c = given_a_twilio_conversation(b).await;
+    let (s, sent) = c
+        .app
         .post_bytes(
-            &token,
-            &format!("/api/conversations/{id}/attachments?caption=Receipt"),
+            &c.token,
+            &format!("/api/conversations/{}/attachments?caption=Receipt", c.id),
             "image/jpeg",
             b"\xff\xd8 receipt",
         )
@@ -608,7 +577,8 @@ async fn outbound_requests_are_the_messages_api_with_segments(b: Backend) {
     assert_eq!(s, 201, "{sent}");
     assert_eq!(sent["segments"], Value::Null);
     let mms = eventually("the MMS at Twilio", WAIT, || async {
-        api.calls_to("POST", SEND_PATH)
+        c.provider
+            .calls_to("POST", SEND_PATH)
             .into_iter()
             .find(|c| form(c).iter().any(|(k, _)| k == "MediaUrl"))
     })
@@ -636,7 +606,8 @@ async fn outbound_requests_are_the_messages_api_with_segments(b: Backend) {
             ("StatusCallback", &format!("{PUBLIC}/status"))
         ])
     );
-    let (s, _, bytes) = app
+    let (s, _, bytes) = c
+        .app
         .get_bytes(
             None,
             media_url.trim_start_matches("https://inbox.example.test"),
@@ -645,21 +616,11 @@ async fn outbound_requests_are_the_messages_api_with_segments(b: Backend) {
     assert_eq!((s, bytes.as_slice()), (200, &b"\xff\xd8 receipt"[..]));
 }
 
-async fn whatsapp_through_twilio_needs_templates_outside_the_window(b: Backend) {
-    let (app, api) = start(b, |_| {}).await;
+/// A WhatsApp conversation through Twilio that an agent started with the `appointment`
+/// template, before the customer answered; the template is at Twilio.
+async fn given_a_whatsapp_conversation_started_with_a_template(b: Backend) -> Conversation {
+    let (app, provider) = start(b, |_| {}).await;
     let token = app.login().await;
-    let (s, body) = app
-        .post(
-            &token,
-            "/api/conversations",
-            &json!({"inbox": "sms", "phone": "07700 900456", "network": "whatsapp", "text": "hi"}),
-        )
-        .await;
-    assert_eq!(
-        (s, body["error"].as_str()),
-        (422, Some("validation_failed")),
-        "{body}"
-    );
     let (s, started) = app
         .post(&token, "/api/conversations", &json!({"inbox": "sms", "name": "Bea", "phone": "07700 900456", "network": "whatsapp", "template": "appointment", "parameters": ["Friday 10:00"]}))
         .await;
@@ -673,8 +634,39 @@ async fn whatsapp_through_twilio_needs_templates_outside_the_window(b: Backend) 
         "Your appointment is on Friday 10:00."
     );
     assert_eq!(started["message"]["segments"], Value::Null, "not an SMS");
+    eventually("the template at Twilio", WAIT, || async {
+        (provider.calls_to("POST", SEND_PATH).len() == 1).then_some(())
+    })
+    .await;
+    let id = started["conversation"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    Conversation {
+        app,
+        token,
+        id,
+        provider,
+    }
+}
+
+async fn whatsapp_through_twilio_starts_with_a_content_template(b: Backend) {
+    let c = given_a_whatsapp_conversation_started_with_a_template(b).await;
+    let (s, body) = c
+        .app
+        .post(
+            &c.token,
+            "/api/conversations",
+            &json!({"inbox": "sms", "phone": "07700 900456", "network": "whatsapp", "text": "hi"}),
+        )
+        .await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (422, Some("validation_failed")),
+        "free text cannot start it: {body}"
+    );
     let call = eventually("the template at Twilio", WAIT, || async {
-        api.calls_to("POST", SEND_PATH).into_iter().next()
+        c.provider.calls_to("POST", SEND_PATH).into_iter().next()
     })
     .await;
     assert_eq!(
@@ -687,20 +679,13 @@ async fn whatsapp_through_twilio_needs_templates_outside_the_window(b: Backend) 
             ("StatusCallback", &format!("{PUBLIC}/status"))
         ])
     );
-    let id = started["conversation"]["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    let (s, body) = app
-        .post(
-            &token,
-            &format!("/api/conversations/{id}/messages"),
-            &json!({"text": "Free text"}),
-        )
-        .await;
+    let (s, body) = c.reply("Free text").await;
     assert_eq!((s, body["error"].as_str()), (422, Some("window_closed")));
+}
 
-    // SMS starts with text; a 63016 from Twilio shows on the message.
+async fn an_sms_conversation_starts_with_text(b: Backend) {
+    let (app, api) = start(b, |_| {}).await;
+    let token = app.login().await;
     let (s, started) = app
         .post(
             &token,
@@ -710,26 +695,21 @@ async fn whatsapp_through_twilio_needs_templates_outside_the_window(b: Backend) 
         .await;
     assert_eq!(s, 201, "{started}");
     assert_eq!(started["message"]["segments"], 1);
-    eventually("the SMS at Twilio", WAIT, || async {
-        (api.calls_to("POST", SEND_PATH).len() == 2).then_some(())
+    let call = eventually("the SMS at Twilio", WAIT, || async {
+        api.calls_to("POST", SEND_PATH).into_iter().next()
     })
     .await;
-    inbound(&app, &sms("SM0100", "whatsapp:+447700900456", HANDOFF)).await;
-    api.script("POST", SEND_PATH, &[(400, json!({"code": 63016, "message": "Failed to send freeform message because you are outside the allowed window. If you are using WhatsApp, please use a Message Template.", "more_info": "https://www.twilio.com/docs/errors/63016", "status": 400}))]);
-    let (s, m) = app
-        .post(
-            &token,
-            &format!("/api/conversations/{id}/messages"),
-            &json!({"text": "Thanks for writing"}),
-        )
-        .await;
-    assert_eq!(s, 201, "{m}");
-    let mid = m["id"].as_str().expect("id").to_owned();
-    let failed = app
-        .message_where(&token, &id, "failed", |x| {
-            x["id"] == mid.as_str() && x["delivery_status"] == "failed"
-        })
-        .await;
+    assert!(form(&call).contains(&("Body".to_owned(), "Your parcel is here".to_owned())));
+}
+
+/// Twilio's 63016 (outside the WhatsApp window) shows on the message, whether Twilio answers
+/// it at once or reports it by status callback.
+async fn a_63016_from_twilio_shows_on_the_message(b: Backend) {
+    let c = given_a_whatsapp_conversation_started_with_a_template(b).await;
+    inbound(&c.app, &sms("SM0100", "whatsapp:+447700900456", HANDOFF)).await;
+    c.provider.script("POST", SEND_PATH, [Reply::json(400, json!({"code": 63016, "message": "Failed to send freeform message because you are outside the allowed window. If you are using WhatsApp, please use a Message Template.", "more_info": "https://www.twilio.com/docs/errors/63016", "status": 400}))]);
+    let m = c.replied("Thanks for writing").await;
+    let failed = c.delivery(&m["id"], "failed").await;
     assert!(
         failed["failure_reason"]
             .as_str()
@@ -738,32 +718,37 @@ async fn whatsapp_through_twilio_needs_templates_outside_the_window(b: Backend) 
         "{failed}"
     );
     // …and the asynchronous form of it.
-    let (_, m) = app
-        .post(
-            &token,
-            &format!("/api/conversations/{id}/messages"),
-            &json!({"text": "Second try"}),
-        )
-        .await;
-    let mid = m["id"].as_str().expect("id").to_owned();
-    let sent = app
-        .message_where(&token, &id, "sent", |x| {
-            x["id"] == mid.as_str() && x["delivery_status"] == "sent"
-        })
-        .await;
+    let m = c.replied("Second try").await;
+    let sent = c.delivery(&m["id"], "sent").await;
     status_callback(
-        &app,
+        &c.app,
         sent["external_id"].as_str().expect("sid"),
         "failed",
         &[("ErrorCode", "63016")],
     )
     .await;
-    let failed = app
-        .message_where(&token, &id, "failed by callback", |x| {
-            x["id"] == mid.as_str() && x["delivery_status"] == "failed"
-        })
-        .await;
+    let failed = c.delivery(&m["id"], "failed").await;
     assert_eq!(failed["failure_reason"], "63016: Outside messaging window");
+}
+
+/// Twilio's 429 with `Retry-After`: the send waits that long, not the outbox's own backoff
+/// (50–200 ms in tests).
+async fn a_rate_limit_waits_the_seconds_twilio_asks_for(b: Backend) {
+    let c = given_a_twilio_conversation(b).await;
+    c.provider.script(
+        "POST",
+        SEND_PATH,
+        [
+            Reply::json(429, json!({"code": 20429, "message": "Too Many Requests"}))
+                .header("Retry-After", "2"),
+        ],
+    );
+    let m = c.replied("Patience").await;
+    c.delivery(&m["id"], "sent").await;
+    let calls = c.provider.calls_to("POST", SEND_PATH);
+    assert_eq!(calls.len(), 2, "one refusal, then the send");
+    let gap = calls[1].at - calls[0].at;
+    assert!(gap >= Duration::from_millis(1900), "waited only {gap:?}");
 }
 
 async fn an_outage_leaves_messages_queued_then_they_go_out(b: Backend) {
@@ -772,13 +757,13 @@ async fn an_outage_leaves_messages_queued_then_they_go_out(b: Backend) {
     api.script(
         "POST",
         SEND_PATH,
-        &[
-            (
+        [
+            Reply::json(
                 500,
                 json!({"code": 20500, "message": "Internal Server Error"}),
             ),
-            (429, json!({"code": 20429, "message": "Too Many Requests"})),
-            (503, json!({})),
+            Reply::json(429, json!({"code": 20429, "message": "Too Many Requests"})),
+            Reply::json(503, json!({})),
         ],
     );
     // The assistant's answer to an SMS goes out through Twilio too.
@@ -813,11 +798,21 @@ async fn an_outage_leaves_messages_queued_then_they_go_out(b: Backend) {
 }
 
 both_backends!(
-    smart_encoding_sends_look_alikes_in_gsm7,
     signatures_are_checked_over_the_configured_url,
-    inbound_sms_mms_and_whatsapp_through_twilio,
+    an_mms_is_one_message_with_its_files_fetched_with_the_account_credentials,
+    whatsapp_through_twilio_is_its_own_conversation_with_the_same_person,
+    a_retried_webhook_is_one_message,
     every_message_status_moves_forward_only,
-    outbound_requests_are_the_messages_api_with_segments,
-    whatsapp_through_twilio_needs_templates_outside_the_window,
+    undelivered_and_canceled_messages_fail_with_the_reason,
+    inbound_and_unknown_statuses_change_nothing,
+    smart_encoding_sends_look_alikes_in_gsm7,
+    a_reply_is_the_messages_api_request_with_basic_auth,
+    a_long_text_takes_the_segments_twilio_bills,
+    the_segment_counter_answers_agents_only_and_checks_its_input,
+    a_file_goes_by_its_signed_media_url_with_the_caption_as_body,
+    whatsapp_through_twilio_starts_with_a_content_template,
+    an_sms_conversation_starts_with_text,
+    a_63016_from_twilio_shows_on_the_message,
+    a_rate_limit_waits_the_seconds_twilio_asks_for,
     an_outage_leaves_messages_queued_then_they_go_out,
 );

@@ -13,7 +13,7 @@ use switchboard::{
 
 use crate::{
     both_backends,
-    helpers::{customer, eventually, setting, status_json, Backend, Provider, TestApp, SECRET},
+    helpers::{customer, eventually, setting, status_json, Backend, FakeProvider, TestApp, SECRET},
     meta, twilio, whatsapp,
 };
 
@@ -21,8 +21,8 @@ const WAIT: Duration = Duration::from_secs(20);
 
 /// One server with every channel: API (`support`), WhatsApp (`wa`), Twilio (`sms`) and
 /// Messenger (`fb`), the providers played by one stand-in.
-pub async fn all_channels(b: Backend) -> (TestApp, Provider) {
-    let provider = Provider::start().await;
+pub async fn all_channels(b: Backend) -> (TestApp, FakeProvider) {
+    let provider = FakeProvider::start().await;
     let url = provider.url.clone();
     let app = TestApp::spawn_with(b, |s| {
         let mut wa = whatsapp::whatsapp_inbox(&url);

@@ -13,7 +13,8 @@ use switchboard::{
 
 use crate::{
     both_backends,
-    helpers::{eventually, setting, status_json, Backend, Provider, TestApp},
+    fixtures::{given_a_whatsapp_conversation, given_a_whatsapp_conversation_with, Conversation},
+    helpers::{eventually, setting, status_json, Backend, FakeProvider, Reply, TestApp},
 };
 
 pub const APP_SECRET: &str = "wa-app-secret-0123456789abcdef";
@@ -51,18 +52,30 @@ pub fn whatsapp_inbox(api_url: &str) -> InboxSettings {
     )
 }
 
-pub async fn start(b: Backend, customize: impl FnOnce(&mut Settings)) -> (TestApp, Provider) {
-    let graph = Provider::start().await;
+pub async fn start(b: Backend, customize: impl FnOnce(&mut Settings)) -> (TestApp, FakeProvider) {
+    let graph = FakeProvider::start().await;
+    let app = start_against(b, &graph, customize).await;
+    (app, graph)
+}
+
+/// The server with the WhatsApp inbox `wa` sending to `graph`, which accepts every send.
+pub async fn start_against(
+    b: Backend,
+    graph: &FakeProvider,
+    customize: impl FnOnce(&mut Settings),
+) -> TestApp {
     graph.on(
         "POST",
         SEND_PATH,
-        200,
-        json!({"messaging_product": "whatsapp",
+        Reply::json(
+            200,
+            json!({"messaging_product": "whatsapp",
                "contacts": [{"input": CUSTOMER, "wa_id": CUSTOMER}],
                "messages": [{"id": "wamid.OUT{seq}", "message_status": "accepted"}]}),
+        ),
     );
     let url = graph.url.clone();
-    let app = TestApp::spawn_with(b, |s| {
+    TestApp::spawn_with(b, |s| {
         let mut wa = whatsapp_inbox(&url);
         wa.default_country_code = Some(setting("1"));
         crate::helpers::quiet(&mut wa);
@@ -70,8 +83,7 @@ pub async fn start(b: Backend, customize: impl FnOnce(&mut Settings)) -> (TestAp
         s.server.public_url = Some(setting(PUBLIC_URL));
         customize(s);
     })
-    .await;
-    (app, graph)
+    .await
 }
 
 /// Unix seconds `ago` seconds before now, as WhatsApp sends them (a string).
@@ -135,7 +147,7 @@ pub async fn the_conversation(app: &TestApp, token: &str) -> String {
 }
 
 /// Sent requests whose body (JSON) matches `pred`.
-pub fn sends(graph: &Provider, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
+pub fn sends(graph: &FakeProvider, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
     graph
         .calls_to("POST", SEND_PATH)
         .iter()
@@ -144,20 +156,13 @@ pub fn sends(graph: &Provider, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
         .collect()
 }
 
-pub fn media_answer(graph: &Provider, id: &str, mime: &str, bytes: &[u8]) {
+pub fn media_answer(graph: &FakeProvider, id: &str, mime: &str, bytes: &[u8]) {
+    graph.on("GET", &format!("/v25.0/{id}"), Reply::json(200, json!({"url": format!("{}/lookaside/{id}", graph.url), "mime_type": mime,
+               "sha256": "abc", "file_size": bytes.len(), "id": id, "messaging_product": "whatsapp"})));
     graph.on(
         "GET",
-        &format!("/v25.0/{id}"),
-        200,
-        json!({"url": format!("{}/lookaside/{id}", graph.url), "mime_type": mime,
-               "sha256": "abc", "file_size": bytes.len(), "id": id, "messaging_product": "whatsapp"}),
-    );
-    graph.on_bytes(
-        "GET",
         &format!("/lookaside/{id}"),
-        200,
-        mime,
-        bytes.to_vec(),
+        Reply::bytes(200, mime, bytes.to_vec()),
     );
 }
 
@@ -501,13 +506,15 @@ async fn failed_media_downloads_say_so_and_are_tried_again(b: Backend) {
     graph.on(
         "GET",
         "/v25.0/IMGX",
-        200,
-        json!({"mime_type": "image/jpeg", "id": "IMGX", "messaging_product": "whatsapp"}),
+        Reply::json(
+            200,
+            json!({"mime_type": "image/jpeg", "id": "IMGX", "messaging_product": "whatsapp"}),
+        ),
     );
     // This one fails for a while (more than a round of quick tries), then works.
     media_answer(&graph, "IMGY", "image/png", b"\x89PNG");
     let busy = json!({"error": {"message": "busy", "code": 2, "is_transient": true}});
-    graph.script("GET", "/v25.0/IMGY", &vec![(503, busy); 5]);
+    graph.script("GET", "/v25.0/IMGY", vec![Reply::json(503, busy); 5]);
     let image = |wamid: &str, media: &str| {
         json!({"from": CUSTOMER, "id": wamid, "timestamp": ts(1), "type": "image",
                "image": {"id": media, "mime_type": "image/jpeg", "sha256": "x"}})
@@ -608,29 +615,10 @@ async fn duplicates_are_ignored_and_messages_are_ordered_by_provider_time(b: Bac
 }
 
 async fn statuses_move_forward_only_whatever_their_order(b: Backend) {
-    let (app, graph) = start(b, |_| {}).await;
-    let token = app.login().await;
-    notify(
-        &app,
-        &notification(vec![text("wamid.IN1", 5, HANDOFF)], vec![]),
-    )
-    .await;
-    let id = the_conversation(&app, &token).await;
-    let (s, sent) = app
-        .post(
-            &token,
-            &format!("/api/conversations/{id}/messages"),
-            &json!({"text": "On it!"}),
-        )
-        .await;
-    assert_eq!(s, 201, "{sent}");
+    let c = given_a_whatsapp_conversation(b).await;
+    let sent = c.replied("On it!").await;
     assert_eq!(sent["delivery_status"], "queued");
-    let mid = sent["id"].as_str().expect("id").to_owned();
-    let sent = app
-        .message_where(&token, &id, "reply sent", |m| {
-            m["id"] == mid.as_str() && m["delivery_status"] == "sent"
-        })
-        .await;
+    let sent = c.delivery(&sent["id"], "sent").await;
     let wamid = sent["external_id"]
         .as_str()
         .expect("the provider's id is recorded")
@@ -639,60 +627,52 @@ async fn statuses_move_forward_only_whatever_their_order(b: Backend) {
 
     // Read arrives first (Meta skips `delivered` when both happen at once), then the rest.
     for st in ["read", "delivered", "sent", "failed"] {
-        notify(&app, &notification(vec![], vec![status(&wamid, st)])).await;
+        notify(&c.app, &notification(vec![], vec![status(&wamid, st)])).await;
     }
-    let m = app
-        .message_where(&token, &id, "read", |m| m["id"] == mid.as_str())
+    let m = c
+        .app
+        .message_where(&c.token, &c.id, "read", |m| m["id"] == sent["id"])
         .await;
     assert_eq!(
         (m["delivery_status"].as_str(), m["failure_reason"].as_str()),
         (Some("read"), None)
     );
+}
 
-    // A failure reported by webhook shows its code and title.
-    let (_, second) = app
-        .post(
-            &token,
-            &format!("/api/conversations/{id}/messages"),
-            &json!({"text": "Are you there?"}),
-        )
-        .await;
-    let mid2 = second["id"].as_str().expect("id").to_owned();
-    let sent2 = app
-        .message_where(&token, &id, "second sent", |m| {
-            m["id"] == mid2.as_str() && m["delivery_status"] == "sent"
-        })
-        .await;
-    let failed = json!({"id": sent2["external_id"], "status": "failed", "timestamp": ts(0), "recipient_id": CUSTOMER,
+async fn a_failure_reported_by_webhook_shows_its_code_and_title(b: Backend) {
+    let c = given_a_whatsapp_conversation(b).await;
+    let m = c.replied("Are you there?").await;
+    let sent = c.delivery(&m["id"], "sent").await;
+    let failed = json!({"id": sent["external_id"], "status": "failed", "timestamp": ts(0), "recipient_id": CUSTOMER,
         "errors": [{"code": 131047, "title": "Re-engagement message", "message": "Re-engagement message",
                     "error_data": {"details": "Message failed to send because more than 24 hours have passed since the customer last replied to this number."},
                     "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/"}]});
-    notify(&app, &notification(vec![], vec![failed])).await;
-    let m = app
-        .message_where(&token, &id, "failed", |m| {
-            m["id"] == mid2.as_str() && m["delivery_status"] == "failed"
-        })
-        .await;
+    notify(&c.app, &notification(vec![], vec![failed])).await;
+    let m = c.delivery(&m["id"], "failed").await;
     assert_eq!(m["failure_reason"], "131047: Re-engagement message");
+}
 
-    // A status that overtakes our record of the send is kept and applied once the id is known.
+/// A status that overtakes our record of the send is kept and applied once the id is known.
+async fn a_status_that_overtakes_the_send_is_applied_once_its_id_is_known(b: Backend) {
+    let c = given_a_whatsapp_conversation(b).await;
     notify(
-        &app,
+        &c.app,
         &notification(vec![], vec![status("wamid.EARLY", "delivered")]),
     )
     .await;
-    graph.script("POST", SEND_PATH, &[(200, json!({"messaging_product": "whatsapp", "contacts": [], "messages": [{"id": "wamid.EARLY"}]}))]);
-    let (_, third) = app
-        .post(
-            &token,
-            &format!("/api/conversations/{id}/messages"),
-            &json!({"text": "Third"}),
-        )
-        .await;
-    let mid3 = third["id"].as_str().expect("id").to_owned();
-    let m = app
-        .message_where(&token, &id, "early status applied", |m| {
-            m["id"] == mid3.as_str() && m["delivery_status"] != "queued"
+    c.provider.script(
+        "POST",
+        SEND_PATH,
+        [Reply::json(
+            200,
+            json!({"messaging_product": "whatsapp", "contacts": [], "messages": [{"id": "wamid.EARLY"}]}),
+        )],
+    );
+    let third = c.replied("Third").await;
+    let m = c
+        .app
+        .message_where(&c.token, &c.id, "early status applied", |m| {
+            m["id"] == third["id"] && m["delivery_status"] != "queued"
         })
         .await;
     assert_eq!(
@@ -701,25 +681,11 @@ async fn statuses_move_forward_only_whatever_their_order(b: Backend) {
     );
 }
 
-async fn outbound_text_and_media_are_the_documented_requests(b: Backend) {
-    let (app, graph) = start(b, |_| {}).await;
-    let token = app.login().await;
-    notify(
-        &app,
-        &notification(vec![text("wamid.IN1", 5, HANDOFF)], vec![]),
-    )
-    .await;
-    let id = the_conversation(&app, &token).await;
-    let (s, _) = app
-        .post(
-            &token,
-            &format!("/api/conversations/{id}/messages"),
-            &json!({"text": "Hello Jörg, how can I help?"}),
-        )
-        .await;
-    assert_eq!(s, 201);
+async fn a_reply_is_the_documented_text_request(b: Backend) {
+    let c = given_a_whatsapp_conversation(b).await;
+    c.replied("Hello Jörg, how can I help?").await;
     let call = eventually("the text at the Graph API", WAIT, || async {
-        graph.calls_to("POST", SEND_PATH).into_iter().next()
+        c.provider.calls_to("POST", SEND_PATH).into_iter().next()
     })
     .await;
     assert_eq!(
@@ -732,12 +698,16 @@ async fn outbound_text_and_media_are_the_documented_requests(b: Backend) {
         json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": CUSTOMER,
                "type": "text", "text": {"preview_url": false, "body": "Hello Jörg, how can I help?"}})
     );
+}
 
-    // An attachment: stored, offered to Meta by a signed public link, with its caption.
+/// An attachment is stored and offered to Meta by a signed public link, with its caption.
+async fn an_image_is_offered_by_a_signed_public_link_with_its_caption(b: Backend) {
+    let c = given_a_whatsapp_conversation(b).await;
+    let (app, token, id) = (&c.app, &c.token, &c.id);
     let png = b"\x89PNG\r\n\x1a\n a picture".to_vec();
     let (s, sent) = app
         .post_bytes(
-            &token,
+            token,
             &format!("/api/conversations/{id}/attachments?caption=Our%20menu"),
             "image/png",
             &png,
@@ -750,7 +720,9 @@ async fn outbound_text_and_media_are_the_documented_requests(b: Backend) {
     );
     let mid = sent["id"].as_str().expect("id").to_owned();
     let body = eventually("the image at the Graph API", WAIT, || async {
-        sends(&graph, |b| b["type"] == "image").into_iter().next()
+        sends(&c.provider, |b| b["type"] == "image")
+            .into_iter()
+            .next()
     })
     .await;
     let link = body["image"]["link"].as_str().expect("link").to_owned();
@@ -773,22 +745,28 @@ async fn outbound_text_and_media_are_the_documented_requests(b: Backend) {
     let (s, _, _) = app.get_bytes(None, &format!("/media/{mid}?sig=00")).await;
     assert_eq!(s, 403, "not without the signature");
     let (s, _, mine) = app
-        .get_bytes(Some(&token), &format!("/api/files/{mid}"))
+        .get_bytes(Some(token), &format!("/api/files/{mid}"))
         .await;
     assert_eq!((s, mine), (200, png));
+}
 
-    // A document keeps its name.
-    let (s, _) = app
+async fn a_document_keeps_its_name(b: Backend) {
+    let c = given_a_whatsapp_conversation(b).await;
+    let (s, _) = c
+        .app
         .post_bytes(
-            &token,
-            &format!("/api/conversations/{id}/attachments?filename=prices.pdf"),
+            &c.token,
+            &format!(
+                "/api/conversations/{}/attachments?filename=prices.pdf",
+                c.id
+            ),
             "application/pdf",
             b"%PDF-1.4",
         )
         .await;
     assert_eq!(s, 201);
     let doc = eventually("the document at the Graph API", WAIT, || async {
-        sends(&graph, |b| b["type"] == "document")
+        sends(&c.provider, |b| b["type"] == "document")
             .into_iter()
             .next()
     })
@@ -797,24 +775,35 @@ async fn outbound_text_and_media_are_the_documented_requests(b: Backend) {
     assert!(doc["document"]["link"]
         .as_str()
         .is_some_and(|l| l.starts_with(PUBLIC_URL)));
+}
 
-    // Bad uploads are refused with a clear error.
+async fn bad_uploads_are_refused_with_a_clear_error(b: Backend) {
+    let c = given_a_whatsapp_conversation(b).await;
     for (ct, bytes, status) in [
         ("multipart/form-data; boundary=x", &b"x"[..], 400),
         ("image/png", &b""[..], 422),
     ] {
-        let (s, body) = app
+        let (s, body) = c
+            .app
             .post_bytes(
-                &token,
-                &format!("/api/conversations/{id}/attachments"),
+                &c.token,
+                &format!("/api/conversations/{}/attachments", c.id),
                 ct,
                 bytes,
             )
             .await;
         assert_eq!(s, status, "{body}");
     }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        c.provider.calls_to("POST", SEND_PATH).is_empty(),
+        "nothing sent"
+    );
+}
 
-    // The assistant answers WhatsApp customers through the same API.
+/// The assistant answers WhatsApp customers through the same API.
+async fn the_assistant_answers_through_the_graph_api(b: Backend) {
+    let (app, graph) = start(b, |_| {}).await;
     let other = "34600111222";
     notify(&app, &json!({"object": "whatsapp_business_account", "entry": [entry(other, "Ana", vec![
         json!({"from": other, "id": "wamid.ANA", "timestamp": ts(2), "type": "text", "text": {"body": "What are your opening hours?"}})], vec![])]}))
@@ -909,55 +898,31 @@ async fn free_form_replies_outside_the_window_are_refused_before_any_call(b: Bac
     assert_eq!(s, 201);
 }
 
-async fn provider_errors_show_on_the_message(b: Backend) {
-    let (app, graph) = start(b, |_| {}).await;
-    let token = app.login().await;
-    notify(
-        &app,
-        &notification(vec![text("wamid.IN1", 5, HANDOFF)], vec![]),
-    )
-    .await;
-    let id = the_conversation(&app, &token).await;
-    graph.script("POST", SEND_PATH, &[(400, json!({"error": {
+async fn a_permanent_provider_error_shows_on_the_message_and_is_not_retried(b: Backend) {
+    let c = given_a_whatsapp_conversation(b).await;
+    c.provider.script("POST", SEND_PATH, [Reply::json(400, json!({"error": {
         "message": "(#131047) Re-engagement message", "type": "OAuthException", "code": 131047,
         "error_data": {"messaging_product": "whatsapp", "details": "Message failed to send because more than 24 hours have passed since the customer last replied to this number."},
         "fbtrace_id": "AbCdEf"}}))]);
-    let (_, m) = app
-        .post(
-            &token,
-            &format!("/api/conversations/{id}/messages"),
-            &json!({"text": "Hello?"}),
-        )
-        .await;
-    let mid = m["id"].as_str().expect("id").to_owned();
-    let failed = app
-        .message_where(&token, &id, "failed", |m| {
-            m["id"] == mid.as_str() && m["delivery_status"] == "failed"
-        })
-        .await;
+    let m = c.replied("Hello?").await;
+    let failed = c.delivery(&m["id"], "failed").await;
     assert_eq!(failed["failure_reason"], "131047: Re-engagement message");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
-        graph.calls_to("POST", SEND_PATH).len(),
+        c.provider.calls_to("POST", SEND_PATH).len(),
         1,
         "a permanent error is not retried"
     );
+}
 
-    // Over the number's throughput: retried after the second Meta asks for.
-    graph.script("POST", SEND_PATH, &[(400, json!({"error": {"message": "(#130429) Rate limit hit", "type": "OAuthException", "code": 130429, "fbtrace_id": "x"}}))]);
-    let (_, m) = app
-        .post(
-            &token,
-            &format!("/api/conversations/{id}/messages"),
-            &json!({"text": "Busy day"}),
-        )
-        .await;
-    let mid = m["id"].as_str().expect("id").to_owned();
-    app.message_where(&token, &id, "sent after the rate limit", |m| {
-        m["id"] == mid.as_str() && m["delivery_status"] == "sent"
-    })
-    .await;
-    let calls: Vec<_> = graph
+/// Over the number's throughput: retried after the second Meta asks for.
+async fn a_throughput_error_is_retried_after_the_second_meta_asks_for(b: Backend) {
+    let c = given_a_whatsapp_conversation(b).await;
+    c.provider.script("POST", SEND_PATH, [Reply::json(400, json!({"error": {"message": "(#130429) Rate limit hit", "type": "OAuthException", "code": 130429, "fbtrace_id": "x"}}))]);
+    let m = c.replied("Busy day").await;
+    c.delivery(&m["id"], "sent").await;
+    let calls: Vec<_> = c
+        .provider
         .calls_to("POST", SEND_PATH)
         .into_iter()
         .filter(|c| c.json()["text"]["body"] == "Busy day")
@@ -967,46 +932,60 @@ async fn provider_errors_show_on_the_message(b: Backend) {
     assert!(gap >= Duration::from_millis(900), "backed off {gap:?}");
 }
 
-async fn an_outage_leaves_messages_queued_then_they_go_out(b: Backend) {
-    let (app, graph) = start(b, |s| s.outbox.max_attempts = 20).await;
-    let token = app.login().await;
-    notify(
-        &app,
-        &notification(vec![text("wamid.IN1", 5, HANDOFF)], vec![]),
-    )
-    .await;
-    let id = the_conversation(&app, &token).await;
-    let down = json!({"error": {"message": "Service temporarily unavailable", "code": 2, "is_transient": true}});
-    graph.script(
+/// A Graph API that does not answer in time is given up on and asked again: the message is
+/// not stuck behind a hung request.
+async fn a_send_that_hangs_is_timed_out_and_tried_again(b: Backend) {
+    let c = given_a_whatsapp_conversation_with(b, |s| s.outbox.request_timeout_ms = 500).await;
+    c.provider.script(
         "POST",
         SEND_PATH,
-        &[(503, down.clone()), (500, json!({})), (503, down)],
-    );
-    let (_, m) = app
-        .post(
-            &token,
-            &format!("/api/conversations/{id}/messages"),
-            &json!({"text": "Still here"}),
+        [Reply::json(
+            200,
+            json!({"messaging_product": "whatsapp", "contacts": [], "messages": [{"id": "wamid.TOO_LATE"}]}),
         )
-        .await;
-    let mid = m["id"].as_str().expect("id").to_owned();
+        .after(Duration::from_secs(3))],
+    );
+    let m = c.replied("Anyone home?").await;
+    let sent = c.delivery(&m["id"], "sent").await;
+    assert!(
+        sent["external_id"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("wamid.OUT")),
+        "the second answer's id: {sent}"
+    );
+    let calls = c.provider.calls_to("POST", SEND_PATH);
+    assert_eq!(calls.len(), 2, "the hung request, then the one answered");
+    assert!(calls[1].at - calls[0].at >= Duration::from_millis(500));
+    assert_eq!(calls[0].body, calls[1].body, "the same request again");
+}
+
+async fn an_outage_leaves_messages_queued_then_they_go_out(b: Backend) {
+    let c = given_a_whatsapp_conversation_with(b, |s| s.outbox.max_attempts = 20).await;
+    let down = json!({"error": {"message": "Service temporarily unavailable", "code": 2, "is_transient": true}});
+    c.provider.script(
+        "POST",
+        SEND_PATH,
+        [
+            Reply::json(503, down.clone()),
+            Reply::json(500, json!({})),
+            Reply::json(503, down),
+        ],
+    );
+    let m = c.replied("Still here").await;
     eventually("first failure", WAIT, || async {
-        (!graph.calls_to("POST", SEND_PATH).is_empty()).then_some(())
+        (!c.provider.calls_to("POST", SEND_PATH).is_empty()).then_some(())
     })
     .await;
-    let queued = app
-        .message_where(&token, &id, "queued", |m| m["id"] == mid.as_str())
+    let queued = c
+        .app
+        .message_where(&c.token, &c.id, "queued", |x| x["id"] == m["id"])
         .await;
     assert_eq!(queued["delivery_status"], "queued", "not lost, not failed");
-    let sent = app
-        .message_where(&token, &id, "sent", |m| {
-            m["id"] == mid.as_str() && m["delivery_status"] == "sent"
-        })
-        .await;
+    let sent = c.delivery(&m["id"], "sent").await;
     assert!(sent["external_id"]
         .as_str()
         .is_some_and(|e| e.starts_with("wamid.OUT")));
-    let calls = graph.calls_to("POST", SEND_PATH);
+    let calls = c.provider.calls_to("POST", SEND_PATH);
     assert_eq!(calls.len(), 4);
     assert!(
         calls.iter().all(|c| c.body == calls[0].body),
@@ -1015,7 +994,7 @@ async fn an_outage_leaves_messages_queued_then_they_go_out(b: Backend) {
 }
 
 async fn sends_from_one_number_respect_its_throughput(b: Backend) {
-    let (app, graph) = start(b, |s| {
+    let c = given_a_whatsapp_conversation_with(b, |s| {
         for inbox in &mut s.inboxes {
             if let ChannelSettings::Whatsapp(wa) = &mut inbox.channel {
                 wa.throughput_per_second = NonZeroU32::new(4);
@@ -1023,26 +1002,12 @@ async fn sends_from_one_number_respect_its_throughput(b: Backend) {
         }
     })
     .await;
-    let token = app.login().await;
-    notify(
-        &app,
-        &notification(vec![text("wamid.IN1", 5, HANDOFF)], vec![]),
-    )
-    .await;
-    let id = the_conversation(&app, &token).await;
     for i in 0..6 {
-        let (s, _) = app
-            .post(
-                &token,
-                &format!("/api/conversations/{id}/messages"),
-                &json!({"text": format!("part {i}")}),
-            )
-            .await;
-        assert_eq!(s, 201);
+        c.replied(&format!("part {i}")).await;
     }
     let calls = eventually("six sends", WAIT, || async {
-        let c = graph.calls_to("POST", SEND_PATH);
-        (c.len() == 6).then_some(c)
+        let calls = c.provider.calls_to("POST", SEND_PATH);
+        (calls.len() == 6).then_some(calls)
     })
     .await;
     let span = calls[5].at - calls[0].at;
@@ -1091,8 +1056,8 @@ async fn deleting_a_conversation_removes_its_files(b: Backend) {
     assert_eq!(s, 404);
 }
 
-async fn templates_are_listed_and_sent_even_outside_the_window(b: Backend) {
-    let (app, graph) = start(b, |_| {}).await;
+async fn templates_are_listed_with_their_inbox(b: Backend) {
+    let (app, _graph) = start(b, |_| {}).await;
     let token = app.login().await;
     let (s, inboxes) = app.get(&token, "/api/inboxes").await;
     assert_eq!(s, 200, "{inboxes}");
@@ -1124,14 +1089,29 @@ async fn templates_are_listed_and_sent_even_outside_the_window(b: Backend) {
         ),
         (Some("api"), Some(0))
     );
+}
 
+/// A customer whose last message is 30 hours old: only a template may reach them.
+async fn given_a_whatsapp_conversation_outside_the_window(b: Backend) -> Conversation {
+    let (app, provider) = start(b, |_| {}).await;
+    let token = app.login().await;
     notify(
         &app,
         &notification(vec![text("wamid.OLD", 30 * 3600, HANDOFF)], vec![]),
     )
     .await;
     let id = the_conversation(&app, &token).await;
-    let path = format!("/api/conversations/{id}/template");
+    Conversation {
+        app,
+        token,
+        id,
+        provider,
+    }
+}
+
+async fn a_template_with_wrong_name_language_or_parameters_is_refused(b: Backend) {
+    let c = given_a_whatsapp_conversation_outside_the_window(b).await;
+    let path = format!("/api/conversations/{}/template", c.id);
     for (body, code) in [
         (
             json!({"name": "nope", "parameters": []}),
@@ -1154,11 +1134,19 @@ async fn templates_are_listed_and_sent_even_outside_the_window(b: Backend) {
             "bad_request",
         ),
     ] {
-        let (s, answer) = app.post(&token, &path, &body).await;
+        let (s, answer) = c.app.post(&c.token, &path, &body).await;
         assert_eq!(answer["error"], code, "{body} -> {s} {answer}");
     }
-    let (s, message) = app
-        .post(&token, &path, &json!({"name": "order_update", "language": "en_US", "parameters": ["#42", "Monday"], "client_id": "tpl-1"}))
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(c.provider.calls_to("POST", SEND_PATH).is_empty());
+}
+
+async fn a_template_is_sent_outside_the_window_once_per_client_id(b: Backend) {
+    let c = given_a_whatsapp_conversation_outside_the_window(b).await;
+    let path = format!("/api/conversations/{}/template", c.id);
+    let (s, message) = c
+        .app
+        .post(&c.token, &path, &json!({"name": "order_update", "language": "en_US", "parameters": ["#42", "Monday"], "client_id": "tpl-1"}))
         .await;
     assert_eq!(s, 201, "{message}");
     assert_eq!(message["kind"], "template");
@@ -1168,16 +1156,17 @@ async fn templates_are_listed_and_sent_even_outside_the_window(b: Backend) {
         json!(["#42", "Monday"])
     );
     // The same client id again sends once.
-    let (s, again) = app
+    let (s, again) = c
+        .app
         .post(
-            &token,
+            &c.token,
             &path,
             &json!({"name": "order_update", "parameters": ["#42", "Monday"], "client_id": "tpl-1"}),
         )
         .await;
     assert_eq!((s, &again["id"]), (201, &message["id"]));
     let call = eventually("the template at the Graph API", WAIT, || async {
-        graph.calls_to("POST", SEND_PATH).into_iter().next()
+        c.provider.calls_to("POST", SEND_PATH).into_iter().next()
     })
     .await;
     assert_eq!(
@@ -1190,25 +1179,28 @@ async fn templates_are_listed_and_sent_even_outside_the_window(b: Backend) {
                "template": {"name": "order_update", "language": {"code": "en_US"},
                             "components": [{"type": "body", "parameters": [{"type": "text", "text": "#42"}, {"type": "text", "text": "Monday"}]}]}})
     );
-    let mid = message["id"].as_str().expect("id").to_owned();
-    app.message_where(&token, &id, "template sent", |m| {
-        m["id"] == mid.as_str() && m["delivery_status"] == "sent"
-    })
-    .await;
+    c.delivery(&message["id"], "sent").await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(graph.calls_to("POST", SEND_PATH).len(), 1);
-    // A template does not open the window: free text is still refused.
-    let (s, _) = app
-        .post(
-            &token,
-            &format!("/api/conversations/{id}/messages"),
-            &json!({"text": "hi"}),
-        )
-        .await;
-    assert_eq!(s, 422);
+    assert_eq!(c.provider.calls_to("POST", SEND_PATH).len(), 1);
 }
 
-async fn a_template_starts_a_conversation_with_a_new_customer(b: Backend) {
+async fn a_template_does_not_open_the_window(b: Backend) {
+    let c = given_a_whatsapp_conversation_outside_the_window(b).await;
+    let (s, message) = c
+        .app
+        .post(
+            &c.token,
+            &format!("/api/conversations/{}/template", c.id),
+            &json!({"name": "order_update", "parameters": ["#42", "Monday"]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{message}");
+    c.delivery(&message["id"], "sent").await;
+    let (s, _) = c.reply("hi").await;
+    assert_eq!(s, 422, "free text is still refused");
+}
+
+async fn a_refused_start_of_a_conversation_stores_nothing(b: Backend) {
     let (app, graph) = start(b, |_| {}).await;
     let token = app.login().await;
     for (body, code) in [
@@ -1248,6 +1240,13 @@ async fn a_template_starts_a_conversation_with_a_new_customer(b: Backend) {
         app.conversations(&token).await.is_empty(),
         "a refused start stores nothing"
     );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(graph.calls().is_empty(), "and sends nothing");
+}
+
+async fn a_template_starts_a_conversation_with_a_new_customer(b: Backend) {
+    let (app, graph) = start(b, |_| {}).await;
+    let token = app.login().await;
     let (s, started) = app
         .post(&token, "/api/conversations", &json!({"inbox": "wa", "name": "Ana", "phone": "+34 600 111 222", "template": "order_update", "parameters": ["#7", "Friday"]}))
         .await;
@@ -1298,33 +1297,34 @@ async fn a_template_starts_a_conversation_with_a_new_customer(b: Backend) {
         ),
         (200, Some(false), Some(id.as_str()))
     );
-
-    // The API channel starts with text.
-    let (s, api) = app
-        .post(&token, "/api/conversations", &json!({"inbox": "support", "name": "Bo", "email": "bo@example.com", "text": "Your ticket is ready"}))
-        .await;
-    assert_eq!(s, 201, "{api}");
-    assert_eq!(
-        api["conversation"]["contact"]["external_id"],
-        "bo@example.com"
-    );
-    assert_eq!(api["message"]["text"], "Your ticket is ready");
 }
 
 both_backends!(
-    failed_media_downloads_say_so_and_are_tried_again,
-    templates_are_listed_and_sent_even_outside_the_window,
-    a_template_starts_a_conversation_with_a_new_customer,
     handshake_echoes_the_challenge_and_refuses_a_wrong_token,
     signature_is_checked_on_the_raw_bytes_before_parsing,
     every_inbound_kind_is_stored_with_its_content,
     several_entries_and_messages_in_one_notification,
+    failed_media_downloads_say_so_and_are_tried_again,
     duplicates_are_ignored_and_messages_are_ordered_by_provider_time,
     statuses_move_forward_only_whatever_their_order,
-    outbound_text_and_media_are_the_documented_requests,
+    a_failure_reported_by_webhook_shows_its_code_and_title,
+    a_status_that_overtakes_the_send_is_applied_once_its_id_is_known,
+    a_reply_is_the_documented_text_request,
+    an_image_is_offered_by_a_signed_public_link_with_its_caption,
+    a_document_keeps_its_name,
+    bad_uploads_are_refused_with_a_clear_error,
+    the_assistant_answers_through_the_graph_api,
     free_form_replies_outside_the_window_are_refused_before_any_call,
-    provider_errors_show_on_the_message,
+    a_permanent_provider_error_shows_on_the_message_and_is_not_retried,
+    a_throughput_error_is_retried_after_the_second_meta_asks_for,
+    a_send_that_hangs_is_timed_out_and_tried_again,
     an_outage_leaves_messages_queued_then_they_go_out,
     sends_from_one_number_respect_its_throughput,
     deleting_a_conversation_removes_its_files,
+    templates_are_listed_with_their_inbox,
+    a_template_with_wrong_name_language_or_parameters_is_refused,
+    a_template_is_sent_outside_the_window_once_per_client_id,
+    a_template_does_not_open_the_window,
+    a_refused_start_of_a_conversation_stores_nothing,
+    a_template_starts_a_conversation_with_a_new_customer,
 );
