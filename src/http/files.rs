@@ -146,6 +146,60 @@ pub struct AttachQuery {
     caption: Option<String>,
 }
 
+/// The file's type, from the body's Content-Type: a single concrete type, not multipart.
+fn file_type(req: &HttpRequest) -> AppResult<mime::Mime> {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .filter(|m| m.type_() != mime::MULTIPART && m.subtype() != mime::STAR)
+        .ok_or_else(|| {
+            AppError::BadRequest(
+                "send the file itself as the body, with its type as Content-Type (e.g. image/jpeg)"
+                    .to_owned(),
+            )
+        })
+}
+
+impl AttachQuery {
+    /// The filename and caption, trimmed (blank ones absent), refused when too long, when a
+    /// filename holds a path or control character, or for a caption Messenger and Instagram
+    /// cannot carry.
+    fn checked(self, channel: ChannelKind) -> AppResult<(Option<String>, Option<String>)> {
+        let filename = self
+            .filename
+            .map(|f| f.trim().to_owned())
+            .filter(|f| !f.is_empty());
+        if filename.as_ref().is_some_and(|f| {
+            f.chars().count() > MAX_FILENAME_CHARS
+                || f.chars().any(|c| c.is_control() || c == '/' || c == '\\')
+        }) {
+            return Err(AppError::Validation(format!(
+                "`filename` must be 1-{MAX_FILENAME_CHARS} characters without slashes"
+            )));
+        }
+        let caption = self
+            .caption
+            .map(|c| c.trim().to_owned())
+            .filter(|c| !c.is_empty());
+        if caption
+            .as_ref()
+            .is_some_and(|c| c.chars().count() > MAX_CAPTION_CHARS)
+        {
+            return Err(AppError::Validation(format!(
+                "`caption` must be at most {MAX_CAPTION_CHARS} characters"
+            )));
+        }
+        if caption.is_some() && channel == ChannelKind::Meta {
+            return Err(AppError::Validation(
+                "Messenger and Instagram attachments cannot carry a caption; send the text as a reply"
+                    .to_owned(),
+            ));
+        }
+        Ok((filename, caption))
+    }
+}
+
 /// `POST /api/conversations/{id}/attachments?filename=&caption=`: the raw file as the body,
 /// its type in `Content-Type`. Stored, then sent like a reply (the service window applies).
 #[utoipa::path(
@@ -195,48 +249,9 @@ pub async fn attach(
             "server.public_url must be set so that the provider can fetch the file".to_owned(),
         ));
     }
-    let mime = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<mime::Mime>().ok())
-        .filter(|m| m.type_() != mime::MULTIPART && m.subtype() != mime::STAR)
-        .ok_or_else(|| {
-            AppError::BadRequest(
-                "send the file itself as the body, with its type as Content-Type (e.g. image/jpeg)"
-                    .to_owned(),
-            )
-        })?;
+    let mime = file_type(&req)?;
     let essence = mime.essence_str().to_owned();
-    let AttachQuery { filename, caption } = q.into_inner();
-    let filename = filename
-        .map(|f| f.trim().to_owned())
-        .filter(|f| !f.is_empty());
-    if filename.as_ref().is_some_and(|f| {
-        f.chars().count() > MAX_FILENAME_CHARS
-            || f.chars().any(|c| c.is_control() || c == '/' || c == '\\')
-    }) {
-        return Err(AppError::Validation(format!(
-            "`filename` must be 1-{MAX_FILENAME_CHARS} characters without slashes"
-        )));
-    }
-    let caption = caption
-        .map(|c| c.trim().to_owned())
-        .filter(|c| !c.is_empty());
-    if caption
-        .as_ref()
-        .is_some_and(|c| c.chars().count() > MAX_CAPTION_CHARS)
-    {
-        return Err(AppError::Validation(format!(
-            "`caption` must be at most {MAX_CAPTION_CHARS} characters"
-        )));
-    }
-    if caption.is_some() && inbox.channel == ChannelKind::Meta {
-        return Err(AppError::Validation(
-            "Messenger and Instagram attachments cannot carry a caption; send the text as a reply"
-                .to_owned(),
-        ));
-    }
+    let (filename, caption) = q.into_inner().checked(inbox.channel)?;
     let limit = state.app.settings.server.max_media_bytes;
     let bytes = read_limited(payload, limit).await?;
     if bytes.is_empty() {

@@ -3,6 +3,7 @@
 //! customer who has never written.
 
 use crate::http::extract::Json;
+use actix::Addr;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -11,7 +12,7 @@ use super::conversations::visible;
 use crate::{
     actors::{
         messages::{SendAgentReply, SendTemplate},
-        registry::ask,
+        registry::{ask, ConversationRegistry},
     },
     app::AppState,
     auth::CurrentAgent,
@@ -256,85 +257,8 @@ pub struct Started {
 
 /// Who the customer is on this inbox, from what the agent typed.
 fn contact_for(inbox: &Inbox, req: &StartRequest) -> AppResult<(ContactInput, Option<Network>)> {
-    let name = req
-        .name
-        .as_ref()
-        .map(|n| n.trim().to_owned())
-        .filter(|n| !n.is_empty());
-    if name
-        .as_ref()
-        .is_some_and(|n| n.chars().count() > MAX_NAME_CHARS)
-    {
-        return Err(AppError::Validation(format!(
-            "`name` must be at most {MAX_NAME_CHARS} characters"
-        )));
-    }
-    let phone = req
-        .phone
-        .as_deref()
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            phone::to_e164(p, inbox.settings.default_country_code())
-                .map_err(|e| AppError::Validation(format!("`phone`: {e}")))
-        })
-        .transpose()?;
-    let email = req
-        .email
-        .as_deref()
-        .map(str::trim)
-        .filter(|e| !e.is_empty())
-        .map(str::to_owned);
-    if email
-        .as_ref()
-        .is_some_and(|e| !e.contains('@') || e.chars().count() > 254)
-    {
-        return Err(AppError::Validation(
-            "`email` is not an email address".to_owned(),
-        ));
-    }
-    let need_phone =
-        || AppError::Validation(format!("a {} conversation needs `phone`", inbox.channel));
-    let (external_id, network) = match inbox.channel {
-        ChannelKind::Whatsapp => {
-            let e164 = phone.clone().ok_or_else(need_phone)?;
-            // The WhatsApp id is the number without its `+`, as in the webhooks.
-            (
-                phone::without_plus(&e164).to_owned(),
-                Some(Network::Whatsapp),
-            )
-        }
-        ChannelKind::Twilio => {
-            let e164 = phone.clone().ok_or_else(need_phone)?;
-            let network = match req.network {
-                None | Some(Network::Sms) => Network::Sms,
-                Some(Network::Whatsapp) => Network::Whatsapp,
-                Some(other) => {
-                    return Err(AppError::Validation(format!(
-                        "`network` must be sms or whatsapp for a Twilio inbox, not {other}"
-                    )))
-                }
-            };
-            (twilio::address(network, &e164), Some(network))
-        }
-        ChannelKind::Meta => {
-            return Err(AppError::Validation(
-                "Messenger and Instagram conversations start when the customer writes".to_owned(),
-            ))
-        }
-        ChannelKind::Api | ChannelKind::Widget => {
-            let id = email
-                .clone()
-                .or(phone.clone())
-                .ok_or_else(|| AppError::Validation("give `phone` or `email`".to_owned()))?;
-            (id, None)
-        }
-    };
-    if req.network.is_some() && inbox.channel != ChannelKind::Twilio {
-        return Err(AppError::Validation(
-            "`network` applies to Twilio inboxes only".to_owned(),
-        ));
-    }
+    let (name, phone, email) = typed_fields(inbox, req)?;
+    let (external_id, network) = address_on(inbox, req.network, &phone, &email)?;
     Ok((
         ContactInput {
             external_id,
@@ -344,6 +268,167 @@ fn contact_for(inbox: &Inbox, req: &StartRequest) -> AppResult<(ContactInput, Op
         },
         network,
     ))
+}
+
+/// The name, phone (in E.164, with the inbox's default country) and email the agent typed,
+/// trimmed; blank ones are absent.
+fn typed_fields(
+    inbox: &Inbox,
+    req: &StartRequest,
+) -> AppResult<(Option<String>, Option<String>, Option<String>)> {
+    let present = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let name = present(&req.name);
+    if name
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > MAX_NAME_CHARS)
+    {
+        return Err(AppError::Validation(format!(
+            "`name` must be at most {MAX_NAME_CHARS} characters"
+        )));
+    }
+    let phone = present(&req.phone)
+        .map(|p| {
+            phone::to_e164(&p, inbox.settings.default_country_code())
+                .map_err(|e| AppError::Validation(format!("`phone`: {e}")))
+        })
+        .transpose()?;
+    let email = present(&req.email);
+    if email
+        .as_ref()
+        .is_some_and(|e| !e.contains('@') || e.chars().count() > 254)
+    {
+        return Err(AppError::Validation(
+            "`email` is not an email address".to_owned(),
+        ));
+    }
+    Ok((name, phone, email))
+}
+
+/// The customer's address on this inbox's channel (what its webhooks call them), and the
+/// network for a Twilio inbox (SMS unless WhatsApp is asked for).
+fn address_on(
+    inbox: &Inbox,
+    network: Option<Network>,
+    phone: &Option<String>,
+    email: &Option<String>,
+) -> AppResult<(String, Option<Network>)> {
+    if network.is_some() && inbox.channel != ChannelKind::Twilio {
+        return Err(AppError::Validation(
+            "`network` applies to Twilio inboxes only".to_owned(),
+        ));
+    }
+    let need_phone =
+        || AppError::Validation(format!("a {} conversation needs `phone`", inbox.channel));
+    match inbox.channel {
+        ChannelKind::Whatsapp => {
+            let e164 = phone.as_deref().ok_or_else(need_phone)?;
+            // The WhatsApp id is the number without its `+`, as in the webhooks.
+            Ok((
+                phone::without_plus(e164).to_owned(),
+                Some(Network::Whatsapp),
+            ))
+        }
+        ChannelKind::Twilio => {
+            let e164 = phone.as_deref().ok_or_else(need_phone)?;
+            let network = match network {
+                None | Some(Network::Sms) => Network::Sms,
+                Some(Network::Whatsapp) => Network::Whatsapp,
+                Some(other) => {
+                    return Err(AppError::Validation(format!(
+                        "`network` must be sms or whatsapp for a Twilio inbox, not {other}"
+                    )))
+                }
+            };
+            Ok((twilio::address(network, e164), Some(network)))
+        }
+        ChannelKind::Meta => Err(AppError::Validation(
+            "Messenger and Instagram conversations start when the customer writes".to_owned(),
+        )),
+        ChannelKind::Api | ChannelKind::Widget => {
+            let id = email
+                .clone()
+                .or(phone.clone())
+                .ok_or_else(|| AppError::Validation("give `phone` or `email`".to_owned()))?;
+            Ok((id, None))
+        }
+    }
+}
+
+/// The first message of a conversation an agent starts, validated before anything is stored
+/// so that a refused one leaves no empty conversation.
+enum First {
+    Template(SendTemplate),
+    Text(SendAgentReply),
+}
+
+impl First {
+    /// An approved template, or free text where no service window applies.
+    fn of(
+        inbox: &Inbox,
+        req: &StartRequest,
+        me: &CurrentAgent,
+        windowed: bool,
+    ) -> AppResult<First> {
+        match (&req.template, &req.text) {
+            (Some(name), None) => {
+                let template = find_template(inbox, name, req.language.as_deref())?;
+                check_parameters(template, &req.parameters)?;
+                Ok(First::Template(SendTemplate {
+                    agent: me.id,
+                    only_assignee: false,
+                    name: template.name.clone(),
+                    language: template.language.clone(),
+                    parameters: req.parameters.clone(),
+                    client_id: None,
+                }))
+            }
+            (None, Some(text)) if !windowed => {
+                let text = text.trim().to_owned();
+                if text.is_empty() || text.chars().count() > MAX_TEXT_CHARS {
+                    return Err(AppError::Validation(format!(
+                        "`text` must be 1-{MAX_TEXT_CHARS} characters"
+                    )));
+                }
+                Ok(First::Text(SendAgentReply {
+                    agent: me.id,
+                    only_assignee: false,
+                    text,
+                    client_id: None,
+                    private_note: false,
+                }))
+            }
+            (None, Some(_)) | (None, None) if windowed => Err(AppError::Validation(
+                "this channel only allows an approved `template` as the first message".to_owned(),
+            )),
+            _ => Err(AppError::Validation(
+                "give either `template` (with `parameters`) or `text`".to_owned(),
+            )),
+        }
+    }
+
+    /// Sends it through the conversation's actor, under the reply policy.
+    async fn send(
+        self,
+        registry: &Addr<ConversationRegistry>,
+        id: ConversationId,
+        only_assignee: bool,
+    ) -> AppResult<MessageView> {
+        match self {
+            First::Template(mut m) => {
+                m.only_assignee = only_assignee;
+                ask(registry, id, m).await
+            }
+            First::Text(mut m) => {
+                m.only_assignee = only_assignee;
+                ask(registry, id, m).await
+            }
+        }
+    }
 }
 
 /// `POST /api/conversations`: write first to a customer who has never written (or find the
@@ -386,50 +471,7 @@ pub async fn start(
         .ok_or_else(|| AppError::Validation(format!("`inbox`: no inbox `{}`", req.inbox)))?;
     let (contact, network) = contact_for(&inbox, &req)?;
     let windowed = inbox.policy_for(network).windows.service.is_some();
-    // Validated before anything is stored: a refused first message leaves no empty conversation.
-    enum First {
-        Template(SendTemplate),
-        Text(SendAgentReply),
-    }
-    let first = match (&req.template, &req.text) {
-        (Some(name), None) => {
-            let template = find_template(&inbox, name, req.language.as_deref())?;
-            check_parameters(template, &req.parameters)?;
-            First::Template(SendTemplate {
-                agent: me.id,
-                only_assignee: false,
-                name: template.name.clone(),
-                language: template.language.clone(),
-                parameters: req.parameters.clone(),
-                client_id: None,
-            })
-        }
-        (None, Some(text)) if !windowed => {
-            let text = text.trim().to_owned();
-            if text.is_empty() || text.chars().count() > MAX_TEXT_CHARS {
-                return Err(AppError::Validation(format!(
-                    "`text` must be 1-{MAX_TEXT_CHARS} characters"
-                )));
-            }
-            First::Text(SendAgentReply {
-                agent: me.id,
-                only_assignee: false,
-                text,
-                client_id: None,
-                private_note: false,
-            })
-        }
-        (None, Some(_)) | (None, None) if windowed => {
-            return Err(AppError::Validation(
-                "this channel only allows an approved `template` as the first message".to_owned(),
-            ))
-        }
-        _ => {
-            return Err(AppError::Validation(
-                "give either `template` (with `parameters`) or `text`".to_owned(),
-            ))
-        }
-    };
+    let first = First::of(&inbox, &req, &me, windowed)?;
     let (inbox_id, now) = (inbox.id.clone(), clock::now());
     let (id, created) = state
         .app
@@ -440,25 +482,13 @@ pub async fn start(
         // Someone already talks with this customer here: the reply policy applies.
         visible(&state, &me, id).await?;
     }
-    let only = state.app.only_assignee(&me);
-    let message: MessageView = match first {
-        First::Template(mut m) => {
-            m.only_assignee = only;
-            ask(&state.registry, id, m).await?
-        }
-        First::Text(mut m) => {
-            m.only_assignee = only;
-            ask(&state.registry, id, m).await?
-        }
-    };
+    let message = first
+        .send(&state.registry, id, state.app.only_assignee(&me))
+        .await?;
     let (row, contact) = visible(&state, &me, id).await?;
-    let tags = state
-        .app
-        .store
-        .read({
-            let id = row.id;
-            move |c| queries::tags_of(c, std::slice::from_ref(&id))
-        })
+    let (conversation_id, store) = (row.id, &state.app.store);
+    let tags = store
+        .read(move |c| queries::tags_of(c, std::slice::from_ref(&conversation_id)))
         .await?
         .remove(&row.id)
         .unwrap_or_default();
