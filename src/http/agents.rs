@@ -12,7 +12,9 @@ use crate::{
     db::queries,
     domain::{types::Role, AgentId},
     error::AppResult,
-    http::openapi::{BadRequest, TooLarge, Unauthorized, Unavailable, Unprocessable},
+    http::openapi::{
+        AgentRefusals, BadRequest, TooLarge, Unauthorized, Unavailable, Unprocessable,
+    },
 };
 
 /// An agent as other agents see it.
@@ -43,8 +45,7 @@ pub struct AgentList<'a> {
     summary = "Agents, with their live availability (emails for admins only)",
     responses(
         (status = 200, description = "Every agent", body = AgentList<'_>),
-        (status = 401, response = Unauthorized),
-        (status = 503, response = Unavailable),
+        AgentRefusals,
     ),
 )]
 pub async fn list(state: web::Data<AppState>, me: CurrentAgent) -> AppResult<HttpResponse> {

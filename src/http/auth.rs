@@ -23,7 +23,7 @@ use crate::{
     },
     error::{AppError, AppResult, ErrorBody},
     http::openapi::{
-        BadRequest, TooLarge, TooManyRequests, Unauthorized, Unavailable, Unprocessable,
+        AgentRefusals, BadRequest, TooLarge, TooManyRequests, Unavailable, Unprocessable,
     },
     views::UtcTime,
 };
@@ -191,8 +191,7 @@ pub async fn login(
     summary = "Log out: revoke this token and close its websockets",
     responses(
         (status = 204, description = "Logged out"),
-        (status = 401, response = Unauthorized),
-        (status = 503, response = Unavailable),
+        AgentRefusals,
     ),
 )]
 pub async fn logout(state: web::Data<AppState>, me: CurrentAgent) -> AppResult<HttpResponse> {
@@ -222,8 +221,7 @@ pub async fn logout(state: web::Data<AppState>, me: CurrentAgent) -> AppResult<H
     summary = "Who am I",
     responses(
         (status = 200, description = "The agent of this token", body = MeResponse<'_>),
-        (status = 401, response = Unauthorized),
-        (status = 503, response = Unavailable),
+        AgentRefusals,
     ),
 )]
 pub async fn me(me: CurrentAgent) -> HttpResponse {

@@ -25,7 +25,7 @@ use crate::{
         ContactId, ConversationId, InboxId,
     },
     error::{AppError, AppResult},
-    http::openapi::{NotFound, Unauthorized, Unavailable},
+    http::openapi::ReadRefusals,
     views::ContactView,
 };
 
@@ -126,9 +126,7 @@ fn view(
     params(("id" = ContactId, Path, description = "The contact")),
     responses(
         (status = 200, description = "The person", body = PersonView),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
+        ReadRefusals,
     ),
 )]
 pub async fn get(
@@ -177,9 +175,7 @@ async fn set_blocked(
     params(("id" = ContactId, Path, description = "The contact")),
     responses(
         (status = 200, description = "The person after the change", body = PersonView),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
+        ReadRefusals,
     ),
 )]
 pub async fn block(
@@ -200,9 +196,7 @@ pub async fn block(
     params(("id" = ContactId, Path, description = "The contact")),
     responses(
         (status = 200, description = "The person after the change", body = PersonView),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
+        ReadRefusals,
     ),
 )]
 pub async fn unblock(

@@ -28,7 +28,10 @@ use crate::{
         AgentId, ConversationId, InboxId, MessageId,
     },
     error::{AppError, AppResult, ErrorBody},
-    http::openapi::{BadRequest, NotFound, TooLarge, Unauthorized, Unavailable, Unprocessable},
+    http::openapi::{
+        AgentRefusals, BadRequest, ChangeRefusals, CheckedChangeRefusals, NotFound, ReadRefusals,
+        Unauthorized, Unavailable, Unprocessable,
+    },
     providers::api::MAX_TEXT_CHARS,
     views::{ConversationView, MessageView},
 };
@@ -322,9 +325,7 @@ pub async fn list(
     params(("id" = ConversationId, Path, description = "The conversation")),
     responses(
         (status = 200, description = "The conversation", body = ConversationView),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
+        ReadRefusals,
     ),
 )]
 pub async fn get(
@@ -429,15 +430,11 @@ pub struct ReplyRequest {
     request_body = ReplyRequest,
     responses(
         (status = 201, description = "The message", body = MessageView),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
         (status = 409, description = "not_assignee: the reply policy allows only the assignee; \
             contact_blocked: unblock the contact to reply", body = ErrorBody),
-        (status = 413, response = TooLarge),
         (status = 422, description = "window_closed: outside the service window (send a \
             template); validation_failed: a value breaks a rule (named)", body = ErrorBody),
-        (status = 503, response = Unavailable),
+        ChangeRefusals,
     ),
 )]
 pub async fn reply(
@@ -507,12 +504,7 @@ pub struct StatusRequest {
     request_body = StatusRequest,
     responses(
         (status = 200, description = "The conversation after the change", body = ConversationView),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 413, response = TooLarge),
-        (status = 422, response = Unprocessable),
-        (status = 503, response = Unavailable),
+        CheckedChangeRefusals,
     ),
 )]
 pub async fn set_status(
@@ -547,13 +539,9 @@ pub struct AssignRequest {
     request_body = AssignRequest,
     responses(
         (status = 200, description = "The conversation after the change", body = ConversationView),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 403, description = "forbidden: agents restricted by visibility may only assign to themselves", body = ErrorBody),
-        (status = 404, response = NotFound),
-        (status = 413, response = TooLarge),
         (status = 422, description = "validation_failed: `agent_id` is not an agent, or a value breaks a rule", body = ErrorBody),
-        (status = 503, response = Unavailable),
+        ChangeRefusals,
     ),
 )]
 pub async fn assign(
@@ -594,10 +582,8 @@ pub async fn assign(
     params(("id" = ConversationId, Path, description = "The conversation")),
     responses(
         (status = 200, description = "The conversation after the change", body = ConversationView),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
         (status = 409, description = "already_assigned: someone else holds it", body = ErrorBody),
-        (status = 503, response = Unavailable),
+        ReadRefusals,
     ),
 )]
 pub async fn take(
@@ -617,9 +603,7 @@ pub async fn take(
     params(("id" = ConversationId, Path, description = "The conversation")),
     responses(
         (status = 200, description = "The conversation after the change", body = ConversationView),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
+        ReadRefusals,
     ),
 )]
 pub async fn mark_read(
@@ -639,9 +623,7 @@ pub async fn mark_read(
     params(("id" = ConversationId, Path, description = "The conversation")),
     responses(
         (status = 200, description = "The conversation after the change", body = ConversationView),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
+        ReadRefusals,
     ),
 )]
 pub async fn mark_unread(
@@ -668,12 +650,7 @@ pub struct ArchiveRequest {
     request_body = ArchiveRequest,
     responses(
         (status = 200, description = "The conversation after the change", body = ConversationView),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 413, response = TooLarge),
-        (status = 422, response = Unprocessable),
-        (status = 503, response = Unavailable),
+        CheckedChangeRefusals,
     ),
 )]
 pub async fn archive(
@@ -703,12 +680,7 @@ pub struct LeadStageRequest {
     request_body = LeadStageRequest,
     responses(
         (status = 200, description = "The conversation after the change", body = ConversationView),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 413, response = TooLarge),
-        (status = 422, response = Unprocessable),
-        (status = 503, response = Unavailable),
+        CheckedChangeRefusals,
     ),
 )]
 pub async fn set_lead_stage(
@@ -739,12 +711,7 @@ pub struct TagsRequest {
     request_body = TagsRequest,
     responses(
         (status = 200, description = "The conversation after the change", body = ConversationView),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 413, response = TooLarge),
-        (status = 422, response = Unprocessable),
-        (status = 503, response = Unavailable),
+        CheckedChangeRefusals,
     ),
 )]
 pub async fn set_tags(
@@ -788,10 +755,8 @@ pub async fn set_tags(
     params(("id" = ConversationId, Path, description = "The conversation")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, response = Unauthorized),
         (status = 403, description = "forbidden: only admins delete; agents archive", body = ErrorBody),
-        (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
+        ReadRefusals,
     ),
 )]
 pub async fn delete(
@@ -839,12 +804,8 @@ pub struct FollowUpRequest {
     request_body = FollowUpRequest,
     responses(
         (status = 200, description = "The conversation after the change", body = ConversationView),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 413, response = TooLarge),
         (status = 422, description = "validation_failed: not exactly one of `preset` and `at`, `at` not RFC 3339 or too far ahead, `reason` too long; follow_up_in_past", body = ErrorBody),
-        (status = 503, response = Unavailable),
+        ChangeRefusals,
     ),
 )]
 pub async fn schedule_follow_up(
@@ -902,9 +863,7 @@ pub async fn schedule_follow_up(
     params(("id" = ConversationId, Path, description = "The conversation")),
     responses(
         (status = 200, description = "The conversation after the change", body = ConversationView),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
+        ReadRefusals,
     ),
 )]
 pub async fn cancel_follow_up(
@@ -925,8 +884,7 @@ pub async fn cancel_follow_up(
     summary = "Conversations waiting for a person, among those I may see",
     responses(
         (status = 200, description = "The count", body = BadgeCount),
-        (status = 401, response = Unauthorized),
-        (status = 503, response = Unavailable),
+        AgentRefusals,
     ),
 )]
 pub async fn badge(state: web::Data<AppState>, me: CurrentAgent) -> AppResult<HttpResponse> {

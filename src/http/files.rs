@@ -18,7 +18,7 @@ use crate::{
         ConversationId, MessageId,
     },
     error::{AppError, AppResult, ErrorBody},
-    http::openapi::{NotFound, Unauthorized, Unavailable},
+    http::openapi::{AgentRefusals, ReadRefusals},
     providers::normalized::MediaKind,
     views::MessageView,
 };
@@ -87,10 +87,9 @@ async fn message_with_file(app: &AppContext, raw_id: &str) -> AppResult<MessageR
     responses(
         (status = 200, description = "The file, with its type; images, audio and video inline, \
             anything else as a download", content_type = "*/*", body = Vec<u8>),
-        (status = 401, response = Unauthorized),
         (status = 404, description = "not_found: no such message, no file (yet), or not one \
             this agent may see", body = ErrorBody),
-        (status = 503, response = Unavailable),
+        AgentRefusals,
     ),
 )]
 pub async fn get(
@@ -215,15 +214,13 @@ impl AttachQuery {
         (status = 201, description = "The message", body = MessageView),
         (status = 400, description = "bad_request: no usable Content-Type, multipart, or a \
             malformed query", body = ErrorBody),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
         (status = 409, description = "not_assignee; contact_blocked", body = ErrorBody),
         (status = 413, description = "payload_too_large: over server.max_media_bytes",
             body = ErrorBody),
         (status = 422, description = "validation_failed: an API or widget inbox (text only), \
             no server.public_url, an empty file, a bad filename or caption, a caption on \
             Messenger/Instagram; window_closed", body = ErrorBody),
-        (status = 503, response = Unavailable),
+        ReadRefusals,
     ),
 )]
 pub async fn attach(

@@ -7,7 +7,7 @@
 //! (`ServerEvent::KINDS`), to a committed copy (`docs/openapi.json`), and to the running
 //! server with a property-based fuzzer.
 
-use std::sync::OnceLock;
+use std::{collections::BTreeMap, sync::OnceLock};
 
 use utoipa::{
     openapi::{
@@ -16,7 +16,7 @@ use utoipa::{
         security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
         ContentBuilder, ObjectBuilder, Ref, RefOr, Response, ResponseBuilder,
     },
-    Modify, OpenApi, ToResponse, ToSchema,
+    IntoResponses, Modify, OpenApi, ToResponse, ToSchema,
 };
 
 use crate::error::ErrorBody;
@@ -81,6 +81,48 @@ error_responses! {
     Unavailable => "unavailable: the server or its database is busy or briefly down; retry \
         after the given seconds",
         retry_after = "Seconds to wait before retrying";
+}
+
+/// The error answers families of routes share, named once so each route lists its family
+/// instead of the same `$ref`s again (`responses((status = 200, …), ReadRefusals)`). The
+/// answers themselves are the shared ones above.
+macro_rules! refusals {
+    ($( $(#[$doc:meta])* $name:ident => [$( $status:literal: $response:ident ),* $(,)?]; )*) => {
+        $(
+            $(#[$doc])*
+            pub struct $name;
+
+            impl IntoResponses for $name {
+                fn responses() -> BTreeMap<String, RefOr<Response>> {
+                    BTreeMap::from([$(
+                        (
+                            $status.to_owned(),
+                            RefOr::Ref(Ref::from_response_name(
+                                <$response as ToResponse>::response().0,
+                            )),
+                        ),
+                    )*])
+                }
+            }
+        )*
+    };
+}
+
+refusals! {
+    /// Any agent's request: not logged in, or the server is busy.
+    AgentRefusals => ["401": Unauthorized, "503": Unavailable];
+    /// A request about one resource by its id.
+    ReadRefusals => ["401": Unauthorized, "404": NotFound, "503": Unavailable];
+    /// A JSON body sent to one resource by its id.
+    ChangeRefusals => [
+        "400": BadRequest, "401": Unauthorized, "404": NotFound, "413": TooLarge,
+        "503": Unavailable,
+    ];
+    /// The same, where the body's values are checked against rules too (422).
+    CheckedChangeRefusals => [
+        "400": BadRequest, "401": Unauthorized, "404": NotFound, "413": TooLarge,
+        "422": Unprocessable, "503": Unavailable,
+    ];
 }
 
 /// A `seq` as queries take it: any `u64` (an `int64` format would cap it at `i64::MAX`).

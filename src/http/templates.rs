@@ -21,7 +21,7 @@ use crate::{
     db::queries::{self, ContactInput},
     domain::{types::ChannelKind, ConversationId},
     error::{AppError, AppResult, ErrorBody},
-    http::openapi::{BadRequest, NotFound, TooLarge, Unauthorized, Unavailable},
+    http::openapi::{AgentRefusals, ChangeRefusals},
     inbox::Inbox,
     providers::{api::MAX_TEXT_CHARS, normalized::Network, phone, twilio},
     views::{ConversationView, MessageView},
@@ -104,8 +104,7 @@ fn inbox_view(inbox: &Inbox) -> InboxView<'_> {
     summary = "Inboxes with their channel and approved templates, for the composer",
     responses(
         (status = 200, description = "Every inbox", body = InboxList<'_>),
-        (status = 401, response = Unauthorized),
-        (status = 503, response = Unavailable),
+        AgentRefusals,
     ),
 )]
 pub async fn list(state: web::Data<AppState>, _me: CurrentAgent) -> AppResult<HttpResponse> {
@@ -172,14 +171,10 @@ pub struct TemplateRequest {
     request_body = TemplateRequest,
     responses(
         (status = 201, description = "The message", body = MessageView),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
         (status = 409, description = "not_assignee; contact_blocked", body = ErrorBody),
-        (status = 413, response = TooLarge),
         (status = 422, description = "validation_failed: unknown template or language, wrong \
             parameters, a bad client_id", body = ErrorBody),
-        (status = 503, response = Unavailable),
+        ChangeRefusals,
     ),
 )]
 pub async fn send(
@@ -446,15 +441,11 @@ impl First {
         (status = 200, description = "The customer already had a conversation here; the \
             message was added to it", body = Started),
         (status = 201, description = "Started", body = Started),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
         (status = 409, description = "not_assignee; contact_blocked", body = ErrorBody),
-        (status = 413, response = TooLarge),
         (status = 422, description = "validation_failed: unknown inbox or template, wrong \
             parameters, bad phone, text where a template is required, Messenger/Instagram",
             body = ErrorBody),
-        (status = 503, response = Unavailable),
+        ChangeRefusals,
     ),
 )]
 pub async fn start(
