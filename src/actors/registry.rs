@@ -8,7 +8,7 @@
 //! wakes the conversations whose customer was still waiting for the assistant when the
 //! server stopped, so that their message is answered after all.
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{collections::HashMap, sync::Arc};
 
 use actix::prelude::*;
 
@@ -65,8 +65,7 @@ impl ConversationRegistry {
 
     /// Starts the actors of conversations with a follow-up due before the next scan.
     fn scan_timers(&mut self, ctx: &mut Context<Self>) {
-        let horizon = chrono::Duration::seconds(2 * self.scan_secs() as i64);
-        let until = crate::clock::now() + horizon;
+        let until = crate::clock::now() + self.deps.follow_up_horizon();
         self.wake(ctx, "follow-up", false, move |c| {
             queries::follow_ups_due_before(c, until, SCAN_LIMIT)
         });
@@ -100,10 +99,6 @@ impl ConversationRegistry {
             Err(e) => tracing::error!(error = %e, what, "scan failed"),
         }));
     }
-
-    fn scan_secs(&self) -> u64 {
-        self.deps.timer_scan.as_secs()
-    }
 }
 
 impl Actor for ConversationRegistry {
@@ -113,9 +108,7 @@ impl Actor for ConversationRegistry {
         ctx.set_mailbox_capacity(65_536);
         self.scan_timers(ctx);
         self.resume_unanswered(ctx);
-        ctx.run_interval(Duration::from_secs(self.scan_secs()), |act, ctx| {
-            act.scan_timers(ctx)
-        });
+        ctx.run_interval(self.deps.timer_scan, |act, ctx| act.scan_timers(ctx));
     }
 }
 

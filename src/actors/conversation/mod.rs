@@ -102,6 +102,16 @@ pub struct ConversationDeps {
     pub media_dir: PathBuf,
 }
 
+impl ConversationDeps {
+    /// How far ahead the registry's scan wakes due follow-ups: two scan intervals. A running
+    /// actor with a follow-up due within it stays up for it, so between the two none is
+    /// missed. (Capped at a year, so no configured interval can overflow a date.)
+    pub fn follow_up_horizon(&self) -> chrono::Duration {
+        let year = chrono::Duration::days(365);
+        chrono::Duration::from_std(self.timer_scan.saturating_mul(2)).map_or(year, |h| h.min(year))
+    }
+}
+
 /// ConversationActor → ConversationRegistry: I am stopping (idle, or my conversation is gone);
 /// forget me if I am still the registered actor.
 #[derive(Message)]
@@ -227,9 +237,8 @@ impl ConversationActor {
         {
             return;
         }
-        // A follow-up due before the registry's next scan keeps the actor (and its timer) alive.
-        let horizon =
-            chrono::Duration::from_std(2 * self.deps.timer_scan).unwrap_or(chrono::Duration::MAX);
+        // A follow-up the registry's scan may not wake keeps the actor (and its timer) alive.
+        let horizon = self.deps.follow_up_horizon();
         let follow_up_soon = self
             .loaded
             .as_ref()
