@@ -54,7 +54,9 @@ pub fn relative_path(conversation: ConversationId, message: MessageId) -> String
 
 /// The absolute path of a stored file, refusing anything outside `media/`.
 pub fn absolute_path(app: &AppContext, relative: &str) -> AppResult<PathBuf> {
-    let ok = relative.starts_with("media/")
+    let ok = relative
+        .strip_prefix(MEDIA_DIR)
+        .is_some_and(|rest| rest.starts_with('/'))
         && relative
             .split('/')
             .all(|part| !part.is_empty() && part != ".." && part != ".");
