@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduces the figures in BENCHMARKS.md on this machine.
-#   bench/run.sh sqlite|postgres [ingest|crash|latency|actors|list|idle|all]
+#   bench/run.sh sqlite|postgres [ingest|crash|latency|actors|list|idle|llm|all]
 # The server and the load generator run on the same machine over loopback (release builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,6 +44,7 @@ idle_actor_secs = 3600
 id = "support"
 channel = "api"
 secret = "bench-secret-0123456789"
+${EXTRA_TOML:-}
 TOML
   DB_URL="$url"
   ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -103,6 +104,36 @@ if [[ "$WHAT" == actors || "$WHAT" == all ]]; then
     stop_server
   done
   echo "per actor = (RSS with 100,000 − RSS with 10,000) / 90,000"
+fi
+
+if [[ "$WHAT" == llm ]]; then
+  # The same ingest and POST → frame runs with the built-in assistant and with a language
+  # model that takes LLM_LATENCY_MS to answer every call: the model's slowness must not slow
+  # acknowledging messages or pushing them to agents.
+  LLM_PORT="${LLM_PORT:-8190}"
+  "$LG" llm-standin --port "$LLM_PORT" --latency-ms "${LLM_LATENCY_MS:-500}" 2> "$WORK/llm-standin.log" &
+  STANDIN_PID=$!
+  trap 'kill $STANDIN_PID 2>/dev/null || true' EXIT
+  LLM_TOML="[[assistant]]
+id = \"bench\"
+kind = \"llm\"
+base_url = \"http://127.0.0.1:$LLM_PORT/v1\"
+model = \"stand-in\"
+debounce_ms = 0
+concurrency = 64"
+  for mode in kb llm; do
+    if [ "$mode" = llm ]; then export EXTRA_TOML="$LLM_TOML"; else export EXTRA_TOML=""; fi
+    echo "== ingest with the $mode assistant ($BACKEND): $RATE/s for ${DURATION}s, 2000 contacts"
+    start_server "llm-ingest-$mode"
+    "$LG" ingest $T $WARM_FLAG --pid "$SERVER_PID" --rate "$RATE" --duration "$DURATION" --contacts 2000
+    stop_server
+    echo "== POST → agent websocket with the $mode assistant ($BACKEND): 200/s to 10 agents, 20 s"
+    start_server "llm-latency-$mode"
+    "$LG" ws-latency $T $WARM_FLAG --pid "$SERVER_PID" --rate 200 --agents 10 --duration 20
+    stop_server
+  done
+  unset EXTRA_TOML
+  tail -1 "$WORK/llm-standin.log" || true
 fi
 
 if [[ "$WHAT" == idle || "$WHAT" == all ]]; then

@@ -1,5 +1,5 @@
 //! What the actors and handlers share once everything runs: [`AppContext`] (the store, the
-//! actors' addresses, the inboxes, the assistant…) and the HTTP handlers' [`AppState`]. Built
+//! actors' addresses, the inboxes, the assistants…) and the HTTP handlers' [`AppState`]. Built
 //! by [`crate::server::build`]; immutable after start.
 
 use std::sync::Arc;
@@ -9,7 +9,7 @@ use tokio::sync::Notify;
 
 use crate::{
     actors::{badge::BadgeCounter, hub::Hub, presence::Presence, registry::ConversationRegistry},
-    assistant::Assistant,
+    assistant::roster::Assistants,
     config::Settings,
     db::{contact_cache::ContactCache, Store},
     inbox::Inboxes,
@@ -23,7 +23,8 @@ pub struct AppContext {
     pub badge: Addr<BadgeCounter>,
     pub presence: Addr<Presence>,
     pub inboxes: Arc<Inboxes>,
-    pub assistant: Arc<dyn Assistant>,
+    /// The configured assistants (`[[assistant]]`).
+    pub assistants: Arc<Assistants>,
     /// Wakes the outbox worker when a message was queued, so delivery starts at once.
     pub outbox_kick: Arc<Notify>,
     /// Wrong-password counts per email (brute-force protection).

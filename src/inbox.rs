@@ -11,7 +11,7 @@ use crate::{
         handoff::HandoffPhrases,
         types::ChannelKind,
         window::Windows,
-        InboxId,
+        AssistantId, InboxId,
     },
     providers::normalized::Network,
 };
@@ -21,6 +21,8 @@ use crate::{
 pub struct Inbox {
     pub id: InboxId,
     pub channel: ChannelKind,
+    /// The assistant that answers first.
+    pub assistant: AssistantId,
     pub secret: Secret,
     /// The rules of the inbox's conversations (see [`Inbox::policy_for`] for Twilio's
     /// WhatsApp conversations).
@@ -40,6 +42,7 @@ pub struct Inbox {
 pub struct Inboxes {
     by_id: HashMap<InboxId, Arc<Inbox>>,
     base_policy: Policy,
+    default_assistant: AssistantId,
 }
 
 /// The configured list (or the built-in one), plus the extra phrases.
@@ -69,13 +72,20 @@ impl Inboxes {
             HandoffPhrases::complaint_list,
             &conv.extra_complaint_phrases,
         );
-        let misses = settings.assistant.handoff_after_misses;
+        let default_assistant = settings.assistants.default_id();
+        let misses_of = |id: &AssistantId| {
+            let misses = settings
+                .assistants
+                .get(id)
+                .map_or(2, |a| a.handoff_after_misses);
+            i32::try_from(misses).ok().filter(|m| *m > 0)
+        };
         let base_policy = Policy {
             windows: Windows::default(),
             handoff_phrases: Arc::new(HandoffPhrases::new(phrases)),
             complaint_phrases: Arc::new(HandoffPhrases::new(complaints)),
             reopen_to: conv.reopen_to,
-            handoff_after_misses: (misses > 0).then_some(misses),
+            handoff_after_misses: misses_of(&default_assistant),
             agent_reply_takes_over: conv.agent_reply_takes_over,
             handoff_ack: None,
         };
@@ -83,13 +93,22 @@ impl Inboxes {
             .inboxes
             .iter()
             .map(|i| {
+                let assistant = i.assistant.clone().unwrap_or(default_assistant.clone());
+                let policy = Policy {
+                    handoff_after_misses: misses_of(&assistant),
+                    ..base_policy.clone()
+                };
                 (
                     InboxId::from(i.id.as_str()),
-                    Arc::new(Inbox::new(i, &base_policy)),
+                    Arc::new(Inbox::new(i, assistant, &policy)),
                 )
             })
             .collect();
-        Inboxes { by_id, base_policy }
+        Inboxes {
+            by_id,
+            base_policy,
+            default_assistant,
+        }
     }
 
     pub fn get(&self, id: &(impl AsRef<str> + ?Sized)) -> Option<&Arc<Inbox>> {
@@ -110,6 +129,7 @@ impl Inboxes {
             None => Arc::new(Inbox {
                 id: id.clone(),
                 channel: ChannelKind::Api,
+                assistant: self.default_assistant.clone(),
                 secret: Secret::new(""),
                 policy: self.base_policy.clone(),
                 windowed_policy: self.base_policy.clone(),
@@ -125,7 +145,7 @@ impl Inboxes {
 }
 
 impl Inbox {
-    fn new(s: &InboxSettings, base: &Policy) -> Inbox {
+    fn new(s: &InboxSettings, assistant: AssistantId, base: &Policy) -> Inbox {
         let windows = match &s.channel {
             ChannelSettings::Api(api) => Windows {
                 service: api
@@ -150,6 +170,7 @@ impl Inbox {
         Inbox {
             id: InboxId::from(s.id.as_str()),
             channel: s.kind(),
+            assistant,
             secret: s.secret.clone(),
             policy: Policy {
                 windows,

@@ -14,7 +14,7 @@ use crate::{
         registry::ConversationRegistry,
     },
     app::{AppContext, AppState},
-    assistant::{knowledge::KnowledgeBase, Assistant, KnowledgeBaseAssistant},
+    assistant::roster::Assistants,
     auth,
     channels::{media, outbox},
     config::Settings,
@@ -44,11 +44,11 @@ pub async fn build(settings: Settings) -> anyhow::Result<(AppHandle, Server)> {
     let store = open_store(&settings).await?;
     let generated_admin_password = ensure_admin(&store, &settings).await?;
     warn_about_demo_secrets(&settings);
-    let assistant = load_assistant(&settings)?;
     let http_client = reqwest::Client::builder()
         .user_agent(concat!("Switchboard/", env!("CARGO_PKG_VERSION")))
         .build()
         .context("cannot build the HTTP client")?;
+    let assistants = start_assistants(&settings, &store, &http_client).await?;
 
     let hub = Hub::new(settings.realtime.backlog_events).start();
     let app = Arc::new(AppContext {
@@ -58,7 +58,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<(AppHandle, Server)> {
         presence: Presence::new(store.clone(), hub.clone()).start(),
         store,
         hub,
-        assistant,
+        assistants,
         outbox_kick: Arc::new(Notify::new()),
         logins: crate::login_throttle::LoginThrottle::new(
             settings.server.login_failures_per_minute,
@@ -122,15 +122,39 @@ fn warn_about_demo_secrets(settings: &Settings) {
     }
 }
 
-/// The assistant, answering from the configured knowledge base (or the built-in demo one).
-fn load_assistant(settings: &Settings) -> anyhow::Result<Arc<dyn Assistant>> {
-    let kb = match &settings.assistant.knowledge_base {
-        Some(path) => {
-            KnowledgeBase::load(path).context("invalid config: `assistant.knowledge_base`")?
+/// The assistants, each with its knowledge base (or the built-in demo one); a language
+/// model's spend today is read back (the daily budget survives a restart) and its server is
+/// checked in the background (a wrong URL is logged and shown by `/healthz`, never a crash).
+async fn start_assistants(
+    settings: &Settings,
+    store: &Store,
+    http: &reqwest::Client,
+) -> anyhow::Result<Arc<Assistants>> {
+    if settings.assistants.legacy_table {
+        tracing::warn!(
+            "the single [assistant] table is read as the built-in assistant `default`; \
+             write it as:\n{}",
+            crate::config::ASSISTANT_NEW_FORM
+        );
+    }
+    let assistants = Arc::new(Assistants::from_settings(settings, http)?);
+    let today = crate::clock::now().date();
+    let spent = store
+        .read(move |c| queries::usage_on(c, today))
+        .await
+        .context("cannot read the assistants' usage")?;
+    for (id, counts) in spent {
+        if let Some(llm) = assistants.get(&id).and_then(|a| a.llm.clone()) {
+            let total = counts
+                .prompt_tokens
+                .saturating_add(counts.completion_tokens);
+            llm.set_spent(today, u64::try_from(total).unwrap_or(0));
         }
-        None => KnowledgeBase::demo(),
-    };
-    Ok(Arc::new(KnowledgeBaseAssistant::new(kb)))
+    }
+    for llm in assistants.all().into_iter().filter_map(|a| a.llm.clone()) {
+        actix::spawn(async move { llm.probe().await });
+    }
+    Ok(assistants)
 }
 
 /// Binds the listener and builds the HTTP server (not yet running) with its workers.
@@ -171,13 +195,12 @@ fn conversation_deps(app: &AppContext) -> ConversationDeps {
         badge: app.badge.clone().recipient(),
         presence: app.presence.clone().recipient(),
         inboxes: app.inboxes.clone(),
-        assistant: app.assistant.clone(),
+        assistants: app.assistants.clone(),
         outbox_kick: app.outbox_kick.clone(),
         agent_names: app.agent_names.clone(),
         assignment: settings.assignment.clone(),
         idle_after: Duration::from_secs(settings.conversations.idle_actor_secs),
         timer_scan: Duration::from_secs(settings.conversations.timer_scan_secs),
-        assistant_delay: Duration::from_millis(settings.assistant.reply_delay_ms),
         media_dir: settings.server.data_dir.join(media::MEDIA_DIR),
     }
 }

@@ -15,7 +15,7 @@ use crate::{
         conversation::{ConversationState, DerivedState, Policy},
         delivery::DeliveryStatus,
         types::{Author, ChannelKind, Direction, LeadStage, MessageKind, Network, Status},
-        AgentId, ContactId, ConversationId, InboxId, MessageId,
+        AgentId, AssistantId, ContactId, ConversationId, InboxId, MessageId,
     },
     inbox::Inbox,
 };
@@ -205,6 +205,9 @@ pub struct ConversationView {
     pub follow_up: Option<FollowUpView>,
     #[schema(required = true)]
     pub lead_stage: Option<LeadStage>,
+    /// The assistant that answered it last (`null` while none has).
+    #[schema(required = true)]
+    pub assistant_id: Option<AssistantId>,
     pub tags: Vec<String>,
     pub contact: ContactView,
     #[schema(value_type = UtcTime)]
@@ -246,6 +249,7 @@ impl ConversationView {
                 reason: f.reason.clone(),
             }),
             lead_stage: state.lead_stage,
+            assistant_id: state.assistant.clone(),
             tags: tags.to_vec(),
             contact: ContactView::from(contact),
             created_at: row.created_at,

@@ -5,11 +5,13 @@ use actix::prelude::*;
 use chrono::NaiveDateTime;
 
 use crate::{
-    assistant::AssistantReply,
+    assistant::Answered,
     db::models::MediaSource,
     domain::{
-        conversation::Event, delivery::DeliveryStatus, types::MessageKind, AgentId, ConversationId,
-        MessageId,
+        conversation::{Event, HandoffReason},
+        delivery::DeliveryStatus,
+        types::MessageKind,
+        AgentId, AssistantId, ConversationId, MessageId,
     },
     error::AppResult,
     views::{ConversationView, MessageView},
@@ -210,16 +212,23 @@ pub struct MediaFailed {
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub struct AssistantAnswered {
-    pub reply: AssistantReply,
+    pub answered: Answered,
+    /// The assistant that answered.
+    pub assistant: AssistantId,
+    /// The customer's message it answered, when known (what it learned is filed under it).
+    pub source: Option<MessageId>,
     pub attempt: u32,
 }
 
-/// ConversationActor → itself: the assistant could not answer (it failed, or its answer could
-/// not be stored): hand the conversation to a person, trying until that is stored.
-#[derive(Message, Debug, Clone, Copy)]
+/// ConversationActor → itself: the assistant could not answer (it failed, its budget is spent,
+/// or its answer could not be stored): hand the conversation to a person, trying until that
+/// is stored.
+#[derive(Message, Debug, Clone)]
 #[rtype(result = "()")]
 pub struct AssistantFailed {
     pub attempt: u32,
+    /// [`HandoffReason::AssistantUnavailable`] or [`HandoffReason::AssistantBudgetExhausted`].
+    pub reason: HandoffReason,
 }
 
 /// ConversationRegistry → ConversationActor, at start: the customer's last message may be

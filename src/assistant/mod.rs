@@ -13,59 +13,156 @@
 //! and go to a person. The rules are the safety net for those the phrase list
 //! misses.
 //!
-//! It sits behind the [`Assistant`] trait so an LLM-backed provider can be
-//! added later without touching the conversation flow.
+//! It sits behind the [`Assistant`] trait beside the language-model assistant
+//! ([`llm`]), which uses it to pick the knowledge it puts into its prompt and to
+//! answer when the model fails; [`roster`] holds the configured assistants.
 
 pub mod bm25;
 pub mod knowledge;
+pub mod llm;
+pub mod roster;
 
 use std::{future::Future, pin::Pin};
 
 use self::bm25::Bm25Index;
 use self::knowledge::KnowledgeBase;
+use crate::domain::types::{Author, LeadStage};
 
 /// A boxed, sendable future, so [`Assistant`] stays object-safe.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
-/// What the assistant is asked: the customer's latest text (history may be
-/// added later for LLM providers).
-#[derive(Debug, Clone)]
-pub struct AssistantRequest {
+/// One earlier message of the conversation, as the assistant sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Turn {
+    pub author: Author,
+    /// Agents are named ("Bob"), so the model knows a person spoke.
+    pub name: Option<String>,
     pub text: String,
+}
+
+/// What the assistant is asked.
+#[derive(Debug, Clone, Default)]
+pub struct AssistantRequest {
+    /// The customer's turn: what they wrote since the last answer, oldest first, one line
+    /// each.
+    pub text: String,
+    /// The messages before the turn, oldest first (customers, the assistant and agents; no
+    /// notes or system events). Empty for the knowledge-base assistant, which reads none.
+    pub history: Vec<Turn>,
+    /// What is known about the contact, on every channel: `(kind, text)`.
+    pub memories: Vec<(String, String)>,
+    pub contact_name: Option<String>,
 }
 
 impl AssistantRequest {
     /// Convenience for callers that only have the customer's text.
     pub fn new(text: impl Into<String>) -> Self {
-        Self { text: text.into() }
+        Self {
+            text: text.into(),
+            ..Self::default()
+        }
     }
 }
 
-/// The assistant's decision for one customer message.
+/// The assistant's decision for one customer turn.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AssistantReply {
-    /// A confident answer from the knowledge base.
+    /// A confident answer (from the knowledge base, or a language model).
     Answer {
         text: String,
-        entry_id: String,
+        /// The knowledge-base entry, when the answer is one.
+        entry_id: Option<String>,
         score: f64,
     },
     /// Nothing matched well: the reply says so and offers a person.
     NoMatch { text: String },
+    /// A person should answer: the customer asked for one, or the assistant cannot help.
+    /// `text` is what the customer is told meanwhile, if anything.
+    Handoff {
+        text: Option<String>,
+        reason: String,
+    },
 }
 
 impl AssistantReply {
-    /// The text to send to the customer, whichever kind of reply this is.
-    pub fn text(&self) -> &str {
+    /// The text to send to the customer, if any.
+    pub fn text(&self) -> Option<&str> {
         match self {
-            Self::Answer { text, .. } | Self::NoMatch { text } => text,
+            Self::Answer { text, .. } | Self::NoMatch { text } => Some(text),
+            Self::Handoff { text, .. } => text.as_deref(),
         }
     }
 
-    /// Whether the knowledge base had a confident answer (callers use this to
-    /// decide whether to offer or trigger a handoff).
+    /// Whether the assistant had a confident answer (callers use this to decide whether to
+    /// offer or trigger a handoff).
     pub fn is_match(&self) -> bool {
         matches!(self, Self::Answer { .. })
+    }
+}
+
+/// Tokens a language model used for one answer (zero for the knowledge base).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub requests: u32,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
+
+impl Usage {
+    pub fn total(&self) -> u64 {
+        self.prompt_tokens.saturating_add(self.completion_tokens)
+    }
+
+    pub fn add(&mut self, other: Usage) {
+        self.requests = self.requests.saturating_add(other.requests);
+        self.prompt_tokens = self.prompt_tokens.saturating_add(other.prompt_tokens);
+        self.completion_tokens = self
+            .completion_tokens
+            .saturating_add(other.completion_tokens);
+    }
+}
+
+/// Who produced an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerSource {
+    KnowledgeBase,
+    Model,
+    /// The model failed; the knowledge base answered instead.
+    KnowledgeBaseFallback,
+}
+
+/// Something the assistant learned about the contact: `kind` is `fact`, `preference`,
+/// `goal` or `experience`; `slot` names what it is about when one value replaces another
+/// (`name`, `city`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Learned {
+    pub kind: String,
+    pub text: String,
+    pub slot: Option<String>,
+}
+
+/// The assistant's answer and what it cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answered {
+    pub reply: AssistantReply,
+    pub source: AnswerSource,
+    /// Tokens used, failed tries included.
+    pub usage: Usage,
+    /// Where the conversation stands as a lead, as the model judged it.
+    pub lead_stage: Option<LeadStage>,
+    pub learned: Vec<Learned>,
+}
+
+impl Answered {
+    /// An answer that cost nothing and learned nothing.
+    pub fn plain(reply: AssistantReply, source: AnswerSource) -> Answered {
+        Answered {
+            reply,
+            source,
+            usage: Usage::default(),
+            lead_stage: None,
+            learned: Vec::new(),
+        }
     }
 }
 
@@ -73,16 +170,35 @@ impl AssistantReply {
 /// [`AssistantReply::NoMatch`], which is a normal outcome).
 #[derive(Debug, thiserror::Error)]
 pub enum AssistantError {
-    #[error("assistant unavailable: {0}")]
-    Unavailable(String),
+    #[error("assistant unavailable: {reason}")]
+    Unavailable {
+        reason: String,
+        /// Tokens the failed tries used (they are billed all the same).
+        usage: Usage,
+    },
+    #[error("the assistant's daily token budget is spent")]
+    BudgetExhausted,
 }
 
-/// Behind a trait so an LLM provider can be plugged in later; the future is
-/// `'static + Send` so the conversation actor can await it without blocking
-/// its mailbox.
+impl AssistantError {
+    pub fn usage(&self) -> Usage {
+        match self {
+            AssistantError::Unavailable { usage, .. } => *usage,
+            AssistantError::BudgetExhausted => Usage::default(),
+        }
+    }
+}
+
+/// Behind a trait so the conversation flow is the same whatever answers; the future is
+/// `'static + Send` so the conversation actor can await it without blocking its mailbox.
 pub trait Assistant: Send + Sync + 'static {
-    fn reply(&self, request: AssistantRequest)
-        -> BoxFuture<Result<AssistantReply, AssistantError>>;
+    fn reply(&self, request: AssistantRequest) -> BoxFuture<Result<Answered, AssistantError>>;
+
+    /// Whether the request needs the history and the memories (read from the database
+    /// before asking); the knowledge base reads only the customer's words.
+    fn wants_context(&self) -> bool {
+        false
+    }
 }
 
 /// Weight of an entry's question in the index. Questions are written to look
@@ -339,6 +455,18 @@ impl KnowledgeBaseAssistant {
         })
     }
 
+    /// The `n` best-ranked entries for the [`customer_words`] of `text`, best
+    /// first, whatever the thresholds: what a language model is given to answer
+    /// from.
+    pub fn top_entries(&self, text: &str, n: usize) -> Vec<&knowledge::Entry> {
+        self.index
+            .search(customer_words(text))
+            .into_iter()
+            .take(n)
+            .filter_map(|(i, _)| self.kb.entries.get(i))
+            .collect()
+    }
+
     /// Why the assistant would not answer `text`, or `Ok` with the entry it
     /// would answer with.
     pub fn decide(&self, text: &str) -> Result<usize, Unsure> {
@@ -356,7 +484,7 @@ impl KnowledgeBaseAssistant {
         match confident {
             Some((entry, score)) => AssistantReply::Answer {
                 text: entry.answer.clone(),
-                entry_id: entry.id.clone(),
+                entry_id: Some(entry.id.clone()),
                 score,
             },
             None => AssistantReply::NoMatch {
@@ -367,13 +495,14 @@ impl KnowledgeBaseAssistant {
 }
 
 impl Assistant for KnowledgeBaseAssistant {
-    fn reply(
-        &self,
-        request: AssistantRequest,
-    ) -> BoxFuture<Result<AssistantReply, AssistantError>> {
+    fn reply(&self, request: AssistantRequest) -> BoxFuture<Result<Answered, AssistantError>> {
         // Ranking a small in-memory index takes microseconds, so it is done
         // eagerly and the future is already complete; it borrows nothing.
-        Box::pin(std::future::ready(Ok(self.answer(&request.text))))
+        let reply = self.answer(&request.text);
+        Box::pin(std::future::ready(Ok(Answered::plain(
+            reply,
+            AnswerSource::KnowledgeBase,
+        ))))
     }
 }
 
@@ -390,8 +519,8 @@ mod tests {
 
     fn entry_id(reply: &AssistantReply) -> Option<&str> {
         match reply {
-            AssistantReply::Answer { entry_id, .. } => Some(entry_id),
-            AssistantReply::NoMatch { .. } => None,
+            AssistantReply::Answer { entry_id, .. } => entry_id.as_deref(),
+            AssistantReply::NoMatch { .. } | AssistantReply::Handoff { .. } => None,
         }
     }
 
@@ -414,7 +543,10 @@ mod tests {
             "{query:?} -> {reply:?} (best: {:?})",
             assistant.best_candidate(query)
         );
-        assert_eq!(reply.text(), assistant.knowledge_base().no_match_reply);
+        assert_eq!(
+            reply.text(),
+            Some(&*assistant.knowledge_base().no_match_reply)
+        );
     }
 
     #[test]
@@ -813,13 +945,13 @@ mod tests {
                 score,
             } => {
                 assert_eq!(text, &entry.answer);
-                assert_eq!(entry_id, "order-tracking");
+                assert_eq!(entry_id.as_deref(), Some("order-tracking"));
                 assert!(*score >= DEFAULT_MIN_SCORE);
             }
             other => panic!("expected an answer, got {other:?}"),
         }
         assert!(reply.is_match());
-        assert_eq!(reply.text(), entry.answer);
+        assert_eq!(reply.text(), Some(&*entry.answer));
     }
 
     #[test]
@@ -1091,8 +1223,8 @@ mod tests {
         drop(assistant); // the future must not borrow the assistant
         let mut cx = Context::from_waker(Waker::noop());
         match future.as_mut().poll(&mut cx) {
-            Poll::Ready(Ok(reply)) => {
-                assert_eq!(entry_id(&reply), Some("opening-hours"));
+            Poll::Ready(Ok(answered)) => {
+                assert_eq!(entry_id(&answered.reply), Some("opening-hours"));
             }
             other => panic!("expected a ready reply, got {other:?}"),
         }
@@ -1108,7 +1240,10 @@ mod tests {
 
     #[test]
     fn error_message() {
-        let err = AssistantError::Unavailable("provider timed out".into());
+        let err = AssistantError::Unavailable {
+            reason: "provider timed out".into(),
+            usage: Usage::default(),
+        };
         assert_eq!(err.to_string(), "assistant unavailable: provider timed out");
     }
 }

@@ -12,7 +12,7 @@ use super::{
     values::{required_secret, CountryCode, GraphVersion, HttpUrl, NonBlank, Secret, WebhookUrl},
     ConfigError,
 };
-use crate::domain::{hours::BusinessHours, types::ChannelKind};
+use crate::domain::{hours::BusinessHours, types::ChannelKind, AssistantId};
 
 /// One inbox.
 ///
@@ -36,6 +36,8 @@ pub struct InboxSettings {
     pub default_country_code: Option<CountryCode>,
     /// What the customer is told when the conversation goes to a person.
     pub handoff_ack: HandoffAckSettings,
+    /// The `[[assistant]]` that answers first; the first one in the file when absent.
+    pub assistant: Option<AssistantId>,
     pub channel: ChannelSettings,
 }
 
@@ -390,6 +392,7 @@ impl InboxSettings {
             secret,
             default_country_code: None,
             handoff_ack: HandoffAckSettings::default(),
+            assistant: None,
             channel,
         }
     }
@@ -536,6 +539,7 @@ impl InboxSettings {
             secret: common.secret,
             default_country_code: common.default_country_code,
             handoff_ack: common.handoff_ack,
+            assistant: common.assistant,
             channel,
         };
         let twilio = inbox.kind() == ChannelKind::Twilio;
@@ -568,6 +572,8 @@ struct Common {
     default_country_code: Option<CountryCode>,
     #[serde(default)]
     handoff_ack: HandoffAckSettings,
+    #[serde(default)]
+    assistant: Option<AssistantId>,
 }
 
 impl Common {
@@ -578,6 +584,7 @@ impl Common {
         "secret",
         "default_country_code",
         "handoff_ack",
+        "assistant",
     ];
 }
 
@@ -588,7 +595,7 @@ struct NoKeys {}
 
 /// Deserializes `keys` into `T`, turning serde's error into one that names the key (through
 /// `at`) and says what is wrong for `what` ("a whatsapp inbox `wa`").
-fn typed<T: DeserializeOwned>(
+pub(super) fn typed<T: DeserializeOwned>(
     keys: toml::Table,
     what: &str,
     at: &dyn Fn(&str) -> String,

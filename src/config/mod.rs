@@ -5,6 +5,7 @@
 //! exists, else built-in defaults. Unknown keys are refused with a message naming them, so a
 //! typo never silently falls back to a default.
 
+mod assistant;
 mod inbox;
 mod values;
 
@@ -15,6 +16,10 @@ use serde::Deserialize;
 
 use crate::domain::types::Status;
 
+pub use assistant::{
+    assistant_key_var, AssistantKind, AssistantSettings, AssistantsSection, JsonMode, LlmSettings,
+    MaxTokensField, DEFAULT_ASSISTANT, NEW_FORM as ASSISTANT_NEW_FORM,
+};
 pub use inbox::{
     ApiChannel, BusinessHoursSettings, ChannelSettings, HandoffAckSettings, InboxSettings,
     MetaChannel, MetaPlatform, TemplateSettings, TwilioChannel, TwilioFrom, WhatsappChannel,
@@ -26,7 +31,10 @@ pub use values::{CountryCode, GraphVersion, HttpUrl, NonBlank, Secret, WebhookUr
 pub struct Settings {
     pub server: ServerSettings,
     pub admin: AdminSettings,
-    pub assistant: AssistantSettings,
+    /// The `[[assistant]]` tables (or the old `[assistant]`), read one by one so an error
+    /// names the assistant.
+    #[serde(skip)]
+    pub assistants: AssistantsSection,
     pub conversations: ConversationSettings,
     pub outbox: OutboxSettings,
     pub access: AccessSettings,
@@ -133,40 +141,6 @@ impl AdminSettings {
     fn validate(&self) -> Result<(), ConfigError> {
         if !self.email.contains('@') {
             return Err(invalid("admin.email", "is not an email address"));
-        }
-        Ok(())
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct AssistantSettings {
-    /// Knowledge base file (TOML); the built-in demo store when absent.
-    pub knowledge_base: Option<PathBuf>,
-    /// Pause before the assistant answers, in milliseconds (a human-like typing delay).
-    pub reply_delay_ms: u64,
-    /// Hand the conversation to a person after this many answers in a row that found nothing
-    /// (0 = never).
-    pub handoff_after_misses: i32,
-}
-
-impl Default for AssistantSettings {
-    fn default() -> Self {
-        AssistantSettings {
-            knowledge_base: None,
-            reply_delay_ms: 0,
-            handoff_after_misses: 2,
-        }
-    }
-}
-
-impl AssistantSettings {
-    fn validate(&self) -> Result<(), ConfigError> {
-        if self.handoff_after_misses < 0 {
-            return Err(invalid(
-                "assistant.handoff_after_misses",
-                "must be 0 (never) or more",
-            ));
         }
         Ok(())
     }
@@ -415,7 +389,6 @@ const ENV_KEYS: &[(&str, &str, &str)] = &[
     ("SWITCHBOARD_PUBLIC_URL", "server", "public_url"),
     ("SWITCHBOARD_ADMIN_EMAIL", "admin", "email"),
     ("SWITCHBOARD_ADMIN_PASSWORD", "admin", "password"),
-    ("SWITCHBOARD_KNOWLEDGE_BASE", "assistant", "knowledge_base"),
 ];
 
 /// Per-inbox keys that may come from the environment (`SWITCHBOARD_INBOX_<ID>_<NAME>`), so
@@ -453,8 +426,13 @@ impl Settings {
         let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
             ConfigError::Syntax(e.to_string().trim_end().to_owned())
         })?;
-        apply_env(&mut table, env);
-        let settings = Settings::from_table(table)?;
+        apply_env(&mut table, &env);
+        let mut settings = Settings::from_table(table)?;
+        if let Some(path) = env("SWITCHBOARD_KNOWLEDGE_BASE") {
+            settings
+                .assistants
+                .set_first_knowledge_base(PathBuf::from(path));
+        }
         settings.validate()?;
         Ok(settings)
     }
@@ -469,6 +447,7 @@ impl Settings {
 
     fn from_table(mut table: toml::Table) -> Result<Settings, ConfigError> {
         let inboxes = table.remove("inbox");
+        let assistants = AssistantsSection::parse(table.remove("assistant"))?;
         let mut settings: Settings = serde_path_to_error::deserialize(toml::Value::Table(table))
             .map_err(|e| {
                 let path = e.path().to_string();
@@ -483,6 +462,7 @@ impl Settings {
                 .collect::<Result<_, _>>()?,
             Some(_) => return Err(invalid("inbox", "must be written as [[inbox]] tables")),
         };
+        settings.assistants = assistants;
         Ok(settings)
     }
 
@@ -491,12 +471,23 @@ impl Settings {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.server.validate()?;
         self.admin.validate()?;
-        self.assistant.validate()?;
+        self.assistants.validate()?;
         self.conversations.validate()?;
         self.outbox.validate()?;
         self.realtime.validate()?;
         self.assignment.validate()?;
-        inbox::validate_all(&self.inboxes)
+        inbox::validate_all(&self.inboxes)?;
+        for (i, inbox) in self.inboxes.iter().enumerate() {
+            if let Some(id) = &inbox.assistant {
+                if self.assistants.get(id).is_none() {
+                    return Err(invalid(
+                        format!("inbox[{i}].assistant"),
+                        format!("names `{id}`, which is not an [[assistant]] id"),
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     pub fn inbox(&self, id: &str) -> Option<&InboxSettings> {
@@ -517,7 +508,7 @@ impl Settings {
 
 /// Writes the environment's overrides into the file's table before it is typed, so a value
 /// from the environment is parsed and checked like one from the file.
-fn apply_env(table: &mut toml::Table, env: impl Fn(&str) -> Option<String>) {
+fn apply_env(table: &mut toml::Table, env: &impl Fn(&str) -> Option<String>) {
     for (var, section, key) in ENV_KEYS {
         if let Some(v) = env(var) {
             let section = table
@@ -525,6 +516,17 @@ fn apply_env(table: &mut toml::Table, env: impl Fn(&str) -> Option<String>) {
                 .or_insert_with(|| toml::Value::Table(toml::Table::new()));
             if let toml::Value::Table(section) = section {
                 section.insert((*key).to_owned(), toml::Value::String(v));
+            }
+        }
+    }
+    if let Some(toml::Value::Array(assistants)) = table.get_mut("assistant") {
+        for assistant in assistants {
+            let toml::Value::Table(assistant) = assistant else {
+                continue;
+            };
+            let id = assistant.get("id").and_then(toml::Value::as_str);
+            if let Some(key) = id.and_then(|id| env(&assistant_key_var(id))) {
+                assistant.insert("api_key".to_owned(), toml::Value::String(key));
             }
         }
     }
@@ -557,8 +559,12 @@ pub fn inbox_secret_var(id: &str) -> String {
 
 /// `SWITCHBOARD_INBOX_<ID>_<NAME>`, the id upper-cased with `-` as `_`.
 pub fn inbox_var(id: &str, name: &str) -> String {
-    let id: String = id
-        .chars()
+    format!("SWITCHBOARD_INBOX_{}_{name}", env_id(id))
+}
+
+/// An id as it appears in a variable's name: upper-cased, anything but letters and digits as `_`.
+fn env_id(id: &str) -> String {
+    id.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() {
                 c.to_ascii_uppercase()
@@ -566,8 +572,7 @@ pub fn inbox_var(id: &str, name: &str) -> String {
                 '_'
             }
         })
-        .collect();
-    format!("SWITCHBOARD_INBOX_{id}_{name}")
+        .collect()
 }
 
 #[cfg(test)]

@@ -84,6 +84,22 @@ fn the_shipped_channel_examples_are_valid_once_uncommented() {
 }
 
 #[test]
+fn the_shipped_language_model_example_is_valid_once_uncommented() {
+    let text = include_str!("../../switchboard.toml");
+    let (_, from) = text.split_once("---- A language model").unwrap();
+    let block: String = from
+        .lines()
+        .skip(1)
+        .take_while(|l| l.starts_with("# "))
+        .map(|l| format!("{}\n", &l[2..]))
+        .collect();
+    let s = load(&block);
+    let llm = s.assistants.list[0].llm().unwrap();
+    assert_eq!(llm.model.as_str(), "llama3.1");
+    assert_eq!(s.assistants.list[0].debounce_ms, 1500);
+}
+
+#[test]
 fn the_shipped_handoff_acknowledgement_example_is_valid_once_uncommented() {
     let text = include_str!("../../switchboard.toml");
     let (_, from) = text.split_once("# [inbox.handoff_ack]").unwrap();
@@ -342,5 +358,170 @@ fn default_database_is_sqlite_under_data() {
     assert_eq!(
         inbox_secret_var("eu-support"),
         "SWITCHBOARD_INBOX_EU_SUPPORT_SECRET"
+    );
+}
+
+const ASSISTANTS: &str = r#"
+    [[assistant]]
+    id = "help"
+    name = "Help desk"
+    reply_delay_ms = 200
+    [[assistant]]
+    id = "sales"
+    kind = "llm"
+    base_url = "http://127.0.0.1:11434/v1"
+    model = "llama3.1"
+    instructions = "Sell bikes."
+    json_mode = "json_object"
+    daily_token_budget = 100000
+    [[inbox]]
+    id = "shop"
+    channel = "widget"
+    secret = "0123456789abcdef"
+    assistant = "sales"
+    [[inbox]]
+    id = "support"
+    channel = "widget"
+    secret = "0123456789abcdef"
+"#;
+
+#[test]
+fn assistants_load_typed_and_inboxes_name_theirs() {
+    let s = load(ASSISTANTS);
+    let list = &s.assistants.list;
+    assert_eq!(list.len(), 2);
+    assert_eq!(
+        (
+            list[0].name.as_str(),
+            list[0].reply_delay_ms,
+            list[0].kind_name()
+        ),
+        ("Help desk", 200, "knowledge_base")
+    );
+    assert_eq!(list[0].debounce_ms, 0);
+    let llm = list[1].llm().unwrap();
+    assert_eq!(
+        (
+            llm.model.as_str(),
+            llm.json_mode,
+            llm.timeout_secs.get(),
+            llm.max_retries
+        ),
+        ("llama3.1", JsonMode::JsonObject, 20, 2)
+    );
+    assert_eq!(llm.daily_token_budget.map(|b| b.get()), Some(100_000));
+    assert_eq!(
+        list[1].debounce_ms, 1500,
+        "a model waits for a burst by default"
+    );
+    assert_eq!(list[1].instructions, "Sell bikes.");
+    assert_eq!(
+        s.inboxes[0].assistant.as_ref().map(|a| a.as_str()),
+        Some("sales")
+    );
+    assert_eq!(s.inboxes[1].assistant, None);
+    assert_eq!(s.assistants.default_id().as_str(), "help");
+    assert!(!s.assistants.legacy_table);
+}
+
+#[test]
+fn without_assistants_the_built_in_one_answers() {
+    let s = load(GOOD);
+    let effective = s.assistants.effective();
+    assert_eq!(effective.len(), 1);
+    assert_eq!(effective[0].id.as_str(), DEFAULT_ASSISTANT);
+    assert_eq!(effective[0].handoff_after_misses, 2);
+}
+
+#[test]
+fn the_old_assistant_table_is_read_as_the_built_in_assistant() {
+    let s = load("[assistant]\nreply_delay_ms = 30\nhandoff_after_misses = 0\n");
+    assert!(s.assistants.legacy_table);
+    let a = &s.assistants.list[0];
+    assert_eq!(a.id.as_str(), DEFAULT_ASSISTANT);
+    assert_eq!((a.reply_delay_ms, a.handoff_after_misses), (30, 0));
+    let err = refused("[assistant]\nmodel = \"x\"\n");
+    assert!(err.contains("`assistant.model`"), "{err}");
+}
+
+#[test]
+fn assistant_mistakes_are_named() {
+    let llm = "[[assistant]]\nid = \"sales\"\nkind = \"llm\"\nbase_url = \"http://x/v1\"\n";
+    for (text, expected) in [
+        (
+            llm.to_owned(),
+            "`assistant[0].model` is required for an llm assistant `sales`",
+        ),
+        (
+            "[[assistant]]\nid = \"a\"\nkind = \"gpt\"\n".to_owned(),
+            "`assistant[0].kind`",
+        ),
+        (
+            "[[assistant]]\nid = \"a\"\nmodel = \"m\"\n".to_owned(),
+            "`assistant[0].model` does not apply to a knowledge_base assistant `a`",
+        ),
+        (
+            format!("{llm}model = \"m\"\ntemperature = 3.0\n"),
+            "`assistant[0].temperature`",
+        ),
+        (
+            format!("{llm}model = \"m\"\njson_mode = \"xml\"\n"),
+            "`assistant[0].json_mode`",
+        ),
+        (format!("{llm}model = \" \"\n"), "`assistant[0].model`"),
+        (
+            "[[assistant]]\nid = \"a b\"\n".to_owned(),
+            "`assistant[0].id`",
+        ),
+        (
+            "[[assistant]]\nname = \"x\"\n".to_owned(),
+            "`assistant[0].id`",
+        ),
+        (
+            "[[assistant]]\nid = \"a\"\n[[assistant]]\nid = \"a\"\n".to_owned(),
+            "`assistant[1].id` `a` is used twice",
+        ),
+        (
+            GOOD.replace(
+                "window_hours = 24",
+                "window_hours = 24\nassistant = \"nobody\"",
+            ),
+            "`inbox[0].assistant` names `nobody`",
+        ),
+    ] {
+        let err = refused(&text);
+        assert!(err.contains(expected), "{expected}\n{err}");
+    }
+}
+
+#[test]
+fn an_assistants_key_comes_from_the_environment_and_stays_secret() {
+    let s = Settings::parse(ASSISTANTS, |k| {
+        (k == "SWITCHBOARD_ASSISTANT_SALES_API_KEY").then(|| "sk-from-env".into())
+    })
+    .unwrap();
+    let key = s.assistants.list[1]
+        .llm()
+        .unwrap()
+        .api_key
+        .as_ref()
+        .unwrap();
+    assert_eq!(key.expose(), "sk-from-env");
+    assert!(!format!("{s:?}").contains("sk-from-env"));
+    assert_eq!(
+        assistant_key_var("my-bot"),
+        "SWITCHBOARD_ASSISTANT_MY_BOT_API_KEY"
+    );
+}
+
+#[test]
+fn the_knowledge_base_variable_sets_the_first_assistants() {
+    let env = |k: &str| (k == "SWITCHBOARD_KNOWLEDGE_BASE").then(|| "kb.toml".into());
+    let s = Settings::parse(ASSISTANTS, env).unwrap();
+    assert_eq!(s.assistants.list[0].knowledge_base, Some("kb.toml".into()));
+    let s = Settings::parse("", env).unwrap();
+    assert_eq!(
+        s.assistants.effective()[0].knowledge_base,
+        Some("kb.toml".into())
     );
 }

@@ -15,7 +15,7 @@ use crate::domain::{
     conversation::{ConversationState, FollowUp},
     delivery::DeliveryStatus,
     types::{Author, Availability, Direction, LeadStage, MessageKind, Network, Role, Status},
-    AgentId, ContactId, ConversationId, InboxId, MessageId,
+    AgentId, AssistantId, ContactId, ConversationId, InboxId, MessageId,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
@@ -81,6 +81,8 @@ pub struct ConversationRow {
     pub updated_at: NaiveDateTime,
     /// `None` for the API channel and the widget.
     pub network: Option<Network>,
+    /// The assistant that answered it last.
+    pub assistant_id: Option<AssistantId>,
 }
 
 /// The columns of a conversation that one change really changed, for its UPDATE.
@@ -108,6 +110,7 @@ pub struct ConversationChanges {
     pub follow_up_reason: Option<Option<String>>,
     pub lead_stage: Option<Option<LeadStage>>,
     pub network: Option<Option<Network>>,
+    pub assistant_id: Option<Option<AssistantId>>,
     pub updated_at: NaiveDateTime,
 }
 
@@ -139,6 +142,7 @@ impl ConversationChanges {
             follow_up_reason: changed(&before.follow_up_reason, &after.follow_up_reason),
             lead_stage: changed(&before.lead_stage, &after.lead_stage),
             network: changed(&before.network, &after.network),
+            assistant_id: changed(&before.assistant_id, &after.assistant_id),
             updated_at: after.updated_at,
         }
     }
@@ -174,6 +178,7 @@ impl ConversationRow {
             created_at: now,
             updated_at: now,
             network,
+            assistant_id: None,
         }
     }
 
@@ -195,6 +200,7 @@ impl ConversationRow {
                 reason: self.follow_up_reason.clone(),
             }),
             lead_stage: self.lead_stage,
+            assistant: self.assistant_id.clone(),
         }
     }
 
@@ -213,6 +219,7 @@ impl ConversationRow {
         self.follow_up_at = s.follow_up.as_ref().map(|f| f.at);
         self.follow_up_reason = s.follow_up.as_ref().and_then(|f| f.reason.clone());
         self.lead_stage = s.lead_stage;
+        self.assistant_id = s.assistant.clone();
         self.updated_at = now;
     }
 }

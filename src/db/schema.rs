@@ -57,6 +57,27 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         network -> Nullable<Text>,
+        assistant_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    assistant_usage (assistant_id, day) {
+        assistant_id -> Text,
+        day -> Text,
+        requests -> BigInt,
+        prompt_tokens -> BigInt,
+        completion_tokens -> BigInt,
+    }
+}
+
+diesel::table! {
+    conversation_usage (conversation_id) {
+        conversation_id -> Text,
+        requests -> BigInt,
+        prompt_tokens -> BigInt,
+        completion_tokens -> BigInt,
+        updated_at -> Timestamp,
     }
 }
 
@@ -114,14 +135,17 @@ diesel::table! {
 diesel::joinable!(auth_tokens -> agents (agent_id));
 diesel::joinable!(conversations -> contacts (contact_id));
 diesel::joinable!(messages -> conversations (conversation_id));
+diesel::joinable!(conversation_usage -> conversations (conversation_id));
 diesel::joinable!(outbox -> messages (message_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     agents,
+    assistant_usage,
     audit_log,
     auth_tokens,
     contacts,
     conversation_tags,
+    conversation_usage,
     conversations,
     messages,
     outbox,

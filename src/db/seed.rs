@@ -97,6 +97,7 @@ fn conversation_row(
         created_at: start,
         updated_at: last_at,
         network: None,
+        assistant_id: None,
     }
 }
 

@@ -21,7 +21,7 @@ use super::{MultiBackend, MultiRawValue};
 use crate::domain::{
     delivery::DeliveryStatus,
     types::{Author, Availability, Direction, LeadStage, MessageKind, Network, Role, Status},
-    AgentId, ContactId, ConversationId, InboxId, MessageId,
+    AgentId, AssistantId, ContactId, ConversationId, InboxId, MessageId,
 };
 
 macro_rules! text_columns {
@@ -75,6 +75,7 @@ text_columns!(
     AgentId,
     MessageId,
     InboxId,
+    AssistantId,
     Status,
     Author,
     Direction,

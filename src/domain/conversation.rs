@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     handoff::HandoffPhrases,
     hours::BusinessHours,
-    ids::AgentId,
+    ids::{AgentId, AssistantId},
     notes::Note,
     types::{Author, LeadStage, Status},
     window::{Allowed, Sender, WindowClosed, Windows},
@@ -42,6 +42,8 @@ pub struct ConversationState {
     pub bot_misses: i32,
     pub follow_up: Option<FollowUp>,
     pub lead_stage: Option<LeadStage>,
+    /// The assistant that answered it last.
+    pub assistant: Option<AssistantId>,
 }
 
 impl ConversationState {
@@ -60,6 +62,7 @@ impl ConversationState {
             bot_misses: 0,
             follow_up: None,
             lead_stage: None,
+            assistant: None,
         }
     }
 
@@ -237,13 +240,27 @@ pub enum Event {
         at: NaiveDateTime,
     },
     /// The assistant's answer is about to be stored. `matched` is false when it found nothing.
+    /// The conversation records which assistant answered; a lead stage the assistant judged
+    /// is taken only when none is set (a person's choice sticks).
     AssistantReplied {
         matched: bool,
         at: NaiveDateTime,
+        assistant: AssistantId,
+        lead_stage: Option<LeadStage>,
     },
-    /// The assistant could not answer (it failed, or its answer could not be stored after
-    /// retries): a person must, so the customer is never left without an answer.
-    AssistantUnavailable,
+    /// The assistant decided a person should answer (a language model's `handoff`). What it
+    /// told the customer, if anything, is sent as the handoff's acknowledgement (instead of
+    /// the inbox's): like it, not a reply, so the conversation still needs one.
+    AssistantHandedOff {
+        assistant: AssistantId,
+        reason: String,
+        text: Option<String>,
+    },
+    /// The assistant could not answer (it failed, its budget is spent, or its answer could
+    /// not be stored after retries): a person must, so the customer is never left without
+    /// an answer. The reason is [`HandoffReason::AssistantUnavailable`] or
+    /// [`HandoffReason::AssistantBudgetExhausted`].
+    AssistantUnavailable(HandoffReason),
     /// An agent's reply to the customer is about to be stored.
     AgentReplied {
         agent: AgentId,
@@ -351,16 +368,45 @@ pub fn transition(s: &ConversationState, ev: &Event, now: NaiveDateTime, p: &Pol
     let mut fx = Vec::new();
     match ev {
         Event::CustomerMessage { text, at } => customer_wrote(&mut n, &mut fx, text, *at, p, now),
-        Event::AssistantReplied { matched, at } => {
+        Event::AssistantReplied {
+            matched,
+            at,
+            assistant,
+            lead_stage,
+        } => {
             if s.status != Status::Bot {
                 return Err(TransitionError::AssistantSilenced(s.status));
             }
             require_window(s, now, p)?;
+            n.assistant = Some(assistant.clone());
+            if n.lead_stage.is_none() {
+                n.lead_stage = *lead_stage;
+            }
             assistant_replied(&mut n, &mut fx, *matched, *at, p, now);
         }
-        Event::AssistantUnavailable => {
+        Event::AssistantHandedOff {
+            assistant,
+            reason,
+            text,
+        } => {
+            if s.status != Status::Bot {
+                return Err(TransitionError::AssistantSilenced(s.status));
+            }
+            n.assistant = Some(assistant.clone());
+            let reason = HandoffReason::AssistantHandoff {
+                reason: reason.clone(),
+            };
+            hand_off(&mut n, &mut fx, reason, p, now);
+            if let Some(text) = text {
+                fx.retain(|e| !matches!(e, Effect::AcknowledgeHandoff(_)));
+                if s.window_open(now, p) {
+                    fx.push(Effect::AcknowledgeHandoff(text.clone()));
+                }
+            }
+        }
+        Event::AssistantUnavailable(reason) => {
             if s.status == Status::Bot && s.last_message_author == Some(Author::Customer) {
-                hand_off(&mut n, &mut fx, HandoffReason::AssistantUnavailable, p, now);
+                hand_off(&mut n, &mut fx, reason.clone(), p, now);
             }
         }
         Event::AgentReplied { agent, at } => {
@@ -976,6 +1022,8 @@ mod tests {
                 &Event::AssistantReplied {
                     matched: true,
                     at: t(9, 0),
+                    assistant: AssistantId::from("kb"),
+                    lead_stage: None,
                 },
                 t(9, 0),
                 &policy(),
@@ -997,6 +1045,8 @@ mod tests {
             Event::AssistantReplied {
                 matched: true,
                 at: t(9, 1),
+                assistant: AssistantId::from("kb"),
+                lead_stage: None,
             },
             t(9, 1),
             &policy(),
@@ -1013,6 +1063,8 @@ mod tests {
         let miss = Event::AssistantReplied {
             matched: false,
             at: t(9, 1),
+            assistant: AssistantId::from("kb"),
+            lead_stage: None,
         };
         let (n, fx) = step(&ConversationState::new(), miss.clone(), t(9, 1), &policy());
         assert_eq!((n.status, n.bot_misses), (Status::Bot, 1));
@@ -1232,6 +1284,8 @@ mod tests {
         let bot = Event::AssistantReplied {
             matched: true,
             at: day2,
+            assistant: AssistantId::from("kb"),
+            lead_stage: None,
         };
         assert_eq!(
             transition(&s, &bot, day2, &p).unwrap_err(),
@@ -1569,6 +1623,8 @@ mod tests {
             Event::AssistantReplied {
                 matched: true,
                 at: t(9, 1),
+                assistant: AssistantId::from("kb"),
+                lead_stage: None,
             },
             t(9, 1),
             &p,
@@ -1596,5 +1652,124 @@ mod tests {
         };
         let (n, _) = step(&s, customer("x", t(9, 0)), t(9, 0), &policy());
         assert_eq!(n.unread_count, i32::MAX);
+    }
+
+    fn answered(lead_stage: Option<LeadStage>) -> Event {
+        Event::AssistantReplied {
+            matched: true,
+            at: t(9, 1),
+            assistant: AssistantId::from("sales"),
+            lead_stage,
+        }
+    }
+
+    #[test]
+    fn the_assistant_that_answered_is_recorded() {
+        let (s, _) = step(
+            &ConversationState::new(),
+            customer("hi", t(9, 0)),
+            t(9, 0),
+            &policy(),
+        );
+        let (n, _) = step(&s, answered(None), t(9, 1), &policy());
+        assert_eq!(n.assistant, Some(AssistantId::from("sales")));
+    }
+
+    #[test]
+    fn the_assistants_lead_stage_never_replaces_one_already_set() {
+        let table = [
+            (
+                None,
+                Some(LeadStage::QuoteRequest),
+                Some(LeadStage::QuoteRequest),
+            ),
+            (None, None, None),
+            (
+                Some(LeadStage::Spam),
+                Some(LeadStage::QuoteRequest),
+                Some(LeadStage::Spam),
+            ),
+        ];
+        for (set, judged, expected) in table {
+            let s = ConversationState {
+                lead_stage: set,
+                ..ConversationState::new()
+            };
+            let (s, _) = step(&s, customer("price?", t(9, 0)), t(9, 0), &policy());
+            let (n, _) = step(&s, answered(judged), t(9, 1), &policy());
+            assert_eq!(n.lead_stage, expected, "{set:?} + {judged:?}");
+        }
+    }
+
+    #[test]
+    fn the_assistant_hands_off_with_its_reason_and_its_words_as_the_acknowledgement() {
+        let p = Policy {
+            handoff_ack: Some(Arc::new(HandoffAck {
+                text: "A person is coming.".into(),
+                hours: None,
+                out_of_hours_text: String::new(),
+            })),
+            ..policy()
+        };
+        let (s, _) = step(
+            &ConversationState::new(),
+            customer("hi", t(9, 0)),
+            t(9, 0),
+            &p,
+        );
+        let table = [
+            (Some("A colleague will help."), "A colleague will help."),
+            (None, "A person is coming."),
+        ];
+        for (said, acknowledged) in table {
+            let ev = Event::AssistantHandedOff {
+                assistant: AssistantId::from("sales"),
+                reason: "wants a refund".into(),
+                text: said.map(str::to_owned),
+            };
+            let (n, fx) = step(&s, ev, t(9, 1), &p);
+            assert_eq!(n.status, Status::Human);
+            assert!(n.needs_reply(), "a handoff still needs a person's reply");
+            assert!(
+                fx.contains(&Effect::HandoffRequested(HandoffReason::AssistantHandoff {
+                    reason: "wants a refund".into()
+                }))
+            );
+            let acks: Vec<&Effect> = fx
+                .iter()
+                .filter(|e| matches!(e, Effect::AcknowledgeHandoff(_)))
+                .collect();
+            assert_eq!(acks, [&Effect::AcknowledgeHandoff(acknowledged.into())]);
+        }
+    }
+
+    #[test]
+    fn a_handoff_by_the_assistant_after_a_takeover_is_refused() {
+        let ev = Event::AssistantHandedOff {
+            assistant: AssistantId::from("sales"),
+            reason: "x".into(),
+            text: Some("bye".into()),
+        };
+        let err = transition(&with_status(Status::Human), &ev, t(9, 1), &policy()).unwrap_err();
+        assert_eq!(err, TransitionError::AssistantSilenced(Status::Human));
+    }
+
+    #[test]
+    fn a_spent_budget_hands_off_with_that_reason() {
+        let (s, _) = step(
+            &ConversationState::new(),
+            customer("hi", t(9, 0)),
+            t(9, 0),
+            &policy(),
+        );
+        let reason = HandoffReason::AssistantBudgetExhausted;
+        let (n, fx) = step(
+            &s,
+            Event::AssistantUnavailable(reason.clone()),
+            t(9, 1),
+            &policy(),
+        );
+        assert_eq!(n.status, Status::Human);
+        assert!(fx.contains(&Effect::HandoffRequested(reason)));
     }
 }

@@ -64,75 +64,91 @@ typed_id!(
     MessageId
 );
 
-/// An inbox, named in the configuration (`support`, `whatsapp-es`): letters, digits, `-`, `_`.
+/// An id named in the configuration rather than generated: letters, digits, `-`, `_`.
 /// Cheap to clone (shared).
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-    utoipa::ToSchema,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[schema(value_type = String, example = "support")]
-pub struct InboxId(Arc<str>);
+macro_rules! named_id {
+    ($(#[$doc:meta])* $name:ident, $example:literal) => {
+        $(#[$doc])*
+        #[derive(
+            Debug,
+            Clone,
+            PartialEq,
+            Eq,
+            Hash,
+            PartialOrd,
+            Ord,
+            diesel::expression::AsExpression,
+            diesel::deserialize::FromSqlRow,
+            utoipa::ToSchema,
+        )]
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        #[schema(value_type = String, example = $example)]
+        pub struct $name(Arc<str>);
 
-impl Serialize for InboxId {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                String::deserialize(d).map($name::from)
+            }
+        }
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                $name(s.into())
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                $name(s.into())
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = Infallible;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Ok($name::from(s))
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+    };
 }
 
-impl<'de> Deserialize<'de> for InboxId {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d).map(InboxId::from)
-    }
-}
-
-impl InboxId {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl From<&str> for InboxId {
-    fn from(s: &str) -> Self {
-        InboxId(s.into())
-    }
-}
-
-impl From<String> for InboxId {
-    fn from(s: String) -> Self {
-        InboxId(s.into())
-    }
-}
-
-impl fmt::Display for InboxId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl FromStr for InboxId {
-    type Err = Infallible;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(InboxId::from(s))
-    }
-}
-
-impl AsRef<str> for InboxId {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::borrow::Borrow<str> for InboxId {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
+named_id!(
+    /// An inbox, named in the configuration (`support`, `whatsapp-es`).
+    InboxId,
+    "support"
+);
+named_id!(
+    /// An assistant, named in the configuration (`default`, `sales`).
+    AssistantId,
+    "sales"
+);

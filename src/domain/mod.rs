@@ -11,4 +11,4 @@ pub mod text;
 pub mod types;
 pub mod window;
 
-pub use ids::{AgentId, ContactId, ConversationId, InboxId, MessageId};
+pub use ids::{AgentId, AssistantId, ContactId, ConversationId, InboxId, MessageId};

@@ -136,7 +136,13 @@ impl Note {
                     "Handed to a person: the customer has a complaint (\u{201c}{phrase}\u{201d})"
                 ),
                 HandoffReason::AssistantUnavailable => {
-                    "Handed to a person: the assistant's answer could not be sent".to_owned()
+                    "Handed to a person: the assistant could not answer".to_owned()
+                }
+                HandoffReason::AssistantHandoff { reason } => {
+                    format!("Handed to a person by the assistant: {reason}")
+                }
+                HandoffReason::AssistantBudgetExhausted => {
+                    "Handed to a person: the assistant's daily token budget is spent".to_owned()
                 }
             },
             Note::FollowUpScheduled { at, reason, by } => with_reason(
@@ -285,7 +291,7 @@ mod tests {
             ),
             (
                 Note::HandedOff(HandoffReason::AssistantUnavailable),
-                "Handed to a person: the assistant's answer could not be sent",
+                "Handed to a person: the assistant could not answer",
             ),
         ] {
             assert_eq!(note.text(&names), text, "{note:?}");

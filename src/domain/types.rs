@@ -203,6 +203,10 @@ pub enum HandoffReason {
     Complaint { phrase: String },
     /// The assistant failed, or its answer could not be stored.
     AssistantUnavailable,
+    /// The assistant (a language model) decided a person should answer, and said why.
+    AssistantHandoff { reason: String },
+    /// The assistant's daily token budget is spent.
+    AssistantBudgetExhausted,
 }
 
 impl HandoffReason {
@@ -213,6 +217,8 @@ impl HandoffReason {
             HandoffReason::AssistantCouldNotHelp { .. } => "assistant_could_not_help",
             HandoffReason::Complaint { .. } => "complaint",
             HandoffReason::AssistantUnavailable => "assistant_unavailable",
+            HandoffReason::AssistantHandoff { .. } => "assistant_handoff",
+            HandoffReason::AssistantBudgetExhausted => "assistant_budget_exhausted",
         }
     }
 }

@@ -25,7 +25,7 @@ use crate::{
         conversation::{By, DerivedState, Event, FollowUpPreset},
         text,
         types::{ChannelKind, LeadStage, Role, Status},
-        AgentId, ConversationId, InboxId, MessageId,
+        AgentId, AssistantId, ConversationId, InboxId, MessageId,
     },
     error::{AppError, AppResult, ErrorBody},
     http::openapi::{
@@ -157,6 +157,9 @@ pub struct ListQuery {
     inbox: Option<InboxId>,
     /// Inboxes of this channel kind.
     channel: Option<ChannelKind>,
+    /// Answered (last) by this assistant (an `[[assistant]]` id; see `GET /api/assistants`).
+    #[param(pattern = "^[A-Za-z0-9_-]{1,64}$")]
+    assistant: Option<String>,
     /// Conversations with this tag.
     tag: Option<String>,
     /// RFC 3339 or YYYY-MM-DD (start of that day, UTC).
@@ -202,6 +205,13 @@ fn parse_date_or_time(field: &str, raw: &str, end_of_day: bool) -> AppResult<Nai
     t.ok_or_else(|| AppError::BadRequest(format!("`{field}` is out of range")))
 }
 
+/// An id as the configuration writes them (inboxes, assistants).
+fn is_config_id(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
 fn encode_cursor(at: NaiveDateTime, id: ConversationId) -> String {
     format!("{}_{id}", at.and_utc().timestamp_micros())
 }
@@ -233,6 +243,14 @@ impl ListQuery {
                 None => of_kind,
             });
         }
+        let assistant = match &self.assistant {
+            Some(a) if !is_config_id(a) => {
+                return Err(AppError::Validation(
+                    "`assistant` must be 1-64 letters, digits, '-' or '_'".to_owned(),
+                ))
+            }
+            a => a.as_deref().map(AssistantId::from),
+        };
         if self.q.as_ref().is_some_and(|q| q.chars().count() > 200) {
             return Err(AppError::Validation(
                 "`q` must be at most 200 characters".to_owned(),
@@ -249,6 +267,7 @@ impl ListQuery {
             archived: self.archived,
             state: self.state,
             inboxes,
+            assistant,
             tag: self.tag.clone(),
             from: self
                 .from
@@ -336,6 +355,47 @@ pub async fn get(
     let id = parse_id(&id)?;
     let (row, contact) = visible(&state, &me, id).await?;
     Ok(HttpResponse::Ok().json(view(&state, row, contact).await?))
+}
+
+/// What language models spent on a conversation.
+#[derive(Serialize, ToSchema)]
+pub struct ConversationUsage {
+    /// The assistant that answered it last.
+    #[schema(required = true)]
+    pub assistant_id: Option<AssistantId>,
+    /// Calls and tokens over the conversation's life, retries and failed calls included.
+    pub tokens: queries::TokenCounts,
+}
+
+/// `GET /api/conversations/{id}/usage`.
+#[utoipa::path(
+    operation_id = "get_conversation_usage",
+    get,
+    path = "/api/conversations/{id}/usage",
+    tag = "conversations",
+    summary = "Tokens language models used on a conversation",
+    params(("id" = ConversationId, Path, description = "The conversation")),
+    responses(
+        (status = 200, description = "The conversation's usage", body = ConversationUsage),
+        ReadRefusals,
+    ),
+)]
+pub async fn usage(
+    state: web::Data<AppState>,
+    me: CurrentAgent,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id)?;
+    let (row, _) = visible(&state, &me, id).await?;
+    let tokens = state
+        .app
+        .store
+        .read(move |c| queries::conversation_usage(c, id))
+        .await?;
+    Ok(HttpResponse::Ok().json(ConversationUsage {
+        assistant_id: row.assistant_id,
+        tokens,
+    }))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -3,6 +3,7 @@
 
 pub mod agent_session;
 pub mod agents;
+pub mod assistants;
 pub mod auth;
 pub mod body;
 pub mod channel_webhooks;
@@ -67,6 +68,7 @@ api_routes! {
     "/auth/me" => { get: auth::me },
     "/agents" => { get: agents::list },
     "/agents/me/availability" => { post: agents::set_availability },
+    "/assistants" => { get: assistants::list },
     "/badge" => { get: conversations::badge },
     "/events" => { get: events::poll },
     "/ws" => { get: ws::agent_ws },
@@ -76,6 +78,7 @@ api_routes! {
         get: conversations::messages,
         post: conversations::reply,
     },
+    "/conversations/{id}/usage" => { get: conversations::usage },
     "/conversations/{id}/status" => { post: conversations::set_status },
     "/conversations/{id}/assign" => { post: conversations::assign },
     "/conversations/{id}/take" => { post: conversations::take },

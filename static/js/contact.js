@@ -43,10 +43,19 @@ export function renderContact(c, old) {
   const inboxName = state.inboxes?.get(c.inbox_id)?.name;
   $('#contact-channel').textContent = inboxName && inboxName !== ch.label ? `${ch.label} · ${inboxName}` : ch.label;
   $('#contact-created').textContent = fullTime(parseTime(c.created_at));
+  setFact('#contact-assistant', assistantLabel(c.assistant_id));
   renderTags(c);
   $('#lead-stage').value = c.lead_stage || '';
   renderFollowUp(c);
   if (old && old.contact?.id !== c.contact?.id) loadContactHistory(c);
+}
+
+/** "Sales (llm-model)" for the assistant that answered; its id if it is no longer configured. */
+function assistantLabel(id) {
+  if (!id) return '';
+  const a = state.assistants.get(id);
+  if (!a) return id;
+  return a.model ? `${a.name} (${a.model})` : a.name;
 }
 
 function setFact(sel, value) {

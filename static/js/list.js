@@ -17,6 +17,7 @@ let renderVersion = 0; // bumped when something every item shows changes (agent 
 on('conversation', () => renderListSoon());
 on('removed', () => renderListSoon());
 on('lost', () => renderListSoon());
+on('assistants', renderAssistantFilter);
 on('agents', () => {
   renderVersion++;
   renderList();
@@ -35,6 +36,7 @@ function listParams(after) {
   if (state.q.trim()) p.set('q', state.q.trim());
   if (state.from) p.set('from', state.from);
   if (state.to) p.set('to', state.to);
+  if (state.assistant) p.set('assistant', state.assistant);
   if (after) p.set('cursor', after);
   return p;
 }
@@ -201,7 +203,7 @@ function renderListFooter() {
   } else if (cursor) {
     footer.replaceChildren(h('button', { class: 'link-btn', type: 'button', text: 'Load more', onclick: loadMoreList }));
   } else if (!state.listIds.size) {
-    const filtered = state.q || state.from || state.to || state.filter !== 'all';
+    const filtered = state.q || state.from || state.to || state.assistant || state.filter !== 'all';
     footer.replaceChildren(h('div', { class: 'list-empty' },
       h('strong', { text: filtered ? 'No conversations match' : 'No conversations yet' }),
       h('span', { class: 'muted', text: filtered ? 'Try another filter or search.' : 'New customer messages appear here live.' })));
@@ -241,6 +243,21 @@ function onDateChange() {
   reloadList();
 }
 
+/** The assistant filter, shown when there is more than one assistant to tell apart. */
+function renderAssistantFilter() {
+  const select = $('#assistant-filter');
+  const options = [...state.assistants.values()].map((a) =>
+    h('option', { value: a.id, text: a.name }));
+  select.replaceChildren(h('option', { value: '', text: 'Any' }), ...options);
+  select.value = state.assistants.has(state.assistant) ? state.assistant : '';
+  show($('#assistant-filter-wrap'), state.assistants.size > 1);
+}
+
+function onAssistantChange() {
+  setListQuery({ assistant: $('#assistant-filter').value });
+  reloadList();
+}
+
 function clearDates() {
   $('#date-from').value = '';
   $('#date-to').value = '';
@@ -260,4 +277,5 @@ export function bindList() {
   $('#date-from').addEventListener('change', onDateChange);
   $('#date-to').addEventListener('change', onDateChange);
   $('#date-clear').addEventListener('click', clearDates);
+  $('#assistant-filter').addEventListener('change', onAssistantChange);
 }

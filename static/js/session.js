@@ -4,7 +4,7 @@ import { api } from './api.js';
 import { $, show } from './dom.js';
 import { reloadList } from './list.js';
 import { connectWs } from './realtime.js';
-import { TOKEN_KEY, endSession, setAgents, setInboxes, setMe, setToken, state } from './store.js';
+import { TOKEN_KEY, endSession, setAgents, setAssistants, setInboxes, setMe, setToken, state } from './store.js';
 import { route } from './thread.js';
 import { loadHandoffs, refreshBadge } from './topbar.js';
 import { showError } from './ui.js';
@@ -76,7 +76,7 @@ export async function startApp() {
   $('#me-name').textContent = state.me.name;
   loadHandoffs();
   connectWs();
-  await Promise.all([loadAgents(), reloadList(), refreshBadge(), loadInboxes()]);
+  await Promise.all([loadAgents(), reloadList(), refreshBadge(), loadInboxes(), loadAssistants()]);
   route();
 }
 
@@ -103,6 +103,15 @@ async function loadInboxes() {
     if (e.status !== 404) console.warn('inboxes unavailable', e);
   }
   setInboxes(inboxes);
+}
+
+/** For the assistant filter and the contact panel. */
+async function loadAssistants() {
+  try {
+    setAssistants((await api('GET', '/api/assistants')).items);
+  } catch (e) {
+    console.warn('assistants unavailable', e);
+  }
 }
 
 export function bindSession() {

@@ -22,12 +22,14 @@ export const state = {
   seesAll: false,
   agents: new Map(), // id → agent
   inboxes: undefined, // Map inbox id → inbox (templates); null when the server has no /api/inboxes
+  assistants: new Map(), // id → assistant (name, kind, model, today's tokens)
   convs: new Map(), // id → conversation, everything we know about
   listIds: new Set(), // the ones the list shows
   filter: 'all',
   q: '',
   from: '',
   to: '',
+  assistant: '', // only conversations this assistant answered ('' = any)
   activeId: null, // the open conversation
   viewers: new Map(), // conversation id → [agent ids]
   typers: new Map(), // conversation id → Map(agent id → {name, until})
@@ -72,6 +74,7 @@ function matchesFilter(c) {
     case 'unassigned': if (c.assignee_id) return false; break;
     default: break;
   }
+  if (state.assistant && c.assistant_id !== state.assistant) return false;
   const day = (c.last_message_at || c.created_at || '').slice(0, 10);
   if (state.from && day < state.from) return false;
   if (state.to && day > state.to) return false;
@@ -123,6 +126,11 @@ export function setAvailabilityOf(id, availability) {
   return true;
 }
 
+export function setAssistants(list) {
+  state.assistants = new Map(list.map((a) => [a.id, a]));
+  emit('assistants');
+}
+
 export function setInboxes(inboxes) {
   state.inboxes = inboxes;
   emit('inboxes');
@@ -145,9 +153,9 @@ export function clearTyper(conversationId, agentId) {
 // ---------------------------------------------------------------------------------------------
 // The list and the open conversation
 
-/** Changes any of filter, q, from, to; the list module then fetches again. */
+/** Changes any of filter, q, from, to, assistant; the list module then fetches again. */
 export function setListQuery(patch) {
-  for (const key of ['filter', 'q', 'from', 'to']) if (key in patch) state[key] = patch[key];
+  for (const key of ['filter', 'q', 'from', 'to', 'assistant']) if (key in patch) state[key] = patch[key];
 }
 
 /** A fresh first page: the list shows nothing until the page's conversations are added. */

@@ -72,6 +72,8 @@ function handoffReason(reason) {
   if (reason?.kind === 'complaint') return reason.phrase ? `Has a complaint: “${isolate(reason.phrase)}”` : 'Has a complaint';
   if (reason?.kind === 'assistant_could_not_help') return 'The assistant could not help';
   if (reason?.kind === 'assistant_unavailable') return 'The assistant could not answer';
+  if (reason?.kind === 'assistant_handoff') return reason.reason ? `The assistant handed over: “${isolate(reason.reason)}”` : 'The assistant handed over';
+  if (reason?.kind === 'assistant_budget_exhausted') return 'The assistant’s daily budget is spent';
   if (typeof reason === 'string') return reason;
   return 'Needs a person';
 }

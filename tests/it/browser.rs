@@ -16,7 +16,7 @@ use crate::{
 };
 
 /// One Chromium at a time: two at once on a small machine make the 10 s waits flaky.
-static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub(crate) static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn q(s: &str) -> String {
     json!(s).to_string()
@@ -255,7 +255,7 @@ async fn the_whole_loop_in_a_real_browser() {
 /// Signs `email` into the dashboard at `base` in a new tab of `width`×`height` whose clocks
 /// run in `zone`. Tabs of one origin share the signed-in token (localStorage): a second agent
 /// needs another origin (`localhost` rather than `127.0.0.1`).
-async fn dashboard_of(
+pub(crate) async fn dashboard_of(
     b: &mut Browser,
     base: &str,
     email: &str,

@@ -81,6 +81,22 @@ fn a_bad_config_file_is_refused_naming_the_key() {
             "[assistant]\nknowledge_base = \"/no/such/file.toml\"\n",
             "assistant.knowledge_base",
         ),
+        (
+            "[[assistant]]\nid = \"a\"\nknowledge_base = \"/no/such/file.toml\"\n",
+            "assistant[0].knowledge_base",
+        ),
+        (
+            "[[assistant]]\nid = \"sales\"\nkind = \"llm\"\nbase_url = \"http://127.0.0.1:9/v1\"\n",
+            "assistant[0].model",
+        ),
+        (
+            "[[assistant]]\nid = \"sales\"\nkind = \"gpt\"\n",
+            "assistant[0].kind",
+        ),
+        (
+            "[[assistant]]\nid = \"a\"\n[[inbox]]\nid = \"x\"\nchannel = \"widget\"\nsecret = \"0123456789abcdef0\"\nassistant = \"b\"\n",
+            "inbox[0].assistant",
+        ),
     ] {
         let path = dir.path().join("bad.toml");
         std::fs::write(&path, text).expect("write");

@@ -8,7 +8,7 @@ use switchboard::{actors::messages::InjectPanic, providers::api};
 use crate::{
     both_backends,
     fixtures::{given_an_api_conversation, given_an_api_conversation_with},
-    helpers::{authors, customer, eventually, Backend, TestApp, SECRET},
+    helpers::{assistant_delay, authors, customer, eventually, Backend, TestApp, SECRET},
 };
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -177,7 +177,7 @@ async fn handoff_phrase_goes_human_and_the_assistant_falls_silent(b: Backend) {
 }
 
 async fn a_takeover_during_a_slow_reply_wins(b: Backend) {
-    let app = TestApp::spawn_with(b, |s| s.assistant.reply_delay_ms = 800).await;
+    let app = TestApp::spawn_with(b, |s| assistant_delay(s, 800)).await;
     let token = app.login().await;
     let ack = send(&app, &customer("m1", "c1", "What are your opening hours?")).await;
     let id = ack["conversation_id"].as_str().expect("id").to_owned();
@@ -257,7 +257,7 @@ async fn duplicate_webhook_makes_one_message(b: Backend) {
 }
 
 async fn concurrent_duplicates_make_one_message(b: Backend) {
-    let app = TestApp::spawn_with(b, |s| s.assistant.reply_delay_ms = 0).await;
+    let app = TestApp::spawn_with(b, |s| assistant_delay(s, 0)).await;
     let token = app.login().await;
     let body = customer("race-1", "c9", "hello there");
     let results = futures_util::future::join_all((0..8).map(|_| app.inbound(&body))).await;

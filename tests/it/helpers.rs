@@ -830,3 +830,13 @@ impl TestApp {
         )
     }
 }
+
+/// Gives the built-in assistant (or the first configured one) a pause before it answers.
+pub fn assistant_delay(s: &mut Settings, ms: u64) {
+    if s.assistants.list.is_empty() {
+        s.assistants
+            .list
+            .push(switchboard::config::AssistantSettings::built_in(None));
+    }
+    s.assistants.list[0].reply_delay_ms = ms;
+}

@@ -9,6 +9,7 @@ mod helpers;
 
 mod access;
 mod api_fuzz;
+mod assistants;
 mod auth;
 mod browser;
 mod cdp;

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::{
     both_backends,
-    helpers::{eventually, Backend, TestApp, WsClient},
+    helpers::{assistant_delay, eventually, Backend, TestApp, WsClient},
 };
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -17,7 +17,7 @@ const WAIT: Duration = Duration::from_secs(15);
 async fn slow_assistant(b: Backend) -> TestApp {
     // The answer comes a moment after the question, so the test can break the database
     // in between.
-    TestApp::spawn_with(b, |s| s.assistant.reply_delay_ms = 400).await
+    TestApp::spawn_with(b, |s| assistant_delay(s, 400)).await
 }
 
 async fn an_answer_that_could_not_be_stored_is_stored_on_a_later_try(b: Backend) {

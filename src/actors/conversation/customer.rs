@@ -124,36 +124,58 @@ impl ConversationActor {
     }
 }
 
+impl ConversationActor {
+    /// The rows and rules of storing the assistant's answer (or its handoff).
+    fn assistant_plan(&self, msg: &AssistantAnswered) -> AppResult<Plan> {
+        let l = self.loaded()?;
+        // A block made while this answer was being thought up is seen here: the block
+        // endpoint answers only after every actor of the person took the blocked row
+        // (`ContactChanged`), so once a block is acknowledged no answer is written.
+        if l.contact.blocked {
+            return Err(AppError::Conflict {
+                code: "contact_blocked",
+                message: "the contact was blocked while the assistant thought".to_owned(),
+            });
+        }
+        let now = clock::now();
+        let answered = &msg.answered;
+        let event = match &answered.reply {
+            AssistantReply::Handoff { text, reason } => Event::AssistantHandedOff {
+                assistant: msg.assistant.clone(),
+                reason: reason.clone(),
+                text: text.clone(),
+            },
+            reply => Event::AssistantReplied {
+                matched: reply.is_match(),
+                at: now,
+                assistant: msg.assistant.clone(),
+                lead_stage: answered.lead_stage,
+            },
+        };
+        let (state, effects) = transition(&l.state, &event, now, l.policy())?;
+        // A handoff's words go out as its acknowledgement (an effect), not as a reply.
+        let text = match &answered.reply {
+            AssistantReply::Handoff { .. } => None,
+            reply => reply.text(),
+        };
+        let Some(text) = text else {
+            return Ok(Plan::state_only(state, effects));
+        };
+        let (message, send) = self.outbound(l, Author::Assistant, text.to_owned(), now);
+        Ok(Plan {
+            messages: vec![message],
+            send,
+            ..Plan::state_only(state, effects)
+        })
+    }
+}
+
 impl Handler<AssistantAnswered> for ConversationActor {
     type Result = AtomicResponse<Self, ()>;
 
     fn handle(&mut self, msg: AssistantAnswered, _: &mut Self::Context) -> Self::Result {
         let _g = self.span.clone().entered();
-        let plan = self.loaded().and_then(|l| {
-            // A block made while this answer was being thought up is seen here: the block
-            // endpoint answers only after every actor of the person took the blocked row
-            // (`ContactChanged`), so once a block is acknowledged no answer is written.
-            if l.contact.blocked {
-                return Err(AppError::Conflict {
-                    code: "contact_blocked",
-                    message: "the contact was blocked while the assistant thought".to_owned(),
-                });
-            }
-            let now = clock::now();
-            let event = Event::AssistantReplied {
-                matched: msg.reply.is_match(),
-                at: now,
-            };
-            let (state, effects) = transition(&l.state, &event, now, l.policy())?;
-            let (message, send) =
-                self.outbound(l, Author::Assistant, msg.reply.text().to_owned(), now);
-            Ok(Plan {
-                messages: vec![message],
-                send,
-                ..Plan::state_only(state, effects)
-            })
-        });
-        let plan = match plan {
+        let plan = match self.assistant_plan(&msg) {
             Ok(plan) => plan,
             Err(AppError::Transition(TransitionError::AssistantSilenced(status))) => {
                 tracing::info!(parent: &self.span, %status, "assistant reply dropped: a person took over");
@@ -166,21 +188,27 @@ impl Handler<AssistantAnswered> for ConversationActor {
                 return AtomicResponse::new(Box::pin(fut::ready(())));
             }
         };
-        let AssistantAnswered { reply, attempt } = msg;
         AtomicResponse::new(Box::pin(self.commit(plan).map(move |res, act, ctx| {
             match res {
-                Ok(_) => act.assistant_done(),
-                Err(e) if retryable(&e) && attempt < ASSISTANT_STORE_ATTEMPTS => {
-                    tracing::warn!(parent: &act.span, error = %e, attempt, "could not store the assistant's reply; trying again");
+                Ok(_) => {
+                    act.assistant_done();
+                    act.learned(&msg.answered.learned, msg.source, ctx);
+                }
+                Err(e) if retryable(&e) && msg.attempt < ASSISTANT_STORE_ATTEMPTS => {
+                    tracing::warn!(parent: &act.span, error = %e, attempt = msg.attempt, "could not store the assistant's reply; trying again");
+                    let delay = retry_delay(msg.attempt);
                     let next = AssistantAnswered {
-                        reply,
-                        attempt: attempt + 1,
+                        attempt: msg.attempt + 1,
+                        ..msg
                     };
-                    ctx.notify_later(next, retry_delay(attempt));
+                    ctx.notify_later(next, delay);
                 }
                 Err(e) => {
-                    tracing::error!(parent: &act.span, error = %e, attempt, "could not store the assistant's reply; handing the conversation to a person");
-                    ctx.notify(AssistantFailed { attempt: 1 });
+                    tracing::error!(parent: &act.span, error = %e, attempt = msg.attempt, "could not store the assistant's reply; handing the conversation to a person");
+                    ctx.notify(AssistantFailed {
+                        attempt: 1,
+                        reason: HandoffReason::AssistantUnavailable,
+                    });
                 }
             }
         })))
@@ -194,7 +222,8 @@ impl Handler<AssistantFailed> for ConversationActor {
     /// message never stays without anyone to answer it.
     fn handle(&mut self, msg: AssistantFailed, _: &mut Self::Context) -> Self::Result {
         let _g = self.span.clone().entered();
-        let plan = match self.apply_event(&Event::AssistantUnavailable) {
+        let event = Event::AssistantUnavailable(msg.reason.clone());
+        let plan = match self.apply_event(&event) {
             Ok(plan) if plan.effects.is_empty() => {
                 // A person has it already, or the customer was answered meanwhile.
                 self.assistant_done();
@@ -212,10 +241,12 @@ impl Handler<AssistantFailed> for ConversationActor {
                 Ok(_) => act.assistant_done(),
                 Err(e) => {
                     tracing::error!(parent: &act.span, error = %e, attempt = msg.attempt, "could not store the handoff; trying again");
+                    let delay = retry_delay(msg.attempt);
                     let next = AssistantFailed {
                         attempt: msg.attempt + 1,
+                        ..msg
                     };
-                    ctx.notify_later(next, retry_delay(msg.attempt));
+                    ctx.notify_later(next, delay);
                 }
             }
         })))
@@ -252,7 +283,10 @@ impl Handler<ResumeUnanswered> for ConversationActor {
                 Err(e) => {
                     tracing::warn!(parent: &act.span, error = %e, "cannot read the unanswered message; handing the conversation to a person");
                     act.assistant_in_flight += 1;
-                    ctx.notify(AssistantFailed { attempt: 1 });
+                    ctx.notify(AssistantFailed {
+                        attempt: 1,
+                        reason: HandoffReason::AssistantUnavailable,
+                    });
                 }
             }
         }));

@@ -20,6 +20,7 @@
 use commit::{Committed, Dedupe, Plan};
 
 mod agent;
+mod asking;
 mod commit;
 mod customer;
 mod delivery;
@@ -49,7 +50,7 @@ use super::{
 };
 use crate::{
     agent_names::AgentNames,
-    assistant::{Assistant, AssistantRequest},
+    assistant::{roster::Assistants, AssistantReply, Learned},
     clock,
     config::AssignmentSettings,
     db::{
@@ -61,8 +62,8 @@ use crate::{
     },
     domain::{
         conversation::{
-            believable_time, transition, By, ConversationState, Effect, Event, Policy,
-            TransitionError,
+            believable_time, transition, By, ConversationState, Effect, Event, HandoffReason,
+            Policy, TransitionError,
         },
         delivery::DeliveryStatus,
         types::{Author, Direction, MessageKind, Status},
@@ -87,7 +88,8 @@ pub struct ConversationDeps {
     pub badge: Recipient<Recount>,
     pub presence: Recipient<PickAgent>,
     pub inboxes: Arc<Inboxes>,
-    pub assistant: Arc<dyn Assistant>,
+    /// Every configured assistant; each conversation asks its inbox's.
+    pub assistants: Arc<Assistants>,
     /// Wakes the outbox worker when a message was queued, so delivery starts at once.
     pub outbox_kick: Arc<Notify>,
     pub agent_names: Arc<AgentNames>,
@@ -96,8 +98,6 @@ pub struct ConversationDeps {
     pub idle_after: Duration,
     /// How often the registry looks for due follow-ups of actors that are not running.
     pub timer_scan: Duration,
-    /// The assistant's human-like pause before it answers.
-    pub assistant_delay: Duration,
     /// Where conversations' files are kept (`<media_dir>/<conversation id>/`).
     pub media_dir: PathBuf,
 }
@@ -133,6 +133,8 @@ pub struct ConversationActor {
     window_timer: Option<SpawnHandle>,
     last_active: Instant,
     assistant_in_flight: u32,
+    /// The wait for the rest of a customer's burst before the assistant is asked.
+    debounce: Option<SpawnHandle>,
     span: tracing::Span,
 }
 
@@ -167,6 +169,7 @@ impl ConversationActor {
             window_timer: None,
             last_active: Instant::now(),
             assistant_in_flight: 0,
+            debounce: None,
             span: tracing::info_span!("conversation", conversation_id = %id),
         }
     }
@@ -329,27 +332,6 @@ impl ConversationActor {
             };
             self.publish(event, self.audience());
         }
-    }
-
-    /// Asks the assistant without holding the mailbox: a takeover can arrive meanwhile.
-    fn ask_assistant(&mut self, text: String, ctx: &mut Context<Self>) {
-        let assistant = self.deps.assistant.clone();
-        let delay = self.deps.assistant_delay;
-        self.assistant_in_flight += 1;
-        let fut = async move {
-            if !delay.is_zero() {
-                tokio::time::sleep(delay).await;
-            }
-            assistant.reply(AssistantRequest { text }).await
-        };
-        // Stays counted (the actor stays up) until the answer is stored or a person has it.
-        ctx.spawn(fut.into_actor(self).map(|res, act, ctx| match res {
-            Ok(reply) => ctx.notify(AssistantAnswered { reply, attempt: 1 }),
-            Err(e) => {
-                tracing::warn!(parent: &act.span, error = %e, "the assistant failed; handing the conversation to a person");
-                ctx.notify(AssistantFailed { attempt: 1 });
-            }
-        }));
     }
 
     /// The assistant's work for one customer message is over (answered, or a person has it).

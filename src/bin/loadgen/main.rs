@@ -14,6 +14,7 @@
 //! ```
 
 mod idle_ws;
+mod llm_standin;
 mod procfs;
 
 use std::{
@@ -34,6 +35,7 @@ use switchboard::{clock, db, db::queries, http::timing, providers::api};
 use tokio_tungstenite::tungstenite::Message;
 
 use idle_ws::idle_ws;
+use llm_standin::llm_standin;
 use procfs::ProcWatch;
 
 #[derive(Parser)]
@@ -145,6 +147,14 @@ enum Cmd {
         #[arg(long, default_value_t = 4)]
         concurrency: u64,
     },
+    /// A stand-in language model (OpenAI-compatible) answering every call after a fixed
+    /// latency, for runs with an `llm` assistant.
+    LlmStandin {
+        #[arg(long, default_value_t = 8190)]
+        port: u16,
+        #[arg(long, default_value_t = 500)]
+        latency_ms: u64,
+    },
     /// Check that every acknowledged message is in the database (after a kill -9).
     Verify {
         #[arg(long)]
@@ -192,6 +202,9 @@ fn main() {
                 hold,
                 parallel,
             } => idle_ws(target, count, &sources, hold, parallel).await,
+            Cmd::LlmStandin { port, latency_ms } => {
+                llm_standin(port, Duration::from_millis(latency_ms)).await
+            }
             Cmd::Seed {
                 database_url,
                 inbox,

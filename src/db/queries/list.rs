@@ -3,7 +3,8 @@
 //!
 //! The order `(last_message_at DESC, id DESC)` and the cursor follow `conversations_activity`;
 //! `conversations_status_activity`, `conversations_assignee_activity` and
-//! `conversations_inbox_activity` serve the same order narrowed by status, assignee or inbox;
+//! `conversations_inbox_activity` (and `conversations_assistant_activity`) serve the same order
+//! narrowed by status, assignee, inbox (or assistant);
 //! a tag goes through `conversation_tags_tag` `(tag, conversation_id)`. Text search is in
 //! [`super::search`].
 
@@ -21,7 +22,7 @@ use crate::{
         access::Viewer,
         conversation::DerivedState,
         types::{Author, Status},
-        AgentId, ConversationId, InboxId,
+        AgentId, AssistantId, ConversationId, InboxId,
     },
     error::AppResult,
 };
@@ -45,6 +46,8 @@ pub struct ConversationFilter {
     /// Seed 002's Created / Pending / Replied / Resolved.
     pub state: Option<DerivedState>,
     pub inboxes: Option<Vec<InboxId>>,
+    /// Answered (last) by this assistant.
+    pub assistant: Option<AssistantId>,
     pub tag: Option<String>,
     /// Last activity within `[from, to]`.
     pub from: Option<NaiveDateTime>,
@@ -169,6 +172,9 @@ fn filter_by_assignee(mut q: ListQuery, filter: &ConversationFilter) -> ListQuer
 fn filter_by_inbox_and_tag(mut q: ListQuery, filter: &ConversationFilter) -> ListQuery {
     if let Some(inboxes) = &filter.inboxes {
         q = q.filter(conversations::inbox_id.eq_any(inboxes.clone()));
+    }
+    if let Some(assistant) = &filter.assistant {
+        q = q.filter(conversations::assistant_id.eq(assistant.clone()));
     }
     if let Some(tag) = &filter.tag {
         q = q.filter(

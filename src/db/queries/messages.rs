@@ -15,7 +15,7 @@ use crate::{
     domain::{
         delivery::DeliveryStatus,
         types::{Author, Direction},
-        ConversationId, InboxId, MessageId,
+        AgentId, ConversationId, InboxId, MessageId,
     },
     error::AppResult,
 };
@@ -32,6 +32,32 @@ pub fn last_customer_text(
         .select(messages::body)
         .first(conn)
         .optional()?)
+}
+
+/// One message as the assistant reads it: its id, who wrote it (and which agent), the text.
+pub type HistoryRow = (MessageId, Author, Option<AgentId>, String);
+
+/// The conversation's latest `limit` messages the assistant may read, newest first: what
+/// customers, the assistant and agents said (no private notes, no system events), with the
+/// agent who wrote each.
+pub fn assistant_history(
+    conn: &mut DbConnection,
+    conversation_id: ConversationId,
+    limit: i64,
+) -> AppResult<Vec<HistoryRow>> {
+    Ok(messages::table
+        .filter(messages::conversation_id.eq(conversation_id))
+        .filter(messages::author.ne(Author::System))
+        .filter(messages::private_note.eq(false))
+        .order((messages::created_at.desc(), messages::id.desc()))
+        .select((
+            messages::id,
+            messages::author,
+            messages::agent_id,
+            messages::body,
+        ))
+        .limit(limit)
+        .load(conn)?)
 }
 
 pub fn message_by_external_id(

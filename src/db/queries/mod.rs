@@ -17,6 +17,7 @@ mod pending_statuses;
 mod search;
 mod tags;
 mod tokens;
+mod usage;
 
 pub use agents::{
     agent_by_email, agent_by_id, count_agents, insert_agent, list_agents, set_availability,
@@ -31,13 +32,14 @@ pub use conversations::{
 };
 pub use list::{list_conversations, ConversationFilter};
 pub use messages::{
-    delete_message, insert_messages, insert_new_messages, last_customer_text,
+    assistant_history, delete_message, insert_messages, insert_new_messages, last_customer_text,
     media_downloads_pending, message, message_by_client_id, message_by_external_id, message_page,
     messages_by_external_ids, outbound_before, set_delivery_status, set_external_id, set_media,
-    set_media_failure, unrecorded_outbound_with_text,
+    set_media_failure, unrecorded_outbound_with_text, HistoryRow,
 };
 pub use outbox::{delete_outbox, insert_outbox, outbox_due, outbox_retry_later};
 pub use pending_statuses::{expire_pending_statuses, park_status, take_pending_statuses};
 pub use search::index_new_messages;
 pub use tags::{set_tags, tags_of};
 pub use tokens::{agent_by_token, delete_token, insert_token};
+pub use usage::{conversation_usage, person_memories, record_usage, usage_on, TokenCounts};
