@@ -19,7 +19,7 @@ use super::{
     inbox::typed,
     invalid,
     values::{HttpUrl, NonBlank, Secret},
-    ConfigError,
+    ArrayEntry, ConfigError,
 };
 use crate::domain::AssistantId;
 
@@ -187,19 +187,9 @@ impl AssistantSettings {
 
     /// Reads one `[[assistant]]` table (the `index`-th), naming the key at fault on error.
     fn parse(index: usize, value: toml::Value) -> Result<AssistantSettings, ConfigError> {
-        let at = |path: &str| match path {
-            "" | "." => format!("assistant[{index}]"),
-            p => format!("assistant[{index}].{p}"),
-        };
-        let toml::Value::Table(mut kind_keys) = value else {
-            return Err(invalid(at(""), "must be a table ([[assistant]])"));
-        };
-        let mut common_keys = toml::Table::new();
-        for key in Common::KEYS {
-            if let Some(v) = kind_keys.remove(*key) {
-                common_keys.insert((*key).to_owned(), v);
-            }
-        }
+        let (entry, common_keys, kind_keys) =
+            ArrayEntry::split("assistant", index, value, Common::KEYS)?;
+        let at = |path: &str| entry.at(path);
         let common: Common = typed(common_keys, "an assistant", &at)?;
         let article = match common.kind {
             KindName::Llm => "an",

@@ -10,7 +10,7 @@ use serde::{de::DeserializeOwned, Deserialize};
 use super::{
     invalid,
     values::{required_secret, CountryCode, GraphVersion, HttpUrl, NonBlank, Secret, WebhookUrl},
-    ConfigError,
+    ArrayEntry, ConfigError,
 };
 use crate::domain::{hours::BusinessHours, types::ChannelKind, AssistantId};
 
@@ -504,19 +504,9 @@ impl InboxSettings {
 
     /// Reads one `[[inbox]]` table (the `index`-th), naming the key at fault on error.
     pub(super) fn parse(index: usize, value: toml::Value) -> Result<InboxSettings, ConfigError> {
-        let at = |path: &str| match path {
-            "" | "." => format!("inbox[{index}]"),
-            p => format!("inbox[{index}].{p}"),
-        };
-        let toml::Value::Table(mut channel_keys) = value else {
-            return Err(invalid(at(""), "must be a table ([[inbox]])"));
-        };
-        let mut common_keys = toml::Table::new();
-        for key in Common::KEYS {
-            if let Some(v) = channel_keys.remove(*key) {
-                common_keys.insert((*key).to_owned(), v);
-            }
-        }
+        let (entry, common_keys, channel_keys) =
+            ArrayEntry::split("inbox", index, value, Common::KEYS)?;
+        let at = |path: &str| entry.at(path);
         let common: Common = typed(common_keys, "an inbox", &at)?;
         let article = match common.channel {
             ChannelKind::Api => "an",

@@ -367,6 +367,46 @@ pub enum ConfigError {
     Invalid { key: String, problem: String },
 }
 
+/// Where one table of a `[[section]]` array is, so an error names a key's full path
+/// (`inbox[2].from`).
+pub(crate) struct ArrayEntry {
+    section: &'static str,
+    index: usize,
+}
+
+impl ArrayEntry {
+    /// The `index`-th table of `[[section]]`, its keys split into those every entry has
+    /// (`common_keys`) and the rest (its kind's own), so each part is typed on its own.
+    fn split(
+        section: &'static str,
+        index: usize,
+        value: toml::Value,
+        common_keys: &[&str],
+    ) -> Result<(ArrayEntry, toml::Table, toml::Table), ConfigError> {
+        let toml::Value::Table(mut rest) = value else {
+            return Err(invalid(
+                format!("{section}[{index}]"),
+                format!("must be a table ([[{section}]])"),
+            ));
+        };
+        let mut common = toml::Table::new();
+        for key in common_keys {
+            if let Some(v) = rest.remove(*key) {
+                common.insert((*key).to_owned(), v);
+            }
+        }
+        Ok((ArrayEntry { section, index }, common, rest))
+    }
+
+    /// The full path of a key of this entry.
+    fn at(&self, path: &str) -> String {
+        match path {
+            "" | "." => format!("{}[{}]", self.section, self.index),
+            p => format!("{}[{}].{p}", self.section, self.index),
+        }
+    }
+}
+
 /// What a value error says, without the `in `key`` lines the TOML reader appends (the key
 /// is named by the caller).
 fn first_line(e: &impl std::fmt::Display) -> String {
