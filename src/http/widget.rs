@@ -148,14 +148,18 @@ pub struct AgentName {
 pub async fn session(
     state: web::Data<AppState>,
     inbox: web::Path<String>,
-    body: Json<SessionRequest>,
+    body: Result<Json<SessionRequest>, actix_web::Error>,
 ) -> HttpResponse {
-    cors(
-        match session_inner(&state, &inbox, body.into_inner()).await {
-            Ok(r) => r,
-            Err(e) => actix_web::ResponseError::error_response(&e),
-        },
-    )
+    // A body refused before the handler (malformed, too large) is answered with the CORS
+    // headers too, or the page could not read why.
+    let answer = match body {
+        Ok(body) => session_inner(&state, &inbox, body.into_inner()).await,
+        Err(e) => return cors(e.error_response()),
+    };
+    cors(match answer {
+        Ok(r) => r,
+        Err(e) => actix_web::ResponseError::error_response(&e),
+    })
 }
 
 async fn session_inner(
