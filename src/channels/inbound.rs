@@ -42,11 +42,15 @@ use crate::{
 };
 
 /// What a webhook changed, for its answer and the logs.
-#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+#[derive(Debug, Default, Clone, Copy, serde::Serialize, utoipa::ToSchema)]
 pub struct Ingested {
+    /// Customer messages stored.
     pub messages: usize,
+    /// Customer messages received before (nothing stored twice).
     pub duplicates: usize,
+    /// Delivery statuses and read marks applied (or kept until their message is known).
     pub statuses: usize,
+    /// Events for another number or page, errors the provider reported, kinds not handled.
     pub skipped: usize,
 }
 

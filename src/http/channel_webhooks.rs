@@ -12,7 +12,8 @@ use crate::http::extract::Query;
 use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::body::read_limited;
 use crate::{
@@ -21,7 +22,8 @@ use crate::{
     clock,
     config::{ChannelSettings, Secret, TwilioChannel},
     domain::{text, types::ChannelKind},
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, ErrorBody},
+    http::openapi::{BadRequest, UnknownInbox, Unprocessable, WebhookRefusals, WebhookTooLarge},
     inbox::Inbox,
     providers::{
         hub_signature::{self, HandshakeError},
@@ -97,6 +99,85 @@ fn check_hub_signature(inbox: &Inbox, req: &HttpRequest, raw: &[u8]) -> AppResul
     })
 }
 
+/// `hub.mode` in Meta's verification handshake. Documentation only: the handler reads the
+/// query as text and refuses any other mode with 403.
+#[derive(ToSchema)]
+#[allow(dead_code, non_camel_case_types)]
+pub enum HubMode {
+    subscribe,
+}
+
+/// The answer to an accepted WhatsApp or Meta notification.
+#[derive(Serialize, ToSchema)]
+pub struct Received {
+    pub received: inbound::Ingested,
+}
+
+/// The form fields of a Twilio message webhook that are read (Twilio sends more; every field
+/// it sends is covered by the signature). Documentation only: the handler checks the signature
+/// over the raw fields before reading any.
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct TwilioMessageForm {
+    /// `SM…`, `MM…`; `SmsMessageSid` or `SmsSid` are read when it is absent.
+    MessageSid: String,
+    /// The customer: `+E.164`, or `whatsapp:+E.164`.
+    From: String,
+    /// This inbox's number (or one of its Messaging Service's).
+    To: String,
+    #[schema(nullable = false)]
+    Body: Option<String>,
+    /// How many `MediaUrl<n>` and `MediaContentType<n>` follow, 0-10.
+    #[schema(nullable = false)]
+    NumMedia: Option<String>,
+    #[schema(nullable = false)]
+    MediaUrl0: Option<String>,
+    #[schema(nullable = false)]
+    MediaContentType0: Option<String>,
+    /// The customer's WhatsApp profile name.
+    #[schema(nullable = false)]
+    ProfileName: Option<String>,
+    /// `text`, `image`, `location`, `button`, `interactive`…
+    #[schema(nullable = false)]
+    MessageType: Option<String>,
+    #[schema(nullable = false)]
+    ButtonPayload: Option<String>,
+    #[schema(nullable = false)]
+    ButtonText: Option<String>,
+    #[schema(nullable = false)]
+    Latitude: Option<String>,
+    #[schema(nullable = false)]
+    Longitude: Option<String>,
+    #[schema(nullable = false)]
+    Label: Option<String>,
+    #[schema(nullable = false)]
+    Address: Option<String>,
+    /// The message this one answers (WhatsApp replies).
+    #[schema(nullable = false)]
+    OriginalRepliedMessageSid: Option<String>,
+}
+
+/// The form fields of a Twilio status callback that are read (Twilio sends more; every field
+/// it sends is covered by the signature). Documentation only, as the message form.
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct TwilioStatusForm {
+    /// The message sent; `SmsSid` is read when it is absent.
+    MessageSid: String,
+    /// `queued`, `sent`, `delivered`, `read`, `undelivered`, `failed`… (`SmsStatus` is read
+    /// when it is absent). A status only moves forward.
+    MessageStatus: String,
+    #[schema(nullable = false)]
+    To: Option<String>,
+    /// Twilio's error code, for `failed` and `undelivered`.
+    #[schema(nullable = false)]
+    ErrorCode: Option<String>,
+    #[schema(nullable = false)]
+    ErrorMessage: Option<String>,
+    #[schema(nullable = false)]
+    ChannelStatusMessage: Option<String>,
+}
+
 async fn apply(
     state: &AppState,
     inbox: &std::sync::Arc<Inbox>,
@@ -108,6 +189,32 @@ async fn apply(
 }
 
 /// `GET /webhooks/whatsapp/{inbox}`: the subscription handshake.
+#[utoipa::path(
+    operation_id = "whatsapp_verify",
+    get,
+    path = "/webhooks/whatsapp/{inbox}",
+    tag = "webhooks",
+    summary = "WhatsApp Cloud API: the webhook's verification handshake",
+    description = "Meta calls this once, when the webhook is set up: the challenge is echoed \
+        when `hub.mode` is `subscribe` and `hub.verify_token` is the inbox's `verify_token`.",
+    security(()),
+    params(
+        ("inbox" = String, Path, description = "An inbox of the `whatsapp` channel"),
+        ("hub.mode" = inline(HubMode), Query, description = "Always `subscribe`"),
+        ("hub.verify_token" = String, Query, description = "The inbox's `verify_token`"),
+        ("hub.challenge" = String, Query, description = "Echoed back"),
+    ),
+    responses(
+        (status = 200, description = "The challenge, as sent", content_type = "text/plain",
+            body = String),
+        (status = 400, response = BadRequest),
+        (status = 403, description = "forbidden: `hub.mode` is not `subscribe`, \
+            `hub.challenge` is missing, `hub.verify_token` does not match, or the inbox has \
+            no verify token", body = ErrorBody),
+        (status = 404, response = UnknownInbox),
+        (status = 422, response = Unprocessable),
+    ),
+)]
 pub async fn whatsapp_verify(
     state: web::Data<AppState>,
     inbox_id: web::Path<String>,
@@ -118,6 +225,27 @@ pub async fn whatsapp_verify(
 }
 
 /// `POST /webhooks/whatsapp/{inbox}`: messages and statuses from the Cloud API.
+#[utoipa::path(
+    operation_id = "whatsapp_notify",
+    post,
+    path = "/webhooks/whatsapp/{inbox}",
+    tag = "webhooks",
+    summary = "WhatsApp Cloud API: messages and statuses",
+    description = "Signed with `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body, \
+        keyed by the app secret (the inbox secret)>`. Checked in this order: the inbox, the \
+        size, the signature, the payload; answered once every event is committed (a \
+        redelivery stores nothing twice). Events for another phone number id are skipped.",
+    security(("hub_signature" = [])),
+    params(("inbox" = String, Path, description = "An inbox of the `whatsapp` channel")),
+    request_body(content = Object, description = "A notification as the Cloud API sends it: \
+        `object` is `whatsapp_business_account`, each `entry[].changes[].value` holds \
+        `messages`, `statuses`, `contacts` and `metadata.phone_number_id`"),
+    responses(
+        (status = 200, description = "Applied", body = Received),
+        (status = 413, response = WebhookTooLarge),
+        WebhookRefusals,
+    ),
+)]
 pub async fn whatsapp_notify(
     state: web::Data<AppState>,
     inbox_id: web::Path<String>,
@@ -130,10 +258,36 @@ pub async fn whatsapp_notify(
     let events = whatsapp::parse_notification(&text::clean_json(&raw))
         .map_err(|e| AppError::BadRequest(format!("invalid WhatsApp notification: {e}")))?;
     let done = apply(&state, &inbox, events).await?;
-    Ok(HttpResponse::Ok().json(json!({ "received": done })))
+    Ok(HttpResponse::Ok().json(Received { received: done }))
 }
 
 /// `GET /webhooks/meta/{inbox}`: the subscription handshake.
+#[utoipa::path(
+    operation_id = "meta_verify",
+    get,
+    path = "/webhooks/meta/{inbox}",
+    tag = "webhooks",
+    summary = "Messenger and Instagram: the webhook's verification handshake",
+    description = "Meta calls this once, when the webhook is set up: the challenge is echoed \
+        when `hub.mode` is `subscribe` and `hub.verify_token` is the inbox's `verify_token`.",
+    security(()),
+    params(
+        ("inbox" = String, Path, description = "An inbox of the `meta` channel"),
+        ("hub.mode" = inline(HubMode), Query, description = "Always `subscribe`"),
+        ("hub.verify_token" = String, Query, description = "The inbox's `verify_token`"),
+        ("hub.challenge" = String, Query, description = "Echoed back"),
+    ),
+    responses(
+        (status = 200, description = "The challenge, as sent", content_type = "text/plain",
+            body = String),
+        (status = 400, response = BadRequest),
+        (status = 403, description = "forbidden: `hub.mode` is not `subscribe`, \
+            `hub.challenge` is missing, `hub.verify_token` does not match, or the inbox has \
+            no verify token", body = ErrorBody),
+        (status = 404, response = UnknownInbox),
+        (status = 422, response = Unprocessable),
+    ),
+)]
 pub async fn meta_verify(
     state: web::Data<AppState>,
     inbox_id: web::Path<String>,
@@ -144,6 +298,29 @@ pub async fn meta_verify(
 }
 
 /// `POST /webhooks/meta/{inbox}`: Messenger or Instagram messaging events.
+#[utoipa::path(
+    operation_id = "meta_notify",
+    post,
+    path = "/webhooks/meta/{inbox}",
+    tag = "webhooks",
+    summary = "Messenger and Instagram: messaging events",
+    description = "Signed with `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body, \
+        keyed by the app secret (the inbox secret)>`. Checked in this order: the inbox, the \
+        size, the signature, the payload; answered once every event is committed (a \
+        redelivery stores nothing twice). A Messenger inbox refuses Instagram messages and the \
+        reverse (400); events for another page are skipped.",
+    security(("hub_signature" = [])),
+    params(("inbox" = String, Path, description = "An inbox of the `meta` channel")),
+    request_body(content = Object, description = "A webhook as Meta sends it: `object` is \
+        `page` or `instagram`, each `entry[]` has the page's `id`, `time` and `messaging` (each \
+        with `sender`, `recipient`, `timestamp` and a `message`, `delivery`, `read` or \
+        `postback`)"),
+    responses(
+        (status = 200, description = "Applied", body = Received),
+        (status = 413, response = WebhookTooLarge),
+        WebhookRefusals,
+    ),
+)]
 pub async fn meta_notify(
     state: web::Data<AppState>,
     inbox_id: web::Path<String>,
@@ -167,7 +344,7 @@ pub async fn meta_notify(
         )));
     }
     let done = apply(&state, &inbox, events).await?;
-    Ok(HttpResponse::Ok().json(json!({ "received": done })))
+    Ok(HttpResponse::Ok().json(Received { received: done }))
 }
 
 /// Checks `X-Twilio-Signature` over the URL configured in Twilio and the decoded params.
@@ -198,6 +375,27 @@ fn twilio_params(
 
 /// `POST /webhooks/twilio/{inbox}`: an SMS, MMS or WhatsApp message through Twilio. Answered
 /// with empty TwiML: replies go through the Messages API (queued, retried, tracked).
+#[utoipa::path(
+    operation_id = "twilio_inbound",
+    post,
+    path = "/webhooks/twilio/{inbox}",
+    tag = "webhooks",
+    summary = "Twilio: an SMS, MMS or WhatsApp message",
+    description = "Signed with `X-Twilio-Signature`: base64 HMAC-SHA1, keyed by the auth token \
+        (the inbox secret), of the inbox's `public_url` (as configured in Twilio) followed by \
+        each form field's name and value in name order. Checked in this order: the inbox, the \
+        size, the signature, the fields; answered once the message is committed (a redelivery \
+        stores nothing twice).",
+    security(("twilio_signature" = [])),
+    params(("inbox" = String, Path, description = "An inbox of the `twilio` channel")),
+    request_body(content = TwilioMessageForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Stored; an empty TwiML answer (replies go through the \
+            Messages API)", content_type = "text/xml", body = String),
+        (status = 413, response = WebhookTooLarge),
+        WebhookRefusals,
+    ),
+)]
 pub async fn twilio_inbound(
     state: web::Data<AppState>,
     inbox_id: web::Path<String>,
@@ -217,6 +415,24 @@ pub async fn twilio_inbound(
 }
 
 /// `POST /webhooks/twilio/{inbox}/status`: a status callback for a message we sent.
+#[utoipa::path(
+    operation_id = "twilio_status",
+    post,
+    path = "/webhooks/twilio/{inbox}/status",
+    tag = "webhooks",
+    summary = "Twilio: the delivery status of a message sent",
+    description = "Signed with `X-Twilio-Signature` as the message webhook, over the status \
+        URL (the inbox's `public_url` followed by `/status`). A status only moves forward; one \
+        for a send not recorded yet is kept until it is.",
+    security(("twilio_signature" = [])),
+    params(("inbox" = String, Path, description = "An inbox of the `twilio` channel")),
+    request_body(content = TwilioStatusForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 204, description = "Applied"),
+        (status = 413, response = WebhookTooLarge),
+        WebhookRefusals,
+    ),
+)]
 pub async fn twilio_status(
     state: web::Data<AppState>,
     inbox_id: web::Path<String>,

@@ -18,7 +18,7 @@ use crate::{
         ConversationId, MessageId,
     },
     error::{AppError, AppResult, ErrorBody},
-    http::openapi::{AgentRefusals, ReadRefusals},
+    http::openapi::{AgentRefusals, BadRequest, ReadRefusals, Unavailable, Unprocessable},
     providers::normalized::MediaKind,
     views::MessageView,
 };
@@ -106,14 +106,39 @@ pub async fn get(
     Ok(file_response(&m, bytes))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PublicQuery {
+    /// The link's signature, as the server wrote it in the link it gave the provider
+    /// (HMAC-SHA256 of the message id, keyed by the inbox secret).
     sig: Option<String>,
 }
 
 /// `GET /media/{message_id}?sig=…`: a file an agent sent, for the provider to fetch. Only
 /// outbound files, only with the link's signature.
+#[utoipa::path(
+    operation_id = "public_media",
+    get,
+    path = "/media/{message_id}",
+    tag = "media",
+    summary = "A file an agent sent, fetched by the provider from the signed link it was given",
+    description = "No credentials but the link itself: only files of outbound messages, only \
+        with the signature the server put in the link (`sig`).",
+    security(()),
+    params(("message_id" = MessageId, Path, description = "The message"), PublicQuery),
+    responses(
+        (status = 200, description = "The file, with its type; images, audio and video inline, \
+            anything else as a download", content_type = "*/*", body = Vec<u8>),
+        (status = 400, response = BadRequest),
+        (status = 403, description = "forbidden: no `sig`, a wrong one, or the file of a \
+            customer's message", body = ErrorBody),
+        (status = 404, description = "not_found: no such message, or it has no file",
+            body = ErrorBody),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn public(
     state: web::Data<AppState>,
     id: web::Path<String>,

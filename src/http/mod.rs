@@ -32,20 +32,24 @@ use actix_web::{
 
 use crate::error::AppError;
 
-/// Registers the `/api` routes and lists them in [`API_ROUTES`] from one table, so the list
-/// cannot drift from what is served. One resource per path: a method it does not take is 405
-/// with `Allow`, and HEAD is answered wherever GET is.
-macro_rules! api_routes {
-    ($( $path:literal => { $( $method:ident : $handler:path ),* $(,)? } ),* $(,)?) => {
-        /// Every route under `/api` as `(method, path)`: the OpenAPI document lists exactly these.
-        pub const API_ROUTES: &[(&str, &str)] = &[$( $( (stringify!($method), concat!("/api", $path)) ),* ),*];
+/// Registers a table of routes and lists them from the same table, so the list cannot drift
+/// from what is served. One resource per path: a method it does not take is 405 with `Allow`,
+/// and HEAD is answered wherever GET is. `$list` is the `(method, path)` list, `$resources`
+/// the function that makes the resources, `$prefix` what the paths are mounted under.
+macro_rules! route_table {
+    (
+        $(#[$doc:meta])* $list:ident, $resources:ident, $prefix:literal;
+        $( $path:literal => { $( $method:ident : $handler:path ),* $(,)? } ),* $(,)?
+    ) => {
+        $(#[$doc])*
+        pub const $list: &[(&str, &str)] = &[$( $( (stringify!($method), concat!($prefix, $path)) ),* ),*];
 
-        fn api_scope() -> actix_web::Scope {
-            web::scope("/api")$( .service({
+        fn $resources() -> Vec<actix_web::Resource> {
+            vec![$( {
                 let r = web::resource($path);
                 $( let r = method_route!(r, $method, $handler); )*
                 allow_only(r, &[$( stringify!($method) ),*])
-            }) )*
+            } ),*]
         }
     };
 }
@@ -56,12 +60,18 @@ macro_rules! method_route {
     ($r:expr, get, $h:path) => {
         $r.route(web::get().to($h)).route(web::head().to($h))
     };
+    ($r:expr, options, $h:path) => {
+        $r.route(web::method(actix_web::http::Method::OPTIONS).to($h))
+    };
     ($r:expr, $m:ident, $h:path) => {
         $r.route(web::$m().to($h))
     };
 }
 
-api_routes! {
+route_table! {
+    /// Every route under `/api` as `(method, path)`: the OpenAPI document lists exactly these
+    /// and [`EDGE_ROUTES`].
+    API_ROUTES, api_resources, "/api";
     "/openapi.json" => { get: openapi::openapi },
     "/auth/login" => { post: auth::login },
     "/auth/logout" => { post: auth::logout },
@@ -99,6 +109,29 @@ api_routes! {
     "/contacts/{id}" => { get: contacts::get },
     "/contacts/{id}/block" => { post: contacts::block },
     "/contacts/{id}/unblock" => { post: contacts::unblock },
+}
+
+route_table! {
+    /// Every route outside `/api` but the static files, as `(method, path)`: health, the
+    /// webhooks, the widget's endpoints and the signed media links. The OpenAPI document lists
+    /// exactly these and [`API_ROUTES`]. The dashboard's and widget's files (`/`, `/demo`,
+    /// `/app.js`…) are registered apart in [`configure`] and left out of the document.
+    EDGE_ROUTES, edge_resources, "";
+    "/healthz" => { get: health::healthz },
+    "/webhooks/api/{inbox}" => { post: webhooks::api_inbound },
+    "/widget/{inbox}/session" => { post: widget::session, options: widget::preflight },
+    "/widget/{inbox}/ws" => { get: widget::ws },
+    "/webhooks/whatsapp/{inbox}" => {
+        get: channel_webhooks::whatsapp_verify,
+        post: channel_webhooks::whatsapp_notify,
+    },
+    "/webhooks/meta/{inbox}" => {
+        get: channel_webhooks::meta_verify,
+        post: channel_webhooks::meta_notify,
+    },
+    "/webhooks/twilio/{inbox}" => { post: channel_webhooks::twilio_inbound },
+    "/webhooks/twilio/{inbox}/status" => { post: channel_webhooks::twilio_status },
+    "/media/{message_id}" => { get: files::public },
 }
 
 /// The value of `Allow` for these methods (HEAD with GET).
@@ -144,10 +177,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
             AppError::BadRequest(format!("invalid query: {e}")).into()
         }),
     )
-    .service(allow_only(
-        method_route!(web::resource("/healthz"), get, health::healthz),
-        &["get"],
-    ))
+    // The static files: the dashboard and the widget (not in the API document).
     .service(allow_only(
         method_route!(web::resource("/"), get, static_files::dashboard),
         &["get"],
@@ -163,49 +193,16 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
             static_files::file
         ),
         &["get"],
-    ))
-    .service(allow_only(
-        web::resource("/webhooks/api/{inbox}").route(web::post().to(webhooks::api_inbound)),
-        &["post"],
-    ))
-    .service(allow_only(
-        web::resource("/widget/{inbox}/session")
-            .route(web::post().to(widget::session))
-            .route(web::method(actix_web::http::Method::OPTIONS).to(widget::preflight)),
-        &["post", "options"],
-    ))
-    .service(allow_only(
-        web::resource("/widget/{inbox}/ws").route(web::get().to(widget::ws)),
-        &["get"],
-    ))
-    .service(allow_only(
-        web::resource("/webhooks/whatsapp/{inbox}")
-            .route(web::get().to(channel_webhooks::whatsapp_verify))
-            .route(web::post().to(channel_webhooks::whatsapp_notify)),
-        &["get", "post"],
-    ))
-    .service(allow_only(
-        web::resource("/webhooks/meta/{inbox}")
-            .route(web::get().to(channel_webhooks::meta_verify))
-            .route(web::post().to(channel_webhooks::meta_notify)),
-        &["get", "post"],
-    ))
-    .service(allow_only(
-        web::resource("/webhooks/twilio/{inbox}")
-            .route(web::post().to(channel_webhooks::twilio_inbound)),
-        &["post"],
-    ))
-    .service(allow_only(
-        web::resource("/webhooks/twilio/{inbox}/status")
-            .route(web::post().to(channel_webhooks::twilio_status)),
-        &["post"],
-    ))
-    .service(allow_only(
-        method_route!(web::resource("/media/{message_id}"), get, files::public),
-        &["get"],
-    ))
-    .service(api_scope())
-    .default_service(web::to(not_found));
+    ));
+    for resource in edge_resources() {
+        cfg.service(resource);
+    }
+    let api = api_resources()
+        .into_iter()
+        .fold(web::scope("/api"), |scope, resource| {
+            scope.service(resource)
+        });
+    cfg.service(api).default_service(web::to(not_found));
 }
 
 fn json_error(e: JsonPayloadError, max_body: usize) -> AppError {

@@ -1,11 +1,18 @@
-//! The OpenAPI document of `/api`, derived from the code: each handler's `#[utoipa::path]`
-//! says its method, path, parameters, body and every status it can answer, and the schemas
-//! come from the types the handlers read and write (`ToSchema`, `IntoParams`). [`ApiDoc`]
-//! gathers them; [`document`] renders the JSON once, and `GET /api/openapi.json` serves it.
+//! The OpenAPI document of every route the server answers but its static files, derived from
+//! the code: each handler's `#[utoipa::path]` says its method, path, parameters, body, the
+//! credentials it takes and every status it can answer, and the schemas come from the types
+//! the handlers read and write (`ToSchema`, `IntoParams`). [`ApiDoc`] gathers them;
+//! [`document`] renders the JSON once, and `GET /api/openapi.json` serves it.
 //!
-//! Tests hold the document to the router (`API_ROUTES`), to the realtime events
-//! (`ServerEvent::KINDS`), to a committed copy (`docs/openapi.json`), and to the running
-//! server with a property-based fuzzer.
+//! It covers the agents' API under `/api` (bearer tokens) and the routes outside it: `/healthz`,
+//! the providers' webhooks (each with its signature header as a security scheme), the website
+//! widget's session and websocket (visitor tokens), and the signed media links providers fetch
+//! files from. The dashboard's and the widget's own files (`/`, `/demo`, `/app.js`,
+//! `/widget.js`, `/js/…`) are not in it: they are the pages, not an API.
+//!
+//! Tests hold the document to the router (`API_ROUTES` and `EDGE_ROUTES`, the tables the
+//! routes are registered from), to the realtime events (`ServerEvent::KINDS`), to a committed
+//! copy (`docs/openapi.json`), and to the running server with a property-based fuzzer.
 
 use std::{collections::BTreeMap, sync::OnceLock};
 
@@ -13,7 +20,7 @@ use utoipa::{
     openapi::{
         header::HeaderBuilder,
         schema::{SchemaType, Type},
-        security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+        security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
         ContentBuilder, ObjectBuilder, Ref, RefOr, Response, ResponseBuilder,
     },
     IntoResponses, Modify, OpenApi, ToResponse, ToSchema,
@@ -81,6 +88,14 @@ error_responses! {
     Unavailable => "unavailable: the server or its database is busy or briefly down; retry \
         after the given seconds",
         retry_after = "Seconds to wait before retrying";
+    /// 401 from a webhook.
+    BadSignature => "unauthorized: the signature header (see the operation's security) is \
+        missing or does not match the raw body";
+    /// 404 from a route of one inbox.
+    UnknownInbox => "not_found: no inbox with this id, or not one of this route's channel";
+    /// 413 from a provider's webhook.
+    WebhookTooLarge => "payload_too_large: the body is over 4 MiB (or server.max_body_bytes \
+        when that is larger)";
 }
 
 /// The error answers families of routes share, named once so each route lists its family
@@ -123,6 +138,13 @@ refusals! {
         "400": BadRequest, "401": Unauthorized, "404": NotFound, "413": TooLarge,
         "422": Unprocessable, "503": Unavailable,
     ];
+    /// A webhook's refusals but its size limit (which differs between our own channel and the
+    /// providers'): the body cannot be read or parsed, the signature does not match, no such
+    /// inbox, a value cannot be stored, the server is busy.
+    WebhookRefusals => [
+        "400": BadRequest, "401": BadSignature, "404": UnknownInbox, "422": Unprocessable,
+        "503": Unavailable,
+    ];
 }
 
 /// A `seq` as queries take it: any `u64` (an `int64` format would cap it at `i64::MAX`).
@@ -156,10 +178,11 @@ pub fn tag_list() -> utoipa::openapi::Array {
         .build()
 }
 
-/// The bearer token scheme every route but login and this document uses.
-struct BearerAuth;
+/// The credentials routes take: the bearer token of every `/api` route but login and this
+/// document; a signature header on each webhook; the visitor token on the widget's socket.
+struct SecuritySchemes;
 
-impl Modify for BearerAuth {
+impl Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
@@ -170,6 +193,43 @@ impl Modify for BearerAuth {
                     .description(Some("A token from POST /api/auth/login"))
                     .build(),
             ),
+        );
+        let header = |name: &str, description: &str| {
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                name,
+                description,
+            )))
+        };
+        components.add_security_scheme(
+            "api_signature",
+            header(
+                crate::providers::api::SIGNATURE_HEADER,
+                "`sha256=<hex HMAC-SHA256 of the raw body, keyed by the inbox secret>`",
+            ),
+        );
+        components.add_security_scheme(
+            "hub_signature",
+            header(
+                crate::providers::hub_signature::SIGNATURE_HEADER,
+                "Meta's signature: `sha256=<hex HMAC-SHA256 of the raw body, keyed by the app \
+                 secret (the inbox secret)>`",
+            ),
+        );
+        components.add_security_scheme(
+            "twilio_signature",
+            header(
+                crate::providers::twilio::SIGNATURE_HEADER,
+                "Twilio's signature: base64 HMAC-SHA1, keyed by the auth token (the inbox \
+                 secret), of the webhook's URL as configured in Twilio followed by each form \
+                 field's name and value in name order",
+            ),
+        );
+        components.add_security_scheme(
+            "visitor_token",
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::with_description(
+                "visitor_token",
+                "A website visitor's token, from POST /widget/{inbox}/session",
+            ))),
         );
     }
 }
@@ -251,16 +311,21 @@ impl Modify for NumberedEvents {
 #[openapi(
     info(
         title = "Switchboard inbox API",
-        description = "Agents' API. Every route except /api/auth/login and /api/openapi.json \
-            takes `Authorization: Bearer <token>`. Errors are `{\"error\": code, \"message\": \
-            text}`: 400 malformed, 401 unauthenticated, 403 not allowed for this role, 404 \
-            unknown or not visible, 405 (with `Allow`) a method the path does not take, 409 \
-            conflict, 413 too large, 422 invalid value (named), 429 too many attempts \
-            (`Retry-After`), 503 busy or database unavailable (`Retry-After`). Bodies and \
-            queries refuse unknown fields. HEAD is answered wherever GET is. This document is \
-            generated from the server's code."
+        description = "The agents' API under /api, and the routes outside it: health, the \
+            providers' webhooks, the website widget's endpoints and the signed media links (the \
+            dashboard's and widget's static files are not described). Every /api route except \
+            /api/auth/login and /api/openapi.json takes `Authorization: Bearer <token>`; each \
+            route outside /api says what it takes instead (a signature header, a visitor token, \
+            a signed link, or nothing). Errors are `{\"error\": code, \"message\": text}`: 400 \
+            malformed, 401 unauthenticated (or a webhook's signature that does not match), 403 \
+            not allowed, 404 unknown or not visible, 405 (with `Allow`) a method the path does \
+            not take, 409 conflict, 413 too large, 422 invalid value (named), 429 too many \
+            attempts (`Retry-After`), 503 busy or database unavailable (`Retry-After`). The \
+            /api bodies and queries, and those of our own API channel and widget, refuse \
+            unknown fields; providers' payloads are read as the providers send them. HEAD is \
+            answered wherever GET is. This document is generated from the server's code."
     ),
-    modifiers(&BearerAuth, &NumberedEvents),
+    modifiers(&SecuritySchemes, &NumberedEvents),
     security(("bearer" = [])),
     paths(
         openapi,
@@ -298,6 +363,18 @@ impl Modify for NumberedEvents {
         crate::http::contacts::get,
         crate::http::contacts::block,
         crate::http::contacts::unblock,
+        crate::http::health::healthz,
+        crate::http::webhooks::api_inbound,
+        crate::http::widget::session,
+        crate::http::widget::preflight,
+        crate::http::widget::ws,
+        crate::http::channel_webhooks::whatsapp_verify,
+        crate::http::channel_webhooks::whatsapp_notify,
+        crate::http::channel_webhooks::meta_verify,
+        crate::http::channel_webhooks::meta_notify,
+        crate::http::channel_webhooks::twilio_inbound,
+        crate::http::channel_webhooks::twilio_status,
+        crate::http::files::public,
     ),
     components(
         schemas(crate::protocol::ServerEvent, ErrorBody, Seq),
@@ -309,7 +386,10 @@ impl Modify for NumberedEvents {
             TooLarge,
             Unprocessable,
             TooManyRequests,
-            Unavailable
+            Unavailable,
+            BadSignature,
+            UnknownInbox,
+            WebhookTooLarge
         )
     ),
     tags(
@@ -322,6 +402,13 @@ impl Modify for NumberedEvents {
         (name = "realtime", description = "Events, pushed or polled"),
         (name = "inboxes", description = "Inboxes and their templates"),
         (name = "contacts", description = "Contacts and the people behind them"),
+        (name = "health", description = "Whether the server and its database answer"),
+        (name = "webhooks", description = "Customer messages and delivery statuses from the \
+            channels: our own API channel, WhatsApp Cloud API, Messenger and Instagram, \
+            Twilio; each signed"),
+        (name = "widget", description = "The website widget's endpoints, for visitors"),
+        (name = "media", description = "Files agents sent, fetched by the providers from \
+            signed links"),
     )
 )]
 pub struct ApiDoc;
@@ -400,6 +487,40 @@ mod tests {
         );
     }
 
+    /// Every served route but the static files is documented, and every documented route is
+    /// served: the document's operations are exactly the route tables (`API_ROUTES`,
+    /// `EDGE_ROUTES`), which are what the router is built from.
+    #[test]
+    fn the_document_lists_exactly_the_served_routes() {
+        let doc: serde_json::Value =
+            serde_json::from_str(document()).unwrap_or(serde_json::Value::Null);
+        let mut documented: Vec<(String, String)> = doc["paths"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .flat_map(|(path, ops)| {
+                ops.as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(move |(method, _)| (method.clone(), path.clone()))
+            })
+            .collect();
+        documented.sort();
+        let mut served: Vec<(String, String)> = crate::http::API_ROUTES
+            .iter()
+            .chain(crate::http::EDGE_ROUTES)
+            .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+            .collect();
+        served.sort();
+        let missing: Vec<_> = served.iter().filter(|r| !documented.contains(r)).collect();
+        let unserved: Vec<_> = documented.iter().filter(|r| !served.contains(r)).collect();
+        assert!(
+            missing.is_empty() && unserved.is_empty(),
+            "served but not documented: {missing:?}; documented but not served: {unserved:?}"
+        );
+        assert_eq!(documented.len(), served.len(), "no route is listed twice");
+    }
+
     #[test]
     fn every_reference_resolves() {
         fn refs<'a>(v: &'a serde_json::Value, out: &mut Vec<&'a str>) {
@@ -435,7 +556,10 @@ mod tests {
             .as_object()
             .map(|r| r.len())
             .unwrap_or(0);
-        assert_eq!(responses, 8, "the shared error answers are in the document");
+        assert_eq!(
+            responses, 11,
+            "the shared error answers are in the document"
+        );
         assert_eq!(
             doc["components"]["responses"]["Unavailable"]["headers"]["Retry-After"]["schema"]
                 ["type"],

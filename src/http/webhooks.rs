@@ -2,7 +2,8 @@
 //! bytes, then parsing; nothing is stored before all of them pass.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::body::read_limited;
 use crate::{
@@ -10,13 +11,46 @@ use crate::{
     app::AppState,
     channels::inbound,
     clock,
-    domain::types::ChannelKind,
+    domain::{types::ChannelKind, ConversationId, MessageId},
     error::{AppError, AppResult},
+    http::openapi::{TooLarge, WebhookRefusals},
     providers::api::{self, InboundPayload},
 };
 
+/// The answer to an accepted message.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ApiInboundAccepted)]
+pub struct Accepted {
+    /// The stored message.
+    pub message_id: MessageId,
+    pub conversation_id: ConversationId,
+    /// Whether a message with this `external_id` had been received before (nothing was
+    /// stored twice).
+    pub duplicate: bool,
+}
+
 /// `POST /webhooks/api/{inbox}`: a customer message from a system using the API channel.
 /// Answered 200 only once the message is committed.
+#[utoipa::path(
+    operation_id = "api_channel_inbound",
+    post,
+    path = "/webhooks/api/{inbox}",
+    tag = "webhooks",
+    summary = "A customer message from the system behind an API inbox",
+    description = "Signed with `X-Switchboard-Signature: sha256=<hex HMAC-SHA256 of the raw \
+        body, keyed by the inbox secret>`. Checked in this order: the inbox, the size, the \
+        signature, the JSON, its values; nothing is stored before all pass. The same \
+        `external_id` twice is one message. Replies go to the inbox's callback URL, signed \
+        the same way.",
+    security(("api_signature" = [])),
+    params(("inbox" = String, Path, description = "An inbox of the `api` channel")),
+    request_body = InboundPayload,
+    responses(
+        (status = 200, description = "Stored (or stored before)", body = Accepted),
+        (status = 413, response = TooLarge),
+        WebhookRefusals,
+    ),
+)]
 pub async fn api_inbound(
     state: web::Data<AppState>,
     inbox_id: web::Path<String>,
@@ -54,9 +88,9 @@ pub async fn api_inbound(
         deliver,
     )
     .await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "message_id": accepted.message_id,
-        "conversation_id": conversation_id,
-        "duplicate": accepted.duplicate,
-    })))
+    Ok(HttpResponse::Ok().json(Accepted {
+        message_id: accepted.message_id,
+        conversation_id,
+        duplicate: accepted.duplicate,
+    }))
 }

@@ -4,18 +4,24 @@
 
 use crate::http::extract::{Json, Query};
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
-use serde::Deserialize;
-use serde_json::json;
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::socket::upgrade;
 use super::widget_session::{self, WidgetSession};
 use crate::{
     app::AppState,
     db::queries,
-    domain::types::{Author, ChannelKind, Status},
-    error::{AppError, AppResult},
+    domain::{
+        types::{Author, ChannelKind, Status},
+        ConversationId, MessageId,
+    },
+    error::{AppError, AppResult, ErrorBody},
+    http::openapi::{BadRequest, TooLarge, Unavailable, UnknownInbox, Unprocessable},
     inbox::Inbox,
     providers::widget,
+    views::UtcTime,
 };
 
 /// Messages of history a widget shows when it opens.
@@ -53,28 +59,107 @@ fn cors(mut resp: HttpResponse) -> HttpResponse {
 }
 
 /// CORS preflight for the widget's POSTs.
+#[utoipa::path(
+    operation_id = "widget_session_preflight",
+    options,
+    path = "/widget/{inbox}/session",
+    tag = "widget",
+    summary = "CORS preflight for the widget's POST (any origin)",
+    security(()),
+    params(("inbox" = String, Path, description = "Any inbox id: the answer is the same")),
+    responses((status = 204, description = "Allowed from any origin", headers(
+        ("Access-Control-Allow-Origin" = String, description = "`*`"),
+        ("Access-Control-Allow-Methods" = String, description = "`POST, OPTIONS`"),
+        ("Access-Control-Allow-Headers" = String, description = "`Content-Type`"),
+        ("Access-Control-Max-Age" = String, description = "`86400`"),
+    ))),
+)]
 pub async fn preflight() -> HttpResponse {
     cors(HttpResponse::NoContent().finish())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = WidgetSessionRequest)]
 pub struct SessionRequest {
+    /// The token this browser was given before, if any; an unknown or altered one starts a
+    /// new visitor.
     visitor_token: Option<String>,
 }
 
+/// Who the visitor is and what they see when the widget opens.
+#[derive(Serialize, ToSchema)]
+#[schema(as = WidgetSessionView)]
+pub struct SessionView {
+    /// Keep it (the widget stores it in the browser) and send it back next time, and to the
+    /// widget's websocket.
+    visitor_token: String,
+    /// The visitor's conversation, once they have written.
+    #[schema(required = true)]
+    conversation_id: Option<ConversationId>,
+    /// The latest messages the visitor may see (no private notes or system notes), oldest
+    /// first.
+    messages: Vec<VisitorMessage>,
+    /// The person who took the conversation over, if one has.
+    #[schema(required = true)]
+    agent: Option<AgentName>,
+}
+
+/// A message as the visitor sees it.
+#[derive(Serialize, ToSchema)]
+#[schema(as = WidgetMessage)]
+pub struct VisitorMessage {
+    id: MessageId,
+    author: Author,
+    text: String,
+    #[schema(value_type = UtcTime)]
+    sent_at: NaiveDateTime,
+}
+
+/// The name an agent shows visitors.
+#[derive(Serialize, ToSchema)]
+#[schema(as = WidgetAgent)]
+pub struct AgentName {
+    name: String,
+}
+
 /// `POST /widget/{inbox}/session`: who the visitor is (a new token if needed) and their history.
+#[utoipa::path(
+    operation_id = "widget_session",
+    post,
+    path = "/widget/{inbox}/session",
+    tag = "widget",
+    summary = "Start or resume a visitor's session: a visitor token and their history",
+    description = "Called by the widget from the business's own site (answers carry CORS \
+        headers for any origin). No credentials: the visitor token in the body, when valid, \
+        says who the visitor is; without one a new visitor begins.",
+    security(()),
+    params(("inbox" = String, Path, description = "An inbox of the `widget` channel")),
+    request_body = SessionRequest,
+    responses(
+        (status = 200, description = "The visitor's token and history", body = SessionView),
+        (status = 400, response = BadRequest),
+        (status = 404, response = UnknownInbox),
+        (status = 413, response = TooLarge),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn session(
     state: web::Data<AppState>,
     inbox: web::Path<String>,
-    body: Json<SessionRequest>,
+    body: Result<Json<SessionRequest>, actix_web::Error>,
 ) -> HttpResponse {
-    cors(
-        match session_inner(&state, &inbox, body.into_inner()).await {
-            Ok(r) => r,
-            Err(e) => actix_web::ResponseError::error_response(&e),
-        },
-    )
+    // A body refused before the handler (malformed, too large) is answered with the CORS
+    // headers too, or the page could not read why.
+    let answer = match body {
+        Ok(body) => session_inner(&state, &inbox, body.into_inner()).await,
+        Err(e) => return cors(e.error_response()),
+    };
+    cors(match answer {
+        Ok(r) => r,
+        Err(e) => actix_web::ResponseError::error_response(&e),
+    })
 }
 
 async fn session_inner(
@@ -112,25 +197,52 @@ async fn session_inner(
         Some((id, messages, agent)) => (Some(id), messages, agent),
         None => (None, Vec::new(), None),
     };
-    let public: Vec<_> = messages
-        .iter()
+    let messages = messages
+        .into_iter()
         .filter(|m| !m.private_note && m.author != Author::System)
-        .map(|m| json!({"id": m.id, "author": m.author, "text": m.body, "sent_at": m.sent_at}))
+        .map(|m| VisitorMessage {
+            id: m.id,
+            author: m.author,
+            text: m.body,
+            sent_at: m.sent_at,
+        })
         .collect();
-    Ok(HttpResponse::Ok().json(json!({
-        "visitor_token": token,
-        "conversation_id": conversation_id,
-        "messages": public,
-        "agent": agent.map(|name| json!({"name": name})),
-    })))
+    Ok(HttpResponse::Ok().json(SessionView {
+        visitor_token: token,
+        conversation_id,
+        messages,
+        agent: agent.map(|name| AgentName { name }),
+    }))
 }
 
 #[derive(Deserialize)]
 pub struct WidgetWsQuery {
+    /// The token from `POST /widget/{inbox}/session`: the visitor's only credential.
     visitor_token: String,
 }
 
 /// `GET /widget/{inbox}/ws?visitor_token=…`: the visitor's live connection.
+#[utoipa::path(
+    operation_id = "widget_websocket",
+    get,
+    path = "/widget/{inbox}/ws",
+    tag = "widget",
+    summary = "The visitor's websocket: the agents' replies and typing; the visitor's messages",
+    description = "A websocket upgrade. The visitor token (from POST /widget/{inbox}/session) \
+        is the credential. Frames are JSON with a `type` (see `VisitorFrame` in the server's \
+        `protocol.rs`).",
+    security(("visitor_token" = [])),
+    params(("inbox" = String, Path, description = "An inbox of the `widget` channel")),
+    responses(
+        (status = 101, description = "Switching protocols"),
+        (status = 400, description = "bad_request: not a websocket request, or no \
+            `visitor_token`", body = ErrorBody),
+        (status = 401, description = "unauthorized: the visitor token is not one this inbox \
+            signed", body = ErrorBody),
+        (status = 404, response = UnknownInbox),
+        (status = 422, response = Unprocessable),
+    ),
+)]
 pub async fn ws(
     state: web::Data<AppState>,
     inbox: web::Path<String>,

@@ -50,32 +50,46 @@ pub fn verify(secret: &str, body: &[u8], header: Option<&str>) -> bool {
 }
 
 /// What a system sends to `POST /webhooks/api/{inbox}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ApiInboundMessage)]
 pub struct InboundPayload {
     /// The sender's id for this message; the same id twice is one message.
+    #[schema(min_length = 1, max_length = 255)]
     pub external_id: String,
     pub contact: InboundContact,
+    /// What the customer wrote: something visible, at most 4096 characters.
+    #[schema(min_length = 1, max_length = 4096)]
     pub text: String,
     /// RFC 3339 string or Unix seconds; the time of receipt when absent.
     #[serde(default)]
     pub timestamp: Option<Timestamp>,
 }
 
-#[derive(Debug, Deserialize)]
+/// The customer, as the sending system knows them.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ApiInboundContact)]
 pub struct InboundContact {
+    /// The sender's id for this person: one conversation per person.
+    #[schema(min_length = 1, max_length = 255)]
     pub external_id: String,
     #[serde(default)]
+    #[schema(max_length = 320)]
     pub name: Option<String>,
+    /// E.164, or national with the inbox's `default_country_code`.
     #[serde(default)]
+    #[schema(max_length = 320)]
     pub phone: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 320)]
     pub email: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// When the customer sent it: Unix seconds, or an RFC 3339 date and time.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
+#[schema(as = ApiTimestamp)]
 pub enum Timestamp {
     Unix(i64),
     Rfc3339(String),

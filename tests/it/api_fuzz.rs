@@ -1,19 +1,30 @@
 //! The served OpenAPI document against the running server, by a property-based fuzzer
 //! (schemathesis): requests generated from the document, valid and invalid, must never get a
 //! 5xx, and every answer must be one the document describes (status, content type, headers,
-//! body schema).
+//! body schema). That covers the routes outside `/api` too: health, the webhooks (each
+//! inbox's channel has an inbox here; unsigned fuzz input is refused with the documented
+//! 401), the widget's session and the signed media links. The widget's websocket is left out
+//! (see [`config`]).
 //!
 //! schemathesis is a Python tool (`pip3 install schemathesis==4.32.5`; `.ci/run` installs it).
 //! Without it the test says so and passes, except with `CI=true`, where it fails.
 //! `SCHEMATHESIS_MAX_EXAMPLES` and `SCHEMATHESIS_SEED` widen or vary a local run.
 
-use std::{path::Path, process::Command, time::Instant};
+use std::{
+    path::Path,
+    process::Command,
+    time::{Duration, Instant},
+};
 
 use serde_json::json;
 
+use switchboard::config::MetaPlatform;
+
 use crate::{
     both_backends,
-    helpers::{Backend, TestApp},
+    fixtures::given_a_whatsapp_conversation_with,
+    helpers::{eventually, Backend, TestApp},
+    meta, twilio, whatsapp,
 };
 
 /// Examples per operation and phase: enough to cover every parameter's edges, small enough
@@ -42,9 +53,34 @@ fn schemathesis() -> Result<String, String> {
     }
 }
 
-/// The fuzzer's settings: the seeded ids stand in for the path parameters, so the requests
-/// reach the handlers' logic instead of stopping at 404.
-fn config(dir: &Path, conversation: &str, contact: &str, message: &str) -> std::path::PathBuf {
+/// Where the Meta and Twilio inboxes would send: nowhere, since no fuzzed webhook is signed
+/// and their conversations are never answered.
+const NO_PROVIDER: &str = "http://127.0.0.1:9";
+
+/// What the fuzzer's requests are about: seeded so that they reach the handlers' logic.
+struct Seeds {
+    /// An API channel conversation with a customer's messages and a reply.
+    conversation: String,
+    contact: String,
+    /// A file an agent sent on WhatsApp, and the signature of its public link.
+    file: String,
+    file_sig: String,
+}
+
+/// The fuzzer's settings: the seeded ids and each channel's inbox stand in for the path
+/// parameters, so the requests reach the handlers' logic instead of stopping at 404.
+///
+/// `GET /widget/{inbox}/ws` is not fuzzed: it is a websocket upgrade, which schemathesis does
+/// not make (its plain GETs could only ever get the 400 for a request that is not one); the
+/// widget tests (`widget.rs`) open real sockets and check its refusals.
+fn config(dir: &Path, seeds: &Seeds) -> std::path::PathBuf {
+    let Seeds {
+        conversation,
+        contact,
+        file,
+        file_sig,
+    } = seeds;
+    let (wa_verify, meta_verify) = (whatsapp::VERIFY, meta::VERIFY);
     let text = format!(
         r#"# Written by tests/it/api_fuzz.rs.
 # An invalid body can be refused for its size before its content is read: 413 is a refusal too.
@@ -61,7 +97,46 @@ parameters = {{ "path.id" = "{contact}" }}
 
 [[operations]]
 include-path = "/api/files/{{message_id}}"
-parameters = {{ "path.message_id" = "{message}" }}
+parameters = {{ "path.message_id" = "{file}" }}
+
+# The link as the provider was given it: the file itself (a wrong `sig` is 403, a message
+# without a file 404: both have their own tests).
+[[operations]]
+include-path = "/media/{{message_id}}"
+parameters = {{ "path.message_id" = "{file}", "query.sig" = "{file_sig}" }}
+
+[[operations]]
+include-path = "/webhooks/api/{{inbox}}"
+parameters = {{ "path.inbox" = "support" }}
+
+# The handshakes with the inbox's verify token: a `subscribe` gets its challenge back.
+[[operations]]
+include-name = "GET /webhooks/whatsapp/{{inbox}}"
+parameters = {{ "path.inbox" = "wa", "query.hub.verify_token" = "{wa_verify}" }}
+
+[[operations]]
+include-name = "POST /webhooks/whatsapp/{{inbox}}"
+parameters = {{ "path.inbox" = "wa" }}
+
+[[operations]]
+include-name = "GET /webhooks/meta/{{inbox}}"
+parameters = {{ "path.inbox" = "fb", "query.hub.verify_token" = "{meta_verify}" }}
+
+[[operations]]
+include-name = "POST /webhooks/meta/{{inbox}}"
+parameters = {{ "path.inbox" = "fb" }}
+
+[[operations]]
+include-path-regex = "^/webhooks/twilio/"
+parameters = {{ "path.inbox" = "sms" }}
+
+[[operations]]
+include-path = "/widget/{{inbox}}/session"
+parameters = {{ "path.inbox" = "website" }}
+
+[[operations]]
+include-name = "GET /widget/{{inbox}}/ws"
+enabled = false
 
 # Logging out revokes the token every other request uses, and deleting the seeded
 # conversation would turn the rest of the run into 404s: both have their own tests.
@@ -79,6 +154,65 @@ enabled = false
     path
 }
 
+/// Something to read: a conversation with a customer's messages, a reply and a note; and a
+/// file an agent sent on the WhatsApp conversation `wa_conversation`, with its public link's
+/// signature as the Graph API stand-in received it.
+async fn seed_data(
+    app: &TestApp,
+    token: &str,
+    wa_conversation: &str,
+    graph: &crate::helpers::FakeProvider,
+) -> Seeds {
+    let conversation = app
+        .customer_writes("fz-1", "fz-contact", "Hello, I need a human please")
+        .await;
+    app.customer_writes("fz-2", "fz-contact", "Is anyone there?")
+        .await;
+    let (s, reply) = app
+        .post(
+            token,
+            &format!("/api/conversations/{conversation}/messages"),
+            &json!({"text": "Hi, I am here"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{reply}");
+    let view = app.conversation(token, &conversation).await;
+    let contact = view["contact"]["id"]
+        .as_str()
+        .expect("contact id")
+        .to_owned();
+    let (s, sent) = app
+        .post_bytes(
+            token,
+            &format!("/api/conversations/{wa_conversation}/attachments"),
+            "image/png",
+            b"\x89PNG\r\n\x1a\n a picture",
+        )
+        .await;
+    assert_eq!(s, 201, "{sent}");
+    let file = sent["id"].as_str().expect("message id").to_owned();
+    let link = eventually(
+        "the image at the Graph API",
+        Duration::from_secs(10),
+        || async {
+            whatsapp::sends(graph, |b| b["type"] == "image")
+                .first()
+                .and_then(|b| b["image"]["link"].as_str().map(str::to_owned))
+        },
+    )
+    .await;
+    let file_sig = link
+        .split_once("?sig=")
+        .map(|(_, sig)| sig.to_owned())
+        .expect("a signed link");
+    Seeds {
+        conversation,
+        contact,
+        file,
+        file_sig,
+    }
+}
+
 async fn the_document_holds_against_the_server(b: Backend) {
     let exe = match schemathesis() {
         Ok(exe) => exe,
@@ -93,31 +227,22 @@ async fn the_document_holds_against_the_server(b: Backend) {
             return;
         }
     };
-    let app = TestApp::spawn(b).await;
-    let token = app.login().await;
-    // Something to read: a conversation with a customer's messages, a reply and a note.
-    let conversation = app
-        .customer_writes("fz-1", "fz-contact", "Hello, I need a human please")
-        .await;
-    app.customer_writes("fz-2", "fz-contact", "Is anyone there?")
-        .await;
-    let (s, reply) = app
-        .post(
-            &token,
-            &format!("/api/conversations/{conversation}/messages"),
-            &json!({"text": "Hi, I am here"}),
-        )
-        .await;
-    assert_eq!(s, 201, "{reply}");
-    let message = reply["id"].as_str().expect("message id").to_owned();
-    let view = app.conversation(&token, &conversation).await;
-    let contact = view["contact"]["id"]
-        .as_str()
-        .expect("contact id")
-        .to_owned();
-
+    // The WhatsApp inbox `wa` (its stand-in Graph API accepts every send) with a conversation,
+    // the API channel's `support`, the widget's `website`, and one inbox of each other channel.
+    let wa = given_a_whatsapp_conversation_with(b, |s| {
+        s.inboxes.push(meta::meta_inbox(
+            "fb",
+            MetaPlatform::Messenger,
+            meta::PAGE,
+            NO_PROVIDER,
+        ));
+        s.inboxes.push(twilio::twilio_inbox(NO_PROVIDER));
+    })
+    .await;
+    let (app, token) = (&wa.app, &wa.token);
+    let seeds = seed_data(app, token, &wa.id, &wa.provider).await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = config(dir.path(), &conversation, &contact, &message);
+    let config = config(dir.path(), &seeds);
     let max_examples = std::env::var("SCHEMATHESIS_MAX_EXAMPLES")
         .ok()
         .and_then(|n| n.parse::<u32>().ok())

@@ -252,6 +252,8 @@ async fn wrong_methods_are_405_with_allow_and_head_works(b: Backend) {
         ),
         ("GET", "/webhooks/api/support", "POST"),
         ("DELETE", "/healthz", "GET, HEAD"),
+        ("PUT", "/widget/website/session", "POST, OPTIONS"),
+        ("POST", "/widget/website/ws", "GET, HEAD"),
     ] {
         let resp = app
             .client
@@ -289,6 +291,15 @@ async fn wrong_methods_are_405_with_allow_and_head_works(b: Backend) {
             "HEAD {path} has no body"
         );
     }
+    // The widget's socket takes HEAD as its `Allow` says: answered as a GET that is not a
+    // websocket handshake.
+    let resp = app
+        .client
+        .head(format!("{}/widget/website/ws?visitor_token=x", app.base))
+        .send()
+        .await
+        .expect("head");
+    assert_eq!(resp.status().as_u16(), 401, "HEAD /widget/website/ws");
     let (s, body) = app.get(&token, "/api/no-such-thing").await;
     assert_eq!((s, body["error"].as_str()), (404, Some("not_found")));
 }

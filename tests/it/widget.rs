@@ -176,6 +176,25 @@ async fn widget_input_is_checked(b: Backend) {
             .expect("req");
         assert_eq!(status_json(resp).await.0, 404, "{inbox}");
     }
+    // A malformed body is refused with the CORS headers, so the page can read why.
+    let resp = app
+        .client
+        .post(format!("{}/widget/website/session", app.base))
+        .header("Content-Type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .expect("req");
+    let cors = resp
+        .headers()
+        .get("access-control-allow-origin")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let (s, v) = status_json(resp).await;
+    assert_eq!(
+        (s, v["error"].as_str(), cors.as_deref()),
+        (400, Some("bad_request"), Some("*"))
+    );
     // A forged token starts a new visitor instead of reading someone else's history.
     let s = session(&app, Some("0123456789abcdef0123456789abcdef.AAAA")).await;
     assert_ne!(s["visitor_token"], "0123456789abcdef0123456789abcdef.AAAA");
