@@ -64,6 +64,11 @@ typed_id!(
     MessageId
 );
 
+typed_id!(
+    /// One thing learned about a contact (see `domain::memory`).
+    MemoryId
+);
+
 /// An inbox, named in the configuration (`support`, `whatsapp-es`): letters, digits, `-`, `_`.
 /// Cheap to clone (shared).
 #[derive(
