@@ -11,6 +11,7 @@ mod audit;
 mod contacts;
 mod conversations;
 mod list;
+mod memories;
 mod messages;
 mod outbox;
 mod pending_statuses;
@@ -30,6 +31,10 @@ pub use conversations::{
     resolve_conversation, update_conversation,
 };
 pub use list::{list_conversations, ConversationFilter};
+pub use memories::{
+    add_memory, edit_memory, forget_memory, live_memory, memory_by_id, person_memories, remember,
+    MemorySource,
+};
 pub use messages::{
     delete_message, insert_messages, insert_new_messages, last_customer_text,
     media_downloads_pending, message, message_by_client_id, message_by_external_id, message_page,
