@@ -56,10 +56,13 @@ impl Handler<DeliverInbound> for ConversationActor {
             tags: None,
         };
         let conversation_id = self.id;
-        reply(
-            self.commit(plan)
-                .map(move |res, _, _| accepted(res?, conversation_id)),
-        )
+        reply(self.commit(plan).map(move |res, act, ctx| {
+            // Only a message stored now: a redelivered one was learned from the first time.
+            if let Ok(Committed::Written(w)) = &res {
+                act.learn_from(&w.messages, ctx);
+            }
+            accepted(res?, conversation_id)
+        }))
     }
 }
 
