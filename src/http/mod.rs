@@ -13,6 +13,7 @@ pub mod events;
 pub mod extract;
 pub mod files;
 pub mod health;
+pub mod memories;
 pub mod openapi;
 pub mod sms;
 pub mod socket;
@@ -96,6 +97,8 @@ api_routes! {
     "/contacts/{id}" => { get: contacts::get },
     "/contacts/{id}/block" => { post: contacts::block },
     "/contacts/{id}/unblock" => { post: contacts::unblock },
+    "/contacts/{id}/memories" => { get: memories::list, post: memories::add },
+    "/memories/{id}" => { patch: memories::edit, delete: memories::delete },
 }
 
 /// The value of `Allow` for these methods (HEAD with GET).

@@ -296,6 +296,10 @@ impl Modify for NumberedEvents {
         crate::http::contacts::get,
         crate::http::contacts::block,
         crate::http::contacts::unblock,
+        crate::http::memories::list,
+        crate::http::memories::add,
+        crate::http::memories::edit,
+        crate::http::memories::delete,
     ),
     components(
         schemas(crate::protocol::ServerEvent, ErrorBody, Seq),
@@ -319,6 +323,8 @@ impl Modify for NumberedEvents {
         (name = "realtime", description = "Events, pushed or polled"),
         (name = "inboxes", description = "Inboxes and their templates"),
         (name = "contacts", description = "Contacts and the people behind them"),
+        (name = "memories", description = "What was learned about a person, shared across \
+            their channels"),
     )
 )]
 pub struct ApiDoc;
