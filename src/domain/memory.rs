@@ -1075,11 +1075,21 @@ mod tests {
 
     use MemoryKind::{Experience, Fact, Goal, Preference};
 
+    /// A memory expected from a message: kind, text, slot.
+    type Found = (MemoryKind, &'static str, Option<&'static str>);
+    /// A reconciliation case: what, the live memories, the candidates, the operations.
+    type Case = (
+        &'static str,
+        Vec<ExistingMemory>,
+        Vec<MemoryCandidate>,
+        Vec<MemoryOp>,
+    );
+
     #[test]
     fn facts_in_four_languages() {
         let name = Some(slot::NAME);
         let city = Some(slot::CITY);
-        let cases: &[(&str, &[(MemoryKind, &str, Option<&str>)])] = &[
+        let cases: &[(&str, &[Found])] = &[
             ("My name is Ana", &[(Fact, "Name: Ana", name)]),
             (
                 "hi, my name is ana lopez and I need help",
@@ -1302,12 +1312,7 @@ mod tests {
         let ana = mem(1, Fact, "Name: Ana", Some(slot::NAME));
         let tea = mem(2, Preference, "I prefer tea", None);
         let name = |t: &str| cand(Fact, t, Some(slot::NAME));
-        let cases: Vec<(
-            &str,
-            Vec<ExistingMemory>,
-            Vec<MemoryCandidate>,
-            Vec<MemoryOp>,
-        )> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "new",
                 vec![],

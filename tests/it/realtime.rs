@@ -1036,6 +1036,7 @@ async fn openapi_document_matches_the_routes(b: Backend) {
             "get" => app.client.get(&url),
             "post" => app.client.post(&url).json(&json!({})),
             "put" => app.client.put(&url).json(&json!({})),
+            "patch" => app.client.patch(&url).json(&json!({})),
             "delete" => app.client.delete(&url),
             other => panic!("unexpected method {other}"),
         };
