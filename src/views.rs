@@ -10,12 +10,14 @@ use utoipa::{
 };
 
 use crate::{
-    db::models::{ContactRow, ConversationRow, MessageRow},
+    db::models::{ContactRow, ConversationRow, MemoryRow, MessageRow},
     domain::{
         conversation::{ConversationState, DerivedState, Policy},
         delivery::DeliveryStatus,
-        types::{Author, ChannelKind, Direction, LeadStage, MessageKind, Network, Status},
-        AgentId, AssistantId, ContactId, ConversationId, InboxId, MessageId,
+        types::{
+            Author, ChannelKind, Direction, LeadStage, MemoryKind, MessageKind, Network, Status,
+        },
+        AgentId, AssistantId, ContactId, ConversationId, InboxId, MemoryId, MessageId,
     },
     inbox::Inbox,
 };
@@ -154,6 +156,50 @@ impl From<&ContactRow> for ContactView {
             phone: c.phone.clone(),
             email: c.email.clone(),
             blocked: c.blocked,
+        }
+    }
+}
+
+/// A live memory of a contact (see `domain::memory`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Memory)]
+pub struct MemoryView {
+    pub id: MemoryId,
+    /// The contact it was learned from or written for: any contact of the same person.
+    pub contact_id: ContactId,
+    pub kind: MemoryKind,
+    pub text: String,
+    /// `name`, `city`, `email`, `phone` or `employer`: a fact with one value at a time, which a
+    /// new value replaces.
+    #[schema(required = true)]
+    pub slot: Option<String>,
+    /// The conversation and message it was learned from.
+    #[schema(required = true)]
+    pub source_conversation_id: Option<ConversationId>,
+    #[schema(required = true)]
+    pub source_message_id: Option<MessageId>,
+    /// The agent who wrote it or last edited it; `null` when it was learned from a message.
+    #[schema(required = true)]
+    pub created_by: Option<AgentId>,
+    #[schema(value_type = UtcTime)]
+    pub created_at: NaiveDateTime,
+    #[schema(value_type = UtcTime)]
+    pub updated_at: NaiveDateTime,
+}
+
+impl From<&MemoryRow> for MemoryView {
+    fn from(m: &MemoryRow) -> Self {
+        MemoryView {
+            id: m.id,
+            contact_id: m.contact_id,
+            kind: m.kind,
+            text: m.text.clone(),
+            slot: m.slot.clone(),
+            source_conversation_id: m.source_conversation_id,
+            source_message_id: m.source_message_id,
+            created_by: m.created_by,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
         }
     }
 }

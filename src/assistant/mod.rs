@@ -26,7 +26,10 @@ use std::{future::Future, pin::Pin};
 
 use self::bm25::Bm25Index;
 use self::knowledge::KnowledgeBase;
-use crate::domain::types::{Author, LeadStage};
+use crate::domain::{
+    memory::MemoryCandidate,
+    types::{Author, LeadStage},
+};
 
 /// A boxed, sendable future, so [`Assistant`] stays object-safe.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -131,16 +134,6 @@ pub enum AnswerSource {
     KnowledgeBaseFallback,
 }
 
-/// Something the assistant learned about the contact: `kind` is `fact`, `preference`,
-/// `goal` or `experience`; `slot` names what it is about when one value replaces another
-/// (`name`, `city`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Learned {
-    pub kind: String,
-    pub text: String,
-    pub slot: Option<String>,
-}
-
 /// The assistant's answer and what it cost.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Answered {
@@ -150,7 +143,8 @@ pub struct Answered {
     pub usage: Usage,
     /// Where the conversation stands as a lead, as the model judged it.
     pub lead_stage: Option<LeadStage>,
-    pub learned: Vec<Learned>,
+    /// What the assistant learned about the contact (a language model's `memories`).
+    pub learned: Vec<MemoryCandidate>,
 }
 
 impl Answered {

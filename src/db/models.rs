@@ -9,13 +9,17 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::schema::{
-    agents, audit_log, auth_tokens, contacts, conversations, messages, outbox, pending_statuses,
+    agents, audit_log, auth_tokens, contact_memories, contacts, conversations, messages, outbox,
+    pending_statuses,
 };
 use crate::domain::{
     conversation::{ConversationState, FollowUp},
     delivery::DeliveryStatus,
-    types::{Author, Availability, Direction, LeadStage, MessageKind, Network, Role, Status},
-    AgentId, AssistantId, ContactId, ConversationId, InboxId, MessageId,
+    memory::ExistingMemory,
+    types::{
+        Author, Availability, Direction, LeadStage, MemoryKind, MessageKind, Network, Role, Status,
+    },
+    AgentId, AssistantId, ContactId, ConversationId, InboxId, MemoryId, MessageId,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
@@ -342,6 +346,43 @@ pub struct OutboxRow {
     pub next_attempt_at: NaiveDateTime,
     pub last_error: Option<String>,
     pub created_at: NaiveDateTime,
+}
+
+/// One thing learned about a contact (see `domain::memory`). Read across the same person's
+/// contacts; never deleted, only invalidated.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = contact_memories)]
+#[diesel(treat_none_as_default_value = false)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct MemoryRow {
+    pub id: MemoryId,
+    /// The contact it was learned from or written for (any of the person's contacts).
+    pub contact_id: ContactId,
+    pub kind: MemoryKind,
+    pub text: String,
+    /// `name`, `city`, `email`, `phone`, `employer`: a fact with one value at a time.
+    pub slot: Option<String>,
+    pub source_conversation_id: Option<ConversationId>,
+    pub source_message_id: Option<MessageId>,
+    /// The agent who wrote it (or the edit it is); `None` when it was learned from a message.
+    pub created_by: Option<AgentId>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    /// When it was replaced, removed or pushed out by the cap; `None` while it is live.
+    pub invalidated_at: Option<NaiveDateTime>,
+}
+
+impl MemoryRow {
+    /// What reconciliation compares.
+    pub fn existing(&self) -> ExistingMemory {
+        ExistingMemory {
+            id: self.id,
+            kind: self.kind,
+            text: self.text.clone(),
+            slot: self.slot.clone(),
+            created_at: self.created_at,
+        }
+    }
 }
 
 /// Up to this many characters of the latest message are kept for the list.

@@ -132,7 +132,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    contact_memories (id) {
+        id -> Text,
+        contact_id -> Text,
+        kind -> Text,
+        text -> Text,
+        slot -> Nullable<Text>,
+        source_conversation_id -> Nullable<Text>,
+        source_message_id -> Nullable<Text>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        invalidated_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(auth_tokens -> agents (agent_id));
+diesel::joinable!(contact_memories -> contacts (contact_id));
 diesel::joinable!(conversations -> contacts (contact_id));
 diesel::joinable!(messages -> conversations (conversation_id));
 diesel::joinable!(conversation_usage -> conversations (conversation_id));
@@ -143,6 +160,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     assistant_usage,
     audit_log,
     auth_tokens,
+    contact_memories,
     contacts,
     conversation_tags,
     conversation_usage,

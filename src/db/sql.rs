@@ -20,8 +20,10 @@ use diesel::{
 use super::{MultiBackend, MultiRawValue};
 use crate::domain::{
     delivery::DeliveryStatus,
-    types::{Author, Availability, Direction, LeadStage, MessageKind, Network, Role, Status},
-    AgentId, AssistantId, ContactId, ConversationId, InboxId, MessageId,
+    types::{
+        Author, Availability, Direction, LeadStage, MemoryKind, MessageKind, Network, Role, Status,
+    },
+    AgentId, AssistantId, ContactId, ConversationId, InboxId, MemoryId, MessageId,
 };
 
 macro_rules! text_columns {
@@ -74,6 +76,7 @@ text_columns!(
     ContactId,
     AgentId,
     MessageId,
+    MemoryId,
     InboxId,
     AssistantId,
     Status,
@@ -85,4 +88,5 @@ text_columns!(
     DeliveryStatus,
     Network,
     Availability,
+    MemoryKind,
 );

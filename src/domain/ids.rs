@@ -64,6 +64,11 @@ typed_id!(
     MessageId
 );
 
+typed_id!(
+    /// One thing learned about a contact (see `domain::memory`).
+    MemoryId
+);
+
 /// An id named in the configuration rather than generated: letters, digits, `-`, `_`.
 /// Cheap to clone (shared).
 macro_rules! named_id {

@@ -6,9 +6,10 @@ pub mod delivery;
 pub mod handoff;
 pub mod hours;
 pub mod ids;
+pub mod memory;
 pub mod notes;
 pub mod text;
 pub mod types;
 pub mod window;
 
-pub use ids::{AgentId, AssistantId, ContactId, ConversationId, InboxId, MessageId};
+pub use ids::{AgentId, AssistantId, ContactId, ConversationId, InboxId, MemoryId, MessageId};

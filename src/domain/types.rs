@@ -162,6 +162,18 @@ text_enum!(
     }
 );
 
+text_enum!(
+    /// What a contact memory is about (see `domain::memory`): a fact about the person (name,
+    /// city, employer, order id), a preference (likes, diet, allergies, how to be contacted), a
+    /// goal (what they want or plan), or an experience (what happened to them before).
+    MemoryKind, "memory kind" {
+        Fact => "fact",
+        Preference => "preference",
+        Goal => "goal",
+        Experience => "experience",
+    }
+);
+
 impl MessageKind {
     /// Whether messages of this kind carry a file.
     pub fn has_file(self) -> bool {
@@ -249,6 +261,9 @@ mod tests {
         }
         for k in MessageKind::ALL {
             assert_eq!(k.as_str().parse::<MessageKind>(), Ok(*k));
+        }
+        for k in MemoryKind::ALL {
+            assert_eq!(k.as_str().parse::<MemoryKind>(), Ok(*k));
         }
         assert_eq!(LeadStage::ALL.len(), 10);
     }

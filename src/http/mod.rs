@@ -14,6 +14,7 @@ pub mod events;
 pub mod extract;
 pub mod files;
 pub mod health;
+pub mod memories;
 pub mod openapi;
 pub mod sms;
 pub mod socket;
@@ -109,6 +110,8 @@ route_table! {
     "/contacts/{id}" => { get: contacts::get },
     "/contacts/{id}/block" => { post: contacts::block },
     "/contacts/{id}/unblock" => { post: contacts::unblock },
+    "/contacts/{id}/memories" => { get: memories::list, post: memories::add },
+    "/memories/{id}" => { patch: memories::edit, delete: memories::delete },
 }
 
 route_table! {

@@ -363,6 +363,10 @@ impl Modify for NumberedEvents {
         crate::http::contacts::get,
         crate::http::contacts::block,
         crate::http::contacts::unblock,
+        crate::http::memories::list,
+        crate::http::memories::add,
+        crate::http::memories::edit,
+        crate::http::memories::delete,
         crate::http::health::healthz,
         crate::http::webhooks::api_inbound,
         crate::http::widget::session,
@@ -402,6 +406,8 @@ impl Modify for NumberedEvents {
         (name = "realtime", description = "Events, pushed or polled"),
         (name = "inboxes", description = "Inboxes and their templates"),
         (name = "contacts", description = "Contacts and the people behind them"),
+        (name = "memories", description = "What was learned about a person, shared across \
+            their channels"),
         (name = "health", description = "Whether the server and its database answer"),
         (name = "webhooks", description = "Customer messages and delivery statuses from the \
             channels: our own API channel, WhatsApp Cloud API, Messenger and Instagram, \

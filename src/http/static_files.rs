@@ -41,6 +41,7 @@ const ASSETS: &[Asset] = &[
     module!("dom.js"),
     module!("format.js"),
     module!("list.js"),
+    module!("memories.js"),
     module!("message.js"),
     module!("messages.js"),
     module!("realtime.js"),

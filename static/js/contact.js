@@ -1,9 +1,10 @@
-// The contact panel: who the customer is, tags, lead stage, follow-up, and their other
-// conversations. On a phone it is a pane of its own; on a wide screen it opens beside the thread.
+// The contact panel: who the customer is, tags, lead stage, follow-up, what was learned about
+// them (memories.js), and their other conversations. On a phone it is a pane of its own; on a wide screen it opens beside the thread.
 
 import { api, convPath } from './api.js';
 import { $, $$, h, show } from './dom.js';
 import { avatar, channelInfo, displayName, fullTime, parseTime, untilLabel } from './format.js';
+import { bindMemories, conversationChanged, forgetMemories } from './memories.js';
 import { activeConv, state, upsertConversation } from './store.js';
 import { narrow, setView, showError, toast } from './ui.js';
 
@@ -30,6 +31,7 @@ export function renderContactEmpty() {
 /** The thread closed: the next one loads its contact's history afresh. */
 export function forgetHistory() {
   historyFor = null;
+  forgetMemories();
 }
 
 export function renderContact(c, old) {
@@ -47,6 +49,7 @@ export function renderContact(c, old) {
   renderTags(c);
   $('#lead-stage').value = c.lead_stage || '';
   renderFollowUp(c);
+  conversationChanged(c, old);
   if (old && old.contact?.id !== c.contact?.id) loadContactHistory(c);
 }
 
@@ -204,6 +207,7 @@ function closeContact() {
 
 export function bindContact() {
   fillLeadStages();
+  bindMemories();
   $('#contact-toggle').addEventListener('click', toggleContact);
   $('#contact-back').addEventListener('click', closeContact);
   $('#tag-input').addEventListener('keydown', onTagKeydown);

@@ -274,6 +274,66 @@ async fn the_history_goes_with_each_request(b: Backend) {
     assert_eq!(turns, expected);
 }
 
+/// What is remembered about the customer goes into every request, and what the model learns
+/// is kept with the rest (the offline rules learn too).
+async fn memories_go_into_the_prompt_and_what_the_model_learns_is_kept(b: Backend) {
+    let llm = with_llm(b, "").await;
+    let learned = completion(json!({
+        "reply": "Nice to meet you, Ana!", "handoff": false, "handoff_reason": null,
+        "lead_stage": null,
+        "memories": [{"kind": "preference", "text": "Prefers electric bikes", "slot": null},
+                     {"kind": "mood", "text": "dropped: not a kind", "slot": null}],
+    }));
+    llm.model.script("POST", CHAT, [learned, says("Sure.")]);
+    let id = llm
+        .app
+        .customer_writes("m1", "c1", "Hi, my name is Ana. I love electric bikes")
+        .await;
+    llm.until_authors(&id, &["customer", "assistant"]).await;
+    let contact = llm.conversation(&id).await["contact"]["id"]
+        .as_str()
+        .expect("contact id")
+        .to_owned();
+    let memories = eventually("both memories", WAIT, || async {
+        let (_, body) = llm
+            .app
+            .get(&llm.token, &format!("/api/contacts/{contact}/memories"))
+            .await;
+        let items = body["items"].as_array().cloned().unwrap_or_default();
+        let texts: Vec<String> = items
+            .iter()
+            .map(|m| {
+                format!(
+                    "{}: {}",
+                    m["kind"].as_str().unwrap_or(""),
+                    m["text"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        let has = |t: &str| texts.iter().any(|x| x == t);
+        (has("preference: Prefers electric bikes") && has("fact: Name: Ana")).then_some(texts)
+    })
+    .await;
+    assert!(
+        !memories.iter().any(|m| m.contains("dropped")),
+        "{memories:?}"
+    );
+    llm.app
+        .customer_writes("m2", "c1", "Do you rent them?")
+        .await;
+    llm.until_authors(&id, &["customer", "assistant", "customer", "assistant"])
+        .await;
+    let context = llm.chat_calls()[1].json()["messages"][1]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(context.contains("(fact) Name: Ana"), "{context}");
+    assert!(
+        context.contains("(preference) Prefers electric bikes"),
+        "{context}"
+    );
+}
+
 async fn a_model_handoff_hands_over_and_the_assistant_falls_silent(b: Backend) {
     let llm = with_llm(b, "").await;
     llm.model.on(
@@ -605,6 +665,7 @@ async fn usage_is_visible_only_with_the_conversation(b: Backend) {
 both_backends!(
     a_model_answer_reaches_the_customer_with_what_it_was_told,
     the_history_goes_with_each_request,
+    memories_go_into_the_prompt_and_what_the_model_learns_is_kept,
     a_model_handoff_hands_over_and_the_assistant_falls_silent,
     a_takeover_during_a_slow_answer_wins,
     every_failure_ends_in_an_answer_or_a_person,

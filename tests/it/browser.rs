@@ -570,3 +570,175 @@ async fn what_each_agent_sees_in_a_real_browser() {
         page.assert_no_console_errors(&mut b, "along the way").await;
     }
 }
+
+/// The contact panel's memories: one learned from a customer's message shows, grouped by type,
+/// and so does one learned while the conversation is open; the agent adds one, edits it and
+/// forgets it. Customer text stays text.
+async fn memories_in_the_contact_panel(backend: Backend) {
+    if !browser_available() {
+        return;
+    }
+    let _one = ONE_BROWSER.lock().await;
+    let app = TestApp::spawn(backend).await;
+    let token = app.login().await;
+    let id = app.customer_writes("m1", "c1", "Hi, my name is Ana").await;
+    let contact = app.conversation(&token, &id).await["contact"]["id"]
+        .as_str()
+        .expect("contact id")
+        .to_owned();
+
+    let mut b = Browser::launch().await;
+    let dash = dashboard_of(
+        &mut b,
+        &app.base,
+        ADMIN_EMAIL,
+        ADMIN_PASSWORD,
+        (1366, 800),
+        "UTC",
+    )
+    .await;
+    dash.eval(
+        &mut b,
+        &format!("location.hash = {}", q(&format!("#/c/{id}"))),
+    )
+    .await;
+    dash.wait_for(
+        &mut b,
+        "the thread",
+        "document.querySelectorAll('#thread .msg-customer').length >= 1",
+    )
+    .await;
+    dash.click(&mut b, "#contact-toggle").await;
+    let memory = |kind: &str, text: &str| {
+        format!(
+            "[...document.querySelectorAll('.memory-group[data-kind={}] .memory-text')].some(e => e.textContent === {})",
+            q(kind),
+            q(text)
+        )
+    };
+    dash.wait_for(
+        &mut b,
+        "the learned name under Facts",
+        &memory("fact", "Name: Ana"),
+    )
+    .await;
+
+    // Learned while the conversation is open: the panel reads it again by itself.
+    let (s, v) = crate::helpers::status_json(
+        app.inbound(&customer("m2", "c1", "I prefer <b>bold</b> offers"))
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    dash.wait_for(
+        &mut b,
+        "the learned preference",
+        &memory("preference", "I prefer <b>bold</b> offers"),
+    )
+    .await;
+    assert_eq!(
+        dash.eval(
+            &mut b,
+            "document.querySelectorAll('#memory-groups b').length"
+        )
+        .await,
+        json!(0),
+        "customer text must never become elements"
+    );
+
+    // The agent adds a goal…
+    dash.eval(
+        &mut b,
+        "(() => { const s = document.querySelector('#memory-kind'); s.value = 'goal'; s.dispatchEvent(new Event('change')); })()",
+    )
+    .await;
+    dash.type_text(&mut b, "#memory-text", "Wants a sofa").await;
+    dash.click(&mut b, "#memory-add").await;
+    dash.wait_for(&mut b, "the added goal", &memory("goal", "Wants a sofa"))
+        .await;
+
+    // …edits it…
+    let item = |text: &str| {
+        format!(
+            "[...document.querySelectorAll('.memory')].find(li => li.querySelector('.memory-text')?.textContent === {})",
+            q(text)
+        )
+    };
+    dash.eval(
+        &mut b,
+        &format!(
+            "{}.querySelector('.memory-edit').click()",
+            item("Wants a sofa")
+        ),
+    )
+    .await;
+    dash.wait_for(
+        &mut b,
+        "the editor",
+        "document.querySelector('.memory-edit-text') === document.activeElement",
+    )
+    .await;
+    dash.eval(
+        &mut b,
+        "document.querySelector('.memory-edit-text').select()",
+    )
+    .await;
+    dash.type_text(&mut b, ".memory-edit-text", "Wants a red sofa")
+        .await;
+    dash.click(&mut b, ".memory-save").await;
+    dash.wait_for(
+        &mut b,
+        "the edited goal",
+        &format!(
+            "{} && !{}",
+            memory("goal", "Wants a red sofa"),
+            memory("goal", "Wants a sofa")
+        ),
+    )
+    .await;
+
+    // …and forgets it.
+    dash.eval(
+        &mut b,
+        &format!(
+            "{}.querySelector('.memory-delete').click()",
+            item("Wants a red sofa")
+        ),
+    )
+    .await;
+    dash.wait_for(
+        &mut b,
+        "the goal forgotten",
+        &format!(
+            "!{} && !document.querySelector('.memory-group[data-kind=\"goal\"]')",
+            memory("goal", "Wants a red sofa")
+        ),
+    )
+    .await;
+
+    // The server agrees.
+    let (s, v) = app
+        .get(&token, &format!("/api/contacts/{contact}/memories"))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let mut texts: Vec<&str> = v["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|m| m["text"].as_str())
+        .collect();
+    texts.sort();
+    assert_eq!(texts, ["I prefer <b>bold</b> offers", "Name: Ana"]);
+    dash.assert_no_console_errors(&mut b, "working with memories")
+        .await;
+}
+
+#[actix_rt::test]
+async fn memories_in_the_contact_panel_on_sqlite() {
+    memories_in_the_contact_panel(Backend::Sqlite).await;
+}
+
+#[actix_rt::test]
+async fn memories_in_the_contact_panel_on_postgres() {
+    memories_in_the_contact_panel(Backend::Postgres).await;
+}

@@ -20,6 +20,7 @@ mod handoff_ack;
 mod hostile_text;
 mod input_validation;
 mod late_messages;
+mod memories;
 mod meta;
 mod migrations;
 mod never_unanswered;

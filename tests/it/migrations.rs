@@ -4,11 +4,14 @@
 use diesel::prelude::*;
 use switchboard::db::{
     models::{
-        AgentRow, AuthTokenRow, ContactRow, ConversationRow, MessageRow, OutboxRow,
+        AgentRow, AuthTokenRow, ContactRow, ConversationRow, MemoryRow, MessageRow, OutboxRow,
         PendingStatusRow,
     },
     revert_all_migrations, run_migrations,
-    schema::{agents, auth_tokens, contacts, conversations, messages, outbox, pending_statuses},
+    schema::{
+        agents, auth_tokens, contact_memories, contacts, conversations, messages, outbox,
+        pending_statuses,
+    },
     Backend as DbBackend,
 };
 
@@ -58,6 +61,11 @@ async fn up_down_up_and_every_model_loads(b: Backend) {
         .select(PendingStatusRow::as_select())
         .load(&mut conn)
         .expect("pending statuses")
+        .is_empty());
+    assert!(contact_memories::table
+        .select(MemoryRow::as_select())
+        .load(&mut conn)
+        .expect("memories")
         .is_empty());
 }
 

@@ -84,7 +84,7 @@ async fn an_answer_that_never_stores_hands_the_conversation_to_a_person(b: Backe
     assert!(
         note["text"]
             .as_str()
-            .is_some_and(|t| t.contains("could not be sent")),
+            .is_some_and(|t| t.contains("the assistant could not answer")),
         "{note}"
     );
 }

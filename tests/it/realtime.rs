@@ -1041,6 +1041,7 @@ async fn openapi_document_matches_the_routes(b: Backend) {
             "get" => app.client.get(&url),
             "post" => app.client.post(&url).json(&json!({})),
             "put" => app.client.put(&url).json(&json!({})),
+            "patch" => app.client.patch(&url).json(&json!({})),
             "delete" => app.client.delete(&url),
             "options" => app.client.request(reqwest::Method::OPTIONS, &url),
             other => panic!("unexpected method {other}"),

@@ -114,20 +114,6 @@ impl ConversationActor {
     }
 }
 
-impl ConversationActor {
-    /// Keeps what the assistant learned about the contact (a language model's `memories`).
-    pub(super) fn learned(
-        &mut self,
-        learned: &[Learned],
-        _source: Option<MessageId>,
-        _ctx: &mut Context<Self>,
-    ) {
-        if !learned.is_empty() {
-            tracing::debug!(parent: &self.span, count = learned.len(), "the assistant learned");
-        }
-    }
-}
-
 /// What a language model reads besides the customer's words: the latest messages (newest
 /// first) and what is remembered about the person.
 type Context_ = (Vec<queries::HistoryRow>, Vec<(String, String)>);

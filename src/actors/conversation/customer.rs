@@ -56,10 +56,13 @@ impl Handler<DeliverInbound> for ConversationActor {
             tags: None,
         };
         let conversation_id = self.id;
-        reply(
-            self.commit(plan)
-                .map(move |res, _, _| accepted(res?, conversation_id)),
-        )
+        reply(self.commit(plan).map(move |res, act, ctx| {
+            // Only a message stored now: a redelivered one was learned from the first time.
+            if let Ok(Committed::Written(w)) = &res {
+                act.learn_from(&w.messages, ctx);
+            }
+            accepted(res?, conversation_id)
+        }))
     }
 }
 
@@ -192,7 +195,10 @@ impl Handler<AssistantAnswered> for ConversationActor {
             match res {
                 Ok(_) => {
                     act.assistant_done();
-                    act.learned(&msg.answered.learned, msg.source, ctx);
+                    // What the model learned is filed under the message it answered.
+                    if let Some(source) = msg.source {
+                        act.remember(source, msg.answered.learned, ctx);
+                    }
                 }
                 Err(e) if retryable(&e) && msg.attempt < ASSISTANT_STORE_ATTEMPTS => {
                     tracing::warn!(parent: &act.span, error = %e, attempt = msg.attempt, "could not store the assistant's reply; trying again");

@@ -14,8 +14,9 @@
 //!
 //! The actor is one unit split by what a message is about: `commit` (a change's plan, the group
 //! commit and what follows it), `customer` (inbound messages and the assistant's answers),
-//! `agent` (agents' replies, templates, files), `delivery` (delivery reports, echoes, media)
-//! and `lifecycle` (status events, timers, tags, deletion).
+//! `agent` (agents' replies, templates, files), `delivery` (delivery reports, echoes, media),
+//! `lifecycle` (status events, timers, tags, deletion) and `memory` (what is learned about the
+//! customer).
 
 use commit::{Committed, Dedupe, Plan};
 
@@ -25,6 +26,7 @@ mod commit;
 mod customer;
 mod delivery;
 mod lifecycle;
+mod memory;
 
 use std::{
     path::PathBuf,
@@ -50,7 +52,7 @@ use super::{
 };
 use crate::{
     agent_names::AgentNames,
-    assistant::{roster::Assistants, AssistantReply, Learned},
+    assistant::{roster::Assistants, AssistantReply},
     clock,
     config::AssignmentSettings,
     db::{

@@ -6,11 +6,12 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::{
-    assistant::{AssistantReply, Learned, Usage},
-    domain::types::LeadStage,
+    assistant::{AssistantReply, Usage},
+    domain::{
+        memory::{MemoryCandidate, MAX_TEXT_CHARS},
+        types::{LeadStage, MemoryKind},
+    },
 };
-
-use super::prompt::MEMORY_KINDS;
 
 /// The longest reply sent to a customer; a longer one is off the schema (a model that
 /// rambles, or repeats itself until `max_tokens`).
@@ -36,7 +37,7 @@ pub enum Verdict {
 pub struct ModelAnswer {
     pub reply: AssistantReply,
     pub lead_stage: Option<LeadStage>,
-    pub learned: Vec<Learned>,
+    pub learned: Vec<MemoryCandidate>,
 }
 
 #[derive(Deserialize)]
@@ -241,19 +242,19 @@ fn parse_shape(content: &str) -> Result<ModelAnswer, String> {
                 .map_err(|e| format!("the answer is off the schema: {e}"))?,
         ),
     };
+    // Memories are a side matter: one of an unknown kind is dropped, not the answer.
     let learned = shape
         .memories
         .into_iter()
-        .filter(|m| MEMORY_KINDS.contains(&m.kind.as_str()))
-        .map(|m| Learned {
-            kind: m.kind,
-            text: m.text.trim().chars().take(500).collect(),
-            slot: m
+        .filter_map(|m| {
+            let kind = m.kind.parse::<MemoryKind>().ok()?;
+            let text: String = m.text.trim().chars().take(MAX_TEXT_CHARS).collect();
+            let slot = m
                 .slot
                 .map(|s| s.trim().to_lowercase())
-                .filter(|s| !s.is_empty() && s.len() <= 40),
+                .filter(|s| !s.is_empty() && s.len() <= 40);
+            (!text.is_empty()).then_some(MemoryCandidate { kind, text, slot })
         })
-        .filter(|m| !m.text.is_empty())
         .take(10)
         .collect();
     let reply = if shape.handoff {
@@ -334,8 +335,8 @@ mod tests {
         assert_eq!(a.lead_stage, Some(LeadStage::InfoOnly));
         assert_eq!(
             a.learned,
-            vec![Learned {
-                kind: "fact".into(),
+            vec![MemoryCandidate {
+                kind: MemoryKind::Fact,
                 text: "Lives in Porto".into(),
                 slot: Some("city".into())
             }]

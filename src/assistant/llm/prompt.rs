@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use crate::{
     assistant::{knowledge::Entry, AssistantRequest, Turn},
     config::{JsonMode, LlmSettings},
-    domain::types::{Author, LeadStage},
+    domain::types::{Author, LeadStage, MemoryKind},
 };
 
 /// Bumped whenever the wording or the shape of the prompt changes on purpose.
@@ -19,9 +19,6 @@ pub const PROMPT_VERSION: &str = "2026-11-30.1";
 
 /// The `json_schema` name (`[A-Za-z0-9_-]{1,64}`).
 pub const SCHEMA_NAME: &str = "assistant_reply";
-
-/// The memory kinds the model may report.
-pub const MEMORY_KINDS: [&str; 4] = ["fact", "preference", "goal", "experience"];
 
 /// What goes into one request besides the settings.
 pub struct PromptInput<'a> {
@@ -66,6 +63,7 @@ pub fn answer_schema() -> Value {
         .map(|s| Value::from(s.as_str()))
         .chain([Value::Null])
         .collect();
+    let kinds: Vec<&str> = MemoryKind::ALL.iter().map(|k| k.as_str()).collect();
     json!({
         "type": "object",
         "additionalProperties": false,
@@ -80,7 +78,7 @@ pub fn answer_schema() -> Value {
                     "type": "object",
                     "additionalProperties": false,
                     "properties": {
-                        "kind": { "type": "string", "enum": MEMORY_KINDS },
+                        "kind": { "type": "string", "enum": kinds },
                         "text": { "type": "string" },
                         "slot": { "type": ["string", "null"] },
                     },

@@ -11,6 +11,7 @@ mod audit;
 mod contacts;
 mod conversations;
 mod list;
+mod memories;
 mod messages;
 mod outbox;
 mod pending_statuses;
@@ -31,6 +32,10 @@ pub use conversations::{
     resolve_conversation, update_conversation,
 };
 pub use list::{list_conversations, ConversationFilter};
+pub use memories::{
+    add_memory, edit_memory, forget_memory, live_memory, memory_by_id, person_memories, remember,
+    MemorySource,
+};
 pub use messages::{
     assistant_history, delete_message, insert_messages, insert_new_messages, last_customer_text,
     media_downloads_pending, message, message_by_client_id, message_by_external_id, message_page,
@@ -42,4 +47,4 @@ pub use pending_statuses::{expire_pending_statuses, park_status, take_pending_st
 pub use search::index_new_messages;
 pub use tags::{set_tags, tags_of};
 pub use tokens::{agent_by_token, delete_token, insert_token};
-pub use usage::{conversation_usage, person_memories, record_usage, usage_on, TokenCounts};
+pub use usage::{conversation_usage, record_usage, usage_on, TokenCounts};

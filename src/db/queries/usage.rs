@@ -143,17 +143,3 @@ pub fn conversation_usage(
         },
     ))
 }
-
-/// Placeholder until contact memories land (replaced by `memories::person_memories`).
-pub struct StubMemory {
-    pub kind: String,
-    pub text: String,
-}
-
-/// Placeholder until contact memories land.
-pub fn person_memories(
-    _: &mut DbConnection,
-    _: crate::domain::ContactId,
-) -> AppResult<Vec<StubMemory>> {
-    Ok(Vec::new())
-}

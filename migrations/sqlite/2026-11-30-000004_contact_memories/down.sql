@@ -1,0 +1,2 @@
+DROP INDEX contact_memories_live;
+DROP TABLE contact_memories;
