@@ -111,6 +111,7 @@ if [[ "$WHAT" == llm ]]; then
   # model that takes LLM_LATENCY_MS to answer every call: the model's slowness must not slow
   # acknowledging messages or pushing them to agents.
   LLM_PORT="${LLM_PORT:-8190}"
+  mkdir -p "$WORK"
   "$LG" llm-standin --port "$LLM_PORT" --latency-ms "${LLM_LATENCY_MS:-500}" 2> "$WORK/llm-standin.log" &
   STANDIN_PID=$!
   trap 'kill $STANDIN_PID 2>/dev/null || true' EXIT

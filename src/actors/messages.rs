@@ -215,8 +215,6 @@ pub struct AssistantAnswered {
     pub answered: Answered,
     /// The assistant that answered.
     pub assistant: AssistantId,
-    /// The customer's message it answered, when known (what it learned is filed under it).
-    pub source: Option<MessageId>,
     pub attempt: u32,
 }
 

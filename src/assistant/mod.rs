@@ -29,6 +29,7 @@ use self::knowledge::KnowledgeBase;
 use crate::domain::{
     memory::MemoryCandidate,
     types::{Author, LeadStage},
+    MessageId,
 };
 
 /// A boxed, sendable future, so [`Assistant`] stays object-safe.
@@ -55,6 +56,8 @@ pub struct AssistantRequest {
     /// What is known about the contact, on every channel: `(kind, text)`.
     pub memories: Vec<(String, String)>,
     pub contact_name: Option<String>,
+    /// The customer's latest message of the turn: what is learned is filed under it.
+    pub source: Option<MessageId>,
 }
 
 impl AssistantRequest {
@@ -143,8 +146,10 @@ pub struct Answered {
     pub usage: Usage,
     /// Where the conversation stands as a lead, as the model judged it.
     pub lead_stage: Option<LeadStage>,
-    /// What the assistant learned about the contact (a language model's `memories`).
+    /// What the assistant learned about the contact (a language model's `memories`), and
+    /// the customer's message it learned it from.
     pub learned: Vec<MemoryCandidate>,
+    pub learned_from: Option<MessageId>,
 }
 
 impl Answered {
@@ -156,6 +161,7 @@ impl Answered {
             usage: Usage::default(),
             lead_stage: None,
             learned: Vec::new(),
+            learned_from: None,
         }
     }
 }
@@ -188,12 +194,21 @@ impl AssistantError {
 pub trait Assistant: Send + Sync + 'static {
     fn reply(&self, request: AssistantRequest) -> BoxFuture<Result<Answered, AssistantError>>;
 
-    /// Whether the request needs the history and the memories (read from the database
-    /// before asking); the knowledge base reads only the customer's words.
-    fn wants_context(&self) -> bool {
-        false
+    /// Answers the customer's `text`. An assistant that reads the history and the memories
+    /// (a language model) calls `load` for them once it is its turn to ask, so a request
+    /// waiting for the model holds nothing but this; the knowledge base reads only `text`.
+    fn reply_to(
+        &self,
+        text: String,
+        load: ContextLoader,
+    ) -> BoxFuture<Result<Answered, AssistantError>> {
+        drop(load);
+        self.reply(AssistantRequest::new(text))
     }
 }
+
+/// Reads the full request (history, memories, the customer's turn) from the store.
+pub type ContextLoader = Box<dyn FnOnce() -> BoxFuture<AssistantRequest> + Send>;
 
 /// Weight of an entry's question in the index. Questions are written to look
 /// like what customers ask, so they are the strongest signal.

@@ -131,6 +131,10 @@ pub struct LlmSettings {
     /// Calls to this model at once, over all conversations; more wait their turn.
     #[serde(default = "default_concurrency")]
     pub concurrency: NonZeroU32,
+    /// Calls that may wait for their turn; past it the model counts as unavailable (the
+    /// knowledge base or a person answers), so a burst cannot queue without end.
+    #[serde(default = "default_queue")]
+    pub queue: NonZeroU32,
 }
 
 fn default_timeout_secs() -> NonZeroU32 {
@@ -153,6 +157,9 @@ fn default_knowledge_entries() -> usize {
 }
 fn default_concurrency() -> NonZeroU32 {
     NonZeroU32::MIN.saturating_add(7)
+}
+fn default_queue() -> NonZeroU32 {
+    NonZeroU32::MIN.saturating_add(499)
 }
 
 impl AssistantSettings {

@@ -542,6 +542,47 @@ async fn a_burst_gets_one_answer(b: Backend) {
     assert_eq!(llm.sent_texts(), ["Got all three."]);
 }
 
+/// At most `concurrency` calls run and `queue` wait; one more does not wait without end: the
+/// knowledge base or a person answers it at once.
+async fn a_full_queue_falls_back_at_once(b: Backend) {
+    let llm = with_llm(b, "concurrency = 1\nqueue = 1\ntimeout_secs = 5").await;
+    llm.model.on(
+        "POST",
+        CHAT,
+        says("Answered in turn.").after(Duration::from_millis(1500)),
+    );
+    let started = Instant::now();
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let id = llm
+            .app
+            .customer_writes(
+                &format!("m{n}"),
+                &format!("c{n}"),
+                "Tell me a joke about penguins",
+            )
+            .await;
+        ids.push(id);
+    }
+    let refused = eventually("one goes to a person at once", WAIT, || async {
+        for id in &ids {
+            if llm.conversation(id).await["status"] == "human" {
+                return Some(id.clone());
+            }
+        }
+        None
+    })
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_millis(1400),
+        "it waited for the model"
+    );
+    for id in ids.iter().filter(|id| **id != refused) {
+        llm.until_authors(id, &["customer", "assistant"]).await;
+    }
+    assert_eq!(llm.chat_calls().len(), 2);
+}
+
 async fn a_spent_budget_hands_over(b: Backend) {
     // One answer costs 150 tokens: the second message finds the budget spent.
     let llm = with_llm(b, "daily_token_budget = 100").await;
@@ -672,6 +713,7 @@ both_backends!(
     a_rate_limit_is_waited_out_as_asked,
     a_burst_gets_one_answer,
     a_spent_budget_hands_over,
+    a_full_queue_falls_back_at_once,
     a_model_answer_reaches_a_website_visitor,
     an_unreachable_model_is_reported_not_fatal,
     usage_is_visible_only_with_the_conversation,

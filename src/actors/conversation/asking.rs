@@ -5,7 +5,7 @@
 
 use super::*;
 use crate::{
-    assistant::{roster::Configured, AssistantError, AssistantRequest, Turn},
+    assistant::{roster::Configured, AssistantError, AssistantRequest, ContextLoader, Turn},
     domain::ContactId,
 };
 
@@ -57,24 +57,26 @@ impl ConversationActor {
         let assistant_id = assistant.id().clone();
         let delay = assistant.delay();
         let span = self.span.clone();
+        let (reader, asked, warn_span) = (store.clone(), text.clone(), span.clone());
+        // Read only when the model is about to be asked (see `Assistant::reply_to`).
+        let load: ContextLoader = Box::new(move || {
+            Box::pin(async move {
+                match reader.read(move |c| context(c, id, contact)).await {
+                    Ok((history, memories)) => {
+                        request_from(history, memories, contact_name, &names, asked)
+                    }
+                    Err(e) => {
+                        tracing::warn!(parent: &warn_span, error = %e, "cannot read the history; asking with the last message alone");
+                        AssistantRequest::new(asked)
+                    }
+                }
+            })
+        });
         let fut = async move {
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
             }
-            let (request, source) = if engine.wants_context() {
-                match store.read(move |c| context(c, id, contact)).await {
-                    Ok((history, memories)) => {
-                        request_from(history, memories, contact_name, &names, text)
-                    }
-                    Err(e) => {
-                        tracing::warn!(parent: &span, error = %e, "cannot read the history; asking with the last message alone");
-                        (AssistantRequest::new(text), None)
-                    }
-                }
-            } else {
-                (AssistantRequest::new(text), None)
-            };
-            let result = engine.reply(request).await;
+            let result = engine.reply_to(text, load).await;
             let usage = match &result {
                 Ok(answered) => answered.usage,
                 Err(e) => e.usage(),
@@ -87,13 +89,12 @@ impl ConversationActor {
                     tracing::warn!(parent: &span, error = %e, "cannot record the tokens used");
                 }
             }
-            (result, assistant_id, source)
+            (result, assistant_id)
         };
-        ctx.spawn(fut.into_actor(self).map(|(res, assistant, source), act, ctx| match res {
+        ctx.spawn(fut.into_actor(self).map(|(res, assistant), act, ctx| match res {
             Ok(answered) => ctx.notify(AssistantAnswered {
                 answered,
                 assistant,
-                source,
                 attempt: 1,
             }),
             Err(AssistantError::BudgetExhausted) => {
@@ -128,16 +129,16 @@ fn context(c: &mut DbConnection, id: ConversationId, contact: ContactId) -> AppR
 }
 
 /// The request: the customer's turn is every message of theirs after the last answer (a
-/// burst is answered as one), the rest is history; `fallback` is the text that asked, used
-/// when the history holds no customer turn (an answer owed after a restart, say). With it,
-/// the turn's latest message (what anything learned is filed under).
+/// burst is answered as one; its latest message is what anything learned is filed under),
+/// the rest is history; `fallback` is the text that asked, used when the history holds no
+/// customer turn (an answer owed after a restart, say).
 fn request_from(
     newest_first: Vec<queries::HistoryRow>,
     memories: Vec<(String, String)>,
     contact_name: Option<String>,
     names: &crate::agent_names::AgentNames,
     fallback: String,
-) -> (AssistantRequest, Option<MessageId>) {
+) -> AssistantRequest {
     let turn_len = newest_first
         .iter()
         .take_while(|(_, author, _, _)| *author == Author::Customer)
@@ -162,11 +163,11 @@ fn request_from(
             text: text.clone(),
         })
         .collect();
-    let request = AssistantRequest {
+    AssistantRequest {
         text,
         history,
         memories,
         contact_name,
-    };
-    (request, latest)
+        source: latest,
+    }
 }

@@ -196,7 +196,7 @@ impl Handler<AssistantAnswered> for ConversationActor {
                 Ok(_) => {
                     act.assistant_done();
                     // What the model learned is filed under the message it answered.
-                    if let Some(source) = msg.source {
+                    if let Some(source) = msg.answered.learned_from {
                         act.remember(source, msg.answered.learned, ctx);
                     }
                 }

@@ -12,12 +12,15 @@ pub mod answer;
 pub mod prompt;
 
 use std::{
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc, Mutex,
+    },
     time::Duration,
 };
 
 use chrono::{NaiveDate, NaiveDateTime};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use self::answer::{judge, usage_of, Verdict};
 use super::{
@@ -49,6 +52,8 @@ pub struct LlmAssistant {
     http: reqwest::Client,
     url: String,
     permits: Semaphore,
+    /// Requests waiting for a permit.
+    waiting: AtomicUsize,
     meter: Mutex<Meter>,
     health: Mutex<ProviderHealth>,
 }
@@ -68,6 +73,7 @@ impl LlmAssistant {
             kb,
             http,
             url,
+            waiting: AtomicUsize::new(0),
             meter: Mutex::new(Meter {
                 day: clock::now().date(),
                 spent: 0,
@@ -185,13 +191,24 @@ impl LlmAssistant {
         (judge(status, retry_after.as_deref(), &body), usage)
     }
 
+    /// A turn to call the model: at most `concurrency` calls run at once and at most `queue`
+    /// wait; past that the model counts as unavailable (bounded, so a slow provider under a
+    /// burst of customers costs a fallback, not memory without end).
+    async fn admit(&self) -> Result<SemaphorePermit<'_>, String> {
+        let limit = self.settings.queue.get() as usize;
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= limit {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(format!("the model is busy: {limit} requests are waiting"));
+        }
+        let permit = self.permits.acquire().await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        permit.map_err(|_| "the assistant is shutting down".to_owned())
+    }
+
     /// Asks the model, with the bounded retries; the answer, or why there is none, with the
     /// tokens spent either way.
     async fn ask(&self, body: serde_json::Value) -> (Result<answer::ModelAnswer, String>, Usage) {
         let mut usage = Usage::default();
-        let Ok(_permit) = self.permits.acquire().await else {
-            return (Err("the assistant is shutting down".into()), usage);
-        };
         let mut attempt = 0u32;
         loop {
             let (verdict, used) = self.try_once(&body).await;
@@ -266,51 +283,73 @@ async fn read_limited(mut response: reqwest::Response, limit: usize) -> Result<V
     }
 }
 
-impl Assistant for Arc<LlmAssistant> {
-    fn reply(&self, request: AssistantRequest) -> BoxFuture<Result<Answered, AssistantError>> {
-        let this = self.clone();
-        Box::pin(async move {
-            if !this.budget_left() {
-                return Err(AssistantError::BudgetExhausted);
+impl LlmAssistant {
+    /// The whole turn: the budget, a place in the queue, the request (loaded only now), the
+    /// call, and the knowledge base (or a person) when the model fails.
+    async fn answer(
+        self: Arc<Self>,
+        text: String,
+        load: impl std::future::Future<Output = AssistantRequest>,
+    ) -> Result<Answered, AssistantError> {
+        if !self.budget_left() {
+            return Err(AssistantError::BudgetExhausted);
+        }
+        let (result, usage, request_text, learned_from) = match self.admit().await {
+            Err(reason) => (Err(reason), Usage::default(), text, None),
+            Ok(_permit) => {
+                let request = load.await;
+                let words = super::customer_words(&request.text).to_owned();
+                let knowledge = self.kb.top_entries(&words, self.settings.knowledge_entries);
+                let body = prompt::chat_request(
+                    &self.settings,
+                    &prompt::PromptInput {
+                        instructions: &self.instructions,
+                        knowledge,
+                        request: &request,
+                        today: clock::now().date(),
+                    },
+                );
+                let (result, usage) = self.ask(body).await;
+                (result, usage, request.text, request.source)
             }
-            let words = super::customer_words(&request.text).to_owned();
-            let knowledge = this.kb.top_entries(&words, this.settings.knowledge_entries);
-            let body = prompt::chat_request(
-                &this.settings,
-                &prompt::PromptInput {
-                    instructions: &this.instructions,
-                    knowledge,
-                    request: &request,
-                    today: clock::now().date(),
-                },
-            );
-            let (result, usage) = this.ask(body).await;
-            match result {
-                Ok(a) => Ok(Answered {
-                    reply: a.reply,
-                    source: AnswerSource::Model,
-                    usage,
-                    lead_stage: a.lead_stage,
-                    learned: a.learned,
-                }),
-                Err(reason) => {
-                    tracing::warn!(%reason, "the language model failed");
-                    // The knowledge base answers if it is sure; otherwise a person does.
-                    let fallback = this.kb.answer(&request.text);
-                    if fallback.is_match() {
-                        let mut answered =
-                            Answered::plain(fallback, AnswerSource::KnowledgeBaseFallback);
-                        answered.usage = usage;
-                        Ok(answered)
-                    } else {
-                        Err(AssistantError::Unavailable { reason, usage })
-                    }
+        };
+        match result {
+            Ok(a) => Ok(Answered {
+                reply: a.reply,
+                source: AnswerSource::Model,
+                usage,
+                lead_stage: a.lead_stage,
+                learned: a.learned,
+                learned_from,
+            }),
+            Err(reason) => {
+                tracing::warn!(%reason, "the language model failed");
+                // The knowledge base answers if it is sure; otherwise a person does.
+                let fallback = self.kb.answer(&request_text);
+                if fallback.is_match() {
+                    let mut answered =
+                        Answered::plain(fallback, AnswerSource::KnowledgeBaseFallback);
+                    answered.usage = usage;
+                    Ok(answered)
+                } else {
+                    Err(AssistantError::Unavailable { reason, usage })
                 }
             }
-        })
+        }
+    }
+}
+
+impl Assistant for Arc<LlmAssistant> {
+    fn reply(&self, request: AssistantRequest) -> BoxFuture<Result<Answered, AssistantError>> {
+        let text = request.text.clone();
+        Box::pin(self.clone().answer(text, std::future::ready(request)))
     }
 
-    fn wants_context(&self) -> bool {
-        true
+    fn reply_to(
+        &self,
+        text: String,
+        load: super::ContextLoader,
+    ) -> BoxFuture<Result<Answered, AssistantError>> {
+        Box::pin(self.clone().answer(text, load()))
     }
 }

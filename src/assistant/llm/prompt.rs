@@ -240,6 +240,7 @@ mod tests {
                 ("fact".into(), "Lives in Porto".into()),
             ],
             contact_name: Some("Ana Silva".into()),
+            source: None,
         };
         let input = PromptInput {
             instructions: "You work for Acme Bikes. Be warm and brief.",
