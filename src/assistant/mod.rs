@@ -137,6 +137,17 @@ pub enum AnswerSource {
     KnowledgeBaseFallback,
 }
 
+impl AnswerSource {
+    /// As stored with the answer (`answered_by` in the message's payload).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnswerSource::KnowledgeBase => "knowledge_base",
+            AnswerSource::Model => "model",
+            AnswerSource::KnowledgeBaseFallback => "knowledge_base_fallback",
+        }
+    }
+}
+
 /// The assistant's answer and what it cost.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Answered {

@@ -19,7 +19,12 @@ const TICKS = {
 function authorLabel(m) {
   // Said on the business's behalf when a person is asked for, not by the assistant.
   if (m.payload?.automatic === 'handoff_ack') return 'Automatic reply';
-  if (m.author === 'assistant') return 'Assistant';
+  if (m.author === 'assistant') {
+    // Named when there are several; a knowledge-base answer given because the model failed says so.
+    const name = state.assistants.size > 1 ? state.assistants.get(m.payload?.assistant)?.name : null;
+    const fallback = m.payload?.answered_by === 'knowledge_base_fallback' ? ' · knowledge base (the model failed)' : '';
+    return `${name || 'Assistant'}${fallback}`;
+  }
   if (m.author === 'agent') return m.agent_id === state.me?.id ? 'You' : bdi(agentName(m.agent_id) || 'Agent');
   return '';
 }

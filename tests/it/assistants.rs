@@ -165,7 +165,12 @@ async fn a_model_answer_reaches_the_customer_with_what_it_was_told(b: Backend) {
         .app
         .customer_writes("m1", "c1", "What are your opening hours?")
         .await;
-    llm.until_authors(&id, &["customer", "assistant"]).await;
+    let msgs = llm.until_authors(&id, &["customer", "assistant"]).await;
+    let answer = msgs.iter().find(|m| m["author"] == "assistant").cloned();
+    assert_eq!(
+        answer.map(|m| m["payload"].clone()),
+        Some(json!({"assistant": "sales", "answered_by": "model"}))
+    );
     let sent = eventually("the reply sent", WAIT, || async {
         let sent = llm.sent_texts();
         (!sent.is_empty()).then_some(sent)
@@ -453,9 +458,15 @@ async fn every_failure_ends_in_an_answer_or_a_person(b: Backend) {
         let answer = msgs[1..]
             .iter()
             .find(|m| m["author"] == "assistant")
-            .and_then(|m| m["text"].as_str())
+            .cloned()
             .unwrap_or_default();
-        assert!(answer.contains("Monday"), "{what}: {answer}");
+        let text = answer["text"].as_str().unwrap_or_default();
+        assert!(text.contains("Monday"), "{what}: {text}");
+        assert_eq!(
+            answer["payload"],
+            json!({"assistant": "sales", "answered_by": "knowledge_base_fallback"}),
+            "{what}"
+        );
         assert_eq!(llm.chat_calls().len() - before, calls, "{what}");
 
         // It knows nothing about penguins: a person answers.
@@ -784,6 +795,12 @@ async fn the_dashboard_filters_by_assistant_and_names_it() {
         &mut b,
         "the contact panel names the assistant",
         "document.querySelector('#contact-assistant')?.textContent === 'Sales (stand-in-model)'",
+    )
+    .await;
+    dash.wait_for(
+        &mut b,
+        "the answer names the assistant that gave it",
+        "document.querySelector('.msg-assistant .msg-author')?.textContent === 'Sales'",
     )
     .await;
     dash.assert_no_console_errors(&mut b, "filtering by assistant")

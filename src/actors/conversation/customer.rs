@@ -164,7 +164,13 @@ impl ConversationActor {
         let Some(text) = text else {
             return Ok(Plan::state_only(state, effects));
         };
-        let (message, send) = self.outbound(l, Author::Assistant, text.to_owned(), now);
+        let (mut message, send) = self.outbound(l, Author::Assistant, text.to_owned(), now);
+        // Which assistant answered, and whether its model or its knowledge base did: agents
+        // (and reports) can tell a model's answer from the fallback.
+        message.payload = Some(
+            json!({ "assistant": msg.assistant, "answered_by": answered.source.as_str() })
+                .to_string(),
+        );
         Ok(Plan {
             messages: vec![message],
             send,
