@@ -378,7 +378,7 @@ async fn a_takeover_during_a_slow_answer_wins(b: Backend) {
     llm.model.on(
         "POST",
         CHAT,
-        says("Too late, a person has it").after(Duration::from_millis(1500)),
+        says("Too late, a person has it").after(Duration::from_millis(3000)),
     );
     let id = llm
         .app
@@ -397,7 +397,7 @@ async fn a_takeover_during_a_slow_answer_wins(b: Backend) {
         )
         .await;
     assert_eq!(s, 200, "{body}");
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    tokio::time::sleep(Duration::from_millis(3500)).await;
     let msgs = llm.messages(&id).await;
     assert!(
         !authors(&msgs).contains(&"assistant".to_owned()),
@@ -560,7 +560,7 @@ async fn a_full_queue_falls_back_at_once(b: Backend) {
     llm.model.on(
         "POST",
         CHAT,
-        says("Answered in turn.").after(Duration::from_millis(1500)),
+        says("Answered in turn.").after(Duration::from_millis(3000)),
     );
     let started = Instant::now();
     let mut ids = Vec::new();
@@ -585,7 +585,7 @@ async fn a_full_queue_falls_back_at_once(b: Backend) {
     })
     .await;
     assert!(
-        started.elapsed() < Duration::from_millis(1400),
+        started.elapsed() < Duration::from_millis(2800),
         "it waited for the model"
     );
     for id in ids.iter().filter(|id| **id != refused) {
