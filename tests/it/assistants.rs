@@ -653,6 +653,63 @@ async fn a_model_answer_reaches_a_website_visitor(b: Backend) {
     );
 }
 
+/// Each inbox asks the assistant it names: the website's knowledge base, the API inbox's model.
+async fn each_inbox_asks_its_own_assistant(b: Backend) {
+    let llm = with_llm_and(b, "", |s| {
+        for inbox in s.inboxes.iter_mut().filter(|i| i.id == "website") {
+            inbox.assistant = Some("faq".into());
+        }
+    })
+    .await;
+    llm.model.on("POST", CHAT, says("From the model."));
+    let resp = llm
+        .app
+        .client
+        .post(format!("{}/widget/website/session", llm.app.base))
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("session");
+    let session: Value = resp.json().await.expect("json");
+    let token = session["visitor_token"].as_str().expect("token");
+    let url = format!(
+        "{}/widget/website/ws?visitor_token={token}",
+        llm.app.base.replacen("http://", "ws://", 1)
+    );
+    let mut ws = WsClient::connect_url(&url).await;
+    ws.send_json(
+        &json!({"type": "message", "text": "What are your opening hours?", "client_id": "k1"}),
+    )
+    .await;
+    let frames = ws
+        .until("the knowledge base's answer", WAIT, |v| {
+            v["type"] == "message" && v["message"]["author"] == "assistant"
+        })
+        .await;
+    let answer = &frames.last().expect("frame")["message"];
+    assert!(
+        answer["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Monday"),
+        "{answer}"
+    );
+    assert!(
+        llm.chat_calls().is_empty(),
+        "the website's assistant asked the model"
+    );
+    let (_, faq) = llm
+        .app
+        .get(&llm.token, "/api/conversations?assistant=faq")
+        .await;
+    assert_eq!(faq["items"].as_array().map(Vec::len), Some(1), "{faq}");
+
+    let id = llm.app.customer_writes("m1", "c1", "Hello").await;
+    llm.until_authors(&id, &["customer", "assistant"]).await;
+    assert_eq!(llm.chat_calls().len(), 1);
+    assert_eq!(llm.conversation(&id).await["assistant_id"], "sales");
+}
+
 async fn an_unreachable_model_is_reported_not_fatal(b: Backend) {
     // Nothing listens on port 9: the server starts, says so, and the customer is answered.
     let assistants = sales_assistant("http://127.0.0.1:9", "max_retries = 0");
@@ -727,6 +784,7 @@ both_backends!(
     a_full_queue_falls_back_at_once,
     a_model_answer_reaches_a_website_visitor,
     an_unreachable_model_is_reported_not_fatal,
+    each_inbox_asks_its_own_assistant,
     usage_is_visible_only_with_the_conversation,
 );
 
