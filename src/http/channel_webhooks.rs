@@ -23,7 +23,9 @@ use crate::{
     config::{ChannelSettings, Secret, TwilioChannel},
     domain::{text, types::ChannelKind},
     error::{AppError, AppResult, ErrorBody},
-    http::openapi::{BadRequest, UnknownInbox, Unprocessable, WebhookRefusals, WebhookTooLarge},
+    http::openapi::{
+        BadRequest, UnknownInbox, Unprocessable, VerifyRefused, WebhookRefusals, WebhookTooLarge,
+    },
     inbox::Inbox,
     providers::{
         hub_signature::{self, HandshakeError},
@@ -208,9 +210,7 @@ async fn apply(
         (status = 200, description = "The challenge, as sent", content_type = "text/plain",
             body = String),
         (status = 400, response = BadRequest),
-        (status = 403, description = "forbidden: `hub.mode` is not `subscribe`, \
-            `hub.challenge` is missing, `hub.verify_token` does not match, or the inbox has \
-            no verify token", body = ErrorBody),
+        (status = 403, response = VerifyRefused),
         (status = 404, response = UnknownInbox),
         (status = 422, response = Unprocessable),
     ),
@@ -281,9 +281,7 @@ pub async fn whatsapp_notify(
         (status = 200, description = "The challenge, as sent", content_type = "text/plain",
             body = String),
         (status = 400, response = BadRequest),
-        (status = 403, description = "forbidden: `hub.mode` is not `subscribe`, \
-            `hub.challenge` is missing, `hub.verify_token` does not match, or the inbox has \
-            no verify token", body = ErrorBody),
+        (status = 403, response = VerifyRefused),
         (status = 404, response = UnknownInbox),
         (status = 422, response = Unprocessable),
     ),

@@ -93,6 +93,9 @@ error_responses! {
         missing or does not match the raw body";
     /// 404 from a route of one inbox.
     UnknownInbox => "not_found: no inbox with this id, or not one of this route's channel";
+    /// 403 of Meta's webhook handshakes (WhatsApp, Messenger and Instagram).
+    VerifyRefused => "forbidden: `hub.mode` is not `subscribe`, `hub.challenge` is missing, \
+        `hub.verify_token` does not match, or the inbox has no verify token";
     /// 413 from a provider's webhook.
     WebhookTooLarge => "payload_too_large: the body is over 4 MiB (or server.max_body_bytes \
         when that is larger)";
@@ -393,6 +396,7 @@ impl Modify for NumberedEvents {
             Unavailable,
             BadSignature,
             UnknownInbox,
+            VerifyRefused,
             WebhookTooLarge
         )
     ),
@@ -563,7 +567,7 @@ mod tests {
             .map(|r| r.len())
             .unwrap_or(0);
         assert_eq!(
-            responses, 11,
+            responses, 12,
             "the shared error answers are in the document"
         );
         assert_eq!(
