@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod conversation;
+pub mod csat;
 pub mod delivery;
 pub mod handoff;
 pub mod hours;

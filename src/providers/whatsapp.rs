@@ -19,7 +19,10 @@ use super::{
     },
     phone,
 };
-use crate::domain::delivery::DeliveryStatus;
+use crate::domain::{
+    csat::{self, CsatScore},
+    delivery::DeliveryStatus,
+};
 
 pub use super::hub_signature::{
     sign, verify as verify_signature, verify_handshake, HandshakeError, SignatureError,
@@ -282,6 +285,24 @@ pub fn build_send(
     content: &OutboundContent,
     reply_to: Option<&str>,
 ) -> Result<ProviderRequest, BuildError> {
+    message_request(
+        (base_url, version, phone_number_id),
+        access_token,
+        to_e164,
+        message_payload(content)?,
+        reply_to,
+    )
+}
+
+/// `POST /{version}/{phone_number_id}/messages` carrying one message of `kind` to a customer:
+/// the envelope every message type shares.
+fn message_request(
+    (base_url, version, phone_number_id): (&str, &str, &str),
+    access_token: &str,
+    to_e164: &str,
+    (kind, payload): (&'static str, Value),
+    reply_to: Option<&str>,
+) -> Result<ProviderRequest, BuildError> {
     // A bare `wa_id` (digits, no `+`) is already international.
     let trimmed = to_e164.trim();
     let with_plus = if trimmed.starts_with('+') {
@@ -291,7 +312,6 @@ pub fn build_send(
     };
     let to = phone::to_e164(&with_plus, None)
         .map_err(|e| BuildError::Invalid(format!("recipient: {e}")))?;
-    let (kind, payload) = message_payload(content)?;
     let mut body = Map::new();
     body.insert("messaging_product".into(), json!("whatsapp"));
     body.insert("recipient_type".into(), json!("individual"));
@@ -378,6 +398,136 @@ fn media_payload(
         obj.insert("filename".into(), json!(f));
     }
     Ok((kind, Value::Object(obj)))
+}
+
+/// Longest body of an interactive message, in characters. Meta's list guide now allows 4096
+/// for a list's body, but the interactive object's reference (and every BSP) says 1024: the
+/// lower limit is the one no version refuses.
+pub const MAX_INTERACTIVE_BODY_CHARS: usize = 1024;
+/// Longest label of the button that opens a list.
+pub const MAX_LIST_BUTTON_CHARS: usize = 20;
+/// Longest title of a list's section, and of a row.
+pub const MAX_LIST_TITLE_CHARS: usize = 24;
+/// Longest description under a row's title.
+pub const MAX_LIST_ROW_DESCRIPTION_CHARS: usize = 72;
+/// Longest row id: what comes back in `list_reply.id` when the customer taps the row.
+pub const MAX_LIST_ROW_ID_CHARS: usize = 200;
+/// Most rows in one list message, across its sections.
+pub const MAX_LIST_ROWS: usize = 10;
+
+/// An interactive list message: a body, a button that opens the list, and one section of
+/// rows. A tap comes back as an `interactive.list_reply` with the row's `id` and `title`
+/// ([`Content::InteractiveReply`]). Like any free-form message it can only be sent inside the
+/// customer-service window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListMessage {
+    pub body: String,
+    pub button: String,
+    /// Shown above the rows once the list is open.
+    pub section_title: String,
+    pub rows: Vec<ListRow>,
+}
+
+/// One row of a [`ListMessage`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListRow {
+    /// Unique within the message; returned as `list_reply.id`.
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+}
+
+/// Builds `POST {base}/{version}/{phone_number_id}/messages` sending an interactive list
+/// (`type: "interactive"`, `interactive.type: "list"`), with the same recipient rules as
+/// [`build_send`]. Every limit Meta enforces is checked first, so a list that is too long
+/// fails here with the field's name rather than as a Graph error 131009 from the outbox.
+pub fn build_list(
+    base_url: &str,
+    version: &str,
+    phone_number_id: &str,
+    access_token: &str,
+    to_e164: &str,
+    list: &ListMessage,
+    reply_to: Option<&str>,
+) -> Result<ProviderRequest, BuildError> {
+    message_request(
+        (base_url, version, phone_number_id),
+        access_token,
+        to_e164,
+        ("interactive", list_payload(list)?),
+        reply_to,
+    )
+}
+
+/// The `interactive` object of a list message.
+fn list_payload(list: &ListMessage) -> Result<Value, BuildError> {
+    check_not_blank("the list body", &list.body)?;
+    check_len("the list body", &list.body, MAX_INTERACTIVE_BODY_CHARS)?;
+    check_not_blank("the list button", &list.button)?;
+    check_len("the list button", &list.button, MAX_LIST_BUTTON_CHARS)?;
+    check_not_blank("the list section title", &list.section_title)?;
+    check_len(
+        "the list section title",
+        &list.section_title,
+        MAX_LIST_TITLE_CHARS,
+    )?;
+    if list.rows.is_empty() || list.rows.len() > MAX_LIST_ROWS {
+        return Err(BuildError::Invalid(format!(
+            "a list has 1 to {MAX_LIST_ROWS} rows, not {}",
+            list.rows.len()
+        )));
+    }
+    let mut rows = Vec::with_capacity(list.rows.len());
+    for (i, row) in list.rows.iter().enumerate() {
+        check_not_blank("a list row id", &row.id)?;
+        check_len("a list row id", &row.id, MAX_LIST_ROW_ID_CHARS)?;
+        if list.rows[..i].iter().any(|r| r.id == row.id) {
+            return Err(BuildError::Invalid(format!(
+                "list row id `{}` is used twice",
+                row.id
+            )));
+        }
+        check_not_blank("a list row title", &row.title)?;
+        check_len("a list row title", &row.title, MAX_LIST_TITLE_CHARS)?;
+        let mut obj = Map::new();
+        obj.insert("id".into(), json!(row.id));
+        obj.insert("title".into(), json!(row.title));
+        if let Some(d) = row.description.as_deref().filter(|d| !d.trim().is_empty()) {
+            check_len("a list row description", d, MAX_LIST_ROW_DESCRIPTION_CHARS)?;
+            obj.insert("description".into(), json!(d));
+        }
+        rows.push(Value::Object(obj));
+    }
+    Ok(json!({
+        "type": "list",
+        "body": { "text": list.body },
+        "action": {
+            "button": list.button,
+            "sections": [{ "title": list.section_title, "rows": rows }],
+        },
+    }))
+}
+
+/// The satisfaction survey as a list: the question, a button, and five rows from
+/// `csat_5` (⭐⭐⭐⭐⭐ Excellent) down to `csat_1`, best first so the common answer is at
+/// the top. A tap reaches [`csat::parse_rating`] through the row's id; a typed number works
+/// too. `lang_hint` as in [`csat::survey_text`].
+pub fn csat_list(lang_hint: Option<&str>) -> ListMessage {
+    let button = csat::survey_button(lang_hint);
+    ListMessage {
+        body: csat::survey_question(lang_hint).to_owned(),
+        button: button.to_owned(),
+        section_title: button.to_owned(),
+        rows: CsatScore::ALL
+            .iter()
+            .rev()
+            .map(|s| ListRow {
+                id: s.interactive_id(),
+                title: s.title(lang_hint),
+                description: None,
+            })
+            .collect(),
+    }
 }
 
 /// Marks a customer's message as read (blue ticks on their side):
@@ -1197,6 +1347,197 @@ mod tests {
             body(&r),
             json!({"messaging_product":"whatsapp","status":"read","message_id":"wamid.X"})
         );
+    }
+
+    // --- interactive lists and the CSAT survey ------------------------------------------------
+
+    #[test]
+    fn csat_survey_list_as_documented() {
+        let r = build_list(
+            GRAPH_BASE_URL,
+            DEFAULT_GRAPH_VERSION,
+            "106540352242922",
+            "EAAtoken",
+            "+16505551234",
+            &csat_list(None),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            r.url,
+            "https://graph.facebook.com/v25.0/106540352242922/messages"
+        );
+        assert_eq!(r.header("Authorization"), Some("Bearer EAAtoken"));
+        assert_eq!(
+            body(&r),
+            json!({"messaging_product":"whatsapp","recipient_type":"individual","to":"16505551234","type":"interactive",
+                   "interactive":{"type":"list",
+                                  "body":{"text":"How would you rate our help?"},
+                                  "action":{"button":"Rate us","sections":[{"title":"Rate us","rows":[
+                                      {"id":"csat_5","title":"⭐⭐⭐⭐⭐ Excellent"},
+                                      {"id":"csat_4","title":"⭐⭐⭐⭐ Good"},
+                                      {"id":"csat_3","title":"⭐⭐⭐ OK"},
+                                      {"id":"csat_2","title":"⭐⭐ Bad"},
+                                      {"id":"csat_1","title":"⭐ Terrible"}]}]}}})
+        );
+        // Every language's survey fits Meta's limits.
+        for hint in ["en", "es", "pt-BR", "hi"] {
+            assert!(list_payload(&csat_list(Some(hint))).is_ok(), "{hint}");
+        }
+        assert_eq!(csat_list(Some("es")).rows[0].title, "⭐⭐⭐⭐⭐ Excelente");
+    }
+
+    #[test]
+    fn list_with_descriptions_and_reply_context() {
+        let list = ListMessage {
+            body: "Pick a slot".into(),
+            button: "Slots".into(),
+            section_title: "Tomorrow".into(),
+            rows: vec![
+                ListRow {
+                    id: "slot_3pm".into(),
+                    title: "3:00 PM".into(),
+                    description: Some("Afternoon".into()),
+                },
+                ListRow {
+                    id: "slot_5pm".into(),
+                    title: "5:00 PM".into(),
+                    description: Some("  ".into()),
+                },
+            ],
+        };
+        let r = build_list(
+            GRAPH_BASE_URL,
+            "v25.0",
+            "1",
+            "t",
+            "16505551234",
+            &list,
+            Some("wamid.X"),
+        )
+        .unwrap();
+        assert_eq!(body(&r)["context"], json!({"message_id": "wamid.X"}));
+        assert_eq!(
+            body(&r)["interactive"]["action"]["sections"][0]["rows"],
+            json!([{"id":"slot_3pm","title":"3:00 PM","description":"Afternoon"},
+                   {"id":"slot_5pm","title":"5:00 PM"}])
+        );
+    }
+
+    #[test]
+    fn list_refusals() {
+        let good = csat_list(None);
+        let refused = |change: &dyn Fn(&mut ListMessage)| {
+            let mut list = good.clone();
+            change(&mut list);
+            list_payload(&list).unwrap_err()
+        };
+        assert!(matches!(
+            refused(&|l| l.body = "x".repeat(1025)),
+            BuildError::TooLong { limit: 1024, .. }
+        ));
+        assert!(matches!(
+            refused(&|l| l.button = "x".repeat(21)),
+            BuildError::TooLong { limit: 20, .. }
+        ));
+        assert!(matches!(
+            refused(&|l| l.section_title = "x".repeat(25)),
+            BuildError::TooLong { limit: 24, .. }
+        ));
+        assert!(matches!(
+            refused(&|l| l.rows[0].title = "x".repeat(25)),
+            BuildError::TooLong { limit: 24, .. }
+        ));
+        assert!(matches!(
+            refused(&|l| l.rows[0].id = "x".repeat(201)),
+            BuildError::TooLong { limit: 200, .. }
+        ));
+        assert!(matches!(
+            refused(&|l| l.rows[0].description = Some("x".repeat(73))),
+            BuildError::TooLong { limit: 72, .. }
+        ));
+        assert!(matches!(
+            refused(&|l| l.rows[1].id = "csat_5".into()),
+            BuildError::Invalid(m) if m.contains("twice")
+        ));
+        assert!(refused(&|l| l.rows.clear())
+            .to_string()
+            .contains("1 to 10 rows"));
+        assert!(refused(&|l| {
+            let row = l.rows[0].clone();
+            l.rows = (0..11)
+                .map(|i| ListRow {
+                    id: format!("r{i}"),
+                    ..row.clone()
+                })
+                .collect();
+        })
+        .to_string()
+        .contains("not 11"));
+        assert!(matches!(
+            refused(&|l| l.body = " ".into()),
+            BuildError::Invalid(_)
+        ));
+        assert!(matches!(
+            refused(&|l| l.rows[2].title = "".into()),
+            BuildError::Invalid(_)
+        ));
+        // Limits count characters, not bytes: 24 stars and accents are fine.
+        let mut wide = good.clone();
+        wide.rows[0].title = "⭐".repeat(24);
+        wide.button = "é".repeat(20);
+        assert!(list_payload(&wide).is_ok());
+        assert!(build_list(
+            GRAPH_BASE_URL,
+            "v25.0",
+            "1",
+            "t",
+            "not a number",
+            &good,
+            None
+        )
+        .is_err());
+    }
+
+    /// A tap on the survey's `csat_4` row arrives as an interactive reply carrying the row's
+    /// id, and that id is what makes it a rating.
+    #[test]
+    fn csat_list_reply_reaches_the_rating_parser() {
+        let notification = r#"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
+            "messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":"209876543210987"},
+            "contacts":[{"profile":{"name":"Ana Ruiz"},"wa_id":"34612345678"}],
+            "messages":[{"context":{"from":"15550001111","id":"wamid.CSAT1"},"from":"34612345678","id":"wamid.R1","timestamp":"1749416401","type":"interactive",
+                         "interactive":{"type":"list_reply","list_reply":{"id":"csat_4","title":"⭐⭐⭐⭐ Good"}}}]}}]}]}"#;
+        let events = parse_notification(notification.as_bytes()).unwrap();
+        let m = message(&events[0]);
+        assert_eq!(m.reply_to.as_deref(), Some("wamid.CSAT1"));
+        let Content::InteractiveReply { id, title } = &m.contents[0] else {
+            panic!("{:?}", m.contents);
+        };
+        assert_eq!((id.as_str(), title.as_str()), ("csat_4", "⭐⭐⭐⭐ Good"));
+        assert_eq!(
+            csat::parse_rating(title, Some(id)).map(CsatScore::get),
+            Some(4)
+        );
+        // The id decides, whatever the title says.
+        assert_eq!(
+            csat::parse_rating("Excellent", Some(id)).map(CsatScore::get),
+            Some(4)
+        );
+        // Another list's reply is not a rating.
+        let ev = events_of_list_reply("slot_3pm", "3:00 PM");
+        let Content::InteractiveReply { id, title } = &message(&ev[0]).contents[0] else {
+            panic!();
+        };
+        assert_eq!(csat::parse_rating(title, Some(id)), None);
+    }
+
+    fn events_of_list_reply(id: &str, title: &str) -> Vec<WebhookEvent> {
+        let body = json!({"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
+            "metadata":{"phone_number_id":"2"},
+            "messages":[{"from":"34612345678","id":"wamid.R2","timestamp":"1","type":"interactive",
+                         "interactive":{"type":"list_reply","list_reply":{"id":id,"title":title}}}]}}]}]});
+        parse_notification(body.to_string().as_bytes()).unwrap()
     }
 
     // --- send responses ------------------------------------------------------------------------
