@@ -22,7 +22,7 @@ use crate::{
     clock,
     config::{ChannelSettings, Secret, TwilioChannel},
     domain::{text, types::ChannelKind},
-    error::{AppError, AppResult, ErrorBody},
+    error::{AppError, AppResult},
     http::openapi::{
         BadRequest, UnknownInbox, Unprocessable, VerifyRefused, WebhookRefusals, WebhookTooLarge,
     },
