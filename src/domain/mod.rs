@@ -9,6 +9,8 @@ pub mod hours;
 pub mod ids;
 pub mod memory;
 pub mod notes;
+pub mod review;
+pub mod terms;
 pub mod text;
 pub mod types;
 pub mod window;
