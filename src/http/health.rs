@@ -5,10 +5,7 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::{
-    app::AppState, assistant::llm::ProviderHealth, domain::AssistantId, error::AppResult,
-    http::openapi::Unavailable,
-};
+use crate::{app::AppState, domain::AssistantId, error::AppResult, http::openapi::Unavailable};
 
 /// The answer of a healthy server.
 #[derive(Serialize, ToSchema)]
@@ -23,10 +20,15 @@ pub struct Health {
     pub assistants: Vec<AssistantHealth>,
 }
 
+/// Whether a model's server answered. Only that: this route needs no credentials, and the
+/// provider's error text (which may quote part of a key) is for agents, at
+/// `GET /api/assistants`.
 #[derive(Serialize, ToSchema)]
 pub struct AssistantHealth {
     pub id: AssistantId,
-    pub health: ProviderHealth,
+    /// `true` after an answer, `false` after a failure; `null` before the first call.
+    #[schema(required = true)]
+    pub reachable: Option<bool>,
 }
 
 /// Liveness and database reachability.
@@ -58,7 +60,7 @@ pub async fn healthz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
         .filter_map(|a| {
             a.health().map(|health| AssistantHealth {
                 id: a.id().clone(),
-                health,
+                reachable: health.reachable,
             })
         })
         .collect();
