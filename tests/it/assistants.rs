@@ -9,7 +9,8 @@ use switchboard::{config::Settings, domain::types::Role};
 
 use crate::{
     both_backends,
-    helpers::{authors, eventually, Backend, Call, FakeProvider, Reply, TestApp, WsClient},
+    helpers::{authors, eventually, Backend, Call, FakeProvider, Reply, TestApp},
+    widget,
 };
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -625,21 +626,9 @@ async fn a_spent_budget_hands_over(b: Backend) {
 async fn a_model_answer_reaches_a_website_visitor(b: Backend) {
     let llm = with_llm(b, "").await;
     llm.model.on("POST", CHAT, says("Hello from the model!"));
-    let resp = llm
-        .app
-        .client
-        .post(format!("{}/widget/website/session", llm.app.base))
-        .json(&json!({}))
-        .send()
-        .await
-        .expect("session");
-    let session: Value = resp.json().await.expect("json");
+    let session = widget::session(&llm.app, None).await;
     let token = session["visitor_token"].as_str().expect("token");
-    let url = format!(
-        "{}/widget/website/ws?visitor_token={token}",
-        llm.app.base.replacen("http://", "ws://", 1)
-    );
-    let mut ws = WsClient::connect_url(&url).await;
+    let mut ws = widget::visitor(&llm.app, token).await;
     ws.send_json(&json!({"type": "message", "text": "hello?", "client_id": "k1"}))
         .await;
     let frames = ws
@@ -662,21 +651,9 @@ async fn each_inbox_asks_its_own_assistant(b: Backend) {
     })
     .await;
     llm.model.on("POST", CHAT, says("From the model."));
-    let resp = llm
-        .app
-        .client
-        .post(format!("{}/widget/website/session", llm.app.base))
-        .json(&json!({}))
-        .send()
-        .await
-        .expect("session");
-    let session: Value = resp.json().await.expect("json");
+    let session = widget::session(&llm.app, None).await;
     let token = session["visitor_token"].as_str().expect("token");
-    let url = format!(
-        "{}/widget/website/ws?visitor_token={token}",
-        llm.app.base.replacen("http://", "ws://", 1)
-    );
-    let mut ws = WsClient::connect_url(&url).await;
+    let mut ws = widget::visitor(&llm.app, token).await;
     ws.send_json(
         &json!({"type": "message", "text": "What are your opening hours?", "client_id": "k1"}),
     )

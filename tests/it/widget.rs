@@ -12,7 +12,7 @@ use crate::{
 
 const STEP: Duration = Duration::from_secs(5);
 
-async fn session(app: &TestApp, token: Option<&str>) -> Value {
+pub(crate) async fn session(app: &TestApp, token: Option<&str>) -> Value {
     let resp = app
         .client
         .post(format!("{}/widget/website/session", app.base))
@@ -31,7 +31,7 @@ async fn session(app: &TestApp, token: Option<&str>) -> Value {
     v
 }
 
-async fn visitor(app: &TestApp, token: &str) -> WsClient {
+pub(crate) async fn visitor(app: &TestApp, token: &str) -> WsClient {
     let url = format!(
         "{}/widget/website/ws?visitor_token={token}",
         app.base.replacen("http://", "ws://", 1)
