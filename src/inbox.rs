@@ -7,7 +7,7 @@ use chrono::Duration;
 use crate::{
     config::{ApiChannel, ChannelSettings, HttpUrl, InboxSettings, MetaPlatform, Secret, Settings},
     domain::{
-        conversation::{HandoffAck, Policy},
+        conversation::{AiFollowUpRules, HandoffAck, Policy},
         handoff::HandoffPhrases,
         types::ChannelKind,
         window::Windows,
@@ -88,6 +88,8 @@ impl Inboxes {
             handoff_after_misses: misses_of(&default_assistant),
             agent_reply_takes_over: conv.agent_reply_takes_over,
             handoff_ack: None,
+            csat: false,
+            ai_follow_ups: None,
         };
         let by_id = settings
             .inboxes
@@ -167,6 +169,15 @@ impl Inbox {
                 out_of_hours_text: ack.out_of_hours_text.clone(),
             })
         });
+        // The inbox's own switches, for its WhatsApp conversations too (Twilio).
+        let base = &Policy {
+            csat: s.csat,
+            ai_follow_ups: s.follow_ups.enabled.then(|| AiFollowUpRules {
+                max: i32::try_from(s.follow_ups.max).unwrap_or(i32::MAX),
+                has_template: s.follow_ups.template.is_some(),
+            }),
+            ..base.clone()
+        };
         Inbox {
             id: InboxId::from(s.id.as_str()),
             channel: s.kind(),

@@ -34,6 +34,7 @@ pub mod inbox;
 pub mod login_throttle;
 pub mod protocol;
 pub mod providers;
+pub mod review;
 pub mod server;
 pub mod telemetry;
 pub mod views;

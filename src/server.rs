@@ -77,6 +77,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<(AppHandle, Server)> {
     }
     let registry = ConversationRegistry::new(Arc::new(conversation_deps(&app))).start();
     outbox::start(app.clone(), registry.clone());
+    crate::review::start(app.clone(), registry.clone());
     media::resume_downloads(app.clone(), registry.clone());
 
     let state = web::Data::new(AppState {
@@ -202,6 +203,9 @@ fn conversation_deps(app: &AppContext) -> ConversationDeps {
         idle_after: Duration::from_secs(settings.conversations.idle_actor_secs),
         timer_scan: Duration::from_secs(settings.conversations.timer_scan_secs),
         media_dir: settings.server.data_dir.join(media::MEDIA_DIR),
+        review_after: chrono::Duration::seconds(
+            i64::try_from(settings.review.after_secs).unwrap_or(i64::MAX / 1_000_000),
+        ),
     }
 }
 

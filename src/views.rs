@@ -13,9 +13,12 @@ use crate::{
     db::models::{ContactRow, ConversationRow, MemoryRow, MessageRow},
     domain::{
         conversation::{ConversationState, DerivedState, Policy},
+        csat::CsatScore,
         delivery::DeliveryStatus,
+        review::Criterion,
         types::{
-            Author, ChannelKind, Direction, LeadStage, MemoryKind, MessageKind, Network, Status,
+            Author, ChannelKind, Direction, FollowUpSource, LeadStage, MemoryKind, MessageKind,
+            Network, Status,
         },
         AgentId, AssistantId, ContactId, ConversationId, InboxId, MemoryId, MessageId,
     },
@@ -211,6 +214,11 @@ pub struct FollowUpView {
     pub at: NaiveDateTime,
     #[schema(required = true)]
     pub reason: Option<String>,
+    /// `ai`: the AI scheduled it and sends its message when due; `agent`: a reminder.
+    pub source: FollowUpSource,
+    /// What an AI follow-up will send (`null` for an agent's reminder).
+    #[schema(required = true)]
+    pub message: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -254,6 +262,29 @@ pub struct ConversationView {
     /// The assistant that answered it last (`null` while none has).
     #[schema(required = true)]
     pub assistant_id: Option<AssistantId>,
+    /// The latest review's summary: up to three lines (`Asked:`, `Details:`, `Outcome:`).
+    #[schema(required = true)]
+    pub summary: Option<String>,
+    /// 0–100, the sum of `quality_rubric`'s scores (capped at 40 after a critical failure).
+    #[schema(required = true, minimum = 0, maximum = 100)]
+    pub quality_score: Option<i32>,
+    /// Each criterion of the score, with its weight, score and why.
+    #[schema(required = true)]
+    pub quality_rubric: Option<Vec<Criterion>>,
+    #[schema(value_type = Option<UtcTime>, required = true)]
+    pub reviewed_at: Option<NaiveDateTime>,
+    /// `offline` (the built-in reviewer) or the id of the assistant whose model reviewed it.
+    #[schema(required = true)]
+    pub reviewed_by: Option<String>,
+    /// The stage the latest review suggests; `lead_stage` takes it only when none was set.
+    #[schema(required = true)]
+    pub suggested_lead_stage: Option<LeadStage>,
+    /// The customer's satisfaction rating (1–5), from the survey or set by an agent.
+    #[schema(required = true)]
+    pub csat: Option<CsatScore>,
+    /// When the survey of the current closing was sent (`null`: none was).
+    #[schema(value_type = Option<UtcTime>, required = true)]
+    pub csat_requested_at: Option<NaiveDateTime>,
     pub tags: Vec<String>,
     pub contact: ContactView,
     #[schema(value_type = UtcTime)]
@@ -272,6 +303,7 @@ impl ConversationView {
         channel: ChannelKind,
         now: NaiveDateTime,
     ) -> ConversationView {
+        let review = row.review_record();
         ConversationView {
             id: row.id,
             inbox_id: row.inbox_id.clone(),
@@ -293,9 +325,19 @@ impl ConversationView {
             follow_up: state.follow_up.as_ref().map(|f| FollowUpView {
                 at: f.at,
                 reason: f.reason.clone(),
+                source: f.source,
+                message: f.message.clone(),
             }),
             lead_stage: state.lead_stage,
             assistant_id: state.assistant.clone(),
+            summary: review.as_ref().map(|r| r.summary.clone()),
+            quality_score: row.quality_score,
+            quality_rubric: review.as_ref().map(|r| r.rubric.clone()),
+            reviewed_at: row.reviewed_at,
+            reviewed_by: review.as_ref().map(|r| r.reviewed_by.clone()),
+            suggested_lead_stage: review.as_ref().and_then(|r| r.suggested_lead_stage),
+            csat: state.csat,
+            csat_requested_at: state.csat_requested_at,
             tags: tags.to_vec(),
             contact: ContactView::from(contact),
             created_at: row.created_at,

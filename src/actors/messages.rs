@@ -235,6 +235,25 @@ pub struct AssistantFailed {
 #[rtype(result = "()")]
 pub struct ResumeUnanswered;
 
+/// Reviewer → ConversationActor: the review of the conversation as it was when the review
+/// was due at `due_at`. Stored only if no change made a new review due meanwhile (then that
+/// one follows); `review: None` means the conversation is unchanged since its last review.
+/// Answers whether it was stored.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "AppResult<bool>")]
+pub struct StoreReview {
+    pub due_at: NaiveDateTime,
+    pub review: Option<std::sync::Arc<ReviewResult>>,
+}
+
+/// What one review found, as stored on the conversation, and the follow-up it suggests.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewResult {
+    pub quality_score: i32,
+    pub record: crate::db::models::ReviewRecord,
+    pub follow_up: Option<crate::domain::conversation::AiFollowUp>,
+}
+
 /// ConversationActor → itself: the follow-up timer fired.
 #[derive(Message, Debug)]
 #[rtype(result = "()")]

@@ -38,7 +38,36 @@ pub struct InboxSettings {
     pub handoff_ack: HandoffAckSettings,
     /// The `[[assistant]]` that answers first; the first one in the file when absent.
     pub assistant: Option<AssistantId>,
+    /// Ask the customer for a 1–5 rating when a conversation closes inside their window.
+    pub csat: bool,
+    /// Follow-ups the AI schedules when the customer goes quiet after a question of ours.
+    pub follow_ups: AutoFollowUps,
     pub channel: ChannelSettings,
+}
+
+/// An inbox's AI follow-ups: `auto_follow_up`, `max_follow_ups`, `follow_up_template`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutoFollowUps {
+    pub enabled: bool,
+    /// At most this many AI follow-ups per conversation (default 2).
+    pub max: u32,
+    /// The approved template (by name) sent instead when the window has closed; without
+    /// one, a follow-up due outside the window is skipped.
+    pub template: Option<String>,
+    /// How long after our unanswered message the follow-up goes (default 23 hours: inside
+    /// WhatsApp's and Messenger's 24-hour window).
+    pub after_secs: u64,
+}
+
+impl Default for AutoFollowUps {
+    fn default() -> Self {
+        AutoFollowUps {
+            enabled: false,
+            max: 2,
+            template: None,
+            after_secs: 23 * 3600,
+        }
+    }
 }
 
 /// The settings of each kind of channel.
@@ -393,6 +422,8 @@ impl InboxSettings {
             default_country_code: None,
             handoff_ack: HandoffAckSettings::default(),
             assistant: None,
+            csat: false,
+            follow_ups: AutoFollowUps::default(),
             channel,
         }
     }
@@ -530,8 +561,32 @@ impl InboxSettings {
             default_country_code: common.default_country_code,
             handoff_ack: common.handoff_ack,
             assistant: common.assistant,
+            csat: common.csat,
+            follow_ups: AutoFollowUps {
+                enabled: common.auto_follow_up,
+                max: common.max_follow_ups,
+                template: common.follow_up_template,
+                after_secs: common.follow_up_after_secs,
+            },
             channel,
         };
+        if let Some(name) = &inbox.follow_ups.template {
+            if !inbox.templates().iter().any(|t| &t.name == name) {
+                return Err(invalid(
+                    at("follow_up_template"),
+                    format!("names no template of this inbox (`{name}`)"),
+                ));
+            }
+        }
+        if !(1..=20).contains(&inbox.follow_ups.max) {
+            return Err(invalid(at("max_follow_ups"), "must be 1-20"));
+        }
+        if !(1..=30 * 86_400).contains(&inbox.follow_ups.after_secs) {
+            return Err(invalid(
+                at("follow_up_after_secs"),
+                "must be 1-2592000 (seconds; 30 days at most)",
+            ));
+        }
         let twilio = inbox.kind() == ChannelKind::Twilio;
         let mut seen = HashSet::new();
         for (t, tpl) in inbox.templates().iter().enumerate() {
@@ -564,6 +619,24 @@ struct Common {
     handoff_ack: HandoffAckSettings,
     #[serde(default)]
     assistant: Option<AssistantId>,
+    #[serde(default)]
+    csat: bool,
+    #[serde(default)]
+    auto_follow_up: bool,
+    #[serde(default = "default_max_follow_ups")]
+    max_follow_ups: u32,
+    #[serde(default)]
+    follow_up_template: Option<String>,
+    #[serde(default = "default_follow_up_after_secs")]
+    follow_up_after_secs: u64,
+}
+
+fn default_max_follow_ups() -> u32 {
+    AutoFollowUps::default().max
+}
+
+fn default_follow_up_after_secs() -> u64 {
+    AutoFollowUps::default().after_secs
 }
 
 impl Common {
@@ -575,6 +648,11 @@ impl Common {
         "default_country_code",
         "handoff_ack",
         "assistant",
+        "csat",
+        "auto_follow_up",
+        "max_follow_ups",
+        "follow_up_template",
+        "follow_up_after_secs",
     ];
 }
 

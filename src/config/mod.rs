@@ -21,8 +21,9 @@ pub use assistant::{
     MaxTokensField, DEFAULT_ASSISTANT, NEW_FORM as ASSISTANT_NEW_FORM,
 };
 pub use inbox::{
-    ApiChannel, BusinessHoursSettings, ChannelSettings, HandoffAckSettings, InboxSettings,
-    MetaChannel, MetaPlatform, TemplateSettings, TwilioChannel, TwilioFrom, WhatsappChannel,
+    ApiChannel, AutoFollowUps, BusinessHoursSettings, ChannelSettings, HandoffAckSettings,
+    InboxSettings, MetaChannel, MetaPlatform, TemplateSettings, TwilioChannel, TwilioFrom,
+    WhatsappChannel,
 };
 pub use values::{CountryCode, GraphVersion, HttpUrl, NonBlank, Secret, WebhookUrl};
 
@@ -40,6 +41,7 @@ pub struct Settings {
     pub access: AccessSettings,
     pub realtime: RealtimeSettings,
     pub assignment: AssignmentSettings,
+    pub review: ReviewSettings,
     /// The `[[inbox]]` tables, read one by one ([`InboxSettings::parse`]) so an error names
     /// the inbox.
     #[serde(skip)]
@@ -330,6 +332,47 @@ impl RealtimeSettings {
     }
 }
 
+/// The AI review of conversations (summary, quality score, lead stage, follow-ups).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReviewSettings {
+    /// A conversation is reviewed this long after its latest message (and again after later
+    /// ones). Default 600; any value down to 1.
+    pub after_secs: u64,
+    /// The dashboard lists a conversation only once it has been reviewed (page 003:
+    /// "conversations appear in the list once analysed").
+    pub hide_unreviewed: bool,
+    /// Reviews running at once; more wait for the next sweep.
+    pub concurrency: usize,
+}
+
+impl Default for ReviewSettings {
+    fn default() -> Self {
+        ReviewSettings {
+            after_secs: 600,
+            hide_unreviewed: false,
+            concurrency: 2,
+        }
+    }
+}
+
+impl ReviewSettings {
+    pub fn after(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.after_secs)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        // A year at most, so that no setting overflows a date.
+        if !(1..=31_536_000).contains(&self.after_secs) {
+            return Err(invalid("review.after_secs", "must be 1-31536000 (seconds)"));
+        }
+        if !(1..=64).contains(&self.concurrency) {
+            return Err(invalid("review.concurrency", "must be 1-64"));
+        }
+        Ok(())
+    }
+}
+
 /// Automatic assignment of conversations handed to a person.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -516,6 +559,7 @@ impl Settings {
         self.outbox.validate()?;
         self.realtime.validate()?;
         self.assignment.validate()?;
+        self.review.validate()?;
         inbox::validate_all(&self.inboxes)?;
         for (i, inbox) in self.inboxes.iter().enumerate() {
             if let Some(id) = &inbox.assistant {

@@ -14,10 +14,13 @@ use super::schema::{
 };
 use crate::domain::{
     conversation::{ConversationState, FollowUp},
+    csat::CsatScore,
     delivery::DeliveryStatus,
     memory::ExistingMemory,
+    review::Criterion,
     types::{
-        Author, Availability, Direction, LeadStage, MemoryKind, MessageKind, Network, Role, Status,
+        Author, Availability, Direction, FollowUpSource, LeadStage, MemoryKind, MessageKind,
+        Network, Role, Status,
     },
     AgentId, AssistantId, ContactId, ConversationId, InboxId, MemoryId, MessageId,
 };
@@ -87,6 +90,21 @@ pub struct ConversationRow {
     pub network: Option<Network>,
     /// The assistant that answered it last.
     pub assistant_id: Option<AssistantId>,
+    /// When the next review is due (`None`: reviewed since the latest message).
+    pub review_due_at: Option<NaiveDateTime>,
+    pub reviewed_at: Option<NaiveDateTime>,
+    pub quality_score: Option<i32>,
+    /// The latest review's [`ReviewRecord`], as JSON.
+    pub review: Option<String>,
+    /// When the CSAT survey of the current closing was sent.
+    pub csat_requested_at: Option<NaiveDateTime>,
+    /// 1–5.
+    pub csat: Option<i32>,
+    pub csat_at: Option<NaiveDateTime>,
+    /// What an AI follow-up sends when due; `None` for an agent's reminder.
+    pub follow_up_message: Option<String>,
+    /// AI follow-ups sent in this conversation (at most the inbox's `max_follow_ups`).
+    pub ai_follow_ups: i32,
 }
 
 /// The columns of a conversation that one change really changed, for its UPDATE.
@@ -115,6 +133,15 @@ pub struct ConversationChanges {
     pub lead_stage: Option<Option<LeadStage>>,
     pub network: Option<Option<Network>>,
     pub assistant_id: Option<Option<AssistantId>>,
+    pub review_due_at: Option<Option<NaiveDateTime>>,
+    pub reviewed_at: Option<Option<NaiveDateTime>>,
+    pub quality_score: Option<Option<i32>>,
+    pub review: Option<Option<String>>,
+    pub csat_requested_at: Option<Option<NaiveDateTime>>,
+    pub csat: Option<Option<i32>>,
+    pub csat_at: Option<Option<NaiveDateTime>>,
+    pub follow_up_message: Option<Option<String>>,
+    pub ai_follow_ups: Option<i32>,
     pub updated_at: NaiveDateTime,
 }
 
@@ -147,12 +174,42 @@ impl ConversationChanges {
             lead_stage: changed(&before.lead_stage, &after.lead_stage),
             network: changed(&before.network, &after.network),
             assistant_id: changed(&before.assistant_id, &after.assistant_id),
+            review_due_at: changed(&before.review_due_at, &after.review_due_at),
+            reviewed_at: changed(&before.reviewed_at, &after.reviewed_at),
+            quality_score: changed(&before.quality_score, &after.quality_score),
+            review: changed(&before.review, &after.review),
+            csat_requested_at: changed(&before.csat_requested_at, &after.csat_requested_at),
+            csat: changed(&before.csat, &after.csat),
+            csat_at: changed(&before.csat_at, &after.csat_at),
+            follow_up_message: changed(&before.follow_up_message, &after.follow_up_message),
+            ai_follow_ups: changed(&before.ai_follow_ups, &after.ai_follow_ups),
             updated_at: after.updated_at,
         }
     }
 }
 
+/// What a review found besides its score, stored whole as JSON in `conversations.review`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ReviewRecord {
+    /// Up to three lines: `Asked:`, `Details:`, `Outcome:`.
+    pub summary: String,
+    pub rubric: Vec<Criterion>,
+    /// `offline`, or the id of the assistant whose model wrote the review.
+    pub reviewed_by: String,
+    /// What was reviewed: a conversation whose hash is unchanged is not reviewed again.
+    pub hash: String,
+    /// The stage the review suggests (taken only when no stage is set).
+    pub suggested_lead_stage: Option<LeadStage>,
+}
+
 impl ConversationRow {
+    /// The latest review's record; `None` before the first (or if it cannot be read).
+    pub fn review_record(&self) -> Option<ReviewRecord> {
+        self.review
+            .as_deref()
+            .and_then(|r| serde_json::from_str(r).ok())
+    }
+
     /// A conversation as it starts: the assistant's, no message yet.
     pub fn opened(
         id: ConversationId,
@@ -183,6 +240,15 @@ impl ConversationRow {
             updated_at: now,
             network,
             assistant_id: None,
+            review_due_at: None,
+            reviewed_at: None,
+            quality_score: None,
+            review: None,
+            csat_requested_at: None,
+            csat: None,
+            csat_at: None,
+            follow_up_message: None,
+            ai_follow_ups: 0,
         }
     }
 
@@ -202,9 +268,20 @@ impl ConversationRow {
             follow_up: self.follow_up_at.map(|at| FollowUp {
                 at,
                 reason: self.follow_up_reason.clone(),
+                source: match self.follow_up_message {
+                    Some(_) => FollowUpSource::Ai,
+                    None => FollowUpSource::Agent,
+                },
+                message: self.follow_up_message.clone(),
             }),
             lead_stage: self.lead_stage,
             assistant: self.assistant_id.clone(),
+            csat_requested_at: self.csat_requested_at,
+            csat: self
+                .csat
+                .and_then(|c| u8::try_from(c).ok())
+                .and_then(|c| CsatScore::try_from(c).ok()),
+            ai_follow_ups: self.ai_follow_ups,
         }
     }
 
@@ -222,8 +299,15 @@ impl ConversationRow {
         self.bot_misses = s.bot_misses;
         self.follow_up_at = s.follow_up.as_ref().map(|f| f.at);
         self.follow_up_reason = s.follow_up.as_ref().and_then(|f| f.reason.clone());
+        self.follow_up_message = s.follow_up.as_ref().and_then(|f| f.message.clone());
         self.lead_stage = s.lead_stage;
         self.assistant_id = s.assistant.clone();
+        self.csat_requested_at = s.csat_requested_at;
+        if self.csat != s.csat.map(|c| i32::from(c.get())) {
+            self.csat = s.csat.map(|c| i32::from(c.get()));
+            self.csat_at = s.csat.map(|_| now);
+        }
+        self.ai_follow_ups = s.ai_follow_ups;
         self.updated_at = now;
     }
 }

@@ -58,6 +58,15 @@ diesel::table! {
         updated_at -> Timestamp,
         network -> Nullable<Text>,
         assistant_id -> Nullable<Text>,
+        review_due_at -> Nullable<Timestamp>,
+        reviewed_at -> Nullable<Timestamp>,
+        quality_score -> Nullable<Integer>,
+        review -> Nullable<Text>,
+        csat_requested_at -> Nullable<Timestamp>,
+        csat -> Nullable<Integer>,
+        csat_at -> Nullable<Timestamp>,
+        follow_up_message -> Nullable<Text>,
+        ai_follow_ups -> Integer,
     }
 }
 

@@ -77,11 +77,7 @@ fn conversation_row(
     };
     let last_at = start + Duration::seconds(messages as i64 * 30);
     ConversationRow {
-        id: ConversationId::new(),
-        inbox_id: inbox.clone(),
-        contact_id,
         status,
-        assignee_id: None,
         unread_count: (n % 3) as i32,
         archived: n.is_multiple_of(50),
         last_message_at: Some(last_at),
@@ -90,14 +86,14 @@ fn conversation_row(
         last_customer_message_at: Some(last_at),
         first_reply_at: Some(start + Duration::seconds(30)),
         resolved_at: (status == Status::Closed).then_some(last_at),
-        bot_misses: 0,
-        follow_up_at: None,
-        follow_up_reason: None,
-        lead_stage: None,
-        created_at: start,
         updated_at: last_at,
-        network: None,
-        assistant_id: None,
+        ..ConversationRow::opened(
+            ConversationId::new(),
+            inbox.clone(),
+            contact_id,
+            None,
+            start,
+        )
     }
 }
 

@@ -11,11 +11,12 @@ use chrono::{Duration, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
 use super::{
+    csat::CsatScore,
     handoff::HandoffPhrases,
     hours::BusinessHours,
     ids::{AgentId, AssistantId},
     notes::Note,
-    types::{Author, LeadStage, Status},
+    types::{Author, FollowUpSource, LeadStage, Status},
     window::{Allowed, Sender, WindowClosed, Windows},
 };
 
@@ -44,6 +45,12 @@ pub struct ConversationState {
     pub lead_stage: Option<LeadStage>,
     /// The assistant that answered it last.
     pub assistant: Option<AssistantId>,
+    /// When the CSAT survey of the current closing went out (`None`: none asked since it
+    /// last closed).
+    pub csat_requested_at: Option<NaiveDateTime>,
+    pub csat: Option<CsatScore>,
+    /// AI follow-ups sent so far (the inbox's `max_follow_ups` caps them).
+    pub ai_follow_ups: i32,
 }
 
 impl ConversationState {
@@ -63,6 +70,9 @@ impl ConversationState {
             follow_up: None,
             lead_stage: None,
             assistant: None,
+            csat_requested_at: None,
+            csat: None,
+            ai_follow_ups: 0,
         }
     }
 
@@ -150,6 +160,9 @@ pub enum DerivedState {
 pub struct FollowUp {
     pub at: NaiveDateTime,
     pub reason: Option<String>,
+    pub source: FollowUpSource,
+    /// What an AI follow-up sends to the customer when due (an agent's only reminds).
+    pub message: Option<String>,
 }
 
 /// The presets offered next to "custom" in the contact panel.
@@ -195,6 +208,19 @@ pub struct Policy {
     pub agent_reply_takes_over: bool,
     /// What the customer is told when the conversation goes to a person; `None`: nothing.
     pub handoff_ack: Option<Arc<HandoffAck>>,
+    /// Ask for a 1–5 rating when the conversation closes inside the customer's window.
+    pub csat: bool,
+    /// The AI's follow-ups; `None`: the AI schedules none.
+    pub ai_follow_ups: Option<AiFollowUpRules>,
+}
+
+/// How an inbox lets the AI follow up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AiFollowUpRules {
+    /// At most this many per conversation.
+    pub max: i32,
+    /// A template is configured for follow-ups due after the window closed.
+    pub has_template: bool,
 }
 
 /// The acknowledgement a customer gets when their conversation goes to a person.
@@ -227,6 +253,8 @@ impl Default for Policy {
             handoff_after_misses: Some(2),
             agent_reply_takes_over: true,
             handoff_ack: None,
+            csat: false,
+            ai_follow_ups: None,
         }
     }
 }
@@ -301,6 +329,21 @@ pub enum Event {
     },
     /// The follow-up timer fired.
     FollowUpDue,
+    /// The review's suggestions: a lead stage (taken only when none is set, so a person's
+    /// choice sticks) and an AI follow-up (taken when the inbox allows one, none is
+    /// scheduled and the cap is not reached).
+    ReviewSuggested {
+        lead_stage: Option<LeadStage>,
+        follow_up: Option<AiFollowUp>,
+    },
+}
+
+/// A follow-up the AI wants to send: when, what, and why (shown to agents).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AiFollowUp {
+    pub at: NaiveDateTime,
+    pub message: String,
+    pub reason: String,
 }
 
 /// What the actor must do after a transition, besides persisting the new state.
@@ -320,6 +363,10 @@ pub enum Effect {
     /// Tell the customer a person will answer (this text); it is not a reply, so the
     /// conversation still needs one.
     AcknowledgeHandoff(String),
+    /// Send the AI's follow-up message (inside the window).
+    SendFollowUp(String),
+    /// Send the inbox's follow-up template (the window has closed).
+    SendFollowUpTemplate,
 }
 
 /// An event the rules refuse; the actor turns it into a 4xx (or drops an assistant reply).
@@ -453,6 +500,8 @@ pub fn transition(s: &ConversationState, ev: &Event, now: NaiveDateTime, p: &Pol
             n.follow_up = Some(FollowUp {
                 at: *at,
                 reason: reason.clone(),
+                source: FollowUpSource::Agent,
+                message: None,
             });
             fx.push(Effect::ArmFollowUp(*at));
             fx.push(Effect::SystemNote(Note::FollowUpScheduled {
@@ -467,7 +516,18 @@ pub fn transition(s: &ConversationState, ev: &Event, now: NaiveDateTime, p: &Pol
                 fx.push(Effect::SystemNote(Note::FollowUpCancelled { by: *by }));
             }
         }
-        Event::FollowUpDue => follow_up_due(&mut n, &mut fx, now),
+        Event::FollowUpDue => follow_up_due(&mut n, &mut fx, now, p),
+        Event::ReviewSuggested {
+            lead_stage,
+            follow_up,
+        } => {
+            if n.lead_stage.is_none() {
+                n.lead_stage = *lead_stage;
+            }
+            if let Some(f) = follow_up {
+                schedule_ai_follow_up(&mut n, &mut fx, f, now, p);
+            }
+        }
     }
     Ok((n, fx))
 }
@@ -484,6 +544,7 @@ fn customer_wrote(
 ) {
     n.unread_count = n.unread_count.saturating_add(1);
     touch_last(n, at, Author::Customer, now);
+    cancel_ai_follow_up(n, fx, AiFollowUpCancel::CustomerWrote);
     n.last_customer_message_at = Some(max_time(n.last_customer_message_at, at));
     if n.status == Status::Closed {
         n.status = p.reopen_to;
@@ -560,7 +621,10 @@ fn status_changed(
             }
         }
         Status::Bot => n.bot_misses = 0,
-        Status::Closed => n.resolved_at = Some(now),
+        Status::Closed => {
+            n.resolved_at = Some(now);
+            cancel_ai_follow_up(n, fx, AiFollowUpCancel::Closed);
+        }
     }
     if from == Status::Closed {
         n.resolved_at = None;
@@ -568,17 +632,90 @@ fn status_changed(
     fx.push(Effect::SystemNote(Note::StatusChanged { to, by }));
 }
 
-/// The follow-up timer fired: the follow-up is done and the conversation shows as unread. A
-/// timer that fired early (clock skew, rescheduling) is simply armed again.
-fn follow_up_due(n: &mut ConversationState, fx: &mut Vec<Effect>, now: NaiveDateTime) {
+/// The follow-up timer fired. An agent's follow-up is done and the conversation shows as
+/// unread; the AI's sends its message inside the window, the inbox's template outside it,
+/// or is skipped with a note saying why. A timer that fired early (clock skew,
+/// rescheduling) is simply armed again.
+fn follow_up_due(n: &mut ConversationState, fx: &mut Vec<Effect>, now: NaiveDateTime, p: &Policy) {
     match n.follow_up.clone() {
         None => {}
         Some(f) if f.at > now => fx.push(Effect::ArmFollowUp(f.at)),
+        Some(f) if f.source == FollowUpSource::Ai => {
+            n.follow_up = None;
+            let template = p.ai_follow_ups.is_some_and(|r| r.has_template);
+            let send = match (n.window_open(now, p), &f.message) {
+                (true, Some(message)) => Some(Effect::SendFollowUp(message.clone())),
+                (false, _) if template => Some(Effect::SendFollowUpTemplate),
+                _ => None,
+            };
+            match send {
+                Some(effect) => {
+                    n.ai_follow_ups = n.ai_follow_ups.saturating_add(1);
+                    touch_last(n, now, Author::Assistant, now);
+                    let template = matches!(effect, Effect::SendFollowUpTemplate);
+                    fx.push(effect);
+                    fx.push(Effect::SystemNote(Note::AiFollowUpTriggered { template }));
+                }
+                None => fx.push(Effect::SystemNote(Note::AiFollowUpSkipped {
+                    reason: "the customer's service window has closed and the inbox has no follow-up template".to_owned(),
+                })),
+            }
+        }
         Some(f) => {
             n.follow_up = None;
             n.unread_count = n.unread_count.max(1);
             fx.push(Effect::SystemNote(Note::FollowUpDue { reason: f.reason }));
         }
+    }
+}
+
+/// The AI schedules a follow-up when the inbox lets it, the conversation is open, nothing is
+/// scheduled already (an agent's own follow-up is never replaced), and fewer than the
+/// inbox's maximum were sent. A time already past is moved to now (it fires at once).
+fn schedule_ai_follow_up(
+    n: &mut ConversationState,
+    fx: &mut Vec<Effect>,
+    f: &AiFollowUp,
+    now: NaiveDateTime,
+    p: &Policy,
+) {
+    let Some(rules) = p.ai_follow_ups else {
+        return;
+    };
+    if n.status == Status::Closed || n.follow_up.is_some() || n.ai_follow_ups >= rules.max {
+        return;
+    }
+    let at = f.at.max(now);
+    n.follow_up = Some(FollowUp {
+        at,
+        reason: Some(f.reason.clone()),
+        source: FollowUpSource::Ai,
+        message: Some(f.message.clone()),
+    });
+    fx.push(Effect::ArmFollowUp(at));
+    fx.push(Effect::SystemNote(Note::AiFollowUpScheduled {
+        at,
+        reason: f.reason.clone(),
+    }));
+}
+
+/// Why an AI follow-up was called off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AiFollowUpCancel {
+    CustomerWrote,
+    Closed,
+}
+
+/// A customer reply or a close calls off the AI's follow-up (an agent's stays: it is their
+/// reminder).
+fn cancel_ai_follow_up(n: &mut ConversationState, fx: &mut Vec<Effect>, why: AiFollowUpCancel) {
+    if n.follow_up
+        .as_ref()
+        .is_some_and(|f| f.source == FollowUpSource::Ai)
+    {
+        n.follow_up = None;
+        fx.push(Effect::CancelFollowUpTimer);
+        fx.push(Effect::SystemNote(Note::AiFollowUpCancelled { why }));
     }
 }
 
@@ -1533,7 +1670,9 @@ mod tests {
             s.follow_up,
             Some(FollowUp {
                 at,
-                reason: Some("send quote".into())
+                reason: Some("send quote".into()),
+                source: FollowUpSource::Agent,
+                message: None,
             })
         );
         assert_eq!(fx[0], Effect::ArmFollowUp(at));

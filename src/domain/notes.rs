@@ -7,6 +7,7 @@ use chrono::NaiveDateTime;
 use serde_json::{json, Value};
 
 use super::{
+    conversation::AiFollowUpCancel,
     ids::AgentId,
     types::{By, HandoffReason, Status},
 };
@@ -45,6 +46,22 @@ pub enum Note {
     },
     FollowUpDue {
         reason: Option<String>,
+    },
+    /// The review found the customer quiet after a question or promise of ours.
+    AiFollowUpScheduled {
+        at: NaiveDateTime,
+        reason: String,
+    },
+    /// The AI's follow-up went out (its message, or the template outside the window).
+    AiFollowUpTriggered {
+        template: bool,
+    },
+    /// The AI's follow-up came due but could not be sent.
+    AiFollowUpSkipped {
+        reason: String,
+    },
+    AiFollowUpCancelled {
+        why: AiFollowUpCancel,
     },
 }
 
@@ -94,6 +111,10 @@ impl Note {
             Note::FollowUpScheduled { .. } => "follow_up_scheduled",
             Note::FollowUpCancelled { .. } => "follow_up_cancelled",
             Note::FollowUpDue { .. } => "follow_up_due",
+            Note::AiFollowUpScheduled { .. } => "ai_follow_up_scheduled",
+            Note::AiFollowUpTriggered { .. } => "ai_follow_up_triggered",
+            Note::AiFollowUpSkipped { .. } => "ai_follow_up_skipped",
+            Note::AiFollowUpCancelled { .. } => "ai_follow_up_cancelled",
         }
     }
 
@@ -157,6 +178,21 @@ impl Note {
                 format!("{} cancelled the follow-up", who(*by, name))
             }
             Note::FollowUpDue { reason } => with_reason("Follow-up due".to_owned(), reason),
+            Note::AiFollowUpScheduled { at, reason } => {
+                format!("AI scheduled a follow-up for {}: {reason}", minute(*at))
+            }
+            Note::AiFollowUpTriggered { template: false } => "AI follow-up triggered".to_owned(),
+            Note::AiFollowUpTriggered { template: true } => {
+                "AI follow-up triggered: the window had closed, so the follow-up template was sent"
+                    .to_owned()
+            }
+            Note::AiFollowUpSkipped { reason } => format!("AI follow-up skipped: {reason}"),
+            Note::AiFollowUpCancelled {
+                why: AiFollowUpCancel::CustomerWrote,
+            } => "AI follow-up cancelled: the customer wrote".to_owned(),
+            Note::AiFollowUpCancelled {
+                why: AiFollowUpCancel::Closed,
+            } => "AI follow-up cancelled: the conversation was closed".to_owned(),
         }
     }
 
@@ -185,6 +221,18 @@ impl Note {
                 p["reason"] = json!(reason);
             }
             Note::FollowUpDue { reason } => p["reason"] = json!(reason),
+            Note::AiFollowUpScheduled { at, reason } => {
+                p["at"] = json!(at.and_utc().to_rfc3339());
+                p["reason"] = json!(reason);
+            }
+            Note::AiFollowUpTriggered { template } => p["template"] = json!(template),
+            Note::AiFollowUpSkipped { reason } => p["reason"] = json!(reason),
+            Note::AiFollowUpCancelled { why } => {
+                p["why"] = json!(match why {
+                    AiFollowUpCancel::CustomerWrote => "customer_wrote",
+                    AiFollowUpCancel::Closed => "closed",
+                })
+            }
         }
         p
     }

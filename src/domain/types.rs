@@ -120,6 +120,14 @@ text_enum!(
 );
 
 text_enum!(
+    /// Who scheduled a follow-up: a person, or the AI (which then also sends it).
+    FollowUpSource, "follow-up source" {
+        Ai => "ai",
+        Agent => "agent",
+    }
+);
+
+text_enum!(
     /// The network a message travelled on. It decides the window rules and how a reply is
     /// addressed (Twilio carries both SMS and WhatsApp, Meta both Messenger and Instagram).
     Network, "network" {

@@ -72,6 +72,17 @@ pub struct LoginResponse<'a> {
 #[derive(Serialize, ToSchema)]
 pub struct MeResponse<'a> {
     pub agent: &'a CurrentAgent,
+    /// How the dashboard shows things, from the server's configuration.
+    pub dashboard: DashboardSettings,
+}
+
+/// The server settings the dashboard follows.
+#[derive(Serialize, ToSchema)]
+pub struct DashboardSettings {
+    /// `[review] hide_unreviewed`: list a conversation only once it has been reviewed.
+    pub hide_unreviewed: bool,
+    /// `[review] after_secs`: how long after its latest message a conversation is reviewed.
+    pub review_after_secs: u64,
 }
 
 /// A hash to verify against when the email is unknown, so both answers take as long and the
@@ -224,6 +235,13 @@ pub async fn logout(state: web::Data<AppState>, me: CurrentAgent) -> AppResult<H
         AgentRefusals,
     ),
 )]
-pub async fn me(me: CurrentAgent) -> HttpResponse {
-    HttpResponse::Ok().json(MeResponse { agent: &me })
+pub async fn me(state: web::Data<AppState>, me: CurrentAgent) -> HttpResponse {
+    let review = &state.app.settings.review;
+    HttpResponse::Ok().json(MeResponse {
+        agent: &me,
+        dashboard: DashboardSettings {
+            hide_unreviewed: review.hide_unreviewed,
+            review_after_secs: review.after_secs,
+        },
+    })
 }

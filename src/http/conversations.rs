@@ -19,7 +19,7 @@ use crate::{
     clock,
     db::{
         models::{ContactRow, ConversationRow},
-        queries::{self, ConversationFilter},
+        queries::{self, ConversationFilter, ListSort},
     },
     domain::{
         conversation::{By, DerivedState, Event, FollowUpPreset},
@@ -162,6 +162,11 @@ pub struct ListQuery {
     assistant: Option<String>,
     /// Conversations with this tag.
     tag: Option<String>,
+    /// `true`: only conversations reviewed at least once; `false`: only those not yet.
+    reviewed: Option<bool>,
+    /// `activity` (default, latest first), `score_asc` (lowest review score first) or
+    /// `score_desc`; the score orders list reviewed conversations only.
+    sort: Option<ListSort>,
     /// RFC 3339 or YYYY-MM-DD (start of that day, UTC).
     from: Option<String>,
     /// RFC 3339 or YYYY-MM-DD (end of that day, UTC).
@@ -280,6 +285,8 @@ impl ListQuery {
                 .map(|t| parse_time("to", t, true))
                 .transpose()?,
             query: self.q.clone(),
+            reviewed: self.reviewed,
+            sort: self.sort.unwrap_or_default(),
         })
     }
 }

@@ -384,7 +384,7 @@ impl Modify for NumberedEvents {
         crate::http::files::public,
     ),
     components(
-        schemas(crate::protocol::ServerEvent, ErrorBody, Seq),
+        schemas(crate::protocol::ServerEvent, ErrorBody, Seq, crate::db::queries::ListSort),
         responses(
             BadRequest,
             Unauthorized,

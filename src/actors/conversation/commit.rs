@@ -2,7 +2,7 @@
 //! then) the new state in memory, the pushed events and the effects.
 
 use super::*;
-use crate::domain::InboxId;
+use crate::{actors::messages::ReviewResult, domain::InboxId};
 
 /// The rows one change writes, besides the conversation row itself.
 pub(super) struct Plan {
@@ -16,6 +16,10 @@ pub(super) struct Plan {
     pub(super) dedupe: Dedupe,
     /// Replace the conversation's tags in the same transaction.
     pub(super) tags: Option<Vec<String>>,
+    /// Store this review (and with it, no review is due any more).
+    pub(super) review: Option<Arc<ReviewResult>>,
+    /// The review stored is of this change: clear the due time without a new review.
+    pub(super) reviewed: bool,
 }
 
 impl Plan {
@@ -28,6 +32,8 @@ impl Plan {
             send: false,
             dedupe: Dedupe::None,
             tags: None,
+            review: None,
+            reviewed: false,
         }
     }
 
@@ -271,6 +277,20 @@ impl ConversationActor {
         };
         let mut row = l.row.clone();
         row.set_state(&plan.state, now);
+        // What a reviewer would see differently (a message, or a status change) makes a
+        // review due; system notes alone do not, so storing a review never asks for another.
+        let reviewable = plan.messages.iter().any(|m| m.author != Author::System)
+            || plan.state.status != l.state.status;
+        if reviewable {
+            row.review_due_at = Some(now + self.deps.review_after);
+        } else if plan.reviewed {
+            row.review_due_at = None;
+        }
+        if let Some(r) = &plan.review {
+            row.quality_score = Some(r.quality_score);
+            row.review = serde_json::to_string(&r.record).ok();
+            row.reviewed_at = Some(now);
+        }
         let mut messages = plan.messages;
         if let Some(preview) = new_preview(&l.state, &plan.state, &messages) {
             row.last_message_preview = Some(preview);
@@ -332,6 +352,16 @@ impl ConversationActor {
                     let (mut m, send) = self.outbound(l, Author::Assistant, text.clone(), now);
                     m.payload = Some(json!({ "automatic": "handoff_ack" }).to_string());
                     extra.push((m, send));
+                }
+                Effect::SendFollowUp(text) => {
+                    let (mut m, send) = self.outbound(l, Author::Assistant, text.clone(), now);
+                    m.payload = Some(json!({ "automatic": "follow_up" }).to_string());
+                    extra.push((m, send));
+                }
+                Effect::SendFollowUpTemplate => {
+                    if let Some(m) = self.follow_up_template(l, now) {
+                        extra.push(m);
+                    }
                 }
                 _ => {}
             }
@@ -464,7 +494,10 @@ impl ConversationActor {
                     }
                 }
                 Effect::ArmWindow(at) => self.arm_window(at, ctx),
-                Effect::SystemNote(_) | Effect::AcknowledgeHandoff(_) => {}
+                Effect::SystemNote(_)
+                | Effect::AcknowledgeHandoff(_)
+                | Effect::SendFollowUp(_)
+                | Effect::SendFollowUpTemplate => {}
             }
         }
     }

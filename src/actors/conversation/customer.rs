@@ -45,15 +45,12 @@ impl Handler<DeliverInbound> for ConversationActor {
             .map(|(part, id)| self.customer_message(l, part, id.clone(), sent_at, provider_sent_at))
             .collect();
         let plan = Plan {
-            state,
-            effects,
             messages,
-            send: false,
             dedupe: match msg.external_id {
                 Some(_) => Dedupe::External(ids.into_iter().flatten().collect()),
                 None => Dedupe::None,
             },
-            tags: None,
+            ..Plan::state_only(state, effects)
         };
         let conversation_id = self.id;
         reply(self.commit(plan).map(move |res, act, ctx| {

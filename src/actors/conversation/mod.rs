@@ -27,6 +27,7 @@ mod customer;
 mod delivery;
 mod lifecycle;
 mod memory;
+mod review;
 
 use std::{
     path::PathBuf,
@@ -46,7 +47,7 @@ use super::{
         ApplyEvent, ApplyWatermark, AssistantAnswered, AssistantFailed, ContactChanged,
         DeleteConversation, DeliverInbound, FollowUpFired, InboundAccepted, InjectPanic,
         MediaDownload, MediaFailed, MediaStored, RecordEcho, ReportDelivery, ResumeUnanswered,
-        SendAgentReply, SendAttachment, SendTemplate, SetTags, WindowClosed,
+        SendAgentReply, SendAttachment, SendTemplate, SetTags, StoreReview, WindowClosed,
     },
     presence::PickAgent,
 };
@@ -102,6 +103,9 @@ pub struct ConversationDeps {
     pub timer_scan: Duration,
     /// Where conversations' files are kept (`<media_dir>/<conversation id>/`).
     pub media_dir: PathBuf,
+    /// A review is due this long after a conversation's latest message (`[review]
+    /// after_secs`).
+    pub review_after: chrono::Duration,
 }
 
 impl ConversationDeps {

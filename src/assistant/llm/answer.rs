@@ -200,6 +200,12 @@ fn error_of(body: &[u8]) -> (Option<String>, String) {
 
 /// The answer inside a successful completion, or what is wrong with it.
 fn parse_completion(body: &[u8]) -> Result<ModelAnswer, String> {
+    parse_shape(&completion_content(body)?)
+}
+
+/// The text of the first choice of a successful completion, or why there is none usable
+/// (cut off, filtered, refused, empty).
+pub fn completion_content(body: &[u8]) -> Result<String, String> {
     let completion: Completion =
         serde_json::from_slice(body).map_err(|e| format!("not a chat completion: {e}"))?;
     let choice = completion
@@ -217,8 +223,9 @@ fn parse_completion(body: &[u8]) -> Result<ModelAnswer, String> {
         let refusal: String = refusal.chars().take(200).collect();
         return Err(format!("the model refused: {refusal}"));
     }
-    let content = message.content.ok_or("no content in the answer")?;
-    parse_shape(&content)
+    message
+        .content
+        .ok_or_else(|| "no content in the answer".to_owned())
 }
 
 /// The model's JSON object, checked: a reply to send (plain text, not JSON, not too long)
@@ -284,7 +291,7 @@ fn parse_shape(content: &str) -> Result<ModelAnswer, String> {
 }
 
 /// Models asked for JSON without a schema often wrap it in a Markdown fence.
-fn strip_fences(content: &str) -> &str {
+pub fn strip_fences(content: &str) -> &str {
     let t = content.trim();
     let Some(rest) = t.strip_prefix("```") else {
         return t;
@@ -293,7 +300,7 @@ fn strip_fences(content: &str) -> &str {
     rest.strip_suffix("```").unwrap_or(rest).trim()
 }
 
-fn looks_like_json(text: &str) -> bool {
+pub fn looks_like_json(text: &str) -> bool {
     let t = text.trim();
     (t.starts_with('{') || t.starts_with('['))
         && serde_json::from_str::<serde_json::Value>(t).is_ok()

@@ -10,6 +10,7 @@
 
 pub mod answer;
 pub mod prompt;
+pub mod review;
 
 use std::{
     sync::{

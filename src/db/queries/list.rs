@@ -54,6 +54,22 @@ pub struct ConversationFilter {
     pub to: Option<NaiveDateTime>,
     /// Search over contact name, phone number and message text.
     pub query: Option<String>,
+    /// `Some(true)`: only reviewed ones; `Some(false)`: only those not reviewed yet.
+    pub reviewed: Option<bool>,
+    pub sort: ListSort,
+}
+
+/// The order of the list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ListSort {
+    /// Latest activity first.
+    #[default]
+    Activity,
+    /// Lowest review score first (reviewed conversations only): what a supervisor checks.
+    ScoreAsc,
+    /// Highest review score first (reviewed conversations only).
+    ScoreDesc,
 }
 
 /// The list query as its filters are added: conversations joined to their contact, boxed so
@@ -85,11 +101,28 @@ pub fn list_conversations(
         .into_boxed()
         .filter(conversations::last_message_at.is_not_null())
         .filter(conversations::archived.eq(filter.archived))
-        .order((
+        .limit(limit);
+    q = match filter.sort {
+        ListSort::Activity => q.order((
             conversations::last_message_at.desc(),
             conversations::id.desc(),
-        ))
-        .limit(limit);
+        )),
+        ListSort::ScoreAsc => q.filter(conversations::quality_score.is_not_null()).order((
+            conversations::quality_score.asc(),
+            conversations::last_message_at.desc(),
+            conversations::id.desc(),
+        )),
+        ListSort::ScoreDesc => q.filter(conversations::quality_score.is_not_null()).order((
+            conversations::quality_score.desc(),
+            conversations::last_message_at.desc(),
+            conversations::id.desc(),
+        )),
+    };
+    match filter.reviewed {
+        Some(true) => q = q.filter(conversations::reviewed_at.is_not_null()),
+        Some(false) => q = q.filter(conversations::reviewed_at.is_null()),
+        None => {}
+    }
     if !viewer.sees_all {
         q = q.filter(
             conversations::assignee_id
@@ -111,7 +144,10 @@ pub fn list_conversations(
         q = filter_by_search(q, conn, query);
     }
     if let Some(cursor) = before {
-        q = after_cursor(q, cursor);
+        q = match filter.sort {
+            ListSort::Activity => after_cursor(q, cursor),
+            sort => after_score_cursor(q, conn, sort, cursor)?,
+        };
     }
     Ok(q.load(conn)?)
 }
@@ -201,6 +237,40 @@ fn filter_by_activity(
         q = q.filter(conversations::last_message_at.le(to));
     }
     q
+}
+
+/// The page after the cursor's conversation in a score order: the cursor names the last
+/// row of the previous page, whose score is read back (a conversation re-reviewed between
+/// two pages moves, as it would in any live list).
+fn after_score_cursor(
+    q: ListQuery,
+    conn: &mut DbConnection,
+    sort: ListSort,
+    (at, id): (NaiveDateTime, ConversationId),
+) -> AppResult<ListQuery> {
+    let score: Option<i32> = conversations::table
+        .find(id)
+        .select(conversations::quality_score)
+        .first(conn)
+        .optional()?
+        .flatten();
+    let Some(score) = score else {
+        // Gone, or no longer reviewed: nothing after it can be placed; start over.
+        return Ok(q);
+    };
+    let same_score_after = conversations::quality_score.eq(score).and(
+        conversations::last_message_at
+            .lt(at)
+            .or(conversations::last_message_at
+                .eq(at)
+                .and(conversations::id.lt(id))),
+    );
+    Ok(match sort {
+        ListSort::ScoreDesc => {
+            q.filter(conversations::quality_score.lt(score).or(same_score_after))
+        }
+        _ => q.filter(conversations::quality_score.gt(score).or(same_score_after)),
+    })
 }
 
 /// The page after the keyset cursor `(last_message_at, id)`: older activity, or the same

@@ -15,6 +15,7 @@ mod memories;
 mod messages;
 mod outbox;
 mod pending_statuses;
+mod reviews;
 mod search;
 mod tags;
 mod tokens;
@@ -31,7 +32,7 @@ pub use conversations::{
     follow_ups_due_before, insert_conversation, needs_human_counts, open_conversations_per_agent,
     resolve_conversation, update_conversation,
 };
-pub use list::{list_conversations, ConversationFilter};
+pub use list::{list_conversations, ConversationFilter, ListSort};
 pub use memories::{
     add_memory, edit_memory, forget_memory, live_memory, memory_by_id, person_memories, remember,
     MemorySource,
@@ -44,6 +45,7 @@ pub use messages::{
 };
 pub use outbox::{delete_outbox, insert_outbox, outbox_due, outbox_retry_later};
 pub use pending_statuses::{expire_pending_statuses, park_status, take_pending_statuses};
+pub use reviews::{review_material, reviews_due, ReviewedMessage};
 pub use search::index_new_messages;
 pub use tags::{set_tags, tags_of};
 pub use tokens::{agent_by_token, delete_token, insert_token};

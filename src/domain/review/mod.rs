@@ -48,6 +48,7 @@ use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+mod follow_up;
 mod lead;
 mod lexicon;
 mod rubric;
@@ -55,6 +56,7 @@ mod summary;
 #[cfg(test)]
 mod tests;
 
+pub use follow_up::{suggest_follow_up, FollowUpSuggestion};
 use lead::*;
 use lexicon::*;
 use rubric::*;
@@ -129,7 +131,8 @@ pub struct Review {
 }
 
 /// One scored criterion of the rubric (stored as JSON and shown in the dashboard).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = RubricCriterion)]
 pub struct Criterion {
     pub name: CriterionName,
     /// The most this criterion gives; the weights of [`CriterionName::ALL`] add up to 100.
@@ -141,7 +144,7 @@ pub struct Criterion {
 }
 
 /// The criteria of the Switchboard rubric (AI.md §4), named in snake_case in JSON.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CriterionName {
     /// Weight 25. The first reply of a person after each handoff (the slowest counts; an

@@ -254,13 +254,19 @@ pub(super) fn push_sentence(out: &mut Vec<String>, current: &mut String) {
 /// At most [`MAX_PIECE_CHARS`] characters, cut at a word when one ends near the limit,
 /// with "…" when anything was cut; whitespace collapsed to single spaces.
 pub(super) fn cut(text: &str) -> String {
+    cut_to(text, MAX_PIECE_CHARS)
+}
+
+/// [`cut`] to at most `max` characters (at least 4).
+pub(super) fn cut_to(text: &str, max: usize) -> String {
+    let max = max.max(4);
     let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if collapsed.chars().count() <= MAX_PIECE_CHARS {
+    if collapsed.chars().count() <= max {
         return collapsed;
     }
-    let hard: String = collapsed.chars().take(MAX_PIECE_CHARS - 1).collect();
+    let hard: String = collapsed.chars().take(max - 1).collect();
     let soft = match hard.rfind(' ') {
-        Some(pos) if hard[..pos].chars().count() >= MAX_PIECE_CHARS * 3 / 4 => &hard[..pos],
+        Some(pos) if hard[..pos].chars().count() >= max * 3 / 4 => &hard[..pos],
         _ => hard.as_str(),
     };
     format!("{}…", soft.trim_end())

@@ -1,0 +1,12 @@
+DROP INDEX conversations_csat;
+DROP INDEX conversations_score;
+DROP INDEX conversations_review_due;
+ALTER TABLE conversations DROP COLUMN ai_follow_ups;
+ALTER TABLE conversations DROP COLUMN follow_up_message;
+ALTER TABLE conversations DROP COLUMN csat_at;
+ALTER TABLE conversations DROP COLUMN csat;
+ALTER TABLE conversations DROP COLUMN csat_requested_at;
+ALTER TABLE conversations DROP COLUMN review;
+ALTER TABLE conversations DROP COLUMN quality_score;
+ALTER TABLE conversations DROP COLUMN reviewed_at;
+ALTER TABLE conversations DROP COLUMN review_due_at;

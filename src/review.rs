@@ -1,0 +1,286 @@
+//! The reviewer: reviews every conversation `[review] after_secs` after its latest message,
+//! in a bounded pool off the conversation actors.
+//!
+//! The due time is a column (`review_due_at`) the conversation actor sets in the same
+//! commit as each message, so a review due while the server was down happens after it
+//! starts. A sweep over the partial index of due conversations hands at most
+//! `[review] concurrency` of them to reviews at once; each review reads the conversation on
+//! the database's blocking pool, computes the offline review there (CPU, never on an
+//! actor's thread), asks the conversation's language model when it has one (falling back to
+//! the offline review on any failure), and sends the result to the conversation's actor,
+//! which stores it only if no new message made another review due meanwhile. A review whose
+//! transcript hash equals the stored one is not made again: only the due time is cleared.
+
+use std::{cell::RefCell, collections::HashSet, rc::Rc, sync::Arc, time::Duration};
+
+use actix::Addr;
+use tokio::sync::Semaphore;
+
+use crate::{
+    actors::{
+        messages::{ReviewResult, StoreReview},
+        registry::{self, ConversationRegistry},
+    },
+    app::AppContext,
+    clock,
+    db::{
+        models::ReviewRecord,
+        queries::{self, ReviewedMessage},
+    },
+    domain::{
+        conversation::AiFollowUp,
+        review::{review, suggest_follow_up, Review, ReviewInput, ReviewMessage},
+        types::Author,
+        ConversationId,
+    },
+    error::AppResult,
+};
+
+/// The latest messages a review reads: enough for any real conversation, bounded so that
+/// one endless thread cannot stall the pool.
+const MAX_MESSAGES: i64 = 500;
+/// Who made a review without a model.
+pub const OFFLINE: &str = "offline";
+
+/// Starts the sweep.
+pub fn start(app: Arc<AppContext>, registry: Addr<ConversationRegistry>) {
+    actix_rt::spawn(run(app, registry));
+}
+
+/// How often the sweep looks: a quarter of the delay, between 200 ms and 5 s (so a review
+/// with the default ten minutes is at most 5 s late, and a test's one second is on time).
+fn sweep_every(after: Duration) -> Duration {
+    (after / 4).clamp(Duration::from_millis(200), Duration::from_secs(5))
+}
+
+async fn run(app: Arc<AppContext>, registry: Addr<ConversationRegistry>) {
+    let settings = app.settings.review.clone();
+    let pool = Arc::new(Semaphore::new(settings.concurrency));
+    let in_flight: Rc<RefCell<HashSet<ConversationId>>> = Rc::default();
+    let mut tick = tokio::time::interval(sweep_every(settings.after()));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tick.tick().await;
+        let free = pool.available_permits();
+        if free == 0 {
+            continue;
+        }
+        let busy = in_flight.borrow().len();
+        let limit = i64::try_from(free + busy).unwrap_or(i64::MAX);
+        let now = clock::now();
+        let due = match app
+            .store
+            .read(move |c| queries::reviews_due(c, now, limit))
+            .await
+        {
+            Ok(ids) => ids,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot look for reviews due");
+                continue;
+            }
+        };
+        for id in due {
+            if !in_flight.borrow_mut().insert(id) {
+                continue;
+            }
+            let Ok(permit) = pool.clone().try_acquire_owned() else {
+                in_flight.borrow_mut().remove(&id);
+                break;
+            };
+            let (app, registry, in_flight) = (app.clone(), registry.clone(), in_flight.clone());
+            actix_rt::spawn(async move {
+                if let Err(e) = review_one(&app, &registry, id).await {
+                    tracing::warn!(conversation_id = %id, error = %e, "review failed; it stays due");
+                }
+                in_flight.borrow_mut().remove(&id);
+                drop(permit);
+            });
+        }
+    }
+}
+
+/// What one review read, and the offline review made of it.
+struct Material {
+    due_at: chrono::NaiveDateTime,
+    input: ReviewInput,
+    offline: Review,
+    unchanged: bool,
+    follow_up: Option<AiFollowUp>,
+    assistant: Option<crate::domain::AssistantId>,
+}
+
+/// Reviews one conversation and hands the result to its actor.
+async fn review_one(
+    app: &AppContext,
+    registry: &Addr<ConversationRegistry>,
+    id: ConversationId,
+) -> AppResult<()> {
+    let inboxes = app.inboxes.clone();
+    let now = clock::now();
+    let material = app
+        .store
+        .read(move |c| {
+            let Some((row, messages)) = queries::review_material(c, id, MAX_MESSAGES)? else {
+                return Ok(None);
+            };
+            let Some(due_at) = row.review_due_at else {
+                return Ok(None);
+            };
+            let inbox = inboxes.for_conversation(&row.inbox_id);
+            let input = input_of(&row, &messages, now);
+            let offline = review(&input);
+            let unchanged = row
+                .review_record()
+                .is_some_and(|r| r.hash == offline.transcript_hash);
+            let follow_ups = &inbox.settings.follow_ups;
+            let follow_up = match follow_ups.enabled && !unchanged {
+                true => {
+                    let name = queries::contact(c, row.contact_id)?.and_then(|c| c.name);
+                    let after = chrono::Duration::seconds(
+                        i64::try_from(follow_ups.after_secs).unwrap_or(i64::MAX / 1_000_000),
+                    );
+                    suggest_follow_up(&input, after, name.as_deref()).map(|s| AiFollowUp {
+                        at: s.at,
+                        message: s.message,
+                        reason: s.reason,
+                    })
+                }
+                false => None,
+            };
+            let assistant = row.assistant_id.clone().or(Some(inbox.assistant.clone()));
+            Ok(Some(Material {
+                due_at,
+                input,
+                offline,
+                unchanged,
+                follow_up,
+                assistant,
+            }))
+        })
+        .await?;
+    let Some(m) = material else {
+        return Ok(());
+    };
+    let result = match m.unchanged {
+        true => None,
+        false => Some(Arc::new(judge(app, id, &m).await)),
+    };
+    let msg = StoreReview {
+        due_at: m.due_at,
+        review: result,
+    };
+    registry::ask(registry, id, msg).await?;
+    Ok(())
+}
+
+/// The review to store: the model's when the conversation's assistant is a language model
+/// and it answered well, else the offline one.
+async fn judge(app: &AppContext, id: ConversationId, m: &Material) -> ReviewResult {
+    let offline = &m.offline;
+    let mut result = ReviewResult {
+        quality_score: i32::from(offline.quality_score),
+        record: ReviewRecord {
+            summary: offline.summary.clone(),
+            rubric: offline.rubric.clone(),
+            reviewed_by: OFFLINE.to_owned(),
+            hash: offline.transcript_hash.clone(),
+            suggested_lead_stage: offline.lead_stage,
+        },
+        follow_up: m.follow_up.clone(),
+    };
+    let Some(assistant) = app.assistants.get_or_default(m.assistant.as_ref()) else {
+        return result;
+    };
+    let Some(llm) = assistant.llm.clone() else {
+        return result;
+    };
+    let (answer, usage) = llm.review(&m.input, offline).await;
+    if usage.requests > 0 {
+        let by = assistant.id().clone();
+        let write = app
+            .store
+            .write(move |c| queries::record_usage(c, id, &by, usage, clock::now()));
+        if let Err(e) = write.await {
+            tracing::warn!(conversation_id = %id, error = %e, "cannot record the tokens the review used");
+        }
+    }
+    match answer {
+        Ok(r) => {
+            result.quality_score = i32::from(r.quality_score);
+            result.record.summary = r.summary;
+            result.record.rubric = r.rubric;
+            result.record.reviewed_by = assistant.id().to_string();
+            result.record.suggested_lead_stage = r.lead_stage.or(offline.lead_stage);
+        }
+        Err(reason) => {
+            tracing::info!(conversation_id = %id, %reason, "the model's review failed; keeping the offline one");
+        }
+    }
+    result
+}
+
+/// The review's view of a conversation: its messages (system events kept for the hash),
+/// when it went to a person, and its status.
+fn input_of(
+    row: &crate::db::models::ConversationRow,
+    messages: &[ReviewedMessage],
+    now: chrono::NaiveDateTime,
+) -> ReviewInput {
+    let handoffs = messages
+        .iter()
+        .filter(|m| m.author == Author::System && is_handoff(m.payload.as_deref()))
+        .map(|m| m.sent_at)
+        .collect();
+    ReviewInput {
+        messages: messages
+            .iter()
+            .map(|m| ReviewMessage {
+                author: m.author,
+                text: m.body.clone(),
+                at: m.sent_at,
+            })
+            .collect(),
+        status: row.status,
+        handoffs,
+        resolved_at: row.resolved_at,
+        now,
+    }
+}
+
+/// Whether a system event's payload is a handoff to a person.
+fn is_handoff(payload: Option<&str>) -> bool {
+    payload
+        .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
+        .is_some_and(|v| v["event"] == "handed_off")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sweep_follows_the_delay_within_bounds() {
+        assert_eq!(
+            sweep_every(Duration::from_secs(1)),
+            Duration::from_millis(250)
+        );
+        assert_eq!(
+            sweep_every(Duration::from_millis(100)),
+            Duration::from_millis(200)
+        );
+        assert_eq!(
+            sweep_every(Duration::from_secs(600)),
+            Duration::from_secs(5)
+        );
+    }
+
+    #[test]
+    fn handoffs_are_read_from_system_events() {
+        assert!(is_handoff(Some(
+            r#"{"event":"handed_off","reason":"customer_asked"}"#
+        )));
+        assert!(!is_handoff(Some(r#"{"event":"closed"}"#)));
+        assert!(!is_handoff(Some("not json")));
+        assert!(!is_handoff(None));
+    }
+}
