@@ -1912,3 +1912,7 @@ mod tests {
         assert!(fx.contains(&Effect::HandoffRequested(reason)));
     }
 }
+
+#[cfg(test)]
+#[path = "conversation_follow_up_tests.rs"]
+mod follow_up_tests;

@@ -238,7 +238,147 @@ async fn a_question_left_unanswered_by_a_crash_is_answered_after_it(b: Backend) 
     server.kill9();
 }
 
+/// GETs `path` as `token` on a running server process.
+async fn get_json(client: &reqwest::Client, base: &str, token: &str, path: &str) -> Value {
+    let resp = client
+        .get(format!("{base}{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request");
+    let (s, body) = status_json(resp).await;
+    assert_eq!(s, 200, "{path}: {body}");
+    body
+}
+
+/// A review due while the server was down (killed with SIGKILL before it came due) happens
+/// after the restart: the due time is stored, not only a timer.
+async fn a_review_due_during_a_kill_9_happens_after_the_restart(b: Backend) {
+    let db = TestDb::new(b);
+    let receiver = FakeProvider::callback_receiver().await;
+    let config = write_config_with(
+        &db,
+        &receiver.callback_url(),
+        "review.toml",
+        "\n[review]\nafter_secs = 4\n",
+    );
+    let client = reqwest::Client::new();
+    let server = ServerProcess::start(&config, &[]);
+    let (s, ack) = post_signed(
+        &client,
+        &server.base,
+        &customer("rv1", "c1", "Hello, do you ship to Lisbon?"),
+    )
+    .await;
+    assert_eq!(s, 200, "{ack}");
+    let id = ack["conversation_id"].as_str().expect("id").to_owned();
+    let token = login(&client, &server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let c = get_json(
+        &client,
+        &server.base,
+        &token,
+        &format!("/api/conversations/{id}"),
+    )
+    .await;
+    assert!(c["reviewed_at"].is_null(), "not due yet: {c}");
+    server.kill9();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+
+    let server = ServerProcess::start(&config, &[]);
+    let token = login(&client, &server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let c = eventually(
+        "reviewed after the restart",
+        Duration::from_secs(15),
+        || async {
+            let c = get_json(
+                &client,
+                &server.base,
+                &token,
+                &format!("/api/conversations/{id}"),
+            )
+            .await;
+            (!c["reviewed_at"].is_null()).then_some(c)
+        },
+    )
+    .await;
+    assert!(
+        c["summary"].as_str().is_some_and(|s| s.contains("Lisbon")),
+        "{c}"
+    );
+    server.kill9();
+}
+
+/// An AI follow-up scheduled before a SIGKILL is sent after the restart.
+async fn an_ai_follow_up_survives_a_kill_9(b: Backend) {
+    let db = TestDb::new(b);
+    let receiver = FakeProvider::callback_receiver().await;
+    let config = write_config_with(
+        &db,
+        &receiver.callback_url(),
+        "follow-up.toml",
+        "auto_follow_up = true\nfollow_up_after_secs = 6\n\n[review]\nafter_secs = 1\n",
+    );
+    let client = reqwest::Client::new();
+    let server = ServerProcess::start(&config, &[]);
+    let (s, ack) = post_signed(
+        &client,
+        &server.base,
+        &customer("fu1", "c1", "I want to talk to a person"),
+    )
+    .await;
+    assert_eq!(s, 200, "{ack}");
+    let id = ack["conversation_id"].as_str().expect("id").to_owned();
+    let token = login(&client, &server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let resp = client
+        .post(format!("{}/api/conversations/{id}/messages", server.base))
+        .bearer_auth(&token)
+        .json(&json!({"text": "Which size do you need?"}))
+        .send()
+        .await
+        .expect("reply");
+    assert_eq!(resp.status().as_u16(), 201);
+    let c = eventually("scheduled", Duration::from_secs(15), || async {
+        let c = get_json(
+            &client,
+            &server.base,
+            &token,
+            &format!("/api/conversations/{id}"),
+        )
+        .await;
+        (c["follow_up"]["source"] == "ai").then_some(c)
+    })
+    .await;
+    let message = c["follow_up"]["message"]
+        .as_str()
+        .expect("message")
+        .to_owned();
+    server.kill9();
+
+    let server = ServerProcess::start(&config, &[]);
+    eventually(
+        "the follow-up is sent after the restart",
+        Duration::from_secs(20),
+        || async {
+            receiver
+                .accepted()
+                .iter()
+                .any(|r| r.json()["text"] == message.as_str())
+                .then_some(())
+        },
+    )
+    .await;
+    let sent = receiver
+        .accepted()
+        .iter()
+        .filter(|r| r.json()["text"] == message.as_str())
+        .count();
+    assert_eq!(sent, 1, "sent once");
+    server.kill9();
+}
+
 both_backends!(
     kill_9_loses_nothing_and_pending_work_resumes,
     a_question_left_unanswered_by_a_crash_is_answered_after_it,
+    a_review_due_during_a_kill_9_happens_after_the_restart,
+    an_ai_follow_up_survives_a_kill_9,
 );
