@@ -6,11 +6,12 @@
 use std::{num::NonZeroU32, time::Duration};
 
 use serde_json::{json, Value};
-use switchboard::config::{AutoFollowUps, ChannelSettings, Settings};
+use switchboard::config::{AutoFollowUps, ChannelSettings, Settings, TemplateSettings};
 
 use crate::{
     both_backends,
     helpers::{eventually, Backend, TestApp, CALLBACK_PATH},
+    whatsapp,
 };
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -201,7 +202,72 @@ async fn a_follow_up_due_outside_the_window_is_skipped_without_a_template(b: Bac
     assert!(app.conversation(&token, &id).await["follow_up"].is_null());
 }
 
+/// WhatsApp, due after the 24-hour window closed, with `follow_up_template`: the approved
+/// template goes instead, each parameter the customer's first name.
+async fn outside_the_window_the_follow_up_template_is_sent(b: Backend) {
+    let (app, graph) = whatsapp::start(b, |s| {
+        s.review.after_secs = 1;
+        let wa = s.inboxes.last_mut().expect("the wa inbox");
+        if let ChannelSettings::Whatsapp(w) = &mut wa.channel {
+            w.templates.push(TemplateSettings {
+                name: "checking_in".into(),
+                language: "en_US".into(),
+                body: "Hi {{1}}, are you still there? Reply to carry on.".into(),
+                parameters: vec!["first name".into()],
+                content_sid: None,
+            });
+        }
+        wa.follow_ups = AutoFollowUps {
+            enabled: true,
+            max: 2,
+            template: Some("checking_in".into()),
+            after_secs: 6,
+        };
+    })
+    .await;
+    let token = app.login().await;
+    // The customer wrote 23 h 59 min 56 s ago: the window closes in 4 seconds.
+    whatsapp::notify(
+        &app,
+        &whatsapp::notification(
+            vec![whatsapp::text("wamid.IN1", 86_396, whatsapp::HANDOFF)],
+            vec![],
+        ),
+    )
+    .await;
+    let id = whatsapp::the_conversation(&app, &token).await;
+    let (s, body) = app
+        .post(
+            &token,
+            &format!("/api/conversations/{id}/messages"),
+            &json!({"text": QUESTION}),
+        )
+        .await;
+    assert_eq!(s, 201, "{body}");
+    scheduled(&app, &token, &id).await;
+    has_note(
+        &app,
+        &token,
+        &id,
+        "AI follow-up triggered: the window had closed",
+    )
+    .await;
+    let sent = eventually("the template is sent", WAIT, || async {
+        let sent = whatsapp::sends(&graph, |b| b["type"] == "template");
+        (!sent.is_empty()).then_some(sent)
+    })
+    .await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let template = &sent[0]["template"];
+    assert_eq!(template["name"], "checking_in", "{template}");
+    assert_eq!(
+        template["components"][0]["parameters"][0]["text"], "Jörg",
+        "{template}"
+    );
+}
+
 both_backends!(
+    outside_the_window_the_follow_up_template_is_sent,
     an_ai_follow_up_is_scheduled_with_its_reason_and_sent_when_due,
     a_reply_or_an_agents_cancel_calls_the_follow_up_off,
     a_follow_up_due_outside_the_window_is_skipped_without_a_template,
