@@ -4,7 +4,7 @@
 
 import { api, convPath } from './api.js';
 import { $, h, show } from './dom.js';
-import { fullTime, parseTime, relTime, untilLabel } from './format.js';
+import { fullTime, parseTime, relTime } from './format.js';
 import { activeConv, state, upsertConversation } from './store.js';
 import { showError } from './ui.js';
 
@@ -101,8 +101,18 @@ export function renderFollowUpBanner(c) {
   show(banner, !!at);
   if (!at) return;
   const who = c.follow_up.source === 'ai' ? 'AI follow-up' : 'Follow-up';
-  $('#followup-banner-text').textContent = `${who} ${untilLabel(at)}`;
+  $('#followup-banner-text').textContent = `${who} ${inWords(at)}`;
   $('#followup-banner-text').title = `${fullTime(at)}${c.follow_up.reason ? `\n${c.follow_up.reason}` : ''}`;
+}
+
+/** "in 23 hours", "in 5 minutes", "in 2 days"; "due now" once the time has come. */
+function inWords(at) {
+  const mins = Math.round((at - new Date()) / 60000);
+  if (mins <= 0) return 'due now';
+  const n = (count, unit) => `in ${count} ${unit}${count === 1 ? '' : 's'}`;
+  if (mins < 60) return n(mins, 'minute');
+  if (mins < 48 * 60) return n(Math.round(mins / 60), 'hour');
+  return n(Math.round(mins / 1440), 'day');
 }
 
 async function cancelFromBanner() {

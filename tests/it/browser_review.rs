@@ -146,7 +146,7 @@ async fn the_review_and_the_follow_up_in_the_dashboard(backend: Backend) {
     dash.wait_for(
         &mut b,
         "the follow-up banner",
-        "!document.querySelector('#followup-banner').hidden && document.querySelector('#followup-banner-text').textContent.startsWith('AI follow-up in 23h')",
+        "!document.querySelector('#followup-banner').hidden && document.querySelector('#followup-banner-text').textContent.startsWith('AI follow-up in 23 hours')",
     )
     .await;
     let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
