@@ -146,17 +146,18 @@ fi
 
 if [[ "$WHAT" == reviews ]]; then
   # The same ingest and POST → frame runs with reviews never due during the run ([review]
-  # after_secs = 3600) and due all the time (every REVIEW_AFTER seconds after each
-  # conversation's latest message): reviews run beside ingest and must not slow it.
+  # after_secs = 3600) and due all the time: REVIEW_AFTER (1) second after each message, over
+  # CONTACTS (20,000) conversations each writing every 20 s at 1,000/s, so more reviews come
+  # due than the pool can make and it works the whole run. They must not slow ingest.
   for mode in none constant; do
-    if [ "$mode" = constant ]; then after="${REVIEW_AFTER:-2}"; else after=3600; fi
+    if [ "$mode" = constant ]; then after="${REVIEW_AFTER:-1}"; else after=3600; fi
     export EXTRA_TOML="
 [review]
 after_secs = $after
 concurrency = ${REVIEW_CONCURRENCY:-2}"
-    echo "== ingest with reviews $mode ($BACKEND): $RATE/s for ${DURATION}s, 2000 contacts"
+    echo "== ingest with reviews $mode ($BACKEND): $RATE/s for ${DURATION}s, ${CONTACTS:-20000} contacts"
     start_server "reviews-ingest-$mode"
-    "$LG" ingest $T $WARM_FLAG --pid "$SERVER_PID" --rate "$RATE" --duration "$DURATION" --contacts 2000
+    "$LG" ingest $T $WARM_FLAG --pid "$SERVER_PID" --rate "$RATE" --duration "$DURATION" --contacts "${CONTACTS:-20000}"
     stop_server
     reviewed=$(review_count "reviews-ingest-$mode")
     echo "reviews stored during the ingest run: $reviewed"
