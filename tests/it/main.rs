@@ -15,6 +15,7 @@ mod browser;
 mod cdp;
 mod cli;
 mod contacts;
+mod csat;
 mod engine;
 mod handoff_ack;
 mod hostile_text;
