@@ -457,6 +457,13 @@ async fn the_report_counts_averages_and_filters(b: Backend) {
     assert_eq!(resp.status().as_u16(), 401);
 }
 
+/// Where the README's screenshots are written.
+fn screenshots() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("docs")
+        .join("screenshots")
+}
+
 fn urlencode(s: &str) -> String {
     s.replace('+', "%2B").replace(':', "%3A")
 }
@@ -521,3 +528,120 @@ both_backends!(
     the_report_counts_averages_and_filters,
     the_widget_shows_stars_and_a_star_rates,
 );
+
+/// In a real browser: the widget's stars, a tap that rates, and the dashboard's chip, the
+/// "Resolved" card's score, the thread's event and the panel's stars that correct it.
+#[actix_rt::test]
+async fn the_stars_in_a_real_browser() {
+    use crate::{
+        browser::ONE_BROWSER,
+        cdp::{browser_available, Browser},
+        helpers::{ADMIN_EMAIL, ADMIN_PASSWORD},
+    };
+    if !browser_available() {
+        return;
+    }
+    let _one = ONE_BROWSER.lock().await;
+    let app = TestApp::spawn_with(Backend::Sqlite, csat_everywhere).await;
+    let admin = app.login().await;
+    let mut b = Browser::launch().await;
+    let dash = b.open(&format!("{}/", app.base), 1366, 800).await;
+    dash.type_text(&mut b, "#login-email", ADMIN_EMAIL).await;
+    dash.type_text(&mut b, "#login-password", ADMIN_PASSWORD)
+        .await;
+    dash.click(&mut b, "#login-submit").await;
+    dash.wait_for(&mut b, "the inbox", "document.querySelector('#conv-list') && !document.querySelector('#login-submit')?.offsetParent").await;
+
+    // A visitor asks for a person in the widget; the agent closes the conversation.
+    let shop = b.open(&format!("{}/demo", app.base), 1366, 800).await;
+    shop.click(&mut b, "#sb-widget-bubble").await;
+    shop.type_text(&mut b, "#sb-widget-input", "I want to talk to a human")
+        .await;
+    shop.press_enter(&mut b).await;
+    let id = eventually("the widget conversation", WAIT, || async {
+        let (_, list) = app.get(&admin, "/api/conversations?channel=widget").await;
+        list["items"][0]["id"].as_str().map(str::to_owned)
+    })
+    .await;
+    close(&app, &admin, &id).await;
+
+    // The widget shows five stars under the question; the fourth rates 4.
+    shop.wait_for(
+        &mut b,
+        "the survey's stars",
+        "document.querySelectorAll('.sb-csat .sb-csat-star').length === 5",
+    )
+    .await;
+    shop.screenshot(&mut b, &screenshots().join("csat-widget.png"))
+        .await;
+    shop.click(&mut b, ".sb-csat-star[data-score=\"4\"]").await;
+    let conv = rated(&app, &admin, &id, 4).await;
+    assert_eq!(conv["status"], "closed");
+    shop.wait_for(
+        &mut b,
+        "the stars spent",
+        "[...document.querySelectorAll('.sb-csat-star')].every(s => s.disabled)",
+    )
+    .await;
+    shop.assert_no_console_errors(&mut b, "rating in the widget")
+        .await;
+
+    // The dashboard: the list row's chip, the "Resolved" card, the event, the panel.
+    let item = format!(".conv-item[data-id=\"{id}\"]");
+    dash.wait_for(
+        &mut b,
+        "the list chip",
+        &format!("document.querySelector('{item} .conv-csat')?.textContent === '★ 4'"),
+    )
+    .await;
+    dash.click(&mut b, &item).await;
+    dash.wait_for(
+        &mut b,
+        "the score on the Resolved card",
+        "document.querySelector('.msg-system[data-event=\"closed\"] .csat-badge')?.textContent === '★ 4/5'",
+    )
+    .await;
+    dash.wait_for(
+        &mut b,
+        "the rating event",
+        "[...document.querySelectorAll('.msg-system[data-event=\"csat_received\"]')].some(e => e.textContent.includes('Customer rated 4/5'))",
+    )
+    .await;
+    dash.wait_for(
+        &mut b,
+        "four stars in the panel",
+        "document.querySelectorAll('#csat-section .csat-star.on').length === 4",
+    )
+    .await;
+    dash.eval(
+        &mut b,
+        "document.body.classList.contains('contact-open') || document.querySelector('#contact-toggle').click()",
+    )
+    .await;
+    dash.screenshot(&mut b, &screenshots().join("csat.png"))
+        .await;
+    // The agent corrects it to 2.
+    dash.click(&mut b, "#csat-section .csat-star[data-score=\"2\"]")
+        .await;
+    dash.wait_for(
+        &mut b,
+        "two stars in the panel",
+        "document.querySelectorAll('#csat-section .csat-star.on').length === 2",
+    )
+    .await;
+    rated(&app, &admin, &id, 2).await;
+    dash.wait_for(
+        &mut b,
+        "the correction in the thread",
+        "[...document.querySelectorAll('.msg-system[data-event=\"csat_set\"]')].some(e => e.textContent.includes('You set the satisfaction score to 2/5'))",
+    )
+    .await;
+    dash.wait_for(
+        &mut b,
+        "the card follows",
+        "document.querySelector('.msg-system[data-event=\"closed\"] .csat-badge')?.textContent === '★ 2/5'",
+    )
+    .await;
+    dash.assert_no_console_errors(&mut b, "the CSAT in the dashboard")
+        .await;
+}
