@@ -137,16 +137,6 @@ impl ConversationState {
     pub fn agent_may_reply(&self, now: NaiveDateTime, policy: &Policy) -> bool {
         self.free_form(now, policy, Sender::Agent).is_ok()
     }
-
-    /// Is a customer message at `now` the answer to this closing's satisfaction survey, if it
-    /// reads as a rating? Only while the conversation is closed, a survey went out and
-    /// [`CSAT_ANSWER_WINDOW`] has not passed since.
-    pub fn awaits_rating(&self, now: NaiveDateTime) -> bool {
-        self.status == Status::Closed
-            && self
-                .csat_requested_at
-                .is_some_and(|asked| now < asked + CSAT_ANSWER_WINDOW)
-    }
 }
 
 impl Default for ConversationState {
@@ -563,15 +553,7 @@ pub fn transition(s: &ConversationState, ev: &Event, now: NaiveDateTime, p: &Pol
                 schedule_ai_follow_up(&mut n, &mut fx, f, now, p);
             }
         }
-        Event::CsatSet { score, by } => {
-            if s.csat != *score {
-                n.csat = *score;
-                fx.push(Effect::SystemNote(Note::CsatSet {
-                    score: *score,
-                    by: *by,
-                }));
-            }
-        }
+        Event::CsatSet { score, by } => csat_rules::set_by_agent(&mut n, &mut fx, *score, *by),
     }
     Ok((n, fx))
 }

@@ -14,11 +14,36 @@
 use chrono::{Duration, NaiveDateTime};
 
 use super::{ConversationState, Effect, Policy};
-use crate::domain::{csat::CsatScore, notes::Note, types::Status};
+use crate::domain::{csat::CsatScore, ids::AgentId, notes::Note, types::Status};
 
 /// How long after the survey a rating still counts as its answer (AI.md §5: never past
 /// 24 hours, like the window it was sent in).
 pub const CSAT_ANSWER_WINDOW: Duration = Duration::hours(24);
+
+impl ConversationState {
+    /// Is a customer message at `now` the answer to this closing's satisfaction survey, if it
+    /// reads as a rating? Only while the conversation is closed, a survey went out and
+    /// [`CSAT_ANSWER_WINDOW`] has not passed since.
+    pub fn awaits_rating(&self, now: NaiveDateTime) -> bool {
+        self.status == Status::Closed
+            && self
+                .csat_requested_at
+                .is_some_and(|asked| now < asked + CSAT_ANSWER_WINDOW)
+    }
+}
+
+/// An agent sets, corrects or clears the score; the thread says so (unless nothing changed).
+pub(super) fn set_by_agent(
+    n: &mut ConversationState,
+    fx: &mut Vec<Effect>,
+    score: Option<CsatScore>,
+    by: AgentId,
+) {
+    if n.csat != score {
+        n.csat = score;
+        fx.push(Effect::SystemNote(Note::CsatSet { score, by }));
+    }
+}
 
 /// The customer answered the survey with `score`: stored, the wait ends, nothing reopens.
 /// The message still opens the customer's window (it is theirs).
