@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduces the figures in BENCHMARKS.md on this machine.
-#   bench/run.sh sqlite|postgres [ingest|crash|latency|actors|list|idle|llm|all]
+#   bench/run.sh sqlite|postgres [ingest|crash|latency|actors|list|idle|llm|reviews|all]
 # The server and the load generator run on the same machine over loopback (release builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,6 +52,13 @@ TOML
   SERVER_PID=$!
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && return; sleep 0.1; done
   echo "server did not start"; cat "$WORK/$run/server.log"; exit 1
+}
+review_count() { # $1 = run name: conversations reviewed in that run's database
+  if [ "$BACKEND" = postgres ]; then
+    psql "$DB_URL" -tAc "SELECT count(*) FROM conversations WHERE reviewed_at IS NOT NULL"
+  else
+    python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM conversations WHERE reviewed_at IS NOT NULL').fetchone()[0])" "$WORK/$1/switchboard.db"
+  fi
 }
 stop_server() { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; }
 LG="$BIN/loadgen"
@@ -135,6 +142,32 @@ concurrency = 64"
   done
   unset EXTRA_TOML
   tail -1 "$WORK/llm-standin.log" || true
+fi
+
+if [[ "$WHAT" == reviews ]]; then
+  # The same ingest and POST → frame runs with reviews never due during the run ([review]
+  # after_secs = 3600) and due all the time: REVIEW_AFTER (1) second after each message, over
+  # CONTACTS (20,000) conversations each writing every 20 s at 1,000/s, so more reviews come
+  # due than the pool can make and it works the whole run. They must not slow ingest.
+  for mode in none constant; do
+    if [ "$mode" = constant ]; then after="${REVIEW_AFTER:-1}"; else after=3600; fi
+    export EXTRA_TOML="
+[review]
+after_secs = $after
+concurrency = ${REVIEW_CONCURRENCY:-2}"
+    echo "== ingest with reviews $mode ($BACKEND): $RATE/s for ${DURATION}s, ${CONTACTS:-20000} contacts"
+    start_server "reviews-ingest-$mode"
+    "$LG" ingest $T $WARM_FLAG --pid "$SERVER_PID" --rate "$RATE" --duration "$DURATION" --contacts "${CONTACTS:-20000}"
+    stop_server
+    reviewed=$(review_count "reviews-ingest-$mode")
+    echo "reviews stored during the ingest run: $reviewed"
+    echo "== POST → agent websocket with reviews $mode ($BACKEND): 200/s to 10 agents, 20 s"
+    start_server "reviews-latency-$mode"
+    "$LG" ws-latency $T $WARM_FLAG --pid "$SERVER_PID" --rate 200 --agents 10 --duration 20
+    stop_server
+    echo "reviews stored during the latency run: $(review_count "reviews-latency-$mode")"
+  done
+  unset EXTRA_TOML
 fi
 
 if [[ "$WHAT" == idle || "$WHAT" == all ]]; then

@@ -11,10 +11,16 @@
 //! which stores it only if no new message made another review due meanwhile. A review whose
 //! transcript hash equals the stored one is not made again: only the due time is cleared.
 
-use std::{cell::RefCell, collections::HashSet, rc::Rc, sync::Arc, time::Duration};
+use std::{
+    cell::RefCell,
+    collections::{HashMap, HashSet},
+    rc::Rc,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use actix::Addr;
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 
 use crate::{
     actors::{
@@ -53,20 +59,32 @@ fn sweep_every(after: Duration) -> Duration {
     (after / 4).clamp(Duration::from_millis(200), Duration::from_secs(5))
 }
 
+/// A review that failed (the database or the actor refused) is not tried again for this long,
+/// so it cannot crowd the conversations due after it out of the sweep.
+const RETRY_AFTER: Duration = Duration::from_secs(30);
+
 async fn run(app: Arc<AppContext>, registry: Addr<ConversationRegistry>) {
     let settings = app.settings.review.clone();
     let pool = Arc::new(Semaphore::new(settings.concurrency));
     let in_flight: Rc<RefCell<HashSet<ConversationId>>> = Rc::default();
+    let failed: Rc<RefCell<HashMap<ConversationId, Instant>>> = Rc::default();
+    // A finished review sweeps again at once: a backlog drains as fast as the pool works,
+    // not one batch per tick.
+    let finished = Rc::new(Notify::new());
     let mut tick = tokio::time::interval(sweep_every(settings.after()));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = finished.notified() => {}
+        }
         let free = pool.available_permits();
         if free == 0 {
             continue;
         }
-        let busy = in_flight.borrow().len();
-        let limit = i64::try_from(free + busy).unwrap_or(i64::MAX);
+        failed.borrow_mut().retain(|_, at| at.elapsed() < RETRY_AFTER);
+        let skip = in_flight.borrow().len() + failed.borrow().len();
+        let limit = i64::try_from((free + skip).min(10_000)).unwrap_or(i64::MAX);
         let now = clock::now();
         let due = match app
             .store
@@ -80,17 +98,22 @@ async fn run(app: Arc<AppContext>, registry: Addr<ConversationRegistry>) {
             }
         };
         for id in due {
-            if !in_flight.borrow_mut().insert(id) {
+            if failed.borrow().contains_key(&id) || !in_flight.borrow_mut().insert(id) {
                 continue;
             }
             let Ok(permit) = pool.clone().try_acquire_owned() else {
                 in_flight.borrow_mut().remove(&id);
                 break;
             };
-            let (app, registry, in_flight) = (app.clone(), registry.clone(), in_flight.clone());
+            let (app, registry) = (app.clone(), registry.clone());
+            let (in_flight, failed, finished) = (in_flight.clone(), failed.clone(), finished.clone());
             actix_rt::spawn(async move {
-                if let Err(e) = review_one(&app, &registry, id).await {
-                    tracing::warn!(conversation_id = %id, error = %e, "review failed; it stays due");
+                match review_one(&app, &registry, id).await {
+                    Ok(()) => finished.notify_one(),
+                    Err(e) => {
+                        tracing::warn!(conversation_id = %id, error = %e, "review failed; it stays due");
+                        failed.borrow_mut().insert(id, Instant::now());
+                    }
                 }
                 in_flight.borrow_mut().remove(&id);
                 drop(permit);

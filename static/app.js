@@ -25,6 +25,7 @@
 import { $, hydrateIcons } from './js/dom.js';
 import { bindComposer } from './js/composer.js';
 import { bindContact, renderFollowUp } from './js/contact.js';
+import { bindReview, renderFollowUpBanner } from './js/review.js';
 import { bindList, refreshListTimes, reloadList } from './js/list.js';
 import { applyStatus, applyUpdate, bindMessages, removeMessage } from './js/messages.js';
 import { keepAlive, listen, reconnectIfClosed } from './js/realtime.js';
@@ -101,7 +102,10 @@ function reloadEverything() {
 /** Relative times age: refresh their text in place every half minute. */
 function refreshTimes() {
   refreshListTimes();
-  if (activeConv()) renderFollowUp(activeConv());
+  if (activeConv()) {
+    renderFollowUp(activeConv());
+    renderFollowUpBanner(activeConv());
+  }
 }
 
 function bindEvents() {
@@ -113,6 +117,7 @@ function bindEvents() {
   bindMessages();
   bindComposer();
   bindContact();
+  bindReview();
 
   // Popovers close on an outside click or Escape.
   document.addEventListener('click', (e) => {

@@ -525,3 +525,38 @@ fn the_knowledge_base_variable_sets_the_first_assistants() {
         Some("kb.toml".into())
     );
 }
+
+#[test]
+fn review_and_follow_up_settings_have_defaults_and_are_checked() {
+    let s = load(GOOD);
+    assert_eq!(s.review.after_secs, 600);
+    assert!(!s.review.hide_unreviewed);
+    assert_eq!(s.inboxes[0].follow_ups, AutoFollowUps::default());
+    assert!(!s.inboxes[0].csat);
+
+    let s = load(&format!(
+        "{GOOD}auto_follow_up = true\nmax_follow_ups = 3\nfollow_up_after_secs = 60\ncsat = true\n[review]\nafter_secs = 1\nhide_unreviewed = true\n"
+    ));
+    assert_eq!(s.review.after_secs, 1);
+    assert!(s.review.hide_unreviewed);
+    let f = &s.inboxes[0].follow_ups;
+    assert!(f.enabled && f.max == 3 && f.after_secs == 60 && f.template.is_none());
+    assert!(s.inboxes[0].csat);
+
+    for (extra, key) in [
+        ("[review]\nafter_secs = 0\n", "review.after_secs"),
+        ("[review]\nconcurrency = 0\n", "review.concurrency"),
+        ("max_follow_ups = 0\n", "inbox[0].max_follow_ups"),
+        (
+            "follow_up_after_secs = 0\n",
+            "inbox[0].follow_up_after_secs",
+        ),
+        (
+            "follow_up_template = \"nope\"\n",
+            "inbox[0].follow_up_template",
+        ),
+    ] {
+        let e = refused(&format!("{GOOD}{extra}"));
+        assert!(e.contains(key), "{extra}: {e}");
+    }
+}

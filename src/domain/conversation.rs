@@ -1943,3 +1943,7 @@ mod tests {
 #[cfg(test)]
 #[path = "conversation_csat_tests.rs"]
 mod csat_tests;
+
+#[cfg(test)]
+#[path = "conversation_follow_up_tests.rs"]
+mod follow_up_tests;

@@ -46,6 +46,7 @@ const ASSETS: &[Asset] = &[
     module!("message.js"),
     module!("messages.js"),
     module!("realtime.js"),
+    module!("review.js"),
     module!("session.js"),
     module!("store.js"),
     module!("thread.js"),

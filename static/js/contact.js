@@ -6,6 +6,7 @@ import { $, $$, h, show } from './dom.js';
 import { avatar, channelInfo, displayName, fullTime, parseTime, untilLabel } from './format.js';
 import { bindCsat, renderCsat } from './csat.js';
 import { bindMemories, conversationChanged, forgetMemories } from './memories.js';
+import { renderReview } from './review.js';
 import { activeConv, state, upsertConversation } from './store.js';
 import { narrow, setView, showError, toast } from './ui.js';
 
@@ -51,6 +52,7 @@ export function renderContact(c, old) {
   $('#lead-stage').value = c.lead_stage || '';
   renderFollowUp(c);
   renderCsat(c);
+  renderReview(c);
   conversationChanged(c, old);
   if (old && old.contact?.id !== c.contact?.id) loadContactHistory(c);
 }
@@ -117,8 +119,11 @@ export function renderFollowUp(c) {
   const at = parseTime(c.follow_up?.at);
   show(box, !!at);
   if (!at) return;
-  $('#followup-when').textContent = `${fullTime(at)} (${untilLabel(at)})`;
+  const who = c.follow_up.source === 'ai' ? 'AI · ' : '';
+  $('#followup-when').textContent = `${who}${fullTime(at)} (${untilLabel(at)})`;
   $('#followup-reason-text').textContent = c.follow_up.reason || '';
+  $('#followup-message').textContent = c.follow_up.message ? `Will send: \u201c${c.follow_up.message}\u201d` : '';
+  show($('#followup-message'), !!c.follow_up.message);
 }
 
 async function scheduleFollowUp(body) {

@@ -4,8 +4,9 @@
 import { api } from './api.js';
 import { $, $$, debounce, h, icon, show } from './dom.js';
 import { csatChip } from './csat.js';
-import { channelInfo, avatar, displayName, fullTime, parseTime, relTime, timeKey } from './format.js';
+import { channelInfo, avatar, displayName, fullTime, parseTime, relTime, timeKey, untilLabel } from './format.js';
 import { addToList, agentName, clearList, on, setListQuery, state, upsertConversation } from './store.js';
+import { scoreChip } from './review.js';
 import { showError } from './ui.js';
 
 const LIST_PAGE = 50;
@@ -38,6 +39,7 @@ function listParams(after) {
   if (state.from) p.set('from', state.from);
   if (state.to) p.set('to', state.to);
   if (state.assistant) p.set('assistant', state.assistant);
+  if (state.dashboard.hide_unreviewed) p.set('reviewed', 'true');
   if (after) p.set('cursor', after);
   return p;
 }
@@ -181,7 +183,9 @@ function convItem(c) {
       h('span', { class: `conv-status status-${c.status}`, text: c.status }),
       c.needs_reply && h('span', { class: 'conv-needs-reply', text: 'Needs reply' }),
       csatChip(c),
-      c.follow_up && h('span', { class: 'conv-followup', title: `Follow-up ${fullTime(parseTime(c.follow_up.at))}` }, icon('clock', 'icon icon-xs')),
+      c.follow_up && h('span', { class: 'conv-followup', title: `${c.follow_up.source === 'ai' ? 'AI follow-up' : 'Follow-up'} ${fullTime(parseTime(c.follow_up.at))}` },
+        icon('clock', 'icon icon-xs'), h('span', { text: untilLabel(parseTime(c.follow_up.at)) })),
+      scoreChip(c),
       h('span', { class: 'conv-assignee', dir: 'auto', text: c.assignee_id ? agentName(c.assignee_id) : '' }))));
 }
 

@@ -78,6 +78,11 @@ function systemEvent(p) {
       return by ? [actor(by, { start: true }), ' cancelled the follow-up'] : ['The follow-up was cancelled'];
     case 'follow_up_due':
       return withReason(['Follow-up due'], p.reason);
+    case 'ai_follow_up_scheduled': {
+      const at = parseTime(p.at);
+      if (!at) return null;
+      return withReason(['AI scheduled a follow-up for ', whenLabel(at)], p.reason);
+    }
     default:
       return csatEvent(p, actor);
   }

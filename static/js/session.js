@@ -4,7 +4,7 @@ import { api } from './api.js';
 import { $, show } from './dom.js';
 import { reloadList } from './list.js';
 import { connectWs } from './realtime.js';
-import { TOKEN_KEY, endSession, setAgents, setAssistants, setInboxes, setMe, setToken, state } from './store.js';
+import { TOKEN_KEY, endSession, setAgents, setAssistants, setDashboard, setInboxes, setMe, setToken, state } from './store.js';
 import { route } from './thread.js';
 import { loadHandoffs, refreshBadge } from './topbar.js';
 import { showError } from './ui.js';
@@ -72,7 +72,9 @@ async function logout() {
 export async function startApp() {
   show($('#login-view'), false);
   show($('#app-view'), true);
-  if (!state.me) setMe((await api('GET', '/api/auth/me')).agent);
+  const me = await api('GET', '/api/auth/me');
+  setMe(me.agent);
+  setDashboard(me.dashboard);
   $('#me-name').textContent = state.me.name;
   loadHandoffs();
   connectWs();

@@ -33,6 +33,7 @@ export const state = {
   activeId: null, // the open conversation
   viewers: new Map(), // conversation id → [agent ids]
   typers: new Map(), // conversation id → Map(agent id → {name, until})
+  dashboard: { hide_unreviewed: false, review_after_secs: 600 }, // the server's [review] settings
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -75,6 +76,8 @@ function matchesFilter(c) {
     default: break;
   }
   if (state.assistant && c.assistant_id !== state.assistant) return false;
+  // [review] hide_unreviewed: a conversation appears once it has been analysed.
+  if (state.dashboard.hide_unreviewed && !c.reviewed_at) return false;
   const day = (c.last_message_at || c.created_at || '').slice(0, 10);
   if (state.from && day < state.from) return false;
   if (state.to && day > state.to) return false;
@@ -98,6 +101,10 @@ export function setToken(token) {
 
 export function setMe(me) {
   state.me = me;
+}
+
+export function setDashboard(dashboard) {
+  if (dashboard) state.dashboard = dashboard;
 }
 
 export function setSeesAll(seesAll) {

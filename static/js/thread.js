@@ -8,6 +8,7 @@ import { avatar, bdi, channelInfo, displayName, isolate } from './format.js';
 import { renderComposer, saveDraft } from './composer.js';
 import { forgetHistory, loadContactHistory, renderContact, renderContactEmpty } from './contact.js';
 import { renderList } from './list.js';
+import { renderFollowUpBanner, renderThreadScore } from './review.js';
 import {
   THREAD_PAGE, addMessage, beginThread, keepOnlyPending, renderNamedMessages, resetMessages, showFirstPage,
 } from './messages.js';
@@ -155,6 +156,8 @@ export async function reloadThread() {
 /** Re-renders everything around the messages of the open conversation after it changed. */
 function renderActive(c, old) {
   renderThreadHeader(c);
+  renderThreadScore(c);
+  renderFollowUpBanner(c);
   renderComposer(c);
   renderContact(c, old);
   renderTyping();

@@ -25,7 +25,10 @@ struct Llm {
 
 /// Settings of an `llm` assistant `sales` pointed at `url`, with `extra` keys set or
 /// replacing the defaults below; then a knowledge-base assistant `faq`.
-fn sales_assistant(url: &str, extra: &str) -> Vec<switchboard::config::AssistantSettings> {
+pub(crate) fn sales_assistant(
+    url: &str,
+    extra: &str,
+) -> Vec<switchboard::config::AssistantSettings> {
     let defaults = [
         ("timeout_secs", "2".to_owned()),
         ("debounce_ms", "0".to_owned()),
@@ -68,7 +71,7 @@ async fn with_llm_and(b: Backend, extra: &str, customize: impl FnOnce(&mut Setti
 
 /// A Chat Completions answer whose content is `content` (a JSON object as the model wrote
 /// it), reporting 120 prompt and 30 completion tokens.
-fn completion(content: Value) -> Reply {
+pub(crate) fn completion(content: Value) -> Reply {
     completion_text(&content.to_string())
 }
 

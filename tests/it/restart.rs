@@ -238,7 +238,140 @@ async fn a_question_left_unanswered_by_a_crash_is_answered_after_it(b: Backend) 
     server.kill9();
 }
 
+/// GETs `path` as `token` on a running server process.
+async fn get_json(client: &reqwest::Client, base: &str, token: &str, path: &str) -> Value {
+    let resp = client
+        .get(format!("{base}{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request");
+    let (s, body) = status_json(resp).await;
+    assert_eq!(s, 200, "{path}: {body}");
+    body
+}
+
+/// A server started on `extra` settings, one customer message in, and an admin's token.
+struct Started {
+    _db: TestDb,
+    receiver: FakeProvider,
+    config: std::path::PathBuf,
+    client: reqwest::Client,
+    server: ServerProcess,
+    id: String,
+    token: String,
+}
+
+impl Started {
+    async fn with(b: Backend, extra: &str, text: &str) -> Started {
+        let db = TestDb::new(b);
+        let receiver = FakeProvider::callback_receiver().await;
+        let config = write_config_with(&db, &receiver.callback_url(), "extra.toml", extra);
+        let client = reqwest::Client::new();
+        let server = ServerProcess::start(&config, &[]);
+        let (s, ack) = post_signed(&client, &server.base, &customer("x1", "c1", text)).await;
+        assert_eq!(s, 200, "{ack}");
+        let id = ack["conversation_id"].as_str().expect("id").to_owned();
+        let token = login(&client, &server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        Started {
+            _db: db,
+            receiver,
+            config,
+            client,
+            server,
+            id,
+            token,
+        }
+    }
+
+    /// SIGKILL, then the same configuration and database again.
+    async fn kill_9_and_restart(&mut self, pause: Duration) {
+        self.server.child.kill().expect("kill -9");
+        let _ = self.server.child.wait();
+        tokio::time::sleep(pause).await;
+        self.server = ServerProcess::start(&self.config, &[]);
+        self.token = login(&self.client, &self.server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    }
+
+    async fn conversation(&self) -> Value {
+        let path = format!("/api/conversations/{}", self.id);
+        get_json(&self.client, &self.server.base, &self.token, &path).await
+    }
+}
+
+/// A review due while the server was down (killed with SIGKILL before it came due) happens
+/// after the restart: the due time is stored, not only a timer.
+async fn a_review_due_during_a_kill_9_happens_after_the_restart(b: Backend) {
+    let mut run = Started::with(
+        b,
+        "\n[review]\nafter_secs = 4\n",
+        "Hello, do you ship to Lisbon?",
+    )
+    .await;
+    let c = run.conversation().await;
+    assert!(c["reviewed_at"].is_null(), "not due yet: {c}");
+    run.kill_9_and_restart(Duration::from_secs(5)).await;
+    let c = eventually(
+        "reviewed after the restart",
+        Duration::from_secs(15),
+        || async {
+            let c = run.conversation().await;
+            (!c["reviewed_at"].is_null()).then_some(c)
+        },
+    )
+    .await;
+    assert!(
+        c["summary"].as_str().is_some_and(|s| s.contains("Lisbon")),
+        "{c}"
+    );
+}
+
+/// An AI follow-up scheduled before a SIGKILL is sent after the restart, once.
+async fn an_ai_follow_up_survives_a_kill_9(b: Backend) {
+    let extra = "auto_follow_up = true\nfollow_up_after_secs = 6\n\n[review]\nafter_secs = 1\n";
+    let mut run = Started::with(b, extra, "I want to talk to a person").await;
+    let resp = run
+        .client
+        .post(format!(
+            "{}/api/conversations/{}/messages",
+            run.server.base, run.id
+        ))
+        .bearer_auth(&run.token)
+        .json(&json!({"text": "Which size do you need?"}))
+        .send()
+        .await
+        .expect("reply");
+    assert_eq!(resp.status().as_u16(), 201);
+    let c = eventually("scheduled", Duration::from_secs(15), || async {
+        let c = run.conversation().await;
+        (c["follow_up"]["source"] == "ai").then_some(c)
+    })
+    .await;
+    let message = c["follow_up"]["message"]
+        .as_str()
+        .expect("message")
+        .to_owned();
+    run.kill_9_and_restart(Duration::ZERO).await;
+    let sent = || {
+        run.receiver
+            .accepted()
+            .iter()
+            .filter(|r| r.json()["text"] == message.as_str())
+            .count()
+    };
+    eventually(
+        "the follow-up is sent after the restart",
+        Duration::from_secs(20),
+        || async { (sent() > 0).then_some(()) },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(sent(), 1, "sent once");
+}
+
 both_backends!(
     kill_9_loses_nothing_and_pending_work_resumes,
     a_question_left_unanswered_by_a_crash_is_answered_after_it,
+    a_review_due_during_a_kill_9_happens_after_the_restart,
+    an_ai_follow_up_survives_a_kill_9,
 );

@@ -377,7 +377,8 @@ mod tests {
     #[test]
     fn reviews_off_the_schema_are_refused() {
         let offline = review(&input());
-        let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+        type Edit = Box<dyn Fn(&mut Value)>;
+        let cases: Vec<(&str, Edit)> = vec![
             (
                 "score over weight",
                 Box::new(|v| v["rubric"][5]["score"] = json!(11)),

@@ -436,21 +436,37 @@ fn ws_url(base: &str, token: &str) -> String {
     )
 }
 
+/// How long agents' sockets keep reading after the last frame, or after the run.
+const READERS_LINGER: Duration = Duration::from_secs(5);
+
 async fn ws_latency(t: Target, rate: u64, agents: usize, duration: u64, contacts: u64) -> Res<()> {
     let token = login(&t).await?;
     let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let hist = Arc::new(Mutex::new(histogram()));
     let received = Arc::new(AtomicU64::new(0));
+    let ended: Arc<std::sync::OnceLock<Instant>> = Arc::default();
     let mut readers = Vec::new();
     for _ in 0..agents {
         let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(&t.base, &token))
             .await
             .map_err(|e| e.to_string())?;
         let (sent, hist, received) = (sent.clone(), hist.clone(), received.clone());
+        let ended = ended.clone();
         readers.push(tokio::spawn(async move {
-            while let Ok(Some(Ok(msg))) =
-                tokio::time::timeout(Duration::from_secs(5), ws.next()).await
-            {
+            // Until 5 s without a frame, or 5 s after the run: other pushes (reviews, say)
+            // may never fall silent.
+            let mut last = Instant::now();
+            loop {
+                let late = ended.get().is_some_and(|t| t.elapsed() > READERS_LINGER);
+                if late || last.elapsed() > READERS_LINGER {
+                    break;
+                }
+                let msg = match tokio::time::timeout(Duration::from_millis(500), ws.next()).await {
+                    Ok(Some(Ok(msg))) => msg,
+                    Ok(_) => break,
+                    Err(_) => continue,
+                };
+                last = Instant::now();
                 let Message::Text(text) = msg else { continue };
                 // Cheap filter before parsing: only customer messages carry our tags.
                 if !text.contains("\"message.created\"") {
@@ -500,6 +516,7 @@ async fn ws_latency(t: Target, rate: u64, agents: usize, duration: u64, contacts
         }
     })
     .await;
+    let _ = ended.set(Instant::now());
     for r in readers {
         let _ = r.await;
     }

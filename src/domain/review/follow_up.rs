@@ -119,3 +119,155 @@ fn follow_up_text(language: Language, name: Option<&str>) -> String {
         ),
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn t(min: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2026, 11, 30)
+            .unwrap()
+            .and_hms_opt(9, min, 0)
+            .unwrap()
+    }
+
+    fn input(status: Status, turns: &[(Author, &str)]) -> ReviewInput {
+        ReviewInput {
+            messages: turns
+                .iter()
+                .zip(0..)
+                .map(|((author, text), i)| ReviewMessage {
+                    author: *author,
+                    text: (*text).to_owned(),
+                    at: t(i),
+                })
+                .collect(),
+            status,
+            handoffs: vec![],
+            resolved_at: None,
+            now: t(30),
+        }
+    }
+
+    #[test]
+    fn follow_up_when_our_last_message_asked_or_promised_and_the_customer_is_quiet() {
+        use Author::*;
+        let after = chrono::Duration::hours(23);
+        // (case, status, turns, expected reason start or None)
+        type Case<'a> = (&'a str, Status, Vec<(Author, &'a str)>, Option<&'a str>);
+        let cases: [Case<'_>; 7] = [
+            (
+                "we asked",
+                Status::Human,
+                vec![
+                    (Customer, "my order is late"),
+                    (Agent, "Could you send me the order number?"),
+                ],
+                Some("our last message asked"),
+            ),
+            (
+                "we promised",
+                Status::Human,
+                vec![
+                    (Customer, "my order is late"),
+                    (Agent, "I'll check with the warehouse and get back to you"),
+                ],
+                Some("our last message promised"),
+            ),
+            (
+                "the assistant asked",
+                Status::Bot,
+                vec![
+                    (Customer, "hi"),
+                    (Assistant, "Hello! What size do you need?"),
+                ],
+                Some("our last message asked"),
+            ),
+            (
+                "the customer answered",
+                Status::Human,
+                vec![(Agent, "Which size?"), (Customer, "M")],
+                None,
+            ),
+            (
+                "nothing asked",
+                Status::Human,
+                vec![(Customer, "thanks"), (Agent, "You're welcome.")],
+                None,
+            ),
+            (
+                "closed",
+                Status::Closed,
+                vec![(Customer, "hi"), (Agent, "Anything else?")],
+                None,
+            ),
+            ("empty", Status::Bot, vec![], None),
+        ];
+        for (case, status, turns, expected) in cases {
+            let s = suggest_follow_up(&input(status, &turns), after, Some("Ana Lima"));
+            match expected {
+                None => assert!(s.is_none(), "{case}: {s:?}"),
+                Some(start) => {
+                    let s = s.unwrap_or_else(|| panic!("{case}"));
+                    assert!(s.reason.starts_with(start), "{case}: {}", s.reason);
+                    assert_eq!(
+                        s.at,
+                        t(u32::try_from(turns.len()).unwrap() - 1) + after,
+                        "{case}"
+                    );
+                    assert!(s.message.starts_with("Hi Ana,"), "{case}: {}", s.message);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_follow_up_is_written_in_the_customers_language() {
+        use Author::*;
+        let after = chrono::Duration::hours(1);
+        let es = input(
+            Status::Human,
+            &[
+                (Customer, "Hola, necesito ayuda con mi pedido"),
+                (Agent, "¿Cuál es el número?"),
+            ],
+        );
+        let pt = input(
+            Status::Human,
+            &[
+                (Customer, "Olá, não recebi o meu pedido"),
+                (Agent, "Qual é o número?"),
+            ],
+        );
+        let en = input(
+            Status::Human,
+            &[
+                (Customer, "Hello, where is my parcel"),
+                (Agent, "What is the number?"),
+            ],
+        );
+        assert!(suggest_follow_up(&es, after, None)
+            .unwrap()
+            .message
+            .starts_with("Hola,"));
+        assert!(suggest_follow_up(&pt, after, None)
+            .unwrap()
+            .message
+            .starts_with("Olá,"));
+        assert!(suggest_follow_up(&en, after, None)
+            .unwrap()
+            .message
+            .starts_with("Hi,"));
+        // A long quote is cut in the reason.
+        let long = "Could you tell me ".to_owned() + &"more ".repeat(60) + "?";
+        let s = suggest_follow_up(
+            &input(Status::Human, &[(Customer, "hi"), (Agent, long.as_str())]),
+            after,
+            None,
+        )
+        .unwrap();
+        assert!(s.reason.chars().count() < 200, "{}", s.reason);
+    }
+}
