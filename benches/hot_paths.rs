@@ -18,10 +18,12 @@ fn state_machine(c: &mut Criterion) {
     let plain = Event::CustomerMessage {
         text: "Where is my order? It was due yesterday.".into(),
         at: now,
+        rating: None,
     };
     let handoff = Event::CustomerMessage {
         text: "ok then, agent se baat karao please".into(),
         at: now,
+        rating: None,
     };
     c.bench_function("transition: customer message (no handoff phrase)", |b| {
         b.iter(|| transition(black_box(&state), black_box(&plain), now, &policy))

@@ -231,6 +231,11 @@ pub struct VisitorMessage {
     pub author: Author,
     pub text: String,
     pub sent_at: chrono::NaiveDateTime,
+    /// What the widget shows besides the text: `{"automatic": "csat_survey"}` for the
+    /// satisfaction survey (five stars); left out otherwise (see
+    /// [`crate::providers::widget::visitor_payload`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload: Option<serde_json::Value>,
 }
 
 /// What the widget's socket sends to a visitor.

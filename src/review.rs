@@ -82,7 +82,9 @@ async fn run(app: Arc<AppContext>, registry: Addr<ConversationRegistry>) {
         if free == 0 {
             continue;
         }
-        failed.borrow_mut().retain(|_, at| at.elapsed() < RETRY_AFTER);
+        failed
+            .borrow_mut()
+            .retain(|_, at| at.elapsed() < RETRY_AFTER);
         let skip = in_flight.borrow().len() + failed.borrow().len();
         let limit = i64::try_from((free + skip).min(10_000)).unwrap_or(i64::MAX);
         let now = clock::now();
@@ -106,7 +108,8 @@ async fn run(app: Arc<AppContext>, registry: Addr<ConversationRegistry>) {
                 break;
             };
             let (app, registry) = (app.clone(), registry.clone());
-            let (in_flight, failed, finished) = (in_flight.clone(), failed.clone(), finished.clone());
+            let (in_flight, failed, finished) =
+                (in_flight.clone(), failed.clone(), finished.clone());
             actix_rt::spawn(async move {
                 match review_one(&app, &registry, id).await {
                     Ok(()) => finished.notify_one(),

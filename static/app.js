@@ -17,6 +17,7 @@
 //   js/message.js   one message: bubble, attachments, system events
 //   js/composer.js  replies, notes, SMS parts, templates
 //   js/contact.js   the contact panel
+//   js/csat.js      satisfaction: list chip, thread events, the panel's stars
 //   js/topbar.js    badge, availability, handoff bell
 //   js/session.js   sign in and out, start
 //   js/ui.js        toasts, confirmation, panes

@@ -312,6 +312,9 @@
     var node = messageEl(m.author, m.text, m.sent_at);
     node.setAttribute('data-id', m.id);
     state.seen[m.id] = node;
+    // Once the visitor writes again, an earlier survey's stars are spent.
+    if (m.author === 'customer') closeSurveys();
+    if (m.payload && m.payload.automatic === 'csat_survey') addStars(node);
     var stick = isNearEnd();
     ui.messages.appendChild(node);
     if (m.author !== 'customer') {
@@ -319,6 +322,36 @@
       if (!state.open && !quiet) setUnread(state.unread + 1);
     }
     if (stick || m.author === 'customer') scrollToEnd();
+  }
+
+  /** The satisfaction survey: five stars under its question. A tap sends the rating as the
+   *  visitor's own message ("★★★★ 4/5", stars every font has), which the server reads as the rating. */
+  function addStars(node) {
+    var row = el('div', 'sb-csat');
+    row.setAttribute('role', 'group');
+    row.setAttribute('aria-label', 'Rate us from 1 to 5 stars');
+    for (var n = 1; n <= 5; n++) {
+      var star = el('button', 'sb-csat-star', '★');
+      star.type = 'button';
+      star.setAttribute('data-score', String(n));
+      star.setAttribute('aria-label', n + ' of 5');
+      star.addEventListener('click', rate);
+      row.appendChild(star);
+    }
+    node.querySelector('.sb-msg-bubble').appendChild(row);
+  }
+
+  function rate(e) {
+    var n = Number(e.currentTarget.getAttribute('data-score'));
+    var row = e.currentTarget.parentNode;
+    var stars = row.querySelectorAll('button');
+    for (var i = 0; i < stars.length; i++) if (i < n) stars[i].classList.add('sb-on');
+    sendText(new Array(n + 1).join('\u2605') + ' ' + n + '/5');
+  }
+
+  function closeSurveys() {
+    var stars = ui.messages.querySelectorAll('.sb-csat button');
+    for (var i = 0; i < stars.length; i++) stars[i].disabled = true;
   }
 
   /** My own message coming back: it confirms the copy already on screen instead of adding one. */
@@ -392,6 +425,11 @@
     if (!text) return;
     ui.input.value = '';
     autosize();
+    sendText(text);
+  }
+
+  function sendText(text) {
+    closeSurveys();
     var p = { clientId: uuid(), text: text, el: null, id: null, sent: false, failed: false };
     p.el = messageEl('customer', text, new Date().toISOString());
     p.el.classList.add('sb-pending');

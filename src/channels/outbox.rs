@@ -454,6 +454,15 @@ fn content_of(app: &AppContext, inbox: &Inbox, m: &MessageRow) -> Result<Outboun
             parameters,
         });
     }
+    // The satisfaction survey as WhatsApp's interactive list (other channels send its text).
+    if inbox.channel == ChannelKind::Whatsapp
+        && text("automatic").as_deref() == Some("csat_survey")
+        && text("format").as_deref() == Some("list")
+    {
+        return Ok(OutboundContent::List(whatsapp::csat_list(
+            text("lang").as_deref(),
+        )));
+    }
     if m.media_path.is_some() {
         let kind = MediaKind::of(m.kind).unwrap_or(MediaKind::Document);
         let url = media::public_link(app, inbox, m.id).ok_or(

@@ -20,6 +20,10 @@ use super::{
     window::{Allowed, Sender, WindowClosed, Windows},
 };
 
+#[path = "conversation_csat.rs"]
+mod csat_rules;
+pub use csat_rules::CSAT_ANSWER_WINDOW;
+
 /// Who asked for a change and why a person is needed are shared with the notes
 /// ([`super::notes`]), so they live with the other plain types.
 pub use super::types::{By, HandoffReason};
@@ -262,10 +266,14 @@ impl Default for Policy {
 /// Something that happened to the conversation.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    /// The customer wrote; `at` is the provider's timestamp.
+    /// The customer wrote; `at` is the provider's timestamp. `rating` is the message read as
+    /// a 1–5 rating ([`super::csat::parse_rating`]): the actor reads it only while a survey
+    /// awaits an answer ([`ConversationState::awaits_rating`]), so ordinary messages pay
+    /// nothing.
     CustomerMessage {
         text: String,
         at: NaiveDateTime,
+        rating: Option<CsatScore>,
     },
     /// The assistant's answer is about to be stored. `matched` is false when it found nothing.
     /// The conversation records which assistant answered; a lead stage the assistant judged
@@ -336,6 +344,11 @@ pub enum Event {
         lead_stage: Option<LeadStage>,
         follow_up: Option<AiFollowUp>,
     },
+    /// An agent sets, corrects or (with `None`) clears the satisfaction score.
+    CsatSet {
+        score: Option<CsatScore>,
+        by: AgentId,
+    },
 }
 
 /// A follow-up the AI wants to send: when, what, and why (shown to agents).
@@ -367,6 +380,8 @@ pub enum Effect {
     SendFollowUp(String),
     /// Send the inbox's follow-up template (the window has closed).
     SendFollowUpTemplate,
+    /// Ask the customer for a 1–5 rating (the survey of this closing; see [`csat_rules`]).
+    AskCsat,
 }
 
 /// An event the rules refuse; the actor turns it into a 4xx (or drops an assistant reply).
@@ -414,7 +429,16 @@ pub fn transition(s: &ConversationState, ev: &Event, now: NaiveDateTime, p: &Pol
     let mut n = s.clone();
     let mut fx = Vec::new();
     match ev {
-        Event::CustomerMessage { text, at } => customer_wrote(&mut n, &mut fx, text, *at, p, now),
+        Event::CustomerMessage { text, at, rating } => match rating {
+            Some(score) if s.awaits_rating(now) => {
+                csat_rules::rated(&mut n, &mut fx, *score, *at, p);
+            }
+            _ => {
+                // Whatever else the customer says ends the wait for a rating.
+                n.csat_requested_at = None;
+                customer_wrote(&mut n, &mut fx, text, *at, p, now);
+            }
+        },
         Event::AssistantReplied {
             matched,
             at,
@@ -469,6 +493,7 @@ pub fn transition(s: &ConversationState, ev: &Event, now: NaiveDateTime, p: &Pol
         Event::StatusChanged { to, by } => {
             if s.status != *to {
                 status_changed(s.status, &mut n, &mut fx, *to, *by, now);
+                csat_rules::status_changed(&mut n, &mut fx, *to, p, now);
             }
         }
         Event::Assigned { agent, by } => {
@@ -528,6 +553,7 @@ pub fn transition(s: &ConversationState, ev: &Event, now: NaiveDateTime, p: &Pol
                 schedule_ai_follow_up(&mut n, &mut fx, f, now, p);
             }
         }
+        Event::CsatSet { score, by } => csat_rules::set_by_agent(&mut n, &mut fx, *score, *by),
     }
     Ok((n, fx))
 }
@@ -833,6 +859,7 @@ mod tests {
         Event::CustomerMessage {
             text: text.to_owned(),
             at,
+            rating: None,
         }
     }
 
@@ -1912,6 +1939,10 @@ mod tests {
         assert!(fx.contains(&Effect::HandoffRequested(reason)));
     }
 }
+
+#[cfg(test)]
+#[path = "conversation_csat_tests.rs"]
+mod csat_tests;
 
 #[cfg(test)]
 #[path = "conversation_follow_up_tests.rs"]

@@ -183,6 +183,7 @@ fn a_customer_reply_or_a_close_calls_the_ai_follow_up_off_but_not_an_agents() {
     let reply = Event::CustomerMessage {
         text: "here it is".into(),
         at: t(9, 20),
+        rating: None,
     };
     let (n, fx) = step(&s, reply.clone(), t(9, 20), &p);
     assert!(n.follow_up.is_none());

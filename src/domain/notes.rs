@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use super::{
     conversation::AiFollowUpCancel,
+    csat::CsatScore,
     ids::AgentId,
     types::{By, HandoffReason, Status},
 };
@@ -63,6 +64,19 @@ pub enum Note {
     AiFollowUpCancelled {
         why: AiFollowUpCancel,
     },
+    /// The customer answered the satisfaction survey.
+    CsatReceived {
+        score: CsatScore,
+    },
+    /// An agent set, corrected or cleared the score.
+    CsatSet {
+        score: Option<CsatScore>,
+        by: AgentId,
+    },
+    /// The conversation closed after the customer's window did: no survey could be sent.
+    CsatNotSent {
+        window_hours: i64,
+    },
 }
 
 /// Who did it, for the text: an agent's name, or what the system is.
@@ -115,6 +129,9 @@ impl Note {
             Note::AiFollowUpTriggered { .. } => "ai_follow_up_triggered",
             Note::AiFollowUpSkipped { .. } => "ai_follow_up_skipped",
             Note::AiFollowUpCancelled { .. } => "ai_follow_up_cancelled",
+            Note::CsatReceived { .. } => "csat_received",
+            Note::CsatSet { .. } => "csat_set",
+            Note::CsatNotSent { .. } => "csat_not_sent",
         }
     }
 
@@ -193,6 +210,21 @@ impl Note {
             Note::AiFollowUpCancelled {
                 why: AiFollowUpCancel::Closed,
             } => "AI follow-up cancelled: the conversation was closed".to_owned(),
+            Note::CsatReceived { score } => format!("Customer rated {}/5", score.get()),
+            Note::CsatSet {
+                score: Some(score),
+                by,
+            } => format!(
+                "{} set the satisfaction score to {}/5",
+                agent(*by, name),
+                score.get()
+            ),
+            Note::CsatSet { score: None, by } => {
+                format!("{} cleared the satisfaction score", agent(*by, name))
+            }
+            Note::CsatNotSent { window_hours } => format!(
+                "Satisfaction survey not sent: the customer's {window_hours}-hour window has closed"
+            ),
         }
     }
 
@@ -232,6 +264,15 @@ impl Note {
                     AiFollowUpCancel::CustomerWrote => "customer_wrote",
                     AiFollowUpCancel::Closed => "closed",
                 })
+            }
+            Note::CsatReceived { score } => p["score"] = json!(score),
+            Note::CsatSet { score, by } => {
+                p["score"] = json!(score);
+                p["by"] = json!(by);
+            }
+            Note::CsatNotSent { window_hours } => {
+                p["reason"] = json!("window_closed");
+                p["window_hours"] = json!(window_hours);
             }
         }
         p
@@ -341,6 +382,30 @@ mod tests {
                 Note::HandedOff(HandoffReason::AssistantUnavailable),
                 "Handed to a person: the assistant could not answer",
             ),
+            (
+                Note::CsatReceived {
+                    score: CsatScore::try_from(4).unwrap(),
+                },
+                "Customer rated 4/5",
+            ),
+            (
+                Note::CsatSet {
+                    score: CsatScore::try_from(2).ok(),
+                    by: alice,
+                },
+                "Alice set the satisfaction score to 2/5",
+            ),
+            (
+                Note::CsatSet {
+                    score: None,
+                    by: gone,
+                },
+                "An agent cleared the satisfaction score",
+            ),
+            (
+                Note::CsatNotSent { window_hours: 24 },
+                "Satisfaction survey not sent: the customer's 24-hour window has closed",
+            ),
         ] {
             assert_eq!(note.text(&names), text, "{note:?}");
         }
@@ -373,6 +438,29 @@ mod tests {
         assert_eq!(
             Note::HandedOff(HandoffReason::AssistantUnavailable).payload(),
             json!({"event": "handed_off", "reason": "assistant_unavailable"})
+        );
+        assert_eq!(
+            Note::CsatSet {
+                score: CsatScore::try_from(5).ok(),
+                by: alice
+            }
+            .payload(),
+            json!({"event": "csat_set", "score": 5, "by": alice})
+        );
+        assert_eq!(
+            Note::CsatSet {
+                score: None,
+                by: alice
+            }
+            .payload(),
+            json!({"event": "csat_set", "score": null, "by": alice})
+        );
+        assert_eq!(
+            Note::CsatReceived {
+                score: CsatScore::try_from(3).unwrap()
+            }
+            .payload(),
+            json!({"event": "csat_received", "score": 3})
         );
     }
 }

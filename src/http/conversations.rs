@@ -184,7 +184,7 @@ pub struct ListQuery {
     cursor: Option<String>,
 }
 
-fn parse_time(field: &str, raw: &str, end_of_day: bool) -> AppResult<NaiveDateTime> {
+pub(super) fn parse_time(field: &str, raw: &str, end_of_day: bool) -> AppResult<NaiveDateTime> {
     let t = parse_date_or_time(field, raw, end_of_day)?;
     if !DATE_YEARS.contains(&chrono::Datelike::year(&t)) {
         return Err(AppError::BadRequest(format!(
@@ -542,7 +542,7 @@ pub async fn reply(
     Ok(HttpResponse::Created().json(message))
 }
 
-async fn apply(
+pub(super) async fn apply(
     state: &AppState,
     me: &CurrentAgent,
     raw_id: &str,

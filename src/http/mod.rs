@@ -9,6 +9,7 @@ pub mod body;
 pub mod channel_webhooks;
 pub mod contacts;
 pub mod conversations;
+pub mod csat;
 pub mod current_agent;
 pub mod events;
 pub mod extract;
@@ -16,6 +17,7 @@ pub mod files;
 pub mod health;
 pub mod memories;
 pub mod openapi;
+pub mod reports;
 pub mod sms;
 pub mod socket;
 pub mod static_files;
@@ -98,6 +100,8 @@ route_table! {
     "/conversations/{id}/archive" => { post: conversations::archive },
     "/conversations/{id}/tags" => { put: conversations::set_tags },
     "/conversations/{id}/lead-stage" => { post: conversations::set_lead_stage },
+    "/conversations/{id}/csat" => { put: csat::set_csat },
+    "/reports/csat" => { get: reports::csat },
     "/conversations/{id}/follow-up" => {
         post: conversations::schedule_follow_up,
         delete: conversations::cancel_follow_up,

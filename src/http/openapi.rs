@@ -356,6 +356,8 @@ impl Modify for NumberedEvents {
         crate::http::conversations::archive,
         crate::http::conversations::set_tags,
         crate::http::conversations::set_lead_stage,
+        crate::http::csat::set_csat,
+        crate::http::reports::csat,
         crate::http::conversations::schedule_follow_up,
         crate::http::conversations::cancel_follow_up,
         crate::http::files::attach,
@@ -409,6 +411,7 @@ impl Modify for NumberedEvents {
         (name = "messages", description = "Replies, templates, attachments and files"),
         (name = "realtime", description = "Events, pushed or polled"),
         (name = "inboxes", description = "Inboxes and their templates"),
+        (name = "reports", description = "Figures over many conversations: satisfaction"),
         (name = "contacts", description = "Contacts and the people behind them"),
         (name = "memories", description = "What was learned about a person, shared across \
             their channels"),

@@ -38,6 +38,7 @@ const ASSETS: &[Asset] = &[
     module!("api.js"),
     module!("composer.js"),
     module!("contact.js"),
+    module!("csat.js"),
     module!("dom.js"),
     module!("format.js"),
     module!("list.js"),

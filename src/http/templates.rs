@@ -51,6 +51,10 @@ pub struct InboxView<'a> {
     start_with: Option<&'static str>,
     /// Whether a first message must be a template (channels with a service window).
     start_needs_template: bool,
+    /// A closing asks the customer for a 1–5 rating (`csat = true`).
+    csat: bool,
+    /// The AI follows up on quiet customers (`auto_follow_up = true`).
+    auto_follow_up: bool,
 }
 
 /// What starting a conversation needs (documents `InboxView::start_with`; `null`:
@@ -92,6 +96,8 @@ fn inbox_view(inbox: &Inbox) -> InboxView<'_> {
         templates: inbox.settings.templates(),
         start_with,
         start_needs_template,
+        csat: inbox.settings.csat,
+        auto_follow_up: inbox.settings.follow_ups.enabled,
     }
 }
 

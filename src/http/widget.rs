@@ -114,6 +114,11 @@ pub struct VisitorMessage {
     text: String,
     #[schema(value_type = UtcTime)]
     sent_at: NaiveDateTime,
+    /// `{"automatic": "csat_survey"}` on the satisfaction survey (the widget shows five
+    /// stars); left out otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    payload: Option<serde_json::Value>,
 }
 
 /// The name an agent shows visitors.
@@ -201,6 +206,7 @@ async fn session_inner(
         .into_iter()
         .filter(|m| !m.private_note && m.author != Author::System)
         .map(|m| VisitorMessage {
+            payload: widget::visitor_payload(Some(&m.payload_json())),
             id: m.id,
             author: m.author,
             text: m.body,

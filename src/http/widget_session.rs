@@ -144,6 +144,7 @@ impl WidgetSession {
                         author: m.author,
                         text: m.text.clone(),
                         sent_at: m.sent_at,
+                        payload: widget::visitor_payload(m.payload.as_ref()),
                     };
                     self.send(&VisitorFrame::Message { message }, ctx);
                 }

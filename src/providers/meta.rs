@@ -430,6 +430,9 @@ fn send_message(content: &OutboundContent) -> Result<Value, BuildError> {
              only a human agent can reply (HUMAN_AGENT tag, 7 days)"
                 .into(),
         )),
+        OutboundContent::List(_) => Err(BuildError::Unsupported(
+            "interactive lists are sent through the WhatsApp Cloud API only; send text".into(),
+        )),
     }
 }
 

@@ -307,6 +307,9 @@ pub enum OutboundContent {
         language: String,
         parameters: Vec<String>,
     },
+    /// An interactive list (WhatsApp Cloud only: the satisfaction survey). Free-form, so
+    /// only inside the window like text.
+    List(super::whatsapp::ListMessage),
 }
 
 impl OutboundContent {

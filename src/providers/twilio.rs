@@ -643,6 +643,9 @@ fn content_fields(content: &OutboundContent) -> Result<Vec<(String, String)>, Bu
             }
             Ok(fields)
         }
+        OutboundContent::List(_) => Err(BuildError::Unsupported(
+            "interactive lists are sent through the WhatsApp Cloud API only; send text".into(),
+        )),
     }
 }
 

@@ -365,6 +365,7 @@ fn message_payload(content: &OutboundContent) -> Result<(&'static str, Value), B
             }
             Ok(("template", template))
         }
+        OutboundContent::List(list) => Ok(("interactive", list_payload(list)?)),
     }
 }
 
@@ -419,7 +420,7 @@ pub const MAX_LIST_ROWS: usize = 10;
 /// rows. A tap comes back as an `interactive.list_reply` with the row's `id` and `title`
 /// ([`Content::InteractiveReply`]). Like any free-form message it can only be sent inside the
 /// customer-service window.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ListMessage {
     pub body: String,
     pub button: String,
@@ -429,7 +430,7 @@ pub struct ListMessage {
 }
 
 /// One row of a [`ListMessage`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ListRow {
     /// Unique within the message; returned as `list_reply.id`.
     pub id: String,
@@ -1385,6 +1386,18 @@ mod tests {
             assert!(list_payload(&csat_list(Some(hint))).is_ok(), "{hint}");
         }
         assert_eq!(csat_list(Some("es")).rows[0].title, "⭐⭐⭐⭐⭐ Excelente");
+        // The outbox sends it as an outbound content like any other: the same request.
+        let sent = build_send(
+            GRAPH_BASE_URL,
+            DEFAULT_GRAPH_VERSION,
+            "106540352242922",
+            "EAAtoken",
+            "+16505551234",
+            &OutboundContent::List(csat_list(None)),
+            None,
+        )
+        .unwrap();
+        assert_eq!(sent, r);
     }
 
     #[test]

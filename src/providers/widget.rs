@@ -9,6 +9,14 @@ use uuid::Uuid;
 
 type HmacSha256 = Hmac<Sha256>;
 
+/// What a visitor may see of a message's payload: only that it is the satisfaction survey
+/// (`{"automatic": "csat_survey"}`, shown as five stars); nothing else of what agents see
+/// (which assistant answered, and so on) leaves the server.
+pub fn visitor_payload(payload: Option<&serde_json::Value>) -> Option<serde_json::Value> {
+    let automatic = payload?.get("automatic")?.as_str()?;
+    (automatic == "csat_survey").then(|| serde_json::json!({ "automatic": automatic }))
+}
+
 /// The contact `external_id` of a visitor.
 pub fn contact_external_id(visitor: Uuid) -> String {
     format!("visitor:{visitor}")

@@ -4,6 +4,7 @@
 import { api, convPath } from './api.js';
 import { $, $$, h, show } from './dom.js';
 import { avatar, channelInfo, displayName, fullTime, parseTime, untilLabel } from './format.js';
+import { bindCsat, renderCsat } from './csat.js';
 import { bindMemories, conversationChanged, forgetMemories } from './memories.js';
 import { renderReview } from './review.js';
 import { activeConv, state, upsertConversation } from './store.js';
@@ -50,6 +51,7 @@ export function renderContact(c, old) {
   renderTags(c);
   $('#lead-stage').value = c.lead_stage || '';
   renderFollowUp(c);
+  renderCsat(c);
   renderReview(c);
   conversationChanged(c, old);
   if (old && old.contact?.id !== c.contact?.id) loadContactHistory(c);
@@ -212,6 +214,7 @@ function closeContact() {
 
 export function bindContact() {
   fillLeadStages();
+  bindCsat();
   bindMemories();
   $('#contact-toggle').addEventListener('click', toggleContact);
   $('#contact-back').addEventListener('click', closeContact);

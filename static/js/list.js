@@ -3,6 +3,7 @@
 
 import { api } from './api.js';
 import { $, $$, debounce, h, icon, show } from './dom.js';
+import { csatChip } from './csat.js';
 import { channelInfo, avatar, displayName, fullTime, parseTime, relTime, timeKey, untilLabel } from './format.js';
 import { addToList, agentName, clearList, on, setListQuery, state, upsertConversation } from './store.js';
 import { scoreChip } from './review.js';
@@ -181,6 +182,7 @@ function convItem(c) {
     h('div', { class: 'conv-row conv-meta' },
       h('span', { class: `conv-status status-${c.status}`, text: c.status }),
       c.needs_reply && h('span', { class: 'conv-needs-reply', text: 'Needs reply' }),
+      csatChip(c),
       c.follow_up && h('span', { class: 'conv-followup', title: `${c.follow_up.source === 'ai' ? 'AI follow-up' : 'Follow-up'} ${fullTime(parseTime(c.follow_up.at))}` },
         icon('clock', 'icon icon-xs'), h('span', { text: untilLabel(parseTime(c.follow_up.at)) })),
       scoreChip(c),

@@ -2,6 +2,7 @@
 // its text, and system events said in the reader's words and time zone.
 
 import { mediaBlob } from './api.js';
+import { csatEvent } from './csat.js';
 import { h, icon } from './dom.js';
 import { bdi, clockTime, dayLabel, fullTime, parseTime, whenLabel } from './format.js';
 import { agentName, state } from './store.js';
@@ -83,7 +84,7 @@ function systemEvent(p) {
       return withReason(['AI scheduled a follow-up for ', whenLabel(at)], p.reason);
     }
     default:
-      return null;
+      return csatEvent(p, actor);
   }
 }
 

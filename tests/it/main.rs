@@ -16,6 +16,7 @@ mod browser_review;
 mod cdp;
 mod cli;
 mod contacts;
+mod csat;
 mod engine;
 mod follow_ups;
 mod handoff_ack;

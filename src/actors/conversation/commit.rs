@@ -363,6 +363,8 @@ impl ConversationActor {
                         extra.push(m);
                     }
                 }
+                // A blocked contact is never written to.
+                Effect::AskCsat if !l.contact.blocked => extra.push(self.csat_survey(l, now)),
                 _ => {}
             }
         }
@@ -497,7 +499,8 @@ impl ConversationActor {
                 Effect::SystemNote(_)
                 | Effect::AcknowledgeHandoff(_)
                 | Effect::SendFollowUp(_)
-                | Effect::SendFollowUpTemplate => {}
+                | Effect::SendFollowUpTemplate
+                | Effect::AskCsat => {}
             }
         }
     }

@@ -2,7 +2,10 @@
 //! handoff when the assistant cannot answer, and answers owed after a restart.
 
 use super::*;
-use crate::actors::messages::InboundPart;
+use crate::{
+    actors::messages::InboundPart,
+    domain::csat::{parse_rating, CsatScore},
+};
 
 impl Handler<DeliverInbound> for ConversationActor {
     type Result = Reply<InboundAccepted>;
@@ -20,9 +23,15 @@ impl Handler<DeliverInbound> for ConversationActor {
         let text: Vec<&str> = msg.parts.iter().map(|p| p.body.as_str()).collect();
         let now = clock::now();
         let (sent_at, provider_sent_at) = believable_time(msg.sent_at, now);
+        // Read as a rating only while a survey waits for one: ordinary messages pay nothing.
+        let rating = match msg.parts.as_slice() {
+            [part] if l.state.awaits_rating(now) => survey_answer(part),
+            _ => None,
+        };
         let event = Event::CustomerMessage {
             text: text.join("\n"),
             at: sent_at,
+            rating,
         };
         let (state, mut effects) = match transition(&l.state, &event, now, l.policy()) {
             Ok(t) => t,
@@ -61,6 +70,19 @@ impl Handler<DeliverInbound> for ConversationActor {
             accepted(res?, conversation_id)
         }))
     }
+}
+
+/// A message part read as a 1–5 rating: a tapped survey row by its id, else its text.
+fn survey_answer(part: &InboundPart) -> Option<CsatScore> {
+    let id = match part.kind {
+        MessageKind::Interactive => part
+            .payload
+            .as_ref()
+            .and_then(|p| p.get("id"))
+            .and_then(serde_json::Value::as_str),
+        _ => None,
+    };
+    parse_rating(&part.body, id)
 }
 
 /// The provider ids of a message's parts: the first keeps the provider's id, the others get

@@ -15,14 +15,15 @@
 //! The actor is one unit split by what a message is about: `commit` (a change's plan, the group
 //! commit and what follows it), `customer` (inbound messages and the assistant's answers),
 //! `agent` (agents' replies, templates, files), `delivery` (delivery reports, echoes, media),
-//! `lifecycle` (status events, timers, tags, deletion) and `memory` (what is learned about the
-//! customer).
+//! `lifecycle` (status events, timers, tags, deletion), `memory` (what is learned about the
+//! customer) and `csat` (the satisfaction survey a closing sends).
 
 use commit::{Committed, Dedupe, Plan};
 
 mod agent;
 mod asking;
 mod commit;
+mod csat;
 mod customer;
 mod delivery;
 mod lifecycle;

@@ -10,6 +10,7 @@ mod agents;
 mod audit;
 mod contacts;
 mod conversations;
+mod csat;
 mod list;
 mod memories;
 mod messages;
@@ -32,6 +33,7 @@ pub use conversations::{
     follow_ups_due_before, insert_conversation, needs_human_counts, open_conversations_per_agent,
     resolve_conversation, update_conversation,
 };
+pub use csat::{csat_counts, CsatFilter};
 pub use list::{list_conversations, ConversationFilter, ListSort};
 pub use memories::{
     add_memory, edit_memory, forget_memory, live_memory, memory_by_id, person_memories, remember,

@@ -240,10 +240,16 @@ pub struct CsatReport {
 /// Counts the scores and averages them. The average comes from the counts, so it is exact
 /// for any number of scores; counts saturate at `u32::MAX` rather than wrap.
 pub fn report(scores: impl IntoIterator<Item = CsatScore>) -> CsatReport {
+    report_from_counts(scores.into_iter().map(|s| (s, 1)))
+}
+
+/// The report from how many of each score there are (as a database counts them, `GROUP BY`);
+/// a score may come more than once, its counts add up.
+pub fn report_from_counts(counts: impl IntoIterator<Item = (CsatScore, u64)>) -> CsatReport {
     let mut distribution = [0_u32; 5];
-    for s in scores {
+    for (s, n) in counts {
         if let Some(slot) = distribution.get_mut(usize::from(s.get()) - 1) {
-            *slot = slot.saturating_add(1);
+            *slot = slot.saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
         }
     }
     let count = distribution
@@ -657,6 +663,12 @@ mod tests {
         let r = report(std::iter::repeat_n(score(3), 100_000));
         assert_eq!((r.count, r.average), (100_000, Some(3.0)));
         assert_eq!(r.distribution, [0, 0, 100_000, 0, 0]);
+        // From a database's counts: the same report as from the scores one by one.
+        let counted = report_from_counts([(score(5), 3), (score(4), 2), (score(1), 1)]);
+        assert_eq!(counted, report([5, 4, 4, 1, 5, 5].map(score)));
+        let huge = report_from_counts([(score(2), u64::MAX)]);
+        assert_eq!(huge.count, u32::MAX);
+        assert_eq!(huge.average, Some(2.0));
     }
 
     /// Property-style: many generated strings, each parsed as text and as an interactive id;

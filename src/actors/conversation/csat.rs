@@ -1,0 +1,43 @@
+//! The satisfaction survey a closing sends (the state machine's `Effect::AskCsat`), shaped
+//! for the conversation's channel and written in the closing's own transaction:
+//!
+//! - WhatsApp Cloud: an interactive list of five rows (`csat_5`..`csat_1`); the outbox
+//!   builds it from the payload's `"format": "list"` (see `channels::outbox`);
+//! - the website widget: the question, which the widget shows with five stars to tap
+//!   (`"format": "stars"`);
+//! - Messenger, Instagram, SMS and WhatsApp through Twilio, the API channel: the question and
+//!   "Reply with a number from 1 to 5" as text.
+//!
+//! The customer's language is not known yet (no language is stored per contact), so the
+//! survey is in English; the parser reads answers in every language it knows either way.
+
+use super::*;
+use crate::domain::{csat, types::ChannelKind};
+
+/// The survey's language hint: none stored per contact yet, so English.
+const LANG_HINT: Option<&str> = None;
+
+/// How the survey is shown to the customer of a channel.
+fn format(channel: ChannelKind) -> &'static str {
+    match channel {
+        ChannelKind::Whatsapp => "list",
+        ChannelKind::Widget => "stars",
+        ChannelKind::Api | ChannelKind::Twilio | ChannelKind::Meta => "text",
+    }
+}
+
+impl ConversationActor {
+    /// The survey message, and whether it goes through the outbox.
+    pub(super) fn csat_survey(&self, l: &Loaded, now: NaiveDateTime) -> (MessageRow, bool) {
+        let format = format(l.inbox.channel);
+        let text = match format {
+            "text" => csat::survey_text(LANG_HINT),
+            _ => csat::survey_question(LANG_HINT).to_owned(),
+        };
+        let (mut m, send) = self.outbound(l, Author::Assistant, text, now);
+        m.payload = Some(
+            json!({ "automatic": "csat_survey", "format": format, "lang": LANG_HINT }).to_string(),
+        );
+        (m, send)
+    }
+}
