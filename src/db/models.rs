@@ -9,20 +9,22 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::schema::{
-    agents, audit_log, auth_tokens, contact_memories, contacts, conversations, messages, outbox,
-    pending_statuses,
+    agents, audit_log, auth_tokens, contact_activity, contact_memories, contacts, conversations,
+    messages, outbox, pending_statuses,
 };
 use crate::domain::{
+    activity::ActivityKind,
     conversation::{ConversationState, FollowUp},
     csat::CsatScore,
     delivery::DeliveryStatus,
     memory::ExistingMemory,
+    profile::ProfileSource,
     review::Criterion,
     types::{
         Author, Availability, Direction, FollowUpSource, LeadStage, MemoryKind, MessageKind,
         Network, Role, Status,
     },
-    AgentId, AssistantId, ContactId, ConversationId, InboxId, MemoryId, MessageId,
+    ActivityId, AgentId, AssistantId, ContactId, ConversationId, InboxId, MemoryId, MessageId,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
@@ -61,6 +63,47 @@ pub struct ContactRow {
     pub email: Option<String>,
     pub blocked: bool,
     pub created_at: NaiveDateTime,
+    #[diesel(embed)]
+    #[serde(flatten)]
+    pub profile: ContactProfile,
+}
+
+/// What is known of a contact beyond how to reach them: country and language with where each
+/// came from, and for widget visitors the time zone and what the user agent says.
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset, Serialize,
+)]
+#[diesel(table_name = contacts)]
+#[diesel(treat_none_as_null = true)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct ContactProfile {
+    /// ISO 3166-1 alpha-2.
+    pub country: Option<String>,
+    pub country_source: Option<ProfileSource>,
+    /// BCP 47.
+    pub language: Option<String>,
+    pub language_source: Option<ProfileSource>,
+    /// IANA.
+    pub time_zone: Option<String>,
+    pub browser: Option<String>,
+    pub os: Option<String>,
+    /// `desktop`, `mobile`, `tablet` or `other`.
+    pub device: Option<String>,
+}
+
+/// One entry of a contact's timeline (see `domain::activity`).
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = contact_activity)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct ActivityRow {
+    pub id: ActivityId,
+    pub contact_id: ContactId,
+    pub kind: ActivityKind,
+    pub at: NaiveDateTime,
+    pub agent_id: Option<AgentId>,
+    pub conversation_id: Option<ConversationId>,
+    /// JSON, with names resolved at write time.
+    pub detail: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

@@ -32,6 +32,26 @@ diesel::table! {
         email -> Nullable<Text>,
         blocked -> Bool,
         created_at -> Timestamp,
+        country -> Nullable<Text>,
+        country_source -> Nullable<Text>,
+        language -> Nullable<Text>,
+        language_source -> Nullable<Text>,
+        time_zone -> Nullable<Text>,
+        browser -> Nullable<Text>,
+        os -> Nullable<Text>,
+        device -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    contact_activity (id) {
+        id -> Text,
+        contact_id -> Text,
+        kind -> Text,
+        at -> Timestamp,
+        agent_id -> Nullable<Text>,
+        conversation_id -> Nullable<Text>,
+        detail -> Text,
     }
 }
 
@@ -158,6 +178,7 @@ diesel::table! {
 }
 
 diesel::joinable!(auth_tokens -> agents (agent_id));
+diesel::joinable!(contact_activity -> contacts (contact_id));
 diesel::joinable!(contact_memories -> contacts (contact_id));
 diesel::joinable!(conversations -> contacts (contact_id));
 diesel::joinable!(messages -> conversations (conversation_id));
@@ -169,6 +190,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     assistant_usage,
     audit_log,
     auth_tokens,
+    contact_activity,
     contact_memories,
     contacts,
     conversation_tags,

@@ -52,6 +52,7 @@ fn contact_row(inbox: &InboxId, n: u64, start: NaiveDateTime) -> ContactRow {
         email: None,
         blocked: false,
         created_at: start,
+        profile: Default::default(),
     }
 }
 

@@ -19,11 +19,13 @@ use diesel::{
 
 use super::{MultiBackend, MultiRawValue};
 use crate::domain::{
+    activity::ActivityKind,
     delivery::DeliveryStatus,
+    profile::ProfileSource,
     types::{
         Author, Availability, Direction, LeadStage, MemoryKind, MessageKind, Network, Role, Status,
     },
-    AgentId, AssistantId, ContactId, ConversationId, InboxId, MemoryId, MessageId,
+    ActivityId, AgentId, AssistantId, ContactId, ConversationId, InboxId, MemoryId, MessageId,
 };
 
 macro_rules! text_columns {
@@ -77,6 +79,7 @@ text_columns!(
     AgentId,
     MessageId,
     MemoryId,
+    ActivityId,
     InboxId,
     AssistantId,
     Status,
@@ -89,4 +92,6 @@ text_columns!(
     Network,
     Availability,
     MemoryKind,
+    ActivityKind,
+    ProfileSource,
 );

@@ -68,6 +68,10 @@ typed_id!(
     /// One thing learned about a contact (see `domain::memory`).
     MemoryId
 );
+typed_id!(
+    /// One entry of a contact's activity timeline (see `domain::activity`).
+    ActivityId
+);
 
 /// An id named in the configuration rather than generated: letters, digits, `-`, `_`.
 /// Cheap to clone (shared).

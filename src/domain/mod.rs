@@ -1,6 +1,7 @@
 //! The pure core: types and rules with no actix, no database and no clock.
 
 pub mod access;
+pub mod activity;
 pub mod conversation;
 pub mod csat;
 pub mod delivery;
@@ -9,10 +10,13 @@ pub mod hours;
 pub mod ids;
 pub mod memory;
 pub mod notes;
+pub mod profile;
 pub mod review;
 pub mod terms;
 pub mod text;
 pub mod types;
 pub mod window;
 
-pub use ids::{AgentId, AssistantId, ContactId, ConversationId, InboxId, MemoryId, MessageId};
+pub use ids::{
+    ActivityId, AgentId, AssistantId, ContactId, ConversationId, InboxId, MemoryId, MessageId,
+};

@@ -50,6 +50,9 @@ macro_rules! text_enum {
     };
 }
 
+/// For the vocabularies defined beside their rules (`domain::activity`, `domain::profile`).
+pub(crate) use text_enum;
+
 text_enum!(
     /// Who answers the customer.
     Status, "status" {

@@ -27,6 +27,7 @@ fn contact(external_id: &str) -> ContactRow {
         email: None,
         blocked: false,
         created_at: clock::now(),
+        profile: Default::default(),
     }
 }
 

@@ -8,8 +8,15 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::{
-    db::{models::ContactRow, schema::contacts, DbConnection},
-    domain::{ContactId, InboxId},
+    db::{
+        models::{ContactProfile, ContactRow},
+        schema::contacts,
+        DbConnection,
+    },
+    domain::{
+        profile::{country_from_phone, ProfileSource},
+        ContactId, InboxId,
+    },
     error::AppResult,
 };
 
@@ -66,11 +73,13 @@ pub(super) fn refresh_contact(
         c.name = input.name.clone().or(c.name);
         c.phone = input.phone.clone().or(c.phone);
         c.email = input.email.clone().or(c.email);
+        c.profile = detect_country(c.profile, c.phone.as_deref());
         diesel::update(contacts::table.find(c.id))
             .set((
                 contacts::name.eq(&c.name),
                 contacts::phone.eq(&c.phone),
                 contacts::email.eq(&c.email),
+                &c.profile,
             ))
             .execute(conn)?;
         if let (Some(phone), Some(name)) = (&c.phone, &c.name) {
@@ -113,13 +122,43 @@ pub(super) fn create_contact(
         email: input.email.clone(),
         blocked,
         created_at: now,
+        profile: detect_country(ContactProfile::default(), input.phone.as_deref()),
     };
     insert_contact(conn, &c)?;
     Ok(c)
 }
 
+/// The profile with the country of `phone` when the number is valid and no person set the
+/// country (an invalid number leaves it as it was).
+pub fn detect_country(mut p: ContactProfile, phone: Option<&str>) -> ContactProfile {
+    if let Some(country) = phone.and_then(country_from_phone) {
+        if ProfileSource::yields_to_detection(p.country_source) {
+            p.country = Some(country.as_str().to_owned());
+            p.country_source = Some(ProfileSource::PhonePrefix);
+        }
+    }
+    p
+}
+
+/// Another contact of this inbox with this phone number: two contacts of one inbox cannot be
+/// one person (the same number on other inboxes is the same person, and joins it).
+pub fn phone_owner(
+    conn: &mut DbConnection,
+    inbox_id: &InboxId,
+    phone: &str,
+    except: ContactId,
+) -> AppResult<Option<ContactRow>> {
+    Ok(contacts::table
+        .filter(contacts::inbox_id.eq(inbox_id))
+        .filter(contacts::phone.eq(phone))
+        .filter(contacts::id.ne(except))
+        .select(ContactRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 /// Whether a contact with this phone number is blocked, on any inbox.
-fn phone_blocked(conn: &mut DbConnection, phone: &str) -> AppResult<bool> {
+pub fn phone_blocked(conn: &mut DbConnection, phone: &str) -> AppResult<bool> {
     let blocked: i64 = contacts::table
         .filter(contacts::phone.eq(phone))
         .filter(contacts::blocked.eq(true))
@@ -142,7 +181,7 @@ fn name_known_for(conn: &mut DbConnection, phone: &str) -> AppResult<Option<Stri
 
 /// Gives a name to the contacts of the same phone number (the same person on other channels)
 /// that have none.
-fn name_same_person(conn: &mut DbConnection, phone: &str, name: &str) -> AppResult<()> {
+pub fn name_same_person(conn: &mut DbConnection, phone: &str, name: &str) -> AppResult<()> {
     diesel::update(
         contacts::table
             .filter(contacts::phone.eq(phone))

@@ -6,6 +6,7 @@
 //! paths re-exported here (`queries::message_page`), so moving a function between modules
 //! changes no caller.
 
+mod activity;
 mod agents;
 mod audit;
 mod contacts;
@@ -22,11 +23,18 @@ mod tags;
 mod tokens;
 mod usage;
 
+pub use activity::{
+    activity_page, activity_row, detect_web_profile, insert_activity, update_contact_fields,
+    with_web_profile,
+};
 pub use agents::{
     agent_by_email, agent_by_id, count_agents, insert_agent, list_agents, set_availability,
 };
 pub use audit::{audit_entries, insert_audit};
-pub use contacts::{contact, insert_contact, same_person, set_blocked, ContactInput};
+pub use contacts::{
+    contact, detect_country, insert_contact, name_same_person, phone_blocked, phone_owner,
+    same_person, set_blocked, ContactInput,
+};
 pub use conversations::{
     awaiting_assistant, conversation, conversation_id_of_contact, conversation_of_contact,
     conversation_with_contact, conversations_of_contacts, delete_conversation,

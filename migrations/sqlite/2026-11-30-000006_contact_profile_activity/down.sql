@@ -1,0 +1,10 @@
+DROP INDEX contact_activity_page;
+DROP TABLE contact_activity;
+ALTER TABLE contacts DROP COLUMN device;
+ALTER TABLE contacts DROP COLUMN os;
+ALTER TABLE contacts DROP COLUMN browser;
+ALTER TABLE contacts DROP COLUMN time_zone;
+ALTER TABLE contacts DROP COLUMN language_source;
+ALTER TABLE contacts DROP COLUMN language;
+ALTER TABLE contacts DROP COLUMN country_source;
+ALTER TABLE contacts DROP COLUMN country;
