@@ -15,6 +15,7 @@ use crate::{
         conversation::{ConversationState, DerivedState, Policy},
         csat::CsatScore,
         delivery::DeliveryStatus,
+        profile::ProfileSource,
         review::Criterion,
         types::{
             Author, ChannelKind, Direction, FollowUpSource, LeadStage, MemoryKind, MessageKind,
@@ -148,10 +149,38 @@ pub struct ContactView {
     #[schema(required = true)]
     pub email: Option<String>,
     pub blocked: bool,
+    /// ISO 3166-1 alpha-2.
+    #[schema(required = true)]
+    pub country: Option<String>,
+    /// Where the country came from (`agent`: a person set it; detection never overwrites it).
+    #[schema(required = true)]
+    pub country_source: Option<ProfileSource>,
+    /// BCP 47.
+    #[schema(required = true)]
+    pub language: Option<String>,
+    #[schema(required = true)]
+    pub language_source: Option<ProfileSource>,
+    /// IANA time zone of a widget visitor's browser.
+    #[schema(required = true)]
+    pub time_zone: Option<String>,
+    /// A widget visitor's browser, OS and device category (`desktop`, `mobile`, `tablet`,
+    /// `other`), from the user agent.
+    #[schema(required = true)]
+    pub browser: Option<String>,
+    #[schema(required = true)]
+    pub os: Option<String>,
+    #[schema(required = true)]
+    pub device: Option<String>,
+    /// The direct link to the person: `https://wa.me/<digits>` (WhatsApp), `sms:+…` (SMS),
+    /// `tel:+…` (another channel with a phone); `null` when there is none (Messenger and
+    /// Instagram give no profile URL). Only in `GET /api/contacts/{id}` and its edits.
+    #[schema(required = true)]
+    pub link: Option<String>,
 }
 
 impl From<&ContactRow> for ContactView {
     fn from(c: &ContactRow) -> Self {
+        let p = &c.profile;
         ContactView {
             id: c.id,
             external_id: c.external_id.clone(),
@@ -159,6 +188,15 @@ impl From<&ContactRow> for ContactView {
             phone: c.phone.clone(),
             email: c.email.clone(),
             blocked: c.blocked,
+            country: p.country.clone(),
+            country_source: p.country_source,
+            language: p.language.clone(),
+            language_source: p.language_source,
+            time_zone: p.time_zone.clone(),
+            browser: p.browser.clone(),
+            os: p.os.clone(),
+            device: p.device.clone(),
+            link: None,
         }
     }
 }

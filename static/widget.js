@@ -499,6 +499,32 @@
   }
 
   // ------------------------------------------------------------------------------------------
+  // What the browser tells the agents about the visitor: language and time zone (the
+  // server reads the browser, OS and device from the User-Agent header).
+  function browserProfile() {
+    var profile = {};
+    try {
+      if (navigator.language) profile.language = String(navigator.language).slice(0, 64);
+      var tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
+      if (tz) profile.time_zone = String(tz).slice(0, 64);
+    } catch (e) { /* an old browser: nothing to tell */ }
+    return profile;
+  }
+
+  function sessionBody() {
+    var body = browserProfile();
+    if (state.token) body.visitor_token = state.token;
+    return body;
+  }
+
+  function profileQuery() {
+    var p = browserProfile();
+    var q = '';
+    if (p.language) q += '&language=' + encodeURIComponent(p.language);
+    if (p.time_zone) q += '&time_zone=' + encodeURIComponent(p.time_zone);
+    return q;
+  }
+
   // Server: session (history) and the live socket
 
   function start() {
@@ -516,7 +542,7 @@
     return fetch(HOST + '/widget/' + encodeURIComponent(INBOX) + '/session', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify(state.token ? { visitor_token: state.token } : {}),
+      body: JSON.stringify(sessionBody()),
     }).then(function (res) {
       if (!res.ok) throw new Error('session ' + res.status);
       return res.json();
@@ -533,7 +559,7 @@
 
   function connect() {
     clearTimeout(state.retryTimer);
-    var url = HOST.replace(/^http/, 'ws') + '/widget/' + encodeURIComponent(INBOX) + '/ws?visitor_token=' + encodeURIComponent(state.token);
+    var url = HOST.replace(/^http/, 'ws') + '/widget/' + encodeURIComponent(INBOX) + '/ws?visitor_token=' + encodeURIComponent(state.token) + profileQuery();
     var ws;
     try {
       ws = new WebSocket(url);

@@ -10,17 +10,21 @@
 
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
+use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::{
     actors::{messages::ContactChanged, registry::ask},
     app::AppState,
     auth::CurrentAgent,
+    clock,
     db::{
         models::{ContactRow, ConversationRow},
         queries,
     },
     domain::{
+        activity::ActivityKind,
+        profile,
         types::{ChannelKind, Network, Status},
         ContactId, ConversationId, InboxId,
     },
@@ -49,15 +53,39 @@ struct ChannelView {
 /// A contact and the same person on every channel.
 #[derive(Serialize, ToSchema)]
 #[schema(as = Person)]
-struct PersonView {
+pub(super) struct PersonView {
     contact: ContactView,
     /// Every contact that is this person (same E.164 phone), with its conversation when the
     /// agent may see it.
     channels: Vec<ChannelView>,
+    /// The person's 10 most recent conversations this agent may see, on every channel, newest
+    /// first.
+    conversations: Vec<PersonConversation>,
 }
 
+/// One of the person's conversations, for the panel's list.
+#[derive(Serialize, ToSchema)]
+struct PersonConversation {
+    id: ConversationId,
+    contact_id: ContactId,
+    inbox_id: InboxId,
+    channel: ChannelKind,
+    #[schema(required = true)]
+    network: Option<Network>,
+    status: Status,
+    #[schema(required = true)]
+    last_message_preview: Option<String>,
+    #[schema(value_type = Option<crate::views::UtcTime>, required = true)]
+    last_message_at: Option<chrono::NaiveDateTime>,
+    #[schema(value_type = crate::views::UtcTime)]
+    created_at: chrono::NaiveDateTime,
+}
+
+/// Conversations listed in a person's panel.
+const PERSON_CONVERSATIONS: usize = 10;
+
 /// The contact, the same person's contacts and their conversations.
-async fn person(
+pub(super) async fn person(
     state: &AppState,
     raw_id: &str,
 ) -> AppResult<(ContactRow, Vec<ContactRow>, Vec<ConversationRow>)> {
@@ -79,7 +107,7 @@ fn may_see(state: &AppState, me: &CurrentAgent, row: &ConversationRow) -> bool {
     state.app.viewer(me).may_see_assignee(row.assignee_id)
 }
 
-fn view(
+pub(super) fn view(
     state: &AppState,
     me: &CurrentAgent,
     contact: &ContactRow,
@@ -110,10 +138,49 @@ fn view(
             }
         })
         .collect();
+    let mut visible: Vec<&ConversationRow> = conversations
+        .iter()
+        .filter(|r| may_see(state, me, r))
+        .collect();
+    visible.sort_by_key(|r| std::cmp::Reverse(r.last_message_at.unwrap_or(r.created_at)));
+    let list = visible
+        .into_iter()
+        .take(PERSON_CONVERSATIONS)
+        .map(|r| PersonConversation {
+            id: r.id,
+            contact_id: r.contact_id,
+            inbox_id: r.inbox_id.clone(),
+            channel: state.app.inboxes.for_conversation(&r.inbox_id).channel,
+            network: r.network,
+            status: r.status,
+            last_message_preview: r.last_message_preview.clone(),
+            last_message_at: r.last_message_at,
+            created_at: r.created_at,
+        })
+        .collect();
+    let mut contact_view = ContactView::from(contact);
+    contact_view.link = link(state, contact, own);
     Ok(PersonView {
-        contact: ContactView::from(contact),
+        contact: contact_view,
         channels,
+        conversations: list,
     })
+}
+
+/// The direct link to the person on the contact's own channel.
+fn link(state: &AppState, contact: &ContactRow, own: Option<&ConversationRow>) -> Option<String> {
+    let network = own.and_then(|r| r.network).or_else(|| {
+        match state
+            .app
+            .inboxes
+            .for_conversation(&contact.inbox_id)
+            .channel
+        {
+            ChannelKind::Whatsapp => Some(Network::Whatsapp),
+            _ => None,
+        }
+    });
+    profile::direct_link(network, contact.phone.as_deref())
 }
 
 /// `GET /api/contacts/{id}`: the contact and the same person on every channel.
@@ -148,10 +215,21 @@ async fn set_blocked(
     // Refuses a contact the agent may not see, before changing anything.
     view(state, me, &contact, &all, &conversations)?;
     let ids: Vec<ContactId> = all.iter().map(|c| c.id).collect();
+    let (contact_id, agent, agent_name) = (contact.id, me.id, me.name.clone());
+    let kind = match blocked {
+        true => ActivityKind::Blocked,
+        false => ActivityKind::Unblocked,
+    };
     state
         .app
         .store
-        .write(move |c| queries::set_blocked(c, &ids, blocked))
+        .write(move |c| {
+            queries::set_blocked(c, &ids, blocked)?;
+            let detail = json!({ "by_name": agent_name, "contacts": ids.len() });
+            let entry =
+                queries::activity_row(contact_id, kind, clock::now(), Some(agent), None, &detail);
+            queries::insert_activity(c, &[entry])
+        })
         .await?;
     // Each conversation's actor takes the new row and tells the agents.
     for row in &conversations {

@@ -7,6 +7,8 @@ pub mod assistants;
 pub mod auth;
 pub mod body;
 pub mod channel_webhooks;
+pub mod contact_activity;
+pub mod contact_profile;
 pub mod contacts;
 pub mod conversations;
 pub mod csat;
@@ -111,7 +113,9 @@ route_table! {
     "/inboxes" => { get: templates::list },
     "/conversations/{id}/template" => { post: templates::send },
     "/sms/segments" => { post: sms::segments },
-    "/contacts/{id}" => { get: contacts::get },
+    "/contacts/{id}" => { get: contacts::get, patch: contact_profile::edit },
+    "/contacts/{id}/activity" => { get: contact_activity::list },
+    "/contacts/{id}/notes" => { post: contact_activity::add_note },
     "/contacts/{id}/block" => { post: contacts::block },
     "/contacts/{id}/unblock" => { post: contacts::unblock },
     "/contacts/{id}/memories" => { get: memories::list, post: memories::add },

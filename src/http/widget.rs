@@ -13,6 +13,7 @@ use super::widget_session::{self, WidgetSession};
 use crate::{
     app::AppState,
     db::queries,
+    domain::profile::WebProfile,
     domain::{
         types::{Author, ChannelKind, Status},
         ConversationId, MessageId,
@@ -85,6 +86,21 @@ pub struct SessionRequest {
     /// The token this browser was given before, if any; an unknown or altered one starts a
     /// new visitor.
     visitor_token: Option<String>,
+    /// `navigator.language` (BCP 47): the contact's language unless an agent set one. An
+    /// unknown tag is ignored.
+    language: Option<String>,
+    /// `Intl.DateTimeFormat().resolvedOptions().timeZone` (IANA). An unknown zone is ignored.
+    time_zone: Option<String>,
+}
+
+/// What a browser tells of its visitor: the language and time zone it sent, and its
+/// `User-Agent` header (browser, OS, device category).
+fn web_profile(req: &HttpRequest, language: Option<&str>, time_zone: Option<&str>) -> WebProfile {
+    let ua = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    WebProfile::from_browser(language, time_zone, ua)
 }
 
 /// Who the visitor is and what they see when the widget opens.
@@ -153,12 +169,17 @@ pub struct AgentName {
 pub async fn session(
     state: web::Data<AppState>,
     inbox: web::Path<String>,
+    req: HttpRequest,
     body: Result<Json<SessionRequest>, actix_web::Error>,
 ) -> HttpResponse {
     // A body refused before the handler (malformed, too large) is answered with the CORS
     // headers too, or the page could not read why.
     let answer = match body {
-        Ok(body) => session_inner(&state, &inbox, body.into_inner()).await,
+        Ok(body) => {
+            let body = body.into_inner();
+            let web = web_profile(&req, body.language.as_deref(), body.time_zone.as_deref());
+            session_inner(&state, &inbox, body, web).await
+        }
         Err(e) => return cors(e.error_response()),
     };
     cors(match answer {
@@ -171,6 +192,7 @@ async fn session_inner(
     state: &AppState,
     inbox_id: &str,
     body: SessionRequest,
+    web: WebProfile,
 ) -> AppResult<HttpResponse> {
     let inbox = widget_inbox(state, inbox_id)?;
     let secret = inbox.secret.expose();
@@ -195,11 +217,23 @@ async fn session_inner(
                 (Some(a), true) => queries::agent_by_id(c, a)?.map(|a| a.name),
                 _ => None,
             };
-            Ok(Some((conv.id, messages, agent)))
+            Ok(Some((conv.id, conv.contact_id, messages, agent)))
         })
         .await?;
+    // A returning visitor's contact takes what the browser says now (the language only when
+    // no agent set one). A new visitor's is stored when the contact is created (see
+    // `WidgetSession`).
+    if let (Some((_, contact, _, _)), false) = (&found, web == WebProfile::default()) {
+        let contact = *contact;
+        let web = web.clone();
+        state
+            .app
+            .store
+            .write(move |c| queries::detect_web_profile(c, contact, &web))
+            .await?;
+    }
     let (conversation_id, messages, agent) = match found {
-        Some((id, messages, agent)) => (Some(id), messages, agent),
+        Some((id, _, messages, agent)) => (Some(id), messages, agent),
         None => (None, Vec::new(), None),
     };
     let messages = messages
@@ -225,6 +259,10 @@ async fn session_inner(
 pub struct WidgetWsQuery {
     /// The token from `POST /widget/{inbox}/session`: the visitor's only credential.
     visitor_token: String,
+    /// `navigator.language`, stored on the contact when the visitor first writes.
+    language: Option<String>,
+    /// The browser's IANA time zone, likewise.
+    time_zone: Option<String>,
 }
 
 /// `GET /widget/{inbox}/ws?visitor_token=…`: the visitor's live connection.
@@ -238,7 +276,13 @@ pub struct WidgetWsQuery {
         is the credential. Frames are JSON with a `type` (see `VisitorFrame` in the server's \
         `protocol.rs`).",
     security(("visitor_token" = [])),
-    params(("inbox" = String, Path, description = "An inbox of the `widget` channel")),
+    params(
+        ("inbox" = String, Path, description = "An inbox of the `widget` channel"),
+        ("language" = Option<String>, Query, description = "`navigator.language` (BCP 47), \
+            stored on the contact when the visitor first writes"),
+        ("time_zone" = Option<String>, Query, description = "The browser's IANA time zone, \
+            likewise"),
+    ),
     responses(
         (status = 101, description = "Switching protocols"),
         (status = 400, description = "bad_request: not a websocket request, or no \
@@ -261,8 +305,9 @@ pub async fn ws(
         .ok_or(AppError::Unauthorized("invalid visitor token"))?;
     let (response, writer, incoming) =
         upgrade(&req, payload, state.app.settings.realtime.outbound_queue)?;
+    let web = web_profile(&req, query.language.as_deref(), query.time_zone.as_deref());
     widget_session::start(
-        WidgetSession::new(state.clone(), inbox, visitor, writer),
+        WidgetSession::new(state.clone(), inbox, visitor, writer, web),
         incoming,
     );
     Ok(response)

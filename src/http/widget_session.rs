@@ -26,6 +26,7 @@ use crate::{
     app::AppState,
     clock,
     db::queries::{self, ContactInput},
+    domain::profile::WebProfile,
     domain::{
         text,
         types::{Author, Status},
@@ -55,6 +56,8 @@ pub struct WidgetSession {
     writer: FrameWriter,
     last_heard: Instant,
     recent: VecDeque<Instant>,
+    /// What the browser told of the visitor, stored on the contact when it is created.
+    web: WebProfile,
 }
 
 impl WidgetSession {
@@ -63,6 +66,7 @@ impl WidgetSession {
         inbox: Arc<Inbox>,
         visitor: Uuid,
         writer: FrameWriter,
+        web: WebProfile,
     ) -> Self {
         WidgetSession {
             id: next_session_id(),
@@ -75,6 +79,7 @@ impl WidgetSession {
             writer,
             last_heard: Instant::now(),
             recent: VecDeque::new(),
+            web,
         }
     }
 
@@ -227,10 +232,18 @@ impl WidgetSession {
                 email: None,
             };
             let now = clock::now();
+            let web = self.web.clone();
             let resolve = async move {
                 store
                     .write(move |c| {
-                        queries::resolve_conversation(c, &inbox_id, &contact, None, now)
+                        let (id, created) =
+                            queries::resolve_conversation(c, &inbox_id, &contact, None, now)?;
+                        if created {
+                            if let Some(row) = queries::conversation(c, id)? {
+                                queries::detect_web_profile(c, row.contact_id, &web)?;
+                            }
+                        }
+                        Ok((id, created))
                     })
                     .await
             };

@@ -15,6 +15,7 @@ mod browser;
 mod browser_review;
 mod cdp;
 mod cli;
+mod contact_profile;
 mod contacts;
 mod csat;
 mod engine;

@@ -2,7 +2,11 @@
 //! then) the new state in memory, the pushed events and the effects.
 
 use super::*;
-use crate::{actors::messages::ReviewResult, domain::InboxId};
+use crate::{
+    actors::messages::ReviewResult,
+    db::models::ActivityRow,
+    domain::{activity, InboxId},
+};
 
 /// The rows one change writes, besides the conversation row itself.
 pub(super) struct Plan {
@@ -141,6 +145,8 @@ struct WriteJob {
     outbox: Vec<OutboxRow>,
     changes: ConversationChanges,
     inbox_id: InboxId,
+    /// The contact's timeline entries of this change (none for an ordinary message).
+    activity: Vec<ActivityRow>,
 }
 
 impl WriteJob {
@@ -161,6 +167,7 @@ impl WriteJob {
         }
         queries::insert_outbox(c, &self.outbox)?;
         queries::update_conversation(c, row.id, &self.changes)?;
+        queries::insert_activity(c, &self.activity)?;
         if let Some(tags) = tags {
             queries::set_tags(c, row.id, tags)?;
         }
@@ -303,7 +310,16 @@ impl ConversationActor {
         sends.extend(extra.iter().filter(|(_, send)| *send).map(|(m, _)| m));
         let outbox: Vec<OutboxRow> = sends.into_iter().map(|m| outbox_row(m, now)).collect();
         messages.extend(extra.into_iter().map(|(m, _)| m));
+        let names = &self.deps.agent_names;
+        let activity = activity::derive(&l.state, &plan.state, &plan.effects, &|a| names.get(a))
+            .into_iter()
+            .map(|d| {
+                let contact = l.row.contact_id;
+                queries::activity_row(contact, d.kind, now, d.agent, Some(self.id), &d.detail)
+            })
+            .collect();
         let job = WriteJob {
+            activity,
             changes: ConversationChanges::between(&l.row, &row),
             inbox_id: row.inbox_id.clone(),
             dedupe: plan.dedupe,
