@@ -1,11 +1,14 @@
 // The contact panel: who the customer is, tags, lead stage, follow-up, what was learned about
-// them (memories.js), and their other conversations. On a phone it is a pane of its own; on a wide screen it opens beside the thread.
+// them (memories.js); the person's profile and conversations (profile.js) and timeline
+// (activity.js) in the Contact and Activity tabs. On a phone it is a pane of its own; on a wide screen it opens beside the thread.
 
 import { api, convPath } from './api.js';
+import { bindActivity } from './activity.js';
 import { $, $$, h, show } from './dom.js';
 import { avatar, channelInfo, displayName, fullTime, parseTime, untilLabel } from './format.js';
 import { bindCsat, renderCsat } from './csat.js';
 import { bindMemories, conversationChanged, forgetMemories } from './memories.js';
+import { bindProfile, forgetPerson, loadPerson } from './profile.js';
 import { renderReview } from './review.js';
 import { activeConv, state, upsertConversation } from './store.js';
 import { narrow, setView, showError, toast } from './ui.js';
@@ -34,6 +37,7 @@ export function renderContactEmpty() {
 export function forgetHistory() {
   historyFor = null;
   forgetMemories();
+  forgetPerson();
 }
 
 export function renderContact(c, old) {
@@ -165,41 +169,11 @@ async function cancelFollowUp() {
   }
 }
 
-/** Other conversations with the same person: searched by phone, else by name. */
-export async function loadContactHistory(c) {
+/** The person (profile, and their conversations on every channel): see profile.js. */
+export function loadContactHistory(c) {
   if (!c || historyFor === c.id) return;
   historyFor = c.id;
-  const box = $('#contact-history');
-  const q = c.contact?.phone || c.contact?.name;
-  if (!q) {
-    $('#history-count').textContent = '(0)';
-    box.replaceChildren(h('p', { class: 'muted small', text: 'No other conversations.' }));
-    return;
-  }
-  box.replaceChildren(h('p', { class: 'muted small', text: 'Loading…' }));
-  try {
-    const params = new URLSearchParams({ q, limit: '20' });
-    const [open, archived] = await Promise.all([
-      api('GET', `/api/conversations?${params}`),
-      api('GET', `/api/conversations?${params}&archived=true`),
-    ]);
-    if (historyFor !== c.id) return;
-    const same = (x) => x.contact?.id === c.contact?.id || (c.contact?.phone && x.contact?.phone === c.contact.phone);
-    const others = [...open.items, ...archived.items].filter((x) => x.id !== c.id && same(x));
-    $('#history-count').textContent = `(${others.length})`;
-    box.replaceChildren(...(others.length ? others.map(historyItem) : [h('p', { class: 'muted small', text: 'No other conversations.' })]));
-  } catch (e) {
-    if (historyFor === c.id) box.replaceChildren(h('p', { class: 'muted small', text: 'Could not load.' }));
-  }
-}
-
-function historyItem(x) {
-  const d = parseTime(x.last_message_at || x.created_at);
-  return h('a', { class: 'history-item', href: `#/c/${encodeURIComponent(x.id)}`, dataset: { id: x.id } },
-    h('div', { class: 'history-top' },
-      h('span', { class: `conv-status status-${x.status}`, text: x.status }),
-      h('span', { class: 'muted', text: `${channelInfo(x).label} · ${fullTime(d)}` })),
-    h('div', { class: 'history-preview', dir: 'auto', text: x.last_message_preview || '' }));
+  loadPerson(c);
 }
 
 function toggleContact() {
@@ -216,6 +190,8 @@ export function bindContact() {
   fillLeadStages();
   bindCsat();
   bindMemories();
+  bindProfile();
+  bindActivity();
   $('#contact-toggle').addEventListener('click', toggleContact);
   $('#contact-back').addEventListener('click', closeContact);
   $('#tag-input').addEventListener('keydown', onTagKeydown);

@@ -12,6 +12,7 @@ mod api_fuzz;
 mod assistants;
 mod auth;
 mod browser;
+mod browser_profile;
 mod browser_review;
 mod cdp;
 mod cli;

@@ -1,0 +1,137 @@
+//! The contact panel's Profile and Activity tabs in a real browser: the profile shows the
+//! detected country with its source, an edit is saved, and on the Activity tab a note added
+//! from the note box appears at the top of the timeline (as text, markup and all).
+
+use serde_json::{json, Value};
+
+use crate::{
+    browser::{dashboard_of, ONE_BROWSER},
+    cdp::{browser_available, Browser},
+    helpers::{status_json, Backend, TestApp, ADMIN_EMAIL, ADMIN_PASSWORD},
+};
+
+fn q(s: &str) -> String {
+    json!(s).to_string()
+}
+
+async fn the_profile_and_activity_tabs(backend: Backend) {
+    if !browser_available() {
+        return;
+    }
+    let _one = ONE_BROWSER.lock().await;
+    let app = TestApp::spawn(backend).await;
+    let token = app.login().await;
+    let body = json!({"external_id": "p-1", "contact": {"external_id": "prof-1", "name": "Lucía", "phone": "+34612345678"}, "text": "Hola"});
+    let (s, v) = status_json(app.inbound(&body).await).await;
+    assert_eq!(s, 200, "{v}");
+    let id = v["conversation_id"].as_str().expect("id").to_owned();
+    let contact = app.conversation(&token, &id).await["contact"]["id"]
+        .as_str()
+        .expect("contact")
+        .to_owned();
+
+    let mut b = Browser::launch().await;
+    let dash = dashboard_of(
+        &mut b,
+        &app.base,
+        ADMIN_EMAIL,
+        ADMIN_PASSWORD,
+        (1366, 800),
+        "UTC",
+    )
+    .await;
+    let item = format!(".conv-item[data-id={}]", q(&id));
+    dash.wait_for(
+        &mut b,
+        "the conversation",
+        &format!("!!document.querySelector({})", q(&item)),
+    )
+    .await;
+    dash.click(&mut b, &item).await;
+    dash.click(&mut b, "#contact-toggle").await;
+    dash.wait_for(
+        &mut b,
+        "the profile",
+        "document.querySelector('#profile-name').value === 'Lucía' && document.querySelector('#profile-country').value === 'ES'",
+    )
+    .await;
+    assert_eq!(
+        dash.text_of(&mut b, "#profile-country-hint").await,
+        "Detected from the phone number"
+    );
+    assert_eq!(
+        dash.text_of(&mut b, "#profile-link").await,
+        "tel:+34612345678"
+    );
+    dash.wait_for(
+        &mut b,
+        "the conversation listed",
+        &format!(
+            "!!document.querySelector('#contact-history .history-item[data-id={}]')",
+            q(&id)
+        ),
+    )
+    .await;
+
+    // Edit the email and the language, save.
+    dash.type_text(&mut b, "#profile-email", "lucia@example.com")
+        .await;
+    dash.type_text(&mut b, "#profile-language", "es").await;
+    dash.click(&mut b, "#profile-save").await;
+    let saved = crate::helpers::eventually(
+        "the profile saved",
+        std::time::Duration::from_secs(10),
+        || async {
+            let (_, person) = app.get(&token, &format!("/api/contacts/{contact}")).await;
+            (person["contact"]["email"] == "lucia@example.com").then_some(person)
+        },
+    )
+    .await;
+    assert_eq!(saved["contact"]["language"], "es");
+    assert_eq!(saved["contact"]["language_source"], "agent");
+
+    // The Activity tab: the edit is there; a note goes on top, as text.
+    dash.click(&mut b, "#contact-tabs [data-tab=activity]")
+        .await;
+    dash.wait_for(
+        &mut b,
+        "the edit in the timeline",
+        "!!document.querySelector('#activity-list .activity-profile_edited')",
+    )
+    .await;
+    dash.type_text(&mut b, "#activity-note", "Call after 5 <b>pm</b>")
+        .await;
+    dash.click(&mut b, "#activity-note-add").await;
+    dash.wait_for(
+        &mut b,
+        "the note on top",
+        "document.querySelector('#activity-list li')?.dataset.kind === 'note_added'",
+    )
+    .await;
+    assert_eq!(
+        dash.text_of(&mut b, "#activity-list li .activity-text")
+            .await,
+        "Call after 5 <b>pm</b>"
+    );
+    assert_eq!(
+        dash.eval(
+            &mut b,
+            "document.querySelectorAll('#activity-list b').length"
+        )
+        .await,
+        json!(0),
+        "a note is never markup"
+    );
+    assert_eq!(
+        dash.eval(&mut b, "document.querySelector('#tab-contact').hidden")
+            .await,
+        Value::Bool(true)
+    );
+    dash.assert_no_console_errors(&mut b, "the profile and activity tabs")
+        .await;
+}
+
+#[actix_rt::test]
+async fn the_profile_and_activity_tabs_on_sqlite() {
+    the_profile_and_activity_tabs(Backend::Sqlite).await;
+}
