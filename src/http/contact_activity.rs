@@ -21,7 +21,9 @@ use crate::{
     error::{AppError, AppResult},
     http::{
         extract::{Json, Query},
-        openapi::{BadRequest, CheckedChangeRefusals, NotFound, Unauthorized, Unavailable},
+        openapi::{
+            BadRequest, CheckedChangeRefusals, NotFound, Unauthorized, Unavailable, Unprocessable,
+        },
     },
     views::UtcTime,
 };
@@ -132,6 +134,7 @@ fn parse_kinds(raw: Option<&str>) -> AppResult<Vec<ActivityKind>> {
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
+        (status = 422, response = Unprocessable),
         (status = 503, response = Unavailable),
     ),
 )]
