@@ -77,6 +77,8 @@ pub struct ContactRow {
 #[diesel(treat_none_as_null = true)]
 #[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct ContactProfile {
+    /// `agent` when a person set the name: a channel's profile name no longer replaces it.
+    pub name_source: Option<ProfileSource>,
     /// ISO 3166-1 alpha-2.
     pub country: Option<String>,
     pub country_source: Option<ProfileSource>,

@@ -32,6 +32,7 @@ diesel::table! {
         email -> Nullable<Text>,
         blocked -> Bool,
         created_at -> Timestamp,
+        name_source -> Nullable<Text>,
         country -> Nullable<Text>,
         country_source -> Nullable<Text>,
         language -> Nullable<Text>,

@@ -160,6 +160,7 @@ fn apply(
     };
     if let Some(name) = &edit.name {
         change("name", &row.name, name);
+        row.profile.name_source = name.as_ref().map(|_| ProfileSource::Agent);
         row.name = name.clone();
     }
     if let Some(email) = &edit.email {

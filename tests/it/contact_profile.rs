@@ -84,6 +84,13 @@ async fn profile_edits_are_checked_and_keep_their_sources(b: Backend) {
     assert_eq!(contact["language"], "pt-BR");
     assert_eq!(contact["language_source"], "agent");
 
+    // The channel's profile name no longer replaces the one a person set.
+    let body = json!({"external_id": "ana-m2", "contact": {"external_id": "ana", "name": "Ana from the CRM", "phone": "+34612345678"}, "text": "Me again"});
+    let (s, v) = status_json(app.inbound(&body).await).await;
+    assert_eq!(s, 200, "{v}");
+    let (_, person) = app.get(&token, &format!("/api/contacts/{a}")).await;
+    assert_eq!(person["contact"]["name"], "Ana Pérez", "{person}");
+
     // Refusals name the field.
     for (body, field) in [
         (json!({"email": "not-an-email"}), "email"),

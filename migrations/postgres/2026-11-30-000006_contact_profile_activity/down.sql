@@ -8,3 +8,4 @@ ALTER TABLE contacts DROP COLUMN language_source;
 ALTER TABLE contacts DROP COLUMN language;
 ALTER TABLE contacts DROP COLUMN country_source;
 ALTER TABLE contacts DROP COLUMN country;
+ALTER TABLE contacts DROP COLUMN name_source;

@@ -5,6 +5,8 @@
 -- `platform` (the provider's profile), `phone_prefix` (a valid number's country),
 -- `browser` (the widget's navigator.language / time zone) or `agent` (a person's edit,
 -- which detection never overwrites).
+-- `agent` when a person set the name: a channel's profile name no longer replaces it.
+ALTER TABLE contacts ADD COLUMN name_source TEXT;
 ALTER TABLE contacts ADD COLUMN country TEXT;
 ALTER TABLE contacts ADD COLUMN country_source TEXT;
 ALTER TABLE contacts ADD COLUMN language TEXT;

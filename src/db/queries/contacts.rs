@@ -66,11 +66,15 @@ pub(super) fn refresh_contact(
     mut c: ContactRow,
     input: &ContactInput,
 ) -> AppResult<ContactRow> {
-    let changed = (input.name.is_some() && input.name != c.name)
+    // A name a person set stays: the channel's profile name does not replace it.
+    let name_from_channel = ProfileSource::yields_to_detection(c.profile.name_source);
+    let changed = (name_from_channel && input.name.is_some() && input.name != c.name)
         || (input.phone.is_some() && input.phone != c.phone)
         || (input.email.is_some() && input.email != c.email);
     if changed {
-        c.name = input.name.clone().or(c.name);
+        if name_from_channel {
+            c.name = input.name.clone().or(c.name);
+        }
         c.phone = input.phone.clone().or(c.phone);
         c.email = input.email.clone().or(c.email);
         c.profile = detect_country(c.profile, c.phone.as_deref());
