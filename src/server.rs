@@ -41,6 +41,9 @@ pub struct AppHandle {
 /// Must be called inside an actix `System`.
 pub async fn build(settings: Settings) -> anyhow::Result<(AppHandle, Server)> {
     let settings = Arc::new(settings);
+    // The phone-number metadata is decoded on first use (~100 ms unoptimised): do it now, on
+    // a thread of its own, not in the writer when the first contact with a phone arrives.
+    std::thread::spawn(crate::domain::profile::warm_up);
     let store = open_store(&settings).await?;
     let generated_admin_password = ensure_admin(&store, &settings).await?;
     warn_about_demo_secrets(&settings);

@@ -136,6 +136,13 @@ pub fn country_from_phone(e164: &str) -> Option<Country> {
     Country::parse(id.as_ref()).ok()
 }
 
+/// Loads the numbering-plan metadata and the user-agent parser (both decoded on first use),
+/// so the first contact does not pay for it inside a write.
+pub fn warm_up() {
+    let _ = country_from_phone("+34612345678");
+    let _ = parse_user_agent("Mozilla/5.0");
+}
+
 /// Whether an E.164 number is a valid number in its numbering plan.
 pub fn phone_is_valid(e164: &str) -> bool {
     phonenumber::parse(None, e164).is_ok_and(|n| phonenumber::is_valid(&n))
