@@ -129,6 +129,10 @@ async fn profile_edits_are_checked_and_keep_their_sources(b: Backend) {
     assert_eq!(s, 200, "{person}");
     assert_eq!(person["contact"]["country"], "BR");
     assert_eq!(person["contact"]["country_source"], "phone_prefix");
+    // …which goes with the phone.
+    let (s, person) = patch(&app, &token, &c, json!({"phone": null})).await;
+    assert_eq!(s, 200, "{person}");
+    assert_eq!(person["contact"]["country"], Value::Null, "{person}");
     // null clears.
     let (s, person) = patch(&app, &token, &a, json!({"email": null, "language": null})).await;
     assert_eq!(s, 200, "{person}");

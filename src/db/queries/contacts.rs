@@ -133,13 +133,19 @@ pub(super) fn create_contact(
 }
 
 /// The profile with the country of `phone` when the number is valid and no person set the
-/// country (an invalid number leaves it as it was).
+/// country. A country that came from the previous phone goes with it when the new one says
+/// nothing (no phone, or an invalid one); one from elsewhere stays.
 pub fn detect_country(mut p: ContactProfile, phone: Option<&str>) -> ContactProfile {
-    if let Some(country) = phone.and_then(country_from_phone) {
-        if ProfileSource::yields_to_detection(p.country_source) {
+    match phone.and_then(country_from_phone) {
+        Some(country) if ProfileSource::yields_to_detection(p.country_source) => {
             p.country = Some(country.as_str().to_owned());
             p.country_source = Some(ProfileSource::PhonePrefix);
         }
+        None if p.country_source == Some(ProfileSource::PhonePrefix) => {
+            p.country = None;
+            p.country_source = None;
+        }
+        _ => {}
     }
     p
 }
