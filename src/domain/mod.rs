@@ -1,6 +1,7 @@
 //! The pure core: types and rules with no actix, no database and no clock.
 
 pub mod access;
+pub mod broadcast;
 pub mod conversation;
 pub mod csat;
 pub mod delivery;
