@@ -364,7 +364,7 @@ impl ConversationActor {
                     }
                 }
                 // A blocked contact is never written to.
-                Effect::AskCsat if !l.contact.blocked => extra.push(self.csat_survey(l, now)),
+                Effect::AskCsat => extra.push(self.csat_survey(l, now)),
                 _ => {}
             }
         }
