@@ -31,6 +31,7 @@ mod outbox;
 mod realtime;
 mod restart;
 mod reviews;
+mod segments;
 mod storage;
 mod twilio;
 mod unstorable_text;
