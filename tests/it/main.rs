@@ -13,6 +13,7 @@ mod assistants;
 mod auth;
 mod browser;
 mod browser_review;
+mod browser_segments;
 mod cdp;
 mod cli;
 mod contacts;
