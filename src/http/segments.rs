@@ -553,6 +553,7 @@ pub async fn remove_contacts(
     responses(
         (status = 200, description = "One page", body = ContactPage),
         (status = 400, response = crate::http::openapi::BadRequest),
+        (status = 422, response = crate::http::openapi::Unprocessable),
         ReadRefusals,
     ),
 )]

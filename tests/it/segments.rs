@@ -605,6 +605,46 @@ async fn stop_and_start_from_the_customer(b: Backend) {
     assert_eq!(unsubscribed_at(&app, &admin, &contact).await, Value::Null);
 }
 
+/// A STOP on SMS unsubscribes the person on every channel; START on another channel brings
+/// them all back (that channel's conversation had not heard of the STOP).
+async fn keywords_apply_to_the_whole_person(b: Backend) {
+    let (app, _api) = twilio::start(b, |_| {}).await;
+    let admin = app.login().await;
+    let body = json!({"external_id": "p-1", "contact": {"external_id": "crm-7", "name": "Amy", "phone": twilio::PHONE}, "text": HANDOFF});
+    let (s, _) = crate::helpers::status_json(app.inbound(&body).await).await;
+    assert_eq!(s, 200);
+    twilio::inbound(&app, &twilio::sms("SM1", twilio::PHONE, "STOP")).await;
+    let convs = eventually("both conversations", WAIT, || async {
+        let all = app.conversations(&admin).await;
+        (all.len() == 2).then_some(all)
+    })
+    .await;
+    let contacts: Vec<String> = convs
+        .iter()
+        .map(|c| c["contact"]["id"].as_str().expect("id").to_owned())
+        .collect();
+    for contact in &contacts {
+        let at = eventually("unsubscribed", WAIT, || async {
+            let at = unsubscribed_at(&app, &admin, contact).await;
+            at.is_string().then_some(at)
+        })
+        .await;
+        assert!(at.is_string());
+    }
+    let body = json!({"external_id": "p-2", "contact": {"external_id": "crm-7", "name": "Amy", "phone": twilio::PHONE}, "text": "start"});
+    let (s, _) = crate::helpers::status_json(app.inbound(&body).await).await;
+    assert_eq!(s, 200);
+    for contact in &contacts {
+        eventually("resubscribed", WAIT, || async {
+            unsubscribed_at(&app, &admin, contact)
+                .await
+                .is_null()
+                .then_some(())
+        })
+        .await;
+    }
+}
+
 async fn a_twilio_21610_unsubscribes_the_contact(b: Backend) {
     let (app, api) = twilio::start(b, |_| {}).await;
     let admin = app.login().await;
@@ -660,4 +700,5 @@ both_backends!(
     agents_unsubscribe_and_resubscribe,
     stop_and_start_from_the_customer,
     a_twilio_21610_unsubscribes_the_contact,
+    keywords_apply_to_the_whole_person,
 );

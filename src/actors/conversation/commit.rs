@@ -347,10 +347,18 @@ impl ConversationActor {
         Box::pin(write.into_actor(self).map(move |res, act, ctx| {
             if let Ok(Committed::Written(w)) = &res {
                 if let (Some((_, kind, at)), Some(l)) = (w.opt_out, act.loaded.as_mut()) {
-                    (l.contact.unsubscribed_at, l.contact.unsubscribed_reason) = match kind {
-                        OptOut::Unsubscribe => (Some(at), Some(OptOutSource::Keyword)),
-                        OptOut::Resubscribe => (None, None),
-                    };
+                    match kind {
+                        // Already unsubscribed: the first time and reason stay (as stored).
+                        OptOut::Unsubscribe if l.contact.unsubscribed_at.is_some() => {}
+                        OptOut::Unsubscribe => {
+                            l.contact.unsubscribed_at = Some(at);
+                            l.contact.unsubscribed_reason = Some(OptOutSource::Keyword);
+                        }
+                        OptOut::Resubscribe => {
+                            l.contact.unsubscribed_at = None;
+                            l.contact.unsubscribed_reason = None;
+                        }
+                    }
                 }
                 let (row, tags) = (w.row.clone(), w.tags.clone());
                 act.applied(row, state, &w.messages, tags, effects, ctx);

@@ -50,16 +50,18 @@ impl Handler<DeliverInbound> for ConversationActor {
                 )
             });
         }
-        // STOP / START as the whole message (or a template's opt-out button): recorded in the
-        // same transaction as the message, with a note in the thread; only when it changes
-        // anything.
+        // STOP / START as the whole message (or a template's opt-out button): recorded for the
+        // whole person in the same transaction as the message (a no-op for contacts already
+        // in that state), with a note in the thread when this contact's state changes. The
+        // row in memory may miss a change made through another channel of the person (its
+        // actor is not told): the write is then still right, only the note is left out.
         let opt_out = match msg.parts.as_slice() {
-            [part] => keyword(part).filter(|(k, _)| {
-                (*k == OptOut::Unsubscribe) == l.contact.unsubscribed_at.is_none()
-            }),
+            [part] => keyword(part),
             _ => None,
         };
-        if let Some((kind, word)) = &opt_out {
+        let changes =
+            |k: &OptOut| (*k == OptOut::Unsubscribe) == l.contact.unsubscribed_at.is_none();
+        if let Some((kind, word)) = opt_out.as_ref().filter(|(k, _)| changes(k)) {
             let keyword = word.clone();
             effects.push(Effect::SystemNote(match kind {
                 OptOut::Unsubscribe => Note::Unsubscribed { keyword },
