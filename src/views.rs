@@ -148,6 +148,10 @@ pub struct ContactView {
     #[schema(required = true)]
     pub email: Option<String>,
     pub blocked: bool,
+    /// When the person stopped broadcasts (an agent, a STOP-style reply or a provider's
+    /// opt-out); `null` when subscribed. Broadcasts only: `blocked` stops everything.
+    #[schema(value_type = Option<UtcTime>, required = true)]
+    pub unsubscribed_at: Option<NaiveDateTime>,
 }
 
 impl From<&ContactRow> for ContactView {
@@ -159,6 +163,7 @@ impl From<&ContactRow> for ContactView {
             phone: c.phone.clone(),
             email: c.email.clone(),
             blocked: c.blocked,
+            unsubscribed_at: c.unsubscribed_at,
         }
     }
 }

@@ -32,6 +32,8 @@ diesel::table! {
         email -> Nullable<Text>,
         blocked -> Bool,
         created_at -> Timestamp,
+        unsubscribed_at -> Nullable<Timestamp>,
+        unsubscribed_reason -> Nullable<Text>,
     }
 }
 
@@ -163,6 +165,8 @@ diesel::joinable!(conversations -> contacts (contact_id));
 diesel::joinable!(messages -> conversations (conversation_id));
 diesel::joinable!(conversation_usage -> conversations (conversation_id));
 diesel::joinable!(outbox -> messages (message_id));
+diesel::joinable!(segment_members -> segments (segment_id));
+diesel::joinable!(segment_members -> contacts (contact_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     agents,
@@ -177,6 +181,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     messages,
     outbox,
     pending_statuses,
+    segment_members,
+    segments,
 );
 
 diesel::table! {
@@ -196,5 +202,26 @@ diesel::table! {
         status -> Text,
         reason -> Nullable<Text>,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    segments (id) {
+        id -> Text,
+        name -> Text,
+        kind -> Text,
+        filter -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        created_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    segment_members (segment_id, contact_id) {
+        segment_id -> Text,
+        contact_id -> Text,
+        added_at -> Timestamp,
+        added_by -> Nullable<Text>,
     }
 }

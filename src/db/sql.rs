@@ -21,9 +21,10 @@ use super::{MultiBackend, MultiRawValue};
 use crate::domain::{
     delivery::DeliveryStatus,
     types::{
-        Author, Availability, Direction, LeadStage, MemoryKind, MessageKind, Network, Role, Status,
+        Author, Availability, Direction, LeadStage, MemoryKind, MessageKind, Network, OptOutSource,
+        Role, SegmentKind, Status,
     },
-    AgentId, AssistantId, ContactId, ConversationId, InboxId, MemoryId, MessageId,
+    AgentId, AssistantId, ContactId, ConversationId, InboxId, MemoryId, MessageId, SegmentId,
 };
 
 macro_rules! text_columns {
@@ -89,4 +90,7 @@ text_columns!(
     Network,
     Availability,
     MemoryKind,
+    SegmentId,
+    SegmentKind,
+    OptOutSource,
 );

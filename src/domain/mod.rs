@@ -10,10 +10,14 @@ pub mod hours;
 pub mod ids;
 pub mod memory;
 pub mod notes;
+pub mod opt_out;
 pub mod review;
+pub mod segment;
 pub mod terms;
 pub mod text;
 pub mod types;
 pub mod window;
 
-pub use ids::{AgentId, AssistantId, ContactId, ConversationId, InboxId, MemoryId, MessageId};
+pub use ids::{
+    AgentId, AssistantId, ContactId, ConversationId, InboxId, MemoryId, MessageId, SegmentId,
+};

@@ -1,9 +1,10 @@
 // The contact panel: who the customer is, tags, lead stage, follow-up, what was learned about
-// them (memories.js), and their other conversations. On a phone it is a pane of its own; on a wide screen it opens beside the thread.
+// them (memories.js), their segments and broadcast subscription (contact-segments.js), and their other conversations. On a phone it is a pane of its own; on a wide screen it opens beside the thread.
 
 import { api, convPath } from './api.js';
 import { $, $$, h, show } from './dom.js';
 import { avatar, channelInfo, displayName, fullTime, parseTime, untilLabel } from './format.js';
+import { bindContactSegments, contactSegmentsChanged, forgetContactSegments } from './contact-segments.js';
 import { bindCsat, renderCsat } from './csat.js';
 import { bindMemories, conversationChanged, forgetMemories } from './memories.js';
 import { renderReview } from './review.js';
@@ -34,6 +35,7 @@ export function renderContactEmpty() {
 export function forgetHistory() {
   historyFor = null;
   forgetMemories();
+  forgetContactSegments();
 }
 
 export function renderContact(c, old) {
@@ -54,6 +56,7 @@ export function renderContact(c, old) {
   renderCsat(c);
   renderReview(c);
   conversationChanged(c, old);
+  contactSegmentsChanged(c);
   if (old && old.contact?.id !== c.contact?.id) loadContactHistory(c);
 }
 
@@ -216,6 +219,7 @@ export function bindContact() {
   fillLeadStages();
   bindCsat();
   bindMemories();
+  bindContactSegments();
   $('#contact-toggle').addEventListener('click', toggleContact);
   $('#contact-back').addEventListener('click', closeContact);
   $('#tag-input').addEventListener('keydown', onTagKeydown);

@@ -2,7 +2,10 @@
 //! then) the new state in memory, the pushed events and the effects.
 
 use super::*;
-use crate::{actors::messages::ReviewResult, domain::InboxId};
+use crate::{
+    actors::messages::ReviewResult,
+    domain::{opt_out::OptOut, types::OptOutSource, ContactId, InboxId},
+};
 
 /// The rows one change writes, besides the conversation row itself.
 pub(super) struct Plan {
@@ -20,6 +23,8 @@ pub(super) struct Plan {
     pub(super) review: Option<Arc<ReviewResult>>,
     /// The review stored is of this change: clear the due time without a new review.
     pub(super) reviewed: bool,
+    /// The customer's keyword (un)subscribes the person of this contact, at this time.
+    pub(super) opt_out: Option<(ContactId, OptOut, NaiveDateTime)>,
 }
 
 impl Plan {
@@ -34,6 +39,7 @@ impl Plan {
             tags: None,
             review: None,
             reviewed: false,
+            opt_out: None,
         }
     }
 
@@ -77,6 +83,7 @@ pub(super) struct Written {
     pub(super) row: ConversationRow,
     pub(super) messages: Vec<MessageRow>,
     pub(super) tags: Option<Vec<String>>,
+    pub(super) opt_out: Option<(ContactId, OptOut, NaiveDateTime)>,
 }
 
 pub(super) enum Committed {
@@ -151,6 +158,7 @@ impl WriteJob {
             row,
             messages,
             tags,
+            opt_out,
         } = &*self.written;
         let existing = self.existing(c, row.id, messages)?;
         if !existing.is_empty() {
@@ -163,6 +171,21 @@ impl WriteJob {
         queries::update_conversation(c, row.id, &self.changes)?;
         if let Some(tags) = tags {
             queries::set_tags(c, row.id, tags)?;
+        }
+        if let Some((contact, kind, at)) = opt_out {
+            // The whole person (same E.164 phone), like an agent's unsubscribe.
+            let person: Vec<ContactId> = match queries::contact(c, *contact)? {
+                Some(row) => queries::same_person(c, &row)?
+                    .iter()
+                    .map(|r| r.id)
+                    .collect(),
+                None => Vec::new(),
+            };
+            let to = match kind {
+                OptOut::Unsubscribe => Some((*at, OptOutSource::Keyword)),
+                OptOut::Resubscribe => None,
+            };
+            queries::set_unsubscribed(c, &person, to)?;
         }
         Ok(Committed::Written(self.written.clone()))
     }
@@ -312,6 +335,7 @@ impl ConversationActor {
                 row,
                 messages,
                 tags: plan.tags,
+                opt_out: plan.opt_out,
             }),
         };
         let store = self.deps.store.clone();
@@ -322,6 +346,20 @@ impl ConversationActor {
         let (state, effects) = (plan.state, plan.effects);
         Box::pin(write.into_actor(self).map(move |res, act, ctx| {
             if let Ok(Committed::Written(w)) = &res {
+                if let (Some((_, kind, at)), Some(l)) = (w.opt_out, act.loaded.as_mut()) {
+                    match kind {
+                        // Already unsubscribed: the first time and reason stay (as stored).
+                        OptOut::Unsubscribe if l.contact.unsubscribed_at.is_some() => {}
+                        OptOut::Unsubscribe => {
+                            l.contact.unsubscribed_at = Some(at);
+                            l.contact.unsubscribed_reason = Some(OptOutSource::Keyword);
+                        }
+                        OptOut::Resubscribe => {
+                            l.contact.unsubscribed_at = None;
+                            l.contact.unsubscribed_reason = None;
+                        }
+                    }
+                }
                 let (row, tags) = (w.row.clone(), w.tags.clone());
                 act.applied(row, state, &w.messages, tags, effects, ctx);
             }

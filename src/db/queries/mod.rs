@@ -18,6 +18,7 @@ mod outbox;
 mod pending_statuses;
 mod reviews;
 mod search;
+mod segments;
 mod tags;
 mod tokens;
 mod usage;
@@ -26,7 +27,9 @@ pub use agents::{
     agent_by_email, agent_by_id, count_agents, insert_agent, list_agents, set_availability,
 };
 pub use audit::{audit_entries, insert_audit};
-pub use contacts::{contact, insert_contact, same_person, set_blocked, ContactInput};
+pub use contacts::{
+    contact, insert_contact, same_person, set_blocked, set_unsubscribed, ContactInput,
+};
 pub use conversations::{
     awaiting_assistant, conversation, conversation_id_of_contact, conversation_of_contact,
     conversation_with_contact, conversations_of_contacts, delete_conversation,
@@ -49,6 +52,11 @@ pub use outbox::{delete_outbox, insert_outbox, outbox_due, outbox_retry_later};
 pub use pending_statuses::{expire_pending_statuses, park_status, take_pending_statuses};
 pub use reviews::{review_material, reviews_due, ReviewedMessage};
 pub use search::index_new_messages;
+pub use segments::{
+    add_members, contact_matches, delete_segment, insert_segment, matching_count, member_counts,
+    remove_members, segment, segment_contacts, segments, static_segments_of, update_segment,
+    visible_contacts, ResolvedFilter,
+};
 pub use tags::{set_tags, tags_of};
 pub use tokens::{agent_by_token, delete_token, insert_token};
 pub use usage::{conversation_usage, record_usage, usage_on, TokenCounts};
