@@ -176,6 +176,10 @@ pub struct ContactView {
     /// Instagram give no profile URL). Only in `GET /api/contacts/{id}` and its edits.
     #[schema(required = true)]
     pub link: Option<String>,
+    /// When the person stopped broadcasts (an agent, a STOP-style reply or a provider's
+    /// opt-out); `null` when subscribed. Broadcasts only: `blocked` stops everything.
+    #[schema(value_type = Option<UtcTime>, required = true)]
+    pub unsubscribed_at: Option<NaiveDateTime>,
 }
 
 impl From<&ContactRow> for ContactView {
@@ -197,6 +201,7 @@ impl From<&ContactRow> for ContactView {
             os: p.os.clone(),
             device: p.device.clone(),
             link: None,
+            unsubscribed_at: c.unsubscribed_at,
         }
     }
 }

@@ -17,6 +17,8 @@
 //   js/message.js   one message: bubble, attachments, system events
 //   js/composer.js  replies, notes, SMS parts, templates
 //   js/contact.js   the contact panel
+//   js/contact-segments.js  the panel's segments and unsubscribe button
+//   js/segments.js  the Segments page (#/segments)
 //   js/csat.js      satisfaction: list chip, thread events, the panel's stars
 //   js/topbar.js    badge, availability, handoff bell
 //   js/session.js   sign in and out, start
@@ -26,6 +28,7 @@ import { $, hydrateIcons } from './js/dom.js';
 import { bindComposer } from './js/composer.js';
 import { bindContact, renderFollowUp } from './js/contact.js';
 import { bindReview, renderFollowUpBanner } from './js/review.js';
+import { bindSegments } from './js/segments.js';
 import { bindList, refreshListTimes, reloadList } from './js/list.js';
 import { applyStatus, applyUpdate, bindMessages, removeMessage } from './js/messages.js';
 import { keepAlive, listen, reconnectIfClosed } from './js/realtime.js';
@@ -118,6 +121,7 @@ function bindEvents() {
   bindComposer();
   bindContact();
   bindReview();
+  bindSegments();
 
   // Popovers close on an outside click or Escape.
   document.addEventListener('click', (e) => {

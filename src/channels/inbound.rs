@@ -307,6 +307,10 @@ async fn apply_status(
     s: StatusUpdate,
 ) -> AppResult<()> {
     let reason = s.error.as_ref().map(ToString::to_string);
+    let opted_out = s
+        .error
+        .as_ref()
+        .is_some_and(|e| super::opt_outs::is_opt_out(&e.code));
     let parked = PendingStatusRow {
         id: uuid::Uuid::now_v7().to_string(),
         inbox_id: inbox.id.clone(),
@@ -343,6 +347,7 @@ async fn apply_status(
     match ask(registry, conversation_id, report).await {
         // Deleted meanwhile: nothing to update.
         Err(AppError::NotFound(_)) => Ok(()),
+        Ok(()) if opted_out => super::opt_outs::record(app, registry, conversation_id).await,
         other => other,
     }
 }

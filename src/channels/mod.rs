@@ -5,9 +5,11 @@
 //!   remembered in [`crate::db::contact_cache`]);
 //! - `outbox` delivers every queued outbound message with retries, whatever its channel,
 //!   through `http_client`;
-//! - `media` downloads customers' files and stores them.
+//! - `media` downloads customers' files and stores them;
+//! - `opt_outs` marks a contact unsubscribed when a provider says the person opted out.
 
 pub mod http_client;
 pub mod inbound;
 pub mod media;
+pub mod opt_outs;
 pub mod outbox;

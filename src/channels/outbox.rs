@@ -180,6 +180,9 @@ enum Outcome {
     },
     /// Will never work as is.
     Failed(String),
+    /// Refused because the person opted out (Twilio 21610, WhatsApp 131050): failed, and the
+    /// contact is marked unsubscribed.
+    OptedOut(String),
 }
 
 impl From<SendOutcome> for Outcome {
@@ -191,6 +194,9 @@ impl From<SendOutcome> for Outcome {
                 provider_message_id: Some(provider_message_id),
             },
             SendOutcome::Retry { after, reason } => Outcome::Retry { after, reason },
+            SendOutcome::Failed { error } if super::opt_outs::is_opt_out(&error.code) => {
+                Outcome::OptedOut(error.to_string())
+            }
             SendOutcome::Failed { error } => Outcome::Failed(error.to_string()),
         }
     }
@@ -221,6 +227,14 @@ async fn deliver(
             tracing::warn!(%message_id, %reason, "outbox: delivery failed permanently");
             let r = report(DeliveryStatus::Failed, Some(reason), None);
             ask(registry, conversation_id, r).await
+        }
+        Outcome::OptedOut(reason) => {
+            tracing::info!(%message_id, %reason, "outbox: the person opted out");
+            let r = report(DeliveryStatus::Failed, Some(reason), None);
+            match ask(registry, conversation_id, r).await {
+                Ok(()) => super::opt_outs::record(app, registry, conversation_id).await,
+                Err(e) => Err(e),
+            }
         }
         Outcome::Retry { after, reason } => {
             let attempts = row.attempts.saturating_add(1);

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::schema::{
     agents, audit_log, auth_tokens, contact_activity, contact_memories, contacts, conversations,
-    messages, outbox, pending_statuses,
+    messages, outbox, pending_statuses, segment_members, segments,
 };
 use crate::domain::{
     activity::ActivityKind,
@@ -22,9 +22,10 @@ use crate::domain::{
     review::Criterion,
     types::{
         Author, Availability, Direction, FollowUpSource, LeadStage, MemoryKind, MessageKind,
-        Network, Role, Status,
+        Network, OptOutSource, Role, SegmentKind, Status,
     },
     ActivityId, AgentId, AssistantId, ContactId, ConversationId, InboxId, MemoryId, MessageId,
+    SegmentId,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
@@ -66,6 +67,10 @@ pub struct ContactRow {
     #[diesel(embed)]
     #[serde(flatten)]
     pub profile: ContactProfile,
+    /// When the person stopped broadcasts (`None`: subscribed). Broadcasts only: `blocked`
+    /// stops everything.
+    pub unsubscribed_at: Option<NaiveDateTime>,
+    pub unsubscribed_reason: Option<OptOutSource>,
 }
 
 /// What is known of a contact beyond how to reach them: country and language with where each
@@ -570,4 +575,30 @@ mod tests {
         assert_eq!(some.last_message_preview, Some(Some("hello".to_owned())));
         assert!(some.status.is_none() && some.last_message_at.is_none());
     }
+}
+
+/// A named audience: static members, or a saved filter (see `domain::segment`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = segments)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct SegmentRow {
+    pub id: SegmentId,
+    pub name: String,
+    pub kind: SegmentKind,
+    /// A dynamic segment's `SegmentFilter` as JSON; `None` for a static one.
+    pub filter: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub created_by: Option<AgentId>,
+}
+
+/// A contact of a static segment.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = segment_members)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct SegmentMemberRow {
+    pub segment_id: SegmentId,
+    pub contact_id: ContactId,
+    pub added_at: NaiveDateTime,
+    pub added_by: Option<AgentId>,
 }

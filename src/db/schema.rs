@@ -41,6 +41,8 @@ diesel::table! {
         browser -> Nullable<Text>,
         os -> Nullable<Text>,
         device -> Nullable<Text>,
+        unsubscribed_at -> Nullable<Timestamp>,
+        unsubscribed_reason -> Nullable<Text>,
     }
 }
 
@@ -185,6 +187,8 @@ diesel::joinable!(conversations -> contacts (contact_id));
 diesel::joinable!(messages -> conversations (conversation_id));
 diesel::joinable!(conversation_usage -> conversations (conversation_id));
 diesel::joinable!(outbox -> messages (message_id));
+diesel::joinable!(segment_members -> segments (segment_id));
+diesel::joinable!(segment_members -> contacts (contact_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     agents,
@@ -200,6 +204,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     messages,
     outbox,
     pending_statuses,
+    segment_members,
+    segments,
 );
 
 diesel::table! {
@@ -219,5 +225,26 @@ diesel::table! {
         status -> Text,
         reason -> Nullable<Text>,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    segments (id) {
+        id -> Text,
+        name -> Text,
+        kind -> Text,
+        filter -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        created_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    segment_members (segment_id, contact_id) {
+        segment_id -> Text,
+        contact_id -> Text,
+        added_at -> Timestamp,
+        added_by -> Nullable<Text>,
     }
 }

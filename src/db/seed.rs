@@ -52,6 +52,8 @@ fn contact_row(inbox: &InboxId, n: u64, start: NaiveDateTime) -> ContactRow {
         email: None,
         blocked: false,
         created_at: start,
+        unsubscribed_at: None,
+        unsubscribed_reason: None,
         profile: Default::default(),
     }
 }

@@ -23,9 +23,11 @@ use crate::domain::{
     delivery::DeliveryStatus,
     profile::ProfileSource,
     types::{
-        Author, Availability, Direction, LeadStage, MemoryKind, MessageKind, Network, Role, Status,
+        Author, Availability, Direction, LeadStage, MemoryKind, MessageKind, Network, OptOutSource,
+        Role, SegmentKind, Status,
     },
     ActivityId, AgentId, AssistantId, ContactId, ConversationId, InboxId, MemoryId, MessageId,
+    SegmentId,
 };
 
 macro_rules! text_columns {
@@ -94,4 +96,7 @@ text_columns!(
     MemoryKind,
     ActivityKind,
     ProfileSource,
+    SegmentId,
+    SegmentKind,
+    OptOutSource,
 );

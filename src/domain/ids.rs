@@ -73,6 +73,11 @@ typed_id!(
     ActivityId
 );
 
+typed_id!(
+    /// A named audience of contacts (see `domain::segment`).
+    SegmentId
+);
+
 /// An id named in the configuration rather than generated: letters, digits, `-`, `_`.
 /// Cheap to clone (shared).
 macro_rules! named_id {

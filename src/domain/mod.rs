@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod activity;
+pub mod broadcast;
 pub mod conversation;
 pub mod csat;
 pub mod delivery;
@@ -10,8 +11,10 @@ pub mod hours;
 pub mod ids;
 pub mod memory;
 pub mod notes;
+pub mod opt_out;
 pub mod profile;
 pub mod review;
+pub mod segment;
 pub mod terms;
 pub mod text;
 pub mod types;
@@ -19,4 +22,5 @@ pub mod window;
 
 pub use ids::{
     ActivityId, AgentId, AssistantId, ContactId, ConversationId, InboxId, MemoryId, MessageId,
+    SegmentId,
 };

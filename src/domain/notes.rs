@@ -77,6 +77,14 @@ pub enum Note {
     CsatNotSent {
         window_hours: i64,
     },
+    /// The customer's message was an opt-out keyword (STOP, BAJA…): no more broadcasts.
+    Unsubscribed {
+        keyword: String,
+    },
+    /// The customer's message was an opt-in keyword (START, ALTA…).
+    Resubscribed {
+        keyword: String,
+    },
 }
 
 /// Who did it, for the text: an agent's name, or what the system is.
@@ -132,6 +140,8 @@ impl Note {
             Note::CsatReceived { .. } => "csat_received",
             Note::CsatSet { .. } => "csat_set",
             Note::CsatNotSent { .. } => "csat_not_sent",
+            Note::Unsubscribed { .. } => "unsubscribed",
+            Note::Resubscribed { .. } => "resubscribed",
         }
     }
 
@@ -225,6 +235,12 @@ impl Note {
             Note::CsatNotSent { window_hours } => format!(
                 "Satisfaction survey not sent: the customer's {window_hours}-hour window has closed"
             ),
+            Note::Unsubscribed { keyword } => {
+                format!("The customer unsubscribed from broadcasts (\u{201c}{keyword}\u{201d})")
+            }
+            Note::Resubscribed { keyword } => {
+                format!("The customer resubscribed to broadcasts (\u{201c}{keyword}\u{201d})")
+            }
         }
     }
 
@@ -273,6 +289,9 @@ impl Note {
             Note::CsatNotSent { window_hours } => {
                 p["reason"] = json!("window_closed");
                 p["window_hours"] = json!(window_hours);
+            }
+            Note::Unsubscribed { keyword } | Note::Resubscribed { keyword } => {
+                p["keyword"] = json!(keyword)
             }
         }
         p

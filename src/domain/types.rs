@@ -185,6 +185,29 @@ text_enum!(
     }
 );
 
+text_enum!(
+    /// How a segment's contacts are chosen (see `domain::segment`).
+    SegmentKind, "segment kind" {
+        /// Agents add and remove its members (from the panel, or in bulk by id).
+        Static => "static",
+        /// A saved filter, evaluated whenever the segment is read.
+        Dynamic => "dynamic",
+    }
+);
+
+text_enum!(
+    /// What unsubscribed a contact from broadcasts (see `domain::opt_out`).
+    OptOutSource, "opt-out source" {
+        /// An agent's button or the API.
+        Agent => "agent",
+        /// A STOP-style reply, or a template's opt-out button.
+        Keyword => "keyword",
+        /// The provider refused a send because the person opted out (Twilio 21610, WhatsApp
+        /// 131050) or told us so (WhatsApp `user_preferences`).
+        Provider => "provider",
+    }
+);
+
 impl MessageKind {
     /// Whether messages of this kind carry a file.
     pub fn has_file(self) -> bool {

@@ -7,6 +7,12 @@
 //! contact that appears later with the same number. A blocked contact's messages are kept but
 //! never answered: the assistant stays silent and agents get 409 `contact_blocked` until it is
 //! unblocked.
+//!
+//! Unsubscribing stops **broadcasts only** (none exist yet: `unsubscribed_at` is the flag the
+//! broadcast work reads, and skips); the person still writes and is answered. It applies to
+//! the whole person, like a block. A STOP-style reply does the same (`domain::opt_out`), and
+//! START undoes it; a provider's opt-out error (Twilio 21610, WhatsApp 131050) marks the
+//! contact it was sent to.
 
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
@@ -25,7 +31,7 @@ use crate::{
     domain::{
         activity::ActivityKind,
         profile,
-        types::{ChannelKind, Network, Status},
+        types::{ChannelKind, Network, OptOutSource, Status},
         ContactId, ConversationId, InboxId,
     },
     error::{AppError, AppResult},
@@ -205,29 +211,59 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(view(&state, &me, &contact, &all, &conversations)?))
 }
 
+/// A change to the whole person (every contact with the same phone).
+#[derive(Debug, Clone, Copy)]
+enum PersonChange {
+    Blocked(bool),
+    /// `true`: unsubscribe from broadcasts; `false`: resubscribe.
+    Unsubscribed(bool),
+}
+
 async fn set_blocked(
     state: &AppState,
     me: &CurrentAgent,
     raw_id: &str,
     blocked: bool,
 ) -> AppResult<HttpResponse> {
+    change_person(state, me, raw_id, PersonChange::Blocked(blocked)).await
+}
+
+async fn change_person(
+    state: &AppState,
+    me: &CurrentAgent,
+    raw_id: &str,
+    change: PersonChange,
+) -> AppResult<HttpResponse> {
     let (contact, all, conversations) = person(state, raw_id).await?;
     // Refuses a contact the agent may not see, before changing anything.
     view(state, me, &contact, &all, &conversations)?;
     let ids: Vec<ContactId> = all.iter().map(|c| c.id).collect();
     let (contact_id, agent, agent_name) = (contact.id, me.id, me.name.clone());
-    let kind = match blocked {
-        true => ActivityKind::Blocked,
-        false => ActivityKind::Unblocked,
+    let kind = match change {
+        PersonChange::Blocked(true) => ActivityKind::Blocked,
+        PersonChange::Blocked(false) => ActivityKind::Unblocked,
+        PersonChange::Unsubscribed(true) => ActivityKind::Unsubscribed,
+        PersonChange::Unsubscribed(false) => ActivityKind::Resubscribed,
     };
+    let now = clock::now();
     state
         .app
         .store
         .write(move |c| {
-            queries::set_blocked(c, &ids, blocked)?;
+            match change {
+                PersonChange::Blocked(blocked) => {
+                    queries::set_blocked(c, &ids, blocked)?;
+                }
+                PersonChange::Unsubscribed(true) => {
+                    queries::set_unsubscribed(c, &ids, Some((now, OptOutSource::Agent)))?;
+                }
+                PersonChange::Unsubscribed(false) => {
+                    queries::set_unsubscribed(c, &ids, None)?;
+                }
+            }
+            // In the same transaction as the change it records.
             let detail = json!({ "by_name": agent_name, "contacts": ids.len() });
-            let entry =
-                queries::activity_row(contact_id, kind, clock::now(), Some(agent), None, &detail);
+            let entry = queries::activity_row(contact_id, kind, now, Some(agent), None, &detail);
             queries::insert_activity(c, &[entry])
         })
         .await?;
@@ -238,7 +274,7 @@ async fn set_blocked(
             Err(e) => return Err(e),
         }
     }
-    tracing::info!(contact_id = %contact.id, blocked, contacts = all.len(), "contact block changed");
+    tracing::info!(contact_id = %contact.id, ?change, by = %me.id, contacts = all.len(), "contact changed");
     let (contact, all, conversations) = person(state, raw_id).await?;
     Ok(HttpResponse::Ok().json(view(state, me, &contact, &all, &conversations)?))
 }
@@ -283,4 +319,46 @@ pub async fn unblock(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     set_blocked(&state, &me, &id, false).await
+}
+
+/// `POST /api/contacts/{id}/unsubscribe`: no more broadcasts to the person.
+#[utoipa::path(
+    operation_id = "unsubscribe_contact",
+    post,
+    path = "/api/contacts/{id}/unsubscribe",
+    tag = "contacts",
+    summary = "Unsubscribe the person from broadcasts (conversations go on; block stops everything)",
+    params(("id" = ContactId, Path, description = "The contact")),
+    responses(
+        (status = 200, description = "The person after the change", body = PersonView),
+        ReadRefusals,
+    ),
+)]
+pub async fn unsubscribe(
+    state: web::Data<AppState>,
+    me: CurrentAgent,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    change_person(&state, &me, &id, PersonChange::Unsubscribed(true)).await
+}
+
+/// `POST /api/contacts/{id}/resubscribe`.
+#[utoipa::path(
+    operation_id = "resubscribe_contact",
+    post,
+    path = "/api/contacts/{id}/resubscribe",
+    tag = "contacts",
+    summary = "Resubscribe the person to broadcasts",
+    params(("id" = ContactId, Path, description = "The contact")),
+    responses(
+        (status = 200, description = "The person after the change", body = PersonView),
+        ReadRefusals,
+    ),
+)]
+pub async fn resubscribe(
+    state: web::Data<AppState>,
+    me: CurrentAgent,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    change_person(&state, &me, &id, PersonChange::Unsubscribed(false)).await
 }

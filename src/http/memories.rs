@@ -79,7 +79,7 @@ fn sees_any(state: &AppState, me: &CurrentAgent, assignees: &[Option<AgentId>]) 
 }
 
 /// The contact, if this agent may see a conversation of it; 404 otherwise.
-async fn reachable_contact(
+pub(crate) async fn reachable_contact(
     state: &AppState,
     me: &CurrentAgent,
     raw_id: &str,

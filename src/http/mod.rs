@@ -20,6 +20,7 @@ pub mod health;
 pub mod memories;
 pub mod openapi;
 pub mod reports;
+pub mod segments;
 pub mod sms;
 pub mod socket;
 pub mod static_files;
@@ -118,6 +119,20 @@ route_table! {
     "/contacts/{id}/notes" => { post: contact_activity::add_note },
     "/contacts/{id}/block" => { post: contacts::block },
     "/contacts/{id}/unblock" => { post: contacts::unblock },
+    "/contacts/{id}/unsubscribe" => { post: contacts::unsubscribe },
+    "/contacts/{id}/resubscribe" => { post: contacts::resubscribe },
+    "/contacts/{id}/segments" => { get: segments::of_contact },
+    "/segments" => { get: segments::list, post: segments::create },
+    "/segments/{id}" => {
+        get: segments::get,
+        patch: segments::edit,
+        delete: segments::delete,
+    },
+    "/segments/{id}/contacts" => {
+        get: segments::contacts,
+        post: segments::add_contacts,
+        delete: segments::remove_contacts,
+    },
     "/contacts/{id}/memories" => { get: memories::list, post: memories::add },
     "/memories/{id}" => { patch: memories::edit, delete: memories::delete },
 }

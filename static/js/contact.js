@@ -1,11 +1,13 @@
 // The contact panel: who the customer is, tags, lead stage, follow-up, what was learned about
-// them (memories.js); the person's profile and conversations (profile.js) and timeline
-// (activity.js) in the Contact and Activity tabs. On a phone it is a pane of its own; on a wide screen it opens beside the thread.
+// them (memories.js), their segments and broadcast subscription (contact-segments.js); the
+// person's profile and conversations (profile.js) and timeline (activity.js) in the Contact and
+// Activity tabs. On a phone it is a pane of its own; on a wide screen it opens beside the thread.
 
 import { api, convPath } from './api.js';
 import { bindActivity } from './activity.js';
 import { $, $$, h, show } from './dom.js';
 import { avatar, channelInfo, displayName, fullTime, parseTime, untilLabel } from './format.js';
+import { bindContactSegments, contactSegmentsChanged, forgetContactSegments } from './contact-segments.js';
 import { bindCsat, renderCsat } from './csat.js';
 import { bindMemories, conversationChanged, forgetMemories } from './memories.js';
 import { bindProfile, forgetPerson, loadPerson } from './profile.js';
@@ -38,6 +40,7 @@ export function forgetHistory() {
   historyFor = null;
   forgetMemories();
   forgetPerson();
+  forgetContactSegments();
 }
 
 export function renderContact(c, old) {
@@ -58,6 +61,7 @@ export function renderContact(c, old) {
   renderCsat(c);
   renderReview(c);
   conversationChanged(c, old);
+  contactSegmentsChanged(c);
   if (old && old.contact?.id !== c.contact?.id) loadContactHistory(c);
 }
 
@@ -192,6 +196,7 @@ export function bindContact() {
   bindMemories();
   bindProfile();
   bindActivity();
+  bindContactSegments();
   $('#contact-toggle').addEventListener('click', toggleContact);
   $('#contact-back').addEventListener('click', closeContact);
   $('#tag-input').addEventListener('keydown', onTagKeydown);

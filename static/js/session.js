@@ -3,6 +3,7 @@
 import { api } from './api.js';
 import { $, show } from './dom.js';
 import { reloadList } from './list.js';
+import { startSegments } from './segments.js';
 import { connectWs } from './realtime.js';
 import { TOKEN_KEY, endSession, setAgents, setAssistants, setDashboard, setInboxes, setMe, setToken, state } from './store.js';
 import { route } from './thread.js';
@@ -80,6 +81,7 @@ export async function startApp() {
   connectWs();
   await Promise.all([loadAgents(), reloadList(), refreshBadge(), loadInboxes(), loadAssistants()]);
   route();
+  startSegments();
 }
 
 export async function loadAgents() {

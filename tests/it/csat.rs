@@ -249,6 +249,28 @@ async fn without_the_switch_no_survey(b: Backend) {
     assert_eq!(conv["csat"], Value::Null);
 }
 
+/// A blocked contact is never surveyed, and no survey is awaited from them.
+async fn a_blocked_contact_is_not_surveyed(b: Backend) {
+    let c = given_an_api_conversation_with(b, csat_everywhere).await;
+    let contact = c.show().await["contact"]["id"]
+        .as_str()
+        .expect("contact id")
+        .to_owned();
+    let (s, body) = c
+        .app
+        .post(
+            &c.token,
+            &format!("/api/contacts/{contact}/block"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let closed = close(&c.app, &c.token, &c.id).await;
+    assert_eq!(closed["csat_requested_at"], Value::Null, "{closed}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(text_surveys(&c.provider), 0);
+}
+
 async fn agents_set_correct_and_clear_the_score(b: Backend) {
     let app = TestApp::spawn_with(b, |s| {
         s.access.visibility = Visibility::AssignedAndUnassigned;
@@ -518,6 +540,7 @@ async fn the_widget_shows_stars_and_a_star_rates(b: Backend) {
 }
 
 both_backends!(
+    a_blocked_contact_is_not_surveyed,
     whatsapp_asks_with_a_list_and_a_tap_rates_without_reopening,
     outside_the_window_nothing_is_sent_and_a_note_says_why,
     the_api_channel_asks_in_text_and_every_answer_form_is_read,

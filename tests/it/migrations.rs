@@ -5,12 +5,12 @@ use diesel::prelude::*;
 use switchboard::db::{
     models::{
         AgentRow, AuthTokenRow, ContactRow, ConversationRow, MemoryRow, MessageRow, OutboxRow,
-        PendingStatusRow,
+        PendingStatusRow, SegmentMemberRow, SegmentRow,
     },
     revert_all_migrations, run_migrations,
     schema::{
         agents, auth_tokens, contact_memories, contacts, conversations, messages, outbox,
-        pending_statuses,
+        pending_statuses, segment_members, segments,
     },
     Backend as DbBackend,
 };
@@ -66,6 +66,16 @@ async fn up_down_up_and_every_model_loads(b: Backend) {
         .select(MemoryRow::as_select())
         .load(&mut conn)
         .expect("memories")
+        .is_empty());
+    assert!(segments::table
+        .select(SegmentRow::as_select())
+        .load(&mut conn)
+        .expect("segments")
+        .is_empty());
+    assert!(segment_members::table
+        .select(SegmentMemberRow::as_select())
+        .load(&mut conn)
+        .expect("segment members")
         .is_empty());
 }
 

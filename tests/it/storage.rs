@@ -27,6 +27,8 @@ fn contact(external_id: &str) -> ContactRow {
         email: None,
         blocked: false,
         created_at: clock::now(),
+        unsubscribed_at: None,
+        unsubscribed_reason: None,
         profile: Default::default(),
     }
 }

@@ -5,7 +5,7 @@ use super::*;
 use crate::{
     actors::messages::ReviewResult,
     db::models::ActivityRow,
-    domain::{activity, InboxId},
+    domain::{activity, opt_out::OptOut, types::OptOutSource, ContactId, InboxId},
 };
 
 /// The rows one change writes, besides the conversation row itself.
@@ -24,6 +24,8 @@ pub(super) struct Plan {
     pub(super) review: Option<Arc<ReviewResult>>,
     /// The review stored is of this change: clear the due time without a new review.
     pub(super) reviewed: bool,
+    /// The customer's keyword (un)subscribes the person of this contact, at this time.
+    pub(super) opt_out: Option<(ContactId, OptOut, NaiveDateTime)>,
 }
 
 impl Plan {
@@ -38,6 +40,7 @@ impl Plan {
             tags: None,
             review: None,
             reviewed: false,
+            opt_out: None,
         }
     }
 
@@ -81,6 +84,7 @@ pub(super) struct Written {
     pub(super) row: ConversationRow,
     pub(super) messages: Vec<MessageRow>,
     pub(super) tags: Option<Vec<String>>,
+    pub(super) opt_out: Option<(ContactId, OptOut, NaiveDateTime)>,
 }
 
 pub(super) enum Committed {
@@ -157,6 +161,7 @@ impl WriteJob {
             row,
             messages,
             tags,
+            opt_out,
         } = &*self.written;
         let existing = self.existing(c, row.id, messages)?;
         if !existing.is_empty() {
@@ -170,6 +175,31 @@ impl WriteJob {
         queries::insert_activity(c, &self.activity)?;
         if let Some(tags) = tags {
             queries::set_tags(c, row.id, tags)?;
+        }
+        if let Some((contact, kind, at)) = opt_out {
+            // The whole person (same E.164 phone), like an agent's unsubscribe.
+            let stored = queries::contact(c, *contact)?;
+            let person: Vec<ContactId> = match &stored {
+                Some(row) => queries::same_person(c, row)?.iter().map(|r| r.id).collect(),
+                None => Vec::new(),
+            };
+            let (to, activity) = match kind {
+                OptOut::Unsubscribe => (
+                    Some((*at, OptOutSource::Keyword)),
+                    activity::ActivityKind::Unsubscribed,
+                ),
+                OptOut::Resubscribe => (None, activity::ActivityKind::Resubscribed),
+            };
+            queries::set_unsubscribed(c, &person, to)?;
+            // The timeline says so, in the same transaction, when it changed anything.
+            let changed = stored
+                .is_some_and(|r| (*kind == OptOut::Unsubscribe) == r.unsubscribed_at.is_none());
+            if changed {
+                let detail = serde_json::json!({ "by": "keyword" });
+                let entry =
+                    queries::activity_row(*contact, activity, *at, None, Some(row.id), &detail);
+                queries::insert_activity(c, &[entry])?;
+            }
         }
         Ok(Committed::Written(self.written.clone()))
     }
@@ -328,6 +358,7 @@ impl ConversationActor {
                 row,
                 messages,
                 tags: plan.tags,
+                opt_out: plan.opt_out,
             }),
         };
         let store = self.deps.store.clone();
@@ -338,6 +369,20 @@ impl ConversationActor {
         let (state, effects) = (plan.state, plan.effects);
         Box::pin(write.into_actor(self).map(move |res, act, ctx| {
             if let Ok(Committed::Written(w)) = &res {
+                if let (Some((_, kind, at)), Some(l)) = (w.opt_out, act.loaded.as_mut()) {
+                    match kind {
+                        // Already unsubscribed: the first time and reason stay (as stored).
+                        OptOut::Unsubscribe if l.contact.unsubscribed_at.is_some() => {}
+                        OptOut::Unsubscribe => {
+                            l.contact.unsubscribed_at = Some(at);
+                            l.contact.unsubscribed_reason = Some(OptOutSource::Keyword);
+                        }
+                        OptOut::Resubscribe => {
+                            l.contact.unsubscribed_at = None;
+                            l.contact.unsubscribed_reason = None;
+                        }
+                    }
+                }
                 let (row, tags) = (w.row.clone(), w.tags.clone());
                 act.applied(row, state, &w.messages, tags, effects, ctx);
             }
@@ -380,7 +425,7 @@ impl ConversationActor {
                     }
                 }
                 // A blocked contact is never written to.
-                Effect::AskCsat if !l.contact.blocked => extra.push(self.csat_survey(l, now)),
+                Effect::AskCsat => extra.push(self.csat_survey(l, now)),
                 _ => {}
             }
         }

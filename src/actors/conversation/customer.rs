@@ -4,7 +4,11 @@
 use super::*;
 use crate::{
     actors::messages::InboundPart,
-    domain::csat::{parse_rating, CsatScore},
+    domain::{
+        csat::{parse_rating, CsatScore},
+        notes::Note,
+        opt_out::{self, OptOut},
+    },
 };
 
 impl Handler<DeliverInbound> for ConversationActor {
@@ -46,6 +50,24 @@ impl Handler<DeliverInbound> for ConversationActor {
                 )
             });
         }
+        // STOP / START as the whole message (or a template's opt-out button): recorded for the
+        // whole person in the same transaction as the message (a no-op for contacts already
+        // in that state), with a note in the thread when this contact's state changes. The
+        // row in memory may miss a change made through another channel of the person (its
+        // actor is not told): the write is then still right, only the note is left out.
+        let opt_out = match msg.parts.as_slice() {
+            [part] => keyword(part),
+            _ => None,
+        };
+        let changes =
+            |k: &OptOut| (*k == OptOut::Unsubscribe) == l.contact.unsubscribed_at.is_none();
+        if let Some((kind, word)) = opt_out.as_ref().filter(|(k, _)| changes(k)) {
+            let keyword = word.clone();
+            effects.push(Effect::SystemNote(match kind {
+                OptOut::Unsubscribe => Note::Unsubscribed { keyword },
+                OptOut::Resubscribe => Note::Resubscribed { keyword },
+            }));
+        }
         let ids = part_ids(msg.external_id.as_deref(), msg.parts.len());
         let messages: Vec<MessageRow> = msg
             .parts
@@ -59,6 +81,7 @@ impl Handler<DeliverInbound> for ConversationActor {
                 Some(_) => Dedupe::External(ids.into_iter().flatten().collect()),
                 None => Dedupe::None,
             },
+            opt_out: opt_out.map(|(kind, _)| (l.contact.id, kind, now)),
             ..Plan::state_only(state, effects)
         };
         let conversation_id = self.id;
@@ -69,6 +92,25 @@ impl Handler<DeliverInbound> for ConversationActor {
             }
             accepted(res?, conversation_id)
         }))
+    }
+}
+
+/// A message part read as an opt-out keyword, with the words that said it: a text that is one
+/// of the keywords, or a template button whose payload is an opt-out.
+fn keyword(part: &InboundPart) -> Option<(OptOut, String)> {
+    match part.kind {
+        MessageKind::Text => {
+            opt_out::classify(&part.body).map(|k| (k, part.body.trim().to_owned()))
+        }
+        MessageKind::Button => {
+            let payload = part
+                .payload
+                .as_ref()
+                .and_then(|p| p.get("payload"))
+                .and_then(serde_json::Value::as_str)?;
+            opt_out::classify_button(payload).map(|k| (k, part.body.trim().to_owned()))
+        }
+        _ => None,
     }
 }
 

@@ -349,7 +349,12 @@ impl ConversationActor {
     /// Runs `event` through the state machine and commits the result with no message.
     fn apply_event(&mut self, event: &Event) -> AppResult<Plan> {
         let l = self.loaded()?;
-        let (state, effects) = transition(&l.state, event, clock::now(), l.policy())?;
+        let (mut state, mut effects) = transition(&l.state, event, clock::now(), l.policy())?;
+        // A blocked contact is never surveyed: no survey, and none awaited.
+        if l.contact.blocked && effects.contains(&Effect::AskCsat) {
+            effects.retain(|e| *e != Effect::AskCsat);
+            state.csat_requested_at = l.state.csat_requested_at;
+        }
         Ok(Plan::state_only(state, effects))
     }
 }

@@ -15,6 +15,7 @@ use crate::{
     },
     domain::{
         profile::{country_from_phone, ProfileSource},
+        types::OptOutSource,
         ContactId, InboxId,
     },
     error::AppResult,
@@ -126,6 +127,8 @@ pub(super) fn create_contact(
         email: input.email.clone(),
         blocked,
         created_at: now,
+        unsubscribed_at: None,
+        unsubscribed_reason: None,
         profile: detect_country(ContactProfile::default(), input.phone.as_deref()),
     };
     insert_contact(conn, &c)?;
@@ -225,4 +228,29 @@ pub fn set_blocked(conn: &mut DbConnection, ids: &[ContactId], blocked: bool) ->
             .set(contacts::blocked.eq(blocked))
             .execute(conn)?,
     )
+}
+
+/// Unsubscribes the contacts from broadcasts (`Some`: since when and why; those already
+/// unsubscribed keep their first time and reason) or resubscribes them (`None`). Returns how
+/// many changed.
+pub fn set_unsubscribed(
+    conn: &mut DbConnection,
+    ids: &[ContactId],
+    to: Option<(NaiveDateTime, OptOutSource)>,
+) -> AppResult<usize> {
+    let targets = contacts::table.filter(contacts::id.eq_any(ids));
+    Ok(match to {
+        Some((at, source)) => diesel::update(targets.filter(contacts::unsubscribed_at.is_null()))
+            .set((
+                contacts::unsubscribed_at.eq(Some(at)),
+                contacts::unsubscribed_reason.eq(Some(source)),
+            ))
+            .execute(conn)?,
+        None => diesel::update(targets.filter(contacts::unsubscribed_at.is_not_null()))
+            .set((
+                contacts::unsubscribed_at.eq(None::<NaiveDateTime>),
+                contacts::unsubscribed_reason.eq(None::<OptOutSource>),
+            ))
+            .execute(conn)?,
+    })
 }

@@ -19,6 +19,7 @@ mod outbox;
 mod pending_statuses;
 mod reviews;
 mod search;
+mod segments;
 mod tags;
 mod tokens;
 mod usage;
@@ -33,7 +34,7 @@ pub use agents::{
 pub use audit::{audit_entries, insert_audit};
 pub use contacts::{
     contact, detect_country, insert_contact, name_same_person, phone_blocked, phone_owner,
-    same_person, set_blocked, ContactInput,
+    same_person, set_blocked, set_unsubscribed, ContactInput,
 };
 pub use conversations::{
     awaiting_assistant, conversation, conversation_id_of_contact, conversation_of_contact,
@@ -57,6 +58,11 @@ pub use outbox::{delete_outbox, insert_outbox, outbox_due, outbox_retry_later};
 pub use pending_statuses::{expire_pending_statuses, park_status, take_pending_statuses};
 pub use reviews::{review_material, reviews_due, ReviewedMessage};
 pub use search::index_new_messages;
+pub use segments::{
+    add_members, contact_matches, delete_segment, insert_segment, matching_count, member_counts,
+    remove_members, segment, segment_contacts, segments, static_segments_of, update_segment,
+    visible_contacts, ResolvedFilter,
+};
 pub use tags::{set_tags, tags_of};
 pub use tokens::{agent_by_token, delete_token, insert_token};
 pub use usage::{conversation_usage, record_usage, usage_on, TokenCounts};

@@ -1,0 +1,108 @@
+// The contact panel's Segments section (chips of the contact's segments, add to a static one,
+// remove from it) and the Unsubscribe / Resubscribe button with the contact's state.
+//
+// contact.js calls in: contactSegmentsChanged(c, old) on every render, forgetContactSegments()
+// when the thread closes, bindContactSegments() once. Names are rendered as text only.
+
+import { api, refreshConversation } from './api.js';
+import { $, h, show } from './dom.js';
+import { fullTime, parseTime } from './format.js';
+import { activeConv } from './store.js';
+import { showError, toast } from './ui.js';
+
+let shownFor = null; // the contact whose segments are shown
+let request = 0;
+
+const contactPath = (id, rest = '') => `/api/contacts/${encodeURIComponent(id)}${rest}`;
+const segmentPath = (id, rest = '') => `/api/segments/${encodeURIComponent(id)}${rest}`;
+
+export function forgetContactSegments() {
+  shownFor = null;
+  request++;
+  $('#segment-chips').replaceChildren();
+}
+
+/** Every render of the panel: the subscription state; the segments when the contact changed. */
+export function contactSegmentsChanged(c) {
+  renderSubscription(c);
+  const id = c.contact?.id;
+  if (!id || shownFor === id) return;
+  shownFor = id;
+  loadSegments(id);
+}
+
+function renderSubscription(c) {
+  const at = parseTime(c.contact?.unsubscribed_at);
+  const state = $('#subscription-state');
+  state.textContent = at ? `Unsubscribed from broadcasts since ${fullTime(at)}` : 'Subscribed to broadcasts';
+  state.classList.toggle('unsubscribed', !!at);
+  const btn = $('#subscription-toggle');
+  btn.textContent = at ? 'Resubscribe' : 'Unsubscribe';
+  btn.dataset.action = at ? 'resubscribe' : 'unsubscribe';
+}
+
+async function loadSegments(contactId) {
+  const req = ++request;
+  try {
+    const [mine, all] = await Promise.all([
+      api('GET', contactPath(contactId, '/segments')),
+      api('GET', '/api/segments'),
+    ]);
+    if (req !== request) return;
+    renderSegments(contactId, mine.items || [], all.items || []);
+  } catch (e) {
+    if (req === request) $('#segment-chips').replaceChildren(h('p', { class: 'muted small', text: 'Could not load segments.' }));
+  }
+}
+
+function renderSegments(contactId, mine, all) {
+  const chips = mine.map((s) =>
+    h('span', { class: `chip segment-chip segment-${s.kind}`, dataset: { id: s.id }, title: s.kind === 'dynamic' ? 'Matches this dynamic segment' : 'Member of this segment' },
+      h('span', { dir: 'auto', text: s.name }),
+      s.kind === 'static' && h('button', { class: 'chip-x', type: 'button', title: 'Remove from segment', 'aria-label': `Remove from segment ${s.name}`, onclick: () => changeMembership('DELETE', s.id, contactId) }, '×')));
+  $('#segment-chips').replaceChildren(...(chips.length ? chips : [h('span', { class: 'muted small', text: 'In no segment.' })]));
+  const member = new Set(mine.map((s) => s.id));
+  const options = all.filter((s) => s.kind === 'static' && !member.has(s.id));
+  $('#segment-add').replaceChildren(
+    h('option', { value: '', text: options.length ? 'Add to a segment…' : 'No other static segment' }),
+    ...options.map((s) => h('option', { value: s.id, text: s.name })),
+  );
+  $('#segment-add').disabled = !options.length;
+}
+
+async function changeMembership(method, segmentId, contactId) {
+  try {
+    const res = await api(method, segmentPath(segmentId, '/contacts'), { contact_ids: [contactId] });
+    if (res.unknown?.length) toast('This contact cannot be changed here.', 'error');
+  } catch (e) {
+    showError(e, method === 'POST' ? 'Could not add to the segment' : 'Could not remove from the segment');
+  }
+  if (shownFor === contactId) loadSegments(contactId);
+}
+
+function onAdd(e) {
+  const segmentId = e.target.value;
+  const contactId = activeConv()?.contact?.id;
+  e.target.value = '';
+  if (segmentId && contactId) changeMembership('POST', segmentId, contactId);
+}
+
+async function toggleSubscription() {
+  const c = activeConv();
+  const id = c?.contact?.id;
+  if (!id) return;
+  const action = $('#subscription-toggle').dataset.action;
+  try {
+    await api('POST', contactPath(id, `/${action}`), {});
+    toast(action === 'unsubscribe' ? 'Unsubscribed from broadcasts.' : 'Resubscribed to broadcasts.');
+    await refreshConversation(c.id);
+  } catch (e) {
+    showError(e, 'Could not change the subscription');
+  }
+}
+
+export function bindContactSegments() {
+  $('#segment-add').addEventListener('change', onAdd);
+  $('#subscription-toggle').addEventListener('click', toggleSubscription);
+  show($('#segment-section'), true);
+}

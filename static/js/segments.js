@@ -1,0 +1,157 @@
+// The Segments page (#/segments): every segment with its contact count, a form to create a
+// static one or a dynamic one from a small filter, delete, and a segment's contacts page by
+// page. The inbox panes hide while it shows. Names and contact fields are rendered as text.
+
+import { api } from './api.js';
+import { $, h, show } from './dom.js';
+import { displayName } from './format.js';
+import { state } from './store.js';
+import { confirmDialog, showError, toast } from './ui.js';
+
+const PAGE = 50;
+
+let openId = null; // the segment whose contacts are shown
+let nextCursor = null;
+
+const onPage = () => location.hash.startsWith('#/segments');
+const segmentPath = (id, rest = '') => `/api/segments/${encodeURIComponent(id)}${rest}`;
+const managerRole = () => ['admin', 'supervisor'].includes(state.me?.role);
+
+/** Shows the page or the inbox, as the address says. */
+function routeSegments() {
+  const on = onPage();
+  show($('#segments-page'), on);
+  show($('#inbox-panes'), !on);
+  $('#nav-segments').classList.toggle('active', on);
+  $('#nav-inbox').classList.toggle('active', !on);
+  if (on) loadSegments();
+}
+
+async function loadSegments() {
+  show($('#segment-form'), managerRole());
+  try {
+    const { items } = await api('GET', '/api/segments');
+    renderList(items || []);
+  } catch (e) {
+    showError(e, 'Could not load segments');
+  }
+}
+
+function filterSummary(f) {
+  if (!f) return 'Static';
+  const parts = [];
+  if (f.tags?.length) parts.push(`tags: ${f.tags.join(', ')}`);
+  if (f.channels?.length) parts.push(`channel: ${f.channels.join(', ')}`);
+  if (f.name_contains) parts.push(`name contains “${f.name_contains}”`);
+  if (f.csat_at_least) parts.push(`CSAT ≥ ${f.csat_at_least}`);
+  if (f.csat_at_most) parts.push(`CSAT ≤ ${f.csat_at_most}`);
+  if (f.last_activity_after) parts.push(`active after ${f.last_activity_after.slice(0, 10)}`);
+  if (f.last_activity_before) parts.push(`active before ${f.last_activity_before.slice(0, 10)}`);
+  if (f.has_phone != null) parts.push(f.has_phone ? 'has a phone' : 'no phone');
+  if (f.unsubscribed != null) parts.push(f.unsubscribed ? 'unsubscribed' : 'subscribed');
+  if (f.blocked != null) parts.push(f.blocked ? 'blocked' : 'not blocked');
+  return `Dynamic · ${parts.join(' · ')}`;
+}
+
+function renderList(items) {
+  const rows = items.map((s) =>
+    h('li', { class: `segment-row${s.id === openId ? ' active' : ''}`, dataset: { id: s.id } },
+      h('button', { class: 'segment-open link-btn', type: 'button', onclick: () => openSegment(s) },
+        h('strong', { dir: 'auto', text: s.name })),
+      h('span', { class: 'segment-count', text: `${s.contact_count} contact${s.contact_count === 1 ? '' : 's'}` }),
+      h('span', { class: 'segment-kind muted', dir: 'auto', text: filterSummary(s.filter) }),
+      managerRole() && h('button', { class: 'btn btn-small btn-danger', type: 'button', 'aria-label': `Delete segment ${s.name}`, onclick: () => deleteSegment(s) }, 'Delete')));
+  $('#segment-list').replaceChildren(...(rows.length ? rows : [h('li', { class: 'muted', text: 'No segments yet.' })]));
+}
+
+async function openSegment(s) {
+  openId = s.id;
+  nextCursor = null;
+  $('#segment-members-title').textContent = s.name;
+  $('#segment-members').replaceChildren();
+  show($('#segment-members-box'), true);
+  await loadMembers();
+}
+
+async function loadMembers() {
+  const id = openId;
+  const params = new URLSearchParams({ limit: String(PAGE) });
+  if (nextCursor) params.set('cursor', nextCursor);
+  try {
+    const page = await api('GET', `${segmentPath(id, '/contacts')}?${params}`);
+    if (id !== openId) return;
+    nextCursor = page.next_cursor;
+    $('#segment-members').append(...page.items.map((c) =>
+      h('li', { class: 'segment-member' },
+        h('span', { dir: 'auto', text: displayName({ contact: c }) }),
+        h('span', { class: 'muted', dir: 'auto', text: c.phone || c.email || '' }),
+        c.unsubscribed_at && h('span', { class: 'chip', text: 'unsubscribed' }))));
+    if (!$('#segment-members').children.length) $('#segment-members').append(h('li', { class: 'muted', text: 'No contacts.' }));
+    show($('#segment-more'), !!nextCursor);
+  } catch (e) {
+    showError(e, 'Could not load the contacts');
+  }
+}
+
+async function deleteSegment(s) {
+  const ok = await confirmDialog({ title: 'Delete segment?', text: ['“', s.name, '” is deleted; its contacts stay.'] });
+  if (!ok) return;
+  try {
+    await api('DELETE', segmentPath(s.id));
+    if (openId === s.id) {
+      openId = null;
+      show($('#segment-members-box'), false);
+    }
+    loadSegments();
+  } catch (e) {
+    showError(e, 'Could not delete');
+  }
+}
+
+/** The form's filter: only the fields given. */
+function formFilter() {
+  const f = {};
+  const tags = $('#seg-tags').value.split(',').map((t) => t.trim()).filter(Boolean);
+  if (tags.length) f.tags = tags;
+  if ($('#seg-channel').value) f.channels = [$('#seg-channel').value];
+  if ($('#seg-name-contains').value.trim()) f.name_contains = $('#seg-name-contains').value.trim();
+  if ($('#seg-csat-min').value) f.csat_at_least = Number($('#seg-csat-min').value);
+  if ($('#seg-csat-max').value) f.csat_at_most = Number($('#seg-csat-max').value);
+  if ($('#seg-after').value) f.last_activity_after = `${$('#seg-after').value}T00:00:00`;
+  if ($('#seg-before').value) f.last_activity_before = `${$('#seg-before').value}T00:00:00`;
+  if ($('#seg-subscribed').checked) f.unsubscribed = false;
+  return f;
+}
+
+async function createSegment(e) {
+  e.preventDefault();
+  const kind = $('#seg-kind').value;
+  const body = { name: $('#seg-name').value, kind };
+  if (kind === 'dynamic') body.filter = formFilter();
+  try {
+    const s = await api('POST', '/api/segments', body);
+    $('#segment-form').reset();
+    syncKind();
+    toast(`Segment “${s.name}” created.`);
+    loadSegments();
+  } catch (err) {
+    showError(err, 'Could not create the segment');
+  }
+}
+
+function syncKind() {
+  show($('#seg-filter'), $('#seg-kind').value === 'dynamic');
+}
+
+export function bindSegments() {
+  $('#segment-form').addEventListener('submit', createSegment);
+  $('#seg-kind').addEventListener('change', syncKind);
+  $('#segment-more').addEventListener('click', loadMembers);
+  window.addEventListener('hashchange', routeSegments);
+  syncKind();
+}
+
+/** After sign-in: show the page if the address names it. */
+export function startSegments() {
+  routeSegments();
+}
