@@ -249,6 +249,40 @@ async fn without_the_switch_no_survey(b: Backend) {
     assert_eq!(conv["csat"], Value::Null);
 }
 
+/// The survey speaks the contact's language (here set by an agent).
+async fn the_survey_is_in_the_contacts_language(b: Backend) {
+    let c = given_an_api_conversation_with(b, csat_everywhere).await;
+    let contact = c.show().await["contact"]["id"]
+        .as_str()
+        .expect("contact id")
+        .to_owned();
+    let (s, body) = c
+        .app
+        .call(
+            reqwest::Method::PATCH,
+            &c.token,
+            &format!("/api/contacts/{contact}"),
+            Some(&json!({"language": "es"})),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    close(&c.app, &c.token, &c.id).await;
+    let survey = eventually("the survey", WAIT, || async {
+        c.provider
+            .calls()
+            .iter()
+            .map(|call| call.json())
+            .find(|b| b["text"].as_str().is_some_and(|t| t.contains("calificar")))
+    })
+    .await;
+    assert!(
+        survey["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("¿Cómo calificarías")),
+        "{survey}"
+    );
+}
+
 /// A blocked contact is never surveyed, and no survey is awaited from them.
 async fn a_blocked_contact_is_not_surveyed(b: Backend) {
     let c = given_an_api_conversation_with(b, csat_everywhere).await;
@@ -540,6 +574,7 @@ async fn the_widget_shows_stars_and_a_star_rates(b: Backend) {
 }
 
 both_backends!(
+    the_survey_is_in_the_contacts_language,
     a_blocked_contact_is_not_surveyed,
     whatsapp_asks_with_a_list_and_a_tap_rates_without_reopening,
     outside_the_window_nothing_is_sent_and_a_note_says_why,

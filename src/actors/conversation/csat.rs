@@ -8,14 +8,12 @@
 //! - Messenger, Instagram, SMS and WhatsApp through Twilio, the API channel: the question and
 //!   "Reply with a number from 1 to 5" as text.
 //!
-//! The customer's language is not known yet (no language is stored per contact), so the
-//! survey is in English; the parser reads answers in every language it knows either way.
+//! The survey is in the contact's language (the profile's, detected or set by an agent:
+//! English, Spanish, Portuguese or Hindi/Hinglish; English for any other); the parser reads
+//! answers in every language it knows either way.
 
 use super::*;
 use crate::domain::{csat, types::ChannelKind};
-
-/// The survey's language hint: none stored per contact yet, so English.
-const LANG_HINT: Option<&str> = None;
 
 /// How the survey is shown to the customer of a channel.
 fn format(channel: ChannelKind) -> &'static str {
@@ -30,14 +28,14 @@ impl ConversationActor {
     /// The survey message, and whether it goes through the outbox.
     pub(super) fn csat_survey(&self, l: &Loaded, now: NaiveDateTime) -> (MessageRow, bool) {
         let format = format(l.inbox.channel);
+        let lang = l.contact.profile.language.as_deref();
         let text = match format {
-            "text" => csat::survey_text(LANG_HINT),
-            _ => csat::survey_question(LANG_HINT).to_owned(),
+            "text" => csat::survey_text(lang),
+            _ => csat::survey_question(lang).to_owned(),
         };
         let (mut m, send) = self.outbound(l, Author::Assistant, text, now);
-        m.payload = Some(
-            json!({ "automatic": "csat_survey", "format": format, "lang": LANG_HINT }).to_string(),
-        );
+        m.payload =
+            Some(json!({ "automatic": "csat_survey", "format": format, "lang": lang }).to_string());
         (m, send)
     }
 }
