@@ -6,12 +6,15 @@
 //! `detail.text`: notes are read only in the timeline, so one table serves both.
 
 use actix_web::{web, HttpResponse};
-use chrono::{DateTime, NaiveDateTime};
+use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
 
-use super::contacts::{person, view};
+use super::{
+    contacts::{person, view},
+    cursor,
+};
 use crate::{
     app::AppState,
     auth::CurrentAgent,
@@ -95,20 +98,6 @@ pub struct ActivityPage {
     next_cursor: Option<String>,
 }
 
-fn encode_cursor(at: NaiveDateTime, id: ActivityId) -> String {
-    format!("{}_{id}", at.and_utc().timestamp_micros())
-}
-
-fn decode_cursor(c: &str) -> AppResult<(NaiveDateTime, ActivityId)> {
-    let bad = || AppError::BadRequest("invalid `cursor`".to_owned());
-    let (micros, id) = c.split_once('_').ok_or_else(bad)?;
-    let micros: i64 = micros.parse().map_err(|_| bad())?;
-    let at = DateTime::from_timestamp_micros(micros)
-        .ok_or_else(bad)?
-        .naive_utc();
-    Ok((at, id.parse().map_err(|_| bad())?))
-}
-
 fn parse_kinds(raw: Option<&str>) -> AppResult<Vec<ActivityKind>> {
     raw.unwrap_or_default()
         .split(',')
@@ -145,7 +134,7 @@ pub async fn list(
     q: Query<ActivityQuery>,
 ) -> AppResult<HttpResponse> {
     let kinds = parse_kinds(q.kinds.as_deref())?;
-    let before = q.cursor.as_deref().map(decode_cursor).transpose()?;
+    let before = q.cursor.as_deref().map(cursor::decode).transpose()?;
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(AppError::BadRequest(format!(
@@ -163,7 +152,7 @@ pub async fn list(
     let next_cursor = (rows.len() as i64 == limit)
         .then(|| rows.last())
         .flatten()
-        .map(|r| encode_cursor(r.at, r.id));
+        .map(|r| cursor::encode(r.at, r.id));
     Ok(HttpResponse::Ok().json(ActivityPage {
         items: rows.iter().map(ActivityView::from).collect(),
         next_cursor,
@@ -240,9 +229,9 @@ mod tests {
         assert!(parse_kinds(Some("note_added,nope")).is_err());
         let at = clock::now();
         let id = ActivityId::new();
-        assert_eq!(decode_cursor(&encode_cursor(at, id)).ok(), Some((at, id)));
+        assert_eq!(cursor::decode(&cursor::encode(at, id)).ok(), Some((at, id)));
         for bad in ["", "x_y", "1_notanid", "12"] {
-            assert!(decode_cursor(bad).is_err(), "{bad}");
+            assert!(cursor::decode::<ActivityId>(bad).is_err(), "{bad}");
         }
     }
 }

@@ -2,7 +2,10 @@
 //! Every write goes to the conversation's actor; reads go straight to the database. Every route
 //! checks that the agent may see the conversation (else 404, so others' ids are not confirmed).
 
-use crate::http::extract::{Json, Query};
+use crate::http::{
+    cursor,
+    extract::{Json, Query},
+};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
@@ -217,20 +220,6 @@ fn is_config_id(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-fn encode_cursor(at: NaiveDateTime, id: ConversationId) -> String {
-    format!("{}_{id}", at.and_utc().timestamp_micros())
-}
-
-fn decode_cursor(c: &str) -> AppResult<(NaiveDateTime, ConversationId)> {
-    let bad = || AppError::BadRequest("invalid `cursor`".to_owned());
-    let (micros, id) = c.split_once('_').ok_or_else(bad)?;
-    let micros: i64 = micros.parse().map_err(|_| bad())?;
-    let at = DateTime::from_timestamp_micros(micros)
-        .ok_or_else(bad)?
-        .naive_utc();
-    Ok((at, id.parse().map_err(|_| bad())?))
-}
-
 impl ListQuery {
     fn filter(&self, state: &AppState, me: &CurrentAgent) -> AppResult<ConversationFilter> {
         let mut inboxes: Option<Vec<InboxId>> = self.inbox.as_ref().map(|i| vec![i.clone()]);
@@ -313,7 +302,7 @@ pub async fn list(
     q: Query<ListQuery>,
 ) -> AppResult<HttpResponse> {
     let limit = page_size(q.limit)?;
-    let before = q.cursor.as_deref().map(decode_cursor).transpose()?;
+    let before = q.cursor.as_deref().map(cursor::decode).transpose()?;
     let filter = q.filter(&state, &me)?;
     let viewer = state.app.viewer(&me);
     let (rows, mut tags) = state
@@ -329,7 +318,7 @@ pub async fn list(
     let next_cursor = (rows.len() as i64 == limit)
         .then(|| rows.last())
         .flatten()
-        .and_then(|(r, _)| r.last_message_at.map(|at| encode_cursor(at, r.id)));
+        .and_then(|(r, _)| r.last_message_at.map(|at| cursor::encode(at, r.id)));
     let now = clock::now();
     let items = rows
         .iter()

@@ -13,6 +13,7 @@ pub mod contacts;
 pub mod conversations;
 pub mod csat;
 pub mod current_agent;
+mod cursor;
 pub mod events;
 pub mod extract;
 pub mod files;
