@@ -466,6 +466,40 @@ async fn bulk_target(
     Ok((row, visible, unknown))
 }
 
+/// Which way a bulk membership change goes.
+#[derive(Debug, Clone, Copy)]
+enum Membership {
+    Add,
+    Remove,
+}
+
+/// Adds or removes the contacts of `body` the agent may see (a static segment only), and says
+/// what changed, what already was so, and which ids are unknown.
+async fn change_members(
+    state: &AppState,
+    me: &CurrentAgent,
+    id: &str,
+    body: ContactIds,
+    change: Membership,
+) -> AppResult<HttpResponse> {
+    let (row, ids, unknown) = bulk_target(state, me, id, body).await?;
+    let (segment, asked, by, now) = (row.id, ids.len(), me.id, clock::now());
+    let changed = state
+        .app
+        .store
+        .write(move |c| match change {
+            Membership::Add => queries::add_members(c, segment, &ids, by, now),
+            Membership::Remove => queries::remove_members(c, segment, &ids, by, now),
+        })
+        .await?;
+    tracing::info!(segment_id = %segment, ?change, changed, "segment membership changed");
+    Ok(HttpResponse::Ok().json(MembershipChange {
+        changed,
+        unchanged: asked - changed,
+        unknown,
+    }))
+}
+
 /// `POST /api/segments/{id}/contacts`.
 #[utoipa::path(
     operation_id = "add_segment_contacts",
@@ -489,19 +523,7 @@ pub async fn add_contacts(
     id: web::Path<String>,
     body: Json<ContactIds>,
 ) -> AppResult<HttpResponse> {
-    let (row, ids, unknown) = bulk_target(&state, &me, &id, body.into_inner()).await?;
-    let (segment, agent, now, asked) = (row.id, me.id, clock::now(), ids.len());
-    let added = state
-        .app
-        .store
-        .write(move |c| queries::add_members(c, segment, &ids, agent, now))
-        .await?;
-    tracing::info!(segment_id = %segment, added, "contacts added to a segment");
-    Ok(HttpResponse::Ok().json(MembershipChange {
-        changed: added,
-        unchanged: asked - added,
-        unknown,
-    }))
+    change_members(&state, &me, &id, body.into_inner(), Membership::Add).await
 }
 
 /// `DELETE /api/segments/{id}/contacts`.
@@ -527,20 +549,7 @@ pub async fn remove_contacts(
     id: web::Path<String>,
     body: Json<ContactIds>,
 ) -> AppResult<HttpResponse> {
-    let (row, ids, unknown) = bulk_target(&state, &me, &id, body.into_inner()).await?;
-    let (segment, asked, by) = (row.id, ids.len(), me.id);
-    let now = clock::now();
-    let removed = state
-        .app
-        .store
-        .write(move |c| queries::remove_members(c, segment, &ids, by, now))
-        .await?;
-    tracing::info!(segment_id = %segment, removed, "contacts removed from a segment");
-    Ok(HttpResponse::Ok().json(MembershipChange {
-        changed: removed,
-        unchanged: asked - removed,
-        unknown,
-    }))
+    change_members(&state, &me, &id, body.into_inner(), Membership::Remove).await
 }
 
 /// `GET /api/segments/{id}/contacts`.

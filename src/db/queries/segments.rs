@@ -208,23 +208,26 @@ pub fn add_members(
             .values(row)
             .execute(conn)?;
     }
-    // Each contact's timeline says so, in the same transaction.
-    let detail = serde_json::json!({ "segment_id": segment });
-    let entries: Vec<_> = rows
-        .iter()
-        .map(|r| {
-            super::activity_row(
-                r.contact_id,
-                ActivityKind::SegmentAdded,
-                now,
-                Some(by),
-                None,
-                &detail,
-            )
-        })
-        .collect();
-    super::insert_activity(conn, &entries)?;
+    let added: Vec<ContactId> = rows.iter().map(|r| r.contact_id).collect();
+    record_membership(conn, ActivityKind::SegmentAdded, segment, &added, by, now)?;
     Ok(rows.len())
+}
+
+/// Each contact's timeline says it joined or left the segment, in the caller's transaction.
+fn record_membership(
+    conn: &mut DbConnection,
+    kind: ActivityKind,
+    segment: SegmentId,
+    contacts: &[ContactId],
+    by: AgentId,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    let detail = serde_json::json!({ "segment_id": segment });
+    let entries: Vec<_> = contacts
+        .iter()
+        .map(|&id| super::activity_row(id, kind, now, Some(by), None, &detail))
+        .collect();
+    super::insert_activity(conn, &entries)
 }
 
 /// Removes the contacts from a static segment; returns how many were members.
@@ -246,22 +249,14 @@ pub fn remove_members(
             .filter(segment_members::contact_id.eq_any(members.clone())),
     )
     .execute(conn)?;
-    // Each contact's timeline says so, in the same transaction.
-    let detail = serde_json::json!({ "segment_id": segment });
-    let entries: Vec<_> = members
-        .iter()
-        .map(|&id| {
-            super::activity_row(
-                id,
-                ActivityKind::SegmentRemoved,
-                now,
-                Some(by),
-                None,
-                &detail,
-            )
-        })
-        .collect();
-    super::insert_activity(conn, &entries)?;
+    record_membership(
+        conn,
+        ActivityKind::SegmentRemoved,
+        segment,
+        &members,
+        by,
+        now,
+    )?;
     Ok(members.len())
 }
 
