@@ -27,6 +27,8 @@ pub struct AppContext {
     pub assistants: Arc<Assistants>,
     /// Wakes the outbox worker when a message was queued, so delivery starts at once.
     pub outbox_kick: Arc<Notify>,
+    /// Wakes the broadcasts' dispatcher when a broadcast starts or resumes.
+    pub broadcast_kick: Arc<Notify>,
     /// Wrong-password counts per email (brute-force protection).
     pub logins: crate::login_throttle::LoginThrottle,
     /// Each known contact's conversation, so inbound messages skip a write (see the module).

@@ -23,6 +23,7 @@ pub mod agent_names;
 pub mod app;
 pub mod assistant;
 pub mod auth;
+pub mod broadcasts;
 pub mod channels;
 pub mod clock;
 pub mod config;

@@ -63,6 +63,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<(AppHandle, Server)> {
         hub,
         assistants,
         outbox_kick: Arc::new(Notify::new()),
+        broadcast_kick: Arc::new(Notify::new()),
         logins: crate::login_throttle::LoginThrottle::new(
             settings.server.login_failures_per_minute,
         ),
@@ -79,7 +80,9 @@ pub async fn build(settings: Settings) -> anyhow::Result<(AppHandle, Server)> {
         app.agent_names.note(agent.id, &agent.name);
     }
     let registry = ConversationRegistry::new(Arc::new(conversation_deps(&app))).start();
-    outbox::start(app.clone(), registry.clone());
+    let limiter = outbox::Limiter::default();
+    outbox::start(app.clone(), registry.clone(), limiter.clone());
+    crate::broadcasts::start(app.clone(), registry.clone(), limiter);
     crate::review::start(app.clone(), registry.clone());
     media::resume_downloads(app.clone(), registry.clone());
 

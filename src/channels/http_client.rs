@@ -18,8 +18,10 @@ pub struct Answer {
 /// Why a request got no usable answer.
 #[derive(Debug)]
 pub enum FetchError {
-    /// Connection refused, timeout, reset… worth trying again.
+    /// Timeout, reset… worth trying again; the request may have reached the provider.
     Network(String),
+    /// No connection was made: the request certainly did not reach the provider.
+    Unreached(String),
     /// The answer was larger than allowed.
     TooLarge { limit: usize },
 }
@@ -27,7 +29,7 @@ pub enum FetchError {
 impl std::fmt::Display for FetchError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            FetchError::Network(e) => f.write_str(e),
+            FetchError::Network(e) | FetchError::Unreached(e) => f.write_str(e),
             FetchError::TooLarge { limit } => {
                 write!(f, "the file is larger than {limit} bytes")
             }
@@ -52,10 +54,13 @@ pub async fn execute(
     if !body.is_empty() {
         builder = builder.body(body);
     }
-    let mut response = builder
-        .send()
-        .await
-        .map_err(|e| FetchError::Network(without_url(&e)))?;
+    let mut response = builder.send().await.map_err(|e| {
+        if e.is_connect() {
+            FetchError::Unreached(without_url(&e))
+        } else {
+            FetchError::Network(without_url(&e))
+        }
+    })?;
     let header = |name: reqwest::header::HeaderName| {
         response
             .headers()

@@ -27,15 +27,17 @@ use crate::{
         registry::{ask, ConversationRegistry},
     },
     app::AppContext,
-    clock,
+    broadcasts, clock,
     config::ChannelSettings,
     db::{
         models::{MediaSource, PendingStatusRow},
-        queries::{self, ContactInput},
+        queries::{self, ContactInput, RecipientRef},
+        DbConnection,
     },
     domain::{
+        broadcast::RecipientStatus,
         types::{ChannelKind, MessageKind},
-        ConversationId, InboxId,
+        ConversationId, InboxId, MessageId,
     },
     error::{AppError, AppResult},
     inbox::Inbox,
@@ -297,6 +299,16 @@ fn part(c: &Content) -> InboundPart {
     p
 }
 
+/// What a status webhook is about.
+enum Found {
+    /// A message of a conversation.
+    Message(ConversationId, MessageId),
+    /// A broadcast's recipient (`None`: the callback data named one that no longer exists).
+    Recipient(Option<queries::Reported>),
+    /// Nothing recorded yet: kept for when the send's id is.
+    Parked,
+}
+
 /// Applies a provider's status to the message it names. A status that overtook our record of
 /// the send (the provider's id is not stored yet) is parked and applied when the id is
 /// recorded; statuses only ever move forward, so late and repeated ones change nothing.
@@ -319,24 +331,60 @@ async fn apply_status(
         reason: reason.clone(),
         created_at: clock::now(),
     };
+    let named = broadcasts::status::recipient_in(s.callback_data.as_deref());
+    let report = broadcasts::status::report_of(s.status);
+    let error = s.error.clone().map(|e| (e.code, e.title));
+    let now = clock::now();
+    let reported_id = parked.provider_message_id.clone();
+    // A broadcast's recipient, by the callback data it was sent with or by the provider's id.
+    let to_recipient = move |c: &mut DbConnection, which: RecipientRef<'_>| match report {
+        Some(report) => queries::apply_report(
+            c,
+            which,
+            &reported_id,
+            report,
+            error
+                .as_ref()
+                .map(|(code, title)| (code.as_str(), title.as_str())),
+            opted_out,
+            now,
+        ),
+        None => Ok(None),
+    };
     // In the writer, so that "not recorded yet" and "park it" cannot interleave with the
     // outbox recording the id.
     let found = app
         .store
         .write(move |c| {
+            if let Some(id) = named {
+                return Ok(Found::Recipient(to_recipient(c, RecipientRef::Id(id))?));
+            }
             match queries::message_by_external_id(c, &parked.inbox_id, &parked.provider_message_id)?
             {
-                Some(m) => Ok(Some((m.conversation_id, m.id))),
+                Some(m) => Ok(Found::Message(m.conversation_id, m.id)),
                 None => {
+                    let pid = parked.provider_message_id.clone();
+                    if let Some(r) = to_recipient(c, RecipientRef::ProviderId(&pid))? {
+                        return Ok(Found::Recipient(Some(r)));
+                    }
                     queries::park_status(c, &parked)?;
-                    Ok(None)
+                    Ok(Found::Parked)
                 }
             }
         })
         .await?;
-    let Some((conversation_id, message_id)) = found else {
-        tracing::debug!(inbox = %inbox.id, provider_message_id = %s.provider_message_id, status = %s.status, "status for a message not recorded yet; parked");
-        return Ok(());
+    let (conversation_id, message_id) = match found {
+        Found::Message(conversation, message) => (conversation, message),
+        Found::Recipient(reported) => {
+            if let Some(r) = reported.filter(|r| r.status == RecipientStatus::Skipped) {
+                broadcasts::contact_changed(app, registry, r.contact).await;
+            }
+            return Ok(());
+        }
+        Found::Parked => {
+            tracing::debug!(inbox = %inbox.id, provider_message_id = %s.provider_message_id, status = %s.status, "status for a message not recorded yet; parked");
+            return Ok(());
+        }
     };
     let report = ReportDelivery {
         message_id,

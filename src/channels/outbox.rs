@@ -65,14 +65,15 @@ const CLEANUP_EVERY: Duration = Duration::from_secs(3600);
 /// whose send answer was lost): forgotten.
 const PARKED_STATUS_DAYS: i64 = 7;
 
-/// Starts the worker on the current arbiter.
-pub fn start(app: Arc<AppContext>, registry: Addr<ConversationRegistry>) {
-    actix_rt::spawn(run(app, registry));
+/// Starts the worker on the current arbiter. `limiter` paces each provider number; the
+/// broadcasts' dispatcher shares it (on the same arbiter), so replies and broadcasts together
+/// stay within the number's throughput.
+pub fn start(app: Arc<AppContext>, registry: Addr<ConversationRegistry>, limiter: Limiter) {
+    actix_rt::spawn(run(app, registry, limiter));
 }
 
-async fn run(app: Arc<AppContext>, registry: Addr<ConversationRegistry>) {
+async fn run(app: Arc<AppContext>, registry: Addr<ConversationRegistry>, limiter: Limiter) {
     let in_flight: Rc<RefCell<HashSet<MessageId>>> = Rc::default();
-    let limiter = Limiter::default();
     let settings = app.settings.outbox.clone();
     let poll = Duration::from_millis(settings.poll_interval_ms);
     let mut last_cleanup: Option<Instant> = None;
@@ -139,13 +140,13 @@ async fn expire_parked_statuses(app: &AppContext) {
 /// Spaces the sends of each inbox (one provider number) to its throughput. Lives on the
 /// worker's single thread.
 #[derive(Clone, Default)]
-struct Limiter {
+pub struct Limiter {
     next_slot: Rc<RefCell<HashMap<InboxId, Instant>>>,
 }
 
 impl Limiter {
     /// Waits for this inbox's next free slot and takes it.
-    async fn wait(&self, inbox: &InboxId, per_second: u32) {
+    pub async fn wait(&self, inbox: &InboxId, per_second: u32) {
         let interval = Duration::from_secs(1) / per_second.max(1);
         let now = Instant::now();
         let slot = {
@@ -160,7 +161,7 @@ impl Limiter {
     }
 
     /// The provider said the number is over its throughput: nothing leaves it for `pause`.
-    fn hold(&self, inbox: &InboxId, pause: Duration) {
+    pub fn hold(&self, inbox: &InboxId, pause: Duration) {
         let until = Instant::now() + pause;
         let mut slots = self.next_slot.borrow_mut();
         let slot = slots.entry(inbox.clone()).or_insert(until);
@@ -267,7 +268,7 @@ async fn deliver(
 }
 
 /// Exponential backoff with ±20 % jitter, so retries of many messages do not arrive together.
-fn backoff(s: &crate::config::OutboxSettings, attempts: i32) -> chrono::Duration {
+pub(crate) fn backoff(s: &crate::config::OutboxSettings, attempts: i32) -> chrono::Duration {
     let exp = u32::try_from(attempts.saturating_sub(1))
         .unwrap_or(0)
         .min(30);
@@ -365,7 +366,7 @@ async fn send(app: &AppContext, inbox: &Inbox, request: &ProviderRequest) -> Out
             after: None,
             reason: "the provider's answer was too large".to_owned(),
         },
-        Err(FetchError::Network(e)) => {
+        Err(FetchError::Network(e) | FetchError::Unreached(e)) => {
             SendOutcome::network_error(format!("{} request failed: {e}", inbox.channel)).into()
         }
     }

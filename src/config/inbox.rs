@@ -113,6 +113,11 @@ pub struct WhatsappChannel {
     /// Outbound messages per second from this number (WhatsApp default 80).
     #[serde(default)]
     pub throughput_per_second: Option<NonZeroU32>,
+    /// The business portfolio's messaging limit: unique people reached by business-initiated
+    /// messages in a moving 24 hours (250, 2,000, 10,000, 100,000; unset: unlimited). A
+    /// broadcast that would pass it pauses with the reason instead of burning failures.
+    #[serde(default)]
+    pub messaging_limit: Option<NonZeroU32>,
     /// Approved templates offered in the composer.
     #[serde(default)]
     pub templates: Vec<TemplateSettings>,

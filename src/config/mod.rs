@@ -42,6 +42,7 @@ pub struct Settings {
     pub realtime: RealtimeSettings,
     pub assignment: AssignmentSettings,
     pub review: ReviewSettings,
+    pub broadcasts: BroadcastSettings,
     /// The `[[inbox]]` tables, read one by one ([`InboxSettings::parse`]) so an error names
     /// the inbox.
     #[serde(skip)]
@@ -373,6 +374,52 @@ impl ReviewSettings {
     }
 }
 
+/// Broadcasts (see `domain::broadcast`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BroadcastSettings {
+    /// A recipient whose send was cut by a stop of the server (`unknown`) and that no status
+    /// webhook settled within this many seconds becomes `failed` with `unknown_outcome`.
+    /// Default 86400 (a day: providers report within minutes, a retried webhook within hours).
+    pub unknown_outcome_after_secs: u64,
+    /// Sends in flight at once, over all broadcasts. Default 16.
+    pub concurrency: usize,
+    /// How often the dispatcher looks for scheduled broadcasts and settles old `unknown`
+    /// recipients, in milliseconds. Default 1000.
+    pub poll_interval_ms: u64,
+}
+
+impl Default for BroadcastSettings {
+    fn default() -> Self {
+        BroadcastSettings {
+            unknown_outcome_after_secs: 86_400,
+            concurrency: 16,
+            poll_interval_ms: 1000,
+        }
+    }
+}
+
+impl BroadcastSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !(1..=31_536_000).contains(&self.unknown_outcome_after_secs) {
+            return Err(invalid(
+                "broadcasts.unknown_outcome_after_secs",
+                "must be 1-31536000 (seconds)",
+            ));
+        }
+        if !(1..=256).contains(&self.concurrency) {
+            return Err(invalid("broadcasts.concurrency", "must be 1-256"));
+        }
+        if !(10..=60_000).contains(&self.poll_interval_ms) {
+            return Err(invalid(
+                "broadcasts.poll_interval_ms",
+                "must be 10-60000 (milliseconds)",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Automatic assignment of conversations handed to a person.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -560,6 +607,7 @@ impl Settings {
         self.realtime.validate()?;
         self.assignment.validate()?;
         self.review.validate()?;
+        self.broadcasts.validate()?;
         inbox::validate_all(&self.inboxes)?;
         for (i, inbox) in self.inboxes.iter().enumerate() {
             if let Some(id) = &inbox.assistant {

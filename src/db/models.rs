@@ -9,11 +9,13 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::schema::{
-    agents, audit_log, auth_tokens, contact_activity, contact_memories, contacts, conversations,
-    messages, outbox, pending_statuses, segment_members, segments,
+    agents, audit_log, auth_tokens, broadcast_recipients, broadcasts, contact_activity,
+    contact_memories, contacts, conversations, messages, outbox, pending_statuses, segment_members,
+    segments,
 };
 use crate::domain::{
     activity::ActivityKind,
+    broadcast::{BroadcastStatus, PauseReason, RecipientStatus, SkipReason},
     conversation::{ConversationState, FollowUp},
     csat::CsatScore,
     delivery::DeliveryStatus,
@@ -24,8 +26,8 @@ use crate::domain::{
         Author, Availability, Direction, FollowUpSource, LeadStage, MemoryKind, MessageKind,
         Network, OptOutSource, Role, SegmentKind, Status,
     },
-    ActivityId, AgentId, AssistantId, ContactId, ConversationId, InboxId, MemoryId, MessageId,
-    SegmentId,
+    ActivityId, AgentId, AssistantId, BroadcastId, ContactId, ConversationId, InboxId, MemoryId,
+    MessageId, RecipientId, SegmentId,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
@@ -601,4 +603,76 @@ pub struct SegmentMemberRow {
     pub contact_id: ContactId,
     pub added_at: NaiveDateTime,
     pub added_by: Option<AgentId>,
+}
+
+/// A broadcast (see `domain::broadcast`): what it sends, to which segments, and where it
+/// stands. Its counts are read from its recipients.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = broadcasts)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct BroadcastRow {
+    pub id: BroadcastId,
+    pub name: String,
+    pub inbox_id: InboxId,
+    /// Twilio inboxes: SMS or WhatsApp.
+    pub network: Option<Network>,
+    /// The segments' ids as a JSON array.
+    pub segment_ids: String,
+    pub text: Option<String>,
+    pub template_name: Option<String>,
+    pub template_language: Option<String>,
+    /// The template's parameters as a JSON array of strings (with `{{field}}` placeholders).
+    pub parameters: Option<String>,
+    pub fallback: Option<String>,
+    pub status: BroadcastStatus,
+    pub pause_reason: Option<PauseReason>,
+    pub rate_per_second: Option<i32>,
+    pub scheduled_at: Option<NaiveDateTime>,
+    pub started_at: Option<NaiveDateTime>,
+    pub completed_at: Option<NaiveDateTime>,
+    pub created_by: Option<AgentId>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl BroadcastRow {
+    /// The segments, as stored (an unreadable list reads as none).
+    pub fn segments(&self) -> Vec<SegmentId> {
+        serde_json::from_str(&self.segment_ids).unwrap_or_default()
+    }
+
+    /// The template's parameters, as stored.
+    pub fn parameter_list(&self) -> Vec<String> {
+        self.parameters
+            .as_deref()
+            .and_then(|p| serde_json::from_str(p).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// One contact of a broadcast's audience: the record of its one send.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = broadcast_recipients)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct RecipientRow {
+    pub id: RecipientId,
+    pub broadcast_id: BroadcastId,
+    pub contact_id: ContactId,
+    pub address: Option<String>,
+    pub status: RecipientStatus,
+    pub skip_reason: Option<SkipReason>,
+    /// The parameters (JSON array) or text (JSON string) rendered for this contact.
+    pub rendered: Option<String>,
+    pub provider_message_id: Option<String>,
+    pub error_code: Option<String>,
+    pub error_title: Option<String>,
+    pub attempts: i32,
+    pub next_attempt_at: Option<NaiveDateTime>,
+    pub sent_at: Option<NaiveDateTime>,
+    pub delivered_at: Option<NaiveDateTime>,
+    pub read_at: Option<NaiveDateTime>,
+    pub failed_at: Option<NaiveDateTime>,
+    pub replied_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
 }

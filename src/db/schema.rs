@@ -187,7 +187,56 @@ diesel::joinable!(conversations -> contacts (contact_id));
 diesel::joinable!(messages -> conversations (conversation_id));
 diesel::joinable!(conversation_usage -> conversations (conversation_id));
 diesel::joinable!(outbox -> messages (message_id));
+diesel::table! {
+    broadcasts (id) {
+        id -> Text,
+        name -> Text,
+        inbox_id -> Text,
+        network -> Nullable<Text>,
+        segment_ids -> Text,
+        text -> Nullable<Text>,
+        template_name -> Nullable<Text>,
+        template_language -> Nullable<Text>,
+        parameters -> Nullable<Text>,
+        fallback -> Nullable<Text>,
+        status -> Text,
+        pause_reason -> Nullable<Text>,
+        rate_per_second -> Nullable<Integer>,
+        scheduled_at -> Nullable<Timestamp>,
+        started_at -> Nullable<Timestamp>,
+        completed_at -> Nullable<Timestamp>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    broadcast_recipients (id) {
+        id -> Text,
+        broadcast_id -> Text,
+        contact_id -> Text,
+        address -> Nullable<Text>,
+        status -> Text,
+        skip_reason -> Nullable<Text>,
+        rendered -> Nullable<Text>,
+        provider_message_id -> Nullable<Text>,
+        error_code -> Nullable<Text>,
+        error_title -> Nullable<Text>,
+        attempts -> Integer,
+        next_attempt_at -> Nullable<Timestamp>,
+        sent_at -> Nullable<Timestamp>,
+        delivered_at -> Nullable<Timestamp>,
+        read_at -> Nullable<Timestamp>,
+        failed_at -> Nullable<Timestamp>,
+        replied_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(segment_members -> segments (segment_id));
+diesel::joinable!(broadcast_recipients -> broadcasts (broadcast_id));
 diesel::joinable!(segment_members -> contacts (contact_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -195,6 +244,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     assistant_usage,
     audit_log,
     auth_tokens,
+    broadcast_recipients,
+    broadcasts,
     contact_activity,
     contact_memories,
     contacts,

@@ -20,14 +20,15 @@ use diesel::{
 use super::{MultiBackend, MultiRawValue};
 use crate::domain::{
     activity::ActivityKind,
+    broadcast::{BroadcastStatus, PauseReason, RecipientStatus, SkipReason},
     delivery::DeliveryStatus,
     profile::ProfileSource,
     types::{
         Author, Availability, Direction, LeadStage, MemoryKind, MessageKind, Network, OptOutSource,
         Role, SegmentKind, Status,
     },
-    ActivityId, AgentId, AssistantId, ContactId, ConversationId, InboxId, MemoryId, MessageId,
-    SegmentId,
+    ActivityId, AgentId, AssistantId, BroadcastId, ContactId, ConversationId, InboxId, MemoryId,
+    MessageId, RecipientId, SegmentId,
 };
 
 macro_rules! text_columns {
@@ -99,4 +100,10 @@ text_columns!(
     SegmentId,
     SegmentKind,
     OptOutSource,
+    BroadcastId,
+    RecipientId,
+    BroadcastStatus,
+    PauseReason,
+    SkipReason,
+    RecipientStatus,
 );

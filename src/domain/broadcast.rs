@@ -13,41 +13,46 @@
 use std::collections::HashSet;
 
 use chrono::{Duration, NaiveDateTime};
+use std::{fmt, str::FromStr};
+
 use serde::{Deserialize, Serialize};
 
-use super::ContactId;
+use super::{
+    types::{text_enum, UnknownName},
+    ContactId,
+};
 
 // ---------------------------------------------------------------------------------------
 // The broadcast
 
-/// Where a broadcast stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BroadcastStatus {
-    /// Created, not started: its audience and message can still change.
-    Draft,
-    /// Will start by itself at its `scheduled_at`.
-    Scheduled,
-    /// Its recipients are being sent to.
-    Running,
-    /// Stopped by an agent or by a limit (see [`PauseReason`]); resumes where it stopped.
-    Paused,
-    /// Every recipient has an outcome.
-    Completed,
-    /// Stopped for good; recipients not yet sent to stay unsent.
-    Cancelled,
-}
+text_enum!(
+    /// Where a broadcast stands.
+    BroadcastStatus, "broadcast status" {
+        /// Created, not started: its audience and message can still change.
+        Draft => "draft",
+        /// Will start by itself at its `scheduled_at`.
+        Scheduled => "scheduled",
+        /// Its recipients are being sent to.
+        Running => "running",
+        /// Stopped by an agent or by a limit (see [`PauseReason`]); resumes where it stopped.
+        Paused => "paused",
+        /// Every recipient has an outcome.
+        Completed => "completed",
+        /// Stopped for good; recipients not yet sent to stay unsent.
+        Cancelled => "cancelled",
+    }
+);
 
-/// Why a running broadcast paused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PauseReason {
-    /// An agent paused it.
-    Agent,
-    /// Sending more would pass the number's (or portfolio's) daily messaging limit: better
-    /// paused with the reason than failures burnt against the limit.
-    MessagingLimit,
-}
+text_enum!(
+    /// Why a running broadcast paused.
+    PauseReason, "pause reason" {
+        /// An agent paused it.
+        Agent => "agent",
+        /// Sending more would pass the number's (or portfolio's) daily messaging limit: better
+        /// paused with the reason than failures burnt against the limit.
+        MessagingLimit => "messaging_limit",
+    }
+);
 
 /// What an agent or the scheduler asks of a broadcast.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,20 +108,23 @@ pub fn next_status(
 // ---------------------------------------------------------------------------------------
 // The audience snapshot
 
-/// Why a contact of the audience gets no message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SkipReason {
-    Blocked,
-    /// Unsubscribed here (an agent, a STOP reply, the template's opt-out button).
-    Unsubscribed,
-    /// The provider refuses to send to them (Twilio 21610, WhatsApp 131050).
-    ProviderOptedOut,
-    /// Nothing to send to on the broadcast's channel (no phone for an SMS broadcast).
-    NoAddress,
-    /// Another contact of the audience has the same address: one message per address.
-    DuplicateAddress,
-}
+text_enum!(
+    /// Why a contact of the audience gets no message.
+    SkipReason, "skip reason" {
+        Blocked => "blocked",
+        /// Unsubscribed here (an agent, a STOP reply, the template's opt-out button).
+        Unsubscribed => "unsubscribed",
+        /// The provider refuses to send to them (Twilio 21610, WhatsApp 131050).
+        ProviderOptedOut => "provider_opted_out",
+        /// Nothing to send to on the broadcast's channel (no phone for an SMS broadcast).
+        NoAddress => "no_address",
+        /// Another contact of the audience has the same address: one message per address.
+        DuplicateAddress => "duplicate_address",
+        /// A `{{field}}` of the message names something the contact lacks, and the broadcast
+        /// gives no fallback (an empty template parameter is a provider error).
+        MissingField => "missing_field",
+    }
+);
 
 /// One contact of the audience as the snapshot reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,22 +193,22 @@ pub fn snapshot(candidates: &[Candidate], taken: &mut HashSet<String>) -> Vec<Pl
 // ---------------------------------------------------------------------------------------
 // A recipient
 
-/// One recipient's status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RecipientStatus {
-    Queued,
-    Skipped,
-    /// Committed before the HTTP call: if the server dies now, the outcome is unknown.
-    Sending,
-    Sent,
-    Delivered,
-    Read,
-    Failed,
-    /// Was `sending` when the server stopped: the provider may or may not have it. Settled by
-    /// its status webhooks, never re-sent by itself.
-    Unknown,
-}
+text_enum!(
+    /// One recipient's status.
+    RecipientStatus, "recipient status" {
+        Queued => "queued",
+        Skipped => "skipped",
+        /// Committed before the HTTP call: if the server dies now, the outcome is unknown.
+        Sending => "sending",
+        Sent => "sent",
+        Delivered => "delivered",
+        Read => "read",
+        Failed => "failed",
+        /// Was `sending` when the server stopped: the provider may or may not have it. Settled
+        /// by its status webhooks, never re-sent by itself.
+        Unknown => "unknown",
+    }
+);
 
 /// What the provider reported about a message (status webhooks, in any order, batched).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -77,6 +77,14 @@ typed_id!(
     /// A named audience of contacts (see `domain::segment`).
     SegmentId
 );
+typed_id!(
+    /// One message sent to the contacts of segments (see `domain::broadcast`).
+    BroadcastId
+);
+typed_id!(
+    /// One contact of a broadcast's audience: the record of its one send.
+    RecipientId
+);
 
 /// An id named in the configuration rather than generated: letters, digits, `-`, `_`.
 /// Cheap to clone (shared).

@@ -439,11 +439,24 @@ pub async fn twilio_status(
 ) -> AppResult<HttpResponse> {
     let inbox = inbox_of(&state, &inbox_id, ChannelKind::Twilio)?;
     let raw = body(&state, payload).await?;
-    let url = twilio_settings(&inbox)?.status_url();
+    let mut url = twilio_settings(&inbox)?.status_url();
+    // A broadcast's message names its recipient in the query of its own status URL; Twilio
+    // signs the whole URL, query included.
+    let query = req.query_string();
+    if !query.is_empty() {
+        url = format!("{url}?{query}");
+    }
     let params = twilio_params(&inbox, &req, &raw, &url)?;
+    let callback_data = twilio::parse_form(query.as_bytes())
+        .into_iter()
+        .find(|(k, _)| k == crate::broadcasts::TWILIO_STATUS_PARAM)
+        .map(|(_, v)| v);
     let events: Vec<WebhookEvent> = twilio::parse_status(&params)
         .map_err(|e| AppError::BadRequest(format!("invalid Twilio status callback: {e}")))?
-        .map(WebhookEvent::Status)
+        .map(|mut s| {
+            s.callback_data = callback_data;
+            WebhookEvent::Status(s)
+        })
         .into_iter()
         .collect();
     apply(&state, &inbox, events).await?;

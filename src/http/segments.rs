@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    app::AppState,
+    app::{AppContext, AppState},
     auth::CurrentAgent,
     clock,
     db::{
@@ -157,11 +157,11 @@ fn may_manage(me: &CurrentAgent) -> AppResult<()> {
 }
 
 /// The inboxes a filter's channels and inboxes narrow to (`None`: any inbox).
-fn inboxes_of(state: &AppState, f: &SegmentFilter) -> Option<Vec<InboxId>> {
+fn inboxes_of(app: &AppContext, f: &SegmentFilter) -> Option<Vec<InboxId>> {
     if f.channels.is_empty() && f.inboxes.is_empty() {
         return None;
     }
-    let configured = state.app.settings.inboxes.iter();
+    let configured = app.settings.inboxes.iter();
     let of_channels: Vec<InboxId> = configured
         .filter(|i| f.channels.is_empty() || f.channels.contains(&i.kind()))
         .map(|i| InboxId::from(i.id.as_str()))
@@ -185,12 +185,14 @@ type StoredFilter = (SegmentFilter, Option<Vec<InboxId>>);
 
 /// A stored segment's filter with its inboxes resolved (`None` for a static segment, or a
 /// filter that cannot be read).
-fn stored_filter(
-    state: &AppState,
+/// A dynamic segment's filter with the inboxes it names resolved (`None` for a static
+/// segment, or a filter that cannot be read).
+pub(crate) fn stored_filter(
+    app: &AppContext,
     row: &SegmentRow,
 ) -> Option<(SegmentFilter, Option<Vec<InboxId>>)> {
     let f = SegmentFilter::from_json(row.filter.as_deref()?)?;
-    let inboxes = inboxes_of(state, &f);
+    let inboxes = inboxes_of(app, &f);
     Some((f, inboxes))
 }
 
@@ -209,7 +211,7 @@ fn view(row: SegmentRow, filter: Option<SegmentFilter>, contact_count: i64) -> S
 
 /// The segments with their counts (static: members; dynamic: matches now).
 async fn with_counts(state: &AppState, rows: Vec<SegmentRow>) -> AppResult<Vec<SegmentView>> {
-    let filters: Vec<_> = rows.iter().map(|r| stored_filter(state, r)).collect();
+    let filters: Vec<_> = rows.iter().map(|r| stored_filter(&state.app, r)).collect();
     state
         .app
         .store
@@ -583,7 +585,7 @@ pub async fn contacts(
         }
     };
     let row = load(&state, &id).await?;
-    let filter = stored_filter(&state, &row);
+    let filter = stored_filter(&state.app, &row);
     let (viewer, after) = (state.app.viewer(&me), q.cursor);
     let rows = state
         .app
@@ -625,7 +627,7 @@ pub async fn of_contact(
         .into_iter()
         .filter(|r| r.kind == SegmentKind::Dynamic)
         .map(|r| {
-            let f = stored_filter(&state, &r);
+            let f = stored_filter(&state.app, &r);
             (r, f)
         })
         .collect();

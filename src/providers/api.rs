@@ -10,7 +10,9 @@ use sha2::Sha256;
 use super::phone;
 use crate::{
     clock,
-    domain::{text, types::Author, AgentId, ConversationId, InboxId, MessageId},
+    domain::{
+        text, types::Author, AgentId, BroadcastId, ConversationId, InboxId, MessageId, RecipientId,
+    },
     error::AppError,
 };
 
@@ -206,6 +208,22 @@ pub struct OutboundPayload {
     /// `assistant` or `agent`.
     pub author: Author,
     pub agent_id: Option<AgentId>,
+    pub sent_at: NaiveDateTime,
+}
+
+/// What Switchboard POSTs to the inbox's callback URL for each recipient of a broadcast: the
+/// fields of a reply, with `broadcast_id`, `author` `"broadcast"` and no conversation (the
+/// broadcast is not part of one until the customer answers). `message_id` is the recipient's
+/// id, the same on every delivery attempt, so receivers deduplicate on it as on replies.
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq)]
+pub struct BroadcastPayload {
+    pub message_id: RecipientId,
+    pub broadcast_id: BroadcastId,
+    pub inbox: InboxId,
+    pub contact: OutboundContact,
+    pub text: String,
+    /// Always `broadcast`.
+    pub author: String,
     pub sent_at: NaiveDateTime,
 }
 

@@ -271,6 +271,7 @@ fn delivery_events(ids: &Ids, d: &At<'_>) -> Result<Vec<WebhookEvent>, ParseErro
             at: Some(watermark),
             error: None,
             recipient: Some(ids.sender.clone()),
+            callback_data: None,
         }));
     }
     events.push(WebhookEvent::Watermark {
@@ -298,6 +299,7 @@ fn read_event(ids: &Ids, r: &At<'_>) -> Result<WebhookEvent, ParseError> {
             at: Some(ids.at),
             error: None,
             recipient: Some(ids.sender.clone()),
+            callback_data: None,
         }));
     }
     Err(ParseError::Missing(format!("{}.watermark", r.path)))
@@ -718,6 +720,7 @@ mod tests {
                     at: Some(t(1)),
                     error: None,
                     recipient: Some(PSID.into()),
+                    callback_data: None,
                 })
             );
         }
@@ -795,6 +798,7 @@ mod tests {
                 at: Some(t(2)),
                 error: None,
                 recipient: Some("1234567890123456".into()),
+                callback_data: None,
             })
         );
         assert!(

@@ -247,6 +247,9 @@ pub struct StatusUpdate {
     pub error: Option<ProviderError>,
     /// Who the message was for (WhatsApp `recipient_id`, Twilio `To`), when given.
     pub recipient: Option<String>,
+    /// What we sent with the message to be echoed here (WhatsApp `biz_opaque_callback_data`;
+    /// the query of a Twilio per-message status URL): names a broadcast's recipient.
+    pub callback_data: Option<String>,
 }
 
 /// Everything a webhook can tell us, in the order the provider listed it.

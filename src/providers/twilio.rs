@@ -481,6 +481,7 @@ pub fn parse_status(params: &[(String, String)]) -> Result<Option<StatusUpdate>,
         at: None,
         error,
         recipient,
+        callback_data: None,
     }))
 }
 

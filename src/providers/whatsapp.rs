@@ -247,6 +247,7 @@ fn parse_status(s: &At<'_>) -> Result<WebhookEvent, ParseError> {
         at: Some(at),
         error,
         recipient: s.opt_id("recipient_id")?,
+        callback_data: s.opt_str("biz_opaque_callback_data")?.map(str::to_owned),
     }))
 }
 
@@ -951,6 +952,7 @@ mod tests {
                 at: Some(unix(1749416500)),
                 error: None,
                 recipient: Some("34612345678".into()),
+                callback_data: Some("x".into()),
             }
         );
         // read before delivered: the forward-only rule ends at read.

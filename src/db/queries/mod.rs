@@ -9,6 +9,7 @@
 mod activity;
 mod agents;
 mod audit;
+mod broadcasts;
 mod contacts;
 mod conversations;
 mod csat;
@@ -32,6 +33,13 @@ pub use agents::{
     agent_by_email, agent_by_id, count_agents, insert_agent, list_agents, set_availability,
 };
 pub use audit::{audit_entries, insert_audit};
+pub use broadcasts::{
+    apply_report, broadcast, broadcasts, broadcasts_in, broadcasts_of_contacts, due_recipients,
+    expire_unknown, insert_broadcast, insert_recipients, mark_replied, mark_sending,
+    provider_opt_out, reached_since, recipient, recipient_counts, recipient_not_sent,
+    recipient_page, recipient_unknown, record_sent, retry_recipient, sending_to_unknown,
+    set_broadcast_status, unsettled, NotSent, RecipientCounts, RecipientRef, Reported, StatusStamp,
+};
 pub use contacts::{
     contact, detect_country, insert_contact, name_same_person, phone_blocked, phone_owner,
     same_person, set_blocked, set_unsubscribed, ContactInput,

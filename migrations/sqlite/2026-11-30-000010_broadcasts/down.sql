@@ -1,0 +1,10 @@
+DROP INDEX broadcast_recipients_reply;
+DROP INDEX broadcast_recipients_contact_id;
+DROP INDEX broadcast_recipients_status;
+DROP INDEX broadcast_recipients_broadcast;
+DROP INDEX broadcast_recipients_provider_id;
+DROP INDEX broadcast_recipients_address;
+DROP INDEX broadcast_recipients_contact;
+DROP TABLE broadcast_recipients;
+DROP INDEX broadcasts_status;
+DROP TABLE broadcasts;
