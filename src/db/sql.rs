@@ -22,12 +22,13 @@ use crate::domain::{
     activity::ActivityKind,
     delivery::DeliveryStatus,
     profile::ProfileSource,
+    referral::ReferralKind,
     types::{
         Author, Availability, Direction, LeadStage, MemoryKind, MessageKind, Network, OptOutSource,
         Role, SegmentKind, Status,
     },
     ActivityId, AgentId, AssistantId, ContactId, ConversationId, InboxId, MemoryId, MessageId,
-    SegmentId,
+    ReferralId, SegmentId,
 };
 
 macro_rules! text_columns {
@@ -99,4 +100,6 @@ text_columns!(
     SegmentId,
     SegmentKind,
     OptOutSource,
+    ReferralId,
+    ReferralKind,
 );
