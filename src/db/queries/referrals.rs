@@ -50,12 +50,3 @@ pub fn first_and_latest_referrals(
         .optional()?;
     Ok((first, latest))
 }
-
-/// Every referral of a contact, oldest first (tests and support).
-pub fn referrals_of(conn: &mut DbConnection, contact_id: ContactId) -> AppResult<Vec<ReferralRow>> {
-    Ok(referrals::table
-        .filter(referrals::contact_id.eq(contact_id))
-        .order((referrals::created_at.asc(), referrals::id.asc()))
-        .select(ReferralRow::as_select())
-        .load(conn)?)
-}
