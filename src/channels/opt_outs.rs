@@ -55,8 +55,7 @@ pub fn unsubscribe_by_provider(
     conversation_id: Option<ConversationId>,
     detail: &serde_json::Value,
 ) -> AppResult<bool> {
-    let changed =
-        queries::set_unsubscribed(c, &[contact_id], Some((at, OptOutSource::Provider)))?;
+    let changed = queries::set_unsubscribed(c, &[contact_id], Some((at, OptOutSource::Provider)))?;
     if changed == 0 {
         return Ok(false);
     }

@@ -404,7 +404,8 @@ mod tests {
         r.body = Some("   ".into());
         r.ctwa_clid = Some("c".repeat(MAX_ID + 1));
         r.source_id = Some(" 120208 ".into());
-        r.extra.insert("big".into(), Value::String("x".repeat(MAX_RAW)));
+        r.extra
+            .insert("big".into(), Value::String("x".repeat(MAX_RAW)));
         let b = r.bounded();
         assert_eq!(b.source_url, None);
         assert_eq!(b.image_url, None);
@@ -477,10 +478,7 @@ mod tests {
             .collect(),
         };
         let r = a.referral().unwrap();
-        assert_eq!(
-            (r.landing_url, r.page_url, r.referrer),
-            (None, None, None)
-        );
+        assert_eq!((r.landing_url, r.page_url, r.referrer), (None, None, None));
         assert_eq!(r.utm.source, None);
         assert_eq!(r.utm.campaign.as_deref(), Some("spring"));
     }
@@ -489,9 +487,10 @@ mod tests {
     fn attribution_refuses_unknown_fields() {
         let bad = serde_json::from_str::<WidgetAttribution>(r#"{"landing":"x"}"#);
         assert!(bad.is_err());
-        let ok: WidgetAttribution =
-            serde_json::from_str(r#"{"page_url":"https://a.example/","params":{"utm_source":"x"}}"#)
-                .unwrap();
+        let ok: WidgetAttribution = serde_json::from_str(
+            r#"{"page_url":"https://a.example/","params":{"utm_source":"x"}}"#,
+        )
+        .unwrap();
         assert_eq!(ok.params.len(), 1);
     }
 }

@@ -262,9 +262,8 @@ impl WidgetSession {
                             act.subscribe(id, ctx);
                             // A conversation that starts from a campaign or another site
                             // says so (a `widget_utm` referral, stored with this message).
-                            let referral = attribution
-                                .filter(|_| created)
-                                .and_then(|a| a.referral());
+                            let referral =
+                                attribution.filter(|_| created).and_then(|a| a.referral());
                             act.deliver(id, text, client_id, referral, ctx);
                         }
                         Err(e) => {

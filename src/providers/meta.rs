@@ -946,7 +946,10 @@ mod tests {
             panic!("{:?}", events[1])
         };
         let r = m.referral.as_ref().unwrap();
-        assert_eq!((r.kind, r.ref_param.as_deref()), (ReferralKind::MMe, Some("from-bio")));
+        assert_eq!(
+            (r.kind, r.ref_param.as_deref()),
+            (ReferralKind::MMe, Some("from-bio"))
+        );
         let WebhookEvent::Referral {
             contact_external_id,
             business_id,

@@ -902,7 +902,12 @@ mod tests {
         assert_eq!(r.media_type.as_deref(), Some("image"));
         assert!(r.ctwa_clid.as_deref().unwrap().starts_with("ARAkLkA8"));
         assert_eq!(r.extra["welcome_message"], "Hi! How can we help?");
-        assert_eq!(m.contents, vec![Content::Text { body: "Can I get more info about this?".into() }]);
+        assert_eq!(
+            m.contents,
+            vec![Content::Text {
+                body: "Can I get more info about this?".into()
+            }]
+        );
     }
 
     #[test]
@@ -915,7 +920,10 @@ mod tests {
         assert_eq!(r.kind, ReferralKind::CtwaPost);
         // Never the source id in its place.
         assert_eq!(r.ctwa_clid, None);
-        assert_eq!(r.video_url.as_deref(), Some("https://video.xx.fbcdn.net/v.mp4"));
+        assert_eq!(
+            r.video_url.as_deref(),
+            Some("https://video.xx.fbcdn.net/v.mp4")
+        );
     }
 
     #[test]
@@ -966,10 +974,16 @@ mod tests {
         );
         assert!(matches!(
             ev[1],
-            WebhookEvent::MarketingPreference { choice: MarketingChoice::Resume, .. }
+            WebhookEvent::MarketingPreference {
+                choice: MarketingChoice::Resume,
+                ..
+            }
         ));
         assert!(matches!(ev[2], WebhookEvent::Skipped { .. }));
-        let missing = body.replace(r#""wa_id":"16505551234","detail":"User requested to stop"#, r#""detail":"User requested to stop"#);
+        let missing = body.replace(
+            r#""wa_id":"16505551234","detail":"User requested to stop"#,
+            r#""detail":"User requested to stop"#,
+        );
         assert!(parse_notification(missing.as_bytes()).is_err());
     }
 
