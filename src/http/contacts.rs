@@ -77,7 +77,9 @@ pub(super) struct PersonView {
 /// A person's first-touch and latest referral.
 #[derive(Serialize, ToSchema)]
 pub(super) struct ReferralSummary {
+    /// The first referral captured (first touch).
     first: ReferralView,
+    /// The latest one: the same as `first` (same `id`) when there is only one.
     latest: ReferralView,
 }
 
