@@ -268,7 +268,15 @@ pub enum VisitorFrame {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum VisitorClientFrame {
-    Message { text: String, client_id: String },
+    Message {
+        text: String,
+        client_id: String,
+        /// How the visitor arrived (first-touch page, referrer, UTM parameters, the page the
+        /// chat starts on): sent with the messages that may start the conversation, used
+        /// only by the one that does.
+        #[serde(default)]
+        attribution: Option<crate::domain::referral::WidgetAttribution>,
+    },
     Ping,
 }
 

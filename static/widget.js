@@ -33,6 +33,7 @@
   var COLOR = script.getAttribute('data-color');
   var TOKEN_KEY = 'sb-visitor-' + INBOX;
   var OPEN_KEY = 'sb-open-' + INBOX;
+  var FIRST_TOUCH_KEY = 'sb-first-touch-' + INBOX;
   var SVG_NS = 'http://www.w3.org/2000/svg';
   var ICONS = {
     chat: 'M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2z',
@@ -448,7 +449,9 @@
       var p = state.pending[i];
       if (p.sent || p.failed) continue;
       // The client_id makes a resend after a reconnect count once on the server.
-      state.ws.send(JSON.stringify({ type: 'message', text: p.text, client_id: p.clientId }));
+      var frame = { type: 'message', text: p.text, client_id: p.clientId };
+      if (!state.conversationId) frame.attribution = attribution();
+      state.ws.send(JSON.stringify(frame));
       p.sent = true;
       showTyping();
     }
@@ -509,6 +512,41 @@
       if (tz) profile.time_zone = String(tz).slice(0, 64);
     } catch (e) { /* an old browser: nothing to tell */ }
     return profile;
+  }
+
+  // How the visitor arrived: the first page of this browser session (sessionStorage, so it is
+  // the first touch even after they browsed on), its referrer and campaign parameters. Sent
+  // with the messages that may start the conversation, with the page the chat starts on; the
+  // server keeps it only when it names a campaign or another site, and bounds every field.
+  var ATTRIBUTION_PARAMS = ['utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content', 'utm_id', 'gclid', 'fbclid'];
+  var MAX_URL = 2048;
+
+  function boundedUrl(u) {
+    u = String(u || '');
+    return u && u.length <= MAX_URL && /^https?:\/\//i.test(u) ? u : null;
+  }
+
+  function captureFirstTouch() {
+    if (storageGet(sessionStorage, FIRST_TOUCH_KEY)) return;
+    var touch = { landing_url: boundedUrl(location.href), referrer: boundedUrl(document.referrer), params: {} };
+    try {
+      var query = new URLSearchParams(location.search);
+      for (var i = 0; i < ATTRIBUTION_PARAMS.length; i++) {
+        var v = query.get(ATTRIBUTION_PARAMS[i]);
+        if (v) touch.params[ATTRIBUTION_PARAMS[i]] = v.slice(0, 256);
+      }
+    } catch (e) { /* an old browser: no parameters */ }
+    storageSet(sessionStorage, FIRST_TOUCH_KEY, JSON.stringify(touch));
+  }
+
+  function attribution() {
+    var touch = {};
+    try { touch = JSON.parse(storageGet(sessionStorage, FIRST_TOUCH_KEY) || '{}') || {}; } catch (e) { touch = {}; }
+    var a = { page_url: boundedUrl(location.href), params: touch.params || {} };
+    if (touch.landing_url) a.landing_url = touch.landing_url;
+    if (touch.referrer) a.referrer = touch.referrer;
+    if (!a.page_url) delete a.page_url;
+    return a;
   }
 
   function sessionBody() {
@@ -641,6 +679,7 @@
   // Boot
 
   function boot() {
+    captureFirstTouch();
     build();
     loadStyles(function () { ui.root.hidden = false; });
     // A returning visitor connects at once so replies that arrive while the panel is closed

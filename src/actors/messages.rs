@@ -10,6 +10,7 @@ use crate::{
     domain::{
         conversation::{Event, HandoffReason},
         delivery::DeliveryStatus,
+        referral::Referral,
         types::MessageKind,
         AgentId, AssistantId, ConversationId, MessageId,
     },
@@ -31,6 +32,9 @@ pub struct DeliverInbound {
     pub parts: Vec<InboundPart>,
     /// The provider's timestamp.
     pub sent_at: NaiveDateTime,
+    /// Where the person came from, when the message says: stored with the message, in the
+    /// same transaction, and never again for a redelivered message.
+    pub referral: Option<Referral>,
 }
 
 impl DeliverInbound {
@@ -40,6 +44,7 @@ impl DeliverInbound {
             external_id,
             parts: vec![InboundPart::text(text)],
             sent_at,
+            referral: None,
         }
     }
 }

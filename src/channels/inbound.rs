@@ -30,12 +30,14 @@ use crate::{
     broadcasts, clock,
     config::ChannelSettings,
     db::{
-        models::{MediaSource, PendingStatusRow},
+        models::{MediaSource, PendingStatusRow, ReferralRow},
         queries::{self, ContactInput, RecipientRef},
         DbConnection,
     },
     domain::{
+        activity::ActivityKind,
         broadcast::RecipientStatus,
+        referral::Referral,
         types::{ChannelKind, MessageKind},
         ConversationId, InboxId, MessageId,
     },
@@ -126,6 +128,50 @@ pub async fn ingest(
                     done.statuses += 1;
                 }
             }
+            WebhookEvent::Referral {
+                contact_external_id,
+                business_id,
+                referral,
+                at,
+                event_key,
+            } => {
+                if !addressed_to(inbox, business_id.as_deref()) {
+                    done.skipped += 1;
+                    continue;
+                }
+                let standalone = Standalone {
+                    external_id: contact_external_id,
+                    referral,
+                    at,
+                    event_key,
+                };
+                if !store_standalone_referral(app, inbox, standalone).await? {
+                    done.skipped += 1;
+                }
+            }
+            WebhookEvent::MarketingPreference {
+                contact_external_id,
+                business_id,
+                choice,
+                at,
+                detail,
+            } => {
+                if !addressed_to(inbox, business_id.as_deref()) {
+                    done.skipped += 1;
+                    continue;
+                }
+                super::opt_outs::record_preference(
+                    app,
+                    registry,
+                    &inbox.id,
+                    &contact_external_id,
+                    choice,
+                    at,
+                    detail,
+                )
+                .await?;
+                done.statuses += 1;
+            }
             WebhookEvent::Error { error, .. } => {
                 tracing::warn!(inbox = %inbox.id, code = %error.code, title = %error.title, detail = ?error.detail, "the provider reported an error");
                 done.skipped += 1;
@@ -137,6 +183,61 @@ pub async fn ingest(
         }
     }
     Ok(done)
+}
+
+/// A referral that came without a message (Messenger / Instagram `messaging_referrals`).
+struct Standalone {
+    external_id: String,
+    referral: Referral,
+    at: chrono::NaiveDateTime,
+    event_key: String,
+}
+
+/// Stores a referral that came without a message against the contact's conversation on this
+/// inbox (a contact has at most one per inbox, so it is also the latest), with its
+/// `referral_captured` entry, once per `event_key` (a retried webhook is recognised).
+///
+/// Meta sends `messaging_referrals` only for a person with an existing thread; a new thread's
+/// referral comes on its first message or Get Started postback, which store it themselves.
+/// So an unknown person (or one whose conversation was deleted) is the rare case, and the
+/// simplest correct answer is to skip it, logged, rather than park it for a conversation that
+/// may never come: nothing would read it until then anyway. Returns whether it was stored
+/// now.
+async fn store_standalone_referral(
+    app: &AppContext,
+    inbox: &Inbox,
+    r: Standalone,
+) -> AppResult<bool> {
+    let (inbox_id, now) = (inbox.id.clone(), clock::now());
+    let stored = app
+        .store
+        .write(move |c| {
+            if queries::referral_event_known(c, &r.event_key)? {
+                return Ok(false);
+            }
+            let Some(conversation) = queries::conversation_of_contact(c, &inbox_id, &r.external_id)?
+            else {
+                tracing::info!(inbox = %inbox_id, "a referral without a message from a person without a conversation; skipped");
+                return Ok(false);
+            };
+            let contact_id = conversation.contact_id;
+            let mut row =
+                ReferralRow::new(r.referral.clone(), contact_id, Some(conversation.id), r.at, now);
+            row.event_key = Some(r.event_key.clone());
+            queries::insert_referral(c, &row)?;
+            let entry = queries::activity_row(
+                contact_id,
+                ActivityKind::ReferralCaptured,
+                now,
+                None,
+                Some(conversation.id),
+                &row.activity_detail(),
+            );
+            queries::insert_activity(c, &[entry])?;
+            Ok(true)
+        })
+        .await?;
+    Ok(stored)
 }
 
 /// Whether an event names this inbox's number or page (when it names one at all).
@@ -189,6 +290,7 @@ async fn deliver_message(
         external_id: Some(m.provider_message_id.clone()),
         parts: parts(&m),
         sent_at: m.sent_at,
+        referral: m.referral.clone(),
     };
     let (_, accepted) = receive(app, registry, &inbox.id, contact, Some(network), deliver).await?;
     media::spawn_downloads(app, registry, inbox, accepted.downloads);
@@ -389,13 +491,16 @@ async fn apply_status(
     let report = ReportDelivery {
         message_id,
         status: s.status,
-        reason,
+        reason: reason.clone(),
         provider_message_id: None,
     };
     match ask(registry, conversation_id, report).await {
         // Deleted meanwhile: nothing to update.
         Err(AppError::NotFound(_)) => Ok(()),
-        Ok(()) if opted_out => super::opt_outs::record(app, registry, conversation_id).await,
+        Ok(()) if opted_out => {
+            let why = reason.as_deref().unwrap_or_default();
+            super::opt_outs::record(app, registry, conversation_id, why).await
+        }
         other => other,
     }
 }

@@ -231,9 +231,9 @@ async fn deliver(
         }
         Outcome::OptedOut(reason) => {
             tracing::info!(%message_id, %reason, "outbox: the person opted out");
-            let r = report(DeliveryStatus::Failed, Some(reason), None);
+            let r = report(DeliveryStatus::Failed, Some(reason.clone()), None);
             match ask(registry, conversation_id, r).await {
-                Ok(()) => super::opt_outs::record(app, registry, conversation_id).await,
+                Ok(()) => super::opt_outs::record(app, registry, conversation_id, &reason).await,
                 Err(e) => Err(e),
             }
         }

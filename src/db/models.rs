@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use super::schema::{
     agents, audit_log, auth_tokens, broadcast_recipients, broadcasts, contact_activity,
-    contact_memories, contacts, conversations, messages, outbox, pending_statuses, segment_members,
-    segments,
+    contact_memories, contacts, conversations, messages, outbox, pending_statuses, referrals,
+    segment_members, segments,
 };
 use crate::domain::{
     activity::ActivityKind,
@@ -21,13 +21,14 @@ use crate::domain::{
     delivery::DeliveryStatus,
     memory::ExistingMemory,
     profile::ProfileSource,
+    referral::{Referral, ReferralKind, Utm},
     review::Criterion,
     types::{
         Author, Availability, Direction, FollowUpSource, LeadStage, MemoryKind, MessageKind,
         Network, OptOutSource, Role, SegmentKind, Status,
     },
     ActivityId, AgentId, AssistantId, BroadcastId, ContactId, ConversationId, InboxId, MemoryId,
-    MessageId, RecipientId, SegmentId,
+    MessageId, RecipientId, ReferralId, SegmentId,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
@@ -675,4 +676,136 @@ pub struct RecipientRow {
     pub replied_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+}
+
+/// One referral of a contact (see `domain::referral`): carried by the inbound message
+/// `message_id`, or, without a message, keyed by `event_key`.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = referrals)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct ReferralRow {
+    pub id: ReferralId,
+    pub contact_id: ContactId,
+    pub conversation_id: Option<ConversationId>,
+    pub message_id: Option<MessageId>,
+    pub event_key: Option<String>,
+    pub kind: ReferralKind,
+    pub source_id: Option<String>,
+    pub source_type: Option<String>,
+    pub source_url: Option<String>,
+    pub headline: Option<String>,
+    pub body: Option<String>,
+    pub media_type: Option<String>,
+    pub image_url: Option<String>,
+    pub video_url: Option<String>,
+    pub thumbnail_url: Option<String>,
+    pub ctwa_clid: Option<String>,
+    pub ref_param: Option<String>,
+    pub catalog_id: Option<String>,
+    pub product_retailer_id: Option<String>,
+    pub utm_source: Option<String>,
+    pub utm_medium: Option<String>,
+    pub utm_campaign: Option<String>,
+    pub utm_term: Option<String>,
+    pub utm_content: Option<String>,
+    pub landing_url: Option<String>,
+    pub page_url: Option<String>,
+    pub referrer: Option<String>,
+    /// JSON object: what else the source said.
+    pub extra: String,
+    /// When the provider says it happened (the message's time).
+    pub occurred_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+impl ReferralRow {
+    /// The row of a referral (bounded first: every field came from outside).
+    pub fn new(
+        r: Referral,
+        contact_id: ContactId,
+        conversation_id: Option<ConversationId>,
+        occurred_at: NaiveDateTime,
+        created_at: NaiveDateTime,
+    ) -> ReferralRow {
+        let r = r.bounded();
+        ReferralRow {
+            id: ReferralId::new(),
+            contact_id,
+            conversation_id,
+            message_id: None,
+            event_key: None,
+            kind: r.kind,
+            source_id: r.source_id,
+            source_type: r.source_type,
+            source_url: r.source_url,
+            headline: r.headline,
+            body: r.body,
+            media_type: r.media_type,
+            image_url: r.image_url,
+            video_url: r.video_url,
+            thumbnail_url: r.thumbnail_url,
+            ctwa_clid: r.ctwa_clid,
+            ref_param: r.ref_param,
+            catalog_id: r.catalog_id,
+            product_retailer_id: r.product_retailer_id,
+            utm_source: r.utm.source,
+            utm_medium: r.utm.medium,
+            utm_campaign: r.utm.campaign,
+            utm_term: r.utm.term,
+            utm_content: r.utm.content,
+            landing_url: r.landing_url,
+            page_url: r.page_url,
+            referrer: r.referrer,
+            extra: serde_json::Value::Object(r.extra).to_string(),
+            occurred_at,
+            created_at,
+        }
+    }
+
+    /// What its `referral_captured` timeline entry says: the kind and its most telling
+    /// fields, so the timeline reads without the referral row.
+    pub fn activity_detail(&self) -> serde_json::Value {
+        serde_json::json!({
+            "referral_id": self.id,
+            "kind": self.kind,
+            "headline": self.headline,
+            "source_id": self.source_id,
+            "ref": self.ref_param,
+            "utm_source": self.utm_source,
+            "utm_campaign": self.utm_campaign,
+            "message_id": self.message_id,
+        })
+    }
+
+    /// The stored referral as the domain type (`extra` that is not a JSON object is empty).
+    pub fn referral(&self) -> Referral {
+        let mut r = Referral::new(self.kind);
+        r.source_id = self.source_id.clone();
+        r.source_type = self.source_type.clone();
+        r.source_url = self.source_url.clone();
+        r.headline = self.headline.clone();
+        r.body = self.body.clone();
+        r.media_type = self.media_type.clone();
+        r.image_url = self.image_url.clone();
+        r.video_url = self.video_url.clone();
+        r.thumbnail_url = self.thumbnail_url.clone();
+        r.ctwa_clid = self.ctwa_clid.clone();
+        r.ref_param = self.ref_param.clone();
+        r.catalog_id = self.catalog_id.clone();
+        r.product_retailer_id = self.product_retailer_id.clone();
+        r.utm = Utm {
+            source: self.utm_source.clone(),
+            medium: self.utm_medium.clone(),
+            campaign: self.utm_campaign.clone(),
+            term: self.utm_term.clone(),
+            content: self.utm_content.clone(),
+        };
+        r.landing_url = self.landing_url.clone();
+        r.page_url = self.page_url.clone();
+        r.referrer = self.referrer.clone();
+        if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(&self.extra) {
+            r.extra = map;
+        }
+        r
+    }
 }

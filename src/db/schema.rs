@@ -299,3 +299,38 @@ diesel::table! {
         added_by -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    referrals (id) {
+        id -> Text,
+        contact_id -> Text,
+        conversation_id -> Nullable<Text>,
+        message_id -> Nullable<Text>,
+        event_key -> Nullable<Text>,
+        kind -> Text,
+        source_id -> Nullable<Text>,
+        source_type -> Nullable<Text>,
+        source_url -> Nullable<Text>,
+        headline -> Nullable<Text>,
+        body -> Nullable<Text>,
+        media_type -> Nullable<Text>,
+        image_url -> Nullable<Text>,
+        video_url -> Nullable<Text>,
+        thumbnail_url -> Nullable<Text>,
+        ctwa_clid -> Nullable<Text>,
+        ref_param -> Nullable<Text>,
+        catalog_id -> Nullable<Text>,
+        product_retailer_id -> Nullable<Text>,
+        utm_source -> Nullable<Text>,
+        utm_medium -> Nullable<Text>,
+        utm_campaign -> Nullable<Text>,
+        utm_term -> Nullable<Text>,
+        utm_content -> Nullable<Text>,
+        landing_url -> Nullable<Text>,
+        page_url -> Nullable<Text>,
+        referrer -> Nullable<Text>,
+        extra -> Text,
+        occurred_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}

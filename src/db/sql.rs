@@ -23,12 +23,13 @@ use crate::domain::{
     broadcast::{BroadcastStatus, PauseReason, RecipientStatus, SkipReason},
     delivery::DeliveryStatus,
     profile::ProfileSource,
+    referral::ReferralKind,
     types::{
         Author, Availability, Direction, LeadStage, MemoryKind, MessageKind, Network, OptOutSource,
         Role, SegmentKind, Status,
     },
     ActivityId, AgentId, AssistantId, BroadcastId, ContactId, ConversationId, InboxId, MemoryId,
-    MessageId, RecipientId, SegmentId,
+    MessageId, RecipientId, ReferralId, SegmentId,
 };
 
 macro_rules! text_columns {
@@ -106,4 +107,6 @@ text_columns!(
     PauseReason,
     SkipReason,
     RecipientStatus,
+    ReferralId,
+    ReferralKind,
 );

@@ -46,6 +46,10 @@ text_enum!(
         Unsubscribed => "unsubscribed",
         /// Reserved for unsubscribe.
         Resubscribed => "resubscribed",
+        /// Where the person came from (an ad, a link, a product, a campaign visit):
+        /// `detail.kind`, `detail.headline`, `detail.ref`, `detail.utm_source`… (see
+        /// `domain::referral`).
+        ReferralCaptured => "referral_captured",
     }
 );
 

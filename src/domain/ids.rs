@@ -86,6 +86,11 @@ typed_id!(
     RecipientId
 );
 
+typed_id!(
+    /// One referral of a contact (see `domain::referral`).
+    ReferralId
+);
+
 /// An id named in the configuration rather than generated: letters, digits, `-`, `_`.
 /// Cheap to clone (shared).
 macro_rules! named_id {

@@ -13,6 +13,7 @@ pub mod memory;
 pub mod notes;
 pub mod opt_out;
 pub mod profile;
+pub mod referral;
 pub mod review;
 pub mod segment;
 pub mod terms;
@@ -22,5 +23,5 @@ pub mod window;
 
 pub use ids::{
     ActivityId, AgentId, AssistantId, BroadcastId, ContactId, ConversationId, InboxId, MemoryId,
-    MessageId, RecipientId, SegmentId,
+    MessageId, RecipientId, ReferralId, SegmentId,
 };

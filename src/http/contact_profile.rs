@@ -14,7 +14,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 
-use super::contacts::{person, view, PersonView};
+use super::contacts::{person, person_view, view, PersonView};
 use crate::{
     actors::{messages::ContactChanged, registry::ask},
     app::AppState,
@@ -290,8 +290,7 @@ pub async fn edit(
         }
         tracing::info!(contact_id = %contact_id, "contact profile edited");
     }
-    let (contact, all, conversations) = person(&state, &id).await?;
-    Ok(HttpResponse::Ok().json(view(&state, &me, &contact, &all, &conversations)?))
+    Ok(HttpResponse::Ok().json(person_view(&state, &me, &id).await?))
 }
 
 #[cfg(test)]

@@ -25,14 +25,15 @@ use crate::{
     auth::CurrentAgent,
     clock,
     db::{
-        models::{ContactRow, ConversationRow},
+        models::{ContactRow, ConversationRow, ReferralRow},
         queries,
     },
     domain::{
         activity::ActivityKind,
         profile,
+        referral::ReferralKind,
         types::{ChannelKind, Network, OptOutSource, Status},
-        ContactId, ConversationId, InboxId,
+        ContactId, ConversationId, InboxId, MessageId, ReferralId,
     },
     error::{AppError, AppResult},
     http::openapi::ReadRefusals,
@@ -67,6 +68,152 @@ pub(super) struct PersonView {
     /// The person's 10 most recent conversations this agent may see, on every channel, newest
     /// first.
     conversations: Vec<PersonConversation>,
+    /// Where the person came from: the first referral captured on any of their contacts, and
+    /// the latest (the same one when there is one); null when none was.
+    #[schema(required = true)]
+    referral: Option<ReferralSummary>,
+}
+
+/// A person's first-touch and latest referral.
+#[derive(Serialize, ToSchema)]
+pub(super) struct ReferralSummary {
+    /// The first referral captured (first touch).
+    first: ReferralView,
+    /// The latest one: the same as `first` (same `id`) when there is only one.
+    latest: ReferralView,
+}
+
+/// One referral: an ad, a link, a product or a campaign visit that brought the person.
+/// Every text and URL is as the source gave it (bounded, URLs `http(s)` only): show it as
+/// text, never as HTML.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Referral)]
+pub(super) struct ReferralView {
+    id: ReferralId,
+    kind: ReferralKind,
+    #[schema(required = true)]
+    conversation_id: Option<ConversationId>,
+    /// The inbound message that carried it (null for a `messaging_referrals` event).
+    #[schema(required = true)]
+    message_id: Option<MessageId>,
+    /// The ad or post id (WhatsApp `source_id`, Messenger `ad_id`).
+    #[schema(required = true)]
+    source_id: Option<String>,
+    /// The provider's word for the source (`ad`, `post`, `SHORTLINK`, `ADS`…).
+    #[schema(required = true)]
+    source_type: Option<String>,
+    #[schema(required = true)]
+    source_url: Option<String>,
+    #[schema(required = true)]
+    headline: Option<String>,
+    #[schema(required = true)]
+    body: Option<String>,
+    /// `image` or `video`.
+    #[schema(required = true)]
+    media_type: Option<String>,
+    #[schema(required = true)]
+    image_url: Option<String>,
+    #[schema(required = true)]
+    video_url: Option<String>,
+    #[schema(required = true)]
+    thumbnail_url: Option<String>,
+    /// Meta's click id (Click-to-WhatsApp), only as the provider gave it.
+    #[schema(required = true)]
+    ctwa_clid: Option<String>,
+    /// The `ref` of an m.me / ig.me link or a Messenger ad.
+    #[serde(rename = "ref")]
+    #[schema(required = true)]
+    ref_param: Option<String>,
+    #[schema(required = true)]
+    catalog_id: Option<String>,
+    #[schema(required = true)]
+    product_retailer_id: Option<String>,
+    #[schema(required = true)]
+    utm_source: Option<String>,
+    #[schema(required = true)]
+    utm_medium: Option<String>,
+    #[schema(required = true)]
+    utm_campaign: Option<String>,
+    #[schema(required = true)]
+    utm_term: Option<String>,
+    #[schema(required = true)]
+    utm_content: Option<String>,
+    /// The first page of the website visit (first touch).
+    #[schema(required = true)]
+    landing_url: Option<String>,
+    /// The page the chat started on (widget), or the chat plugin's page (Messenger).
+    #[schema(required = true)]
+    page_url: Option<String>,
+    /// The website visit's `document.referrer`.
+    #[schema(required = true)]
+    referrer: Option<String>,
+    /// What else the source said (Messenger `ads_context_data`, the CTWA welcome message,
+    /// `gclid` / `fbclid` / `utm_id`).
+    #[schema(value_type = Object)]
+    extra: serde_json::Value,
+    /// When it happened (the message's time).
+    #[schema(value_type = crate::views::UtcTime)]
+    occurred_at: chrono::NaiveDateTime,
+    /// When it was captured.
+    #[schema(value_type = crate::views::UtcTime)]
+    created_at: chrono::NaiveDateTime,
+}
+
+impl From<ReferralRow> for ReferralView {
+    fn from(r: ReferralRow) -> ReferralView {
+        let extra = serde_json::from_str(&r.extra).unwrap_or_else(|_| json!({}));
+        ReferralView {
+            id: r.id,
+            kind: r.kind,
+            conversation_id: r.conversation_id,
+            message_id: r.message_id,
+            source_id: r.source_id,
+            source_type: r.source_type,
+            source_url: r.source_url,
+            headline: r.headline,
+            body: r.body,
+            media_type: r.media_type,
+            image_url: r.image_url,
+            video_url: r.video_url,
+            thumbnail_url: r.thumbnail_url,
+            ctwa_clid: r.ctwa_clid,
+            ref_param: r.ref_param,
+            catalog_id: r.catalog_id,
+            product_retailer_id: r.product_retailer_id,
+            utm_source: r.utm_source,
+            utm_medium: r.utm_medium,
+            utm_campaign: r.utm_campaign,
+            utm_term: r.utm_term,
+            utm_content: r.utm_content,
+            landing_url: r.landing_url,
+            page_url: r.page_url,
+            referrer: r.referrer,
+            extra,
+            occurred_at: r.occurred_at,
+            created_at: r.created_at,
+        }
+    }
+}
+
+/// The person as the panel loads it: [`view`] with the person's first and latest referral.
+pub(super) async fn person_view(
+    state: &AppState,
+    me: &CurrentAgent,
+    raw_id: &str,
+) -> AppResult<PersonView> {
+    let (contact, all, conversations) = person(state, raw_id).await?;
+    let mut out = view(state, me, &contact, &all, &conversations)?;
+    let ids: Vec<ContactId> = all.iter().map(|c| c.id).collect();
+    let (first, latest) = state
+        .app
+        .store
+        .read(move |c| queries::first_and_latest_referrals(c, &ids))
+        .await?;
+    out.referral = first.zip(latest).map(|(first, latest)| ReferralSummary {
+        first: first.into(),
+        latest: latest.into(),
+    });
+    Ok(out)
 }
 
 /// One of the person's conversations, for the panel's list.
@@ -170,6 +317,7 @@ pub(super) fn view(
         contact: contact_view,
         channels,
         conversations: list,
+        referral: None,
     })
 }
 
@@ -198,7 +346,7 @@ fn link(state: &AppState, contact: &ContactRow, own: Option<&ConversationRow>) -
     summary = "A contact, and the same person (same E.164 phone) on every channel",
     params(("id" = ContactId, Path, description = "The contact")),
     responses(
-        (status = 200, description = "The person", body = PersonView),
+        (status = 200, description = "The person, with their first and latest referral", body = PersonView),
         ReadRefusals,
     ),
 )]
@@ -207,8 +355,7 @@ pub async fn get(
     me: CurrentAgent,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let (contact, all, conversations) = person(&state, &id).await?;
-    Ok(HttpResponse::Ok().json(view(&state, &me, &contact, &all, &conversations)?))
+    Ok(HttpResponse::Ok().json(person_view(&state, &me, &id).await?))
 }
 
 /// A change to the whole person (every contact with the same phone).
@@ -275,8 +422,7 @@ async fn change_person(
         }
     }
     tracing::info!(contact_id = %contact.id, ?change, by = %me.id, contacts = all.len(), "contact changed");
-    let (contact, all, conversations) = person(state, raw_id).await?;
-    Ok(HttpResponse::Ok().json(view(state, me, &contact, &all, &conversations)?))
+    Ok(HttpResponse::Ok().json(person_view(state, me, raw_id).await?))
 }
 
 /// `POST /api/contacts/{id}/block`: the person's messages are kept but never answered.

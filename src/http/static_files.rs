@@ -49,6 +49,7 @@ const ASSETS: &[Asset] = &[
     module!("messages.js"),
     module!("profile.js"),
     module!("realtime.js"),
+    module!("referral.js"),
     module!("review.js"),
     module!("segments.js"),
     module!("session.js"),

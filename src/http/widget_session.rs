@@ -27,6 +27,7 @@ use crate::{
     clock,
     db::queries::{self, ContactInput},
     domain::profile::WebProfile,
+    domain::referral::{Referral, WidgetAttribution},
     domain::{
         text,
         types::{Author, Status},
@@ -204,7 +205,13 @@ impl WidgetSession {
         false
     }
 
-    fn on_message(&mut self, text: String, client_id: String, ctx: &mut Context<Self>) {
+    fn on_message(
+        &mut self,
+        text: String,
+        client_id: String,
+        attribution: Option<WidgetAttribution>,
+        ctx: &mut Context<Self>,
+    ) {
         // What a visitor typed is cleaned, never refused, for invisible characters.
         let text = text::trim_visible(&text::clean(&text)).to_owned();
         if text::is_blank(&text) || text.chars().count() > MAX_TEXT_CHARS {
@@ -251,9 +258,13 @@ impl WidgetSession {
                 resolve
                     .into_actor(self)
                     .map(move |res, act, ctx| match res {
-                        Ok((id, _)) => {
+                        Ok((id, created)) => {
                             act.subscribe(id, ctx);
-                            act.deliver(id, text, client_id, ctx);
+                            // A conversation that starts from a campaign or another site
+                            // says so (a `widget_utm` referral, stored with this message).
+                            let referral =
+                                attribution.filter(|_| created).and_then(|a| a.referral());
+                            act.deliver(id, text, client_id, referral, ctx);
                         }
                         Err(e) => {
                             tracing::error!(error = %e, "widget: cannot create the conversation");
@@ -262,7 +273,7 @@ impl WidgetSession {
                     }),
             );
         } else if let Some(id) = self.conversation {
-            self.deliver(id, text, client_id, ctx);
+            self.deliver(id, text, client_id, None, ctx);
         }
     }
 
@@ -271,12 +282,14 @@ impl WidgetSession {
         id: ConversationId,
         text: String,
         client_id: String,
+        referral: Option<Referral>,
         ctx: &mut Context<Self>,
     ) {
         let registry = self.state.registry.clone();
         // Unique per visitor and send: a resent frame is one message.
         let external_id = Some(format!("{}:{client_id}", self.visitor.simple()));
-        let msg = DeliverInbound::text(external_id, text, clock::now());
+        let mut msg = DeliverInbound::text(external_id, text, clock::now());
+        msg.referral = referral;
         ctx.wait(
             async move { ask(&registry, id, msg).await }
                 .into_actor(self)
@@ -376,9 +389,11 @@ impl StreamHandler<Incoming> for WidgetSession {
         self.last_heard = Instant::now();
         match frame {
             Ok(Frame::Text(bytes)) => match serde_json::from_slice::<VisitorClientFrame>(&bytes) {
-                Ok(VisitorClientFrame::Message { text, client_id }) => {
-                    self.on_message(text, client_id, ctx)
-                }
+                Ok(VisitorClientFrame::Message {
+                    text,
+                    client_id,
+                    attribution,
+                }) => self.on_message(text, client_id, attribution, ctx),
                 Ok(VisitorClientFrame::Ping) => self.send(&VisitorFrame::Pong, ctx),
                 Err(e) => self.error("bad_frame", &e.to_string(), ctx),
             },

@@ -16,7 +16,11 @@ use super::normalized::{
     InboundContact, InboundMessage, MediaKind, MediaSource, Network, OutboundContent, ParseError,
     ProviderError, ProviderRequest, RequestBody, SendOutcome, StatusUpdate, WebhookEvent,
 };
-use crate::domain::{delivery::DeliveryStatus, window::Allowed};
+use crate::domain::{
+    delivery::DeliveryStatus,
+    referral::{Referral, ReferralKind},
+    window::Allowed,
+};
 
 pub use super::hub_signature::{
     sign, verify as verify_signature, verify_handshake, HandshakeError, SignatureError,
@@ -69,7 +73,10 @@ impl MessagingType {
 ///   forward);
 /// - `read` → a `Read` watermark (Messenger) or a `Read` status for its `mid` (Instagram);
 /// - `postback` (a button tap) → a message holding an [`Content::InteractiveReply`];
-/// - anything else (reactions, referrals, opt-ins…) → [`WebhookEvent::Skipped`].
+/// - `referral` alone (`messaging_referrals`: a person with an existing thread opened it from
+///   an m.me / ig.me link or an ad) → [`WebhookEvent::Referral`]; a `referral` on a message
+///   or a postback (Get Started, a new thread) travels on that message instead;
+/// - anything else (reactions, opt-ins…) → [`WebhookEvent::Skipped`].
 pub fn parse_webhook(body: &[u8]) -> Result<Vec<WebhookEvent>, ParseError> {
     let v = parse_json(body)?;
     let root = At::root(&v);
@@ -110,7 +117,13 @@ fn parse_messaging(network: Network, ev: &At<'_>) -> Result<Vec<WebhookEvent>, P
         at,
     };
     if let Some(msg) = ev.get("message") {
-        return Ok(vec![message_event(&ids, &msg)?]);
+        let mut event = message_event(&ids, &msg)?;
+        if let WebhookEvent::Message(m) = &mut event {
+            // On the message (Meta's examples), or beside it (older payloads).
+            let r = msg.get("referral").or_else(|| ev.get("referral"));
+            m.referral = r.and_then(|r| referral(network, &r));
+        }
+        return Ok(vec![event]);
     }
     if let Some(delivery) = ev.get("delivery") {
         return delivery_events(&ids, &delivery);
@@ -120,6 +133,26 @@ fn parse_messaging(network: Network, ev: &At<'_>) -> Result<Vec<WebhookEvent>, P
     }
     if let Some(postback) = ev.get("postback") {
         return Ok(vec![postback_event(&ids, &postback)?]);
+    }
+    if let Some(r) = ev.get("referral") {
+        return Ok(vec![match referral(network, &r) {
+            Some(referral) => WebhookEvent::Referral {
+                event_key: format!(
+                    "{}:{}:{}:{}",
+                    network.as_str(),
+                    ids.recipient,
+                    ids.sender,
+                    ids.at.and_utc().timestamp_millis()
+                ),
+                contact_external_id: ids.sender,
+                business_id: Some(ids.recipient),
+                referral,
+                at: ids.at,
+            },
+            None => WebhookEvent::Skipped {
+                reason: format!("`{}.referral` is not an object", ev.path),
+            },
+        }]);
     }
     let kinds: Vec<&str> =
         ev.v.as_object()
@@ -133,6 +166,42 @@ fn parse_messaging(network: Network, ev: &At<'_>) -> Result<Vec<WebhookEvent>, P
     Ok(vec![WebhookEvent::Skipped {
         reason: format!("`{}` is a `{}` event", ev.path, kinds.join("`, `")),
     }])
+}
+
+/// A Messenger / Instagram `referral` object: `{ref, source, type, ad_id?,
+/// ads_context_data?: {ad_title, photo_url, video_url, post_id, product_id}, referer_uri?}`.
+/// Read leniently (a malformed field is left out): attribution never costs a message.
+fn referral(network: Network, r: &At<'_>) -> Option<Referral> {
+    if !r.v.is_object() {
+        return None;
+    }
+    let source = r.loose("source");
+    let ad_id = r.loose("ad_id");
+    let mut out = Referral::new(ReferralKind::of_meta(
+        network,
+        source.as_deref(),
+        ad_id.is_some(),
+    ));
+    out.source_type = source;
+    out.source_id = ad_id;
+    out.ref_param = r.loose("ref");
+    // The chat plugin's page.
+    out.page_url = r.loose("referer_uri");
+    if let Some(kind) = r.loose("type") {
+        out.extra.insert("type".into(), kind.into());
+    }
+    if let Some(ads) = r.get("ads_context_data").filter(|a| a.v.is_object()) {
+        out.headline = ads.loose("ad_title");
+        out.image_url = ads.loose("photo_url");
+        out.video_url = ads.loose("video_url");
+        out.media_type = match (&out.video_url, &out.image_url) {
+            (Some(_), _) => Some("video".to_owned()),
+            (None, Some(_)) => Some("image".to_owned()),
+            _ => None,
+        };
+        out.extra.insert("ads_context_data".into(), ads.v.clone());
+    }
+    Some(out)
 }
 
 /// Who and when, common to every messaging event.
@@ -213,6 +282,7 @@ fn message_event(ids: &Ids, msg: &At<'_>) -> Result<WebhookEvent, ParseError> {
         contents,
         business_id: Some(ids.recipient.clone()),
         reply_to,
+        referral: None,
     }))
 }
 
@@ -329,6 +399,8 @@ fn postback_event(ids: &Ids, p: &At<'_>) -> Result<WebhookEvent, ParseError> {
         }],
         business_id: Some(ids.recipient.clone()),
         reply_to: None,
+        // Get Started on a new thread from an m.me / ig.me link or an ad.
+        referral: p.get("referral").and_then(|r| referral(ids.network, &r)),
     }))
 }
 
@@ -841,6 +913,72 @@ mod tests {
                 address: None
             }]
         );
+    }
+
+    /// Meta's examples: a first message from a Click-to-Messenger ad, a Get Started postback
+    /// from an m.me link, and a `messaging_referrals` event from an ig.me link.
+    #[test]
+    fn referrals_on_messages_postbacks_and_alone() {
+        let ts = ms(t(4));
+        let body = format!(
+            r#"{{"object":"page","entry":[{{"id":"{PAGE}","time":{ts},"messaging":[
+              {{"sender":{{"id":"{PSID}"}},"recipient":{{"id":"{PAGE}"}},"timestamp":{ts},
+                "message":{{"mid":"m_ad1","text":"Is this still available?",
+                  "referral":{{"ref":"summer-promo","ad_id":"6045246247433","source":"ADS","type":"OPEN_THREAD",
+                    "ads_context_data":{{"ad_title":"Summer shoes","photo_url":"https://scontent.xx.fbcdn.net/ad.jpg","post_id":"1234_5678"}}}}}}}},
+              {{"sender":{{"id":"{PSID}"}},"recipient":{{"id":"{PAGE}"}},"timestamp":{ts},
+                "postback":{{"title":"Get Started","payload":"GET_STARTED",
+                  "referral":{{"ref":"from-bio","source":"SHORTLINK","type":"OPEN_THREAD"}}}}}},
+              {{"sender":{{"id":"{PSID}"}},"recipient":{{"id":"{PAGE}"}},"timestamp":{ts},
+                "referral":{{"ref":"newsletter","source":"SHORTLINK","type":"OPEN_THREAD"}}}},
+              {{"sender":{{"id":"{PSID}"}},"recipient":{{"id":"{PAGE}"}},"timestamp":{ts},"referral":"x"}}
+            ]}}]}}"#
+        );
+        let events = parse_webhook(body.as_bytes()).unwrap();
+        let WebhookEvent::Message(m) = &events[0] else {
+            panic!("{:?}", events[0])
+        };
+        let r = m.referral.as_ref().unwrap();
+        assert_eq!(r.kind, ReferralKind::MessengerAd);
+        assert_eq!(r.source_id.as_deref(), Some("6045246247433"));
+        assert_eq!(r.ref_param.as_deref(), Some("summer-promo"));
+        assert_eq!(r.headline.as_deref(), Some("Summer shoes"));
+        assert_eq!(r.media_type.as_deref(), Some("image"));
+        assert_eq!(r.extra["ads_context_data"]["post_id"], "1234_5678");
+        assert_eq!(r.ctwa_clid, None);
+        let WebhookEvent::Message(m) = &events[1] else {
+            panic!("{:?}", events[1])
+        };
+        let r = m.referral.as_ref().unwrap();
+        assert_eq!(
+            (r.kind, r.ref_param.as_deref()),
+            (ReferralKind::MMe, Some("from-bio"))
+        );
+        let WebhookEvent::Referral {
+            contact_external_id,
+            business_id,
+            referral,
+            event_key,
+            ..
+        } = &events[2]
+        else {
+            panic!("{:?}", events[2])
+        };
+        assert_eq!(contact_external_id, PSID);
+        assert_eq!(business_id.as_deref(), Some(PAGE));
+        assert_eq!(referral.ref_param.as_deref(), Some("newsletter"));
+        assert_eq!(event_key, &format!("messenger:{PAGE}:{PSID}:{ts}"));
+        assert!(matches!(events[3], WebhookEvent::Skipped { .. }));
+        // The same event again has the same key: a retry is recognised.
+        let again = parse_webhook(body.as_bytes()).unwrap();
+        assert_eq!(again[2], events[2]);
+        // Instagram: an ig.me link.
+        let ig = body.replace(r#""object":"page""#, r#""object":"instagram""#);
+        let events = parse_webhook(ig.as_bytes()).unwrap();
+        let WebhookEvent::Referral { referral, .. } = &events[2] else {
+            panic!("{:?}", events[2])
+        };
+        assert_eq!(referral.kind, ReferralKind::IgMe);
     }
 
     #[test]

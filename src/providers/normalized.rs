@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::Sha256;
 
-use crate::domain::{delivery::DeliveryStatus, types::MessageKind};
+use crate::domain::{delivery::DeliveryStatus, referral::Referral, types::MessageKind};
 
 pub use crate::domain::types::Network;
 
@@ -206,6 +206,9 @@ pub struct InboundMessage {
     pub business_id: Option<String>,
     /// The provider id of the message this one replies to, when the customer quoted one.
     pub reply_to: Option<String>,
+    /// Where the person came from, when the message says (a Click-to-WhatsApp ad, an m.me
+    /// link, a catalog product…): stored once, with the message.
+    pub referral: Option<Referral>,
 }
 
 impl InboundMessage {
@@ -276,6 +279,27 @@ pub enum WebhookEvent {
         status: DeliveryStatus,
         watermark: NaiveDateTime,
     },
+    /// A person with an existing thread arrived from an m.me / ig.me link or an ad without
+    /// writing (Messenger and Instagram `messaging_referrals`). No message carries it, so
+    /// `event_key` (page, sender and the event's time) makes a retried webhook store it once.
+    Referral {
+        contact_external_id: String,
+        business_id: Option<String>,
+        referral: Referral,
+        at: NaiveDateTime,
+        event_key: String,
+    },
+    /// The person stopped or resumed marketing messages from this business inside WhatsApp
+    /// (the `user_preferences` webhook field, `category: marketing_messages`).
+    MarketingPreference {
+        /// The WhatsApp `wa_id` (digits).
+        contact_external_id: String,
+        business_id: Option<String>,
+        choice: MarketingChoice,
+        at: NaiveDateTime,
+        /// WhatsApp's own words (`detail`), for the timeline.
+        detail: Option<String>,
+    },
     /// A provider-side error not tied to one message (WhatsApp `value.errors[]`).
     Error {
         business_id: Option<String>,
@@ -286,6 +310,17 @@ pub enum WebhookEvent {
     Skipped {
         reason: String,
     },
+}
+
+/// A person's choice about a business's marketing messages (WhatsApp `user_preferences`
+/// `value`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MarketingChoice {
+    /// `stop`: marketing templates are refused (131050) until the person resumes.
+    Stop,
+    /// `resume`.
+    Resume,
 }
 
 /// What to send: built by the conversation actor, turned into a provider request by each
@@ -683,6 +718,16 @@ impl<'a> At<'a> {
                 "must not be empty",
             )),
             None => Err(ParseError::Missing(self.child_path(key))),
+        }
+    }
+
+    /// A string (or number) field read leniently: any other type, or blank, is `None`.
+    /// For attribution, which must never cost the message that carries it.
+    pub fn loose(&self, key: &str) -> Option<String> {
+        match self.get(key)?.v {
+            Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
         }
     }
 

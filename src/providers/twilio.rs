@@ -21,7 +21,10 @@ use super::{
     },
     phone,
 };
-use crate::domain::delivery::DeliveryStatus;
+use crate::domain::{
+    delivery::DeliveryStatus,
+    referral::{Referral, ReferralKind},
+};
 
 /// Where the Messages API lives; configurable so tests can point at a local stand-in.
 pub const API_BASE_URL: &str = "https://api.twilio.com";
@@ -357,7 +360,57 @@ pub fn parse_inbound(
         contents,
         business_id: Some(to.to_owned()).filter(|s| !s.is_empty()),
         reply_to: p.get("OriginalRepliedMessageSid").map(str::to_owned),
+        referral: inbound_referral(&p),
     })
+}
+
+/// A Click-to-WhatsApp referral as Twilio forwards it (`ReferralSourceId`,
+/// `ReferralSourceType`, `ReferralSourceUrl`, `ReferralHeadline`, `ReferralBody`,
+/// `ReferralCtwaClid`, `ReferralMedia*`), normalised to the Cloud API's shape. `None` when no
+/// `Referral*` field has a value. The click id comes only from `ReferralCtwaClid`.
+fn inbound_referral(p: &Params<'_>) -> Option<Referral> {
+    let get = |k: &str| p.get(k).map(str::to_owned);
+    let fields = [
+        "ReferralSourceId",
+        "ReferralSourceUrl",
+        "ReferralSourceType",
+        "ReferralHeadline",
+        "ReferralBody",
+        "ReferralCtwaClid",
+        "ReferralMediaUrl",
+    ];
+    if fields.iter().all(|k| p.get(k).is_none()) {
+        return None;
+    }
+    let source_type = get("ReferralSourceType");
+    let mut r = Referral::new(ReferralKind::of_whatsapp(source_type.as_deref()));
+    r.source_type = source_type;
+    r.source_id = get("ReferralSourceId");
+    r.source_url = get("ReferralSourceUrl");
+    r.headline = get("ReferralHeadline");
+    r.body = get("ReferralBody");
+    r.ctwa_clid = get("ReferralCtwaClid");
+    let mime = p.get("ReferralMediaContentType");
+    let kind = mime.map(MediaKind::from_mime);
+    r.media_type = match kind {
+        Some(MediaKind::Video) => Some("video".to_owned()),
+        Some(MediaKind::Image) => Some("image".to_owned()),
+        _ => None,
+    };
+    match kind {
+        Some(MediaKind::Video) => r.video_url = get("ReferralMediaUrl"),
+        _ => r.image_url = get("ReferralMediaUrl"),
+    }
+    for (field, key) in [
+        ("ReferralMediaId", "media_id"),
+        ("ReferralMediaContentType", "media_content_type"),
+        ("ReferralNumMedia", "num_media"),
+    ] {
+        if let Some(v) = p.get(field) {
+            r.extra.insert(key.to_owned(), v.into());
+        }
+    }
+    Some(r)
 }
 
 /// Text, then media, then location or a template button, as Twilio reports them.
@@ -1103,6 +1156,41 @@ mod tests {
                 body: "Hola, ¿tenéis mesa para 4?".into()
             }]
         );
+        // `ReferralNumMedia=0` alone is no referral.
+        assert_eq!(m.referral, None);
+    }
+
+    /// A WhatsApp message after a Click-to-WhatsApp ad, as Twilio forwards the referral.
+    #[test]
+    fn inbound_whatsapp_ad_referral() {
+        let params = parse_form(
+            b"SmsMessageSid=SMad1&NumMedia=0&ProfileName=Ana&MessageType=text&WaId=34612345678\
+&Body=Hi%2C+I+saw+your+ad&To=whatsapp%3A%2B14155238886&MessageSid=SMad1&From=whatsapp%3A%2B34612345678\
+&ReferralSourceId=120226305854810726&ReferralSourceType=ad&ReferralSourceUrl=https%3A%2F%2Ffb.me%2F3cr4Wqqkv\
+&ReferralHeadline=Summer+sale&ReferralBody=Chat+with+us&ReferralCtwaClid=ARAkLkA8rmlFeiCk\
+&ReferralMediaId=1234&ReferralMediaContentType=video%2Fmp4&ReferralMediaUrl=https%3A%2F%2Fcdn.example%2Fad.mp4\
+&ReferralNumMedia=1&ApiVersion=2010-04-01",
+        );
+        let m = parse_inbound(&params, now()).unwrap();
+        let r = m.referral.unwrap();
+        assert_eq!(r.kind, ReferralKind::CtwaAd);
+        assert_eq!(r.source_id.as_deref(), Some("120226305854810726"));
+        assert_eq!(r.source_url.as_deref(), Some("https://fb.me/3cr4Wqqkv"));
+        assert_eq!(r.headline.as_deref(), Some("Summer sale"));
+        assert_eq!(r.body.as_deref(), Some("Chat with us"));
+        assert_eq!(r.ctwa_clid.as_deref(), Some("ARAkLkA8rmlFeiCk"));
+        assert_eq!(r.media_type.as_deref(), Some("video"));
+        assert_eq!(r.video_url.as_deref(), Some("https://cdn.example/ad.mp4"));
+        assert_eq!(r.image_url, None);
+        assert_eq!(r.extra["media_id"], "1234");
+        // Without ReferralCtwaClid there is no click id: never the ad id instead.
+        let without: Vec<(String, String)> = params
+            .into_iter()
+            .filter(|(k, _)| k != "ReferralCtwaClid")
+            .collect();
+        let r = parse_inbound(&without, now()).unwrap().referral.unwrap();
+        assert_eq!(r.ctwa_clid, None);
+        assert_eq!(r.source_id.as_deref(), Some("120226305854810726"));
     }
 
     #[test]

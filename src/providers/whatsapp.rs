@@ -13,15 +13,16 @@ use super::{
     meta::{accepted_id, classify_by_status, parse_graph_error},
     normalized::{
         check_len, check_not_blank, join_url, parse_json, unix_seconds, At, BuildError, Content,
-        InboundContact, InboundMessage, MediaKind, MediaSource, Network, OutboundContent,
-        ParseError, ProviderError, ProviderRequest, RequestBody, SendOutcome, StatusUpdate,
-        WebhookEvent,
+        InboundContact, InboundMessage, MarketingChoice, MediaKind, MediaSource, Network,
+        OutboundContent, ParseError, ProviderError, ProviderRequest, RequestBody, SendOutcome,
+        StatusUpdate, WebhookEvent,
     },
     phone,
 };
 use crate::domain::{
     csat::{self, CsatScore},
     delivery::DeliveryStatus,
+    referral::{Referral, ReferralKind},
 };
 
 pub use super::hub_signature::{
@@ -45,8 +46,10 @@ pub const MAX_CAPTION_CHARS: usize = 1024;
 /// Parses a notification POST into events, in payload order: for each `entry[]` and each
 /// `changes[]`, its `messages[]`, then its `statuses[]`, then its `errors[]`.
 ///
-/// Changes for other fields (template status, account updates…) and unknown status
-/// values become [`WebhookEvent::Skipped`]; unknown message types become a message with
+/// A `user_preferences` change (the person stopped or resumed marketing messages inside
+/// WhatsApp) becomes [`WebhookEvent::MarketingPreference`]s. Changes for other fields
+/// (template status, account updates…) and unknown status values become
+/// [`WebhookEvent::Skipped`]; unknown message types become a message with
 /// [`Content::Unsupported`]. Unknown fields anywhere are ignored; a missing required field
 /// is an error naming its path, e.g. `entry[0].changes[1].value.messages[2].id`.
 pub fn parse_notification(body: &[u8]) -> Result<Vec<WebhookEvent>, ParseError> {
@@ -65,6 +68,8 @@ pub fn parse_notification(body: &[u8]) -> Result<Vec<WebhookEvent>, ParseError> 
             let field = change.req_str("field")?;
             if field == "messages" {
                 events.extend(parse_value(&change.req("value")?)?);
+            } else if field == "user_preferences" {
+                events.extend(parse_preferences(&change.req("value")?)?);
             } else {
                 events.push(WebhookEvent::Skipped {
                     reason: format!("`{}` is a `{field}` change", change.path),
@@ -109,6 +114,78 @@ fn parse_value(value: &At<'_>) -> Result<Vec<WebhookEvent>, ParseError> {
     Ok(events)
 }
 
+/// `value.user_preferences[]`: `{wa_id, category, value, detail, timestamp}`. Only the
+/// `marketing_messages` category with `stop` or `resume` is acted on; other categories and
+/// values are skipped (the "Interested / Not interested" offers setting sends none).
+fn parse_preferences(value: &At<'_>) -> Result<Vec<WebhookEvent>, ParseError> {
+    let business_id = match value.get("metadata") {
+        Some(m) => m.opt_id("phone_number_id")?,
+        None => None,
+    };
+    let mut events = Vec::new();
+    for p in value.opt_array("user_preferences")? {
+        let category = p.req_str("category")?;
+        let raw = p.req_str("value")?;
+        let choice = match (category, raw) {
+            ("marketing_messages", "stop") => MarketingChoice::Stop,
+            ("marketing_messages", "resume") => MarketingChoice::Resume,
+            _ => {
+                events.push(WebhookEvent::Skipped {
+                    reason: format!("`{}` is `{category}` = `{raw}`", p.path),
+                });
+                continue;
+            }
+        };
+        events.push(WebhookEvent::MarketingPreference {
+            contact_external_id: p.req_id("wa_id")?,
+            business_id: business_id.clone(),
+            choice,
+            at: unix_seconds(&p.req("timestamp")?)?,
+            detail: p.opt_str("detail")?.map(str::to_owned),
+        });
+    }
+    Ok(events)
+}
+
+/// The referral a message carries: a Click-to-WhatsApp ad or post (`referral`), or a
+/// catalog product's "Message business" (`context.referred_product`). Read leniently: a
+/// malformed referral is dropped, never an error, because it must not cost the message.
+/// `ctwa_clid` is taken only from `ctwa_clid`.
+fn message_referral(m: &At<'_>) -> Option<Referral> {
+    let product = m
+        .get("context")
+        .and_then(|c| c.get("referred_product"))
+        .filter(|p| p.v.is_object());
+    let ad = m.get("referral").filter(|r| r.v.is_object());
+    let mut r = match &ad {
+        Some(a) => {
+            let source_type = a.loose("source_type");
+            let mut r = Referral::new(ReferralKind::of_whatsapp(source_type.as_deref()));
+            r.source_type = source_type;
+            r.source_id = a.loose("source_id");
+            r.source_url = a.loose("source_url");
+            r.headline = a.loose("headline");
+            r.body = a.loose("body");
+            r.media_type = a.loose("media_type");
+            r.image_url = a.loose("image_url");
+            r.video_url = a.loose("video_url");
+            r.thumbnail_url = a.loose("thumbnail_url");
+            r.ctwa_clid = a.loose("ctwa_clid");
+            if let Some(text) = a.get("welcome_message").and_then(|w| w.loose("text")) {
+                r.extra.insert("welcome_message".into(), text.into());
+            }
+            r
+        }
+        None if product.is_some() => Referral::new(ReferralKind::Product),
+        None => return None,
+    };
+    if let Some(p) = &product {
+        r.catalog_id = p.loose("catalog_id");
+        r.product_retailer_id = p.loose("product_retailer_id");
+    }
+    Some(r)
+}
+
 fn parse_message(
     m: &At<'_>,
     business_id: &str,
@@ -139,6 +216,7 @@ fn parse_message(
         contents: vec![message_content(m, kind)?],
         business_id: Some(business_id.to_owned()),
         reply_to,
+        referral: message_referral(m),
     })
 }
 
@@ -799,6 +877,115 @@ mod tests {
             WebhookEvent::Status(s) => s,
             other => panic!("not a status: {other:?}"),
         }
+    }
+
+    // --- referrals and marketing preferences -------------------------------------------------
+
+    fn one_message(raw: &str) -> InboundMessage {
+        let body = format!(
+            r#"{{"object":"whatsapp_business_account","entry":[{{"id":"102290129340398","changes":[{{"field":"messages","value":{{"messaging_product":"whatsapp","metadata":{{"display_phone_number":"15550783881","phone_number_id":"106540352242922"}},"contacts":[{{"profile":{{"name":"Sheena Nelson"}},"wa_id":"16505551234"}}],"messages":[{raw}]}}}}]}}]}}"#
+        );
+        message(&parse_notification(body.as_bytes()).unwrap()[0]).clone()
+    }
+
+    /// A first message after a tap on a Click-to-WhatsApp ad, as Meta's text webhook
+    /// reference shows it.
+    #[test]
+    fn a_click_to_whatsapp_ad_referral() {
+        let m = one_message(
+            r#"{"from":"16505551234","id":"wamid.CTWA1","timestamp":"1749416383","type":"text","text":{"body":"Can I get more info about this?"},
+                "referral":{"source_url":"https://fb.me/3cr4Wqqkv","source_id":"120226305854810726","source_type":"ad","headline":"Summer sale: 30% off","body":"Tap to chat with us about the sale","media_type":"image","image_url":"https://scontent.xx.fbcdn.net/v/t45.1600-4/ad.jpg","thumbnail_url":"https://scontent.xx.fbcdn.net/v/t45.1600-4/thumb.jpg","ctwa_clid":"ARAkLkA8rmlFeiCktEJQ-QTwRiyYHAFDLMNDBH0CD3qpjd0HR4irJ6LEkR7JwFF4XvnO2E4Nx0","welcome_message":{"text":"Hi! How can we help?"}}}"#,
+        );
+        let r = m.referral.unwrap();
+        assert_eq!(r.kind, ReferralKind::CtwaAd);
+        assert_eq!(r.source_id.as_deref(), Some("120226305854810726"));
+        assert_eq!(r.headline.as_deref(), Some("Summer sale: 30% off"));
+        assert_eq!(r.media_type.as_deref(), Some("image"));
+        assert!(r.ctwa_clid.as_deref().unwrap().starts_with("ARAkLkA8"));
+        assert_eq!(r.extra["welcome_message"], "Hi! How can we help?");
+        assert_eq!(
+            m.contents,
+            vec![Content::Text {
+                body: "Can I get more info about this?".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn a_post_referral_without_click_id_keeps_none() {
+        let m = one_message(
+            r#"{"from":"16505551234","id":"wamid.POST1","timestamp":"1749416383","type":"image","image":{"id":"1003383421387256","mime_type":"image/jpeg"},
+                "referral":{"source_url":"https://www.facebook.com/business/posts/1","source_id":"1","source_type":"post","media_type":"video","video_url":"https://video.xx.fbcdn.net/v.mp4"}}"#,
+        );
+        let r = m.referral.unwrap();
+        assert_eq!(r.kind, ReferralKind::CtwaPost);
+        // Never the source id in its place.
+        assert_eq!(r.ctwa_clid, None);
+        assert_eq!(
+            r.video_url.as_deref(),
+            Some("https://video.xx.fbcdn.net/v.mp4")
+        );
+    }
+
+    #[test]
+    fn a_product_referral_and_a_malformed_referral() {
+        let m = one_message(
+            r#"{"from":"16505551234","id":"wamid.PROD1","timestamp":"1749416383","type":"text","text":{"body":"Is this in stock?"},
+                "context":{"from":"15550783881","id":"wamid.CATALOG1","referred_product":{"catalog_id":"2201742053284510","product_retailer_id":"sku-42"}}}"#,
+        );
+        let r = m.referral.unwrap();
+        assert_eq!(r.kind, ReferralKind::Product);
+        assert_eq!(r.catalog_id.as_deref(), Some("2201742053284510"));
+        assert_eq!(r.product_retailer_id.as_deref(), Some("sku-42"));
+        assert_eq!(m.reply_to.as_deref(), Some("wamid.CATALOG1"));
+        // A referral that is not an object costs nothing: the message is kept without it.
+        let m = one_message(
+            r#"{"from":"16505551234","id":"wamid.BAD1","timestamp":"1749416383","type":"text","text":{"body":"hi"},"referral":"oops"}"#,
+        );
+        assert_eq!(m.referral, None);
+        let m = one_message(
+            r#"{"from":"16505551234","id":"wamid.PLAIN","timestamp":"1749416383","type":"text","text":{"body":"hi"}}"#,
+        );
+        assert_eq!(m.referral, None);
+    }
+
+    /// Meta's `user_preferences` webhook reference: a stop and a resume, and an offers
+    /// category that is not acted on.
+    #[test]
+    fn user_preferences_become_marketing_choices() {
+        let body = r#"{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"user_preferences","value":{
+            "messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"106540352242922"},
+            "contacts":[{"profile":{"name":"Sheena Nelson"},"wa_id":"16505551234"}],
+            "user_preferences":[
+              {"wa_id":"16505551234","detail":"User requested to stop marketing messages","category":"marketing_messages","value":"stop","timestamp":1731705721},
+              {"wa_id":"16505551234","detail":"User requested to resume marketing messages","category":"marketing_messages","value":"resume","timestamp":"1731705799"},
+              {"wa_id":"16505551234","category":"offers","value":"not_interested","timestamp":1731705800}
+            ]}}]}]}"#;
+        let ev = parse_notification(body.as_bytes()).unwrap();
+        assert_eq!(ev.len(), 3);
+        assert_eq!(
+            ev[0],
+            WebhookEvent::MarketingPreference {
+                contact_external_id: "16505551234".into(),
+                business_id: Some("106540352242922".into()),
+                choice: MarketingChoice::Stop,
+                at: unix(1731705721),
+                detail: Some("User requested to stop marketing messages".into()),
+            }
+        );
+        assert!(matches!(
+            ev[1],
+            WebhookEvent::MarketingPreference {
+                choice: MarketingChoice::Resume,
+                ..
+            }
+        ));
+        assert!(matches!(ev[2], WebhookEvent::Skipped { .. }));
+        let missing = body.replace(
+            r#""wa_id":"16505551234","detail":"User requested to stop"#,
+            r#""detail":"User requested to stop"#,
+        );
+        assert!(parse_notification(missing.as_bytes()).is_err());
     }
 
     #[test]

@@ -26,6 +26,17 @@ const LABELS = {
   broadcast_received: 'Broadcast received',
   unsubscribed: 'Unsubscribed',
   resubscribed: 'Resubscribed',
+  referral_captured: 'Referral',
+};
+
+const REFERRALS = {
+  ctwa_ad: 'Click-to-WhatsApp ad',
+  ctwa_post: 'Click-to-WhatsApp post',
+  messenger_ad: 'Messenger / Instagram ad',
+  m_me: 'm.me link',
+  ig_me: 'ig.me link',
+  product: 'Catalog product',
+  widget_utm: 'Website visit',
 };
 
 let shownFor = null;
@@ -40,6 +51,13 @@ function describe(a) {
     return (d.changes || []).map((c) => `${c.field}: ${c.from ?? '—'} → ${c.to ?? '—'}`).join('; ');
   }
   if (a.kind === 'handed_off') return d.reason?.kind ? d.reason.kind.replace(/_/g, ' ') : '';
+  if (a.kind === 'referral_captured') {
+    return [REFERRALS[d.kind] || d.kind, d.headline, d.ref && `ref ${d.ref}`, d.utm_source, d.utm_campaign]
+      .filter(Boolean).join(' · ');
+  }
+  if ((a.kind === 'unsubscribed' || a.kind === 'resubscribed') && d.by) {
+    return d.by === 'provider' ? `By the provider${d.reason ? ` (${d.reason})` : ''}` : `By ${d.by}`;
+  }
   return '';
 }
 

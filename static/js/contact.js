@@ -11,6 +11,7 @@ import { bindContactSegments, contactSegmentsChanged, forgetContactSegments } fr
 import { bindCsat, renderCsat } from './csat.js';
 import { bindMemories, conversationChanged, forgetMemories } from './memories.js';
 import { bindProfile, forgetPerson, loadPerson } from './profile.js';
+import { bindReferral } from './referral.js';
 import { renderReview } from './review.js';
 import { activeConv, state, upsertConversation } from './store.js';
 import { narrow, setView, showError, toast } from './ui.js';
@@ -195,6 +196,7 @@ export function bindContact() {
   bindCsat();
   bindMemories();
   bindProfile();
+  bindReferral();
   bindActivity();
   bindContactSegments();
   $('#contact-toggle').addEventListener('click', toggleContact);

@@ -32,6 +32,7 @@ mod migrations;
 mod never_unanswered;
 mod outbox;
 mod realtime;
+mod referral;
 mod restart;
 mod reviews;
 mod segments;

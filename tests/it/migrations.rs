@@ -5,12 +5,12 @@ use diesel::prelude::*;
 use switchboard::db::{
     models::{
         AgentRow, AuthTokenRow, ContactRow, ConversationRow, MemoryRow, MessageRow, OutboxRow,
-        PendingStatusRow, SegmentMemberRow, SegmentRow,
+        PendingStatusRow, ReferralRow, SegmentMemberRow, SegmentRow,
     },
     revert_all_migrations, run_migrations,
     schema::{
         agents, auth_tokens, contact_memories, contacts, conversations, messages, outbox,
-        pending_statuses, segment_members, segments,
+        pending_statuses, referrals, segment_members, segments,
     },
     Backend as DbBackend,
 };
@@ -76,6 +76,11 @@ async fn up_down_up_and_every_model_loads(b: Backend) {
         .select(SegmentMemberRow::as_select())
         .load(&mut conn)
         .expect("segment members")
+        .is_empty());
+    assert!(referrals::table
+        .select(ReferralRow::as_select())
+        .load(&mut conn)
+        .expect("referrals")
         .is_empty());
 }
 

@@ -5,7 +5,10 @@ use super::*;
 use crate::{
     actors::messages::ReviewResult,
     db::models::ActivityRow,
-    domain::{activity, opt_out::OptOut, types::OptOutSource, ContactId, InboxId},
+    db::models::ReferralRow,
+    domain::{
+        activity, opt_out::OptOut, referral::Referral, types::OptOutSource, ContactId, InboxId,
+    },
 };
 
 /// The rows one change writes, besides the conversation row itself.
@@ -26,6 +29,8 @@ pub(super) struct Plan {
     pub(super) reviewed: bool,
     /// The customer's keyword (un)subscribes the person of this contact, at this time.
     pub(super) opt_out: Option<(ContactId, OptOut, NaiveDateTime)>,
+    /// Where the customer came from, carried by the first message: stored with it.
+    pub(super) referral: Option<Referral>,
 }
 
 impl Plan {
@@ -41,6 +46,7 @@ impl Plan {
             review: None,
             reviewed: false,
             opt_out: None,
+            referral: None,
         }
     }
 
@@ -141,6 +147,27 @@ fn outbox_row(m: &MessageRow, now: NaiveDateTime) -> OutboxRow {
     }
 }
 
+/// The row of a referral carried by message `m`, and its timeline entry (the kind and what
+/// names it, so the timeline reads without the referral row).
+fn referral_rows(
+    r: Referral,
+    m: &MessageRow,
+    contact_id: ContactId,
+    now: NaiveDateTime,
+) -> (ReferralRow, ActivityRow) {
+    let mut row = ReferralRow::new(r, contact_id, Some(m.conversation_id), m.sent_at, now);
+    row.message_id = Some(m.id);
+    let entry = queries::activity_row(
+        contact_id,
+        activity::ActivityKind::ReferralCaptured,
+        now,
+        None,
+        Some(m.conversation_id),
+        &row.activity_detail(),
+    );
+    (row, entry)
+}
+
 /// What one commit writes, as the writer runs it (possibly twice: see
 /// [`crate::db::writer`], so it only reads what it holds).
 struct WriteJob {
@@ -151,6 +178,10 @@ struct WriteJob {
     inbox_id: InboxId,
     /// The contact's timeline entries of this change (none for an ordinary message).
     activity: Vec<ActivityRow>,
+    /// The referral the first message carried, and its `referral_captured` entry: written
+    /// only with a new message, so a redelivered one never stores it twice (and
+    /// `referrals.message_id` is UNIQUE besides).
+    referral: Option<(ReferralRow, ActivityRow)>,
 }
 
 impl WriteJob {
@@ -173,6 +204,10 @@ impl WriteJob {
         queries::insert_outbox(c, &self.outbox)?;
         queries::update_conversation(c, row.id, &self.changes)?;
         queries::insert_activity(c, &self.activity)?;
+        if let Some((referral, entry)) = &self.referral {
+            queries::insert_referral(c, referral)?;
+            queries::insert_activity(c, std::slice::from_ref(entry))?;
+        }
         if let Some(tags) = tags {
             queries::set_tags(c, row.id, tags)?;
         }
@@ -348,7 +383,12 @@ impl ConversationActor {
                 queries::activity_row(contact, d.kind, now, d.agent, Some(self.id), &d.detail)
             })
             .collect();
+        let referral = plan
+            .referral
+            .zip(messages.first())
+            .map(|(r, m)| referral_rows(r, m, l.row.contact_id, now));
         let job = WriteJob {
+            referral,
             activity,
             changes: ConversationChanges::between(&l.row, &row),
             inbox_id: row.inbox_id.clone(),

@@ -82,6 +82,7 @@ impl Handler<DeliverInbound> for ConversationActor {
                 None => Dedupe::None,
             },
             opt_out: opt_out.map(|(kind, _)| (l.contact.id, kind, now)),
+            referral: msg.referral,
             ..Plan::state_only(state, effects)
         };
         let conversation_id = self.id;

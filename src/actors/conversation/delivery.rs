@@ -2,6 +2,7 @@
 //! echoes of messages sent from elsewhere, downloaded or failed media.
 
 use super::*;
+use crate::channels::opt_outs;
 
 impl Handler<RecordEcho> for ConversationActor {
     type Result = Reply<()>;
@@ -165,8 +166,12 @@ impl Handler<ReportDelivery> for ConversationActor {
                 .write(move |c| record_report(c, conversation_id, &report))
                 .await
         };
-        reply(write.into_actor(self).map(move |res, act, _| {
-            let (changed, merged_echo) = res?;
+        reply(write.into_actor(self).map(move |res, act, ctx| {
+            let (changed, merged_echo, opted_out) = res?;
+            if opted_out {
+                // A parked opt-out unsubscribed the contact: take the new row.
+                ctx.notify(ContactChanged);
+            }
             if let Some(echo) = merged_echo {
                 let event = ServerEvent::MessageDeleted {
                     conversation_id: act.id,
@@ -190,8 +195,13 @@ impl Handler<ReportDelivery> for ConversationActor {
 }
 
 /// What a delivery report changed: the message's new status and failure reason, if it
-/// moved, and the echo it replaced, if one was stored before the provider's id was known.
-type ReportOutcome = (Option<(DeliveryStatus, Option<String>)>, Option<MessageId>);
+/// moved, the echo it replaced, if one was stored before the provider's id was known, and
+/// whether a parked opt-out status unsubscribed the contact.
+type ReportOutcome = (
+    Option<(DeliveryStatus, Option<String>)>,
+    Option<MessageId>,
+    bool,
+);
 
 /// Records a delivery report in the writer: ends the outbox job on sent or failed, records
 /// the provider's id (merging an echo stored before it was known), and moves the status
@@ -203,7 +213,7 @@ fn record_report(
 ) -> AppResult<ReportOutcome> {
     let id = msg.message_id;
     let Some(m) = queries::message(c, id)? else {
-        return Ok((None, None));
+        return Ok((None, None, false));
     };
     if m.conversation_id != conversation_id {
         return Err(AppError::NotFound("message"));
@@ -214,10 +224,25 @@ fn record_report(
     }
     let mut reports = vec![(msg.status, msg.reason.clone())];
     let mut merged_echo = None;
+    let mut opted_out = false;
     if let Some(pid) = &msg.provider_message_id {
         merged_echo = record_provider_id(c, &m, pid)?;
         // Statuses the provider sent before we recorded its id.
         for p in queries::take_pending_statuses(c, &m.inbox_id, pid)? {
+            // A failure that says the person opted out (131050, 21610) unsubscribes the
+            // contact as it would have had it arrived after the id: in this transaction.
+            let opt_out = p.status == DeliveryStatus::Failed
+                && p.reason.as_deref().is_some_and(opt_outs::is_opt_out_reason);
+            if let (true, Some(row)) = (opt_out, queries::conversation(c, conversation_id)?) {
+                let detail = json!({ "by": "provider", "reason": p.reason });
+                opted_out |= opt_outs::unsubscribe_by_provider(
+                    c,
+                    row.contact_id,
+                    p.created_at,
+                    Some(conversation_id),
+                    &detail,
+                )?;
+            }
             reports.push((p.status, p.reason));
         }
     }
@@ -233,10 +258,10 @@ fn record_report(
         }
     }
     if next == current {
-        return Ok((None, merged_echo));
+        return Ok((None, merged_echo, opted_out));
     }
     queries::set_delivery_status(c, id, next, reason.as_deref())?;
-    Ok((Some((next, reason)), merged_echo))
+    Ok((Some((next, reason)), merged_echo, opted_out))
 }
 
 /// Records the provider's id of our message. A Meta echo of this very send may have been

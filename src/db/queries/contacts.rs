@@ -46,7 +46,7 @@ pub fn contact(conn: &mut DbConnection, id: ContactId) -> AppResult<Option<Conta
 }
 
 /// The contact with this provider id on this inbox.
-pub(super) fn contact_by_external_id(
+pub fn contact_by_external_id(
     conn: &mut DbConnection,
     inbox_id: &InboxId,
     external_id: &str,

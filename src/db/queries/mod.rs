@@ -18,6 +18,7 @@ mod memories;
 mod messages;
 mod outbox;
 mod pending_statuses;
+mod referrals;
 mod reviews;
 mod search;
 mod segments;
@@ -41,8 +42,8 @@ pub use broadcasts::{
     set_broadcast_status, unsettled, NotSent, RecipientCounts, RecipientRef, Reported, StatusStamp,
 };
 pub use contacts::{
-    contact, detect_country, insert_contact, name_same_person, phone_blocked, phone_owner,
-    same_person, set_blocked, set_unsubscribed, ContactInput,
+    contact, contact_by_external_id, detect_country, insert_contact, name_same_person,
+    phone_blocked, phone_owner, same_person, set_blocked, set_unsubscribed, ContactInput,
 };
 pub use conversations::{
     awaiting_assistant, conversation, conversation_id_of_contact, conversation_of_contact,
@@ -64,6 +65,7 @@ pub use messages::{
 };
 pub use outbox::{delete_outbox, insert_outbox, outbox_due, outbox_retry_later};
 pub use pending_statuses::{expire_pending_statuses, park_status, take_pending_statuses};
+pub use referrals::{first_and_latest_referrals, insert_referral, referral_event_known};
 pub use reviews::{review_material, reviews_due, ReviewedMessage};
 pub use search::index_new_messages;
 pub use segments::{

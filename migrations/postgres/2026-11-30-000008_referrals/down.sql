@@ -1,0 +1,2 @@
+DROP INDEX referrals_contact;
+DROP TABLE referrals;
