@@ -26,8 +26,8 @@ use crate::domain::{
         Author, Availability, Direction, LeadStage, MemoryKind, MessageKind, Network, OptOutSource,
         Role, SegmentKind, Status,
     },
-    ActivityId, AgentId, AssistantId, ContactId, ConversationId, InboxId, MemoryId, MessageId,
-    SegmentId,
+    ActivityId, AgentId, AssistantId, ContactFileId, ContactId, ConversationId, InboxId, MemoryId,
+    MessageId, SegmentId,
 };
 
 macro_rules! text_columns {
@@ -78,6 +78,7 @@ macro_rules! text_columns {
 text_columns!(
     ConversationId,
     ContactId,
+    ContactFileId,
     AgentId,
     MessageId,
     MemoryId,

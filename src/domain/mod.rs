@@ -21,6 +21,6 @@ pub mod types;
 pub mod window;
 
 pub use ids::{
-    ActivityId, AgentId, AssistantId, ContactId, ConversationId, InboxId, MemoryId, MessageId,
-    SegmentId,
+    ActivityId, AgentId, AssistantId, ContactFileId, ContactId, ConversationId, InboxId, MemoryId,
+    MessageId, SegmentId,
 };
