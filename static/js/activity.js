@@ -39,6 +39,7 @@ function describe(a) {
   if (a.kind === 'profile_edited') {
     return (d.changes || []).map((c) => `${c.field}: ${c.from ?? '—'} → ${c.to ?? '—'}`).join('; ');
   }
+  if (a.kind === 'file_uploaded') return d.name || '';
   if (a.kind === 'handed_off') return d.reason?.kind ? d.reason.kind.replace(/_/g, ' ') : '';
   return '';
 }
