@@ -70,6 +70,11 @@ pub fn contact_files_page(
 /// Up to `limit` messages of these conversations that carry a file (stored, or still
 /// downloading), newest first, strictly before `before`, whose file name contains `q` when
 /// given (a file without a name, such as most photos, matches no search).
+///
+/// One query per conversation (a person has one per inbox at most), each `conversation_id = ?`
+/// so that it reads `messages_files`: with `conversation_id IN (…)` and no statistics (SQLite
+/// runs no ANALYZE by itself) SQLite prefers `messages_conversation_client` and reads every
+/// message of those conversations.
 pub fn message_files_page(
     conn: &mut DbConnection,
     conversation_ids: &[ConversationId],
@@ -77,8 +82,24 @@ pub fn message_files_page(
     before: Option<(NaiveDateTime, Uuid)>,
     limit: i64,
 ) -> AppResult<Vec<MessageRow>> {
+    let mut rows = Vec::new();
+    for conversation in conversation_ids {
+        rows.extend(conversation_files(conn, *conversation, q, before, limit)?);
+    }
+    rows.sort_by_key(|m| std::cmp::Reverse((m.sent_at, m.id)));
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    Ok(rows)
+}
+
+fn conversation_files(
+    conn: &mut DbConnection,
+    conversation: ConversationId,
+    q: Option<&str>,
+    before: Option<(NaiveDateTime, Uuid)>,
+    limit: i64,
+) -> AppResult<Vec<MessageRow>> {
     let mut query = messages::table
-        .filter(messages::conversation_id.eq_any(conversation_ids))
+        .filter(messages::conversation_id.eq(conversation))
         // The condition of the partial index `messages_files`, as written there.
         .filter(
             messages::media_source
