@@ -5,6 +5,7 @@
 
 use std::collections::HashSet;
 
+use diesel::RunQueryDsl;
 use serde_json::{json, Value};
 use switchboard::domain::types::Role;
 
@@ -408,6 +409,41 @@ async fn bad_input_and_other_agents_are_refused_and_nothing_is_stored(b: Backend
     // Ana, the assignee, sees the file.
     let (s, _, _) = fetch(&app, &ana, &format!("{files}/{file}")).await;
     assert_eq!(s, 200);
+
+    // A row that cannot be committed takes its file and its timeline entry with it: with the
+    // table gone, the upload fails and leaves only the earlier file on disk.
+    app.handle
+        .app
+        .store
+        .write(|c| {
+            diesel::sql_query("ALTER TABLE contact_files RENAME TO contact_files_gone")
+                .execute(c)?;
+            Ok(())
+        })
+        .await
+        .expect("rename the table");
+    let (s, v) = app
+        .post_bytes(
+            &token,
+            &format!("{files}?filename=lost.txt"),
+            "text/plain",
+            b"lost",
+        )
+        .await;
+    assert!(s >= 500, "{s} {v}");
+    let left: Vec<String> = std::fs::read_dir(&dir)
+        .expect("the contact's folder")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, std::slice::from_ref(&file), "only the committed file stays");
+    let (_, page) = app
+        .get(
+            &token,
+            &format!("/api/contacts/{contact}/activity?kinds=file_uploaded"),
+        )
+        .await;
+    assert_eq!(files_of(&page).len(), 1, "{page}");
 }
 
 both_backends!(
