@@ -436,7 +436,11 @@ async fn bad_input_and_other_agents_are_refused_and_nothing_is_stored(b: Backend
         .filter_map(Result::ok)
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(left, std::slice::from_ref(&file), "only the committed file stays");
+    assert_eq!(
+        left,
+        std::slice::from_ref(&file),
+        "only the committed file stays"
+    );
     let (_, page) = app
         .get(
             &token,
