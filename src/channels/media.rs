@@ -29,7 +29,7 @@ use crate::{
     clock,
     config::ChannelSettings,
     db::{models::MediaSource, queries},
-    domain::{ConversationId, MessageId},
+    domain::{ContactFileId, ContactId, ConversationId, MessageId},
     error::{AppError, AppResult},
     inbox::Inbox,
 };
@@ -47,20 +47,37 @@ const MIN_DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(60);
 /// The folder of the data directory that holds conversations' files, one folder each.
 pub const MEDIA_DIR: &str = "media";
 
+/// The folder of `media/` that holds the files agents upload to contacts, one folder per
+/// contact. Conversations' folders are named by their UUID, so the two cannot meet.
+pub const CONTACTS_DIR: &str = "contacts";
+
 /// `media/<conversation_id>/<message_id>`, relative to the data directory.
 pub fn relative_path(conversation: ConversationId, message: MessageId) -> String {
     format!("{MEDIA_DIR}/{conversation}/{message}")
 }
 
-/// The absolute path of a stored file, refusing anything outside `media/`.
+/// `media/contacts/<contact_id>/<file_id>`, relative to the data directory.
+pub fn contact_file_path(contact: ContactId, file: ContactFileId) -> String {
+    format!("{MEDIA_DIR}/{CONTACTS_DIR}/{contact}/{file}")
+}
+
+/// Whether a stored path has one of the two shapes this module writes:
+/// `media/<uuid>/<uuid>` or `media/contacts/<uuid>/<uuid>`. A path read from the database
+/// is never trusted further than that (no `..`, no absolute path, nothing else under `media/`).
+fn stored_path_ok(relative: &str) -> bool {
+    // The canonical form only, as `Display` writes ids (no braces, `urn:` or uppercase).
+    let uuid = |part: &str| Uuid::parse_str(part).is_ok_and(|u| u.to_string() == part);
+    let parts: Vec<&str> = relative.split('/').collect();
+    match parts.as_slice() {
+        [MEDIA_DIR, folder, file] => uuid(folder) && uuid(file),
+        [MEDIA_DIR, CONTACTS_DIR, contact, file] => uuid(contact) && uuid(file),
+        _ => false,
+    }
+}
+
+/// The absolute path of a stored file, refusing anything but the shapes above.
 pub fn absolute_path(app: &AppContext, relative: &str) -> AppResult<PathBuf> {
-    let ok = relative
-        .strip_prefix(MEDIA_DIR)
-        .is_some_and(|rest| rest.starts_with('/'))
-        && relative
-            .split('/')
-            .all(|part| !part.is_empty() && part != ".." && part != ".");
-    if !ok {
+    if !stored_path_ok(relative) {
         return Err(AppError::internal(format!("stored media path {relative}")));
     }
     Ok(app.settings.server.data_dir.join(relative))
@@ -394,5 +411,34 @@ fn status_failure(status: u16) -> Failure {
         Failure::Transient(e)
     } else {
         Failure::Permanent(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_paths_this_module_writes_are_read() {
+        let (c, m) = (ConversationId::new(), MessageId::new());
+        let (contact, file) = (ContactId::new(), ContactFileId::new());
+        assert!(stored_path_ok(&relative_path(c, m)));
+        assert!(stored_path_ok(&contact_file_path(contact, file)));
+        for bad in [
+            "".to_owned(),
+            "media".to_owned(),
+            format!("media/{c}"),
+            format!("media/{c}/../{m}"),
+            format!("media/../{c}/{m}"),
+            format!("/media/{c}/{m}"),
+            format!("media/{c}/{m}/x"),
+            format!("media/contacts/{contact}"),
+            format!("media/contacts/../{file}"),
+            format!("media/other/{contact}/{file}"),
+            format!("media/contacts/{contact}/{file}/.."),
+            format!("media//{c}/{m}"),
+        ] {
+            assert!(!stored_path_ok(&bad), "{bad}");
+        }
     }
 }

@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use super::schema::{
     agents, audit_log, auth_tokens, broadcast_recipients, broadcasts, contact_activity,
-    contact_memories, contacts, conversations, messages, outbox, pending_statuses, referrals,
-    segment_members, segments,
+    contact_files, contact_memories, contacts, conversations, messages, outbox, pending_statuses,
+    referrals, segment_members, segments,
 };
 use crate::domain::{
     activity::ActivityKind,
@@ -27,8 +27,8 @@ use crate::domain::{
         Author, Availability, Direction, FollowUpSource, LeadStage, MemoryKind, MessageKind,
         Network, OptOutSource, Role, SegmentKind, Status,
     },
-    ActivityId, AgentId, AssistantId, BroadcastId, ContactId, ConversationId, InboxId, MemoryId,
-    MessageId, RecipientId, ReferralId, SegmentId,
+    ActivityId, AgentId, AssistantId, BroadcastId, ContactFileId, ContactId, ConversationId,
+    InboxId, MemoryId, MessageId, RecipientId, ReferralId, SegmentId,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
@@ -114,6 +114,25 @@ pub struct ActivityRow {
     pub conversation_id: Option<ConversationId>,
     /// JSON, with names resolved at write time.
     pub detail: String,
+}
+
+/// A file an agent uploaded to a contact. The bytes are at `<data_dir>/<path>`
+/// (`media/contacts/<contact_id>/<id>`); files exchanged in conversations stay on their messages.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = contact_files)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct ContactFileRow {
+    pub id: ContactFileId,
+    pub contact_id: ContactId,
+    /// The name the agent gave (checked: no path or control characters, bounded).
+    pub name: String,
+    pub mime: String,
+    pub size_bytes: i64,
+    /// Hex SHA-256 of the bytes, to tell copies apart and check a file on disk.
+    pub sha256: String,
+    pub path: String,
+    pub uploaded_by: AgentId,
+    pub created_at: NaiveDateTime,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

@@ -59,6 +59,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    contact_files (id) {
+        id -> Text,
+        contact_id -> Text,
+        name -> Text,
+        mime -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        path -> Text,
+        uploaded_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     conversations (id) {
         id -> Text,
         inbox_id -> Text,
@@ -182,6 +196,7 @@ diesel::table! {
 
 diesel::joinable!(auth_tokens -> agents (agent_id));
 diesel::joinable!(contact_activity -> contacts (contact_id));
+diesel::joinable!(contact_files -> contacts (contact_id));
 diesel::joinable!(contact_memories -> contacts (contact_id));
 diesel::joinable!(conversations -> contacts (contact_id));
 diesel::joinable!(messages -> conversations (conversation_id));
@@ -247,6 +262,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     broadcast_recipients,
     broadcasts,
     contact_activity,
+    contact_files,
     contact_memories,
     contacts,
     conversation_tags,

@@ -28,8 +28,8 @@ use crate::domain::{
         Author, Availability, Direction, LeadStage, MemoryKind, MessageKind, Network, OptOutSource,
         Role, SegmentKind, Status,
     },
-    ActivityId, AgentId, AssistantId, BroadcastId, ContactId, ConversationId, InboxId, MemoryId,
-    MessageId, RecipientId, ReferralId, SegmentId,
+    ActivityId, AgentId, AssistantId, BroadcastId, ContactFileId, ContactId, ConversationId,
+    InboxId, MemoryId, MessageId, RecipientId, ReferralId, SegmentId,
 };
 
 macro_rules! text_columns {
@@ -80,6 +80,7 @@ macro_rules! text_columns {
 text_columns!(
     ConversationId,
     ContactId,
+    ContactFileId,
     AgentId,
     MessageId,
     MemoryId,

@@ -74,6 +74,11 @@ typed_id!(
 );
 
 typed_id!(
+    /// A file an agent uploaded to a contact (see `http::contact_files`).
+    ContactFileId
+);
+
+typed_id!(
     /// A named audience of contacts (see `domain::segment`).
     SegmentId
 );

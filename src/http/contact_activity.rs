@@ -70,7 +70,7 @@ pub struct ActivityView {
     conversation_id: Option<ConversationId>,
     /// What happened, with names as they were: `text` (note_added), `changes`
     /// (profile_edited: `[{field, from, to}]`), `to`/`to_name` (assigned), `reason`
-    /// (handed_off), `by_name`.
+    /// (handed_off), `file_id`/`name`/`mime`/`size` (file_uploaded), `by_name`.
     #[schema(value_type = Object)]
     detail: Value,
 }

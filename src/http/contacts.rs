@@ -256,7 +256,7 @@ pub(super) async fn person(
         .await
 }
 
-fn may_see(state: &AppState, me: &CurrentAgent, row: &ConversationRow) -> bool {
+pub(super) fn may_see(state: &AppState, me: &CurrentAgent, row: &ConversationRow) -> bool {
     state.app.viewer(me).may_see_assignee(row.assignee_id)
 }
 

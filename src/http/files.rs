@@ -26,20 +26,17 @@ use crate::{
 const MAX_FILENAME_CHARS: usize = 200;
 const MAX_CAPTION_CHARS: usize = 1024;
 
-/// A stored file as an HTTP answer. Only images, audio and video are shown inline; anything
-/// else downloads, and nothing served here may run script (sandbox, no sniffing).
-fn file_response(m: &MessageRow, bytes: Vec<u8>) -> HttpResponse {
-    let mime = m
-        .media_mime
-        .clone()
+/// A stored file as an HTTP answer (a message's file, or one uploaded to a contact). Only
+/// images, audio and video are shown inline; anything else downloads, and nothing served here
+/// may run script (sandbox, no sniffing). `name` is customer or agent text: it only reaches the
+/// header as printable ASCII without quotes or backslashes.
+pub(super) fn file_response(mime: Option<&str>, name: &str, bytes: Vec<u8>) -> HttpResponse {
+    let mime = mime
         .filter(|t| t.parse::<mime::Mime>().is_ok())
-        .unwrap_or_else(|| "application/octet-stream".to_owned());
+        .unwrap_or("application/octet-stream")
+        .to_owned();
     let inline = matches!(mime.split('/').next(), Some("image" | "audio" | "video"));
-    let fallback = m.id.to_string();
-    let name: String = m
-        .media_filename
-        .as_deref()
-        .unwrap_or(&fallback)
+    let name: String = name
         .chars()
         .map(|c| {
             if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
@@ -65,6 +62,13 @@ fn file_response(m: &MessageRow, bytes: Vec<u8>) -> HttpResponse {
         ))
         .insert_header((header::CACHE_CONTROL, "private, max-age=3600"))
         .body(bytes)
+}
+
+/// A message's file as an HTTP answer, named by its file name or else its message id.
+fn message_file_response(m: &MessageRow, bytes: Vec<u8>) -> HttpResponse {
+    let fallback = m.id.to_string();
+    let name = m.media_filename.as_deref().unwrap_or(&fallback);
+    file_response(m.media_mime.as_deref(), name, bytes)
 }
 
 async fn message_with_file(app: &AppContext, raw_id: &str) -> AppResult<MessageRow> {
@@ -103,7 +107,7 @@ pub async fn get(
         .map_err(|_| AppError::NotFound("file"))?;
     let path = m.media_path.clone().unwrap_or_default();
     let bytes = media::read_file(&state.app, &path).await?;
-    Ok(file_response(&m, bytes))
+    Ok(message_file_response(&m, bytes))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -155,7 +159,7 @@ pub async fn public(
     }
     let path = m.media_path.clone().unwrap_or_default();
     let bytes = media::read_file(&state.app, &path).await?;
-    Ok(file_response(&m, bytes))
+    Ok(message_file_response(&m, bytes))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -171,7 +175,7 @@ pub struct AttachQuery {
 }
 
 /// The file's type, from the body's Content-Type: a single concrete type, not multipart.
-fn file_type(req: &HttpRequest) -> AppResult<mime::Mime> {
+pub(super) fn file_type(req: &HttpRequest) -> AppResult<mime::Mime> {
     req.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -185,23 +189,30 @@ fn file_type(req: &HttpRequest) -> AppResult<mime::Mime> {
         })
 }
 
+/// A file's name as an agent gives it (`?filename=`): trimmed (blank is absent), refused
+/// when longer than 200 characters or holding a path separator or control character, so it
+/// can be shown and offered for download as it is.
+pub(super) fn checked_filename(filename: Option<String>) -> AppResult<Option<String>> {
+    let filename = filename
+        .map(|f| f.trim().to_owned())
+        .filter(|f| !f.is_empty());
+    if filename.as_ref().is_some_and(|f| {
+        f.chars().count() > MAX_FILENAME_CHARS
+            || f.chars().any(|c| c.is_control() || c == '/' || c == '\\')
+    }) {
+        return Err(AppError::Validation(format!(
+            "`filename` must be 1-{MAX_FILENAME_CHARS} characters without slashes"
+        )));
+    }
+    Ok(filename)
+}
+
 impl AttachQuery {
     /// The filename and caption, trimmed (blank ones absent), refused when too long, when a
     /// filename holds a path or control character, or for a caption Messenger and Instagram
     /// cannot carry.
     fn checked(self, channel: ChannelKind) -> AppResult<(Option<String>, Option<String>)> {
-        let filename = self
-            .filename
-            .map(|f| f.trim().to_owned())
-            .filter(|f| !f.is_empty());
-        if filename.as_ref().is_some_and(|f| {
-            f.chars().count() > MAX_FILENAME_CHARS
-                || f.chars().any(|c| c.is_control() || c == '/' || c == '\\')
-        }) {
-            return Err(AppError::Validation(format!(
-                "`filename` must be 1-{MAX_FILENAME_CHARS} characters without slashes"
-            )));
-        }
+        let filename = checked_filename(self.filename)?;
         let caption = self
             .caption
             .map(|c| c.trim().to_owned())

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod body;
 pub mod channel_webhooks;
 pub mod contact_activity;
+pub mod contact_files;
 pub mod contact_profile;
 pub mod contacts;
 pub mod conversations;
@@ -118,6 +119,8 @@ route_table! {
     "/contacts/{id}" => { get: contacts::get, patch: contact_profile::edit },
     "/contacts/{id}/activity" => { get: contact_activity::list },
     "/contacts/{id}/notes" => { post: contact_activity::add_note },
+    "/contacts/{id}/files" => { get: contact_files::list, post: contact_files::upload },
+    "/contacts/{id}/files/{file_id}" => { get: contact_files::download },
     "/contacts/{id}/block" => { post: contacts::block },
     "/contacts/{id}/unblock" => { post: contacts::unblock },
     "/contacts/{id}/unsubscribe" => { post: contacts::unsubscribe },

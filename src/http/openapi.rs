@@ -166,6 +166,25 @@ impl utoipa::PartialSchema for Seq {
 
 impl ToSchema for Seq {}
 
+/// A file sent as the raw request body (`POST /api/contacts/{id}/files`): bytes, not JSON.
+/// Described as `string`/`binary` so clients and the fuzzer send bytes rather than a JSON
+/// array of numbers.
+pub struct RawFile;
+
+impl utoipa::PartialSchema for RawFile {
+    fn schema() -> RefOr<utoipa::openapi::schema::Schema> {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::String))
+            .format(Some(utoipa::openapi::schema::SchemaFormat::KnownFormat(
+                utoipa::openapi::schema::KnownFormat::Binary,
+            )))
+            .description(Some("The file's bytes"))
+            .into()
+    }
+}
+
+impl ToSchema for RawFile {}
+
 /// The tags of `PUT /api/conversations/{id}/tags`: at most 20, each 1-40 characters with
 /// something visible.
 pub fn tag_list() -> utoipa::openapi::Array {
@@ -369,6 +388,9 @@ impl Modify for NumberedEvents {
         crate::http::contact_profile::edit,
         crate::http::contact_activity::list,
         crate::http::contact_activity::add_note,
+        crate::http::contact_files::list,
+        crate::http::contact_files::upload,
+        crate::http::contact_files::download,
         crate::http::contacts::block,
         crate::http::contacts::unblock,
         crate::http::contacts::unsubscribe,
@@ -400,7 +422,14 @@ impl Modify for NumberedEvents {
         crate::http::files::public,
     ),
     components(
-        schemas(crate::protocol::ServerEvent, ErrorBody, Seq, crate::db::queries::ListSort),
+        schemas(
+            crate::protocol::ServerEvent,
+            ErrorBody,
+            Seq,
+            crate::db::queries::ListSort,
+            crate::domain::ContactFileId,
+            RawFile
+        ),
         responses(
             BadRequest,
             Unauthorized,

@@ -42,6 +42,7 @@ const ASSETS: &[Asset] = &[
     module!("contact-segments.js"),
     module!("csat.js"),
     module!("dom.js"),
+    module!("files.js"),
     module!("format.js"),
     module!("list.js"),
     module!("memories.js"),

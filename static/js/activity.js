@@ -50,6 +50,7 @@ function describe(a) {
   if (a.kind === 'profile_edited') {
     return (d.changes || []).map((c) => `${c.field}: ${c.from ?? '—'} → ${c.to ?? '—'}`).join('; ');
   }
+  if (a.kind === 'file_uploaded') return d.name || '';
   if (a.kind === 'handed_off') return d.reason?.kind ? d.reason.kind.replace(/_/g, ' ') : '';
   if (a.kind === 'referral_captured') {
     return [REFERRALS[d.kind] || d.kind, d.headline, d.ref && `ref ${d.ref}`, d.utm_source, d.utm_campaign]

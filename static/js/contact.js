@@ -1,10 +1,12 @@
 // The contact panel: who the customer is, tags, lead stage, follow-up, what was learned about
 // them (memories.js), their segments and broadcast subscription (contact-segments.js); the
-// person's profile and conversations (profile.js) and timeline (activity.js) in the Contact and
-// Activity tabs. On a phone it is a pane of its own; on a wide screen it opens beside the thread.
+// person's profile and conversations (profile.js), files (files.js) and timeline (activity.js) in
+// the Contact, Files and Activity tabs. On a phone it is a pane of its own; on a wide screen it
+// opens beside the thread.
 
 import { api, convPath } from './api.js';
 import { bindActivity } from './activity.js';
+import { bindFiles } from './files.js';
 import { $, $$, h, show } from './dom.js';
 import { avatar, channelInfo, displayName, fullTime, parseTime, untilLabel } from './format.js';
 import { bindContactSegments, contactSegmentsChanged, forgetContactSegments } from './contact-segments.js';
@@ -198,6 +200,7 @@ export function bindContact() {
   bindProfile();
   bindReferral();
   bindActivity();
+  bindFiles();
   bindContactSegments();
   $('#contact-toggle').addEventListener('click', toggleContact);
   $('#contact-back').addEventListener('click', closeContact);

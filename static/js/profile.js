@@ -106,8 +106,8 @@ async function saveProfile(e) {
   }
 }
 
-/** The panel's tabs: Contact and Activity (Files comes later). */
-function selectTab(name) {
+/** The panel's tabs: Contact, Files and Activity. */
+export function selectTab(name) {
   for (const tab of document.querySelectorAll('#contact-tabs [role="tab"]')) {
     const on = tab.dataset.tab === name;
     tab.setAttribute('aria-selected', on ? 'true' : 'false');

@@ -62,6 +62,8 @@ struct Seeds {
     /// An API channel conversation with a customer's messages and a reply.
     conversation: String,
     contact: String,
+    /// A file an agent uploaded to `contact`.
+    contact_file: String,
     /// A file an agent sent on WhatsApp, and the signature of its public link.
     file: String,
     file_sig: String,
@@ -77,6 +79,7 @@ fn config(dir: &Path, seeds: &Seeds) -> std::path::PathBuf {
     let Seeds {
         conversation,
         contact,
+        contact_file,
         file,
         file_sig,
     } = seeds;
@@ -92,7 +95,11 @@ include-path-regex = "^/api/conversations/\\{{id\\}}"
 parameters = {{ "path.id" = "{conversation}" }}
 
 [[operations]]
-include-path-regex = "^/api/contacts/"
+include-path-regex = "^/api/contacts/\\{{id\\}}/files/"
+parameters = {{ "path.id" = "{contact}", "path.file_id" = "{contact_file}" }}
+
+[[operations]]
+include-path-regex = "^/api/contacts/\\{{id\\}}(/(?!files/)|$)"
 parameters = {{ "path.id" = "{contact}" }}
 
 [[operations]]
@@ -181,6 +188,16 @@ async fn seed_data(
         .as_str()
         .expect("contact id")
         .to_owned();
+    let (s, uploaded) = app
+        .post_bytes(
+            token,
+            &format!("/api/contacts/{contact}/files?filename=notes.txt"),
+            "text/plain",
+            b"what the customer asked for",
+        )
+        .await;
+    assert_eq!(s, 201, "{uploaded}");
+    let contact_file = uploaded["id"].as_str().expect("file id").to_owned();
     let (s, sent) = app
         .post_bytes(
             token,
@@ -208,6 +225,7 @@ async fn seed_data(
     Seeds {
         conversation,
         contact,
+        contact_file,
         file,
         file_sig,
     }

@@ -1,6 +1,7 @@
-//! The contact panel's Profile and Activity tabs in a real browser: the profile shows the
-//! detected country with its source, an edit is saved, and on the Activity tab a note added
-//! from the note box appears at the top of the timeline (as text, markup and all).
+//! The contact panel's Profile, Files and Activity tabs in a real browser: the profile shows the
+//! detected country with its source, an edit is saved, a file uploaded on the Files tab is
+//! listed (its name as text) and previewed on the Contact tab, and on the Activity tab a note
+//! added from the note box appears at the top of the timeline (as text, markup and all).
 
 use serde_json::{json, Value};
 
@@ -89,6 +90,65 @@ async fn the_profile_and_activity_tabs(backend: Backend) {
     .await;
     assert_eq!(saved["contact"]["language"], "es");
     assert_eq!(saved["contact"]["language_source"], "agent");
+
+    // The Files tab: nothing yet; a file uploaded from the Upload button is listed, its name
+    // as text; the Contact tab's preview lists it too.
+    dash.click(&mut b, "#contact-tabs [data-tab=files]").await;
+    dash.wait_for(
+        &mut b,
+        "the empty Files tab",
+        "!document.querySelector('#files-empty').hidden",
+    )
+    .await;
+    // What choosing a file in the picker does: the input gets the file, then `change`.
+    dash.eval(
+        &mut b,
+        "(() => { const dt = new DataTransfer(); \
+          dt.items.add(new File(['the plan'], 'Plan <img src=x onerror=alert(1)> B.txt', { type: 'text/plain' })); \
+          const input = document.querySelector('#files-input'); input.files = dt.files; \
+          input.dispatchEvent(new Event('change')); return true; })()",
+    )
+    .await;
+    dash.wait_for(
+        &mut b,
+        "the uploaded file listed",
+        "document.querySelectorAll('#files-list .file-row').length === 1",
+    )
+    .await;
+    assert_eq!(
+        dash.text_of(&mut b, "#files-list .file-name").await,
+        "Plan <img src=x onerror=alert(1)> B.txt"
+    );
+    assert!(
+        dash.text_of(&mut b, "#files-list .file-meta")
+            .await
+            .starts_with("Uploaded by "),
+        "who uploaded it"
+    );
+    assert_eq!(
+        dash.eval(
+            &mut b,
+            "document.querySelectorAll('#tab-files .file-info img').length"
+        )
+        .await,
+        json!(0),
+        "a file name is never markup"
+    );
+    let (s, files) = app
+        .get(&token, &format!("/api/contacts/{contact}/files"))
+        .await;
+    assert_eq!(s, 200, "{files}");
+    assert_eq!(
+        files["items"][0]["name"],
+        "Plan <img src=x onerror=alert(1)> B.txt"
+    );
+    assert_eq!(files["items"][0]["size"], 8);
+    dash.wait_for(
+        &mut b,
+        "the file in the Contact tab's preview",
+        "document.querySelectorAll('#files-preview .file-row').length === 1",
+    )
+    .await;
 
     // The Activity tab: the edit is there; a note goes on top, as text.
     dash.click(&mut b, "#contact-tabs [data-tab=activity]")

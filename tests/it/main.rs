@@ -17,6 +17,7 @@ mod browser_review;
 mod browser_segments;
 mod cdp;
 mod cli;
+mod contact_files;
 mod contact_profile;
 mod contacts;
 mod csat;

@@ -4,13 +4,13 @@
 use diesel::prelude::*;
 use switchboard::db::{
     models::{
-        AgentRow, AuthTokenRow, ContactRow, ConversationRow, MemoryRow, MessageRow, OutboxRow,
-        PendingStatusRow, ReferralRow, SegmentMemberRow, SegmentRow,
+        AgentRow, AuthTokenRow, ContactFileRow, ContactRow, ConversationRow, MemoryRow, MessageRow,
+        OutboxRow, PendingStatusRow, ReferralRow, SegmentMemberRow, SegmentRow,
     },
     revert_all_migrations, run_migrations,
     schema::{
-        agents, auth_tokens, contact_memories, contacts, conversations, messages, outbox,
-        pending_statuses, referrals, segment_members, segments,
+        agents, auth_tokens, contact_files, contact_memories, contacts, conversations, messages,
+        outbox, pending_statuses, referrals, segment_members, segments,
     },
     Backend as DbBackend,
 };
@@ -81,6 +81,11 @@ async fn up_down_up_and_every_model_loads(b: Backend) {
         .select(ReferralRow::as_select())
         .load(&mut conn)
         .expect("referrals")
+        .is_empty());
+    assert!(contact_files::table
+        .select(ContactFileRow::as_select())
+        .load(&mut conn)
+        .expect("contact files")
         .is_empty());
 }
 

@@ -37,6 +37,7 @@ pub fn whatsapp_inbox(api_url: &str) -> InboxSettings {
         api_base_url: Some(setting(api_url)),
         api_version: None,
         throughput_per_second: None,
+        messaging_limit: None,
         templates: vec![TemplateSettings {
             name: "order_update".into(),
             language: "en_US".into(),

@@ -13,6 +13,7 @@ mod broadcasts;
 mod contacts;
 mod conversations;
 mod csat;
+mod files;
 mod list;
 mod memories;
 mod messages;
@@ -52,6 +53,9 @@ pub use conversations::{
     resolve_conversation, update_conversation,
 };
 pub use csat::{csat_counts, CsatFilter};
+pub use files::{
+    agent_names, contact_file, contact_files_page, insert_contact_file, message_files_page,
+};
 pub use list::{list_conversations, ConversationFilter, ListSort};
 pub use memories::{
     add_memory, edit_memory, forget_memory, live_memory, memory_by_id, person_memories, remember,
