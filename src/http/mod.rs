@@ -6,6 +6,7 @@ pub mod agents;
 pub mod assistants;
 pub mod auth;
 pub mod body;
+pub mod broadcasts;
 pub mod channel_webhooks;
 pub mod contact_activity;
 pub mod contact_files;
@@ -138,6 +139,15 @@ route_table! {
         delete: segments::remove_contacts,
     },
     "/contacts/{id}/memories" => { get: memories::list, post: memories::add },
+    "/broadcasts" => { get: broadcasts::list, post: broadcasts::create },
+    "/broadcasts/{id}" => { get: broadcasts::get },
+    "/broadcasts/{id}/preview" => { post: broadcasts::preview },
+    "/broadcasts/{id}/start" => { post: broadcasts::start },
+    "/broadcasts/{id}/pause" => { post: broadcasts::pause },
+    "/broadcasts/{id}/resume" => { post: broadcasts::resume },
+    "/broadcasts/{id}/cancel" => { post: broadcasts::cancel },
+    "/broadcasts/{id}/recipients" => { get: broadcasts::recipients },
+    "/contacts/{id}/broadcasts" => { get: broadcasts::of_contact },
     "/memories/{id}" => { patch: memories::edit, delete: memories::delete },
 }
 

@@ -404,6 +404,16 @@ impl Modify for NumberedEvents {
         crate::http::segments::add_contacts,
         crate::http::segments::remove_contacts,
         crate::http::segments::contacts,
+        crate::http::broadcasts::create,
+        crate::http::broadcasts::list,
+        crate::http::broadcasts::get,
+        crate::http::broadcasts::preview,
+        crate::http::broadcasts::start,
+        crate::http::broadcasts::pause,
+        crate::http::broadcasts::resume,
+        crate::http::broadcasts::cancel,
+        crate::http::broadcasts::recipients,
+        crate::http::broadcasts::of_contact,
         crate::http::memories::list,
         crate::http::memories::add,
         crate::http::memories::edit,
@@ -458,6 +468,8 @@ impl Modify for NumberedEvents {
         (name = "contacts", description = "Contacts and the people behind them"),
         (name = "segments", description = "Named audiences of contacts: static members, or \
             a saved filter evaluated when read"),
+        (name = "broadcasts", description = "One template or text to the contacts of \
+            segments, paced per sender, each contact at most once"),
         (name = "memories", description = "What was learned about a person, shared across \
             their channels"),
         (name = "health", description = "Whether the server and its database answer"),

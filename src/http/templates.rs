@@ -121,7 +121,7 @@ pub async fn list(state: web::Data<AppState>, _me: CurrentAgent) -> AppResult<Ht
 
 /// The template by name, and by language when given (needed only when the name exists in
 /// several languages).
-fn find_template<'a>(
+pub(crate) fn find_template<'a>(
     inbox: &'a Inbox,
     name: &str,
     language: Option<&str>,

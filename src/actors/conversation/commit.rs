@@ -182,6 +182,8 @@ struct WriteJob {
     /// only with a new message, so a redelivered one never stores it twice (and
     /// `referrals.message_id` is UNIQUE besides).
     referral: Option<(ReferralRow, ActivityRow)>,
+    /// A customer's message: the broadcasts this inbox sent to their address count a reply.
+    replied: Option<(String, NaiveDateTime)>,
 }
 
 impl WriteJob {
@@ -210,6 +212,9 @@ impl WriteJob {
         }
         if let Some(tags) = tags {
             queries::set_tags(c, row.id, tags)?;
+        }
+        if let Some((address, at)) = &self.replied {
+            queries::mark_replied(c, &self.inbox_id, address, *at)?;
         }
         if let Some((contact, kind, at)) = opt_out {
             // The whole person (same E.164 phone), like an agent's unsubscribe.
@@ -387,7 +392,12 @@ impl ConversationActor {
             .referral
             .zip(messages.first())
             .map(|(r, m)| referral_rows(r, m, l.row.contact_id, now));
+        let replied = messages
+            .first()
+            .filter(|m| m.author == Author::Customer)
+            .map(|_| (l.contact.external_id.clone(), now));
         let job = WriteJob {
+            replied,
             referral,
             activity,
             changes: ConversationChanges::between(&l.row, &row),
