@@ -441,6 +441,11 @@ impl TestApp {
         }
     }
 
+    /// The test's database (to seed rows the API has no bulk route for).
+    pub fn db_url(&self) -> &str {
+        &self._db.url
+    }
+
     /// POSTs a signed customer message to the API channel.
     pub async fn inbound(&self, body: &Value) -> reqwest::Response {
         let raw = serde_json::to_vec(body).expect("json");

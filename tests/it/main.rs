@@ -11,6 +11,7 @@ mod access;
 mod api_fuzz;
 mod assistants;
 mod auth;
+mod broadcasts;
 mod browser;
 mod browser_profile;
 mod browser_review;
