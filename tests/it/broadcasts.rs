@@ -125,9 +125,26 @@ async fn call(
     status_json(req.send().await.expect("request")).await
 }
 
+/// `POST /api/broadcasts/{id}/{verb}`, or `GET /api/broadcasts/{id}` when `verb` is empty.
+async fn act(base: &str, token: &str, id: &str, verb: &str) -> (u16, Value) {
+    match verb {
+        "" => call(base, token, "GET", &format!("/api/broadcasts/{id}"), None).await,
+        v => {
+            call(
+                base,
+                token,
+                "POST",
+                &format!("/api/broadcasts/{id}/{v}"),
+                None,
+            )
+            .await
+        }
+    }
+}
+
 async fn until_status(base: &str, token: &str, id: &str, want: &str) -> Value {
     eventually(&format!("broadcast {want}"), WAIT, || async {
-        let (_, b) = call(base, token, "GET", &format!("/api/broadcasts/{id}"), None).await;
+        let (_, b) = act(base, token, id, "").await;
         (b["status"] == want).then_some(b)
     })
     .await
@@ -270,14 +287,7 @@ async fn a_broadcast_reaches_everyone_once_at_its_pace(b: Backend) {
     assert_eq!(draft["rate_per_second"], 250);
     let id = draft["id"].as_str().expect("id").to_owned();
 
-    let (s, preview) = call(
-        &app.base,
-        &token,
-        "POST",
-        &format!("/api/broadcasts/{id}/preview"),
-        None,
-    )
-    .await;
+    let (s, preview) = act(&app.base, &token, &id, "preview").await;
     assert_eq!(s, 200, "{preview}");
     assert_eq!(preview["audience"], 1006);
     assert_eq!(preview["sends"], 1000);
@@ -299,24 +309,10 @@ async fn a_broadcast_reaches_everyone_once_at_its_pace(b: Backend) {
         "a preview sends nothing"
     );
 
-    let (s, started) = call(
-        &app.base,
-        &token,
-        "POST",
-        &format!("/api/broadcasts/{id}/start"),
-        None,
-    )
-    .await;
+    let (s, started) = act(&app.base, &token, &id, "start").await;
     assert_eq!(s, 200, "{started}");
     assert_eq!(started["counts"]["total"], 1006);
-    let (s, again) = call(
-        &app.base,
-        &token,
-        "POST",
-        &format!("/api/broadcasts/{id}/start"),
-        None,
-    )
-    .await;
+    let (s, again) = act(&app.base, &token, &id, "start").await;
     assert_eq!(s, 409, "{again}");
     assert_eq!(again["error"], "broadcast_status");
 
@@ -404,14 +400,7 @@ async fn a_broadcast_reaches_everyone_once_at_its_pace(b: Backend) {
         ]),
     )
     .await;
-    let (_, after) = call(
-        &app.base,
-        &token,
-        "GET",
-        &format!("/api/broadcasts/{id}"),
-        None,
-    )
-    .await;
+    let (_, after) = act(&app.base, &token, &id, "").await;
     let counts = &after["counts"];
     assert_eq!(
         (
@@ -448,14 +437,7 @@ async fn a_broadcast_reaches_everyone_once_at_its_pace(b: Backend) {
             "timestamp": wa::ts(0), "type": "text", "text": {"body": "Yes please"}})], vec![])]}),
     )
     .await;
-    let (_, after) = call(
-        &app.base,
-        &token,
-        "GET",
-        &format!("/api/broadcasts/{id}"),
-        None,
-    )
-    .await;
+    let (_, after) = act(&app.base, &token, &id, "").await;
     assert_eq!(after["counts"]["replied"], 1, "{after}");
     let fifth = &rows[5];
     let (s, mine) = call(
@@ -518,35 +500,14 @@ async fn pause_resume_and_cancel(b: Backend) {
     assert_eq!(s, 201, "{draft}");
     let id = draft["id"].as_str().expect("id").to_owned();
     let got = || app.callbacks.calls_to("POST", CALLBACK_PATH);
-    let (s, _) = call(
-        &app.base,
-        &token,
-        "POST",
-        &format!("/api/broadcasts/{id}/pause"),
-        None,
-    )
-    .await;
+    let (s, _) = act(&app.base, &token, &id, "pause").await;
     assert_eq!(s, 409, "a draft cannot be paused");
-    call(
-        &app.base,
-        &token,
-        "POST",
-        &format!("/api/broadcasts/{id}/start"),
-        None,
-    )
-    .await;
+    act(&app.base, &token, &id, "start").await;
     eventually("a few callbacks", WAIT, || async {
         (got().len() >= 3).then_some(())
     })
     .await;
-    let (s, paused) = call(
-        &app.base,
-        &token,
-        "POST",
-        &format!("/api/broadcasts/{id}/pause"),
-        None,
-    )
-    .await;
+    let (s, paused) = act(&app.base, &token, &id, "pause").await;
     assert_eq!(
         (s, paused["status"].as_str()),
         (200, Some("paused")),
@@ -568,14 +529,7 @@ async fn pause_resume_and_cancel(b: Backend) {
         "{payload}"
     );
 
-    let (s, resumed) = call(
-        &app.base,
-        &token,
-        "POST",
-        &format!("/api/broadcasts/{id}/resume"),
-        None,
-    )
-    .await;
+    let (s, resumed) = act(&app.base, &token, &id, "resume").await;
     assert_eq!(
         (s, resumed["status"].as_str()),
         (200, Some("running")),
@@ -585,14 +539,7 @@ async fn pause_resume_and_cancel(b: Backend) {
         (got().len() >= at_pause + 3).then_some(())
     })
     .await;
-    let (s, cancelled) = call(
-        &app.base,
-        &token,
-        "POST",
-        &format!("/api/broadcasts/{id}/cancel"),
-        None,
-    )
-    .await;
+    let (s, cancelled) = act(&app.base, &token, &id, "cancel").await;
     assert_eq!(
         (s, cancelled["status"].as_str()),
         (200, Some("cancelled")),
@@ -603,14 +550,7 @@ async fn pause_resume_and_cancel(b: Backend) {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(got().len(), at_cancel, "nothing is sent after cancel");
     assert!(at_cancel < 30, "cancelled before the end");
-    let (_, final_) = call(
-        &app.base,
-        &token,
-        "GET",
-        &format!("/api/broadcasts/{id}"),
-        None,
-    )
-    .await;
+    let (_, final_) = act(&app.base, &token, &id, "").await;
     assert_eq!(
         final_["counts"]["sent"].as_u64(),
         Some(at_cancel as u64),
@@ -621,14 +561,7 @@ async fn pause_resume_and_cancel(b: Backend) {
         Some(30 - at_cancel as u64),
         "{final_}"
     );
-    let (s, _) = call(
-        &app.base,
-        &token,
-        "POST",
-        &format!("/api/broadcasts/{id}/resume"),
-        None,
-    )
-    .await;
+    let (s, _) = act(&app.base, &token, &id, "resume").await;
     assert_eq!(s, 409);
     // Each message once, named by its recipient.
     let ids: HashSet<String> = got()
@@ -668,14 +601,7 @@ async fn opt_outs_skip_the_next_broadcast(b: Backend) {
     )
     .await;
     let id = draft["id"].as_str().expect("id").to_owned();
-    call(
-        &app.base,
-        &token,
-        "POST",
-        &format!("/api/broadcasts/{id}/start"),
-        None,
-    )
-    .await;
+    act(&app.base, &token, &id, "start").await;
     let done = until_status(&app.base, &token, &id, "completed").await;
     assert_eq!(done["counts"]["sent"], 2, "{done}");
     assert_eq!(
@@ -710,14 +636,7 @@ async fn opt_outs_skip_the_next_broadcast(b: Backend) {
     second["name"] = json!("Second");
     let (_, draft) = call(&app.base, &token, "POST", "/api/broadcasts", Some(second)).await;
     let id = draft["id"].as_str().expect("id").to_owned();
-    let (_, preview) = call(
-        &app.base,
-        &token,
-        "POST",
-        &format!("/api/broadcasts/{id}/preview"),
-        None,
-    )
-    .await;
+    let (_, preview) = act(&app.base, &token, &id, "preview").await;
     assert_eq!(preview["sends"], 1, "{preview}");
     assert_eq!(preview["skipped_by_reason"]["unsubscribed"], 1, "{preview}");
     assert_eq!(
@@ -745,14 +664,7 @@ async fn a_scheduled_broadcast_starts_by_itself(b: Backend) {
         "name": "Later", "inbox": "support", "segments": [segment], "text": "Soon", "scheduled_at": at,
     }))).await;
     let id = draft["id"].as_str().expect("id").to_owned();
-    let (s, scheduled) = call(
-        &app.base,
-        &token,
-        "POST",
-        &format!("/api/broadcasts/{id}/start"),
-        None,
-    )
-    .await;
+    let (s, scheduled) = act(&app.base, &token, &id, "start").await;
     assert_eq!(
         (s, scheduled["status"].as_str()),
         (200, Some("scheduled")),
@@ -829,14 +741,7 @@ async fn kill_9_in_the_middle_never_sends_twice(b: Backend) {
     }))).await;
     assert_eq!(s, 201, "{draft}");
     let id = draft["id"].as_str().expect("id").to_owned();
-    call(
-        &server.base,
-        &token,
-        "POST",
-        &format!("/api/broadcasts/{id}/start"),
-        None,
-    )
-    .await;
+    act(&server.base, &token, &id, "start").await;
     eventually("a third sent", WAIT, || async {
         (graph.calls_to("POST", SEND_PATH).len() >= 300).then_some(())
     })
@@ -922,14 +827,7 @@ async fn kill_9_in_the_middle_never_sends_twice(b: Backend) {
         .await
         .expect("statuses");
     assert_eq!(resp.status().as_u16(), 200);
-    let (_, after) = call(
-        &server.base,
-        &token,
-        "GET",
-        &format!("/api/broadcasts/{id}"),
-        None,
-    )
-    .await;
+    let (_, after) = act(&server.base, &token, &id, "").await;
     assert_eq!(
         after["counts"]["delivered"].as_u64(),
         Some(reached as u64),
