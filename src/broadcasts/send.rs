@@ -11,7 +11,7 @@ use crate::{
     app::AppContext,
     channels::{
         http_client::{execute, without_url, FetchError},
-        outbox::{backoff, Limiter},
+        outbox::{backoff, post_signed, Limiter},
     },
     clock,
     config::{ChannelSettings, TwilioFrom},
@@ -27,7 +27,7 @@ use crate::{
     error::AppResult,
     inbox::Inbox,
     providers::{
-        api::{self, BroadcastPayload, OutboundContact},
+        api::{BroadcastPayload, OutboundContact},
         normalized::{OutboundContent, ProviderRequest, RequestBody, SendOutcome},
         twilio, whatsapp,
     },
@@ -357,18 +357,7 @@ async fn callback(
         Ok(b) => b,
         Err(e) => return Attempt::Broken(e.to_string()),
     };
-    let signature = api::sign(inbox.secret.expose(), &body);
-    let response = app
-        .http
-        .post(&url)
-        .timeout(Duration::from_millis(
-            app.settings.outbox.request_timeout_ms,
-        ))
-        .header("Content-Type", "application/json")
-        .header(api::SIGNATURE_HEADER, signature)
-        .body(body)
-        .send()
-        .await;
+    let response = post_signed(app, inbox, &url, body).await;
     let response = match response {
         Ok(r) => r,
         Err(e) if e.is_connect() => {

@@ -495,6 +495,27 @@ fn content_of(app: &AppContext, inbox: &Inbox, m: &MessageRow) -> Result<Outboun
     })
 }
 
+/// POSTs a JSON body to an API inbox's callback URL, signed with the inbox secret (replies
+/// here, broadcasts in `crate::broadcasts`).
+pub(crate) async fn post_signed(
+    app: &AppContext,
+    inbox: &Inbox,
+    url: &str,
+    body: Vec<u8>,
+) -> Result<reqwest::Response, reqwest::Error> {
+    let signature = api::sign(inbox.secret.expose(), &body);
+    app.http
+        .post(url)
+        .timeout(Duration::from_millis(
+            app.settings.outbox.request_timeout_ms,
+        ))
+        .header("Content-Type", "application/json")
+        .header(api::SIGNATURE_HEADER, signature)
+        .body(body)
+        .send()
+        .await
+}
+
 /// The API channel: POST the signed payload to the inbox's callback URL.
 async fn callback(app: &AppContext, inbox: &Inbox, l: Loaded) -> Outcome {
     let Some(url) = inbox.callback_url().map(|u| u.as_str().to_owned()) else {
@@ -522,18 +543,7 @@ async fn callback(app: &AppContext, inbox: &Inbox, l: Loaded) -> Outcome {
         Ok(b) => b,
         Err(e) => return Outcome::Failed(e.to_string()),
     };
-    let signature = api::sign(inbox.secret.expose(), &body);
-    let response = app
-        .http
-        .post(&url)
-        .timeout(Duration::from_millis(
-            app.settings.outbox.request_timeout_ms,
-        ))
-        .header("Content-Type", "application/json")
-        .header(api::SIGNATURE_HEADER, signature)
-        .body(body)
-        .send()
-        .await;
+    let response = post_signed(app, inbox, &url, body).await;
     let response = match response {
         Ok(r) => r,
         Err(e) => {
