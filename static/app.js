@@ -19,6 +19,8 @@
 //   js/contact.js   the contact panel
 //   js/contact-segments.js  the panel's segments and unsubscribe button
 //   js/segments.js  the Segments page (#/segments)
+//   js/broadcasts.js  the Broadcasts page (#/broadcasts); broadcast-detail.js the open one
+//   js/contact-broadcasts.js  the panel's broadcasts
 //   js/csat.js      satisfaction: list chip, thread events, the panel's stars
 //   js/topbar.js    badge, availability, handoff bell
 //   js/session.js   sign in and out, start
@@ -29,6 +31,7 @@ import { bindComposer } from './js/composer.js';
 import { bindContact, renderFollowUp } from './js/contact.js';
 import { bindReview, renderFollowUpBanner } from './js/review.js';
 import { bindSegments } from './js/segments.js';
+import { bindBroadcasts } from './js/broadcasts.js';
 import { bindList, refreshListTimes, reloadList } from './js/list.js';
 import { applyStatus, applyUpdate, bindMessages, removeMessage } from './js/messages.js';
 import { keepAlive, listen, reconnectIfClosed } from './js/realtime.js';
@@ -122,6 +125,7 @@ function bindEvents() {
   bindContact();
   bindReview();
   bindSegments();
+  bindBroadcasts();
 
   // Popovers close on an outside click or Escape.
   document.addEventListener('click', (e) => {

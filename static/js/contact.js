@@ -1,5 +1,6 @@
 // The contact panel: who the customer is, tags, lead stage, follow-up, what was learned about
-// them (memories.js), their segments and broadcast subscription (contact-segments.js); the
+// them (memories.js), their segments and broadcast subscription (contact-segments.js), the
+// broadcasts they were in (contact-broadcasts.js); the
 // person's profile and conversations (profile.js), files (files.js) and timeline (activity.js) in
 // the Contact, Files and Activity tabs. On a phone it is a pane of its own; on a wide screen it
 // opens beside the thread.
@@ -9,6 +10,7 @@ import { bindActivity } from './activity.js';
 import { bindFiles } from './files.js';
 import { $, $$, h, show } from './dom.js';
 import { avatar, channelInfo, displayName, fullTime, parseTime, untilLabel } from './format.js';
+import { contactBroadcastsChanged, forgetContactBroadcasts } from './contact-broadcasts.js';
 import { bindContactSegments, contactSegmentsChanged, forgetContactSegments } from './contact-segments.js';
 import { bindCsat, renderCsat } from './csat.js';
 import { bindMemories, conversationChanged, forgetMemories } from './memories.js';
@@ -44,6 +46,7 @@ export function forgetHistory() {
   forgetMemories();
   forgetPerson();
   forgetContactSegments();
+  forgetContactBroadcasts();
 }
 
 export function renderContact(c, old) {
@@ -65,6 +68,7 @@ export function renderContact(c, old) {
   renderReview(c);
   conversationChanged(c, old);
   contactSegmentsChanged(c);
+  contactBroadcastsChanged(c);
   if (old && old.contact?.id !== c.contact?.id) loadContactHistory(c);
 }
 

@@ -6,14 +6,14 @@ import { api } from './api.js';
 import { $, h, show } from './dom.js';
 import { displayName } from './format.js';
 import { state } from './store.js';
-import { confirmDialog, showError, toast } from './ui.js';
+import { confirmDialog, currentPage, routePanes, showError, toast } from './ui.js';
 
 const PAGE = 50;
 
 let openId = null; // the segment whose contacts are shown
 let nextCursor = null;
 
-const onPage = () => location.hash.startsWith('#/segments');
+const onPage = () => currentPage() === 'segments';
 const segmentPath = (id, rest = '') => `/api/segments/${encodeURIComponent(id)}${rest}`;
 const managerRole = () => ['admin', 'supervisor'].includes(state.me?.role);
 
@@ -21,9 +21,8 @@ const managerRole = () => ['admin', 'supervisor'].includes(state.me?.role);
 function routeSegments() {
   const on = onPage();
   show($('#segments-page'), on);
-  show($('#inbox-panes'), !on);
+  routePanes();
   $('#nav-segments').classList.toggle('active', on);
-  $('#nav-inbox').classList.toggle('active', !on);
   if (on) loadSegments();
 }
 

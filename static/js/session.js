@@ -3,6 +3,7 @@
 import { api } from './api.js';
 import { $, show } from './dom.js';
 import { reloadList } from './list.js';
+import { startBroadcasts } from './broadcasts.js';
 import { startSegments } from './segments.js';
 import { connectWs } from './realtime.js';
 import { TOKEN_KEY, endSession, setAgents, setAssistants, setDashboard, setInboxes, setMe, setToken, state } from './store.js';
@@ -82,6 +83,7 @@ export async function startApp() {
   await Promise.all([loadAgents(), reloadList(), refreshBadge(), loadInboxes(), loadAssistants()]);
   route();
   startSegments();
+  startBroadcasts();
 }
 
 export async function loadAgents() {

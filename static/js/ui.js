@@ -38,6 +38,19 @@ export function confirmDialog({ title, text, ok = 'Delete' }) {
   });
 }
 
+/** The page the address names instead of the inbox (`segments`, `broadcasts`), or null. */
+export function currentPage() {
+  const m = location.hash.match(/^#\/(segments|broadcasts)(?:$|[/?])/);
+  return m ? m[1] : null;
+}
+
+/** Shows the inbox panes only when no page is named; marks the nav item in use. */
+export function routePanes() {
+  const page = currentPage();
+  $('#inbox-panes').hidden = !!page;
+  $('#nav-inbox').classList.toggle('active', !page);
+}
+
 // Responsive panes: on a phone one pane shows at a time (body[data-view]).
 
 export function setView(view) {

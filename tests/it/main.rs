@@ -13,6 +13,7 @@ mod assistants;
 mod auth;
 mod broadcasts;
 mod browser;
+mod browser_broadcasts;
 mod browser_profile;
 mod browser_review;
 mod browser_segments;
