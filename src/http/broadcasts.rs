@@ -762,6 +762,7 @@ struct RecipientPage {
         (status = 200, description = "One page", body = RecipientPage),
         (status = 400, response = crate::http::openapi::BadRequest),
         (status = 403, description = "forbidden: agents may not run broadcasts", body = ErrorBody),
+        (status = 422, description = "validation_failed: `limit` outside 1-200", body = ErrorBody),
         ReadRefusals,
     ),
 )]
@@ -775,11 +776,8 @@ pub async fn recipients(
     let limit = match q.limit {
         None => DEFAULT_PAGE,
         Some(n) if (1..=MAX_PAGE).contains(&n) => n,
-        Some(_) => {
-            return Err(AppError::BadRequest(format!(
-                "`limit` must be 1-{MAX_PAGE}"
-            )))
-        }
+        // A number, but outside the rule: as a body's rule breaks are.
+        Some(_) => return Err(invalid(format!("`limit` must be 1-{MAX_PAGE}"))),
     };
     let row = load(&state, &id).await?;
     let (bid, status, after) = (row.id, q.status, q.cursor);

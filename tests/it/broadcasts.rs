@@ -675,11 +675,149 @@ async fn a_scheduled_broadcast_starts_by_itself(b: Backend) {
     assert_eq!(done["counts"]["sent"], 3, "{done}");
 }
 
+async fn twilio_statuses_name_their_recipient_in_the_callback_url(b: Backend) {
+    let (app, api) = crate::twilio::start(b, |_| {}).await;
+    let token = app.login().await;
+    let rows: Vec<ContactRow> = (0..3)
+        .map(|i| {
+            let phone = format!("+44770090010{i}");
+            contact("sms", &phone, Some(&format!("Tia{i} T")), Some(&phone))
+        })
+        .collect();
+    seed(app.db_url(), &rows);
+    let ids: Vec<ContactId> = rows.iter().map(|r| r.id).collect();
+    let segment = static_segment(&app.base, &token, "Texters", &ids).await;
+    let (s, draft) = call(
+        &app.base,
+        &token,
+        "POST",
+        "/api/broadcasts",
+        Some(json!({
+            "name": "SMS", "inbox": "sms", "segments": [segment], "text": "Hi {{first_name}}",
+        })),
+    )
+    .await;
+    assert_eq!(s, 201, "{draft}");
+    let id = draft["id"].as_str().expect("id").to_owned();
+    act(&app.base, &token, &id, "start").await;
+    until_status(&app.base, &token, &id, "completed").await;
+    let sends: Vec<Vec<(String, String)>> = api
+        .calls_to("POST", crate::twilio::SEND_PATH)
+        .iter()
+        .map(|c| switchboard::providers::twilio::parse_form(&c.body))
+        .collect();
+    assert_eq!(sends.len(), 3);
+    let field = |f: &[(String, String)], k: &str| {
+        f.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let first = sends
+        .iter()
+        .find(|f| field(f, "To") == "+447700900100")
+        .expect("the first number");
+    assert_eq!(field(first, "Body"), "Hi Tia0");
+    // Each status URL names its recipient; Twilio signs the URL with its query.
+    for (f, (status, error)) in sends.iter().zip([
+        ("delivered", None),
+        ("failed", Some("21610")),
+        ("read", None),
+    ]) {
+        let callback = field(f, "StatusCallback");
+        let (base, query) = callback.split_once('?').expect("a query");
+        assert_eq!(base, format!("{}/status", crate::twilio::PUBLIC));
+        assert!(
+            query.starts_with("broadcast_recipient=broadcast-recipient%3A")
+                || query.starts_with("broadcast_recipient=broadcast-recipient:"),
+            "{query}"
+        );
+        let mut params: Vec<(String, String)> = [
+            // Not the id the send's answer gave: as if that answer had been lost.
+            ("MessageSid", "SMunknown"),
+            ("MessageStatus", status),
+            ("AccountSid", crate::twilio::SID),
+            ("From", crate::twilio::FROM),
+            ("To", &field(f, "To")),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        if let Some(code) = error {
+            params.push(("ErrorCode".to_owned(), code.to_owned()));
+        }
+        let path = format!("/webhooks/twilio/sms/status?{query}");
+        let (s, body) = crate::twilio::post_form(&app, &path, &params, Some(&callback)).await;
+        assert_eq!(s, 204, "{body}");
+    }
+    // A forged recipient in the URL fails the signature.
+    let (s, _) = crate::twilio::post_form(
+        &app,
+        "/webhooks/twilio/sms/status?broadcast_recipient=x",
+        &[("MessageSid".to_owned(), "SM1".to_owned())],
+        Some(&format!("{}/status", crate::twilio::PUBLIC)),
+    )
+    .await;
+    assert_eq!(s, 401);
+    let (_, after) = act(&app.base, &token, &id, "").await;
+    let counts = &after["counts"];
+    assert_eq!(
+        (counts["delivered"].as_i64(), counts["read"].as_i64()),
+        (Some(1), Some(1)),
+        "{after}"
+    );
+    // A failure that says the person opted out skips them, and marks the contact.
+    assert_eq!(
+        counts["skipped_by_reason"]["provider_opted_out"], 1,
+        "{after}"
+    );
+    let (_, skipped) = call(
+        &app.base,
+        &token,
+        "GET",
+        &format!("/api/broadcasts/{id}/recipients?status=skipped"),
+        None,
+    )
+    .await;
+    let contact_id = skipped["items"][0]["contact_id"]
+        .as_str()
+        .expect("contact")
+        .to_owned();
+    let (_, person) = call(
+        &app.base,
+        &token,
+        "GET",
+        &format!("/api/contacts/{contact_id}"),
+        None,
+    )
+    .await;
+    assert!(!person["contact"]["unsubscribed_at"].is_null(), "{person}");
+    // Pages of the recipients refuse what they cannot serve.
+    for (query, code) in [
+        ("limit=0", 422),
+        ("limit=201", 422),
+        ("limit=x", 400),
+        ("status=lost", 400),
+        ("cursor=nope", 400),
+    ] {
+        let (s, body) = call(
+            &app.base,
+            &token,
+            "GET",
+            &format!("/api/broadcasts/{id}/recipients?{query}"),
+            None,
+        )
+        .await;
+        assert_eq!(s, code, "{query}: {body}");
+    }
+}
+
 both_backends!(
     a_broadcast_reaches_everyone_once_at_its_pace,
     pause_resume_and_cancel,
     opt_outs_skip_the_next_broadcast,
     a_scheduled_broadcast_starts_by_itself,
+    twilio_statuses_name_their_recipient_in_the_callback_url,
     kill_9_in_the_middle_never_sends_twice,
 );
 
