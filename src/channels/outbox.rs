@@ -321,7 +321,12 @@ async fn attempt(app: &Arc<AppContext>, limiter: &Limiter, row: &OutboxRow) -> O
         }
     };
     match inbox.channel {
-        ChannelKind::Api | ChannelKind::Widget => callback(app, &inbox, loaded).await,
+        ChannelKind::Api | ChannelKind::Widget => {
+            if let Some(n) = inbox.settings.throughput_per_second() {
+                limiter.wait(&inbox.id, n).await;
+            }
+            callback(app, &inbox, loaded).await
+        }
         ChannelKind::Whatsapp | ChannelKind::Twilio | ChannelKind::Meta => {
             let request = match provider_request(app, &inbox, &loaded) {
                 Ok(r) => r,

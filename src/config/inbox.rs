@@ -90,6 +90,10 @@ pub struct ApiChannel {
     /// A service window like WhatsApp's, for systems that relay such a channel.
     #[serde(default)]
     pub window_hours: Option<NonZeroU32>,
+    /// POSTs per second to `callback_url`, replies and broadcasts together, for a system that
+    /// can take only so many; unset, replies are not paced and broadcasts go at 100 a second.
+    #[serde(default)]
+    pub throughput_per_second: Option<NonZeroU32>,
 }
 
 /// The WhatsApp Cloud API.
@@ -473,7 +477,8 @@ impl InboxSettings {
             ChannelSettings::Whatsapp(w) => w.throughput_per_second,
             ChannelSettings::Meta(m) => m.throughput_per_second,
             ChannelSettings::Twilio(t) => t.throughput_per_second,
-            _ => None,
+            ChannelSettings::Api(a) => a.throughput_per_second,
+            ChannelSettings::Widget => None,
         }
         .map(NonZeroU32::get)
     }

@@ -812,12 +812,63 @@ async fn twilio_statuses_name_their_recipient_in_the_callback_url(b: Backend) {
     }
 }
 
+/// An API inbox's `throughput_per_second` is its broadcasts' default pace and their cap, and
+/// paces its replies too (one limiter per inbox, shared with broadcasts).
+async fn an_api_inbox_paces_at_its_throughput(b: Backend) {
+    let app = TestApp::spawn_with(b, |s| {
+        if let switchboard::config::ChannelSettings::Api(api) = &mut s.inboxes[0].channel {
+            api.throughput_per_second = std::num::NonZeroU32::new(4);
+        }
+    })
+    .await;
+    let token = app.login().await;
+    let rows: Vec<ContactRow> = (0..8)
+        .map(|i| {
+            contact(
+                "support",
+                &format!("paced-{i}"),
+                Some(&format!("P{i}")),
+                None,
+            )
+        })
+        .collect();
+    seed(app.db_url(), &rows);
+    let ids: Vec<ContactId> = rows.iter().map(|r| r.id).collect();
+    let segment = static_segment(&app.base, &token, "Paced", &ids).await;
+    let mut drafts = Vec::new();
+    for rate in [None, Some(50)] {
+        let mut body =
+            json!({"name": "Paced", "inbox": "support", "segments": [segment], "text": "Hi"});
+        if let Some(r) = rate {
+            body["rate_per_second"] = json!(r);
+        }
+        let (s, draft) = call(&app.base, &token, "POST", "/api/broadcasts", Some(body)).await;
+        assert_eq!(
+            (s, draft["rate_per_second"].as_u64()),
+            (201, Some(4)),
+            "{draft}"
+        );
+        drafts.push(draft["id"].as_str().expect("id").to_owned());
+    }
+    let started = std::time::Instant::now();
+    act(&app.base, &token, &drafts[0], "start").await;
+    until_status(&app.base, &token, &drafts[0], "completed").await;
+    // Eight POSTs at four a second, 250 ms apart: the eighth leaves 1.75 s after the first.
+    assert!(
+        started.elapsed() >= Duration::from_millis(1700),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(app.callbacks.calls_to("POST", CALLBACK_PATH).len(), 8);
+}
+
 both_backends!(
     a_broadcast_reaches_everyone_once_at_its_pace,
     pause_resume_and_cancel,
     opt_outs_skip_the_next_broadcast,
     a_scheduled_broadcast_starts_by_itself,
     twilio_statuses_name_their_recipient_in_the_callback_url,
+    an_api_inbox_paces_at_its_throughput,
     kill_9_in_the_middle_never_sends_twice,
 );
 

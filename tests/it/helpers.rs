@@ -375,6 +375,7 @@ pub fn base_settings(db: &TestDb, callback_url: &str) -> Settings {
         ChannelSettings::Api(ApiChannel {
             callback_url: Some(setting(callback_url)),
             window_hours: None,
+            throughput_per_second: None,
         }),
     );
     let mut website = InboxSettings::new(
