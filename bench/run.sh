@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduces the figures in BENCHMARKS.md on this machine.
-#   bench/run.sh sqlite|postgres [ingest|crash|latency|actors|list|idle|llm|reviews|all]
+#   bench/run.sh sqlite|postgres [ingest|crash|latency|actors|list|idle|llm|reviews|broadcast|all]
 # The server and the load generator run on the same machine over loopback (release builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,6 +44,7 @@ idle_actor_secs = 3600
 id = "support"
 channel = "api"
 secret = "bench-secret-0123456789"
+${INBOX_TOML:-}
 ${EXTRA_TOML:-}
 TOML
   DB_URL="$url"
@@ -168,6 +169,72 @@ concurrency = ${REVIEW_CONCURRENCY:-2}"
     echo "reviews stored during the latency run: $(review_count "reviews-latency-$mode")"
   done
   unset EXTRA_TOML
+fi
+
+if [[ "$WHAT" == broadcast ]]; then
+  # Broadcasts of the API inbox: each recipient is a signed POST to the inbox's callback_url,
+  # where the load generator listens (and counts, and checks no message_id comes twice).
+  # Every run of this scenario sets that callback_url, so the inbox's replies during ingest go
+  # there too (to `loadgen callback-sink` when no broadcast runs): with and without compare
+  # the same configuration.
+  CB_PORT="${CB_PORT:-8191}"
+  BC_RATE="${BC_RATE:-1000}"          # ingest and POST → frame, fixed and moderate
+  BC_DURATION="${BC_DURATION:-20}"
+  # The concurrent broadcast outlasts the measured run: 30,000 recipients at 1,000/s.
+  BC_CONC="${BC_CONC:-30000}"
+  # throughput_per_second: the API inbox's cap (100/s by default) above the 1,000/s a broadcast
+  # may ask for, so "unpaced" is the server's own limit.
+  export INBOX_TOML="callback_url = \"http://127.0.0.1:$CB_PORT/callback\"
+throughput_per_second = 2000"
+  BC() { "$LG" broadcast $T --pid "$SERVER_PID" --database-url "$DB_URL" --listen "$CB_PORT" "$@"; }
+  SINK_PID=""
+  trap '[ -n "$SINK_PID" ] && kill $SINK_PID 2>/dev/null || true' EXIT
+  sink_start() { "$LG" callback-sink --port "$CB_PORT" 2> "$WORK/$1/sink.log" & SINK_PID=$!; sleep 0.3; }
+  sink_stop() { kill "$SINK_PID" 2>/dev/null || true; wait "$SINK_PID" 2>/dev/null || true; SINK_PID=""; }
+  # Runs "$@" while a broadcast of $2 recipients at $1/s runs (started first; its output after).
+  with_broadcast() {
+    local run="$1" rate="$2" recipients="$3"; shift 3
+    BC --recipients "$recipients" --rate "$rate" --started-file "$WORK/$run/started" > "$WORK/$run/broadcast.log" 2>&1 &
+    local bc_pid=$!
+    for _ in $(seq 1 600); do [ -f "$WORK/$run/started" ] && break; sleep 0.1; done
+    "$@"
+    wait "$bc_pid" || echo "broadcast run failed"
+    sed 's/^/  [concurrent] /' "$WORK/$run/broadcast.log"
+  }
+
+  echo "== broadcast paced ($BACKEND): 3000 recipients at 100/s"
+  start_server bc-paced
+  BC --recipients 3000 --rate 100
+  stop_server
+  echo "== broadcast unpaced ($BACKEND): 10000 recipients at 1000/s"
+  start_server bc-unpaced
+  BC --recipients 10000 --rate 1000
+  stop_server
+
+  echo "== ingest alone ($BACKEND): $BC_RATE/s for ${BC_DURATION}s, 10000 contacts"
+  start_server bc-ingest-alone
+  sink_start bc-ingest-alone
+  "$LG" ingest $T --pid "$SERVER_PID" --rate "$BC_RATE" --duration "$BC_DURATION" --contacts 10000
+  sink_stop
+  stop_server
+  echo "== ingest with an unpaced $BC_CONC-recipient broadcast ($BACKEND): $BC_RATE/s for ${BC_DURATION}s"
+  start_server bc-ingest-with
+  with_broadcast bc-ingest-with 1000 "$BC_CONC" \
+    "$LG" ingest $T --pid "$SERVER_PID" --rate "$BC_RATE" --duration "$BC_DURATION" --contacts 10000
+  stop_server
+
+  echo "== POST → agent websocket alone ($BACKEND): $BC_RATE/s to 10 agents, ${BC_DURATION}s"
+  start_server bc-latency-alone
+  sink_start bc-latency-alone
+  "$LG" ws-latency $T --pid "$SERVER_PID" --rate "$BC_RATE" --agents 10 --duration "$BC_DURATION"
+  sink_stop
+  stop_server
+  echo "== POST → agent websocket with an unpaced $BC_CONC-recipient broadcast ($BACKEND)"
+  start_server bc-latency-with
+  with_broadcast bc-latency-with 1000 "$BC_CONC" \
+    "$LG" ws-latency $T --pid "$SERVER_PID" --rate "$BC_RATE" --agents 10 --duration "$BC_DURATION"
+  stop_server
+  unset INBOX_TOML
 fi
 
 if [[ "$WHAT" == idle || "$WHAT" == all ]]; then

@@ -41,6 +41,14 @@ pub fn conversation(conn: &mut DbConnection, inbox: &str, n: u64, messages: u64)
     queries::insert_messages(conn, &rows)
 }
 
+/// Contact number `n` of the inbox, without a conversation (a broadcast's audience); its id.
+pub fn contact(conn: &mut DbConnection, inbox: &str, n: u64) -> AppResult<ContactId> {
+    let inbox = InboxId::from(inbox);
+    let row = contact_row(&inbox, n, clock::now());
+    queries::insert_contact(conn, &row)?;
+    Ok(row.id)
+}
+
 /// The customer of conversation `n`, first seen at `start`.
 fn contact_row(inbox: &InboxId, n: u64, start: NaiveDateTime) -> ContactRow {
     ContactRow {

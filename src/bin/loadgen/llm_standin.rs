@@ -11,9 +11,11 @@ use std::{
 };
 
 use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
+    io::AsyncWriteExt,
     net::{TcpListener, TcpStream},
 };
+
+use crate::http1::next_request;
 
 /// What every call gets: a short reply and a usage report.
 fn answer_body() -> String {
@@ -62,36 +64,10 @@ async fn serve(
     body: &str,
 ) -> std::io::Result<()> {
     let mut buf = Vec::with_capacity(16 * 1024);
-    loop {
-        let head_end = loop {
-            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break i + 4;
-            }
-            let mut chunk = [0u8; 8192];
-            let n = stream.read(&mut chunk).await?;
-            if n == 0 {
-                return Ok(());
-            }
-            buf.extend_from_slice(&chunk[..n]);
-        };
-        let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-        let length: usize = head
-            .lines()
-            .find_map(|l| l.strip_prefix("content-length:"))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0);
-        while buf.len() < head_end + length {
-            let mut chunk = [0u8; 8192];
-            let n = stream.read(&mut chunk).await?;
-            if n == 0 {
-                return Ok(());
-            }
-            buf.extend_from_slice(&chunk[..n]);
-        }
-        buf.drain(..head_end + length);
+    while let Some(request) = next_request(&mut stream, &mut buf).await? {
         calls.fetch_add(1, Ordering::Relaxed);
         tokio::time::sleep(latency).await;
-        let (status, payload) = if head.starts_with("get ") {
+        let (status, payload) = if request.head.starts_with("get ") {
             ("200 OK", "{\"data\": []}")
         } else {
             ("200 OK", body)
@@ -102,4 +78,5 @@ async fn serve(
         );
         stream.write_all(response.as_bytes()).await?;
     }
+    Ok(())
 }

@@ -11,8 +11,12 @@
 //! loadgen seed       --database-url … --conversations 100000 --messages 10
 //! loadgen list       --requests 2000                      conversation list page and counts
 //! loadgen verify     --database-url … --acked acked.log   after kill -9: every 200 is stored
+//! loadgen broadcast  --database-url … --recipients 3000 --rate 100   one API broadcast, timed
+//! loadgen callback-sink --port 8191                       answers the inbox's callback POSTs
 //! ```
 
+mod broadcast;
+mod http1;
 mod idle_ws;
 mod llm_standin;
 mod procfs;
@@ -34,6 +38,7 @@ use serde_json::{json, Value};
 use switchboard::{clock, db, db::queries, http::timing, providers::api};
 use tokio_tungstenite::tungstenite::Message;
 
+use broadcast::{broadcast, callback_sink, Plan};
 use idle_ws::idle_ws;
 use llm_standin::llm_standin;
 use procfs::ProcWatch;
@@ -155,6 +160,30 @@ enum Cmd {
         #[arg(long, default_value_t = 500)]
         latency_ms: u64,
     },
+    /// One broadcast of the API inbox to `recipients` contacts seeded into the database:
+    /// listens for its callback POSTs, starts it and times it until it is completed.
+    Broadcast {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long)]
+        database_url: String,
+        #[arg(long, default_value_t = 3000)]
+        recipients: u64,
+        /// The broadcast's `rate_per_second` (the server caps it at the inbox's throughput).
+        #[arg(long, default_value_t = 100)]
+        rate: u32,
+        /// Port of the callback listener (the inbox's `callback_url`).
+        #[arg(long, default_value_t = 8191)]
+        listen: u16,
+        /// Written once the broadcast is started.
+        #[arg(long)]
+        started_file: Option<std::path::PathBuf>,
+    },
+    /// Answers 200 to every POST on the inbox's `callback_url` (runs without a broadcast).
+    CallbackSink {
+        #[arg(long, default_value_t = 8191)]
+        port: u16,
+    },
     /// Check that every acknowledged message is in the database (after a kill -9).
     Verify {
         #[arg(long)]
@@ -221,6 +250,24 @@ fn main() {
                 inbox,
                 acked,
             } => verify(&database_url, &inbox, &acked).await,
+            Cmd::Broadcast {
+                target,
+                database_url,
+                recipients,
+                rate,
+                listen,
+                started_file,
+            } => {
+                let plan = Plan {
+                    database_url,
+                    recipients,
+                    rate,
+                    listen,
+                    started_file,
+                };
+                broadcast(target, plan).await
+            }
+            Cmd::CallbackSink { port } => callback_sink(port).await,
         }
     });
     if let Err(e) = result {
