@@ -180,8 +180,10 @@ if [[ "$WHAT" == broadcast ]]; then
   CB_PORT="${CB_PORT:-8191}"
   BC_RATE="${BC_RATE:-1000}"          # ingest and POST → frame, fixed and moderate
   BC_DURATION="${BC_DURATION:-20}"
-  # The concurrent broadcast outlasts the measured run: 30,000 recipients at 1,000/s.
-  BC_CONC="${BC_CONC:-30000}"
+  # The concurrent broadcast asks BC_WITH_RATE (default 1,000/s: as fast as the server goes)
+  # and outlasts the measured run: BC_WITH_RATE × (BC_DURATION + 10) recipients.
+  BC_WITH_RATE="${BC_WITH_RATE:-1000}"
+  BC_CONC="${BC_CONC:-$((BC_WITH_RATE * (BC_DURATION + 10)))}"
   # throughput_per_second: the API inbox's cap (100/s by default) above the 1,000/s a broadcast
   # may ask for, so "unpaced" is the server's own limit.
   export INBOX_TOML="callback_url = \"http://127.0.0.1:$CB_PORT/callback\"
@@ -217,9 +219,9 @@ throughput_per_second = 2000"
   "$LG" ingest $T --pid "$SERVER_PID" --rate "$BC_RATE" --duration "$BC_DURATION" --contacts 10000
   sink_stop
   stop_server
-  echo "== ingest with an unpaced $BC_CONC-recipient broadcast ($BACKEND): $BC_RATE/s for ${BC_DURATION}s"
+  echo "== ingest with a $BC_CONC-recipient broadcast asking $BC_WITH_RATE/s ($BACKEND): $BC_RATE/s for ${BC_DURATION}s"
   start_server bc-ingest-with
-  with_broadcast bc-ingest-with 1000 "$BC_CONC" \
+  with_broadcast bc-ingest-with "$BC_WITH_RATE" "$BC_CONC" \
     "$LG" ingest $T --pid "$SERVER_PID" --rate "$BC_RATE" --duration "$BC_DURATION" --contacts 10000
   stop_server
 
@@ -229,9 +231,9 @@ throughput_per_second = 2000"
   "$LG" ws-latency $T --pid "$SERVER_PID" --rate "$BC_RATE" --agents 10 --duration "$BC_DURATION"
   sink_stop
   stop_server
-  echo "== POST → agent websocket with an unpaced $BC_CONC-recipient broadcast ($BACKEND)"
+  echo "== POST → agent websocket with a $BC_CONC-recipient broadcast asking $BC_WITH_RATE/s ($BACKEND)"
   start_server bc-latency-with
-  with_broadcast bc-latency-with 1000 "$BC_CONC" \
+  with_broadcast bc-latency-with "$BC_WITH_RATE" "$BC_CONC" \
     "$LG" ws-latency $T --pid "$SERVER_PID" --rate "$BC_RATE" --agents 10 --duration "$BC_DURATION"
   stop_server
   unset INBOX_TOML
