@@ -5,7 +5,10 @@
 //! status webhooks to settle. Nothing here sends a row twice: only a `queued` row of a
 //! running broadcast can become `sending`.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use crate::{
     app::AppContext,
@@ -18,13 +21,14 @@ use crate::{
     db::{
         models::{BroadcastRow, RecipientRow},
         queries::{self, NotSent},
+        DbConnection,
     },
     domain::{
         broadcast::{error_action, ErrorAction},
         types::{ChannelKind, Network},
-        ContactId,
+        ContactId, RecipientId,
     },
-    error::AppResult,
+    error::{AppError, AppResult},
     inbox::Inbox,
     providers::{
         api::{BroadcastPayload, OutboundContact},
@@ -117,8 +121,9 @@ async fn record(
         now + wait
     };
     let not_sent = |how: NotSent, code: String, title: String| {
-        app.store
-            .write(move |c| queries::recipient_not_sent(c, id, how, (&code, &title), now))
+        commit_outcome(app, id, move |c| {
+            queries::recipient_not_sent(c, id, how, (&code, &title), now)
+        })
     };
     if let Attempt::Refused { code, title } = &attempt {
         if error_action(code) == ErrorAction::OptedOut {
@@ -129,9 +134,10 @@ async fn record(
     match attempt {
         Attempt::Accepted(provider_id) => {
             let name = broadcast.name.clone();
-            app.store
-                .write(move |c| queries::record_sent(c, id, provider_id.as_deref(), &name, now))
-                .await
+            commit_outcome(app, id, move |c| {
+                queries::record_sent(c, id, provider_id.as_deref(), &name, now)
+            })
+            .await
         }
         Attempt::Retry { code, title, .. } if attempts >= max_attempts => {
             let title = format!("{title} (after {attempts} attempts)");
@@ -139,16 +145,18 @@ async fn record(
         }
         Attempt::Retry { after, code, title } => {
             let next = retry_at(after);
-            app.store
-                .write(move |c| queries::retry_recipient(c, id, next, (&code, &title), now))
-                .await
+            commit_outcome(app, id, move |c| {
+                queries::retry_recipient(c, id, next, (&code, &title), now)
+            })
+            .await
         }
         Attempt::Refused { code, title } => match error_action(&code) {
             ErrorAction::RetryLater(d) if attempts < max_attempts => {
                 let next = retry_at(d.to_std().ok());
-                app.store
-                    .write(move |c| queries::retry_recipient(c, id, next, (&code, &title), now))
-                    .await
+                commit_outcome(app, id, move |c| {
+                    queries::retry_recipient(c, id, next, (&code, &title), now)
+                })
+                .await
             }
             _ => not_sent(NotSent::Failed, code, title).await,
         },
@@ -157,12 +165,39 @@ async fn record(
         }
         Attempt::Ambiguous(reason) => {
             tracing::warn!(recipient = %id, %reason, "broadcast send: the answer was lost; waiting for the provider's status");
-            app.store
-                .write(move |c| queries::recipient_unknown(c, id, &reason, now))
+            commit_outcome(app, id, move |c| queries::recipient_unknown(c, id, &reason, now))
                 .await
         }
     }
     .map(|()| false)
+}
+
+/// How long an outcome the database refuses for a passing reason is offered again. After
+/// that the row stays `sending`, and the next start settles it as `unknown`.
+const OUTCOME_RETRY_FOR: Duration = Duration::from_secs(120);
+
+/// Commits an attempt's outcome, offering it again while the database is unreachable or busy:
+/// the request has left, so what the provider said must not be dropped, and the broadcast
+/// cannot complete while the row is `sending`. The send's concurrency slot is held meanwhile,
+/// so a broadcast whose outcomes cannot be stored stops sending instead of running ahead.
+async fn commit_outcome<F>(app: &AppContext, id: RecipientId, f: F) -> AppResult<()>
+where
+    F: FnMut(&mut DbConnection) -> AppResult<()> + Clone + Send + 'static,
+{
+    let started = Instant::now();
+    let mut wait = Duration::from_millis(100);
+    loop {
+        match app.store.write(f.clone()).await {
+            Err(e @ (AppError::Database(_) | AppError::Unavailable(_)))
+                if started.elapsed() < OUTCOME_RETRY_FOR =>
+            {
+                tracing::warn!(recipient = %id, error = %e, "broadcast send: its outcome is not stored yet; trying again");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(5));
+            }
+            done => return done,
+        }
+    }
 }
 
 async fn attempt(

@@ -862,6 +862,99 @@ async fn an_api_inbox_paces_at_its_throughput(b: Backend) {
     assert_eq!(app.callbacks.calls_to("POST", CALLBACK_PATH).len(), 8);
 }
 
+/// Runs one statement of SQL through the server's own writer (a test's view of the database).
+async fn execute_sql(app: &TestApp, sql: &'static str) {
+    app.handle
+        .app
+        .store
+        .write(move |c| {
+            diesel::sql_query(sql).execute(c)?;
+            Ok(())
+        })
+        .await
+        .expect(sql);
+}
+
+/// The provider has the message but the database refuses its outcome for a while: the
+/// outcome is offered again until it is stored, nothing is sent twice, and the broadcast
+/// completes (it used to wait for a restart with the rows left `sending`).
+async fn an_outcome_the_database_refuses_for_a_while_is_stored_later(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let token = app.login().await;
+    let rows: Vec<ContactRow> = (0..5)
+        .map(|i| {
+            contact(
+                "support",
+                &format!("held-{i}"),
+                Some(&format!("H{i}")),
+                None,
+            )
+        })
+        .collect();
+    seed(app.db_url(), &rows);
+    let ids: Vec<ContactId> = rows.iter().map(|r| r.id).collect();
+    let segment = static_segment(&app.base, &token, "Held", &ids).await;
+    let (s, draft) = call(
+        &app.base,
+        &token,
+        "POST",
+        "/api/broadcasts",
+        Some(json!({
+            "name": "Held", "inbox": "support", "segments": [segment], "text": "Hi {{name}}",
+        })),
+    )
+    .await;
+    assert_eq!(s, 201, "{draft}");
+    let id = draft["id"].as_str().expect("id").to_owned();
+    // Every "sent" is refused, as a database that went away would.
+    match b {
+        Backend::Sqlite => {
+            execute_sql(
+                &app,
+                "CREATE TRIGGER hold_outcomes BEFORE UPDATE OF status ON broadcast_recipients \
+                 WHEN NEW.status = 'sent' BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END",
+            )
+            .await;
+        }
+        Backend::Postgres => {
+            execute_sql(
+                &app,
+                "CREATE FUNCTION hold_outcomes() RETURNS trigger AS $$ BEGIN \
+                 IF NEW.status = 'sent' THEN RAISE EXCEPTION 'could not write to file'; END IF; \
+                 RETURN NEW; END $$ LANGUAGE plpgsql",
+            )
+            .await;
+            execute_sql(
+                &app,
+                "CREATE TRIGGER hold_outcomes BEFORE UPDATE ON broadcast_recipients \
+                 FOR EACH ROW EXECUTE FUNCTION hold_outcomes()",
+            )
+            .await;
+        }
+    }
+    act(&app.base, &token, &id, "start").await;
+    let got = || app.callbacks.calls_to("POST", CALLBACK_PATH);
+    eventually("all five POSTed", WAIT, || async {
+        (got().len() == 5).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let (_, held) = act(&app.base, &token, &id, "").await;
+    assert_eq!(
+        (held["status"].as_str(), held["counts"]["sending"].as_i64()),
+        (Some("running"), Some(5)),
+        "{held}"
+    );
+    let drop = match b {
+        Backend::Sqlite => "DROP TRIGGER hold_outcomes",
+        Backend::Postgres => "DROP TRIGGER hold_outcomes ON broadcast_recipients",
+    };
+    execute_sql(&app, drop).await;
+    let done = until_status(&app.base, &token, &id, "completed").await;
+    assert_eq!(done["counts"]["sent"], 5, "{done}");
+    assert_eq!(got().len(), 5, "nothing is sent twice");
+}
+
 both_backends!(
     a_broadcast_reaches_everyone_once_at_its_pace,
     pause_resume_and_cancel,
@@ -869,6 +962,7 @@ both_backends!(
     a_scheduled_broadcast_starts_by_itself,
     twilio_statuses_name_their_recipient_in_the_callback_url,
     an_api_inbox_paces_at_its_throughput,
+    an_outcome_the_database_refuses_for_a_while_is_stored_later,
     kill_9_in_the_middle_never_sends_twice,
 );
 
