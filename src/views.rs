@@ -278,6 +278,10 @@ pub struct ConversationView {
     /// Seed 002's Created / Pending / Replied / Resolved.
     pub state: DerivedState,
     pub needs_reply: bool,
+    /// Since when the customer has waited for a person: set exactly while `needs_reply`
+    /// (from the handoff, or the customer's first unanswered message to a person).
+    #[schema(value_type = Option<UtcTime>, required = true)]
+    pub waiting_since: Option<NaiveDateTime>,
     #[schema(required = true)]
     pub assignee_id: Option<AgentId>,
     pub unread_count: i32,
@@ -355,6 +359,7 @@ impl ConversationView {
             status: row.status,
             state: state.derived_state(),
             needs_reply: state.needs_reply(),
+            waiting_since: state.waiting_since,
             assignee_id: row.assignee_id,
             unread_count: row.unread_count,
             archived: row.archived,

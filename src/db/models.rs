@@ -177,6 +177,7 @@ pub struct ConversationRow {
     pub follow_up_message: Option<String>,
     /// AI follow-ups sent in this conversation (at most the inbox's `max_follow_ups`).
     pub ai_follow_ups: i32,
+    pub waiting_since: Option<NaiveDateTime>,
 }
 
 /// The columns of a conversation that one change really changed, for its UPDATE.
@@ -214,6 +215,7 @@ pub struct ConversationChanges {
     pub csat_at: Option<Option<NaiveDateTime>>,
     pub follow_up_message: Option<Option<String>>,
     pub ai_follow_ups: Option<i32>,
+    pub waiting_since: Option<Option<NaiveDateTime>>,
     pub updated_at: NaiveDateTime,
 }
 
@@ -255,6 +257,7 @@ impl ConversationChanges {
             csat_at: changed(&before.csat_at, &after.csat_at),
             follow_up_message: changed(&before.follow_up_message, &after.follow_up_message),
             ai_follow_ups: changed(&before.ai_follow_ups, &after.ai_follow_ups),
+            waiting_since: changed(&before.waiting_since, &after.waiting_since),
             updated_at: after.updated_at,
         }
     }
@@ -321,6 +324,7 @@ impl ConversationRow {
             csat_at: None,
             follow_up_message: None,
             ai_follow_ups: 0,
+            waiting_since: None,
         }
     }
 
@@ -354,6 +358,7 @@ impl ConversationRow {
                 .and_then(|c| u8::try_from(c).ok())
                 .and_then(|c| CsatScore::try_from(c).ok()),
             ai_follow_ups: self.ai_follow_ups,
+            waiting_since: self.waiting_since,
         }
     }
 
@@ -380,6 +385,7 @@ impl ConversationRow {
             self.csat_at = s.csat.map(|_| now);
         }
         self.ai_follow_ups = s.ai_follow_ups;
+        self.waiting_since = s.waiting_since;
         self.updated_at = now;
     }
 }

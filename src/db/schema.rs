@@ -104,6 +104,7 @@ diesel::table! {
         csat_at -> Nullable<Timestamp>,
         follow_up_message -> Nullable<Text>,
         ai_follow_ups -> Integer,
+        waiting_since -> Nullable<Timestamp>,
     }
 }
 

@@ -97,6 +97,8 @@ fn conversation_row(
         last_customer_message_at: Some(last_at),
         first_reply_at: Some(start + Duration::seconds(30)),
         resolved_at: (status == Status::Closed).then_some(last_at),
+        waiting_since: (status == Status::Human && last_author == Author::Customer)
+            .then_some(last_at),
         updated_at: last_at,
         ..ConversationRow::opened(
             ConversationId::new(),

@@ -55,6 +55,9 @@ pub struct ConversationState {
     pub csat: Option<CsatScore>,
     /// AI follow-ups sent so far (the inbox's `max_follow_ups` caps them).
     pub ai_follow_ups: i32,
+    /// Since when the customer has waited for a person (`Some` exactly while
+    /// [`needs_reply`](Self::needs_reply)): the list's urgency and its longest-waiting order.
+    pub waiting_since: Option<NaiveDateTime>,
 }
 
 impl ConversationState {
@@ -77,6 +80,7 @@ impl ConversationState {
             csat_requested_at: None,
             csat: None,
             ai_follow_ups: 0,
+            waiting_since: None,
         }
     }
 
@@ -426,6 +430,25 @@ pub type Transition = Result<(ConversationState, Vec<Effect>), TransitionError>;
 /// Apply one event. `now` is the server clock (for windows and timers); message times come in
 /// the event.
 pub fn transition(s: &ConversationState, ev: &Event, now: NaiveDateTime, p: &Policy) -> Transition {
+    let (mut n, fx) = apply(s, ev, now, p)?;
+    settle_waiting(&mut n, now);
+    Ok((n, fx))
+}
+
+/// Since when a person has owed the customer an answer, kept in step with
+/// [`ConversationState::needs_reply`] after every event: set when the conversation starts
+/// needing a reply (handed to a person with the customer unanswered, or the customer writing
+/// to a person), kept while it does, cleared when it no longer does. Server time, so a late
+/// or out-of-order provider timestamp cannot make a wait look longer than it was.
+fn settle_waiting(n: &mut ConversationState, now: NaiveDateTime) {
+    n.waiting_since = match (n.needs_reply(), n.waiting_since) {
+        (true, Some(since)) => Some(since),
+        (true, None) => Some(now),
+        (false, _) => None,
+    };
+}
+
+fn apply(s: &ConversationState, ev: &Event, now: NaiveDateTime, p: &Policy) -> Transition {
     let mut n = s.clone();
     let mut fx = Vec::new();
     match ev {
@@ -1947,3 +1970,7 @@ mod csat_tests;
 #[cfg(test)]
 #[path = "conversation_follow_up_tests.rs"]
 mod follow_up_tests;
+
+#[cfg(test)]
+#[path = "conversation_waiting_tests.rs"]
+mod waiting_tests;

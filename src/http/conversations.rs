@@ -167,8 +167,9 @@ pub struct ListQuery {
     tag: Option<String>,
     /// `true`: only conversations reviewed at least once; `false`: only those not yet.
     reviewed: Option<bool>,
-    /// `activity` (default, latest first), `score_asc` (lowest review score first) or
-    /// `score_desc`; the score orders list reviewed conversations only.
+    /// `activity` (default, latest first), `score_asc` (lowest review score first),
+    /// `score_desc`, or `waiting` (longest waiting for a person first); the score orders list
+    /// reviewed conversations only, `waiting` those waiting only.
     sort: Option<ListSort>,
     /// RFC 3339 or YYYY-MM-DD (start of that day, UTC).
     from: Option<String>,

@@ -42,5 +42,6 @@ mod segments;
 mod storage;
 mod twilio;
 mod unstorable_text;
+mod urgency;
 mod whatsapp;
 mod widget;

@@ -70,6 +70,8 @@ pub enum ListSort {
     ScoreAsc,
     /// Highest review score first (reviewed conversations only).
     ScoreDesc,
+    /// Longest waiting for a person first (waiting conversations only): what to answer next.
+    Waiting,
 }
 
 /// The list query as its filters are added: conversations joined to their contact, boxed so
@@ -117,6 +119,9 @@ pub fn list_conversations(
             conversations::last_message_at.desc(),
             conversations::id.desc(),
         )),
+        ListSort::Waiting => q
+            .filter(conversations::waiting_since.is_not_null())
+            .order((conversations::waiting_since.asc(), conversations::id.asc())),
     };
     match filter.reviewed {
         Some(true) => q = q.filter(conversations::reviewed_at.is_not_null()),
@@ -146,6 +151,7 @@ pub fn list_conversations(
     if let Some(cursor) = before {
         q = match filter.sort {
             ListSort::Activity => after_cursor(q, cursor),
+            ListSort::Waiting => after_waiting_cursor(q, conn, cursor)?,
             sort => after_score_cursor(q, conn, sort, cursor)?,
         };
     }
@@ -271,6 +277,31 @@ fn after_score_cursor(
         }
         _ => q.filter(conversations::quality_score.gt(score).or(same_score_after)),
     })
+}
+
+/// The page after the cursor's conversation in the longest-waiting order: its wait is read
+/// back (one answered between two pages is gone from the order: start over).
+fn after_waiting_cursor(
+    q: ListQuery,
+    conn: &mut DbConnection,
+    (_, id): (NaiveDateTime, ConversationId),
+) -> AppResult<ListQuery> {
+    let since: Option<NaiveDateTime> = conversations::table
+        .find(id)
+        .select(conversations::waiting_since)
+        .first(conn)
+        .optional()?
+        .flatten();
+    let Some(since) = since else {
+        return Ok(q);
+    };
+    Ok(q.filter(
+        conversations::waiting_since
+            .gt(since)
+            .or(conversations::waiting_since
+                .eq(since)
+                .and(conversations::id.gt(id))),
+    ))
 }
 
 /// The page after the keyset cursor `(last_message_at, id)`: older activity, or the same
