@@ -170,6 +170,9 @@ pub struct ConversationSettings {
     pub idle_actor_secs: u64,
     /// How often the database is scanned for follow-ups coming due, in seconds.
     pub timer_scan_secs: u64,
+    /// How long a customer may wait for a person before the list marks the conversation late
+    /// (amber from half of it, red past it), in seconds.
+    pub first_response_target_secs: u64,
 }
 
 impl Default for ConversationSettings {
@@ -183,6 +186,7 @@ impl Default for ConversationSettings {
             agent_reply_takes_over: true,
             idle_actor_secs: 300,
             timer_scan_secs: 30,
+            first_response_target_secs: 300,
         }
     }
 }
@@ -198,6 +202,12 @@ impl ConversationSettings {
         if self.timer_scan_secs == 0 {
             return Err(invalid(
                 "conversations.timer_scan_secs",
+                "must be at least 1",
+            ));
+        }
+        if self.first_response_target_secs == 0 {
+            return Err(invalid(
+                "conversations.first_response_target_secs",
                 "must be at least 1",
             ));
         }

@@ -560,3 +560,15 @@ fn review_and_follow_up_settings_have_defaults_and_are_checked() {
         assert!(e.contains(key), "{extra}: {e}");
     }
 }
+
+#[test]
+fn the_first_response_target_is_read_and_never_zero() {
+    assert_eq!(load(GOOD).conversations.first_response_target_secs, 300);
+    let set = format!("{GOOD}\n[conversations]\nfirst_response_target_secs = 120\n");
+    assert_eq!(load(&set).conversations.first_response_target_secs, 120);
+    let zero = format!("{GOOD}\n[conversations]\nfirst_response_target_secs = 0\n");
+    assert!(refused(&zero).contains("conversations.first_response_target_secs"));
+    // An API inbox's throughput, for its callback POSTs.
+    let paced = GOOD.replace("window_hours = 24", "throughput_per_second = 50");
+    assert_eq!(load(&paced).inboxes[0].throughput_per_second(), Some(50));
+}

@@ -83,6 +83,9 @@ pub struct DashboardSettings {
     pub hide_unreviewed: bool,
     /// `[review] after_secs`: how long after its latest message a conversation is reviewed.
     pub review_after_secs: u64,
+    /// `[conversations] first_response_target_secs`: how long a customer may wait for a
+    /// person before the list marks the wait as late.
+    pub first_response_target_secs: u64,
 }
 
 /// A hash to verify against when the email is unknown, so both answers take as long and the
@@ -242,6 +245,7 @@ pub async fn me(state: web::Data<AppState>, me: CurrentAgent) -> HttpResponse {
         dashboard: DashboardSettings {
             hide_unreviewed: review.hide_unreviewed,
             review_after_secs: review.after_secs,
+            first_response_target_secs: state.app.settings.conversations.first_response_target_secs,
         },
     })
 }

@@ -28,6 +28,7 @@ on('agents', () => {
 function listParams(after) {
   const p = new URLSearchParams({ limit: String(LIST_PAGE) });
   switch (state.filter) {
+    case 'waiting': p.set('sort', 'waiting'); break; // the waiting ones, longest first
     case 'unread': p.set('unread', 'true'); break;
     case 'bot': case 'human': case 'closed': p.set('status', state.filter); break;
     case 'mine': p.set('mine', 'true'); break;
@@ -102,12 +103,15 @@ async function loadMoreList() {
 }
 
 const sortKey = (c) => timeKey(c.last_message_at || c.created_at);
+const waitKey = (c) => timeKey(c.waiting_since || c.last_message_at || c.created_at);
 
+/** Latest activity first; in "Needs reply", the longest wait first (as the server pages it). */
 function sortedListConvs() {
-  return [...state.listIds]
-    .map((id) => state.convs.get(id))
-    .filter(Boolean)
-    .sort((a, b) => (sortKey(a) < sortKey(b) ? 1 : sortKey(a) > sortKey(b) ? -1 : a.id < b.id ? 1 : -1));
+  const convs = [...state.listIds].map((id) => state.convs.get(id)).filter(Boolean);
+  if (state.filter === 'waiting') {
+    return convs.sort((a, b) => (waitKey(a) < waitKey(b) ? -1 : waitKey(a) > waitKey(b) ? 1 : a.id < b.id ? -1 : 1));
+  }
+  return convs.sort((a, b) => (sortKey(a) < sortKey(b) ? 1 : sortKey(a) > sortKey(b) ? -1 : a.id < b.id ? 1 : -1));
 }
 
 const itemCache = new Map(); // id → {conv, version, el}
@@ -181,7 +185,7 @@ function convItem(c) {
       unread && h('span', { class: 'conv-unread', title: `${c.unread_count} unread`, text: String(c.unread_count) })),
     h('div', { class: 'conv-row conv-meta' },
       h('span', { class: `conv-status status-${c.status}`, text: c.status }),
-      c.needs_reply && h('span', { class: 'conv-needs-reply', text: 'Needs reply' }),
+      c.needs_reply && waitChip(c),
       csatChip(c),
       c.follow_up && h('span', { class: 'conv-followup', title: `${c.follow_up.source === 'ai' ? 'AI follow-up' : 'Follow-up'} ${fullTime(parseTime(c.follow_up.at))}` },
         icon('clock', 'icon icon-xs'), h('span', { text: untilLabel(parseTime(c.follow_up.at)) })),
@@ -208,6 +212,10 @@ function renderListFooter() {
     footer.replaceChildren(h('span', { class: 'muted', text: 'Loading…' }));
   } else if (cursor) {
     footer.replaceChildren(h('button', { class: 'link-btn', type: 'button', text: 'Load more', onclick: loadMoreList }));
+  } else if (!state.listIds.size && state.filter === 'waiting' && !state.q && !state.from && !state.to && !state.assistant) {
+    footer.replaceChildren(h('div', { class: 'list-empty' },
+      h('strong', { text: 'Nobody is waiting for a reply' }),
+      h('span', { class: 'muted', text: 'Customers who need a person appear here, longest wait first.' })));
   } else if (!state.listIds.size) {
     const filtered = state.q || state.from || state.to || state.assistant || state.filter !== 'all';
     footer.replaceChildren(h('div', { class: 'list-empty' },
@@ -221,19 +229,61 @@ function renderListFooter() {
 /** Relative times age: their text is refreshed in place every half minute. */
 export function refreshListTimes() {
   for (const el of $$('.conv-time[data-at]')) el.textContent = relTime(parseTime(el.dataset.at));
+  for (const el of $$('.conv-needs-reply[data-since]')) setWait(el, el.dataset.since);
+}
+
+/** "Needs reply · 12 min": how long the customer has waited for a person, amber from half the
+ * first-response target, red past it. */
+function waitChip(c) {
+  const el = h('span', { class: 'conv-needs-reply', dataset: { since: c.waiting_since || '' } });
+  setWait(el, c.waiting_since);
+  return el;
+}
+
+function setWait(el, since) {
+  const at = since && parseTime(since);
+  if (!at) {
+    el.textContent = 'Needs reply';
+    return;
+  }
+  const secs = Math.max(0, (Date.now() - at.getTime()) / 1000);
+  const target = state.dashboard.first_response_target_secs || 300;
+  const level = secs >= target ? 'late' : secs >= target / 2 ? 'near' : 'ok';
+  el.textContent = `Needs reply · ${waitLabel(secs)}`;
+  el.title = `Waiting for a person since ${fullTime(at)}`;
+  el.dataset.urgency = level;
+}
+
+function waitLabel(secs) {
+  if (secs < 60) return 'just now';
+  const m = Math.floor(secs / 60);
+  if (m < 60) return `${m} min`;
+  const hrs = Math.floor(m / 60);
+  return hrs < 24 ? `${hrs} h ${m % 60} min` : `${Math.floor(hrs / 24)} d`;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Filter tabs, search and dates
 
-function setFilter(filter) {
-  if (state.filter === filter) return;
+function markFilter(filter) {
   setListQuery({ filter });
   for (const b of $$('button[data-filter]')) {
     b.classList.toggle('active', b.dataset.filter === filter);
     b.setAttribute('aria-selected', String(b.dataset.filter === filter));
   }
+}
+
+function setFilter(filter) {
+  if (state.filter === filter) return;
+  markFilter(filter);
   reloadList();
+}
+
+/** The first page after sign-in: agents start in "Needs reply" (what to answer next, longest
+ * wait first), supervisors and admins in "All". */
+export function startList() {
+  markFilter(state.me?.role === 'agent' ? 'waiting' : 'all');
+  return reloadList();
 }
 
 const onSearchInput = debounce(() => {

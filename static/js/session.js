@@ -2,7 +2,7 @@
 
 import { api } from './api.js';
 import { $, show } from './dom.js';
-import { reloadList } from './list.js';
+import { startList } from './list.js';
 import { startBroadcasts } from './broadcasts.js';
 import { startSegments } from './segments.js';
 import { connectWs } from './realtime.js';
@@ -80,7 +80,7 @@ export async function startApp() {
   $('#me-name').textContent = state.me.name;
   loadHandoffs();
   connectWs();
-  await Promise.all([loadAgents(), reloadList(), refreshBadge(), loadInboxes(), loadAssistants()]);
+  await Promise.all([loadAgents(), startList(), refreshBadge(), loadInboxes(), loadAssistants()]);
   route();
   startSegments();
   startBroadcasts();

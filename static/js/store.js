@@ -33,7 +33,8 @@ export const state = {
   activeId: null, // the open conversation
   viewers: new Map(), // conversation id → [agent ids]
   typers: new Map(), // conversation id → Map(agent id → {name, until})
-  dashboard: { hide_unreviewed: false, review_after_secs: 600 }, // the server's [review] settings
+  // The server's settings the dashboard follows ([review], [conversations]).
+  dashboard: { hide_unreviewed: false, review_after_secs: 600, first_response_target_secs: 300 },
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -69,6 +70,7 @@ function visibleToMe(c) {
 function matchesFilter(c) {
   if (!!c.archived !== (state.filter === 'archived')) return false;
   switch (state.filter) {
+    case 'waiting': if (!c.needs_reply) return false; break;
     case 'unread': if (!(c.unread_count > 0)) return false; break;
     case 'bot': case 'human': case 'closed': if (c.status !== state.filter) return false; break;
     case 'mine': if (c.assignee_id !== state.me?.id) return false; break;

@@ -38,6 +38,8 @@ function setBadge(n) {
   const el = $('#badge');
   el.textContent = String(badge);
   show(el, badge > 0);
+  // The "Needs reply" tab lists exactly what the badge counts.
+  $('#waiting-count').textContent = badge > 0 ? String(badge) : '';
   document.title = badge > 0 ? `(${badge}) Switchboard` : 'Switchboard';
 }
 

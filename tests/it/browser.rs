@@ -336,6 +336,27 @@ async fn what_each_agent_sees_in_a_real_browser() {
     let wa_item = format!(".conv-item[data-id={}]", q(&wa_conv));
     let api_item = format!(".conv-item[data-id={}]", q(&api_conv));
 
+    // An agent starts in "Needs reply": the waiting conversations, each with how long it has
+    // waited, counted as the badge counts them; then "All".
+    let waiting = alice
+        .wait_for(
+            &mut b,
+            "the Needs reply view, its count the badge's",
+            &format!(
+                "(() => {{ const tab = document.querySelector('button[data-filter=waiting]'); \
+                 const chip = document.querySelector({}); \
+                 const count = document.querySelector('#waiting-count').textContent; \
+                 return tab.classList.contains('active') && chip && count !== '' \
+                   && count === document.querySelector('#badge').textContent \
+                   && [...document.querySelectorAll('#conv-list .conv-item')].every((e) => e.querySelector('.conv-needs-reply')) \
+                   && chip.textContent + '|' + chip.dataset.urgency; }})()",
+                q(&format!("{wa_item} .conv-needs-reply"))
+            ),
+        )
+        .await;
+    assert_eq!(waiting, json!("Needs reply · just now|ok"));
+    alice.click(&mut b, "button[data-filter=all]").await;
+
     // (c) The name with U+202E is isolated in the list: it cannot reorder what is around it.
     let isolated = |sel: &str| {
         format!(
