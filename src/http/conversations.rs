@@ -71,7 +71,7 @@ const MAX_FOLLOW_UP_DAYS: i64 = 366;
 /// List filters' dates outside these years are refused rather than scanned for.
 const DATE_YEARS: std::ops::RangeInclusive<i32> = 2000..=2200;
 
-fn parse_id(raw: &str) -> AppResult<ConversationId> {
+pub(super) fn parse_id(raw: &str) -> AppResult<ConversationId> {
     raw.parse().map_err(|_| AppError::NotFound("conversation"))
 }
 
@@ -607,26 +607,37 @@ pub async fn assign(
     id: web::Path<String>,
     body: Json<AssignRequest>,
 ) -> AppResult<HttpResponse> {
-    if let Some(agent) = body.agent_id {
-        if agent != me.id && !state.app.viewer(&me).sees_all {
-            return Err(AppError::Forbidden(
-                "agents may only assign conversations to themselves",
-            ));
-        }
-        let row = state
-            .app
-            .store
-            .read(move |c| queries::agent_by_id(c, agent))
-            .await?
-            .ok_or_else(|| AppError::Validation("`agent_id` is not an agent".to_owned()))?;
-        // The system event names the assignee.
-        state.app.agent_names.note(agent, &row.name);
-    }
+    may_assign(&state, &me, body.agent_id).await?;
     let event = Event::Assigned {
         agent: body.agent_id,
         by: By::Agent(me.id),
     };
     apply(&state, &me, &id, event).await
+}
+
+/// Whether `me` may assign to `agent` (`None`: unassign): agents restricted by visibility only
+/// to themselves, and only to an agent that exists (whose name the system event then uses).
+pub(super) async fn may_assign(
+    state: &AppState,
+    me: &CurrentAgent,
+    agent: Option<AgentId>,
+) -> AppResult<()> {
+    let Some(agent) = agent else {
+        return Ok(());
+    };
+    if agent != me.id && !state.app.viewer(me).sees_all {
+        return Err(AppError::Forbidden(
+            "agents may only assign conversations to themselves",
+        ));
+    }
+    let row = state
+        .app
+        .store
+        .read(move |c| queries::agent_by_id(c, agent))
+        .await?
+        .ok_or_else(|| AppError::Validation("`agent_id` is not an agent".to_owned()))?;
+    state.app.agent_names.note(agent, &row.name);
+    Ok(())
 }
 
 /// `POST /api/conversations/{id}/take`: assign to me if still unassigned; 409 otherwise.
@@ -777,8 +788,18 @@ pub async fn set_tags(
     id: web::Path<String>,
     body: Json<TagsRequest>,
 ) -> AppResult<HttpResponse> {
+    let tags = clean_tags(body.into_inner().tags)?;
+    let id = parse_id(&id)?;
+    visible(&state, &me, id).await?;
+    let view = ask(&state.registry, id, SetTags(tags)).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Tags as stored: trimmed, 1-40 characters, one spelling per tag whatever its case (the
+/// first given is kept), sorted, at most 20.
+pub(super) fn clean_tags(raw: Vec<String>) -> AppResult<Vec<String>> {
     let mut tags: Vec<String> = Vec::new();
-    for tag in body.into_inner().tags {
+    for tag in raw {
         let tag = text::trim_visible(&tag).to_owned();
         if text::is_blank(&tag) || tag.chars().count() > MAX_TAG_CHARS {
             return Err(AppError::Validation(format!(
@@ -795,10 +816,7 @@ pub async fn set_tags(
     if tags.len() > MAX_TAGS {
         return Err(AppError::Validation(format!("at most {MAX_TAGS} tags")));
     }
-    let id = parse_id(&id)?;
-    visible(&state, &me, id).await?;
-    let view = ask(&state.registry, id, SetTags(tags)).await?;
-    Ok(HttpResponse::Ok().json(view))
+    Ok(tags)
 }
 
 /// `DELETE /api/conversations/{id}`: permanent, with every message; admins only (agents

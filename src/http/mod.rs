@@ -7,6 +7,7 @@ pub mod assistants;
 pub mod auth;
 pub mod body;
 pub mod broadcasts;
+pub mod bulk;
 pub mod channel_webhooks;
 pub mod contact_activity;
 pub mod contact_files;
@@ -92,6 +93,8 @@ route_table! {
     "/events" => { get: events::poll },
     "/ws" => { get: ws::agent_ws },
     "/conversations" => { get: conversations::list, post: templates::start },
+    // Before `/conversations/{id}`, which would otherwise take `bulk` for an id.
+    "/conversations/bulk" => { post: bulk::apply },
     "/conversations/{id}" => { get: conversations::get, delete: conversations::delete },
     "/conversations/{id}/messages" => {
         get: conversations::messages,

@@ -363,6 +363,7 @@ impl Modify for NumberedEvents {
         crate::http::ws::agent_ws,
         crate::http::conversations::list,
         crate::http::templates::start,
+        crate::http::bulk::apply,
         crate::http::conversations::get,
         crate::http::conversations::delete,
         crate::http::conversations::messages,
