@@ -21,6 +21,7 @@
 //   js/segments.js  the Segments page (#/segments)
 //   js/broadcasts.js  the Broadcasts page (#/broadcasts); broadcast-detail.js the open one
 //   js/contact-broadcasts.js  the panel's broadcasts
+//   js/bulk.js      selecting several conversations and acting on them at once
 //   js/csat.js      satisfaction: list chip, thread events, the panel's stars
 //   js/topbar.js    badge, availability, handoff bell
 //   js/session.js   sign in and out, start
@@ -32,6 +33,7 @@ import { bindContact, renderFollowUp } from './js/contact.js';
 import { bindReview, renderFollowUpBanner } from './js/review.js';
 import { bindSegments } from './js/segments.js';
 import { bindBroadcasts } from './js/broadcasts.js';
+import { bindBulk } from './js/bulk.js';
 import { bindList, refreshListTimes, reloadList } from './js/list.js';
 import { applyStatus, applyUpdate, bindMessages, removeMessage } from './js/messages.js';
 import { keepAlive, listen, reconnectIfClosed } from './js/realtime.js';
@@ -126,6 +128,7 @@ function bindEvents() {
   bindReview();
   bindSegments();
   bindBroadcasts();
+  bindBulk();
 
   // Popovers close on an outside click or Escape.
   document.addEventListener('click', (e) => {

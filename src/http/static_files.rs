@@ -40,6 +40,7 @@ const ASSETS: &[Asset] = &[
     module!("broadcast-detail.js"),
     module!("broadcast-words.js"),
     module!("broadcasts.js"),
+    module!("bulk.js"),
     module!("composer.js"),
     module!("contact.js"),
     module!("contact-broadcasts.js"),

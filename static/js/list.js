@@ -168,7 +168,7 @@ function convItem(c) {
   const unread = c.unread_count > 0;
   const authorPrefix = { assistant: 'Assistant: ', agent: 'Agent: ', system: '' }[c.last_message_author] || '';
   return h('a', {
-    class: `conv-item${unread ? ' unread' : ''}${c.id === state.activeId ? ' active' : ''}`,
+    class: `conv-item${unread ? ' unread' : ''}${c.id === state.activeId ? ' active' : ''}${state.selected.has(c.id) ? ' selected' : ''}`,
     href: `#/c/${encodeURIComponent(c.id)}`,
     role: 'listitem',
     dataset: { id: c.id },

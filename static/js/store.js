@@ -31,6 +31,8 @@ export const state = {
   to: '',
   assistant: '', // only conversations this assistant answered ('' = any)
   activeId: null, // the open conversation
+  selecting: false, // the list picks conversations for a bulk action (bulk.js)
+  selected: new Set(), // the ids picked
   viewers: new Map(), // conversation id → [agent ids]
   typers: new Map(), // conversation id → Map(agent id → {name, until})
   // The server's settings the dashboard follows ([review], [conversations]).
