@@ -22,6 +22,7 @@
 //   js/broadcasts.js  the Broadcasts page (#/broadcasts); broadcast-detail.js the open one
 //   js/contact-broadcasts.js  the panel's broadcasts
 //   js/bulk.js      selecting several conversations and acting on them at once
+//   js/keys.js      keyboard shortcuts and their help sheet
 //   js/csat.js      satisfaction: list chip, thread events, the panel's stars
 //   js/topbar.js    badge, availability, handoff bell
 //   js/session.js   sign in and out, start
@@ -34,6 +35,7 @@ import { bindReview, renderFollowUpBanner } from './js/review.js';
 import { bindSegments } from './js/segments.js';
 import { bindBroadcasts } from './js/broadcasts.js';
 import { bindBulk } from './js/bulk.js';
+import { bindKeys } from './js/keys.js';
 import { bindList, refreshListTimes, reloadList } from './js/list.js';
 import { applyStatus, applyUpdate, bindMessages, removeMessage } from './js/messages.js';
 import { keepAlive, listen, reconnectIfClosed } from './js/realtime.js';
@@ -129,6 +131,7 @@ function bindEvents() {
   bindSegments();
   bindBroadcasts();
   bindBulk();
+  bindKeys();
 
   // Popovers close on an outside click or Escape.
   document.addEventListener('click', (e) => {

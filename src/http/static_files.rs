@@ -41,6 +41,7 @@ const ASSETS: &[Asset] = &[
     module!("broadcast-words.js"),
     module!("broadcasts.js"),
     module!("bulk.js"),
+    module!("keys.js"),
     module!("composer.js"),
     module!("contact.js"),
     module!("contact-broadcasts.js"),

@@ -135,6 +135,8 @@ export function renderList() {
     listFrame = 0;
   }
   const list = $('#conv-list');
+  // A rebuilt item replaces its node: the keyboard's place in the list moves to the new one.
+  const focusedId = list.contains(document.activeElement) ? document.activeElement.dataset.id : null;
   const convs = sortedListConvs();
   const els = convs.map((c) => {
     const cached = itemCache.get(c.id);
@@ -159,6 +161,8 @@ export function renderList() {
     at = next;
   }
   for (const el of els) el.classList.toggle('active', el.dataset.id === state.activeId);
+  const refocus = focusedId && els.find((el) => el.dataset.id === focusedId);
+  if (refocus && refocus !== document.activeElement) refocus.focus({ preventScroll: true });
   renderListFooter();
 }
 

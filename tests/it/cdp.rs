@@ -375,6 +375,38 @@ impl Page {
         }
     }
 
+    /// A real key press on the focused element: a letter (`j`), `?`, `/`, or a named key
+    /// (`Escape`, `ArrowDown`, `ArrowUp`, `Tab`).
+    pub async fn press_key(&self, b: &mut Browser, key: &str) {
+        let (code, vk, text, modifiers): (String, u32, Option<&str>, u32) = match key {
+            "Escape" => ("Escape".into(), 27, None, 0),
+            "ArrowDown" => ("ArrowDown".into(), 40, None, 0),
+            "ArrowUp" => ("ArrowUp".into(), 38, None, 0),
+            "Tab" => ("Tab".into(), 9, None, 0),
+            "?" => ("Slash".into(), 191, Some("?"), 8),
+            "/" => ("Slash".into(), 191, Some("/"), 0),
+            k if k.len() == 1 && k.chars().all(|c| c.is_ascii_lowercase()) => {
+                let upper = k.to_ascii_uppercase();
+                let vk = u32::from(upper.as_bytes()[0]);
+                (format!("Key{upper}"), vk, Some(k), 0)
+            }
+            other => panic!("press_key does not know {other:?}"),
+        };
+        let mut down = json!({ "type": if text.is_some() { "keyDown" } else { "rawKeyDown" },
+            "key": key, "code": code, "windowsVirtualKeyCode": vk, "nativeVirtualKeyCode": vk,
+            "modifiers": modifiers });
+        if let Some(t) = text {
+            down["text"] = json!(t);
+            down["unmodifiedText"] = json!(t);
+        }
+        b.call(Some(&self.session), "Input.dispatchKeyEvent", down)
+            .await;
+        let up = json!({ "type": "keyUp", "key": key, "code": code, "windowsVirtualKeyCode": vk,
+            "nativeVirtualKeyCode": vk, "modifiers": modifiers });
+        b.call(Some(&self.session), "Input.dispatchKeyEvent", up)
+            .await;
+    }
+
     pub async fn text_of(&self, b: &mut Browser, selector: &str) -> String {
         let sel = json!(selector);
         self.eval(

@@ -15,6 +15,7 @@ mod broadcasts;
 mod browser;
 mod browser_broadcasts;
 mod browser_bulk;
+mod browser_keys;
 mod browser_profile;
 mod browser_review;
 mod browser_segments;
