@@ -125,7 +125,7 @@ export function avatar(c, cls = 'avatar') {
   // Initials come from a name only: a phone number's first digit says nothing ("1").
   const text = c?.contact?.name ? initials(c.contact.name) : '#';
   const el = h('div', { class: cls, 'aria-hidden': 'true', text });
-  el.style.backgroundColor = `hsl(${hue(c?.contact?.id || name)} 55% 45%)`;
+  el.style.backgroundColor = `hsl(${hue(c?.contact?.id || name)} 55% 30%)`; // white text at 4.5:1 or more for every hue
   return el;
 }
 

@@ -13,6 +13,7 @@ mod assistants;
 mod auth;
 mod broadcasts;
 mod browser;
+mod browser_a11y;
 mod browser_broadcasts;
 mod browser_bulk;
 mod browser_keys;
