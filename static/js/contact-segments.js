@@ -1,5 +1,6 @@
 // The contact panel's Segments section (chips of the contact's segments, add to a static one,
-// remove from it) and the Unsubscribe / Resubscribe button with the contact's state.
+// remove from it), the Unsubscribe / Resubscribe button with the contact's state, and Block /
+// Unblock (blocking stops everything on every channel; unsubscribing only broadcasts).
 //
 // contact.js calls in: contactSegmentsChanged(c, old) on every render, forgetContactSegments()
 // when the thread closes, bindContactSegments() once. Names are rendered as text only.
@@ -8,7 +9,7 @@ import { api, refreshConversation } from './api.js';
 import { $, h, show } from './dom.js';
 import { fullTime, parseTime } from './format.js';
 import { activeConv } from './store.js';
-import { showError, toast } from './ui.js';
+import { confirmDialog, showError, toast } from './ui.js';
 
 let shownFor = null; // the contact whose segments are shown
 let request = 0;
@@ -25,10 +26,43 @@ export function forgetContactSegments() {
 /** Every render of the panel: the subscription state; the segments when the contact changed. */
 export function contactSegmentsChanged(c) {
   renderSubscription(c);
+  renderBlock(c);
   const id = c.contact?.id;
   if (!id || shownFor === id) return;
   shownFor = id;
   loadSegments(id);
+}
+
+function renderBlock(c) {
+  const blocked = !!c.contact?.blocked;
+  const state = $('#block-state');
+  state.textContent = blocked ? 'Blocked: messages are kept, never answered' : 'Not blocked';
+  state.classList.toggle('unsubscribed', blocked);
+  const btn = $('#block-toggle');
+  btn.textContent = blocked ? 'Unblock' : 'Block';
+  btn.dataset.action = blocked ? 'unblock' : 'block';
+}
+
+async function toggleBlock() {
+  const c = activeConv();
+  const id = c?.contact?.id;
+  if (!id) return;
+  const action = $('#block-toggle').dataset.action;
+  if (action === 'block') {
+    const ok = await confirmDialog({
+      title: 'Block this person?',
+      text: ['Their messages on every channel are kept but never answered, and they get no broadcasts.'],
+      ok: 'Block',
+    });
+    if (!ok) return;
+  }
+  try {
+    await api('POST', contactPath(id, `/${action}`), {});
+    toast(action === 'block' ? 'Blocked.' : 'Unblocked.');
+    await refreshConversation(c.id);
+  } catch (e) {
+    showError(e, `Could not ${action}`);
+  }
 }
 
 function renderSubscription(c) {
@@ -104,5 +138,6 @@ async function toggleSubscription() {
 export function bindContactSegments() {
   $('#segment-add').addEventListener('change', onAdd);
   $('#subscription-toggle').addEventListener('click', toggleSubscription);
+  $('#block-toggle').addEventListener('click', toggleBlock);
   show($('#segment-section'), true);
 }

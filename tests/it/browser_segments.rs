@@ -104,7 +104,38 @@ async fn segments_and_unsubscribe_in_the_dashboard(backend: Backend) {
         .get(&token, &format!("/api/contacts/{contact}/segments"))
         .await;
     assert_eq!(segs["items"][0]["name"], "<b>VIP</b> list");
-    dash.assert_no_console_errors(&mut b, "segments and unsubscribe")
+
+    // Block from the panel (after a confirmation), then unblock.
+    dash.click(&mut b, "#block-toggle").await;
+    dash.wait_for(
+        &mut b,
+        "the confirmation",
+        "document.querySelector('#confirm-dialog').open",
+    )
+    .await;
+    dash.click(&mut b, "#confirm-ok").await;
+    dash.wait_for(
+        &mut b,
+        "the blocked state",
+        "document.querySelector('#block-state').textContent.startsWith('Blocked') && document.querySelector('#block-toggle').textContent === 'Unblock'",
+    )
+    .await;
+    assert_eq!(
+        app.conversation(&token, &id).await["contact"]["blocked"],
+        true
+    );
+    dash.click(&mut b, "#block-toggle").await;
+    dash.wait_for(
+        &mut b,
+        "unblocked",
+        "document.querySelector('#block-toggle').textContent === 'Block'",
+    )
+    .await;
+    assert_eq!(
+        app.conversation(&token, &id).await["contact"]["blocked"],
+        false
+    );
+    dash.assert_no_console_errors(&mut b, "segments, unsubscribe and block")
         .await;
 }
 
