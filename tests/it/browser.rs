@@ -252,6 +252,12 @@ async fn the_whole_loop_in_a_real_browser() {
         .await;
 }
 
+/// The admin signed into the dashboard at `base` on a laptop-sized tab in UTC: what most
+/// browser tests start from.
+pub(crate) async fn admin_dashboard(b: &mut Browser, base: &str) -> Page {
+    dashboard_of(b, base, ADMIN_EMAIL, ADMIN_PASSWORD, (1366, 800), "UTC").await
+}
+
 /// Signs `email` into the dashboard at `base` in a new tab of `width`×`height` whose clocks
 /// run in `zone`. Tabs of one origin share the signed-in token (localStorage): a second agent
 /// needs another origin (`localhost` rather than `127.0.0.1`).

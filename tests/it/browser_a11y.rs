@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use serde_json::{json, Value};
 
 use crate::{
-    browser::{dashboard_of, ONE_BROWSER},
+    browser::{admin_dashboard, ONE_BROWSER},
     cdp::{browser_available, Browser},
-    helpers::{Backend, TestApp, ADMIN_EMAIL, ADMIN_PASSWORD},
+    helpers::{Backend, TestApp},
 };
 
 /// Where `.ci/run` installs axe-core (`npm install --prefix /opt/axe-core axe-core@4.10.3`).
@@ -47,15 +47,7 @@ async fn the_inbox_has_no_serious_accessibility_violation() {
     app.customer_writes("a-2", "a11y-2", "what are your opening hours?")
         .await;
     let mut b = Browser::launch().await;
-    let dash = dashboard_of(
-        &mut b,
-        &app.base,
-        ADMIN_EMAIL,
-        ADMIN_PASSWORD,
-        (1366, 800),
-        "UTC",
-    )
-    .await;
+    let dash = admin_dashboard(&mut b, &app.base).await;
     let item = format!("#conv-list .conv-item[data-id={}]", json!(id));
     dash.click(&mut b, &item).await;
     dash.wait_for(

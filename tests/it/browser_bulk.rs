@@ -5,9 +5,9 @@
 use serde_json::json;
 
 use crate::{
-    browser::{dashboard_of, ONE_BROWSER},
+    browser::{admin_dashboard, ONE_BROWSER},
     cdp::{browser_available, Browser},
-    helpers::{Backend, TestApp, ADMIN_EMAIL, ADMIN_PASSWORD},
+    helpers::{Backend, TestApp},
 };
 
 fn q(s: &str) -> String {
@@ -30,15 +30,7 @@ async fn bulk_resolve_of_three_conversations() {
         );
     }
     let mut b = Browser::launch().await;
-    let dash = dashboard_of(
-        &mut b,
-        &app.base,
-        ADMIN_EMAIL,
-        ADMIN_PASSWORD,
-        (1366, 800),
-        "UTC",
-    )
-    .await;
+    let dash = admin_dashboard(&mut b, &app.base).await;
     let item = |id: &str| format!("#conv-list .conv-item[data-id={}]", q(id));
     dash.wait_for(
         &mut b,

@@ -5,9 +5,9 @@
 use serde_json::{json, Value};
 
 use crate::{
-    browser::{dashboard_of, ONE_BROWSER},
+    browser::{admin_dashboard, ONE_BROWSER},
     cdp::{browser_available, Browser},
-    helpers::{eventually, Backend, TestApp, ADMIN_EMAIL, ADMIN_PASSWORD},
+    helpers::{eventually, Backend, TestApp},
 };
 
 #[actix_rt::test]
@@ -23,15 +23,7 @@ async fn a_keyboard_only_session() {
             .await;
     }
     let mut b = Browser::launch().await;
-    let dash = dashboard_of(
-        &mut b,
-        &app.base,
-        ADMIN_EMAIL,
-        ADMIN_PASSWORD,
-        (1366, 800),
-        "UTC",
-    )
-    .await;
+    let dash = admin_dashboard(&mut b, &app.base).await;
     dash.wait_for(
         &mut b,
         "three conversations",
