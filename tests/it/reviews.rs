@@ -188,11 +188,13 @@ async fn the_reviews_lead_stage_never_overwrites_a_persons(b: Backend) {
     assert_eq!(c["lead_stage"], "opportunity", "{c}");
 }
 
-/// The dashboard learns `[review] hide_unreviewed` and the delay from `/api/auth/me`.
+/// The dashboard learns `[review] hide_unreviewed` and the delay, and the first-response
+/// target, from `/api/auth/me`.
 async fn the_dashboard_is_told_the_review_settings(b: Backend) {
     let app = TestApp::spawn_with(b, |s| {
         s.review.after_secs = 42;
         s.review.hide_unreviewed = true;
+        s.conversations.first_response_target_secs = 90;
     })
     .await;
     let token = app.login().await;
@@ -200,7 +202,7 @@ async fn the_dashboard_is_told_the_review_settings(b: Backend) {
     assert_eq!(s, 200, "{me}");
     assert_eq!(
         me["dashboard"],
-        json!({"hide_unreviewed": true, "review_after_secs": 42})
+        json!({"hide_unreviewed": true, "review_after_secs": 42, "first_response_target_secs": 90})
     );
 }
 
