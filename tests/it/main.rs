@@ -17,6 +17,7 @@ mod browser_broadcasts;
 mod browser_profile;
 mod browser_review;
 mod browser_segments;
+mod canned_responses;
 mod cdp;
 mod cli;
 mod contact_files;
