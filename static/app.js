@@ -32,6 +32,7 @@ import { bindContact, renderFollowUp } from './js/contact.js';
 import { bindReview, renderFollowUpBanner } from './js/review.js';
 import { bindSegments } from './js/segments.js';
 import { bindBroadcasts } from './js/broadcasts.js';
+import { bindCanned } from './js/canned.js';
 import { bindList, refreshListTimes, reloadList } from './js/list.js';
 import { applyStatus, applyUpdate, bindMessages, removeMessage } from './js/messages.js';
 import { keepAlive, listen, reconnectIfClosed } from './js/realtime.js';
@@ -126,6 +127,7 @@ function bindEvents() {
   bindReview();
   bindSegments();
   bindBroadcasts();
+  bindCanned();
 
   // Popovers close on an outside click or Escape.
   document.addEventListener('click', (e) => {

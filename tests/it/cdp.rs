@@ -375,6 +375,15 @@ impl Page {
         }
     }
 
+    /// A real press of a key without text (`ArrowDown`, `Escape`, …) on the focused element.
+    pub async fn press_key(&self, b: &mut Browser, key: &str, code: u32) {
+        for kind in ["rawKeyDown", "keyUp"] {
+            let p = json!({ "type": kind, "key": key, "code": key, "windowsVirtualKeyCode": code, "nativeVirtualKeyCode": code });
+            b.call(Some(&self.session), "Input.dispatchKeyEvent", p)
+                .await;
+        }
+    }
+
     pub async fn text_of(&self, b: &mut Browser, selector: &str) -> String {
         let sel = json!(selector);
         self.eval(

@@ -14,6 +14,7 @@ mod auth;
 mod broadcasts;
 mod browser;
 mod browser_broadcasts;
+mod browser_canned;
 mod browser_profile;
 mod browser_review;
 mod browser_segments;
