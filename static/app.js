@@ -36,6 +36,7 @@ import { bindSegments } from './js/segments.js';
 import { bindBroadcasts } from './js/broadcasts.js';
 import { bindBulk } from './js/bulk.js';
 import { bindKeys } from './js/keys.js';
+import { bindCanned } from './js/canned.js';
 import { bindList, refreshListTimes, reloadList } from './js/list.js';
 import { applyStatus, applyUpdate, bindMessages, removeMessage } from './js/messages.js';
 import { keepAlive, listen, reconnectIfClosed } from './js/realtime.js';
@@ -132,6 +133,7 @@ function bindEvents() {
   bindBroadcasts();
   bindBulk();
   bindKeys();
+  bindCanned();
 
   // Popovers close on an outside click or Escape.
   document.addEventListener('click', (e) => {

@@ -9,9 +9,9 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::schema::{
-    agents, audit_log, auth_tokens, broadcast_recipients, broadcasts, contact_activity,
-    contact_files, contact_memories, contacts, conversations, messages, outbox, pending_statuses,
-    referrals, segment_members, segments,
+    agents, audit_log, auth_tokens, broadcast_recipients, broadcasts, canned_responses,
+    contact_activity, contact_files, contact_memories, contacts, conversations, messages, outbox,
+    pending_statuses, referrals, segment_members, segments,
 };
 use crate::domain::{
     activity::ActivityKind,
@@ -27,8 +27,8 @@ use crate::domain::{
         Author, Availability, Direction, FollowUpSource, LeadStage, MemoryKind, MessageKind,
         Network, OptOutSource, Role, SegmentKind, Status,
     },
-    ActivityId, AgentId, AssistantId, BroadcastId, ContactFileId, ContactId, ConversationId,
-    InboxId, MemoryId, MessageId, RecipientId, ReferralId, SegmentId,
+    ActivityId, AgentId, AssistantId, BroadcastId, CannedResponseId, ContactFileId, ContactId,
+    ConversationId, InboxId, MemoryId, MessageId, RecipientId, ReferralId, SegmentId,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
@@ -618,6 +618,20 @@ pub struct SegmentRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub created_by: Option<AgentId>,
+}
+
+/// A saved reply (see `http::canned_responses`). `inbox_id` `None`: shared by every inbox.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = canned_responses)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct CannedResponseRow {
+    pub id: CannedResponseId,
+    pub short_code: String,
+    pub text: String,
+    pub inbox_id: Option<InboxId>,
+    pub created_by: Option<AgentId>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
 }
 
 /// A contact of a static segment.

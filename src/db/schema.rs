@@ -262,6 +262,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     auth_tokens,
     broadcast_recipients,
     broadcasts,
+    canned_responses,
     contact_activity,
     contact_files,
     contact_memories,
@@ -349,5 +350,17 @@ diesel::table! {
         extra -> Text,
         occurred_at -> Timestamp,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    canned_responses (id) {
+        id -> Text,
+        short_code -> Text,
+        text -> Text,
+        inbox_id -> Nullable<Text>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }

@@ -28,8 +28,8 @@ use crate::domain::{
         Author, Availability, Direction, LeadStage, MemoryKind, MessageKind, Network, OptOutSource,
         Role, SegmentKind, Status,
     },
-    ActivityId, AgentId, AssistantId, BroadcastId, ContactFileId, ContactId, ConversationId,
-    InboxId, MemoryId, MessageId, RecipientId, ReferralId, SegmentId,
+    ActivityId, AgentId, AssistantId, BroadcastId, CannedResponseId, ContactFileId, ContactId,
+    ConversationId, InboxId, MemoryId, MessageId, RecipientId, ReferralId, SegmentId,
 };
 
 macro_rules! text_columns {
@@ -104,6 +104,7 @@ text_columns!(
     OptOutSource,
     BroadcastId,
     RecipientId,
+    CannedResponseId,
     BroadcastStatus,
     PauseReason,
     SkipReason,

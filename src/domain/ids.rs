@@ -92,6 +92,11 @@ typed_id!(
 );
 
 typed_id!(
+    /// A saved reply agents insert from the composer (see `http::canned_responses`).
+    CannedResponseId
+);
+
+typed_id!(
     /// One referral of a contact (see `domain::referral`).
     ReferralId
 );

@@ -22,6 +22,6 @@ pub mod types;
 pub mod window;
 
 pub use ids::{
-    ActivityId, AgentId, AssistantId, BroadcastId, ContactFileId, ContactId, ConversationId,
-    InboxId, MemoryId, MessageId, RecipientId, ReferralId, SegmentId,
+    ActivityId, AgentId, AssistantId, BroadcastId, CannedResponseId, ContactFileId, ContactId,
+    ConversationId, InboxId, MemoryId, MessageId, RecipientId, ReferralId, SegmentId,
 };

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod body;
 pub mod broadcasts;
 pub mod bulk;
+pub mod canned_responses;
 pub mod channel_webhooks;
 pub mod contact_activity;
 pub mod contact_files;
@@ -131,6 +132,11 @@ route_table! {
     "/contacts/{id}/resubscribe" => { post: contacts::resubscribe },
     "/contacts/{id}/segments" => { get: segments::of_contact },
     "/segments" => { get: segments::list, post: segments::create },
+    "/canned-responses" => { get: canned_responses::list, post: canned_responses::create },
+    "/canned-responses/{id}" => {
+        patch: canned_responses::edit,
+        delete: canned_responses::delete,
+    },
     "/segments/{id}" => {
         get: segments::get,
         patch: segments::edit,

@@ -405,6 +405,10 @@ impl Modify for NumberedEvents {
         crate::http::segments::add_contacts,
         crate::http::segments::remove_contacts,
         crate::http::segments::contacts,
+        crate::http::canned_responses::list,
+        crate::http::canned_responses::create,
+        crate::http::canned_responses::edit,
+        crate::http::canned_responses::delete,
         crate::http::broadcasts::create,
         crate::http::broadcasts::list,
         crate::http::broadcasts::get,
@@ -471,6 +475,8 @@ impl Modify for NumberedEvents {
             a saved filter evaluated when read"),
         (name = "broadcasts", description = "One template or text to the contacts of \
             segments, paced per sender, each contact at most once"),
+        (name = "canned-responses", description = "Saved replies agents insert from the \
+            composer by typing `/` and a short code"),
         (name = "memories", description = "What was learned about a person, shared across \
             their channels"),
         (name = "health", description = "Whether the server and its database answer"),

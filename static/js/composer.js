@@ -2,6 +2,7 @@
 // the SMS part counter, and approved templates once the 24-hour window has closed.
 
 import { api, convPath } from './api.js';
+import { bindCannedPicker, cannedPickerKeydown, updateCannedPicker } from './canned-picker.js';
 import { $, $$, debounce, h, show, uuid } from './dom.js';
 import { displayName, isSms, isolate } from './format.js';
 import { addMessage, postMessage } from './messages.js';
@@ -57,6 +58,7 @@ function autosize() {
 }
 
 function onComposerKeydown(e) {
+  if (cannedPickerKeydown(e)) return;
   if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
     e.preventDefault();
     sendFromComposer();
@@ -65,6 +67,7 @@ function onComposerKeydown(e) {
 
 function onComposerInput() {
   autosize();
+  updateCannedPicker();
   const c = activeConv();
   if (!c) return;
   const now = Date.now();
@@ -222,6 +225,7 @@ async function sendTemplate() {
 export function bindComposer() {
   const input = $('#composer-input');
   input.addEventListener('keydown', onComposerKeydown);
+  bindCannedPicker();
   input.addEventListener('input', onComposerInput);
   $('#composer-send').addEventListener('click', sendFromComposer);
   $('#composer-note').addEventListener('click', toggleNote);

@@ -4,6 +4,7 @@ import { api } from './api.js';
 import { $, show } from './dom.js';
 import { startList } from './list.js';
 import { startBroadcasts } from './broadcasts.js';
+import { startCanned } from './canned.js';
 import { startSegments } from './segments.js';
 import { connectWs } from './realtime.js';
 import { TOKEN_KEY, endSession, setAgents, setAssistants, setDashboard, setInboxes, setMe, setToken, state } from './store.js';
@@ -84,6 +85,7 @@ export async function startApp() {
   route();
   startSegments();
   startBroadcasts();
+  startCanned();
 }
 
 export async function loadAgents() {

@@ -38,9 +38,9 @@ export function confirmDialog({ title, text, ok = 'Delete' }) {
   });
 }
 
-/** The page the address names instead of the inbox (`segments`, `broadcasts`), or null. */
+/** The page the address names instead of the inbox (`segments`, `broadcasts`, `canned`), or null. */
 export function currentPage() {
-  const m = location.hash.match(/^#\/(segments|broadcasts)(?:$|[/?])/);
+  const m = location.hash.match(/^#\/(segments|broadcasts|canned)(?:$|[/?])/);
   return m ? m[1] : null;
 }
 

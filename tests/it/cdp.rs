@@ -376,10 +376,12 @@ impl Page {
     }
 
     /// A real key press on the focused element: a letter (`j`), `?`, `/`, or a named key
-    /// (`Escape`, `ArrowDown`, `ArrowUp`, `Tab`).
+    /// (`Escape`, `Enter`, `ArrowDown`, `ArrowUp`, `Tab`).
     pub async fn press_key(&self, b: &mut Browser, key: &str) {
         let (code, vk, text, modifiers): (String, u32, Option<&str>, u32) = match key {
             "Escape" => ("Escape".into(), 27, None, 0),
+            // Without a character event: a control that takes Enter sees the key alone.
+            "Enter" => ("Enter".into(), 13, None, 0),
             "ArrowDown" => ("ArrowDown".into(), 40, None, 0),
             "ArrowUp" => ("ArrowUp".into(), 38, None, 0),
             "Tab" => ("Tab".into(), 9, None, 0),

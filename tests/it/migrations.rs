@@ -4,13 +4,14 @@
 use diesel::prelude::*;
 use switchboard::db::{
     models::{
-        AgentRow, AuthTokenRow, ContactFileRow, ContactRow, ConversationRow, MemoryRow, MessageRow,
-        OutboxRow, PendingStatusRow, ReferralRow, SegmentMemberRow, SegmentRow,
+        AgentRow, AuthTokenRow, CannedResponseRow, ContactFileRow, ContactRow, ConversationRow,
+        MemoryRow, MessageRow, OutboxRow, PendingStatusRow, ReferralRow, SegmentMemberRow,
+        SegmentRow,
     },
     revert_all_migrations, run_migrations,
     schema::{
-        agents, auth_tokens, contact_files, contact_memories, contacts, conversations, messages,
-        outbox, pending_statuses, referrals, segment_members, segments,
+        agents, auth_tokens, canned_responses, contact_files, contact_memories, contacts,
+        conversations, messages, outbox, pending_statuses, referrals, segment_members, segments,
     },
     Backend as DbBackend,
 };
@@ -31,6 +32,11 @@ async fn up_down_up_and_every_model_loads(b: Backend) {
         .select(AgentRow::as_select())
         .load(&mut conn)
         .expect("agents")
+        .is_empty());
+    assert!(canned_responses::table
+        .select(CannedResponseRow::as_select())
+        .load(&mut conn)
+        .expect("canned responses")
         .is_empty());
     assert!(auth_tokens::table
         .select(AuthTokenRow::as_select())

@@ -10,6 +10,7 @@ mod activity;
 mod agents;
 mod audit;
 mod broadcasts;
+mod canned;
 mod contacts;
 mod conversations;
 mod csat;
@@ -42,6 +43,7 @@ pub use broadcasts::{
     recipient_page, recipient_unknown, record_sent, retry_recipient, sending_to_unknown,
     set_broadcast_status, unsettled, NotSent, RecipientCounts, RecipientRef, Reported, StatusStamp,
 };
+pub use canned::{canned, canned_responses_of, delete_canned, insert_canned, update_canned};
 pub use contacts::{
     contact, contact_by_external_id, detect_country, insert_contact, name_same_person,
     phone_blocked, phone_owner, same_person, set_blocked, set_unsubscribed, ContactInput,

@@ -1,0 +1,2 @@
+DROP INDEX canned_responses_scope_code;
+DROP TABLE canned_responses;
