@@ -1,6 +1,7 @@
 //! A keyboard-only session in a real browser, no mouse: j opens the first conversation, r
-//! goes to the composer, a reply is typed and sent with Enter, Escape goes back to the list,
-//! e resolves, j moves on to the next one; ? shows the shortcuts and Escape closes them.
+//! goes to the composer, a canned response is picked with `/` and Enter and sent with Enter,
+//! Escape goes back to the list, e resolves, j moves on to the next one; ? shows the
+//! shortcuts and Escape closes them.
 
 use serde_json::{json, Value};
 
@@ -22,6 +23,14 @@ async fn a_keyboard_only_session() {
         app.customer_writes(&format!("k-{i}"), &format!("keys-{i}"), "talk to a human")
             .await;
     }
+    let (s, saved) = app
+        .post(
+            &token,
+            "/api/canned-responses",
+            &json!({"short_code": "thanks", "text": "Sorted, thank you for waiting, {{contact.name}}."}),
+        )
+        .await;
+    assert_eq!(s, 201, "{saved}");
     let mut b = Browser::launch().await;
     let dash = admin_dashboard(&mut b, &app.base).await;
     dash.wait_for(
@@ -51,9 +60,22 @@ async fn a_keyboard_only_session() {
         "document.activeElement.id === 'composer-input'",
     )
     .await;
-    // (Typed as keystrokes into the focused composer; its focus() is a no-op by now.)
-    dash.type_text(&mut b, "#composer-input", "Sorted, thank you for waiting.")
-        .await;
+    // A canned response: `/tha` opens the picker, Enter inserts it (its variable filled in),
+    // Enter sends. (Typed as keystrokes into the focused composer; its focus() is a no-op.)
+    dash.type_text(&mut b, "#composer-input", "/tha").await;
+    dash.wait_for(
+        &mut b,
+        "the picker with the saved reply",
+        "!document.querySelector('#canned-picker').hidden && document.querySelector('#canned-picker').textContent.includes('/thanks')",
+    )
+    .await;
+    dash.press_key(&mut b, "Enter").await;
+    dash.wait_for(
+        &mut b,
+        "the reply inserted",
+        "document.querySelector('#composer-input').value === 'Sorted, thank you for waiting, Test Customer.'",
+    )
+    .await;
     dash.press_enter(&mut b).await;
     eventually(
         "the reply stored",
@@ -62,7 +84,10 @@ async fn a_keyboard_only_session() {
             let messages = app.messages(&token, &first).await;
             messages
                 .iter()
-                .any(|m| m["author"] == "agent" && m["text"] == "Sorted, thank you for waiting.")
+                .any(|m| {
+                    m["author"] == "agent"
+                        && m["text"] == "Sorted, thank you for waiting, Test Customer."
+                })
                 .then_some(())
         },
     )
