@@ -50,9 +50,7 @@ function close() {
   box().hidden = true;
   box().replaceChildren();
   matches = [];
-  const el = input();
-  el.removeAttribute('aria-activedescendant');
-  el.setAttribute('aria-expanded', 'false');
+  input().removeAttribute('aria-activedescendant');
 }
 
 function render() {
@@ -68,7 +66,6 @@ function render() {
     h('span', { class: 'canned-code', text: `/${c.short_code}` }),
     h('span', { class: 'canned-text', dir: 'auto', text: c.text }))));
   box().hidden = false;
-  input().setAttribute('aria-expanded', 'true');
   input().setAttribute('aria-activedescendant', `canned-option-${active}`);
 }
 
@@ -120,6 +117,5 @@ export function bindCannedPicker() {
   const el = input();
   el.setAttribute('aria-controls', 'canned-picker');
   el.setAttribute('aria-autocomplete', 'list');
-  el.setAttribute('aria-expanded', 'false');
   el.addEventListener('blur', () => setTimeout(close, 150));
 }

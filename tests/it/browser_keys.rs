@@ -39,6 +39,16 @@ async fn a_keyboard_only_session() {
         "document.querySelectorAll('#conv-list .conv-item').length === 3",
     )
     .await;
+    // The README's picture of the waiting list.
+    dash.wait_for(
+        &mut b,
+        "the waits shown",
+        "document.querySelectorAll('#conv-list .conv-needs-reply[data-urgency]').length === 3",
+    )
+    .await;
+    let shot =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots/urgency.png");
+    dash.screenshot(&mut b, &shot).await;
     let open_id = "((location.hash.match(/^#\\/c\\/(.+)$/) || [])[1] || '')";
 
     // j opens the first one and keeps the focus in the list.
