@@ -274,7 +274,23 @@ function markFilter(filter) {
   for (const b of $$('button[data-filter]')) {
     b.classList.toggle('active', b.dataset.filter === filter);
     b.setAttribute('aria-selected', String(b.dataset.filter === filter));
+    // Roving focus: the tab bar is one stop for Tab; the arrows move within it.
+    b.tabIndex = b.dataset.filter === filter ? 0 : -1;
   }
+}
+
+/** Arrow keys, Home and End move between the filter tabs and choose the one they reach. */
+function onFilterKeydown(e) {
+  const tabs = $$('button[data-filter]');
+  const at = tabs.indexOf(document.activeElement);
+  if (at < 0) return;
+  const to = { ArrowRight: at + 1, ArrowDown: at + 1, ArrowLeft: at - 1, ArrowUp: at - 1, Home: 0, End: tabs.length - 1 }[e.key];
+  if (to === undefined) return;
+  e.preventDefault();
+  e.stopPropagation();
+  const tab = tabs[(to + tabs.length) % tabs.length];
+  tab.focus();
+  setFilter(tab.dataset.filter);
 }
 
 function setFilter(filter) {
@@ -326,6 +342,8 @@ function clearDates() {
 
 export function bindList() {
   for (const b of $$('button[data-filter]')) b.addEventListener('click', () => setFilter(b.dataset.filter));
+  $('.filters').addEventListener('keydown', onFilterKeydown);
+  markFilter(state.filter);
   $('#search').addEventListener('input', onSearchInput);
   $('#search').addEventListener('keydown', (e) => {
     if (e.key === 'Enter') {

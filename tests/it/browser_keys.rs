@@ -1,7 +1,7 @@
 //! A keyboard-only session in a real browser, no mouse: j opens the first conversation, r
 //! goes to the composer, a canned response is picked with `/` and Enter and sent with Enter,
 //! Escape goes back to the list, e resolves, j moves on to the next one; ? shows the
-//! shortcuts and Escape closes them.
+//! shortcuts and Escape closes them; the filter bar is one Tab stop with arrows inside.
 
 use serde_json::{json, Value};
 
@@ -141,6 +141,37 @@ async fn a_keyboard_only_session() {
         &mut b,
         "the sheet closed",
         "!document.querySelector('#keys-dialog').open",
+    )
+    .await;
+
+    // The filter bar is one Tab stop (roving focus): / then Tab reaches the chosen tab, the
+    // arrows choose another, Tab leaves the bar.
+    dash.press_key(&mut b, "/").await;
+    dash.wait_for(
+        &mut b,
+        "the search focused",
+        "document.activeElement.id === 'search'",
+    )
+    .await;
+    dash.press_key(&mut b, "Tab").await;
+    dash.wait_for(
+        &mut b,
+        "the chosen tab focused",
+        "document.activeElement.dataset.filter === 'all' && [...document.querySelectorAll('button[data-filter]')].filter((t) => t.tabIndex === 0).length === 1",
+    )
+    .await;
+    dash.press_key(&mut b, "ArrowLeft").await;
+    dash.wait_for(
+        &mut b,
+        "Needs reply chosen by the arrow",
+        "document.activeElement.dataset.filter === 'waiting' && document.activeElement.getAttribute('aria-selected') === 'true' && document.activeElement.tabIndex === 0",
+    )
+    .await;
+    dash.press_key(&mut b, "Tab").await;
+    dash.wait_for(
+        &mut b,
+        "out of the bar in one Tab",
+        "!document.activeElement.closest('.filters')",
     )
     .await;
     dash.assert_no_console_errors(&mut b, "a keyboard-only session")

@@ -376,7 +376,7 @@ impl Page {
     }
 
     /// A real key press on the focused element: a letter (`j`), `?`, `/`, or a named key
-    /// (`Escape`, `Enter`, `ArrowDown`, `ArrowUp`, `Tab`).
+    /// (`Escape`, `Enter`, the arrows, `Tab`).
     pub async fn press_key(&self, b: &mut Browser, key: &str) {
         let (code, vk, text, modifiers): (String, u32, Option<&str>, u32) = match key {
             "Escape" => ("Escape".into(), 27, None, 0),
@@ -384,6 +384,8 @@ impl Page {
             "Enter" => ("Enter".into(), 13, None, 0),
             "ArrowDown" => ("ArrowDown".into(), 40, None, 0),
             "ArrowUp" => ("ArrowUp".into(), 38, None, 0),
+            "ArrowRight" => ("ArrowRight".into(), 39, None, 0),
+            "ArrowLeft" => ("ArrowLeft".into(), 37, None, 0),
             "Tab" => ("Tab".into(), 9, None, 0),
             "?" => ("Slash".into(), 191, Some("?"), 8),
             "/" => ("Slash".into(), 191, Some("/"), 0),
