@@ -6,6 +6,7 @@ import { api } from './api.js';
 import { broadcastStatusLabel, duration, reached, skippedSummary, skipWords } from './broadcast-words.js';
 import { $, h, show } from './dom.js';
 import { fullTime, parseTime } from './format.js';
+import { state } from './store.js';
 import { confirmDialog, showError, toast } from './ui.js';
 
 const PAGE = 50;
@@ -104,7 +105,8 @@ function render(b) {
   status.className = `chip bd-status status-${b.status}`;
   const when = b.scheduled_at && b.status === 'scheduled' ? `sends at ${fullTime(parseTime(b.scheduled_at))}` : `created ${fullTime(parseTime(b.created_at))}`;
   const what = b.template ? `template ${b.template}` : 'text';
-  $('#bd-meta').textContent = `${b.inbox} · ${what} · ${b.rate_per_second}/s · ${when}`;
+  const inbox = state.inboxes?.get(b.inbox)?.name || b.inbox;
+  $('#bd-meta').textContent = `${inbox} · ${what} · ${b.rate_per_second}/s · ${when}`;
   for (const [action, allowed] of Object.entries(ACTIONS)) $(`#bd-${action}`).disabled = !allowed.includes(b.status);
   $('#bd-preview').disabled = b.status !== 'draft' && b.status !== 'scheduled';
   renderProgress(b.counts);

@@ -57,7 +57,12 @@ async fn a_template_broadcast_from_the_dashboard_on_sqlite() {
         return;
     }
     let _one = ONE_BROWSER.lock().await;
-    let (app, graph) = whatsapp::start(Backend::Sqlite, |_| {}).await;
+    let (app, graph) = whatsapp::start(Backend::Sqlite, |s| {
+        for inbox in s.inboxes.iter_mut().filter(|i| i.id.as_str() == "wa") {
+            inbox.name = Some("Shop WhatsApp".to_owned());
+        }
+    })
+    .await;
     let token = app.login().await;
 
     // Three customers write in; two are put in a static segment by the API.
@@ -225,6 +230,19 @@ async fn a_template_broadcast_from_the_dashboard_on_sqlite() {
         &format!("!document.querySelector('#broadcast-detail').hidden && document.querySelector('#bd-name').textContent === {} && document.querySelector('#bd-status').textContent === 'Draft'", q(NAME)),
     )
     .await;
+    // The open broadcast names its inbox as the inboxes list does.
+    let (_, inboxes) = app.get(&token, "/api/inboxes").await;
+    let wa_name = inboxes["items"]
+        .as_array()
+        .and_then(|l| l.iter().find(|i| i["id"] == "wa"))
+        .and_then(|i| i["name"].as_str())
+        .expect("the WhatsApp inbox's name")
+        .to_owned();
+    let meta = dash.text_of(&mut b, "#bd-meta").await;
+    assert!(
+        meta.starts_with(&format!("{wa_name} · template order_update")),
+        "{meta}"
+    );
     assert_eq!(
         dash.eval(
             &mut b,
