@@ -73,6 +73,9 @@ impl AppError {
                 TransitionError::AssistantSilenced(_) => "assistant_silenced",
                 TransitionError::FollowUpInPast => "follow_up_in_past",
                 TransitionError::AlreadyAssigned => "already_assigned",
+                TransitionError::SnoozeInPast => "snooze_in_past",
+                TransitionError::SnoozeClosed => "conversation_resolved",
+                TransitionError::NotSnoozed => "not_snoozed",
             },
             AppError::Unavailable(_) => "unavailable",
             AppError::Database(_) => "unavailable",
@@ -146,12 +149,13 @@ impl ResponseError for AppError {
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Transition(t) => match t {
-                TransitionError::WindowClosed { .. } | TransitionError::FollowUpInPast => {
-                    StatusCode::UNPROCESSABLE_ENTITY
-                }
-                TransitionError::AssistantSilenced(_) | TransitionError::AlreadyAssigned => {
-                    StatusCode::CONFLICT
-                }
+                TransitionError::WindowClosed { .. }
+                | TransitionError::FollowUpInPast
+                | TransitionError::SnoozeInPast => StatusCode::UNPROCESSABLE_ENTITY,
+                TransitionError::AssistantSilenced(_)
+                | TransitionError::AlreadyAssigned
+                | TransitionError::SnoozeClosed
+                | TransitionError::NotSnoozed => StatusCode::CONFLICT,
             },
             AppError::UnstorableValue(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unavailable(_) | AppError::Database(_) => StatusCode::SERVICE_UNAVAILABLE,

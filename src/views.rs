@@ -282,6 +282,11 @@ pub struct ConversationView {
     /// (from the handoff, or the customer's first unanswered message to a person).
     #[schema(value_type = Option<UtcTime>, required = true)]
     pub waiting_since: Option<NaiveDateTime>,
+    /// Put aside by an agent: in no view but "Snoozed" (`snoozed=true`) until it comes back.
+    pub snoozed: bool,
+    /// When a snooze ends by itself; `null` while snoozed means until the customer writes.
+    #[schema(value_type = Option<UtcTime>, required = true)]
+    pub snoozed_until: Option<NaiveDateTime>,
     #[schema(required = true)]
     pub assignee_id: Option<AgentId>,
     pub unread_count: i32,
@@ -360,6 +365,8 @@ impl ConversationView {
             state: state.derived_state(),
             needs_reply: state.needs_reply(),
             waiting_since: state.waiting_since,
+            snoozed: state.snooze.is_some(),
+            snoozed_until: state.snooze.and_then(|z| z.until),
             assignee_id: row.assignee_id,
             unread_count: row.unread_count,
             archived: row.archived,

@@ -32,6 +32,7 @@ import { $, hydrateIcons } from './js/dom.js';
 import { bindComposer } from './js/composer.js';
 import { bindContact, renderFollowUp } from './js/contact.js';
 import { bindReview, renderFollowUpBanner } from './js/review.js';
+import { bindSnooze, renderSnoozeBanner, toggleSnoozeMenu } from './js/snooze.js';
 import { bindSegments } from './js/segments.js';
 import { bindBroadcasts } from './js/broadcasts.js';
 import { bindBulk } from './js/bulk.js';
@@ -116,6 +117,7 @@ function refreshTimes() {
   if (activeConv()) {
     renderFollowUp(activeConv());
     renderFollowUpBanner(activeConv());
+    renderSnoozeBanner(activeConv());
   }
 }
 
@@ -129,6 +131,7 @@ function bindEvents() {
   bindComposer();
   bindContact();
   bindReview();
+  bindSnooze();
   bindSegments();
   bindBroadcasts();
   bindBulk();
@@ -144,6 +147,7 @@ function bindEvents() {
     if (e.key !== 'Escape') return;
     toggleBell(false);
     toggleMenu(false);
+    toggleSnoozeMenu(false);
   });
   window.addEventListener('online', reconnectIfClosed);
   window.addEventListener('storage', (e) => {

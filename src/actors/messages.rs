@@ -264,6 +264,11 @@ pub struct ReviewResult {
 #[rtype(result = "()")]
 pub struct FollowUpFired;
 
+/// ConversationActor → itself: the snooze's time came.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct SnoozeFired;
+
 /// ConversationActor → itself: the service window has just closed.
 #[derive(Message, Debug)]
 #[rtype(result = "()")]

@@ -63,11 +63,15 @@ impl ConversationRegistry {
         addr
     }
 
-    /// Starts the actors of conversations with a follow-up due before the next scan.
+    /// Starts the actors of conversations with a follow-up due or a snooze ending before the
+    /// next scan.
     fn scan_timers(&mut self, ctx: &mut Context<Self>) {
         let until = crate::clock::now() + self.deps.follow_up_horizon();
         self.wake(ctx, "follow-up", false, move |c| {
             queries::follow_ups_due_before(c, until, SCAN_LIMIT)
+        });
+        self.wake(ctx, "snooze", false, move |c| {
+            queries::snoozes_due_before(c, until, SCAN_LIMIT)
         });
     }
 

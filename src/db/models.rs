@@ -16,7 +16,7 @@ use super::schema::{
 use crate::domain::{
     activity::ActivityKind,
     broadcast::{BroadcastStatus, PauseReason, RecipientStatus, SkipReason},
-    conversation::{ConversationState, FollowUp},
+    conversation::{ConversationState, FollowUp, Snooze},
     csat::CsatScore,
     delivery::DeliveryStatus,
     memory::ExistingMemory,
@@ -178,6 +178,22 @@ pub struct ConversationRow {
     /// AI follow-ups sent in this conversation (at most the inbox's `max_follow_ups`).
     pub ai_follow_ups: i32,
     pub waiting_since: Option<NaiveDateTime>,
+    /// The snooze, as [`snooze_column`] writes it: `None` when not snoozed.
+    pub snoozed_until: Option<NaiveDateTime>,
+}
+
+/// `snoozed_until` of a conversation snoozed until the customer writes. One column holds the
+/// whole snooze (the table is at diesel's 32-column limit); a date no timer reaches keeps it
+/// out of the timer scan (`snoozed_until <= now + horizon`) without a second column.
+pub const UNTIL_CUSTOMER_WRITES: NaiveDateTime = match chrono::NaiveDate::from_ymd_opt(9999, 12, 31)
+{
+    Some(d) => d.and_time(chrono::NaiveTime::MIN),
+    None => NaiveDateTime::MIN,
+};
+
+/// The stored form of a snooze: its end, or [`UNTIL_CUSTOMER_WRITES`].
+pub fn snooze_column(s: Snooze) -> NaiveDateTime {
+    s.until.unwrap_or(UNTIL_CUSTOMER_WRITES)
 }
 
 /// The columns of a conversation that one change really changed, for its UPDATE.
@@ -216,6 +232,7 @@ pub struct ConversationChanges {
     pub follow_up_message: Option<Option<String>>,
     pub ai_follow_ups: Option<i32>,
     pub waiting_since: Option<Option<NaiveDateTime>>,
+    pub snoozed_until: Option<Option<NaiveDateTime>>,
     pub updated_at: NaiveDateTime,
 }
 
@@ -258,6 +275,7 @@ impl ConversationChanges {
             follow_up_message: changed(&before.follow_up_message, &after.follow_up_message),
             ai_follow_ups: changed(&before.ai_follow_ups, &after.ai_follow_ups),
             waiting_since: changed(&before.waiting_since, &after.waiting_since),
+            snoozed_until: changed(&before.snoozed_until, &after.snoozed_until),
             updated_at: after.updated_at,
         }
     }
@@ -325,6 +343,7 @@ impl ConversationRow {
             follow_up_message: None,
             ai_follow_ups: 0,
             waiting_since: None,
+            snoozed_until: None,
         }
     }
 
@@ -359,6 +378,9 @@ impl ConversationRow {
                 .and_then(|c| CsatScore::try_from(c).ok()),
             ai_follow_ups: self.ai_follow_ups,
             waiting_since: self.waiting_since,
+            snooze: self.snoozed_until.map(|at| Snooze {
+                until: (at != UNTIL_CUSTOMER_WRITES).then_some(at),
+            }),
         }
     }
 
@@ -386,6 +408,7 @@ impl ConversationRow {
         }
         self.ai_follow_ups = s.ai_follow_ups;
         self.waiting_since = s.waiting_since;
+        self.snoozed_until = s.snooze.map(snooze_column);
         self.updated_at = now;
     }
 }

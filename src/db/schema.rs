@@ -105,6 +105,7 @@ diesel::table! {
         follow_up_message -> Nullable<Text>,
         ai_follow_ups -> Integer,
         waiting_since -> Nullable<Timestamp>,
+        snoozed_until -> Nullable<Timestamp>,
     }
 }
 

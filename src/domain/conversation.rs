@@ -58,6 +58,26 @@ pub struct ConversationState {
     /// Since when the customer has waited for a person (`Some` exactly while
     /// [`needs_reply`](Self::needs_reply)): the list's urgency and its longest-waiting order.
     pub waiting_since: Option<NaiveDateTime>,
+    /// Put aside by an agent: out of the open views and the badge until it ends.
+    pub snooze: Option<Snooze>,
+}
+
+/// A conversation put aside until a time, or (`until: None`) until the customer writes.
+/// Either way the customer writing ends it, and closing the conversation does too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Snooze {
+    pub until: Option<NaiveDateTime>,
+}
+
+/// Why a snooze ended (the thread says so).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnoozeEnd {
+    /// Its time came.
+    TimeUp,
+    /// The customer wrote.
+    CustomerWrote,
+    /// An agent woke it early.
+    Woken(AgentId),
 }
 
 impl ConversationState {
@@ -81,12 +101,17 @@ impl ConversationState {
             csat: None,
             ai_follow_ups: 0,
             waiting_since: None,
+            snooze: None,
         }
     }
 
-    /// A person must answer: human mode and the customer spoke last.
+    /// A person must answer now: human mode, the customer spoke last, and nobody put it
+    /// aside (a snoozed conversation leaves the "Needs reply" view and the badge until it
+    /// comes back, and its wait counts again from then).
     pub fn needs_reply(&self) -> bool {
-        self.status == Status::Human && self.last_message_author == Some(Author::Customer)
+        self.status == Status::Human
+            && self.last_message_author == Some(Author::Customer)
+            && self.snooze.is_none()
     }
 
     /// The seed-002 view of a conversation, derived rather than stored.
@@ -353,6 +378,18 @@ pub enum Event {
         score: Option<CsatScore>,
         by: AgentId,
     },
+    /// An agent puts the conversation aside until `until`, or until the customer writes.
+    /// Snoozing again replaces the time.
+    Snoozed {
+        until: Option<NaiveDateTime>,
+        by: AgentId,
+    },
+    /// An agent brings a snoozed conversation back early.
+    Unsnoozed {
+        by: AgentId,
+    },
+    /// The snooze timer fired.
+    SnoozeDue,
 }
 
 /// A follow-up the AI wants to send: when, what, and why (shown to agents).
@@ -386,6 +423,9 @@ pub enum Effect {
     SendFollowUpTemplate,
     /// Ask the customer for a 1–5 rating (the survey of this closing; see [`csat_rules`]).
     AskCsat,
+    /// (Re)arm the timer that ends the snooze at this instant.
+    ArmSnooze(NaiveDateTime),
+    CancelSnoozeTimer,
 }
 
 /// An event the rules refuse; the actor turns it into a 4xx (or drops an assistant reply).
@@ -400,6 +440,12 @@ pub enum TransitionError {
     FollowUpInPast,
     #[error("the conversation is already assigned to another agent")]
     AlreadyAssigned,
+    #[error("a snooze must end in the future")]
+    SnoozeInPast,
+    #[error("a resolved conversation cannot be snoozed")]
+    SnoozeClosed,
+    #[error("the conversation is not snoozed")]
+    NotSnoozed,
 }
 
 /// How far before its arrival a provider's timestamp is believed: providers retry a webhook
@@ -577,8 +623,48 @@ fn apply(s: &ConversationState, ev: &Event, now: NaiveDateTime, p: &Policy) -> T
             }
         }
         Event::CsatSet { score, by } => csat_rules::set_by_agent(&mut n, &mut fx, *score, *by),
+        Event::Snoozed { until, by } => {
+            if s.status == Status::Closed {
+                return Err(TransitionError::SnoozeClosed);
+            }
+            if until.is_some_and(|at| at <= now) {
+                return Err(TransitionError::SnoozeInPast);
+            }
+            n.snooze = Some(Snooze { until: *until });
+            fx.push(match until {
+                Some(at) => Effect::ArmSnooze(*at),
+                None => Effect::CancelSnoozeTimer,
+            });
+            fx.push(Effect::SystemNote(Note::Snoozed {
+                until: *until,
+                by: *by,
+            }));
+        }
+        Event::Unsnoozed { by } => {
+            if s.snooze.is_none() {
+                return Err(TransitionError::NotSnoozed);
+            }
+            end_snooze(&mut n, &mut fx, SnoozeEnd::Woken(*by));
+        }
+        Event::SnoozeDue => match s.snooze.and_then(|z| z.until) {
+            Some(at) if at > now => fx.push(Effect::ArmSnooze(at)),
+            Some(_) => {
+                end_snooze(&mut n, &mut fx, SnoozeEnd::TimeUp);
+                // Back by itself: shown as unread so the agent sees it returned.
+                n.unread_count = n.unread_count.max(1);
+            }
+            None => {}
+        },
     }
     Ok((n, fx))
+}
+
+/// Ends the snooze, if any: the timer is cancelled and the thread says why.
+fn end_snooze(n: &mut ConversationState, fx: &mut Vec<Effect>, why: SnoozeEnd) {
+    if n.snooze.take().is_some() {
+        fx.push(Effect::CancelSnoozeTimer);
+        fx.push(Effect::SystemNote(Note::Unsnoozed { why }));
+    }
 }
 
 /// The customer wrote: unread, latest, and reopened if closed; in `bot` status a handoff or
@@ -594,6 +680,7 @@ fn customer_wrote(
     n.unread_count = n.unread_count.saturating_add(1);
     touch_last(n, at, Author::Customer, now);
     cancel_ai_follow_up(n, fx, AiFollowUpCancel::CustomerWrote);
+    end_snooze(n, fx, SnoozeEnd::CustomerWrote);
     n.last_customer_message_at = Some(max_time(n.last_customer_message_at, at));
     if n.status == Status::Closed {
         n.status = p.reopen_to;
@@ -673,6 +760,10 @@ fn status_changed(
         Status::Closed => {
             n.resolved_at = Some(now);
             cancel_ai_follow_up(n, fx, AiFollowUpCancel::Closed);
+            // Resolved is out of the open views anyway; a snooze would only come back later.
+            if n.snooze.take().is_some() {
+                fx.push(Effect::CancelSnoozeTimer);
+            }
         }
     }
     if from == Status::Closed {
@@ -1974,3 +2065,7 @@ mod follow_up_tests;
 #[cfg(test)]
 #[path = "conversation_waiting_tests.rs"]
 mod waiting_tests;
+
+#[cfg(test)]
+#[path = "conversation_snooze_tests.rs"]
+mod snooze_tests;

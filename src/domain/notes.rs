@@ -7,7 +7,7 @@ use chrono::NaiveDateTime;
 use serde_json::{json, Value};
 
 use super::{
-    conversation::AiFollowUpCancel,
+    conversation::{AiFollowUpCancel, SnoozeEnd},
     csat::CsatScore,
     ids::AgentId,
     types::{By, HandoffReason, Status},
@@ -85,6 +85,15 @@ pub enum Note {
     Resubscribed {
         keyword: String,
     },
+    /// An agent put the conversation aside until a time (`None`: until the customer writes).
+    Snoozed {
+        until: Option<NaiveDateTime>,
+        by: AgentId,
+    },
+    /// The snooze ended: its time came, the customer wrote, or an agent woke it.
+    Unsnoozed {
+        why: SnoozeEnd,
+    },
 }
 
 /// Who did it, for the text: an agent's name, or what the system is.
@@ -142,6 +151,8 @@ impl Note {
             Note::CsatNotSent { .. } => "csat_not_sent",
             Note::Unsubscribed { .. } => "unsubscribed",
             Note::Resubscribed { .. } => "resubscribed",
+            Note::Snoozed { .. } => "snoozed",
+            Note::Unsnoozed { .. } => "unsnoozed",
         }
     }
 
@@ -241,6 +252,25 @@ impl Note {
             Note::Resubscribed { keyword } => {
                 format!("The customer resubscribed to broadcasts (\u{201c}{keyword}\u{201d})")
             }
+            Note::Snoozed {
+                until: Some(at),
+                by,
+            } => {
+                format!("{} snoozed this until {}", agent(*by, name), minute(*at))
+            }
+            Note::Snoozed { until: None, by } => format!(
+                "{} snoozed this until the customer writes",
+                agent(*by, name)
+            ),
+            Note::Unsnoozed {
+                why: SnoozeEnd::TimeUp,
+            } => "Back from snooze".to_owned(),
+            Note::Unsnoozed {
+                why: SnoozeEnd::CustomerWrote,
+            } => "Back from snooze: the customer wrote".to_owned(),
+            Note::Unsnoozed {
+                why: SnoozeEnd::Woken(by),
+            } => format!("{} brought this back from snooze", agent(*by, name)),
         }
     }
 
@@ -292,6 +322,19 @@ impl Note {
             }
             Note::Unsubscribed { keyword } | Note::Resubscribed { keyword } => {
                 p["keyword"] = json!(keyword)
+            }
+            Note::Snoozed { until, by } => {
+                p["by"] = json!(by);
+                p["until"] = json!(until.map(|at| at.and_utc().to_rfc3339()));
+            }
+            Note::Unsnoozed { why } => {
+                let (why, by) = match why {
+                    SnoozeEnd::TimeUp => ("time_up", None),
+                    SnoozeEnd::CustomerWrote => ("customer_wrote", None),
+                    SnoozeEnd::Woken(by) => ("woken", Some(*by)),
+                };
+                p["why"] = json!(why);
+                p["by"] = json!(by);
             }
         }
         p

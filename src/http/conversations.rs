@@ -156,6 +156,10 @@ pub struct ListQuery {
     /// Archived ones instead of the others.
     #[serde(default)]
     archived: bool,
+    /// Snoozed ones instead of the others (snoozed conversations are in no other view until
+    /// they come back).
+    #[serde(default)]
+    snoozed: bool,
     /// An inbox id.
     inbox: Option<InboxId>,
     /// Inboxes of this channel kind.
@@ -260,6 +264,7 @@ impl ListQuery {
             assignee: self.mine.then_some(me.id),
             unassigned: self.unassigned,
             archived: self.archived,
+            snoozed: self.snoozed,
             state: self.state,
             inboxes,
             assistant,

@@ -27,6 +27,7 @@ pub mod openapi;
 pub mod reports;
 pub mod segments;
 pub mod sms;
+pub mod snooze;
 pub mod socket;
 pub mod static_files;
 pub mod templates;
@@ -116,6 +117,7 @@ route_table! {
         post: conversations::schedule_follow_up,
         delete: conversations::cancel_follow_up,
     },
+    "/conversations/{id}/snooze" => { post: snooze::snooze, delete: snooze::unsnooze },
     "/conversations/{id}/attachments" => { post: files::attach },
     "/files/{message_id}" => { get: files::get },
     "/inboxes" => { get: templates::list },

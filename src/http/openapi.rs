@@ -380,6 +380,8 @@ impl Modify for NumberedEvents {
         crate::http::reports::csat,
         crate::http::conversations::schedule_follow_up,
         crate::http::conversations::cancel_follow_up,
+        crate::http::snooze::snooze,
+        crate::http::snooze::unsnooze,
         crate::http::files::attach,
         crate::http::files::get,
         crate::http::templates::list,

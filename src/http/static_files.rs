@@ -62,6 +62,7 @@ const ASSETS: &[Asset] = &[
     module!("referral.js"),
     module!("review.js"),
     module!("segments.js"),
+    module!("snooze.js"),
     module!("session.js"),
     module!("store.js"),
     module!("thread.js"),

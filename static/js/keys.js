@@ -1,5 +1,5 @@
 // Keyboard first: j/k (and the arrows) move through the list and open, r replies, n writes a
-// note, e resolves, a assigns to me, h takes over, b hands back to the bot, / searches, ? shows
+// note, e resolves, a assigns to me, h takes over, b hands back to the bot, s snoozes, / searches, ? shows
 // this sheet. Keys act only when no text field has the focus; Escape leaves the composer for
 // the list. A conversation opened by a click or Enter puts the focus in the composer (on a
 // wide screen: on a phone it would raise the keyboard over the thread).
@@ -19,6 +19,7 @@ const SHORTCUTS = [
   ['a', 'Assign to me'],
   ['h', 'Take over (the bot stays quiet)'],
   ['b', 'Hand back to the bot'],
+  ['s', 'Snooze'],
   ['/', 'Search'],
   ['Esc', 'Leave the composer for the list'],
   ['?', 'This sheet'],
@@ -88,6 +89,7 @@ function onKey(e) {
     h: () => status('human'),
     b: () => status('bot'),
     a: assignToMe,
+    s: () => { if (activeConv()) $('#snooze-button').click(); },
     '/': () => $('#search').focus(),
     '?': help,
   }[e.key];

@@ -34,6 +34,7 @@ function listParams(after) {
     case 'mine': p.set('mine', 'true'); break;
     case 'unassigned': p.set('unassigned', 'true'); break;
     case 'archived': p.set('archived', 'true'); break;
+    case 'snoozed': p.set('snoozed', 'true'); break;
     default: break;
   }
   if (state.q.trim()) p.set('q', state.q.trim());
@@ -190,6 +191,7 @@ function convItem(c) {
     h('div', { class: 'conv-row conv-meta' },
       h('span', { class: `conv-status status-${c.status}`, text: c.status }),
       c.needs_reply && waitChip(c),
+      c.snoozed && snoozeChip(c),
       csatChip(c),
       c.follow_up && h('span', { class: 'conv-followup', title: `${c.follow_up.source === 'ai' ? 'AI follow-up' : 'Follow-up'} ${fullTime(parseTime(c.follow_up.at))}` },
         icon('clock', 'icon icon-xs'), h('span', { text: untilLabel(parseTime(c.follow_up.at)) })),
@@ -234,6 +236,12 @@ function renderListFooter() {
 export function refreshListTimes() {
   for (const el of $$('.conv-time[data-at]')) el.textContent = relTime(parseTime(el.dataset.at));
   for (const el of $$('.conv-needs-reply[data-since]')) setWait(el, el.dataset.since);
+}
+
+/** "Snoozed · until 9:00 AM" (or "until they write") in the Snoozed view. */
+function snoozeChip(c) {
+  const until = parseTime(c.snoozed_until);
+  return h('span', { class: 'conv-snoozed', text: until ? `Snoozed · until ${fullTime(until)}` : 'Snoozed · until they write' });
 }
 
 /** "Needs reply · 12 min": how long the customer has waited for a person, amber from half the

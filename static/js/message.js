@@ -83,6 +83,13 @@ function systemEvent(p) {
       if (!at) return null;
       return withReason(['AI scheduled a follow-up for ', whenLabel(at)], p.reason);
     }
+    case 'snoozed': {
+      const at = parseTime(p.until);
+      return [actor(by, { start: true }), ' snoozed this until ', ...(at ? [whenLabel(at)] : ['the customer writes'])];
+    }
+    case 'unsnoozed':
+      if (p.why === 'woken') return [actor(by, { start: true }), ' brought this back from snooze'];
+      return [p.why === 'customer_wrote' ? 'Back from snooze: the customer wrote' : 'Back from snooze'];
     default:
       return csatEvent(p, actor);
   }

@@ -71,6 +71,7 @@ function visibleToMe(c) {
 
 function matchesFilter(c) {
   if (!!c.archived !== (state.filter === 'archived')) return false;
+  if (!!c.snoozed !== (state.filter === 'snoozed')) return false;
   switch (state.filter) {
     case 'waiting': if (!c.needs_reply) return false; break;
     case 'unread': if (!(c.unread_count > 0)) return false; break;
@@ -195,8 +196,9 @@ export function upsertConversation(c, { live = false } = {}) {
   state.convs.set(c.id, c);
   if (state.listIds.has(c.id)) {
     // The open conversation stays put when it stops matching (reading it clears "unread"),
-    // unless it was archived or unarchived, which is meant to move it away.
-    const sticky = c.id === state.activeId && !!c.archived === (state.filter === 'archived');
+    // unless it was archived, unarchived, snoozed or woken, which is meant to move it away.
+    const sticky = c.id === state.activeId && !!c.archived === (state.filter === 'archived')
+      && !!c.snoozed === (state.filter === 'snoozed');
     if (!matchesFilter(c) && !sticky) state.listIds.delete(c.id);
   } else if (live && matchesFilter(c) && matchesQuery(c)) {
     state.listIds.add(c.id);

@@ -9,6 +9,7 @@ import { renderComposer, saveDraft } from './composer.js';
 import { forgetHistory, loadContactHistory, renderContact, renderContactEmpty } from './contact.js';
 import { renderList } from './list.js';
 import { renderFollowUpBanner, renderThreadScore } from './review.js';
+import { renderSnoozeBanner, toggleSnoozeMenu } from './snooze.js';
 import {
   THREAD_PAGE, addMessage, beginThread, keepOnlyPending, renderNamedMessages, resetMessages, showFirstPage,
 } from './messages.js';
@@ -134,6 +135,7 @@ function closeThread() {
   resetMessages();
   forgetHistory();
   toggleMenu(false);
+  toggleSnoozeMenu(false);
   sendWs({ type: 'viewing', conversation_id: null });
   show($('#thread-view'), false);
   show($('#thread-empty'), true);
@@ -158,6 +160,7 @@ function renderActive(c, old) {
   renderThreadHeader(c);
   renderThreadScore(c);
   renderFollowUpBanner(c);
+  renderSnoozeBanner(c);
   renderComposer(c);
   renderContact(c, old);
   renderTyping();

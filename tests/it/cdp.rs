@@ -387,6 +387,8 @@ impl Page {
             "ArrowRight" => ("ArrowRight".into(), 39, None, 0),
             "ArrowLeft" => ("ArrowLeft".into(), 37, None, 0),
             "Tab" => ("Tab".into(), 9, None, 0),
+            // Space activates a focused button (as a person's Space bar does).
+            " " => ("Space".into(), 32, Some(" "), 0),
             "?" => ("Slash".into(), 191, Some("?"), 8),
             "/" => ("Slash".into(), 191, Some("/"), 0),
             k if k.len() == 1 && k.chars().all(|c| c.is_ascii_lowercase()) => {

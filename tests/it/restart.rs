@@ -369,7 +369,58 @@ async fn an_ai_follow_up_survives_a_kill_9(b: Backend) {
     assert_eq!(sent(), 1, "sent once");
 }
 
+/// A snooze whose time comes while the server is down (killed with SIGKILL) ends after the
+/// restart, once: the time is in the row, the timer is rebuilt from it.
+async fn a_snooze_ends_after_a_kill_9(b: Backend) {
+    let mut run = Started::with(b, "", "I want to talk to a person").await;
+    let until = chrono::Utc::now() + chrono::Duration::seconds(3);
+    let resp = run
+        .client
+        .post(format!(
+            "{}/api/conversations/{}/snooze",
+            run.server.base, run.id
+        ))
+        .bearer_auth(&run.token)
+        .json(&json!({ "until": until.to_rfc3339() }))
+        .send()
+        .await
+        .expect("snooze");
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(run.conversation().await["snoozed"], true);
+    run.kill_9_and_restart(Duration::from_secs(4)).await;
+    let c = eventually(
+        "back from snooze after the restart",
+        Duration::from_secs(15),
+        || async {
+            let c = run.conversation().await;
+            (c["snoozed"] == false).then_some(c)
+        },
+    )
+    .await;
+    assert_eq!(c["needs_reply"], true, "{c}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let resp = run
+        .client
+        .get(format!(
+            "{}/api/conversations/{}/messages",
+            run.server.base, run.id
+        ))
+        .bearer_auth(&run.token)
+        .send()
+        .await
+        .expect("messages");
+    let body: Value = resp.json().await.expect("json");
+    let returns = body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|m| m["payload"]["event"] == "unsnoozed")
+        .count();
+    assert_eq!(returns, 1, "ended once");
+}
+
 both_backends!(
+    a_snooze_ends_after_a_kill_9,
     kill_9_loses_nothing_and_pending_work_resumes,
     a_question_left_unanswered_by_a_crash_is_answered_after_it,
     a_review_due_during_a_kill_9_happens_after_the_restart,

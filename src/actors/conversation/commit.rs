@@ -607,6 +607,8 @@ impl ConversationActor {
                     }
                 }
                 Effect::ArmWindow(at) => self.arm_window(at, ctx),
+                Effect::ArmSnooze(at) => self.arm_snooze(until(at), ctx),
+                Effect::CancelSnoozeTimer => self.cancel_snooze_timer(ctx),
                 Effect::SystemNote(_)
                 | Effect::AcknowledgeHandoff(_)
                 | Effect::SendFollowUp(_)

@@ -46,6 +46,27 @@ impl Handler<FollowUpFired> for ConversationActor {
     }
 }
 
+impl Handler<SnoozeFired> for ConversationActor {
+    type Result = AtomicResponse<Self, ()>;
+
+    fn handle(&mut self, _: SnoozeFired, _: &mut Self::Context) -> Self::Result {
+        let _g = self.span.clone().entered();
+        match self.apply_event(&Event::SnoozeDue) {
+            Ok(plan) => AtomicResponse::new(Box::pin(self.commit(plan).map(|res, act, ctx| {
+                if let Err(e) = res {
+                    // The row still says snoozed until a past time: try again shortly.
+                    tracing::error!(parent: &act.span, error = %e, "could not end the snooze; trying again");
+                    act.arm_snooze(retry_delay(3), ctx);
+                }
+            }))),
+            Err(e) => {
+                tracing::error!(parent: &self.span, error = %e, "snooze could not end");
+                AtomicResponse::new(Box::pin(fut::ready(())))
+            }
+        }
+    }
+}
+
 impl Handler<WindowClosed> for ConversationActor {
     type Result = ();
 

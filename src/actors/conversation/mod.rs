@@ -48,7 +48,8 @@ use super::{
         ApplyEvent, ApplyWatermark, AssistantAnswered, AssistantFailed, ContactChanged,
         DeleteConversation, DeliverInbound, FollowUpFired, InboundAccepted, InjectPanic,
         MediaDownload, MediaFailed, MediaStored, RecordEcho, ReportDelivery, ResumeUnanswered,
-        SendAgentReply, SendAttachment, SendTemplate, SetTags, StoreReview, WindowClosed,
+        SendAgentReply, SendAttachment, SendTemplate, SetTags, SnoozeFired, StoreReview,
+        WindowClosed,
     },
     presence::PickAgent,
 };
@@ -137,6 +138,7 @@ pub struct ConversationActor {
     /// Why loading failed; every message is answered with it until the actor stops.
     load_error: Option<AppError>,
     follow_up_timer: Option<SpawnHandle>,
+    snooze_timer: Option<SpawnHandle>,
     window_timer: Option<SpawnHandle>,
     last_active: Instant,
     assistant_in_flight: u32,
@@ -173,6 +175,7 @@ impl ConversationActor {
             loaded: None,
             load_error: None,
             follow_up_timer: None,
+            snooze_timer: None,
             window_timer: None,
             last_active: Instant::now(),
             assistant_in_flight: 0,
@@ -202,6 +205,9 @@ impl ConversationActor {
         let inbox = self.deps.inboxes.for_conversation(&row.inbox_id);
         if let Some(f) = &state.follow_up {
             self.arm_follow_up(f.at, ctx);
+        }
+        if let Some(at) = state.snooze.and_then(|z| z.until) {
+            self.arm_snooze(until(at), ctx);
         }
         if let Some(closes) = state.window_closes_at(inbox.policy_for(row.network)) {
             self.arm_window(closes, ctx);
@@ -249,12 +255,12 @@ impl ConversationActor {
         }
         // A follow-up the registry's scan may not wake keeps the actor (and its timer) alive.
         let horizon = self.deps.follow_up_horizon();
-        let follow_up_soon = self
-            .loaded
-            .as_ref()
-            .and_then(|l| l.state.follow_up.as_ref())
-            .is_some_and(|f| f.at <= clock::now() + horizon);
-        if !follow_up_soon {
+        let soon = |at: NaiveDateTime| at <= clock::now() + horizon;
+        let timer_soon = self.loaded.as_ref().is_some_and(|l| {
+            l.state.follow_up.as_ref().is_some_and(|f| soon(f.at))
+                || l.state.snooze.and_then(|z| z.until).is_some_and(soon)
+        });
+        if !timer_soon {
             tracing::debug!(parent: &self.span, "idle; stopping");
             self.leave_registry(ctx);
         }
@@ -269,6 +275,21 @@ impl ConversationActor {
             act.follow_up_timer = None;
             ctx.notify(FollowUpFired);
         }));
+    }
+
+    /// Ends the snooze after `delay` (its time, or a retry after a failed write).
+    fn arm_snooze(&mut self, delay: Duration, ctx: &mut Context<Self>) {
+        self.cancel_snooze_timer(ctx);
+        self.snooze_timer = Some(ctx.run_later(delay, |act, ctx| {
+            act.snooze_timer = None;
+            ctx.notify(SnoozeFired);
+        }));
+    }
+
+    fn cancel_snooze_timer(&mut self, ctx: &mut Context<Self>) {
+        if let Some(h) = self.snooze_timer.take() {
+            ctx.cancel_future(h);
+        }
     }
 
     fn arm_window(&mut self, closes: NaiveDateTime, ctx: &mut Context<Self>) {

@@ -156,6 +156,7 @@ pub fn needs_human_counts(conn: &mut DbConnection) -> AppResult<Vec<(Option<Agen
         .filter(conversations::status.eq(Status::Human))
         .filter(conversations::last_message_author.eq(Author::Customer))
         .filter(conversations::archived.eq(false))
+        .filter(conversations::snoozed_until.is_null())
         .group_by(conversations::assignee_id)
         .select((conversations::assignee_id, diesel::dsl::count_star()))
         .load(conn)?)
@@ -186,6 +187,21 @@ pub fn follow_ups_due_before(
     Ok(conversations::table
         .filter(conversations::follow_up_at.le(until))
         .order(conversations::follow_up_at.asc())
+        .select(conversations::id)
+        .limit(limit)
+        .load(conn)?)
+}
+
+/// Conversations whose snooze ends before `until`, soonest first: woken like
+/// [`follow_ups_due_before`], so a snooze ends on time after a restart or an idle stop.
+pub fn snoozes_due_before(
+    conn: &mut DbConnection,
+    until: NaiveDateTime,
+    limit: i64,
+) -> AppResult<Vec<ConversationId>> {
+    Ok(conversations::table
+        .filter(conversations::snoozed_until.le(until))
+        .order(conversations::snoozed_until.asc())
         .select(conversations::id)
         .limit(limit)
         .load(conn)?)

@@ -43,6 +43,9 @@ pub struct ConversationFilter {
     pub unassigned: bool,
     /// `true`: only archived ones; `false` (default): only those not archived.
     pub archived: bool,
+    /// `true`: only snoozed ones; `false` (default): only those not snoozed (snoozed
+    /// conversations leave the open views until they come back).
+    pub snoozed: bool,
     /// Seed 002's Created / Pending / Replied / Resolved.
     pub state: Option<DerivedState>,
     pub inboxes: Option<Vec<InboxId>>,
@@ -104,6 +107,11 @@ pub fn list_conversations(
         .filter(conversations::last_message_at.is_not_null())
         .filter(conversations::archived.eq(filter.archived))
         .limit(limit);
+    q = if filter.snoozed {
+        q.filter(conversations::snoozed_until.is_not_null())
+    } else {
+        q.filter(conversations::snoozed_until.is_null())
+    };
     q = match filter.sort {
         ListSort::Activity => q.order((
             conversations::last_message_at.desc(),

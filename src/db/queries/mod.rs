@@ -52,7 +52,7 @@ pub use conversations::{
     awaiting_assistant, conversation, conversation_id_of_contact, conversation_of_contact,
     conversation_with_contact, conversations_of_contacts, delete_conversation,
     follow_ups_due_before, insert_conversation, needs_human_counts, open_conversations_per_agent,
-    resolve_conversation, update_conversation,
+    resolve_conversation, snoozes_due_before, update_conversation,
 };
 pub use csat::{csat_counts, CsatFilter};
 pub use files::{

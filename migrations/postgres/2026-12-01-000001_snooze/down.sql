@@ -1,0 +1,2 @@
+DROP INDEX conversations_snoozed_until;
+ALTER TABLE conversations DROP COLUMN snoozed_until;
