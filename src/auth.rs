@@ -6,7 +6,7 @@ use argon2::{
     Argon2,
 };
 use rand::RngCore;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::{
@@ -88,6 +88,8 @@ pub fn new_agent_row(email: &str, name: &str, role: Role, password: &str) -> App
         password_hash: hash_password(password)?,
         availability: Availability::Offline,
         created_at: clock::now(),
+        notify_desktop: false,
+        notify_sound: false,
     })
 }
 
@@ -99,8 +101,20 @@ pub struct CurrentAgent {
     pub email: String,
     pub name: String,
     pub role: Role,
+    /// How this agent wants to be told of handoffs and new messages (their own setting).
+    pub notifications: Notifications,
     #[serde(skip)]
     pub token_hash: String,
+}
+
+/// An agent's notification setting: browser notifications and a sound, each on or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Notifications {
+    /// Browser notifications while the dashboard's tab is not in front.
+    pub desktop: bool,
+    /// A short sound.
+    pub sound: bool,
 }
 
 impl CurrentAgent {
@@ -110,6 +124,10 @@ impl CurrentAgent {
             role: row.role,
             email: row.email,
             name: row.name,
+            notifications: Notifications {
+                desktop: row.notify_desktop,
+                sound: row.notify_sound,
+            },
             token_hash,
         }
     }

@@ -33,6 +33,7 @@ import { bindComposer } from './js/composer.js';
 import { bindContact, renderFollowUp } from './js/contact.js';
 import { bindReview, renderFollowUpBanner } from './js/review.js';
 import { bindSnooze, renderSnoozeBanner, toggleSnoozeMenu } from './js/snooze.js';
+import { bindNotify, notifyHandoff, notifyMessage } from './js/notify.js';
 import { bindSegments } from './js/segments.js';
 import { bindBroadcasts } from './js/broadcasts.js';
 import { bindBulk } from './js/bulk.js';
@@ -57,6 +58,7 @@ function handleEvent(f) {
   switch (f.type) {
     case 'message.created':
       onMessageCreated(f.conversation_id, f.message);
+      notifyMessage(f.conversation_id, f.message);
       break;
     case 'message.status':
       if (f.conversation_id === state.activeId) applyStatus(f);
@@ -83,6 +85,7 @@ function handleEvent(f) {
     case 'handoff.requested':
       upsertConversation(f.conversation, { live: true });
       addHandoff(f);
+      notifyHandoff(f);
       break;
     case 'badge':
       setBadgeFrom(f.counts);
@@ -132,6 +135,7 @@ function bindEvents() {
   bindContact();
   bindReview();
   bindSnooze();
+  bindNotify();
   bindSegments();
   bindBroadcasts();
   bindBulk();

@@ -43,6 +43,10 @@ pub struct AgentRow {
     pub password_hash: String,
     pub availability: Availability,
     pub created_at: NaiveDateTime,
+    /// Browser notifications for handoffs and new messages in my conversations.
+    pub notify_desktop: bool,
+    /// A sound for the same.
+    pub notify_sound: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

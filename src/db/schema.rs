@@ -10,6 +10,8 @@ diesel::table! {
         password_hash -> Text,
         availability -> Text,
         created_at -> Timestamp,
+        notify_desktop -> Bool,
+        notify_sound -> Bool,
     }
 }
 

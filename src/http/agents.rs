@@ -8,10 +8,10 @@ use utoipa::ToSchema;
 use crate::{
     actors::presence::{Availability, SetAvailability, Snapshot},
     app::AppState,
-    auth::CurrentAgent,
+    auth::{CurrentAgent, Notifications},
     db::queries,
     domain::{types::Role, AgentId},
-    error::AppResult,
+    error::{AppError, AppResult},
     http::openapi::{
         AgentRefusals, BadRequest, TooLarge, Unauthorized, Unavailable, Unprocessable,
     },
@@ -66,6 +66,42 @@ pub async fn list(state: web::Data<AppState>, me: CurrentAgent) -> AppResult<Htt
         })
         .collect();
     Ok(HttpResponse::Ok().json(AgentList { items: agents }))
+}
+
+/// `PUT /api/agents/me/notifications`: my own notification setting, kept with my account so it
+/// follows me to any browser (each browser still asks its own permission).
+#[utoipa::path(
+    operation_id = "set_notifications",
+    put,
+    path = "/api/agents/me/notifications",
+    tag = "agents",
+    summary = "Set my notifications: browser notifications and sound",
+    request_body = Notifications,
+    responses(
+        (status = 200, description = "Stored", body = Notifications),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = TooLarge),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = Unavailable),
+    ),
+)]
+pub async fn set_notifications(
+    state: web::Data<AppState>,
+    me: CurrentAgent,
+    body: Json<Notifications>,
+) -> AppResult<HttpResponse> {
+    let n = body.into_inner();
+    let id = me.id;
+    let stored = state
+        .app
+        .store
+        .write(move |c| queries::set_notifications(c, id, n.desktop, n.sound))
+        .await?;
+    if !stored {
+        return Err(AppError::Unauthorized("invalid or expired token"));
+    }
+    Ok(HttpResponse::Ok().json(n))
 }
 
 #[derive(Deserialize, Serialize, ToSchema)]

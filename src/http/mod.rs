@@ -90,6 +90,7 @@ route_table! {
     "/auth/me" => { get: auth::me },
     "/agents" => { get: agents::list },
     "/agents/me/availability" => { post: agents::set_availability },
+    "/agents/me/notifications" => { put: agents::set_notifications },
     "/assistants" => { get: assistants::list },
     "/badge" => { get: conversations::badge },
     "/events" => { get: events::poll },

@@ -356,6 +356,7 @@ impl Modify for NumberedEvents {
         crate::http::auth::me,
         crate::http::agents::list,
         crate::http::agents::set_availability,
+        crate::http::agents::set_notifications,
         crate::http::assistants::list,
         crate::http::conversations::usage,
         crate::http::conversations::badge,

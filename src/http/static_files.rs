@@ -57,6 +57,7 @@ const ASSETS: &[Asset] = &[
     module!("memories.js"),
     module!("message.js"),
     module!("messages.js"),
+    module!("notify.js"),
     module!("profile.js"),
     module!("realtime.js"),
     module!("referral.js"),

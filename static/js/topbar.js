@@ -5,6 +5,7 @@ import { api } from './api.js';
 import { $, h, show } from './dom.js';
 import { bdi, displayName, fullTime, isolate, relTime } from './format.js';
 import { HANDOFFS_KEY, state } from './store.js';
+import { renderNotifySettings } from './notify.js';
 import { showError, toast } from './ui.js';
 
 const MAX_HANDOFFS = 30;
@@ -123,6 +124,7 @@ export function toggleBell(open) {
   $('#bell').setAttribute('aria-expanded', String(willOpen));
   if (willOpen) {
     renderBell();
+    renderNotifySettings();
     // Opening the panel is seeing them: the count resets, the highlight stays until next time.
     handoffs.forEach((x) => { x.seen = true; });
     saveHandoffs();

@@ -46,6 +46,22 @@ pub fn list_agents(conn: &mut DbConnection) -> AppResult<Vec<AgentRow>> {
         .load(conn)?)
 }
 
+/// Stores an agent's notification setting; `false` if there is no such agent.
+pub fn set_notifications(
+    conn: &mut DbConnection,
+    id: AgentId,
+    desktop: bool,
+    sound: bool,
+) -> AppResult<bool> {
+    let n = diesel::update(agents::table.find(id))
+        .set((
+            agents::notify_desktop.eq(desktop),
+            agents::notify_sound.eq(sound),
+        ))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
 pub fn set_availability(
     conn: &mut DbConnection,
     id: AgentId,

@@ -34,6 +34,7 @@ pub use activity::{
 };
 pub use agents::{
     agent_by_email, agent_by_id, count_agents, insert_agent, list_agents, set_availability,
+    set_notifications,
 };
 pub use audit::{audit_entries, insert_audit};
 pub use broadcasts::{

@@ -1,0 +1,2 @@
+ALTER TABLE agents DROP COLUMN notify_sound;
+ALTER TABLE agents DROP COLUMN notify_desktop;
