@@ -16,6 +16,7 @@ use sha2::Sha256;
 use uuid::Uuid;
 
 use super::http_client::{execute, FetchError};
+use crate::domain::types::ChannelKind;
 use crate::providers::{
     normalized::{ProviderRequest, RequestBody},
     whatsapp,
@@ -50,6 +51,42 @@ pub const MEDIA_DIR: &str = "media";
 /// The folder of `media/` that holds the files agents upload to contacts, one folder per
 /// contact. Conversations' folders are named by their UUID, so the two cannot meet.
 pub const CONTACTS_DIR: &str = "contacts";
+
+/// The audio types (MIME essences) a channel delivers as an audio or voice message, as its
+/// provider documents them; empty for the text-only channels. WhatsApp (Cloud API and through
+/// Twilio) takes Opus only in Ogg, AAC, MP3, AMR and MP4 audio; Messenger and Instagram take
+/// MP3, MP4/M4A, AAC and WAV. The dashboard records voice notes in the first of these its
+/// browser can produce (`GET /api/inboxes`: `attachments.audio_types`).
+pub fn audio_types(channel: ChannelKind) -> &'static [&'static str] {
+    match channel {
+        ChannelKind::Whatsapp | ChannelKind::Twilio => &[
+            "audio/ogg",
+            "audio/mp4",
+            "audio/mpeg",
+            "audio/aac",
+            "audio/amr",
+        ],
+        ChannelKind::Meta => &["audio/mp4", "audio/mpeg", "audio/aac", "audio/wav"],
+        ChannelKind::Api | ChannelKind::Widget => &[],
+    }
+}
+
+/// Whether a channel takes an attachment of this type (a MIME essence): the text-only
+/// channels take none; audio must be of a type the channel plays ([`audio_types`]); images,
+/// video and documents are left to the provider.
+pub fn accepts(channel: ChannelKind, essence: &str) -> Result<(), String> {
+    if matches!(channel, ChannelKind::Api | ChannelKind::Widget) {
+        return Err("the api channel carries text only; attachments go to WhatsApp, Twilio and Meta inboxes".to_owned());
+    }
+    let types = audio_types(channel);
+    if essence.starts_with("audio/") && !types.contains(&essence) {
+        return Err(format!(
+            "this channel does not take {essence} audio; send one of: {}",
+            types.join(", ")
+        ));
+    }
+    Ok(())
+}
 
 /// `media/<conversation_id>/<message_id>`, relative to the data directory.
 pub fn relative_path(conversation: ConversationId, message: MessageId) -> String {
@@ -417,6 +454,18 @@ fn status_failure(status: u16) -> Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn audio_is_refused_in_a_type_the_channel_does_not_play() {
+        assert!(accepts(ChannelKind::Whatsapp, "audio/ogg").is_ok());
+        assert!(accepts(ChannelKind::Whatsapp, "audio/mp4").is_ok());
+        assert!(accepts(ChannelKind::Whatsapp, "image/png").is_ok());
+        let e = accepts(ChannelKind::Whatsapp, "audio/webm").expect_err("webm");
+        assert!(e.contains("audio/ogg"), "{e}");
+        assert!(accepts(ChannelKind::Meta, "audio/ogg").is_err());
+        assert!(accepts(ChannelKind::Api, "image/png").is_err());
+        assert!(audio_types(ChannelKind::Widget).is_empty());
+    }
 
     #[test]
     fn only_the_paths_this_module_writes_are_read() {

@@ -254,7 +254,8 @@ impl AttachQuery {
         (status = 413, description = "payload_too_large: over server.max_media_bytes",
             body = ErrorBody),
         (status = 422, description = "validation_failed: an API or widget inbox (text only), \
-            no server.public_url, an empty file, a bad filename or caption, a caption on \
+            no server.public_url, an empty file, audio of a type the channel does not play (see \
+            `attachments.audio_types` of the inbox), a bad filename or caption, a caption on \
             Messenger/Instagram; window_closed", body = ErrorBody),
         ReadRefusals,
     ),
@@ -284,6 +285,7 @@ pub async fn attach(
     }
     let mime = file_type(&req)?;
     let essence = mime.essence_str().to_owned();
+    media::accepts(inbox.channel, &essence).map_err(AppError::Validation)?;
     let (filename, caption) = q.into_inner().checked(inbox.channel)?;
     let limit = state.app.settings.server.max_media_bytes;
     let bytes = read_limited(payload, limit).await?;

@@ -37,6 +37,7 @@ const ASSETS: &[Asset] = &[
     },
     module!("activity.js"),
     module!("api.js"),
+    module!("attach.js"),
     module!("broadcast-detail.js"),
     module!("broadcast-words.js"),
     module!("broadcasts.js"),
@@ -51,6 +52,7 @@ const ASSETS: &[Asset] = &[
     module!("contact-segments.js"),
     module!("csat.js"),
     module!("dom.js"),
+    module!("emoji.js"),
     module!("files.js"),
     module!("format.js"),
     module!("list.js"),
@@ -69,6 +71,7 @@ const ASSETS: &[Asset] = &[
     module!("thread.js"),
     module!("topbar.js"),
     module!("ui.js"),
+    module!("voice.js"),
     Asset {
         name: "app.css",
         content_type: "text/css; charset=utf-8",

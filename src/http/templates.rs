@@ -16,6 +16,7 @@ use crate::{
     },
     app::AppState,
     auth::CurrentAgent,
+    channels::media,
     clock,
     config::TemplateSettings,
     db::queries::{self, ContactInput},
@@ -55,6 +56,22 @@ pub struct InboxView<'a> {
     csat: bool,
     /// The AI follows up on quiet customers (`auto_follow_up = true`).
     auto_follow_up: bool,
+    /// What the composer may attach here (`POST /api/conversations/{id}/attachments`);
+    /// `null` on the text-only channels (api, widget).
+    #[schema(required = true)]
+    attachments: Option<AttachmentRules>,
+}
+
+/// The attachments an inbox takes, for the composer to refuse early what the server refuses.
+#[derive(Serialize, ToSchema)]
+pub struct AttachmentRules {
+    /// The largest file, in bytes (`server.max_media_bytes`).
+    max_bytes: usize,
+    /// Whether a caption may go with the file (not on Messenger/Instagram).
+    caption: bool,
+    /// The audio types (MIME essences) the channel plays, preferred first; audio of any
+    /// other type is refused. Voice notes are recorded in one of these.
+    audio_types: &'static [&'static str],
 }
 
 /// What starting a conversation needs (documents `InboxView::start_with`; `null`:
@@ -73,7 +90,7 @@ pub struct InboxList<'a> {
     items: Vec<InboxView<'a>>,
 }
 
-fn inbox_view(inbox: &Inbox) -> InboxView<'_> {
+fn inbox_view(inbox: &Inbox, max_bytes: usize) -> InboxView<'_> {
     let networks = match inbox.channel {
         ChannelKind::Twilio => vec![Network::Sms, Network::Whatsapp],
         _ => inbox.fixed_network().into_iter().collect(),
@@ -98,6 +115,13 @@ fn inbox_view(inbox: &Inbox) -> InboxView<'_> {
         start_needs_template,
         csat: inbox.settings.csat,
         auto_follow_up: inbox.settings.follow_ups.enabled,
+        attachments: (!matches!(inbox.channel, ChannelKind::Api | ChannelKind::Widget)).then(
+            || AttachmentRules {
+                max_bytes,
+                caption: inbox.channel != ChannelKind::Meta,
+                audio_types: media::audio_types(inbox.channel),
+            },
+        ),
     }
 }
 
@@ -115,7 +139,8 @@ fn inbox_view(inbox: &Inbox) -> InboxView<'_> {
 )]
 pub async fn list(state: web::Data<AppState>, _me: CurrentAgent) -> AppResult<HttpResponse> {
     let inboxes = state.app.inboxes.all();
-    let items: Vec<InboxView<'_>> = inboxes.iter().map(|i| inbox_view(i)).collect();
+    let max_bytes = state.app.settings.server.max_media_bytes;
+    let items: Vec<InboxView<'_>> = inboxes.iter().map(|i| inbox_view(i, max_bytes)).collect();
     Ok(HttpResponse::Ok().json(InboxList { items }))
 }
 

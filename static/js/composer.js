@@ -2,6 +2,9 @@
 // the SMS part counter, and approved templates once the 24-hour window has closed.
 
 import { api, convPath } from './api.js';
+import { bindAttach, hasAttachment, renderAttach, sendAttachment } from './attach.js';
+import { bindEmoji } from './emoji.js';
+import { bindVoice, renderVoice } from './voice.js';
 import { bindCannedPicker, cannedPickerKeydown, updateCannedPicker } from './canned-picker.js';
 import { $, $$, debounce, h, show, uuid } from './dom.js';
 import { displayName, isSms, isolate } from './format.js';
@@ -49,6 +52,8 @@ export function renderComposer(c) {
   show($('#window-closed'), blocked);
   renderTemplatePicker(c, blocked);
   renderSegments(c);
+  renderAttach(c, { note: noteMode, blocked });
+  renderVoice(c, { note: noteMode, blocked });
 }
 
 function autosize() {
@@ -89,6 +94,7 @@ function sendFromComposer() {
   const c = activeConv();
   const input = $('#composer-input');
   const text = input.value.trim();
+  if (c && !input.disabled && hasAttachment()) return sendFileFromComposer(c, text);
   if (!c || !text || input.disabled) return;
   const pending = {
     id: `pending:${uuid()}`,
@@ -108,6 +114,17 @@ function sendFromComposer() {
   if (isSms(c)) renderSegments(c);
   addMessage(pending, { mine: true });
   postMessage(pending);
+}
+
+/** The waiting file goes, with the text as its caption; the text clears once it went along. */
+async function sendFileFromComposer(c, text) {
+  const { sent, captioned } = await sendAttachment(c, text);
+  const input = $('#composer-input');
+  if (sent && captioned && input.dataset.conv === c.id) {
+    input.value = '';
+    drafts.delete(c.id);
+    autosize();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -226,6 +243,9 @@ export function bindComposer() {
   const input = $('#composer-input');
   input.addEventListener('keydown', onComposerKeydown);
   bindCannedPicker();
+  bindAttach();
+  bindEmoji();
+  bindVoice();
   input.addEventListener('input', onComposerInput);
   $('#composer-send').addEventListener('click', sendFromComposer);
   $('#composer-note').addEventListener('click', toggleNote);

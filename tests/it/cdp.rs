@@ -75,6 +75,9 @@ impl Browser {
                 "--disable-dev-shm-usage",
                 "--remote-debugging-port=0",
                 "--window-size=1366,800",
+                // A fake microphone (a tone) that needs no permission prompt: voice notes.
+                "--use-fake-device-for-media-stream",
+                "--use-fake-ui-for-media-stream",
             ])
             .arg(format!("--user-data-dir={}", profile.path().display()))
             .arg("about:blank")
@@ -411,6 +414,40 @@ impl Page {
             "nativeVirtualKeyCode": vk, "modifiers": modifiers });
         b.call(Some(&self.session), "Input.dispatchKeyEvent", up)
             .await;
+    }
+
+    /// Chooses `files` (paths on this machine) in the file input `selector`, as the file
+    /// chooser would; `change` fires.
+    pub async fn set_input_files(
+        &self,
+        b: &mut Browser,
+        selector: &str,
+        files: &[&std::path::Path],
+    ) {
+        let doc = b
+            .call(
+                Some(&self.session),
+                "DOM.getDocument",
+                json!({ "depth": 0 }),
+            )
+            .await;
+        let root = doc["root"]["nodeId"].as_i64().expect("document node");
+        let found = b
+            .call(
+                Some(&self.session),
+                "DOM.querySelector",
+                json!({ "nodeId": root, "selector": selector }),
+            )
+            .await;
+        let node = found["nodeId"].as_i64().filter(|n| *n != 0);
+        let node = node.unwrap_or_else(|| panic!("no {selector} to choose files in"));
+        let files: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+        b.call(
+            Some(&self.session),
+            "DOM.setFileInputFiles",
+            json!({ "nodeId": node, "files": files }),
+        )
+        .await;
     }
 
     pub async fn text_of(&self, b: &mut Browser, selector: &str) -> String {

@@ -14,6 +14,7 @@ mod auth;
 mod broadcasts;
 mod browser;
 mod browser_a11y;
+mod browser_attach;
 mod browser_broadcasts;
 mod browser_bulk;
 mod browser_canned;
