@@ -334,7 +334,8 @@ impl Acc {
         self.opened += u64::from(c.opened);
         self.handed_off += u64::from(c.handed_off);
         self.first_responses.extend(c.first_response);
-        self.resolutions.extend(c.resolutions.iter().map(|r| r.seconds));
+        self.resolutions
+            .extend(c.resolutions.iter().map(|r| r.seconds));
         self.assistant_only += c.resolutions.iter().filter(|r| r.assistant_only).count() as u64;
     }
 

@@ -121,12 +121,11 @@ pub struct SummaryQuery {
 
 /// The period the query asks for: defaults, `from` after `to` and too long a period refused.
 fn period(q: &SummaryQuery, now: NaiveDateTime) -> AppResult<Period> {
-    let to = q
-        .to
-        .as_deref()
-        .map(|t| parse_time("to", t, true))
-        .transpose()?
-        .unwrap_or(now);
+    let to =
+        q.to.as_deref()
+            .map(|t| parse_time("to", t, true))
+            .transpose()?
+            .unwrap_or(now);
     let from = match q.from.as_deref() {
         Some(f) => parse_time("from", f, false)?,
         None => (to.date() - Duration::days(29))
@@ -179,9 +178,11 @@ pub async fn summary(
     let period = period(&q, clock::now())?;
     let inboxes: Vec<(InboxId, String)> = match &q.inbox {
         Some(id) => {
-            let inbox = state.app.inboxes.get(id).ok_or_else(|| {
-                AppError::Validation(format!("no inbox `{}`", id.as_str()))
-            })?;
+            let inbox = state
+                .app
+                .inboxes
+                .get(id)
+                .ok_or_else(|| AppError::Validation(format!("no inbox `{}`", id.as_str())))?;
             vec![(id.clone(), inbox.settings.display_name().to_owned())]
         }
         None => state

@@ -171,7 +171,11 @@ async fn the_reports_page_shows_the_seeded_figures(backend: Backend) {
         )
         .await;
     assert_eq!(csv, "total,3,3,300,1200,3,86400,432000,3,1.0000,0,0.0000");
-    assert!(dash.eval(&mut b, "document.querySelector('#rp-error').hidden").await == json!(true));
+    assert!(
+        dash.eval(&mut b, "document.querySelector('#rp-error').hidden")
+            .await
+            == json!(true)
+    );
     dash.assert_no_console_errors(&mut b, "reports").await;
 }
 

@@ -380,7 +380,10 @@ async fn the_filters_narrow_every_figure(b: Backend) {
 
     // One day: C5 and C6 opened; C6's first closing and C7's fall on it.
     let (status, r) = app
-        .get(&s.admin, "/api/reports/summary?from=2026-11-04&to=2026-11-04")
+        .get(
+            &s.admin,
+            "/api/reports/summary?from=2026-11-04&to=2026-11-04",
+        )
         .await;
     assert_eq!(status, 200, "{r}");
     assert_eq!(r["totals"]["opened"], 2);
@@ -390,7 +393,10 @@ async fn the_filters_narrow_every_figure(b: Backend) {
         durations(Some(300), Some(432_000), 2)
     );
     assert_eq!(r["totals"]["first_response"], durations(None, None, 0));
-    assert_eq!(r["days"], json!([{"date": "2026-11-04", "opened": 2, "resolved": 2}]));
+    assert_eq!(
+        r["days"],
+        json!([{"date": "2026-11-04", "opened": 2, "resolved": 2}])
+    );
 
     // RFC 3339 ends: only C2 was created between 11:00 and 23:00 on the 2nd; C1 closed at 10:00.
     let (status, r) = app
@@ -441,7 +447,10 @@ async fn the_csv_has_a_row_per_day_and_the_totals(b: Backend) {
     assert!(lines[0].starts_with("date,opened,resolved,"), "{body}");
     assert_eq!(lines[1], "2026-11-02,2,1,,,,,,,,,");
     assert_eq!(lines[4], "2026-11-05,1,1,,,,,,,,,");
-    assert_eq!(lines[5], "total,7,6,300,1200,4,2400,432000,5,0.7143,3,0.5000");
+    assert_eq!(
+        lines[5],
+        "total,7,6,300,1200,4,2400,432000,5,0.7143,3,0.5000"
+    );
 }
 
 async fn bad_input_is_refused(b: Backend) {

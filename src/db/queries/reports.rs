@@ -161,11 +161,7 @@ pub fn report_steps(
                     .nullable()
                     .or(messages::author.eq(Author::System).nullable().and(notes)),
             )
-            .order((
-                messages::conversation_id,
-                messages::sent_at,
-                messages::id,
-            ))
+            .order((messages::conversation_id, messages::sent_at, messages::id))
             .load(conn)?;
         out.extend(rows.into_iter().filter_map(|(id, author, payload, at)| {
             let step = match author {
