@@ -116,6 +116,7 @@ pub struct SummaryQuery {
     /// Only conversations of this inbox (an unknown inbox is a 422).
     inbox: Option<InboxId>,
     /// `json` (the default) or `csv`.
+    #[param(inline)]
     format: Option<ReportFormat>,
 }
 
