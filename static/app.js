@@ -21,6 +21,7 @@
 //   js/segments.js  the Segments page (#/segments)
 //   js/broadcasts.js  the Broadcasts page (#/broadcasts); broadcast-detail.js the open one
 //   js/contact-broadcasts.js  the panel's broadcasts
+//   js/reports.js     the Reports page (#/reports): figures, chart, tables, CSV
 //   js/bulk.js      selecting several conversations and acting on them at once
 //   js/keys.js      keyboard shortcuts and their help sheet
 //   js/csat.js      satisfaction: list chip, thread events, the panel's stars
@@ -39,6 +40,7 @@ import { bindBroadcasts } from './js/broadcasts.js';
 import { bindBulk } from './js/bulk.js';
 import { bindKeys } from './js/keys.js';
 import { bindCanned } from './js/canned.js';
+import { bindReports } from './js/reports.js';
 import { bindList, refreshListTimes, reloadList } from './js/list.js';
 import { applyStatus, applyUpdate, bindMessages, removeMessage } from './js/messages.js';
 import { keepAlive, listen, reconnectIfClosed } from './js/realtime.js';
@@ -141,6 +143,7 @@ function bindEvents() {
   bindBulk();
   bindKeys();
   bindCanned();
+  bindReports();
 
   // Popovers close on an outside click or Escape.
   document.addEventListener('click', (e) => {

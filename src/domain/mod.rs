@@ -14,6 +14,7 @@ pub mod notes;
 pub mod opt_out;
 pub mod profile;
 pub mod referral;
+pub mod reports;
 pub mod review;
 pub mod segment;
 pub mod terms;

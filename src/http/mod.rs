@@ -114,6 +114,7 @@ route_table! {
     "/conversations/{id}/lead-stage" => { post: conversations::set_lead_stage },
     "/conversations/{id}/csat" => { put: csat::set_csat },
     "/reports/csat" => { get: reports::csat },
+    "/reports/summary" => { get: reports::summary },
     "/conversations/{id}/follow-up" => {
         post: conversations::schedule_follow_up,
         delete: conversations::cancel_follow_up,

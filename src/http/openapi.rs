@@ -379,6 +379,7 @@ impl Modify for NumberedEvents {
         crate::http::conversations::set_lead_stage,
         crate::http::csat::set_csat,
         crate::http::reports::csat,
+        crate::http::reports::summary,
         crate::http::conversations::schedule_follow_up,
         crate::http::conversations::cancel_follow_up,
         crate::http::snooze::snooze,

@@ -46,6 +46,7 @@ const ASSETS: &[Asset] = &[
     module!("canned.js"),
     module!("canned-picker.js"),
     module!("canned-vars.js"),
+    module!("reports.js"),
     module!("composer.js"),
     module!("contact.js"),
     module!("contact-broadcasts.js"),

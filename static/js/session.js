@@ -5,6 +5,7 @@ import { $, show } from './dom.js';
 import { startList } from './list.js';
 import { startBroadcasts } from './broadcasts.js';
 import { startCanned } from './canned.js';
+import { startReports } from './reports.js';
 import { startSegments } from './segments.js';
 import { connectWs } from './realtime.js';
 import { TOKEN_KEY, endSession, setAgents, setAssistants, setDashboard, setInboxes, setMe, setToken, state } from './store.js';
@@ -86,6 +87,7 @@ export async function startApp() {
   startSegments();
   startBroadcasts();
   startCanned();
+  startReports();
 }
 
 export async function loadAgents() {

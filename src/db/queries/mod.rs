@@ -21,6 +21,7 @@ mod messages;
 mod outbox;
 mod pending_statuses;
 mod referrals;
+mod reports;
 mod reviews;
 mod search;
 mod segments;
@@ -73,6 +74,7 @@ pub use messages::{
 pub use outbox::{delete_outbox, insert_outbox, outbox_due, outbox_retry_later};
 pub use pending_statuses::{expire_pending_statuses, park_status, take_pending_statuses};
 pub use referrals::{first_and_latest_referrals, insert_referral, referral_event_known};
+pub use reports::{report_conversations, report_steps, ReportScope};
 pub use reviews::{review_material, reviews_due, ReviewedMessage};
 pub use search::index_new_messages;
 pub use segments::{

@@ -1,0 +1,2 @@
+DROP INDEX messages_system_time;
+DROP INDEX conversations_created;

@@ -1,0 +1,246 @@
+// The Reports page (#/reports): GET /api/reports/summary for a period (presets 7/30/90 days or
+// chosen dates), an agent and an inbox. Figure cards, a plain-SVG bar chart of conversations
+// opened and resolved per day, per-agent and per-inbox tables, and a CSV download (fetched
+// with the bearer token and saved from a blob). Every number is the API's, only formatted.
+
+import { api, ApiError } from './api.js';
+import { $, h, show } from './dom.js';
+import { state } from './store.js';
+import { currentPage, routePanes } from './ui.js';
+
+const SVG = 'http://www.w3.org/2000/svg';
+const onPage = () => currentPage() === 'reports';
+let loaded = 0; // the latest request's number: an older answer is dropped
+
+/** A duration in seconds as "45 s", "3 min", "2 h 5 min", "1 d 4 h"; "—" without one. */
+export function formatDuration(s) {
+  if (s == null) return '—';
+  if (s < 60) return `${s} s`;
+  const min = Math.round(s / 60);
+  if (min < 60) return `${min} min`;
+  const hours = Math.floor(min / 60);
+  if (hours < 24) return min % 60 ? `${hours} h ${min % 60} min` : `${hours} h`;
+  const days = Math.floor(hours / 24);
+  return hours % 24 ? `${days} d ${hours % 24} h` : `${days} d`;
+}
+
+/** A rate as "30%" with its "12 of 40"; "—" without a denominator. */
+export function formatRate(r) {
+  if (!r || r.rate == null) return { value: '—', detail: 'none to count' };
+  return { value: `${Math.round(r.rate * 1000) / 10}%`, detail: `${r.numerator} of ${r.denominator}` };
+}
+
+const isoDay = (d) => d.toISOString().slice(0, 10);
+
+function setPreset(days) {
+  const to = new Date();
+  const from = new Date(to.getTime() - (days - 1) * 86400000);
+  $('#rp-from').value = isoDay(from);
+  $('#rp-to').value = isoDay(to);
+}
+
+function query(format) {
+  const p = new URLSearchParams();
+  if ($('#rp-from').value) p.set('from', $('#rp-from').value);
+  if ($('#rp-to').value) p.set('to', $('#rp-to').value);
+  if ($('#rp-agent').value) p.set('agent', $('#rp-agent').value);
+  if ($('#rp-inbox').value) p.set('inbox', $('#rp-inbox').value);
+  if (format) p.set('format', format);
+  return `/api/reports/summary?${p}`;
+}
+
+function fillFilters() {
+  const agentSel = $('#rp-agent');
+  const keepAgent = agentSel.value;
+  const agents = [...(state.agents?.values() || [])];
+  agentSel.replaceChildren(h('option', { value: '', text: 'All agents' }),
+    ...agents.map((a) => h('option', { value: a.id, text: a.name })));
+  agentSel.value = keepAgent;
+  const inboxSel = $('#rp-inbox');
+  const keepInbox = inboxSel.value;
+  const inboxes = [...(state.inboxes?.values() || [])];
+  inboxSel.replaceChildren(h('option', { value: '', text: 'All inboxes' }),
+    ...inboxes.map((i) => h('option', { value: i.id, text: i.name || i.id })));
+  inboxSel.value = keepInbox;
+}
+
+function routeReports() {
+  const on = onPage();
+  show($('#reports-page'), on);
+  routePanes();
+  $('#nav-reports').classList.toggle('active', on);
+  if (on) {
+    if (!$('#rp-from').value && !$('#rp-to').value) setPreset(30);
+    fillFilters();
+    loadReport();
+  }
+}
+
+async function loadReport() {
+  const n = ++loaded;
+  show($('#rp-loading'), true);
+  show($('#rp-error'), false);
+  $('#reports-page').setAttribute('aria-busy', 'true');
+  try {
+    const r = await api('GET', query());
+    if (n !== loaded) return;
+    render(r);
+  } catch (e) {
+    if (n !== loaded) return;
+    $('#rp-error').textContent = `Could not load the report: ${e.message}`;
+    show($('#rp-error'), true);
+  } finally {
+    if (n === loaded) {
+      show($('#rp-loading'), false);
+      $('#reports-page').removeAttribute('aria-busy');
+    }
+  }
+}
+
+function card(id, label, value, detail) {
+  return h('div', { class: 'report-card', dataset: { figure: id } },
+    h('div', { class: 'report-card-label', text: label }),
+    h('div', { class: 'report-card-value', text: value }),
+    h('div', { class: 'report-card-detail muted small', text: detail }));
+}
+
+function render(r) {
+  const t = r.totals;
+  const fr = t.first_response;
+  const res = t.resolution;
+  const hand = formatRate(t.handoff_rate);
+  const assist = formatRate(t.assistant_resolution_rate);
+  $('#rp-cards').replaceChildren(
+    card('opened', 'Opened', String(t.opened), 'conversations created'),
+    card('resolved', 'Resolved', String(t.resolved), 'resolutions'),
+    card('first-response-median', 'First response (median)', formatDuration(fr.median_seconds), `over ${fr.count} conversations`),
+    card('first-response-p90', 'First response (90th percentile)', formatDuration(fr.p90_seconds), `over ${fr.count} conversations`),
+    card('resolution-median', 'Resolution (median)', formatDuration(res.median_seconds), `over ${res.count} resolutions`),
+    card('resolution-p90', 'Resolution (90th percentile)', formatDuration(res.p90_seconds), `over ${res.count} resolutions`),
+    card('handoff-rate', 'Handoff rate', hand.value, hand.detail),
+    card('assistant-resolution-rate', 'Assistant resolution rate', assist.value, assist.detail),
+  );
+  renderChart(r.days);
+  renderAgents(r.agents);
+  renderInboxes(r.inboxes);
+}
+
+function svg(tag, attrs, ...children) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, String(v));
+  el.append(...children);
+  return el;
+}
+
+/** Opened vs resolved per day: one group of two bars per day, each with a <title>. */
+function renderChart(days) {
+  const totalOpened = days.reduce((a, d) => a + d.opened, 0);
+  const totalResolved = days.reduce((a, d) => a + d.resolved, 0);
+  const max = Math.max(1, ...days.map((d) => Math.max(d.opened, d.resolved)));
+  const height = 160;
+  const group = 24;
+  const bar = 9;
+  const width = Math.max(days.length * group, 200);
+  const first = days[0]?.date;
+  const last = days[days.length - 1]?.date;
+  const chart = svg('svg', {
+    class: 'report-chart',
+    viewBox: `0 0 ${width} ${height + 20}`,
+    width: '100%',
+    height: height + 20,
+    preserveAspectRatio: 'none',
+    role: 'img',
+    'aria-label': `Conversations per day from ${first} to ${last}: ${totalOpened} opened, ${totalResolved} resolved.`,
+  });
+  chart.append(svg('line', { x1: 0, y1: height, x2: width, y2: height, class: 'report-axis' }));
+  days.forEach((d, i) => {
+    const x = i * group + 3;
+    const hOpened = (d.opened / max) * (height - 10);
+    const hResolved = (d.resolved / max) * (height - 10);
+    const g = svg('g', { class: 'report-day', 'data-date': d.date },
+      svg('title', {}, `${d.date}: ${d.opened} opened, ${d.resolved} resolved`),
+      svg('rect', { class: 'bar-opened', x, y: height - hOpened, width: bar, height: hOpened }),
+      svg('rect', { class: 'bar-resolved', x: x + bar + 1, y: height - hResolved, width: bar, height: hResolved }));
+    chart.append(g);
+  });
+  const table = h('table', { class: 'visually-hidden' },
+    h('caption', { text: 'Conversations opened and resolved per day' }),
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col', text: 'Day' }), h('th', { scope: 'col', text: 'Opened' }), h('th', { scope: 'col', text: 'Resolved' }))),
+    h('tbody', {}, ...days.map((d) => h('tr', {},
+      h('th', { scope: 'row', text: d.date }), h('td', { text: String(d.opened) }), h('td', { text: String(d.resolved) })))));
+  $('#rp-chart').replaceChildren(chart, table);
+}
+
+function cell(text) {
+  return h('td', { text });
+}
+
+function renderAgents(agents) {
+  const rows = agents.map((a) => h('tr', { dataset: { agent: a.id } },
+    h('th', { scope: 'row', dir: 'auto', text: a.name }),
+    cell(String(a.conversations)),
+    cell(String(a.resolved)),
+    cell(formatDuration(a.first_response.median_seconds)),
+    cell(formatDuration(a.first_response.p90_seconds))));
+  $('#rp-agents').replaceChildren(...(rows.length ? rows : [h('tr', {}, h('td', { colspan: 5, class: 'muted', text: 'No agent had conversations in this period.' }))]));
+}
+
+function renderInboxes(inboxes) {
+  const rows = inboxes.map((i) => {
+    const rate = formatRate(i.handoff_rate);
+    return h('tr', { dataset: { inbox: i.id } },
+      h('th', { scope: 'row', dir: 'auto', text: i.name }),
+      cell(String(i.opened)),
+      cell(String(i.resolved)),
+      cell(rate.value === '—' ? '—' : `${rate.value} (${rate.detail})`));
+  });
+  $('#rp-inboxes').replaceChildren(...rows);
+}
+
+/** The CSV needs the bearer token: fetched, then saved from a blob: URL. */
+async function downloadCsv() {
+  show($('#rp-error'), false);
+  try {
+    const res = await fetch(query('csv'), { headers: { Authorization: `Bearer ${state.token}` } });
+    if (!res.ok) {
+      let message = res.statusText;
+      try {
+        message = (await res.json()).message || message;
+      } catch {
+        /* not JSON */
+      }
+      throw new ApiError(res.status, 'csv', message);
+    }
+    const name = /filename="([^"]+)"/.exec(res.headers.get('Content-Disposition') || '')?.[1] || 'report.csv';
+    const url = URL.createObjectURL(await res.blob());
+    const a = h('a', { href: url, download: name, hidden: true });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  } catch (e) {
+    $('#rp-error').textContent = `Could not download the CSV: ${e.message}`;
+    show($('#rp-error'), true);
+  }
+}
+
+export function bindReports() {
+  $('#rp-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    loadReport();
+  });
+  for (const b of document.querySelectorAll('[data-preset]')) {
+    b.addEventListener('click', () => {
+      setPreset(Number(b.dataset.preset));
+      loadReport();
+    });
+  }
+  $('#rp-csv').addEventListener('click', downloadCsv);
+  window.addEventListener('hashchange', routeReports);
+}
+
+/** After sign-in: the page if the address names it. */
+export function startReports() {
+  show($('#nav-reports'), true);
+  routeReports();
+}
