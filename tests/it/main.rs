@@ -18,6 +18,7 @@ mod browser_broadcasts;
 mod browser_bulk;
 mod browser_canned;
 mod browser_keys;
+mod browser_new_conversation;
 mod browser_profile;
 mod browser_review;
 mod browser_segments;
