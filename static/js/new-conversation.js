@@ -100,7 +100,8 @@ function clearErrors() {
 /** Which field a server refusal is about, from its wording (`phone`: …, template …). */
 function fieldOf(message) {
   const m = String(message);
-  if (/^`phone`|needs `phone`|give `phone` or `email`/.test(m)) return $('#nc-email-wrap').hidden ? 'phone' : 'email';
+  if (/^`phone`|needs `phone`/.test(m)) return 'phone';
+  if (/give `phone` or `email`/.test(m)) return $('#nc-email-wrap').hidden ? 'phone' : 'email';
   if (/^`email`/.test(m)) return 'email';
   if (/^`name`/.test(m)) return 'name';
   if (/^`text`/.test(m)) return 'text';
