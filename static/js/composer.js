@@ -182,7 +182,8 @@ function toggleTemplate(open = !templateOpen) {
   if (!c) return;
   templateOpen = open;
   renderTemplatePicker(c, $('#composer-input').disabled);
-  if (templateOpen) $('#template-select').focus();
+  // The first parameter to fill in (the choice of template is often the first one).
+  if (templateOpen) ($('#template-params input') || $('#template-select')).focus();
 }
 
 async function sendTemplate() {
