@@ -24,6 +24,8 @@
 //   js/reports.js     the Reports page (#/reports): figures, chart, tables, CSV
 //   js/bulk.js      selecting several conversations and acting on them at once
 //   js/keys.js      keyboard shortcuts and their help sheet
+//   js/new-conversation.js  the New dialog: write first, with a template
+//   js/template-picker.js   the approved-template picker (composer and New dialog)
 //   js/csat.js      satisfaction: list chip, thread events, the panel's stars
 //   js/topbar.js    badge, availability, handoff bell
 //   js/session.js   sign in and out, start
@@ -41,6 +43,7 @@ import { bindBulk } from './js/bulk.js';
 import { bindKeys } from './js/keys.js';
 import { bindCanned } from './js/canned.js';
 import { bindReports } from './js/reports.js';
+import { bindNewConversation } from './js/new-conversation.js';
 import { bindList, refreshListTimes, reloadList } from './js/list.js';
 import { applyStatus, applyUpdate, bindMessages, removeMessage } from './js/messages.js';
 import { keepAlive, listen, reconnectIfClosed } from './js/realtime.js';
@@ -144,6 +147,7 @@ function bindEvents() {
   bindKeys();
   bindCanned();
   bindReports();
+  bindNewConversation();
 
   // Popovers close on an outside click or Escape.
   document.addEventListener('click', (e) => {

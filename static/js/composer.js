@@ -1,5 +1,6 @@
 // The composer: replies and private notes with a draft per conversation, the typing signal,
-// the SMS part counter, and approved templates once the 24-hour window has closed.
+// the SMS part counter, and approved templates: the only way to write once the 24-hour window
+// has closed, and behind the Template button while it is open.
 
 import { api, convPath } from './api.js';
 import { bindAttach, hasAttachment, renderAttach, sendAttachment } from './attach.js';
@@ -12,6 +13,7 @@ import { addMessage, postMessage } from './messages.js';
 import { sendWs } from './realtime.js';
 import { activeConv, on, state } from './store.js';
 import { showError, toast } from './ui.js';
+import { templatePicker } from './template-picker.js';
 
 const TYPING_SEND_EVERY_MS = 2000;
 
@@ -19,6 +21,8 @@ let noteMode = false;
 const drafts = new Map(); // conversation id → unsent text
 let segmentsSupported = true;
 let lastTypingSent = 0;
+let picker = null; // the template picker (js/template-picker.js)
+let templateOpen = false; // the Template panel, inside the window
 
 on('inboxes', () => {
   if (activeConv()) renderComposer(activeConv());
@@ -35,6 +39,7 @@ export function renderComposer(c) {
     input.dataset.conv = c.id;
     input.value = drafts.get(c.id) || '';
     noteMode = false;
+    templateOpen = false;
     autosize();
   }
   const windowClosed = c.window_open === false;
@@ -164,64 +169,48 @@ async function updateSegments() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Templates (when the service window is closed)
+// Templates: inside the window behind the Template button, and the only way once it closed
 
 function templatesFor(c) {
   const inbox = state.inboxes?.get(c.inbox_id);
   return Array.isArray(inbox?.templates) ? inbox.templates : [];
 }
 
-/** Positional parameters of a template: a count, a list of names, or its {{n}} placeholders. */
-function templateParams(t) {
-  if (Array.isArray(t.parameters)) return t.parameters.map((p, i) => (typeof p === 'string' ? p : p?.name || `Parameter ${i + 1}`));
-  const n = typeof t.parameters === 'number' ? t.parameters
-    : Math.max(0, ...[...String(t.body || '').matchAll(/\{\{\s*(\d+)\s*\}\}/g)].map((m) => Number(m[1])));
-  return Array.from({ length: n }, (_, i) => `Parameter ${i + 1}`);
-}
-
+/** One picker, shown in the window-closed notice when only a template may go, else in the
+ * Template panel above the text field while that is open. */
 function renderTemplatePicker(c, blocked) {
-  const picker = $('#template-picker');
-  const templates = blocked ? templatesFor(c) : [];
-  show(picker, templates.length > 0);
-  if (!templates.length) return;
-  const select = $('#template-select');
-  const key = `${c.inbox_id}:${templates.map((t) => `${t.name}/${t.language}`).join(',')}`;
-  if (select.dataset.key !== key) {
-    select.dataset.key = key;
-    select.replaceChildren(...templates.map((t, i) => h('option', { value: String(i), text: `${t.name} (${t.language})` })));
-    renderTemplateParams();
-  }
+  const templates = templatesFor(c);
+  picker.setTemplates(templates);
+  const inWindow = c.window_open !== false && !noteMode && templates.length > 0;
+  if (!inWindow) templateOpen = false;
+  const toggle = $('#composer-template-toggle');
+  show(toggle, inWindow);
+  toggle.setAttribute('aria-expanded', String(templateOpen));
+  toggle.classList.toggle('active', templateOpen);
+  const box = $('#template-picker');
+  const home = blocked ? $('#window-closed') : $('#composer-template');
+  if (box.parentElement !== home) home.append(box);
+  show(box, templates.length > 0 && (blocked || templateOpen));
+  show($('#composer-template'), !blocked && templateOpen);
 }
 
-function selectedTemplate() {
+function toggleTemplate(open = !templateOpen) {
   const c = activeConv();
-  return c ? templatesFor(c)[Number($('#template-select').value) || 0] : null;
-}
-
-function renderTemplateParams() {
-  const t = selectedTemplate();
-  const box = $('#template-params');
-  if (!t) return box.replaceChildren();
-  box.replaceChildren(...templateParams(t).map((label, i) =>
-    h('input', { class: 'input-sm', type: 'text', placeholder: label, 'aria-label': label, dataset: { index: String(i) }, oninput: renderTemplatePreview })));
-  renderTemplatePreview();
-}
-
-function renderTemplatePreview() {
-  const t = selectedTemplate();
-  if (!t) return;
-  const values = $$('#template-params input').map((i) => i.value);
-  const text = String(t.body || '').replace(/\{\{\s*(\d+)\s*\}\}/g, (all, n) => values[Number(n) - 1] || all);
-  $('#template-preview').textContent = text;
+  if (!c) return;
+  templateOpen = open;
+  renderTemplatePicker(c, $('#composer-input').disabled);
+  // The first parameter to fill in (the choice of template is often the first one).
+  if (templateOpen) ($('#template-params input') || $('#template-select')).focus();
 }
 
 async function sendTemplate() {
   const c = activeConv();
-  const t = selectedTemplate();
+  const { template: t, parameters } = picker.value();
   if (!c || !t) return;
-  const parameters = $$('#template-params input').map((i) => i.value.trim());
-  if (parameters.some((p) => !p)) {
+  const missing = picker.firstMissing();
+  if (missing) {
     toast('Fill in every template parameter.', 'error');
+    missing.focus();
     return;
   }
   const button = $('#template-send');
@@ -229,9 +218,12 @@ async function sendTemplate() {
   try {
     const msg = await api('POST', convPath(c.id, '/template'), { name: t.name, language: t.language, parameters, client_id: uuid() });
     if (msg?.id && state.activeId === c.id) addMessage(msg, { mine: true });
-    $$('#template-params input').forEach((i) => { i.value = ''; });
-    renderTemplatePreview();
+    picker.clear();
     toast('Template sent.');
+    if (templateOpen && state.activeId === c.id) {
+      toggleTemplate(false);
+      $('#composer-input').focus();
+    }
   } catch (e) {
     showError(e, e.status === 404 ? 'Templates are not available on this server' : 'Template not sent');
   } finally {
@@ -249,6 +241,14 @@ export function bindComposer() {
   input.addEventListener('input', onComposerInput);
   $('#composer-send').addEventListener('click', sendFromComposer);
   $('#composer-note').addEventListener('click', toggleNote);
-  $('#template-select').addEventListener('change', renderTemplateParams);
+  picker = templatePicker({ select: $('#template-select'), params: $('#template-params'), preview: $('#template-preview'), idPrefix: 'template' });
   $('#template-send').addEventListener('click', sendTemplate);
+  $('#composer-template-toggle').addEventListener('click', () => toggleTemplate());
+  // Escape in the Template panel closes it and gives the focus back to its button.
+  $('#composer-template').addEventListener('keydown', (e) => {
+    if (e.key !== 'Escape') return;
+    e.preventDefault();
+    toggleTemplate(false);
+    $('#composer-template-toggle').focus();
+  });
 }

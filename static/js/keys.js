@@ -8,6 +8,7 @@ import { api } from './api.js';
 import { $, $$, h } from './dom.js';
 import { activeConv, state, upsertConversation } from './store.js';
 import { currentPage, showError, toast } from './ui.js';
+import { openNewConversation } from './new-conversation.js';
 
 const SHORTCUTS = [
   ['j  ↓', 'Next conversation (opens it)'],
@@ -20,6 +21,7 @@ const SHORTCUTS = [
   ['h', 'Take over (the bot stays quiet)'],
   ['b', 'Hand back to the bot'],
   ['s', 'Snooze'],
+  ['c', 'New conversation (with a template)'],
   ['/', 'Search'],
   ['Esc', 'Leave the composer for the list'],
   ['?', 'This sheet'],
@@ -79,6 +81,7 @@ function onKey(e) {
     return;
   }
   if (typingIn(e.target) || $('#keys-dialog').open || $('#confirm-dialog').open) return;
+  if ($('#new-conv-dialog').open) return;
   if (currentPage() || !state.me || state.selecting) return;
   const act = {
     j: () => move(1), ArrowDown: () => move(1),
@@ -88,6 +91,7 @@ function onKey(e) {
     e: () => status('closed'),
     h: () => status('human'),
     b: () => status('bot'),
+    c: openNewConversation,
     a: assignToMe,
     s: () => { if (activeConv()) $('#snooze-button').click(); },
     '/': () => $('#search').focus(),

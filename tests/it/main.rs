@@ -20,6 +20,7 @@ mod browser_bulk;
 mod browser_canned;
 mod browser_keys;
 mod browser_notify;
+mod browser_new_conversation;
 mod browser_profile;
 mod browser_reports;
 mod browser_review;
