@@ -51,3 +51,4 @@ mod unstorable_text;
 mod urgency;
 mod whatsapp;
 mod widget;
+mod widget_language;
