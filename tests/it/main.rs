@@ -21,6 +21,7 @@ mod browser_keys;
 mod browser_profile;
 mod browser_review;
 mod browser_segments;
+mod browser_widget_language;
 mod bulk;
 mod canned_responses;
 mod cdp;
