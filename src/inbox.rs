@@ -5,7 +5,10 @@ use std::{collections::HashMap, sync::Arc};
 use chrono::Duration;
 
 use crate::{
-    config::{ApiChannel, ChannelSettings, HttpUrl, InboxSettings, MetaPlatform, Secret, Settings},
+    config::{
+        ApiChannel, ChannelSettings, HandoffAckSettings, HttpUrl, InboxSettings, MetaPlatform,
+        Secret, Settings,
+    },
     domain::{
         conversation::{AiFollowUpRules, HandoffAck, Policy},
         handoff::HandoffPhrases,
@@ -30,6 +33,10 @@ pub struct Inbox {
     /// The rules of a conversation on a WhatsApp network inside an inbox that also carries
     /// SMS (Twilio): the 24-hour window applies.
     windowed_policy: Policy,
+    /// The same rules for contacts of a language with its own handoff acknowledgement (built
+    /// in, or in `[inbox.handoff_ack.languages]`), by primary tag: (`policy`,
+    /// `windowed_policy`) with that language's texts.
+    by_language: HashMap<String, (Policy, Policy)>,
     /// False for conversations whose inbox was removed from the configuration: their history
     /// stays readable, but nothing can be sent.
     pub configured: bool,
@@ -43,6 +50,12 @@ pub struct Inboxes {
     by_id: HashMap<InboxId, Arc<Inbox>>,
     base_policy: Policy,
     default_assistant: AssistantId,
+}
+
+/// The primary subtag of a language tag, as the per-language texts are keyed: `pt-BR` → `pt`.
+/// Tags are stored in canonical case (lower-case primary subtag).
+pub fn primary_language(tag: &str) -> &str {
+    tag.split(['-', '_']).next().unwrap_or(tag)
 }
 
 /// The configured list (or the built-in one), plus the extra phrases.
@@ -135,6 +148,7 @@ impl Inboxes {
                 secret: Secret::new(""),
                 policy: self.base_policy.clone(),
                 windowed_policy: self.base_policy.clone(),
+                by_language: HashMap::new(),
                 configured: false,
                 settings: InboxSettings::new(
                     id.as_str(),
@@ -161,14 +175,43 @@ impl Inbox {
             ChannelSettings::Meta(_) => Windows::messenger(),
         };
         let ack = &s.handoff_ack;
+        // Checked when the settings were validated.
+        let hours = ack.business_hours.as_ref().and_then(|h| h.parse().ok());
         let handoff_ack = ack.enabled.then(|| {
             Arc::new(HandoffAck {
                 text: ack.text.clone(),
-                // Checked when the settings were validated.
-                hours: ack.business_hours.as_ref().and_then(|h| h.parse().ok()),
+                hours: hours.clone(),
                 out_of_hours_text: ack.out_of_hours_text.clone(),
             })
         });
+        // Each language with texts of its own: the configured ones, else the built-in ones,
+        // else the inbox's default.
+        let mut languages: Vec<&str> = vec!["es", "pt", "hi"];
+        languages.extend(ack.languages.keys().map(String::as_str));
+        let localized_acks: Vec<(String, Arc<HandoffAck>)> = match ack.enabled {
+            false => Vec::new(),
+            true => languages
+                .into_iter()
+                .map(|lang| {
+                    let own = ack.languages.get(lang);
+                    let built_in = HandoffAckSettings::built_in(lang);
+                    let text = own
+                        .and_then(|t| t.text.clone())
+                        .or(built_in.map(|b| b.0.to_owned()))
+                        .unwrap_or_else(|| ack.text.clone());
+                    let out_of_hours_text = own
+                        .and_then(|t| t.out_of_hours_text.clone())
+                        .or(built_in.map(|b| b.1.to_owned()))
+                        .unwrap_or_else(|| ack.out_of_hours_text.clone());
+                    let localized = HandoffAck {
+                        text,
+                        hours: hours.clone(),
+                        out_of_hours_text,
+                    };
+                    (lang.to_owned(), Arc::new(localized))
+                })
+                .collect(),
+        };
         // The inbox's own switches, for its WhatsApp conversations too (Twilio).
         let base = &Policy {
             csat: s.csat,
@@ -178,21 +221,32 @@ impl Inbox {
             }),
             ..base.clone()
         };
+        let policies = |handoff_ack: Option<Arc<HandoffAck>>| {
+            let policy = Policy {
+                windows: windows.clone(),
+                handoff_ack: handoff_ack.clone(),
+                ..base.clone()
+            };
+            let windowed = Policy {
+                windows: Windows::whatsapp(),
+                handoff_ack,
+                ..base.clone()
+            };
+            (policy, windowed)
+        };
+        let (policy, windowed_policy) = policies(handoff_ack);
+        let by_language = localized_acks
+            .into_iter()
+            .map(|(lang, ack)| (lang, policies(Some(ack))))
+            .collect();
         Inbox {
             id: InboxId::from(s.id.as_str()),
             channel: s.kind(),
             assistant,
             secret: s.secret.clone(),
-            policy: Policy {
-                windows,
-                handoff_ack: handoff_ack.clone(),
-                ..base.clone()
-            },
-            windowed_policy: Policy {
-                windows: Windows::whatsapp(),
-                handoff_ack,
-                ..base.clone()
-            },
+            policy,
+            windowed_policy,
+            by_language,
             configured: true,
             settings: s.clone(),
         }
@@ -206,6 +260,31 @@ impl Inbox {
         } else {
             &self.policy
         }
+    }
+
+    /// The rules of a conversation on `network` with a contact of `language` (a BCP 47 tag
+    /// as stored on the contact): [`Inbox::policy_for`], with the handoff acknowledgement in
+    /// that language when the inbox has one (the default text otherwise).
+    pub fn policy_in(&self, network: Option<Network>, language: Option<&str>) -> &Policy {
+        let windowed = self.channel == ChannelKind::Twilio && network == Some(Network::Whatsapp);
+        match language.and_then(|l| self.by_language.get(primary_language(l))) {
+            Some((_, windowed_policy)) if windowed => windowed_policy,
+            Some((policy, _)) => policy,
+            None => self.policy_for(network),
+        }
+    }
+
+    /// The inbox's own satisfaction question for a contact of `language`, if it set one
+    /// (`csat_question`): the one of that language; for a language without a built-in
+    /// question, the `en` one. `None`: the built-in question.
+    pub fn csat_question(&self, language: Option<&str>) -> Option<&str> {
+        let table = &self.settings.csat_question;
+        let lang = language.map(primary_language).unwrap_or("en");
+        let built_in = matches!(lang, "en" | "es" | "pt" | "hi");
+        table
+            .get(lang)
+            .or_else(|| table.get("en").filter(|_| !built_in))
+            .map(String::as_str)
     }
 
     /// Where an API inbox POSTs replies.

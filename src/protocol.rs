@@ -107,16 +107,33 @@ pub enum ServerEvent {
     /// Conversations waiting for a person: the total, the unassigned, per agent.
     #[serde(rename = "badge")]
     Badge { counts: BadgeCounts },
-    /// An agent is typing (not replayed).
+    /// Someone is typing in the conversation, an agent or the customer (a website visitor);
+    /// or, with `active: false`, the customer stopped (not replayed).
     #[serde(rename = "typing")]
     Typing {
         conversation_id: ConversationId,
-        agent_id: AgentId,
+        author: TypingAuthor,
+        /// The agent typing; `null` for the customer.
+        #[schema(required = true)]
+        agent_id: Option<AgentId>,
+        /// The agent's name, or the contact's (`Visitor` and the end of their id when they
+        /// gave none).
         name: String,
+        /// `false`: they stopped (emptied the field): drop the indicator now. An indicator
+        /// also goes when their message arrives, or after a few seconds without news.
+        active: bool,
     },
     /// An agent's availability, or who views a conversation (not replayed).
     #[serde(rename = "presence")]
     Presence(PresenceChange),
+}
+
+/// Who a `typing` event is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TypingAuthor {
+    Agent,
+    Customer,
 }
 
 /// Why a conversation left an agent's sight.
@@ -277,7 +294,18 @@ pub enum VisitorClientFrame {
         #[serde(default)]
         attribution: Option<crate::domain::referral::WidgetAttribution>,
     },
+    /// The visitor is typing (`active`, the default), or emptied the field (`false`). The
+    /// widget sends it at most every 2 seconds; the server relays at most one a second to
+    /// the agents who may see the conversation, and drops the rest.
+    Typing {
+        #[serde(default = "active")]
+        active: bool,
+    },
     Ping,
+}
+
+fn active() -> bool {
+    true
 }
 
 #[cfg(test)]
@@ -355,5 +383,24 @@ mod tests {
         let v: VisitorClientFrame =
             serde_json::from_str(r#"{"type":"message","text":"hi","client_id":"k"}"#).unwrap();
         assert!(matches!(v, VisitorClientFrame::Message { .. }));
+        let v: VisitorClientFrame = serde_json::from_str(r#"{"type":"typing"}"#).unwrap();
+        assert!(matches!(v, VisitorClientFrame::Typing { active: true }));
+        let v: VisitorClientFrame =
+            serde_json::from_str(r#"{"type":"typing","active":false}"#).unwrap();
+        assert!(matches!(v, VisitorClientFrame::Typing { active: false }));
+        let id = ConversationId::new();
+        let typing = serde_json::to_value(ServerEvent::Typing {
+            conversation_id: id,
+            author: TypingAuthor::Customer,
+            agent_id: None,
+            name: "Ana".into(),
+            active: true,
+        })
+        .unwrap();
+        assert_eq!(
+            typing,
+            json!({"type": "typing", "conversation_id": id, "author": "customer",
+                   "agent_id": null, "name": "Ana", "active": true})
+        );
     }
 }

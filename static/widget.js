@@ -9,7 +9,11 @@
  * only ever inserted with textContent / text nodes.
  *
  * Optional attributes: data-title (header), data-welcome (first line shown to a new visitor),
- * data-color (accent colour, any CSS colour), data-open="true" (start opened).
+ * data-color (accent colour, any CSS colour), data-open="true" (start opened), data-lang
+ * (`en`, `es`, `pt` or `hi`: the widget's language; without it, the first of the browser's
+ * languages the widget speaks, else English). Every word the widget shows comes from the
+ * catalogue below; the server is told the language, so its own texts (the handoff
+ * acknowledgement, the satisfaction question) follow.
  */
 (function () {
   'use strict';
@@ -26,10 +30,154 @@
     return null;
   }
 
+  // ------------------------------------------------------------------------------------------
+  // Languages: one catalogue each, every visible string. `{name}` and `{n}` are filled in.
+
+  var CATALOGUE = {
+    en: {
+      title: 'Chat with us',
+      welcome: 'Hi! Ask us anything. Our assistant answers right away, and a person can join whenever you ask.',
+      status: 'Our assistant replies instantly',
+      chattingWith: 'Chatting with {name}',
+      openChat: 'Open chat',
+      closeChat: 'Close chat',
+      typing: 'Assistant is typing',
+      reconnecting: 'Reconnecting…',
+      unreachable: 'Cannot reach the chat right now. Retrying…',
+      placeholder: 'Write a message…',
+      message: 'Message',
+      send: 'Send',
+      footer: 'Powered by Switchboard',
+      assistant: 'Assistant',
+      agent: 'Agent',
+      anAgent: 'An agent',
+      joined: '{name} joined the conversation',
+      backWithAssistant: "You're back with the assistant",
+      rate: 'Rate us from 1 to 5 stars',
+      star: '{n} of 5',
+      notSent: 'Not sent',
+      retry: 'Retry',
+      rateLimited: 'Too many messages; wait a few seconds',
+      invalid: 'A message must be 1 to 4096 characters',
+      undelivered: 'Your message could not be delivered; please try again',
+      tooLarge: 'That message is too long',
+    },
+    es: {
+      title: 'Chatea con nosotros',
+      welcome: '¡Hola! Pregúntanos lo que quieras. Nuestro asistente responde al instante y una persona puede unirse cuando lo pidas.',
+      status: 'Nuestro asistente responde al instante',
+      chattingWith: 'Hablando con {name}',
+      openChat: 'Abrir el chat',
+      closeChat: 'Cerrar el chat',
+      typing: 'El asistente está escribiendo',
+      reconnecting: 'Reconectando…',
+      unreachable: 'No podemos conectar con el chat ahora mismo. Reintentando…',
+      placeholder: 'Escribe un mensaje…',
+      message: 'Mensaje',
+      send: 'Enviar',
+      footer: 'Con la tecnología de Switchboard',
+      assistant: 'Asistente',
+      agent: 'Agente',
+      anAgent: 'Un agente',
+      joined: '{name} se ha unido a la conversación',
+      backWithAssistant: 'Vuelves a hablar con el asistente',
+      rate: 'Valóranos de 1 a 5 estrellas',
+      star: '{n} de 5',
+      notSent: 'No enviado',
+      retry: 'Reintentar',
+      rateLimited: 'Demasiados mensajes; espera unos segundos',
+      invalid: 'Un mensaje debe tener entre 1 y 4096 caracteres',
+      undelivered: 'No se pudo entregar tu mensaje; inténtalo de nuevo',
+      tooLarge: 'El mensaje es demasiado largo',
+    },
+    pt: {
+      title: 'Fale com a gente',
+      welcome: 'Olá! Pergunte o que quiser. Nosso assistente responde na hora, e uma pessoa pode entrar na conversa quando você pedir.',
+      status: 'Nosso assistente responde na hora',
+      chattingWith: 'Conversando com {name}',
+      openChat: 'Abrir o chat',
+      closeChat: 'Fechar o chat',
+      typing: 'O assistente está digitando',
+      reconnecting: 'Reconectando…',
+      unreachable: 'Não foi possível conectar ao chat agora. Tentando de novo…',
+      placeholder: 'Escreva uma mensagem…',
+      message: 'Mensagem',
+      send: 'Enviar',
+      footer: 'Desenvolvido com Switchboard',
+      assistant: 'Assistente',
+      agent: 'Atendente',
+      anAgent: 'Um atendente',
+      joined: '{name} entrou na conversa',
+      backWithAssistant: 'Você voltou a falar com o assistente',
+      rate: 'Avalie a gente de 1 a 5 estrelas',
+      star: '{n} de 5',
+      notSent: 'Não enviada',
+      retry: 'Tentar de novo',
+      rateLimited: 'Muitas mensagens; aguarde alguns segundos',
+      invalid: 'Uma mensagem deve ter de 1 a 4096 caracteres',
+      undelivered: 'Não foi possível entregar sua mensagem; tente de novo',
+      tooLarge: 'A mensagem é longa demais',
+    },
+    hi: {
+      title: 'हमसे चैट करें',
+      welcome: 'नमस्ते! हमसे कुछ भी पूछें। हमारा सहायक तुरंत जवाब देता है, और आपके कहने पर कोई व्यक्ति भी बातचीत में जुड़ सकता है।',
+      status: 'हमारा सहायक तुरंत जवाब देता है',
+      chattingWith: '{name} से बात हो रही है',
+      openChat: 'चैट खोलें',
+      closeChat: 'चैट बंद करें',
+      typing: 'सहायक लिख रहा है',
+      reconnecting: 'फिर से जुड़ रहे हैं…',
+      unreachable: 'अभी चैट से जुड़ नहीं पा रहे हैं। फिर से कोशिश कर रहे हैं…',
+      placeholder: 'संदेश लिखें…',
+      message: 'संदेश',
+      send: 'भेजें',
+      footer: 'Switchboard द्वारा संचालित',
+      assistant: 'सहायक',
+      agent: 'एजेंट',
+      anAgent: 'एक एजेंट',
+      joined: '{name} बातचीत में शामिल हुए',
+      backWithAssistant: 'अब आप फिर से सहायक से बात कर रहे हैं',
+      rate: '1 से 5 स्टार देकर हमें रेटिंग दें',
+      star: '5 में से {n}',
+      notSent: 'नहीं भेजा गया',
+      retry: 'फिर से कोशिश करें',
+      rateLimited: 'बहुत ज़्यादा संदेश; कुछ सेकंड रुकें',
+      invalid: 'संदेश 1 से 4096 अक्षरों का होना चाहिए',
+      undelivered: 'आपका संदेश नहीं पहुँच सका; कृपया फिर से कोशिश करें',
+      tooLarge: 'संदेश बहुत लंबा है',
+    },
+  };
+
+  /** The widget's language: `data-lang`, else the first of the browser's languages the widget
+   *  speaks, else English. `tag` is what the server is told: the tag as given (`pt-BR`), or
+   *  the browser's first language when the widget speaks none of them (the contact's profile
+   *  shows it; the server's texts then use the default). */
+  function pickLanguage() {
+    var attr = script.getAttribute('data-lang');
+    var list = attr ? [attr] : (navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language]);
+    for (var i = 0; i < list.length; i++) {
+      var primary = String(list[i] || '').toLowerCase().split(/[-_]/)[0];
+      if (CATALOGUE.hasOwnProperty(primary)) return { lang: primary, tag: String(list[i]) };
+    }
+    return { lang: 'en', tag: list[0] ? String(list[0]) : null };
+  }
+
+  var LANGUAGE = pickLanguage();
+  var T = CATALOGUE[LANGUAGE.lang];
+
+  /** A catalogue string with its `{name}` / `{n}` filled in (names isolated, see isolate). */
+  function t(key, values) {
+    return T[key].replace(/\{(name|n)\}/g, function (_, k) {
+      return k === 'name' ? isolate(values.name) : String(values.n);
+    });
+  }
+
   var HOST = new URL(script.src, location.href).origin;
   var INBOX = script.getAttribute('data-inbox') || 'website';
-  var TITLE = script.getAttribute('data-title') || 'Chat with us';
-  var WELCOME = script.getAttribute('data-welcome') || 'Hi! Ask us anything. Our assistant answers right away, and a person can join whenever you ask.';
+  var TITLE = script.getAttribute('data-title') || T.title;
+  var WELCOME = script.getAttribute('data-welcome') || T.welcome;
+  // At most one "typing" frame per this interval while the visitor types.
+  var TYPING_EVERY_MS = 2000;
   var COLOR = script.getAttribute('data-color');
   var TOKEN_KEY = 'sb-visitor-' + INBOX;
   var OPEN_KEY = 'sb-open-' + INBOX;
@@ -59,6 +207,8 @@
     seen: {}, // message id → element, so echoes and refreshed history never duplicate
     pending: [], // my unconfirmed messages: {clientId, text, el, id, sent, failed}
     typingTimer: 0,
+    typingSentAt: 0, // when the last "visitor is typing" frame went
+    typingSent: false, // agents were told, and not yet that it stopped
   };
 
   // Storage can throw (Safari private mode, blocked third-party storage): the chat still works.
@@ -129,6 +279,7 @@
   function build() {
     var root = el('div', 'sb-widget');
     root.id = 'sb-widget';
+    root.lang = LANGUAGE.lang;
     root.hidden = true; // shown once widget.css is in, so the page never flashes unstyled parts
     if (COLOR) root.style.setProperty('--sb-accent', COLOR);
 
@@ -142,14 +293,14 @@
     var headText = el('div', 'sb-header-text');
     var title = el('div', 'sb-title', TITLE);
     title.id = 'sb-widget-title';
-    var status = el('div', 'sb-subtitle', 'Our assistant replies instantly');
+    var status = el('div', 'sb-subtitle', T.status);
     status.id = 'sb-widget-status';
     headText.appendChild(title);
     headText.appendChild(status);
     var close = el('button', 'sb-close');
     close.id = 'sb-widget-close';
     close.type = 'button';
-    close.setAttribute('aria-label', 'Close chat');
+    close.setAttribute('aria-label', T.closeChat);
     close.appendChild(icon('close'));
     header.appendChild(headText);
     header.appendChild(close);
@@ -162,13 +313,13 @@
 
     var typing = el('div', 'sb-typing');
     typing.id = 'sb-widget-typing';
-    typing.setAttribute('aria-label', 'Assistant is typing');
+    typing.setAttribute('aria-label', T.typing);
     typing.hidden = true;
     typing.appendChild(el('span'));
     typing.appendChild(el('span'));
     typing.appendChild(el('span'));
 
-    var conn = el('div', 'sb-conn', 'Reconnecting…');
+    var conn = el('div', 'sb-conn', T.reconnecting);
     conn.id = 'sb-widget-conn';
     conn.hidden = true;
 
@@ -177,17 +328,17 @@
     input.id = 'sb-widget-input';
     input.rows = 1;
     input.maxLength = 4096;
-    input.placeholder = 'Write a message…';
-    input.setAttribute('aria-label', 'Message');
+    input.placeholder = T.placeholder;
+    input.setAttribute('aria-label', T.message);
     var send = el('button', 'sb-send');
     send.id = 'sb-widget-send';
     send.type = 'button';
-    send.setAttribute('aria-label', 'Send');
+    send.setAttribute('aria-label', T.send);
     send.appendChild(icon('send'));
     composer.appendChild(input);
     composer.appendChild(send);
 
-    var footer = el('div', 'sb-footer', 'Powered by Switchboard');
+    var footer = el('div', 'sb-footer', T.footer);
 
     panel.appendChild(header);
     panel.appendChild(messages);
@@ -199,7 +350,7 @@
     var bubble = el('button', 'sb-bubble');
     bubble.id = 'sb-widget-bubble';
     bubble.type = 'button';
-    bubble.setAttribute('aria-label', 'Open chat');
+    bubble.setAttribute('aria-label', T.openChat);
     bubble.setAttribute('aria-expanded', 'false');
     bubble.setAttribute('aria-controls', 'sb-widget-panel');
     var chatIcon = icon('chat');
@@ -230,6 +381,7 @@
       }
     });
     input.addEventListener('input', autosize);
+    input.addEventListener('input', typingInput);
     panel.addEventListener('keydown', function (e) {
       if (e.key === 'Escape') {
         setOpen(false);
@@ -264,7 +416,7 @@
     ui.panel.hidden = !open;
     ui.root.classList.toggle('sb-is-open', open);
     ui.bubble.setAttribute('aria-expanded', String(open));
-    ui.bubble.setAttribute('aria-label', open ? 'Close chat' : 'Open chat');
+    ui.bubble.setAttribute('aria-label', open ? T.closeChat : T.openChat);
     storageSet(sessionStorage, OPEN_KEY, open ? '1' : null);
     if (open) {
       setUnread(0);
@@ -289,8 +441,8 @@
   // Messages
 
   function labelFor(author) {
-    if (author === 'assistant') return 'Assistant';
-    if (author === 'agent') return state.agentName || 'Agent';
+    if (author === 'assistant') return T.assistant;
+    if (author === 'agent') return state.agentName || T.agent;
     return null;
   }
 
@@ -330,12 +482,12 @@
   function addStars(node) {
     var row = el('div', 'sb-csat');
     row.setAttribute('role', 'group');
-    row.setAttribute('aria-label', 'Rate us from 1 to 5 stars');
+    row.setAttribute('aria-label', T.rate);
     for (var n = 1; n <= 5; n++) {
       var star = el('button', 'sb-csat-star', '★');
       star.type = 'button';
       star.setAttribute('data-score', String(n));
-      star.setAttribute('aria-label', n + ' of 5');
+      star.setAttribute('aria-label', t('star', { n: n }));
       star.addEventListener('click', rate);
       row.appendChild(star);
     }
@@ -411,11 +563,11 @@
 
   function setAgent(name) {
     state.agentName = name || null;
-    ui.status.textContent = name ? 'Chatting with ' + isolate(name) : 'Our assistant replies instantly';
+    ui.status.textContent = name ? t('chattingWith', { name: name }) : T.status;
     if (!name) return;
     // A reply can arrive just before the news of who sent it: name those still unnamed.
     var labels = ui.messages.querySelectorAll('.sb-msg-agent .sb-msg-label');
-    for (var i = 0; i < labels.length; i++) if (labels[i].textContent === 'Agent') labels[i].textContent = name;
+    for (var i = 0; i < labels.length; i++) if (labels[i].textContent === T.agent) labels[i].textContent = name;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -426,7 +578,34 @@
     if (!text) return;
     ui.input.value = '';
     autosize();
+    stopTyping();
     sendText(text);
+  }
+
+  // The visitor's typing, shown to agents: a frame at most every TYPING_EVERY_MS while there is
+  // text, and a stop when the field empties or the message goes.
+  function typingInput() {
+    if (!ui.input.value.trim()) return stopTyping();
+    var now = Date.now();
+    if (now - state.typingSentAt < TYPING_EVERY_MS) return;
+    if (sendFrame({ type: 'typing' })) {
+      state.typingSentAt = now;
+      state.typingSent = true;
+    }
+  }
+
+  function stopTyping() {
+    if (!state.typingSent) return;
+    state.typingSent = false;
+    state.typingSentAt = 0;
+    sendFrame({ type: 'typing', active: false });
+  }
+
+  /** Sends a frame that is worth nothing later (typing): dropped while disconnected. */
+  function sendFrame(frame) {
+    if (!state.ws || state.ws.readyState !== 1 || !state.ready) return false;
+    state.ws.send(JSON.stringify(frame));
+    return true;
   }
 
   function sendText(text) {
@@ -475,11 +654,22 @@
       var p = state.pending[i];
       if (p.sent && !p.failed) {
         if (p.id) continue; // already delivered (its echo came back); the error is for a later one
-        markFailed(p, frame.message || 'Not sent');
+        markFailed(p, errorText(frame));
         return;
       }
     }
-    if (frame.message) notice(frame.message, 'error');
+    notice(errorText(frame), 'error');
+  }
+
+  /** The server's errors in the widget's language (its `message` is English). */
+  function errorText(frame) {
+    switch (frame.error) {
+      case 'rate_limited': return T.rateLimited;
+      case 'validation_failed': return T.invalid;
+      case 'unavailable': return T.undelivered;
+      case 'frame_too_large': return T.tooLarge;
+      default: return T.notSent;
+    }
   }
 
   function markFailed(p, reason) {
@@ -489,7 +679,7 @@
     p.el.classList.add('sb-failed');
     var old = p.el.querySelector('.sb-msg-error');
     if (old) old.parentNode.removeChild(old);
-    var err = el('button', 'sb-msg-error', reason + ' · Retry');
+    var err = el('button', 'sb-msg-error', reason + ' · ' + T.retry);
     err.type = 'button';
     err.addEventListener('click', function () {
       p.failed = false;
@@ -507,7 +697,10 @@
   function browserProfile() {
     var profile = {};
     try {
-      if (navigator.language) profile.language = String(navigator.language).slice(0, 64);
+      // Only what looks like a language tag (the server refuses one over 35 characters).
+      if (LANGUAGE.tag && /^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$/.test(LANGUAGE.tag) && LANGUAGE.tag.length <= 35) {
+        profile.language = LANGUAGE.tag;
+      }
       var tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
       if (tz) profile.time_zone = String(tz).slice(0, 64);
     } catch (e) { /* an old browser: nothing to tell */ }
@@ -570,7 +763,7 @@
     state.started = true;
     refreshSession().then(connect, function () {
       state.started = false;
-      showConn(true, 'Cannot reach the chat right now. Retrying…');
+      showConn(true, T.unreachable);
       scheduleRetry(start);
     });
   }
@@ -617,9 +810,11 @@
       state.ws = null;
       state.ready = false;
       clearInterval(state.pingTimer);
+      state.typingSent = false; // a new socket starts with nobody told
+      state.typingSentAt = 0;
       // Whatever was sent but not acknowledged goes again (same client_id) after reconnecting.
       for (var i = 0; i < state.pending.length; i++) if (!state.pending[i].failed) state.pending[i].sent = false;
-      showConn(true, 'Reconnecting…');
+      showConn(true, T.reconnecting);
       scheduleRetry(reconnect);
     };
   }
@@ -659,13 +854,13 @@
         onAck(f);
         break;
       case 'agent_joined':
-        setAgent(f.name || 'An agent');
+        setAgent(f.name || T.anAgent);
         hideTyping();
-        notice(isolate(f.name || 'An agent') + ' joined the conversation');
+        notice(t('joined', { name: f.name || T.anAgent }));
         break;
       case 'agent_left':
         setAgent(null);
-        notice("You're back with the assistant");
+        notice(T.backWithAssistant);
         break;
       case 'error':
         onError(f);

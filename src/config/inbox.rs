@@ -3,7 +3,10 @@
 //! code that sends through WhatsApp holds a `phone_number_id` and a token rather than options
 //! it must unwrap, and a key of another channel is refused when the file is read.
 
-use std::{collections::HashSet, num::NonZeroU32};
+use std::{
+    collections::{BTreeMap, HashSet},
+    num::NonZeroU32,
+};
 
 use serde::{de::DeserializeOwned, Deserialize};
 
@@ -40,6 +43,10 @@ pub struct InboxSettings {
     pub assistant: Option<AssistantId>,
     /// Ask the customer for a 1–5 rating when a conversation closes inside their window.
     pub csat: bool,
+    /// The survey's question per language (`csat_question = { en = "…", es = "…" }`), keyed
+    /// by a primary language tag; a language left out asks the built-in question (English,
+    /// Spanish, Portuguese, Hindi), or this table's `en` for any other language.
+    pub csat_question: BTreeMap<String, String>,
     /// Follow-ups the AI schedules when the customer goes quiet after a question of ours.
     pub follow_ups: AutoFollowUps,
     pub channel: ChannelSettings,
@@ -277,6 +284,19 @@ pub struct HandoffAckSettings {
     pub business_hours: Option<BusinessHoursSettings>,
     /// Sent outside business hours; `{hours}` becomes the hours ("Mon-Fri 09:00-18:00 (…)").
     pub out_of_hours_text: String,
+    /// The texts for contacts of one language (`[inbox.handoff_ack.languages.es]`), keyed by a
+    /// primary language tag (`es`, `pt`, `hi`…). A language left out uses the built-in text
+    /// when there is one (Spanish, Portuguese, Hindi), else `text` / `out_of_hours_text`.
+    pub languages: BTreeMap<String, AckTexts>,
+}
+
+/// One language's handoff acknowledgement; a text left out is the built-in one of that
+/// language (or the inbox's default text).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AckTexts {
+    pub text: Option<String>,
+    pub out_of_hours_text: Option<String>,
 }
 
 impl Default for HandoffAckSettings {
@@ -289,6 +309,32 @@ impl Default for HandoffAckSettings {
             out_of_hours_text: "Thanks for your message. Our team is away right now; \
                                 we answer {hours}, and a person will reply as soon as we are back."
                 .to_owned(),
+            languages: BTreeMap::new(),
+        }
+    }
+}
+
+impl HandoffAckSettings {
+    /// The built-in acknowledgement (within hours, outside them) of the languages the
+    /// widget speaks besides English, whose default is [`HandoffAckSettings::default`].
+    pub fn built_in(language: &str) -> Option<(&'static str, &'static str)> {
+        match language {
+            "es" => Some((
+                "Gracias por tu mensaje. Una persona de nuestro equipo te atenderá en breve.",
+                "Gracias por tu mensaje. Ahora mismo nuestro equipo no está disponible; \
+                 atendemos {hours} y una persona te responderá en cuanto volvamos.",
+            )),
+            "pt" => Some((
+                "Obrigado pela sua mensagem. Uma pessoa da nossa equipe vai falar com você em breve.",
+                "Obrigado pela sua mensagem. Nossa equipe não está disponível agora; \
+                 atendemos {hours}, e uma pessoa vai responder assim que voltarmos.",
+            )),
+            "hi" => Some((
+                "आपके संदेश के लिए धन्यवाद। हमारी टीम का कोई सदस्य जल्द ही आपसे बात करेगा।",
+                "आपके संदेश के लिए धन्यवाद। हमारी टीम अभी उपलब्ध नहीं है; हम {hours} जवाब देते \
+                 हैं, और हमारे लौटते ही कोई व्यक्ति आपको जवाब देगा।",
+            )),
+            _ => None,
         }
     }
 }
@@ -430,6 +476,7 @@ impl InboxSettings {
             secret,
             default_country_code: None,
             handoff_ack: HandoffAckSettings::default(),
+            csat_question: BTreeMap::new(),
             assistant: None,
             csat: false,
             follow_ups: AutoFollowUps::default(),
@@ -540,6 +587,33 @@ impl InboxSettings {
                 ));
             }
         }
+        for (lang, texts) in &ack.languages {
+            let at = |field: &str| key(&format!("handoff_ack.languages.{lang}{field}"));
+            if !is_language_key(lang) {
+                return Err(invalid(at(""), LANGUAGE_KEY));
+            }
+            for (field, text) in [
+                (".text", &texts.text),
+                (".out_of_hours_text", &texts.out_of_hours_text),
+            ] {
+                if text
+                    .as_ref()
+                    .is_some_and(|t| t.trim().is_empty() || t.chars().count() > 1000)
+                {
+                    return Err(invalid(at(field), "must be 1-1000 characters"));
+                }
+            }
+        }
+        for (lang, question) in &self.csat_question {
+            let at = key(&format!("csat_question.{lang}"));
+            if !is_language_key(lang) {
+                return Err(invalid(at, LANGUAGE_KEY));
+            }
+            // WhatsApp's list body takes 1024; a question is a line.
+            if question.trim().is_empty() || question.chars().count() > 500 {
+                return Err(invalid(at, "must be 1-500 characters"));
+            }
+        }
         Ok(())
     }
 
@@ -572,6 +646,7 @@ impl InboxSettings {
             handoff_ack: common.handoff_ack,
             assistant: common.assistant,
             csat: common.csat,
+            csat_question: common.csat_question,
             follow_ups: AutoFollowUps {
                 enabled: common.auto_follow_up,
                 max: common.max_follow_ups,
@@ -614,6 +689,15 @@ impl InboxSettings {
     }
 }
 
+const LANGUAGE_KEY: &str =
+    "must be a primary language tag in lower case, such as `es`, `pt` or `hi`";
+
+/// A language as the key of a per-language text: a bare primary tag (`es`, not `es-MX`).
+fn is_language_key(key: &str) -> bool {
+    crate::domain::profile::Language::parse(key)
+        .is_ok_and(|l| l.as_str() == key && !key.contains('-'))
+}
+
 /// The keys every inbox has.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -631,6 +715,8 @@ struct Common {
     assistant: Option<AssistantId>,
     #[serde(default)]
     csat: bool,
+    #[serde(default)]
+    csat_question: BTreeMap<String, String>,
     #[serde(default)]
     auto_follow_up: bool,
     #[serde(default = "default_max_follow_ups")]
@@ -659,6 +745,7 @@ impl Common {
         "handoff_ack",
         "assistant",
         "csat",
+        "csat_question",
         "auto_follow_up",
         "max_follow_ups",
         "follow_up_template",

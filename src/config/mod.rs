@@ -21,9 +21,9 @@ pub use assistant::{
     MaxTokensField, DEFAULT_ASSISTANT, NEW_FORM as ASSISTANT_NEW_FORM,
 };
 pub use inbox::{
-    ApiChannel, AutoFollowUps, BusinessHoursSettings, ChannelSettings, HandoffAckSettings,
-    InboxSettings, MetaChannel, MetaPlatform, TemplateSettings, TwilioChannel, TwilioFrom,
-    WhatsappChannel,
+    AckTexts, ApiChannel, AutoFollowUps, BusinessHoursSettings, ChannelSettings,
+    HandoffAckSettings, InboxSettings, MetaChannel, MetaPlatform, TemplateSettings, TwilioChannel,
+    TwilioFrom, WhatsappChannel,
 };
 pub use values::{CountryCode, GraphVersion, HttpUrl, NonBlank, Secret, WebhookUrl};
 

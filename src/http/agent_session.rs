@@ -28,7 +28,7 @@ use crate::{
     auth::CurrentAgent,
     db::queries,
     domain::ConversationId,
-    protocol::{AgentClientFrame, ServerEvent, SessionFrame},
+    protocol::{AgentClientFrame, ServerEvent, SessionFrame, TypingAuthor},
 };
 
 /// Live events waiting for this session; when full the Hub marks it lagged and it resyncs.
@@ -210,8 +210,10 @@ impl AgentSession {
                 self.with_audience(conversation_id, ctx, move |act, audience| {
                     let event = ServerEvent::Typing {
                         conversation_id,
-                        agent_id: act.me.id,
+                        author: TypingAuthor::Agent,
+                        agent_id: Some(act.me.id),
                         name: act.me.name.clone(),
+                        active: true,
                     };
                     act.app.hub.do_send(Publish { event, audience });
                 });

@@ -19,7 +19,7 @@ use crate::{
         ConversationId, MessageId,
     },
     error::{AppError, AppResult, ErrorBody},
-    http::openapi::{BadRequest, TooLarge, Unavailable, UnknownInbox, Unprocessable},
+    http::openapi::{TooLarge, Unavailable, UnknownInbox, Unprocessable},
     inbox::Inbox,
     providers::widget,
     views::UtcTime,
@@ -86,11 +86,28 @@ pub struct SessionRequest {
     /// The token this browser was given before, if any; an unknown or altered one starts a
     /// new visitor.
     visitor_token: Option<String>,
-    /// `navigator.language` (BCP 47): the contact's language unless an agent set one. An
-    /// unknown tag is ignored.
+    /// The widget's language (its `data-lang`, else the browser's), BCP 47 (`es`, `pt-BR`):
+    /// the contact's language unless an agent set one, so the handoff acknowledgement and
+    /// the satisfaction question are in it. A tag whose language is unknown or malformed is
+    /// ignored (the default texts); one longer than 35 characters is refused (400).
+    #[schema(max_length = 35)]
     language: Option<String>,
     /// `Intl.DateTimeFormat().resolvedOptions().timeZone` (IANA). An unknown zone is ignored.
     time_zone: Option<String>,
+}
+
+/// Longest language tag taken (RFC 5646 asks implementations to take at least 35).
+const MAX_LANGUAGE_TAG: usize = 35;
+
+/// Refuses a language tag too long to be one; shorter nonsense is ignored later.
+fn check_language(language: Option<&str>) -> AppResult<()> {
+    match language {
+        Some(l) if l.len() > MAX_LANGUAGE_TAG => Err(AppError::BadRequest(format!(
+            "language: a BCP 47 tag of at most {MAX_LANGUAGE_TAG} characters, such as `es` \
+             or `pt-BR`"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// What a browser tells of its visitor: the language and time zone it sent, and its
@@ -159,7 +176,8 @@ pub struct AgentName {
     request_body = SessionRequest,
     responses(
         (status = 200, description = "The visitor's token and history", body = SessionView),
-        (status = 400, response = BadRequest),
+        (status = 400, description = "bad_request: malformed JSON, or a `language` longer \
+            than 35 characters", body = ErrorBody),
         (status = 404, response = UnknownInbox),
         (status = 413, response = TooLarge),
         (status = 422, response = Unprocessable),
@@ -177,8 +195,14 @@ pub async fn session(
     let answer = match body {
         Ok(body) => {
             let body = body.into_inner();
-            let web = web_profile(&req, body.language.as_deref(), body.time_zone.as_deref());
-            session_inner(&state, &inbox, body, web).await
+            match check_language(body.language.as_deref()) {
+                Ok(()) => {
+                    let web =
+                        web_profile(&req, body.language.as_deref(), body.time_zone.as_deref());
+                    session_inner(&state, &inbox, body, web).await
+                }
+                Err(e) => Err(e),
+            }
         }
         Err(e) => return cors(e.error_response()),
     };
@@ -259,7 +283,7 @@ async fn session_inner(
 pub struct WidgetWsQuery {
     /// The token from `POST /widget/{inbox}/session`: the visitor's only credential.
     visitor_token: String,
-    /// `navigator.language`, stored on the contact when the visitor first writes.
+    /// The widget's language, stored on the contact when the visitor first writes.
     language: Option<String>,
     /// The browser's IANA time zone, likewise.
     time_zone: Option<String>,
@@ -278,15 +302,15 @@ pub struct WidgetWsQuery {
     security(("visitor_token" = [])),
     params(
         ("inbox" = String, Path, description = "An inbox of the `widget` channel"),
-        ("language" = Option<String>, Query, description = "`navigator.language` (BCP 47), \
-            stored on the contact when the visitor first writes"),
+        ("language" = Option<String>, Query, description = "The widget's language (BCP 47, \
+            as in the session's body), stored on the contact when the visitor first writes"),
         ("time_zone" = Option<String>, Query, description = "The browser's IANA time zone, \
             likewise"),
     ),
     responses(
         (status = 101, description = "Switching protocols"),
-        (status = 400, description = "bad_request: not a websocket request, or no \
-            `visitor_token`", body = ErrorBody),
+        (status = 400, description = "bad_request: not a websocket request, no \
+            `visitor_token`, or a `language` longer than 35 characters", body = ErrorBody),
         (status = 401, description = "unauthorized: the visitor token is not one this inbox \
             signed", body = ErrorBody),
         (status = 404, response = UnknownInbox),
@@ -301,6 +325,7 @@ pub async fn ws(
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
     let inbox = widget_inbox(&state, &inbox)?;
+    check_language(query.language.as_deref())?;
     let visitor = widget::verify(inbox.secret.expose(), &query.visitor_token)
         .ok_or(AppError::Unauthorized("invalid visitor token"))?;
     let (response, writer, incoming) =

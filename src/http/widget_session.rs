@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::socket::{FrameWriter, Incoming};
 use crate::actors::{
-    hub::{next_session_id, Filter, Subscribe, ToSession, Unsubscribe},
+    hub::{next_session_id, Audience, Filter, Publish, Subscribe, ToSession, Unsubscribe},
     messages::DeliverInbound,
     registry::ask,
 };
@@ -35,7 +35,7 @@ use crate::{
     },
     error::AppResult,
     inbox::Inbox,
-    protocol::{ServerEvent, VisitorClientFrame, VisitorFrame, VisitorMessage},
+    protocol::{ServerEvent, TypingAuthor, VisitorClientFrame, VisitorFrame, VisitorMessage},
     providers::{api::MAX_TEXT_CHARS, widget},
 };
 
@@ -43,6 +43,9 @@ use crate::{
 const RATE_LIMIT: usize = 10;
 const RATE_WINDOW: Duration = Duration::from_secs(10);
 const MAILBOX: usize = 256;
+/// At most one "is typing" relayed to agents per this interval (the widget sends one every
+/// 2 seconds while the visitor types); the rest are dropped before any work.
+const TYPING_EVERY: Duration = Duration::from_secs(1);
 
 pub struct WidgetSession {
     id: u64,
@@ -57,6 +60,11 @@ pub struct WidgetSession {
     writer: FrameWriter,
     last_heard: Instant,
     recent: VecDeque<Instant>,
+    /// When an "is typing" was last relayed to agents.
+    last_typing: Option<Instant>,
+    /// Agents were told the visitor is typing, and not yet that they stopped or sent: a stop
+    /// is relayed only then (so stops cannot flood either).
+    typing_shown: bool,
     /// What the browser told of the visitor, stored on the contact when it is created.
     web: WebProfile,
 }
@@ -80,6 +88,8 @@ impl WidgetSession {
             writer,
             last_heard: Instant::now(),
             recent: VecDeque::new(),
+            last_typing: None,
+            typing_shown: false,
             web,
         }
     }
@@ -205,6 +215,67 @@ impl WidgetSession {
         false
     }
 
+    /// Tells the agents who may see the conversation that the visitor is typing (or stopped):
+    /// throttled, never stored. Before the first message there is no conversation, so
+    /// nobody to tell.
+    fn on_typing(&mut self, active: bool, ctx: &mut Context<Self>) {
+        let Some(id) = self.conversation else { return };
+        let now = Instant::now();
+        if active {
+            if self
+                .last_typing
+                .is_some_and(|t| now.duration_since(t) < TYPING_EVERY)
+            {
+                return;
+            }
+            self.last_typing = Some(now);
+            self.typing_shown = true;
+        } else if std::mem::take(&mut self.typing_shown) {
+            // A new start may follow the stop at once.
+            self.last_typing = None;
+        } else {
+            return;
+        }
+        // Who may see it (the assignee as stored now) and the name agents know the visitor by.
+        let store = self.state.app.store.clone();
+        let find = async move {
+            store
+                .read(move |c| {
+                    let Some(row) = queries::conversation(c, id)? else {
+                        return Ok(None);
+                    };
+                    let name = queries::contact(c, row.contact_id)?.map(|c| {
+                        c.name.unwrap_or_else(|| {
+                            let tail = c.external_id.len().saturating_sub(6);
+                            format!("Visitor {}", c.external_id.get(tail..).unwrap_or_default())
+                        })
+                    });
+                    Ok(Some((row.assignee_id, name.unwrap_or_default())))
+                })
+                .await
+        };
+        // Waited for, so a start and its stop reach agents in order.
+        ctx.wait(find.into_actor(self).map(move |res: AppResult<_>, act, _| {
+            let (assignee, name) = match res {
+                Ok(Some(found)) => found,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::debug!(error = %e, "widget: typing not relayed");
+                    return;
+                }
+            };
+            let event = ServerEvent::Typing {
+                conversation_id: id,
+                author: TypingAuthor::Customer,
+                agent_id: None,
+                name,
+                active,
+            };
+            let audience = Audience::Conversation { id, assignee };
+            act.state.app.hub.do_send(Publish { event, audience });
+        }));
+    }
+
     fn on_message(
         &mut self,
         text: String,
@@ -227,6 +298,9 @@ impl WidgetSession {
         if self.rate_limited() {
             return self.error("rate_limited", "too many messages; wait a few seconds", ctx);
         }
+        // The message itself tells agents the typing is over (their indicator clears on it).
+        self.typing_shown = false;
+        self.last_typing = None;
         // Create the conversation first (and subscribe), then deliver: the visitor's message
         // and every answer to it arrive on this socket.
         if self.conversation.is_none() {
@@ -394,6 +468,7 @@ impl StreamHandler<Incoming> for WidgetSession {
                     client_id,
                     attribution,
                 }) => self.on_message(text, client_id, attribution, ctx),
+                Ok(VisitorClientFrame::Typing { active }) => self.on_typing(active, ctx),
                 Ok(VisitorClientFrame::Ping) => self.send(&VisitorFrame::Pong, ctx),
                 Err(e) => self.error("bad_frame", &e.to_string(), ctx),
             },

@@ -305,15 +305,27 @@ function onVisibilityChange() {
 export function onMessageCreated(convId, m) {
   if (!m) return;
   if (m.agent_id) clearTyper(convId, m.agent_id);
+  if (m.author === 'customer') clearTyper(convId, 'customer');
   if (convId !== state.activeId) return;
   addMessage(m, { mine: m.agent_id === state.me?.id });
   renderTyping();
   if (m.author === 'customer') markReadSoon(convId);
 }
 
+/** typing: an agent, or the customer (a website visitor; `active: false` when they stopped). */
 export function onTyping(ev) {
-  if (ev.agent_id === state.me?.id) return;
-  setTyper(ev.conversation_id, ev.agent_id, { name: ev.name || agentName(ev.agent_id), until: Date.now() + TYPING_SHOW_MS });
+  const customer = ev.author === 'customer';
+  if (!customer && ev.agent_id === state.me?.id) return;
+  const key = customer ? 'customer' : ev.agent_id;
+  if (ev.active === false) {
+    clearTyper(ev.conversation_id, key);
+    if (ev.conversation_id === state.activeId) renderTyping();
+    return;
+  }
+  const name = customer
+    ? (ev.conversation_id === state.activeId && activeConv() ? displayName(activeConv()) : ev.name)
+    : ev.name || agentName(ev.agent_id);
+  setTyper(ev.conversation_id, key, { name, until: Date.now() + TYPING_SHOW_MS });
   if (ev.conversation_id === state.activeId) renderTyping();
   setTimeout(renderTyping, TYPING_SHOW_MS + 50);
 }

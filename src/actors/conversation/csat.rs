@@ -9,8 +9,9 @@
 //!   "Reply with a number from 1 to 5" as text.
 //!
 //! The survey is in the contact's language (the profile's, detected or set by an agent:
-//! English, Spanish, Portuguese or Hindi/Hinglish; English for any other); the parser reads
-//! answers in every language it knows either way.
+//! English, Spanish, Portuguese or Hindi/Hinglish; English for any other), or the inbox's own
+//! question for that language (`csat_question`); the parser reads answers in every language
+//! it knows either way.
 
 use super::*;
 use crate::domain::{csat, types::ChannelKind};
@@ -29,9 +30,16 @@ impl ConversationActor {
     pub(super) fn csat_survey(&self, l: &Loaded, now: NaiveDateTime) -> (MessageRow, bool) {
         let format = format(l.inbox.channel);
         let lang = l.contact.profile.language.as_deref();
+        // The inbox's own question, else the built-in one (the widget's Hindi in Devanagari,
+        // like the widget around it).
+        let question = match (l.inbox.csat_question(lang), format) {
+            (Some(q), _) => q,
+            (None, "stars") => csat::widget_question(lang),
+            (None, _) => csat::survey_question(lang),
+        };
         let text = match format {
-            "text" => csat::survey_text(lang),
-            _ => csat::survey_question(lang).to_owned(),
+            "text" => format!("{question} {}", csat::survey_reply_hint(lang)),
+            _ => question.to_owned(),
         };
         let (mut m, send) = self.outbound(l, Author::Assistant, text, now);
         m.payload =

@@ -156,9 +156,11 @@ struct Loaded {
 }
 
 impl Loaded {
-    /// The rules of this conversation: its inbox's, for its network.
+    /// The rules of this conversation: its inbox's, for its network, with the handoff
+    /// acknowledgement in the contact's language.
     fn policy(&self) -> &Policy {
-        self.inbox.policy_for(self.row.network)
+        let language = self.contact.profile.language.as_deref();
+        self.inbox.policy_in(self.row.network, language)
     }
 }
 

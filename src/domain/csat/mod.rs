@@ -217,6 +217,21 @@ pub fn survey_question(lang_hint: Option<&str>) -> &'static str {
     wording(lang(lang_hint)).question
 }
 
+/// How to answer a text survey ("Reply with a number from 1 (bad) to 5 (excellent).").
+pub fn survey_reply_hint(lang_hint: Option<&str>) -> &'static str {
+    wording(lang(lang_hint)).reply_hint
+}
+
+/// The question the widget shows above its stars: [`survey_question`], but Hindi in
+/// Devanagari, as the widget around it speaks (text channels keep Hinglish, as customers
+/// there type it).
+pub fn widget_question(lang_hint: Option<&str>) -> &'static str {
+    match lang(lang_hint) {
+        Lang::Hinglish => "हमारी मदद आपको कैसी लगी?",
+        other => wording(other).question,
+    }
+}
+
 /// The label of the button that opens the list of ratings (at most 20 characters).
 pub fn survey_button(lang_hint: Option<&str>) -> &'static str {
     wording(lang(lang_hint)).button
