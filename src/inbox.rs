@@ -223,7 +223,7 @@ impl Inbox {
         };
         let policies = |handoff_ack: Option<Arc<HandoffAck>>| {
             let policy = Policy {
-                windows: windows.clone(),
+                windows,
                 handoff_ack: handoff_ack.clone(),
                 ..base.clone()
             };
