@@ -140,7 +140,7 @@ function renderChart(days) {
   const height = 160;
   const group = 24;
   const bar = 9;
-  const width = Math.max(days.length * group, 200);
+  const width = Math.max(days.length, 1) * group; // the period fills the width
   const first = days[0]?.date;
   const last = days[days.length - 1]?.date;
   const chart = svg('svg', {
@@ -168,7 +168,11 @@ function renderChart(days) {
     h('thead', {}, h('tr', {}, h('th', { scope: 'col', text: 'Day' }), h('th', { scope: 'col', text: 'Opened' }), h('th', { scope: 'col', text: 'Resolved' }))),
     h('tbody', {}, ...days.map((d) => h('tr', {},
       h('th', { scope: 'row', text: d.date }), h('td', { text: String(d.opened) }), h('td', { text: String(d.resolved) })))));
-  $('#rp-chart').replaceChildren(chart, table);
+  // The scale and the period in words under the bars (text inside a stretched SVG would be
+  // stretched with it); screen readers have the table.
+  const axis = h('div', { class: 'report-chart-axis muted', 'aria-hidden': 'true' },
+    h('span', { text: first || '' }), h('span', { text: `highest bar: ${max}` }), h('span', { text: last || '' }));
+  $('#rp-chart').replaceChildren(chart, axis, table);
 }
 
 function cell(text) {
