@@ -7,7 +7,7 @@ import { bindAttach, hasAttachment, renderAttach, sendAttachment } from './attac
 import { bindEmoji } from './emoji.js';
 import { bindVoice, renderVoice } from './voice.js';
 import { bindCannedPicker, cannedPickerKeydown, updateCannedPicker } from './canned-picker.js';
-import { $, $$, debounce, h, show, uuid } from './dom.js';
+import { $, debounce, show, uuid } from './dom.js';
 import { displayName, isSms, isolate } from './format.js';
 import { addMessage, postMessage } from './messages.js';
 import { sendWs } from './realtime.js';

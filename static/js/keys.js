@@ -29,6 +29,9 @@ const SHORTCUTS = [
 
 const wide = () => matchMedia('(min-width: 768px)').matches;
 const typingIn = (el) => !!el?.closest?.('input, textarea, select, [contenteditable="true"]');
+// A menu, popover or picker with the focus takes its own keys: a letter there must not resolve
+// or hand back the conversation behind it.
+const inPopup = (el) => !!el?.closest?.('[role="menu"], [role="dialog"], .popover, dialog');
 
 /** Opens the conversation `delta` rows away from the open (or focused) one, keeping the focus
  * in the list so the next key moves on again. */
@@ -80,7 +83,7 @@ function onKey(e) {
     ($('#conv-list .conv-item.active') || $('#conv-list .conv-item'))?.focus();
     return;
   }
-  if (typingIn(e.target) || $('#keys-dialog').open || $('#confirm-dialog').open) return;
+  if (typingIn(e.target) || inPopup(e.target) || $('#keys-dialog').open || $('#confirm-dialog').open) return;
   if ($('#new-conv-dialog').open) return;
   if (currentPage() || !state.me || state.selecting) return;
   const act = {

@@ -71,6 +71,8 @@ async fn snooze_and_its_return() {
          && document.querySelector('#snooze-button').getAttribute('aria-expanded') === 'true'",
     )
     .await;
+    // A letter inside the menu is not a shortcut: `e` does not resolve the conversation.
+    dash.press_key(&mut b, "e").await;
     for _ in 0..4 {
         dash.press_key(&mut b, "ArrowDown").await;
     }
@@ -97,6 +99,10 @@ async fn snooze_and_its_return() {
         (c["snoozed"].clone(), c["snoozed_until"].clone()),
         (json!(true), json!(null)),
         "{c}"
+    );
+    assert_eq!(
+        c["status"], "human",
+        "the `e` pressed in the menu resolved nothing"
     );
 
     // The Snoozed view lists it, with its chip.
