@@ -11,32 +11,10 @@
 // File names are the agent's own but still reach the page only as text (h()).
 
 import { convPath } from './api.js';
-import { $, h, show } from './dom.js';
+import { $, h, icon, show } from './dom.js';
 import { addMessage } from './messages.js';
 import { activeConv, endSession, state } from './store.js';
 import { toast } from './ui.js';
-
-// Stroke icons of this module (24×24), in the shape of dom.js's.
-const PATHS = {
-  clip: 'M21.44 11.05l-9.19 9.19a6 6 0 0 1-8.49-8.49l9.19-9.19a4 4 0 0 1 5.66 5.66l-9.2 9.19a2 2 0 0 1-2.83-2.83l8.49-8.48',
-  image: 'M3 3h18v18H3zM8.5 10a1.5 1.5 0 1 0 0-3a1.5 1.5 0 0 0 0 3zM21 15l-5-5L5 21',
-  audio: 'M9 18V5l12-2v13M9 18a3 3 0 1 1-6 0a3 3 0 0 1 6 0zM21 16a3 3 0 1 1-6 0a3 3 0 0 1 6 0z',
-  video: 'M23 7l-7 5 7 5V7zM1 5h15v14H1z',
-  file: 'M14 2H6a2 2 0 0 0-2 2v16a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2V8zM14 2v6h6',
-};
-
-/** An icon of this module (or of voice.js and emoji.js, which share these helpers). */
-export function svgIcon(d, cls = 'icon') {
-  const NS = 'http://www.w3.org/2000/svg';
-  const svg = document.createElementNS(NS, 'svg');
-  svg.setAttribute('viewBox', '0 0 24 24');
-  svg.setAttribute('class', cls);
-  svg.setAttribute('aria-hidden', 'true');
-  const path = document.createElementNS(NS, 'path');
-  path.setAttribute('d', d);
-  svg.append(path);
-  return svg;
-}
 
 /** "12 KB", "3.4 MB". */
 export function size(bytes) {
@@ -129,7 +107,7 @@ function renderChip() {
   const type = typeOf(file);
   const name = file.name || (pending.voice ? 'Voice note' : 'Pasted file');
   box.replaceChildren(h('div', { class: 'attach-chip', dataset: { kind: kindOf(type) } },
-    svgIcon(PATHS[kindOf(type)], 'icon attach-type'),
+    icon(kindOf(type), 'icon attach-type'),
     h('span', { class: 'attach-name', dir: 'auto', title: name, text: name }),
     h('span', { class: 'attach-meta', text: `${size(file.size)} · ${type}` }),
     h('progress', { id: 'attach-progress', class: 'attach-progress', max: '100', value: '0', 'aria-label': `Uploading ${name}`, hidden: true }),
@@ -255,7 +233,6 @@ function takeFiles(files) {
 
 export function bindAttach() {
   const input = $('#composer-file');
-  if (!$('#composer-attach').firstChild) $('#composer-attach').append(svgIcon(PATHS.clip));
   $('#composer-attach').addEventListener('click', () => {
     if (activeConv()) input.click();
   });

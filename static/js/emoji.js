@@ -3,10 +3,8 @@
 // (← → one, ↑ ↓ a row), Home and End jump, Enter or a click inserts at the caret of the message
 // box, Escape closes; either way focus goes back to the message box.
 
-import { svgIcon } from './attach.js';
 import { $, $$, h, show } from './dom.js';
 
-const SMILE = 'M22 12a10 10 0 1 1-20 0a10 10 0 1 1 20 0zM8 14s1.5 2 4 2 4-2 4-2M9 9h.01M15 9h.01';
 
 const COLUMNS = 8;
 
@@ -138,7 +136,6 @@ export function bindEmoji() {
   build();
   const button = $('#composer-emoji');
   const picker = $('#emoji-picker');
-  if (!button.firstChild) button.append(svgIcon(SMILE));
   button.addEventListener('click', () => (pickerOpen() ? closePicker() : openPicker()));
   button.addEventListener('keydown', (e) => {
     if (['Enter', ' ', 'ArrowDown'].includes(e.key)) {

@@ -9,12 +9,11 @@
 // `audio/mp4` (Opus in an MP4 container), a type every channel lists; Firefox sends `audio/ogg`
 // to WhatsApp and Twilio.
 
-import { attachFile, clearAttachment, hasAttachment, rulesFor, sendAttachment, svgIcon } from './attach.js';
+import { attachFile, clearAttachment, hasAttachment, rulesFor, sendAttachment } from './attach.js';
 import { $, show } from './dom.js';
 import { activeConv } from './store.js';
 import { toast } from './ui.js';
 
-const MIC = 'M12 1a3 3 0 0 0-3 3v8a3 3 0 0 0 6 0V4a3 3 0 0 0-3-3zM19 10v2a7 7 0 0 1-14 0v-2M12 19v4M8 23h8';
 const MAX_SECONDS = 300;
 
 /** Recordable variants of each audio type a channel lists. */
@@ -129,7 +128,6 @@ export function cancelRecording() {
 
 export function bindVoice() {
   const button = $('#composer-voice');
-  if (!button.firstChild) button.append(svgIcon(MIC));
   button.addEventListener('click', startRecording);
   $('#voice-stop').addEventListener('click', stopRecording);
   $('#voice-cancel').addEventListener('click', cancelRecording);
