@@ -31,6 +31,20 @@ use crate::{
     error::AppResult,
 };
 
+/// The conversations an agent restricted by visibility may see: theirs and the unassigned.
+/// The SQL twin of [`crate::domain::access::Viewer::may_see_assignee`], for every query that
+/// lists or counts conversations on someone's behalf.
+pub fn seen_by(
+    agent: AgentId,
+) -> diesel::dsl::Or<
+    diesel::dsl::IsNull<conversations::assignee_id>,
+    diesel::dsl::Eq<conversations::assignee_id, AgentId>,
+> {
+    conversations::assignee_id
+        .is_null()
+        .or(conversations::assignee_id.eq(agent))
+}
+
 pub fn insert_conversation(conn: &mut DbConnection, row: &ConversationRow) -> AppResult<()> {
     diesel::insert_into(conversations::table)
         .values(row)

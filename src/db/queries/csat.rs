@@ -48,11 +48,7 @@ pub fn csat_counts(conn: &mut DbConnection, f: &CsatFilter) -> AppResult<Vec<(i3
         q = q.filter(conversations::inbox_id.eq(inbox.clone()));
     }
     if !f.viewer.sees_all {
-        q = q.filter(
-            conversations::assignee_id
-                .is_null()
-                .or(conversations::assignee_id.eq(f.viewer.agent)),
-        );
+        q = q.filter(super::conversations::seen_by(f.viewer.agent));
     }
     let rows: Vec<(Option<i32>, i64)> = q.load(conn)?;
     Ok(rows

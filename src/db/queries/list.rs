@@ -137,11 +137,7 @@ pub fn list_conversations(
         None => {}
     }
     if !viewer.sees_all {
-        q = q.filter(
-            conversations::assignee_id
-                .is_null()
-                .or(conversations::assignee_id.eq(viewer.agent)),
-        );
+        q = q.filter(super::conversations::seen_by(viewer.agent));
     }
     q = filter_by_status(q, filter);
     q = filter_by_state(q, filter.state);

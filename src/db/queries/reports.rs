@@ -55,11 +55,7 @@ macro_rules! scoped {
             q = q.filter(conversations::inbox_id.eq(inbox.clone()));
         }
         if !$s.viewer.sees_all {
-            q = q.filter(
-                conversations::assignee_id
-                    .is_null()
-                    .or(conversations::assignee_id.eq($s.viewer.agent)),
-            );
+            q = q.filter(super::conversations::seen_by($s.viewer.agent));
         }
         q
     }};

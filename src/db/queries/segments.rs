@@ -344,11 +344,7 @@ fn visible(viewer: Viewer) -> Condition {
     Box::new(
         contacts::id.eq_any(
             conversations::table
-                .filter(
-                    conversations::assignee_id
-                        .is_null()
-                        .or(conversations::assignee_id.eq(viewer.agent)),
-                )
+                .filter(super::conversations::seen_by(viewer.agent))
                 .select(conversations::contact_id),
         ),
     )
