@@ -152,7 +152,8 @@ function bindEvents() {
   // Popovers close on an outside click or Escape.
   document.addEventListener('click', (e) => {
     if (!e.target.closest('.bell-wrap')) toggleBell(false);
-    if (!e.target.closest('.menu-wrap')) toggleMenu(false);
+    if (!e.target.closest('#menu-button, #menu')) toggleMenu(false);
+    if (!e.target.closest('.snooze-wrap')) toggleSnoozeMenu(false);
   });
   document.addEventListener('keydown', (e) => {
     if (e.key !== 'Escape') return;

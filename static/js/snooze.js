@@ -121,14 +121,9 @@ function onMenuKeydown(e) {
 }
 
 export function bindSnooze() {
-  $('#snooze-button').addEventListener('click', (e) => {
-    e.stopPropagation();
-    toggleSnoozeMenu();
-  });
+  $('#snooze-button').addEventListener('click', () => toggleSnoozeMenu());
   for (const b of $$('#snooze-menu [data-snooze]')) b.addEventListener('click', () => snooze(PRESETS[b.dataset.snooze]()));
   $('#snooze-custom').addEventListener('click', snoozeCustom);
   $('#snooze-menu').addEventListener('keydown', onMenuKeydown);
-  $('#snooze-menu').addEventListener('click', (e) => e.stopPropagation());
-  document.addEventListener('click', () => { if (!$('#snooze-menu').hidden) toggleSnoozeMenu(false); });
   $('#snooze-wake').addEventListener('click', wake);
 }
