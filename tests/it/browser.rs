@@ -18,14 +18,17 @@ use crate::{
 /// One Chromium at a time: two at once on a small machine make the 10 s waits flaky.
 pub(crate) static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-fn q(s: &str) -> String {
+/// A string as a JavaScript literal, for selectors and texts spliced into evaluated code.
+pub(crate) fn q(s: &str) -> String {
     json!(s).to_string()
 }
 
-fn screenshot_dir() -> PathBuf {
+/// Where the README's screenshots are written: `docs/screenshots/<name>`.
+pub(crate) fn screenshot(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("docs")
         .join("screenshots")
+        .join(name)
 }
 
 #[actix_rt::test]
@@ -135,10 +138,8 @@ async fn the_whole_loop_in_a_real_browser() {
     )
     .await;
     dash.wait_for(&mut b, "badge cleared", "document.querySelector('#badge').hidden || document.querySelector('#badge').textContent.trim() === '0'").await;
-    dash.screenshot(&mut b, &screenshot_dir().join("dashboard.png"))
-        .await;
-    shop.screenshot(&mut b, &screenshot_dir().join("widget.png"))
-        .await;
+    dash.screenshot(&mut b, &screenshot("dashboard.png")).await;
+    shop.screenshot(&mut b, &screenshot("widget.png")).await;
 
     // Hand back to the bot: the widget is told, and the assistant answers again.
     dash.click(&mut b, "button[data-status=\"bot\"]").await;

@@ -4,12 +4,10 @@
 //! every recipient reach "sent", then sees delivered and read statuses (signed webhooks, as Meta
 //! sends them) move the counts; the contact panel's Broadcasts section lists it.
 
-use std::path::PathBuf;
-
 use serde_json::{json, Value};
 
 use crate::{
-    browser::{dashboard_of, ONE_BROWSER},
+    browser::{dashboard_of, q, screenshot, ONE_BROWSER},
     cdp::{browser_available, Browser},
     helpers::{eventually, Backend, ADMIN_EMAIL, ADMIN_PASSWORD},
     whatsapp::{self, entry, notify, ts, HANDOFF, SEND_PATH},
@@ -21,17 +19,6 @@ const PHONES: [(&str, &str); 3] = [
     ("16315550102", "Bruno Costa"),
     ("16315550103", "Chloé Martin"),
 ];
-
-fn q(s: &str) -> String {
-    json!(s).to_string()
-}
-
-fn screenshot(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("docs")
-        .join("screenshots")
-        .join(name)
-}
 
 fn inbound(i: usize, from: &str) -> Value {
     json!({"from": from, "id": format!("wamid.IN-bc-{i}"), "timestamp": ts(30), "type": "text",

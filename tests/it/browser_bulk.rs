@@ -5,14 +5,10 @@
 use serde_json::json;
 
 use crate::{
-    browser::{admin_dashboard, ONE_BROWSER},
+    browser::{admin_dashboard, q, ONE_BROWSER},
     cdp::{browser_available, Browser},
     helpers::{Backend, TestApp},
 };
-
-fn q(s: &str) -> String {
-    json!(s).to_string()
-}
 
 #[actix_rt::test]
 async fn bulk_resolve_of_three_conversations() {

@@ -2,28 +2,17 @@
 //! then in a conversation types `/gre`, picks it from the listbox with the arrows and Enter,
 //! and the reply goes out with `{{contact.name}}` and `{{agent.name}}` filled in.
 
-use std::{path::PathBuf, time::Duration};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
 use crate::{
-    browser::{dashboard_of, ONE_BROWSER},
+    browser::{dashboard_of, q, screenshot, ONE_BROWSER},
     cdp::{browser_available, Browser},
     helpers::{eventually, Backend, TestApp, ADMIN_EMAIL, ADMIN_PASSWORD, CALLBACK_PATH},
 };
 
 const WAIT: Duration = Duration::from_secs(10);
-
-fn q(s: &str) -> String {
-    json!(s).to_string()
-}
-
-fn screenshot(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("docs")
-        .join("screenshots")
-        .join(name)
-}
 
 async fn canned_responses_in_the_composer(backend: Backend) {
     if !browser_available() {

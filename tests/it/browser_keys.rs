@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 
 use crate::{
-    browser::{admin_dashboard, ONE_BROWSER},
+    browser::{admin_dashboard, screenshot, ONE_BROWSER},
     cdp::{browser_available, Browser},
     helpers::{eventually, Backend, TestApp},
 };
@@ -46,9 +46,7 @@ async fn a_keyboard_only_session() {
         "document.querySelectorAll('#conv-list .conv-needs-reply[data-urgency]').length === 3",
     )
     .await;
-    let shot =
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots/urgency.png");
-    dash.screenshot(&mut b, &shot).await;
+    dash.screenshot(&mut b, &screenshot("urgency.png")).await;
     let open_id = "((location.hash.match(/^#\\/c\\/(.+)$/) || [])[1] || '')";
 
     // j opens the first one and keeps the focus in the list.

@@ -10,17 +10,13 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::{
-    browser::{admin_dashboard, ONE_BROWSER},
+    browser::{admin_dashboard, q, ONE_BROWSER},
     cdp::{browser_available, Browser, Page},
     helpers::{eventually, Backend},
     whatsapp::{self, CUSTOMER, SEND_PATH},
 };
 
 const WAIT: Duration = Duration::from_secs(10);
-
-fn q(s: &str) -> String {
-    json!(s).to_string()
-}
 
 /// Empties the field `selector` and types `text` into it, as a person would.
 async fn retype(dash: &Page, b: &mut Browser, selector: &str, text: &str) {

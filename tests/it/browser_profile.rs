@@ -6,14 +6,10 @@
 use serde_json::{json, Value};
 
 use crate::{
-    browser::{dashboard_of, ONE_BROWSER},
+    browser::{dashboard_of, q, ONE_BROWSER},
     cdp::{browser_available, Browser},
     helpers::{status_json, Backend, TestApp, ADMIN_EMAIL, ADMIN_PASSWORD},
 };
-
-fn q(s: &str) -> String {
-    json!(s).to_string()
-}
 
 async fn the_profile_and_activity_tabs(backend: Backend) {
     if !browser_available() {

@@ -3,23 +3,14 @@
 //! per day, the per-agent table lists the agents, and the CSV downloads. Takes the README's
 //! screenshot `docs/screenshots/reports.png`.
 
-use std::path::PathBuf;
-
 use serde_json::json;
 
 use crate::{
-    browser::{dashboard_of, ONE_BROWSER},
+    browser::{dashboard_of, screenshot, ONE_BROWSER},
     cdp::{browser_available, Browser},
     helpers::{Backend, TestApp, ADMIN_EMAIL, ADMIN_PASSWORD},
     reports::seed,
 };
-
-fn screenshot(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("docs")
-        .join("screenshots")
-        .join(name)
-}
 
 async fn the_reports_page_shows_the_seeded_figures(backend: Backend) {
     if !browser_available() {

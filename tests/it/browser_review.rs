@@ -10,14 +10,10 @@ use serde_json::json;
 use switchboard::config::AutoFollowUps;
 
 use crate::{
-    browser::{dashboard_of, ONE_BROWSER},
+    browser::{dashboard_of, q, ONE_BROWSER},
     cdp::{browser_available, Browser},
     helpers::{eventually, Backend, TestApp, ADMIN_EMAIL, ADMIN_PASSWORD},
 };
-
-fn q(s: &str) -> String {
-    json!(s).to_string()
-}
 
 async fn the_review_and_the_follow_up_in_the_dashboard(backend: Backend) {
     if !browser_available() {

@@ -4,14 +4,10 @@
 use serde_json::json;
 
 use crate::{
-    browser::{dashboard_of, ONE_BROWSER},
+    browser::{dashboard_of, q, ONE_BROWSER},
     cdp::{browser_available, Browser},
     helpers::{Backend, TestApp, ADMIN_EMAIL, ADMIN_PASSWORD},
 };
-
-fn q(s: &str) -> String {
-    json!(s).to_string()
-}
 
 async fn segments_and_unsubscribe_in_the_dashboard(backend: Backend) {
     if !browser_available() {

@@ -6,14 +6,10 @@
 use serde_json::json;
 
 use crate::{
-    browser::{admin_dashboard, ONE_BROWSER},
+    browser::{admin_dashboard, q, ONE_BROWSER},
     cdp::{browser_available, Browser},
     helpers::{Backend, FakeProvider, Reply, TestApp},
 };
-
-fn q(s: &str) -> String {
-    json!(s).to_string()
-}
 
 #[actix_rt::test]
 async fn the_widget_speaks_spanish_and_the_agent_sees_the_visitor_typing() {
