@@ -35,7 +35,9 @@ use crate::{
     },
     domain::{
         conversation::AiFollowUp,
-        review::{review, suggest_follow_up, Review, ReviewInput, ReviewMessage},
+        review::{
+            review, suggest_follow_up, Criterion, CriterionName, Review, ReviewInput, ReviewMessage,
+        },
         types::Author,
         ConversationId,
     },
@@ -231,7 +233,13 @@ async fn judge(app: &AppContext, id: ConversationId, m: &Material) -> ReviewResu
         }
     }
     match answer {
-        Ok(r) => {
+        Ok(mut r) => {
+            // Agents' marks are facts the model did not see: its accuracy is no higher than
+            // the offline one they set, and the score drops by what that takes away.
+            if m.input.wrong_answers > 0 {
+                let cut = cap_accuracy(&mut r.rubric, &offline.rubric);
+                r.quality_score = r.quality_score.saturating_sub(cut);
+            }
             result.quality_score = i32::from(r.quality_score);
             result.record.summary = r.summary;
             result.record.rubric = r.rubric;
@@ -243,6 +251,24 @@ async fn judge(app: &AppContext, id: ConversationId, m: &Material) -> ReviewResu
         }
     }
     result
+}
+
+/// Lowers the model's accuracy criterion to the offline one (which counts agents' marks)
+/// when that is lower; the points taken away.
+fn cap_accuracy(model: &mut [Criterion], offline: &[Criterion]) -> u8 {
+    let Some(floor) = offline.iter().find(|c| c.name == CriterionName::Accuracy) else {
+        return 0;
+    };
+    let Some(c) = model.iter_mut().find(|c| c.name == CriterionName::Accuracy) else {
+        return 0;
+    };
+    if c.score <= floor.score {
+        return 0;
+    }
+    let cut = c.score - floor.score;
+    c.score = floor.score;
+    c.note = floor.note.clone();
+    cut
 }
 
 /// The review's view of a conversation: its messages (system events kept for the hash),
@@ -258,6 +284,7 @@ fn input_of(
         .map(|m| m.sent_at)
         .collect();
     ReviewInput {
+        wrong_answers: wrong_answers(messages),
         messages: messages
             .iter()
             .map(|m| ReviewMessage {
@@ -271,6 +298,34 @@ fn input_of(
         resolved_at: row.resolved_at,
         now,
     }
+}
+
+/// How many of the assistant's answers are marked wrong now: the thread's mark notes in time
+/// order, a later "took back" undoing an earlier mark of the same answer.
+fn wrong_answers(messages: &[ReviewedMessage]) -> usize {
+    let mut wrong = HashSet::new();
+    for m in messages.iter().filter(|m| m.author == Author::System) {
+        let Some(p) = m
+            .payload
+            .as_deref()
+            .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
+        else {
+            continue;
+        };
+        let Some(id) = p["message_id"].as_str() else {
+            continue;
+        };
+        match p["event"].as_str() {
+            Some("answer_marked_wrong") => {
+                wrong.insert(id.to_owned());
+            }
+            Some("answer_mark_cleared") => {
+                wrong.remove(id);
+            }
+            _ => {}
+        }
+    }
+    wrong.len()
 }
 
 /// Whether a system event's payload is a handoff to a person.

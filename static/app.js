@@ -22,6 +22,8 @@
 //   js/broadcasts.js  the Broadcasts page (#/broadcasts); broadcast-detail.js the open one
 //   js/contact-broadcasts.js  the panel's broadcasts
 //   js/reports.js     the Reports page (#/reports): figures, chart, tables, CSV
+//   js/knowledge.js   the Knowledge page (#/knowledge): unanswered questions, wrong answers
+//   js/answer-basis.js  under each assistant answer: its entry or model, confidence, Mark wrong
 //   js/bulk.js      selecting several conversations and acting on them at once
 //   js/keys.js      keyboard shortcuts and their help sheet
 //   js/new-conversation.js  the New dialog: write first, with a template
@@ -42,6 +44,7 @@ import { bindBroadcasts } from './js/broadcasts.js';
 import { bindBulk } from './js/bulk.js';
 import { bindKeys } from './js/keys.js';
 import { bindCanned } from './js/canned.js';
+import { bindKnowledge } from './js/knowledge.js';
 import { bindReports } from './js/reports.js';
 import { bindNewConversation } from './js/new-conversation.js';
 import { bindList, refreshListTimes, reloadList } from './js/list.js';
@@ -147,6 +150,7 @@ function bindEvents() {
   bindKeys();
   bindCanned();
   bindReports();
+  bindKnowledge();
   bindNewConversation();
 
   // Popovers close on an outside click or Escape.

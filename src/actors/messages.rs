@@ -176,6 +176,17 @@ pub struct SendAgentReply {
 #[rtype(result = "AppResult<ConversationView>")]
 pub struct ApplyEvent(pub Event);
 
+/// REST handler → ConversationActor: an agent marks one of the assistant's answers wrong
+/// (`wrong`), or takes the mark back. A 409 when it changes nothing.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "AppResult<()>")]
+pub struct MarkAnswer {
+    pub message: MessageId,
+    pub by: AgentId,
+    pub wrong: bool,
+    pub reason: Option<String>,
+}
+
 /// REST handler → ConversationActor: replace the conversation's tags.
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "AppResult<ConversationView>")]
@@ -220,6 +231,9 @@ pub struct AssistantAnswered {
     pub answered: Answered,
     /// The assistant that answered.
     pub assistant: AssistantId,
+    /// The customer's message it answered (stored with the answer for the knowledge-base
+    /// report).
+    pub question: String,
     pub attempt: u32,
 }
 

@@ -27,6 +27,7 @@ use std::{future::Future, pin::Pin};
 use self::bm25::Bm25Index;
 use self::knowledge::KnowledgeBase;
 use crate::domain::{
+    answer::Confidence,
     memory::MemoryCandidate,
     types::{Author, LeadStage},
     MessageId,
@@ -161,6 +162,34 @@ pub struct Answered {
     /// the customer's message it learned it from.
     pub learned: Vec<MemoryCandidate>,
     pub learned_from: Option<MessageId>,
+    /// What the answer rests on, shown to agents beside it.
+    pub basis: Basis,
+}
+
+/// What an answer rests on: the knowledge-base entry (for a miss, the closest one), the
+/// model that wrote it, and how sure the assistant was. Stored with the message so agents
+/// can tell a sure answer from a guess, and with the entry's question as it was then.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Basis {
+    pub entry: Option<EntryRef>,
+    pub model: Option<String>,
+    pub confidence: Option<Confidence>,
+}
+
+/// A knowledge-base entry, named as agents know it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntryRef {
+    pub id: String,
+    pub question: String,
+}
+
+impl EntryRef {
+    fn of(entry: &knowledge::Entry) -> EntryRef {
+        EntryRef {
+            id: entry.id.clone(),
+            question: entry.question.clone(),
+        }
+    }
 }
 
 impl Answered {
@@ -173,6 +202,7 @@ impl Answered {
             lead_stage: None,
             learned: Vec::new(),
             learned_from: None,
+            basis: Basis::default(),
         }
     }
 }
@@ -497,11 +527,27 @@ impl KnowledgeBaseAssistant {
 
     /// Synchronous core, used by reply() and by benchmarks.
     pub fn answer(&self, text: &str) -> AssistantReply {
-        let confident = self
-            .best_candidate(text)
+        self.answer_with_basis(text).0
+    }
+
+    /// The reply and what it rests on: the entry answered with (for a miss, the closest
+    /// entry, if any matched at all) and the match's [`Confidence`].
+    pub fn answer_with_basis(&self, text: &str) -> (AssistantReply, Basis) {
+        let candidate = self.best_candidate(text);
+        let basis = candidate
+            .and_then(|c| {
+                let entry = self.kb.entries.get(c.entry_index)?;
+                Some(Basis {
+                    entry: Some(EntryRef::of(entry)),
+                    model: None,
+                    confidence: Some(Confidence::of_match(c.coverage, c.margin)),
+                })
+            })
+            .unwrap_or_default();
+        let confident = candidate
             .filter(|c| self.thresholds.check(c).is_ok())
             .and_then(|c| Some((self.kb.entries.get(c.entry_index)?, c.score)));
-        match confident {
+        let reply = match confident {
             Some((entry, score)) => AssistantReply::Answer {
                 text: entry.answer.clone(),
                 entry_id: Some(entry.id.clone()),
@@ -510,7 +556,17 @@ impl KnowledgeBaseAssistant {
             None => AssistantReply::NoMatch {
                 text: self.kb.no_match_reply.clone(),
             },
-        }
+        };
+        (reply, basis)
+    }
+
+    /// The entry with this id, as agents know it.
+    pub fn entry(&self, id: &str) -> Option<EntryRef> {
+        self.kb
+            .entries
+            .iter()
+            .find(|e| e.id == id)
+            .map(EntryRef::of)
     }
 }
 
@@ -518,11 +574,10 @@ impl Assistant for KnowledgeBaseAssistant {
     fn reply(&self, request: AssistantRequest) -> BoxFuture<Result<Answered, AssistantError>> {
         // Ranking a small in-memory index takes microseconds, so it is done
         // eagerly and the future is already complete; it borrows nothing.
-        let reply = self.answer(&request.text);
-        Box::pin(std::future::ready(Ok(Answered::plain(
-            reply,
-            AnswerSource::KnowledgeBase,
-        ))))
+        let (reply, basis) = self.answer_with_basis(&request.text);
+        let mut answered = Answered::plain(reply, AnswerSource::KnowledgeBase);
+        answered.basis = basis;
+        Box::pin(std::future::ready(Ok(answered)))
     }
 }
 

@@ -9,12 +9,13 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::schema::{
-    agents, audit_log, auth_tokens, broadcast_recipients, broadcasts, canned_responses,
-    contact_activity, contact_files, contact_memories, contacts, conversations, messages, outbox,
-    pending_statuses, referrals, segment_members, segments,
+    agents, assistant_answers, audit_log, auth_tokens, broadcast_recipients, broadcasts,
+    canned_responses, contact_activity, contact_files, contact_memories, contacts, conversations,
+    messages, outbox, pending_statuses, referrals, segment_members, segments,
 };
 use crate::domain::{
     activity::ActivityKind,
+    answer::AnswerOutcome,
     broadcast::{BroadcastStatus, PauseReason, RecipientStatus, SkipReason},
     conversation::{ConversationState, FollowUp, Snooze},
     csat::CsatScore,
@@ -874,4 +875,30 @@ impl ReferralRow {
         }
         r
     }
+}
+
+/// One answer of the assistant (or its "I could not answer"), stored with its message: what
+/// it rested on, the customer's question, and an agent's mark that it was wrong (see
+/// `domain::answer`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = assistant_answers)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct AnswerRow {
+    pub message_id: MessageId,
+    pub conversation_id: ConversationId,
+    pub inbox_id: InboxId,
+    pub assistant_id: AssistantId,
+    /// `knowledge_base`, `model` or `knowledge_base_fallback` (`assistant::AnswerSource`).
+    pub answered_by: String,
+    pub outcome: AnswerOutcome,
+    pub entry_id: Option<String>,
+    pub entry_question: Option<String>,
+    pub model: Option<String>,
+    pub confidence: Option<f64>,
+    pub question: String,
+    pub question_key: String,
+    pub created_at: NaiveDateTime,
+    pub wrong_at: Option<NaiveDateTime>,
+    pub wrong_by: Option<AgentId>,
+    pub wrong_reason: Option<String>,
 }

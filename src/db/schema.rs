@@ -260,6 +260,7 @@ diesel::joinable!(segment_members -> contacts (contact_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     agents,
+    assistant_answers,
     assistant_usage,
     audit_log,
     auth_tokens,
@@ -367,3 +368,26 @@ diesel::table! {
         updated_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    assistant_answers (message_id) {
+        message_id -> Text,
+        conversation_id -> Text,
+        inbox_id -> Text,
+        assistant_id -> Text,
+        answered_by -> Text,
+        outcome -> Text,
+        entry_id -> Nullable<Text>,
+        entry_question -> Nullable<Text>,
+        model -> Nullable<Text>,
+        confidence -> Nullable<Double>,
+        question -> Text,
+        question_key -> Text,
+        created_at -> Timestamp,
+        wrong_at -> Nullable<Timestamp>,
+        wrong_by -> Nullable<Text>,
+        wrong_reason -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(assistant_answers -> conversations (conversation_id));

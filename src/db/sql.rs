@@ -20,6 +20,7 @@ use diesel::{
 use super::{MultiBackend, MultiRawValue};
 use crate::domain::{
     activity::ActivityKind,
+    answer::AnswerOutcome,
     broadcast::{BroadcastStatus, PauseReason, RecipientStatus, SkipReason},
     delivery::DeliveryStatus,
     profile::ProfileSource,
@@ -78,6 +79,7 @@ macro_rules! text_columns {
 }
 
 text_columns!(
+    AnswerOutcome,
     ConversationId,
     ContactId,
     ContactFileId,

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod activity;
+pub mod answer;
 pub mod broadcast;
 pub mod conversation;
 pub mod csat;

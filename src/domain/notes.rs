@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use super::{
     conversation::{AiFollowUpCancel, SnoozeEnd},
     csat::CsatScore,
-    ids::AgentId,
+    ids::{AgentId, MessageId},
     types::{By, HandoffReason, Status},
 };
 
@@ -94,6 +94,13 @@ pub enum Note {
     Unsnoozed {
         why: SnoozeEnd,
     },
+    /// An agent marked one of the assistant's answers wrong (`wrong`), or took the mark back.
+    AnswerMarked {
+        message: MessageId,
+        by: AgentId,
+        wrong: bool,
+        reason: Option<String>,
+    },
 }
 
 /// Who did it, for the text: an agent's name, or what the system is.
@@ -153,6 +160,8 @@ impl Note {
             Note::Resubscribed { .. } => "resubscribed",
             Note::Snoozed { .. } => "snoozed",
             Note::Unsnoozed { .. } => "unsnoozed",
+            Note::AnswerMarked { wrong: true, .. } => "answer_marked_wrong",
+            Note::AnswerMarked { wrong: false, .. } => "answer_mark_cleared",
         }
     }
 
@@ -271,6 +280,21 @@ impl Note {
             Note::Unsnoozed {
                 why: SnoozeEnd::Woken(by),
             } => format!("{} brought this back from snooze", agent(*by, name)),
+            Note::AnswerMarked {
+                by,
+                wrong: true,
+                reason,
+                ..
+            } => with_reason(
+                format!("{} marked the assistant's answer wrong", agent(*by, name)),
+                reason,
+            ),
+            Note::AnswerMarked {
+                by, wrong: false, ..
+            } => format!(
+                "{} took back the mark on the assistant's answer",
+                agent(*by, name)
+            ),
         }
     }
 
@@ -335,6 +359,16 @@ impl Note {
                 };
                 p["why"] = json!(why);
                 p["by"] = json!(by);
+            }
+            Note::AnswerMarked {
+                message,
+                by,
+                reason,
+                ..
+            } => {
+                p["by"] = json!(by);
+                p["message_id"] = json!(message);
+                p["reason"] = json!(reason);
             }
         }
         p

@@ -3,6 +3,7 @@
 
 pub mod agent_session;
 pub mod agents;
+pub mod answers;
 pub mod assistants;
 pub mod auth;
 pub mod body;
@@ -115,6 +116,11 @@ route_table! {
     "/conversations/{id}/csat" => { put: csat::set_csat },
     "/reports/csat" => { get: reports::csat },
     "/reports/summary" => { get: reports::summary },
+    "/reports/knowledge-base" => { get: answers::knowledge_report },
+    "/conversations/{id}/messages/{message_id}/wrong" => {
+        post: answers::mark_wrong,
+        delete: answers::unmark_wrong,
+    },
     "/conversations/{id}/follow-up" => {
         post: conversations::schedule_follow_up,
         delete: conversations::cancel_follow_up,

@@ -122,12 +122,21 @@ pub struct SummaryQuery {
 
 /// The period the query asks for: defaults, `from` after `to` and too long a period refused.
 fn period(q: &SummaryQuery, now: NaiveDateTime) -> AppResult<Period> {
-    let to =
-        q.to.as_deref()
-            .map(|t| parse_time("to", t, true))
-            .transpose()?
-            .unwrap_or(now);
-    let from = match q.from.as_deref() {
+    period_of(q.from.as_deref(), q.to.as_deref(), now)
+}
+
+/// A report's period from its `from` and `to` parameters: `to` defaults to now, `from` to the
+/// start of the day 29 days before `to`'s; `from` after `to` and too long a period refused.
+pub(super) fn period_of(
+    from: Option<&str>,
+    to: Option<&str>,
+    now: NaiveDateTime,
+) -> AppResult<Period> {
+    let to = to
+        .map(|t| parse_time("to", t, true))
+        .transpose()?
+        .unwrap_or(now);
+    let from = match from {
         Some(f) => parse_time("from", f, false)?,
         None => (to.date() - Duration::days(29))
             .and_hms_opt(0, 0, 0)

@@ -1,6 +1,7 @@
 // One message of the thread as an element: its bubble and author, ticks, attachments, links in
 // its text, and system events said in the reader's words and time zone.
 
+import { basisLine, noteMark } from './answer-basis.js';
 import { mediaBlob } from './api.js';
 import { csatEvent } from './csat.js';
 import { h, icon } from './dom.js';
@@ -51,6 +52,10 @@ function systemEvent(p) {
   switch (p.event) {
     case 'reopened':
       return [`Conversation reopened by the customer${p.to ? ` (${p.to})` : ''}`];
+    case 'answer_marked_wrong':
+      return withReason([actor(by, { start: true }), ' marked the assistant\'s answer wrong'], p.reason);
+    case 'answer_mark_cleared':
+      return [actor(by, { start: true }), ' took back the mark on the assistant\'s answer'];
     case 'took_over':
       return [actor(by, { start: true }), ' took over the conversation'];
     case 'handed_back':
@@ -110,6 +115,7 @@ function systemText(m) {
 export function msgElement(m, onRetry) {
   const d = parseTime(m.sent_at);
   if (m.author === 'system') {
+    noteMark(m.payload);
     return h('div', { class: 'msg msg-system', dataset: { id: m.id, event: m.payload?.event } },
       h('div', { class: 'msg-system-inner' },
         h('span', { class: 'msg-text' }, systemText(m)),
@@ -132,6 +138,7 @@ export function msgElement(m, onRetry) {
         m.segments > 1 && h('span', { class: 'msg-segments', title: 'Sent as several SMS parts', text: `${m.segments} SMS` }),
         h('time', { class: 'msg-time', title: fullTime(d), text: clockTime(d) }),
         statusTick(m))),
+    basisLine(m.conversation_id, m),
     undelivered && h('div', { class: 'msg-retry', text: `Not delivered: ${m.failure_reason || 'unknown error'}` }),
     m._failed && h('div', { class: 'msg-retry' },
       h('span', { text: m._error || 'Not sent' }),

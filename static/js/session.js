@@ -5,6 +5,7 @@ import { $, show } from './dom.js';
 import { startList } from './list.js';
 import { startBroadcasts } from './broadcasts.js';
 import { startCanned } from './canned.js';
+import { startKnowledge } from './knowledge.js';
 import { startReports } from './reports.js';
 import { startSegments } from './segments.js';
 import { connectWs } from './realtime.js';
@@ -88,6 +89,7 @@ export async function startApp() {
   startBroadcasts();
   startCanned();
   startReports();
+  startKnowledge();
 }
 
 export async function loadAgents() {

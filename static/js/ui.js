@@ -40,7 +40,7 @@ export function confirmDialog({ title, text, ok = 'Delete' }) {
 
 /** The page the address names instead of the inbox (`segments`, `broadcasts`, `canned`), or null. */
 export function currentPage() {
-  const m = location.hash.match(/^#\/(segments|broadcasts|canned|reports)(?:$|[/?])/);
+  const m = location.hash.match(/^#\/(segments|broadcasts|canned|reports|knowledge)(?:$|[/?])/);
   return m ? m[1] : null;
 }
 

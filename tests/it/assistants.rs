@@ -173,7 +173,10 @@ async fn a_model_answer_reaches_the_customer_with_what_it_was_told(b: Backend) {
     let answer = msgs.iter().find(|m| m["author"] == "assistant").cloned();
     assert_eq!(
         answer.map(|m| m["payload"].clone()),
-        Some(json!({"assistant": "sales", "answered_by": "model"}))
+        Some(json!({
+            "assistant": "sales", "answered_by": "model", "outcome": "answered",
+            "model": "stand-in-model",
+        }))
     );
     let sent = eventually("the reply sent", WAIT, || async {
         let sent = llm.sent_texts();
@@ -466,10 +469,25 @@ async fn every_failure_ends_in_an_answer_or_a_person(b: Backend) {
             .unwrap_or_default();
         let text = answer["text"].as_str().unwrap_or_default();
         assert!(text.contains("Monday"), "{what}: {text}");
+        let p = &answer["payload"];
         assert_eq!(
-            answer["payload"],
-            json!({"assistant": "sales", "answered_by": "knowledge_base_fallback"}),
-            "{what}"
+            (
+                &p["assistant"],
+                &p["answered_by"],
+                &p["outcome"],
+                &p["entry"]["id"]
+            ),
+            (
+                &json!("sales"),
+                &json!("knowledge_base_fallback"),
+                &json!("answered"),
+                &json!("opening-hours")
+            ),
+            "{what}: {p}"
+        );
+        assert!(
+            p["confidence"].as_f64().is_some_and(|c| c > 0.0),
+            "{what}: {p}"
         );
         assert_eq!(llm.chat_calls().len() - before, calls, "{what}");
 

@@ -8,12 +8,14 @@ mod fixtures;
 mod helpers;
 
 mod access;
+mod answers;
 mod api_fuzz;
 mod assistants;
 mod auth;
 mod broadcasts;
 mod browser;
 mod browser_a11y;
+mod browser_answers;
 mod browser_attach;
 mod browser_broadcasts;
 mod browser_bulk;

@@ -58,6 +58,7 @@ impl ConversationActor {
         let delay = assistant.delay();
         let span = self.span.clone();
         let (reader, asked, warn_span) = (store.clone(), text.clone(), span.clone());
+        let question = text.clone();
         // Read only when the model is about to be asked (see `Assistant::reply_to`).
         let load: ContextLoader = Box::new(move || {
             Box::pin(async move {
@@ -95,6 +96,7 @@ impl ConversationActor {
             Ok(answered) => ctx.notify(AssistantAnswered {
                 answered,
                 assistant,
+                question,
                 attempt: 1,
             }),
             Err(AssistantError::BudgetExhausted) => {

@@ -4,8 +4,8 @@
 use super::*;
 use crate::{
     actors::messages::ReviewResult,
-    db::models::ActivityRow,
     db::models::ReferralRow,
+    db::models::{ActivityRow, AnswerRow},
     domain::{
         activity, opt_out::OptOut, referral::Referral, types::OptOutSource, ContactId, InboxId,
     },
@@ -31,6 +31,18 @@ pub(super) struct Plan {
     pub(super) opt_out: Option<(ContactId, OptOut, NaiveDateTime)>,
     /// Where the customer came from, carried by the first message: stored with it.
     pub(super) referral: Option<Referral>,
+    /// The assistant's answer (its first message), with what it rested on.
+    pub(super) answer: Option<AnswerRow>,
+    /// An agent marks an answer of this conversation wrong (`Some` mark) or clears the mark;
+    /// checked before anything is written, and a new review is due after it.
+    pub(super) mark: Option<AnswerMark>,
+}
+
+/// An agent's mark on one of the assistant's answers (see `domain::answer`).
+#[derive(Debug, Clone)]
+pub(super) struct AnswerMark {
+    pub(super) message: MessageId,
+    pub(super) wrong: Option<(AgentId, NaiveDateTime, Option<String>)>,
 }
 
 impl Plan {
@@ -47,6 +59,8 @@ impl Plan {
             reviewed: false,
             opt_out: None,
             referral: None,
+            answer: None,
+            mark: None,
         }
     }
 
@@ -184,6 +198,8 @@ struct WriteJob {
     referral: Option<(ReferralRow, ActivityRow)>,
     /// A customer's message: the broadcasts this inbox sent to their address count a reply.
     replied: Option<(String, NaiveDateTime)>,
+    answer: Option<AnswerRow>,
+    mark: Option<AnswerMark>,
 }
 
 impl WriteJob {
@@ -196,6 +212,22 @@ impl WriteJob {
             tags,
             opt_out,
         } = &*self.written;
+        // A mark that changes nothing (marked already, or cleared already) is refused before
+        // anything is written: the group commit has no savepoint to undo a partial job.
+        if let Some(mark) = &self.mark {
+            if queries::mark_answer(c, mark.message, mark.wrong.clone())? == 0 {
+                return Err(AppError::Conflict {
+                    code: match mark.wrong {
+                        Some(_) => "answer_already_marked",
+                        None => "answer_not_marked",
+                    },
+                    message: match mark.wrong {
+                        Some(_) => "the answer is already marked wrong".to_owned(),
+                        None => "the answer is not marked wrong".to_owned(),
+                    },
+                });
+            }
+        }
         let existing = self.existing(c, row.id, messages)?;
         if !existing.is_empty() {
             return Ok(Committed::Duplicate(existing));
@@ -212,6 +244,9 @@ impl WriteJob {
         }
         if let Some(tags) = tags {
             queries::set_tags(c, row.id, tags)?;
+        }
+        if let Some(answer) = &self.answer {
+            queries::insert_answer(c, answer)?;
         }
         if let Some((address, at)) = &self.replied {
             queries::mark_replied(c, &self.inbox_id, address, *at)?;
@@ -357,7 +392,8 @@ impl ConversationActor {
         // What a reviewer would see differently (a message, or a status change) makes a
         // review due; system notes alone do not, so storing a review never asks for another.
         let reviewable = plan.messages.iter().any(|m| m.author != Author::System)
-            || plan.state.status != l.state.status;
+            || plan.state.status != l.state.status
+            || plan.mark.is_some();
         if reviewable {
             row.review_due_at = Some(now + self.deps.review_after);
         } else if plan.reviewed {
@@ -397,6 +433,8 @@ impl ConversationActor {
             .filter(|m| m.author == Author::Customer)
             .map(|_| (l.contact.external_id.clone(), now));
         let job = WriteJob {
+            answer: plan.answer,
+            mark: plan.mark,
             replied,
             referral,
             activity,

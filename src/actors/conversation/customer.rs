@@ -4,7 +4,9 @@
 use super::*;
 use crate::{
     actors::messages::InboundPart,
+    db::models::AnswerRow,
     domain::{
+        answer::{self, AnswerOutcome},
         csat::{parse_rating, CsatScore},
         notes::Note,
         opt_out::{self, OptOut},
@@ -227,15 +229,51 @@ impl ConversationActor {
             return Ok(Plan::state_only(state, effects));
         };
         let (mut message, send) = self.outbound(l, Author::Assistant, text.to_owned(), now);
-        // Which assistant answered, and whether its model or its knowledge base did: agents
-        // (and reports) can tell a model's answer from the fallback.
-        message.payload = Some(
-            json!({ "assistant": msg.assistant, "answered_by": answered.source.as_str() })
-                .to_string(),
-        );
+        // Which assistant answered, whether its model or its knowledge base did, and what the
+        // answer rests on: agents (and reports) can tell a sure answer from a guess, and a
+        // model's answer from the fallback.
+        let basis = &answered.basis;
+        let outcome = match answered.reply.is_match() {
+            true => AnswerOutcome::Answered,
+            false => AnswerOutcome::NoMatch,
+        };
+        let mut payload = json!({
+            "assistant": msg.assistant,
+            "answered_by": answered.source.as_str(),
+            "outcome": outcome.as_str(),
+        });
+        if let Some(entry) = &basis.entry {
+            payload["entry"] = json!({ "id": entry.id, "question": entry.question });
+        }
+        if let Some(model) = &basis.model {
+            payload["model"] = json!(model);
+        }
+        if let Some(confidence) = basis.confidence {
+            payload["confidence"] = json!(confidence.get());
+        }
+        message.payload = Some(payload.to_string());
+        let answer = AnswerRow {
+            message_id: message.id,
+            conversation_id: self.id,
+            inbox_id: l.row.inbox_id.clone(),
+            assistant_id: msg.assistant.clone(),
+            answered_by: answered.source.as_str().to_owned(),
+            outcome,
+            entry_id: basis.entry.as_ref().map(|e| e.id.clone()),
+            entry_question: basis.entry.as_ref().map(|e| e.question.clone()),
+            model: basis.model.clone(),
+            confidence: basis.confidence.map(|c| c.get()),
+            question: answer::stored_question(&msg.question),
+            question_key: answer::question_key(&msg.question),
+            created_at: now,
+            wrong_at: None,
+            wrong_by: None,
+            wrong_reason: None,
+        };
         Ok(Plan {
             messages: vec![message],
             send,
+            answer: Some(answer),
             ..Plan::state_only(state, effects)
         })
     }

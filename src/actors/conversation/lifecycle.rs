@@ -2,6 +2,7 @@
 //! closing window, auto-assignment, tags, the contact's block, permanent deletion.
 
 use super::*;
+use crate::domain::notes::Note;
 
 impl Handler<ApplyEvent> for ConversationActor {
     type Result = Reply<ConversationView>;
@@ -121,6 +122,40 @@ impl Handler<SetTags> for ConversationActor {
                     .ok_or_else(|| AppError::internal("conversation not loaded"))
             })
         }))
+    }
+}
+
+impl Handler<MarkAnswer> for ConversationActor {
+    type Result = Reply<()>;
+
+    /// The mark and a note in the thread saying who marked it, in one commit; the review is
+    /// due again, since the mark changes its accuracy score.
+    fn handle(&mut self, msg: MarkAnswer, _: &mut Self::Context) -> Self::Result {
+        let _g = self.span.clone().entered();
+        let l = match self.loaded() {
+            Ok(l) => l,
+            Err(e) => return refused(e),
+        };
+        let now = clock::now();
+        let note = Note::AnswerMarked {
+            message: msg.message,
+            by: msg.by,
+            wrong: msg.wrong,
+            reason: msg.reason.clone(),
+        };
+        let names = &self.deps.agent_names;
+        let text = note.text(&|id| names.get(id));
+        let mut m = self.new_message(l, Direction::Internal, Author::System, text, now);
+        m.payload = Some(note.payload().to_string());
+        let plan = Plan {
+            messages: vec![m],
+            mark: Some(AnswerMark {
+                message: msg.message,
+                wrong: msg.wrong.then_some((msg.by, now, msg.reason)),
+            }),
+            ..Plan::state_only(l.state.clone(), Vec::new())
+        };
+        reply(self.commit(plan).map(|res, _, _| res.map(|_| ())))
     }
 }
 

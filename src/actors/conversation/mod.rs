@@ -18,7 +18,7 @@
 //! `lifecycle` (status events, timers, tags, deletion), `memory` (what is learned about the
 //! customer) and `csat` (the satisfaction survey a closing sends).
 
-use commit::{Committed, Dedupe, Plan};
+use commit::{AnswerMark, Committed, Dedupe, Plan};
 
 mod agent;
 mod asking;
@@ -47,9 +47,9 @@ use super::{
     messages::{
         ApplyEvent, ApplyWatermark, AssistantAnswered, AssistantFailed, ContactChanged,
         DeleteConversation, DeliverInbound, FollowUpFired, InboundAccepted, InjectPanic,
-        MediaDownload, MediaFailed, MediaStored, RecordEcho, ReportDelivery, ResumeUnanswered,
-        SendAgentReply, SendAttachment, SendTemplate, SetTags, SnoozeFired, StoreReview,
-        WindowClosed,
+        MarkAnswer, MediaDownload, MediaFailed, MediaStored, RecordEcho, ReportDelivery,
+        ResumeUnanswered, SendAgentReply, SendAttachment, SendTemplate, SetTags, SnoozeFired,
+        StoreReview, WindowClosed,
     },
     presence::PickAgent,
 };

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use crate::{
     assistant::{AssistantReply, Usage},
     domain::{
+        answer::Confidence,
         memory::{MemoryCandidate, MAX_TEXT_CHARS},
         types::{LeadStage, MemoryKind},
     },
@@ -38,6 +39,11 @@ pub struct ModelAnswer {
     pub reply: AssistantReply,
     pub lead_stage: Option<LeadStage>,
     pub learned: Vec<MemoryCandidate>,
+    /// The knowledge entry the model says its reply rests on (checked by the caller against
+    /// the entries it was given).
+    pub source: Option<String>,
+    /// How sure the model says it is (an opinion, see [`Confidence::reported`]).
+    pub confidence: Option<Confidence>,
 }
 
 #[derive(Deserialize)]
@@ -99,6 +105,11 @@ struct Shape {
     lead_stage: Option<String>,
     #[serde(default)]
     memories: Vec<ShapeMemory>,
+    #[serde(default)]
+    source: Option<String>,
+    /// Any JSON: a model that answers "high" or "85%" loses the confidence, not the answer.
+    #[serde(default)]
+    confidence: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -283,10 +294,21 @@ fn parse_shape(content: &str) -> Result<ModelAnswer, String> {
             score: 1.0,
         }
     };
+    let source = shape
+        .source
+        .map(|s| s.trim().trim_matches(['[', ']']).trim().to_owned())
+        .filter(|s| !s.is_empty() && s.len() <= 200);
+    let confidence = shape
+        .confidence
+        .as_ref()
+        .and_then(serde_json::Value::as_f64)
+        .and_then(Confidence::reported);
     Ok(ModelAnswer {
         reply,
         lead_stage,
         learned,
+        source,
+        confidence,
     })
 }
 
@@ -366,8 +388,47 @@ mod tests {
                 },
                 lead_stage: None,
                 learned: vec![],
+                source: None,
+                confidence: None,
             })
         );
+    }
+
+    #[test]
+    fn the_source_and_confidence_are_read_and_checked() {
+        let body = |content: &str| {
+            serde_json::json!({
+                "choices": [{ "message": { "content": content }, "finish_reason": "stop" }],
+            })
+            .to_string()
+        };
+        let answer = |content: &str| match judge(200, None, body(content).as_bytes()) {
+            Verdict::Answer(a) => (a.source, a.confidence.map(|c| c.get())),
+            other => panic!("{other:?}"),
+        };
+        let table = [
+            (
+                r#"{"reply":"Yes","handoff":false,"source":"returns","confidence":0.9}"#,
+                (Some("returns"), Some(0.9)),
+            ),
+            (
+                r#"{"reply":"Yes","handoff":false,"source":"[returns]","confidence":85}"#,
+                (Some("returns"), Some(0.85)),
+            ),
+            (
+                r#"{"reply":"Yes","handoff":false,"source":null,"confidence":"high"}"#,
+                (None, None),
+            ),
+            (
+                r#"{"reply":"Yes","handoff":false,"source":"  ","confidence":-1}"#,
+                (None, None),
+            ),
+            (r#"{"reply":"Yes","handoff":false}"#, (None, None)),
+        ];
+        for (content, (source, confidence)) in table {
+            let (s, c) = answer(content);
+            assert_eq!((s.as_deref(), c), (source, confidence), "{content}");
+        }
     }
 
     #[test]

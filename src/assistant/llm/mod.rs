@@ -25,7 +25,7 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 
 use self::answer::{judge, usage_of, Verdict};
 use super::{
-    AnswerSource, Answered, Assistant, AssistantError, AssistantRequest, BoxFuture,
+    AnswerSource, Answered, Assistant, AssistantError, AssistantRequest, Basis, BoxFuture,
     KnowledgeBaseAssistant, Usage,
 };
 use crate::{clock, config::LlmSettings};
@@ -295,12 +295,14 @@ impl LlmAssistant {
         if !self.budget_left() {
             return Err(AssistantError::BudgetExhausted);
         }
-        let (result, usage, request_text, learned_from) = match self.admit().await {
-            Err(reason) => (Err(reason), Usage::default(), text, None),
+        let (result, usage, request_text, learned_from, given) = match self.admit().await {
+            Err(reason) => (Err(reason), Usage::default(), text, None, Vec::new()),
             Ok(_permit) => {
                 let request = load.await;
                 let words = super::customer_words(&request.text).to_owned();
                 let knowledge = self.kb.top_entries(&words, self.settings.knowledge_entries);
+                // The entries the model was shown: the only ones it can say it rests on.
+                let given: Vec<String> = knowledge.iter().map(|e| e.id.clone()).collect();
                 let body = prompt::chat_request(
                     &self.settings,
                     &prompt::PromptInput {
@@ -311,11 +313,19 @@ impl LlmAssistant {
                     },
                 );
                 let (result, usage) = self.ask(body).await;
-                (result, usage, request.text, request.source)
+                (result, usage, request.text, request.source, given)
             }
         };
         match result {
             Ok(a) => Ok(Answered {
+                basis: Basis {
+                    entry: a
+                        .source
+                        .filter(|id| given.contains(id))
+                        .and_then(|id| self.kb.entry(&id)),
+                    model: Some(self.settings.model.as_str().to_owned()),
+                    confidence: a.confidence,
+                },
                 reply: a.reply,
                 source: AnswerSource::Model,
                 usage,
@@ -326,11 +336,12 @@ impl LlmAssistant {
             Err(reason) => {
                 tracing::warn!(%reason, "the language model failed");
                 // The knowledge base answers if it is sure; otherwise a person does.
-                let fallback = self.kb.answer(&request_text);
+                let (fallback, basis) = self.kb.answer_with_basis(&request_text);
                 if fallback.is_match() {
                     let mut answered =
                         Answered::plain(fallback, AnswerSource::KnowledgeBaseFallback);
                     answered.usage = usage;
+                    answered.basis = basis;
                     Ok(answered)
                 } else {
                     Err(AssistantError::Unavailable { reason, usage })

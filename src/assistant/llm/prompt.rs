@@ -15,7 +15,7 @@ use crate::{
 };
 
 /// Bumped whenever the wording or the shape of the prompt changes on purpose.
-pub const PROMPT_VERSION: &str = "2026-11-30.1";
+pub const PROMPT_VERSION: &str = "2026-12-01.1";
 
 /// The `json_schema` name (`[A-Za-z0-9_-]{1,64}`).
 pub const SCHEMA_NAME: &str = "assistant_reply";
@@ -52,8 +52,11 @@ each as {\"kind\": \"fact\" | \"preference\" | \"goal\" | \"experience\", \"text
 statement in the customer's language, \"slot\": what it is about when a new value replaces an \
 old one (\"name\", \"city\", \"email\", \"phone\", \"employer\") or null}. Leave it empty when \
 there is nothing new; never repeat what is already known.
+- \"source\" is the id (in brackets) of the knowledge entry your reply rests on, or null when \
+it rests on none; \"confidence\" is how sure you are that the reply is right, from 0 to 1.
 - Answer with exactly one JSON object: {\"reply\": string, \"handoff\": boolean, \
-\"handoff_reason\": string or null, \"lead_stage\": string or null, \"memories\": [...]}.";
+\"handoff_reason\": string or null, \"lead_stage\": string or null, \"memories\": [...], \
+\"source\": string or null, \"confidence\": number}.";
 
 /// The strict JSON schema of the answer: every property required, none extra, optional ones
 /// nullable (what OpenAI's strict mode accepts, and a subset the others enforce).
@@ -85,8 +88,10 @@ pub fn answer_schema() -> Value {
                     "required": ["kind", "text", "slot"],
                 },
             },
+            "source": { "type": ["string", "null"] },
+            "confidence": { "type": "number" },
         },
-        "required": ["reply", "handoff", "handoff_reason", "lead_stage", "memories"],
+        "required": ["reply", "handoff", "handoff_reason", "lead_stage", "memories", "source", "confidence"],
     })
 }
 
@@ -141,7 +146,8 @@ fn context_text(input: &PromptInput<'_>) -> String {
     }
     for entry in &input.knowledge {
         text.push_str(&format!(
-            "- Q: {}\n  A: {}\n",
+            "- [{}] Q: {}\n  A: {}\n",
+            entry.id.trim(),
             entry.question.trim(),
             entry.answer.trim()
         ));

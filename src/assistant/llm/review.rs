@@ -331,6 +331,7 @@ mod tests {
             at,
         };
         ReviewInput {
+            wrong_answers: 0,
             messages: vec![
                 m(Author::Customer, "Hi, where is my order 123?", t(0)),
                 m(

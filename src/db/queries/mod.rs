@@ -8,6 +8,7 @@
 
 mod activity;
 mod agents;
+mod answers;
 mod audit;
 mod broadcasts;
 mod canned;
@@ -36,6 +37,10 @@ pub use activity::{
 pub use agents::{
     agent_by_email, agent_by_id, count_agents, insert_agent, list_agents, set_availability,
     set_notifications,
+};
+pub use answers::{
+    answer, count_answers, insert_answer, mark_answer, marked_wrong, unanswered, AnswerScope,
+    REPORT_ROWS,
 };
 pub use audit::{audit_entries, insert_audit};
 pub use broadcasts::{

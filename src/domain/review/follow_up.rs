@@ -135,6 +135,7 @@ mod tests {
 
     fn input(status: Status, turns: &[(Author, &str)]) -> ReviewInput {
         ReviewInput {
+            wrong_answers: 0,
             messages: turns
                 .iter()
                 .zip(0..)

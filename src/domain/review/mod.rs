@@ -76,7 +76,7 @@ pub const MAX_PIECE_CHARS: usize = 160;
 
 /// Hashed with the transcript, so changing the rules here (and this constant) has every
 /// conversation reviewed again instead of keeping reviews made by the old rules.
-const REVIEW_VERSION: &str = "switchboard-offline-review/1";
+const REVIEW_VERSION: &str = "switchboard-offline-review/2";
 
 /// A first reply within this long gets full marks for responsiveness.
 const FULL_WITHIN_SECS: i64 = 5 * 60;
@@ -110,6 +110,8 @@ pub struct ReviewInput {
     pub resolved_at: Option<NaiveDateTime>,
     /// The review's clock: how long an unanswered customer or handoff has waited.
     pub now: NaiveDateTime,
+    /// How many of the assistant's answers agents marked wrong (and did not take back).
+    pub wrong_answers: usize,
 }
 
 /// The review of one conversation.
@@ -157,9 +159,11 @@ pub enum CriterionName {
     /// question nor a complaint (5 for a question that was answered but never confirmed);
     /// minus 5 for each chaser ("still waiting", "any update?") and each repeated question.
     Resolution,
-    /// Weight 15. Offline there is nothing to check answers against, so only the assistant
-    /// admitting it could not answer ("not sure", "no entendí", "não sei") counts: once is
-    /// normal, twice costs 7, three times all.
+    /// Weight 15. Offline there is nothing to check answers against but the agents: each
+    /// answer an agent marked wrong costs
+    /// [`POINTS_PER_WRONG_ANSWER`](crate::domain::answer::POINTS_PER_WRONG_ANSWER) (two cost
+    /// all). Besides, the assistant admitting it could not answer ("not sure", "no entendí",
+    /// "não sei"): once is normal, twice costs 7, three times all.
     Accuracy,
     /// Weight 15. Apologies, thanks and empathy in our replies: full when a reply has them
     /// (after a complaint, a reply after the complaint must), 8 for a neutral thread
@@ -252,7 +256,7 @@ pub fn review(input: &ReviewInput) -> Review {
     let rubric = vec![
         responsiveness(&turns, &handoffs, input),
         resolution(&turns, input, lex),
-        accuracy(&turns, lex),
+        accuracy(&turns, input.wrong_answers, lex),
         empathy(&turns, lex),
         greeting_closing(&turns, lex),
         clarity(&turns),
@@ -296,6 +300,7 @@ pub(super) fn transcript_hash(ordered: &[&ReviewMessage], input: &ReviewInput) -
     let mut hasher = Sha256::new();
     field(&mut hasher, REVIEW_VERSION.as_bytes());
     field(&mut hasher, input.status.as_str().as_bytes());
+    field(&mut hasher, &(input.wrong_answers as u64).to_le_bytes());
     let mut handoffs = input.handoffs.clone();
     handoffs.sort();
     field(&mut hasher, &(handoffs.len() as u64).to_le_bytes());

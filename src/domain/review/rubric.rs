@@ -268,37 +268,48 @@ pub(super) fn jaccard(a: &HashSet<String>, b: &HashSet<String>) -> f64 {
     a.intersection(b).count() as f64 / union as f64
 }
 
-pub(super) fn accuracy(turns: &[&ReviewMessage], lex: &Lexicon) -> Criterion {
+pub(super) fn accuracy(turns: &[&ReviewMessage], wrong: usize, lex: &Lexicon) -> Criterion {
     let name = CriterionName::Accuracy;
     let answers: Vec<&&ReviewMessage> = turns
         .iter()
         .filter(|m| m.author == Author::Assistant)
         .collect();
-    if answers.is_empty() {
+    if answers.is_empty() && wrong == 0 {
         return criterion(name, name.weight(), "No assistant answers to judge.");
     }
     let misses = answers
         .iter()
         .filter(|m| lex.no_match.matches(&m.text))
         .count();
-    match misses {
-        0 => criterion(name, 15, "The assistant never said it could not answer."),
-        1 => criterion(
-            name,
+    let (score, said): (u8, String) = match misses {
+        0 => (
             15,
-            "The assistant said once that it could not answer.",
+            "The assistant never said it could not answer.".to_owned(),
         ),
-        2 => criterion(
-            name,
+        1 => (
+            15,
+            "The assistant said once that it could not answer.".to_owned(),
+        ),
+        2 => (
             8,
-            "The assistant said twice that it could not answer.",
+            "The assistant said twice that it could not answer.".to_owned(),
         ),
-        n => criterion(
-            name,
+        n => (
             0,
             format!("The assistant said {n} times that it could not answer."),
         ),
+    };
+    if wrong == 0 {
+        return criterion(name, score, said);
     }
+    let cost = u8::try_from(wrong)
+        .unwrap_or(u8::MAX)
+        .saturating_mul(crate::domain::answer::POINTS_PER_WRONG_ANSWER);
+    let marked = match wrong {
+        1 => "An agent marked one of the assistant's answers wrong.".to_owned(),
+        n => format!("Agents marked {n} of the assistant's answers wrong."),
+    };
+    criterion(name, score.saturating_sub(cost), format!("{marked} {said}"))
 }
 
 pub(super) fn empathy(turns: &[&ReviewMessage], lex: &Lexicon) -> Criterion {

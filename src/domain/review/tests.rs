@@ -31,6 +31,7 @@ fn thread(status: Status, turns: &[(Author, &str)]) -> ReviewInput {
         .collect();
     let now = messages.last().map_or(at(10, 0, 0), |m| m.at) + Duration::minutes(10);
     ReviewInput {
+        wrong_answers: 0,
         messages,
         status,
         handoffs: Vec::new(),
@@ -994,6 +995,7 @@ fn any_conversation_scores_0_to_100_and_the_rubric_adds_up() {
         // Sometimes the clock is behind the messages: it must not matter.
         let now = start + Duration::seconds(rng.below(40_000) as i64);
         let input = ReviewInput {
+            wrong_answers: 0,
             messages,
             status: statuses[rng.below(statuses.len())],
             handoffs,
