@@ -32,7 +32,7 @@ use crate::{
     http::openapi::ChangeRefusals,
 };
 
-#[derive(Deserialize, ToSchema, Default)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MarkWrongRequest {
     /// What was wrong, for whoever improves the knowledge base (at most 500 characters).
@@ -83,10 +83,9 @@ async fn visible_answer(
         ("id" = String, Path, description = "The conversation"),
         ("message_id" = String, Path, description = "The assistant's message"),
     ),
-    request_body(content = Option<MarkWrongRequest>, description = "Optional: why"),
+    request_body = MarkWrongRequest,
     responses(
         (status = 200, description = "Marked", body = AnswerMarkView),
-        (status = 404, description = "not_found: no such conversation you may see, or the message is not one of its assistant's answers", body = ErrorBody),
         (status = 409, description = "answer_already_marked", body = ErrorBody),
         (status = 422, description = "validation_failed: the reason is longer than 500 characters", body = ErrorBody),
         ChangeRefusals,
@@ -96,9 +95,9 @@ pub async fn mark_wrong(
     state: web::Data<AppState>,
     me: CurrentAgent,
     path: web::Path<(String, String)>,
-    body: Option<Json<MarkWrongRequest>>,
+    body: Json<MarkWrongRequest>,
 ) -> AppResult<HttpResponse> {
-    let body = body.map(Json::into_inner).unwrap_or_default();
+    let body = body.into_inner();
     let reason = answer::reason(body.reason.as_deref()).map_err(AppError::Validation)?;
     set_mark(&state, &me, path.into_inner(), true, reason).await
 }
@@ -139,7 +138,6 @@ async fn set_mark(
     ),
     responses(
         (status = 200, description = "The mark is gone", body = AnswerMarkView),
-        (status = 404, description = "not_found", body = ErrorBody),
         (status = 409, description = "answer_not_marked", body = ErrorBody),
         ChangeRefusals,
     ),

@@ -83,6 +83,18 @@ async fn an_answer_names_its_entry_and_a_wrong_mark_costs_the_review(b: Backend)
 
     // Refused, and nothing written: too long a reason, a customer's message, another
     // conversation's id, an unknown message, no token.
+    for bad in ["not json", "{\"reason\": 5}", "{\"why\": \"x\"}", ""] {
+        let resp = app
+            .client
+            .post(format!("{}{}", app.base, wrong_path(&id, &message)))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(bad)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(resp.status().as_u16(), 400, "{bad:?}");
+    }
     let (s, body) = app
         .post(
             &token,
