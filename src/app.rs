@@ -36,6 +36,9 @@ pub struct AppContext {
     /// Agents' names, for the texts of system events.
     pub agent_names: Arc<crate::agent_names::AgentNames>,
     pub http: reqwest::Client,
+    /// Turns true when the server stops (SIGTERM, SIGINT): every agent and visitor websocket
+    /// watches it and closes with 1012 (service restart), so clients reconnect at once.
+    pub stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppContext {

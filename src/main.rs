@@ -1,7 +1,7 @@
 //! The `switchboard` command: `switchboard` (or `switchboard serve`) runs the server;
 //! `switchboard agent add …` adds an agent to the same database.
 
-use std::process::ExitCode;
+use std::{process::ExitCode, time::Duration};
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -96,8 +96,55 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
             println!("First admin created: {admin_email} / {password}  (change it, or set SWITCHBOARD_ADMIN_PASSWORD before the first start)");
         }
         println!("Switchboard listening on http://{}", handle.addr);
-        server.await.context("server error")
+        let mut server = std::pin::pin!(server);
+        tokio::select! {
+            res = &mut server => return res.context("server error"),
+            signal = stop_signal() => tracing::info!(signal, "stop requested"),
+        }
+        // Stopping is bounded: what has not finished by then is dropped (unanswered, so
+        // never acknowledged); a second signal exits at once.
+        let deadline = Duration::from_secs(handle.app.settings.server.shutdown_secs + 1);
+        let stopped = async {
+            server::stop(&handle).await;
+            (&mut server).await
+        };
+        tokio::select! {
+            res = tokio::time::timeout(deadline, stopped) => match res {
+                Ok(res) => res.context("server error")?,
+                Err(_) => tracing::warn!("stopped at the deadline with work still in flight"),
+            },
+            signal = stop_signal() => tracing::warn!(signal, "stopped at once on a second signal"),
+        }
+        tracing::info!("stopped");
+        Ok(())
     })
+}
+
+/// The first SIGTERM or SIGINT (Ctrl-C).
+async fn stop_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            },
+            _ => {
+                tracing::warn!("cannot listen for signals; only Ctrl-C stops the server");
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    }
 }
 
 fn add_agent(

@@ -70,6 +70,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<(AppHandle, Server)> {
         contacts: Default::default(),
         agent_names: Default::default(),
         http: http_client,
+        stopping: tokio::sync::watch::Sender::new(false),
     });
     for agent in app
         .store
@@ -184,6 +185,10 @@ fn serve(settings: &Settings, state: web::Data<AppState>) -> anyhow::Result<(Soc
             .configure(|cfg| http::configure(cfg, max_body))
     })
     .workers(workers)
+    // `main` handles SIGTERM/SIGINT (`stop`): websockets are closed with 1012 first, which
+    // actix's own handling would leave open until its timeout.
+    .disable_signals()
+    .shutdown_timeout(settings.server.shutdown_secs)
     // Realtime frames are small and must leave at once: without this, Nagle's algorithm holds
     // a frame until the client's (delayed, up to 40 ms) ACK of the previous one.
     .tcp_nodelay(true)
@@ -191,6 +196,21 @@ fn serve(settings: &Settings, state: web::Data<AppState>) -> anyhow::Result<(Soc
     .context("cannot start the HTTP server")?
     .run();
     Ok((addr, server))
+}
+
+/// Stops the server gracefully: every websocket closes with 1012 (service restart), no new
+/// connection is accepted, requests in flight finish (and with them their group commits),
+/// then the server future resolves. Bounded by `[server] shutdown_secs`: what is still open
+/// then is dropped (a request not answered was not acknowledged, so nothing acknowledged is
+/// lost).
+pub async fn stop(handle: &AppHandle) {
+    let deadline = Duration::from_secs(handle.app.settings.server.shutdown_secs);
+    tracing::info!(
+        deadline_secs = deadline.as_secs(),
+        "stopping: closing websockets and finishing requests in flight"
+    );
+    handle.app.stopping.send_replace(true);
+    handle.server.stop(true).await;
 }
 
 /// What the conversation actors use, taken from the shared context.

@@ -80,6 +80,10 @@ pub struct ServerSettings {
     /// proxy that sets them; otherwise anyone could pick their address). Used by the login
     /// throttle.
     pub trust_forwarded_for: bool,
+    /// On SIGTERM or SIGINT: how long to finish what is in flight before exiting, in seconds.
+    /// Agent and visitor websockets are closed at once with code 1012 (service restart), so
+    /// clients reconnect (to another node, or to this one when it is back).
+    pub shutdown_secs: u64,
 }
 
 impl Default for ServerSettings {
@@ -96,6 +100,7 @@ impl Default for ServerSettings {
             max_media_bytes: 16 * 1024 * 1024,
             login_failures_per_minute: 600,
             trust_forwarded_for: false,
+            shutdown_secs: 10,
         }
     }
 }
@@ -107,6 +112,9 @@ impl ServerSettings {
         }
         if self.db_pool_size == 0 {
             return Err(invalid("server.db_pool_size", "must be at least 1"));
+        }
+        if !(1..=300).contains(&self.shutdown_secs) {
+            return Err(invalid("server.shutdown_secs", "must be 1-300"));
         }
         if self.token_ttl_hours <= 0 {
             return Err(invalid("server.token_ttl_hours", "must be positive"));

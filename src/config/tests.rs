@@ -156,6 +156,8 @@ fn checks_name_the_bad_key() {
         ("[[inbox]]\nid=\"a\"\nchannel=\"api\"\nsecret=\"0123456789abcdef\"\nwindow_hours=0", "inbox[0].window_hours"),
         ("[[inbox]]\nid=\"a\"\nchannel=\"api\"\nsecret=\"0123456789abcdef\"\n[[inbox]]\nid=\"a\"\nchannel=\"api\"\nsecret=\"0123456789abcdef\"", "inbox[1].id"),
         ("[server]\ndatabase_url = \"mysql://x\"", "server.database_url"),
+        ("[server]\nshutdown_secs = 0", "server.shutdown_secs"),
+        ("[server]\nshutdown_secs = 301", "server.shutdown_secs"),
         ("[outbox]\nmax_attempts = 0", "outbox.max_attempts"),
     ];
     for (text, key) in cases {

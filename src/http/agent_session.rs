@@ -283,6 +283,11 @@ impl Actor for AgentSession {
         ctx.run_interval(every, |act, ctx| act.heartbeat(ctx));
         let recheck = Duration::from_secs(self.app.settings.realtime.token_recheck_secs);
         ctx.run_interval(recheck, |act, ctx| act.recheck_token(ctx));
+        let stopping = super::socket::server_stopping(&self.app);
+        ctx.spawn(stopping.into_actor(self).map(|(), act, ctx| {
+            act.closing = Some((CloseCode::Restart, "server restarting"));
+            ctx.stop();
+        }));
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {

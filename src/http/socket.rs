@@ -115,3 +115,16 @@ fn decode_frames(payload: web::Payload) -> impl futures_util::Stream<Item = Inco
         },
     )
 }
+
+/// Resolves when the server starts stopping (`server::stop`): each session awaits it and
+/// closes with 1012 (service restart), so its client reconnects at once instead of waiting
+/// for a timeout.
+pub fn server_stopping(
+    app: &crate::app::AppContext,
+) -> impl std::future::Future<Output = ()> + 'static {
+    let mut stopping = app.stopping.subscribe();
+    async move {
+        // An error means the server is gone altogether: stopping too.
+        let _ = stopping.wait_for(|s| *s).await;
+    }
+}

@@ -57,6 +57,9 @@ pub struct WidgetSession {
     agent_present: Option<AgentId>,
     /// The client sent a frame over the limit: the close says so (1009).
     too_large: bool,
+    /// The server is stopping: the close says 1012 (service restart), so the widget
+    /// reconnects.
+    restarting: bool,
     writer: FrameWriter,
     last_heard: Instant,
     recent: VecDeque<Instant>,
@@ -85,6 +88,7 @@ impl WidgetSession {
             conversation: None,
             agent_present: None,
             too_large: false,
+            restarting: false,
             writer,
             last_heard: Instant::now(),
             recent: VecDeque::new(),
@@ -432,12 +436,18 @@ impl Actor for WidgetSession {
         }));
         let every = Duration::from_secs(self.state.app.settings.realtime.heartbeat_secs);
         ctx.run_interval(every, |act, ctx| act.heartbeat(ctx));
+        let stopping = super::socket::server_stopping(&self.state.app);
+        ctx.spawn(stopping.into_actor(self).map(|(), act, ctx| {
+            act.restarting = true;
+            ctx.stop();
+        }));
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
-        let code = match self.too_large {
-            true => CloseCode::Size,
-            false => CloseCode::Away,
+        let code = match (self.too_large, self.restarting) {
+            (true, _) => CloseCode::Size,
+            (false, true) => CloseCode::Restart,
+            (false, false) => CloseCode::Away,
         };
         let _ = self
             .writer

@@ -39,6 +39,7 @@ mod contacts;
 mod csat;
 mod engine;
 mod follow_ups;
+mod graceful_stop;
 mod handoff_ack;
 mod hostile_text;
 mod input_validation;

@@ -1,0 +1,157 @@
+//! A graceful stop: agent and visitor websockets are closed with 1012 (service restart) at
+//! once, no new connection is accepted, and the real binary exits on SIGTERM within
+//! `[server] shutdown_secs` with everything it acknowledged stored.
+
+use std::{
+    process::Command,
+    time::{Duration, Instant},
+};
+
+use crate::{
+    helpers::{
+        customer, login, status_json, Backend, ServerProcess, TestApp, TestDb, WsClient,
+        ADMIN_EMAIL, ADMIN_PASSWORD, SECRET,
+    },
+    widget::{session, visitor},
+};
+
+const RESTART: u16 = 1012;
+
+/// In process: `server::stop` closes an agent's and a visitor's socket with 1012 within a
+/// second, and the listener is gone afterwards.
+#[actix_rt::test]
+async fn stopping_closes_every_websocket_with_1012() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let token = app.login().await;
+    let mut agent = WsClient::connect(&app.base, &token, None).await;
+    let s = session(&app, None).await;
+    let visitor_token = s["visitor_token"].as_str().expect("token").to_owned();
+    let mut widget = visitor(&app, &visitor_token).await;
+
+    let started = Instant::now();
+    switchboard::server::stop(&app.handle).await;
+    let agent_close = agent.closed(Duration::from_secs(2)).await;
+    let widget_close = widget.closed(Duration::from_secs(2)).await;
+    assert_eq!(agent_close.map(|c| c.0), Some(RESTART));
+    assert_eq!(widget_close.map(|c| c.0), Some(RESTART));
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "stopped in {:?}",
+        started.elapsed()
+    );
+    let after = app
+        .client
+        .get(format!("{}/healthz", app.base))
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await;
+    assert!(after.is_err(), "no longer listening: {after:?}");
+}
+
+/// The binary: SIGTERM while messages arrive closes the agent's socket with 1012 and exits
+/// (status 0) well within `shutdown_secs`; every message it acknowledged is there after a
+/// restart on the same database.
+#[actix_rt::test]
+async fn sigterm_closes_sockets_and_exits_within_the_deadline_losing_nothing() {
+    let db = TestDb::new(Backend::Sqlite);
+    let path = db.dir.join("switchboard.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[server]\ndata_dir = \"{data}\"\ndatabase_url = \"{url}\"\nworkers = 1\nshutdown_secs = 5\n\n\
+             [admin]\nemail = \"{ADMIN_EMAIL}\"\npassword = \"{ADMIN_PASSWORD}\"\n\n\
+             [[inbox]]\nid = \"support\"\nchannel = \"api\"\nsecret = \"{SECRET}\"\n",
+            data = db.dir.join("data").display(),
+            url = db.url,
+        ),
+    )
+    .expect("config");
+    let mut server = ServerProcess::start(&path, &[]);
+    let client = reqwest::Client::new();
+    let token = login(&client, &server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let mut ws = WsClient::connect(&server.base, &token, None).await;
+
+    // Messages keep arriving while the signal lands; each answer says whether it was stored.
+    let base = server.base.clone();
+    let sender = tokio::spawn(async move {
+        let client = reqwest::Client::new();
+        let mut acknowledged = Vec::new();
+        for i in 0..400 {
+            let body = customer(&format!("gs-{i}"), &format!("gs-c{i}"), "hello");
+            let raw = serde_json::to_vec(&body).expect("json");
+            let sent = client
+                .post(format!("{base}/webhooks/api/support"))
+                .header(
+                    switchboard::providers::api::SIGNATURE_HEADER,
+                    switchboard::providers::api::sign(SECRET, &raw),
+                )
+                .header("Content-Type", "application/json")
+                .body(raw)
+                .timeout(Duration::from_secs(10))
+                .send()
+                .await;
+            match sent {
+                Ok(resp) if resp.status().is_success() => acknowledged.push(format!("gs-{i}")),
+                // Refused or cut off: not acknowledged, so the provider sends it again.
+                Ok(_) | Err(_) => {}
+            }
+        }
+        acknowledged
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let pid = server.child.id().to_string();
+    let started = Instant::now();
+    let kill = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let close = ws.closed(Duration::from_secs(3)).await;
+    assert_eq!(close.map(|c| c.0), Some(RESTART), "the agent's socket");
+    let status = loop {
+        if let Some(status) = server.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(7),
+            "still running {:?} after SIGTERM",
+            started.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "exit status {status:?}");
+    let acknowledged = sender.await.expect("sender");
+    assert!(
+        !acknowledged.is_empty(),
+        "some messages were acknowledged before the stop"
+    );
+    drop(server);
+
+    // Everything acknowledged is stored.
+    let server = ServerProcess::start(&path, &[]);
+    let token = login(&client, &server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let resp = client
+        .get(format!("{}/api/conversations?limit=100", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("list");
+    let (s, _) = status_json(resp).await;
+    assert_eq!(s, 200);
+    let store = switchboard::db::Store::open(&db.url, 1).expect("open the database");
+    let stored: Vec<String> = store
+        .read(|c| {
+            use diesel::prelude::*;
+            use switchboard::db::schema::messages;
+            Ok(messages::table
+                .filter(messages::external_id.is_not_null())
+                .select(messages::external_id.assume_not_null())
+                .load::<String>(c)?)
+        })
+        .await
+        .expect("read");
+    for id in &acknowledged {
+        assert!(stored.contains(id), "acknowledged {id} is stored");
+    }
+}
