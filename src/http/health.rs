@@ -1,5 +1,9 @@
 //! `GET /healthz`: whether the server answers and its database can be read, for load balancers
-//! and orchestrators. No credentials.
+//! and orchestrators; `GET /readyz`: whether it should get traffic now (the database answers
+//! within a deadline, the group-commit writer commits, the server is not stopping). No
+//! credentials.
+
+use std::time::Duration;
 
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
@@ -69,4 +73,97 @@ pub async fn healthz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
         database: state.app.store.backend().name(),
         assistants,
     }))
+}
+
+/// How long each readiness check may take: a database slower than this is not ready.
+pub const READY_DEADLINE: Duration = Duration::from_secs(2);
+
+/// The answer of `/readyz`.
+#[derive(Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ready`, or `not_ready` with the `reason`.
+    #[schema(value_type = String, pattern = "^(ready|not_ready)$")]
+    pub status: &'static str,
+    /// Why not, when not: the first check that failed.
+    pub reason: Option<String>,
+    /// Each check: `ok`, or what went wrong.
+    pub checks: ReadinessChecks,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReadinessChecks {
+    /// A read on the connection pool answered within the deadline.
+    pub database: String,
+    /// A (no-op) job went through the group-commit writer within the deadline. Migrations
+    /// ran before the server started listening, so a server that answers has them.
+    pub writer: String,
+    /// `ok`, or `stopping` once a SIGTERM arrived (so a load balancer drains it).
+    pub lifecycle: String,
+}
+
+/// Runs `check` within [`READY_DEADLINE`]: `ok`, or what failed.
+async fn within<F>(check: F) -> String
+where
+    F: std::future::Future<Output = AppResult<()>>,
+{
+    match tokio::time::timeout(READY_DEADLINE, check).await {
+        Ok(Ok(())) => "ok".to_owned(),
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => format!("no answer within {} s", READY_DEADLINE.as_secs()),
+    }
+}
+
+/// Readiness.
+#[utoipa::path(
+    operation_id = "readyz",
+    get,
+    path = "/readyz",
+    tag = "health",
+    summary = "Readiness: the database answers within 2 s, the writer commits, not stopping",
+    security(()),
+    responses(
+        (status = 200, description = "Ready for traffic", body = Readiness),
+        (status = 503, description = "Not ready: `reason` says why (with `Retry-After`)", body = Readiness),
+    ),
+)]
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let store = &state.app.store;
+    let (database, writer) = tokio::join!(
+        within(async {
+            store
+                .read(crate::db::queries::count_agents)
+                .await
+                .map(|_| ())
+        }),
+        within(store.write(|_| Ok(()))),
+    );
+    let lifecycle = match *state.app.stopping.borrow() {
+        true => "stopping".to_owned(),
+        false => "ok".to_owned(),
+    };
+    let reason = [
+        ("database", &database),
+        ("writer", &writer),
+        ("lifecycle", &lifecycle),
+    ]
+    .into_iter()
+    .find(|(_, v)| v.as_str() != "ok")
+    .map(|(k, v)| format!("{k}: {v}"));
+    let ready = reason.is_none();
+    let body = Readiness {
+        status: if ready { "ready" } else { "not_ready" },
+        reason,
+        checks: ReadinessChecks {
+            database,
+            writer,
+            lifecycle,
+        },
+    };
+    match ready {
+        true => HttpResponse::Ok().json(body),
+        false => HttpResponse::ServiceUnavailable()
+            .insert_header(("Retry-After", "1"))
+            .insert_header(("Cache-Control", "no-store"))
+            .json(body),
+    }
 }

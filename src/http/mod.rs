@@ -177,6 +177,7 @@ route_table! {
     /// `/app.js`…) are registered apart in [`configure`] and left out of the document.
     EDGE_ROUTES, edge_resources, "";
     "/healthz" => { get: health::healthz },
+    "/readyz" => { get: health::readyz },
     "/webhooks/api/{inbox}" => { post: webhooks::api_inbound },
     "/widget/{inbox}/session" => { post: widget::session, options: widget::preflight },
     "/widget/{inbox}/ws" => { get: widget::ws },

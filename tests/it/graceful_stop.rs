@@ -1,6 +1,7 @@
 //! A graceful stop: agent and visitor websockets are closed with 1012 (service restart) at
 //! once, no new connection is accepted, and the real binary exits on SIGTERM within
-//! `[server] shutdown_secs` with everything it acknowledged stored.
+//! `[server] shutdown_secs` with everything it acknowledged stored. `/readyz` says ready
+//! until the server starts stopping.
 
 use std::{
     process::Command,
@@ -16,6 +17,46 @@ use crate::{
 };
 
 const RESTART: u16 = 1012;
+
+/// `/readyz`: ready with each check `ok` (both backends' writer and pool answer), then
+/// `not_ready` with the reason and `Retry-After` once the server is stopping.
+async fn readiness_flips_when_the_server_stops(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let (s, body) = crate::helpers::status_json(
+        app.client
+            .get(format!("{}/readyz", app.base))
+            .send()
+            .await
+            .expect("readyz"),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(
+        body,
+        serde_json::json!({"status": "ready", "reason": null,
+            "checks": {"database": "ok", "writer": "ok", "lifecycle": "ok"}})
+    );
+    app.handle.app.stopping.send_replace(true);
+    let resp = app
+        .client
+        .get(format!("{}/readyz", app.base))
+        .send()
+        .await
+        .expect("readyz");
+    assert_eq!(
+        resp.headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    let (s, body) = crate::helpers::status_json(resp).await;
+    assert_eq!(s, 503, "{body}");
+    assert_eq!(body["status"], "not_ready");
+    assert_eq!(body["reason"], "lifecycle: stopping");
+    assert_eq!(body["checks"]["database"], "ok");
+}
+
+crate::both_backends!(readiness_flips_when_the_server_stops);
 
 /// In process: `server::stop` closes an agent's and a visitor's socket with 1012 within a
 /// second, and the listener is gone afterwards.
