@@ -60,6 +60,7 @@ import {
 } from './js/thread.js';
 import { addHandoff, bindTopbar, refreshBadge, setBadgeFrom, toggleBell } from './js/topbar.js';
 import { setView, showError } from './js/ui.js';
+import { loadLanguage, t } from './js/i18n.js';
 
 /** What each pushed event changes. */
 function handleEvent(f) {
@@ -84,7 +85,7 @@ function handleEvent(f) {
       upsertConversation(f.conversation, { live: true });
       break;
     case 'conversation.deleted':
-      removeConversation(f.conversation_id, 'This conversation was deleted.');
+      removeConversation(f.conversation_id, t('thread.was_deleted'));
       break;
     case 'conversation.hidden':
       // Reassigned to someone else: I no longer see it (nor get its updates).
@@ -173,6 +174,7 @@ function bindEvents() {
 }
 
 async function main() {
+  await loadLanguage();
   hydrateIcons();
   bindEvents();
   listen({ onEvent: handleEvent, onReload: reloadEverything, onHello: refreshBadge });
@@ -191,7 +193,7 @@ async function main() {
   } catch (e) {
     if (e.status !== 401) {
       // The server is unreachable: keep the shell and let the websocket retry.
-      showError(e, 'Could not start');
+      showError(e, t('app.error_start'));
     }
   }
 }

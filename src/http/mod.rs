@@ -23,6 +23,8 @@ pub mod events;
 pub mod extract;
 pub mod files;
 pub mod health;
+#[cfg(test)]
+mod i18n_check;
 pub mod memories;
 pub mod openapi;
 pub mod reports;
@@ -248,7 +250,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
     ))
     .service(allow_only(
         method_route!(
-            web::resource("/{file:(app|widget)\\.(js|css)|js/[a-z][a-z0-9-]*\\.js}"),
+            web::resource(
+                "/{file:(app|widget)\\.(js|css)|js/[a-z][a-z0-9-]*\\.js|i18n/[a-z][a-z-]*\\.json}"
+            ),
             get,
             static_files::file
         ),

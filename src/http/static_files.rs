@@ -12,6 +12,19 @@ struct Asset {
 }
 
 const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
+const JSON: &str = "application/json";
+
+/// One of the dashboard's catalogues of words: `static/i18n/<lang>.json`, served at
+/// `/i18n/<lang>.json` (js/i18n.js loads English and the chosen language).
+macro_rules! catalogue {
+    ($file:literal) => {
+        Asset {
+            name: concat!("i18n/", $file),
+            content_type: JSON,
+            embedded: include_str!(concat!("../../static/i18n/", $file)),
+        }
+    };
+}
 
 /// One of the dashboard's ES modules: `static/js/<file>`, served at `/js/<file>`.
 macro_rules! module {
@@ -77,6 +90,9 @@ const ASSETS: &[Asset] = &[
     module!("topbar.js"),
     module!("ui.js"),
     module!("voice.js"),
+    module!("i18n.js"),
+    catalogue!("en.json"),
+    catalogue!("es.json"),
     Asset {
         name: "app.css",
         content_type: "text/css; charset=utf-8",
@@ -104,6 +120,12 @@ const ASSETS: &[Asset] = &[
 const DASHBOARD_CSP: &str =
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; \
      connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/// Every embedded file by its name, for the checks of the dashboard's words (i18n_check.rs).
+#[cfg(test)]
+pub(super) fn embedded_assets() -> impl Iterator<Item = (&'static str, &'static str)> {
+    ASSETS.iter().map(|a| (a.name, a.embedded))
+}
 
 fn asset(name: &str) -> Option<(String, &'static str)> {
     let a = ASSETS.iter().find(|a| a.name == name)?;
@@ -137,14 +159,19 @@ pub async fn dashboard() -> HttpResponse {
     serve("index.html", Some(DASHBOARD_CSP), false)
 }
 
-/// `/app.js`, `/app.css`, `/widget.js`, `/widget.css` and `/js/<module>.js` for exactly the
-/// embedded modules; any other name is 404 like an unknown route.
+/// `/app.js`, `/app.css`, `/widget.js`, `/widget.css`, `/js/<module>.js` and `/i18n/<lang>.json`
+/// for exactly the embedded modules and catalogues; any other name is 404 like an unknown route.
 pub async fn file(name: web::Path<String>) -> HttpResponse {
     match name.as_str() {
         "app.js" | "app.css" => serve(&name, None, false),
         "widget.js" | "widget.css" => serve(&name, None, true),
         module if module.starts_with("js/") && ASSETS.iter().any(|a| a.name == module) => {
             serve(module, None, false)
+        }
+        catalogue
+            if catalogue.starts_with("i18n/") && ASSETS.iter().any(|a| a.name == catalogue) =>
+        {
+            serve(catalogue, None, false)
         }
         _ => HttpResponse::NotFound()
             .json(serde_json::json!({"error": "not_found", "message": "route not found"})),

@@ -7,37 +7,39 @@ import { $, h, show } from './dom.js';
 import { fullTime, parseTime } from './format.js';
 import { onPerson, shownContact } from './profile.js';
 import { showError } from './ui.js';
+import { t } from './i18n.js';
 
 const PAGE = 20;
 
-const LABELS = {
-  conversation_started: 'Conversation started',
-  handed_off: 'Handed off to a person',
-  assigned: 'Assigned',
-  closed: 'Closed',
-  reopened: 'Reopened',
-  note_added: 'Note',
-  file_uploaded: 'File uploaded',
-  profile_edited: 'Profile edited',
-  blocked: 'Blocked',
-  unblocked: 'Unblocked',
-  segment_added: 'Added to a segment',
-  segment_removed: 'Removed from a segment',
-  broadcast_received: 'Broadcast received',
-  unsubscribed: 'Unsubscribed',
-  resubscribed: 'Resubscribed',
-  referral_captured: 'Referral',
-};
+const LABELS = () => ({
+  conversation_started: t('activity.conversation_started'),
+  handed_off: t('activity.handed_off'),
+  assigned: t('activity.assigned'),
+  closed: t('activity.closed'),
+  reopened: t('activity.reopened'),
+  note_added: t('activity.note_added'),
+  file_uploaded: t('activity.file_uploaded'),
+  profile_edited: t('activity.profile_edited'),
+  blocked: t('activity.blocked'),
+  unblocked: t('activity.unblocked'),
+  segment_added: t('activity.segment_added'),
+  segment_removed: t('activity.segment_removed'),
+  broadcast_received: t('activity.broadcast_received'),
+  unsubscribed: t('activity.unsubscribed'),
+  resubscribed: t('activity.resubscribed'),
+  referral_captured: t('activity.referral_captured'),
+});
 
-const REFERRALS = {
-  ctwa_ad: 'Click-to-WhatsApp ad',
-  ctwa_post: 'Click-to-WhatsApp post',
-  messenger_ad: 'Messenger / Instagram ad',
-  m_me: 'm.me link',
-  ig_me: 'ig.me link',
-  product: 'Catalog product',
-  widget_utm: 'Website visit',
-};
+/** Where a referral came from. */
+const REFERRALS = () => ({
+  ctwa_ad: t('referral.ctwa_ad'),
+  ctwa_post: t('referral.ctwa_post'),
+  messenger_ad: t('referral.messenger_ad'),
+  m_me: t('referral.m_me'),
+  ig_me: t('referral.ig_me'),
+  product: t('referral.product'),
+  widget_utm: t('referral.widget_utm'),
+});
 
 let shownFor = null;
 let cursor = null;
@@ -46,18 +48,18 @@ let visible = false;
 function describe(a) {
   const d = a.detail || {};
   if (a.kind === 'note_added') return d.text || '';
-  if (a.kind === 'assigned') return d.to_name ? `To ${d.to_name}` : (d.to ? '' : 'Unassigned');
+  if (a.kind === 'assigned') return d.to_name ? t('activity.to', { name: d.to_name }) : (d.to ? '' : t('thread.unassigned'));
   if (a.kind === 'profile_edited') {
     return (d.changes || []).map((c) => `${c.field}: ${c.from ?? '—'} → ${c.to ?? '—'}`).join('; ');
   }
   if (a.kind === 'file_uploaded') return d.name || '';
   if (a.kind === 'handed_off') return d.reason?.kind ? d.reason.kind.replace(/_/g, ' ') : '';
   if (a.kind === 'referral_captured') {
-    return [REFERRALS[d.kind] || d.kind, d.headline, d.ref && `ref ${d.ref}`, d.utm_source, d.utm_campaign]
+    return [REFERRALS()[d.kind] || d.kind, d.headline, d.ref && `ref ${d.ref}`, d.utm_source, d.utm_campaign]
       .filter(Boolean).join(' · ');
   }
   if ((a.kind === 'unsubscribed' || a.kind === 'resubscribed') && d.by) {
-    return d.by === 'provider' ? `By the provider${d.reason ? ` (${d.reason})` : ''}` : `By ${d.by}`;
+    return d.by === 'provider' ? `${t('activity.by_provider')}${d.reason ? ` (${d.reason})` : ''}` : t('activity.by_cap', { name: d.by });
   }
   return '';
 }
@@ -66,10 +68,10 @@ function item(a) {
   const by = a.detail?.by_name;
   return h('li', { class: `activity-item activity-${a.kind}`, dataset: { kind: a.kind } },
     h('div', { class: 'activity-top' },
-      h('span', { class: 'activity-kind', text: LABELS[a.kind] || a.kind }),
+      h('span', { class: 'activity-kind', text: LABELS()[a.kind] || a.kind }),
       h('span', { class: 'muted small', text: fullTime(parseTime(a.at)) })),
     h('div', { class: 'activity-text', dir: 'auto', text: describe(a) }),
-    by ? h('div', { class: 'muted small', text: `by ${by}` }) : null);
+    by ? h('div', { class: 'muted small', text: t('activity.by', { name: by }) }) : null);
 }
 
 async function loadPage(contactId, append) {
@@ -86,7 +88,7 @@ async function loadPage(contactId, append) {
     cursor = page.next_cursor;
     show($('#activity-more'), !!cursor);
   } catch (e) {
-    showError(e, 'Could not load the activity');
+    showError(e, t('activity.error_load'));
   }
 }
 
@@ -111,7 +113,7 @@ async function addNote(e) {
     input.value = '';
     refreshActivity(true);
   } catch (err) {
-    showError(err, 'Could not add the note');
+    showError(err, t('activity.error_note'));
   }
 }
 

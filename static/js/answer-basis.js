@@ -6,6 +6,7 @@
 
 import { api } from './api.js';
 import { h } from './dom.js';
+import { t, tn } from './i18n.js';
 import { agentName, state } from './store.js';
 import { toast } from './ui.js';
 
@@ -23,28 +24,31 @@ export function noteMark(p) {
   if (el) el.replaceWith(basisLine(el.dataset.conversation, el.__message));
 }
 
-const pct = (c) => `${Math.round(c * 100)}%`;
+const pct = (c) => Math.round(c * 100);
+const quoted = (q) => tn('answer.quoted', { question: h('bdi', { text: q }) });
 
 /** "From the knowledge base: “…” · 88% sure", or the model and its own estimate. */
 function source(p) {
-  const parts = [];
-  const entry = p.entry?.question ? ['“', h('bdi', { text: p.entry.question }), '”'] : null;
+  const entry = p.entry?.question ? quoted(p.entry.question) : null;
+  const sure = p.confidence != null;
   if (p.answered_by === 'model') {
-    parts.push('Written by ', h('bdi', { text: p.model || 'the language model' }));
-    if (entry) parts.push(' from ', ...entry);
-    if (p.confidence != null) parts.push(` · ${pct(p.confidence)} sure (the model's own estimate)`);
-    return parts;
+    const model = h('bdi', { text: p.model || t('answer.the_model') });
+    return [
+      ...(entry ? tn('answer.model_from', { model, entry: h('span', {}, entry) }) : tn('answer.model', { model })),
+      sure ? t('answer.model_sure', { percent: pct(p.confidence) }) : '',
+    ];
   }
   if (p.outcome === 'no_match') {
-    parts.push('No answer in the knowledge base');
-    if (entry) parts.push(' · closest: ', ...entry);
-    if (p.confidence != null) parts.push(` (${pct(p.confidence)} match)`);
-    return parts;
+    return [
+      t('answer.no_match'),
+      ...(entry ? tn('answer.closest', { entry: h('span', {}, entry) }) : []),
+      sure ? t('answer.match', { percent: pct(p.confidence) }) : '',
+    ];
   }
-  parts.push('From the knowledge base: ');
-  if (entry) parts.push(...entry);
-  if (p.confidence != null) parts.push(` · ${pct(p.confidence)} sure`);
-  return parts;
+  return [
+    ...tn('answer.from_kb', { entry: h('span', {}, entry || '') }),
+    sure ? t('answer.sure', { percent: pct(p.confidence) }) : '',
+  ];
 }
 
 async function setMark(conversationId, m, wrong, reason) {
@@ -56,16 +60,16 @@ async function setMark(conversationId, m, wrong, reason) {
   } catch (e) {
     // Marked meanwhile by someone else: the note on its way says so.
     if (e.status === 409) return;
-    toast(`Could not ${wrong ? 'mark' : 'unmark'} the answer: ${e.message}`, 'error');
+    toast(t(wrong ? 'answer.mark_failed' : 'answer.unmark_failed', { error: e.message }), 'error');
   }
 }
 
 function markForm(conversationId, m, line) {
-  const reason = h('input', { class: 'input-sm', type: 'text', maxlength: 500, placeholder: 'What was wrong? (optional)', 'aria-label': 'What was wrong? (optional)' });
+  const reason = h('input', { class: 'input-sm', type: 'text', maxlength: 500, placeholder: t('answer.reason_placeholder'), 'aria-label': t('answer.reason_placeholder') });
   const form = h('form', { class: 'answer-mark-form' },
     reason,
-    h('button', { class: 'btn btn-small btn-danger', type: 'submit', text: 'Mark wrong' }),
-    h('button', { class: 'btn btn-small', type: 'button', text: 'Cancel', onclick: () => form.replaceWith(line.__button) }));
+    h('button', { class: 'btn btn-small btn-danger', type: 'submit', text: t('answer.mark_wrong') }),
+    h('button', { class: 'btn btn-small', type: 'button', text: t('common.cancel'), onclick: () => form.replaceWith(line.__button) }));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     // One request per mark: a second Enter while the first is on its way does nothing.
@@ -93,13 +97,16 @@ export function basisLine(conversationId, m) {
   line.__message = m;
   line.append(h('span', { class: 'answer-source' }, source(p)));
   if (mark) {
-    const who = mark.by === state.me?.id ? 'you' : agentName(mark.by) || 'an agent';
-    line.append(' · ', h('span', { class: 'answer-marked' }, 'Marked wrong by ', h('bdi', { text: who }), mark.reason ? [': ', h('bdi', { text: mark.reason })] : []),
-      ' ', h('button', { class: 'link-btn', type: 'button', text: 'Undo', onclick: (e) => { e.currentTarget.disabled = true; setMark(conversationId, m, false); } }));
+    const who = h('bdi', { text: mark.by === state.me?.id ? t('answer.you') : agentName(mark.by) || t('answer.an_agent') });
+    const marked = mark.reason
+      ? tn('answer.marked_by_reason', { who, reason: h('bdi', { text: mark.reason }) })
+      : tn('answer.marked_by', { who });
+    line.append(' · ', h('span', { class: 'answer-marked' }, marked),
+      ' ', h('button', { class: 'link-btn', type: 'button', text: t('answer.undo'), onclick: (e) => { e.currentTarget.disabled = true; setMark(conversationId, m, false); } }));
     return line;
   }
   if (p.outcome !== 'answered') return line;
-  const button = h('button', { class: 'link-btn answer-mark', type: 'button', text: 'Mark wrong', title: 'This answer was wrong: counts in the review and the knowledge-base report' });
+  const button = h('button', { class: 'link-btn answer-mark', type: 'button', text: t('answer.mark_wrong'), title: t('answer.mark_wrong_title') });
   line.__button = button;
   button.addEventListener('click', () => {
     const { form, reason } = markForm(conversationId, m, line);

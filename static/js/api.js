@@ -2,6 +2,7 @@
 // one refetch several modules share.
 
 import { endSession, removeConversation, state, upsertConversation } from './store.js';
+import { t } from './i18n.js';
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -20,11 +21,11 @@ export async function api(method, path, body) {
   try {
     res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch {
-    throw new ApiError(0, 'network', 'Cannot reach the server. Check your connection.');
+    throw new ApiError(0, 'network', t('api.network'));
   }
   if (res.status === 401 && path !== '/api/auth/login') {
-    endSession('Your session has ended. Please sign in again.');
-    throw new ApiError(401, 'unauthorized', 'Signed out');
+    endSession(t('api.session_ended'));
+    throw new ApiError(401, 'unauthorized', t('api.signed_out'));
   }
   if (res.status === 204) return null;
   let data = null;
@@ -44,7 +45,7 @@ export async function refreshConversation(id) {
   try {
     upsertConversation(await api('GET', convPath(id)));
   } catch (e) {
-    if (e.status === 404) removeConversation(id, 'This conversation is no longer visible to you.');
+    if (e.status === 404) removeConversation(id, t('api.not_visible'));
   }
 }
 

@@ -15,6 +15,7 @@ import { $, h, icon, show } from './dom.js';
 import { addMessage } from './messages.js';
 import { activeConv, endSession, state } from './store.js';
 import { toast } from './ui.js';
+import { t } from './i18n.js';
 
 /** "12 KB", "3.4 MB". */
 export function size(bytes) {
@@ -44,13 +45,13 @@ function typeOf(file) {
 
 /** Why this inbox would refuse the file, in the server's words, or null. */
 function refusal(file, rules) {
-  if (rules === null) return 'This channel carries text only: attachments go to WhatsApp, Twilio, Messenger and Instagram.';
-  if (!file.size) return 'The file is empty.';
+  if (rules === null) return t('attach.text_only');
+  if (!file.size) return t('attach.empty');
   if (!rules) return null;
-  if (file.size > rules.max_bytes) return `${file.name || 'The file'} is ${size(file.size)}: too large for this channel (at most ${size(rules.max_bytes)}).`;
+  if (file.size > rules.max_bytes) return t('attach.too_large', { name: file.name || t('attach.the_file'), size: size(file.size), max: size(rules.max_bytes) });
   const type = typeOf(file);
   if (type.startsWith('audio/') && !rules.audio_types.includes(type)) {
-    return `This channel does not take ${type} audio; send one of: ${rules.audio_types.join(', ')}.`;
+    return t('attach.audio_type', { type, types: rules.audio_types.join(', ') });
   }
   return null;
 }
@@ -66,7 +67,7 @@ export function attachFile(file, { voice = false } = {}) {
   const c = activeConv();
   if (!c || !file) return false;
   if (noteMode) {
-    showProblem('Private notes cannot carry files: switch off Note to send a file to the customer.');
+    showProblem(t('attach.note_no_files_long'));
     return false;
   }
   const why = refusal(file, rulesFor(c));
@@ -105,17 +106,17 @@ function renderChip() {
   clearProblem();
   const { file } = pending;
   const type = typeOf(file);
-  const name = file.name || (pending.voice ? 'Voice note' : 'Pasted file');
+  const name = file.name || (pending.voice ? t('attach.voice_note') : t('attach.pasted_file'));
   box.replaceChildren(h('div', { class: 'attach-chip', dataset: { kind: kindOf(type) } },
     icon(kindOf(type), 'icon attach-type'),
     h('span', { class: 'attach-name', dir: 'auto', title: name, text: name }),
     h('span', { class: 'attach-meta', text: `${size(file.size)} · ${type}` }),
-    h('progress', { id: 'attach-progress', class: 'attach-progress', max: '100', value: '0', 'aria-label': `Uploading ${name}`, hidden: true }),
+    h('progress', { id: 'attach-progress', class: 'attach-progress', max: '100', value: '0', 'aria-label': t('attach.uploading', { name }), hidden: true }),
     h('button', {
       class: 'attach-remove',
       type: 'button',
-      'aria-label': `Remove ${name}`,
-      title: 'Remove',
+      'aria-label': t('attach.remove_named', { name }),
+      title: t('attach.remove'),
       disabled: sending,
       onclick: () => {
         clearAttachment();
@@ -132,8 +133,8 @@ export function renderAttach(c, { note, blocked }) {
   show(button, rules !== null);
   button.disabled = note || blocked || sending;
   button.title = note
-    ? 'Private notes cannot carry files'
-    : 'Attach a file or photo (or drop one here, or paste one)';
+    ? t('attach.note_no_files')
+    : t('composer.attach_file_photo_drop');
   if (pending && pending.conv !== c.id) pending = null;
   renderChip();
   if (pending?.conv !== c.id) clearProblem();
@@ -144,11 +145,11 @@ function uploadError(status, body) {
   const message = body?.message || `HTTP ${status}`;
   if (status === 413) {
     const rules = rulesFor(activeConv());
-    return `Too large for this channel${rules ? ` (at most ${size(rules.max_bytes)})` : ''}: ${message}`;
+    return rules ? t('attach.too_large_max', { max: size(rules.max_bytes), message }) : t('attach.too_large_plain', { message });
   }
-  if (body?.error === 'window_closed') return `Not sent: the 24-hour window is closed, so only templates can go (${message}).`;
-  if (status === 0) return 'Not sent: cannot reach the server. Check your connection.';
-  return `Not sent: ${message}`;
+  if (body?.error === 'window_closed') return t('attach.window_closed', { message });
+  if (status === 0) return t('attach.network');
+  return t('send.not_sent_error', { error: message });
 }
 
 /** Uploads with progress (fetch cannot report an upload's progress). */
@@ -198,7 +199,7 @@ export async function sendAttachment(c, text) {
   sending = false;
   $('#composer-send').removeAttribute('aria-busy');
   if (status === 401) {
-    endSession('Your session has ended. Please sign in again.');
+    endSession(t('api.session_ended'));
     return { sent: false };
   }
   if (status !== 201) {
@@ -211,7 +212,7 @@ export async function sendAttachment(c, text) {
   renderChip();
   renderAttach(c, { note: noteMode, blocked: false });
   if (body?.id && state.activeId === c.id) addMessage(body, { mine: true });
-  if (text && !withCaption) toast('The file went without a caption (this channel or file type takes none); your text is still in the box.');
+  if (text && !withCaption) toast(t('attach.no_caption'));
   return { sent: true, captioned: withCaption };
 }
 
@@ -226,7 +227,7 @@ function dropZone(visible) {
 function takeFiles(files) {
   const list = [...(files || [])];
   if (!list.length) return false;
-  if (list.length > 1) toast('One file at a time: the first one is attached.');
+  if (list.length > 1) toast(t('attach.one_at_a_time'));
   attachFile(list[0]);
   return true;
 }

@@ -8,6 +8,7 @@ import { $, h, show } from './dom.js';
 import { fullTime, parseTime } from './format.js';
 import { state } from './store.js';
 import { confirmDialog, showError, toast } from './ui.js';
+import { t } from './i18n.js';
 
 const PAGE = 50;
 const LIVE_MS = 1500; // while scheduled, running or paused
@@ -21,6 +22,17 @@ const ACTIONS = {
   cancel: ['draft', 'scheduled', 'running', 'paused'],
 };
 const COUNTED = ['queued', 'sending', 'sent', 'delivered', 'read', 'failed', 'skipped', 'unknown', 'replied'];
+const COUNT_LABELS = () => ({
+  queued: t('bcount.queued'),
+  sending: t('bcount.sending'),
+  sent: t('bcount.sent'),
+  delivered: t('bcount.delivered'),
+  read: t('bcount.read'),
+  failed: t('bcount.failed'),
+  skipped: t('bcount.skipped'),
+  unknown: t('bcount.unknown'),
+  replied: t('bcount.replied'),
+});
 
 let current = null; // the open broadcast, as last fetched
 let timer = 0;
@@ -93,7 +105,7 @@ async function refresh() {
     if (counts !== lastCounts) loadRecipients(true);
     lastCounts = counts;
   } catch (e) {
-    if (current?.id === id) showError(e, 'Could not refresh the broadcast');
+    if (current?.id === id) showError(e, t('bc.error_refresh'));
   }
   schedule();
 }
@@ -103,8 +115,10 @@ function render(b) {
   const status = $('#bd-status');
   status.textContent = broadcastStatusLabel(b);
   status.className = `chip bd-status status-${b.status}`;
-  const when = b.scheduled_at && b.status === 'scheduled' ? `sends at ${fullTime(parseTime(b.scheduled_at))}` : `created ${fullTime(parseTime(b.created_at))}`;
-  const what = b.template ? `template ${b.template}` : 'text';
+  const when = b.scheduled_at && b.status === 'scheduled'
+    ? t('bc.sends_at', { time: fullTime(parseTime(b.scheduled_at)) })
+    : t('bc.created_at', { time: fullTime(parseTime(b.created_at)) });
+  const what = b.template ? t('bc.template_named', { name: b.template }) : t('bc.text');
   const inbox = state.inboxes?.get(b.inbox)?.name || b.inbox;
   $('#bd-meta').textContent = `${inbox} · ${what} · ${b.rate_per_second}/s · ${when}`;
   for (const [action, allowed] of Object.entries(ACTIONS)) $(`#bd-${action}`).disabled = !allowed.includes(b.status);
@@ -116,15 +130,17 @@ function renderProgress(c) {
   const target = c.total - (c.skipped || 0);
   const done = reached(c);
   const pct = target > 0 ? Math.round((100 * done) / target) : 0;
-  $('#bd-progress-label').textContent = c.total ? `Sent ${done} of ${target}${c.skipped ? ` · ${c.skipped} skipped` : ''}` : 'Not started: the audience is counted at start.';
+  $('#bd-progress-label').textContent = c.total
+    ? `${t('bc.progress', { n: done, m: target })}${c.skipped ? t('bc.progress_skipped', { n: c.skipped }) : ''}`
+    : t('bc.not_started_long');
   $('#bd-progress-bar').style.width = `${pct}%`;
   const bar = $('#bd-progress-bar').parentElement;
   bar.setAttribute('aria-valuemax', String(target));
   bar.setAttribute('aria-valuenow', String(done));
   $('#bd-counts').replaceChildren(...COUNTED.map((k) =>
-    h('div', { class: 'bd-count' }, h('dt', { text: k }), h('dd', { dataset: { count: k }, text: String(c[k] || 0) }))));
+    h('div', { class: 'bd-count' }, h('dt', { text: COUNT_LABELS()[k] || k }), h('dd', { dataset: { count: k }, text: String(c[k] || 0) }))));
   const skipped = skippedSummary(c.skipped_by_reason);
-  if (skipped) $('#bd-counts').append(h('div', { class: 'bd-count bd-skips' }, h('dt', { text: 'skipped because' }), h('dd', { text: skipped })));
+  if (skipped) $('#bd-counts').append(h('div', { class: 'bd-count bd-skips' }, h('dt', { text: t('bc.skipped_because') }), h('dd', { text: skipped })));
 }
 
 async function preview() {
@@ -135,15 +151,15 @@ async function preview() {
     if (current?.id !== id) return;
     const fact = (term, value) => [h('dt', { text: term }), h('dd', { text: value })];
     $('#bd-preview-box').replaceChildren(
-      ...fact('Audience', `${p.audience} contact${p.audience === 1 ? '' : 's'}`),
-      ...fact('Will get it', String(p.sends)),
-      ...fact('Skipped', skippedSummary(p.skipped_by_reason) || 'nobody'),
-      ...fact('Messaging limit left', p.remaining_today == null ? 'no limit configured' : `${p.remaining_today} people today`),
-      ...fact('Takes about', `${duration(p.estimated_seconds)} at ${p.rate_per_second}/s`),
+      ...fact(t('bc.audience'), t('bc.contacts', { count: p.audience })),
+      ...fact(t('bc.will_get'), String(p.sends)),
+      ...fact(t('bc.skipped'), skippedSummary(p.skipped_by_reason) || t('bc.nobody')),
+      ...fact(t('bc.limit_left'), p.remaining_today == null ? t('bc.no_limit') : t('bc.people_today', { count: p.remaining_today })),
+      ...fact(t('bc.takes_about'), t('bc.duration_at', { duration: duration(p.estimated_seconds), rate: p.rate_per_second })),
     );
     show($('#bd-preview-box'), true);
   } catch (e) {
-    showError(e, 'Could not preview');
+    showError(e, t('bc.error_preview'));
   }
 }
 
@@ -151,7 +167,7 @@ async function act(action) {
   const b = current;
   if (!b) return;
   if (action === 'cancel') {
-    const ok = await confirmDialog({ title: 'Cancel broadcast?', text: ['“', b.name, '” stops for good; recipients not yet sent to get nothing.'], ok: 'Cancel broadcast' });
+    const ok = await confirmDialog({ title: t('bc.cancel_title'), text: t('bc.cancel_text', { name: b.name }), ok: t('bc.cancel_ok') });
     if (!ok) return;
   }
   try {
@@ -162,17 +178,18 @@ async function act(action) {
     changed(next);
     loadRecipients(true);
     schedule();
-    if (action === 'start') toast(next.status === 'scheduled' ? 'Broadcast scheduled.' : 'Broadcast started.');
+    if (action === 'start') toast(next.status === 'scheduled' ? t('bc.scheduled') : t('bc.started'));
   } catch (e) {
-    showError(e, `Could not ${action}`);
+    showError(e, { start: t('bc.error_start'), pause: t('bc.error_pause'), resume: t('bc.error_resume'), cancel: t('bc.error_cancel') }[action]);
     refresh();
   }
 }
 
 function recipientStatus(r) {
-  if (r.status === 'skipped') return `skipped: ${skipWords(r.skip_reason)}`;
-  if (r.status === 'failed') return `failed${r.error_code ? ` (${r.error_code}${r.error_title ? `: ${r.error_title}` : ''})` : ''}`;
-  return r.replied_at ? `${r.status}, replied` : r.status;
+  if (r.status === 'skipped') return t('bc.r_skipped', { reason: skipWords(r.skip_reason) });
+  if (r.status === 'failed') return `${COUNT_LABELS().failed}${r.error_code ? ` (${r.error_code}${r.error_title ? `: ${r.error_title}` : ''})` : ''}`;
+  const status = COUNT_LABELS()[r.status] || r.status;
+  return r.replied_at ? t('bc.r_replied', { status }) : status;
 }
 
 const lastTime = (r) => r.replied_at || r.read_at || r.delivered_at || r.failed_at || r.sent_at;
@@ -196,11 +213,11 @@ async function loadRecipients(reset) {
     if (reset) $('#bd-recipients').replaceChildren(...rows);
     else $('#bd-recipients').append(...rows);
     if (!$('#bd-recipients').children.length) {
-      $('#bd-recipients').append(h('tr', {}, h('td', { class: 'muted', colspan: '3', text: current.counts.total ? 'No recipients with this status.' : 'No recipients until it starts.' })));
+      $('#bd-recipients').append(h('tr', {}, h('td', { class: 'muted', colspan: '3', text: current.counts.total ? t('bc.no_recipients_status') : t('bc.no_recipients_yet') })));
     }
     show($('#bd-more'), !!nextCursor);
   } catch (e) {
-    if (req === recipientsRequest) showError(e, 'Could not load the recipients');
+    if (req === recipientsRequest) showError(e, t('bc.error_recipients'));
   }
 }
 

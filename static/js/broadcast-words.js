@@ -1,30 +1,41 @@
 // Broadcast statuses, pause and skip reasons in words, shared by the Broadcasts page
 // (broadcasts.js, broadcast-detail.js) and the contact panel (contact-broadcasts.js).
 
-export const SKIP_WORDS = {
-  blocked: 'blocked',
-  unsubscribed: 'unsubscribed',
-  provider_opted_out: 'opted out at the provider',
-  no_address: 'no address on this channel',
-  duplicate_address: 'same address as another contact',
-  missing_field: 'a placeholder field is missing (no fallback)',
-};
+import { t } from './i18n.js';
 
-export const skipWords = (reason) => SKIP_WORDS[reason] || reason || 'skipped';
+export const SKIP_WORDS = () => ({
+  blocked: t('skip.blocked'),
+  unsubscribed: t('skip.unsubscribed'),
+  provider_opted_out: t('skip.provider_opted_out'),
+  no_address: t('skip.no_address'),
+  duplicate_address: t('skip.duplicate_address'),
+  missing_field: t('skip.missing_field'),
+});
+
+export const skipWords = (reason) => SKIP_WORDS()[reason] || reason || t('skip.skipped');
+
+const STATUSES = () => ({
+  draft: t('bstatus.draft'),
+  scheduled: t('bstatus.scheduled'),
+  running: t('bstatus.running'),
+  paused: t('bstatus.paused'),
+  completed: t('bstatus.completed'),
+  cancelled: t('bstatus.cancelled'),
+});
 
 /** "Paused by an agent", "Running"… */
 export function broadcastStatusLabel(b) {
   if (b.status === 'paused') {
-    return b.pause_reason === 'messaging_limit' ? 'Paused: messaging limit reached' : 'Paused by an agent';
+    return b.pause_reason === 'messaging_limit' ? t('bstatus.paused_limit') : t('bstatus.paused_agent');
   }
-  return b.status.charAt(0).toUpperCase() + b.status.slice(1);
+  return STATUSES()[b.status] || b.status.charAt(0).toUpperCase() + b.status.slice(1);
 }
 
 /** "12 unsubscribed, 1 blocked", or "" when nobody is skipped. */
 export function skippedSummary(byReason) {
   return Object.entries(byReason || {})
     .filter(([, n]) => n > 0)
-    .map(([reason, n]) => `${n} ${skipWords(reason)}`)
+    .map(([reason, n]) => t('skip.count', { n, reason: skipWords(reason) }))
     .join(', ');
 }
 
@@ -34,8 +45,8 @@ export const reached = (counts) => (counts.sent || 0) + (counts.delivered || 0) 
 /** "1 h 5 min", "40 s". */
 export function duration(seconds) {
   const s = Math.max(0, Math.round(seconds));
-  if (s < 60) return `${s} s`;
+  if (s < 60) return t('duration.s', { s });
   const m = Math.round(s / 60);
-  if (m < 60) return `${m} min`;
-  return `${Math.floor(m / 60)} h ${m % 60} min`;
+  if (m < 60) return t('duration.min', { min: m });
+  return t('duration.h_min', { h: Math.floor(m / 60), min: m % 60 });
 }

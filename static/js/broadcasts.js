@@ -11,6 +11,7 @@ import { $, h, show } from './dom.js';
 import { fullTime, parseTime } from './format.js';
 import { state } from './store.js';
 import { currentPage, routePanes, showError, toast } from './ui.js';
+import { t } from './i18n.js';
 
 const CHANNELS = ['whatsapp', 'twilio', 'api'];
 
@@ -43,7 +44,7 @@ async function loadPage() {
     fillForm(segments.items || []);
     renderList(list.items || []);
   } catch (e) {
-    showError(e, 'Could not load broadcasts');
+    showError(e, t('bc.error_load'));
   }
 }
 
@@ -52,14 +53,14 @@ export async function reloadList() {
   try {
     renderList((await api('GET', '/api/broadcasts')).items || []);
   } catch (e) {
-    showError(e, 'Could not load broadcasts');
+    showError(e, t('bc.error_load'));
   }
 }
 
 function progressText(b) {
   const c = b.counts;
-  if (!c.total) return 'Not started';
-  return `sent ${reached(c)} of ${c.total - (c.skipped || 0)}`;
+  if (!c.total) return t('bc.not_started');
+  return t('bc.sent_of', { n: reached(c), m: c.total - (c.skipped || 0) });
 }
 
 function renderList(items) {
@@ -70,8 +71,8 @@ function renderList(items) {
         h('strong', { dir: 'auto', text: b.name })),
       h('span', { class: `chip bd-status status-${b.status}`, text: broadcastStatusLabel(b) }),
       h('span', { class: 'segment-count broadcast-progress', text: progressText(b) }),
-      h('span', { class: 'segment-kind muted', dir: 'auto', text: `${names.get(b.inbox) || b.inbox} · created ${fullTime(parseTime(b.created_at))}` })));
-  $('#broadcast-list').replaceChildren(...(rows.length ? rows : [h('li', { class: 'muted', text: 'No broadcasts yet.' })]));
+      h('span', { class: 'segment-kind muted', dir: 'auto', text: `${names.get(b.inbox) || b.inbox} · ${t('bc.created_at', { time: fullTime(parseTime(b.created_at)) })}` })));
+  $('#broadcast-list').replaceChildren(...(rows.length ? rows : [h('li', { class: 'muted', text: t('bc.empty') })]));
 }
 
 // The form.
@@ -81,7 +82,7 @@ function fillForm(segments) {
   const keep = inboxSel.value;
   inboxSel.replaceChildren(...(inboxes.length
     ? inboxes.map((i) => h('option', { value: i.id, text: `${i.name} (${i.channel})` }))
-    : [h('option', { value: '', text: 'No WhatsApp, Twilio or API inbox' })]));
+    : [h('option', { value: '', text: t('bc.no_inbox') })]));
   if (inboxes.some((i) => i.id === keep)) inboxSel.value = keep;
   const segSel = $('#bc-segments');
   const chosen = new Set([...segSel.selectedOptions].map((o) => o.value));
@@ -109,8 +110,8 @@ function syncContent() {
   const keep = $('#bc-template').value;
   const templates = inbox.templates || [];
   $('#bc-template').replaceChildren(...(templates.length
-    ? templates.map((t, i) => h('option', { value: String(i), text: `${t.name} (${t.language})` }))
-    : [h('option', { value: '', text: 'This inbox has no template' })]));
+    ? templates.map((tpl, i) => h('option', { value: String(i), text: `${tpl.name} (${tpl.language})` }))
+    : [h('option', { value: '', text: t('bc.no_template') })]));
   if (keep && templates[Number(keep)]) $('#bc-template').value = keep;
   syncParams();
 }
@@ -118,12 +119,12 @@ function syncContent() {
 const selectedTemplate = () => selectedInbox()?.templates?.[Number($('#bc-template').value)];
 
 function syncParams() {
-  const t = selectedTemplate();
-  $('#bc-template-body').textContent = t?.body || '';
-  const count = Math.max(t?.parameters?.length || 0, (t?.body?.match(/\{\{\d+\}\}/g) || []).length);
+  const tpl = selectedTemplate();
+  $('#bc-template-body').textContent = tpl?.body || '';
+  const count = Math.max(tpl?.parameters?.length || 0, (tpl?.body?.match(/\{\{\d+\}\}/g) || []).length);
   $('#bc-params').replaceChildren(...Array.from({ length: count }, (_, i) =>
     h('label', { class: 'field' },
-      h('span', { text: `{{${i + 1}}} ${t.parameters?.[i] || ''}` }),
+      h('span', { text: `{{${i + 1}}} ${tpl.parameters?.[i] || ''}` }),
       h('input', { class: 'input-sm bc-param', type: 'text', maxlength: '1000', dir: 'auto', dataset: { index: String(i) } }))));
 }
 
@@ -136,10 +137,10 @@ function formBody() {
   };
   if (inbox?.channel === 'twilio') body.network = $('#bc-network').value;
   if (usesTemplate(inbox)) {
-    const t = selectedTemplate();
-    if (t) {
-      body.template = t.name;
-      body.language = t.language;
+    const tpl = selectedTemplate();
+    if (tpl) {
+      body.template = tpl.name;
+      body.language = tpl.language;
     }
     body.parameters = [...document.querySelectorAll('#bc-params .bc-param')].map((el) => el.value);
   } else {
@@ -158,7 +159,7 @@ async function createBroadcast(e) {
   try {
     const b = await api('POST', '/api/broadcasts', formBody());
     $('#bc-name').value = '';
-    toast(`Draft “${b.name}” created. Preview it, then start it.`);
+    toast(t('bc.created', { name: b.name }));
     await reloadList();
     openBroadcast(b);
   } catch (err) {
@@ -166,7 +167,7 @@ async function createBroadcast(e) {
       $('#bc-error').textContent = err.message;
       show($('#bc-error'), true);
     } else {
-      showError(err, 'Could not create the broadcast');
+      showError(err, t('bc.error_create'));
     }
   }
 }

@@ -7,13 +7,14 @@ import { api } from './api.js';
 import { $, show } from './dom.js';
 import { state } from './store.js';
 import { showError, toast } from './ui.js';
+import { t } from './i18n.js';
 
 function setSelecting(on) {
   state.selecting = on;
   state.selected.clear();
   document.body.classList.toggle('selecting', on);
   $('#select-toggle').setAttribute('aria-pressed', String(on));
-  $('#select-toggle').textContent = on ? 'Done' : 'Select';
+  $('#select-toggle').textContent = on ? t('bulk.done') : t('bulk.select');
   show($('#bulk-bar'), on);
   for (const el of document.querySelectorAll('#conv-list .conv-item.selected')) el.classList.remove('selected');
   renderCount();
@@ -21,7 +22,7 @@ function setSelecting(on) {
 
 function renderCount() {
   const n = state.selected.size;
-  $('#bulk-count').textContent = `${n} selected`;
+  $('#bulk-count').textContent = t('bulk.selected', { count: n });
   for (const id of ['#bulk-resolve', '#bulk-mine', '#bulk-archive', '#bulk-tag-add']) $(id).disabled = n === 0;
 }
 
@@ -39,7 +40,6 @@ function pick(e) {
   renderCount();
 }
 
-const DONE = { resolve: 'resolved', assign: 'assigned to you', archive: 'archived', tag: 'tagged' };
 
 async function run(action, extra = {}) {
   const ids = [...state.selected];
@@ -48,12 +48,16 @@ async function run(action, extra = {}) {
     const res = await api('POST', '/api/conversations/bulk', { ids, action, ...extra });
     const failed = res.results.filter((r) => !r.ok);
     const first = failed[0]?.error?.message;
-    toast(failed.length
-      ? `${res.succeeded} ${DONE[action]}, ${failed.length} not: ${first}`
-      : `${res.succeeded} ${DONE[action]}`, failed.length ? 'error' : 'info');
+    const done = {
+      resolve: () => t('bulk.resolved', { count: res.succeeded }),
+      assign: () => t('bulk.assigned', { count: res.succeeded }),
+      archive: () => t('bulk.archived', { count: res.succeeded }),
+      tag: () => t('bulk.tagged', { count: res.succeeded }),
+    }[action]();
+    toast(failed.length ? t('bulk.some_failed', { done, failed: failed.length, error: first }) : done, failed.length ? 'error' : 'info');
     setSelecting(false);
   } catch (e) {
-    showError(e, 'Could not change the conversations');
+    showError(e, t('bulk.error'));
   }
 }
 

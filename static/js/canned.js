@@ -7,13 +7,14 @@ import { $, h, show } from './dom.js';
 import { forgetCanned } from './canned-picker.js';
 import { state } from './store.js';
 import { confirmDialog, currentPage, routePanes, showError, toast } from './ui.js';
+import { t } from './i18n.js';
 
 let editing = null; // the canned response the form edits; null: the form creates
 
 const onPage = () => currentPage() === 'canned';
 const cannedPath = (id) => `/api/canned-responses/${encodeURIComponent(id)}`;
 const managerRole = () => ['admin', 'supervisor'].includes(state.me?.role);
-const inboxName = (id) => (id == null ? 'Shared' : state.inboxes?.get(id)?.name || id);
+const inboxName = (id) => (id == null ? t('canned.shared') : state.inboxes?.get(id)?.name || id);
 
 /** Shows the page or the inbox, as the address says. */
 function routeCanned() {
@@ -30,7 +31,7 @@ async function loadCanned() {
     const { items } = await api('GET', '/api/canned-responses');
     renderList(items || []);
   } catch (e) {
-    showError(e, 'Could not load canned responses');
+    showError(e, t('canned.error_load'));
   }
 }
 
@@ -38,7 +39,7 @@ function fillInboxes() {
   const select = $('#canned-inbox');
   const inboxes = [...(state.inboxes?.values() || [])];
   const keep = select.value;
-  select.replaceChildren(h('option', { value: '', text: 'Shared by every inbox' }),
+  select.replaceChildren(h('option', { value: '', text: t('canned.shared_all') }),
     ...inboxes.map((i) => h('option', { value: i.id, text: i.name || i.id })));
   select.value = keep;
 }
@@ -46,12 +47,12 @@ function fillInboxes() {
 function renderList(items) {
   const rows = items.map((c) =>
     h('li', { class: `segment-row canned-row${c.id === editing?.id ? ' active' : ''}`, dataset: { id: c.id } },
-      h('button', { class: 'segment-open link-btn', type: 'button', 'aria-label': `Edit /${c.short_code}`, onclick: () => startEdit(c) },
+      h('button', { class: 'segment-open link-btn', type: 'button', 'aria-label': t('canned.edit_code', { code: `/${c.short_code}` }), onclick: () => startEdit(c) },
         h('strong', { class: 'canned-code', text: `/${c.short_code}` })),
       h('span', { class: 'segment-kind muted', dir: 'auto', text: inboxName(c.inbox) }),
       h('span', { class: 'canned-text', dir: 'auto', text: c.text }),
-      h('button', { class: 'btn btn-small btn-danger', type: 'button', 'aria-label': `Delete /${c.short_code}`, onclick: () => deleteCanned(c) }, 'Delete')));
-  $('#canned-list').replaceChildren(...(rows.length ? rows : [h('li', { class: 'muted', text: 'No canned responses yet.' })]));
+      h('button', { class: 'btn btn-small btn-danger', type: 'button', 'aria-label': t('canned.delete_code', { code: `/${c.short_code}` }), onclick: () => deleteCanned(c) }, t('common.delete'))));
+  $('#canned-list').replaceChildren(...(rows.length ? rows : [h('li', { class: 'muted', text: t('canned.empty') })]));
 }
 
 function startEdit(c) {
@@ -59,8 +60,8 @@ function startEdit(c) {
   $('#canned-code').value = c.short_code;
   $('#canned-text').value = c.text;
   $('#canned-inbox').value = c.inbox || '';
-  $('#canned-form-title').textContent = `Edit /${c.short_code}`;
-  $('#canned-save').textContent = 'Save';
+  $('#canned-form-title').textContent = t('canned.edit_code', { code: `/${c.short_code}` });
+  $('#canned-save').textContent = t('common.save');
   show($('#canned-cancel'), true);
   $('#canned-code').focus();
 }
@@ -68,8 +69,8 @@ function startEdit(c) {
 function resetForm() {
   editing = null;
   $('#canned-form').reset();
-  $('#canned-form-title').textContent = 'New canned response';
-  $('#canned-save').textContent = 'Create';
+  $('#canned-form-title').textContent = t('canned.new');
+  $('#canned-save').textContent = t('common.create');
   show($('#canned-cancel'), false);
 }
 
@@ -84,17 +85,17 @@ async function save(e) {
     const c = editing
       ? await api('PATCH', cannedPath(editing.id), body)
       : await api('POST', '/api/canned-responses', body);
-    toast(`Canned response /${c.short_code} saved.`);
+    toast(t('canned.saved', { code: `/${c.short_code}` }));
     resetForm();
     forgetCanned();
     loadCanned();
   } catch (err) {
-    showError(err, 'Could not save the canned response');
+    showError(err, t('canned.error_save'));
   }
 }
 
 async function deleteCanned(c) {
-  const ok = await confirmDialog({ title: 'Delete canned response?', text: [`/${c.short_code}`, ' is deleted for every agent.'] });
+  const ok = await confirmDialog({ title: t('canned.delete_title'), text: t('canned.delete_text', { code: `/${c.short_code}` }), ok: t('common.delete') });
   if (!ok) return;
   try {
     await api('DELETE', cannedPath(c.id));
@@ -102,7 +103,7 @@ async function deleteCanned(c) {
     forgetCanned();
     loadCanned();
   } catch (e) {
-    showError(e, 'Could not delete');
+    showError(e, t('common.error_delete'));
   }
 }
 

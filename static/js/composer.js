@@ -14,6 +14,7 @@ import { sendWs } from './realtime.js';
 import { activeConv, on, state } from './store.js';
 import { showError, toast } from './ui.js';
 import { templatePicker } from './template-picker.js';
+import { t } from './i18n.js';
 
 const TYPING_SEND_EVERY_MS = 2000;
 
@@ -50,10 +51,10 @@ export function renderComposer(c) {
   note.classList.toggle('active', noteMode);
   input.disabled = blocked;
   $('#composer-send').disabled = blocked;
-  $('.send-label', $('#composer-send')).textContent = noteMode ? 'Add note' : 'Send';
+  $('.send-label', $('#composer-send')).textContent = noteMode ? t('composer.add_note') : t('composer.send');
   input.placeholder = noteMode
-    ? 'Private note: only agents see this'
-    : blocked ? '24-hour window closed — use a template' : `Reply to ${isolate(displayName(c))}…`;
+    ? t('composer.note_placeholder')
+    : blocked ? t('composer.window_closed') : t('composer.reply_to', { name: isolate(displayName(c)) });
   show($('#window-closed'), blocked);
   renderTemplatePicker(c, blocked);
   renderSegments(c);
@@ -150,7 +151,7 @@ async function updateSegments() {
   if (!c || !isSms(c) || !segmentsSupported) return;
   const text = $('#composer-input').value;
   if (!text) {
-    el.textContent = '0 characters · 0 SMS';
+    el.textContent = t('composer.sms_empty');
     return;
   }
   try {
@@ -158,7 +159,9 @@ async function updateSegments() {
     const r = await api('POST', '/api/sms/segments', c.inbox_id ? { text, inbox: c.inbox_id } : { text });
     const per = r.segments > 1 ? (r.encoding === 'UCS-2' ? 67 : 153) : r.encoding === 'UCS-2' ? 70 : 160;
     el.textContent = `${r.units}/${per * Math.max(1, r.segments)} · ${r.segments} SMS · ${r.encoding}`;
-    el.title = r.segments > 1 ? `Sent as ${r.segments} parts: ${(r.per_segment || []).join(' + ')} ${r.encoding === 'UCS-2' ? 'UTF-16 units' : 'characters'}` : 'Fits in one SMS';
+    el.title = r.segments > 1
+      ? t(r.encoding === 'UCS-2' ? 'composer.sms_parts_units' : 'composer.sms_parts_chars', { count: r.segments, sizes: (r.per_segment || []).join(' + ') })
+      : t('composer.sms_one');
     el.classList.toggle('segments-warn', r.segments > 1 || r.encoding === 'UCS-2');
   } catch (e) {
     if (e.status === 404) {
@@ -205,27 +208,27 @@ function toggleTemplate(open = !templateOpen) {
 
 async function sendTemplate() {
   const c = activeConv();
-  const { template: t, parameters } = picker.value();
-  if (!c || !t) return;
+  const { template: tpl, parameters } = picker.value();
+  if (!c || !tpl) return;
   const missing = picker.firstMissing();
   if (missing) {
-    toast('Fill in every template parameter.', 'error');
+    toast(t('composer.fill_params'), 'error');
     missing.focus();
     return;
   }
   const button = $('#template-send');
   button.disabled = true;
   try {
-    const msg = await api('POST', convPath(c.id, '/template'), { name: t.name, language: t.language, parameters, client_id: uuid() });
+    const msg = await api('POST', convPath(c.id, '/template'), { name: tpl.name, language: tpl.language, parameters, client_id: uuid() });
     if (msg?.id && state.activeId === c.id) addMessage(msg, { mine: true });
     picker.clear();
-    toast('Template sent.');
+    toast(t('composer.template_sent'));
     if (templateOpen && state.activeId === c.id) {
       toggleTemplate(false);
       $('#composer-input').focus();
     }
   } catch (e) {
-    showError(e, e.status === 404 ? 'Templates are not available on this server' : 'Template not sent');
+    showError(e, e.status === 404 ? t('composer.no_templates') : t('composer.template_not_sent'));
   } finally {
     button.disabled = false;
   }

@@ -9,6 +9,7 @@ import { api } from './api.js';
 import { skipWords } from './broadcast-words.js';
 import { $, h, show } from './dom.js';
 import { fullTime, parseTime } from './format.js';
+import { t } from './i18n.js';
 
 let shownFor = null; // the contact whose broadcasts are shown
 let request = 0;
@@ -34,23 +35,23 @@ async function load(contactId) {
     if (req !== request) return;
     render(items || []);
   } catch {
-    if (req === request) $('#contact-broadcasts').replaceChildren(h('li', { class: 'muted small', text: 'Could not load broadcasts.' }));
+    if (req === request) $('#contact-broadcasts').replaceChildren(h('li', { class: 'muted small', text: t('cb.error') }));
   }
 }
 
 /** What happened to the person's message, in words, and when. */
 function outcome(r) {
-  if (r.status === 'skipped') return [`Skipped: ${skipWords(r.skip_reason)}`, null];
+  if (r.status === 'skipped') return [t('cb.skipped', { reason: skipWords(r.skip_reason) }), null];
   if (r.status === 'failed') {
     const why = [r.error_code, r.error_title].filter(Boolean).join(' ');
-    return [why ? `Failed (${why})` : 'Failed', r.failed_at];
+    return [why ? t('cb.failed_why', { why }) : t('msg.failed'), r.failed_at];
   }
-  if (r.replied_at) return ['Replied', r.replied_at];
-  if (r.status === 'read') return ['Read', r.read_at];
-  if (r.status === 'delivered') return ['Delivered', r.delivered_at];
-  if (r.status === 'sent') return ['Sent', r.sent_at];
-  if (r.status === 'unknown') return ['Outcome unknown', r.sent_at];
-  return ['Not sent yet', null];
+  if (r.replied_at) return [t('cb.replied'), r.replied_at];
+  if (r.status === 'read') return [t('msg.read'), r.read_at];
+  if (r.status === 'delivered') return [t('msg.delivered'), r.delivered_at];
+  if (r.status === 'sent') return [t('msg.sent'), r.sent_at];
+  if (r.status === 'unknown') return [t('cb.unknown'), r.sent_at];
+  return [t('cb.not_sent'), null];
 }
 
 function render(items) {

@@ -10,6 +10,7 @@ import { $, h, show } from './dom.js';
 import { fullTime, parseTime } from './format.js';
 import { activeConv } from './store.js';
 import { confirmDialog, showError, toast } from './ui.js';
+import { t } from './i18n.js';
 
 let shownFor = null; // the contact whose segments are shown
 let request = 0;
@@ -36,10 +37,10 @@ export function contactSegmentsChanged(c) {
 function renderBlock(c) {
   const blocked = !!c.contact?.blocked;
   const state = $('#block-state');
-  state.textContent = blocked ? 'Blocked: messages are kept, never answered' : 'Not blocked';
+  state.textContent = blocked ? t('cs.blocked_state') : t('cs.not_blocked');
   state.classList.toggle('unsubscribed', blocked);
   const btn = $('#block-toggle');
-  btn.textContent = blocked ? 'Unblock' : 'Block';
+  btn.textContent = blocked ? t('cs.unblock') : t('contact.block');
   btn.dataset.action = blocked ? 'unblock' : 'block';
 }
 
@@ -50,28 +51,28 @@ async function toggleBlock() {
   const action = $('#block-toggle').dataset.action;
   if (action === 'block') {
     const ok = await confirmDialog({
-      title: 'Block this person?',
-      text: ['Their messages on every channel are kept but never answered, and they get no broadcasts.'],
-      ok: 'Block',
+      title: t('cs.block_title'),
+      text: [t('cs.block_text')],
+      ok: t('contact.block'),
     });
     if (!ok) return;
   }
   try {
     await api('POST', contactPath(id, `/${action}`), {});
-    toast(action === 'block' ? 'Blocked.' : 'Unblocked.');
+    toast(action === 'block' ? t('cs.blocked') : t('cs.unblocked'));
     await refreshConversation(c.id);
   } catch (e) {
-    showError(e, `Could not ${action}`);
+    showError(e, action === 'block' ? t('cs.error_block') : t('cs.error_unblock'));
   }
 }
 
 function renderSubscription(c) {
   const at = parseTime(c.contact?.unsubscribed_at);
   const state = $('#subscription-state');
-  state.textContent = at ? `Unsubscribed from broadcasts since ${fullTime(at)}` : 'Subscribed to broadcasts';
+  state.textContent = at ? t('cs.unsubscribed_since', { time: fullTime(at) }) : t('cs.subscribed');
   state.classList.toggle('unsubscribed', !!at);
   const btn = $('#subscription-toggle');
-  btn.textContent = at ? 'Resubscribe' : 'Unsubscribe';
+  btn.textContent = at ? t('cs.resubscribe') : t('contact.unsubscribe');
   btn.dataset.action = at ? 'resubscribe' : 'unsubscribe';
 }
 
@@ -85,20 +86,20 @@ async function loadSegments(contactId) {
     if (req !== request) return;
     renderSegments(contactId, mine.items || [], all.items || []);
   } catch (e) {
-    if (req === request) $('#segment-chips').replaceChildren(h('p', { class: 'muted small', text: 'Could not load segments.' }));
+    if (req === request) $('#segment-chips').replaceChildren(h('p', { class: 'muted small', text: t('cs.error_load') }));
   }
 }
 
 function renderSegments(contactId, mine, all) {
   const chips = mine.map((s) =>
-    h('span', { class: `chip segment-chip segment-${s.kind}`, dataset: { id: s.id }, title: s.kind === 'dynamic' ? 'Matches this dynamic segment' : 'Member of this segment' },
+    h('span', { class: `chip segment-chip segment-${s.kind}`, dataset: { id: s.id }, title: s.kind === 'dynamic' ? t('cs.matches_dynamic') : t('cs.member') },
       h('span', { dir: 'auto', text: s.name }),
-      s.kind === 'static' && h('button', { class: 'chip-x', type: 'button', title: 'Remove from segment', 'aria-label': `Remove from segment ${s.name}`, onclick: () => changeMembership('DELETE', s.id, contactId) }, '×')));
-  $('#segment-chips').replaceChildren(...(chips.length ? chips : [h('span', { class: 'muted small', text: 'In no segment.' })]));
+      s.kind === 'static' && h('button', { class: 'chip-x', type: 'button', title: t('cs.remove'), 'aria-label': t('cs.remove_named', { name: s.name }), onclick: () => changeMembership('DELETE', s.id, contactId) }, '×')));
+  $('#segment-chips').replaceChildren(...(chips.length ? chips : [h('span', { class: 'muted small', text: t('cs.none') })]));
   const member = new Set(mine.map((s) => s.id));
   const options = all.filter((s) => s.kind === 'static' && !member.has(s.id));
   $('#segment-add').replaceChildren(
-    h('option', { value: '', text: options.length ? 'Add to a segment…' : 'No other static segment' }),
+    h('option', { value: '', text: options.length ? t('cs.add') : t('cs.no_other') }),
     ...options.map((s) => h('option', { value: s.id, text: s.name })),
   );
   $('#segment-add').disabled = !options.length;
@@ -107,9 +108,9 @@ function renderSegments(contactId, mine, all) {
 async function changeMembership(method, segmentId, contactId) {
   try {
     const res = await api(method, segmentPath(segmentId, '/contacts'), { contact_ids: [contactId] });
-    if (res.unknown?.length) toast('This contact cannot be changed here.', 'error');
+    if (res.unknown?.length) toast(t('cs.cannot_change'), 'error');
   } catch (e) {
-    showError(e, method === 'POST' ? 'Could not add to the segment' : 'Could not remove from the segment');
+    showError(e, method === 'POST' ? t('cs.error_add') : t('cs.error_remove'));
   }
   if (shownFor === contactId) loadSegments(contactId);
 }
@@ -128,10 +129,10 @@ async function toggleSubscription() {
   const action = $('#subscription-toggle').dataset.action;
   try {
     await api('POST', contactPath(id, `/${action}`), {});
-    toast(action === 'unsubscribe' ? 'Unsubscribed from broadcasts.' : 'Resubscribed to broadcasts.');
+    toast(action === 'unsubscribe' ? t('cs.unsubscribed') : t('cs.resubscribed'));
     await refreshConversation(c.id);
   } catch (e) {
-    showError(e, 'Could not change the subscription');
+    showError(e, t('cs.error_subscription'));
   }
 }
 

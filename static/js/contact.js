@@ -19,18 +19,19 @@ import { bindReferral } from './referral.js';
 import { renderReview } from './review.js';
 import { activeConv, state, upsertConversation } from './store.js';
 import { narrow, setView, showError, toast } from './ui.js';
+import { t } from './i18n.js';
 
-const LEAD_STAGES = [
-  ['in_progress', 'In progress'],
-  ['opportunity', 'Opportunity'],
-  ['potential_customer', 'Potential customer'],
-  ['quote_request', 'Quote request'],
-  ['follow_up', 'Follow-up'],
-  ['contacted', 'Contacted'],
-  ['waiting_response', 'Waiting response'],
-  ['info_only', 'Info only'],
-  ['not_interested', 'Not interested'],
-  ['spam', 'Spam'],
+const LEAD_STAGES = () => [
+  ['in_progress', t('stage.in_progress')],
+  ['opportunity', t('stage.opportunity')],
+  ['potential_customer', t('stage.potential_customer')],
+  ['quote_request', t('stage.quote_request')],
+  ['follow_up', t('stage.follow_up')],
+  ['contacted', t('stage.contacted')],
+  ['waiting_response', t('stage.waiting_response')],
+  ['info_only', t('stage.info_only')],
+  ['not_interested', t('stage.not_interested')],
+  ['spam', t('stage.spam')],
 ];
 
 let historyFor = null; // the conversation whose contact's history is shown
@@ -90,14 +91,14 @@ function renderTags(c) {
   $('#tag-list').replaceChildren(...(c.tags || []).map((tag) =>
     h('span', { class: 'chip' },
       h('span', { dir: 'auto', text: tag }),
-      h('button', { class: 'chip-x', type: 'button', title: 'Remove tag', 'aria-label': `Remove tag ${tag}`, onclick: () => saveTags(c.id, (activeConv()?.tags || []).filter((t) => t !== tag)) }, '×'))));
+      h('button', { class: 'chip-x', type: 'button', title: t('contact.remove_tag'), 'aria-label': t('contact.remove_tag_named', { tag }), onclick: () => saveTags(c.id, (activeConv()?.tags || []).filter((x) => x !== tag)) }, '×'))));
 }
 
 async function saveTags(id, tags) {
   try {
     upsertConversation(await api('PUT', convPath(id, '/tags'), { tags }));
   } catch (e) {
-    showError(e, 'Could not save tags');
+    showError(e, t('contact.error_tags'));
   }
 }
 
@@ -113,8 +114,8 @@ function onTagKeydown(e) {
 
 function fillLeadStages() {
   $('#lead-stage').replaceChildren(
-    h('option', { value: '', text: 'No stage' }),
-    ...LEAD_STAGES.map(([value, label]) => h('option', { value, text: label })),
+    h('option', { value: '', text: t('contact.no_stage') }),
+    ...LEAD_STAGES().map(([value, label]) => h('option', { value, text: label })),
   );
 }
 
@@ -124,7 +125,7 @@ async function setLeadStage() {
   try {
     upsertConversation(await api('POST', convPath(c.id, '/lead-stage'), { lead_stage: $('#lead-stage').value || null }));
   } catch (e) {
-    showError(e, 'Could not set the lead stage');
+    showError(e, t('contact.error_stage'));
     $('#lead-stage').value = c.lead_stage || '';
   }
 }
@@ -134,10 +135,10 @@ export function renderFollowUp(c) {
   const at = parseTime(c.follow_up?.at);
   show(box, !!at);
   if (!at) return;
-  const who = c.follow_up.source === 'ai' ? 'AI · ' : '';
+  const who = c.follow_up.source === 'ai' ? t('contact.ai_prefix') : '';
   $('#followup-when').textContent = `${who}${fullTime(at)} (${untilLabel(at)})`;
   $('#followup-reason-text').textContent = c.follow_up.reason || '';
-  $('#followup-message').textContent = c.follow_up.message ? `Will send: \u201c${c.follow_up.message}\u201d` : '';
+  $('#followup-message').textContent = c.follow_up.message ? t('contact.will_send', { message: c.follow_up.message }) : '';
   show($('#followup-message'), !!c.follow_up.message);
 }
 
@@ -146,9 +147,9 @@ async function scheduleFollowUp(body) {
   if (!c) return;
   try {
     upsertConversation(await api('POST', convPath(c.id, '/follow-up'), body));
-    toast('Follow-up scheduled.');
+    toast(t('followup.scheduled'));
   } catch (e) {
-    showError(e, 'Could not schedule the follow-up');
+    showError(e, t('followup.error_schedule'));
   }
 }
 
@@ -156,11 +157,11 @@ function scheduleCustomFollowUp() {
   const value = $('#followup-at').value;
   const at = value ? new Date(value) : null;
   if (!at || Number.isNaN(at.getTime())) {
-    toast('Pick a date and time for the follow-up.', 'error');
+    toast(t('followup.pick_time'), 'error');
     return;
   }
   if (at <= new Date()) {
-    toast('The follow-up must be in the future.', 'error');
+    toast(t('followup.future'), 'error');
     return;
   }
   const reason = $('#followup-reason').value.trim();
@@ -176,7 +177,7 @@ async function cancelFollowUp() {
   try {
     upsertConversation(await api('DELETE', convPath(c.id, '/follow-up')));
   } catch (e) {
-    showError(e, 'Could not cancel the follow-up');
+    showError(e, t('followup.error_cancel'));
   }
 }
 

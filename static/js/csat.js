@@ -9,8 +9,9 @@ import { api, convPath } from './api.js';
 import { $, h } from './dom.js';
 import { activeConv, upsertConversation } from './store.js';
 import { showError } from './ui.js';
+import { t, tn } from './i18n.js';
 
-const LABELS = ['Terrible', 'Bad', 'OK', 'Good', 'Excellent'];
+const LABELS = () => [t('csat.1'), t('csat.2'), t('csat.3'), t('csat.4'), t('csat.5')];
 
 /** A score the server sent, as 1..5, or null for anything else. */
 function score(v) {
@@ -23,7 +24,7 @@ const starsText = (n) => '★'.repeat(n) + '☆'.repeat(5 - n);
 export function csatChip(c) {
   const n = score(c.csat);
   if (!n) return null;
-  return h('span', { class: `conv-csat csat-${n}`, title: `Satisfaction ${n}/5 (${LABELS[n - 1]})`, text: `★ ${n}` });
+  return h('span', { class: `conv-csat csat-${n}`, title: t('csat.chip_title', { n, label: LABELS()[n - 1] }), text: `★ ${n}` });
 }
 
 /** A rating event of the thread as text and nodes (`actor(id, {start})` names who did it), or
@@ -32,15 +33,15 @@ export function csatEvent(p, actor) {
   switch (p.event) {
     case 'csat_received': {
       const n = score(p.score);
-      return n ? [`Customer rated ${n}/5 `, h('span', { class: 'csat-stars-inline', 'aria-hidden': 'true', text: starsText(n) })] : null;
+      return n ? [t('csat.ev_received', { n }), ' ', h('span', { class: 'csat-stars-inline', 'aria-hidden': 'true', text: starsText(n) })] : null;
     }
     case 'csat_set': {
       const n = score(p.score);
       const who = actor(p.by || null, { start: true });
-      return n ? [who, ` set the satisfaction score to ${n}/5`] : [who, ' cleared the satisfaction score'];
+      return n ? tn('csat.ev_set', { who, n }) : tn('csat.ev_cleared', { who });
     }
     case 'csat_not_sent':
-      return [`Satisfaction survey not sent: the customer's ${Number(p.window_hours) || 24}-hour window has closed`];
+      return [t('csat.ev_not_sent', { hours: Number(p.window_hours) || 24 })];
     default:
       return null;
   }
@@ -63,9 +64,9 @@ function decorateClosedCard() {
   if (!card) return;
   const n = score(c.csat);
   if (n) {
-    card.append(h('span', { class: `csat-badge csat-${n}`, title: `Customer satisfaction: ${n}/5 (${LABELS[n - 1]})`, text: `★ ${n}/5` }));
+    card.append(h('span', { class: `csat-badge csat-${n}`, title: t('csat.badge_title', { n, label: LABELS()[n - 1] }), text: `★ ${n}/5` }));
   } else if (c.csat_requested_at) {
-    card.append(h('span', { class: 'csat-badge csat-waiting', title: 'The customer was asked for a rating', text: 'Rating asked' }));
+    card.append(h('span', { class: 'csat-badge csat-waiting', title: t('csat.asked_title'), text: t('csat.asked') }));
   }
 }
 
@@ -87,7 +88,7 @@ export function renderCsat(c) {
     b.classList.toggle('on', !!n && v <= n);
     b.setAttribute('aria-pressed', String(v === n));
   }
-  $('#csat-value').textContent = n ? `${n}/5 · ${LABELS[n - 1]}` : c?.csat_requested_at ? 'Asked, no answer yet' : 'Not rated';
+  $('#csat-value').textContent = n ? `${n}/5 · ${LABELS()[n - 1]}` : c?.csat_requested_at ? t('csat.asked_no_answer') : t('csat.not_rated');
   $('#csat-clear').hidden = !n;
   decorateSoon();
 }
@@ -98,7 +99,7 @@ async function setScore(value) {
   try {
     upsertConversation(await api('PUT', convPath(c.id, '/csat'), { score: value }));
   } catch (e) {
-    showError(e, 'Could not set the satisfaction score');
+    showError(e, t('csat.error'));
   }
 }
 
@@ -107,15 +108,15 @@ async function setScore(value) {
 export function bindCsat() {
   const stars = [1, 2, 3, 4, 5].map((n) => h('button', {
     class: 'csat-star', type: 'button', dataset: { score: String(n) },
-    title: `${n}/5 · ${LABELS[n - 1]}`, 'aria-label': `Set satisfaction to ${n} of 5 (${LABELS[n - 1]})`,
+    title: `${n}/5 · ${LABELS()[n - 1]}`, 'aria-label': t('csat.set_label', { n, label: LABELS()[n - 1] }),
     onclick: () => setScore(n), text: '★',
   }));
   section = h('section', { class: 'side-section csat-section', id: 'csat-section' },
-    h('h3', { text: 'Satisfaction' }),
+    h('h3', { text: t('csat.title') }),
     h('div', { class: 'csat-row' },
-      h('div', { class: 'csat-stars', role: 'group', 'aria-label': 'Satisfaction score' }, stars),
+      h('div', { class: 'csat-stars', role: 'group', 'aria-label': t('csat.score') }, stars),
       h('span', { id: 'csat-value', class: 'muted small' }),
-      h('button', { id: 'csat-clear', class: 'link-btn', type: 'button', text: 'Clear', hidden: true, onclick: () => setScore(null) })));
+      h('button', { id: 'csat-clear', class: 'link-btn', type: 'button', text: t('common.clear'), hidden: true, onclick: () => setScore(null) })));
   const after = $('#lead-stage')?.closest('section');
   if (after) after.after(section);
   else $('#contact-body')?.append(section);

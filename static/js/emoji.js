@@ -4,12 +4,13 @@
 // box, Escape closes; either way focus goes back to the message box.
 
 import { $, $$, h, show } from './dom.js';
+import { t } from './i18n.js';
 
 
 const COLUMNS = 8;
 
 const CATEGORIES = [
-  ['Smileys', [
+  ['smileys', [
     ['😀', 'grinning face'], ['😃', 'smiling face with big eyes'], ['😄', 'smiling face with smiling eyes'], ['😁', 'beaming face'],
     ['😆', 'laughing'], ['😅', 'grinning face with sweat'], ['😂', 'tears of joy'], ['🙂', 'slightly smiling face'],
     ['😉', 'winking face'], ['😊', 'smiling face'], ['😇', 'smiling face with halo'], ['🥰', 'smiling face with hearts'],
@@ -19,17 +20,17 @@ const CATEGORIES = [
     ['😮', 'face with open mouth'], ['😢', 'crying face'], ['😭', 'loudly crying face'], ['😤', 'face with steam'],
     ['😡', 'angry face'], ['🤯', 'exploding head'], ['😳', 'flushed face'], ['🥳', 'partying face'],
   ]],
-  ['Gestures', [
+  ['gestures', [
     ['👍', 'thumbs up'], ['👎', 'thumbs down'], ['👌', 'OK hand'], ['✌️', 'victory hand'],
     ['🤞', 'crossed fingers'], ['👏', 'clapping hands'], ['🙌', 'raising hands'], ['👋', 'waving hand'],
     ['🙏', 'folded hands'], ['🤝', 'handshake'], ['💪', 'flexed biceps'], ['👉', 'pointing right'],
     ['👈', 'pointing left'], ['👆', 'pointing up'], ['👇', 'pointing down'], ['✋', 'raised hand'],
   ]],
-  ['Hearts', [
+  ['hearts', [
     ['❤️', 'red heart'], ['🧡', 'orange heart'], ['💛', 'yellow heart'], ['💚', 'green heart'],
     ['💙', 'blue heart'], ['💜', 'purple heart'], ['🖤', 'black heart'], ['💔', 'broken heart'],
   ]],
-  ['Objects', [
+  ['objects', [
     ['🎉', 'party popper'], ['🎁', 'gift'], ['🎂', 'birthday cake'], ['☕', 'hot beverage'],
     ['📦', 'package'], ['🚚', 'delivery truck'], ['📅', 'calendar'], ['⏰', 'alarm clock'],
     ['📞', 'telephone'], ['📧', 'e-mail'], ['💳', 'credit card'], ['💰', 'money bag'],
@@ -37,13 +38,22 @@ const CATEGORIES = [
     ['📝', 'memo'], ['📷', 'camera'], ['💡', 'light bulb'], ['🔧', 'wrench'],
     ['🏠', 'house'], ['✈️', 'airplane'], ['🚗', 'car'], ['🌟', 'glowing star'],
   ]],
-  ['Symbols', [
+  ['symbols', [
     ['✅', 'check mark button'], ['✔️', 'check mark'], ['❌', 'cross mark'], ['⚠️', 'warning'],
     ['❓', 'question mark'], ['❗', 'exclamation mark'], ['💯', 'hundred points'], ['🔥', 'fire'],
     ['✨', 'sparkles'], ['⭐', 'star'], ['🆗', 'OK button'], ['🆕', 'NEW button'],
     ['➡️', 'right arrow'], ['⬅️', 'left arrow'], ['🔁', 'repeat'], ['⏳', 'hourglass'],
   ]],
 ];
+
+/** The categories' headings; the emoji's own names (their labels) are English for now. */
+const CATEGORY_TITLES = () => ({
+  smileys: t('emoji.smileys'),
+  gestures: t('emoji.gestures'),
+  hearts: t('emoji.hearts'),
+  objects: t('emoji.objects'),
+  symbols: t('emoji.symbols'),
+});
 
 let caret = null; // [start, end] of the message box when the picker opened
 
@@ -94,8 +104,9 @@ function insert(emoji) {
 function build() {
   const picker = $('#emoji-picker');
   let index = 0;
-  picker.replaceChildren(...CATEGORIES.map(([title, list]) => {
-    const id = `emoji-cat-${title.toLowerCase()}`;
+  picker.replaceChildren(...CATEGORIES.map(([category, list]) => {
+    const id = `emoji-cat-${category}`;
+    const title = CATEGORY_TITLES()[category];
     return h('div', { class: 'emoji-cat', role: 'group', 'aria-labelledby': id },
       h('div', { class: 'emoji-cat-title', id, text: title }),
       h('div', { class: 'emoji-grid' }, list.map(([emoji, name]) => h('button', {

@@ -13,6 +13,7 @@ import { channelInfo, fullTime, parseTime } from './format.js';
 import { onPerson, selectTab, shownContact } from './profile.js';
 import { endSession, state } from './store.js';
 import { showError, toast } from './ui.js';
+import { t } from './i18n.js';
 
 const PAGE = 20;
 const PREVIEW = 5;
@@ -37,14 +38,14 @@ const isImage = (f) => /^image\//.test(f.mime || '');
 
 /** Where the file came from: "Received · WhatsApp", "Sent · SMS", "Uploaded by Ana". */
 function origin(f) {
-  if (f.source === 'upload') return `Uploaded by ${f.uploaded_by?.name || 'a former agent'}`;
+  if (f.source === 'upload') return t('files.uploaded_by', { name: f.uploaded_by?.name || t('files.former_agent') });
   const channel = channelInfo({ channel: f.channel }).label;
-  return `${f.direction === 'inbound' ? 'Received' : 'Sent'} · ${channel}`;
+  return `${f.direction === 'inbound' ? t('files.received') : t('files.sent')} · ${channel}`;
 }
 
 function stateNote(f) {
-  if (f.state === 'downloading') return 'downloading…';
-  if (f.state === 'failed') return 'not downloaded';
+  if (f.state === 'downloading') return t('files.downloading');
+  if (f.state === 'failed') return t('files.not_downloaded');
   return '';
 }
 
@@ -57,7 +58,7 @@ async function openFile(f) {
     a.click();
     a.remove();
   } catch (e) {
-    toast(`Could not open the file: ${e.message}`, 'error');
+    toast(t('msg.error_open_file', { error: e.message }), 'error');
   }
 }
 
@@ -104,7 +105,7 @@ async function loadPage(contactId, append) {
     cursor = page.next_cursor;
     show($('#files-more'), !!cursor);
   } catch (e) {
-    showError(e, 'Could not load the files');
+    showError(e, t('files.error_load'));
   }
 }
 
@@ -152,18 +153,18 @@ async function upload(file) {
       body: file,
     });
     if (res.status === 401) {
-      endSession('Your session has ended. Please sign in again.');
+      endSession(t('api.session_ended'));
       return;
     }
     if (!res.ok) {
       const data = await res.json().catch(() => null);
       throw new ApiError(res.status, data?.error || `http_${res.status}`, data?.message || res.statusText);
     }
-    toast('File uploaded.');
+    toast(t('files.uploaded'));
     refreshFiles(true);
     refreshPreview();
   } catch (e) {
-    showError(e, 'Could not upload the file');
+    showError(e, t('files.error_upload'));
   } finally {
     button.disabled = false;
     $('#files-input').value = '';

@@ -2,6 +2,7 @@
 // and customer text, how a contact and a channel are named, avatars.
 
 import { h } from './dom.js';
+import { lang, t } from './i18n.js';
 
 // ---------------------------------------------------------------------------------------------
 // Time. The server sends UTC times without a zone ("2026-11-21T05:50:29.113335").
@@ -28,23 +29,23 @@ export function relTime(d) {
   if (!d) return '';
   const now = new Date();
   const secs = (now - d) / 1000;
-  if (secs < 60) return 'now';
-  if (secs < 3600) return `${Math.floor(secs / 60)}m`;
-  if (secs < 86400) return `${Math.floor(secs / 3600)}h`;
-  if (secs < 6 * 86400) return d.toLocaleDateString(undefined, { weekday: 'short' });
-  if (d.getFullYear() === now.getFullYear()) return d.toLocaleDateString(undefined, { day: 'numeric', month: 'short' });
-  return d.toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
+  if (secs < 60) return t('time.now');
+  if (secs < 3600) return t('time.m_short', { n: Math.floor(secs / 60) });
+  if (secs < 86400) return t('time.h_short', { n: Math.floor(secs / 3600) });
+  if (secs < 6 * 86400) return d.toLocaleDateString(lang, { weekday: 'short' });
+  if (d.getFullYear() === now.getFullYear()) return d.toLocaleDateString(lang, { day: 'numeric', month: 'short' });
+  return d.toLocaleDateString(lang, { day: 'numeric', month: 'short', year: 'numeric' });
 }
 
-export const clockTime = (d) => (d ? d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' }) : '');
-export const fullTime = (d) => (d ? d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) : '');
+export const clockTime = (d) => (d ? d.toLocaleTimeString(lang, { hour: '2-digit', minute: '2-digit' }) : '');
+export const fullTime = (d) => (d ? d.toLocaleString(lang, { dateStyle: 'medium', timeStyle: 'short' }) : '');
 
 export function dayLabel(d) {
   const today = new Date();
   const yesterday = new Date(today.getTime() - 86400000);
-  if (sameDay(d, today)) return 'Today';
-  if (sameDay(d, yesterday)) return 'Yesterday';
-  return d.toLocaleDateString(undefined, {
+  if (sameDay(d, today)) return t('time.today');
+  if (sameDay(d, yesterday)) return t('time.yesterday');
+  return d.toLocaleDateString(lang, {
     weekday: 'long', day: 'numeric', month: 'long',
     year: d.getFullYear() === today.getFullYear() ? undefined : 'numeric',
   });
@@ -54,17 +55,19 @@ export function dayLabel(d) {
 export function untilLabel(d) {
   const mins = Math.round((d - new Date()) / 60000);
   const abs = Math.abs(mins);
-  const span = abs < 60 ? `${abs}m` : abs < 48 * 60 ? `${Math.round(abs / 60)}h` : `${Math.round(abs / 1440)}d`;
-  return mins >= 0 ? `in ${span}` : `${span} ago`;
+  const span = abs < 60
+    ? t('time.m_short', { n: abs })
+    : abs < 48 * 60 ? t('time.h_short', { n: Math.round(abs / 60) }) : t('time.d_short', { n: Math.round(abs / 1440) });
+  return mins >= 0 ? t('time.in_span', { span }) : t('time.span_ago', { span });
 }
 
 /** "today, 14:30", "tomorrow, 09:00", else the date and time, in the reader's time zone. */
 export function whenLabel(d) {
   const day = 86400000;
   const now = new Date();
-  if (sameDay(d, now)) return `today, ${clockTime(d)}`;
-  if (sameDay(d, new Date(now.getTime() + day))) return `tomorrow, ${clockTime(d)}`;
-  if (sameDay(d, new Date(now.getTime() - day))) return `yesterday, ${clockTime(d)}`;
+  if (sameDay(d, now)) return t('time.today_at', { time: clockTime(d) });
+  if (sameDay(d, new Date(now.getTime() + day))) return t('time.tomorrow_at', { time: clockTime(d) });
+  if (sameDay(d, new Date(now.getTime() - day))) return t('time.yesterday_at', { time: clockTime(d) });
   return fullTime(d);
 }
 
@@ -84,7 +87,7 @@ export const isolate = (text) => `\u2068${String(text ?? '')}\u2069`;
 // Contacts and channels
 
 export const displayName = (c) =>
-  c?.contact?.name || c?.contact?.phone || c?.contact?.email || (c?.contact?.external_id ? `Visitor ${c.contact.external_id.slice(-6)}` : 'Unknown');
+  c?.contact?.name || c?.contact?.phone || c?.contact?.email || (c?.contact?.external_id ? t('contact.visitor', { id: c.contact.external_id.slice(-6) }) : t('contact.unknown'));
 
 function initials(name) {
   const parts = String(name).replace(/[^\p{L}\p{N}\s]/gu, '').trim().split(/\s+/).filter(Boolean);
@@ -113,7 +116,7 @@ export function channelInfo(c) {
       return /instagram|^ig:/i.test(ext)
         ? { icon: 'meta', label: 'Instagram', cls: 'ch-instagram' }
         : { icon: 'meta', label: 'Messenger', cls: 'ch-meta' };
-    case 'widget': return { icon: 'widget', label: 'Website chat', cls: 'ch-widget' };
+    case 'widget': return { icon: 'widget', label: t('channel.website_chat'), cls: 'ch-widget' };
     default: return { icon: 'api', label: 'API', cls: 'ch-api' };
   }
 }

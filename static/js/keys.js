@@ -9,22 +9,23 @@ import { $, $$, h } from './dom.js';
 import { activeConv, state, upsertConversation } from './store.js';
 import { currentPage, showError, toast } from './ui.js';
 import { openNewConversation } from './new-conversation.js';
+import { t } from './i18n.js';
 
-const SHORTCUTS = [
-  ['j  ↓', 'Next conversation (opens it)'],
-  ['k  ↑', 'Previous conversation'],
-  ['Enter', 'Open the focused conversation, reply in it'],
-  ['r', 'Reply: to the composer'],
-  ['n', 'Note mode on or off'],
-  ['e', 'Resolve'],
-  ['a', 'Assign to me'],
-  ['h', 'Take over (the bot stays quiet)'],
-  ['b', 'Hand back to the bot'],
-  ['s', 'Snooze'],
-  ['c', 'New conversation (with a template)'],
-  ['/', 'Search'],
-  ['Esc', 'Leave the composer for the list'],
-  ['?', 'This sheet'],
+const SHORTCUTS = () => [
+  ['j  ↓', t('keys.next')],
+  ['k  ↑', t('keys.previous')],
+  ['Enter', t('keys.open')],
+  ['r', t('keys.reply')],
+  ['n', t('keys.note')],
+  ['e', t('keys.resolve')],
+  ['a', t('keys.assign')],
+  ['h', t('keys.take_over')],
+  ['b', t('keys.hand_back')],
+  ['s', t('keys.snooze')],
+  ['c', t('keys.new')],
+  ['/', t('keys.search')],
+  ['Esc', t('keys.leave_composer')],
+  ['?', t('keys.this_sheet')],
 ];
 
 const wide = () => matchMedia('(min-width: 768px)').matches;
@@ -60,16 +61,16 @@ async function assignToMe() {
   if (!c || c.assignee_id === state.me?.id) return;
   try {
     upsertConversation(await api('POST', `/api/conversations/${encodeURIComponent(c.id)}/assign`, { agent_id: state.me.id }));
-    toast('Assigned to you.');
+    toast(t('keys.assigned'));
   } catch (e) {
-    showError(e, 'Could not assign');
+    showError(e, t('keys.error_assign'));
   }
 }
 
 function help() {
   const dialog = $('#keys-dialog');
   if (dialog.open) return;
-  $('#keys-list').replaceChildren(...SHORTCUTS.map(([keys, what]) =>
+  $('#keys-list').replaceChildren(...SHORTCUTS().map(([keys, what]) =>
     h('div', { class: 'keys-row' },
       h('dt', {}, ...keys.split('  ').map((k) => h('kbd', { text: k }))),
       h('dd', { text: what }))));

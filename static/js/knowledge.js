@@ -6,6 +6,7 @@
 import { api } from './api.js';
 import { $, h, show } from './dom.js';
 import { parseTime, whenLabel } from './format.js';
+import { formatNumber, t, tn } from './i18n.js';
 import { agentName, state } from './store.js';
 import { currentPage, routePanes } from './ui.js';
 
@@ -32,7 +33,7 @@ function fillInboxes() {
   const sel = $('#kb-inbox');
   const keep = sel.value;
   const inboxes = [...(state.inboxes?.values() || [])];
-  sel.replaceChildren(h('option', { value: '', text: 'All inboxes' }),
+  sel.replaceChildren(h('option', { value: '', text: t('reports.all_inboxes') }),
     ...inboxes.map((i) => h('option', { value: i.id, text: i.name || i.id })));
   sel.value = keep;
 }
@@ -58,7 +59,7 @@ async function load() {
     if (n === loaded) render(r);
   } catch (e) {
     if (n !== loaded) return;
-    $('#kb-error').textContent = `Could not load the report: ${e.message}`;
+    $('#kb-error').textContent = t('kb.load_failed', { error: e.message });
     show($('#kb-error'), true);
   } finally {
     if (n === loaded) {
@@ -70,42 +71,42 @@ async function load() {
 
 const card = (id, label, value) => h('div', { class: 'report-card', dataset: { figure: id } },
   h('div', { class: 'report-card-label', text: label }),
-  h('div', { class: 'report-card-value', text: String(value) }));
+  h('div', { class: 'report-card-value', text: typeof value === 'number' ? formatNumber(value) : value }));
 
 const conversationLinks = (ids) => ids.map((id, i) =>
-  h('a', { href: `#/c/${encodeURIComponent(id)}`, text: `#${i + 1}`, title: 'Open the conversation', class: 'kb-conv' }));
+  h('a', { href: `#/c/${encodeURIComponent(id)}`, text: `#${i + 1}`, title: t('kb.open_conversation'), class: 'kb-conv' }));
 
-const entryLabel = (e) => (e ? h('bdi', { text: e.question || e.id }) : h('span', { class: 'muted', text: 'none — write a new entry' }));
+const entryLabel = (e) => (e ? h('bdi', { text: e.question || e.id }) : h('span', { class: 'muted', text: t('kb.no_entry') }));
 
 function render(r) {
   const asked = r.answered + r.unanswered;
-  const share = asked ? `${Math.round((r.unanswered / asked) * 1000) / 10}%` : '—';
+  const share = asked ? formatNumber(r.unanswered / asked, { style: 'percent', maximumFractionDigits: 1 }) : '—';
   $('#kb-cards').replaceChildren(
-    card('answered', 'Answered', r.answered),
-    card('unanswered', 'Could not answer', r.unanswered),
-    card('unanswered_share', 'Share not answered', share),
-    card('marked_wrong', 'Marked wrong', r.marked_wrong));
+    card('answered', t('kb.answered'), r.answered),
+    card('unanswered', t('kb.unanswered'), r.unanswered),
+    card('unanswered_share', t('kb.unanswered_share'), share),
+    card('marked_wrong', t('kb.marked_wrong'), r.marked_wrong));
   show($('#kb-truncated'), r.truncated);
 
   const rows = r.questions.map((q) => h('tr', {},
     h('td', {}, h('bdi', { text: q.question })),
-    h('td', { class: 'num', text: String(q.count) }),
+    h('td', { class: 'num', text: formatNumber(q.count) }),
     h('td', { text: whenLabel(parseTime(q.last_asked_at)) }),
     h('td', {}, entryLabel(q.closest_entry)),
     h('td', {}, ...conversationLinks(q.conversations))));
   $('#kb-questions').replaceChildren(...(rows.length ? rows
-    : [h('tr', {}, h('td', { colspan: 5, class: 'muted', text: 'Every question of the period was answered.' }))]));
+    : [h('tr', {}, h('td', { colspan: 5, class: 'muted', text: t('kb.all_answered') }))]));
 
   const wrong = r.wrong.map((w) => h('tr', {},
-    h('td', {}, w.entry ? entryLabel(w.entry) : h('span', {}, 'Model ', h('bdi', { text: w.model || '' }))),
-    h('td', { class: 'num', text: String(w.count) }),
+    h('td', {}, w.entry ? entryLabel(w.entry) : h('span', {}, tn('kb.model', { model: h('bdi', { text: w.model || '' }) }))),
+    h('td', { class: 'num', text: formatNumber(w.count) }),
     h('td', {}, h('ul', { class: 'kb-examples' }, ...w.examples.map((x) => h('li', {},
       h('bdi', { text: x.question }),
       x.reason ? [' — ', h('em', {}, h('bdi', { text: x.reason }))] : [],
-      ' ', h('span', { class: 'muted', text: `(${agentName(x.marked_by) || 'an agent'}, ${whenLabel(parseTime(x.marked_at))})` }),
-      ' ', h('a', { href: `#/c/${encodeURIComponent(x.conversation_id)}`, text: 'open' })))))));
+      ' ', h('span', { class: 'muted', text: t('kb.marked_by_when', { who: agentName(x.marked_by) || t('answer.an_agent'), when: whenLabel(parseTime(x.marked_at)) }) }),
+      ' ', h('a', { href: `#/c/${encodeURIComponent(x.conversation_id)}`, text: t('kb.open') })))))));
   $('#kb-wrong').replaceChildren(...(wrong.length ? wrong
-    : [h('tr', {}, h('td', { colspan: 3, class: 'muted', text: 'No answer was marked wrong in the period.' }))]));
+    : [h('tr', {}, h('td', { colspan: 3, class: 'muted', text: t('kb.none_wrong') }))]));
 }
 
 export function bindKnowledge() {

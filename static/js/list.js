@@ -8,6 +8,7 @@ import { channelInfo, avatar, displayName, fullTime, parseTime, relTime, timeKey
 import { addToList, agentName, clearList, on, setListQuery, state, upsertConversation } from './store.js';
 import { scoreChip } from './review.js';
 import { showError } from './ui.js';
+import { t } from './i18n.js';
 
 const LIST_PAGE = 50;
 
@@ -63,7 +64,7 @@ export async function reloadList() {
     $('#conv-list').scrollTop = 0;
     setTimeout(maybeLoadMore, 100);
   } catch (e) {
-    if (mine === req) showError(e, 'Could not load conversations');
+    if (mine === req) showError(e, t('list.error_load'));
   } finally {
     if (mine === req) {
       loading = false;
@@ -94,7 +95,7 @@ async function loadMoreList() {
     cursor = res.next_cursor || null;
     setTimeout(maybeLoadMore, 100);
   } catch (e) {
-    showError(e, 'Could not load more');
+    showError(e, t('list.error_more'));
   } finally {
     if (mine === req) {
       loading = false;
@@ -171,7 +172,7 @@ function convItem(c) {
   const ch = channelInfo(c);
   const time = parseTime(c.last_message_at || c.created_at);
   const unread = c.unread_count > 0;
-  const authorPrefix = { assistant: 'Assistant: ', agent: 'Agent: ', system: '' }[c.last_message_author] || '';
+  const authorPrefix = { assistant: t('list.by_assistant'), agent: t('list.by_agent'), system: '' }[c.last_message_author] || '';
   return h('a', {
     class: `conv-item${unread ? ' unread' : ''}${c.id === state.activeId ? ' active' : ''}${state.selected.has(c.id) ? ' selected' : ''}`,
     href: `#/c/${encodeURIComponent(c.id)}`,
@@ -187,17 +188,20 @@ function convItem(c) {
       h('span', { class: 'conv-snippet' },
         authorPrefix && h('span', { class: 'conv-preview-author', text: authorPrefix }),
         h('span', { class: 'conv-preview', dir: 'auto', text: c.last_message_preview || '' })),
-      unread && h('span', { class: 'conv-unread', title: `${c.unread_count} unread`, text: String(c.unread_count) })),
+      unread && h('span', { class: 'conv-unread', title: t('list.unread_count', { count: c.unread_count }), text: String(c.unread_count) })),
     h('div', { class: 'conv-row conv-meta' },
-      h('span', { class: `conv-status status-${c.status}`, text: c.status }),
+      h('span', { class: `conv-status status-${c.status}`, text: statusLabel(c.status) }),
       c.needs_reply && waitChip(c),
       c.snoozed && snoozeChip(c),
       csatChip(c),
-      c.follow_up && h('span', { class: 'conv-followup', title: `${c.follow_up.source === 'ai' ? 'AI follow-up' : 'Follow-up'} ${fullTime(parseTime(c.follow_up.at))}` },
+      c.follow_up && h('span', { class: 'conv-followup', title: t(c.follow_up.source === 'ai' ? 'list.ai_follow_up_at' : 'list.follow_up_at', { time: fullTime(parseTime(c.follow_up.at)) }) },
         icon('clock', 'icon icon-xs'), h('span', { text: untilLabel(parseTime(c.follow_up.at)) })),
       scoreChip(c),
       h('span', { class: 'conv-assignee', dir: 'auto', text: c.assignee_id ? agentName(c.assignee_id) : '' }))));
 }
+
+/** The conversation's status as the list shows it. */
+const statusLabel = (s) => ({ bot: t('status.bot'), human: t('status.human'), closed: t('status.closed') }[s] || s);
 
 let footerEl = null;
 
@@ -215,18 +219,18 @@ function listFooter() {
 function renderListFooter() {
   const footer = listFooter();
   if (loading) {
-    footer.replaceChildren(h('span', { class: 'muted', text: 'Loading…' }));
+    footer.replaceChildren(h('span', { class: 'muted', text: t('common.loading') }));
   } else if (cursor) {
-    footer.replaceChildren(h('button', { class: 'link-btn', type: 'button', text: 'Load more', onclick: loadMoreList }));
+    footer.replaceChildren(h('button', { class: 'link-btn', type: 'button', text: t('common.load_more'), onclick: loadMoreList }));
   } else if (!state.listIds.size && state.filter === 'waiting' && !state.q && !state.from && !state.to && !state.assistant) {
     footer.replaceChildren(h('div', { class: 'list-empty' },
-      h('strong', { text: 'Nobody is waiting for a reply' }),
-      h('span', { class: 'muted', text: 'Customers who need a person appear here, longest wait first.' })));
+      h('strong', { text: t('list.empty_waiting') }),
+      h('span', { class: 'muted', text: t('list.empty_waiting_hint') })));
   } else if (!state.listIds.size) {
     const filtered = state.q || state.from || state.to || state.assistant || state.filter !== 'all';
     footer.replaceChildren(h('div', { class: 'list-empty' },
-      h('strong', { text: filtered ? 'No conversations match' : 'No conversations yet' }),
-      h('span', { class: 'muted', text: filtered ? 'Try another filter or search.' : 'New customer messages appear here live.' })));
+      h('strong', { text: filtered ? t('list.empty_filtered') : t('list.empty') }),
+      h('span', { class: 'muted', text: filtered ? t('list.empty_filtered_hint') : t('list.empty_hint') })));
   } else {
     footer.replaceChildren();
   }
@@ -241,7 +245,7 @@ export function refreshListTimes() {
 /** "Snoozed · until 9:00 AM" (or "until they write") in the Snoozed view. */
 function snoozeChip(c) {
   const until = parseTime(c.snoozed_until);
-  return h('span', { class: 'conv-snoozed', text: until ? `Snoozed · until ${fullTime(until)}` : 'Snoozed · until they write' });
+  return h('span', { class: 'conv-snoozed', text: until ? t('list.snoozed_until', { time: fullTime(until) }) : t('list.snoozed_until_write') });
 }
 
 /** "Needs reply · 12 min": how long the customer has waited for a person, amber from half the
@@ -255,23 +259,23 @@ function waitChip(c) {
 function setWait(el, since) {
   const at = since && parseTime(since);
   if (!at) {
-    el.textContent = 'Needs reply';
+    el.textContent = t('list.needs_reply');
     return;
   }
   const secs = Math.max(0, (Date.now() - at.getTime()) / 1000);
   const target = state.dashboard.first_response_target_secs || 300;
   const level = secs >= target ? 'late' : secs >= target / 2 ? 'near' : 'ok';
-  el.textContent = `Needs reply · ${waitLabel(secs)}`;
-  el.title = `Waiting for a person since ${fullTime(at)}`;
+  el.textContent = t('list.needs_reply_for', { wait: waitLabel(secs) });
+  el.title = t('list.waiting_since', { time: fullTime(at) });
   el.dataset.urgency = level;
 }
 
 function waitLabel(secs) {
-  if (secs < 60) return 'just now';
+  if (secs < 60) return t('list.wait_just_now');
   const m = Math.floor(secs / 60);
-  if (m < 60) return `${m} min`;
+  if (m < 60) return t('list.wait_min', { m });
   const hrs = Math.floor(m / 60);
-  return hrs < 24 ? `${hrs} h ${m % 60} min` : `${Math.floor(hrs / 24)} d`;
+  return hrs < 24 ? t('list.wait_h_min', { h: hrs, m: m % 60 }) : t('list.wait_d', { d: Math.floor(hrs / 24) });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -332,7 +336,7 @@ function renderAssistantFilter() {
   const select = $('#assistant-filter');
   const options = [...state.assistants.values()].map((a) =>
     h('option', { value: a.id, text: a.name }));
-  select.replaceChildren(h('option', { value: '', text: 'Any' }), ...options);
+  select.replaceChildren(h('option', { value: '', text: t('common.any') }), ...options);
   select.value = state.assistants.has(state.assistant) ? state.assistant : '';
   show($('#assistant-filter-wrap'), state.assistants.size > 1);
 }

@@ -6,14 +6,15 @@ import { api } from './api.js';
 import { $, debounce, h } from './dom.js';
 import { activeConv } from './store.js';
 import { showError, toast } from './ui.js';
+import { t } from './i18n.js';
 
-const KINDS = [
-  ['fact', 'Facts'],
-  ['preference', 'Preferences'],
-  ['goal', 'Goals'],
-  ['experience', 'Experiences'],
+const KINDS = () => [
+  ['fact', t('memory.facts')],
+  ['preference', t('memory.preferences')],
+  ['goal', t('memory.goals')],
+  ['experience', t('memory.experiences')],
 ];
-const KIND_LABEL = { fact: 'Fact', preference: 'Preference', goal: 'Goal', experience: 'Experience' };
+const KIND_LABEL = () => ({ fact: t('memory.fact'), preference: t('memory.preference'), goal: t('memory.goal'), experience: t('memory.experience') });
 /** How long after a customer's message its memories are read again (they are stored after it). */
 const LEARN_DELAY_MS = 700;
 
@@ -35,7 +36,7 @@ export function forgetMemories() {
 export async function loadMemories(c, again = false) {
   const contactId = c?.contact?.id;
   if (!contactId || (!again && shownFor === contactId)) return;
-  if (shownFor !== contactId) $('#memory-groups').replaceChildren(h('p', { class: 'muted small', text: 'Loading…' }));
+  if (shownFor !== contactId) $('#memory-groups').replaceChildren(h('p', { class: 'muted small', text: t('common.loading') }));
   shownFor = contactId;
   const mine = ++request;
   try {
@@ -43,7 +44,7 @@ export async function loadMemories(c, again = false) {
     if (mine === request) renderMemories(items);
   } catch (e) {
     if (mine !== request) return;
-    $('#memory-groups').replaceChildren(h('p', { class: 'muted small', text: 'Could not load.' }));
+    $('#memory-groups').replaceChildren(h('p', { class: 'muted small', text: t('common.could_not_load') }));
   }
 }
 
@@ -60,32 +61,32 @@ export function conversationChanged(c, old) {
 
 function renderMemories(items) {
   $('#memory-count').textContent = `(${items.length})`;
-  const groups = KINDS.map(([kind, title]) => {
+  const groups = KINDS().map(([kind, title]) => {
     const mine = items.filter((m) => m.kind === kind);
     if (!mine.length) return null;
     return h('div', { class: 'memory-group', dataset: { kind } },
       h('h4', { class: 'memory-kind', text: title }),
       h('ul', { class: 'memory-list' }, mine.map(memoryItem)));
   }).filter(Boolean);
-  $('#memory-groups').replaceChildren(...(groups.length ? groups : [h('p', { class: 'muted small', text: 'Nothing learned yet.' })]));
+  $('#memory-groups').replaceChildren(...(groups.length ? groups : [h('p', { class: 'muted small', text: t('memory.empty') })]));
 }
 
 function memoryItem(m) {
   return h('li', { class: 'memory', dataset: { id: m.id } },
     h('span', { class: 'memory-text', dir: 'auto', text: m.text }),
     h('span', { class: 'memory-actions' },
-      h('button', { class: 'icon-btn memory-edit', type: 'button', title: 'Edit', 'aria-label': 'Edit memory', onclick: (e) => startEdit(e.currentTarget.closest('.memory'), m) }, '✎'),
-      h('button', { class: 'icon-btn memory-delete', type: 'button', title: 'Forget', 'aria-label': 'Forget memory', onclick: () => forget(m) }, '×')));
+      h('button', { class: 'icon-btn memory-edit', type: 'button', title: t('memory.edit'), 'aria-label': t('memory.edit_label'), onclick: (e) => startEdit(e.currentTarget.closest('.memory'), m) }, '✎'),
+      h('button', { class: 'icon-btn memory-delete', type: 'button', title: t('memory.forget'), 'aria-label': t('memory.forget_label'), onclick: () => forget(m) }, '×')));
 }
 
 function kindSelect(value, cls) {
-  return h('select', { class: `input-sm ${cls}`, 'aria-label': 'Memory type' },
-    KINDS.map(([kind]) => h('option', { value: kind, text: KIND_LABEL[kind], selected: kind === value })));
+  return h('select', { class: `input-sm ${cls}`, 'aria-label': t('contact.memory_type') },
+    KINDS().map(([kind]) => h('option', { value: kind, text: KIND_LABEL()[kind], selected: kind === value })));
 }
 
 function startEdit(li, m) {
   if (!li) return;
-  const input = h('input', { class: 'input-sm memory-edit-text', type: 'text', maxlength: '500', value: m.text, 'aria-label': 'Memory' });
+  const input = h('input', { class: 'input-sm memory-edit-text', type: 'text', maxlength: '500', value: m.text, 'aria-label': t('memory.memory') });
   const kind = kindSelect(m.kind, 'memory-edit-kind');
   const save = () => saveEdit(m, kind.value, input.value);
   input.addEventListener('keydown', (e) => {
@@ -94,8 +95,8 @@ function startEdit(li, m) {
   });
   li.replaceChildren(h('div', { class: 'memory-editing' }, input,
     h('div', { class: 'memory-edit-row' }, kind,
-      h('button', { class: 'btn btn-small memory-save', type: 'button', onclick: save }, 'Save'),
-      h('button', { class: 'btn btn-small memory-cancel', type: 'button', onclick: reload }, 'Cancel'))));
+      h('button', { class: 'btn btn-small memory-save', type: 'button', onclick: save }, t('common.save')),
+      h('button', { class: 'btn btn-small memory-cancel', type: 'button', onclick: reload }, t('common.cancel')))));
   input.focus();
 }
 
@@ -111,7 +112,7 @@ async function saveEdit(m, kind, text) {
   try {
     await api('PATCH', memoryPath(m.id), body);
   } catch (e) {
-    showError(e, 'Could not save the memory');
+    showError(e, t('memory.error_save'));
   }
   return reload();
 }
@@ -119,9 +120,9 @@ async function saveEdit(m, kind, text) {
 async function forget(m) {
   try {
     await api('DELETE', memoryPath(m.id));
-    toast('Memory forgotten.');
+    toast(t('memory.forgotten'));
   } catch (e) {
-    showError(e, 'Could not forget the memory');
+    showError(e, t('memory.error_forget'));
   }
   return reload();
 }
@@ -136,12 +137,12 @@ async function addMemory(e) {
     await api('POST', memoriesPath(c.contact.id), { kind: $('#memory-kind').value, text });
     input.value = '';
   } catch (err) {
-    showError(err, 'Could not add the memory');
+    showError(err, t('memory.error_add'));
   }
   reload();
 }
 
 export function bindMemories() {
-  $('#memory-kind').replaceChildren(...KINDS.map(([kind]) => h('option', { value: kind, text: KIND_LABEL[kind] })));
+  $('#memory-kind').replaceChildren(...KINDS().map(([kind]) => h('option', { value: kind, text: KIND_LABEL()[kind] })));
   $('#memory-form').addEventListener('submit', addMemory);
 }

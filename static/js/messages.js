@@ -8,6 +8,7 @@ import { parseTime, sameDay, timeKey } from './format.js';
 import { daySeparator, msgElement } from './message.js';
 import { state } from './store.js';
 import { showError } from './ui.js';
+import { t } from './i18n.js';
 
 /** Messages per page, the first one and each one before it. */
 export const THREAD_PAGE = 50;
@@ -75,9 +76,9 @@ function insertMessageData(m) {
 }
 
 function threadTop() {
-  if (loadingOlder) return h('div', { class: 'thread-top muted', text: 'Loading earlier messages…' });
-  if (hasMore) return h('div', { class: 'thread-top' }, h('button', { class: 'link-btn', type: 'button', text: 'Load earlier messages', onclick: loadOlder }));
-  return h('div', { class: 'thread-top muted', text: messages.length ? 'Start of the conversation' : 'No messages yet' });
+  if (loadingOlder) return h('div', { class: 'thread-top muted', text: t('thread.loading_earlier') });
+  if (hasMore) return h('div', { class: 'thread-top' }, h('button', { class: 'link-btn', type: 'button', text: t('thread.load_earlier'), onclick: loadOlder }));
+  return h('div', { class: 'thread-top muted', text: messages.length ? t('thread.start') : t('thread.no_messages') });
 }
 
 function elementFor(m) {
@@ -214,7 +215,7 @@ async function loadOlder() {
     renderAllMessages();
     thread.scrollTop = thread.scrollHeight - fromBottom;
   } catch (e) {
-    showError(e, 'Could not load earlier messages');
+    showError(e, t('thread.error_earlier'));
   } finally {
     if (gen === generation) {
       loadingOlder = false;
@@ -254,15 +255,15 @@ export async function postMessage(pending) {
     if (state.activeId === convId) addMessage(msg, { mine: true });
   } catch (e) {
     if (state.activeId !== convId) {
-      showError(e, 'Your message was not sent');
+      showError(e, t('send.error'));
       return;
     }
     const reasons = {
-      window_closed: 'Not sent: the 24-hour window is closed. Use a template.',
-      not_assignee: 'Not sent: only the assignee may reply. Take the conversation first.',
+      window_closed: t('send.window_closed'),
+      not_assignee: t('send.not_assignee'),
     };
     const retry = !reasons[e.code] && (e.status === 0 || e.status >= 500);
-    replaceMessage(pending.id, { _failed: true, _retry: retry, _error: reasons[e.code] || `Not sent: ${e.message}` });
+    replaceMessage(pending.id, { _failed: true, _retry: retry, _error: reasons[e.code] || t('send.not_sent_error', { error: e.message }) });
     if (e.code === 'window_closed') refreshConversation(convId);
   }
 }

@@ -10,8 +10,9 @@ import { $, h, show } from './dom.js';
 import { on, state, upsertConversation } from './store.js';
 import { templatePicker } from './template-picker.js';
 import { navigate } from './thread.js';
+import { t } from './i18n.js';
 
-const CHANNEL_LABELS = { whatsapp: 'WhatsApp', twilio: 'SMS / WhatsApp (Twilio)', api: 'API', widget: 'Website widget' };
+const CHANNEL_LABELS = () => ({ whatsapp: 'WhatsApp', twilio: 'SMS / WhatsApp (Twilio)', api: 'API', widget: t('segments.website_widget') });
 const FIELDS = ['name', 'phone', 'email', 'template', 'text'];
 
 let picker = null;
@@ -51,17 +52,17 @@ export function checkPhone(raw) {
     if (c >= '0' && c <= '9') out += c;
     else if (c === '+' && !out) out += c;
     else if (!'-.()'.includes(c) && !/\s/.test(c)) {
-      return { error: `the phone number contains \`${c}\`; only digits, spaces, \`-\`, \`.\`, \`(\`, \`)\` and a leading \`+\` are allowed` };
+      return { error: t('newconv.phone_bad_char', { c }) };
     }
   }
-  if (!out || out === '+') return { error: 'the phone number is empty' };
+  if (!out || out === '+') return { error: t('newconv.phone_empty') };
   let digits;
   if (out.startsWith('+')) digits = out.slice(1);
   else if (out.startsWith('00')) digits = out.slice(2);
   else return { national: true };
-  if (digits.startsWith('0')) return { error: 'a phone number cannot start with 0 after the country code prefix' };
-  if (digits.length < PHONE_MIN) return { error: `the phone number has ${digits.length} digits; at least ${PHONE_MIN} are needed` };
-  if (digits.length > PHONE_MAX) return { error: `the phone number has ${digits.length} digits; E.164 allows at most ${PHONE_MAX}` };
+  if (digits.startsWith('0')) return { error: t('newconv.phone_zero') };
+  if (digits.length < PHONE_MIN) return { error: t('newconv.phone_short', { n: digits.length, min: PHONE_MIN }) };
+  if (digits.length > PHONE_MAX) return { error: t('newconv.phone_long', { n: digits.length, max: PHONE_MAX }) };
   return { e164: `+${digits}` };
 }
 
@@ -70,12 +71,12 @@ function renderPhoneHint() {
   const hint = $('#nc-phone-hint');
   if (!raw.trim()) {
     hint.textContent = selectedInbox()?.start_with === 'phone'
-      ? 'With its country code (+…), or a national number in the inbox’s country.'
+      ? t('newconv.phone_hint')
       : '';
     return;
   }
   const r = checkPhone(raw);
-  hint.textContent = r.e164 ? `Will be written to ${r.e164}.` : r.national ? 'A national number: the inbox’s country code is added.' : '';
+  hint.textContent = r.e164 ? t('newconv.phone_e164', { number: r.e164 }) : r.national ? t('newconv.phone_national') : '';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -111,7 +112,7 @@ function fieldOf(message) {
 
 function showServerError(e) {
   const field = fieldOf(e.message);
-  const message = e.message || 'The server refused this.';
+  const message = e.message || t('newconv.refused');
   if (field && !($(`#nc-${field}-error`).previousElementSibling?.hidden)) {
     setError(field, message);
     focusField(field);
@@ -135,7 +136,7 @@ function renderInboxes() {
   const select = $('#nc-inbox');
   const keep = select.value;
   select.replaceChildren(...inboxes.map((i) =>
-    h('option', { value: i.id, text: `${i.name || i.id} · ${CHANNEL_LABELS[i.channel] || i.channel}` })));
+    h('option', { value: i.id, text: `${i.name || i.id} · ${CHANNEL_LABELS()[i.channel] || i.channel}` })));
   if (inboxes.some((i) => i.id === keep)) select.value = keep;
   syncForm();
 }
@@ -146,7 +147,7 @@ function syncForm() {
   const phoneOnly = inbox?.start_with === 'phone';
   show($('#nc-network-wrap'), inbox?.channel === 'twilio');
   show($('#nc-email-wrap'), !phoneOnly);
-  $('#nc-phone-label').textContent = phoneOnly ? 'Phone number' : 'Phone number (or give an email)';
+  $('#nc-phone-label').textContent = phoneOnly ? t('newconv.phone_number') : t('newconv.phone_or_email');
   const templates = inbox?.templates || [];
   picker.setTemplates(templates);
   const template = needsTemplate(inbox);
@@ -157,7 +158,7 @@ function syncForm() {
   const useTemplate = template || (templates.length > 0 && kind() === 'template');
   show($('#nc-template-wrap'), useTemplate && templates.length > 0);
   show($('#nc-text-wrap'), !useTemplate);
-  if (template && !templates.length) setError('template', 'This inbox has no approved template, and its channel needs one to write first.');
+  if (template && !templates.length) setError('template', t('newconv.no_template'));
   else setError('template', '');
   renderPhoneHint();
 }
@@ -193,14 +194,14 @@ function checkLocally() {
     const r = checkPhone(phone);
     if (r.error) return ['phone', `\`phone\`: ${r.error}`];
   } else if (!emailAllowed || !email) {
-    return ['phone', emailAllowed ? 'Give a phone number or an email.' : 'Give the customer’s phone number.'];
+    return ['phone', emailAllowed ? t('newconv.give_phone_or_email') : t('newconv.give_phone')];
   }
-  if (emailAllowed && email && !email.includes('@')) return ['email', '`email` is not an email address'];
+  if (emailAllowed && email && !email.includes('@')) return ['email', t('newconv.bad_email')];
   if (!$('#nc-template-wrap').hidden) {
     const missing = picker.firstMissing();
-    if (missing) return ['template', `Fill in ${missing.placeholder || 'every parameter'}.`];
+    if (missing) return ['template', t('newconv.fill_in', { what: missing.placeholder || t('newconv.every_parameter') })];
   } else if (!$('#nc-text').value.trim()) {
-    return ['text', 'Write the first message.'];
+    return ['text', t('newconv.write_first')];
   }
   return null;
 }
@@ -234,7 +235,7 @@ async function submit(e) {
   } catch (err) {
     if (err.status >= 400 && err.status < 500 && err.status !== 401) showServerError(err);
     else {
-      $('#nc-error').textContent = `Could not start the conversation: ${err.message}`;
+      $('#nc-error').textContent = t('newconv.error_start', { error: err.message });
       show($('#nc-error'), true);
     }
   } finally {

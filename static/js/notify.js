@@ -9,6 +9,7 @@ import { $, show } from './dom.js';
 import { displayName, parseTime } from './format.js';
 import { state } from './store.js';
 import { showError, toast } from './ui.js';
+import { t } from './i18n.js';
 
 /** Events replayed after a reconnection are old news: only what just happened rings. */
 const FRESH_MS = 60_000;
@@ -60,7 +61,7 @@ function tell(conversationId, title, body) {
 export function notifyHandoff(ev) {
   const c = ev.conversation;
   if (!c) return;
-  tell(ev.conversation_id, `${displayName(c)} wants to talk to a person`, c.last_message_preview || '');
+  tell(ev.conversation_id, t('notify.wants_person', { name: displayName(c) }), c.last_message_preview || '');
 }
 
 /** message.created: a customer wrote in a conversation assigned to me. */
@@ -70,7 +71,7 @@ export function notifyMessage(conversationId, m) {
   if (!c || c.assignee_id !== state.me?.id) return;
   const at = parseTime(m.created_at);
   if (at && Date.now() - at.getTime() > FRESH_MS) return;
-  tell(conversationId, displayName(c), m.text || 'Sent an attachment');
+  tell(conversationId, displayName(c), m.text || t('notify.attachment'));
 }
 
 /** The two checkboxes in the bell's panel, from my setting. */
@@ -89,7 +90,7 @@ async function save() {
     const permission = await Notification.requestPermission();
     if (permission !== 'granted') {
       want.desktop = false;
-      toast('The browser blocks notifications for this site: allow them in its settings first.', 'error');
+      toast(t('notify.blocked'), 'error');
     }
   }
   try {
@@ -97,7 +98,7 @@ async function save() {
     state.me.notifications = stored;
     if (stored.sound && !before.sound) chime(); // what it will sound like
   } catch (e) {
-    showError(e, 'Could not save the notification setting');
+    showError(e, t('notify.error_save'));
   }
   renderNotifySettings();
 }

@@ -7,13 +7,14 @@ import { api } from './api.js';
 import { $, h, show } from './dom.js';
 import { channelInfo, fullTime, parseTime } from './format.js';
 import { showError, toast } from './ui.js';
+import { t } from './i18n.js';
 
-const SOURCES = {
-  platform: 'the channel',
-  phone_prefix: 'the phone number',
-  browser: 'the browser',
-  agent: 'an agent',
-};
+const SOURCES = () => ({
+  platform: t('profile.src_platform'),
+  phone_prefix: t('profile.src_phone'),
+  browser: t('profile.src_browser'),
+  agent: t('msg.an_agent'),
+});
 
 const FIELDS = ['name', 'email', 'phone', 'country', 'language'];
 
@@ -33,13 +34,13 @@ export async function loadPerson(c) {
   if (!contactId) return;
   if (current?.conversationId === c.id && current?.contactId === contactId) return;
   current = { conversationId: c.id, contactId };
-  $('#contact-history').replaceChildren(h('p', { class: 'muted small', text: 'Loading…' }));
+  $('#contact-history').replaceChildren(h('p', { class: 'muted small', text: t('common.loading') }));
   try {
     const person = await api('GET', contactPath(contactId));
     if (current?.contactId !== contactId) return;
     renderPerson(person, c.id);
   } catch (e) {
-    if (current?.contactId === contactId) $('#contact-history').replaceChildren(h('p', { class: 'muted small', text: 'Could not load.' }));
+    if (current?.contactId === contactId) $('#contact-history').replaceChildren(h('p', { class: 'muted small', text: t('common.could_not_load') }));
   }
 }
 
@@ -49,7 +50,7 @@ export function forgetPerson() {
 
 function hint(value, source) {
   if (!value || !source || source === 'agent') return '';
-  return `Detected from ${SOURCES[source] || source}`;
+  return t('profile.detected', { source: SOURCES()[source] || source });
 }
 
 function renderPerson(person, conversationId) {
@@ -73,14 +74,14 @@ function renderPerson(person, conversationId) {
 
 function renderConversations(list, openId) {
   $('#history-count').textContent = `(${list.length})`;
-  $('#contact-history').replaceChildren(...(list.length ? list.map((x) => conversationItem(x, openId)) : [h('p', { class: 'muted small', text: 'No conversations.' })]));
+  $('#contact-history').replaceChildren(...(list.length ? list.map((x) => conversationItem(x, openId)) : [h('p', { class: 'muted small', text: t('profile.no_conversations') })]));
 }
 
 function conversationItem(x, openId) {
   const d = parseTime(x.last_message_at || x.created_at);
   return h('a', { class: `history-item${x.id === openId ? ' current' : ''}`, href: `#/c/${encodeURIComponent(x.id)}`, dataset: { id: x.id } },
     h('div', { class: 'history-top' },
-      h('span', { class: `conv-status status-${x.status}`, text: x.status }),
+      h('span', { class: `conv-status status-${x.status}`, text: { bot: t('status.bot'), human: t('status.human'), closed: t('status.closed') }[x.status] || x.status }),
       h('span', { class: 'muted', text: `${channelInfo(x).label} · ${fullTime(d)}` })),
     h('div', { class: 'history-preview', dir: 'auto', text: x.last_message_preview || '' }));
 }
@@ -98,9 +99,9 @@ async function saveProfile(e) {
   try {
     const person = await api('PATCH', contactPath(current.contactId), body);
     renderPerson(person, current.conversationId);
-    toast('Profile saved.');
+    toast(t('profile.saved'));
   } catch (err) {
-    showError(err, 'Could not save the profile');
+    showError(err, t('profile.error_save'));
   } finally {
     button.disabled = false;
   }

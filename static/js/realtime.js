@@ -5,6 +5,7 @@
 import { api } from './api.js';
 import { $ } from './dom.js';
 import { on, setMe, setSeesAll, state } from './store.js';
+import { t } from './i18n.js';
 
 let ws = null;
 let lastSeq = null;
@@ -29,7 +30,7 @@ on('session-end', () => {
 
 function setConn(connState) {
   const el = $('#conn-status');
-  const labels = { connecting: 'Connecting…', live: 'Live', syncing: 'Syncing…', offline: 'Reconnecting…' };
+  const labels = { connecting: t('topbar.connecting'), live: t('conn.live'), syncing: t('conn.syncing'), offline: t('conn.offline') };
   el.dataset.state = connState;
   el.title = labels[connState];
   $('.conn-label', el).textContent = labels[connState];

@@ -6,16 +6,17 @@
 import { $, h, show } from './dom.js';
 import { fullTime, parseTime } from './format.js';
 import { onPerson } from './profile.js';
+import { t } from './i18n.js';
 
-const KINDS = {
-  ctwa_ad: 'Click-to-WhatsApp ad',
-  ctwa_post: 'Click-to-WhatsApp post',
-  messenger_ad: 'Messenger / Instagram ad',
-  m_me: 'm.me link',
-  ig_me: 'ig.me link',
-  product: 'Catalog product',
-  widget_utm: 'Website visit',
-};
+const KINDS = () => ({
+  ctwa_ad: t('referral.ctwa_ad'),
+  ctwa_post: t('referral.ctwa_post'),
+  messenger_ad: t('referral.messenger_ad'),
+  m_me: t('referral.m_me'),
+  ig_me: t('referral.ig_me'),
+  product: t('referral.product'),
+  widget_utm: t('referral.widget_utm'),
+});
 
 /** A link only for an absolute http(s) URL; anything else is shown as text. */
 function urlValue(url) {
@@ -40,24 +41,24 @@ function card(title, r) {
   return h('div', { class: 'referral-card', dataset: { referral: r.id, kind: r.kind } },
     h('div', { class: 'referral-top' },
       h('strong', { text: title }),
-      h('span', { class: 'referral-kind', text: KINDS[r.kind] || r.kind })),
-    row('Headline', r.headline),
-    row('Text', r.body),
-    row('Ad id', r.source_id),
-    row('Click id', r.ctwa_clid),
-    row('Ref', r.ref),
-    row('Product', product),
-    row('Source', r.utm_source),
-    row('Medium', r.utm_medium),
-    row('Campaign', r.utm_campaign),
-    row('Term', r.utm_term),
-    row('Content', r.utm_content),
-    row('Click ids', clickIds),
-    row('Ad link', r.source_url, true),
-    row('Landing page', r.landing_url, true),
-    row('Chat page', r.page_url, true),
-    row('Referrer', r.referrer, true),
-    row('When', fullTime(parseTime(r.occurred_at))));
+      h('span', { class: 'referral-kind', text: KINDS()[r.kind] || r.kind })),
+    row(t('referral.headline'), r.headline),
+    row(t('common.text'), r.body),
+    row(t('referral.ad_id'), r.source_id),
+    row(t('referral.click_id'), r.ctwa_clid),
+    row(t('referral.ref'), r.ref),
+    row(t('referral.product_row'), product),
+    row(t('referral.source'), r.utm_source),
+    row(t('referral.medium'), r.utm_medium),
+    row(t('referral.campaign'), r.utm_campaign),
+    row(t('referral.term'), r.utm_term),
+    row(t('referral.content'), r.utm_content),
+    row(t('referral.click_ids'), clickIds),
+    row(t('referral.ad_link'), r.source_url, true),
+    row(t('referral.landing_page'), r.landing_url, true),
+    row(t('referral.chat_page'), r.page_url, true),
+    row(t('referral.referrer'), r.referrer, true),
+    row(t('broadcasts.when'), fullTime(parseTime(r.occurred_at))));
 }
 
 function render(person) {
@@ -68,8 +69,8 @@ function render(person) {
     $('#referral-body').replaceChildren();
     return;
   }
-  const cards = [card('First touch', r.first)];
-  if (r.latest && r.latest.id !== r.first.id) cards.push(card('Latest', r.latest));
+  const cards = [card(t('referral.first_touch'), r.first)];
+  if (r.latest && r.latest.id !== r.first.id) cards.push(card(t('referral.latest'), r.latest));
   $('#referral-body').replaceChildren(...cards);
 }
 

@@ -7,6 +7,7 @@ import { api, ApiError } from './api.js';
 import { $, h, show } from './dom.js';
 import { state } from './store.js';
 import { currentPage, routePanes } from './ui.js';
+import { formatNumber, t } from './i18n.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const onPage = () => currentPage() === 'reports';
@@ -15,19 +16,22 @@ let loaded = 0; // the latest request's number: an older answer is dropped
 /** A duration in seconds as "45 s", "3 min", "2 h 5 min", "1 d 4 h"; "—" without one. */
 export function formatDuration(s) {
   if (s == null) return '—';
-  if (s < 60) return `${s} s`;
+  if (s < 60) return t('duration.s', { s });
   const min = Math.round(s / 60);
-  if (min < 60) return `${min} min`;
+  if (min < 60) return t('duration.min', { min });
   const hours = Math.floor(min / 60);
-  if (hours < 24) return min % 60 ? `${hours} h ${min % 60} min` : `${hours} h`;
+  if (hours < 24) return min % 60 ? t('duration.h_min', { h: hours, min: min % 60 }) : t('duration.h', { h: hours });
   const days = Math.floor(hours / 24);
-  return hours % 24 ? `${days} d ${hours % 24} h` : `${days} d`;
+  return hours % 24 ? t('duration.d_h', { d: days, h: hours % 24 }) : t('duration.d', { d: days });
 }
 
 /** A rate as "30%" with its "12 of 40"; "—" without a denominator. */
 export function formatRate(r) {
-  if (!r || r.rate == null) return { value: '—', detail: 'none to count' };
-  return { value: `${Math.round(r.rate * 1000) / 10}%`, detail: `${r.numerator} of ${r.denominator}` };
+  if (!r || r.rate == null) return { value: '—', detail: t('reports.none_to_count') };
+  return {
+    value: formatNumber(r.rate, { style: 'percent', maximumFractionDigits: 1 }),
+    detail: t('reports.n_of_m', { n: r.numerator, m: r.denominator }),
+  };
 }
 
 const isoDay = (d) => d.toISOString().slice(0, 10);
@@ -53,13 +57,13 @@ function fillFilters() {
   const agentSel = $('#rp-agent');
   const keepAgent = agentSel.value;
   const agents = [...(state.agents?.values() || [])];
-  agentSel.replaceChildren(h('option', { value: '', text: 'All agents' }),
+  agentSel.replaceChildren(h('option', { value: '', text: t('reports.all_agents') }),
     ...agents.map((a) => h('option', { value: a.id, text: a.name })));
   agentSel.value = keepAgent;
   const inboxSel = $('#rp-inbox');
   const keepInbox = inboxSel.value;
   const inboxes = [...(state.inboxes?.values() || [])];
-  inboxSel.replaceChildren(h('option', { value: '', text: 'All inboxes' }),
+  inboxSel.replaceChildren(h('option', { value: '', text: t('reports.all_inboxes') }),
     ...inboxes.map((i) => h('option', { value: i.id, text: i.name || i.id })));
   inboxSel.value = keepInbox;
 }
@@ -87,7 +91,7 @@ async function loadReport() {
     render(r);
   } catch (e) {
     if (n !== loaded) return;
-    $('#rp-error').textContent = `Could not load the report: ${e.message}`;
+    $('#rp-error').textContent = t('reports.error_load', { error: e.message });
     show($('#rp-error'), true);
   } finally {
     if (n === loaded) {
@@ -105,20 +109,22 @@ function card(id, label, value, detail) {
 }
 
 function render(r) {
-  const t = r.totals;
-  const fr = t.first_response;
-  const res = t.resolution;
-  const hand = formatRate(t.handoff_rate);
-  const assist = formatRate(t.assistant_resolution_rate);
+  const tot = r.totals;
+  const fr = tot.first_response;
+  const res = tot.resolution;
+  const hand = formatRate(tot.handoff_rate);
+  const assist = formatRate(tot.assistant_resolution_rate);
+  const overConversations = t('reports.over_conversations', { count: fr.count });
+  const overResolutions = t('reports.over_resolutions', { count: res.count });
   $('#rp-cards').replaceChildren(
-    card('opened', 'Opened', String(t.opened), 'conversations created'),
-    card('resolved', 'Resolved', String(t.resolved), 'resolutions'),
-    card('first-response-median', 'First response (median)', formatDuration(fr.median_seconds), `over ${fr.count} conversations`),
-    card('first-response-p90', 'First response (90th percentile)', formatDuration(fr.p90_seconds), `over ${fr.count} conversations`),
-    card('resolution-median', 'Resolution (median)', formatDuration(res.median_seconds), `over ${res.count} resolutions`),
-    card('resolution-p90', 'Resolution (90th percentile)', formatDuration(res.p90_seconds), `over ${res.count} resolutions`),
-    card('handoff-rate', 'Handoff rate', hand.value, hand.detail),
-    card('assistant-resolution-rate', 'Assistant resolution rate', assist.value, assist.detail),
+    card('opened', t('reports.opened'), formatNumber(tot.opened), t('reports.opened_detail')),
+    card('resolved', t('reports.resolved'), formatNumber(tot.resolved), t('reports.resolved_detail')),
+    card('first-response-median', t('reports.first_response_median'), formatDuration(fr.median_seconds), overConversations),
+    card('first-response-p90', t('reports.first_response_p90_long'), formatDuration(fr.p90_seconds), overConversations),
+    card('resolution-median', t('reports.resolution_median'), formatDuration(res.median_seconds), overResolutions),
+    card('resolution-p90', t('reports.resolution_p90'), formatDuration(res.p90_seconds), overResolutions),
+    card('handoff-rate', t('reports.handoff_rate'), hand.value, hand.detail),
+    card('assistant-resolution-rate', t('reports.assistant_resolution_rate'), assist.value, assist.detail),
   );
   renderChart(r.days);
   renderAgents(r.agents);
@@ -150,7 +156,7 @@ function renderChart(days) {
     height: height + 20,
     preserveAspectRatio: 'none',
     role: 'img',
-    'aria-label': `Conversations per day from ${first} to ${last}: ${totalOpened} opened, ${totalResolved} resolved.`,
+    'aria-label': t('reports.chart_label', { first, last, opened: totalOpened, resolved: totalResolved }),
   });
   chart.append(svg('line', { x1: 0, y1: height, x2: width, y2: height, class: 'report-axis' }));
   days.forEach((d, i) => {
@@ -158,20 +164,20 @@ function renderChart(days) {
     const hOpened = (d.opened / max) * (height - 10);
     const hResolved = (d.resolved / max) * (height - 10);
     const g = svg('g', { class: 'report-day', 'data-date': d.date },
-      svg('title', {}, `${d.date}: ${d.opened} opened, ${d.resolved} resolved`),
+      svg('title', {}, t('reports.chart_day', { date: d.date, opened: d.opened, resolved: d.resolved })),
       svg('rect', { class: 'bar-opened', x, y: height - hOpened, width: bar, height: hOpened }),
       svg('rect', { class: 'bar-resolved', x: x + bar + 1, y: height - hResolved, width: bar, height: hResolved }));
     chart.append(g);
   });
   const table = h('table', { class: 'visually-hidden' },
-    h('caption', { text: 'Conversations opened and resolved per day' }),
-    h('thead', {}, h('tr', {}, h('th', { scope: 'col', text: 'Day' }), h('th', { scope: 'col', text: 'Opened' }), h('th', { scope: 'col', text: 'Resolved' }))),
+    h('caption', { text: t('reports.chart_caption') }),
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col', text: t('reports.day') }), h('th', { scope: 'col', text: t('reports.opened') }), h('th', { scope: 'col', text: t('reports.resolved') }))),
     h('tbody', {}, ...days.map((d) => h('tr', {},
       h('th', { scope: 'row', text: d.date }), h('td', { text: String(d.opened) }), h('td', { text: String(d.resolved) })))));
   // The scale and the period in words under the bars (text inside a stretched SVG would be
   // stretched with it); screen readers have the table.
   const axis = h('div', { class: 'report-chart-axis muted', 'aria-hidden': 'true' },
-    h('span', { text: first || '' }), h('span', { text: `highest bar: ${max}` }), h('span', { text: last || '' }));
+    h('span', { text: first || '' }), h('span', { text: t('reports.highest_bar', { max }) }), h('span', { text: last || '' }));
   $('#rp-chart').replaceChildren(chart, axis, table);
 }
 
@@ -182,11 +188,11 @@ function cell(text) {
 function renderAgents(agents) {
   const rows = agents.map((a) => h('tr', { dataset: { agent: a.id } },
     h('th', { scope: 'row', dir: 'auto', text: a.name }),
-    cell(String(a.conversations)),
-    cell(String(a.resolved)),
+    cell(formatNumber(a.conversations)),
+    cell(formatNumber(a.resolved)),
     cell(formatDuration(a.first_response.median_seconds)),
     cell(formatDuration(a.first_response.p90_seconds))));
-  $('#rp-agents').replaceChildren(...(rows.length ? rows : [h('tr', {}, h('td', { colspan: 5, class: 'muted', text: 'No agent had conversations in this period.' }))]));
+  $('#rp-agents').replaceChildren(...(rows.length ? rows : [h('tr', {}, h('td', { colspan: 5, class: 'muted', text: t('reports.no_agents') }))]));
 }
 
 function renderInboxes(inboxes) {
@@ -194,8 +200,8 @@ function renderInboxes(inboxes) {
     const rate = formatRate(i.handoff_rate);
     return h('tr', { dataset: { inbox: i.id } },
       h('th', { scope: 'row', dir: 'auto', text: i.name }),
-      cell(String(i.opened)),
-      cell(String(i.resolved)),
+      cell(formatNumber(i.opened)),
+      cell(formatNumber(i.resolved)),
       cell(rate.value === '—' ? '—' : `${rate.value} (${rate.detail})`));
   });
   $('#rp-inboxes').replaceChildren(...rows);
@@ -223,7 +229,7 @@ async function downloadCsv() {
     a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 10000);
   } catch (e) {
-    $('#rp-error').textContent = `Could not download the CSV: ${e.message}`;
+    $('#rp-error').textContent = t('reports.error_csv', { error: e.message });
     show($('#rp-error'), true);
   }
 }

@@ -7,6 +7,7 @@ import { $, h, show } from './dom.js';
 import { displayName } from './format.js';
 import { state } from './store.js';
 import { confirmDialog, currentPage, routePanes, showError, toast } from './ui.js';
+import { t } from './i18n.js';
 
 const PAGE = 50;
 
@@ -32,24 +33,24 @@ async function loadSegments() {
     const { items } = await api('GET', '/api/segments');
     renderList(items || []);
   } catch (e) {
-    showError(e, 'Could not load segments');
+    showError(e, t('seg.error_load'));
   }
 }
 
 function filterSummary(f) {
-  if (!f) return 'Static';
+  if (!f) return t('seg.static');
   const parts = [];
-  if (f.tags?.length) parts.push(`tags: ${f.tags.join(', ')}`);
-  if (f.channels?.length) parts.push(`channel: ${f.channels.join(', ')}`);
-  if (f.name_contains) parts.push(`name contains “${f.name_contains}”`);
+  if (f.tags?.length) parts.push(t('seg.f_tags', { tags: f.tags.join(', ') }));
+  if (f.channels?.length) parts.push(t('seg.f_channel', { channels: f.channels.join(', ') }));
+  if (f.name_contains) parts.push(t('seg.f_name', { text: f.name_contains }));
   if (f.csat_at_least) parts.push(`CSAT ≥ ${f.csat_at_least}`);
   if (f.csat_at_most) parts.push(`CSAT ≤ ${f.csat_at_most}`);
-  if (f.last_activity_after) parts.push(`active after ${f.last_activity_after.slice(0, 10)}`);
-  if (f.last_activity_before) parts.push(`active before ${f.last_activity_before.slice(0, 10)}`);
-  if (f.has_phone != null) parts.push(f.has_phone ? 'has a phone' : 'no phone');
-  if (f.unsubscribed != null) parts.push(f.unsubscribed ? 'unsubscribed' : 'subscribed');
-  if (f.blocked != null) parts.push(f.blocked ? 'blocked' : 'not blocked');
-  return `Dynamic · ${parts.join(' · ')}`;
+  if (f.last_activity_after) parts.push(t('seg.f_after', { date: f.last_activity_after.slice(0, 10) }));
+  if (f.last_activity_before) parts.push(t('seg.f_before', { date: f.last_activity_before.slice(0, 10) }));
+  if (f.has_phone != null) parts.push(f.has_phone ? t('seg.f_phone') : t('seg.f_no_phone'));
+  if (f.unsubscribed != null) parts.push(f.unsubscribed ? t('skip.unsubscribed') : t('seg.f_subscribed'));
+  if (f.blocked != null) parts.push(f.blocked ? t('skip.blocked') : t('seg.f_not_blocked'));
+  return `${t('seg.dynamic')} · ${parts.join(' · ')}`;
 }
 
 function renderList(items) {
@@ -57,10 +58,10 @@ function renderList(items) {
     h('li', { class: `segment-row${s.id === openId ? ' active' : ''}`, dataset: { id: s.id } },
       h('button', { class: 'segment-open link-btn', type: 'button', onclick: () => openSegment(s) },
         h('strong', { dir: 'auto', text: s.name })),
-      h('span', { class: 'segment-count', text: `${s.contact_count} contact${s.contact_count === 1 ? '' : 's'}` }),
+      h('span', { class: 'segment-count', text: t('bc.contacts', { count: s.contact_count }) }),
       h('span', { class: 'segment-kind muted', dir: 'auto', text: filterSummary(s.filter) }),
-      managerRole() && h('button', { class: 'btn btn-small btn-danger', type: 'button', 'aria-label': `Delete segment ${s.name}`, onclick: () => deleteSegment(s) }, 'Delete')));
-  $('#segment-list').replaceChildren(...(rows.length ? rows : [h('li', { class: 'muted', text: 'No segments yet.' })]));
+      managerRole() && h('button', { class: 'btn btn-small btn-danger', type: 'button', 'aria-label': t('seg.delete_named', { name: s.name }), onclick: () => deleteSegment(s) }, t('common.delete'))));
+  $('#segment-list').replaceChildren(...(rows.length ? rows : [h('li', { class: 'muted', text: t('seg.empty') })]));
 }
 
 async function openSegment(s) {
@@ -84,16 +85,16 @@ async function loadMembers() {
       h('li', { class: 'segment-member' },
         h('span', { dir: 'auto', text: displayName({ contact: c }) }),
         h('span', { class: 'muted', dir: 'auto', text: c.phone || c.email || '' }),
-        c.unsubscribed_at && h('span', { class: 'chip', text: 'unsubscribed' }))));
-    if (!$('#segment-members').children.length) $('#segment-members').append(h('li', { class: 'muted', text: 'No contacts.' }));
+        c.unsubscribed_at && h('span', { class: 'chip', text: t('skip.unsubscribed') }))));
+    if (!$('#segment-members').children.length) $('#segment-members').append(h('li', { class: 'muted', text: t('seg.no_contacts') }));
     show($('#segment-more'), !!nextCursor);
   } catch (e) {
-    showError(e, 'Could not load the contacts');
+    showError(e, t('seg.error_contacts'));
   }
 }
 
 async function deleteSegment(s) {
-  const ok = await confirmDialog({ title: 'Delete segment?', text: ['“', s.name, '” is deleted; its contacts stay.'] });
+  const ok = await confirmDialog({ title: t('seg.delete_title'), text: t('seg.delete_text', { name: s.name }), ok: t('common.delete') });
   if (!ok) return;
   try {
     await api('DELETE', segmentPath(s.id));
@@ -103,7 +104,7 @@ async function deleteSegment(s) {
     }
     loadSegments();
   } catch (e) {
-    showError(e, 'Could not delete');
+    showError(e, t('common.error_delete'));
   }
 }
 
@@ -131,10 +132,10 @@ async function createSegment(e) {
     const s = await api('POST', '/api/segments', body);
     $('#segment-form').reset();
     syncKind();
-    toast(`Segment “${s.name}” created.`);
+    toast(t('seg.created', { name: s.name }));
     loadSegments();
   } catch (err) {
-    showError(err, 'Could not create the segment');
+    showError(err, t('seg.error_create'));
   }
 }
 

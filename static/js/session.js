@@ -13,6 +13,7 @@ import { TOKEN_KEY, endSession, setAgents, setAssistants, setDashboard, setInbox
 import { route } from './thread.js';
 import { loadHandoffs, refreshBadge } from './topbar.js';
 import { showError } from './ui.js';
+import { t } from './i18n.js';
 
 export function readTokenFromUrl() {
   // `/?token=…` signs in directly (handy for tests and links from an admin tool); the token is
@@ -41,13 +42,13 @@ async function onLoginSubmit(e) {
   const password = $('#login-password').value;
   const err = $('#login-error');
   if (!email || !password) {
-    err.textContent = 'Enter your email and password.';
+    err.textContent = t('login.missing');
     show(err, true);
     return;
   }
   const button = $('#login-submit');
   button.disabled = true;
-  button.textContent = 'Signing in…';
+  button.textContent = t('login.signing_in');
   try {
     const res = await api('POST', '/api/auth/login', { email, password });
     localStorage.setItem(TOKEN_KEY, res.token);
@@ -57,11 +58,11 @@ async function onLoginSubmit(e) {
     $('#login-password').value = '';
     await startApp();
   } catch (ex) {
-    err.textContent = ex.status === 401 ? 'Wrong email or password.' : ex.message;
+    err.textContent = ex.status === 401 ? t('login.wrong') : ex.message;
     show(err, true);
   } finally {
     button.disabled = false;
-    button.textContent = 'Sign in';
+    button.textContent = t('login.submit');
   }
 }
 
@@ -99,7 +100,7 @@ export async function loadAgents() {
     const mine = state.agents.get(state.me.id);
     if (mine && mine.availability !== 'offline') $('#availability').value = mine.availability;
   } catch (e) {
-    showError(e, 'Could not load agents');
+    showError(e, t('session.error_agents'));
   }
 }
 

@@ -8,6 +8,7 @@ import { fullTime, parseTime } from './format.js';
 import { activeConv, upsertConversation } from './store.js';
 import { navigate } from './thread.js';
 import { showError, toast } from './ui.js';
+import { t } from './i18n.js';
 
 /** Tomorrow (or `days` ahead) at 9:00 in the agent's own time zone. */
 function morning(days) {
@@ -58,12 +59,12 @@ async function snooze(until) {
   try {
     const body = until ? { until: until.toISOString() } : {};
     upsertConversation(await api('POST', convPath(c.id, '/snooze'), body));
-    toast(until ? `Snoozed until ${fullTime(until)}.` : 'Snoozed until the customer writes.');
+    toast(until ? t('snooze.done_until', { time: fullTime(until) }) : t('snooze.done_customer'));
     // Out of the open views: back to the list, ready for the next one.
     navigate('#/');
     setTimeout(() => ($('#conv-list .conv-item') || $('#search'))?.focus(), 0);
   } catch (e) {
-    showError(e, 'Could not snooze');
+    showError(e, t('snooze.error'));
     $('#snooze-button').focus();
   }
 }
@@ -72,11 +73,11 @@ function snoozeCustom() {
   const value = $('#snooze-at').value;
   const at = value ? new Date(value) : null;
   if (!at || Number.isNaN(at.getTime())) {
-    toast('Pick a date and time to snooze until.', 'error');
+    toast(t('snooze.pick_time'), 'error');
     return;
   }
   if (at <= new Date()) {
-    toast('The snooze must end in the future.', 'error');
+    toast(t('snooze.future'), 'error');
     return;
   }
   snooze(at);
@@ -87,9 +88,9 @@ async function wake() {
   if (!c) return;
   try {
     upsertConversation(await api('DELETE', convPath(c.id, '/snooze')));
-    toast('Back from snooze.');
+    toast(t('snooze.woken'));
   } catch (e) {
-    showError(e, 'Could not wake the conversation');
+    showError(e, t('snooze.error_wake'));
   }
 }
 
@@ -100,7 +101,7 @@ export function renderSnoozeBanner(c) {
   $('#snooze-button').disabled = !c || c.status === 'closed';
   if (!c?.snoozed) return;
   const until = parseTime(c.snoozed_until);
-  $('#snooze-banner-text').textContent = until ? `Snoozed until ${fullTime(until)}` : 'Snoozed until the customer writes';
+  $('#snooze-banner-text').textContent = until ? t('snooze.banner_until', { time: fullTime(until) }) : t('snooze.banner_customer');
 }
 
 /** Up and down move between the menu's items; Escape closes it and gives the focus back. */

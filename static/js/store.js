@@ -12,6 +12,7 @@
 //   'session-end'                 the session is over; the page is about to reload
 
 import { timeKey } from './format.js';
+import { t } from './i18n.js';
 
 export const TOKEN_KEY = 'sb-token';
 export const HANDOFFS_KEY = 'sb-handoffs';
@@ -60,8 +61,8 @@ export const activeConv = () => (state.activeId ? state.convs.get(state.activeId
 
 export function agentName(id) {
   if (!id) return '';
-  if (state.me && id === state.me.id) return 'You';
-  return state.agents.get(id)?.name || 'Agent';
+  if (state.me && id === state.me.id) return t('msg.you');
+  return state.agents.get(id)?.name || t('thread.agent');
 }
 
 /** Whether I may see a conversation: restricted agents lose it once someone else holds it. */

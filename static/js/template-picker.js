@@ -4,15 +4,16 @@
 // with h(), so template bodies and parameters only ever become text).
 
 import { $$, h } from './dom.js';
+import { t } from './i18n.js';
 
 /** What each positional parameter means: the inbox's names for them (the server wants exactly
  * one value per name), else one per `{{n}}`. */
-export function templateParams(t) {
-  if (Array.isArray(t?.parameters)) {
-    return t.parameters.map((p, i) => (typeof p === 'string' && p ? p : `Parameter ${i + 1}`));
+export function templateParams(tpl) {
+  if (Array.isArray(tpl?.parameters)) {
+    return tpl.parameters.map((p, i) => (typeof p === 'string' && p ? p : t('template.parameter', { n: i + 1 })));
   }
-  const n = Math.max(0, ...[...String(t?.body || '').matchAll(/\{\{\s*(\d+)\s*\}\}/g)].map((m) => Number(m[1])));
-  return Array.from({ length: n }, (_, i) => `Parameter ${i + 1}`);
+  const n = Math.max(0, ...[...String(tpl?.body || '').matchAll(/\{\{\s*(\d+)\s*\}\}/g)].map((m) => Number(m[1])));
+  return Array.from({ length: n }, (_, i) => t('template.parameter', { n: i + 1 }));
 }
 
 /** The body with `{{n}}` replaced by the n-th value (left as is while empty). */

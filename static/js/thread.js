@@ -19,8 +19,11 @@ import {
   upsertConversation,
 } from './store.js';
 import { confirmDialog, setView, showError, toast } from './ui.js';
+import { t, tn } from './i18n.js';
 
 const TYPING_SHOW_MS = 4000;
+
+const availabilityLabel = (a) => ({ away: t('availability.away'), offline: t('availability.offline') }[a] || a);
 
 let openReq = 0; // answers for a thread opened before are dropped
 
@@ -41,9 +44,7 @@ on('lost', ({ id, assigneeName }) => {
   closeThread();
   show($('#thread-empty'), false);
   $('#thread-gone-text').replaceChildren(
-    'This conversation was assigned to ',
-    assigneeName ? bdi(assigneeName) : 'another agent',
-    '. You can no longer see it.',
+    ...tn('thread.gone', { name: assigneeName ? bdi(assigneeName) : t('thread.another_agent') }),
   );
   show($('#thread-gone'), true);
   // The address no longer names it (a reload would only say it is not found); the pane stays.
@@ -90,7 +91,7 @@ async function openConversation(id) {
   renderList();
   show($('#thread-empty'), false);
   show($('#thread-view'), true);
-  $('#thread').replaceChildren(h('div', { class: 'thread-loading muted', text: 'Loading conversation…' }));
+  $('#thread').replaceChildren(h('div', { class: 'thread-loading muted', text: t('thread.loading') }));
   const known = state.convs.get(id);
   if (known) renderActive(known);
   sendWs({ type: 'viewing', conversation_id: id });
@@ -110,13 +111,13 @@ async function openConversation(id) {
   } catch (e) {
     if (req !== openReq) return;
     if (e.status === 404) {
-      toast('That conversation no longer exists or is not visible to you.', 'error');
+      toast(t('thread.not_found'), 'error');
       forgetConversation(id);
       renderList();
       navigate('#/');
     } else {
-      showError(e, 'Could not open the conversation');
-      $('#thread').replaceChildren(h('div', { class: 'thread-loading muted', text: 'Could not load the messages.' }));
+      showError(e, t('thread.error_open'));
+      $('#thread').replaceChildren(h('div', { class: 'thread-loading muted', text: t('thread.error_messages') }));
     }
   }
 }
@@ -173,7 +174,7 @@ function renderThreadHeader(c) {
   const ch = channelInfo(c);
   $('#thread-avatar').replaceWith(Object.assign(avatar(c, 'avatar'), { id: 'thread-avatar' }));
   $('#thread-name').textContent = displayName(c);
-  const sub = [ch.label, c.contact?.phone, c.archived ? 'Archived' : null].filter(Boolean).join(' · ');
+  const sub = [ch.label, c.contact?.phone, c.archived ? t('thread.archived') : null].filter(Boolean).join(' · ');
   $('#thread-channel').textContent = sub;
   for (const b of $$('.status-switch button[data-status]')) {
     const current = b.dataset.status === c.status;
@@ -181,7 +182,7 @@ function renderThreadHeader(c) {
     b.setAttribute('aria-pressed', String(current));
   }
   renderAssignee(c);
-  $('#menu [data-action="archive"]').textContent = c.archived ? 'Unarchive' : 'Archive';
+  $('#menu [data-action="archive"]').textContent = c.archived ? t('thread.unarchive') : t('thread.archive');
   // Deleting is for admins only (the server refuses it to everyone else).
   show($('#menu [data-action="delete"]'), state.me?.role === 'admin');
   renderViewers();
@@ -191,11 +192,11 @@ export function renderAssignee(c) {
   const select = $('#assignee');
   const me = state.me.id;
   const agents = [...state.agents.values()].sort((a, b) => (a.id === me ? -1 : b.id === me ? 1 : a.name.localeCompare(b.name)));
-  if (c.assignee_id && !state.agents.has(c.assignee_id)) agents.push({ id: c.assignee_id, name: 'Agent', availability: 'offline' });
-  const options = [h('option', { value: '', text: 'Unassigned' })];
+  if (c.assignee_id && !state.agents.has(c.assignee_id)) agents.push({ id: c.assignee_id, name: t('thread.agent'), availability: 'offline' });
+  const options = [h('option', { value: '', text: t('thread.unassigned') })];
   for (const a of agents) {
-    const away = a.id !== me && a.availability && a.availability !== 'online' ? ` · ${a.availability}` : '';
-    const label = `${isolate(a.name)}${a.id === me ? ' (you)' : ''}${away}`;
+    const away = a.id !== me && a.availability && a.availability !== 'online' ? ` · ${availabilityLabel(a.availability)}` : '';
+    const label = `${isolate(a.name)}${a.id === me ? t('thread.you_suffix') : ''}${away}`;
     // Agents who do not see everything may only take a conversation or let it go.
     options.push(h('option', { value: a.id, text: label, disabled: !state.seesAll && a.id !== me }));
   }
@@ -206,8 +207,8 @@ export function renderAssignee(c) {
 export function renderViewers() {
   const el = $('#viewers');
   const ids = (state.viewers.get(state.activeId) || []).filter((id) => id !== state.me?.id);
-  const names = ids.map((id) => state.agents.get(id)?.name || 'another agent');
-  el.replaceChildren(...(names.length ? ['Also viewing: ', ...names.flatMap((n, i) => (i ? [', ', bdi(n)] : [bdi(n)]))] : []));
+  const names = ids.map((id) => state.agents.get(id)?.name || t('thread.another_agent'));
+  el.replaceChildren(...(names.length ? [t('thread.also_viewing'), ...names.flatMap((n, i) => (i ? [', ', bdi(n)] : [bdi(n)]))] : []));
   show(el, names.length > 0);
 }
 
@@ -218,10 +219,10 @@ async function setStatus(status) {
   buttons.forEach((b) => { b.disabled = true; });
   try {
     upsertConversation(await api('POST', convPath(c.id, '/status'), { status }));
-    const verb = { human: 'You took over; the bot stays quiet.', bot: 'Handed back to the bot.', closed: 'Conversation closed.' }[status];
+    const verb = { human: t('thread.took_over'), bot: t('thread.handed_back'), closed: t('thread.closed') }[status];
     toast(verb);
   } catch (e) {
-    showError(e, 'Could not change the status');
+    showError(e, t('thread.error_status'));
   } finally {
     buttons.forEach((b) => { b.disabled = false; });
   }
@@ -238,7 +239,7 @@ async function setAssignee() {
     const body = path.endsWith('/take') ? undefined : { agent_id: value };
     upsertConversation(await api('POST', path, body));
   } catch (e) {
-    showError(e, e.code === 'already_assigned' ? 'Someone else took it first' : 'Could not assign');
+    showError(e, e.code === 'already_assigned' ? t('thread.taken_first') : t('keys.error_assign'));
     $('#assignee').value = activeConv()?.assignee_id || '';
     if (e.code === 'already_assigned' && activeConv()) refreshConversation(activeConv().id);
   }
@@ -265,20 +266,20 @@ async function onMenuAction(action) {
     } else if (action === 'archive') {
       const archived = !c.archived;
       upsertConversation(await api('POST', convPath(c.id, '/archive'), { archived }));
-      toast(archived ? 'Archived.' : 'Moved back to the inbox.');
+      toast(archived ? t('thread.archived_toast') : t('thread.unarchived_toast'));
     } else if (action === 'delete') {
       const ok = await confirmDialog({
-        title: 'Delete this conversation?',
-        text: ['All messages with ', bdi(displayName(c)), ' will be permanently erased. This cannot be undone.'],
-        ok: 'Delete',
+        title: t('thread.delete_title'),
+        text: tn('thread.delete_text', { name: bdi(displayName(c)) }),
+        ok: t('common.delete'),
       });
       if (!ok) return;
       await api('DELETE', convPath(c.id));
       removeConversation(c.id);
-      toast('Conversation deleted.');
+      toast(t('thread.deleted'));
     }
   } catch (e) {
-    showError(e, 'Action failed');
+    showError(e, t('thread.error_action'));
   }
 }
 
@@ -342,8 +343,8 @@ function renderTyping() {
   }
   const who = names.map((n) => bdi(n));
   el.replaceChildren(...(who.length === 1
-    ? [who[0], ' is typing…']
-    : [...who.slice(0, -1).flatMap((n, i) => (i ? [', ', n] : [n])), ' and ', who[who.length - 1], ' are typing…']));
+    ? tn('thread.typing_one', { name: who[0] })
+    : tn('thread.typing_many', { names: h('span', {}, ...who.slice(0, -1).flatMap((n, i) => (i ? [', ', n] : [n]))), last: who[who.length - 1] })));
   show(el, true);
 }
 

@@ -7,6 +7,7 @@ import { bdi, displayName, fullTime, isolate, relTime } from './format.js';
 import { HANDOFFS_KEY, state } from './store.js';
 import { renderNotifySettings } from './notify.js';
 import { showError, toast } from './ui.js';
+import { LANGUAGES, formatNumber, lang, setLanguage, t, tn } from './i18n.js';
 
 const MAX_HANDOFFS = 30;
 
@@ -41,7 +42,7 @@ function setBadge(n) {
   show(el, badge > 0);
   // The "Needs reply" tab lists exactly what the badge counts.
   $('#waiting-count').textContent = badge > 0 ? String(badge) : '';
-  document.title = badge > 0 ? `(${badge}) Switchboard` : 'Switchboard';
+  document.title = badge > 0 ? `(${formatNumber(badge)}) Switchboard` : 'Switchboard';
 }
 
 async function setAvailability() {
@@ -49,7 +50,7 @@ async function setAvailability() {
   try {
     await api('POST', '/api/agents/me/availability', { availability: value });
   } catch (e) {
-    showError(e, 'Could not change availability');
+    showError(e, t('topbar.error_availability'));
   }
 }
 
@@ -71,14 +72,14 @@ function saveHandoffs() {
 
 function handoffReason(reason) {
   // The customer's words are isolated (FSI…PDI): the text is kept as a string across reloads.
-  if (reason?.kind === 'customer_asked') return reason.phrase ? `Asked for a person: “${isolate(reason.phrase)}”` : 'Asked for a person';
-  if (reason?.kind === 'complaint') return reason.phrase ? `Has a complaint: “${isolate(reason.phrase)}”` : 'Has a complaint';
-  if (reason?.kind === 'assistant_could_not_help') return 'The assistant could not help';
-  if (reason?.kind === 'assistant_unavailable') return 'The assistant could not answer';
-  if (reason?.kind === 'assistant_handoff') return reason.reason ? `The assistant handed over: “${isolate(reason.reason)}”` : 'The assistant handed over';
-  if (reason?.kind === 'assistant_budget_exhausted') return 'The assistant’s daily budget is spent';
+  if (reason?.kind === 'customer_asked') return reason.phrase ? t('handoff.asked_quote', { phrase: isolate(reason.phrase) }) : t('handoff.asked');
+  if (reason?.kind === 'complaint') return reason.phrase ? t('handoff.complaint_quote', { phrase: isolate(reason.phrase) }) : t('handoff.complaint');
+  if (reason?.kind === 'assistant_could_not_help') return t('handoff.could_not_help');
+  if (reason?.kind === 'assistant_unavailable') return t('handoff.unavailable');
+  if (reason?.kind === 'assistant_handoff') return reason.reason ? t('handoff.handed_over_quote', { reason: isolate(reason.reason) }) : t('handoff.handed_over');
+  if (reason?.kind === 'assistant_budget_exhausted') return t('handoff.budget');
   if (typeof reason === 'string') return reason;
-  return 'Needs a person';
+  return t('handoff.needs_person');
 }
 
 /** handoff.requested: at the top of the bell, and a toast. */
@@ -95,7 +96,7 @@ export function addHandoff(ev) {
   handoffs.length = Math.min(handoffs.length, MAX_HANDOFFS);
   saveHandoffs();
   renderBell();
-  toast([bdi(displayName(c)), ' wants to talk to a person'], 'warn');
+  toast(tn('notify.wants_person', { name: bdi(displayName(c)) }), 'warn');
 }
 
 function renderBell() {
@@ -105,7 +106,7 @@ function renderBell() {
   show(count, unseen > 0);
   const list = $('#bell-list');
   if (!handoffs.length) {
-    list.replaceChildren(h('p', { class: 'bell-empty', text: 'No handoffs yet. When a customer asks for a person, it shows here.' }));
+    list.replaceChildren(h('p', { class: 'bell-empty', text: t('topbar.no_handoffs') }));
     return;
   }
   list.replaceChildren(
@@ -134,7 +135,16 @@ export function toggleBell(open) {
   }
 }
 
+/** The agent's language, among the shipped ones (named in themselves); a change reloads. */
+function bindLanguage() {
+  const select = $('#language');
+  select.replaceChildren(...Object.entries(LANGUAGES).map(([code, name]) => h('option', { value: code, lang: code, text: name })));
+  select.value = lang;
+  select.addEventListener('change', () => setLanguage(select.value));
+}
+
 export function bindTopbar() {
+  bindLanguage();
   $('#availability').addEventListener('change', setAvailability);
   $('#bell').addEventListener('click', (e) => {
     e.stopPropagation();

@@ -1,6 +1,7 @@
 // Page-wide bits of interface: toasts, the confirmation dialog, and which pane shows on a phone.
 
 import { $, h } from './dom.js';
+import { t } from './i18n.js';
 
 /** `content`: a string, or text and nodes (names in <bdi>). */
 export function toast(content, kind = 'info') {
@@ -16,7 +17,7 @@ export function showError(e, prefix) {
 }
 
 /** A modal yes/no; resolves true only on #confirm-ok. */
-export function confirmDialog({ title, text, ok = 'Delete' }) {
+export function confirmDialog({ title, text, ok = t('common.delete') }) {
   const dialog = $('#confirm-dialog');
   $('#confirm-title').textContent = title;
   $('#confirm-text').replaceChildren(...[text].flat());

@@ -13,6 +13,7 @@ import { attachFile, clearAttachment, hasAttachment, rulesFor, sendAttachment } 
 import { $, show } from './dom.js';
 import { activeConv } from './store.js';
 import { toast } from './ui.js';
+import { t } from './i18n.js';
 
 const MAX_SECONDS = 300;
 
@@ -47,7 +48,7 @@ export function renderVoice(c, { note, blocked }) {
   const button = $('#composer-voice');
   show(button, !!rules && !!recordingType(rules.audio_types));
   button.disabled = note || blocked || !!rec;
-  button.title = note ? 'Private notes cannot carry voice notes' : 'Record a voice note';
+  button.title = note ? t('voice.note_no_voice') : t('composer.record_voice_note');
 }
 
 function elapsed() {
@@ -77,14 +78,14 @@ export async function startRecording() {
   const kind = c && recordingType(rulesFor(c)?.audio_types);
   if (!kind || rec) return;
   if (hasAttachment()) {
-    toast('Send or remove the file that is waiting before recording a voice note.', 'error');
+    toast(t('voice.file_waiting'), 'error');
     return;
   }
   let stream;
   try {
     stream = await navigator.mediaDevices.getUserMedia({ audio: true });
   } catch (e) {
-    toast(`Cannot use the microphone: ${e.message || e.name}`, 'error');
+    toast(t('voice.no_mic', { error: e.message || e.name }), 'error');
     return;
   }
   const [recorderType, sentType] = kind;

@@ -473,6 +473,18 @@ impl Page {
         .await;
     }
 
+    /// Makes the tab's browser prefer `tag` ("es-ES"): `navigator.languages` and the
+    /// Accept-Language header, as a browser set to that language would.
+    pub async fn set_language(&self, b: &mut Browser, tag: &str) {
+        let agent = self.eval(b, "navigator.userAgent").await;
+        b.call(
+            Some(&self.session),
+            "Emulation.setUserAgentOverride",
+            json!({ "userAgent": agent, "acceptLanguage": tag }),
+        )
+        .await;
+    }
+
     pub async fn screenshot(&self, b: &mut Browser, path: &std::path::Path) {
         let shot = b
             .call(

@@ -28,6 +28,7 @@ mod browser_reports;
 mod browser_review;
 mod browser_segments;
 mod browser_snooze;
+mod browser_spanish;
 mod browser_widget_language;
 mod bulk;
 mod canned_responses;
