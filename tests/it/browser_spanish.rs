@@ -1,6 +1,6 @@
 //! The dashboard in Spanish, chosen the way a user does: a browser whose preferred language is
 //! Spanish (es-ES) gets the Spanish catalogue. The sign-in page, the inbox, an open
-//! conversation with its composer, the keyboard help sheet and the Reports page show Spanish
+//! conversation with its composer, the keyboard help sheet, the Reports and Knowledge pages show Spanish
 //! labels and none of their English ones; the Language menu then switches back to English (the
 //! choice is kept, over the browser's). Takes the README's `docs/screenshots/dashboard-es.png`.
 
@@ -266,6 +266,41 @@ async fn the_dashboard_in_spanish_and_back_to_english() {
             "Download CSV",
             "conversations created",
             "All agents",
+        ],
+    )
+    .await;
+
+    // The Knowledge page (nothing asked yet: its empty states speak Spanish too).
+    dash.click(&mut b, "#nav-knowledge").await;
+    dash.wait_for(
+        &mut b,
+        "the Knowledge page with its figures",
+        "!document.querySelector('#knowledge-page').hidden && document.querySelectorAll('#kb-cards .report-card').length === 4",
+    )
+    .await;
+    assert_eq!(
+        text(&dash, &mut b, "#knowledge-page h1").await,
+        "Base de conocimiento"
+    );
+    assert_eq!(
+        text(&dash, &mut b, "[data-figure=unanswered] .report-card-label").await,
+        "Sin respuesta"
+    );
+    no_english_left(
+        &dash,
+        &mut b,
+        "#knowledge-page, #nav-knowledge",
+        &[
+            "Knowledge",
+            "Answered",
+            "Could not answer",
+            "Marked wrong",
+            "Questions the assistant",
+            "Times asked",
+            "Closest entry",
+            "Every question",
+            "No answer was marked",
+            "Last 7 days",
         ],
     )
     .await;
