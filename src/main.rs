@@ -1,5 +1,6 @@
 //! The `switchboard` command: `switchboard` (or `switchboard serve`) runs the server;
-//! `switchboard agent add …` adds an agent to the same database.
+//! `switchboard agent add …` adds an agent to the same database; `switchboard backup PATH`
+//! copies the SQLite database while the server runs.
 
 use std::{process::ExitCode, time::Duration};
 
@@ -31,6 +32,11 @@ enum Command {
     Agent {
         #[command(subcommand)]
         command: AgentCommand,
+    },
+    /// Copy the SQLite database to PATH (a new file), consistent even while the server runs.
+    Backup {
+        /// Where to write the copy; it must not exist.
+        path: std::path::PathBuf,
     },
 }
 
@@ -77,6 +83,9 @@ fn main() -> ExitCode {
                     password,
                 },
         } => add_agent(&settings, &email, &name, role, &password),
+        Command::Backup { path } => db::backup::backup(&settings.database_url(), &path)
+            .map(|b| println!("Backed up to {} ({} bytes)", b.path.display(), b.bytes))
+            .map_err(anyhow::Error::msg),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

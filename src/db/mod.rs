@@ -5,6 +5,7 @@
 //! one transaction (group commit), so neither actors nor HTTP workers ever wait on the disk on
 //! their own thread.
 
+pub mod backup;
 pub mod contact_cache;
 pub mod models;
 pub mod queries;

@@ -10,8 +10,8 @@ use std::{
 
 use crate::{
     helpers::{
-        customer, login, status_json, Backend, ServerProcess, TestApp, TestDb, WsClient,
-        ADMIN_EMAIL, ADMIN_PASSWORD, SECRET,
+        binary_config, login, post_customer, status_json, Backend, ServerProcess, TestApp, TestDb,
+        WsClient, ADMIN_EMAIL, ADMIN_PASSWORD,
     },
     widget::{session, visitor},
 };
@@ -95,18 +95,7 @@ async fn stopping_closes_every_websocket_with_1012() {
 #[actix_rt::test]
 async fn sigterm_closes_sockets_and_exits_within_the_deadline_losing_nothing() {
     let db = TestDb::new(Backend::Sqlite);
-    let path = db.dir.join("switchboard.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "[server]\ndata_dir = \"{data}\"\ndatabase_url = \"{url}\"\nworkers = 1\nshutdown_secs = 5\n\n\
-             [admin]\nemail = \"{ADMIN_EMAIL}\"\npassword = \"{ADMIN_PASSWORD}\"\n\n\
-             [[inbox]]\nid = \"support\"\nchannel = \"api\"\nsecret = \"{SECRET}\"\n",
-            data = db.dir.join("data").display(),
-            url = db.url,
-        ),
-    )
-    .expect("config");
+    let path = binary_config(&db, "shutdown_secs = 5");
     let mut server = ServerProcess::start(&path, &[]);
     let client = reqwest::Client::new();
     let token = login(&client, &server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
@@ -118,23 +107,10 @@ async fn sigterm_closes_sockets_and_exits_within_the_deadline_losing_nothing() {
         let client = reqwest::Client::new();
         let mut acknowledged = Vec::new();
         for i in 0..400 {
-            let body = customer(&format!("gs-{i}"), &format!("gs-c{i}"), "hello");
-            let raw = serde_json::to_vec(&body).expect("json");
-            let sent = client
-                .post(format!("{base}/webhooks/api/support"))
-                .header(
-                    switchboard::providers::api::SIGNATURE_HEADER,
-                    switchboard::providers::api::sign(SECRET, &raw),
-                )
-                .header("Content-Type", "application/json")
-                .body(raw)
-                .timeout(Duration::from_secs(10))
-                .send()
-                .await;
-            match sent {
-                Ok(resp) if resp.status().is_success() => acknowledged.push(format!("gs-{i}")),
-                // Refused or cut off: not acknowledged, so the provider sends it again.
-                Ok(_) | Err(_) => {}
+            let id = format!("gs-{i}");
+            // Refused or cut off: not acknowledged, so the provider sends it again.
+            if post_customer(&client, &base, &id, "hello").await {
+                acknowledged.push(id);
             }
         }
         acknowledged

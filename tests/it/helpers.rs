@@ -642,6 +642,41 @@ pub fn authors(messages: &[Value]) -> Vec<String> {
         .collect()
 }
 
+/// A config file for the server binary on `db`: one API inbox without callback, one worker,
+/// the test admin; `server_extra` goes into `[server]`.
+pub fn binary_config(db: &TestDb, server_extra: &str) -> std::path::PathBuf {
+    let path = db.dir.join("switchboard.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[server]\ndata_dir = \"{data}\"\ndatabase_url = \"{url}\"\nworkers = 1\n{server_extra}\n\n\
+             [admin]\nemail = \"{ADMIN_EMAIL}\"\npassword = \"{ADMIN_PASSWORD}\"\n\n\
+             [[inbox]]\nid = \"support\"\nchannel = \"api\"\nsecret = \"{SECRET}\"\n",
+            data = db.dir.join("data").display(),
+            url = db.url,
+        ),
+    )
+    .expect("config");
+    path
+}
+
+/// Posts a signed customer message to the binary's API inbox; whether it was acknowledged.
+pub async fn post_customer(client: &reqwest::Client, base: &str, id: &str, text: &str) -> bool {
+    let raw = serde_json::to_vec(&customer(id, &format!("{id}-contact"), text)).expect("json");
+    client
+        .post(format!("{base}/webhooks/api/support"))
+        .header(
+            switchboard::providers::api::SIGNATURE_HEADER,
+            switchboard::providers::api::sign(SECRET, &raw),
+        )
+        .header("Content-Type", "application/json")
+        .body(raw)
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+}
+
 /// The server binary as a child process (for crash tests), reading its address from stdout.
 pub struct ServerProcess {
     pub child: Child,

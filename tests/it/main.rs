@@ -12,6 +12,7 @@ mod answers;
 mod api_fuzz;
 mod assistants;
 mod auth;
+mod backup;
 mod broadcasts;
 mod browser;
 mod browser_a11y;
