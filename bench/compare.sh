@@ -22,6 +22,9 @@ run() { # $1 = label, $2 = server binary, $3 = extra inbox TOML
 bind = "127.0.0.1:$PORT"
 data_dir = "$w"
 database_url = "sqlite://$w/switchboard.db"
+# One load generator on one address: the per-address limits would cap it.
+webhook_rate_per_second = 0
+widget_rate_per_second = 0
 [admin]
 email = "admin@localhost"
 password = "bench-password-1"

@@ -32,6 +32,9 @@ start_server() { # $1 = run name; a fresh database each time
 bind = "127.0.0.1:$PORT"
 data_dir = "$WORK/$run"
 database_url = "$url"
+# One load generator on one address: the per-address limits would cap it.
+webhook_rate_per_second = 0
+widget_rate_per_second = 0
 [admin]
 email = "admin@localhost"
 password = "bench-password-1"

@@ -39,6 +39,8 @@ pub struct AppContext {
     /// Turns true when the server stops (SIGTERM, SIGINT): every agent and visitor websocket
     /// watches it and closes with 1012 (service restart), so clients reconnect at once.
     pub stopping: tokio::sync::watch::Sender<bool>,
+    /// Per-address limits on the webhooks and the widget's endpoints.
+    pub rate_limits: Arc<crate::rate_limit::PublicLimits>,
 }
 
 impl AppContext {

@@ -35,6 +35,7 @@ pub mod inbox;
 pub mod login_throttle;
 pub mod protocol;
 pub mod providers;
+pub mod rate_limit;
 pub mod review;
 pub mod server;
 pub mod telemetry;

@@ -71,6 +71,9 @@ pub async fn build(settings: Settings) -> anyhow::Result<(AppHandle, Server)> {
         agent_names: Default::default(),
         http: http_client,
         stopping: tokio::sync::watch::Sender::new(false),
+        rate_limits: Arc::new(crate::rate_limit::PublicLimits::from_settings(
+            &settings.server,
+        )),
     });
     for agent in app
         .store
@@ -181,6 +184,7 @@ fn serve(settings: &Settings, state: web::Data<AppState>) -> anyhow::Result<(Soc
         App::new()
             .app_data(state.clone())
             .wrap(actix_web::middleware::NormalizePath::trim())
+            .wrap(actix_web::middleware::from_fn(http::timing::limit_public))
             .wrap(actix_web::middleware::from_fn(http::timing::server_timing))
             .configure(|cfg| http::configure(cfg, max_body))
     })

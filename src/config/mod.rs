@@ -84,6 +84,14 @@ pub struct ServerSettings {
     /// Agent and visitor websockets are closed at once with code 1012 (service restart), so
     /// clients reconnect (to another node, or to this one when it is back).
     pub shutdown_secs: u64,
+    /// Requests per second each source address may make to the webhooks (`/webhooks/…`),
+    /// sustained; 0 turns the limit off. Past it: 429 with `Retry-After`.
+    pub webhook_rate_per_second: u32,
+    /// Requests an address may make to the webhooks at once, above the rate.
+    pub webhook_rate_burst: u32,
+    /// The same for the widget's endpoints (`/widget/…`: sessions and websocket upgrades).
+    pub widget_rate_per_second: u32,
+    pub widget_rate_burst: u32,
 }
 
 impl Default for ServerSettings {
@@ -101,6 +109,10 @@ impl Default for ServerSettings {
             login_failures_per_minute: 600,
             trust_forwarded_for: false,
             shutdown_secs: 10,
+            webhook_rate_per_second: 2000,
+            webhook_rate_burst: 4000,
+            widget_rate_per_second: 10,
+            widget_rate_burst: 60,
         }
     }
 }
@@ -112,6 +124,18 @@ impl ServerSettings {
         }
         if self.db_pool_size == 0 {
             return Err(invalid("server.db_pool_size", "must be at least 1"));
+        }
+        if self.webhook_rate_per_second > 0 && self.webhook_rate_burst == 0 {
+            return Err(invalid(
+                "server.webhook_rate_burst",
+                "must be at least 1 with a rate",
+            ));
+        }
+        if self.widget_rate_per_second > 0 && self.widget_rate_burst == 0 {
+            return Err(invalid(
+                "server.widget_rate_burst",
+                "must be at least 1 with a rate",
+            ));
         }
         if !(1..=300).contains(&self.shutdown_secs) {
             return Err(invalid("server.shutdown_secs", "must be 1-300"));

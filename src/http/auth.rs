@@ -94,7 +94,7 @@ const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0aRUZ7zZs8m0Ws1s3sdZ5YVjR3Q0D+XHcK8bM3DxbQg";
 
 /// The client's address: the TCP peer, or what the reverse proxy says when it is trusted.
-fn client_address(state: &AppState, req: &HttpRequest) -> IpAddr {
+pub(crate) fn client_address(state: &AppState, req: &HttpRequest) -> IpAddr {
     let forwarded = state
         .app
         .settings

@@ -84,6 +84,10 @@ error_responses! {
         lately, or too many failures everywhere this minute; retry after the given seconds (the \
         right password passes once the wait is over)",
         retry_after = "Seconds to wait before trying again";
+    /// 429 from the public surface.
+    RateLimited => "too_many_requests: this source address is over `[server] webhook_rate_*` \
+        (webhooks) or `widget_rate_*` (the widget's endpoints); retry after the given seconds",
+        retry_after = "Seconds until the address may send again";
     /// 503.
     Unavailable => "unavailable: the server or its database is busy or briefly down; retry \
         after the given seconds",
@@ -146,7 +150,7 @@ refusals! {
     /// inbox, a value cannot be stored, the server is busy.
     WebhookRefusals => [
         "400": BadRequest, "401": BadSignature, "404": UnknownInbox, "422": Unprocessable,
-        "503": Unavailable,
+        "429": RateLimited, "503": Unavailable,
     ];
 }
 
@@ -461,6 +465,7 @@ impl Modify for NumberedEvents {
             TooLarge,
             Unprocessable,
             TooManyRequests,
+            RateLimited,
             Unavailable,
             BadSignature,
             UnknownInbox,
@@ -642,7 +647,7 @@ mod tests {
             .map(|r| r.len())
             .unwrap_or(0);
         assert_eq!(
-            responses, 12,
+            responses, 13,
             "the shared error answers are in the document"
         );
         assert_eq!(

@@ -1,6 +1,8 @@
 //! `Server-Timing` on every response: how long the server took to produce it, in milliseconds
 //! (`app;dur=1.234`). Browsers show it in their network panel, and the load generator reads
-//! it to report server-side latency apart from the client's and the network's share.
+//! it to report server-side latency apart from the client's and the network's share. Also
+//! the per-address rate limits of the public surface (see [`crate::rate_limit`]), checked
+//! before a request's body is read.
 
 use std::time::Instant;
 
@@ -13,6 +15,26 @@ use actix_web::{
 };
 
 pub const HEADER: &str = "server-timing";
+
+/// A webhook or widget request over its address's limit gets a 429 with `Retry-After`.
+pub async fn limit_public(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::BoxBody>, Error> {
+    let state = req
+        .app_data::<actix_web::web::Data<crate::app::AppState>>()
+        .cloned();
+    if let Some(state) = state {
+        if let Some(limiter) = state.app.rate_limits.for_path(req.path()) {
+            let addr = super::auth::client_address(&state, req.request());
+            if let Err(retry_after_secs) = limiter.check(addr, Instant::now()) {
+                let err = crate::error::AppError::TooManyRequests { retry_after_secs };
+                return Ok(req.error_response(err));
+            }
+        }
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
 
 pub async fn server_timing(
     req: ServiceRequest,

@@ -19,7 +19,7 @@ use crate::{
         ConversationId, MessageId,
     },
     error::{AppError, AppResult, ErrorBody},
-    http::openapi::{TooLarge, Unavailable, UnknownInbox, Unprocessable},
+    http::openapi::{RateLimited, TooLarge, Unavailable, UnknownInbox, Unprocessable},
     inbox::Inbox,
     providers::widget,
     views::UtcTime,
@@ -181,6 +181,7 @@ pub struct AgentName {
         (status = 404, response = UnknownInbox),
         (status = 413, response = TooLarge),
         (status = 422, response = Unprocessable),
+        (status = 429, response = RateLimited),
         (status = 503, response = Unavailable),
     ),
 )]
@@ -315,6 +316,7 @@ pub struct WidgetWsQuery {
             signed", body = ErrorBody),
         (status = 404, response = UnknownInbox),
         (status = 422, response = Unprocessable),
+        (status = 429, response = RateLimited),
     ),
 )]
 pub async fn ws(

@@ -52,6 +52,7 @@ mod migrations;
 mod never_unanswered;
 mod notifications;
 mod outbox;
+mod rate_limits;
 mod realtime;
 mod referral;
 mod reports;
