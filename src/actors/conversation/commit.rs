@@ -205,7 +205,11 @@ struct WriteJob {
 impl WriteJob {
     /// Finds an earlier copy of the change's message (then writes nothing), or writes the
     /// messages, the outbox jobs, the conversation's changes and its tags.
-    fn run(&self, c: &mut DbConnection) -> AppResult<Committed> {
+    ///
+    /// The outer error is a fault after writing (the writer runs the group again without this
+    /// job); the inner one a refusal found before any write, answered without disturbing the
+    /// group.
+    fn run(&self, c: &mut DbConnection) -> AppResult<AppResult<Committed>> {
         let Written {
             row,
             messages,
@@ -213,10 +217,10 @@ impl WriteJob {
             opt_out,
         } = &*self.written;
         // A mark that changes nothing (marked already, or cleared already) is refused before
-        // anything is written: the group commit has no savepoint to undo a partial job.
+        // anything is written (its UPDATE changed no row), so the group commits as it is.
         if let Some(mark) = &self.mark {
             if queries::mark_answer(c, mark.message, mark.wrong.clone())? == 0 {
-                return Err(AppError::Conflict {
+                return Ok(Err(AppError::Conflict {
                     code: match mark.wrong {
                         Some(_) => "answer_already_marked",
                         None => "answer_not_marked",
@@ -225,12 +229,12 @@ impl WriteJob {
                         Some(_) => "the answer is already marked wrong".to_owned(),
                         None => "the answer is not marked wrong".to_owned(),
                     },
-                });
+                }));
             }
         }
         let existing = self.existing(c, row.id, messages)?;
         if !existing.is_empty() {
-            return Ok(Committed::Duplicate(existing));
+            return Ok(Ok(Committed::Duplicate(existing)));
         }
         if !matches!(self.dedupe, Dedupe::External(_)) {
             queries::insert_messages(c, messages)?;
@@ -276,7 +280,7 @@ impl WriteJob {
                 queries::insert_activity(c, &[entry])?;
             }
         }
-        Ok(Committed::Written(self.written.clone()))
+        Ok(Ok(Committed::Written(self.written.clone())))
     }
 
     /// The stored messages this change duplicates, if any. For provider ids the unique index
@@ -453,7 +457,7 @@ impl ConversationActor {
         let key = self.id.to_string();
         // Every check comes before the first write, and a duplicate writes nothing: no
         // savepoint is needed.
-        let write = async move { store.write_checked(&key, move |c| job.run(c)).await };
+        let write = async move { store.write_checked(&key, move |c| job.run(c)).await? };
         let (state, effects) = (plan.state, plan.effects);
         Box::pin(write.into_actor(self).map(move |res, act, ctx| {
             if let Ok(Committed::Written(w)) = &res {
