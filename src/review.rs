@@ -278,13 +278,8 @@ fn input_of(
     messages: &[ReviewedMessage],
     now: chrono::NaiveDateTime,
 ) -> ReviewInput {
-    let handoffs = messages
-        .iter()
-        .filter(|m| m.author == Author::System && is_handoff(m.payload.as_deref()))
-        .map(|m| m.sent_at)
-        .collect();
+    let events = system_events(messages);
     ReviewInput {
-        wrong_answers: wrong_answers(messages),
         messages: messages
             .iter()
             .map(|m| ReviewMessage {
@@ -294,16 +289,27 @@ fn input_of(
             })
             .collect(),
         status: row.status,
-        handoffs,
+        handoffs: events.handoffs,
         resolved_at: row.resolved_at,
         now,
+        wrong_answers: events.wrong.len(),
     }
 }
 
-/// How many of the assistant's answers are marked wrong now: the thread's mark notes in time
-/// order, a later "took back" undoing an earlier mark of the same answer.
-fn wrong_answers(messages: &[ReviewedMessage]) -> usize {
-    let mut wrong = HashSet::new();
+/// What the review reads from the thread's system events, each payload parsed once.
+struct SystemEvents {
+    /// When the conversation went to a person.
+    handoffs: Vec<chrono::NaiveDateTime>,
+    /// The answers marked wrong now: mark notes in time order, a later "took back" undoing an
+    /// earlier mark of the same answer.
+    wrong: HashSet<String>,
+}
+
+fn system_events(messages: &[ReviewedMessage]) -> SystemEvents {
+    let mut events = SystemEvents {
+        handoffs: Vec::new(),
+        wrong: HashSet::new(),
+    };
     for m in messages.iter().filter(|m| m.author == Author::System) {
         let Some(p) = m
             .payload
@@ -312,27 +318,19 @@ fn wrong_answers(messages: &[ReviewedMessage]) -> usize {
         else {
             continue;
         };
-        let Some(id) = p["message_id"].as_str() else {
-            continue;
-        };
-        match p["event"].as_str() {
-            Some("answer_marked_wrong") => {
-                wrong.insert(id.to_owned());
+        let id = p["message_id"].as_str();
+        match (p["event"].as_str(), id) {
+            (Some("handed_off"), _) => events.handoffs.push(m.sent_at),
+            (Some("answer_marked_wrong"), Some(id)) => {
+                events.wrong.insert(id.to_owned());
             }
-            Some("answer_mark_cleared") => {
-                wrong.remove(id);
+            (Some("answer_mark_cleared"), Some(id)) => {
+                events.wrong.remove(id);
             }
             _ => {}
         }
     }
-    wrong.len()
-}
-
-/// Whether a system event's payload is a handoff to a person.
-fn is_handoff(payload: Option<&str>) -> bool {
-    payload
-        .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
-        .is_some_and(|v| v["event"] == "handed_off")
+    events
 }
 
 #[cfg(test)]
@@ -356,12 +354,44 @@ mod tests {
     }
 
     #[test]
-    fn handoffs_are_read_from_system_events() {
-        assert!(is_handoff(Some(
-            r#"{"event":"handed_off","reason":"customer_asked"}"#
-        )));
-        assert!(!is_handoff(Some(r#"{"event":"closed"}"#)));
-        assert!(!is_handoff(Some("not json")));
-        assert!(!is_handoff(None));
+    fn handoffs_and_marks_are_read_from_system_events() {
+        let at = |minute: u32| {
+            chrono::NaiveDate::from_ymd_opt(2026, 12, 1)
+                .and_then(|d| d.and_hms_opt(10, minute, 0))
+                .unwrap_or_default()
+        };
+        let system = |minute: u32, payload: Option<&str>| ReviewedMessage {
+            author: Author::System,
+            body: String::new(),
+            sent_at: at(minute),
+            payload: payload.map(str::to_owned),
+        };
+        let handoff = r#"{"event":"handed_off","reason":"customer_asked"}"#;
+        let mut customer = system(0, Some(handoff));
+        customer.author = Author::Customer;
+        let events = system_events(&[
+            system(1, Some(handoff)),
+            system(2, Some(r#"{"event":"closed"}"#)),
+            system(3, Some("not json")),
+            system(4, None),
+            // Not a system event: its payload is not read.
+            customer,
+            system(
+                5,
+                Some(r#"{"event":"answer_marked_wrong","message_id":"a"}"#),
+            ),
+            system(
+                6,
+                Some(r#"{"event":"answer_marked_wrong","message_id":"b"}"#),
+            ),
+            system(
+                7,
+                Some(r#"{"event":"answer_mark_cleared","message_id":"a"}"#),
+            ),
+            // A mark without the answer it is about counts for nothing.
+            system(8, Some(r#"{"event":"answer_marked_wrong"}"#)),
+        ]);
+        assert_eq!(events.handoffs, vec![at(1)]);
+        assert_eq!(events.wrong, HashSet::from(["b".to_owned()]));
     }
 }
