@@ -7,19 +7,14 @@ import { api } from './api.js';
 import { $, h, show } from './dom.js';
 import { parseTime, whenLabel } from './format.js';
 import { formatNumber, t, tn } from './i18n.js';
-import { agentName, state } from './store.js';
+import { fillInboxSelect, setPeriod } from './reports.js';
+import { agentName } from './store.js';
 import { currentPage, routePanes } from './ui.js';
 
 const onPage = () => currentPage() === 'knowledge';
 let loaded = 0; // the latest request's number: an older answer is dropped
 
-const isoDay = (d) => d.toISOString().slice(0, 10);
-
-function setPreset(days) {
-  const to = new Date();
-  $('#kb-from').value = isoDay(new Date(to.getTime() - (days - 1) * 86400000));
-  $('#kb-to').value = isoDay(to);
-}
+const setPreset = (days) => setPeriod($('#kb-from'), $('#kb-to'), days);
 
 function query() {
   const p = new URLSearchParams();
@@ -29,15 +24,6 @@ function query() {
   return `/api/reports/knowledge-base?${p}`;
 }
 
-function fillInboxes() {
-  const sel = $('#kb-inbox');
-  const keep = sel.value;
-  const inboxes = [...(state.inboxes?.values() || [])];
-  sel.replaceChildren(h('option', { value: '', text: t('reports.all_inboxes') }),
-    ...inboxes.map((i) => h('option', { value: i.id, text: i.name || i.id })));
-  sel.value = keep;
-}
-
 function route() {
   const on = onPage();
   show($('#knowledge-page'), on);
@@ -45,7 +31,7 @@ function route() {
   $('#nav-knowledge').classList.toggle('active', on);
   if (!on) return;
   if (!$('#kb-from').value && !$('#kb-to').value) setPreset(30);
-  fillInboxes();
+  fillInboxSelect($('#kb-inbox'));
   load();
 }
 

@@ -36,11 +36,23 @@ export function formatRate(r) {
 
 const isoDay = (d) => d.toISOString().slice(0, 10);
 
-function setPreset(days) {
+/** Sets a period's date fields to the last `days` days, today included (the Knowledge page's too). */
+export function setPeriod(fromInput, toInput, days) {
   const to = new Date();
   const from = new Date(to.getTime() - (days - 1) * 86400000);
-  $('#rp-from').value = isoDay(from);
-  $('#rp-to').value = isoDay(to);
+  fromInput.value = isoDay(from);
+  toInput.value = isoDay(to);
+}
+
+const setPreset = (days) => setPeriod($('#rp-from'), $('#rp-to'), days);
+
+/** Fills an inbox filter with "All inboxes" and every inbox, keeping its choice. */
+export function fillInboxSelect(sel) {
+  const keep = sel.value;
+  const inboxes = [...(state.inboxes?.values() || [])];
+  sel.replaceChildren(h('option', { value: '', text: t('reports.all_inboxes') }),
+    ...inboxes.map((i) => h('option', { value: i.id, text: i.name || i.id })));
+  sel.value = keep;
 }
 
 function query(format) {
@@ -60,12 +72,7 @@ function fillFilters() {
   agentSel.replaceChildren(h('option', { value: '', text: t('reports.all_agents') }),
     ...agents.map((a) => h('option', { value: a.id, text: a.name })));
   agentSel.value = keepAgent;
-  const inboxSel = $('#rp-inbox');
-  const keepInbox = inboxSel.value;
-  const inboxes = [...(state.inboxes?.values() || [])];
-  inboxSel.replaceChildren(h('option', { value: '', text: t('reports.all_inboxes') }),
-    ...inboxes.map((i) => h('option', { value: i.id, text: i.name || i.id })));
-  inboxSel.value = keepInbox;
+  fillInboxSelect($('#rp-inbox'));
 }
 
 function routeReports() {
