@@ -41,6 +41,8 @@ pub struct AppContext {
     pub stopping: tokio::sync::watch::Sender<bool>,
     /// Per-address limits on the webhooks and the widget's endpoints.
     pub rate_limits: Arc<crate::rate_limit::PublicLimits>,
+    /// What `GET /metrics` shows.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppContext {

@@ -33,6 +33,7 @@ pub mod error;
 pub mod http;
 pub mod inbox;
 pub mod login_throttle;
+pub mod metrics;
 pub mod protocol;
 pub mod providers;
 pub mod rate_limit;

@@ -113,7 +113,10 @@ async fn run(app: Arc<AppContext>, registry: Addr<ConversationRegistry>) {
             let (in_flight, failed, finished) =
                 (in_flight.clone(), failed.clone(), finished.clone());
             actix_rt::spawn(async move {
-                match review_one(&app, &registry, id).await {
+                app.metrics.reviews_in_progress.inc();
+                let outcome = review_one(&app, &registry, id).await;
+                app.metrics.reviews_in_progress.dec();
+                match outcome {
                     Ok(()) => finished.notify_one(),
                     Err(e) => {
                         tracing::warn!(conversation_id = %id, error = %e, "review failed; it stays due");

@@ -44,16 +44,19 @@ pub async fn build(settings: Settings) -> anyhow::Result<(AppHandle, Server)> {
     // The phone-number metadata is decoded on first use (~100 ms unoptimised): do it now, on
     // a thread of its own, not in the writer when the first contact with a phone arrives.
     std::thread::spawn(crate::domain::profile::warm_up);
-    let store = open_store(&settings).await?;
+    let metrics = Arc::new(crate::metrics::Metrics::new());
+    let store = open_store(&settings, &metrics).await?;
     let generated_admin_password = ensure_admin(&store, &settings).await?;
     warn_about_demo_secrets(&settings);
     let http_client = reqwest::Client::builder()
         .user_agent(concat!("Switchboard/", env!("CARGO_PKG_VERSION")))
         .build()
         .context("cannot build the HTTP client")?;
-    let assistants = start_assistants(&settings, &store, &http_client).await?;
+    let assistants = start_assistants(&settings, &store, &http_client, &metrics).await?;
 
-    let hub = Hub::new(settings.realtime.backlog_events).start();
+    let hub = Hub::new(settings.realtime.backlog_events)
+        .counting(metrics.events_published.clone())
+        .start();
     let app = Arc::new(AppContext {
         inboxes: Arc::new(Inboxes::from_settings(&settings)),
         settings: settings.clone(),
@@ -74,6 +77,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<(AppHandle, Server)> {
         rate_limits: Arc::new(crate::rate_limit::PublicLimits::from_settings(
             &settings.server,
         )),
+        metrics,
     });
     for agent in app
         .store
@@ -106,14 +110,21 @@ pub async fn build(settings: Settings) -> anyhow::Result<(AppHandle, Server)> {
 }
 
 /// Opens the database (and runs its migrations) off the async threads.
-async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+async fn open_store(
+    settings: &Settings,
+    metrics: &crate::metrics::Metrics,
+) -> anyhow::Result<Store> {
     let url = settings.database_url();
     let pool_size = settings.server.db_pool_size;
-    let store = tokio::task::spawn_blocking(move || Store::open(&url, pool_size))
-        .await
-        .context("database start failed")?
-        .map_err(anyhow::Error::msg)
-        .context("cannot open the database")?;
+    let deadline = Duration::from_millis(settings.server.db_deadline_ms);
+    let writer_metrics = metrics.writer.clone();
+    let store = tokio::task::spawn_blocking(move || {
+        Store::open_with(&url, pool_size, deadline, writer_metrics)
+    })
+    .await
+    .context("database start failed")?
+    .map_err(anyhow::Error::msg)
+    .context("cannot open the database")?;
     tracing::info!(backend = store.backend().name(), "database ready");
     Ok(store)
 }
@@ -140,6 +151,7 @@ async fn start_assistants(
     settings: &Settings,
     store: &Store,
     http: &reqwest::Client,
+    metrics: &crate::metrics::Metrics,
 ) -> anyhow::Result<Arc<Assistants>> {
     if settings.assistants.legacy_table {
         tracing::warn!(
@@ -148,7 +160,7 @@ async fn start_assistants(
             crate::config::ASSISTANT_NEW_FORM
         );
     }
-    let assistants = Arc::new(Assistants::from_settings(settings, http)?);
+    let assistants = Arc::new(Assistants::from_settings(settings, http, metrics)?);
     let today = crate::clock::now().date();
     let spent = store
         .read(move |c| queries::usage_on(c, today))
@@ -184,8 +196,12 @@ fn serve(settings: &Settings, state: web::Data<AppState>) -> anyhow::Result<(Soc
         App::new()
             .app_data(state.clone())
             .wrap(actix_web::middleware::NormalizePath::trim())
+            .wrap(actix_web::middleware::from_fn(http::timing::answer_in_time))
             .wrap(actix_web::middleware::from_fn(http::timing::limit_public))
             .wrap(actix_web::middleware::from_fn(http::timing::server_timing))
+            .wrap(actix_web::middleware::from_fn(
+                http::metrics::count_requests,
+            ))
             .configure(|cfg| http::configure(cfg, max_body))
     })
     .workers(workers)

@@ -187,6 +187,18 @@ pub struct EventsSince {
 #[rtype(result = "usize")]
 pub struct CountSubscribers;
 
+/// What `/metrics` reads of the hub.
+#[derive(Message)]
+#[rtype(result = "HubStats")]
+pub struct GetStats;
+
+#[derive(Debug, Clone, Copy, Default, MessageResponse)]
+pub struct HubStats {
+    /// Subscribed agent sessions and visitor (widget) sessions.
+    pub agents: usize,
+    pub visitors: usize,
+}
+
 /// The backlog no longer reaches back to the requested `seq`, or the `seq` is ahead of the
 /// latest: the client must reload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,6 +219,8 @@ pub struct Hub {
     capacity: usize,
     backlog: VecDeque<Arc<HubEvent>>,
     subscribers: HashMap<u64, Subscriber>,
+    /// `switchboard_events_published_total`.
+    published: prometheus_client::metrics::counter::Counter,
 }
 
 impl Hub {
@@ -218,7 +232,14 @@ impl Hub {
             capacity,
             backlog: VecDeque::with_capacity(capacity.min(4096)),
             subscribers: HashMap::new(),
+            published: Default::default(),
         }
+    }
+
+    /// Counts every published event on `counter` (the server's metrics).
+    pub fn counting(mut self, counter: prometheus_client::metrics::counter::Counter) -> Hub {
+        self.published = counter;
+        self
     }
 
     /// Events after `since` that `filter` lets through, if the backlog still covers them. A
@@ -266,6 +287,7 @@ impl Handler<Publish> for Hub {
 
     fn handle(&mut self, msg: Publish, _: &mut Self::Context) {
         self.seq += 1;
+        self.published.inc();
         let numbered = Numbered {
             seq: self.seq,
             event: &msg.event,
@@ -372,6 +394,21 @@ impl Handler<CloseSessions> for Hub {
             }
         }
         closed.len()
+    }
+}
+
+impl Handler<GetStats> for Hub {
+    type Result = HubStats;
+    fn handle(&mut self, _: GetStats, _: &mut Self::Context) -> HubStats {
+        let agents = self
+            .subscribers
+            .values()
+            .filter(|s| s.owner.is_some())
+            .count();
+        HubStats {
+            agents,
+            visitors: self.subscribers.len() - agents,
+        }
     }
 }
 

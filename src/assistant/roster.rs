@@ -57,6 +57,7 @@ impl Assistants {
     pub fn from_settings(
         settings: &Settings,
         http: &reqwest::Client,
+        metrics: &crate::metrics::Metrics,
     ) -> anyhow::Result<Assistants> {
         let mut by_id = HashMap::new();
         let mut order = Vec::new();
@@ -80,6 +81,7 @@ impl Assistants {
                         a.instructions.clone(),
                         kb,
                         http.clone(),
+                        metrics.llm(a.id.as_str()),
                     ));
                     (Arc::new(model.clone()), Some(model))
                 }

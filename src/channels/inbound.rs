@@ -43,6 +43,7 @@ use crate::{
     },
     error::{AppError, AppResult},
     inbox::Inbox,
+    metrics::InboundResult,
 };
 
 /// What a webhook changed, for its answer and the logs.
@@ -74,12 +75,21 @@ pub async fn ingest(
     for event in events {
         match event {
             WebhookEvent::Message(m) => {
+                let channel = inbox.channel.as_str();
                 if !addressed_to(inbox, m.business_id.as_deref()) {
                     tracing::warn!(inbox = %inbox.id, business_id = ?m.business_id, "message for another number or page; skipped");
                     done.skipped += 1;
+                    app.metrics.inbound(channel, InboundResult::skipped, 1);
                     continue;
                 }
-                if deliver_message(app, registry, inbox, m).await? {
+                let delivered = deliver_message(app, registry, inbox, m).await;
+                let result = match &delivered {
+                    Ok(true) => InboundResult::duplicate,
+                    Ok(false) => InboundResult::stored,
+                    Err(_) => InboundResult::failed,
+                };
+                app.metrics.inbound(channel, result, 1);
+                if delivered? {
                     done.duplicates += 1;
                 } else {
                     done.messages += 1;

@@ -211,6 +211,25 @@ async fn deliver(
 ) {
     let (message_id, conversation_id) = (row.message_id, row.conversation_id);
     let outcome = attempt(app, limiter, &row).await;
+    let provider = crate::metrics::ProviderLabels {
+        provider: app
+            .inboxes
+            .for_conversation(&row.inbox_id)
+            .channel
+            .as_str()
+            .to_owned(),
+    };
+    let last_try = row.attempts.saturating_add(1) >= app.settings.outbox.max_attempts;
+    match &outcome {
+        Outcome::Retry { .. } if !last_try => {
+            app.metrics.outbox_retries.get_or_create(&provider).inc()
+        }
+        Outcome::Retry { .. } => app.metrics.outbox_failures.get_or_create(&provider).inc(),
+        Outcome::Failed(_) | Outcome::OptedOut(_) => {
+            app.metrics.outbox_failures.get_or_create(&provider).inc()
+        }
+        Outcome::Delivered { .. } => 0,
+    };
     let report = |status, reason, provider_message_id| ReportDelivery {
         message_id,
         status,

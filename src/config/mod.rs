@@ -84,6 +84,13 @@ pub struct ServerSettings {
     /// Agent and visitor websockets are closed at once with code 1012 (service restart), so
     /// clients reconnect (to another node, or to this one when it is back).
     pub shutdown_secs: u64,
+    /// How long a database read or write may wait before the request is answered 503 with
+    /// `Retry-After`, in milliseconds: while the database is unreachable or cannot write,
+    /// providers and agents get an answer they can retry on instead of a hanging request.
+    pub db_deadline_ms: u64,
+    /// Address ranges that may read `GET /metrics` without a token (Prometheus's scraper);
+    /// from anywhere else it takes an admin's token. Default: this machine only.
+    pub metrics_allow: Vec<ipnet::IpNet>,
     /// Requests per second each source address may make to the webhooks (`/webhooks/…`),
     /// sustained; 0 turns the limit off. Past it: 429 with `Retry-After`.
     pub webhook_rate_per_second: u32,
@@ -109,6 +116,11 @@ impl Default for ServerSettings {
             login_failures_per_minute: 600,
             trust_forwarded_for: false,
             shutdown_secs: 10,
+            db_deadline_ms: 2000,
+            metrics_allow: ["127.0.0.0/8", "::1/128"]
+                .iter()
+                .filter_map(|r| r.parse().ok())
+                .collect(),
             webhook_rate_per_second: 2000,
             webhook_rate_burst: 4000,
             widget_rate_per_second: 10,
@@ -139,6 +151,9 @@ impl ServerSettings {
         }
         if !(1..=300).contains(&self.shutdown_secs) {
             return Err(invalid("server.shutdown_secs", "must be 1-300"));
+        }
+        if !(100..=60_000).contains(&self.db_deadline_ms) {
+            return Err(invalid("server.db_deadline_ms", "must be 100-60000"));
         }
         if self.token_ttl_hours <= 0 {
             return Err(invalid("server.token_ttl_hours", "must be positive"));

@@ -158,6 +158,7 @@ fn checks_name_the_bad_key() {
         ("[server]\ndatabase_url = \"mysql://x\"", "server.database_url"),
         ("[server]\nshutdown_secs = 0", "server.shutdown_secs"),
         ("[server]\nshutdown_secs = 301", "server.shutdown_secs"),
+        ("[server]\ndb_deadline_ms = 99", "server.db_deadline_ms"),
         ("[outbox]\nmax_attempts = 0", "outbox.max_attempts"),
     ];
     for (text, key) in cases {

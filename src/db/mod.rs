@@ -25,7 +25,13 @@ use diesel::{
 };
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-use crate::error::{AppError, AppResult};
+use crate::{
+    error::{AppError, AppResult},
+    metrics::WriterMetrics,
+};
+
+/// How long a request waits for the database by default (`[server] db_deadline_ms`).
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(2);
 
 /// A connection to either backend; queries written once run on both.
 #[derive(diesel::MultiConnection)]
@@ -163,11 +169,33 @@ pub struct Store {
     pool: Pool,
     writer: writer::Writer,
     backend: Arc<Backend>,
+    /// How long a read waits for a pooled connection while the database answers.
+    deadline: Duration,
+    /// Set when a read could not get a connection within the deadline, cleared by the next
+    /// read that does: meanwhile reads wait only [`OUTAGE_WAIT`], so during an outage every
+    /// request is answered 503 at once instead of each waiting out the deadline again.
+    reads_failing: Arc<std::sync::atomic::AtomicBool>,
 }
 
+/// How long a read waits for a connection once the database is known to be down: enough to
+/// open a new connection to a database that is back.
+const OUTAGE_WAIT: Duration = Duration::from_millis(150);
+
 impl Store {
-    /// Opens the database, migrates it and starts the writer thread. Blocking: call at start.
+    /// Opens the database with the default deadline and metrics no one reads (tools, tests).
     pub fn open(url: &str, pool_size: u32) -> Result<Store, String> {
+        Store::open_with(url, pool_size, DEFAULT_DEADLINE, WriterMetrics::default())
+    }
+
+    /// Opens the database, migrates it and starts the writer thread. Blocking: call at start.
+    /// No read waits longer than `deadline` for a connection and no write longer than it to
+    /// be taken into a group: past it they fail with 503 and `Retry-After`.
+    pub fn open_with(
+        url: &str,
+        pool_size: u32,
+        deadline: Duration,
+        metrics: WriterMetrics,
+    ) -> Result<Store, String> {
         let backend = Backend::from_url(url)?;
         if let Backend::Sqlite(path) = &backend {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -179,7 +207,7 @@ impl Store {
         run_migrations(&mut conn)?;
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
-            .connection_timeout(Duration::from_secs(10))
+            .connection_timeout(deadline)
             .build(Manager {
                 backend: backend.clone(),
             })
@@ -190,16 +218,28 @@ impl Store {
                 conns.push(backend.connect_writer()?);
             }
         }
-        let writer = writer::Writer::start(conns, backend.clone())?;
+        let writer = writer::Writer::start(conns, backend.clone(), deadline, metrics)?;
         Ok(Store {
             pool,
             writer,
             backend: Arc::new(backend),
+            deadline,
+            reads_failing: Arc::default(),
         })
     }
 
     pub fn backend(&self) -> &Backend {
         &self.backend
+    }
+
+    /// Whether the writer's connections work (false during a database outage).
+    pub fn is_up(&self) -> bool {
+        self.writer.is_up()
+    }
+
+    /// Writes waiting for the group-commit writer.
+    pub fn queue_depth(&self) -> usize {
+        self.writer.queue_depth()
     }
 
     /// Test hook: see [`writer::Writer::inject_faults`].
@@ -214,11 +254,19 @@ impl Store {
         F: FnOnce(&mut DbConnection) -> AppResult<T> + Send + 'static,
         T: Send + 'static,
     {
+        use std::sync::atomic::Ordering;
         let pool = self.pool.clone();
+        let failing = self.reads_failing.clone();
+        let wait = match failing.load(Ordering::Relaxed) || !self.writer.is_up() {
+            true => OUTAGE_WAIT.min(self.deadline),
+            false => self.deadline,
+        };
         tokio::task::spawn_blocking(move || {
-            let mut conn = pool
-                .get()
-                .map_err(|e| AppError::Unavailable(format!("no database connection: {e}")))?;
+            let mut conn = pool.get_timeout(wait).map_err(|e| {
+                failing.store(true, Ordering::Relaxed);
+                AppError::Unavailable(format!("no database connection: {e}"))
+            })?;
+            failing.store(false, Ordering::Relaxed);
             f(&mut conn)
         })
         .await

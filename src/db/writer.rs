@@ -24,26 +24,37 @@ use std::{
     hash::{DefaultHasher, Hash, Hasher},
     panic::{catch_unwind, AssertUnwindSafe},
     sync::{
-        atomic::{AtomicU32, Ordering},
+        atomic::{AtomicU32, AtomicU8, Ordering},
         Arc,
     },
     thread,
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use diesel::{connection::SimpleConnection, Connection};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{queries, Backend, DbConnection};
-use crate::error::{AppError, AppResult};
+use crate::{
+    error::{AppError, AppResult},
+    metrics::WriterMetrics,
+};
 
 /// Writes waiting for the writer; when full, callers wait (backpressure), memory stays bounded.
 const QUEUE_CAPACITY: usize = 8192;
 /// Most writes in one transaction, so one commit never grows without limit.
 const MAX_BATCH: usize = 1024;
 
+/// Where a job is: waiting in the queue, taken into a group, or given up by its caller.
+const QUEUED: u8 = 0;
+const TAKEN: u8 = 1;
+const GIVEN_UP: u8 = 2;
+
 /// One caller's write, as the writer thread sees it.
 trait Job: Send {
+    /// Takes the job into a group, unless its caller gave up waiting (then it must never
+    /// run: the caller was told it was not stored).
+    fn take(&self) -> bool;
     /// Runs the caller's statements; `savepoint` forces a savepoint even for an unguarded job
     /// (the re-run of a poisoned group). Returns `false` when the job failed without a
     /// savepoint (or panicked), leaving writes that only rolling back the whole group undoes.
@@ -57,6 +68,8 @@ trait Job: Send {
 
 struct Call<T, F> {
     f: F,
+    /// [`QUEUED`], [`TAKEN`] or [`GIVEN_UP`], shared with the waiting caller.
+    stage: Arc<AtomicU8>,
     /// Runs without a savepoint (unless re-run after a poisoned group).
     unguarded: bool,
     result: Option<AppResult<T>>,
@@ -68,6 +81,12 @@ where
     F: FnMut(&mut DbConnection) -> AppResult<T> + Send,
     T: Send,
 {
+    fn take(&self) -> bool {
+        self.stage
+            .compare_exchange(QUEUED, TAKEN, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    }
+
     fn run(&mut self, conn: &mut DbConnection, savepoint: bool) -> bool {
         let guarded = savepoint || !self.unguarded;
         let f = &mut self.f;
@@ -85,14 +104,16 @@ where
     }
 
     fn answer(self: Box<Self>, commit: Result<(), String>) {
-        let result = self
-            .result
-            .unwrap_or_else(|| Err(AppError::internal("the write was never run")));
-        let answer = match (commit, result) {
-            (Ok(()), result) => result,
+        let answer = match (commit, self.result) {
+            // The group could not even begin (the connection broke): nothing ran.
+            (Err(e), None) => Err(AppError::Unavailable(format!(
+                "the database did not take the write ({e}); retry"
+            ))),
+            (Ok(()), None) => Err(AppError::internal("the write was never run")),
+            (Ok(()), Some(result)) => result,
             // Its own failure is the news, whatever became of the group.
-            (Err(_), Err(e)) => Err(e),
-            (Err(e), Ok(_)) => Err(AppError::Unavailable(format!(
+            (Err(_), Some(Err(e))) => Err(e),
+            (Err(e), Some(Ok(_))) => Err(AppError::Unavailable(format!(
                 "the write was rolled back ({e}); retry"
             ))),
         };
@@ -113,30 +134,63 @@ pub const PG_LANES: usize = 4;
 #[derive(Clone)]
 pub struct Writer {
     lanes: Vec<mpsc::Sender<Box<dyn Job>>>,
+    shared: Arc<Shared>,
+}
+
+/// What the lanes and the callers share.
+struct Shared {
     /// Test hook: this many of the next unguarded jobs fail as a broken database would.
-    faults: Arc<AtomicU32>,
+    faults: AtomicU32,
+    /// Lanes whose connection is broken and reconnecting: while any is, writes are refused
+    /// at once (503) instead of queueing behind a database that is not there.
+    lanes_down: AtomicU32,
+    /// How long a caller waits for its write to be taken into a group.
+    deadline: Duration,
+    metrics: WriterMetrics,
 }
 
 impl Writer {
     /// Starts one lane per connection; the first lane takes every write that has no key.
-    pub fn start(conns: Vec<DbConnection>, backend: Backend) -> Result<Writer, String> {
+    pub fn start(
+        conns: Vec<DbConnection>,
+        backend: Backend,
+        deadline: Duration,
+        metrics: WriterMetrics,
+    ) -> Result<Writer, String> {
+        let shared = Arc::new(Shared {
+            faults: AtomicU32::new(0),
+            lanes_down: AtomicU32::new(0),
+            deadline,
+            metrics,
+        });
         let mut lanes = Vec::with_capacity(conns.len());
         for (i, conn) in conns.into_iter().enumerate() {
             let (tx, rx) = mpsc::channel::<Box<dyn Job>>(QUEUE_CAPACITY);
             let backend = backend.clone();
+            let shared = shared.clone();
             thread::Builder::new()
                 .name(format!("db-writer-{i}"))
-                .spawn(move || run(conn, backend, rx))
+                .spawn(move || run(conn, backend, rx, &shared))
                 .map_err(|e| format!("cannot start the database writer: {e}"))?;
             lanes.push(tx);
         }
         if lanes.is_empty() {
             return Err("the database writer needs a connection".to_owned());
         }
-        Ok(Writer {
-            lanes,
-            faults: Arc::default(),
-        })
+        Ok(Writer { lanes, shared })
+    }
+
+    /// Whether every lane's connection works (false during a database outage).
+    pub fn is_up(&self) -> bool {
+        self.shared.lanes_down.load(Ordering::SeqCst) == 0
+    }
+
+    /// Writes waiting in the lanes' queues.
+    pub fn queue_depth(&self) -> usize {
+        self.lanes
+            .iter()
+            .map(|l| l.max_capacity() - l.capacity())
+            .sum()
     }
 
     /// Test hook: makes the next `n` jobs without a savepoint (the conversation commits and
@@ -144,7 +198,7 @@ impl Writer {
     /// effect of a failed commit is lost. Never called by the server itself.
     #[doc(hidden)]
     pub fn inject_faults(&self, n: u32) {
-        self.faults.store(n, Ordering::SeqCst);
+        self.shared.faults.store(n, Ordering::SeqCst);
     }
 
     /// Runs `f` in its own savepoint in the next group of the first lane: its error rolls back
@@ -169,17 +223,31 @@ impl Writer {
         self.submit(lane_of(key, self.lanes.len()), f, true).await
     }
 
+    /// Queues `f` and waits for its answer. A caller never waits longer than the deadline
+    /// for its write to be taken into a group: past it (the database is unreachable, the disk
+    /// is full and the queue grows) the write is withdrawn, never runs, and the caller gets
+    /// 503, so nothing is acknowledged that was not stored and nothing stored later behind an
+    /// answer that said it was not. A write already taken into a group is waited for: its
+    /// group's outcome comes soon, and only it says whether the write stands.
     async fn submit<T, F>(&self, lane: usize, mut f: F, unguarded: bool) -> AppResult<T>
     where
         F: FnMut(&mut DbConnection) -> AppResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        let (done, done_rx) = oneshot::channel::<AppResult<T>>();
-        let faults = self.faults.clone();
+        let refused = |why: &str| {
+            self.shared.metrics.refused_writes.inc();
+            AppError::Unavailable(format!("{why}; retry"))
+        };
+        if !self.is_up() {
+            return Err(refused("the database is unreachable"));
+        }
+        let (done, mut done_rx) = oneshot::channel::<AppResult<T>>();
+        let shared = self.shared.clone();
         let f = move |c: &mut DbConnection| {
             let take = |n: u32| n.checked_sub(1);
             if unguarded
-                && faults
+                && shared
+                    .faults
                     .fetch_update(Ordering::SeqCst, Ordering::SeqCst, take)
                     .is_ok()
             {
@@ -189,8 +257,10 @@ impl Writer {
             }
             f(c)
         };
+        let stage = Arc::new(AtomicU8::new(QUEUED));
         let job: Box<dyn Job> = Box::new(Call {
             f,
+            stage: stage.clone(),
             unguarded,
             result: None,
             done,
@@ -199,7 +269,23 @@ impl Writer {
         let Some(lane) = self.lanes.get(lane) else {
             return Err(gone());
         };
-        lane.send(job).await.map_err(|_| gone())?;
+        let deadline = tokio::time::sleep(self.shared.deadline);
+        tokio::pin!(deadline);
+        tokio::select! {
+            sent = lane.send(job) => sent.map_err(|_| gone())?,
+            // The queue stayed full: the job was never queued.
+            _ = &mut deadline => return Err(refused("the database is not keeping up")),
+        }
+        tokio::select! {
+            answer = &mut done_rx => return answer.map_err(|_| gone())?,
+            _ = &mut deadline => {}
+        }
+        let given_up = stage
+            .compare_exchange(QUEUED, GIVEN_UP, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok();
+        if given_up {
+            return Err(refused("the database did not answer in time"));
+        }
         done_rx.await.map_err(|_| gone())?
     }
 }
@@ -212,33 +298,53 @@ fn lane_of(key: &str, lanes: usize) -> usize {
     (hasher.finish() % lanes.max(1) as u64) as usize
 }
 
-fn run(mut conn: DbConnection, backend: Backend, mut rx: mpsc::Receiver<Box<dyn Job>>) {
+fn run(
+    mut conn: DbConnection,
+    backend: Backend,
+    mut rx: mpsc::Receiver<Box<dyn Job>>,
+    shared: &Shared,
+) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
+    let metrics = &shared.metrics;
     loop {
-        if batch.is_empty() {
+        while batch.is_empty() {
             match rx.blocking_recv() {
-                Some(job) => batch.push(job),
-                None => break,
+                // A job its caller gave up on is dropped unrun.
+                Some(job) if job.take() => batch.push(job),
+                Some(_) => {}
+                None => {
+                    tracing::info!("database writer stopped");
+                    return;
+                }
             }
         }
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok(job) if job.take() => batch.push(job),
+                Ok(_) => {}
                 Err(_) => break,
             }
         }
+        let size = batch.len();
+        let started = Instant::now();
         let outcome = commit_group(&mut conn, &mut batch);
+        metrics
+            .commit_seconds
+            .observe(started.elapsed().as_secs_f64());
+        metrics.group_size.observe(size as f64);
         if let Err(e) = &outcome {
+            metrics.failed_groups.inc();
             tracing::error!(error = %e, jobs = batch.len(), "group commit failed");
         }
         for job in batch.drain(..) {
             job.answer(outcome.clone());
         }
         if outcome.is_err() && conn.batch_execute("SELECT 1").is_err() {
+            shared.lanes_down.fetch_add(1, Ordering::SeqCst);
             conn = reconnect(&backend);
+            shared.lanes_down.fetch_sub(1, Ordering::SeqCst);
         }
     }
-    tracing::info!("database writer stopped");
 }
 
 /// Runs `batch` in one transaction and commits it. A job that fails without a savepoint is
@@ -272,7 +378,8 @@ fn commit_group(conn: &mut DbConnection, batch: &mut Vec<Box<dyn Job>>) -> Resul
     }
 }
 
-/// The connection broke (database restarted): keep trying, writes queue up meanwhile.
+/// The connection broke (database restarted): keep trying. Meanwhile new writes are refused
+/// at once and those already queued are given up by their callers at their deadline.
 fn reconnect(backend: &Backend) -> DbConnection {
     let mut delay = Duration::from_millis(100);
     loop {
@@ -284,7 +391,9 @@ fn reconnect(backend: &Backend) -> DbConnection {
             Err(e) => {
                 tracing::error!(error = %e, "database writer cannot reconnect");
                 thread::sleep(delay);
-                delay = (delay * 2).min(Duration::from_secs(5));
+                // At most a second between tries: recovery is noticed within a second of the
+                // database coming back.
+                delay = (delay * 2).min(Duration::from_secs(1));
             }
         }
     }
@@ -292,7 +401,57 @@ fn reconnect(backend: &Backend) -> DbConnection {
 
 #[cfg(test)]
 mod tests {
-    use super::lane_of;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+
+    fn sqlite_writer(deadline: Duration) -> (Writer, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let backend = Backend::Sqlite(dir.path().join("w.db"));
+        let mut conn = backend.connect_writer().expect("connect");
+        super::super::run_migrations(&mut conn).expect("migrations");
+        let writer =
+            Writer::start(vec![conn], backend, deadline, WriterMetrics::default()).expect("writer");
+        (writer, dir)
+    }
+
+    /// A write that cannot be taken into a group within the deadline (the writer is stuck on
+    /// a slow group) is refused with 503 and never runs later: nothing happens behind an
+    /// answer that said it did not.
+    #[tokio::test]
+    async fn a_write_past_its_deadline_is_refused_and_never_runs() {
+        let (writer, _dir) = sqlite_writer(Duration::from_millis(200));
+        let slow = writer.clone();
+        let blocker = tokio::spawn(async move {
+            slow.write(|_| {
+                std::thread::sleep(Duration::from_millis(700));
+                Ok(())
+            })
+            .await
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let ran = Arc::new(AtomicBool::new(false));
+        let flag = ran.clone();
+        let started = std::time::Instant::now();
+        let refused = writer
+            .write(move |_| {
+                flag.store(true, Ordering::SeqCst);
+                Ok(())
+            })
+            .await;
+        assert!(
+            matches!(refused, Err(AppError::Unavailable(_))),
+            "{refused:?}"
+        );
+        assert!(started.elapsed() < Duration::from_millis(600));
+        let blocked = blocker.await.expect("join");
+        assert!(blocked.is_ok(), "{blocked:?}");
+        // The next group runs after the slow one: the refused write is not in it.
+        writer.write(|_| Ok(())).await.expect("a later write");
+        assert!(!ran.load(Ordering::SeqCst), "a refused write ran");
+        assert_eq!(writer.queue_depth(), 0);
+        assert!(writer.is_up());
+    }
 
     #[test]
     fn a_key_always_picks_the_same_lane_and_keys_spread() {

@@ -75,9 +75,6 @@ pub async fn healthz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
     }))
 }
 
-/// How long each readiness check may take: a database slower than this is not ready.
-pub const READY_DEADLINE: Duration = Duration::from_secs(2);
-
 /// The answer of `/readyz`.
 #[derive(Serialize, ToSchema)]
 pub struct Readiness {
@@ -101,15 +98,15 @@ pub struct ReadinessChecks {
     pub lifecycle: String,
 }
 
-/// Runs `check` within [`READY_DEADLINE`]: `ok`, or what failed.
-async fn within<F>(check: F) -> String
+/// Runs `check` within `deadline` (`[server] db_deadline_ms`): `ok`, or what failed.
+async fn within<F>(deadline: Duration, check: F) -> String
 where
     F: std::future::Future<Output = AppResult<()>>,
 {
-    match tokio::time::timeout(READY_DEADLINE, check).await {
+    match tokio::time::timeout(deadline, check).await {
         Ok(Ok(())) => "ok".to_owned(),
         Ok(Err(e)) => e.to_string(),
-        Err(_) => format!("no answer within {} s", READY_DEADLINE.as_secs()),
+        Err(_) => format!("no answer within {} ms", deadline.as_millis()),
     }
 }
 
@@ -119,7 +116,7 @@ where
     get,
     path = "/readyz",
     tag = "health",
-    summary = "Readiness: the database answers within 2 s, the writer commits, not stopping",
+    summary = "Readiness: the database answers within the deadline (2 s), the writer commits, not stopping",
     security(()),
     responses(
         (status = 200, description = "Ready for traffic", body = Readiness),
@@ -128,14 +125,15 @@ where
 )]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let store = &state.app.store;
+    let deadline = Duration::from_millis(state.app.settings.server.db_deadline_ms);
     let (database, writer) = tokio::join!(
-        within(async {
+        within(deadline, async {
             store
                 .read(crate::db::queries::count_agents)
                 .await
                 .map(|_| ())
         }),
-        within(store.write(|_| Ok(()))),
+        within(deadline, store.write(|_| Ok(()))),
     );
     let lifecycle = match *state.app.stopping.borrow() {
         true => "stopping".to_owned(),

@@ -26,6 +26,7 @@ pub mod health;
 #[cfg(test)]
 mod i18n_check;
 pub mod memories;
+pub mod metrics;
 pub mod openapi;
 pub mod reports;
 pub mod segments;
@@ -180,6 +181,7 @@ route_table! {
     EDGE_ROUTES, edge_resources, "";
     "/healthz" => { get: health::healthz },
     "/readyz" => { get: health::readyz },
+    "/metrics" => { get: metrics::metrics },
     "/webhooks/api/{inbox}" => { post: webhooks::api_inbound },
     "/widget/{inbox}/session" => { post: widget::session, options: widget::preflight },
     "/widget/{inbox}/ws" => { get: widget::ws },

@@ -436,6 +436,7 @@ impl Modify for NumberedEvents {
         crate::http::memories::delete,
         crate::http::health::healthz,
         crate::http::health::readyz,
+        crate::http::metrics::metrics,
         crate::http::webhooks::api_inbound,
         crate::http::widget::session,
         crate::http::widget::preflight,

@@ -61,6 +61,7 @@ const ASSETS: &[Asset] = &[
     module!("canned-picker.js"),
     module!("canned-vars.js"),
     module!("knowledge.js"),
+    module!("degraded.js"),
     module!("reports.js"),
     module!("composer.js"),
     module!("contact.js"),

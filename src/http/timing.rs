@@ -2,9 +2,9 @@
 //! (`app;dur=1.234`). Browsers show it in their network panel, and the load generator reads
 //! it to report server-side latency apart from the client's and the network's share. Also
 //! the per-address rate limits of the public surface (see [`crate::rate_limit`]), checked
-//! before a request's body is read.
+//! before a request's body is read; and the deadline of requests that write.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::{
     body::MessageBody,
@@ -36,6 +36,54 @@ pub async fn limit_public(
     Ok(next.call(req).await?.map_into_boxed_body())
 }
 
+/// What a writing request may take beyond `[server] db_deadline_ms` before it is answered
+/// 503: the database's own deadline comes first; this is for a database that hangs
+/// mid-transaction (a frozen server, a cut network), which no connection timeout notices.
+const WRITE_GRACE: Duration = Duration::from_secs(1);
+
+/// Whether `method path` is a request that writes and must be answered in time: the webhooks
+/// and the API's changes. Not uploads, whose bodies may take long on a slow link; not reads
+/// (a report over a large inbox may take long) nor websocket upgrades.
+pub fn has_deadline(method: &actix_web::http::Method, path: &str) -> bool {
+    use actix_web::http::Method;
+    let writes = matches!(
+        *method,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    );
+    let upload = path.ends_with("/attachments") || path.ends_with("/files");
+    writes && !upload && (path.starts_with("/api/") || path.starts_with("/webhooks/"))
+}
+
+/// Answers a writing request 503 with `Retry-After` when it has not finished within the
+/// database deadline plus [`WRITE_GRACE`]. What it asked of a conversation still happens in
+/// order when the database is back (the actor keeps the message); a provider that retries
+/// meanwhile is recognised as a duplicate, so nothing is stored twice.
+pub async fn answer_in_time(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::BoxBody>, Error> {
+    let deadline = req
+        .app_data::<actix_web::web::Data<crate::app::AppState>>()
+        .filter(|_| has_deadline(req.method(), req.path()))
+        .map(|s| Duration::from_millis(s.app.settings.server.db_deadline_ms) + WRITE_GRACE);
+    let Some(deadline) = deadline else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    // No clone of the request is kept across the call: the inner services need it unshared.
+    let path = req.path().to_owned();
+    match tokio::time::timeout(deadline, next.call(req)).await {
+        Ok(res) => Ok(res?.map_into_boxed_body()),
+        Err(_) => {
+            tracing::warn!(%path, "a write did not finish in time; answered 503");
+            // An error, which actix answers with its response (503, Retry-After).
+            Err(crate::error::AppError::Unavailable(
+                "the database did not answer in time; retry".to_owned(),
+            )
+            .into())
+        }
+    }
+}
+
 pub async fn server_timing(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -62,7 +110,26 @@ pub fn parse_micros(value: &str) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_micros;
+    use super::{has_deadline, parse_micros};
+    use actix_web::http::Method;
+
+    #[test]
+    fn writes_to_the_api_and_webhooks_have_a_deadline_uploads_and_reads_do_not() {
+        let cases = [
+            (Method::POST, "/webhooks/whatsapp/wa", true),
+            (Method::POST, "/api/conversations/x/messages", true),
+            (Method::PATCH, "/api/agents/me", true),
+            (Method::DELETE, "/api/memories/x", true),
+            (Method::POST, "/api/conversations/x/attachments", false),
+            (Method::POST, "/api/contacts/x/files", false),
+            (Method::GET, "/api/reports/summary", false),
+            (Method::GET, "/webhooks/meta/m", false),
+            (Method::POST, "/widget/w/session", false),
+        ];
+        for (method, path, expected) in cases {
+            assert_eq!(has_deadline(&method, path), expected, "{method} {path}");
+        }
+    }
 
     #[test]
     fn reads_the_duration() {

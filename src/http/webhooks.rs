@@ -14,6 +14,7 @@ use crate::{
     domain::{types::ChannelKind, ConversationId, MessageId},
     error::{AppError, AppResult},
     http::openapi::{TooLarge, WebhookRefusals},
+    metrics::InboundResult,
     providers::api::{self, InboundPayload},
 };
 
@@ -79,7 +80,7 @@ pub async fn api_inbound(
     let inbound = parsed.validate(inbox.settings.default_country_code())?;
     let sent_at = inbound.sent_at.unwrap_or_else(clock::now);
     let deliver = DeliverInbound::text(Some(inbound.external_id), inbound.text, sent_at);
-    let (conversation_id, accepted) = inbound::receive(
+    let received = inbound::receive(
         app,
         &state.registry,
         &inbox.id,
@@ -87,7 +88,14 @@ pub async fn api_inbound(
         None,
         deliver,
     )
-    .await?;
+    .await;
+    let result = match &received {
+        Ok((_, a)) if a.duplicate => InboundResult::duplicate,
+        Ok(_) => InboundResult::stored,
+        Err(_) => InboundResult::failed,
+    };
+    app.metrics.inbound(ChannelKind::Api.as_str(), result, 1);
+    let (conversation_id, accepted) = received?;
     Ok(HttpResponse::Ok().json(Accepted {
         message_id: accepted.message_id,
         conversation_id,

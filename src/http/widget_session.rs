@@ -30,11 +30,12 @@ use crate::{
     domain::referral::{Referral, WidgetAttribution},
     domain::{
         text,
-        types::{Author, Status},
+        types::{Author, ChannelKind, Status},
         AgentId, ConversationId,
     },
     error::AppResult,
     inbox::Inbox,
+    metrics::InboundResult,
     protocol::{ServerEvent, TypingAuthor, VisitorClientFrame, VisitorFrame, VisitorMessage},
     providers::{api::MAX_TEXT_CHARS, widget},
 };
@@ -364,30 +365,40 @@ impl WidgetSession {
         ctx: &mut Context<Self>,
     ) {
         let registry = self.state.registry.clone();
+        let metrics = self.state.app.metrics.clone();
         // Unique per visitor and send: a resent frame is one message.
         let external_id = Some(format!("{}:{client_id}", self.visitor.simple()));
         let mut msg = DeliverInbound::text(external_id, text, clock::now());
         msg.referral = referral;
         ctx.wait(
-            async move { ask(&registry, id, msg).await }
-                .into_actor(self)
-                .map(move |res, act, ctx| match res {
-                    Ok(accepted) => {
-                        let ack = VisitorFrame::Ack {
-                            client_id,
-                            message_id: accepted.message_id,
-                        };
-                        act.send(&ack, ctx)
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "widget: message not delivered");
-                        act.error(
-                            "unavailable",
-                            "your message could not be delivered; please retry",
-                            ctx,
-                        );
-                    }
-                }),
+            async move {
+                let res = ask(&registry, id, msg).await;
+                let result = match &res {
+                    Ok(a) if a.duplicate => InboundResult::duplicate,
+                    Ok(_) => InboundResult::stored,
+                    Err(_) => InboundResult::failed,
+                };
+                metrics.inbound(ChannelKind::Widget.as_str(), result, 1);
+                res
+            }
+            .into_actor(self)
+            .map(move |res, act, ctx| match res {
+                Ok(accepted) => {
+                    let ack = VisitorFrame::Ack {
+                        client_id,
+                        message_id: accepted.message_id,
+                    };
+                    act.send(&ack, ctx)
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "widget: message not delivered");
+                    act.error(
+                        "unavailable",
+                        "your message could not be delivered; please retry",
+                        ctx,
+                    );
+                }
+            }),
         );
     }
 

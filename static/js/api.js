@@ -3,6 +3,7 @@
 
 import { endSession, removeConversation, state, upsertConversation } from './store.js';
 import { t } from './i18n.js';
+import { noteUnavailable } from './degraded.js';
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -27,6 +28,7 @@ export async function api(method, path, body) {
     endSession(t('api.session_ended'));
     throw new ApiError(401, 'unauthorized', t('api.signed_out'));
   }
+  if (res.status === 503) noteUnavailable();
   if (res.status === 204) return null;
   let data = null;
   try {

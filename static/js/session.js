@@ -1,5 +1,6 @@
 // Signing in and out, and starting the inbox: who I am, the agents, the inboxes (templates).
 
+import { watchHealth } from './degraded.js';
 import { api } from './api.js';
 import { $, show } from './dom.js';
 import { startList } from './list.js';
@@ -84,6 +85,7 @@ export async function startApp() {
   $('#me-name').textContent = state.me.name;
   loadHandoffs();
   connectWs();
+  watchHealth();
   await Promise.all([loadAgents(), startList(), refreshBadge(), loadInboxes(), loadAssistants()]);
   route();
   startSegments();

@@ -660,9 +660,15 @@ pub fn binary_config(db: &TestDb, server_extra: &str) -> std::path::PathBuf {
     path
 }
 
-/// Posts a signed customer message to the binary's API inbox; whether it was acknowledged.
-pub async fn post_customer(client: &reqwest::Client, base: &str, id: &str, text: &str) -> bool {
-    let raw = serde_json::to_vec(&customer(id, &format!("{id}-contact"), text)).expect("json");
+/// A signed customer message to the `support` API inbox at `base`, ready to send.
+pub fn signed_customer(
+    client: &reqwest::Client,
+    base: &str,
+    id: &str,
+    contact: &str,
+    text: &str,
+) -> reqwest::RequestBuilder {
+    let raw = serde_json::to_vec(&customer(id, contact, text)).expect("json");
     client
         .post(format!("{base}/webhooks/api/support"))
         .header(
@@ -671,6 +677,11 @@ pub async fn post_customer(client: &reqwest::Client, base: &str, id: &str, text:
         )
         .header("Content-Type", "application/json")
         .body(raw)
+}
+
+/// Posts a signed customer message to the binary's API inbox; whether it was acknowledged.
+pub async fn post_customer(client: &reqwest::Client, base: &str, id: &str, text: &str) -> bool {
+    signed_customer(client, base, id, &format!("{id}-contact"), text)
         .timeout(Duration::from_secs(10))
         .send()
         .await

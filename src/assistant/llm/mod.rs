@@ -28,7 +28,7 @@ use super::{
     AnswerSource, Answered, Assistant, AssistantError, AssistantRequest, Basis, BoxFuture,
     KnowledgeBaseAssistant, Usage,
 };
-use crate::{clock, config::LlmSettings};
+use crate::{clock, config::LlmSettings, metrics::LlmResult};
 
 /// The last thing known about the provider, for the health endpoint.
 #[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
@@ -57,6 +57,7 @@ pub struct LlmAssistant {
     waiting: AtomicUsize,
     meter: Mutex<Meter>,
     health: Mutex<ProviderHealth>,
+    metrics: crate::metrics::LlmMetrics,
 }
 
 impl LlmAssistant {
@@ -65,6 +66,7 @@ impl LlmAssistant {
         instructions: String,
         kb: Arc<KnowledgeBaseAssistant>,
         http: reqwest::Client,
+        metrics: crate::metrics::LlmMetrics,
     ) -> LlmAssistant {
         let url = format!("{}/chat/completions", settings.base_url.base());
         LlmAssistant {
@@ -80,6 +82,7 @@ impl LlmAssistant {
                 spent: 0,
             }),
             health: Mutex::new(ProviderHealth::default()),
+            metrics,
         }
     }
 
@@ -114,6 +117,8 @@ impl LlmAssistant {
     }
 
     fn charge(&self, usage: Usage, now: NaiveDateTime) {
+        self.metrics
+            .tokens(usage.prompt_tokens, usage.completion_tokens);
         if let Ok(mut m) = self.meter.lock() {
             if m.day != now.date() {
                 *m = Meter {
@@ -140,8 +145,20 @@ impl LlmAssistant {
         }
     }
 
-    /// One try: the HTTP call within the timeout, judged.
+    /// One try: the HTTP call within the timeout, judged, and counted in the metrics.
     async fn try_once(&self, body: &serde_json::Value) -> (Verdict, Usage) {
+        let started = std::time::Instant::now();
+        let (verdict, usage) = self.call_once(body).await;
+        let result = match &verdict {
+            Verdict::Answer(_) => LlmResult::ok,
+            Verdict::Retry { .. } => LlmResult::retry,
+            Verdict::Fatal(_) => LlmResult::fatal,
+        };
+        self.metrics.call(result, started.elapsed().as_secs_f64());
+        (verdict, usage)
+    }
+
+    async fn call_once(&self, body: &serde_json::Value) -> (Verdict, Usage) {
         let mut request = self
             .http
             .post(&self.url)

@@ -23,6 +23,7 @@ use crate::{
         review::{Criterion, CriterionName, Review, ReviewInput, CRITICAL_CAP},
         types::{Author, LeadStage},
     },
+    metrics::LlmResult,
 };
 
 /// The `json_schema` name of the review.
@@ -92,8 +93,16 @@ impl LlmAssistant {
         (result, usage)
     }
 
-    /// One HTTP call; the completion's text, or why there is none.
+    /// One HTTP call, counted in the metrics.
     async fn call(&self, body: &Value) -> (Result<String, String>, Usage) {
+        let started = std::time::Instant::now();
+        let (answer, usage, result) = self.review_call(body).await;
+        self.metrics.call(result, started.elapsed().as_secs_f64());
+        (answer, usage)
+    }
+
+    /// One HTTP call; the completion's text, or why there is none, and how it ended.
+    async fn review_call(&self, body: &Value) -> (Result<String, String>, Usage, LlmResult) {
         let timeout = std::time::Duration::from_secs(u64::from(self.settings.timeout_secs.get()));
         let mut request = self.http.post(&self.url).timeout(timeout).json(body);
         if let Some(key) = &self.settings.api_key {
@@ -101,24 +110,37 @@ impl LlmAssistant {
         }
         let response = match request.send().await {
             Ok(r) => r,
-            Err(e) if e.is_timeout() => return (Err("timed out".to_owned()), Usage::default()),
+            Err(e) if e.is_timeout() => {
+                return (
+                    Err("timed out".to_owned()),
+                    Usage::default(),
+                    LlmResult::retry,
+                )
+            }
             Err(e) => {
                 let reason = format!("cannot reach the model: {}", e.without_url());
-                return (Err(reason), Usage::default());
+                return (Err(reason), Usage::default(), LlmResult::retry);
             }
         };
         let status = response.status().as_u16();
         let bytes = match read_limited(response, 1 << 20).await {
             Ok(b) => b,
-            Err(e) => return (Err(e), Usage::default()),
+            Err(e) => return (Err(e), Usage::default(), LlmResult::retry),
         };
         if !(200..300).contains(&status) {
-            return (
-                Err(format!("the model's server answered {status}")),
-                Usage::default(),
-            );
+            let result = match status {
+                429 | 500.. => LlmResult::retry,
+                _ => LlmResult::fatal,
+            };
+            let reason = format!("the model's server answered {status}");
+            return (Err(reason), Usage::default(), result);
         }
-        (completion_content(&bytes), usage_of(&bytes))
+        let content = completion_content(&bytes);
+        let result = match content {
+            Ok(_) => LlmResult::ok,
+            Err(_) => LlmResult::retry,
+        };
+        (content, usage_of(&bytes), result)
     }
 }
 

@@ -53,3 +53,16 @@ pub fn delete_outbox(conn: &mut DbConnection, message_id: MessageId) -> AppResul
     diesel::delete(outbox::table.find(message_id)).execute(conn)?;
     Ok(())
 }
+
+/// Per inbox: messages waiting to be sent and when the oldest of them was queued (`/metrics`).
+pub fn outbox_backlog(conn: &mut DbConnection) -> AppResult<Vec<(String, i64, NaiveDateTime)>> {
+    use diesel::dsl::{count_star, min};
+    let rows: Vec<(String, i64, Option<NaiveDateTime>)> = outbox::table
+        .group_by(outbox::inbox_id)
+        .select((outbox::inbox_id, count_star(), min(outbox::created_at)))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(inbox, n, oldest)| Some((inbox, n, oldest?)))
+        .collect())
+}
