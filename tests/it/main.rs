@@ -17,6 +17,7 @@ mod backup;
 mod broadcasts;
 mod browser;
 mod browser_a11y;
+mod browser_agents;
 mod browser_answers;
 mod browser_attach;
 mod browser_broadcasts;
