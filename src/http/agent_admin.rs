@@ -29,7 +29,7 @@ use crate::{
     http::{
         agents::AgentView,
         extract::Json,
-        openapi::{AgentRefusals, BadRequest, ReadRefusals, TooLarge},
+        openapi::{AdminOnly, AdminRefusals, AgentRefusals, BadRequest, TooLarge},
     },
 };
 
@@ -145,7 +145,7 @@ pub(crate) async fn hashed(password: String) -> AppResult<String> {
     responses(
         (status = 201, description = "Added; the password is in this answer only", body = AddedAgent<'_>),
         (status = 400, response = BadRequest),
-        (status = 403, description = "forbidden: only admins manage agents", body = ErrorBody),
+        (status = 403, response = AdminOnly),
         (status = 409, description = "duplicate_email: an agent with this email exists already", body = ErrorBody),
         (status = 413, response = TooLarge),
         (status = 422, description = "validation_failed: `email` is not an email address, `name` is not 1-100 characters, or `role` is not admin, supervisor or agent", body = ErrorBody),
@@ -191,11 +191,10 @@ pub async fn create(
     responses(
         (status = 200, description = "The agent after the change", body = AgentView<'_>),
         (status = 400, response = BadRequest),
-        (status = 403, description = "forbidden: only admins manage agents", body = ErrorBody),
         (status = 409, description = "own_account: an admin cannot change their own role; last_admin: no active admin would remain", body = ErrorBody),
         (status = 413, response = TooLarge),
         (status = 422, description = "validation_failed: nothing to change, `name` is not 1-100 characters, or `role` is not admin, supervisor or agent", body = ErrorBody),
-        ReadRefusals,
+        AdminRefusals,
     ),
 )]
 pub async fn edit(
@@ -260,9 +259,8 @@ pub async fn edit(
     params(("id" = AgentId, Path, description = "The agent")),
     responses(
         (status = 200, description = "The agent, deactivated", body = AgentView<'_>),
-        (status = 403, description = "forbidden: only admins manage agents", body = ErrorBody),
         (status = 409, description = "own_account: an admin cannot deactivate themselves; last_admin: no active admin would remain", body = ErrorBody),
-        ReadRefusals,
+        AdminRefusals,
     ),
 )]
 pub async fn deactivate(
@@ -304,8 +302,7 @@ pub async fn deactivate(
     params(("id" = AgentId, Path, description = "The agent")),
     responses(
         (status = 200, description = "The agent, active", body = AgentView<'_>),
-        (status = 403, description = "forbidden: only admins manage agents", body = ErrorBody),
-        ReadRefusals,
+        AdminRefusals,
     ),
 )]
 pub async fn reactivate(
@@ -344,9 +341,8 @@ pub async fn reactivate(
     params(("id" = AgentId, Path, description = "The agent")),
     responses(
         (status = 200, description = "The new password, shown this once", body = NewPassword),
-        (status = 403, description = "forbidden: only admins manage agents", body = ErrorBody),
         (status = 409, description = "own_account: change your own password with PUT /api/agents/me/password", body = ErrorBody),
-        ReadRefusals,
+        AdminRefusals,
     ),
 )]
 pub async fn reset_password(

@@ -71,6 +71,8 @@ error_responses! {
     Unauthorized => "unauthorized: a missing, invalid, expired or revoked token";
     /// 403.
     Forbidden => "forbidden: this role may not do that";
+    /// 403 from managing the team.
+    AdminOnly => "forbidden: only admins manage agents";
     /// 404.
     NotFound => "not_found: no such resource, or not one this agent may see (a malformed id \
         is not found either)";
@@ -135,6 +137,8 @@ refusals! {
     AgentRefusals => ["401": Unauthorized, "503": Unavailable];
     /// A request about one resource by its id.
     ReadRefusals => ["401": Unauthorized, "404": NotFound, "503": Unavailable];
+    /// An admin's request about one agent by its id.
+    AdminRefusals => ["401": Unauthorized, "403": AdminOnly, "404": NotFound, "503": Unavailable];
     /// A JSON body sent to one resource by its id.
     ChangeRefusals => [
         "400": BadRequest, "401": Unauthorized, "404": NotFound, "413": TooLarge,
@@ -468,6 +472,7 @@ impl Modify for NumberedEvents {
             BadRequest,
             Unauthorized,
             Forbidden,
+            AdminOnly,
             NotFound,
             TooLarge,
             Unprocessable,
@@ -654,7 +659,7 @@ mod tests {
             .map(|r| r.len())
             .unwrap_or(0);
         assert_eq!(
-            responses, 13,
+            responses, 14,
             "the shared error answers are in the document"
         );
         assert_eq!(

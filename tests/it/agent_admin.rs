@@ -12,7 +12,7 @@ use crate::{
     helpers::{login, status_json, Backend, TestApp, WsClient, ADMIN_EMAIL, ADMIN_PASSWORD},
 };
 
-use switchboard::domain::types::Role;
+use switchboard::{db::queries, domain::types::Role, error::AppError};
 
 const WAIT: Duration = Duration::from_secs(5);
 /// How soon a revoked socket must see its close frame.
@@ -55,6 +55,34 @@ async fn patch(app: &TestApp, token: &str, path: &str, body: &Value) -> (u16, Va
         .await
 }
 
+/// `POST /api/agents/{id}/{action}` (deactivate, reactivate, password).
+async fn act(app: &TestApp, token: &str, id: &str, action: &str) -> (u16, Value) {
+    app.post(token, &format!("/api/agents/{id}/{action}"), &json!({}))
+        .await
+}
+
+async fn set_role(app: &TestApp, token: &str, id: &str, role: &str) -> (u16, Value) {
+    patch(
+        app,
+        token,
+        &format!("/api/agents/{id}"),
+        &json!({ "role": role }),
+    )
+    .await
+}
+
+async fn my_id(app: &TestApp, token: &str) -> String {
+    app.get(token, "/api/auth/me").await.1["agent"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned()
+}
+
+#[track_caller]
+fn assert_refused((s, body): &(u16, Value), status: u16, code: &str) {
+    assert_eq!((*s, body["error"].as_str()), (status, Some(code)), "{body}");
+}
+
 fn listed<'a>(list: &'a Value, id: &str) -> &'a Value {
     list["items"]
         .as_array()
@@ -92,24 +120,10 @@ async fn admins_add_agents_with_a_password_shown_once(b: Backend) {
                 &json!({"email": "x@test.local", "name": "X", "role": "admin"}),
             )
             .await;
-        assert_eq!(
-            (s, body["error"].as_str()),
-            (403, Some("forbidden")),
-            "{body}"
-        );
-        let (s, _) = patch(
-            &app,
-            who,
-            &format!("/api/agents/{id}"),
-            &json!({"role": "admin"}),
-        )
-        .await;
-        assert_eq!(s, 403);
+        assert_refused(&(s, body), 403, "forbidden");
+        assert_refused(&set_role(&app, who, &id, "admin").await, 403, "forbidden");
         for action in ["deactivate", "reactivate", "password"] {
-            let (s, _) = app
-                .post(who, &format!("/api/agents/{id}/{action}"), &json!({}))
-                .await;
-            assert_eq!(s, 403, "{action}");
+            assert_refused(&act(&app, who, &id, action).await, 403, "forbidden");
         }
     }
 }
@@ -119,17 +133,11 @@ async fn bad_and_duplicate_agents_are_refused(b: Backend) {
     let app = TestApp::spawn(b).await;
     let admin = app.login().await;
     add(&app, &admin, "taken@test.local", "supervisor").await;
-    let (s, body) = app
-        .post(
-            &admin,
-            "/api/agents",
-            &json!({"email": " TAKEN@test.local", "name": "Twin", "role": "agent"}),
-        )
-        .await;
-    assert_eq!(
-        (s, body["error"].as_str()),
-        (409, Some("duplicate_email")),
-        "{body}"
+    let twin = json!({"email": " TAKEN@test.local", "name": "Twin", "role": "agent"});
+    assert_refused(
+        &app.post(&admin, "/api/agents", &twin).await,
+        409,
+        "duplicate_email",
     );
     for (bad, field) in [
         (
@@ -182,18 +190,9 @@ async fn bad_and_duplicate_agents_are_refused(b: Backend) {
     )
     .await;
     assert_eq!(s, 404);
-    let (s, _) = app
-        .post(
-            &admin,
-            &format!("/api/agents/{unknown}/deactivate"),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(s, 404);
-    let (s, _) = app
-        .post(&admin, "/api/agents/nope/deactivate", &json!({}))
-        .await;
-    assert_eq!(s, 404);
+    for id in [unknown, "nope"] {
+        assert_refused(&act(&app, &admin, id, "deactivate").await, 404, "not_found");
+    }
     let (id, _) = add(&app, &admin, "c@test.local", "agent").await;
     let (s, _) = patch(&app, &admin, &format!("/api/agents/{id}"), &json!({})).await;
     assert_eq!(s, 422);
@@ -204,51 +203,29 @@ async fn bad_and_duplicate_agents_are_refused(b: Backend) {
 async fn roles_change_and_the_last_admin_stays(b: Backend) {
     let app = TestApp::spawn(b).await;
     let admin = app.login().await;
-    let me_id = app.get(&admin, "/api/auth/me").await.1["agent"]["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let me_id = my_id(&app, &admin).await;
     // Alone: I may not demote or deactivate myself.
-    let (s, body) = patch(
-        &app,
-        &admin,
-        &format!("/api/agents/{me_id}"),
-        &json!({"role": "agent"}),
-    )
-    .await;
-    assert_eq!(
-        (s, body["error"].as_str()),
-        (409, Some("own_account")),
-        "{body}"
+    assert_refused(
+        &set_role(&app, &admin, &me_id, "agent").await,
+        409,
+        "own_account",
     );
-    let (s, body) = app
-        .post(
-            &admin,
-            &format!("/api/agents/{me_id}/deactivate"),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(
-        (s, body["error"].as_str()),
-        (409, Some("own_account")),
-        "{body}"
+    assert_refused(
+        &act(&app, &admin, &me_id, "deactivate").await,
+        409,
+        "own_account",
     );
 
     let (id, password) = add(&app, &admin, "second@test.local", "agent").await;
     let token = login(&app.client, &app.base, "second@test.local", &password).await;
     let mut ws = WsClient::connect(&app.base, &token, None).await;
     ws.next_json(WAIT).await.expect("hello");
-    let (s, body) = patch(
-        &app,
-        &admin,
-        &format!("/api/agents/{id}"),
-        &json!({"role": "admin", "name": "Second Admin"}),
-    )
-    .await;
+    let both = json!({"role": "admin", "name": "Second Admin"});
+    let (s, body) = patch(&app, &admin, &format!("/api/agents/{id}"), &both).await;
     assert_eq!(s, 200, "{body}");
     assert_eq!(
         (&body["role"], &body["name"]),
-        (&json!("admin"), &json!("Second Admin"))
+        (&both["role"], &both["name"])
     );
     assert_eq!(
         ws.closed(AT_ONCE).await,
@@ -261,31 +238,18 @@ async fn roles_change_and_the_last_admin_stays(b: Backend) {
     );
 
     // Two admins: the second demotes me, and then may not demote themselves.
-    let (s, body) = patch(
-        &app,
-        &token,
-        &format!("/api/agents/{me_id}"),
-        &json!({"role": "supervisor"}),
-    )
-    .await;
-    assert_eq!(s, 200, "{body}");
-    let (s, body) = patch(
-        &app,
-        &token,
-        &format!("/api/agents/{id}"),
-        &json!({"role": "agent"}),
-    )
-    .await;
-    assert_eq!(
-        (s, body["error"].as_str()),
-        (409, Some("own_account")),
-        "{body}"
+    assert_eq!(set_role(&app, &token, &me_id, "supervisor").await.0, 200);
+    assert_refused(
+        &set_role(&app, &token, &id, "agent").await,
+        409,
+        "own_account",
     );
     // A supervisor now: no longer manages agents.
-    let (s, _) = app
-        .post(&admin, &format!("/api/agents/{id}/deactivate"), &json!({}))
-        .await;
-    assert_eq!(s, 403, "a supervisor now");
+    assert_refused(
+        &act(&app, &admin, &id, "deactivate").await,
+        403,
+        "forbidden",
+    );
 }
 
 /// Two admins demoting or deactivating each other at the same moment leave one active admin:
@@ -293,10 +257,28 @@ async fn roles_change_and_the_last_admin_stays(b: Backend) {
 async fn no_change_leaves_no_active_admin(b: Backend) {
     let app = TestApp::spawn(b).await;
     let first = app.login().await;
-    let first_id = app.get(&first, "/api/auth/me").await.1["agent"]["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let first_id = my_id(&app, &first).await;
+    // The rule, as the write applies it: the only active admin may not stop being one.
+    let id: switchboard::domain::AgentId = first_id.parse().expect("an agent id");
+    let rule = app
+        .handle
+        .app
+        .store
+        .read(move |c| {
+            let me = queries::existing_agent(c, id)?;
+            queries::ensure_another_admin(c, &me)
+        })
+        .await;
+    assert!(
+        matches!(
+            &rule,
+            Err(AppError::Conflict {
+                code: "last_admin",
+                ..
+            })
+        ),
+        "{rule:?}"
+    );
     for action in ["demote", "deactivate"] {
         let email = format!("{action}@test.local");
         let (second_id, password) = add(&app, &first, &email, "admin").await;
@@ -306,19 +288,8 @@ async fn no_change_leaves_no_active_admin(b: Backend) {
             let app = &app;
             async move {
                 match action {
-                    "demote" => {
-                        patch(
-                            app,
-                            &token,
-                            &format!("/api/agents/{id}"),
-                            &json!({"role": "agent"}),
-                        )
-                        .await
-                    }
-                    _ => {
-                        app.post(&token, &format!("/api/agents/{id}/deactivate"), &json!({}))
-                            .await
-                    }
+                    "demote" => set_role(app, &token, &id, "agent").await,
+                    _ => act(app, &token, &id, "deactivate").await,
                 }
             }
         };
@@ -329,13 +300,11 @@ async fn no_change_leaves_no_active_admin(b: Backend) {
             "{action}: {a:?} {b:?}"
         );
         for (s, body) in [&a, &b] {
-            if *s != 200 {
-                // Refused in the write (`last_admin`), or already no admin when it was read.
-                assert!(
-                    (*s == 409 && body["error"] == "last_admin") || *s == 403 || *s == 401,
-                    "{action}: {body}"
-                );
-            }
+            // Refused in the write (`last_admin`), or no longer an admin when it was read.
+            assert!(
+                *s == 200 || (*s == 409 && body["error"] == "last_admin") || *s == 403 || *s == 401,
+                "{action}: {body}"
+            );
         }
         let survivor = if a.0 == 200 { &first } else { &second };
         let (_, list) = app.get(survivor, "/api/agents").await;
@@ -349,35 +318,16 @@ async fn no_change_leaves_no_active_admin(b: Backend) {
         // Back to one admin (`first`) for the next round.
         if a.0 != 200 {
             let restore = match action {
-                "demote" => {
-                    patch(
-                        &app,
-                        &second,
-                        &format!("/api/agents/{first_id}"),
-                        &json!({"role": "admin"}),
-                    )
-                    .await
-                }
-                _ => {
-                    app.post(
-                        &second,
-                        &format!("/api/agents/{first_id}/reactivate"),
-                        &json!({}),
-                    )
-                    .await
-                }
+                "demote" => set_role(&app, &second, &first_id, "admin").await,
+                _ => act(&app, &second, &first_id, "reactivate").await,
             };
             assert_eq!(restore.0, 200);
         }
         let first_again = login(&app.client, &app.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
-        let (s, _) = app
-            .post(
-                &first_again,
-                &format!("/api/agents/{second_id}/deactivate"),
-                &json!({}),
-            )
-            .await;
-        assert_eq!(s, 200);
+        assert_eq!(
+            act(&app, &first_again, &second_id, "deactivate").await.0,
+            200
+        );
     }
 }
 
@@ -395,9 +345,7 @@ async fn deactivation_revokes_rest_and_websocket_at_once(b: Backend) {
     let mut admin_ws = WsClient::connect(&app.base, &admin, None).await;
     admin_ws.next_json(WAIT).await.expect("hello");
 
-    let (s, body) = app
-        .post(&admin, &format!("/api/agents/{id}/deactivate"), &json!({}))
-        .await;
+    let (s, body) = act(&app, &admin, &id, "deactivate").await;
     assert_eq!(s, 200, "{body}");
     assert_eq!(
         (&body["deactivated"], &body["availability"]),
@@ -450,14 +398,9 @@ async fn deactivation_revokes_rest_and_websocket_at_once(b: Backend) {
         .await;
     assert_eq!(s, 422, "{body}");
     // Again is no change.
-    let (s, _) = app
-        .post(&admin, &format!("/api/agents/{id}/deactivate"), &json!({}))
-        .await;
-    assert_eq!(s, 200);
+    assert_eq!(act(&app, &admin, &id, "deactivate").await.0, 200);
 
-    let (s, body) = app
-        .post(&admin, &format!("/api/agents/{id}/reactivate"), &json!({}))
-        .await;
+    let (s, body) = act(&app, &admin, &id, "reactivate").await;
     assert_eq!((s, &body["deactivated"]), (200, &json!(false)), "{body}");
     let (s, _) = login_status(&app, "leaver@test.local", &password).await;
     assert_eq!(s, 200, "the same password works again");
@@ -472,9 +415,7 @@ async fn a_reset_password_revokes_the_old_tokens(b: Backend) {
     let token = login(&app.client, &app.base, "forgot@test.local", &old).await;
     let mut ws = WsClient::connect(&app.base, &token, None).await;
     ws.next_json(WAIT).await.expect("hello");
-    let (s, body) = app
-        .post(&admin, &format!("/api/agents/{id}/password"), &json!({}))
-        .await;
+    let (s, body) = act(&app, &admin, &id, "password").await;
     assert_eq!(s, 200, "{body}");
     let new = body["password"].as_str().expect("password").to_owned();
     assert_ne!(new, old);
@@ -486,14 +427,12 @@ async fn a_reset_password_revokes_the_old_tokens(b: Backend) {
     );
     assert_eq!(login_status(&app, "forgot@test.local", &old).await.0, 401);
     assert_eq!(login_status(&app, "forgot@test.local", &new).await.0, 200);
-    let me_id = app.get(&admin, "/api/auth/me").await.1["agent"]["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    let (s, body) = app
-        .post(&admin, &format!("/api/agents/{me_id}/password"), &json!({}))
-        .await;
-    assert_eq!((s, body["error"].as_str()), (409, Some("own_account")));
+    let me_id = my_id(&app, &admin).await;
+    assert_refused(
+        &act(&app, &admin, &me_id, "password").await,
+        409,
+        "own_account",
+    );
 }
 
 /// Every agent changes their own name and password: the current password is required, the
