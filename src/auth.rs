@@ -57,24 +57,42 @@ pub fn generate_password() -> String {
     hex::encode(bytes)
 }
 
+/// The longest password, in bytes: login refuses longer ones without hashing them.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// The longest name, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// An agent's name as stored: 1-100 characters with something visible, trimmed.
+pub fn checked_name(name: &str) -> AppResult<String> {
+    if name.trim().is_empty() || name.chars().count() > MAX_NAME_CHARS {
+        return Err(AppError::Validation(format!(
+            "`name` must be 1-{MAX_NAME_CHARS} characters"
+        )));
+    }
+    Ok(name.trim().to_owned())
+}
+
+/// Checks a new password (`field` names it in the error): long enough to resist guessing,
+/// short enough to log in with.
+pub fn check_new_password(field: &str, password: &str) -> AppResult<()> {
+    if password.chars().count() < MIN_PASSWORD_CHARS || password.len() > MAX_PASSWORD_BYTES {
+        return Err(AppError::Validation(format!(
+            "`{field}` must be at least {MIN_PASSWORD_CHARS} characters and at most \
+             {MAX_PASSWORD_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
 /// Checks a new agent's fields; the error names the field.
 pub fn validate_new_agent(email: &str, name: &str, password: &str) -> AppResult<()> {
-    if !crate::domain::text::is_email_address(email.trim()) {
+    if email.chars().count() > 254 || !crate::domain::text::is_email_address(email.trim()) {
         return Err(AppError::Validation(
             "`email` is not an email address".to_owned(),
         ));
     }
-    if name.trim().is_empty() || name.chars().count() > 100 {
-        return Err(AppError::Validation(
-            "`name` must be 1-100 characters".to_owned(),
-        ));
-    }
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(AppError::Validation(format!(
-            "`password` must be at least {MIN_PASSWORD_CHARS} characters"
-        )));
-    }
-    Ok(())
+    checked_name(name)?;
+    check_new_password("password", password)
 }
 
 /// Builds the row of a new agent (hashing the password: call off the async threads).
@@ -90,6 +108,7 @@ pub fn new_agent_row(email: &str, name: &str, role: Role, password: &str) -> App
         created_at: clock::now(),
         notify_desktop: false,
         notify_sound: false,
+        deactivated_at: None,
     })
 }
 

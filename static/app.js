@@ -23,6 +23,8 @@
 //   js/contact-broadcasts.js  the panel's broadcasts
 //   js/reports.js     the Reports page (#/reports): figures, chart, tables, CSV
 //   js/knowledge.js   the Knowledge page (#/knowledge): unanswered questions, wrong answers
+//   js/agents.js    the Agents page (#/agents, admins): add, roles, deactivate, passwords
+//   js/account.js   Your account (#/account): my name and password
 //   js/answer-basis.js  under each assistant answer: its entry or model, confidence, Mark wrong
 //   js/bulk.js      selecting several conversations and acting on them at once
 //   js/keys.js      keyboard shortcuts and their help sheet
@@ -45,6 +47,8 @@ import { bindBulk } from './js/bulk.js';
 import { bindKeys } from './js/keys.js';
 import { bindCanned } from './js/canned.js';
 import { bindKnowledge } from './js/knowledge.js';
+import { bindAgents } from './js/agents.js';
+import { bindAccount } from './js/account.js';
 import { bindReports } from './js/reports.js';
 import { bindNewConversation } from './js/new-conversation.js';
 import { bindList, refreshListTimes, reloadList } from './js/list.js';
@@ -152,6 +156,8 @@ function bindEvents() {
   bindCanned();
   bindReports();
   bindKnowledge();
+  bindAgents();
+  bindAccount();
   bindNewConversation();
 
   // Popovers close on an outside click or Escape.

@@ -137,8 +137,11 @@ pub struct Owner {
 pub enum Revoke {
     /// Everything opened with one login token (logout).
     Token(String),
-    /// Everything of one agent (deactivation, a changed role).
+    /// Everything of one agent (deactivation, a changed role, a password reset).
     Agent(AgentId),
+    /// Everything of one agent but what was opened with this login token (the agent changed
+    /// their own password from it).
+    OtherTokens { agent: AgentId, keep: String },
 }
 
 /// Anyone → Hub: close the matching sessions at once, telling each why. Answers how many.
@@ -380,6 +383,7 @@ impl Handler<CloseSessions> for Hub {
         let matches = |o: &Owner| match &msg.who {
             Revoke::Token(hash) => *o.token_hash == **hash,
             Revoke::Agent(agent) => o.agent == *agent,
+            Revoke::OtherTokens { agent, keep } => o.agent == *agent && *o.token_hash != **keep,
         };
         let closed: Vec<u64> = self
             .subscribers

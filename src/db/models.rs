@@ -48,6 +48,9 @@ pub struct AgentRow {
     pub notify_desktop: bool,
     /// A sound for the same.
     pub notify_sound: bool,
+    /// When an admin deactivated the agent; `None`: active. A deactivated agent cannot log in
+    /// and has no tokens.
+    pub deactivated_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

@@ -12,6 +12,7 @@ diesel::table! {
         created_at -> Timestamp,
         notify_desktop -> Bool,
         notify_sound -> Bool,
+        deactivated_at -> Nullable<Timestamp>,
     }
 }
 

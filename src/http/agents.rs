@@ -9,7 +9,7 @@ use crate::{
     actors::presence::{Availability, SetAvailability, Snapshot},
     app::AppState,
     auth::{CurrentAgent, Notifications},
-    db::queries,
+    db::{models::AgentRow, queries},
     domain::{types::Role, AgentId},
     error::{AppError, AppResult},
     http::openapi::{
@@ -28,6 +28,23 @@ pub struct AgentView<'a> {
     pub name: &'a str,
     pub role: Role,
     pub availability: Availability,
+    /// Deactivated by an admin: cannot log in, offers no assignee; kept so their past work
+    /// still names them.
+    pub deactivated: bool,
+}
+
+impl<'a> AgentView<'a> {
+    /// The agent as `me` may see it: the email for admins and the agent itself.
+    pub fn of(row: &'a AgentRow, availability: Availability, me: &CurrentAgent) -> Self {
+        AgentView {
+            id: row.id,
+            email: (me.role == Role::Admin || row.id == me.id).then_some(row.email.as_str()),
+            name: &row.name,
+            role: row.role,
+            availability,
+            deactivated: row.deactivated_at.is_some(),
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -36,7 +53,8 @@ pub struct AgentList<'a> {
 }
 
 /// `GET /api/agents`. Emails are for admins (and each agent's own): other agents see names,
-/// so a list of logins is not handed to everyone.
+/// so a list of logins is not handed to everyone. Deactivated agents are listed (marked), so
+/// the conversations they handled still show who did.
 #[utoipa::path(
     operation_id = "list_agents",
     get,
@@ -55,14 +73,7 @@ pub async fn list(state: web::Data<AppState>, me: CurrentAgent) -> AppResult<Htt
         .iter()
         .map(|a| {
             let availability = live.get(&a.id).copied().unwrap_or(Availability::Offline);
-            let email = (me.role == Role::Admin || a.id == me.id).then_some(a.email.as_str());
-            AgentView {
-                id: a.id,
-                email,
-                name: &a.name,
-                role: a.role,
-                availability,
-            }
+            AgentView::of(a, availability, &me)
         })
         .collect();
     Ok(HttpResponse::Ok().json(AgentList { items: agents }))

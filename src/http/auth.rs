@@ -116,6 +116,23 @@ pub(crate) fn client_address(state: &AppState, req: &HttpRequest) -> IpAddr {
         .unwrap_or(IpAddr::from([0, 0, 0, 0]))
 }
 
+/// Refuses a password attempt (a login, or an agent confirming their password) from this
+/// address for this email while it must wait after earlier failures: 429 with the wait.
+pub(crate) fn throttle(
+    state: &AppState,
+    email: &str,
+    from: IpAddr,
+    now: std::time::Instant,
+) -> AppResult<()> {
+    state.app.logins.check(email, from, now).map_err(|refusal| {
+        tracing::info!(?refusal, client = %from, "password attempt throttled");
+        let wait = refusal.retry_after();
+        AppError::TooManyRequests {
+            retry_after_secs: (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1),
+        }
+    })
+}
+
 /// `POST /api/auth/login`: a bearer token for an agent's email and password.
 #[utoipa::path(
     operation_id = "login",
@@ -141,24 +158,20 @@ pub async fn login(
     body: Json<LoginRequest>,
 ) -> AppResult<HttpResponse> {
     let LoginRequest { email, password } = body.into_inner();
-    if email.len() > 254 || password.len() > 1024 {
+    if email.len() > 254 || password.len() > auth::MAX_PASSWORD_BYTES {
         return Err(AppError::Unauthorized("wrong email or password"));
     }
     let store = &state.app.store;
     let lookup = email.trim().to_lowercase();
     let from = client_address(&state, &req);
     let now = std::time::Instant::now();
-    if let Err(refusal) = state.app.logins.check(&lookup, from, now) {
-        tracing::info!(?refusal, client = %from, "login attempt throttled");
-        let wait = refusal.retry_after();
-        return Err(AppError::TooManyRequests {
-            retry_after_secs: (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1),
-        });
-    }
+    throttle(&state, &lookup, from, now)?;
     let throttle_key = lookup.clone();
+    // A deactivated agent is refused like a wrong password, after the same work.
     let agent = store
         .read(move |c| queries::agent_by_email(c, &lookup))
-        .await?;
+        .await?
+        .filter(|a| a.deactivated_at.is_none());
     let hash = agent
         .as_ref()
         .map_or(DUMMY_HASH, |a| a.password_hash.as_str())

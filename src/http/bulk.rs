@@ -129,7 +129,7 @@ fn check(body: &BulkRequest) -> AppResult<Option<Vec<String>>> {
         (status = 400, response = crate::http::openapi::BadRequest),
         (status = 403, description = "forbidden: agents restricted by visibility may only assign to themselves", body = ErrorBody),
         (status = 413, response = crate::http::openapi::TooLarge),
-        (status = 422, description = "validation_failed: no ids, more than 100, one twice, `tags` missing for `tag` or given for another action, `agent_id` for another action or not an agent, a bad tag", body = ErrorBody),
+        (status = 422, description = "validation_failed: no ids, more than 100, one twice, `tags` missing for `tag` or given for another action, `agent_id` for another action, not an agent or a deactivated one, a bad tag", body = ErrorBody),
         AgentRefusals,
     ),
 )]

@@ -602,7 +602,7 @@ pub struct AssignRequest {
     responses(
         (status = 200, description = "The conversation after the change", body = ConversationView),
         (status = 403, description = "forbidden: agents restricted by visibility may only assign to themselves", body = ErrorBody),
-        (status = 422, description = "validation_failed: `agent_id` is not an agent, or a value breaks a rule", body = ErrorBody),
+        (status = 422, description = "validation_failed: `agent_id` is not an agent or is a deactivated one, or a value breaks a rule", body = ErrorBody),
         ChangeRefusals,
     ),
 )]
@@ -641,6 +641,11 @@ pub(super) async fn may_assign(
         .read(move |c| queries::agent_by_id(c, agent))
         .await?
         .ok_or_else(|| AppError::Validation("`agent_id` is not an agent".to_owned()))?;
+    if row.deactivated_at.is_some() {
+        return Err(AppError::Validation(
+            "`agent_id` is a deactivated agent".to_owned(),
+        ));
+    }
     state.app.agent_names.note(agent, &row.name);
     Ok(())
 }

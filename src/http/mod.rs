@@ -1,6 +1,8 @@
 //! The whole route table in one place, and the handlers that turn extractor failures into the
 //! same JSON errors as everything else.
 
+pub mod account;
+pub mod agent_admin;
 pub mod agent_session;
 pub mod agents;
 pub mod answers;
@@ -92,9 +94,16 @@ route_table! {
     "/auth/login" => { post: auth::login },
     "/auth/logout" => { post: auth::logout },
     "/auth/me" => { get: auth::me },
-    "/agents" => { get: agents::list },
+    "/agents" => { get: agents::list, post: agent_admin::create },
+    // `me` before `{id}`, which would otherwise take `me` for an id.
+    "/agents/me" => { patch: account::rename },
+    "/agents/me/password" => { put: account::change_password },
     "/agents/me/availability" => { post: agents::set_availability },
     "/agents/me/notifications" => { put: agents::set_notifications },
+    "/agents/{id}" => { patch: agent_admin::edit },
+    "/agents/{id}/deactivate" => { post: agent_admin::deactivate },
+    "/agents/{id}/reactivate" => { post: agent_admin::reactivate },
+    "/agents/{id}/password" => { post: agent_admin::reset_password },
     "/assistants" => { get: assistants::list },
     "/badge" => { get: conversations::badge },
     "/events" => { get: events::poll },

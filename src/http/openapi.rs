@@ -71,6 +71,8 @@ error_responses! {
     Unauthorized => "unauthorized: a missing, invalid, expired or revoked token";
     /// 403.
     Forbidden => "forbidden: this role may not do that";
+    /// 403 from managing the team.
+    AdminOnly => "forbidden: only admins manage agents";
     /// 404.
     NotFound => "not_found: no such resource, or not one this agent may see (a malformed id \
         is not found either)";
@@ -135,6 +137,8 @@ refusals! {
     AgentRefusals => ["401": Unauthorized, "503": Unavailable];
     /// A request about one resource by its id.
     ReadRefusals => ["401": Unauthorized, "404": NotFound, "503": Unavailable];
+    /// An admin's request about one agent by its id.
+    AdminRefusals => ["401": Unauthorized, "403": AdminOnly, "404": NotFound, "503": Unavailable];
     /// A JSON body sent to one resource by its id.
     ChangeRefusals => [
         "400": BadRequest, "401": Unauthorized, "404": NotFound, "413": TooLarge,
@@ -361,6 +365,13 @@ impl Modify for NumberedEvents {
         crate::http::agents::list,
         crate::http::agents::set_availability,
         crate::http::agents::set_notifications,
+        crate::http::agent_admin::create,
+        crate::http::agent_admin::edit,
+        crate::http::agent_admin::deactivate,
+        crate::http::agent_admin::reactivate,
+        crate::http::agent_admin::reset_password,
+        crate::http::account::rename,
+        crate::http::account::change_password,
         crate::http::assistants::list,
         crate::http::conversations::usage,
         crate::http::conversations::badge,
@@ -462,6 +473,7 @@ impl Modify for NumberedEvents {
             BadRequest,
             Unauthorized,
             Forbidden,
+            AdminOnly,
             NotFound,
             TooLarge,
             Unprocessable,
@@ -477,7 +489,7 @@ impl Modify for NumberedEvents {
     tags(
         (name = "meta", description = "This document"),
         (name = "auth", description = "Logging in and out"),
-        (name = "agents", description = "Agents and their availability"),
+        (name = "agents", description = "Agents: the team (managed by admins), their availability, and my own account"),
         (name = "assistants", description = "The assistants that answer first, and what they spend"),
         (name = "conversations", description = "Listing, reading and changing conversations"),
         (name = "messages", description = "Replies, templates, attachments and files"),
@@ -648,7 +660,7 @@ mod tests {
             .map(|r| r.len())
             .unwrap_or(0);
         assert_eq!(
-            responses, 13,
+            responses, 14,
             "the shared error answers are in the document"
         );
         assert_eq!(

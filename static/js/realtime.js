@@ -58,10 +58,18 @@ export function connectWs() {
     }
     onFrame(frame);
   };
-  socket.onclose = () => {
+  socket.onclose = (e) => {
     if (ws !== socket) return;
     ws = null;
     setConn('offline');
+    // Closed by the server for access (1008): a new role reloads the dashboard for it; a
+    // revoked token (deactivated, password reset) shows the login page at once (a logout
+    // here is already doing so).
+    if (e.code === 1008 && e.reason === 'role changed') {
+      location.reload();
+      return;
+    }
+    if (e.code === 1008 && e.reason !== 'logged out') api('GET', '/api/auth/me').catch(() => {});
     scheduleReconnect();
   };
 }

@@ -7,6 +7,8 @@ import { startList } from './list.js';
 import { startBroadcasts } from './broadcasts.js';
 import { startCanned } from './canned.js';
 import { startKnowledge } from './knowledge.js';
+import { startAgents } from './agents.js';
+import { startAccount } from './account.js';
 import { startReports } from './reports.js';
 import { startSegments } from './segments.js';
 import { connectWs } from './realtime.js';
@@ -93,6 +95,8 @@ export async function startApp() {
   startCanned();
   startReports();
   startKnowledge();
+  startAgents();
+  startAccount();
 }
 
 export async function loadAgents() {

@@ -191,14 +191,18 @@ function renderThreadHeader(c) {
 export function renderAssignee(c) {
   const select = $('#assignee');
   const me = state.me.id;
-  const agents = [...state.agents.values()].sort((a, b) => (a.id === me ? -1 : b.id === me ? 1 : a.name.localeCompare(b.name)));
+  // Deactivated agents take no new work; the one still holding this conversation is shown.
+  const agents = [...state.agents.values()]
+    .filter((a) => !a.deactivated || a.id === c.assignee_id)
+    .sort((a, b) => (a.id === me ? -1 : b.id === me ? 1 : a.name.localeCompare(b.name)));
   if (c.assignee_id && !state.agents.has(c.assignee_id)) agents.push({ id: c.assignee_id, name: t('thread.agent'), availability: 'offline' });
   const options = [h('option', { value: '', text: t('thread.unassigned') })];
   for (const a of agents) {
     const away = a.id !== me && a.availability && a.availability !== 'online' ? ` · ${availabilityLabel(a.availability)}` : '';
-    const label = `${isolate(a.name)}${a.id === me ? t('thread.you_suffix') : ''}${away}`;
+    const gone = a.deactivated ? ` · ${t('agents.deactivated')}` : '';
+    const label = `${isolate(a.name)}${a.id === me ? t('thread.you_suffix') : ''}${gone || away}`;
     // Agents who do not see everything may only take a conversation or let it go.
-    options.push(h('option', { value: a.id, text: label, disabled: !state.seesAll && a.id !== me }));
+    options.push(h('option', { value: a.id, text: label, disabled: a.deactivated || (!state.seesAll && a.id !== me) }));
   }
   select.replaceChildren(...options);
   select.value = c.assignee_id || '';

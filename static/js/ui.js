@@ -39,9 +39,9 @@ export function confirmDialog({ title, text, ok = t('common.delete') }) {
   });
 }
 
-/** The page the address names instead of the inbox (`segments`, `broadcasts`, `canned`), or null. */
+/** The page the address names instead of the inbox (`segments`, `broadcasts`, `agents`…), or null. */
 export function currentPage() {
-  const m = location.hash.match(/^#\/(segments|broadcasts|canned|reports|knowledge)(?:$|[/?])/);
+  const m = location.hash.match(/^#\/(segments|broadcasts|canned|reports|knowledge|agents|account)(?:$|[/?])/);
   return m ? m[1] : null;
 }
 

@@ -15,7 +15,7 @@ use crate::{
 /// Where `.ci/run` installs axe-core (`npm install --prefix /opt/axe-core axe-core@4.10.3`).
 const AXE_DEFAULT: &str = "/opt/axe-core/node_modules/axe-core/axe.min.js";
 
-fn axe_source() -> String {
+pub(crate) fn axe_source() -> String {
     let path =
         std::env::var("AXE_CORE_JS").map_or_else(|_| PathBuf::from(AXE_DEFAULT), PathBuf::from);
     std::fs::read_to_string(&path).unwrap_or_else(|e| {
@@ -28,7 +28,7 @@ fn axe_source() -> String {
 }
 
 /// Serious and critical violations on the page as it is, with the first few elements each.
-const RUN_AXE: &str = "axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations \
+pub(crate) const RUN_AXE: &str = "axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations \
     .filter((v) => v.impact === 'serious' || v.impact === 'critical') \
     .map((v) => ({ id: v.id, impact: v.impact, help: v.help, \
                    nodes: v.nodes.slice(0, 12).map((n) => n.target.join(' ') + ' :: ' + n.failureSummary) })))";

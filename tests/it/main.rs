@@ -8,6 +8,7 @@ mod fixtures;
 mod helpers;
 
 mod access;
+mod agent_admin;
 mod answers;
 mod api_fuzz;
 mod assistants;
@@ -16,6 +17,7 @@ mod backup;
 mod broadcasts;
 mod browser;
 mod browser_a11y;
+mod browser_agents;
 mod browser_answers;
 mod browser_attach;
 mod browser_broadcasts;

@@ -35,8 +35,9 @@ pub use activity::{
     with_web_profile,
 };
 pub use agents::{
-    agent_by_email, agent_by_id, count_agents, insert_agent, list_agents, set_availability,
-    set_notifications,
+    agent_by_email, agent_by_id, count_agents, ensure_another_admin, existing_agent, insert_agent,
+    insert_new_agent, list_agents, set_availability, set_deactivated, set_notifications,
+    set_password_hash, update_agent, AgentChanges,
 };
 pub use answers::{
     answer, count_answers, insert_answer, mark_answer, marked_wrong, unanswered, AnswerScope,
@@ -88,5 +89,5 @@ pub use segments::{
     visible_contacts, ResolvedFilter,
 };
 pub use tags::{set_tags, tags_of};
-pub use tokens::{agent_by_token, delete_token, insert_token};
+pub use tokens::{agent_by_token, delete_token, delete_tokens_of, insert_token};
 pub use usage::{conversation_usage, record_usage, usage_on, TokenCounts};
