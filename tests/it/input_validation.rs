@@ -242,8 +242,8 @@ async fn wrong_methods_are_405_with_allow_and_head_works(b: Backend) {
         ("PUT", "/api/auth/login", "POST"),
         ("GET", "/api/auth/logout", "POST"),
         ("POST", "/api/badge", "GET, HEAD"),
-        ("PATCH", "/api/agents", "GET, HEAD"),
-        ("OPTIONS", "/api/agents", "GET, HEAD"),
+        ("PATCH", "/api/agents", "GET, POST, HEAD"),
+        ("OPTIONS", "/api/agents", "GET, POST, HEAD"),
         ("TRACE", "/api/conversations", "GET, POST, HEAD"),
         (
             "PATCH",
