@@ -49,7 +49,10 @@ fn hub(secret: &str, header: Option<&str>, body: &[u8]) {
     let signed = hub_signature::sign(secret, body);
     let ok = hub_signature::verify(secret, body, Some(&signed));
     if secret.is_empty() {
-        assert!(ok.is_err(), "an empty app secret must refuse every signature");
+        assert!(
+            ok.is_err(),
+            "an empty app secret must refuse every signature"
+        );
     } else {
         assert_eq!(ok, Ok(()), "a body signed with the app secret must verify");
         let changed = hub_signature::verify(secret, &tampered(body), Some(&signed));
@@ -125,5 +128,9 @@ fn widget_token(secret: &str, header: Option<&str>, body: &[u8]) {
         *last = if *last == b'A' { b'B' } else { b'A' };
     }
     let forged = String::from_utf8_lossy(&forged);
-    assert_eq!(widget::verify(secret, &forged), None, "an altered token must not verify");
+    assert_eq!(
+        widget::verify(secret, &forged),
+        None,
+        "an altered token must not verify"
+    );
 }

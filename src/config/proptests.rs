@@ -1,5 +1,5 @@
-//! Properties of the configuration loader, for any text: `Settings::parse` and
-//! `Settings::from_toml` give settings or a `ConfigError` naming the fault, never a panic;
+//! Properties of the configuration loader, for any text and environment: `Settings::parse`
+//! and `Settings::from_toml` give settings or a `ConfigError` naming the fault, never a panic;
 //! and what `parse` accepts (file, then environment, then checks) `from_toml` accepts too
 //! and passes `validate`. The fuzz target `config_loader` checks the same on a much larger
 //! budget.
@@ -154,6 +154,20 @@ proptest! {
     #[test]
     fn generated_documents_never_panic(text in toml_document()) {
         check(&text)?;
+    }
+
+    /// Every override variable (`SWITCHBOARD_BIND`, `DATABASE_URL`,
+    /// `SWITCHBOARD_INBOX_<ID>_SECRET`…) set to one value, valid or not.
+    #[test]
+    fn environment_overrides_never_panic(
+        text in toml_document(),
+        value in prop_oneof![
+            any::<String>(),
+            Just("0123456789abcdef0123456789abcdef".to_owned()),
+            Just("127.0.0.1:0".to_owned()),
+        ],
+    ) {
+        let _ = Settings::parse(&text, |_| Some(value.clone()));
     }
 
     #[test]
