@@ -765,4 +765,6 @@ fn env_id(id: &str) -> String {
 }
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;

@@ -18,3 +18,22 @@ pub mod sms;
 pub mod twilio;
 pub mod whatsapp;
 pub mod widget;
+
+#[cfg(test)]
+mod api_proptests;
+#[cfg(test)]
+mod hub_signature_proptests;
+#[cfg(test)]
+mod meta_proptests;
+#[cfg(test)]
+mod phone_proptests;
+#[cfg(test)]
+pub(crate) mod prop_strategies;
+#[cfg(test)]
+mod sms_proptests;
+#[cfg(test)]
+mod twilio_proptests;
+#[cfg(test)]
+mod whatsapp_proptests;
+#[cfg(test)]
+mod widget_proptests;
