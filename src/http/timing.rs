@@ -42,16 +42,19 @@ pub async fn limit_public(
 const WRITE_GRACE: Duration = Duration::from_secs(1);
 
 /// Whether `method path` is a request that writes and must be answered in time: the webhooks
-/// and the API's changes. Not uploads, whose bodies may take long on a slow link; not reads
-/// (a report over a large inbox may take long) nor websocket upgrades.
+/// and the API's changes. Not uploads, whose bodies may take long on a slow link; not a
+/// broadcast's start, which snapshots its whole audience in one transaction; not reads (a
+/// report over a large inbox may take long) nor websocket upgrades.
 pub fn has_deadline(method: &actix_web::http::Method, path: &str) -> bool {
     use actix_web::http::Method;
     let writes = matches!(
         *method,
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
     );
-    let upload = path.ends_with("/attachments") || path.ends_with("/files");
-    writes && !upload && (path.starts_with("/api/") || path.starts_with("/webhooks/"))
+    let long = path.ends_with("/attachments")
+        || path.ends_with("/files")
+        || (path.starts_with("/api/broadcasts/") && path.ends_with("/start"));
+    writes && !long && (path.starts_with("/api/") || path.starts_with("/webhooks/"))
 }
 
 /// Answers a writing request 503 with `Retry-After` when it has not finished within the
@@ -122,6 +125,8 @@ mod tests {
             (Method::DELETE, "/api/memories/x", true),
             (Method::POST, "/api/conversations/x/attachments", false),
             (Method::POST, "/api/contacts/x/files", false),
+            (Method::POST, "/api/broadcasts/x/start", false),
+            (Method::POST, "/api/broadcasts/x/pause", true),
             (Method::GET, "/api/reports/summary", false),
             (Method::GET, "/webhooks/meta/m", false),
             (Method::POST, "/widget/w/session", false),
