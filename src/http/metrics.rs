@@ -1,9 +1,9 @@
 //! `GET /metrics` (Prometheus text format) and the middleware that counts every HTTP request
 //! by method, route pattern and status, with its latency.
 //!
-//! Readable from the address ranges of `[server] metrics_allow` (the scraper's network; this
-//! machine by default) or with an admin's token: the numbers name inboxes, assistants and
-//! providers, which is not for anyone on the internet.
+//! Readable straight from the address ranges of `[server] metrics_allow` (the scraper's
+//! network; this machine by default), never through a proxy, or with an admin's token: the
+//! numbers name inboxes, assistants and providers, which is not for anyone on the internet.
 
 use std::time::{Duration, Instant};
 
@@ -94,9 +94,10 @@ pub async fn count_requests(
     path = "/metrics",
     tag = "health",
     summary = "Prometheus metrics (from `server.metrics_allow` addresses, or an admin's token)",
-    description = "The OpenMetrics text format. From an address in `[server] metrics_allow` \
-        (this machine by default) no credentials are needed; from anywhere else, an admin's \
-        bearer token.",
+    description = "The OpenMetrics text format. Straight from an address in \
+        `[server] metrics_allow` (this machine by default) no credentials are needed; through \
+        a proxy (`Forwarded`, `X-Forwarded-For` or `X-Real-IP` present) or from anywhere \
+        else, an admin's bearer token.",
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The metrics", content_type = "application/openmetrics-text",
@@ -107,8 +108,7 @@ pub async fn count_requests(
 )]
 pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpResponse> {
     let app = &state.app;
-    let addr = super::auth::client_address(&state, &req);
-    if !address_allowed(&app.settings.server.metrics_allow, addr) {
+    if !scraper_allowed(&app.settings.server.metrics_allow, &req) {
         let me = CurrentAgent::from_request_headers(app, &req).await?;
         if me.role != Role::Admin {
             return Err(AppError::Forbidden(
@@ -125,6 +125,21 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> AppResult<
         .content_type(CONTENT_TYPE)
         .insert_header(("Cache-Control", "no-store"))
         .body(text))
+}
+
+/// Whether the request comes straight from an allowed address: its TCP peer is in the ranges
+/// and it did not come through a proxy. A reverse proxy on this machine connects from
+/// 127.0.0.1, so anything it forwards from the internet would otherwise pass as local; and a
+/// forwarded-for header can be written by the client. Through a proxy, a token is needed.
+fn scraper_allowed(allow: &[ipnet::IpNet], req: &HttpRequest) -> bool {
+    let headers = req.headers();
+    let forwarded = ["forwarded", "x-forwarded-for", "x-real-ip"]
+        .iter()
+        .any(|h| headers.contains_key(*h));
+    !forwarded
+        && req
+            .peer_addr()
+            .is_some_and(|peer| address_allowed(allow, peer.ip()))
 }
 
 /// Reads the levels that live elsewhere (queues, actors, sessions, the outbox) into their

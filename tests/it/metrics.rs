@@ -100,3 +100,39 @@ async fn from_outside_the_allowed_ranges_only_an_admin_reads_metrics() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("switchboard_http_requests_total"), "{body}");
 }
+
+/// A reverse proxy on the same machine connects from 127.0.0.1: what it forwards from the
+/// internet is not local, whatever forwarded-for header says so.
+#[actix_rt::test]
+async fn through_a_proxy_even_a_local_address_needs_a_token() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.server.trust_forwarded_for = true).await;
+    assert_eq!(scrape(&app, None).await.0, 200);
+    for (header, value) in [
+        ("X-Forwarded-For", "127.0.0.1"),
+        ("X-Forwarded-For", "203.0.113.9"),
+        ("Forwarded", "for=127.0.0.1"),
+        ("X-Real-IP", "127.0.0.1"),
+    ] {
+        let resp = app
+            .client
+            .get(format!("{}/metrics", app.base))
+            .header(header, value)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(resp.status().as_u16(), 401, "{header}: {value}");
+    }
+    let admin = app.login().await;
+    let resp = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .header("X-Forwarded-For", "203.0.113.9")
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("request");
+    let status = resp.status().as_u16();
+    let body = resp.text().await.expect("body");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("switchboard_http_requests_total"), "{body}");
+}
