@@ -16,8 +16,7 @@ use crate::{
     db::queries,
     error::{AppError, AppResult, ErrorBody},
     http::{
-        agent_admin::{close_sessions, hashed},
-        auth::{client_address, throttle},
+        auth::{client_address, close_sessions, hashed, password_matches, throttle},
         extract::Json,
         openapi::{AgentRefusals, BadRequest, TooLarge, TooManyRequests},
     },
@@ -117,16 +116,9 @@ pub async fn change_password(
         .read(move |c| queries::existing_agent(c, id))
         .await?
         .password_hash;
-    let right = current.len() <= auth::MAX_PASSWORD_BYTES
-        && web::block(move || auth::verify_password(&current, &stored))
-            .await
-            .map_err(AppError::internal)?;
-    let now = std::time::Instant::now();
-    if !right {
-        state.app.logins.failed(&me.email, from, now);
+    if !password_matches(&state, &me.email, from, current, stored).await? {
         return Err(AppError::Forbidden("`current` is not your password"));
     }
-    state.app.logins.succeeded(&me.email, from, now);
     let hash = hashed(new).await?;
     let keep = me.token_hash.clone();
     state

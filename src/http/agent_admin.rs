@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 
 use crate::{
     actors::{
-        hub::{CloseSessions, Revoke},
+        hub::Revoke,
         presence::{Availability, Snapshot},
     },
     app::AppState,
@@ -28,6 +28,7 @@ use crate::{
     error::{AppError, AppResult, ErrorBody},
     http::{
         agents::AgentView,
+        auth::{close_sessions, hashed},
         extract::Json,
         openapi::{AdminOnly, AdminRefusals, AgentRefusals, BadRequest, TooLarge},
     },
@@ -108,30 +109,12 @@ async fn availability_of(state: &AppState, id: AgentId) -> AppResult<Availabilit
     Ok(live.get(&id).copied().unwrap_or(Availability::Offline))
 }
 
-/// Closes these websockets now, telling them why.
-pub(crate) async fn close_sessions(
-    state: &AppState,
-    who: Revoke,
-    reason: &'static str,
-) -> AppResult<()> {
-    let closed = state.app.hub.send(CloseSessions { who, reason }).await?;
-    tracing::info!(closed, reason, "closed websockets");
-    Ok(())
-}
-
 async fn answer(state: &AppState, me: &CurrentAgent, row: &AgentRow) -> AppResult<HttpResponse> {
     let availability = match row.deactivated_at {
         Some(_) => Availability::Offline,
         None => availability_of(state, row.id).await?,
     };
     Ok(HttpResponse::Ok().json(AgentView::of(row, availability, me)))
-}
-
-/// Hashes a password off the async threads (argon2 takes a while on purpose).
-pub(crate) async fn hashed(password: String) -> AppResult<String> {
-    web::block(move || auth::hash_password(&password))
-        .await
-        .map_err(AppError::internal)?
 }
 
 /// `POST /api/agents`.

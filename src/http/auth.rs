@@ -133,6 +133,48 @@ pub(crate) fn throttle(
     })
 }
 
+/// Checks `password` against `hash` off the async threads (argon2 takes a while on purpose)
+/// and counts the outcome in the login throttle of `key` from `from`. A failure's wait counts
+/// from the answer, not from the request: the check itself takes a while, and the client
+/// could not have tried again before it was told.
+pub(crate) async fn password_matches(
+    state: &AppState,
+    key: &str,
+    from: IpAddr,
+    password: String,
+    hash: String,
+) -> AppResult<bool> {
+    let ok = password.len() <= auth::MAX_PASSWORD_BYTES
+        && web::block(move || auth::verify_password(&password, &hash))
+            .await
+            .map_err(AppError::internal)?;
+    let now = std::time::Instant::now();
+    match ok {
+        true => state.app.logins.succeeded(key, from, now),
+        false => state.app.logins.failed(key, from, now),
+    }
+    Ok(ok)
+}
+
+/// Hashes a password off the async threads (argon2 takes a while on purpose).
+pub(crate) async fn hashed(password: String) -> AppResult<String> {
+    web::block(move || auth::hash_password(&password))
+        .await
+        .map_err(AppError::internal)?
+}
+
+/// Closes these websockets now, telling them why (logout, deactivation, a new role or
+/// password).
+pub(crate) async fn close_sessions(
+    state: &AppState,
+    who: Revoke,
+    reason: &'static str,
+) -> AppResult<()> {
+    let closed = state.app.hub.send(CloseSessions { who, reason }).await?;
+    tracing::info!(closed, reason, "closed websockets");
+    Ok(())
+}
+
 /// `POST /api/auth/login`: a bearer token for an agent's email and password.
 #[utoipa::path(
     operation_id = "login",
@@ -176,22 +218,9 @@ pub async fn login(
         .as_ref()
         .map_or(DUMMY_HASH, |a| a.password_hash.as_str())
         .to_owned();
-    let ok = web::block(move || auth::verify_password(&password, &hash))
-        .await
-        .map_err(AppError::internal)?;
-    if !ok {
-        // The wait counts from the answer, not from the request: the password check itself
-        // takes a while, and the client could not have tried again before it was told.
-        state
-            .app
-            .logins
-            .failed(&throttle_key, from, std::time::Instant::now());
+    if !password_matches(&state, &throttle_key, from, password, hash).await? {
         return Err(AppError::Unauthorized("wrong email or password"));
     }
-    state
-        .app
-        .logins
-        .succeeded(&throttle_key, from, std::time::Instant::now());
     let agent = agent.ok_or(AppError::Unauthorized("wrong email or password"))?;
     let token = auth::new_token();
     let now = clock::now();
@@ -228,14 +257,7 @@ pub async fn logout(state: web::Data<AppState>, me: CurrentAgent) -> AppResult<H
         .store
         .write(move |c| queries::delete_token(c, &hash))
         .await?;
-    state
-        .app
-        .hub
-        .send(CloseSessions {
-            who: Revoke::Token(me.token_hash.clone()),
-            reason: "logged out",
-        })
-        .await?;
+    close_sessions(&state, Revoke::Token(me.token_hash.clone()), "logged out").await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
