@@ -55,6 +55,17 @@ pub enum InboundResult {
     failed,
 }
 
+impl InboundResult {
+    /// What a delivery's answer says: `Ok(duplicate)`, or not stored.
+    pub fn of<E>(delivered: &Result<bool, E>) -> InboundResult {
+        match delivered {
+            Ok(true) => InboundResult::duplicate,
+            Ok(false) => InboundResult::stored,
+            Err(_) => InboundResult::failed,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ProviderLabels {
     pub provider: String,
@@ -141,16 +152,6 @@ pub struct LlmMetrics {
 }
 
 impl LlmMetrics {
-    /// Not registered anywhere (tests, tools).
-    pub fn detached(assistant: &str) -> LlmMetrics {
-        LlmMetrics {
-            assistant: assistant.to_owned(),
-            requests: Family::default(),
-            seconds: Family::new_with_constructor(model_latency),
-            tokens: Family::default(),
-        }
-    }
-
     /// One HTTP call to the model, how it ended and how long it took.
     pub fn call(&self, result: LlmResult, seconds: f64) {
         let assistant = self.assistant.clone();

@@ -83,12 +83,8 @@ pub async fn ingest(
                     continue;
                 }
                 let delivered = deliver_message(app, registry, inbox, m).await;
-                let result = match &delivered {
-                    Ok(true) => InboundResult::duplicate,
-                    Ok(false) => InboundResult::stored,
-                    Err(_) => InboundResult::failed,
-                };
-                app.metrics.inbound(channel, result, 1);
+                app.metrics
+                    .inbound(channel, InboundResult::of(&delivered), 1);
                 if delivered? {
                     done.duplicates += 1;
                 } else {

@@ -89,11 +89,7 @@ pub async fn api_inbound(
         deliver,
     )
     .await;
-    let result = match &received {
-        Ok((_, a)) if a.duplicate => InboundResult::duplicate,
-        Ok(_) => InboundResult::stored,
-        Err(_) => InboundResult::failed,
-    };
+    let result = InboundResult::of(&received.as_ref().map(|(_, a)| a.duplicate));
     app.metrics.inbound(ChannelKind::Api.as_str(), result, 1);
     let (conversation_id, accepted) = received?;
     Ok(HttpResponse::Ok().json(Accepted {

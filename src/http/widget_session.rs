@@ -373,11 +373,7 @@ impl WidgetSession {
         ctx.wait(
             async move {
                 let res = ask(&registry, id, msg).await;
-                let result = match &res {
-                    Ok(a) if a.duplicate => InboundResult::duplicate,
-                    Ok(_) => InboundResult::stored,
-                    Err(_) => InboundResult::failed,
-                };
+                let result = InboundResult::of(&res.as_ref().map(|a| a.duplicate));
                 metrics.inbound(ChannelKind::Widget.as_str(), result, 1);
                 res
             }

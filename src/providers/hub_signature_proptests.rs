@@ -10,6 +10,7 @@ use sha1::Sha1;
 use super::hub_signature::{
     sign, verify, verify_handshake, verify_legacy_sha1, HandshakeError, SignatureError,
 };
+use super::prop_strategies::one_byte_changed;
 
 fn sign_sha1(secret: &str, body: &[u8]) -> String {
     let mut mac = Hmac::<Sha1>::new_from_slice(secret.as_bytes()).expect("any key length");
@@ -32,11 +33,7 @@ proptest! {
         let legacy = sign_sha1(&secret, &body);
         prop_assert_eq!(verify_legacy_sha1(&secret, &body, Some(&legacy)), Ok(()));
 
-        let mut changed = body.clone();
-        match changed.len() {
-            0 => changed.push(flip),
-            n => changed[at % n] ^= flip,
-        }
+        let changed = one_byte_changed(&body, at, flip);
         prop_assert_eq!(verify(&secret, &changed, Some(&header)), Err(SignatureError::Mismatch));
         prop_assert_eq!(
             verify_legacy_sha1(&secret, &changed, Some(&legacy)),

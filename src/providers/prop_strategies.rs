@@ -191,3 +191,15 @@ pub fn mutate(base: &[u8], edits: &[(usize, u8, u8)]) -> Vec<u8> {
     }
     out
 }
+
+/// `body` with the byte at `at` (modulo its length) changed by `flip` (never 0), or `flip`
+/// appended to an empty body: always a different body, for the signature checks' "a changed
+/// byte fails".
+pub fn one_byte_changed(body: &[u8], at: usize, flip: u8) -> Vec<u8> {
+    let mut changed = body.to_vec();
+    match changed.len() {
+        0 => changed.push(flip),
+        n => changed[at % n] ^= flip,
+    }
+    changed
+}
