@@ -349,12 +349,11 @@ impl Metrics {
         }
     }
 
-    pub fn inbound(&self, channel: &'static str, result: InboundResult, n: usize) {
-        if n > 0 {
-            self.inbound
-                .get_or_create(&InboundLabels { channel, result })
-                .inc_by(n as u64);
-        }
+    /// One customer message arrived on `channel`, and this became of it.
+    pub fn inbound(&self, channel: &'static str, result: InboundResult) {
+        self.inbound
+            .get_or_create(&InboundLabels { channel, result })
+            .inc();
     }
 
     /// The text Prometheus reads.
@@ -383,7 +382,8 @@ mod tests {
     #[test]
     fn the_text_names_every_metric_with_its_prefix() {
         let m = Metrics::new();
-        m.inbound("whatsapp", InboundResult::stored, 2);
+        m.inbound("whatsapp", InboundResult::stored);
+        m.inbound("whatsapp", InboundResult::stored);
         m.writer.commit_seconds.observe(0.004);
         m.llm("helper").call(LlmResult::ok, 1.5);
         m.llm("helper").tokens(120, 30);

@@ -79,12 +79,11 @@ pub async fn ingest(
                 if !addressed_to(inbox, m.business_id.as_deref()) {
                     tracing::warn!(inbox = %inbox.id, business_id = ?m.business_id, "message for another number or page; skipped");
                     done.skipped += 1;
-                    app.metrics.inbound(channel, InboundResult::skipped, 1);
+                    app.metrics.inbound(channel, InboundResult::skipped);
                     continue;
                 }
                 let delivered = deliver_message(app, registry, inbox, m).await;
-                app.metrics
-                    .inbound(channel, InboundResult::of(&delivered), 1);
+                app.metrics.inbound(channel, InboundResult::of(&delivered));
                 if delivered? {
                     done.duplicates += 1;
                 } else {

@@ -266,7 +266,11 @@ impl Store {
                 failing.store(true, Ordering::Relaxed);
                 AppError::Unavailable(format!("no database connection: {e}"))
             })?;
-            failing.store(false, Ordering::Relaxed);
+            // Cleared only when set: an unconditional store on every read would bounce the
+            // flag's cache line between the cores on the hottest path.
+            if failing.load(Ordering::Relaxed) {
+                failing.store(false, Ordering::Relaxed);
+            }
             f(&mut conn)
         })
         .await

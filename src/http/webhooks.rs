@@ -90,7 +90,7 @@ pub async fn api_inbound(
     )
     .await;
     let result = InboundResult::of(&received.as_ref().map(|(_, a)| a.duplicate));
-    app.metrics.inbound(ChannelKind::Api.as_str(), result, 1);
+    app.metrics.inbound(ChannelKind::Api.as_str(), result);
     let (conversation_id, accepted) = received?;
     Ok(HttpResponse::Ok().json(Accepted {
         message_id: accepted.message_id,

@@ -374,7 +374,7 @@ impl WidgetSession {
             async move {
                 let res = ask(&registry, id, msg).await;
                 let result = InboundResult::of(&res.as_ref().map(|a| a.duplicate));
-                metrics.inbound(ChannelKind::Widget.as_str(), result, 1);
+                metrics.inbound(ChannelKind::Widget.as_str(), result);
                 res
             }
             .into_actor(self)
