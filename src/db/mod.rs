@@ -171,9 +171,10 @@ pub struct Store {
     backend: Arc<Backend>,
     /// How long a read waits for a pooled connection while the database answers.
     deadline: Duration,
-    /// Set when a read could not get a connection within the deadline, cleared by the next
-    /// read that does: meanwhile reads wait only [`OUTAGE_WAIT`], so during an outage every
-    /// request is answered 503 at once instead of each waiting out the deadline again.
+    /// Set when a read could not get a connection within the deadline because the pool could
+    /// not open one (not merely because all were busy), cleared by the next read that does:
+    /// meanwhile reads wait only [`OUTAGE_WAIT`], so during an outage every request is
+    /// answered 503 at once instead of each waiting out the deadline again.
     reads_failing: Arc<std::sync::atomic::AtomicBool>,
 }
 
@@ -263,7 +264,12 @@ impl Store {
         };
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.get_timeout(wait).map_err(|e| {
-                failing.store(true, Ordering::Relaxed);
+                // An outage only when the pool could not open its connections: a pool whose
+                // connections are all busy (a burst of slow reads) is not one, and later reads
+                // keep the whole deadline.
+                if pool.state().connections < pool.max_size() {
+                    failing.store(true, Ordering::Relaxed);
+                }
                 AppError::Unavailable(format!("no database connection: {e}"))
             })?;
             // Cleared only when set: an unconditional store on every read would bounce the
