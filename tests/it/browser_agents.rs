@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::{
-    browser::{admin_dashboard, q, ONE_BROWSER},
+    browser::{admin_dashboard, q, screenshot, ONE_BROWSER},
     browser_a11y::{axe_source, RUN_AXE},
     cdp::{browser_available, Browser, Page},
     helpers::{login, Backend, TestApp, WsClient},
@@ -98,6 +98,7 @@ async fn admins_manage_agents_in_the_dashboard(backend: Backend) {
     let (s, me) = app.get(&nia, "/api/auth/me").await;
     assert_eq!((s, &me["agent"]["role"]), (200, &json!("supervisor")));
     no_serious_violation(&dash, &mut b, "the Agents page").await;
+    dash.screenshot(&mut b, &screenshot("agents.png")).await;
     // Done forgets it: it cannot be shown again.
     dash.click(&mut b, "#agent-password-done").await;
     assert_eq!(
@@ -144,6 +145,7 @@ async fn admins_manage_agents_in_the_dashboard(backend: Backend) {
     )
     .await;
     no_serious_violation(&dash, &mut b, "Your account").await;
+    dash.screenshot(&mut b, &screenshot("account.png")).await;
     dash.eval(
         &mut b,
         "(() => { document.querySelector('#account-name').value = ''; return 0; })()",

@@ -428,7 +428,7 @@ async fn postgres_stopped_under_load_is_answered_503_in_time_and_recovered_witho
 #[actix_rt::test]
 async fn the_dashboard_shows_the_outage_until_the_database_is_back() {
     use crate::{
-        browser::{admin_dashboard, ONE_BROWSER},
+        browser::{admin_dashboard, screenshot, ONE_BROWSER},
         cdp::{browser_available, Browser},
     };
     if !browser_available() {
@@ -467,6 +467,7 @@ async fn the_dashboard_shows_the_outage_until_the_database_is_back() {
     .await;
     let text = dash.text_of(&mut b, "#degraded-banner").await;
     assert!(text.contains("database"), "{text}");
+    dash.screenshot(&mut b, &screenshot("degraded.png")).await;
 
     pg.start();
     dash.wait_for(
