@@ -82,9 +82,21 @@ export function renderNotifySettings() {
   show($('#notify-desktop-wrap'), supported());
 }
 
-async function save() {
-  const before = settings();
+// Saves go one after another, each with the boxes as they were when clicked, and only the
+// last one's answer redraws them: two quick clicks used to race, and the first answer could
+// untick the second box (and store it unticked).
+let saving = Promise.resolve();
+let latest = 0;
+
+function save() {
   const want = { desktop: $('#notify-desktop').checked, sound: $('#notify-sound').checked };
+  const mine = ++latest;
+  saving = saving.then(() => store(want, mine));
+  return saving;
+}
+
+async function store(want, mine) {
+  const before = settings();
   if (want.desktop && !before.desktop && supported() && Notification.permission !== 'granted') {
     // Asked from this click, as browsers require.
     const permission = await Notification.requestPermission();
@@ -100,7 +112,7 @@ async function save() {
   } catch (e) {
     showError(e, t('notify.error_save'));
   }
-  renderNotifySettings();
+  if (mine === latest) renderNotifySettings();
 }
 
 export function bindNotify() {
