@@ -289,9 +289,11 @@ impl Page {
         r["result"]["value"].clone()
     }
 
-    /// Polls `js` until it is truthy; fails the test with `what` after 10 s.
+    /// Polls `js` until it is truthy; fails the test with `what` after 20 s. (10 s was
+    /// seen to run out in CI while signing in: the password hash of an unoptimised build, on
+    /// two cores shared with the rest of the suite.)
     pub async fn wait_for(&self, b: &mut Browser, what: &str, js: &str) -> Value {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
             let v = self
                 .eval(
