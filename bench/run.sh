@@ -68,12 +68,54 @@ stop_server() { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/de
 LG="$BIN/loadgen"
 T="--base http://127.0.0.1:$PORT"
 
+# The mix of ingest and latency runs: the API inbox's replies (the built-in assistant answers
+# each customer until it hands the conversation to a person) are delivered to a real listener,
+# `loadgen callback-sink`, as a customer's system would receive them.
+CB_PORT="${CB_PORT:-8191}"
+SINK_PID=""
+CEILING_PID=""
+trap '[ -n "$SINK_PID" ] && kill $SINK_PID 2>/dev/null; [ -n "$CEILING_PID" ] && kill $CEILING_PID 2>/dev/null; true' EXIT
+sink_start() { "$LG" callback-sink --port "$CB_PORT" 2> "$WORK/$1/sink.log" & SINK_PID=$!; sleep 0.3; }
+sink_stop() { kill "$SINK_PID" 2>/dev/null || true; wait "$SINK_PID" 2>/dev/null || true; SINK_PID=""; }
+CALLBACK_TOML="callback_url = \"http://127.0.0.1:$CB_PORT/callback\"
+throughput_per_second = 2000"
+result() { grep '^RESULT' "$1" | tail -1 | sed 's/^RESULT //'; } # key=value pairs of a run
+field() { tr ' ' '\n' <<< "$1" | sed -n "s/^$2=//p"; }
+
 if [[ "$WHAT" == ingest || "$WHAT" == all ]]; then
-  echo "== ingest ($BACKEND): $RATE/s for ${DURATION}s, 10000 contacts"
-  start_server ingest
-  "$LG" ingest $T $WARM_FLAG --pid "$SERVER_PID" --rate "$RATE" --duration "$DURATION" --contacts 10000 --acked "$WORK/ingest/acked.log"
+  CONNS="${CONNECTIONS:-64}"
+  # The ceiling first, with the same generator, rate, duration and connections: a bare
+  # actix-web handler doing the same HTTP, HMAC and JSON work and storing nothing
+  # (src/bin/ceiling.rs). The server's rate as a fraction of it holds across machines.
+  echo "== ceiling (no storage): $RATE/s for ${DURATION}s, $CONNS connections"
+  mkdir -p "$WORK/ceiling"
+  CEIL_PORT=$((PORT + 1))
+  "$BIN/ceiling" --bind "127.0.0.1:$CEIL_PORT" > "$WORK/ceiling/ceiling.log" 2>&1 & CEILING_PID=$!
+  for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$CEIL_PORT") 2>/dev/null && break; sleep 0.1; done
+  "$LG" ingest --base "http://127.0.0.1:$CEIL_PORT" --pid "$CEILING_PID" --connections "$CONNS" \
+    --rate "$RATE" --duration "$DURATION" --contacts 10000 | tee "$WORK/ceiling/run.log"
+  kill "$CEILING_PID" 2>/dev/null; wait "$CEILING_PID" 2>/dev/null || true; CEILING_PID=""
+  CEIL=$(result "$WORK/ceiling/run.log")
+
+  echo "== ingest ($BACKEND): $RATE/s for ${DURATION}s, 10000 contacts, $CONNS connections, replies to a callback listener"
+  INBOX_TOML="$CALLBACK_TOML" start_server ingest
+  sink_start ingest
+  "$LG" ingest $T $WARM_FLAG --pid "$SERVER_PID" --connections "$CONNS" --rate "$RATE" --duration "$DURATION" \
+    --contacts 10000 --acked "$WORK/ingest/acked.log" | tee "$WORK/ingest/run.log"
   stop_server
+  sink_stop
   "$LG" verify --database-url "$DB_URL" --acked "$WORK/ingest/acked.log"
+  ING=$(result "$WORK/ingest/run.log")
+  python3 - "$BACKEND" "$RATE" "$(field "$ING" acked_per_s)" "$(field "$CEIL" acked_per_s)" \
+    "$(field "$ING" cpu_us_per_msg)" "$(field "$CEIL" cpu_us_per_msg)" "$(field "$ING" cores)" \
+    "$(field "$ING" p50_ms)" "$(field "$ING" p99_ms)" <<'PY'
+import sys
+b, rate, acked, ceil, cpu, ceil_cpu, cores, p50, p99 = sys.argv[1:]
+ratio = float(acked) / float(ceil) if ceil not in ("", "-", "0") else float("nan")
+print(f"SUMMARY ingest {b} offered {rate}/s: {acked}/s acknowledged, ceiling {ceil}/s, "
+      f"ratio {ratio:.2f}; server CPU {cpu} µs/message (ceiling {ceil_cpu} µs), "
+      f"{cores} cores; p50 {p50} ms, p99 {p99} ms")
+PY
 fi
 
 if [[ "$WHAT" == crash || "$WHAT" == all ]]; then
@@ -87,9 +129,13 @@ fi
 
 if [[ "$WHAT" == latency || "$WHAT" == all ]]; then
   echo "== POST → agent websocket ($BACKEND): 1000/s fanned out to 10 agents, 30 s"
-  start_server latency
-  "$LG" ws-latency $T $WARM_FLAG --pid "$SERVER_PID" --rate 1000 --agents 10 --duration 30
+  INBOX_TOML="$CALLBACK_TOML" start_server latency
+  sink_start latency
+  "$LG" ws-latency $T $WARM_FLAG --pid "$SERVER_PID" --rate 1000 --agents 10 --duration 30 | tee "$WORK/latency/run.log"
   stop_server
+  sink_stop
+  LAT=$(result "$WORK/latency/run.log")
+  echo "SUMMARY latency $BACKEND 1000/s to 10 agents: server CPU $(field "$LAT" cpu_us_per_msg) µs/message; POST → frame p50 $(field "$LAT" frame_p50_ms) ms, p99 $(field "$LAT" frame_p99_ms) ms"
 fi
 
 if [[ "$WHAT" == list || "$WHAT" == all ]]; then
@@ -180,7 +226,6 @@ if [[ "$WHAT" == broadcast ]]; then
   # Every run of this scenario sets that callback_url, so the inbox's replies during ingest go
   # there too (to `loadgen callback-sink` when no broadcast runs): with and without compare
   # the same configuration.
-  CB_PORT="${CB_PORT:-8191}"
   BC_RATE="${BC_RATE:-1000}"          # ingest and POST → frame, fixed and moderate
   BC_DURATION="${BC_DURATION:-20}"
   # The concurrent broadcast asks BC_WITH_RATE (default 1,000/s: as fast as the server goes)
@@ -192,10 +237,6 @@ if [[ "$WHAT" == broadcast ]]; then
   export INBOX_TOML="callback_url = \"http://127.0.0.1:$CB_PORT/callback\"
 throughput_per_second = 2000"
   BC() { "$LG" broadcast $T --pid "$SERVER_PID" --database-url "$DB_URL" --listen "$CB_PORT" "$@"; }
-  SINK_PID=""
-  trap '[ -n "$SINK_PID" ] && kill $SINK_PID 2>/dev/null || true' EXIT
-  sink_start() { "$LG" callback-sink --port "$CB_PORT" 2> "$WORK/$1/sink.log" & SINK_PID=$!; sleep 0.3; }
-  sink_stop() { kill "$SINK_PID" 2>/dev/null || true; wait "$SINK_PID" 2>/dev/null || true; SINK_PID=""; }
   # Runs "$@" while a broadcast of $2 recipients at $1/s runs (started first; its output after).
   with_broadcast() {
     local run="$1" rate="$2" recipients="$3"; shift 3

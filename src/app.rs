@@ -8,7 +8,7 @@ use actix::prelude::*;
 use tokio::sync::Notify;
 
 use crate::{
-    actors::{badge::BadgeCounter, hub::Hub, presence::Presence, registry::ConversationRegistry},
+    actors::{badge::BadgeCounter, hub::Hub, presence::Presence, registry::Conversations},
     assistant::roster::Assistants,
     config::Settings,
     db::{contact_cache::ContactCache, Store},
@@ -66,5 +66,5 @@ impl AppContext {
 /// HTTP handlers' state.
 pub struct AppState {
     pub app: Arc<AppContext>,
-    pub registry: Addr<ConversationRegistry>,
+    pub registry: Conversations,
 }

@@ -19,13 +19,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use actix::Addr;
 use tokio::sync::{Notify, Semaphore};
 
 use crate::{
     actors::{
         messages::{ReviewResult, StoreReview},
-        registry::{self, ConversationRegistry},
+        registry::{self, Conversations},
     },
     app::AppContext,
     clock,
@@ -51,7 +50,7 @@ const MAX_MESSAGES: i64 = 500;
 pub const OFFLINE: &str = "offline";
 
 /// Starts the sweep.
-pub fn start(app: Arc<AppContext>, registry: Addr<ConversationRegistry>) {
+pub fn start(app: Arc<AppContext>, registry: Conversations) {
     actix_rt::spawn(run(app, registry));
 }
 
@@ -65,7 +64,7 @@ fn sweep_every(after: Duration) -> Duration {
 /// so it cannot crowd the conversations due after it out of the sweep.
 const RETRY_AFTER: Duration = Duration::from_secs(30);
 
-async fn run(app: Arc<AppContext>, registry: Addr<ConversationRegistry>) {
+async fn run(app: Arc<AppContext>, registry: Conversations) {
     let settings = app.settings.review.clone();
     let pool = Arc::new(Semaphore::new(settings.concurrency));
     let in_flight: Rc<RefCell<HashSet<ConversationId>>> = Rc::default();
@@ -143,7 +142,7 @@ struct Material {
 /// Reviews one conversation and hands the result to its actor.
 async fn review_one(
     app: &AppContext,
-    registry: &Addr<ConversationRegistry>,
+    registry: &Conversations,
     id: ConversationId,
 ) -> AppResult<()> {
     let inboxes = app.inboxes.clone();

@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 use crate::{
     actors::{
         badge::BadgeCounter, conversation::ConversationDeps, hub::Hub, presence::Presence,
-        registry::ConversationRegistry,
+        registry::Conversations,
     },
     app::{AppContext, AppState},
     assistant::roster::Assistants,
@@ -31,7 +31,7 @@ const DEMO_SECRETS: &[&str] = &["demo-secret-change-me", "demo-widget-secret-cha
 pub struct AppHandle {
     pub addr: SocketAddr,
     pub app: Arc<AppContext>,
-    pub registry: Addr<ConversationRegistry>,
+    pub registry: Conversations,
     pub server: actix_web::dev::ServerHandle,
     /// The first admin's password when it was generated at this start (printed once by main).
     pub generated_admin_password: Option<String>,
@@ -87,7 +87,10 @@ pub async fn build(settings: Settings) -> anyhow::Result<(AppHandle, Server)> {
     {
         app.agent_names.note(agent.id, &agent.name);
     }
-    let registry = ConversationRegistry::new(Arc::new(conversation_deps(&app))).start();
+    let registry = Conversations::start(
+        Arc::new(conversation_deps(&app)),
+        settings.conversations.actor_threads(),
+    );
     let limiter = outbox::Limiter::default();
     outbox::start(app.clone(), registry.clone(), limiter.clone());
     crate::broadcasts::start(app.clone(), registry.clone(), limiter);

@@ -294,3 +294,11 @@ pub struct WindowClosed;
 #[derive(Message, Debug, Clone, Copy)]
 #[rtype(result = "()")]
 pub struct InjectPanic;
+
+/// Test hook → ConversationActor: the thread this actor runs on, to prove that conversations
+/// are spread over several threads and that one conversation stays on its own. Never sent by
+/// the server itself.
+#[doc(hidden)]
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "std::thread::ThreadId")]
+pub struct WhichThread;

@@ -1,7 +1,9 @@
 //! The actor topology.
 //!
 //! ```text
-//!  webhook / REST handler ──ask(id, msg)──► ConversationRegistry ──GetConversation──► Addr
+//!  webhook / REST handler ──ask(id, msg)──► Conversations (one registry per actor thread;
+//!                                           the conversation's id picks the thread, always)
+//!                                               │ ConversationRegistry ──GetConversation──► Addr
 //!                                               │ starts on demand, forgets idle actors,
 //!                                               │ restarts dead ones, wakes due follow-ups
 //!                                               ▼

@@ -2,13 +2,19 @@
 //! idle ones, and replaces a dead one (a panicked actor's address is disconnected) with a fresh
 //! actor loaded from the database.
 //!
+//! The actors are spread over several threads: [`Conversations`] starts one registry per
+//! thread (an arbiter each, one per core by default) and sends each conversation to the same
+//! one always (its id decides), so one conversation's messages are handled one after the
+//! other, in order, while different conversations use every core. Before, every actor shared
+//! the system's one thread, and a busy server used one core for all of them.
+//!
 //! It also wakes conversations whose follow-up is coming due: an idle conversation has no
 //! actor and so no timer, and after a restart no actor exists at all. A periodic indexed scan
 //! brings their actors back, and each actor re-arms its timers from its row. At start, it
 //! wakes the conversations whose customer was still waiting for the assistant when the
 //! server stopped, so that their message is answered after all.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use actix::prelude::*;
 
@@ -17,7 +23,7 @@ use super::{
     messages::ResumeUnanswered,
 };
 use crate::{
-    db::{queries, DbConnection},
+    db::{queries, DbConnection, Store},
     domain::ConversationId,
     error::AppResult,
 };
@@ -38,6 +44,16 @@ pub struct GetConversation(pub ConversationId);
 #[rtype(result = "usize")]
 pub struct CountLive;
 
+/// Conversations (the scan) → ConversationRegistry: start these conversations' actors,
+/// telling them to answer what is unanswered when `resume`.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+struct Wake {
+    ids: Vec<ConversationId>,
+    resume: bool,
+}
+
+/// The live conversation actors of one thread.
 pub struct ConversationRegistry {
     deps: Arc<ConversationDeps>,
     live: HashMap<ConversationId, Addr<ConversationActor>>,
@@ -58,50 +74,10 @@ impl ConversationRegistry {
             }
             tracing::warn!(conversation_id = %id, "conversation actor died; restarting it from the database");
         }
+        // Started on this registry's thread, where all of its messages are handled.
         let addr = ConversationActor::new(id, self.deps.clone(), me.recipient()).start();
         self.live.insert(id, addr.clone());
         addr
-    }
-
-    /// Starts the actors of conversations with a follow-up due or a snooze ending before the
-    /// next scan.
-    fn scan_timers(&mut self, ctx: &mut Context<Self>) {
-        let until = crate::clock::now() + self.deps.follow_up_horizon();
-        self.wake(ctx, "follow-up", false, move |c| {
-            queries::follow_ups_due_before(c, until, SCAN_LIMIT)
-        });
-        self.wake(ctx, "snooze", false, move |c| {
-            queries::snoozes_due_before(c, until, SCAN_LIMIT)
-        });
-    }
-
-    /// Wakes the conversations left waiting for the assistant by the last stop.
-    fn resume_unanswered(&mut self, ctx: &mut Context<Self>) {
-        let since = crate::clock::now() - chrono::Duration::hours(RESUME_WITHIN_HOURS);
-        self.wake(ctx, "unanswered messages", true, move |c| {
-            queries::awaiting_assistant(c, since, SCAN_LIMIT)
-        });
-    }
-
-    /// Starts the actors of the conversations `find` returns (each re-arms its timers from its
-    /// row), telling them to answer what is unanswered when `resume`.
-    fn wake<F>(&mut self, ctx: &mut Context<Self>, what: &'static str, resume: bool, find: F)
-    where
-        F: FnOnce(&mut DbConnection) -> AppResult<Vec<ConversationId>> + Send + 'static,
-    {
-        let store = self.deps.store.clone();
-        let fut = async move { store.read(find).await };
-        ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| match res {
-            Ok(ids) => {
-                for id in ids {
-                    let actor = act.get_or_spawn(id, ctx.address());
-                    if resume {
-                        actor.do_send(ResumeUnanswered);
-                    }
-                }
-            }
-            Err(e) => tracing::error!(error = %e, what, "scan failed"),
-        }));
     }
 }
 
@@ -110,9 +86,19 @@ impl Actor for ConversationRegistry {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(65_536);
-        self.scan_timers(ctx);
-        self.resume_unanswered(ctx);
-        ctx.run_interval(self.deps.timer_scan, |act, ctx| act.scan_timers(ctx));
+    }
+}
+
+impl Handler<Wake> for ConversationRegistry {
+    type Result = ();
+
+    fn handle(&mut self, msg: Wake, ctx: &mut Self::Context) {
+        for id in msg.ids {
+            let actor = self.get_or_spawn(id, ctx.address());
+            if msg.resume {
+                actor.do_send(ResumeUnanswered);
+            }
+        }
     }
 }
 
@@ -143,14 +129,132 @@ impl Handler<CountLive> for ConversationRegistry {
     }
 }
 
+/// Stops the actor threads when the last handle is gone (a test's server, or the process).
+struct Threads(Vec<Arbiter>);
+
+impl Drop for Threads {
+    fn drop(&mut self) {
+        for arbiter in &self.0 {
+            arbiter.stop();
+        }
+    }
+}
+
+/// Every conversation actor, on all of the actor threads: the handle the rest of the server
+/// uses to reach a conversation. Cheap to clone.
+#[derive(Clone)]
+pub struct Conversations {
+    shards: Arc<[Addr<ConversationRegistry>]>,
+    _threads: Arc<Threads>,
+}
+
+impl Conversations {
+    /// Starts `threads` actor threads with a registry each, and the scans that wake due
+    /// follow-ups and snoozes (every `deps.timer_scan`) and, once, the conversations left
+    /// waiting for the assistant by the last stop. Must be called inside an actix system.
+    pub fn start(deps: Arc<ConversationDeps>, threads: usize) -> Self {
+        let arbiters: Vec<Arbiter> = (0..threads.max(1)).map(|_| Arbiter::new()).collect();
+        let shards: Arc<[Addr<ConversationRegistry>]> = arbiters
+            .iter()
+            .map(|arbiter| {
+                let deps = deps.clone();
+                ConversationRegistry::start_in_arbiter(&arbiter.handle(), move |_| {
+                    ConversationRegistry::new(deps)
+                })
+            })
+            .collect();
+        let me = Conversations {
+            shards,
+            _threads: Arc::new(Threads(arbiters)),
+        };
+        actix_rt::spawn(me.clone().scan(deps.store.clone(), deps.clone()));
+        me
+    }
+
+    /// Which thread runs this conversation: always the same one. Ids are random in their low
+    /// bits, so conversations spread evenly.
+    fn index(&self, id: ConversationId) -> usize {
+        (id.0.as_u64_pair().1 % self.shards.len() as u64) as usize
+    }
+
+    /// The registry whose thread runs this conversation.
+    fn shard(&self, id: ConversationId) -> &Addr<ConversationRegistry> {
+        &self.shards[self.index(id)]
+    }
+
+    /// The actor of this conversation, started if needed.
+    pub async fn actor(&self, id: ConversationId) -> AppResult<Addr<ConversationActor>> {
+        Ok(self.shard(id).send(GetConversation(id)).await?)
+    }
+
+    /// How many conversation actors are alive, on all threads.
+    pub async fn count_live(&self) -> AppResult<usize> {
+        let mut total = 0;
+        for shard in self.shards.iter() {
+            total += shard.send(CountLive).await?;
+        }
+        Ok(total)
+    }
+
+    /// How many threads the actors run on.
+    pub fn threads(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// Wakes, once at start, the conversations left waiting for the assistant; then, every
+    /// `timer_scan`, the ones with a follow-up due or a snooze ending before the next scan.
+    /// Stops when the last other handle is gone.
+    async fn scan(self, store: Store, deps: Arc<ConversationDeps>) {
+        let since = crate::clock::now() - chrono::Duration::hours(RESUME_WITHIN_HOURS);
+        self.wake(&store, "unanswered messages", true, move |c| {
+            queries::awaiting_assistant(c, since, SCAN_LIMIT)
+        })
+        .await;
+        let mut every = actix_rt::time::interval(deps.timer_scan.max(Duration::from_millis(10)));
+        loop {
+            every.tick().await;
+            if Arc::strong_count(&self._threads) == 1 {
+                return;
+            }
+            let until = crate::clock::now() + deps.follow_up_horizon();
+            self.wake(&store, "follow-up", false, move |c| {
+                queries::follow_ups_due_before(c, until, SCAN_LIMIT)
+            })
+            .await;
+            self.wake(&store, "snooze", false, move |c| {
+                queries::snoozes_due_before(c, until, SCAN_LIMIT)
+            })
+            .await;
+        }
+    }
+
+    /// Starts the actors of the conversations `find` returns, each on its thread (each
+    /// re-arms its timers from its row), telling them to answer what is unanswered when
+    /// `resume`.
+    async fn wake<F>(&self, store: &Store, what: &'static str, resume: bool, find: F)
+    where
+        F: FnOnce(&mut DbConnection) -> AppResult<Vec<ConversationId>> + Send + 'static,
+    {
+        let ids = match store.read(find).await {
+            Ok(ids) => ids,
+            Err(e) => return tracing::error!(error = %e, what, "scan failed"),
+        };
+        let mut by_shard: Vec<Vec<ConversationId>> = vec![Vec::new(); self.shards.len()];
+        for id in ids {
+            by_shard[self.index(id)].push(id);
+        }
+        for (shard, ids) in self.shards.iter().zip(by_shard) {
+            if !ids.is_empty() {
+                shard.do_send(Wake { ids, resume });
+            }
+        }
+    }
+}
+
 /// Sends `msg` to the conversation's actor. If the actor stopped between lookup and delivery
 /// (idle stop, panic), the message was not handled, so it is safe to ask again: the registry
 /// then starts a fresh actor from the database.
-pub async fn ask<M, R>(
-    registry: &Addr<ConversationRegistry>,
-    id: ConversationId,
-    msg: M,
-) -> AppResult<R>
+pub async fn ask<M, R>(conversations: &Conversations, id: ConversationId, msg: M) -> AppResult<R>
 where
     M: Message<Result = AppResult<R>> + Clone + Send + 'static,
     R: Send + 'static,
@@ -158,7 +262,7 @@ where
 {
     let mut attempt = 0;
     loop {
-        let addr = registry.send(GetConversation(id)).await?;
+        let addr = conversations.actor(id).await?;
         match addr.send(msg.clone()).await {
             Ok(result) => return result,
             Err(e) if attempt < 3 => {

@@ -8,12 +8,11 @@
 
 use std::{cell::RefCell, collections::HashSet, rc::Rc, sync::Arc, time::Duration};
 
-use actix::Addr;
 use tokio::sync::Semaphore;
 
 use super::send::send_one;
 use crate::{
-    actors::registry::ConversationRegistry,
+    actors::registry::Conversations,
     app::AppContext,
     channels::outbox::Limiter,
     clock,
@@ -32,11 +31,11 @@ const UNKNOWN_SWEEP_EVERY: Duration = Duration::from_secs(60);
 const IDLE_WAIT: Duration = Duration::from_millis(200);
 
 /// Starts the dispatcher on the current arbiter (the outbox's, for the shared `limiter`).
-pub fn start(app: Arc<AppContext>, registry: Addr<ConversationRegistry>, limiter: Limiter) {
+pub fn start(app: Arc<AppContext>, registry: Conversations, limiter: Limiter) {
     actix_rt::spawn(run(app, registry, limiter));
 }
 
-async fn run(app: Arc<AppContext>, registry: Addr<ConversationRegistry>, limiter: Limiter) {
+async fn run(app: Arc<AppContext>, registry: Conversations, limiter: Limiter) {
     let now = clock::now();
     match app
         .store
@@ -154,7 +153,7 @@ async fn budget(app: &AppContext, inbox: &Inbox) -> Option<u32> {
 /// Sends one broadcast until it is paused, cancelled or done.
 async fn run_broadcast(
     app: &Arc<AppContext>,
-    registry: &Addr<ConversationRegistry>,
+    registry: &Conversations,
     limiter: &Limiter,
     permits: &Arc<Semaphore>,
     id: BroadcastId,

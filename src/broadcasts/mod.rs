@@ -23,13 +23,11 @@ pub mod status;
 
 use std::{collections::HashSet, sync::Arc};
 
-use actix::Addr;
-
 pub use dispatch::start;
 pub use send::callback_data;
 
 use crate::{
-    actors::registry::ConversationRegistry,
+    actors::registry::Conversations,
     app::AppContext,
     clock,
     db::{models::BroadcastRow, queries},
@@ -218,7 +216,7 @@ async fn complete(app: &AppContext, id: BroadcastId) -> AppResult<()> {
 /// (the unsubscribe itself was committed with the recipient's outcome).
 pub(crate) async fn contact_changed(
     app: &AppContext,
-    registry: &Addr<ConversationRegistry>,
+    registry: &Conversations,
     contact: crate::domain::ContactId,
 ) {
     let conversations = app

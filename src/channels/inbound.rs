@@ -8,7 +8,6 @@
 
 use std::sync::Arc;
 
-use actix::Addr;
 use serde_json::{json, Map, Value};
 
 use super::media;
@@ -24,7 +23,7 @@ use crate::{
             ApplyWatermark, DeliverInbound, InboundAccepted, InboundPart, RecordEcho,
             ReportDelivery,
         },
-        registry::{ask, ConversationRegistry},
+        registry::{ask, Conversations},
     },
     app::AppContext,
     broadcasts, clock,
@@ -67,7 +66,7 @@ pub struct Ingested {
 /// (every step is idempotent).
 pub async fn ingest(
     app: &Arc<AppContext>,
-    registry: &Addr<ConversationRegistry>,
+    registry: &Conversations,
     inbox: &Arc<Inbox>,
     events: Vec<WebhookEvent>,
 ) -> AppResult<Ingested> {
@@ -274,7 +273,7 @@ async fn conversation_of(
 /// Stores one customer message; `true` when it had been received before.
 async fn deliver_message(
     app: &Arc<AppContext>,
-    registry: &Addr<ConversationRegistry>,
+    registry: &Conversations,
     inbox: &Arc<Inbox>,
     m: InboundMessage,
 ) -> AppResult<bool> {
@@ -312,7 +311,7 @@ async fn deliver_message(
 /// [`ContactCache`]: crate::db::contact_cache::ContactCache
 pub async fn receive(
     app: &AppContext,
-    registry: &Addr<ConversationRegistry>,
+    registry: &Conversations,
     inbox_id: &InboxId,
     contact: ContactInput,
     network: Option<Network>,
@@ -421,7 +420,7 @@ enum Found {
 /// recorded; statuses only ever move forward, so late and repeated ones change nothing.
 async fn apply_status(
     app: &AppContext,
-    registry: &Addr<ConversationRegistry>,
+    registry: &Conversations,
     inbox: &Inbox,
     s: StatusUpdate,
 ) -> AppResult<()> {

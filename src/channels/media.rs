@@ -9,7 +9,6 @@
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
-use actix::Addr;
 use base64::{engine::general_purpose::STANDARD as BASE64, Engine as _};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -24,7 +23,7 @@ use crate::providers::{
 use crate::{
     actors::{
         messages::{MediaDownload, MediaFailed, MediaStored},
-        registry::{ask, ConversationRegistry},
+        registry::{ask, Conversations},
     },
     app::AppContext,
     clock,
@@ -196,7 +195,7 @@ pub fn public_link(app: &AppContext, inbox: &Inbox, message: MessageId) -> Optio
 /// Downloads each file in the background (the webhook has been answered already).
 pub fn spawn_downloads(
     app: &Arc<AppContext>,
-    registry: &Addr<ConversationRegistry>,
+    registry: &Conversations,
     inbox: &Arc<Inbox>,
     downloads: Vec<MediaDownload>,
 ) {
@@ -207,7 +206,7 @@ pub fn spawn_downloads(
 }
 
 /// Resumes the downloads a stop interrupted.
-pub fn resume_downloads(app: Arc<AppContext>, registry: Addr<ConversationRegistry>) {
+pub fn resume_downloads(app: Arc<AppContext>, registry: Conversations) {
     actix_rt::spawn(async move {
         let since = clock::now() - chrono::Duration::days(RESUME_DAYS);
         let rows = match app
@@ -244,7 +243,7 @@ pub fn resume_downloads(app: Arc<AppContext>, registry: Addr<ConversationRegistr
 /// in rounds with growing pauses, then at the next start.
 async fn download(
     app: &Arc<AppContext>,
-    registry: &Addr<ConversationRegistry>,
+    registry: &Conversations,
     inbox: &Inbox,
     job: MediaDownload,
 ) {
@@ -329,7 +328,7 @@ fn human(d: Duration) -> String {
 }
 
 /// Records a download failure on its message (through its conversation's actor).
-async fn failed(registry: &Addr<ConversationRegistry>, job: &MediaDownload, reason: &str) {
+async fn failed(registry: &Conversations, job: &MediaDownload, reason: &str) {
     let msg = MediaFailed {
         message_id: job.message_id,
         reason: reason.to_owned(),
@@ -346,7 +345,7 @@ async fn failed(registry: &Addr<ConversationRegistry>, job: &MediaDownload, reas
 /// worth trying again; a conversation deleted meanwhile is not an error (its file goes).
 async fn store(
     app: &Arc<AppContext>,
-    registry: &Addr<ConversationRegistry>,
+    registry: &Conversations,
     job: &MediaDownload,
     bytes: Vec<u8>,
     mime: Option<String>,

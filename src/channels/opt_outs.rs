@@ -12,14 +12,13 @@
 //! itself; we only record what it tells us. Each change writes its `unsubscribed` /
 //! `resubscribed` timeline entry in the same transaction, as an agent's does.
 
-use actix::Addr;
 use chrono::NaiveDateTime;
 use serde_json::json;
 
 use crate::{
     actors::{
         messages::ContactChanged,
-        registry::{ask, ConversationRegistry},
+        registry::{ask, Conversations},
     },
     app::AppContext,
     clock,
@@ -75,7 +74,7 @@ pub fn unsubscribe_by_provider(
 /// the conversation's actor take the new contact row. `reason` is the provider's error.
 pub async fn record(
     app: &AppContext,
-    registry: &Addr<ConversationRegistry>,
+    registry: &Conversations,
     conversation_id: ConversationId,
     reason: &str,
 ) -> AppResult<()> {
@@ -104,7 +103,7 @@ pub async fn record(
 /// so there is nothing to send it anyway. Returns whether anything changed.
 pub async fn record_preference(
     app: &AppContext,
-    registry: &Addr<ConversationRegistry>,
+    registry: &Conversations,
     inbox_id: &InboxId,
     external_id: &str,
     choice: MarketingChoice,
@@ -162,7 +161,7 @@ pub async fn record_preference(
 
 /// Lets a conversation's actor take its contact's new row (gone is fine).
 async fn contact_changed(
-    registry: &Addr<ConversationRegistry>,
+    registry: &Conversations,
     conversation_id: Option<ConversationId>,
 ) -> AppResult<()> {
     let Some(id) = conversation_id else {

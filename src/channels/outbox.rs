@@ -22,7 +22,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use actix::Addr;
 use rand::Rng;
 use serde_json::Value;
 
@@ -37,7 +36,7 @@ use crate::providers::{
     twilio, whatsapp,
 };
 use crate::{
-    actors::{messages::ReportDelivery, registry::ask, registry::ConversationRegistry},
+    actors::{messages::ReportDelivery, registry::ask, registry::Conversations},
     app::AppContext,
     clock,
     config::{ChannelSettings, TwilioFrom},
@@ -68,11 +67,11 @@ const PARKED_STATUS_DAYS: i64 = 7;
 /// Starts the worker on the current arbiter. `limiter` paces each provider number; the
 /// broadcasts' dispatcher shares it (on the same arbiter), so replies and broadcasts together
 /// stay within the number's throughput.
-pub fn start(app: Arc<AppContext>, registry: Addr<ConversationRegistry>, limiter: Limiter) {
+pub fn start(app: Arc<AppContext>, registry: Conversations, limiter: Limiter) {
     actix_rt::spawn(run(app, registry, limiter));
 }
 
-async fn run(app: Arc<AppContext>, registry: Addr<ConversationRegistry>, limiter: Limiter) {
+async fn run(app: Arc<AppContext>, registry: Conversations, limiter: Limiter) {
     let in_flight: Rc<RefCell<HashSet<MessageId>>> = Rc::default();
     let settings = app.settings.outbox.clone();
     let poll = Duration::from_millis(settings.poll_interval_ms);
@@ -205,7 +204,7 @@ impl From<SendOutcome> for Outcome {
 
 async fn deliver(
     app: &Arc<AppContext>,
-    registry: &Addr<ConversationRegistry>,
+    registry: &Conversations,
     limiter: &Limiter,
     row: OutboxRow,
 ) {

@@ -220,6 +220,10 @@ pub struct ConversationSettings {
     /// How long a customer may wait for a person before the list marks the conversation late
     /// (amber from half of it, red past it), in seconds.
     pub first_response_target_secs: u64,
+    /// Threads the conversation actors run on, 0 = one per core. A conversation always lives
+    /// on the same one, so its messages keep their order while different conversations run
+    /// in parallel.
+    pub actor_threads: usize,
 }
 
 impl Default for ConversationSettings {
@@ -234,11 +238,23 @@ impl Default for ConversationSettings {
             idle_actor_secs: 300,
             timer_scan_secs: 30,
             first_response_target_secs: 300,
+            actor_threads: 0,
         }
     }
 }
 
+/// More actor threads than this only adds context switches.
+const MAX_ACTOR_THREADS: usize = 256;
+
 impl ConversationSettings {
+    /// The threads the conversation actors run on: the setting, or one per core.
+    pub fn actor_threads(&self) -> usize {
+        match self.actor_threads {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        }
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
         if self.idle_actor_secs == 0 {
             return Err(invalid(
@@ -256,6 +272,12 @@ impl ConversationSettings {
             return Err(invalid(
                 "conversations.first_response_target_secs",
                 "must be at least 1",
+            ));
+        }
+        if self.actor_threads > MAX_ACTOR_THREADS {
+            return Err(invalid(
+                "conversations.actor_threads",
+                "must be at most 256 (0 = one per core)",
             ));
         }
         Ok(())

@@ -15,7 +15,7 @@ use actix_web::{
 };
 
 use crate::{
-    actors::{hub::GetStats, registry::CountLive},
+    actors::hub::GetStats,
     app::AppState,
     auth::CurrentAgent,
     db::queries,
@@ -150,7 +150,7 @@ async fn refresh_levels(state: &AppState) {
     m.writer_queue
         .set(i64::try_from(app.store.queue_depth()).unwrap_or(i64::MAX));
     m.database_up.set(i64::from(app.store.is_up()));
-    if let Ok(n) = state.registry.send(CountLive).await {
+    if let Ok(n) = state.registry.count_live().await {
         m.conversation_actors
             .set(i64::try_from(n).unwrap_or(i64::MAX));
     }

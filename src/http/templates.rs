@@ -3,7 +3,6 @@
 //! customer who has never written.
 
 use crate::http::extract::Json;
-use actix::Addr;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -12,7 +11,7 @@ use super::conversations::visible;
 use crate::{
     actors::{
         messages::{SendAgentReply, SendTemplate},
-        registry::{ask, ConversationRegistry},
+        registry::{ask, Conversations},
     },
     app::AppState,
     auth::CurrentAgent,
@@ -440,7 +439,7 @@ impl First {
     /// Sends it through the conversation's actor, under the reply policy.
     async fn send(
         self,
-        registry: &Addr<ConversationRegistry>,
+        registry: &Conversations,
         id: ConversationId,
         only_assignee: bool,
     ) -> AppResult<MessageView> {

@@ -437,13 +437,7 @@ async fn duplicate_client_id_sends_once(b: Backend) {
 async fn a_panicked_conversation_actor_is_restarted_from_the_database(b: Backend) {
     let c = given_an_api_conversation(b).await;
     let id: switchboard::domain::ConversationId = c.id.parse().expect("uuid");
-    let addr = c
-        .app
-        .handle
-        .registry
-        .send(switchboard::actors::registry::GetConversation(id))
-        .await
-        .expect("registry");
+    let addr = c.app.handle.registry.actor(id).await.expect("registry");
     let _ = addr.send(InjectPanic).await;
     eventually("actor gone", WAIT, || async {
         (!addr.connected()).then_some(())
@@ -467,10 +461,7 @@ async fn idle_conversation_actors_stop_and_come_back(b: Backend) {
     eventually("idle actor stopped", Duration::from_secs(15), || {
         let registry = registry.clone();
         async move {
-            let n = registry
-                .send(switchboard::actors::registry::CountLive)
-                .await
-                .ok()?;
+            let n = registry.count_live().await.ok()?;
             (n == 0).then_some(())
         }
     })

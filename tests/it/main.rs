@@ -8,6 +8,7 @@ mod fixtures;
 mod helpers;
 
 mod access;
+mod actor_threads;
 mod agent_admin;
 mod answers;
 mod api_fuzz;

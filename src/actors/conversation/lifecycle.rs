@@ -228,6 +228,14 @@ impl Handler<InjectPanic> for ConversationActor {
         panic!("injected panic (test hook)");
     }
 }
+impl Handler<WhichThread> for ConversationActor {
+    type Result = MessageResult<WhichThread>;
+
+    fn handle(&mut self, _: WhichThread, _: &mut Self::Context) -> Self::Result {
+        MessageResult(std::thread::current().id())
+    }
+}
+
 impl Handler<ContactChanged> for ConversationActor {
     type Result = Reply<()>;
 

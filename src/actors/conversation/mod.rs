@@ -49,7 +49,7 @@ use super::{
         DeleteConversation, DeliverInbound, FollowUpFired, InboundAccepted, InjectPanic,
         MarkAnswer, MediaDownload, MediaFailed, MediaStored, RecordEcho, ReportDelivery,
         ResumeUnanswered, SendAgentReply, SendAttachment, SendTemplate, SetTags, SnoozeFired,
-        StoreReview, WindowClosed,
+        StoreReview, WhichThread, WindowClosed,
     },
     presence::PickAgent,
 };

@@ -448,7 +448,20 @@ async fn ingest(
         errors.lock().map(|m| m.clone()).unwrap_or_default()
     );
     report("ingest latency (due → 200)", &h);
-    watch.report();
+    // One line for scripts (bench/run.sh): the rate, and what each message cost the server.
+    let rate_acked = h.len() as f64 / wall;
+    let (cpu_us, cores) = match watch.report() {
+        Some((cpu, server_wall)) if !h.is_empty() => (
+            format!("{:.0}", cpu * 1e6 / h.len() as f64),
+            format!("{:.2}", cpu / server_wall),
+        ),
+        _ => ("-".to_owned(), "-".to_owned()),
+    };
+    println!(
+        "RESULT acked_per_s={rate_acked:.0} cpu_us_per_msg={cpu_us} cores={cores} p50_ms={:.2} p99_ms={:.2}",
+        h.value_at_quantile(0.5) as f64 / 1000.0,
+        h.value_at_quantile(0.99) as f64 / 1000.0
+    );
     if let Some(path) = acked {
         let ids = acked_ids.lock().map_err(|e| e.to_string())?;
         let mut f = std::fs::File::create(&path).map_err(|e| e.to_string())?;
@@ -577,7 +590,16 @@ async fn ws_latency(t: Target, rate: u64, agents: usize, duration: u64, contacts
         "POST due → message.created at an agent",
         &*hist.lock().map_err(|e| e.to_string())?,
     );
-    watch.report();
+    let frames = hist.lock().map_err(|e| e.to_string())?;
+    let sent_n = rate * duration;
+    let cpu_us = watch.report().map_or("-".to_owned(), |(cpu, _)| {
+        format!("{:.0}", cpu * 1e6 / sent_n.max(1) as f64)
+    });
+    println!(
+        "RESULT cpu_us_per_msg={cpu_us} frame_p50_ms={:.2} frame_p99_ms={:.2}",
+        frames.value_at_quantile(0.5) as f64 / 1000.0,
+        frames.value_at_quantile(0.99) as f64 / 1000.0
+    );
     Ok(())
 }
 

@@ -55,12 +55,14 @@ impl ProcWatch {
         }
     }
 
-    pub fn report(&self) {
+    /// Prints what the run cost the server; returns its CPU seconds and the wall time.
+    pub fn report(&self) -> Option<(f64, f64)> {
         let (Some(pid), Some((cpu0, rss0))) = (self.pid, self.start) else {
-            return;
+            return None;
         };
-        if let Some((cpu1, rss1)) = proc_sample(pid) {
-            let wall = self.at.elapsed().as_secs_f64();
+        let (cpu1, rss1) = proc_sample(pid)?;
+        let wall = self.at.elapsed().as_secs_f64();
+        {
             println!(
                 "server: cpu {:.0}% of one core ({:.1}s over {:.1}s), rss {} → {} MiB (peak {} MiB)",
                 100.0 * (cpu1 - cpu0) / wall,
@@ -71,6 +73,7 @@ impl ProcWatch {
                 self.peak_rss.load(Ordering::Relaxed) / 1024
             );
         }
+        Some((cpu1 - cpu0, wall))
     }
 }
 
