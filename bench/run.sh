@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces the figures in BENCHMARKS.md on this machine.
 #   bench/run.sh sqlite|postgres [ingest|crash|latency|actors|list|idle|llm|reviews|broadcast|all]
+# RATE=max makes ingest closed-loop (saturated); CONNECTIONS (64) is the generator's connections.
 # The server and the load generator run on the same machine over loopback (release builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -84,6 +85,9 @@ field() { tr ' ' '\n' <<< "$1" | sed -n "s/^$2=//p"; }
 
 if [[ "$WHAT" == ingest || "$WHAT" == all ]]; then
   CONNS="${CONNECTIONS:-64}"
+  # RATE=max: closed loop, each connection sending its next message once the previous one is
+  # answered (as wrk does): what the server sustains when saturated. Otherwise open loop.
+  LOAD=(--rate "$RATE"); [ "$RATE" = max ] && LOAD=(--closed)
   # The ceiling first, with the same generator, rate, duration and connections: a bare
   # actix-web handler doing the same HTTP, HMAC and JSON work and storing nothing
   # (src/bin/ceiling.rs). The server's rate as a fraction of it holds across machines.
@@ -93,14 +97,14 @@ if [[ "$WHAT" == ingest || "$WHAT" == all ]]; then
   "$BIN/ceiling" --bind "127.0.0.1:$CEIL_PORT" > "$WORK/ceiling/ceiling.log" 2>&1 & CEILING_PID=$!
   for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$CEIL_PORT") 2>/dev/null && break; sleep 0.1; done
   "$LG" ingest --base "http://127.0.0.1:$CEIL_PORT" --pid "$CEILING_PID" --connections "$CONNS" \
-    --rate "$RATE" --duration "$DURATION" --contacts 10000 | tee "$WORK/ceiling/run.log"
+    "${LOAD[@]}" --duration "$DURATION" --contacts 10000 | tee "$WORK/ceiling/run.log"
   kill "$CEILING_PID" 2>/dev/null; wait "$CEILING_PID" 2>/dev/null || true; CEILING_PID=""
   CEIL=$(result "$WORK/ceiling/run.log")
 
   echo "== ingest ($BACKEND): $RATE/s for ${DURATION}s, 10000 contacts, $CONNS connections, replies to a callback listener"
   INBOX_TOML="$CALLBACK_TOML" start_server ingest
   sink_start ingest
-  "$LG" ingest $T $WARM_FLAG --pid "$SERVER_PID" --connections "$CONNS" --rate "$RATE" --duration "$DURATION" \
+  "$LG" ingest $T $WARM_FLAG --pid "$SERVER_PID" --connections "$CONNS" "${LOAD[@]}" --duration "$DURATION" \
     --contacts 10000 --acked "$WORK/ingest/acked.log" | tee "$WORK/ingest/run.log"
   stop_server
   sink_stop
@@ -112,7 +116,8 @@ if [[ "$WHAT" == ingest || "$WHAT" == all ]]; then
 import sys
 b, rate, acked, ceil, cpu, ceil_cpu, cores, p50, p99 = sys.argv[1:]
 ratio = float(acked) / float(ceil) if ceil not in ("", "-", "0") else float("nan")
-print(f"SUMMARY ingest {b} offered {rate}/s: {acked}/s acknowledged, ceiling {ceil}/s, "
+load = "closed loop" if rate == "max" else f"offered {rate}/s"
+print(f"SUMMARY ingest {b} {load}: {acked}/s acknowledged, ceiling {ceil}/s, "
       f"ratio {ratio:.2f}; server CPU {cpu} µs/message (ceiling {ceil_cpu} µs), "
       f"{cores} cores; p50 {p50} ms, p99 {p99} ms")
 PY

@@ -35,6 +35,32 @@ pub struct AppHandle {
     pub server: actix_web::dev::ServerHandle,
     /// The first admin's password when it was generated at this start (printed once by main).
     pub generated_admin_password: Option<String>,
+    /// The thread of the outbox and the broadcasts, stopped with the server.
+    _deliveries: StopOnDrop,
+}
+
+/// An arbiter (a thread with its own event loop) stopped when its owner is dropped: a test's
+/// server leaves no thread behind.
+struct StopOnDrop(Arbiter);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
+}
+
+/// Starts the outbox and the broadcasts' dispatcher on a thread of their own, sharing one
+/// pacing limiter (it lives on that thread). On the system thread, beside the hub that every
+/// event goes through, they were half of its work under load and it was the busiest thread.
+fn start_deliveries(app: &Arc<AppContext>, registry: &Conversations) -> StopOnDrop {
+    let arbiter = Arbiter::new();
+    let (app, registry) = (app.clone(), registry.clone());
+    arbiter.spawn_fn(move || {
+        let limiter = outbox::Limiter::default();
+        outbox::start(app.clone(), registry.clone(), limiter.clone());
+        crate::broadcasts::start(app, registry, limiter);
+    });
+    StopOnDrop(arbiter)
 }
 
 /// Starts everything; the returned `Server` must be awaited (or spawned) to serve.
@@ -91,9 +117,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<(AppHandle, Server)> {
         Arc::new(conversation_deps(&app)),
         settings.conversations.actor_threads(),
     );
-    let limiter = outbox::Limiter::default();
-    outbox::start(app.clone(), registry.clone(), limiter.clone());
-    crate::broadcasts::start(app.clone(), registry.clone(), limiter);
+    let deliveries = start_deliveries(&app, &registry);
     crate::review::start(app.clone(), registry.clone());
     media::resume_downloads(app.clone(), registry.clone());
 
@@ -108,6 +132,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<(AppHandle, Server)> {
         registry,
         server: server.handle(),
         generated_admin_password,
+        _deliveries: deliveries,
     };
     Ok((handle, server))
 }

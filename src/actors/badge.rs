@@ -58,12 +58,12 @@ impl BadgeCounter {
             Ok(counts) if quiet => act.last = Some(counts),
             Ok(counts) => {
                 if act.last.as_ref() != Some(&counts) {
-                    act.hub.do_send(Publish {
-                        event: ServerEvent::Badge {
+                    act.hub.do_send(Publish::new(
+                        ServerEvent::Badge {
                             counts: counts.clone(),
                         },
-                        audience: Audience::Everyone,
-                    });
+                        Audience::Everyone,
+                    ));
                     act.last = Some(counts);
                 }
             }

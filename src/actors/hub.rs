@@ -16,7 +16,6 @@ use std::{
 };
 
 use actix::prelude::*;
-use serde::Serialize;
 
 use crate::{
     domain::{AgentId, ConversationId},
@@ -40,12 +39,17 @@ pub struct HubEvent {
     pub json: Arc<str>,
 }
 
-/// The wire form: the event's fields with its `seq`.
-#[derive(Serialize)]
-struct Numbered<'a> {
-    seq: u64,
-    #[serde(flatten)]
-    event: &'a ServerEvent,
+/// The wire form: `{"seq":N,` and then the event's own fields, encoded by its producer.
+fn numbered(seq: u64, body: &str) -> String {
+    let fields = body.strip_prefix('{').unwrap_or(body);
+    let mut json = String::with_capacity(body.len() + 24);
+    json.push_str("{\"seq\":");
+    json.push_str(&seq.to_string());
+    if fields != "}" {
+        json.push(',');
+    }
+    json.push_str(fields);
+    json
 }
 
 /// Who may see an event.
@@ -104,11 +108,35 @@ impl Filter {
 /// Conversation actor (or any producer) → Hub: something changed. Typing and viewing are
 /// numbered and pushed, but not kept for replay (stale by then; see
 /// [`ServerEvent::ephemeral`]).
+///
+/// The event is encoded to JSON by [`Publish::new`], on the producer's thread (the
+/// conversation actors run on several): the hub, one actor for everyone, only adds the `seq`.
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub struct Publish {
-    pub event: ServerEvent,
-    pub audience: Audience,
+    event: ServerEvent,
+    audience: Audience,
+    /// The event's JSON object, without its `seq`; `None` if it could not be encoded.
+    body: Option<String>,
+}
+
+impl Publish {
+    pub fn new(event: ServerEvent, audience: Audience) -> Publish {
+        let body = match serde_json::to_string(&event) {
+            Ok(body) if body.starts_with('{') => Some(body),
+            Ok(_) => None,
+            Err(e) => {
+                // Our own types always serialize; a bug is logged, never a panic.
+                tracing::error!(error = %e, kind = event.kind(), "cannot encode an event");
+                None
+            }
+        };
+        Publish {
+            event,
+            audience,
+            body,
+        }
+    }
 }
 
 /// Hub → session.
@@ -289,20 +317,12 @@ impl Handler<Publish> for Hub {
     type Result = ();
 
     fn handle(&mut self, msg: Publish, _: &mut Self::Context) {
+        let Some(body) = &msg.body else {
+            return;
+        };
         self.seq += 1;
         self.published.inc();
-        let numbered = Numbered {
-            seq: self.seq,
-            event: &msg.event,
-        };
-        let json: Arc<str> = match serde_json::to_string(&numbered) {
-            Ok(json) => json.into(),
-            Err(e) => {
-                // Our own types always serialize; a bug is logged, never a panic here.
-                tracing::error!(error = %e, kind = msg.event.kind(), "cannot encode an event");
-                return;
-            }
-        };
+        let json: Arc<str> = numbered(self.seq, body).into();
         let ephemeral = msg.event.ephemeral();
         let event = Arc::new(HubEvent {
             seq: self.seq,
@@ -443,6 +463,24 @@ mod tests {
             }
             hub.backlog.push_back(e);
         }
+    }
+
+    /// The wire form is the event's fields after its `seq`, exactly as serde would write a
+    /// struct with `seq` first and the event flattened into it.
+    #[test]
+    fn the_seq_comes_first_then_the_event_as_its_producer_encoded_it() {
+        let id = ConversationId::new();
+        let event = ServerEvent::ConversationDeleted {
+            conversation_id: id,
+        };
+        let publish = Publish::new(event.clone(), Audience::Everyone);
+        let json = numbered(42, publish.body.as_deref().unwrap_or_default());
+        let parsed: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+        let mut expected = serde_json::to_value(&event).expect("encodes");
+        expected["seq"] = 42.into();
+        assert_eq!(parsed, expected);
+        assert!(json.starts_with(r#"{"seq":42,"#), "{json}");
+        assert_eq!(numbered(7, "{}"), r#"{"seq":7}"#);
     }
 
     fn viewer(sees_all: bool) -> (Viewer, AgentId) {

@@ -144,10 +144,8 @@ impl Presence {
     }
 
     fn publish(&self, audience: Audience, presence: PresenceChange) {
-        self.hub.do_send(Publish {
-            event: ServerEvent::Presence(presence),
-            audience,
-        });
+        self.hub
+            .do_send(Publish::new(ServerEvent::Presence(presence), audience));
     }
 }
 

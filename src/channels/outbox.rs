@@ -24,6 +24,7 @@ use std::{
 
 use rand::Rng;
 use serde_json::Value;
+use tokio::sync::Notify;
 
 use super::{
     http_client::{execute, without_url, FetchError},
@@ -73,9 +74,16 @@ pub fn start(app: Arc<AppContext>, registry: Conversations, limiter: Limiter) {
 
 async fn run(app: Arc<AppContext>, registry: Conversations, limiter: Limiter) {
     let in_flight: Rc<RefCell<HashSet<MessageId>>> = Rc::default();
+    // A delivery that ends frees a slot. The due rows are read again then only if the last
+    // read may have left some behind (it filled every slot): reading on every delivery read
+    // the rows in flight again and again, the outbox's largest cost under load. New rows
+    // come with their own kick (`outbox_kick`), and retries coming due with the poll.
+    let slot_freed = Rc::new(Notify::new());
     let settings = app.settings.outbox.clone();
     let poll = Duration::from_millis(settings.poll_interval_ms);
     let mut last_cleanup: Option<Instant> = None;
+    let mut backlog = true;
+    let mut read_due = true;
     loop {
         if last_cleanup.is_none_or(|t| t.elapsed() >= CLEANUP_EVERY) {
             last_cleanup = Some(Instant::now());
@@ -83,7 +91,8 @@ async fn run(app: Arc<AppContext>, registry: Conversations, limiter: Limiter) {
         }
         let busy = in_flight.borrow().len();
         let free = settings.concurrency.saturating_sub(busy);
-        if free > 0 {
+        if free > 0 && read_due {
+            read_due = false;
             let limit = (free + busy) as i64;
             let now = clock::now();
             match app
@@ -92,33 +101,37 @@ async fn run(app: Arc<AppContext>, registry: Conversations, limiter: Limiter) {
                 .await
             {
                 Ok(rows) => {
+                    backlog = rows.len() as i64 >= limit;
                     for row in rows {
                         if in_flight.borrow().len() >= settings.concurrency
                             || !in_flight.borrow_mut().insert(row.message_id)
                         {
                             continue;
                         }
-                        let (app, registry, in_flight, limiter) = (
+                        let (app, registry, in_flight, limiter, freed) = (
                             app.clone(),
                             registry.clone(),
                             in_flight.clone(),
                             limiter.clone(),
+                            slot_freed.clone(),
                         );
                         actix_rt::spawn(async move {
                             let id = row.message_id;
                             deliver(&app, &registry, &limiter, row).await;
                             in_flight.borrow_mut().remove(&id);
-                            app.outbox_kick.notify_one();
+                            freed.notify_one();
                         });
                     }
                 }
                 Err(e) => tracing::error!(error = %e, "outbox: cannot read due messages"),
             }
         }
-        tokio::select! {
-            _ = app.outbox_kick.notified() => {}
-            _ = tokio::time::sleep(poll) => {}
-        }
+        // A kick while every slot is busy is kept until a slot frees.
+        read_due |= tokio::select! {
+            _ = app.outbox_kick.notified() => true,
+            _ = slot_freed.notified() => backlog,
+            _ = tokio::time::sleep(poll) => true,
+        };
     }
 }
 

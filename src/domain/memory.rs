@@ -598,8 +598,68 @@ fn words_with_offsets(s: &str) -> Vec<(usize, &str)> {
 }
 
 /// One clause against every rule: at most one memory per rule.
+/// Every trigger's fixed words (a trigger with `{}` has two parts), in one automaton, and for
+/// each rule's each trigger the ids of its parts: a trigger can match only where all of them
+/// occur, which one pass over the clause tells.
+struct TriggerIndex {
+    parts: aho_corasick::AhoCorasick,
+    of_trigger: Vec<Vec<Vec<usize>>>,
+    count: usize,
+}
+
+static TRIGGERS: std::sync::LazyLock<Option<TriggerIndex>> = std::sync::LazyLock::new(|| {
+    let mut parts: Vec<&'static str> = Vec::new();
+    let mut id_of = |part: &'static str| match parts.iter().position(|p| *p == part) {
+        Some(i) => i,
+        None => {
+            parts.push(part);
+            parts.len() - 1
+        }
+    };
+    let of_trigger = RULES
+        .iter()
+        .map(|rule| {
+            rule.triggers
+                .iter()
+                .map(|t| match t.split_once("{}") {
+                    None => vec![id_of(t)],
+                    Some((pre, post)) => [pre.trim(), post.trim()]
+                        .into_iter()
+                        .filter(|p| !p.is_empty())
+                        .map(&mut id_of)
+                        .collect(),
+                })
+                .collect()
+        })
+        .collect();
+    let count = parts.len();
+    // Built from constants: it cannot fail, but if it did, every trigger is simply tried.
+    let parts = aho_corasick::AhoCorasick::new(&parts).ok()?;
+    Some(TriggerIndex {
+        parts,
+        of_trigger,
+        count,
+    })
+});
+
+/// Which trigger parts occur in `lower` (anywhere, not yet on word boundaries); `None` means
+/// try every trigger.
+fn parts_present(lower: &str) -> Option<(Vec<bool>, &'static TriggerIndex)> {
+    let index = TRIGGERS.as_ref()?;
+    let mut present = vec![false; index.count];
+    for m in index.parts.find_overlapping_iter(lower) {
+        present[m.pattern().as_usize()] = true;
+    }
+    Some((present, index))
+}
+
 fn extract_clause(clause: &str) -> Vec<MemoryCandidate> {
     let lower = clause.to_lowercase();
+    let present = parts_present(&lower);
+    let possible = |rule: usize, trigger: usize| match &present {
+        Some((present, index)) => index.of_trigger[rule][trigger].iter().all(|&p| present[p]),
+        None => true,
+    };
     // Values are cut from the clause as written; should lowercasing have moved the offsets
     // (a few letters change length), they are cut from the lowercase copy instead.
     let original = if lower.len() == clause.len() {
@@ -608,11 +668,13 @@ fn extract_clause(clause: &str) -> Vec<MemoryCandidate> {
         lower.as_str()
     };
     let mut out = Vec::new();
-    for rule in RULES {
+    for (r, rule) in RULES.iter().enumerate() {
         let found = rule
             .triggers
             .iter()
-            .filter_map(|t| find_trigger(&lower, t))
+            .enumerate()
+            .filter(|&(t, _)| possible(r, t))
+            .filter_map(|(_, t)| find_trigger(&lower, t))
             .min_by_key(|m| m.start);
         let Some(m) = found else { continue };
         if let Some(c) = take(rule, original, &lower, &m) {

@@ -215,7 +215,7 @@ impl AgentSession {
                         name: act.me.name.clone(),
                         active: true,
                     };
-                    act.app.hub.do_send(Publish { event, audience });
+                    act.app.hub.do_send(Publish::new(event, audience));
                 });
             }
             AgentClientFrame::Viewing {

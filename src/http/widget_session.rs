@@ -277,7 +277,7 @@ impl WidgetSession {
                 active,
             };
             let audience = Audience::Conversation { id, assignee };
-            act.state.app.hub.do_send(Publish { event, audience });
+            act.state.app.hub.do_send(Publish::new(event, audience));
         }));
     }
 

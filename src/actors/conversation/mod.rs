@@ -350,7 +350,7 @@ impl ConversationActor {
     }
 
     fn publish(&self, event: ServerEvent, audience: Audience) {
-        self.deps.hub.do_send(Publish { event, audience });
+        self.deps.hub.do_send(Publish::new(event, audience));
     }
 
     /// Tells the agents who may see it the conversation's current state.

@@ -102,6 +102,11 @@ enum Cmd {
         /// Prefix of external ids (distinct per run).
         #[arg(long, default_value = "lg")]
         run: String,
+        /// Closed loop instead: each of `--connections` connections sends its next message as
+        /// soon as the previous one is answered, for `--duration` seconds (`--rate` is
+        /// ignored), as wrk does. Measures what the server sustains when saturated.
+        #[arg(long)]
+        closed: bool,
     },
     /// Time from POST to the matching message.created frame at each of N agent websockets.
     WsLatency {
@@ -216,7 +221,14 @@ fn main() {
                 contacts,
                 acked,
                 run,
-            } => ingest(target, rate, duration, contacts, acked, run).await,
+                closed,
+            } => {
+                let schedule = match closed {
+                    true => Schedule::Closed,
+                    false => Schedule::Open(rate),
+                };
+                ingest(target, schedule, duration, contacts, acked, run).await
+            }
             Cmd::WsLatency {
                 target,
                 rate,
@@ -393,23 +405,62 @@ where
     }
 }
 
+/// How requests are sent: at a fixed rate whatever the server does, or each connection's next
+/// when its previous one is answered.
+#[derive(Clone, Copy)]
+enum Schedule {
+    Open(u64),
+    Closed,
+}
+
+/// Runs `send(n, sent)` on each of `connections` connections, one after the other, until
+/// `duration` seconds have passed; latency counts from each request's own start.
+async fn closed_loop<F, Fut>(duration: u64, connections: usize, send: F)
+where
+    F: Fn(u64, Instant) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let end = Instant::now() + Duration::from_secs(duration);
+    let slots = Arc::new(tokio::sync::Semaphore::new(connections.max(1)));
+    let mut running = tokio::task::JoinSet::new();
+    for n in 0.. {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            break;
+        };
+        if Instant::now() >= end {
+            break;
+        }
+        let request = send(n, Instant::now());
+        running.spawn(async move {
+            request.await;
+            drop(slot);
+        });
+        while running.try_join_next().is_some() {}
+    }
+    while running.join_next().await.is_some() {}
+}
+
 async fn ingest(
     t: Target,
-    rate: u64,
+    schedule: Schedule,
     duration: u64,
     contacts: u64,
     acked: Option<std::path::PathBuf>,
     run: String,
 ) -> Res<()> {
     let http = client()?;
-    warm_up(&t, &http, rate, contacts).await?;
+    let warm_rate = match schedule {
+        Schedule::Open(rate) => rate,
+        Schedule::Closed => 2000,
+    };
+    warm_up(&t, &http, warm_rate, contacts).await?;
     let url = format!("{}/webhooks/api/{}", t.base, t.inbox);
     let hist = Arc::new(Mutex::new(histogram()));
     let errors: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
     let acked_ids = Arc::new(Mutex::new(Vec::new()));
     let watch = ProcWatch::start(t.pid);
     let started = Instant::now();
-    open_loop(rate, duration, t.connections, |n, due| {
+    let send = |n, due: Instant| {
         let (hist, errors, acked_ids) = (hist.clone(), errors.clone(), acked_ids.clone());
         let body = inbound_body(&run, n, contacts, "Hello, is my order on its way?");
         let request = post_inbound(&http, &url, &t.secret, body);
@@ -438,12 +489,21 @@ async fn ingest(
                 }
             }
         }
-    })
-    .await;
+    };
+    let offered = match schedule {
+        Schedule::Open(rate) => {
+            open_loop(rate, duration, t.connections, send).await;
+            format!("offered {rate}/s")
+        }
+        Schedule::Closed => {
+            closed_loop(duration, t.connections, send).await;
+            format!("closed loop on {} connections", t.connections)
+        }
+    };
     let wall = started.elapsed().as_secs_f64();
     let h = hist.lock().map_err(|e| e.to_string())?;
     println!(
-        "ingest: offered {rate}/s for {duration}s; {:.0} acknowledged/s; errors {:?}",
+        "ingest: {offered} for {duration}s; {:.0} acknowledged/s; errors {:?}",
         h.len() as f64 / wall,
         errors.lock().map(|m| m.clone()).unwrap_or_default()
     );

@@ -14,6 +14,7 @@ use chrono::NaiveDateTime;
 use diesel::{dsl, prelude::*};
 use serde_json::json;
 
+use crate::db::reused;
 use crate::{
     db::{
         models::{BroadcastRow, RecipientRow},
@@ -577,16 +578,13 @@ pub fn mark_replied(
     now: NaiveDateTime,
 ) -> AppResult<usize> {
     let of_inbox = b::table.filter(b::inbox_id.eq(inbox)).select(b::id);
-    Ok(diesel::update(
-        r::table
-            .filter(r::address.eq(address))
-            .filter(r::replied_at.is_null())
-            .filter(r::sent_at.is_not_null())
-            .filter(r::sent_at.le(now))
-            .filter(r::broadcast_id.eq_any(of_inbox)),
-    )
-    .set(r::replied_at.eq(Some(now)))
-    .execute(conn)?)
+    let filter = r::address
+        .eq(address)
+        .and(r::replied_at.is_null())
+        .and(r::sent_at.is_not_null())
+        .and(r::sent_at.le(now))
+        .and(r::broadcast_id.eq_any(of_inbox));
+    Ok(reused::update(r::table, r::replied_at.eq(Some(now)), filter).execute(conn)?)
 }
 
 /// One page of a broadcast's recipients in audience order after `after`.

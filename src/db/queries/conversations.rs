@@ -18,6 +18,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::contacts::{contact_by_external_id, create_contact, refresh_contact, ContactInput};
+use crate::db::reused;
 use crate::{
     db::{
         models::{ContactRow, ConversationChanges, ConversationRow},
@@ -142,9 +143,7 @@ pub fn update_conversation(
     id: ConversationId,
     changes: &ConversationChanges,
 ) -> AppResult<()> {
-    diesel::update(conversations::table.find(id))
-        .set(changes)
-        .execute(conn)?;
+    reused::update(conversations::table, changes, conversations::id.eq(id)).execute(conn)?;
     Ok(())
 }
 

@@ -10,6 +10,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::reused;
 use crate::{
     db::{models::MessageRow, schema::messages, DbConnection},
     domain::{
@@ -246,12 +247,11 @@ pub fn set_delivery_status(
     status: DeliveryStatus,
     reason: Option<&str>,
 ) -> AppResult<()> {
-    diesel::update(messages::table.find(id))
-        .set((
-            messages::delivery_status.eq(status),
-            messages::failure_reason.eq(reason),
-        ))
-        .execute(conn)?;
+    let changes = (
+        messages::delivery_status.eq(status),
+        messages::failure_reason.eq(reason),
+    );
+    reused::update(messages::table, changes, messages::id.eq(id)).execute(conn)?;
     Ok(())
 }
 
