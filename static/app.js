@@ -180,9 +180,18 @@ function bindEvents() {
 }
 
 async function main() {
+  // "Sign in" pressed before the dashboard is ready (its language still loading) is kept and
+  // sent once it is, not submitted as a plain form, which would reload the page.
+  let earlySignIn = false;
+  const holdSignIn = (e) => {
+    e.preventDefault();
+    earlySignIn = true;
+  };
+  $('#login-form').addEventListener('submit', holdSignIn);
   await loadLanguage();
   hydrateIcons();
   bindEvents();
+  $('#login-form').removeEventListener('submit', holdSignIn);
   listen({ onEvent: handleEvent, onReload: reloadEverything, onHello: refreshBadge });
   readTokenFromUrl();
   setInterval(refreshTimes, 30000);
@@ -192,6 +201,7 @@ async function main() {
   sessionStorage.removeItem('sb-login-message');
   if (!state.token) {
     showLogin(message);
+    if (earlySignIn) $('#login-form').requestSubmit();
     return;
   }
   try {

@@ -349,13 +349,15 @@ impl Page {
             .await;
     }
 
-    /// Focuses `selector` and types `text` as a user would (input events fire).
+    /// Focuses `selector` and types `text` as a user would (input events fire). Waits until
+    /// the field is shown, as a person would: a hidden field takes no focus, and the text
+    /// would go nowhere (the sign-in form is hidden until the dashboard's language is loaded).
     pub async fn type_text(&self, b: &mut Browser, selector: &str, text: &str) {
         let sel = json!(selector);
         self.wait_for(
             b,
-            &format!("{selector} to appear"),
-            &format!("document.querySelector({sel})"),
+            &format!("{selector} to be shown"),
+            &format!("document.querySelector({sel})?.getClientRects().length > 0"),
         )
         .await;
         self.eval(b, &format!("document.querySelector({sel}).focus()"))
