@@ -125,6 +125,9 @@ pub struct RouteLabels {
 pub struct WriterMetrics {
     pub commit_seconds: Histogram,
     pub group_size: Histogram,
+    /// How long each write waited in the writer's queue before its group began: the wait
+    /// that group commit adds, apart from the commit itself.
+    pub queue_wait_seconds: Histogram,
     /// Groups that failed (database unreachable, disk full) and writes refused because the
     /// database did not answer within the deadline.
     pub failed_groups: Counter,
@@ -135,6 +138,7 @@ impl Default for WriterMetrics {
     fn default() -> Self {
         WriterMetrics {
             commit_seconds: latency(),
+            queue_wait_seconds: latency(),
             group_size: Histogram::new(exponential_buckets(1.0, 2.0, 11)),
             failed_groups: Counter::default(),
             refused_writes: Counter::default(),
@@ -240,6 +244,11 @@ impl Metrics {
             "commit_seconds",
             "Duration of each group commit of the database writer",
             m.writer.commit_seconds.clone(),
+        );
+        r.register(
+            "commit_queue_wait_seconds",
+            "Time each write waited in the database writer's queue before its group began",
+            m.writer.queue_wait_seconds.clone(),
         );
         r.register(
             "commit_group_size",
@@ -391,6 +400,7 @@ mod tests {
         for needle in [
             "switchboard_inbound_messages_total{channel=\"whatsapp\",result=\"stored\"} 2",
             "switchboard_commit_seconds_count 1",
+            "# TYPE switchboard_commit_queue_wait_seconds histogram",
             "switchboard_llm_requests_total{assistant=\"helper\",result=\"ok\"} 1",
             "switchboard_llm_tokens_total{assistant=\"helper\",kind=\"prompt\"} 120",
             "switchboard_llm_request_seconds_count{assistant=\"helper\"} 1",

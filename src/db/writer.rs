@@ -55,6 +55,8 @@ trait Job: Send {
     /// Takes the job into a group, unless its caller gave up waiting (then it must never
     /// run: the caller was told it was not stored).
     fn take(&self) -> bool;
+    /// When the caller queued it.
+    fn queued_at(&self) -> Instant;
     /// Runs the caller's statements; `savepoint` forces a savepoint even for an unguarded job
     /// (the re-run of a poisoned group). Returns `false` when the job failed without a
     /// savepoint (or panicked), leaving writes that only rolling back the whole group undoes.
@@ -72,6 +74,7 @@ struct Call<T, F> {
     stage: Arc<AtomicU8>,
     /// Runs without a savepoint (unless re-run after a poisoned group).
     unguarded: bool,
+    queued_at: Instant,
     result: Option<AppResult<T>>,
     done: oneshot::Sender<AppResult<T>>,
 }
@@ -85,6 +88,10 @@ where
         self.stage
             .compare_exchange(QUEUED, TAKEN, Ordering::SeqCst, Ordering::SeqCst)
             .is_ok()
+    }
+
+    fn queued_at(&self) -> Instant {
+        self.queued_at
     }
 
     fn run(&mut self, conn: &mut DbConnection, savepoint: bool) -> bool {
@@ -262,6 +269,7 @@ impl Writer {
             f,
             stage: stage.clone(),
             unguarded,
+            queued_at: Instant::now(),
             result: None,
             done,
         });
@@ -327,6 +335,10 @@ fn run(
         }
         let size = batch.len();
         let started = Instant::now();
+        for job in &batch {
+            let waited = started.saturating_duration_since(job.queued_at());
+            metrics.queue_wait_seconds.observe(waited.as_secs_f64());
+        }
         let outcome = commit_group(&mut conn, &mut batch);
         metrics
             .commit_seconds

@@ -60,6 +60,7 @@ async fn metrics_move_when_messages_arrive() {
     assert_eq!(sample(&after, WEBHOOK_200), 4.0, "{after}");
     assert!(sample(&after, "switchboard_commit_seconds_count") >= 3.0);
     assert!(sample(&after, "switchboard_commit_group_size_sum") >= 3.0);
+    assert!(sample(&after, "switchboard_commit_queue_wait_seconds_count") >= 3.0);
     assert!(sample(&after, "switchboard_events_published_total") > 0.0);
     assert_eq!(
         sample(&after, "switchboard_conversation_actors"),
