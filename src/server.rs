@@ -10,8 +10,11 @@ use tokio::sync::Notify;
 
 use crate::{
     actors::{
-        badge::BadgeCounter, conversation::ConversationDeps, hub::Hub, presence::Presence,
-        registry::Conversations,
+        badge::BadgeCounter,
+        conversation::ConversationDeps,
+        hub::Hub,
+        presence::Presence,
+        registry::{Conversations, Threads},
     },
     app::{AppContext, AppState},
     assistant::roster::Assistants,
@@ -36,23 +39,14 @@ pub struct AppHandle {
     /// The first admin's password when it was generated at this start (printed once by main).
     pub generated_admin_password: Option<String>,
     /// The thread of the outbox and the broadcasts, stopped with the server.
-    _deliveries: StopOnDrop,
-}
-
-/// An arbiter (a thread with its own event loop) stopped when its owner is dropped: a test's
-/// server leaves no thread behind.
-struct StopOnDrop(Arbiter);
-
-impl Drop for StopOnDrop {
-    fn drop(&mut self) {
-        self.0.stop();
-    }
+    _deliveries: Threads,
 }
 
 /// Starts the outbox and the broadcasts' dispatcher on a thread of their own, sharing one
 /// pacing limiter (it lives on that thread). On the system thread, beside the hub that every
-/// event goes through, they were half of its work under load and it was the busiest thread.
-fn start_deliveries(app: &Arc<AppContext>, registry: &Conversations) -> StopOnDrop {
+/// event goes through, the outbox's deliveries were about half of that thread's samples
+/// under load (perf); the busiest thread was the writer, not this one.
+fn start_deliveries(app: &Arc<AppContext>, registry: &Conversations) -> Threads {
     let arbiter = Arbiter::new();
     let (app, registry) = (app.clone(), registry.clone());
     arbiter.spawn_fn(move || {
@@ -60,7 +54,7 @@ fn start_deliveries(app: &Arc<AppContext>, registry: &Conversations) -> StopOnDr
         outbox::start(app.clone(), registry.clone(), limiter.clone());
         crate::broadcasts::start(app, registry, limiter);
     });
-    StopOnDrop(arbiter)
+    Threads(vec![arbiter])
 }
 
 /// Starts everything; the returned `Server` must be awaited (or spawned) to serve.

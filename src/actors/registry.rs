@@ -129,8 +129,10 @@ impl Handler<CountLive> for ConversationRegistry {
     }
 }
 
-/// Stops the actor threads when the last handle is gone (a test's server, or the process).
-struct Threads(Vec<Arbiter>);
+/// Arbiters (threads with their own event loop) stopped when the last owner is gone, so a
+/// test's server leaves no thread behind: the actor threads here, the deliveries' thread in
+/// `server`.
+pub struct Threads(pub Vec<Arbiter>);
 
 impl Drop for Threads {
     fn drop(&mut self) {
@@ -167,7 +169,7 @@ impl Conversations {
             shards,
             _threads: Arc::new(Threads(arbiters)),
         };
-        actix_rt::spawn(me.clone().scan(deps.store.clone(), deps.clone()));
+        actix_rt::spawn(me.clone().scan(deps.clone()));
         me
     }
 
@@ -204,9 +206,10 @@ impl Conversations {
     /// Wakes, once at start, the conversations left waiting for the assistant; then, every
     /// `timer_scan`, the ones with a follow-up due or a snooze ending before the next scan.
     /// Stops when the last other handle is gone.
-    async fn scan(self, store: Store, deps: Arc<ConversationDeps>) {
+    async fn scan(self, deps: Arc<ConversationDeps>) {
+        let store = &deps.store;
         let since = crate::clock::now() - chrono::Duration::hours(RESUME_WITHIN_HOURS);
-        self.wake(&store, "unanswered messages", true, move |c| {
+        self.wake(store, "unanswered messages", true, move |c| {
             queries::awaiting_assistant(c, since, SCAN_LIMIT)
         })
         .await;
@@ -217,11 +220,11 @@ impl Conversations {
                 return;
             }
             let until = crate::clock::now() + deps.follow_up_horizon();
-            self.wake(&store, "follow-up", false, move |c| {
+            self.wake(store, "follow-up", false, move |c| {
                 queries::follow_ups_due_before(c, until, SCAN_LIMIT)
             })
             .await;
-            self.wake(&store, "snooze", false, move |c| {
+            self.wake(store, "snooze", false, move |c| {
                 queries::snoozes_due_before(c, until, SCAN_LIMIT)
             })
             .await;

@@ -18,8 +18,7 @@ use clap::Parser;
 use switchboard::{
     domain::{ConversationId, MessageId},
     error::AppError,
-    http::{body::read_limited, webhooks::Accepted},
-    providers::api::{self, InboundPayload},
+    http::webhooks::{read_signed, Accepted},
 };
 
 /// As in the server: many small short-lived allocations per request.
@@ -57,19 +56,7 @@ async fn inbound(
     if inbox.as_str() != cli.inbox {
         return Err(AppError::NotFound("inbox"));
     }
-    let body = read_limited(payload, cli.max_body).await?;
-    let signature = req
-        .headers()
-        .get(api::SIGNATURE_HEADER)
-        .and_then(|v| v.to_str().ok());
-    if !api::verify(&cli.secret, &body, signature) {
-        return Err(AppError::Unauthorized(
-            "missing or invalid X-Switchboard-Signature",
-        ));
-    }
-    let parsed: InboundPayload = serde_json::from_slice(&body)
-        .map_err(|e| AppError::BadRequest(format!("invalid JSON: {e}")))?;
-    parsed.validate(None)?;
+    read_signed(&req, payload, cli.max_body, &cli.secret, None).await?;
     Ok(HttpResponse::Ok().json(Accepted {
         message_id: MessageId::new(),
         conversation_id: ConversationId::new(),

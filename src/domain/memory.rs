@@ -604,7 +604,6 @@ fn words_with_offsets(s: &str) -> Vec<(usize, &str)> {
 struct TriggerIndex {
     parts: aho_corasick::AhoCorasick,
     of_trigger: Vec<Vec<Vec<usize>>>,
-    count: usize,
 }
 
 static TRIGGERS: std::sync::LazyLock<Option<TriggerIndex>> = std::sync::LazyLock::new(|| {
@@ -632,21 +631,16 @@ static TRIGGERS: std::sync::LazyLock<Option<TriggerIndex>> = std::sync::LazyLock
                 .collect()
         })
         .collect();
-    let count = parts.len();
     // Built from constants: it cannot fail, but if it did, every trigger is simply tried.
     let parts = aho_corasick::AhoCorasick::new(&parts).ok()?;
-    Some(TriggerIndex {
-        parts,
-        of_trigger,
-        count,
-    })
+    Some(TriggerIndex { parts, of_trigger })
 });
 
 /// Which trigger parts occur in `lower` (anywhere, not yet on word boundaries); `None` means
 /// try every trigger.
 fn parts_present(lower: &str) -> Option<(Vec<bool>, &'static TriggerIndex)> {
     let index = TRIGGERS.as_ref()?;
-    let mut present = vec![false; index.count];
+    let mut present = vec![false; index.parts.patterns_len()];
     for m in index.parts.find_overlapping_iter(lower) {
         present[m.pattern().as_usize()] = true;
     }

@@ -502,14 +502,13 @@ async fn ingest(
     };
     let wall = started.elapsed().as_secs_f64();
     let h = hist.lock().map_err(|e| e.to_string())?;
+    let rate_acked = h.len() as f64 / wall;
     println!(
-        "ingest: {offered} for {duration}s; {:.0} acknowledged/s; errors {:?}",
-        h.len() as f64 / wall,
+        "ingest: {offered} for {duration}s; {rate_acked:.0} acknowledged/s; errors {:?}",
         errors.lock().map(|m| m.clone()).unwrap_or_default()
     );
     report("ingest latency (due → 200)", &h);
     // One line for scripts (bench/run.sh): the rate, and what each message cost the server.
-    let rate_acked = h.len() as f64 / wall;
     let (cpu_us, cores) = match watch.report() {
         Some((cpu, server_wall)) if !h.is_empty() => (
             format!("{:.0}", cpu * 1e6 / h.len() as f64),
