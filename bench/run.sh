@@ -144,10 +144,14 @@ if [[ "$WHAT" == latency || "$WHAT" == all ]]; then
 fi
 
 if [[ "$WHAT" == list || "$WHAT" == all ]]; then
-  echo "== list at 100k conversations / 1M messages ($BACKEND)"
+  # LIST_CONVERSATIONS (100,000) conversations of LIST_MESSAGES (10) messages each; issue 17's
+  # row is 10× that: LIST_CONVERSATIONS=1000000.
+  LIST_N="${LIST_CONVERSATIONS:-100000}"
+  LIST_M="${LIST_MESSAGES:-10}"
+  echo "== list at $LIST_N conversations / $((LIST_N * LIST_M)) messages ($BACKEND)"
   start_server list
   stop_server
-  "$LG" seed --database-url "$DB_URL" --conversations 100000 --messages 10
+  "$LG" seed --database-url "$DB_URL" --conversations "$LIST_N" --messages "$LIST_M"
   # A live database of this size has been vacuumed and analyzed; a fresh bulk load has not.
   if [ "$BACKEND" = postgres ]; then psql "$DB_URL" -qc "VACUUM ANALYZE"; fi
   start_server_keep() { SWITCHBOARD_CONFIG="$WORK/list/bench.toml" RUST_LOG=warn "$BIN/switchboard" > "$WORK/list/server.log" 2>&1 & SERVER_PID=$!; sleep 2; }

@@ -30,6 +30,11 @@ fn latency() -> Histogram {
     Histogram::new(exponential_buckets(0.001, 2.0, 16))
 }
 
+/// Waits between stages: 20 µs to ~0.65 s.
+fn stage_wait() -> Histogram {
+    Histogram::new(exponential_buckets(0.000_02, 2.0, 16))
+}
+
 /// Model calls take seconds: 50 ms to ~100 s.
 fn model_latency() -> Histogram {
     Histogram::new(exponential_buckets(0.05, 2.0, 12))
@@ -146,6 +151,44 @@ impl Default for WriterMetrics {
     }
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StageLabels {
+    pub stage: Stage,
+}
+
+/// A queue a customer message or its event waits in on its way from the webhook to an
+/// agent's websocket (the database writer's queue has its own metric).
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[allow(non_camel_case_types)]
+pub enum Stage {
+    /// From the webhook handler to the conversation actor's handler.
+    conversation_mailbox,
+    /// From the event's producer (after its commit) to the hub numbering it.
+    hub,
+    /// From the hub to an agent's websocket session writing it out.
+    agent_session,
+}
+
+/// How long each message waits in each stage's queue, so POST → frame splits by stage.
+/// Each stage's histogram is looked up once; observing is an atomic add.
+#[derive(Clone)]
+pub struct StageWaits {
+    pub conversation_mailbox: Histogram,
+    pub hub: Histogram,
+    pub agent_session: Histogram,
+}
+
+impl StageWaits {
+    fn new(family: &Family<StageLabels, Histogram, fn() -> Histogram>) -> StageWaits {
+        let get = |stage| family.get_or_create(&StageLabels { stage }).clone();
+        StageWaits {
+            conversation_mailbox: get(Stage::conversation_mailbox),
+            hub: get(Stage::hub),
+            agent_session: get(Stage::agent_session),
+        }
+    }
+}
+
 /// One language-model assistant's share, labelled with its id.
 #[derive(Clone)]
 pub struct LlmMetrics {
@@ -186,6 +229,7 @@ impl LlmMetrics {
 pub struct Metrics {
     registry: Registry,
     pub writer: WriterMetrics,
+    pub stages: StageWaits,
     pub inbound: Counters<InboundLabels>,
     pub outbox_pending: Gauges<ProviderLabels>,
     pub outbox_oldest_seconds: Seconds<ProviderLabels>,
@@ -213,9 +257,11 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Metrics {
+        let stage_waits: Histograms<StageLabels> = Family::new_with_constructor(stage_wait);
         let mut m = Metrics {
             registry: Registry::with_prefix("switchboard"),
             writer: WriterMetrics::default(),
+            stages: StageWaits::new(&stage_waits),
             inbound: Family::default(),
             outbox_pending: Family::default(),
             outbox_oldest_seconds: Family::default(),
@@ -249,6 +295,11 @@ impl Metrics {
             "commit_queue_wait_seconds",
             "Time each write waited in the database writer's queue before its group began",
             m.writer.queue_wait_seconds.clone(),
+        );
+        r.register(
+            "stage_wait_seconds",
+            "Time a message or its event waited in each stage's queue (conversation actor, hub, agent websocket)",
+            stage_waits,
         );
         r.register(
             "commit_group_size",
@@ -401,6 +452,7 @@ mod tests {
             "switchboard_inbound_messages_total{channel=\"whatsapp\",result=\"stored\"} 2",
             "switchboard_commit_seconds_count 1",
             "# TYPE switchboard_commit_queue_wait_seconds histogram",
+            "switchboard_stage_wait_seconds_count{stage=\"hub\"} 0",
             "switchboard_llm_requests_total{assistant=\"helper\",result=\"ok\"} 1",
             "switchboard_llm_tokens_total{assistant=\"helper\",kind=\"prompt\"} 120",
             "switchboard_llm_request_seconds_count{assistant=\"helper\"} 1",

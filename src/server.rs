@@ -75,7 +75,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<(AppHandle, Server)> {
     let assistants = start_assistants(&settings, &store, &http_client, &metrics).await?;
 
     let hub = Hub::new(settings.realtime.backlog_events)
-        .counting(metrics.events_published.clone())
+        .counting(metrics.events_published.clone(), metrics.stages.hub.clone())
         .start();
     let app = Arc::new(AppContext {
         inboxes: Arc::new(Inboxes::from_settings(&settings)),
@@ -274,6 +274,7 @@ fn conversation_deps(app: &AppContext) -> ConversationDeps {
         review_after: chrono::Duration::seconds(
             i64::try_from(settings.review.after_secs).unwrap_or(i64::MAX / 1_000_000),
         ),
+        mailbox_wait: app.metrics.stages.conversation_mailbox.clone(),
     }
 }
 

@@ -13,6 +13,7 @@
 use std::{
     collections::{HashMap, VecDeque},
     sync::Arc,
+    time::Instant,
 };
 
 use actix::prelude::*;
@@ -37,6 +38,8 @@ pub struct HubEvent {
     pub event: ServerEvent,
     pub audience: Audience,
     pub json: Arc<str>,
+    /// When the hub numbered it: sessions measure their mailbox wait from here.
+    pub at: Instant,
 }
 
 /// The wire form: `{"seq":N,` and then the event's own fields, encoded by its producer.
@@ -118,6 +121,8 @@ pub struct Publish {
     audience: Audience,
     /// The event's JSON object, without its `seq`; `None` if it could not be encoded.
     body: Option<String>,
+    /// When its producer sent it: the hub's queue wait is measured from here.
+    queued_at: Instant,
 }
 
 impl Publish {
@@ -135,6 +140,7 @@ impl Publish {
             event,
             audience,
             body,
+            queued_at: Instant::now(),
         }
     }
 }
@@ -252,6 +258,8 @@ pub struct Hub {
     subscribers: HashMap<u64, Subscriber>,
     /// `switchboard_events_published_total`.
     published: prometheus_client::metrics::counter::Counter,
+    /// `switchboard_stage_wait_seconds{stage="hub"}`.
+    queue_wait: prometheus_client::metrics::histogram::Histogram,
 }
 
 impl Hub {
@@ -264,12 +272,19 @@ impl Hub {
             backlog: VecDeque::with_capacity(capacity.min(4096)),
             subscribers: HashMap::new(),
             published: Default::default(),
+            queue_wait: prometheus_client::metrics::histogram::Histogram::new([]),
         }
     }
 
-    /// Counts every published event on `counter` (the server's metrics).
-    pub fn counting(mut self, counter: prometheus_client::metrics::counter::Counter) -> Hub {
+    /// Counts every published event on `counter` and how long each waited for the hub on
+    /// `queue_wait` (the server's metrics).
+    pub fn counting(
+        mut self,
+        counter: prometheus_client::metrics::counter::Counter,
+        queue_wait: prometheus_client::metrics::histogram::Histogram,
+    ) -> Hub {
         self.published = counter;
+        self.queue_wait = queue_wait;
         self
     }
 
@@ -322,6 +337,9 @@ impl Handler<Publish> for Hub {
         };
         self.seq += 1;
         self.published.inc();
+        let now = Instant::now();
+        self.queue_wait
+            .observe(now.saturating_duration_since(msg.queued_at).as_secs_f64());
         let json: Arc<str> = numbered(self.seq, body).into();
         let ephemeral = msg.event.ephemeral();
         let event = Arc::new(HubEvent {
@@ -329,6 +347,7 @@ impl Handler<Publish> for Hub {
             event: msg.event,
             audience: msg.audience,
             json,
+            at: now,
         });
         if !ephemeral {
             if self.backlog.len() == self.capacity {
@@ -456,6 +475,7 @@ mod tests {
             },
             audience,
             json: "{}".into(),
+            at: Instant::now(),
         });
         if !ephemeral {
             if hub.backlog.len() == hub.capacity {

@@ -35,6 +35,8 @@ pub struct DeliverInbound {
     /// Where the person came from, when the message says: stored with the message, in the
     /// same transaction, and never again for a redelivered message.
     pub referral: Option<Referral>,
+    /// When the webhook handler sent it: the actor's mailbox wait is measured from here.
+    pub queued_at: std::time::Instant,
 }
 
 impl DeliverInbound {
@@ -45,6 +47,7 @@ impl DeliverInbound {
             parts: vec![InboundPart::text(text)],
             sent_at,
             referral: None,
+            queued_at: std::time::Instant::now(),
         }
     }
 }

@@ -295,6 +295,7 @@ async fn deliver_message(
         parts: parts(&m),
         sent_at: m.sent_at,
         referral: m.referral.clone(),
+        queued_at: std::time::Instant::now(),
     };
     let (_, accepted) = receive(app, registry, &inbox.id, contact, Some(network), deliver).await?;
     media::spawn_downloads(app, registry, inbox, accepted.downloads);

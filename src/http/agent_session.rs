@@ -312,6 +312,11 @@ impl Handler<ToSession> for AgentSession {
     fn handle(&mut self, msg: ToSession, ctx: &mut Self::Context) {
         match msg {
             ToSession::Event(e) => {
+                self.app
+                    .metrics
+                    .stages
+                    .agent_session
+                    .observe(e.at.elapsed().as_secs_f64());
                 if e.seq > self.last_seq {
                     self.last_seq = e.seq;
                     self.send_text(&e.json, ctx);

@@ -61,6 +61,16 @@ async fn metrics_move_when_messages_arrive() {
     assert!(sample(&after, "switchboard_commit_seconds_count") >= 3.0);
     assert!(sample(&after, "switchboard_commit_group_size_sum") >= 3.0);
     assert!(sample(&after, "switchboard_commit_queue_wait_seconds_count") >= 3.0);
+    // Each stage a message passes on its way to an agent's websocket timed its wait.
+    let stage = |s: &str| {
+        sample(
+            &after,
+            &format!("switchboard_stage_wait_seconds_count{{stage=\"{s}\"}}"),
+        )
+    };
+    assert!(stage("conversation_mailbox") >= 4.0, "{after}");
+    assert!(stage("hub") >= 3.0, "{after}");
+    assert!(stage("agent_session") >= 3.0, "{after}");
     assert!(sample(&after, "switchboard_events_published_total") > 0.0);
     assert_eq!(
         sample(&after, "switchboard_conversation_actors"),

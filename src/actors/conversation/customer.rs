@@ -17,6 +17,9 @@ impl Handler<DeliverInbound> for ConversationActor {
     type Result = Reply<InboundAccepted>;
 
     fn handle(&mut self, msg: DeliverInbound, _: &mut Self::Context) -> Self::Result {
+        self.deps
+            .mailbox_wait
+            .observe(msg.queued_at.elapsed().as_secs_f64());
         let _g = self.span.clone().entered();
         let l = match self.loaded() {
             Ok(l) => l,

@@ -108,6 +108,8 @@ pub struct ConversationDeps {
     /// A review is due this long after a conversation's latest message (`[review]
     /// after_secs`).
     pub review_after: chrono::Duration,
+    /// `switchboard_stage_wait_seconds{stage="conversation_mailbox"}`.
+    pub mailbox_wait: prometheus_client::metrics::histogram::Histogram,
 }
 
 impl ConversationDeps {
