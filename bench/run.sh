@@ -154,8 +154,12 @@ if [[ "$WHAT" == list || "$WHAT" == all ]]; then
   "$LG" seed --database-url "$DB_URL" --conversations "$LIST_N" --messages "$LIST_M"
   # A live database of this size has been vacuumed and analyzed; a fresh bulk load has not.
   if [ "$BACKEND" = postgres ]; then psql "$DB_URL" -qc "VACUUM ANALYZE"; fi
-  start_server_keep() { SWITCHBOARD_CONFIG="$WORK/list/bench.toml" RUST_LOG=warn "$BIN/switchboard" > "$WORK/list/server.log" 2>&1 & SERVER_PID=$!; sleep 2; }
-  start_server_keep
+  # The same database again (start_server would start a fresh one); ready when /healthz says.
+  SWITCHBOARD_CONFIG="$WORK/list/bench.toml" RUST_LOG=warn "$BIN/switchboard" > "$WORK/list/server.log" 2>&1 &
+  SERVER_PID=$!
+  started=$(date +%s.%N)
+  for _ in $(seq 1 1200); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+  echo "server ready after $(python3 -c "import time,sys; print(f'{time.time()-float(sys.argv[1]):.1f}')" "$started") s"
   "$LG" list $T --requests 2000 --concurrency 4
   stop_server
 fi

@@ -115,9 +115,13 @@ impl Backend {
                 .batch_execute("SET plan_cache_mode = force_custom_plan")
                 .map_err(|e| format!("cannot set up the PostgreSQL writer connection: {e}"))?,
             // The WAL is copied into the database file by the checkpointer's thread, not in
-            // the writer's commits (see `start_checkpointer`).
+            // the writer's commits (see `start_checkpointer`); the writer finishes a
+            // checkpoint only when the log has grown past `WRITER_CHECKPOINT_PAGES`.
             DbConnection::Sqlite(c) => c
-                .batch_execute("PRAGMA wal_autocheckpoint = 0")
+                .batch_execute(&format!(
+                    "PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES}; \
+                     PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}"
+                ))
                 .map_err(|e| format!("cannot set up the SQLite writer connection: {e}"))?,
         }
         Ok(conn)
@@ -189,6 +193,19 @@ pub struct Store {
 
 /// How often the SQLite checkpointer copies the WAL into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
+/// Pages in the WAL past which the writer completes a checkpoint itself, after a commit.
+///
+/// The checkpointer's thread alone cannot bound the log under sustained writes: its PASSIVE
+/// checkpoint copies the frames that were there when it began, the writer has appended more by
+/// the time it ends, so it never completes, and SQLite rewinds the log only after a complete
+/// one (a 1M-conversation bulk load left a 10 GB WAL). Past this many pages the writer's own
+/// checkpoint completes it; the thread has already copied all but the last ~100 ms of frames,
+/// so that costs the writer little.
+const WRITER_CHECKPOINT_PAGES: u32 = 8192;
+
+/// Bytes the WAL file is cut back to after a checkpoint, so a burst does not keep its size.
+const WAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
 
 /// SQLite: copies the write-ahead log into the database file from a thread and connection of
 /// its own, every [`CHECKPOINT_EVERY`], instead of in the writer's commits (SQLite's
