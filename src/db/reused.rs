@@ -72,3 +72,23 @@ impl<F, V, W> QueryId for Update<F, V, W> {
 }
 
 impl<F, V, W, Conn> RunQueryDsl<Conn> for Update<F, V, W> {}
+
+/// A fixed statement without parameters, reused from the connection's cache (diesel's
+/// `sql_query` marks itself unsafe to cache, so it is parsed again on every run).
+#[derive(Debug, Clone, Copy)]
+pub struct Fixed(pub &'static str);
+
+impl<DB: Backend> QueryFragment<DB> for Fixed {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql(self.0);
+        Ok(())
+    }
+}
+
+impl QueryId for Fixed {
+    type QueryId = ();
+    /// No static id: the cache keys the statement by its SQL text.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Conn> RunQueryDsl<Conn> for Fixed {}

@@ -45,6 +45,12 @@ const QUEUE_CAPACITY: usize = 8192;
 /// Most writes in one transaction, so one commit never grows without limit.
 const MAX_BATCH: usize = 1024;
 
+/// Under sustained writes, SQLite's full-text index is brought up to date at least this often
+/// (and in every group when nothing else waits): FTS5 writes an index segment each time, so
+/// indexing in every group cost a third of the writer's time when saturated. Search may miss
+/// messages stored this long ago at most, and only while the writer is saturated.
+pub const INDEX_EVERY: Duration = Duration::from_millis(250);
+
 /// Where a job is: waiting in the queue, taken into a group, or given up by its caller.
 const QUEUED: u8 = 0;
 const TAKEN: u8 = 1;
@@ -314,8 +320,20 @@ fn run(
 ) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     let metrics = &shared.metrics;
+    // SQLite's full-text index: messages committed but not indexed yet, and when it was last
+    // brought up to date (see `INDEX_EVERY`). PostgreSQL indexes as it writes.
+    let indexes = matches!(backend, Backend::Sqlite(_));
+    let mut index_pending = false;
+    let mut last_indexed = Instant::now();
     loop {
         while batch.is_empty() {
+            // Nothing waits: bring the index up to date before sleeping. (A failure leaves it
+            // pending for the next group; it is not retried in a loop against a database
+            // that is down.)
+            if index_pending && rx.is_empty() {
+                index_pending = conn.transaction(queries::index_new_messages).is_err();
+                last_indexed = Instant::now();
+            }
             match rx.blocking_recv() {
                 // A job its caller gave up on is dropped unrun.
                 Some(job) if job.take() => batch.push(job),
@@ -339,7 +357,16 @@ fn run(
             let waited = started.saturating_duration_since(job.queued_at());
             metrics.queue_wait_seconds.observe(waited.as_secs_f64());
         }
-        let outcome = commit_group(&mut conn, &mut batch);
+        // Index in this group when nothing else waits for the writer, or when the index is
+        // `INDEX_EVERY` behind; otherwise a later group (or the idle writer) does.
+        let index = indexes && (rx.is_empty() || last_indexed.elapsed() >= INDEX_EVERY);
+        let outcome = commit_group(&mut conn, &mut batch, index);
+        if outcome.is_ok() && indexes {
+            if index {
+                last_indexed = Instant::now();
+            }
+            index_pending = !index;
+        }
         metrics
             .commit_seconds
             .observe(started.elapsed().as_secs_f64());
@@ -362,7 +389,11 @@ fn run(
 /// Runs `batch` in one transaction and commits it. A job that fails without a savepoint is
 /// taken out and answered with its own error, and the rest run again, each in a savepoint:
 /// what is left in `batch` is what the outcome applies to.
-fn commit_group(conn: &mut DbConnection, batch: &mut Vec<Box<dyn Job>>) -> Result<(), String> {
+fn commit_group(
+    conn: &mut DbConnection,
+    batch: &mut Vec<Box<dyn Job>>,
+    index: bool,
+) -> Result<(), String> {
     let mut savepoints = false;
     loop {
         let mut poisoned = None;
@@ -373,7 +404,10 @@ fn commit_group(conn: &mut DbConnection, batch: &mut Vec<Box<dyn Job>>) -> Resul
                     return Err(diesel::result::Error::RollbackTransaction);
                 }
             }
-            queries::index_new_messages(c)
+            if index {
+                queries::index_new_messages(c)?;
+            }
+            Ok(())
         });
         match poisoned {
             None => return outcome.map_err(|e| e.to_string()),

@@ -179,7 +179,8 @@ pub struct ListQuery {
     from: Option<String>,
     /// RFC 3339 or YYYY-MM-DD (end of that day, UTC).
     to: Option<String>,
-    /// Contact name, phone number or message text.
+    /// Contact name, phone number or message text. (On SQLite, while the server is saturated
+    /// with writes, a message is found up to a quarter second after it was stored.)
     #[param(max_length = 200)]
     q: Option<String>,
     /// Page size (default 50).

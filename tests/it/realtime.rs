@@ -458,6 +458,43 @@ async fn search_matches_symbols_literally(b: Backend) {
     }
 }
 
+/// Messages that arrive in a burst are all found by search once it is over: under load the
+/// writer indexes text at most every quarter second instead of in every group commit, and it
+/// catches up as soon as nothing waits for it.
+async fn a_burst_is_searchable_once_it_is_over(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let token = app.login().await;
+    let posts = (0..120).map(|i| {
+        let body = json!({"external_id": format!("burst-{i}"), "contact": {"external_id": format!("burst-c{i}")}, "text": format!("parcel zq{i}xv missing")});
+        let app = &app;
+        async move {
+            let (s, v) = status_json(app.inbound(&body).await).await;
+            assert_eq!(s, 200, "{v}");
+            (i, v["conversation_id"].as_str().expect("id").to_owned())
+        }
+    });
+    let stored = futures_util::future::join_all(posts).await;
+    for (i, id) in stored.iter().rev().take(30) {
+        let q = format!("zq{i}xv");
+        eventually(
+            &format!("{q} to be found"),
+            Duration::from_secs(2),
+            || async {
+                let (s, list) = app.get(&token, &format!("/api/conversations?q={q}")).await;
+                assert_eq!(s, 200, "{list}");
+                let ids: Vec<&str> = list["items"]
+                    .as_array()
+                    .expect("items")
+                    .iter()
+                    .filter_map(|c| c["id"].as_str())
+                    .collect();
+                (ids == [id.as_str()]).then_some(())
+            },
+        )
+        .await;
+    }
+}
+
 async fn two_agents_taking_at_once_exactly_one_wins(b: Backend) {
     let app = TestApp::spawn(b).await;
     let (a_id, a) = app.agent("a@test.local", Role::Agent).await;
@@ -1230,5 +1267,6 @@ both_backends!(
     an_archived_conversation_leaves_the_default_list,
     a_deleted_conversation_is_gone_and_its_customer_starts_anew,
     search_matches_symbols_literally,
+    a_burst_is_searchable_once_it_is_over,
     openapi_document_matches_the_routes,
 );

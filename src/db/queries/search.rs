@@ -8,7 +8,6 @@
 //! no B-tree index serves: a scan of the contacts the other filters leave.
 
 use diesel::{
-    connection::SimpleConnection,
     dsl::{self, sql},
     expression::BoxableExpression,
     prelude::*,
@@ -17,6 +16,7 @@ use diesel::{
 
 use super::list::ListQuery;
 use crate::db::{
+    reused::Fixed,
     schema::{contacts, conversations},
     DbConnection, MultiBackend,
 };
@@ -115,17 +115,23 @@ fn text_match_sql(conn: &DbConnection, terms: &[String]) -> String {
 }
 
 /// Adds the messages stored since the last call to SQLite's full-text index, in one
-/// statement; the writer calls it at the end of every group transaction. (Indexing from a
-/// trigger made FTS5 flush a tiny index segment per message.) PostgreSQL indexes a generated
-/// column as it goes: nothing to do there.
+/// statement. The writer calls it at the end of a group transaction when nothing else waits
+/// for it, and at least every [`crate::db::writer::INDEX_EVERY`] under sustained load: FTS5
+/// writes an index segment per call, so indexing every group was a third of the writer's
+/// time when saturated. (Indexing from a trigger made FTS5 flush a segment per message.)
+/// PostgreSQL indexes a generated column as it goes: nothing to do there.
 pub fn index_new_messages(conn: &mut DbConnection) -> diesel::QueryResult<()> {
     if let DbConnection::Sqlite(c) = conn {
-        c.batch_execute(
+        Fixed(
             "INSERT INTO messages_fts(rowid, body) SELECT rid, body FROM messages \
-                 WHERE rid > (SELECT indexed_rid FROM search_index_state); \
-             UPDATE search_index_state SET indexed_rid = \
-                 MAX(indexed_rid, COALESCE((SELECT MAX(rid) FROM messages), 0));",
-        )?;
+             WHERE rid > (SELECT indexed_rid FROM search_index_state)",
+        )
+        .execute(c)?;
+        Fixed(
+            "UPDATE search_index_state SET indexed_rid = \
+             MAX(indexed_rid, COALESCE((SELECT MAX(rid) FROM messages), 0))",
+        )
+        .execute(c)?;
     }
     Ok(())
 }
