@@ -137,6 +137,8 @@ if [[ "$WHAT" == latency || "$WHAT" == all ]]; then
   INBOX_TOML="$CALLBACK_TOML" start_server latency
   sink_start latency
   "$LG" ws-latency $T $WARM_FLAG --pid "$SERVER_PID" --rate 1000 --agents 10 --duration 30 | tee "$WORK/latency/run.log"
+  # Where the time went, by stage (the server's own histograms; warm-up included).
+  curl -sf "http://127.0.0.1:$PORT/metrics" > "$WORK/latency/metrics.txt" && python3 bench/stages.py "$WORK/latency/metrics.txt"
   stop_server
   sink_stop
   LAT=$(result "$WORK/latency/run.log")
