@@ -203,8 +203,8 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(20);
 /// checkpoint copies the frames that were there when it began, the writer has appended more by
 /// the time it ends, so it never completes, and SQLite rewinds the log only after a complete
 /// one (a 1M-conversation bulk load left a 10 GB WAL). Past this many pages the writer's own
-/// checkpoint completes it; the thread has already copied all but the last ~100 ms of frames,
-/// so that costs the writer little.
+/// checkpoint completes it; the thread has already copied all but the frames of the last
+/// [`CHECKPOINT_EVERY`], so that costs the writer little.
 const WRITER_CHECKPOINT_PAGES: u32 = 8192;
 
 /// Bytes the WAL file is cut back to after a checkpoint, so a burst does not keep its size.

@@ -597,7 +597,6 @@ fn words_with_offsets(s: &str) -> Vec<(usize, &str)> {
     out
 }
 
-/// One clause against every rule: at most one memory per rule.
 /// Every trigger's fixed words (a trigger with `{}` has two parts), in one automaton, and for
 /// each rule's each trigger the ids of its parts: a trigger can match only where all of them
 /// occur, which one pass over the clause tells.
@@ -647,6 +646,7 @@ fn parts_present(lower: &str) -> Option<(Vec<bool>, &'static TriggerIndex)> {
     Some((present, index))
 }
 
+/// One clause against every rule: at most one memory per rule.
 fn extract_clause(clause: &str) -> Vec<MemoryCandidate> {
     let lower = clause.to_lowercase();
     let present = parts_present(&lower);

@@ -482,13 +482,7 @@ async fn a_burst_is_searchable_once_it_is_over(b: Backend) {
             || async {
                 let (s, list) = app.get(&token, &format!("/api/conversations?q={q}")).await;
                 assert_eq!(s, 200, "{list}");
-                let ids: Vec<&str> = list["items"]
-                    .as_array()
-                    .expect("items")
-                    .iter()
-                    .filter_map(|c| c["id"].as_str())
-                    .collect();
-                (ids == [id.as_str()]).then_some(())
+                (ids(&list) == [id.clone()]).then_some(())
             },
         )
         .await;

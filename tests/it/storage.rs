@@ -137,20 +137,18 @@ both_backends!(a_failed_unguarded_job_fails_alone);
 async fn sustained_writes_keep_the_sqlite_wal_bounded() {
     let db = TestDb::new(Backend::Sqlite);
     let store = Store::open(&db.url, 2).expect("open");
-    store
-        .write(|c| {
-            c.batch_execute("CREATE TABLE scratch (id INTEGER PRIMARY KEY, blob BLOB NOT NULL)")?;
+    let exec = |sql: &'static str| {
+        store.write(move |c| {
+            c.batch_execute(sql)?;
             Ok(())
         })
+    };
+    exec("CREATE TABLE scratch (id INTEGER PRIMARY KEY, blob BLOB NOT NULL)")
         .await
         .expect("create");
     // 240 MiB in 960 writes of 256 KiB, one after the other, as fast as the writer goes.
     for _ in 0..960 {
-        store
-            .write(|c| {
-                c.batch_execute("INSERT INTO scratch (blob) VALUES (randomblob(262144))")?;
-                Ok(())
-            })
+        exec("INSERT INTO scratch (blob) VALUES (randomblob(262144))")
             .await
             .expect("insert");
     }
