@@ -26,6 +26,7 @@ pub mod auth;
 pub mod broadcasts;
 pub mod channels;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod db;
 pub mod domain;

@@ -60,6 +60,15 @@ fn start_deliveries(app: &Arc<AppContext>, registry: &Conversations) -> Threads 
 /// Starts everything; the returned `Server` must be awaited (or spawned) to serve.
 /// Must be called inside an actix `System`.
 pub async fn build(settings: Settings) -> anyhow::Result<(AppHandle, Server)> {
+    if settings.cluster.is_some() {
+        // Refused rather than started half-way: without routing to the owner, the shared
+        // event stream and shared state, several nodes would store and answer twice.
+        anyhow::bail!(
+            "[cluster] is not available yet: leases and fencing are built, but routing requests \
+             to the owning node, the shared event stream and shared state are not (issue 19); \
+             remove [cluster] (and SWITCHBOARD_NATS_URL) to run one node"
+        );
+    }
     let settings = Arc::new(settings);
     // The phone-number metadata is decoded on first use (~100 ms unoptimised): do it now, on
     // a thread of its own, not in the writer when the first contact with a phone arrives.

@@ -43,6 +43,8 @@ pub struct Settings {
     pub assignment: AssignmentSettings,
     pub review: ReviewSettings,
     pub broadcasts: BroadcastSettings,
+    /// `[cluster]`: several nodes on PostgreSQL and NATS; absent, this is the only node.
+    pub cluster: Option<ClusterSettings>,
     /// The `[[inbox]]` tables, read one by one ([`InboxSettings::parse`]) so an error names
     /// the inbox.
     #[serde(skip)]
@@ -527,6 +529,76 @@ impl AssignmentSettings {
     }
 }
 
+/// `[cluster]`: this node is one of several sharing one PostgreSQL database and one NATS
+/// server (with JetStream), behind a load balancer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSettings {
+    /// The NATS server, `nats://host:4222` (`SWITCHBOARD_NATS_URL`).
+    pub nats_url: String,
+    /// This node's name in the cluster (`SWITCHBOARD_NODE_ID`): letters, digits, `-` and
+    /// `_`. Default: the host name and the port it listens on. Two nodes must never share one.
+    #[serde(default)]
+    pub node_id: Option<String>,
+    /// How long a node's leases outlive its last renewal, in milliseconds: a dead node's
+    /// conversations move to the others after about this long. Renewed every third of it.
+    #[serde(default = "ClusterSettings::default_lease_ttl_ms")]
+    pub lease_ttl_ms: u64,
+}
+
+impl ClusterSettings {
+    fn default_lease_ttl_ms() -> u64 {
+        3000
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let url = self.nats_url.trim();
+        let rest = ["nats://", "tls://"]
+            .iter()
+            .find_map(|scheme| url.strip_prefix(scheme));
+        match rest {
+            Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => {}
+            _ => {
+                return Err(invalid(
+                    "cluster.nats_url",
+                    "must be nats://host:port or tls://host:port",
+                ))
+            }
+        }
+        if let Some(id) = &self.node_id {
+            crate::cluster::NodeId::parse(id).map_err(|e| invalid("cluster.node_id", e))?;
+        }
+        if !(1000..=60_000).contains(&self.lease_ttl_ms) {
+            return Err(invalid("cluster.lease_ttl_ms", "must be 1000-60000"));
+        }
+        Ok(())
+    }
+
+    /// This node's name: the one configured, else the host name and `port`.
+    pub fn node_id(&self, port: u16) -> crate::cluster::NodeId {
+        self.node_id
+            .as_deref()
+            .and_then(|id| crate::cluster::NodeId::parse(id).ok())
+            .unwrap_or_else(|| {
+                let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                    .or_else(|_| std::env::var("HOSTNAME"))
+                    .unwrap_or_default();
+                crate::cluster::NodeId::from_host(host.trim(), port)
+            })
+    }
+
+    /// The lease timing these settings give: renewals every third of the TTL, a claim
+    /// attempt every twelfth.
+    pub fn lease_timing(&self) -> crate::cluster::lease::LeaseTiming {
+        let ttl = std::time::Duration::from_millis(self.lease_ttl_ms);
+        crate::cluster::lease::LeaseTiming {
+            ttl,
+            renew_every: ttl / 3,
+            poll_every: ttl / 12,
+        }
+    }
+}
+
 /// A configuration that cannot be used, with the key at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -596,6 +668,8 @@ const ENV_KEYS: &[(&str, &str, &str)] = &[
     ("DATABASE_URL", "server", "database_url"),
     ("SWITCHBOARD_DATA_DIR", "server", "data_dir"),
     ("SWITCHBOARD_PUBLIC_URL", "server", "public_url"),
+    ("SWITCHBOARD_NATS_URL", "cluster", "nats_url"),
+    ("SWITCHBOARD_NODE_ID", "cluster", "node_id"),
     ("SWITCHBOARD_ADMIN_EMAIL", "admin", "email"),
     ("SWITCHBOARD_ADMIN_PASSWORD", "admin", "password"),
 ];
@@ -687,6 +761,20 @@ impl Settings {
         self.assignment.validate()?;
         self.review.validate()?;
         self.broadcasts.validate()?;
+        if let Some(cluster) = &self.cluster {
+            cluster.validate()?;
+            if let crate::db::Backend::Sqlite(_) =
+                crate::db::Backend::from_url(&self.database_url())
+                    .map_err(|e| invalid("server.database_url", e))?
+            {
+                return Err(invalid(
+                    "cluster",
+                    "needs PostgreSQL (`server.database_url` or DATABASE_URL = \"postgres://…\"): \
+                     SQLite is one file on one machine, so it runs one node; remove [cluster] to \
+                     run this node alone",
+                ));
+            }
+        }
         inbox::validate_all(&self.inboxes)?;
         for (i, inbox) in self.inboxes.iter().enumerate() {
             if let Some(id) = &inbox.assistant {

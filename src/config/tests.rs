@@ -575,3 +575,58 @@ fn the_first_response_target_is_read_and_never_zero() {
     let paced = GOOD.replace("window_hours = 24", "throughput_per_second = 50");
     assert_eq!(load(&paced).inboxes[0].throughput_per_second(), Some(50));
 }
+
+#[test]
+fn cluster_settings_are_checked_and_refused_on_sqlite() {
+    const PG: &str = "[server]\ndatabase_url = \"postgres://db/sb\"\n";
+    let s = load(&format!(
+        "{PG}[cluster]\nnats_url = \"nats://127.0.0.1:4222\"\nnode_id = \"web-1\"\n"
+    ));
+    let cluster = s.cluster.as_ref().unwrap();
+    assert_eq!(cluster.node_id(8080).as_str(), "web-1");
+    assert_eq!(
+        cluster.lease_timing().ttl,
+        std::time::Duration::from_secs(3)
+    );
+    assert_eq!(
+        cluster.lease_timing().renew_every,
+        std::time::Duration::from_secs(1)
+    );
+    // Without a name: the host name and the port, as a valid node id.
+    let s = load(&format!("{PG}[cluster]\nnats_url = \"nats://n:4222\"\n"));
+    let id = s.cluster.unwrap().node_id(9001);
+    assert!(id.as_str().ends_with("-9001"), "{id}");
+    assert!(crate::cluster::NodeId::parse(id.as_str()).is_ok());
+
+    for (body, key) in [
+        ("nats_url = \"http://n:4222\"", "`cluster.nats_url`"),
+        ("nats_url = \"nats://\"", "`cluster.nats_url`"),
+        (
+            "nats_url = \"nats://n\"\nnode_id = \"a.b\"",
+            "`cluster.node_id`",
+        ),
+        (
+            "nats_url = \"nats://n\"\nlease_ttl_ms = 100",
+            "`cluster.lease_ttl_ms`",
+        ),
+        ("nats_url = \"nats://n\"\nnats = 1", "nats"),
+        ("node_id = \"a\"", "nats_url"),
+    ] {
+        let e = refused(&format!("{PG}[cluster]\n{body}\n"));
+        assert!(e.contains(key), "{body}: {e}");
+    }
+    // SQLite (the default) runs one node: a cluster section is refused with the reason.
+    let e = refused("[cluster]\nnats_url = \"nats://127.0.0.1:4222\"\n");
+    assert!(e.contains("`cluster` needs PostgreSQL"), "{e}");
+    // …and the environment can name the NATS server and the node.
+    let env = |k: &str| match k {
+        "DATABASE_URL" => Some("postgres://db/sb".to_owned()),
+        "SWITCHBOARD_NATS_URL" => Some("nats://10.0.0.5:4222".to_owned()),
+        "SWITCHBOARD_NODE_ID" => Some("n7".to_owned()),
+        _ => None,
+    };
+    let s = Settings::parse("", env).unwrap();
+    let cluster = s.cluster.unwrap();
+    assert_eq!(cluster.nats_url, "nats://10.0.0.5:4222");
+    assert_eq!(cluster.node_id(1).as_str(), "n7");
+}

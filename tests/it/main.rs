@@ -38,6 +38,7 @@ mod bulk;
 mod canned_responses;
 mod cdp;
 mod cli;
+mod cluster;
 mod contact_files;
 mod contact_profile;
 mod contacts;

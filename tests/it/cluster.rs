@@ -1,0 +1,384 @@
+//! Cluster mode, its foundations so far: shard leases in NATS KV against a private
+//! `nats-server -js` of each test's own (failover after a node dies, handover when one leaves
+//! or joins, every holder giving up when NATS stops answering), the epoch fence in PostgreSQL
+//! (a stale owner cannot write after a takeover), and the start refusals.
+
+use std::{
+    collections::{BTreeSet, HashMap},
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use diesel::{Connection, PgConnection};
+use futures_util::future::BoxFuture;
+use switchboard::cluster::{
+    fence::{self, Epoch, FenceError},
+    lease::{self, Holder, LeaseTiming, Leases},
+    NodeId, Shard, SHARDS,
+};
+
+use crate::helpers::{Backend, TestDb};
+
+/// A `nats-server -js` of the test's own, on a free port, with its store in a temporary
+/// directory; killed on drop.
+pub struct NatsServer {
+    child: Child,
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl NatsServer {
+    pub fn start() -> NatsServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new("nats-server")
+            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            // Never a silent skip: these tests fail without it, with the reason.
+            .unwrap_or_else(|e| panic!("nats-server is required for the cluster tests (Debian package nats-server): {e}"));
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "nats-server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        NatsServer {
+            child,
+            url: format!("nats://127.0.0.1:{port}"),
+            _dir: dir,
+        }
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
+    /// Freezes the server (SIGSTOP): connections stay open, nothing is answered.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    pub async fn jetstream(&self) -> async_nats::jetstream::Context {
+        let client = async_nats::connect(&self.url)
+            .await
+            .expect("connect to NATS");
+        async_nats::jetstream::new(client)
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Who serves which shard, as the holders were told, across all nodes of a test: a grant
+/// while another node still serves the shard is a violation of "one writer".
+#[derive(Default)]
+struct Ledger {
+    serving: HashMap<Shard, String>,
+    violations: Vec<String>,
+    grants: usize,
+}
+
+struct Recorder {
+    node: String,
+    ledger: Arc<Mutex<Ledger>>,
+}
+
+impl Holder for Recorder {
+    fn granted(&self, shard: Shard) -> BoxFuture<'static, Result<(), String>> {
+        let mut ledger = self.ledger.lock().unwrap();
+        ledger.grants += 1;
+        if let Some(other) = ledger.serving.insert(shard, self.node.clone()) {
+            let violation = format!(
+                "shard {shard} granted to {} while {other} serves it",
+                self.node
+            );
+            ledger.violations.push(violation);
+        }
+        Box::pin(async { Ok(()) })
+    }
+
+    fn revoked(&self, shard: Shard) -> BoxFuture<'static, ()> {
+        let mut ledger = self.ledger.lock().unwrap();
+        if ledger.serving.get(&shard) == Some(&self.node) {
+            ledger.serving.remove(&shard);
+        }
+        Box::pin(async {})
+    }
+}
+
+/// Test timing: the defaults (3 s TTL, renewed every second, claims every 250 ms).
+fn timing() -> LeaseTiming {
+    LeaseTiming::default()
+}
+
+async fn join(nats: &NatsServer, name: &str, ledger: &Arc<Mutex<Ledger>>) -> Leases {
+    let holder = Arc::new(Recorder {
+        node: name.to_owned(),
+        ledger: ledger.clone(),
+    });
+    Leases::join(
+        &nats.jetstream().await,
+        NodeId::parse(name).unwrap(),
+        format!("127.0.0.1:0/{name}"),
+        timing(),
+        holder,
+    )
+    .await
+    .expect("join the cluster")
+}
+
+/// Waits until `done` holds, up to `limit`; returns how long it took.
+async fn within(limit: Duration, what: &str, mut done: impl FnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < limit, "not within {limit:?}: {what}");
+        actix_rt::time::sleep(Duration::from_millis(20)).await;
+    }
+    started.elapsed()
+}
+
+fn held(leases: &[&Leases]) -> Vec<BTreeSet<Shard>> {
+    leases.iter().map(|l| l.owned().borrow().clone()).collect()
+}
+
+/// Every shard held by exactly one of these nodes.
+fn partitioned(sets: &[BTreeSet<Shard>]) -> bool {
+    let total: usize = sets.iter().map(BTreeSet::len).sum();
+    let union: BTreeSet<Shard> = sets.iter().flatten().copied().collect();
+    total == usize::from(SHARDS) && union.len() == usize::from(SHARDS)
+}
+
+#[actix_rt::test]
+async fn three_nodes_split_the_shards_and_survivors_take_a_dead_nodes_within_five_seconds() {
+    let nats = NatsServer::start();
+    let ledger = Arc::new(Mutex::new(Ledger::default()));
+    let n1 = join(&nats, "n1", &ledger).await;
+    let n2 = join(&nats, "n2", &ledger).await;
+    let n3 = join(&nats, "n3", &ledger).await;
+
+    // Each takes the shards it prefers (plus, briefly, orphans), then they settle at one
+    // owner per shard with every node holding a fair part.
+    within(Duration::from_secs(15), "three nodes settle", || {
+        let sets = held(&[&n1, &n2, &n3]);
+        partitioned(&sets) && sets.iter().all(|s| s.len() >= 60)
+    })
+    .await;
+
+    // kill -9 of n2, as NATS sees it: its connection closes and its leases stay until they
+    // expire. The dead process serves nothing from now on.
+    let dead: BTreeSet<Shard> = n2.owned().borrow().clone();
+    n2.abandon();
+    {
+        let mut ledger = ledger.lock().unwrap();
+        ledger.serving.retain(|_, node| node != "n2");
+    }
+    let took = within(
+        Duration::from_secs(5),
+        "survivors take the dead node's shards",
+        || partitioned(&held(&[&n1, &n3])),
+    )
+    .await;
+    eprintln!(
+        "{} shards of the dead node re-homed in {took:?}",
+        dead.len()
+    );
+
+    // A graceful leave hands over at once, not after the TTL.
+    n3.leave().await;
+    let took = within(
+        Duration::from_millis(2500),
+        "n1 takes the shards n3 handed over",
+        || n1.owned().borrow().len() == usize::from(SHARDS),
+    )
+    .await;
+    eprintln!("handover on leave: {took:?}");
+
+    // A node that comes back takes its share again, handed over by n1.
+    let n2 = join(&nats, "n2", &ledger).await;
+    within(
+        Duration::from_secs(20),
+        "the returning node takes its share",
+        || {
+            let sets = held(&[&n1, &n2]);
+            partitioned(&sets) && sets[1].len() >= 100
+        },
+    )
+    .await;
+
+    let ledger = ledger.lock().unwrap();
+    assert!(ledger.violations.is_empty(), "{:#?}", ledger.violations);
+    n1.abandon();
+    n2.abandon();
+}
+
+#[actix_rt::test]
+async fn holders_stop_serving_when_nats_stops_answering_and_take_over_again_after() {
+    let nats = NatsServer::start();
+    let ledger = Arc::new(Mutex::new(Ledger::default()));
+    let a = join(&nats, "a", &ledger).await;
+    let b = join(&nats, "b", &ledger).await;
+    within(Duration::from_secs(15), "two nodes settle", || {
+        partitioned(&held(&[&a, &b]))
+    })
+    .await;
+
+    // Frozen NATS: no renewal comes back, so each node must stop serving every shard by its
+    // own clock, before the leases can expire in NATS (TTL after the last renewal).
+    nats.pause();
+    let paused = Instant::now();
+    let took = within(Duration::from_secs(3), "every holder gives up", || {
+        ledger.lock().unwrap().serving.is_empty()
+    })
+    .await;
+    assert!(held(&[&a, &b]).iter().all(BTreeSet::is_empty));
+    eprintln!("all shards given up {took:?} after NATS froze");
+    assert!(
+        paused.elapsed() < timing().ttl,
+        "gave up only after the leases could expire"
+    );
+
+    nats.resume();
+    within(
+        Duration::from_secs(15),
+        "the shards are taken again",
+        || partitioned(&held(&[&a, &b])),
+    )
+    .await;
+    let violations = ledger.lock().unwrap().violations.clone();
+    assert!(violations.is_empty(), "{violations:#?}");
+    a.leave().await;
+    b.leave().await;
+}
+
+#[actix_rt::test]
+async fn the_members_bucket_says_who_holds_what() {
+    let nats = NatsServer::start();
+    let ledger = Arc::new(Mutex::new(Ledger::default()));
+    let one = join(&nats, "only-node", &ledger).await;
+    within(
+        Duration::from_secs(10),
+        "a lone node takes every shard",
+        || one.owned().borrow().len() == usize::from(SHARDS),
+    )
+    .await;
+    let js = nats.jetstream().await;
+    let nodes = lease::open_bucket(&js, lease::NODES_BUCKET, timing().ttl)
+        .await
+        .unwrap();
+    // The membership value is rewritten every renewal: wait for one after the claims.
+    let started = Instant::now();
+    let members = loop {
+        let members = lease::members(&nodes).await.unwrap();
+        if members.len() == 1 && members[0].shards.len() == usize::from(SHARDS) {
+            break members;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "members: {members:?}"
+        );
+        actix_rt::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(members[0].node, "only-node");
+    one.leave().await;
+    let members = lease::members(&nodes).await.unwrap();
+    assert!(
+        members.is_empty(),
+        "a node that left is no member: {members:?}"
+    );
+}
+
+/// PostgreSQL's fence: after a takeover, the old owner's epoch writes nothing, and a takeover
+/// waits for a write in flight under the old epoch (it holds the row FOR SHARE).
+#[test]
+fn the_epoch_fence_refuses_a_stale_owner_and_a_takeover_waits_for_writes_in_flight() {
+    let db = TestDb::new(Backend::Postgres);
+    // Migrates.
+    drop(switchboard::db::Store::open(&db.url, 1).expect("open"));
+    let shard = Shard::new(7).unwrap();
+    let (n1, n2) = (NodeId::parse("n1").unwrap(), NodeId::parse("n2").unwrap());
+    let mut a = PgConnection::establish(&db.url).unwrap();
+    let mut b = PgConnection::establish(&db.url).unwrap();
+
+    let e1 = fence::activate(&mut a, shard, &n1).unwrap();
+    fence::check(&mut a, shard, e1).unwrap();
+    // Another shard is another row: never activated, so fenced.
+    let other = Shard::new(8).unwrap();
+    assert!(matches!(
+        fence::check(&mut a, other, e1),
+        Err(FenceError::Fenced(f)) if f.current.is_none()
+    ));
+
+    // n1 is writing (its check holds the row); n2's takeover must wait for n1's commit.
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    a.transaction::<_, diesel::result::Error, _>(|a| {
+        fence::check(a, shard, e1).map_err(|_| diesel::result::Error::RollbackTransaction)?;
+        let url = db.url.clone();
+        let n2 = n2.clone();
+        std::thread::spawn(move || {
+            let mut b = PgConnection::establish(&url).unwrap();
+            let e2 = fence::activate(&mut b, shard, &n2).unwrap();
+            done_tx.send(e2).unwrap();
+        });
+        std::thread::sleep(Duration::from_millis(400));
+        assert!(
+            done_rx.try_recv().is_err(),
+            "the takeover did not wait for the write in flight"
+        );
+        Ok(())
+    })
+    .unwrap();
+    let e2 = done_rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert!(e2 > e1);
+
+    // From now on n1's epoch writes nothing; n2's does.
+    match fence::check(&mut a, shard, e1) {
+        Err(FenceError::Fenced(f)) => {
+            assert_eq!((f.mine, f.current), (e1, Some(e2)));
+        }
+        other => panic!("a stale owner passed the fence: {other:?}"),
+    }
+    fence::check(&mut b, shard, e2).unwrap();
+    assert!(matches!(
+        fence::check(&mut b, shard, Epoch(e2.0 + 1)),
+        Err(FenceError::Fenced(_))
+    ));
+    let rows = fence::activations(&mut b).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].node.as_str(), rows[0].epoch), ("n2", e2.0));
+}
+
+#[actix_rt::test]
+async fn a_cluster_section_is_refused_until_cluster_mode_is_complete() {
+    let text = "[server]\ndatabase_url = \"postgres://postgres@127.0.0.1:5432/test\"\n\
+                [cluster]\nnats_url = \"nats://127.0.0.1:4222\"\nnode_id = \"n1\"\n";
+    let settings = switchboard::config::Settings::parse(text, |_| None).expect("valid settings");
+    let Err(e) = switchboard::server::build(settings).await else {
+        panic!("a node started in cluster mode, which is not complete");
+    };
+    let message = format!("{e:#}");
+    assert!(
+        message.contains("[cluster] is not available yet"),
+        "{message}"
+    );
+}
