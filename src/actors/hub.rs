@@ -55,8 +55,10 @@ fn numbered(seq: u64, body: &str) -> String {
     json
 }
 
-/// Who may see an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Who may see an event. Serializable: in cluster mode it travels with the event through
+/// the event stream, so every node filters as the one that produced it would.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "to", rename_all = "snake_case")]
 pub enum Audience {
     /// Everyone (badge counts, agent availability).
     Everyone,

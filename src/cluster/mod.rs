@@ -7,6 +7,7 @@
 //! the shared state are not built (see the README's "Several nodes" section), and a cluster
 //! that half works would lose or double what a single node does not.
 
+pub mod events;
 pub mod fence;
 pub mod lease;
 pub mod shard;

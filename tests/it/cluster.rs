@@ -12,7 +12,10 @@ use std::{
 
 use diesel::{Connection, PgConnection};
 use futures_util::future::BoxFuture;
+use futures_util::StreamExt as _;
+use switchboard::actors::hub::Audience;
 use switchboard::cluster::{
+    events,
     fence::{self, Epoch, FenceError},
     lease::{self, Holder, LeaseTiming, Leases},
     NodeId, Shard, SHARDS,
@@ -381,4 +384,120 @@ async fn a_cluster_section_is_refused_until_cluster_mode_is_complete() {
         message.contains("[cluster] is not available yet"),
         "{message}"
     );
+}
+
+fn envelope(conversation: u128, n: usize) -> events::Envelope {
+    let id = switchboard::domain::ConversationId(uuid::Uuid::from_u128(conversation));
+    events::Envelope {
+        id: uuid::Uuid::new_v4(),
+        audience: Audience::Conversation { id, assignee: None },
+        kind: "message.created".to_owned(),
+        body: format!("{{\"type\":\"message.created\",\"n\":{n}}}"),
+    }
+}
+
+/// Two nodes publish at once; followers on both see one order, with the same `seq` for the
+/// same event; a resume on either node from any cursor gets exactly what came after it.
+#[actix_rt::test]
+async fn every_node_sees_one_order_of_events_and_can_resume_from_any_cursor() {
+    let nats = NatsServer::start();
+    let a = events::EventLog::open(nats.jetstream().await, Default::default())
+        .await
+        .unwrap();
+    let b = events::EventLog::open(nats.jetstream().await, Default::default())
+        .await
+        .unwrap();
+    assert_eq!(a.base(), b.base(), "both nodes share one epoch");
+    let mut follow_a = Box::pin(a.follow().await.unwrap());
+    let mut follow_b = Box::pin(b.follow().await.unwrap());
+
+    let per_node = 100;
+    let publish = |log: events::EventLog, conversation: u128| async move {
+        let mut seqs = Vec::new();
+        for n in 0..per_node {
+            seqs.push(log.publish(&envelope(conversation, n)).await.unwrap());
+        }
+        seqs
+    };
+    let (seqs_a, seqs_b) = tokio::join!(publish(a.clone(), 1), publish(b.clone(), 2));
+    // Each publisher's events keep its order.
+    assert!(seqs_a.windows(2).all(|w| w[0] < w[1]));
+    assert!(seqs_b.windows(2).all(|w| w[0] < w[1]));
+
+    let mut seen_a = Vec::new();
+    let mut seen_b = Vec::new();
+    for _ in 0..2 * per_node {
+        seen_a.push(follow_a.next().await.unwrap().unwrap());
+        seen_b.push(follow_b.next().await.unwrap().unwrap());
+    }
+    assert_eq!(seen_a, seen_b, "the nodes saw different orders");
+    let seqs: Vec<u64> = seen_a.iter().map(|e| e.seq).collect();
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "gaps: {seqs:?}");
+    let mut all: Vec<u64> = seqs_a.iter().chain(&seqs_b).copied().collect();
+    all.sort_unstable();
+    assert_eq!(all, seqs);
+
+    // A client that saw up to the 37th event resumes on the other node.
+    let cursor = seen_a[36].seq;
+    let replay = b.since(cursor).await.unwrap().unwrap();
+    assert_eq!(replay, seen_a[37..].to_vec());
+    assert!(b
+        .since(*seqs.last().unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .is_empty());
+    // A cursor from before the stream's epoch, or ahead of it, is no cursor of this log.
+    assert!(a.since(a.base() - 1).await.unwrap().is_err());
+    assert!(a.since(seqs.last().unwrap() + 1).await.unwrap().is_err());
+}
+
+#[actix_rt::test]
+async fn an_event_published_twice_is_stored_once_and_an_aged_out_cursor_must_reload() {
+    let nats = NatsServer::start();
+    let retention = events::Retention {
+        max_age: Duration::from_secs(3600),
+        max_events: 10,
+    };
+    let log = events::EventLog::open(nats.jetstream().await, retention)
+        .await
+        .unwrap();
+    let once = envelope(1, 0);
+    let first = log.publish(&once).await.unwrap();
+    // A node re-publishing after a crash between its commit and its publish.
+    assert_eq!(log.publish(&once).await.unwrap(), first);
+    let mut seqs = vec![first];
+    for n in 1..20 {
+        seqs.push(log.publish(&envelope(1, n)).await.unwrap());
+    }
+    assert_eq!(seqs.len(), 20);
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "the duplicate took a seq"
+    );
+    // Only the last 10 are kept: resuming from the 5th is refused (not silently shortened)…
+    let refused = log.since(seqs[4]).await.unwrap();
+    assert_eq!(
+        refused,
+        Err(events::TooOld {
+            since: seqs[4],
+            latest: seqs[19]
+        })
+    );
+    // …from the 10th (the 11th is the oldest kept) every later event comes back.
+    let replay = log.since(seqs[9]).await.unwrap().unwrap();
+    assert_eq!(replay.iter().map(|e| e.seq).collect::<Vec<_>>(), seqs[10..]);
+
+    // The stream lost and made again: a new epoch, above every old cursor.
+    let js = nats.jetstream().await;
+    js.delete_stream(events::STREAM).await.unwrap();
+    actix_rt::time::sleep(Duration::from_millis(5)).await;
+    let again = events::EventLog::open(js, retention).await.unwrap();
+    assert!(
+        again.base() > seqs[19],
+        "the new epoch starts above the old cursors"
+    );
+    let after = again.publish(&envelope(1, 99)).await.unwrap();
+    assert!(again.since(seqs[19]).await.unwrap().is_err());
+    assert!(again.since(after).await.unwrap().unwrap().is_empty());
 }
