@@ -43,6 +43,8 @@ pub struct AppContext {
     pub rate_limits: Arc<crate::rate_limit::PublicLimits>,
     /// What `GET /metrics` shows.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Cluster mode (`[cluster]`): this node's NATS link, event log and shards.
+    pub cluster: Option<Arc<crate::cluster::node::ClusterNode>>,
 }
 
 impl AppContext {

@@ -6,6 +6,8 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use actix::prelude::*;
 use actix_web::{dev::Server, web, App, HttpServer};
 use anyhow::Context as _;
+
+use crate::cluster::node::ClusterNode;
 use tokio::sync::Notify;
 
 use crate::{
@@ -57,16 +59,20 @@ fn start_deliveries(app: &Arc<AppContext>, registry: &Conversations) -> Threads 
     Threads(vec![arbiter])
 }
 
+/// Set to `1`, lets a node start with `[cluster]` while cluster mode is incomplete: for the
+/// development and tests of cluster mode only (see the README's "Several nodes").
+pub const CLUSTER_DEVELOPMENT: &str = "SWITCHBOARD_CLUSTER_DEVELOPMENT";
+
 /// Starts everything; the returned `Server` must be awaited (or spawned) to serve.
 /// Must be called inside an actix `System`.
 pub async fn build(settings: Settings) -> anyhow::Result<(AppHandle, Server)> {
-    if settings.cluster.is_some() {
-        // Refused rather than started half-way: without routing to the owner, the shared
-        // event stream and shared state, several nodes would store and answer twice.
+    if settings.cluster.is_some() && std::env::var(CLUSTER_DEVELOPMENT).as_deref() != Ok("1") {
+        // Refused rather than started half-way: without routing to the owner and shared
+        // state, several nodes would store and answer twice.
         anyhow::bail!(
-            "[cluster] is not available yet: leases and fencing are built, but routing requests \
-             to the owning node, the shared event stream and shared state are not (issue 19); \
-             remove [cluster] (and SWITCHBOARD_NATS_URL) to run one node"
+            "[cluster] is not available yet: leases, fencing and the shared event stream are \
+             built, but routing requests to the owning node and the shared state are not \
+             (issue 19); remove [cluster] (and SWITCHBOARD_NATS_URL) to run one node"
         );
     }
     let settings = Arc::new(settings);
@@ -84,8 +90,20 @@ pub async fn build(settings: Settings) -> anyhow::Result<(AppHandle, Server)> {
     let assistants = start_assistants(&settings, &store, &http_client, &metrics).await?;
 
     let hub = Hub::new(settings.realtime.backlog_events)
-        .counting(metrics.events_published.clone(), metrics.stages.hub.clone())
-        .start();
+        .counting(metrics.events_published.clone(), metrics.stages.hub.clone());
+    let (hub, cluster) = match &settings.cluster {
+        None => (hub.start(), None),
+        Some(cluster) => {
+            let id = cluster.node_id(settings.server.bind.port());
+            let node = ClusterNode::connect(cluster, id)
+                .await
+                .context("cannot join the cluster")?;
+            let hub = crate::cluster::relay::start(node.events.clone(), hub)
+                .await
+                .context("cannot follow the cluster's event log")?;
+            (hub, Some(Arc::new(node)))
+        }
+    };
     let app = Arc::new(AppContext {
         inboxes: Arc::new(Inboxes::from_settings(&settings)),
         settings: settings.clone(),
@@ -107,6 +125,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<(AppHandle, Server)> {
             &settings.server,
         )),
         metrics,
+        cluster,
     });
     for agent in app
         .store
@@ -129,6 +148,12 @@ pub async fn build(settings: Settings) -> anyhow::Result<(AppHandle, Server)> {
         registry: registry.clone(),
     });
     let (addr, server) = serve(&settings, state)?;
+    if let Some(cluster) = &app.cluster {
+        cluster
+            .join(app.store.clone(), addr.to_string())
+            .await
+            .context("cannot join the cluster")?;
+    }
     let handle = AppHandle {
         addr,
         app,
@@ -261,6 +286,10 @@ pub async fn stop(handle: &AppHandle) {
         "stopping: closing websockets and finishing requests in flight"
     );
     handle.app.stopping.send_replace(true);
+    if let Some(cluster) = &handle.app.cluster {
+        // Its shards go to the other nodes at once, not after their leases expire.
+        cluster.leave().await;
+    }
     handle.server.stop(true).await;
 }
 

@@ -19,6 +19,7 @@ use std::{
 use actix::prelude::*;
 
 use crate::{
+    cluster::events::{Envelope, Logged},
     domain::{AgentId, ConversationId},
     protocol::ServerEvent,
 };
@@ -30,12 +31,11 @@ pub fn next_session_id() -> u64 {
     NEXT_SESSION.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
-/// An event as pushed to clients: the typed event (for sessions that look into it, like the
-/// widget's) and `{"seq", "type", …}` encoded once, shared by every agent session.
+/// An event as pushed to clients: `{"seq", "type", …}` encoded once, shared by every session
+/// (a visitor's reads what it needs from the same JSON), and who may see it.
 #[derive(Debug)]
 pub struct HubEvent {
     pub seq: u64,
-    pub event: ServerEvent,
     pub audience: Audience,
     pub json: Arc<str>,
     /// When the hub numbered it: sessions measure their mailbox wait from here.
@@ -43,7 +43,7 @@ pub struct HubEvent {
 }
 
 /// The wire form: `{"seq":N,` and then the event's own fields, encoded by its producer.
-fn numbered(seq: u64, body: &str) -> String {
+pub fn numbered(seq: u64, body: &str) -> String {
     let fields = body.strip_prefix('{').unwrap_or(body);
     let mut json = String::with_capacity(body.len() + 24);
     json.push_str("{\"seq\":");
@@ -119,7 +119,10 @@ impl Filter {
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub struct Publish {
-    event: ServerEvent,
+    /// The event's `type`.
+    kind: &'static str,
+    /// Typing and viewing: pushed, never kept for replay.
+    ephemeral: bool,
     audience: Audience,
     /// The event's JSON object, without its `seq`; `None` if it could not be encoded.
     body: Option<String>,
@@ -139,7 +142,8 @@ impl Publish {
             }
         };
         Publish {
-            event,
+            kind: event.kind(),
+            ephemeral: event.ephemeral(),
             audience,
             body,
             queued_at: Instant::now(),
@@ -262,6 +266,8 @@ pub struct Hub {
     published: prometheus_client::metrics::counter::Counter,
     /// `switchboard_stage_wait_seconds{stage="hub"}`.
     queue_wait: prometheus_client::metrics::histogram::Histogram,
+    /// Cluster mode: where published events go to be numbered (the event log's publisher).
+    log: Option<tokio::sync::mpsc::Sender<Envelope>>,
 }
 
 impl Hub {
@@ -275,7 +281,19 @@ impl Hub {
             subscribers: HashMap::new(),
             published: Default::default(),
             queue_wait: prometheus_client::metrics::histogram::Histogram::new([]),
+            log: None,
         }
+    }
+
+    /// Cluster mode: events published here go to `log` (the event log's publisher), and the
+    /// hub numbers and delivers what the log's follower brings back ([`FromLog`]), starting
+    /// after `latest`, the log's last `seq` when the follower started. Nothing before it can
+    /// be replayed from the hub (a session asks the log itself).
+    pub fn clustered(mut self, log: tokio::sync::mpsc::Sender<Envelope>, latest: u64) -> Hub {
+        self.log = Some(log);
+        self.seq = latest;
+        self.first = latest + 1;
+        self
     }
 
     /// Counts every published event on `counter` and how long each waited for the hub on
@@ -334,21 +352,61 @@ impl Handler<Publish> for Hub {
     type Result = ();
 
     fn handle(&mut self, msg: Publish, _: &mut Self::Context) {
-        let Some(body) = &msg.body else {
+        let Some(body) = msg.body else {
             return;
         };
-        self.seq += 1;
-        self.published.inc();
         let now = Instant::now();
         self.queue_wait
             .observe(now.saturating_duration_since(msg.queued_at).as_secs_f64());
-        let json: Arc<str> = numbered(self.seq, body).into();
-        let ephemeral = msg.event.ephemeral();
+        if let Some(log) = &self.log {
+            // Cluster mode: numbered by the event log, and delivered (here too) when it comes
+            // back from it, so every node delivers the same events in the same order.
+            let envelope = Envelope {
+                id: uuid::Uuid::now_v7(),
+                audience: msg.audience,
+                kind: msg.kind.to_owned(),
+                ephemeral: msg.ephemeral,
+                body,
+            };
+            if let Err(e) = log.try_send(envelope) {
+                tracing::error!(error = %e, kind = msg.kind, "the event log is not keeping up; an event was not published");
+            }
+            return;
+        }
+        self.seq += 1;
+        self.deliver(self.seq, msg.audience, &body, msg.ephemeral, now);
+    }
+}
+
+/// The event log's follower → Hub (cluster mode): an event any node published, numbered by
+/// the log.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct FromLog(pub Logged);
+
+impl Handler<FromLog> for Hub {
+    type Result = ();
+
+    fn handle(&mut self, FromLog(logged): FromLog, _: &mut Self::Context) {
+        // The follower delivers in the log's order; anything at or below what was delivered
+        // is a repeat (a re-created consumer).
+        if logged.seq <= self.seq {
+            return;
+        }
+        self.seq = logged.seq;
+        let e = logged.envelope;
+        self.deliver(logged.seq, e.audience, &e.body, e.ephemeral, Instant::now());
+    }
+}
+
+impl Hub {
+    /// Keeps (unless ephemeral) and fans out one numbered event.
+    fn deliver(&mut self, seq: u64, audience: Audience, body: &str, ephemeral: bool, now: Instant) {
+        self.published.inc();
         let event = Arc::new(HubEvent {
-            seq: self.seq,
-            event: msg.event,
-            audience: msg.audience,
-            json,
+            seq,
+            audience,
+            json: numbered(seq, body).into(),
             at: now,
         });
         if !ephemeral {
@@ -472,9 +530,6 @@ mod tests {
         hub.seq += 1;
         let e = Arc::new(HubEvent {
             seq: hub.seq,
-            event: ServerEvent::ConversationDeleted {
-                conversation_id: ConversationId::new(),
-            },
             audience,
             json: "{}".into(),
             at: Instant::now(),

@@ -55,6 +55,9 @@ pub struct Envelope {
     pub audience: Audience,
     /// The event's `type`.
     pub kind: String,
+    /// Typing and viewing: delivered live, never replayed.
+    #[serde(default)]
+    pub ephemeral: bool,
     /// The event's JSON object, without `seq`.
     pub body: String,
 }
@@ -137,19 +140,7 @@ impl EventLog {
     /// Appends an event and waits for the stream to store it; answers its `seq` (the first
     /// copy's when the id was published before).
     pub async fn publish(&self, envelope: &Envelope) -> Result<u64, LogError> {
-        let payload = serde_json::to_vec(envelope).map_err(log_err)?;
-        let ack = self
-            .js
-            .send_publish(
-                envelope.subject(),
-                PublishMessage::build()
-                    .payload(payload.into())
-                    .message_id(envelope.id.simple().to_string()),
-            )
-            .await
-            .map_err(log_err)?
-            .await
-            .map_err(log_err)?;
+        let ack = self.send(envelope).await?.await.map_err(log_err)?;
         Ok(self.seq_of(ack.sequence))
     }
 
@@ -158,6 +149,12 @@ impl EventLog {
         let mut stream = self.stream.clone();
         let state = stream.info().await.map_err(log_err)?.state.clone();
         Ok((state.first_sequence, state.last_sequence))
+    }
+
+    /// The `seq` of the latest event.
+    pub async fn latest(&self) -> Result<u64, LogError> {
+        let (_, last) = self.bounds().await?;
+        Ok(self.seq_of(last))
     }
 
     /// Every event after `since` up to the latest at the time of the call, in order; refused
@@ -186,13 +183,47 @@ impl EventLog {
         Ok(Ok(out))
     }
 
-    /// Every event from now on, in the stream's order, for as long as the returned stream is
-    /// polled (the consumer is re-created on a gap, by async-nats' ordered consumer).
+    /// The `seq` of the latest event, and every event after it, in the stream's order, for
+    /// as long as the returned stream is polled (the consumer is re-created on a gap, by
+    /// async-nats' ordered consumer).
     pub async fn follow(
         &self,
-    ) -> Result<impl Stream<Item = Result<Logged, LogError>> + Send + 'static, LogError> {
+    ) -> Result<
+        (
+            u64,
+            impl Stream<Item = Result<Logged, LogError>> + Send + 'static,
+        ),
+        LogError,
+    > {
         let (_, last) = self.bounds().await?;
-        self.follow_from(last + 1).await
+        Ok((self.seq_of(last), self.follow_from(last + 1).await?))
+    }
+
+    /// Every event after `seq` (one this log gave out), in order.
+    pub async fn follow_after(
+        &self,
+        seq: u64,
+    ) -> Result<impl Stream<Item = Result<Logged, LogError>> + Send + 'static, LogError> {
+        self.follow_from(seq.saturating_sub(self.base) + 1).await
+    }
+
+    /// Sends an event without waiting for the stream to store it: the returned future
+    /// answers when it did. Events sent one after the other on one node are stored in that
+    /// order.
+    pub async fn send(
+        &self,
+        envelope: &Envelope,
+    ) -> Result<jetstream::context::PublishAckFuture, LogError> {
+        let payload = serde_json::to_vec(envelope).map_err(log_err)?;
+        self.js
+            .send_publish(
+                envelope.subject(),
+                PublishMessage::build()
+                    .payload(payload.into())
+                    .message_id(envelope.id.simple().to_string()),
+            )
+            .await
+            .map_err(log_err)
     }
 
     /// Every event from stream sequence `start` on.

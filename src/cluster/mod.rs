@@ -10,6 +10,8 @@
 pub mod events;
 pub mod fence;
 pub mod lease;
+pub mod node;
+pub mod relay;
 pub mod shard;
 
 pub use shard::{NodeId, Shard, SHARDS};

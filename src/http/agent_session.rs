@@ -169,14 +169,55 @@ impl AgentSession {
                     act.last_seq = act.last_seq.max(latest);
                     act.send_frame(&SessionFrame::Resumed { latest }, ctx);
                 }
-                (Some(_), Err(too_old)) => {
-                    act.last_seq = too_old.latest;
-                    let reload = SessionFrame::Reload {
-                        latest: too_old.latest,
-                    };
-                    act.send_frame(&reload, ctx);
+                (Some(since), Err(too_old)) => match act.app.cluster.clone() {
+                    // The hub of this node does not reach back that far (or not yet that
+                    // far: the client comes from a node ahead of it): the cluster's log may.
+                    Some(cluster) => act.resume_from_log(cluster, since, too_old.latest, ctx),
+                    None => act.reload(too_old.latest, ctx),
+                },
+            }
+        }));
+    }
+
+    /// Tells the client to reload: what it missed cannot be replayed.
+    fn reload(&mut self, latest: u64, ctx: &mut Context<Self>) {
+        self.last_seq = self.last_seq.max(latest);
+        self.send_frame(&SessionFrame::Reload { latest }, ctx);
+    }
+
+    /// Cluster mode: replays from the cluster's event log what the client missed, when the
+    /// hub could not. Holds the mailbox meanwhile; live events already sent by the replay are
+    /// skipped by `seq` afterwards.
+    fn resume_from_log(
+        &mut self,
+        cluster: Arc<crate::cluster::node::ClusterNode>,
+        since: u64,
+        hub_latest: u64,
+        ctx: &mut Context<Self>,
+    ) {
+        let fut = async move { cluster.events.since(since).await };
+        ctx.wait(fut.into_actor(self).map(move |res, act, ctx| {
+            let events = match res {
+                Ok(Ok(events)) => events,
+                Ok(Err(too_old)) => return act.reload(too_old.latest.max(hub_latest), ctx),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot replay from the event log; the client reloads");
+                    return act.reload(hub_latest, ctx);
+                }
+            };
+            let (covered, sent) = (act.covered_from, act.last_seq);
+            let mut latest = hub_latest;
+            for e in events {
+                latest = latest.max(e.seq);
+                let visible = !e.envelope.ephemeral && act.viewer.may_see(&e.envelope.audience);
+                if visible && e.seq > since && (e.seq <= covered || e.seq > sent) {
+                    act.last_seq = act.last_seq.max(e.seq);
+                    act.send_text(&crate::actors::hub::numbered(e.seq, &e.envelope.body), ctx);
                 }
             }
+            act.covered_from = covered.min(since);
+            act.last_seq = act.last_seq.max(latest);
+            act.send_frame(&SessionFrame::Resumed { latest }, ctx);
         }));
     }
 

@@ -13,6 +13,7 @@ pub mod broadcasts;
 pub mod bulk;
 pub mod canned_responses;
 pub mod channel_webhooks;
+pub mod cluster;
 pub mod contact_activity;
 pub mod contact_files;
 pub mod contact_profile;
@@ -95,6 +96,7 @@ route_table! {
     "/auth/logout" => { post: auth::logout },
     "/auth/me" => { get: auth::me },
     "/agents" => { get: agents::list, post: agent_admin::create },
+    "/cluster" => { get: cluster::status },
     // `me` before `{id}`, which would otherwise take `me` for an id.
     "/agents/me" => { patch: account::rename },
     "/agents/me/password" => { put: account::change_password },

@@ -446,6 +446,7 @@ impl Modify for NumberedEvents {
         crate::http::memories::edit,
         crate::http::memories::delete,
         crate::http::health::healthz,
+        crate::http::cluster::status,
         crate::http::health::readyz,
         crate::http::metrics::metrics,
         crate::http::webhooks::api_inbound,
@@ -506,6 +507,7 @@ impl Modify for NumberedEvents {
         (name = "memories", description = "What was learned about a person, shared across \
             their channels"),
         (name = "health", description = "Whether the server and its database answer"),
+        (name = "cluster", description = "Cluster mode: nodes, shards and the event log"),
         (name = "webhooks", description = "Customer messages and delivery statuses from the \
             channels: our own API channel, WhatsApp Cloud API, Messenger and Instagram, \
             Twilio; each signed"),

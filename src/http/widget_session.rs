@@ -40,6 +40,40 @@ use crate::{
     providers::{api::MAX_TEXT_CHARS, widget},
 };
 
+/// What a visitor's session reads of an event (`ServerEvent`'s JSON): the messages and the
+/// changes of who answers. Everything else, and every other field, is ignored.
+#[derive(serde::Deserialize)]
+#[serde(tag = "type")]
+enum VisitorSight {
+    #[serde(rename = "message.created")]
+    MessageCreated { message: SeenMessage },
+    #[serde(rename = "conversation.updated")]
+    ConversationUpdated { conversation: SeenConversation },
+    #[serde(rename = "conversation.deleted")]
+    ConversationDeleted,
+    #[serde(other)]
+    Other,
+}
+
+/// The fields of a [`MessageView`](crate::views::MessageView) a visitor's session uses.
+#[derive(serde::Deserialize)]
+struct SeenMessage {
+    id: crate::domain::MessageId,
+    author: Author,
+    agent_id: Option<AgentId>,
+    text: String,
+    private: bool,
+    sent_at: chrono::NaiveDateTime,
+    payload: Option<serde_json::Value>,
+}
+
+/// The fields of a [`ConversationView`](crate::views::ConversationView) a visitor's session uses.
+#[derive(serde::Deserialize)]
+struct SeenConversation {
+    status: Status,
+    assignee_id: Option<AgentId>,
+}
+
 /// A visitor may send this many messages per `RATE_WINDOW`.
 const RATE_LIMIT: usize = 10;
 const RATE_WINDOW: Duration = Duration::from_secs(10);
@@ -144,10 +178,17 @@ impl WidgetSession {
         );
     }
 
-    /// Forwards what the customer may see of one event.
-    fn on_event(&mut self, event: &ServerEvent, ctx: &mut Context<Self>) {
-        match event {
-            ServerEvent::MessageCreated { message: m, .. } => {
+    /// Forwards what the customer may see of one event, read from its JSON (the same bytes
+    /// every session gets, whichever node produced the event).
+    fn on_event(&mut self, json: &str, ctx: &mut Context<Self>) {
+        let sight = match serde_json::from_str::<VisitorSight>(json) {
+            Ok(sight) => sight,
+            Err(e) => {
+                return tracing::error!(error = %e, "an event a visitor's session cannot read")
+            }
+        };
+        match sight {
+            VisitorSight::MessageCreated { message: m } => {
                 // "Sam joined" comes before Sam's first words, whichever event told first.
                 if let (Author::Agent, Some(agent)) = (m.author, m.agent_id) {
                     if self.agent_present != Some(agent) {
@@ -163,16 +204,14 @@ impl WidgetSession {
                     let message = VisitorMessage {
                         id: m.id,
                         author: m.author,
-                        text: m.text.clone(),
-                        sent_at: m.sent_at,
                         payload: widget::visitor_payload(m.payload.as_ref()),
+                        text: m.text,
+                        sent_at: m.sent_at,
                     };
                     self.send(&VisitorFrame::Message { message }, ctx);
                 }
             }
-            ServerEvent::ConversationUpdated {
-                conversation: c, ..
-            } => {
+            VisitorSight::ConversationUpdated { conversation: c } => {
                 let human = c.status == Status::Human;
                 match (self.agent_present, human, c.assignee_id) {
                     (None, true, Some(agent)) => self.announce_agent(agent, ctx),
@@ -186,8 +225,8 @@ impl WidgetSession {
                     _ => {}
                 }
             }
-            ServerEvent::ConversationDeleted { .. } => ctx.stop(),
-            _ => {}
+            VisitorSight::ConversationDeleted => ctx.stop(),
+            VisitorSight::Other => {}
         }
     }
 
@@ -468,7 +507,7 @@ impl Handler<ToSession> for WidgetSession {
 
     fn handle(&mut self, msg: ToSession, ctx: &mut Self::Context) {
         match msg {
-            ToSession::Event(e) => self.on_event(&e.event, ctx),
+            ToSession::Event(e) => self.on_event(&e.json, ctx),
             // Missed events: the widget reloads its history on reconnect.
             ToSession::Lagged | ToSession::Revoked(_) => ctx.stop(),
         }

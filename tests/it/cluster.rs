@@ -21,7 +21,12 @@ use switchboard::cluster::{
     NodeId, Shard, SHARDS,
 };
 
-use crate::helpers::{Backend, TestDb};
+use serde_json::Value;
+
+use crate::helpers::{
+    binary_config, login, signed_customer, status_json, Backend, ServerProcess, TestDb, WsClient,
+    ADMIN_EMAIL, ADMIN_PASSWORD,
+};
 
 /// A `nats-server -js` of the test's own, on a free port, with its store in a temporary
 /// directory; killed on drop.
@@ -392,6 +397,7 @@ fn envelope(conversation: u128, n: usize) -> events::Envelope {
         id: uuid::Uuid::new_v4(),
         audience: Audience::Conversation { id, assignee: None },
         kind: "message.created".to_owned(),
+        ephemeral: false,
         body: format!("{{\"type\":\"message.created\",\"n\":{n}}}"),
     }
 }
@@ -408,8 +414,8 @@ async fn every_node_sees_one_order_of_events_and_can_resume_from_any_cursor() {
         .await
         .unwrap();
     assert_eq!(a.base(), b.base(), "both nodes share one epoch");
-    let mut follow_a = Box::pin(a.follow().await.unwrap());
-    let mut follow_b = Box::pin(b.follow().await.unwrap());
+    let mut follow_a = Box::pin(a.follow().await.unwrap().1);
+    let mut follow_b = Box::pin(b.follow().await.unwrap().1);
 
     let per_node = 100;
     let publish = |log: events::EventLog, conversation: u128| async move {
@@ -500,4 +506,201 @@ async fn an_event_published_twice_is_stored_once_and_an_aged_out_cursor_must_rel
     let after = again.publish(&envelope(1, 99)).await.unwrap();
     assert!(again.since(seqs[19]).await.unwrap().is_err());
     assert!(again.since(after).await.unwrap().unwrap().is_empty());
+}
+
+/// Three node processes on one PostgreSQL schema and one private NATS: agents on two nodes
+/// see the same events in the same order with the same `seq`; one that reconnects to another
+/// node resumes from its last `seq` (from that node's backlog, or from the cluster's log on a
+/// node that started after the events); `GET /api/cluster` lists the nodes and their shards.
+///
+/// Every webhook goes to one node: routing a request to the conversation's owning node is not
+/// built yet, so two nodes must not write one conversation.
+#[actix_rt::test]
+async fn agents_on_different_nodes_see_one_order_and_resume_on_another_node() {
+    let nats = NatsServer::start();
+    let db = TestDb::new(Backend::Postgres);
+    let config = binary_config(&db, "");
+    let node = |id: &str| {
+        ServerProcess::start(
+            &config,
+            &[
+                ("SWITCHBOARD_NATS_URL", nats.url.as_str()),
+                ("SWITCHBOARD_NODE_ID", id),
+                (switchboard::server::CLUSTER_DEVELOPMENT, "1"),
+            ],
+        )
+    };
+    // One after the other: the first creates the admin.
+    let n1 = node("n1");
+    let n2 = node("n2");
+    let n3 = node("n3");
+    let client = reqwest::Client::new();
+    let token = login(&client, &n1.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let hello = |f: &Value| f["type"] == "hello";
+    let mut on2 = WsClient::connect(&n2.base, &token, None).await;
+    let mut on3 = WsClient::connect(&n3.base, &token, None).await;
+    on2.until("hello on n2", Duration::from_secs(10), hello)
+        .await;
+    on3.until("hello on n3", Duration::from_secs(10), hello)
+        .await;
+
+    let post = |i: usize| {
+        let client = client.clone();
+        let base = n1.base.clone();
+        async move {
+            let sent = signed_customer(
+                &client,
+                &base,
+                &format!("m{i}"),
+                &format!("c{}", i % 3),
+                &format!("hello {i}"),
+            )
+            .send()
+            .await
+            .expect("post");
+            assert!(sent.status().is_success(), "{}", sent.status());
+        }
+    };
+    for i in 0..12 {
+        post(i).await;
+    }
+    let numbered = |frames: Vec<Value>| -> Vec<(u64, String, String)> {
+        frames
+            .into_iter()
+            // Presence and typing are live only (on2 saw its own arrival, before on3 came).
+            .filter(|f| f["type"] != "presence" && f["type"] != "typing")
+            .filter_map(|f| {
+                let seq = f["seq"].as_u64()?;
+                let id = f["message"]["id"]
+                    .as_str()
+                    .or(f["conversation_id"].as_str())
+                    .unwrap_or_default()
+                    .to_owned();
+                Some((seq, f["type"].as_str().unwrap_or_default().to_owned(), id))
+            })
+            .collect()
+    };
+    let customer_messages = |frames: &[Value]| {
+        frames
+            .iter()
+            .filter(|f| f["type"] == "message.created" && f["message"]["author"] == "customer")
+            .count()
+    };
+    let mut frames2 = Vec::new();
+    let mut frames3 = Vec::new();
+    let started = Instant::now();
+    while customer_messages(&frames2) < 12 || customer_messages(&frames3) < 12 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "not every event arrived on both nodes"
+        );
+        frames2.extend(on2.drain(Duration::from_millis(300)).await);
+        frames3.extend(on3.drain(Duration::from_millis(300)).await);
+    }
+    // Whatever followed (the assistant's answers, badges) settles.
+    frames2.extend(on2.drain(Duration::from_millis(1500)).await);
+    frames3.extend(on3.drain(Duration::from_millis(1500)).await);
+    let seen2 = numbered(frames2);
+    let seen3 = numbered(frames3);
+    assert_eq!(
+        seen2, seen3,
+        "agents on two nodes saw different events or orders"
+    );
+    assert!(
+        seen2.windows(2).all(|w| w[0].0 < w[1].0),
+        "seq not increasing"
+    );
+
+    // The agent on n2 goes away after 5 events and comes back on n3 with its last seq.
+    let since = seen2[4].0;
+    drop(on2);
+    for i in 12..18 {
+        post(i).await;
+    }
+    frames3 = on3.drain(Duration::from_millis(1500)).await;
+    let mut all3 = seen3.clone();
+    all3.extend(numbered(frames3));
+    let missed: Vec<_> = all3.iter().filter(|e| e.0 > since).cloned().collect();
+    let mut back = WsClient::connect(&n3.base, &token, Some(since)).await;
+    let frames = back
+        .until("resumed on n3", Duration::from_secs(10), |f| {
+            f["type"] == "resumed"
+        })
+        .await;
+    assert_eq!(
+        numbered(frames),
+        missed,
+        "resuming on another node from its backlog"
+    );
+
+    // A node started after all this has none of it in its backlog: it replays from the log.
+    let n4 = node("n4");
+    let mut late = WsClient::connect(&n4.base, &token, Some(since)).await;
+    let frames = late
+        .until("resumed on n4", Duration::from_secs(10), |f| {
+            f["type"] == "resumed" || f["type"] == "reload"
+        })
+        .await;
+    assert_eq!(frames.last().unwrap()["type"], "resumed", "{frames:#?}");
+    assert_eq!(
+        numbered(frames),
+        missed,
+        "resuming from the cluster's event log"
+    );
+
+    // The cluster as an admin sees it: four nodes, every shard held once, each its share.
+    let started = Instant::now();
+    loop {
+        let (status, body) = status_json(
+            client
+                .get(format!("{}/api/cluster", n2.base))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["mode"], "cluster");
+        let nodes = body["nodes"].as_array().unwrap();
+        let held: usize = nodes
+            .iter()
+            .map(|n| n["shard_count"].as_u64().unwrap() as usize)
+            .sum();
+        // n4 joined last: the others hand it its share a few shards at a time.
+        let balanced = nodes
+            .iter()
+            .all(|n| n["shard_count"].as_u64().unwrap() > 40);
+        if nodes.len() == 4 && held == usize::from(SHARDS) && balanced {
+            assert_eq!(body["node"], "n2");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "{body}");
+        actix_rt::time::sleep(Duration::from_millis(250)).await;
+    }
+    drop((n1, n2, n3, n4));
+}
+
+/// In single-node mode `GET /api/cluster` says so; it is for admins only.
+#[actix_rt::test]
+async fn the_cluster_route_says_single_node_and_is_for_admins() {
+    let app = crate::helpers::TestApp::spawn(Backend::Sqlite).await;
+    let admin = app.login().await;
+    let (status, body) = app.get(&admin, "/api/cluster").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["mode"], "single");
+    assert_eq!(body["node"], Value::Null);
+    assert_eq!(body["nodes"], serde_json::json!([]));
+    let (_, agent) = app
+        .agent("a@test.local", switchboard::domain::types::Role::Supervisor)
+        .await;
+    let (status, body) = app.get(&agent, "/api/cluster").await;
+    assert_eq!(status, 403, "{body}");
+    let resp = app
+        .client
+        .get(format!("{}/api/cluster", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
 }

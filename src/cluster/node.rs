@@ -1,0 +1,194 @@
+//! One node's part of the cluster: its NATS connection, the event log, its membership and
+//! shard leases, and the epochs of the shards it holds.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::{Arc, RwLock},
+};
+
+use async_nats::jetstream;
+use futures_util::future::BoxFuture;
+
+use super::{
+    events::{EventLog, Retention},
+    fence::{self, Epoch},
+    lease::{self, Holder, LeaseTiming, Leases, Member},
+    NodeId, Shard,
+};
+use crate::{config::ClusterSettings, db::Store, error::AppError};
+
+/// This node in the cluster. Cheap to share.
+pub struct ClusterNode {
+    pub id: NodeId,
+    pub events: EventLog,
+    js: jetstream::Context,
+    timing: LeaseTiming,
+    epochs: Arc<Epochs>,
+    leases: tokio::sync::Mutex<Option<Leases>>,
+}
+
+/// The fencing epoch of every shard this node holds now.
+#[derive(Default)]
+pub struct Epochs(RwLock<HashMap<Shard, Epoch>>);
+
+impl Epochs {
+    /// The epoch this node activated `shard` with, while it holds it.
+    pub fn of(&self, shard: Shard) -> Option<Epoch> {
+        self.0.read().ok()?.get(&shard).copied()
+    }
+
+    fn set(&self, shard: Shard, epoch: Option<Epoch>) {
+        if let Ok(mut epochs) = self.0.write() {
+            match epoch {
+                Some(e) => epochs.insert(shard, e),
+                None => epochs.remove(&shard),
+            };
+        }
+    }
+
+    fn snapshot(&self) -> BTreeMap<Shard, Epoch> {
+        self.0
+            .read()
+            .map(|e| e.iter().map(|(s, e)| (*s, *e)).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Takes a granted shard's epoch in PostgreSQL; forgets it when the lease goes.
+struct Activator {
+    node: NodeId,
+    store: Store,
+    epochs: Arc<Epochs>,
+}
+
+impl Holder for Activator {
+    fn granted(&self, shard: Shard) -> BoxFuture<'static, Result<(), String>> {
+        let (store, node, epochs) = (self.store.clone(), self.node.clone(), self.epochs.clone());
+        Box::pin(async move {
+            let epoch = store
+                .write(move |c| match c {
+                    crate::db::DbConnection::Pg(c) => {
+                        fence::activate(c, shard, &node).map_err(AppError::Database)
+                    }
+                    crate::db::DbConnection::Sqlite(_) => {
+                        Err(AppError::internal("cluster mode runs on PostgreSQL only"))
+                    }
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            epochs.set(shard, Some(epoch));
+            Ok(())
+        })
+    }
+
+    fn revoked(&self, shard: Shard) -> BoxFuture<'static, ()> {
+        self.epochs.set(shard, None);
+        Box::pin(async {})
+    }
+}
+
+/// Why this node could not join the cluster.
+#[derive(Debug, thiserror::Error)]
+pub enum JoinError {
+    #[error("cannot connect to NATS at {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error(transparent)]
+    Log(#[from] super::events::LogError),
+    #[error(transparent)]
+    Bucket(#[from] lease::BucketError),
+}
+
+impl ClusterNode {
+    /// Connects to NATS and opens the event log. The node takes shards only once it
+    /// [`ClusterNode::join`]s, when it serves.
+    pub async fn connect(settings: &ClusterSettings, id: NodeId) -> Result<ClusterNode, JoinError> {
+        let client = async_nats::ConnectOptions::new()
+            .name(format!("switchboard {id}"))
+            .retry_on_initial_connect()
+            .connect(settings.nats_url.as_str());
+        let client = tokio::time::timeout(std::time::Duration::from_secs(10), client)
+            .await
+            .map_err(|_| JoinError::Connect {
+                url: settings.nats_url.clone(),
+                reason: "no answer within 10 s".to_owned(),
+            })?
+            .map_err(|e| JoinError::Connect {
+                url: settings.nats_url.clone(),
+                reason: e.to_string(),
+            })?;
+        let js = jetstream::new(client);
+        let events = EventLog::open(js.clone(), Retention::default()).await?;
+        Ok(ClusterNode {
+            id,
+            events,
+            js,
+            timing: settings.lease_timing(),
+            epochs: Arc::new(Epochs::default()),
+            leases: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    /// Becomes a member and starts taking shards (each activated in `store`).
+    pub async fn join(&self, store: Store, address: String) -> Result<(), JoinError> {
+        let holder = Arc::new(Activator {
+            node: self.id.clone(),
+            store,
+            epochs: self.epochs.clone(),
+        });
+        let leases = Leases::join(&self.js, self.id.clone(), address, self.timing, holder).await?;
+        *self.leases.lock().await = Some(leases);
+        Ok(())
+    }
+
+    /// Hands every shard over and leaves the membership (graceful stop).
+    pub async fn leave(&self) {
+        if let Some(leases) = self.leases.lock().await.take() {
+            leases.leave().await;
+        }
+    }
+
+    /// The epochs of the shards this node holds.
+    pub fn epochs(&self) -> &Epochs {
+        &self.epochs
+    }
+
+    /// Every member as it described itself, and this node's epochs.
+    pub async fn status(&self) -> Result<ClusterStatus, AppError> {
+        let nodes = lease::open_bucket(&self.js, lease::NODES_BUCKET, self.timing.ttl)
+            .await
+            .map_err(|e| AppError::Unavailable(e.to_string()))?;
+        let members = lease::members(&nodes)
+            .await
+            .map_err(AppError::Unavailable)?;
+        let latest = self
+            .events
+            .latest()
+            .await
+            .map_err(|e| AppError::Unavailable(e.to_string()))?;
+        Ok(ClusterStatus {
+            node: self.id.to_string(),
+            members,
+            epochs: self
+                .epochs
+                .snapshot()
+                .into_iter()
+                .map(|(s, e)| (s.number(), e.0))
+                .collect(),
+            events_epoch: self.events.base(),
+            events_latest: latest,
+        })
+    }
+}
+
+/// What `GET /api/cluster` shows.
+#[derive(Debug, serde::Serialize)]
+pub struct ClusterStatus {
+    /// The node that answered.
+    pub node: String,
+    pub members: Vec<Member>,
+    /// The shards this node holds, with the epoch it took each with.
+    pub epochs: BTreeMap<u16, i64>,
+    /// The event log's epoch (every `seq` is above it) and its latest `seq`.
+    pub events_epoch: u64,
+    pub events_latest: u64,
+}
