@@ -41,6 +41,10 @@ pub enum AppError {
     /// Push back: a bounded queue is full or the server is shutting down.
     #[error("the server is busy, retry shortly")]
     Unavailable(String),
+    /// Cluster mode: another node serves this conversation now (or will once its lease is
+    /// taken): the request is to be sent again, to any node.
+    #[error("this conversation is served by another node; retry")]
+    Moved(String),
     /// The database failed (unreachable, busy, a conflict between concurrent writes):
     /// temporary, so the client is told to retry.
     #[error("the database is unavailable, retry shortly")]
@@ -78,6 +82,7 @@ impl AppError {
                 TransitionError::NotSnoozed => "not_snoozed",
             },
             AppError::Unavailable(_) => "unavailable",
+            AppError::Moved(_) => "moved",
             AppError::Database(_) => "unavailable",
             AppError::UnstorableValue(_) => "invalid_input",
             AppError::Internal(_) => "internal_error",
@@ -158,7 +163,9 @@ impl ResponseError for AppError {
                 | TransitionError::NotSnoozed => StatusCode::CONFLICT,
             },
             AppError::UnstorableValue(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Unavailable(_) | AppError::Database(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::Moved(_) | AppError::Database(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -174,7 +181,7 @@ impl ResponseError for AppError {
             AppError::TooManyRequests { retry_after_secs } => {
                 resp.insert_header(("Retry-After", retry_after_secs.to_string()));
             }
-            AppError::Unavailable(_) | AppError::Database(_) => {
+            AppError::Unavailable(_) | AppError::Moved(_) | AppError::Database(_) => {
                 resp.insert_header(("Retry-After", RETRY_AFTER_SECS.to_string()));
             }
             _ => {}

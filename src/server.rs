@@ -150,7 +150,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<(AppHandle, Server)> {
     let (addr, server) = serve(&settings, state)?;
     if let Some(cluster) = &app.cluster {
         cluster
-            .join(app.store.clone(), addr.to_string())
+            .join(app.store.clone(), addr.to_string(), registry.clone())
             .await
             .context("cannot join the cluster")?;
     }
@@ -313,6 +313,7 @@ fn conversation_deps(app: &AppContext) -> ConversationDeps {
             i64::try_from(settings.review.after_secs).unwrap_or(i64::MAX / 1_000_000),
         ),
         mailbox_wait: app.metrics.stages.conversation_mailbox.clone(),
+        owner: app.cluster.as_ref().map(|c| c.held()),
     }
 }
 

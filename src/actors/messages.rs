@@ -97,6 +97,12 @@ pub struct MediaDownload {
     pub mime: Option<String>,
 }
 
+/// ConversationRegistry → ConversationActor (cluster mode): this node no longer holds the
+/// conversation's shard; stop (the registry has forgotten you already).
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct Relinquished;
+
 /// Media task → ConversationActor: the file of a message was stored at `path` (relative to
 /// the data directory).
 #[derive(Message, Debug, Clone)]

@@ -20,12 +20,13 @@ use actix::prelude::*;
 
 use super::{
     conversation::{ActorIdle, ConversationActor, ConversationDeps},
-    messages::ResumeUnanswered,
+    messages::{Relinquished, ResumeUnanswered},
 };
 use crate::{
+    cluster::Shard,
     db::{queries, DbConnection, Store},
     domain::ConversationId,
-    error::AppResult,
+    error::{AppError, AppResult},
 };
 
 /// Follow-ups woken per scan; more wait for the next one.
@@ -122,6 +123,25 @@ impl Handler<ActorIdle> for ConversationRegistry {
     }
 }
 
+/// Conversations → ConversationRegistry: stop the actors of this shard (cluster mode).
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+struct Relinquish(Shard);
+
+impl Handler<Relinquish> for ConversationRegistry {
+    type Result = ();
+
+    fn handle(&mut self, Relinquish(shard): Relinquish, _: &mut Self::Context) {
+        self.live.retain(|id, actor| {
+            let keep = Shard::of(*id) != shard;
+            if !keep {
+                actor.do_send(Relinquished);
+            }
+            keep
+        });
+    }
+}
+
 impl Handler<CountLive> for ConversationRegistry {
     type Result = usize;
     fn handle(&mut self, _: CountLive, _: &mut Self::Context) -> usize {
@@ -147,6 +167,9 @@ impl Drop for Threads {
 #[derive(Clone)]
 pub struct Conversations {
     shards: Arc<[Addr<ConversationRegistry>]>,
+    /// Cluster mode: the shards of conversations this node holds; only their timers are
+    /// woken here.
+    owner: Option<Arc<crate::cluster::node::Epochs>>,
     _threads: Arc<Threads>,
 }
 
@@ -167,6 +190,7 @@ impl Conversations {
             .collect();
         let me = Conversations {
             shards,
+            owner: deps.owner.clone(),
             _threads: Arc::new(Threads(arbiters)),
         };
         actix_rt::spawn(me.clone().scan(deps.clone()));
@@ -184,8 +208,18 @@ impl Conversations {
         &self.shards[self.index(id)]
     }
 
-    /// The actor of this conversation, started if needed.
+    /// The actor of this conversation, started if needed. Cluster mode: only for a shard
+    /// this node holds; any other is answered `Moved` at once (the client sends it again, to
+    /// any node).
     pub async fn actor(&self, id: ConversationId) -> AppResult<Addr<ConversationActor>> {
+        if let Some(held) = &self.owner {
+            let shard = Shard::of(id);
+            if held.of(shard).is_none() {
+                return Err(AppError::Moved(format!(
+                    "shard {shard} is not held by this node"
+                )));
+            }
+        }
         Ok(self.shard(id).send(GetConversation(id)).await?)
     }
 
@@ -196,6 +230,15 @@ impl Conversations {
             total += shard.send(CountLive).await?;
         }
         Ok(total)
+    }
+
+    /// Cluster mode: stops the actors of a shard this node no longer holds (their next
+    /// writes would be fenced anyway). Messages already queued to them fail to deliver, and
+    /// their senders ask again, to be told the conversation moved.
+    pub fn relinquish(&self, shard: Shard) {
+        for registry in self.shards.iter() {
+            registry.do_send(Relinquish(shard));
+        }
     }
 
     /// How many threads the actors run on.
@@ -243,7 +286,13 @@ impl Conversations {
             Err(e) => return tracing::error!(error = %e, what, "scan failed"),
         };
         let mut by_shard: Vec<Vec<ConversationId>> = vec![Vec::new(); self.shards.len()];
-        for id in ids {
+        // Cluster mode: another node wakes the conversations of the shards it holds.
+        let held = |id: &ConversationId| {
+            self.owner
+                .as_ref()
+                .is_none_or(|held| held.of(Shard::of(*id)).is_some())
+        };
+        for id in ids.into_iter().filter(held) {
             by_shard[self.index(id)].push(id);
         }
         for (shard, ids) in self.shards.iter().zip(by_shard) {

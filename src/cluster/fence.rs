@@ -42,7 +42,7 @@ pub struct Fenced {
 impl From<Fenced> for AppError {
     /// Temporary for the client: the new owner will take the request when it is sent again.
     fn from(f: Fenced) -> AppError {
-        AppError::Unavailable(f.to_string())
+        AppError::Moved(f.to_string())
     }
 }
 
@@ -123,4 +123,34 @@ pub struct Activation {
 pub fn activations(c: &mut PgConnection) -> QueryResult<Vec<Activation>> {
     use shard_owners::dsl as so;
     so::shard_owners.order(so::shard).load(c)
+}
+
+/// What a conversation's writes are fenced with in cluster mode: its shard, the epoch this
+/// node held it with when the conversation's actor started, and the epochs held now.
+#[derive(Clone)]
+pub struct WriteFence {
+    pub shard: Shard,
+    pub epoch: Epoch,
+    pub held: std::sync::Arc<super::node::Epochs>,
+}
+
+/// The fence of one write of a conversation, first in its transaction: this node must still
+/// hold the shard under the same epoch (else its actor's state may be stale), and on
+/// PostgreSQL the row must still carry it ([`check`]). Without a fence (one node), nothing.
+pub fn guard(c: &mut crate::db::DbConnection, fence: Option<&WriteFence>) -> Result<(), AppError> {
+    let Some(f) = fence else {
+        return Ok(());
+    };
+    if f.held.of(f.shard) != Some(f.epoch) {
+        return Err(AppError::Moved(format!(
+            "shard {} is no longer held here",
+            f.shard
+        )));
+    }
+    match c {
+        crate::db::DbConnection::Pg(c) => Ok(check(c, f.shard, f.epoch)?),
+        crate::db::DbConnection::Sqlite(_) => Err(AppError::internal(
+            "a fenced write on SQLite: cluster mode runs on PostgreSQL only",
+        )),
+    }
 }

@@ -15,7 +15,7 @@ use super::{
     lease::{self, Holder, LeaseTiming, Leases, Member},
     NodeId, Shard,
 };
-use crate::{config::ClusterSettings, db::Store, error::AppError};
+use crate::{actors::registry::Conversations, config::ClusterSettings, db::Store, error::AppError};
 
 /// This node in the cluster. Cheap to share.
 pub struct ClusterNode {
@@ -54,11 +54,13 @@ impl Epochs {
     }
 }
 
-/// Takes a granted shard's epoch in PostgreSQL; forgets it when the lease goes.
+/// Takes a granted shard's epoch in PostgreSQL; forgets it and stops the shard's actors when
+/// the lease goes.
 struct Activator {
     node: NodeId,
     store: Store,
     epochs: Arc<Epochs>,
+    conversations: Conversations,
 }
 
 impl Holder for Activator {
@@ -82,7 +84,9 @@ impl Holder for Activator {
     }
 
     fn revoked(&self, shard: Shard) -> BoxFuture<'static, ()> {
+        // First: from now on no write of this node passes the fence's local check.
         self.epochs.set(shard, None);
+        self.conversations.relinquish(shard);
         Box::pin(async {})
     }
 }
@@ -128,12 +132,19 @@ impl ClusterNode {
         })
     }
 
-    /// Becomes a member and starts taking shards (each activated in `store`).
-    pub async fn join(&self, store: Store, address: String) -> Result<(), JoinError> {
+    /// Becomes a member and starts taking shards (each activated in `store`; the actors of
+    /// one it loses are stopped).
+    pub async fn join(
+        &self,
+        store: Store,
+        address: String,
+        conversations: Conversations,
+    ) -> Result<(), JoinError> {
         let holder = Arc::new(Activator {
             node: self.id.clone(),
             store,
             epochs: self.epochs.clone(),
+            conversations,
         });
         let leases = Leases::join(&self.js, self.id.clone(), address, self.timing, holder).await?;
         *self.leases.lock().await = Some(leases);
@@ -147,9 +158,9 @@ impl ClusterNode {
         }
     }
 
-    /// The epochs of the shards this node holds.
-    pub fn epochs(&self) -> &Epochs {
-        &self.epochs
+    /// The epochs of the shards this node holds, as they change.
+    pub fn held(&self) -> Arc<Epochs> {
+        self.epochs.clone()
     }
 
     /// Every member as it described itself, and this node's epochs.

@@ -508,32 +508,272 @@ async fn an_event_published_twice_is_stored_once_and_an_aged_out_cursor_must_rel
     assert!(again.since(after).await.unwrap().unwrap().is_empty());
 }
 
-/// Three node processes on one PostgreSQL schema and one private NATS: agents on two nodes
-/// see the same events in the same order with the same `seq`; one that reconnects to another
-/// node resumes from its last `seq` (from that node's backlog, or from the cluster's log on a
-/// node that started after the events); `GET /api/cluster` lists the nodes and their shards.
-///
-/// Every webhook goes to one node: routing a request to the conversation's owning node is not
-/// built yet, so two nodes must not write one conversation.
-#[actix_rt::test]
-async fn agents_on_different_nodes_see_one_order_and_resume_on_another_node() {
-    let nats = NatsServer::start();
-    let db = TestDb::new(Backend::Postgres);
-    let config = binary_config(&db, "");
-    let node = |id: &str| {
+/// Three node processes (cluster development mode) on a fresh PostgreSQL schema and a private
+/// NATS; the first creates the admin.
+struct Cluster {
+    nats: NatsServer,
+    db: TestDb,
+    config: std::path::PathBuf,
+}
+
+impl Cluster {
+    fn new() -> Cluster {
+        let nats = NatsServer::start();
+        let db = TestDb::new(Backend::Postgres);
+        let config = binary_config(&db, "");
+        Cluster { nats, db, config }
+    }
+
+    fn node(&self, id: &str) -> ServerProcess {
         ServerProcess::start(
-            &config,
+            &self.config,
             &[
-                ("SWITCHBOARD_NATS_URL", nats.url.as_str()),
+                ("SWITCHBOARD_NATS_URL", self.nats.url.as_str()),
                 ("SWITCHBOARD_NODE_ID", id),
                 (switchboard::server::CLUSTER_DEVELOPMENT, "1"),
             ],
         )
+    }
+}
+
+/// Waits until `nodes` nodes hold every shard between them, each its share, and the view
+/// stays the same for a second (the hand-over after joins is done); answers the view.
+async fn settled(client: &reqwest::Client, base: &str, token: &str, nodes: usize) -> Value {
+    let started = Instant::now();
+    let mut last: Option<Value> = None;
+    loop {
+        let resp = client
+            .get(format!("{base}/api/cluster"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let (_, body) = status_json(resp).await;
+        let list = body["nodes"].as_array().cloned().unwrap_or_default();
+        let counts: Vec<u64> = list
+            .iter()
+            .map(|n| n["shard_count"].as_u64().unwrap_or(0))
+            .collect();
+        let fair = u64::from(SHARDS) / nodes as u64;
+        let balanced = list.len() == nodes
+            && counts.iter().sum::<u64>() == u64::from(SHARDS)
+            && counts.iter().all(|c| *c >= fair / 2);
+        if balanced && last.as_ref() == Some(&body["nodes"]) {
+            return body;
+        }
+        last = balanced.then(|| body["nodes"].clone());
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "never settled: {body}"
+        );
+        actix_rt::time::sleep(Duration::from_millis(1100)).await;
+    }
+}
+
+/// Posts customer message `id` of `contact`, starting at node `first` and going on to the next
+/// node on anything but a 2xx (with the same provider id, as a provider or a load balancer
+/// retries), until one acknowledges it. Answers how many `moved` refusals it met.
+async fn post_until_acknowledged(
+    client: &reqwest::Client,
+    nodes: &[&str],
+    first: usize,
+    id: &str,
+    contact: &str,
+) -> usize {
+    let mut moved = 0;
+    for attempt in 0..60 {
+        let base = nodes[(first + attempt) % nodes.len()];
+        let resp = signed_customer(client, base, id, contact, &format!("text of {id}"))
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await;
+        match resp {
+            Ok(r) if r.status().is_success() => return moved,
+            Ok(r) => {
+                let (status, body) = status_json(r).await;
+                assert_eq!(status, 503, "{body}");
+                if body["error"] == "moved" {
+                    moved += 1;
+                }
+            }
+            Err(_) => {}
+        }
+        actix_rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{id} was never acknowledged");
+}
+
+/// The customer messages stored, by provider id, read straight from the database.
+fn stored_ids(db: &TestDb) -> Vec<String> {
+    use diesel::RunQueryDsl as _;
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        external_id: String,
+    }
+    let mut c = PgConnection::establish(&db.url).unwrap();
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT external_id FROM messages WHERE author = 'customer' AND external_id IS NOT NULL",
+    )
+    .load(&mut c)
+    .unwrap();
+    rows.into_iter().map(|r| r.external_id).collect()
+}
+
+/// Webhooks spread over three nodes: a node that does not hold the conversation's shard
+/// refuses with 503 `moved` (routing to the owner is not built yet), the retry on the next
+/// node reaches the owner, and every acknowledged message is stored exactly once.
+#[actix_rt::test]
+async fn only_the_owner_writes_a_conversation_and_every_message_is_stored_once() {
+    let cluster = Cluster::new();
+    let nodes = [cluster.node("n1"), cluster.node("n2"), cluster.node("n3")];
+    let bases: Vec<&str> = nodes.iter().map(|n| n.base.as_str()).collect();
+    let client = reqwest::Client::new();
+    let token = login(&client, bases[0], ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    // Every shard held before the traffic starts.
+    settled(&client, bases[0], &token, 3).await;
+
+    let mut moved = 0;
+    let mut sent = Vec::new();
+    for i in 0..60 {
+        let id = format!("rr-{i}");
+        moved +=
+            post_until_acknowledged(&client, &bases, i, &id, &format!("contact-{}", i % 10)).await;
+        sent.push(id);
+    }
+    assert!(
+        moved > 0,
+        "no node ever refused a conversation it does not hold"
+    );
+    let mut stored = stored_ids(&cluster.db);
+    stored.sort();
+    sent.sort();
+    assert_eq!(stored, sent, "every acknowledged message, each once");
+}
+
+/// A node frozen (SIGSTOP) past its leases while others take its shards, then resumed, writes
+/// nothing more: a request it held meanwhile is refused (`moved`, its fence), and the retry on
+/// another node stores the message once.
+#[actix_rt::test]
+async fn a_node_frozen_past_its_lease_cannot_write_when_it_resumes() {
+    let cluster = Cluster::new();
+    let n1 = cluster.node("n1");
+    let n2 = cluster.node("n2");
+    let bases = [n1.base.as_str(), n2.base.as_str()];
+    let client = reqwest::Client::new();
+    let token = login(&client, bases[0], ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    settled(&client, bases[0], &token, 2).await;
+    let shards_of = |body: &Value, node: &str| -> BTreeSet<u16> {
+        body["nodes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|n| n["node"] == node)
+            .flat_map(|n| n["shards"].as_array().cloned().unwrap_or_default())
+            .filter_map(|s| s.as_u64().map(|s| s as u16))
+            .collect()
     };
+    let cluster_view = |base: &str| {
+        let (client, token, url) = (client.clone(), token.clone(), format!("{base}/api/cluster"));
+        async move {
+            status_json(client.get(url).bearer_auth(token).send().await.unwrap())
+                .await
+                .1
+        }
+    };
+    // Contacts until one's conversation is held by n1.
+    let mut target = None;
+    for i in 0..40 {
+        let contact = format!("frozen-{i}");
+        post_until_acknowledged(&client, &bases, i, &format!("first-{i}"), &contact).await;
+        let (_, body) = status_json(
+            client
+                .get(format!("{}/api/conversations?limit=200", bases[1]))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        let conversations = body["items"].as_array().cloned().unwrap_or_default();
+        let Some(c) = conversations
+            .iter()
+            .find(|c| c["contact"]["external_id"] == contact.as_str())
+        else {
+            continue;
+        };
+        let id: uuid::Uuid = c["id"].as_str().unwrap().parse().unwrap();
+        let shard = Shard::of(switchboard::domain::ConversationId(id)).number();
+        if shards_of(&cluster_view(bases[0]).await, "n1").contains(&shard) {
+            target = Some((contact, shard));
+            break;
+        }
+    }
+    let (contact, shard) = target.expect("a conversation held by n1");
+
+    let pid = n1.child.id().to_string();
+    let signal = |sig: &str| {
+        assert!(Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .unwrap()
+            .success())
+    };
+    signal("-STOP");
+    let frozen = Instant::now();
+    // n2 takes n1's shards once n1's leases expire.
+    loop {
+        if shards_of(&cluster_view(bases[1]).await, "n2").contains(&shard) {
+            break;
+        }
+        assert!(
+            frozen.elapsed() < Duration::from_secs(8),
+            "n2 never took shard {shard}"
+        );
+        actix_rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!(
+        "shard {shard} taken over {:?} after the freeze",
+        frozen.elapsed()
+    );
+    // Not before n1's lease could expire: it was renewed at most a second before the freeze.
+    assert!(
+        frozen.elapsed() >= Duration::from_millis(1800),
+        "taken over too soon"
+    );
+    // A webhook reaches the frozen n1 (it waits in its accept queue), then n1 resumes.
+    let held = {
+        let request = signed_customer(&client, bases[0], "while-frozen", &contact, "hello?")
+            .timeout(Duration::from_secs(20));
+        actix_rt::spawn(async move { request.send().await })
+    };
+    actix_rt::time::sleep(Duration::from_millis(300)).await;
+    signal("-CONT");
+    let resp = held.await.unwrap().expect("n1 answers once resumed");
+    let (status, body) = status_json(resp).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (503, Some("moved")),
+        "{body}"
+    );
+    assert!(!stored_ids(&cluster.db).contains(&"while-frozen".to_owned()));
+    // The provider's retry on n2 stores it, once.
+    post_until_acknowledged(&client, &bases, 1, "while-frozen", &contact).await;
+    let stored = stored_ids(&cluster.db);
+    assert_eq!(stored.iter().filter(|id| *id == "while-frozen").count(), 1);
+}
+
+/// Three node processes on one PostgreSQL schema and one private NATS: agents on two nodes
+/// see the same events in the same order with the same `seq`; one that reconnects to another
+/// node resumes from its last `seq` (from that node's backlog, or from the cluster's log on a
+/// node that started after the events); `GET /api/cluster` lists the nodes and their shards.
+#[actix_rt::test]
+async fn agents_on_different_nodes_see_one_order_and_resume_on_another_node() {
+    let cluster = Cluster::new();
     // One after the other: the first creates the admin.
-    let n1 = node("n1");
-    let n2 = node("n2");
-    let n3 = node("n3");
+    let n1 = cluster.node("n1");
+    let n2 = cluster.node("n2");
+    let n3 = cluster.node("n3");
     let client = reqwest::Client::new();
     let token = login(&client, &n1.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let hello = |f: &Value| f["type"] == "hello";
@@ -544,21 +784,14 @@ async fn agents_on_different_nodes_see_one_order_and_resume_on_another_node() {
     on3.until("hello on n3", Duration::from_secs(10), hello)
         .await;
 
+    let bases = [n1.base.clone(), n2.base.clone(), n3.base.clone()];
     let post = |i: usize| {
         let client = client.clone();
-        let base = n1.base.clone();
+        let bases = bases.clone();
         async move {
-            let sent = signed_customer(
-                &client,
-                &base,
-                &format!("m{i}"),
-                &format!("c{}", i % 3),
-                &format!("hello {i}"),
-            )
-            .send()
-            .await
-            .expect("post");
-            assert!(sent.status().is_success(), "{}", sent.status());
+            let bases: Vec<&str> = bases.iter().map(String::as_str).collect();
+            post_until_acknowledged(&client, &bases, i, &format!("m{i}"), &format!("c{}", i % 3))
+                .await;
         }
     };
     for i in 0..12 {
@@ -634,7 +867,7 @@ async fn agents_on_different_nodes_see_one_order_and_resume_on_another_node() {
     );
 
     // A node started after all this has none of it in its backlog: it replays from the log.
-    let n4 = node("n4");
+    let n4 = cluster.node("n4");
     let mut late = WsClient::connect(&n4.base, &token, Some(since)).await;
     let frames = late
         .until("resumed on n4", Duration::from_secs(10), |f| {

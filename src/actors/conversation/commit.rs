@@ -200,6 +200,8 @@ struct WriteJob {
     replied: Option<(String, NaiveDateTime)>,
     answer: Option<AnswerRow>,
     mark: Option<AnswerMark>,
+    /// Cluster mode: the shard's epoch this node holds, checked before anything is written.
+    fence: Option<WriteFence>,
 }
 
 impl WriteJob {
@@ -216,6 +218,13 @@ impl WriteJob {
             tags,
             opt_out,
         } = &*self.written;
+        // Another node took the conversation's shard: nothing is written (a refusal, so the
+        // rest of the group commits as it is).
+        match fence::guard(c, self.fence.as_ref()) {
+            Ok(()) => {}
+            Err(moved @ AppError::Moved(_)) => return Ok(Err(moved)),
+            Err(e) => return Err(e),
+        }
         // A mark that changes nothing (marked already, or cleared already) is refused before
         // anything is written (its UPDATE changed no row), so the group commits as it is.
         if let Some(mark) = &self.mark {
@@ -385,6 +394,7 @@ impl ConversationActor {
     pub(super) fn commit(&mut self, plan: Plan) -> ResponseActFuture<Self, AppResult<Committed>> {
         self.last_active = Instant::now();
         let now = clock::now();
+        let fence = self.write_fence();
         let Some(l) = &self.loaded else {
             return Box::pin(fut::ready(Err(self
                 .loaded()
@@ -439,6 +449,7 @@ impl ConversationActor {
         let job = WriteJob {
             answer: plan.answer,
             mark: plan.mark,
+            fence,
             replied,
             referral,
             activity,
@@ -478,6 +489,7 @@ impl ConversationActor {
                 let (row, tags) = (w.row.clone(), w.tags.clone());
                 act.applied(row, state, &w.messages, tags, effects, ctx);
             }
+            act.after_write(&res, ctx);
             res
         }))
     }

@@ -48,9 +48,11 @@ impl Handler<ApplyWatermark> for ConversationActor {
         self.last_active = Instant::now();
         let store = self.deps.store.clone();
         let conversation_id = self.id;
+        let fence = self.write_fence();
         let write = async move {
             store
                 .write(move |c| {
+                    fence::guard(c, fence.as_ref())?;
                     let mut moved = Vec::new();
                     for m in queries::outbound_before(c, conversation_id, msg.watermark)? {
                         let current = m.delivery_status.unwrap_or(DeliveryStatus::Queued);
@@ -63,7 +65,8 @@ impl Handler<ApplyWatermark> for ConversationActor {
                 })
                 .await
         };
-        reply(write.into_actor(self).map(|res, act, _| {
+        reply(write.into_actor(self).map(|res, act, ctx| {
+            act.after_write(&res, ctx);
             for (id, status) in res? {
                 let event = ServerEvent::MessageStatus {
                     conversation_id: act.id,
@@ -92,9 +95,11 @@ impl ConversationActor {
         self.last_active = Instant::now();
         let store = self.deps.store.clone();
         let conversation_id = self.id;
+        let fence = self.write_fence();
         let write = async move {
             store
                 .write(move |c| {
+                    fence::guard(c, fence.as_ref())?;
                     let m = queries::message(c, id)?
                         .filter(|m| m.conversation_id == conversation_id)
                         .ok_or(AppError::NotFound("message"))?;
@@ -102,7 +107,8 @@ impl ConversationActor {
                 })
                 .await
         };
-        reply(write.into_actor(self).map(|res, act, _| {
+        reply(write.into_actor(self).map(|res, act, ctx| {
+            act.after_write(&res, ctx);
             if let Some(m) = res? {
                 let event = ServerEvent::MessageUpdated {
                     conversation_id: act.id,
@@ -161,12 +167,17 @@ impl Handler<ReportDelivery> for ConversationActor {
         let store = self.deps.store.clone();
         let conversation_id = self.id;
         let report = msg.clone();
+        let fence = self.write_fence();
         let write = async move {
             store
-                .write(move |c| record_report(c, conversation_id, &report))
+                .write(move |c| {
+                    fence::guard(c, fence.as_ref())?;
+                    record_report(c, conversation_id, &report)
+                })
                 .await
         };
         reply(write.into_actor(self).map(move |res, act, ctx| {
+            act.after_write(&res, ctx);
             let (changed, merged_echo, opted_out) = res?;
             if opted_out {
                 // A parked opt-out unsubscribed the contact: take the new row.

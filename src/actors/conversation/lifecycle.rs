@@ -192,15 +192,18 @@ impl Handler<DeleteConversation> for ConversationActor {
         tracing::info!(agent_id = %msg.by, agent = %msg.by_email, "conversation deleted for good");
         let store = self.deps.store.clone();
         let id = self.id;
+        let fence = self.write_fence();
         let write = async move {
             store
                 .write(move |c| {
+                    fence::guard(c, fence.as_ref())?;
                     queries::insert_audit(c, &audit)?;
                     queries::delete_conversation(c, id)
                 })
                 .await
         };
         reply(write.into_actor(self).map(|res, act, ctx| {
+            act.after_write(&res, ctx);
             res?;
             // Its files go with it (inbound downloads and attachments).
             remove_files(act.deps.media_dir.join(act.id.to_string()), act.id);
@@ -217,6 +220,15 @@ impl Handler<DeleteConversation> for ConversationActor {
             act.leave_registry(ctx);
             Ok(())
         }))
+    }
+}
+
+impl Handler<crate::actors::messages::Relinquished> for ConversationActor {
+    type Result = ();
+
+    fn handle(&mut self, _: crate::actors::messages::Relinquished, ctx: &mut Self::Context) {
+        tracing::info!(parent: &self.span, "the shard moved to another node; stopping");
+        ctx.stop();
     }
 }
 

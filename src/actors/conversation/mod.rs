@@ -53,6 +53,10 @@ use super::{
     },
     presence::PickAgent,
 };
+use crate::cluster::{
+    fence::{self, Epoch, WriteFence},
+    Shard,
+};
 use crate::{
     agent_names::AgentNames,
     assistant::{roster::Assistants, AssistantReply},
@@ -110,6 +114,9 @@ pub struct ConversationDeps {
     pub review_after: chrono::Duration,
     /// `switchboard_stage_wait_seconds{stage="conversation_mailbox"}`.
     pub mailbox_wait: prometheus_client::metrics::histogram::Histogram,
+    /// Cluster mode: the shards this node holds, with their epochs. An actor starts only for
+    /// a conversation of one of them, and each of its writes is fenced by that epoch.
+    pub owner: Option<Arc<crate::cluster::node::Epochs>>,
 }
 
 impl ConversationDeps {
@@ -146,6 +153,9 @@ pub struct ConversationActor {
     assistant_in_flight: u32,
     /// The wait for the rest of a customer's burst before the assistant is asked.
     debounce: Option<SpawnHandle>,
+    /// Cluster mode: this conversation's shard and the epoch this node held it with when the
+    /// actor started; every write checks it in the database.
+    fence: Option<(Shard, Epoch)>,
     span: tracing::Span,
 }
 
@@ -184,6 +194,7 @@ impl ConversationActor {
             last_active: Instant::now(),
             assistant_in_flight: 0,
             debounce: None,
+            fence: None,
             span: tracing::info_span!("conversation", conversation_id = %id),
         }
     }
@@ -192,6 +203,7 @@ impl ConversationActor {
         match (&self.loaded, &self.load_error) {
             (Some(l), _) => Ok(l),
             (None, Some(AppError::NotFound(what))) => Err(AppError::NotFound(what)),
+            (None, Some(AppError::Moved(why))) => Err(AppError::Moved(why.clone())),
             (None, _) => Err(AppError::Unavailable(
                 "conversation could not be loaded".to_owned(),
             )),
@@ -226,7 +238,7 @@ impl ConversationActor {
     }
 
     fn fail(&mut self, e: AppError, ctx: &mut Context<Self>) {
-        if !matches!(e, AppError::NotFound(_)) {
+        if !matches!(e, AppError::NotFound(_) | AppError::Moved(_)) {
             tracing::error!(parent: &self.span, error = %e, "cannot load conversation");
         }
         self.load_error = Some(e);
@@ -407,6 +419,32 @@ fn retry_delay(attempt: u32) -> Duration {
     Duration::from_millis(200u64.saturating_mul(factor)).min(Duration::from_secs(30))
 }
 
+impl ConversationActor {
+    /// The fence of this actor's writes (cluster mode), for [`fence::guard`] first in each:
+    /// a shard this node no longer holds, or holds again under a newer epoch (this actor's
+    /// state may be stale), or one another node activated since, refuses the write, and
+    /// [`ConversationActor::after_write`] stops the actor.
+    fn write_fence(&self) -> Option<WriteFence> {
+        let (Some(held), Some((shard, epoch))) = (&self.deps.owner, self.fence) else {
+            return None;
+        };
+        Some(WriteFence {
+            shard,
+            epoch,
+            held: held.clone(),
+        })
+    }
+
+    /// After a write: a fenced one (another node took the shard) stops this actor, whose
+    /// state may be stale by now.
+    fn after_write<T>(&mut self, res: &AppResult<T>, ctx: &mut Context<Self>) {
+        if let Err(AppError::Moved(why)) = res {
+            tracing::warn!(parent: &self.span, %why, "a write was fenced; stopping");
+            self.leave_registry(ctx);
+        }
+    }
+}
+
 /// How long until `at` (zero if past).
 fn until(at: NaiveDateTime) -> Duration {
     (at - clock::now()).to_std().unwrap_or(Duration::ZERO)
@@ -417,6 +455,16 @@ impl Actor for ConversationActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(1024);
+        if let Some(epochs) = &self.deps.owner {
+            let shard = Shard::of(self.id);
+            match epochs.of(shard) {
+                Some(epoch) => self.fence = Some((shard, epoch)),
+                None => {
+                    let why = format!("shard {shard} is not held by this node");
+                    return self.fail(AppError::Moved(why), ctx);
+                }
+            }
+        }
         let store = self.deps.store.clone();
         let id = self.id;
         let load = async move {
