@@ -28,6 +28,9 @@ use crate::actors::hub::Audience;
 pub const STREAM: &str = "SB_EVENTS";
 const SUBJECTS: &str = "sb.ev.>";
 
+/// How long a replay may take before it is given up (the client reloads instead).
+const REPLAY_WITHIN: Duration = Duration::from_secs(5);
+
 /// How much the stream keeps, and so how far back a client can resume.
 #[derive(Debug, Clone, Copy)]
 pub struct Retention {
@@ -170,17 +173,27 @@ impl EventLog {
             return Ok(Ok(Vec::new()));
         }
         let start = since - self.base + 1;
-        let mut events = self.follow_from(start).await?;
-        let mut out = Vec::with_capacity(usize::try_from(last + 1 - start).unwrap_or(0));
-        while let Some(event) = events.next().await {
-            let event = event?;
-            let done = event.seq >= latest;
-            out.push(event);
-            if done {
-                break;
+        let read = async {
+            let mut events = self.follow_from(start).await?;
+            let mut out = Vec::with_capacity(usize::try_from(last + 1 - start).unwrap_or(0));
+            while let Some(event) = events.next().await {
+                let event = event?;
+                let done = event.seq >= latest;
+                out.push(event);
+                if done {
+                    return Ok(out);
+                }
             }
+            Err(LogError("the event log ended before its latest event".to_owned()))
+        };
+        // A replay that does not finish in time is a failed one (the client reloads), never
+        // a session held forever.
+        match tokio::time::timeout(REPLAY_WITHIN, read).await {
+            Ok(out) => out.map(Ok),
+            Err(_) => Err(LogError(format!(
+                "replaying from {since} took longer than {REPLAY_WITHIN:?}"
+            ))),
         }
-        Ok(Ok(out))
     }
 
     /// The `seq` of the latest event, and every event after it, in the stream's order, for
