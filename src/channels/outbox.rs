@@ -95,9 +95,15 @@ async fn run(app: Arc<AppContext>, registry: Conversations, limiter: Limiter) {
             read_due = false;
             let limit = (free + busy) as i64;
             let now = clock::now();
+            // Cluster mode: only the rows of the conversations this node holds, so no row
+            // is sent by two nodes; a dead node's rows are sent by whoever takes its shards.
+            let held = app.cluster.as_ref().map(|c| c.held().shards());
             match app
                 .store
-                .read(move |c| queries::outbox_due(c, now, limit))
+                .read(move |c| match held {
+                    None => queries::outbox_due(c, now, limit),
+                    Some(shards) => queries::outbox_due_in_shards(c, now, limit, &shards),
+                })
                 .await
             {
                 Ok(rows) => {

@@ -184,7 +184,9 @@ impl EventLog {
                     return Ok(out);
                 }
             }
-            Err(LogError("the event log ended before its latest event".to_owned()))
+            Err(LogError(
+                "the event log ended before its latest event".to_owned(),
+            ))
         };
         // A replay that does not finish in time is a failed one (the client reloads), never
         // a session held forever.

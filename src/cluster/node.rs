@@ -7,6 +7,7 @@ use std::{
 };
 
 use async_nats::jetstream;
+use diesel::{connection::SimpleConnection, Connection, PgConnection};
 use futures_util::future::BoxFuture;
 
 use super::{
@@ -37,6 +38,14 @@ impl Epochs {
         self.0.read().ok()?.get(&shard).copied()
     }
 
+    /// The shards held now, by number.
+    pub fn shards(&self) -> Vec<u16> {
+        self.0
+            .read()
+            .map(|e| e.keys().map(|s| s.number()).collect())
+            .unwrap_or_default()
+    }
+
     fn set(&self, shard: Shard, epoch: Option<Epoch>) {
         if let Ok(mut epochs) = self.0.write() {
             match epoch {
@@ -56,28 +65,64 @@ impl Epochs {
 
 /// Takes a granted shard's epoch in PostgreSQL; forgets it and stops the shard's actors when
 /// the lease goes.
+///
+/// Activations use a connection of their own, not the group-commit writer's: an activation
+/// waits for the writes in flight under the previous epoch, and those of a node frozen in the
+/// middle of its transaction wait until the server ends that transaction
+/// ([`IDLE_IN_TRANSACTION`](crate::db::IDLE_IN_TRANSACTION)). Meanwhile the writer goes on,
+/// and the activation gives up after [`ACTIVATION_WAIT`], so its lease is handed back and
+/// claimed again later.
 struct Activator {
     node: NodeId,
-    store: Store,
+    url: String,
+    conn: Arc<std::sync::Mutex<Option<PgConnection>>>,
     epochs: Arc<Epochs>,
     conversations: Conversations,
 }
 
+/// How long an activation waits for the previous owner's writes in flight.
+const ACTIVATION_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl Activator {
+    /// Activates `shard` on the activator's connection (opened on first use, and again
+    /// after a failure).
+    fn activate(
+        conn: &std::sync::Mutex<Option<PgConnection>>,
+        url: &str,
+        shard: Shard,
+        node: &NodeId,
+    ) -> Result<Epoch, String> {
+        let mut conn = conn
+            .lock()
+            .map_err(|_| "the activation connection is poisoned")?;
+        if conn.is_none() {
+            let mut c = PgConnection::establish(url).map_err(|e| e.to_string())?;
+            c.batch_execute(&format!(
+                "SET lock_timeout = '{}ms'",
+                ACTIVATION_WAIT.as_millis()
+            ))
+            .map_err(|e| e.to_string())?;
+            *conn = Some(c);
+        }
+        let Some(c) = conn.as_mut() else {
+            return Err("no activation connection".to_owned());
+        };
+        fence::activate(c, shard, node).map_err(|e| {
+            *conn = None;
+            e.to_string()
+        })
+    }
+}
+
 impl Holder for Activator {
     fn granted(&self, shard: Shard) -> BoxFuture<'static, Result<(), String>> {
-        let (store, node, epochs) = (self.store.clone(), self.node.clone(), self.epochs.clone());
+        let (conn, url, node) = (self.conn.clone(), self.url.clone(), self.node.clone());
+        let epochs = self.epochs.clone();
         Box::pin(async move {
-            let epoch = store
-                .write(move |c| match c {
-                    crate::db::DbConnection::Pg(c) => {
-                        fence::activate(c, shard, &node).map_err(AppError::Database)
-                    }
-                    crate::db::DbConnection::Sqlite(_) => {
-                        Err(AppError::internal("cluster mode runs on PostgreSQL only"))
-                    }
-                })
-                .await
-                .map_err(|e| e.to_string())?;
+            let epoch =
+                tokio::task::spawn_blocking(move || Activator::activate(&conn, &url, shard, &node))
+                    .await
+                    .map_err(|e| e.to_string())??;
             epochs.set(shard, Some(epoch));
             Ok(())
         })
@@ -100,6 +145,8 @@ pub enum JoinError {
     Log(#[from] super::events::LogError),
     #[error(transparent)]
     Bucket(#[from] lease::BucketError),
+    #[error("{0}")]
+    Database(String),
 }
 
 impl ClusterNode {
@@ -140,9 +187,15 @@ impl ClusterNode {
         address: String,
         conversations: Conversations,
     ) -> Result<(), JoinError> {
+        let crate::db::Backend::Postgres(url) = store.backend().clone() else {
+            return Err(JoinError::Database(
+                "cluster mode runs on PostgreSQL only".to_owned(),
+            ));
+        };
         let holder = Arc::new(Activator {
             node: self.id.clone(),
-            store,
+            url,
+            conn: Arc::default(),
             epochs: self.epochs.clone(),
             conversations,
         });

@@ -34,6 +34,11 @@ use crate::{
 /// How long a request waits for the database by default (`[server] db_deadline_ms`).
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(2);
 
+/// How long PostgreSQL lets a writer's transaction sit idle before it ends it (releasing its
+/// locks): in cluster mode, a node frozen in the middle of a transaction must not keep the
+/// node that takes its conversations over waiting.
+pub const IDLE_IN_TRANSACTION: Duration = Duration::from_secs(5);
+
 /// A connection to either backend; queries written once run on both.
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
@@ -111,8 +116,16 @@ impl Backend {
     pub fn connect_writer(&self) -> Result<DbConnection, String> {
         let mut conn = self.connect()?;
         match &mut conn {
+            // A transaction left open by a process that stopped mid-way (paused, frozen,
+            // partitioned) would hold its locks for as long as its connection lives; the
+            // server ends it after IDLE_IN_TRANSACTION instead. The writer's transactions
+            // never wait on anything but the database between their statements.
             DbConnection::Pg(c) => c
-                .batch_execute("SET plan_cache_mode = force_custom_plan")
+                .batch_execute(&format!(
+                    "SET plan_cache_mode = force_custom_plan; \
+                     SET idle_in_transaction_session_timeout = '{}ms'",
+                    IDLE_IN_TRANSACTION.as_millis()
+                ))
                 .map_err(|e| format!("cannot set up the PostgreSQL writer connection: {e}"))?,
             // The WAL is copied into the database file by the checkpointer's thread, not in
             // the writer's commits (see `start_checkpointer`); the writer finishes a

@@ -24,8 +24,8 @@ use switchboard::cluster::{
 use serde_json::Value;
 
 use crate::helpers::{
-    binary_config, login, signed_customer, status_json, Backend, ServerProcess, TestDb, WsClient,
-    ADMIN_EMAIL, ADMIN_PASSWORD,
+    login, signed_customer, status_json, Backend, FakeProvider, ServerProcess, TestDb, WsClient,
+    ADMIN_EMAIL, ADMIN_PASSWORD, SECRET,
 };
 
 /// A `nats-server -js` of the test's own, on a free port, with its store in a temporary
@@ -514,6 +514,8 @@ struct Cluster {
     nats: NatsServer,
     db: TestDb,
     config: std::path::PathBuf,
+    /// Behind the `support` inbox's callback URL: what the nodes deliver to customers.
+    callbacks: FakeProvider,
     _one: tokio::sync::MutexGuard<'static, ()>,
 }
 
@@ -526,11 +528,27 @@ impl Cluster {
         let one = ONE_CLUSTER.lock().await;
         let nats = NatsServer::start();
         let db = TestDb::new(Backend::Postgres);
-        let config = binary_config(&db, "db_pool_size = 3");
+        let callbacks = FakeProvider::callback_receiver().await;
+        let config = db.dir.join("cluster.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[server]\ndata_dir = \"{data}\"\ndatabase_url = \"{url}\"\nworkers = 1\n\
+                 db_pool_size = 3\n\n[conversations]\ntimer_scan_secs = 1\n\n\
+                 [admin]\nemail = \"{ADMIN_EMAIL}\"\npassword = \"{ADMIN_PASSWORD}\"\n\n\
+                 [[inbox]]\nid = \"support\"\nchannel = \"api\"\nsecret = \"{SECRET}\"\n\
+                 callback_url = \"{callback}\"\n",
+                data = db.dir.join("data").display(),
+                url = db.url,
+                callback = callbacks.callback_url(),
+            ),
+        )
+        .unwrap();
         Cluster {
             nats,
             db,
             config,
+            callbacks,
             _one: one,
         }
     }
@@ -660,6 +678,41 @@ async fn only_the_owner_writes_a_conversation_and_every_message_is_stored_once()
     stored.sort();
     sent.sort();
     assert_eq!(stored, sent, "every acknowledged message, each once");
+
+    // The assistant answers each message (one conversation per contact, ten contacts), and
+    // each answer leaves through the outbox of the node holding its conversation: once.
+    let delivered = || {
+        let mut ids: Vec<String> = cluster
+            .callbacks
+            .accepted()
+            .iter()
+            .filter_map(|c| c.json()["message_id"].as_str().map(str::to_owned))
+            .collect();
+        ids.sort();
+        ids
+    };
+    let started = Instant::now();
+    let mut last = delivered();
+    loop {
+        actix_rt::time::sleep(Duration::from_millis(1000)).await;
+        let now = delivered();
+        if !now.is_empty() && now == last {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "deliveries never settled"
+        );
+        last = now;
+    }
+    let mut unique = last.clone();
+    unique.dedup();
+    assert!(!last.is_empty(), "nothing was delivered");
+    assert_eq!(
+        last.len(),
+        unique.len(),
+        "a message delivered twice: {last:?}"
+    );
 }
 
 /// A node frozen (SIGSTOP) past its leases while others take its shards, then resumed, writes
@@ -1222,4 +1275,102 @@ async fn kill_9_of_a_node_during_a_stream_of_webhooks_loses_nothing_and_rehomes_
             .count();
         eprintln!("sent to the dead node first and never seen as an event: {unseen}");
     }
+}
+
+/// A follow-up due just after its conversation's node is killed fires once, on the node that
+/// takes the shard over (its timer scan wakes the conversation; the kill lost the old timer).
+#[actix_rt::test]
+async fn a_follow_up_due_during_the_failover_fires_exactly_once() {
+    let cluster = Cluster::new().await;
+    let nodes = vec![cluster.node("n1"), cluster.node("n2"), cluster.node("n3")];
+    let bases: Vec<String> = nodes.iter().map(|n| n.base.clone()).collect();
+    let refs: Vec<&str> = bases.iter().map(String::as_str).collect();
+    let client = reqwest::Client::new();
+    let token = login(&client, refs[0], ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let view = settled(&client, refs[0], &token, 3).await;
+    post_until_acknowledged(&client, &refs, 0, "fu-1", "follow-me").await;
+    let (_, body) = status_json(
+        client
+            .get(format!("{}/api/conversations?limit=200", refs[0]))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let conversation = body["items"][0]["id"].as_str().unwrap().to_owned();
+    let shard = Shard::of(switchboard::domain::ConversationId(
+        conversation.parse().unwrap(),
+    ));
+    let owner = view["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| {
+            n["shards"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s.as_u64() == Some(u64::from(shard.number())))
+        })
+        .map(|n| n["node"].as_str().unwrap()[1..].parse::<usize>().unwrap() - 1)
+        .unwrap();
+
+    // Due in 4 s, set on the owner (any other node answers `moved`).
+    let at = (chrono::Utc::now() + chrono::Duration::seconds(4)).to_rfc3339();
+    let (status, body) = status_json(
+        client
+            .post(format!(
+                "{}/api/conversations/{conversation}/follow-up",
+                refs[owner]
+            ))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"at": at, "reason": "call back"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let mut nodes: Vec<Option<ServerProcess>> = nodes.into_iter().map(Some).collect();
+    nodes[owner].take().unwrap().kill9();
+
+    let survivor = refs[(owner + 1) % 3];
+    let notes = |messages: &Value| {
+        messages["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| {
+                m["author"] == "system"
+                    && m["text"]
+                        .as_str()
+                        .is_some_and(|t| t.starts_with("Follow-up due"))
+            })
+            .count()
+    };
+    let read = || async {
+        let resp = client
+            .get(format!(
+                "{survivor}/api/conversations/{conversation}/messages"
+            ))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        status_json(resp).await.1
+    };
+    let started = Instant::now();
+    while notes(&read().await) == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "the follow-up never fired"
+        );
+        actix_rt::time::sleep(Duration::from_millis(200)).await;
+    }
+    eprintln!("fired {:?} after the kill", started.elapsed());
+    // Scans go on every second on both survivors: it must not fire again.
+    actix_rt::time::sleep(Duration::from_secs(3)).await;
+    let messages = read().await;
+    assert_eq!(notes(&messages), 1, "{messages:#}");
 }

@@ -77,7 +77,10 @@ pub use messages::{
     messages_by_external_ids, outbound_before, set_delivery_status, set_external_id, set_media,
     set_media_failure, unrecorded_outbound_with_text, HistoryRow,
 };
-pub use outbox::{delete_outbox, insert_outbox, outbox_backlog, outbox_due, outbox_retry_later};
+pub use outbox::{
+    delete_outbox, insert_outbox, outbox_backlog, outbox_due, outbox_due_in_shards,
+    outbox_retry_later,
+};
 pub use pending_statuses::{expire_pending_statuses, park_status, take_pending_statuses};
 pub use referrals::{first_and_latest_referrals, insert_referral, referral_event_known};
 pub use reports::{report_conversations, report_steps, ReportScope};

@@ -32,6 +32,36 @@ pub fn outbox_due(
         .load(conn)?)
 }
 
+/// Cluster mode (PostgreSQL): the due rows of the conversations of `shards` only, so each row
+/// is sent by the node holding its conversation. A conversation's shard is the last byte of
+/// its id ([`Shard::of`](crate::cluster::Shard::of)): the id's last two hex digits.
+pub fn outbox_due_in_shards(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    limit: i64,
+    shards: &[u16],
+) -> AppResult<Vec<OutboxRow>> {
+    if shards.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Our own numbers, below 256: nothing from outside goes into this text.
+    let list = shards
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let in_shards = diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+        "('x' || right(conversation_id, 2))::bit(8)::int IN ({list})"
+    ));
+    Ok(outbox::table
+        .filter(outbox::next_attempt_at.le(now))
+        .filter(in_shards)
+        .order(outbox::next_attempt_at.asc())
+        .select(OutboxRow::as_select())
+        .limit(limit)
+        .load(conn)?)
+}
+
 pub fn outbox_retry_later(
     conn: &mut DbConnection,
     message_id: MessageId,

@@ -1,0 +1,250 @@
+#!/usr/bin/env python3
+"""Cluster failover time, as a distribution over repeated kills.
+
+Starts a private `nats-server -js`, a fresh PostgreSQL schema and three Switchboard nodes
+(cluster development mode), keeps signed webhooks flowing round-robin (a failed post is sent
+again to the next node with the same provider id, as a provider or a load balancer would),
+kills -9 the node holding the most conversations, and measures, for each of its
+conversations, the time from the kill to the first acknowledged message; the kill's failover
+time is the longest of them. The node is started again (it takes its share back) and the next
+kill follows. At the end, every acknowledged message is checked to be stored exactly once.
+
+    python3 bench/failover.py [--kills 10] [--binary target/release/switchboard]
+
+Needs nats-server, psql and PostgreSQL at $SWITCHBOARD_TEST_PG_URL (default CI's).
+"""
+
+import argparse
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+
+SECRET = "bench-inbox-secret-0123"
+ADMIN = ("admin@bench.local", "admin-password-1")
+PG = os.environ.get("SWITCHBOARD_TEST_PG_URL", "postgres://postgres@127.0.0.1:5432/test")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def request(base, method, path, body=None, headers=None, timeout=5):
+    host, port = base.replace("http://", "").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        data = resp.read()
+        return resp.status, (json.loads(data) if data else None)
+    finally:
+        conn.close()
+
+
+def post_message(base, msg_id, contact):
+    body = json.dumps({"external_id": msg_id, "contact": {"external_id": contact},
+                       "text": "failover bench"}).encode()
+    sig = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    try:
+        status, _ = request(base, "POST", "/webhooks/api/support", body,
+                            {"Content-Type": "application/json", "X-Switchboard-Signature": sig})
+        return 200 <= status < 300
+    except OSError:
+        return False
+
+
+class Node:
+    def __init__(self, binary, config, name, nats_url, workdir):
+        env = dict(os.environ, SWITCHBOARD_CONFIG=config, SWITCHBOARD_BIND="127.0.0.1:0",
+                   SWITCHBOARD_NATS_URL=nats_url, SWITCHBOARD_NODE_ID=name,
+                   SWITCHBOARD_CLUSTER_DEVELOPMENT="1", RUST_LOG="error")
+        env.pop("DATABASE_URL", None)
+        self.name = name
+        self.log = open(os.path.join(workdir, f"{name}.log"), "ab")
+        self.proc = subprocess.Popen([binary], env=env, stdout=subprocess.PIPE, stderr=self.log)
+        for line in self.proc.stdout:
+            m = re.match(rb"Switchboard listening on (\S+)", line)
+            if m:
+                self.base = "http://" + m.group(1).decode()
+                break
+        else:
+            sys.exit(f"{name} did not start (see {workdir}/{name}.log)")
+        threading.Thread(target=lambda: [None for _ in self.proc.stdout], daemon=True).start()
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+
+
+def cluster_view(base, token):
+    status, body = request(base, "GET", "/api/cluster", headers={"Authorization": f"Bearer {token}"})
+    return body if status == 200 else None
+
+
+def settled(base, token, n, limit=60):
+    start, last = time.time(), None
+    while time.time() - start < limit:
+        view = cluster_view(base, token)
+        nodes = (view or {}).get("nodes", [])
+        counts = [x["shard_count"] for x in nodes]
+        ok = len(nodes) == n and sum(counts) == 256 and min(counts) >= 256 // n // 2
+        if ok and last == nodes:
+            return view
+        last = nodes if ok else None
+        time.sleep(1.1)
+    sys.exit("the cluster never settled")
+
+
+def shard_of(conversation_id):
+    return int(conversation_id.replace("-", "")[-2:], 16)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--kills", type=int, default=10)
+    ap.add_argument("--binary", default="target/release/switchboard")
+    ap.add_argument("--senders", type=int, default=8)
+    ap.add_argument("--contacts", type=int, default=30)
+    args = ap.parse_args()
+
+    work = tempfile.mkdtemp(prefix="sb-failover-")
+    nats_port = free_port()
+    nats = subprocess.Popen(["nats-server", "-a", "127.0.0.1", "-p", str(nats_port), "-js",
+                             "-sd", os.path.join(work, "nats")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    schema = "bench_" + uuid.uuid4().hex[:12]
+    subprocess.run(["psql", PG, "-qc", f"CREATE SCHEMA {schema}"], check=True)
+    sep = "&" if "?" in PG else "?"
+    db_url = f"{PG}{sep}options=-csearch_path%3D{schema}"
+    config = os.path.join(work, "switchboard.toml")
+    with open(config, "w") as f:
+        f.write(f'[server]\ndata_dir = "{work}/data"\ndatabase_url = "{db_url}"\nworkers = 1\n'
+                f'db_pool_size = 3\n\n[conversations]\ntimer_scan_secs = 1\n\n'
+                f'[admin]\nemail = "{ADMIN[0]}"\npassword = "{ADMIN[1]}"\n\n'
+                f'[[inbox]]\nid = "support"\nchannel = "api"\nsecret = "{SECRET}"\n')
+    time.sleep(0.5)
+    nats_url = f"nats://127.0.0.1:{nats_port}"
+    nodes = {}
+    try:
+        for name in ("n1", "n2", "n3"):
+            nodes[name] = Node(args.binary, config, name, nats_url, work)
+        base0 = nodes["n1"].base
+        _, body = request(base0, "POST", "/api/auth/login",
+                          json.dumps({"email": ADMIN[0], "password": ADMIN[1]}).encode(),
+                          {"Content-Type": "application/json"})
+        token = body["token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        settled(base0, token, 3)
+
+        acked, lock = [], threading.Lock()
+        sequence = [0]
+
+        def send_until_acked(msg_id, contact, first):
+            names = sorted(nodes)
+            i = first
+            while True:
+                node = nodes[names[i % len(names)]]
+                if post_message(node.base, msg_id, contact):
+                    with lock:
+                        acked.append((msg_id, contact, time.time()))
+                    return
+                i += 1
+                time.sleep(0.02)
+
+        contacts = [f"fo-{i}" for i in range(args.contacts)]
+        for i, c in enumerate(contacts):
+            send_until_acked(f"{c}-first", c, i)
+        _, listing = request(base0, "GET", "/api/conversations?limit=200", headers=auth)
+        shard_of_contact = {c["contact"]["external_id"]: shard_of(c["id"]) for c in listing["items"]}
+
+        results = []
+        for k in range(args.kills):
+            view = settled(nodes["n1"].base if "n1" in nodes else list(nodes.values())[0].base, token, 3)
+            holder = {s: n["node"] for n in view["nodes"] for s in n["shards"]}
+            owned = {}
+            for c, s in shard_of_contact.items():
+                owned.setdefault(holder[s], []).append(c)
+            victim = max(owned, key=lambda n: len(owned[n]))
+            dead = set(owned[victim])
+            stop = threading.Event()
+
+            def sender(s):
+                n = 0
+                while not stop.is_set():
+                    with lock:
+                        sequence[0] += 1
+                        seq = sequence[0]
+                    c = contacts[(s * 7 + n) % len(contacts)]
+                    send_until_acked(f"k{k}-{seq}", c, s + n)
+                    n += 1
+
+            threads = [threading.Thread(target=sender, args=(s,)) for s in range(args.senders)]
+            for t in threads:
+                t.start()
+            time.sleep(1.0)
+            nodes[victim].kill9()
+            killed = time.time()
+            del nodes[victim]
+            # Until every conversation of the dead node has answered again.
+            while time.time() - killed < 30:
+                with lock:
+                    answered = {c for (_, c, at) in acked if at > killed}
+                if dead <= answered:
+                    break
+                time.sleep(0.05)
+            with lock:
+                firsts = [min(at for (_, c, at) in acked if c == d and at > killed) - killed
+                          for d in dead]
+            stop.set()
+            for t in threads:
+                t.join()
+            worst = max(firsts)
+            results.append(worst)
+            print(f"kill {k + 1}: {victim} held {len(dead)} of {len(contacts)} conversations; "
+                  f"all answered again within {worst:.2f} s (first {min(firsts):.2f} s)", flush=True)
+            nodes[victim] = Node(args.binary, config, victim, nats_url, work)
+
+        # Every acknowledged message stored exactly once.
+        ids = [m for (m, _, _) in acked]
+        out = subprocess.run(["psql", db_url, "-Atc",
+                              "SELECT external_id, count(*) FROM messages WHERE author = 'customer' "
+                              "GROUP BY external_id"], check=True, capture_output=True, text=True)
+        stored = dict(line.split("|") for line in out.stdout.split())
+        twice = [m for m in ids if stored.get(m) != "1"]
+        results.sort()
+        print(f"\n{len(results)} kills, failover (kill -> every conversation of the dead node "
+              f"answering again): min {results[0]:.2f} s, median {statistics.median(results):.2f} s, "
+              f"max {results[-1]:.2f} s")
+        print(f"{len(ids)} messages acknowledged; stored other than exactly once: {len(twice)}")
+    finally:
+        for n in nodes.values():
+            n.stop()
+        nats.kill()
+        subprocess.run(["psql", PG, "-qc", f"DROP SCHEMA IF EXISTS {schema} CASCADE"])
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
