@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Cluster failover time, as a distribution over repeated kills.
+"""Cluster failover time, as a distribution over repeated kills; and ingest on 1, 2, 3 nodes.
 
 Starts a private `nats-server -js`, a fresh PostgreSQL schema and three Switchboard nodes
 (cluster development mode), keeps signed webhooks flowing round-robin (a failed post is sent
@@ -10,6 +10,12 @@ time is the longest of them. The node is started again (it takes its share back)
 kill follows. At the end, every acknowledged message is checked to be stored exactly once.
 
     python3 bench/failover.py [--kills 10] [--binary target/release/switchboard]
+    python3 bench/failover.py --ingest 1,2,3 [--seconds 20]
+
+Ingest: the same senders for `--seconds` against N nodes (round-robin, `moved` answers sent
+again to the next node); prints acknowledged messages per second and CPU per message of the
+node processes and of nats-server together (from /proc), the point being the cost per
+message of more nodes on the same two cores, not a speed-up.
 
 Needs nats-server, psql and PostgreSQL at $SWITCHBOARD_TEST_PG_URL (default CI's).
 """
@@ -121,40 +127,124 @@ def shard_of(conversation_id):
     return int(conversation_id.replace("-", "")[-2:], 16)
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a process, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Setup:
+    """A private nats-server, a fresh schema and a config file; cleaned up by close()."""
+
+    def __init__(self):
+        self.work = tempfile.mkdtemp(prefix="sb-cluster-bench-")
+        port = free_port()
+        self.nats = subprocess.Popen(["nats-server", "-a", "127.0.0.1", "-p", str(port), "-js",
+                                      "-sd", os.path.join(self.work, "nats")],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.nats_url = f"nats://127.0.0.1:{port}"
+        self.schema = "bench_" + uuid.uuid4().hex[:12]
+        subprocess.run(["psql", PG, "-qc", f"CREATE SCHEMA {self.schema}"], check=True)
+        sep = "&" if "?" in PG else "?"
+        self.db_url = f"{PG}{sep}options=-csearch_path%3D{self.schema}"
+        self.config = os.path.join(self.work, "switchboard.toml")
+        with open(self.config, "w") as f:
+            f.write(f'[server]\ndata_dir = "{self.work}/data"\ndatabase_url = "{self.db_url}"\n'
+                    f'workers = 1\ndb_pool_size = 3\nwebhook_rate_per_second = 0\n\n'
+                    f'[conversations]\ntimer_scan_secs = 1\n\n'
+                    f'[admin]\nemail = "{ADMIN[0]}"\npassword = "{ADMIN[1]}"\n\n'
+                    f'[[inbox]]\nid = "support"\nchannel = "api"\nsecret = "{SECRET}"\n')
+        time.sleep(0.5)
+
+    def close(self):
+        self.nats.kill()
+        subprocess.run(["psql", PG, "-qc", f"DROP SCHEMA IF EXISTS {self.schema} CASCADE"],
+                       stderr=subprocess.DEVNULL)
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+def login(base):
+    _, body = request(base, "POST", "/api/auth/login",
+                      json.dumps({"email": ADMIN[0], "password": ADMIN[1]}).encode(),
+                      {"Content-Type": "application/json"})
+    return body["token"]
+
+
+def ingest(args, n):
+    setup = Setup()
+    nodes = []
+    try:
+        for i in range(n):
+            nodes.append(Node(args.binary, setup.config, f"n{i + 1}", setup.nats_url, setup.work))
+        token = login(nodes[0].base)
+        settled(nodes[0].base, token, n)
+        acked, moved, lock = [0], [0], threading.Lock()
+        stop = threading.Event()
+
+        def sender(s):
+            k = 0
+            while not stop.is_set():
+                contact = f"in-{(s * 13 + k) % 200}"
+                i = s + k
+                while True:
+                    if post_message(nodes[i % n].base, f"i{s}-{k}", contact):
+                        break
+                    with lock:
+                        moved[0] += 1
+                    i += 1
+                with lock:
+                    acked[0] += 1
+                k += 1
+
+        pids = [x.proc.pid for x in nodes] + [setup.nats.pid]
+        threads = [threading.Thread(target=sender, args=(s,)) for s in range(args.senders)]
+        for t in threads:
+            t.start()
+        time.sleep(3)  # warm up: conversations created, actors started
+        with lock:
+            a0 = acked[0]
+        c0, t0 = sum(cpu_seconds(p) for p in pids), time.time()
+        time.sleep(args.seconds)
+        with lock:
+            a1 = acked[0]
+        c1, t1 = sum(cpu_seconds(p) for p in pids), time.time()
+        stop.set()
+        for t in threads:
+            t.join()
+        rate = (a1 - a0) / (t1 - t0)
+        cpu_us = (c1 - c0) / max(1, a1 - a0) * 1e6
+        print(f"{n} node(s): {rate:.0f} acknowledged messages/s with {args.senders} senders; "
+              f"{cpu_us:.0f} µs CPU per message (nodes + nats-server); "
+              f"{moved[0]} posts answered `moved` and sent again", flush=True)
+    finally:
+        for x in nodes:
+            x.stop()
+        setup.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--kills", type=int, default=10)
     ap.add_argument("--binary", default="target/release/switchboard")
     ap.add_argument("--senders", type=int, default=8)
     ap.add_argument("--contacts", type=int, default=30)
+    ap.add_argument("--ingest", default="")
+    ap.add_argument("--seconds", type=int, default=20)
     args = ap.parse_args()
+    if args.ingest:
+        for n in [int(x) for x in args.ingest.split(",")]:
+            ingest(args, n)
+        return
 
-    work = tempfile.mkdtemp(prefix="sb-failover-")
-    nats_port = free_port()
-    nats = subprocess.Popen(["nats-server", "-a", "127.0.0.1", "-p", str(nats_port), "-js",
-                             "-sd", os.path.join(work, "nats")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    schema = "bench_" + uuid.uuid4().hex[:12]
-    subprocess.run(["psql", PG, "-qc", f"CREATE SCHEMA {schema}"], check=True)
-    sep = "&" if "?" in PG else "?"
-    db_url = f"{PG}{sep}options=-csearch_path%3D{schema}"
-    config = os.path.join(work, "switchboard.toml")
-    with open(config, "w") as f:
-        f.write(f'[server]\ndata_dir = "{work}/data"\ndatabase_url = "{db_url}"\nworkers = 1\n'
-                f'db_pool_size = 3\n\n[conversations]\ntimer_scan_secs = 1\n\n'
-                f'[admin]\nemail = "{ADMIN[0]}"\npassword = "{ADMIN[1]}"\n\n'
-                f'[[inbox]]\nid = "support"\nchannel = "api"\nsecret = "{SECRET}"\n')
-    time.sleep(0.5)
-    nats_url = f"nats://127.0.0.1:{nats_port}"
+    setup = Setup()
+    work, config, nats_url, db_url = setup.work, setup.config, setup.nats_url, setup.db_url
     nodes = {}
     try:
         for name in ("n1", "n2", "n3"):
             nodes[name] = Node(args.binary, config, name, nats_url, work)
         base0 = nodes["n1"].base
-        _, body = request(base0, "POST", "/api/auth/login",
-                          json.dumps({"email": ADMIN[0], "password": ADMIN[1]}).encode(),
-                          {"Content-Type": "application/json"})
-        token = body["token"]
+        token = login(base0)
         auth = {"Authorization": f"Bearer {token}"}
         settled(base0, token, 3)
 
@@ -181,7 +271,7 @@ def main():
 
         results = []
         for k in range(args.kills):
-            view = settled(nodes["n1"].base if "n1" in nodes else list(nodes.values())[0].base, token, 3)
+            view = settled(nodes["n1"].base, token, 3)
             holder = {s: n["node"] for n in view["nodes"] for s in n["shards"]}
             owned = {}
             for c, s in shard_of_contact.items():
@@ -206,7 +296,6 @@ def main():
             time.sleep(1.0)
             nodes[victim].kill9()
             killed = time.time()
-            del nodes[victim]
             # Until every conversation of the dead node has answered again.
             while time.time() - killed < 30:
                 with lock:
@@ -241,9 +330,7 @@ def main():
     finally:
         for n in nodes.values():
             n.stop()
-        nats.kill()
-        subprocess.run(["psql", PG, "-qc", f"DROP SCHEMA IF EXISTS {schema} CASCADE"])
-        shutil.rmtree(work, ignore_errors=True)
+        setup.close()
 
 
 if __name__ == "__main__":

@@ -332,12 +332,21 @@ pub async fn receive(
     let (owned_inbox, written) = (inbox_id.clone(), contact.clone());
     // Keyed by the contact: two first messages of one customer go to one lane, in order.
     let key = format!("{inbox_id}/{}", contact.external_id);
-    let (conversation_id, _) = app
-        .store
-        .write_checked(&key, move |c| {
+    let resolve = || {
+        let (owned_inbox, written) = (owned_inbox.clone(), written.clone());
+        app.store.write_checked(&key, move |c| {
             queries::resolve_conversation(c, &owned_inbox, &written, network, now)
         })
-        .await?;
+    };
+    let (conversation_id, _) = match resolve().await {
+        // Another node (cluster mode) created this contact or conversation at the same
+        // moment: the second look finds theirs.
+        Err(AppError::Database(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        ))) => resolve().await?,
+        other => other?,
+    };
     app.contacts
         .put(inbox_id.as_str(), &contact, conversation_id);
     let accepted = ask(registry, conversation_id, deliver).await?;

@@ -68,22 +68,41 @@ pub async fn poll(
         })
         .await
         .map_err(AppError::from)?;
-    let body = match answer {
-        Ok((events, latest)) => {
-            let mut body = format!(r#"{{"reload":false,"latest":{latest},"events":["#);
-            for (i, e) in events.iter().enumerate() {
-                if i > 0 {
-                    body.push(',');
-                }
-                body.push_str(&e.json);
+    let page = |events: &mut dyn Iterator<Item = &str>, latest: u64| {
+        let mut body = format!(r#"{{"reload":false,"latest":{latest},"events":["#);
+        for (i, json) in events.enumerate() {
+            if i > 0 {
+                body.push(',');
             }
-            body.push_str("]}");
-            body
+            body.push_str(json);
         }
-        Err(too_old) => format!(
-            r#"{{"reload":true,"latest":{},"events":[]}}"#,
-            too_old.latest
-        ),
+        body.push_str("]}");
+        body
+    };
+    let reload = |latest: u64| format!(r#"{{"reload":true,"latest":{latest},"events":[]}}"#);
+    let body = match (answer, &state.app.cluster) {
+        (Ok((events, latest)), _) => page(&mut events.iter().map(|e| &*e.json), latest),
+        (Err(too_old), None) => reload(too_old.latest),
+        // Cluster mode: the cluster's log may reach back further than this node's backlog
+        // (or this node may not have caught up with a cursor another node gave out).
+        (Err(too_old), Some(cluster)) => match cluster.events.since(q.since).await {
+            Ok(Ok(logged)) => {
+                let latest = logged
+                    .last()
+                    .map_or(too_old.latest, |e| e.seq.max(too_old.latest));
+                let numbered: Vec<String> = logged
+                    .iter()
+                    .filter(|e| !e.envelope.ephemeral && viewer.may_see(&e.envelope.audience))
+                    .map(|e| crate::actors::hub::numbered(e.seq, &e.envelope.body))
+                    .collect();
+                page(&mut numbered.iter().map(String::as_str), latest)
+            }
+            Ok(Err(gone)) => reload(gone.latest.max(too_old.latest)),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the event log; the client reloads");
+                reload(too_old.latest)
+            }
+        },
     };
     Ok(HttpResponse::Ok()
         .content_type("application/json")

@@ -944,6 +944,23 @@ async fn agents_on_different_nodes_see_one_order_and_resume_on_another_node() {
         missed,
         "resuming from the cluster's event log"
     );
+    // So does polling, for clients without websockets.
+    let (status, page) = status_json(
+        client
+            .get(format!("{}/api/events?since={since}", n4.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, &page["reload"]),
+        (200, &Value::Bool(false)),
+        "{page}"
+    );
+    let polled = numbered(page["events"].as_array().cloned().unwrap_or_default());
+    assert_eq!(polled, missed, "polling from the cluster's event log");
 
     // The cluster as an admin sees it: four nodes, every shard held once, each its share.
     let started = Instant::now();
@@ -1373,4 +1390,117 @@ async fn a_follow_up_due_during_the_failover_fires_exactly_once() {
     actix_rt::time::sleep(Duration::from_secs(3)).await;
     let messages = read().await;
     assert_eq!(notes(&messages), 1, "{messages:#}");
+}
+
+/// SIGTERM of a node during a stream of webhooks: it hands its shards over at once (well
+/// before its leases could expire), every acknowledged message is stored once, and nothing
+/// is answered with an error but `moved` (sent again to another node).
+#[actix_rt::test]
+async fn a_graceful_stop_hands_its_shards_over_at_once() {
+    let cluster = Cluster::new().await;
+    let mut nodes = vec![cluster.node("n1"), cluster.node("n2"), cluster.node("n3")];
+    let bases: Vec<String> = nodes.iter().map(|n| n.base.clone()).collect();
+    let client = reqwest::Client::new();
+    let token = login(&client, &bases[0], ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    settled(&client, &bases[0], &token, 3).await;
+
+    let acked = Arc::new(Mutex::new(Vec::<String>::new()));
+    let errors = Arc::new(Mutex::new(Vec::<String>::new()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut senders = Vec::new();
+    for s in 0..8usize {
+        let (client, bases, acked, errors, stop) = (
+            client.clone(),
+            bases.clone(),
+            acked.clone(),
+            errors.clone(),
+            stop.clone(),
+        );
+        senders.push(actix_rt::spawn(async move {
+            let mut n = 0usize;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let id = format!("g{s}-{n}");
+                let contact = format!("g-{}", (s * 5 + n) % 20);
+                let mut node = (s + n) % bases.len();
+                loop {
+                    let resp = signed_customer(&client, &bases[node], &id, &contact, "bye")
+                        .timeout(Duration::from_secs(5))
+                        .send()
+                        .await;
+                    match resp {
+                        Ok(r) if r.status().is_success() => break,
+                        Ok(r) => {
+                            let (status, body) = status_json(r).await;
+                            if body["error"] != "moved" {
+                                errors.lock().unwrap().push(format!("{status} {body}"));
+                            }
+                        }
+                        // The stopped node no longer listens: the next one is asked.
+                        Err(_) => {}
+                    }
+                    node = (node + 1) % bases.len();
+                    actix_rt::time::sleep(Duration::from_millis(20)).await;
+                }
+                acked.lock().unwrap().push(id);
+                n += 1;
+            }
+        }));
+    }
+    actix_rt::time::sleep(Duration::from_secs(2)).await;
+    let mut stopping = nodes.remove(0);
+    let pid = stopping.child.id().to_string();
+    let term = Instant::now();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    // The two others hold every shard soon after, not after the 3 s lease TTL.
+    loop {
+        let resp = client
+            .get(format!("{}/api/cluster", bases[1]))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        let (_, view) = status_json(resp).await;
+        let others: u64 = view["nodes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|n| n["node"] != "n1")
+            .map(|n| n["shard_count"].as_u64().unwrap_or(0))
+            .sum();
+        if others == u64::from(SHARDS) {
+            break;
+        }
+        assert!(
+            term.elapsed() < Duration::from_millis(2500),
+            "the shards were not handed over: {view}"
+        );
+        actix_rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!(
+        "every shard on the other nodes {:?} after SIGTERM",
+        term.elapsed()
+    );
+    let exited = stopping.child.wait().unwrap();
+    assert!(exited.success(), "{exited}");
+    actix_rt::time::sleep(Duration::from_secs(1)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for sender in senders {
+        sender.await.unwrap();
+    }
+    let errors = errors.lock().unwrap().clone();
+    assert!(errors.is_empty(), "answers other than moved: {errors:#?}");
+    let acked = acked.lock().unwrap().clone();
+    let stored = stored_ids(&cluster.db);
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for id in &stored {
+        *counts.entry(id.as_str()).or_default() += 1;
+    }
+    for id in &acked {
+        assert_eq!(counts.get(id.as_str()), Some(&1), "{id}");
+    }
+    eprintln!("{} acknowledged, each stored once", acked.len());
 }
