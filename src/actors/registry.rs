@@ -170,6 +170,10 @@ pub struct Conversations {
     /// Cluster mode: the shards of conversations this node holds; only their timers are
     /// woken here.
     owner: Option<Arc<crate::cluster::node::Epochs>>,
+    /// Cluster mode: shards taken since the scan last looked, whose conversations left
+    /// waiting for the assistant by their previous node are to be answered here.
+    taken: Arc<std::sync::Mutex<std::collections::BTreeSet<Shard>>>,
+    taken_kick: Arc<tokio::sync::Notify>,
     _threads: Arc<Threads>,
 }
 
@@ -191,6 +195,8 @@ impl Conversations {
         let me = Conversations {
             shards,
             owner: deps.owner.clone(),
+            taken: Arc::default(),
+            taken_kick: Arc::default(),
             _threads: Arc::new(Threads(arbiters)),
         };
         actix_rt::spawn(me.clone().scan(deps.clone()));
@@ -241,6 +247,17 @@ impl Conversations {
         }
     }
 
+    /// Cluster mode: this node just took `shard`. Its conversations whose customer was left
+    /// waiting for the assistant (the node that held it died or handed it over before the
+    /// answer was stored) are answered here, shortly (shards taken together are looked up
+    /// together). Follow-ups and snoozes come with the next timer scan.
+    pub fn took(&self, shard: Shard) {
+        if let Ok(mut taken) = self.taken.lock() {
+            taken.insert(shard);
+        }
+        self.taken_kick.notify_one();
+    }
+
     /// How many threads the actors run on.
     pub fn threads(&self) -> usize {
         self.shards.len()
@@ -258,7 +275,15 @@ impl Conversations {
         .await;
         let mut every = actix_rt::time::interval(deps.timer_scan.max(Duration::from_millis(10)));
         loop {
-            every.tick().await;
+            tokio::select! {
+                _ = every.tick() => {}
+                _ = self.taken_kick.notified() => {
+                    // Shards come in batches as a node joins or another dies.
+                    actix_rt::time::sleep(Duration::from_millis(200)).await;
+                    self.resume_taken(store).await;
+                    continue;
+                }
+            }
             if Arc::strong_count(&self._threads) == 1 {
                 return;
             }
@@ -272,6 +297,32 @@ impl Conversations {
             })
             .await;
         }
+    }
+
+    /// Answers, in the shards taken since the last call, the conversations left waiting for
+    /// the assistant.
+    async fn resume_taken(&self, store: &Store) {
+        let taken = match self.taken.lock() {
+            Ok(mut taken) => std::mem::take(&mut *taken),
+            Err(_) => return,
+        };
+        if taken.is_empty() {
+            return;
+        }
+        let since = crate::clock::now() - chrono::Duration::hours(RESUME_WITHIN_HOURS);
+        self.wake(
+            store,
+            "unanswered messages of taken shards",
+            true,
+            move |c| {
+                let ids = queries::awaiting_assistant(c, since, SCAN_LIMIT)?;
+                Ok(ids
+                    .into_iter()
+                    .filter(|id| taken.contains(&Shard::of(*id)))
+                    .collect())
+            },
+        )
+        .await;
     }
 
     /// Starts the actors of the conversations `find` returns, each on its thread (each

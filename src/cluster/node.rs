@@ -117,13 +117,14 @@ impl Activator {
 impl Holder for Activator {
     fn granted(&self, shard: Shard) -> BoxFuture<'static, Result<(), String>> {
         let (conn, url, node) = (self.conn.clone(), self.url.clone(), self.node.clone());
-        let epochs = self.epochs.clone();
+        let (epochs, conversations) = (self.epochs.clone(), self.conversations.clone());
         Box::pin(async move {
             let epoch =
                 tokio::task::spawn_blocking(move || Activator::activate(&conn, &url, shard, &node))
                     .await
                     .map_err(|e| e.to_string())??;
             epochs.set(shard, Some(epoch));
+            conversations.took(shard);
             Ok(())
         })
     }

@@ -525,6 +525,11 @@ static ONE_CLUSTER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 impl Cluster {
     async fn new() -> Cluster {
+        Cluster::with("").await
+    }
+
+    /// With `extra` appended to every node's configuration file.
+    async fn with(extra: &str) -> Cluster {
         let one = ONE_CLUSTER.lock().await;
         let nats = NatsServer::start();
         let db = TestDb::new(Backend::Postgres);
@@ -537,7 +542,7 @@ impl Cluster {
                  db_pool_size = 3\n\n[conversations]\ntimer_scan_secs = 1\n\n\
                  [admin]\nemail = \"{ADMIN_EMAIL}\"\npassword = \"{ADMIN_PASSWORD}\"\n\n\
                  [[inbox]]\nid = \"support\"\nchannel = \"api\"\nsecret = \"{SECRET}\"\n\
-                 callback_url = \"{callback}\"\n",
+                 callback_url = \"{callback}\"\n\n{extra}",
                 data = db.dir.join("data").display(),
                 url = db.url,
                 callback = callbacks.callback_url(),
@@ -1503,4 +1508,80 @@ async fn a_graceful_stop_hands_its_shards_over_at_once() {
         assert_eq!(counts.get(id.as_str()), Some(&1), "{id}");
     }
     eprintln!("{} acknowledged, each stored once", acked.len());
+}
+
+/// The assistant was still thinking (a 4 s pause) when its node was killed: the node that
+/// takes the conversation's shard answers the customer, once.
+#[actix_rt::test]
+async fn a_customer_left_waiting_by_a_dead_node_is_answered_by_the_next_owner() {
+    let cluster = Cluster::with(
+        "[[assistant]]\nid = \"default\"\nkind = \"knowledge_base\"\nreply_delay_ms = 4000\n",
+    )
+    .await;
+    let nodes = vec![cluster.node("n1"), cluster.node("n2"), cluster.node("n3")];
+    let bases: Vec<String> = nodes.iter().map(|n| n.base.clone()).collect();
+    let refs: Vec<&str> = bases.iter().map(String::as_str).collect();
+    let client = reqwest::Client::new();
+    let token = login(&client, refs[0], ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let view = settled(&client, refs[0], &token, 3).await;
+    post_until_acknowledged(&client, &refs, 0, "wait-1", "patient").await;
+    let (_, body) = status_json(
+        client
+            .get(format!("{}/api/conversations?limit=200", refs[0]))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let conversation = body["items"][0]["id"].as_str().unwrap().to_owned();
+    let shard = Shard::of(switchboard::domain::ConversationId(
+        conversation.parse().unwrap(),
+    ));
+    let owner = view["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| {
+            n["shards"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s.as_u64() == Some(u64::from(shard.number())))
+        })
+        .map(|n| n["node"].as_str().unwrap()[1..].parse::<usize>().unwrap() - 1)
+        .unwrap();
+    // Killed while its assistant waits out its pause.
+    let mut nodes: Vec<Option<ServerProcess>> = nodes.into_iter().map(Some).collect();
+    nodes[owner].take().unwrap().kill9();
+    let killed = Instant::now();
+
+    let survivor = refs[(owner + 1) % 3];
+    let answers = || async {
+        let resp = client
+            .get(format!(
+                "{survivor}/api/conversations/{conversation}/messages"
+            ))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        let (_, body) = status_json(resp).await;
+        body["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| m["author"] == "assistant")
+            .count()
+    };
+    while answers().await == 0 {
+        assert!(
+            killed.elapsed() < Duration::from_secs(20),
+            "the customer was never answered"
+        );
+        actix_rt::time::sleep(Duration::from_millis(250)).await;
+    }
+    eprintln!("answered {:?} after the kill", killed.elapsed());
+    actix_rt::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(answers().await, 1, "answered more than once");
 }
