@@ -812,7 +812,13 @@ async fn a_node_frozen_past_its_lease_cannot_write_when_it_resumes() {
     );
     // A webhook reaches the frozen n1 (it waits in its accept queue), then n1 resumes.
     let held = {
-        let request = signed_customer(&client, bases[0], "while-frozen", &contact, "hello?")
+        // On a connection of its own: a pooled one may be closed by n1's keep-alive timer,
+        // which fires the moment n1 resumes, under the request.
+        let fresh = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap();
+        let request = signed_customer(&fresh, bases[0], "while-frozen", &contact, "hello?")
             .timeout(Duration::from_secs(20));
         actix_rt::spawn(async move { request.send().await })
     };
