@@ -1213,15 +1213,38 @@ async fn kill_9_of_a_node_during_a_stream_of_webhooks_loses_nothing_and_rehomes_
         after.push(frames);
         resumed.push(ws);
     }
+    // Read them while the stream goes on (a client that does not read is disconnected as too
+    // slow), then until every message only survivors were asked to store has come, or 20 s.
+    while !senders.iter().all(|s| s.is_finished()) {
+        for (ws, seen) in resumed.iter_mut().zip(after.iter_mut()) {
+            seen.extend(read_for(ws, Duration::from_millis(100)).await);
+        }
+    }
     for sender in senders {
         sender.await.unwrap();
     }
-    for (ws, seen) in resumed.iter_mut().zip(after.iter_mut()) {
-        seen.extend(ws.drain(Duration::from_millis(1500)).await);
+    let acked = acked.lock().unwrap().clone();
+    let expected: BTreeSet<String> = acked
+        .iter()
+        .filter(|x| !x.tried.contains(&victim))
+        .map(|x| x.id.clone())
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for ((ws, seen), earlier) in resumed.iter_mut().zip(after.iter_mut()).zip(&before) {
+        loop {
+            let have: BTreeSet<&str> = earlier
+                .iter()
+                .chain(seen.iter())
+                .filter_map(|f| f["message"]["external_id"].as_str())
+                .collect();
+            if expected.iter().all(|id| have.contains(id.as_str())) || Instant::now() > deadline {
+                break;
+            }
+            seen.extend(read_for(ws, Duration::from_millis(200)).await);
+        }
     }
 
     // Every acknowledged message stored exactly once.
-    let acked = acked.lock().unwrap().clone();
     let stored = stored_ids(&cluster.db);
     let mut counts: HashMap<&str, usize> = HashMap::new();
     for id in &stored {
