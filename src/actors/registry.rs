@@ -26,7 +26,7 @@ use crate::{
     cluster::Shard,
     db::{queries, DbConnection, Store},
     domain::ConversationId,
-    error::{AppError, AppResult},
+    error::AppResult,
 };
 
 /// Follow-ups woken per scan; more wait for the next one.
@@ -219,12 +219,7 @@ impl Conversations {
     /// any node).
     pub async fn actor(&self, id: ConversationId) -> AppResult<Addr<ConversationActor>> {
         if let Some(held) = &self.owner {
-            let shard = Shard::of(id);
-            if held.of(shard).is_none() {
-                return Err(AppError::Moved(format!(
-                    "shard {shard} is not held by this node"
-                )));
-            }
+            held.require(Shard::of(id))?;
         }
         Ok(self.shard(id).send(GetConversation(id)).await?)
     }

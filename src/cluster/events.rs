@@ -83,6 +83,16 @@ pub struct Logged {
     pub envelope: Envelope,
 }
 
+impl Logged {
+    /// The event as `viewer`'s client gets it on a resume (`{"seq":N, …}`), or none when it
+    /// is not replayed (typing, viewing) or not theirs to see.
+    pub fn replayed_to(&self, viewer: &crate::actors::hub::Viewer) -> Option<String> {
+        let e = &self.envelope;
+        (!e.ephemeral && viewer.may_see(&e.audience))
+            .then(|| crate::actors::hub::numbered(self.seq, &e.body))
+    }
+}
+
 /// A cursor the log cannot resume from: older than what it keeps, from another epoch, or
 /// ahead of its latest event. The client reloads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -23,6 +23,8 @@ pub struct ClusterNode {
     pub id: NodeId,
     pub events: EventLog,
     js: jetstream::Context,
+    /// The members bucket, opened once: `GET /api/cluster` reads it.
+    nodes: async_nats::jetstream::kv::Store,
     timing: LeaseTiming,
     epochs: Arc<Epochs>,
     leases: tokio::sync::Mutex<Option<Leases>>,
@@ -36,6 +38,13 @@ impl Epochs {
     /// The epoch this node activated `shard` with, while it holds it.
     pub fn of(&self, shard: Shard) -> Option<Epoch> {
         self.0.read().ok()?.get(&shard).copied()
+    }
+
+    /// The epoch of `shard`, or `Moved` when this node does not hold it: a conversation of
+    /// another node's shard is neither started nor written here.
+    pub fn require(&self, shard: Shard) -> Result<Epoch, AppError> {
+        self.of(shard)
+            .ok_or_else(|| AppError::Moved(format!("shard {shard} is not held by this node")))
     }
 
     /// The shards held now, by number.
@@ -170,11 +179,14 @@ impl ClusterNode {
             })?;
         let js = jetstream::new(client);
         let events = EventLog::open(js.clone(), Retention::default()).await?;
+        let timing = settings.lease_timing();
+        let nodes = lease::open_bucket(&js, lease::NODES_BUCKET, timing.ttl).await?;
         Ok(ClusterNode {
             id,
             events,
             js,
-            timing: settings.lease_timing(),
+            nodes,
+            timing,
             epochs: Arc::new(Epochs::default()),
             leases: tokio::sync::Mutex::new(None),
         })
@@ -219,10 +231,7 @@ impl ClusterNode {
 
     /// Every member as it described itself, and this node's epochs.
     pub async fn status(&self) -> Result<ClusterStatus, AppError> {
-        let nodes = lease::open_bucket(&self.js, lease::NODES_BUCKET, self.timing.ttl)
-            .await
-            .map_err(|e| AppError::Unavailable(e.to_string()))?;
-        let members = lease::members(&nodes)
+        let members = lease::members(&self.nodes)
             .await
             .map_err(AppError::Unavailable)?;
         let latest = self

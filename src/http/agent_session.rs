@@ -209,10 +209,12 @@ impl AgentSession {
             let mut latest = hub_latest;
             for e in events {
                 latest = latest.max(e.seq);
-                let visible = !e.envelope.ephemeral && act.viewer.may_see(&e.envelope.audience);
-                if visible && e.seq > since && (e.seq <= covered || e.seq > sent) {
+                if e.seq <= since || (e.seq > covered && e.seq <= sent) {
+                    continue;
+                }
+                if let Some(json) = e.replayed_to(&act.viewer) {
                     act.last_seq = act.last_seq.max(e.seq);
-                    act.send_text(&crate::actors::hub::numbered(e.seq, &e.envelope.body), ctx);
+                    act.send_text(&json, ctx);
                 }
             }
             act.covered_from = covered.min(since);

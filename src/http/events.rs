@@ -92,8 +92,7 @@ pub async fn poll(
                     .map_or(too_old.latest, |e| e.seq.max(too_old.latest));
                 let numbered: Vec<String> = logged
                     .iter()
-                    .filter(|e| !e.envelope.ephemeral && viewer.may_see(&e.envelope.audience))
-                    .map(|e| crate::actors::hub::numbered(e.seq, &e.envelope.body))
+                    .filter_map(|e| e.replayed_to(&viewer))
                     .collect();
                 page(&mut numbered.iter().map(String::as_str), latest)
             }

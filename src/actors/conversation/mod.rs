@@ -457,12 +457,9 @@ impl Actor for ConversationActor {
         ctx.set_mailbox_capacity(1024);
         if let Some(epochs) = &self.deps.owner {
             let shard = Shard::of(self.id);
-            match epochs.of(shard) {
-                Some(epoch) => self.fence = Some((shard, epoch)),
-                None => {
-                    let why = format!("shard {shard} is not held by this node");
-                    return self.fail(AppError::Moved(why), ctx);
-                }
+            match epochs.require(shard) {
+                Ok(epoch) => self.fence = Some((shard, epoch)),
+                Err(moved) => return self.fail(moved, ctx),
             }
         }
         let store = self.deps.store.clone();
