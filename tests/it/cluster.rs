@@ -570,19 +570,66 @@ impl Cluster {
     }
 }
 
+/// `GET {base}{path}` as `token`: its status and JSON.
+async fn get(client: &reqwest::Client, base: &str, token: &str, path: &str) -> (u16, Value) {
+    let resp = client
+        .get(format!("{base}{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    status_json(resp).await
+}
+
+/// Each contact's conversation, from the conversation list.
+async fn conversations_by_contact(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+) -> HashMap<String, switchboard::domain::ConversationId> {
+    let (_, body) = get(client, base, token, "/api/conversations?limit=200").await;
+    body["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let id: uuid::Uuid = c["id"].as_str().unwrap().parse().unwrap();
+            let contact = c["contact"]["external_id"].as_str().unwrap().to_owned();
+            (contact, switchboard::domain::ConversationId(id))
+        })
+        .collect()
+}
+
+/// The shards `node` lists in a `GET /api/cluster` view.
+fn shards_of(view: &Value, node: &str) -> BTreeSet<u16> {
+    view["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|n| n["node"] == node)
+        .flat_map(|n| n["shards"].as_array().cloned().unwrap_or_default())
+        .filter_map(|s| s.as_u64().map(|s| s as u16))
+        .collect()
+}
+
+/// Which node (`n1` is 0) lists `shard` in a `GET /api/cluster` view.
+fn holder_of(view: &Value, shard: Shard) -> usize {
+    view["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|n| shards_of(view, n["node"].as_str().unwrap()).contains(&shard.number()))
+        .map(|n| n["node"].as_str().unwrap()[1..].parse::<usize>().unwrap() - 1)
+        .unwrap_or_else(|| panic!("no node holds shard {shard}: {view}"))
+}
+
 /// Waits until `nodes` nodes hold every shard between them, each its share, and the view
 /// stays the same for a second (the hand-over after joins is done); answers the view.
 async fn settled(client: &reqwest::Client, base: &str, token: &str, nodes: usize) -> Value {
     let started = Instant::now();
     let mut last: Option<Value> = None;
     loop {
-        let resp = client
-            .get(format!("{base}/api/cluster"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        let (_, body) = status_json(resp).await;
+        let (_, body) = get(client, base, token, "/api/cluster").await;
         let list = body["nodes"].as_array().cloned().unwrap_or_default();
         let counts: Vec<u64> = list
             .iter()
@@ -732,48 +779,18 @@ async fn a_node_frozen_past_its_lease_cannot_write_when_it_resumes() {
     let client = reqwest::Client::new();
     let token = login(&client, bases[0], ADMIN_EMAIL, ADMIN_PASSWORD).await;
     settled(&client, bases[0], &token, 2).await;
-    let shards_of = |body: &Value, node: &str| -> BTreeSet<u16> {
-        body["nodes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|n| n["node"] == node)
-            .flat_map(|n| n["shards"].as_array().cloned().unwrap_or_default())
-            .filter_map(|s| s.as_u64().map(|s| s as u16))
-            .collect()
-    };
-    let cluster_view = |base: &str| {
-        let (client, token, url) = (client.clone(), token.clone(), format!("{base}/api/cluster"));
-        async move {
-            status_json(client.get(url).bearer_auth(token).send().await.unwrap())
-                .await
-                .1
-        }
-    };
     // Contacts until one's conversation is held by n1.
     let mut target = None;
     for i in 0..40 {
         let contact = format!("frozen-{i}");
         post_until_acknowledged(&client, &bases, i, &format!("first-{i}"), &contact).await;
-        let (_, body) = status_json(
-            client
-                .get(format!("{}/api/conversations?limit=200", bases[1]))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
-        let conversations = body["items"].as_array().cloned().unwrap_or_default();
-        let Some(c) = conversations
-            .iter()
-            .find(|c| c["contact"]["external_id"] == contact.as_str())
-        else {
+        let conversations = conversations_by_contact(&client, bases[1], &token).await;
+        let Some(id) = conversations.get(&contact) else {
             continue;
         };
-        let id: uuid::Uuid = c["id"].as_str().unwrap().parse().unwrap();
-        let shard = Shard::of(switchboard::domain::ConversationId(id)).number();
-        if shards_of(&cluster_view(bases[0]).await, "n1").contains(&shard) {
+        let shard = Shard::of(*id).number();
+        let (_, view) = get(&client, bases[0], &token, "/api/cluster").await;
+        if shards_of(&view, "n1").contains(&shard) {
             target = Some((contact, shard));
             break;
         }
@@ -792,7 +809,8 @@ async fn a_node_frozen_past_its_lease_cannot_write_when_it_resumes() {
     let frozen = Instant::now();
     // n2 takes n1's shards once n1's leases expire.
     loop {
-        if shards_of(&cluster_view(bases[1]).await, "n2").contains(&shard) {
+        let (_, view) = get(&client, bases[1], &token, "/api/cluster").await;
+        if shards_of(&view, "n2").contains(&shard) {
             break;
         }
         assert!(
@@ -976,15 +994,7 @@ async fn agents_on_different_nodes_see_one_order_and_resume_on_another_node() {
     // The cluster as an admin sees it: four nodes, every shard held once, each its share.
     let started = Instant::now();
     loop {
-        let (status, body) = status_json(
-            client
-                .get(format!("{}/api/cluster", n2.base))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (status, body) = get(&client, &n2.base, &token, "/api/cluster").await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["mode"], "cluster");
         let nodes = body["nodes"].as_array().unwrap();
@@ -1075,48 +1085,13 @@ async fn kill_9_of_a_node_during_a_stream_of_webhooks_loses_nothing_and_rehomes_
         }
     }
     // Which node holds each contact's conversation, and so which one to kill: the one with most.
-    let (_, body) = status_json(
-        client
-            .get(format!("{}/api/conversations?limit=200", bases[0]))
-            .bearer_auth(&token)
-            .send()
+    let shard_of_contact: HashMap<String, Shard> =
+        conversations_by_contact(&client, &bases[0], &token)
             .await
-            .unwrap(),
-    )
-    .await;
-    let shard_of_contact: HashMap<String, u16> = body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            let id: uuid::Uuid = c["id"].as_str().unwrap().parse().unwrap();
-            let contact = c["contact"]["external_id"].as_str().unwrap().to_owned();
-            (
-                contact,
-                Shard::of(switchboard::domain::ConversationId(id)).number(),
-            )
-        })
-        .collect();
-    let holder = |shard: u16| -> usize {
-        view["nodes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .position(|n| {
-                n["shards"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .any(|s| s.as_u64() == Some(u64::from(shard)))
-            })
-            .map(|i| {
-                view["nodes"][i]["node"].as_str().unwrap()[1..]
-                    .parse::<usize>()
-                    .unwrap()
-                    - 1
-            })
-            .unwrap()
-    };
+            .into_iter()
+            .map(|(contact, id)| (contact, Shard::of(id)))
+            .collect();
+    let holder = |shard: Shard| holder_of(&view, shard);
     let mut owned = [0usize; 3];
     for shard in shard_of_contact.values() {
         owned[holder(*shard)] += 1;
@@ -1340,32 +1315,9 @@ async fn a_follow_up_due_during_the_failover_fires_exactly_once() {
     let token = login(&client, refs[0], ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let view = settled(&client, refs[0], &token, 3).await;
     post_until_acknowledged(&client, &refs, 0, "fu-1", "follow-me").await;
-    let (_, body) = status_json(
-        client
-            .get(format!("{}/api/conversations?limit=200", refs[0]))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let conversation = body["items"][0]["id"].as_str().unwrap().to_owned();
-    let shard = Shard::of(switchboard::domain::ConversationId(
-        conversation.parse().unwrap(),
-    ));
-    let owner = view["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| {
-            n["shards"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|s| s.as_u64() == Some(u64::from(shard.number())))
-        })
-        .map(|n| n["node"].as_str().unwrap()[1..].parse::<usize>().unwrap() - 1)
-        .unwrap();
+    let id = conversations_by_contact(&client, refs[0], &token).await["follow-me"];
+    let conversation = id.to_string();
+    let owner = holder_of(&view, Shard::of(id));
 
     // Due in 4 s, set on the owner (any other node answers `moved`).
     let at = (chrono::Utc::now() + chrono::Duration::seconds(4)).to_rfc3339();
@@ -1491,13 +1443,7 @@ async fn a_graceful_stop_hands_its_shards_over_at_once() {
         .success());
     // The two others hold every shard soon after, not after the 3 s lease TTL.
     loop {
-        let resp = client
-            .get(format!("{}/api/cluster", bases[1]))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
-        let (_, view) = status_json(resp).await;
+        let (_, view) = get(&client, &bases[1], &token, "/api/cluster").await;
         let others: u64 = view["nodes"]
             .as_array()
             .into_iter()
@@ -1554,32 +1500,9 @@ async fn a_customer_left_waiting_by_a_dead_node_is_answered_by_the_next_owner() 
     let token = login(&client, refs[0], ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let view = settled(&client, refs[0], &token, 3).await;
     post_until_acknowledged(&client, &refs, 0, "wait-1", "patient").await;
-    let (_, body) = status_json(
-        client
-            .get(format!("{}/api/conversations?limit=200", refs[0]))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let conversation = body["items"][0]["id"].as_str().unwrap().to_owned();
-    let shard = Shard::of(switchboard::domain::ConversationId(
-        conversation.parse().unwrap(),
-    ));
-    let owner = view["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| {
-            n["shards"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|s| s.as_u64() == Some(u64::from(shard.number())))
-        })
-        .map(|n| n["node"].as_str().unwrap()[1..].parse::<usize>().unwrap() - 1)
-        .unwrap();
+    let id = conversations_by_contact(&client, refs[0], &token).await["patient"];
+    let conversation = id.to_string();
+    let owner = holder_of(&view, Shard::of(id));
     // Killed while its assistant waits out its pause.
     let mut nodes: Vec<Option<ServerProcess>> = nodes.into_iter().map(Some).collect();
     nodes[owner].take().unwrap().kill9();
