@@ -44,7 +44,11 @@ pub enum AppError {
     /// Cluster mode: another node serves this conversation now (or will once its lease is
     /// taken): the request is to be sent again, to any node.
     #[error("this conversation is served by another node; retry")]
-    Moved(String),
+    Moved {
+        /// The conversation's shard: a request refused here is forwarded to its holder.
+        shard: crate::cluster::Shard,
+        why: String,
+    },
     /// The database failed (unreachable, busy, a conflict between concurrent writes):
     /// temporary, so the client is told to retry.
     #[error("the database is unavailable, retry shortly")]
@@ -82,7 +86,7 @@ impl AppError {
                 TransitionError::NotSnoozed => "not_snoozed",
             },
             AppError::Unavailable(_) => "unavailable",
-            AppError::Moved(_) => "moved",
+            AppError::Moved { .. } => "moved",
             AppError::Database(_) => "unavailable",
             AppError::UnstorableValue(_) => "invalid_input",
             AppError::Internal(_) => "internal_error",
@@ -163,7 +167,7 @@ impl ResponseError for AppError {
                 | TransitionError::NotSnoozed => StatusCode::CONFLICT,
             },
             AppError::UnstorableValue(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Unavailable(_) | AppError::Moved(_) | AppError::Database(_) => {
+            AppError::Unavailable(_) | AppError::Moved { .. } | AppError::Database(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -181,7 +185,7 @@ impl ResponseError for AppError {
             AppError::TooManyRequests { retry_after_secs } => {
                 resp.insert_header(("Retry-After", retry_after_secs.to_string()));
             }
-            AppError::Unavailable(_) | AppError::Moved(_) | AppError::Database(_) => {
+            AppError::Unavailable(_) | AppError::Moved { .. } | AppError::Database(_) => {
                 resp.insert_header(("Retry-After", RETRY_AFTER_SECS.to_string()));
             }
             _ => {}

@@ -239,6 +239,8 @@ pub struct Metrics {
     pub writer_queue: Gauge,
     pub websockets: Gauges<KindLabels>,
     pub events_published: Counter,
+    /// Cluster mode: requests answered by the node holding their conversation.
+    pub forwarded: Counter,
     pub conversation_actors: Gauge,
     pub reviews_in_progress: Gauge,
     pub broadcasts_in_progress: Gauge,
@@ -271,6 +273,7 @@ impl Metrics {
             writer_queue: Gauge::default(),
             websockets: Family::default(),
             events_published: Counter::default(),
+            forwarded: Counter::default(),
             conversation_actors: Gauge::default(),
             reviews_in_progress: Gauge::default(),
             broadcasts_in_progress: Gauge::default(),
@@ -356,6 +359,11 @@ impl Metrics {
             "events_published",
             "Realtime events published to the hub",
             m.events_published.clone(),
+        );
+        r.register(
+            "requests_forwarded",
+            "Cluster mode: requests run by the node holding their conversation",
+            m.forwarded.clone(),
         );
         r.register(
             "conversation_actors",

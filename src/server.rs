@@ -95,7 +95,11 @@ pub async fn build(settings: Settings) -> anyhow::Result<(AppHandle, Server)> {
         None => (hub.start(), None),
         Some(cluster) => {
             let id = cluster.node_id(settings.server.bind.port());
-            let node = ClusterNode::connect(cluster, id)
+            // A forwarded write has the owner's whole deadline, and a second for the trip.
+            let answer_within = Duration::from_millis(settings.server.db_deadline_ms)
+                + crate::http::timing::WRITE_GRACE
+                + Duration::from_secs(1);
+            let node = ClusterNode::connect(cluster, id, answer_within)
                 .await
                 .context("cannot join the cluster")?;
             let hub = crate::cluster::relay::start(node.events.clone(), hub)
@@ -150,7 +154,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<(AppHandle, Server)> {
     let (addr, server) = serve(&settings, state)?;
     if let Some(cluster) = &app.cluster {
         cluster
-            .join(app.store.clone(), addr.to_string(), registry.clone())
+            .join(app.store.clone(), addr, registry.clone())
             .await
             .context("cannot join the cluster")?;
     }
@@ -253,6 +257,7 @@ fn serve(settings: &Settings, state: web::Data<AppState>) -> anyhow::Result<(Soc
             .app_data(state.clone())
             .wrap(actix_web::middleware::NormalizePath::trim())
             .wrap(actix_web::middleware::from_fn(http::timing::answer_in_time))
+            .wrap(actix_web::middleware::from_fn(http::forward::forward_moved))
             .wrap(actix_web::middleware::from_fn(http::timing::limit_public))
             .wrap(actix_web::middleware::from_fn(http::timing::server_timing))
             .wrap(actix_web::middleware::from_fn(

@@ -42,7 +42,10 @@ pub struct Fenced {
 impl From<Fenced> for AppError {
     /// Temporary for the client: the new owner will take the request when it is sent again.
     fn from(f: Fenced) -> AppError {
-        AppError::Moved(f.to_string())
+        AppError::Moved {
+            shard: f.shard,
+            why: f.to_string(),
+        }
     }
 }
 
@@ -142,10 +145,10 @@ pub fn guard(c: &mut crate::db::DbConnection, fence: Option<&WriteFence>) -> Res
         return Ok(());
     };
     if f.held.of(f.shard) != Some(f.epoch) {
-        return Err(AppError::Moved(format!(
-            "shard {} is no longer held here",
-            f.shard
-        )));
+        return Err(AppError::Moved {
+            shard: f.shard,
+            why: format!("shard {} is no longer held here", f.shard),
+        });
     }
     match c {
         crate::db::DbConnection::Pg(c) => Ok(check(c, f.shard, f.epoch)?),

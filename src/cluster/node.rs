@@ -13,6 +13,7 @@ use futures_util::future::BoxFuture;
 use super::{
     events::{EventLog, Retention},
     fence::{self, Epoch},
+    forward::{Forwarder, Served},
     lease::{self, Holder, LeaseTiming, Leases, Member},
     NodeId, Shard,
 };
@@ -22,6 +23,13 @@ use crate::{actors::registry::Conversations, config::ClusterSettings, db::Store,
 pub struct ClusterNode {
     pub id: NodeId,
     pub events: EventLog,
+    /// Sends a request this node cannot serve to the holder of its conversation's shard.
+    pub forwarder: Forwarder,
+    /// Marks the requests this node runs for another (see [`super::forward`]); random,
+    /// never written anywhere.
+    token: Arc<str>,
+    client: async_nats::Client,
+    answer_within: std::time::Duration,
     js: jetstream::Context,
     /// The members bucket, opened once: `GET /api/cluster` reads it.
     nodes: async_nats::jetstream::kv::Store,
@@ -43,8 +51,10 @@ impl Epochs {
     /// The epoch of `shard`, or `Moved` when this node does not hold it: a conversation of
     /// another node's shard is neither started nor written here.
     pub fn require(&self, shard: Shard) -> Result<Epoch, AppError> {
-        self.of(shard)
-            .ok_or_else(|| AppError::Moved(format!("shard {shard} is not held by this node")))
+        self.of(shard).ok_or_else(|| AppError::Moved {
+            shard,
+            why: format!("shard {shard} is not held by this node"),
+        })
     }
 
     /// The shards held now, by number.
@@ -87,6 +97,7 @@ struct Activator {
     conn: Arc<std::sync::Mutex<Option<PgConnection>>>,
     epochs: Arc<Epochs>,
     conversations: Conversations,
+    served: Arc<Served>,
 }
 
 /// How long an activation waits for the previous owner's writes in flight.
@@ -127,12 +138,16 @@ impl Holder for Activator {
     fn granted(&self, shard: Shard) -> BoxFuture<'static, Result<(), String>> {
         let (conn, url, node) = (self.conn.clone(), self.url.clone(), self.node.clone());
         let (epochs, conversations) = (self.epochs.clone(), self.conversations.clone());
+        let served = self.served.clone();
         Box::pin(async move {
             let epoch =
                 tokio::task::spawn_blocking(move || Activator::activate(&conn, &url, shard, &node))
                     .await
                     .map_err(|e| e.to_string())??;
             epochs.set(shard, Some(epoch));
+            // Requests other nodes forward for it come here from now on (if this fails, the
+            // lease is given back, which revokes the epoch).
+            served.start(shard).await?;
             conversations.took(shard);
             Ok(())
         })
@@ -141,6 +156,7 @@ impl Holder for Activator {
     fn revoked(&self, shard: Shard) -> BoxFuture<'static, ()> {
         // First: from now on no write of this node passes the fence's local check.
         self.epochs.set(shard, None);
+        self.served.stop(shard);
         self.conversations.relinquish(shard);
         Box::pin(async {})
     }
@@ -162,7 +178,13 @@ pub enum JoinError {
 impl ClusterNode {
     /// Connects to NATS and opens the event log. The node takes shards only once it
     /// [`ClusterNode::join`]s, when it serves.
-    pub async fn connect(settings: &ClusterSettings, id: NodeId) -> Result<ClusterNode, JoinError> {
+    ///
+    /// `answer_within`: how long a forwarded request may take on the node that runs it.
+    pub async fn connect(
+        settings: &ClusterSettings,
+        id: NodeId,
+        answer_within: std::time::Duration,
+    ) -> Result<ClusterNode, JoinError> {
         let client = async_nats::ConnectOptions::new()
             .name(format!("switchboard {id}"))
             .retry_on_initial_connect()
@@ -177,13 +199,22 @@ impl ClusterNode {
                 url: settings.nats_url.clone(),
                 reason: e.to_string(),
             })?;
-        let js = jetstream::new(client);
+        let js = jetstream::new(client.clone());
         let events = EventLog::open(js.clone(), Retention::default()).await?;
         let timing = settings.lease_timing();
         let nodes = lease::open_bucket(&js, lease::NODES_BUCKET, timing.ttl).await?;
+        let token = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
         Ok(ClusterNode {
             id,
             events,
+            forwarder: Forwarder::new(client.clone(), answer_within),
+            token: token.into(),
+            client,
+            answer_within,
             js,
             nodes,
             timing,
@@ -193,11 +224,11 @@ impl ClusterNode {
     }
 
     /// Becomes a member and starts taking shards (each activated in `store`; the actors of
-    /// one it loses are stopped).
+    /// one it loses are stopped). `address`: where this node's HTTP server listens.
     pub async fn join(
         &self,
         store: Store,
-        address: String,
+        address: std::net::SocketAddr,
         conversations: Conversations,
     ) -> Result<(), JoinError> {
         let crate::db::Backend::Postgres(url) = store.backend().clone() else {
@@ -211,8 +242,21 @@ impl ClusterNode {
             conn: Arc::default(),
             epochs: self.epochs.clone(),
             conversations,
+            served: Arc::new(Served::new(
+                self.client.clone(),
+                address,
+                self.token.clone(),
+                self.answer_within,
+            )),
         });
-        let leases = Leases::join(&self.js, self.id.clone(), address, self.timing, holder).await?;
+        let leases = Leases::join(
+            &self.js,
+            self.id.clone(),
+            address.to_string(),
+            self.timing,
+            holder,
+        )
+        .await?;
         *self.leases.lock().await = Some(leases);
         Ok(())
     }
@@ -222,6 +266,11 @@ impl ClusterNode {
         if let Some(leases) = self.leases.lock().await.take() {
             leases.leave().await;
         }
+    }
+
+    /// Whether `token` is this node's mark of a forwarded request.
+    pub fn is_forwarded(&self, token: &[u8]) -> bool {
+        super::forward::same_secret(self.token.as_bytes(), token)
     }
 
     /// The epochs of the shards this node holds, as they change.

@@ -95,6 +95,10 @@ const DUMMY_HASH: &str =
 
 /// The client's address: the TCP peer, or what the reverse proxy says when it is trusted.
 pub(crate) fn client_address(state: &AppState, req: &HttpRequest) -> IpAddr {
+    // Cluster mode: a request another node forwarded here is its client's.
+    if let Some(client) = super::forward::forwarded(state, req).and_then(|f| f.client) {
+        return client;
+    }
     let forwarded = state
         .app
         .settings

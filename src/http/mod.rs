@@ -25,6 +25,7 @@ mod cursor;
 pub mod events;
 pub mod extract;
 pub mod files;
+pub mod forward;
 pub mod health;
 #[cfg(test)]
 mod i18n_check;

@@ -92,8 +92,9 @@ error_responses! {
         retry_after = "Seconds until the address may send again";
     /// 503.
     Unavailable => "unavailable: the server or its database is busy or briefly down; retry \
-        after the given seconds. In cluster mode also `moved`: another node holds the \
-        conversation now; send the request again, to any node",
+        after the given seconds. In cluster mode also `moved`: no node held the \
+        conversation's shard for 5 s (a node died and its shards are being taken), or the \
+        request could not be forwarded to the node holding it; send it again, to any node",
         retry_after = "Seconds to wait before retrying";
     /// 401 from a webhook.
     BadSignature => "unauthorized: the signature header (see the operation's security) is \

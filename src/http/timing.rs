@@ -25,7 +25,13 @@ pub async fn limit_public(
         .app_data::<actix_web::web::Data<crate::app::AppState>>()
         .cloned();
     if let Some(state) = state {
-        if let Some(limiter) = state.app.rate_limits.for_path(req.path()) {
+        let limiter = state
+            .app
+            .rate_limits
+            .for_path(req.path())
+            // A forwarded request was counted on the node that took it.
+            .filter(|_| super::forward::forwarded(&state, req.request()).is_none());
+        if let Some(limiter) = limiter {
             let addr = super::auth::client_address(&state, req.request());
             if let Err(retry_after_secs) = limiter.check(addr, Instant::now()) {
                 let err = crate::error::AppError::TooManyRequests { retry_after_secs };
@@ -39,7 +45,7 @@ pub async fn limit_public(
 /// What a writing request may take beyond `[server] db_deadline_ms` before it is answered
 /// 503: the database's own deadline comes first; this is for a database that hangs
 /// mid-transaction (a frozen server, a cut network), which no connection timeout notices.
-const WRITE_GRACE: Duration = Duration::from_secs(1);
+pub const WRITE_GRACE: Duration = Duration::from_secs(1);
 
 /// Whether `method path` is a request that writes and must be answered in time: the webhooks
 /// and the API's changes. Not uploads, whose bodies may take long on a slow link; not a

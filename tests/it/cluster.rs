@@ -684,6 +684,23 @@ async fn post_until_acknowledged(
     panic!("{id} was never acknowledged");
 }
 
+/// How many requests `base` had run by the node holding their conversation, from its
+/// metrics.
+async fn forwarded_by(client: &reqwest::Client, base: &str) -> u64 {
+    let text = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("switchboard_requests_forwarded_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no forwarded count in the metrics of {base}"))
+}
+
 /// The customer messages stored, by provider id, read straight from the database.
 fn stored_ids(db: &TestDb) -> Vec<String> {
     use diesel::RunQueryDsl as _;
@@ -702,8 +719,9 @@ fn stored_ids(db: &TestDb) -> Vec<String> {
 }
 
 /// Webhooks spread over three nodes: a node that does not hold the conversation's shard
-/// refuses with 503 `moved` (routing to the owner is not built yet), the retry on the next
-/// node reaches the owner, and every acknowledged message is stored exactly once.
+/// forwards the request to the node that does, which writes it, so each is acknowledged by
+/// the first node it reaches and stored exactly once. An agent's actions sent to the other
+/// nodes are run by the owner the same way.
 #[actix_rt::test]
 async fn only_the_owner_writes_a_conversation_and_every_message_is_stored_once() {
     let cluster = Cluster::new().await;
@@ -722,14 +740,69 @@ async fn only_the_owner_writes_a_conversation_and_every_message_is_stored_once()
             post_until_acknowledged(&client, &bases, i, &id, &format!("contact-{}", i % 10)).await;
         sent.push(id);
     }
+    assert_eq!(moved, 0, "a webhook was refused instead of forwarded");
+    let mut forwarded = 0;
+    for base in &bases {
+        forwarded += forwarded_by(&client, base).await;
+    }
+    // Each post reached a node chosen round-robin: two in three were not the owner.
     assert!(
-        moved > 0,
-        "no node ever refused a conversation it does not hold"
+        forwarded >= 20,
+        "only {forwarded} of 60 requests were forwarded"
     );
     let mut stored = stored_ids(&cluster.db);
     stored.sort();
     sent.sort();
     assert_eq!(stored, sent, "every acknowledged message, each once");
+
+    // An agent takes each conversation on one node that does not hold it and replies on the
+    // other: both run on the owner, and the reply is stored once.
+    let view = settled(&client, bases[0], &token, 3).await;
+    let conversations = conversations_by_contact(&client, bases[0], &token).await;
+    for (contact, id) in &conversations {
+        let owner = holder_of(&view, Shard::of(*id));
+        let (take, reply) = (bases[(owner + 1) % 3], bases[(owner + 2) % 3]);
+        let (status, body) = status_json(
+            client
+                .post(format!("{take}/api/conversations/{id}/take"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200, "take {contact} on a non-owner: {body}");
+        let (status, body) = status_json(
+            client
+                .post(format!("{reply}/api/conversations/{id}/messages"))
+                .bearer_auth(&token)
+                .json(
+                    &serde_json::json!({"text": format!("hello {contact}"), "client_id": contact}),
+                )
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert!(
+            status == 200 || status == 201,
+            "reply to {contact}: {status} {body}"
+        );
+        let (_, messages) = get(
+            &client,
+            bases[owner],
+            &token,
+            &format!("/api/conversations/{id}/messages"),
+        )
+        .await;
+        let replies = messages["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| m["text"] == format!("hello {contact}"))
+            .count();
+        assert_eq!(replies, 1, "{messages:#}");
+    }
 
     // The assistant answers each message (one conversation per contact, ten contacts), and
     // each answer leaves through the outbox of the node holding its conversation: once.
@@ -768,8 +841,8 @@ async fn only_the_owner_writes_a_conversation_and_every_message_is_stored_once()
 }
 
 /// A node frozen (SIGSTOP) past its leases while others take its shards, then resumed, writes
-/// nothing more: a request it held meanwhile is refused (`moved`, its fence), and the retry on
-/// another node stores the message once.
+/// nothing more: a request it held meanwhile is refused by its fence and forwarded to the new
+/// holder, which stores the message once.
 #[actix_rt::test]
 async fn a_node_frozen_past_its_lease_cannot_write_when_it_resumes() {
     let cluster = Cluster::new().await;
@@ -805,6 +878,7 @@ async fn a_node_frozen_past_its_lease_cannot_write_when_it_resumes() {
             .unwrap()
             .success())
     };
+    let before = forwarded_by(&client, bases[0]).await;
     signal("-STOP");
     let frozen = Instant::now();
     // n2 takes n1's shards once n1's leases expire.
@@ -844,14 +918,9 @@ async fn a_node_frozen_past_its_lease_cannot_write_when_it_resumes() {
     signal("-CONT");
     let resp = held.await.unwrap().expect("n1 answers once resumed");
     let (status, body) = status_json(resp).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (503, Some("moved")),
-        "{body}"
-    );
-    assert!(!stored_ids(&cluster.db).contains(&"while-frozen".to_owned()));
-    // The provider's retry on n2 stores it, once.
-    post_until_acknowledged(&client, &bases, 1, "while-frozen", &contact).await;
+    assert_eq!(status, 200, "{body}");
+    // n1 did not write it: it was refused there and run by n2.
+    assert_eq!(forwarded_by(&client, bases[0]).await, before + 1);
     let stored = stored_ids(&cluster.db);
     assert_eq!(stored.iter().filter(|id| *id == "while-frozen").count(), 1);
 }
@@ -1319,13 +1388,13 @@ async fn a_follow_up_due_during_the_failover_fires_exactly_once() {
     let conversation = id.to_string();
     let owner = holder_of(&view, Shard::of(id));
 
-    // Due in 4 s, set on the owner (any other node answers `moved`).
+    // Due in 4 s, asked of another node (which forwards it to the owner).
     let at = (chrono::Utc::now() + chrono::Duration::seconds(4)).to_rfc3339();
     let (status, body) = status_json(
         client
             .post(format!(
                 "{}/api/conversations/{conversation}/follow-up",
-                refs[owner]
+                refs[(owner + 2) % 3]
             ))
             .bearer_auth(&token)
             .json(&serde_json::json!({"at": at, "reason": "call back"}))
@@ -1379,8 +1448,10 @@ async fn a_follow_up_due_during_the_failover_fires_exactly_once() {
 }
 
 /// SIGTERM of a node during a stream of webhooks: it hands its shards over at once (well
-/// before its leases could expire), every acknowledged message is stored once, and nothing
-/// is answered with an error but `moved` (sent again to another node).
+/// before its leases could expire), every acknowledged message is stored once, and no request
+/// is answered with an error, not even `moved`: what reaches a node for a shard on its way to
+/// another is forwarded to it. (A request refused a connection by the stopped node is sent to
+/// the next, as a load balancer does.)
 #[actix_rt::test]
 async fn a_graceful_stop_hands_its_shards_over_at_once() {
     let cluster = Cluster::new().await;
@@ -1417,9 +1488,7 @@ async fn a_graceful_stop_hands_its_shards_over_at_once() {
                         Ok(r) if r.status().is_success() => break,
                         Ok(r) => {
                             let (status, body) = status_json(r).await;
-                            if body["error"] != "moved" {
-                                errors.lock().unwrap().push(format!("{status} {body}"));
-                            }
+                            errors.lock().unwrap().push(format!("{status} {body}"));
                         }
                         // The stopped node no longer listens: the next one is asked.
                         Err(_) => {}
@@ -1472,7 +1541,7 @@ async fn a_graceful_stop_hands_its_shards_over_at_once() {
         sender.await.unwrap();
     }
     let errors = errors.lock().unwrap().clone();
-    assert!(errors.is_empty(), "answers other than moved: {errors:#?}");
+    assert!(errors.is_empty(), "error answers: {errors:#?}");
     let acked = acked.lock().unwrap().clone();
     let stored = stored_ids(&cluster.db);
     let mut counts: HashMap<&str, usize> = HashMap::new();

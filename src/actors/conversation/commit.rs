@@ -222,7 +222,7 @@ impl WriteJob {
         // rest of the group commits as it is).
         match fence::guard(c, self.fence.as_ref()) {
             Ok(()) => {}
-            Err(moved @ AppError::Moved(_)) => return Ok(Err(moved)),
+            Err(moved @ AppError::Moved { .. }) => return Ok(Err(moved)),
             Err(e) => return Err(e),
         }
         // A mark that changes nothing (marked already, or cleared already) is refused before

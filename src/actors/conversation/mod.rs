@@ -203,7 +203,10 @@ impl ConversationActor {
         match (&self.loaded, &self.load_error) {
             (Some(l), _) => Ok(l),
             (None, Some(AppError::NotFound(what))) => Err(AppError::NotFound(what)),
-            (None, Some(AppError::Moved(why))) => Err(AppError::Moved(why.clone())),
+            (None, Some(AppError::Moved { shard, why })) => Err(AppError::Moved {
+                shard: *shard,
+                why: why.clone(),
+            }),
             (None, _) => Err(AppError::Unavailable(
                 "conversation could not be loaded".to_owned(),
             )),
@@ -238,7 +241,7 @@ impl ConversationActor {
     }
 
     fn fail(&mut self, e: AppError, ctx: &mut Context<Self>) {
-        if !matches!(e, AppError::NotFound(_) | AppError::Moved(_)) {
+        if !matches!(e, AppError::NotFound(_) | AppError::Moved { .. }) {
             tracing::error!(parent: &self.span, error = %e, "cannot load conversation");
         }
         self.load_error = Some(e);
@@ -438,7 +441,7 @@ impl ConversationActor {
     /// After a write: a fenced one (another node took the shard) stops this actor, whose
     /// state may be stale by now.
     fn after_write<T>(&mut self, res: &AppResult<T>, ctx: &mut Context<Self>) {
-        if let Err(AppError::Moved(why)) = res {
+        if let Err(AppError::Moved { why, .. }) = res {
             tracing::warn!(parent: &self.span, %why, "a write was fenced; stopping");
             self.leave_registry(ctx);
         }
