@@ -10,6 +10,10 @@
 //! lease has not expired yet): NATS says so at once, and the request is sent again with a
 //! backoff for up to [`NO_OWNER_WAIT`], the time a failover takes.
 //!
+//! A visitor's message typed in the website widget arrives over a websocket, not as a
+//! request: it travels the same way as a [`VisitorText`], and the holder hands it to the
+//! conversation's actor.
+//!
 //! On the wire a request is one line of JSON ([`Head`]) and the raw body after it; a response
 //! likewise. Both are bounded by the NATS server's `max_payload`.
 
@@ -25,6 +29,14 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use super::Shard;
+use crate::{
+    actors::{
+        messages::DeliverInbound,
+        registry::{ask, Conversations},
+    },
+    domain::{referral::Referral, ConversationId, MessageId},
+    error::AppError,
+};
 
 /// How many times one request may be forwarded: a shard that moves again while its request
 /// travels is followed, a loop is not.
@@ -48,6 +60,56 @@ pub const TOKEN_HEADER: &str = "x-switchboard-forwarded";
 pub const HOPS_HEADER: &str = "x-switchboard-hops";
 /// The address of the client of the first node, for the per-address rules.
 pub const CLIENT_HEADER: &str = "x-switchboard-client";
+
+/// The method of a [`VisitorText`] on the wire (no HTTP method looks like it).
+const VISITOR: &str = "VISITOR";
+
+/// One message a visitor typed in the website widget, for the holder of its conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitorText {
+    pub conversation: ConversationId,
+    /// Unique per visitor and send: a resent frame is one message.
+    pub external_id: Option<String>,
+    pub text: String,
+    pub sent_at: chrono::NaiveDateTime,
+    pub referral: Option<Referral>,
+}
+
+/// Stores a visitor's message through its conversation's actor: here when this node holds
+/// the conversation, else (given `forwarder`, cluster mode) on the node that does.
+pub async fn deliver_visitor(
+    conversations: &Conversations,
+    forwarder: Option<&Forwarder>,
+    message: VisitorText,
+) -> Result<VisitorAccepted, AppError> {
+    let mut deliver = DeliverInbound::text(
+        message.external_id.clone(),
+        message.text.clone(),
+        message.sent_at,
+    );
+    deliver.referral = message.referral.clone();
+    match (
+        ask(conversations, message.conversation, deliver).await,
+        forwarder,
+    ) {
+        (Ok(accepted), _) => Ok(VisitorAccepted {
+            message_id: accepted.message_id,
+            duplicate: accepted.duplicate,
+        }),
+        (Err(AppError::Moved { shard, .. }), Some(forwarder)) => forwarder
+            .visitor(shard, &message)
+            .await
+            .map_err(|e| AppError::Unavailable(e.to_string())),
+        (Err(e), _) => Err(e),
+    }
+}
+
+/// What the holder stored of a [`VisitorText`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitorAccepted {
+    pub message_id: MessageId,
+    pub duplicate: bool,
+}
 
 /// The NATS subject of a shard's holder.
 pub fn subject(shard: Shard) -> String {
@@ -144,6 +206,9 @@ pub enum ForwardError {
     Nats(String),
     #[error(transparent)]
     Malformed(#[from] Malformed),
+    /// The holder answered with an error.
+    #[error("the holder refused it ({status}): {body}")]
+    Refused { status: u16, body: String },
 }
 
 /// Sends requests to the holders of shards.
@@ -165,6 +230,34 @@ impl Forwarder {
     /// The largest request or response that fits in one message, head included.
     pub fn max_payload(&self) -> usize {
         self.client.server_info().max_payload
+    }
+
+    /// Hands a visitor's message to the holder of its conversation's shard.
+    pub async fn visitor(
+        &self,
+        shard: Shard,
+        message: &VisitorText,
+    ) -> Result<VisitorAccepted, ForwardError> {
+        let body = serde_json::to_vec(message).map_err(|e| Malformed(e.to_string()))?;
+        let request = Framed {
+            head: Head {
+                method: VISITOR.to_owned(),
+                path: String::new(),
+                status: 0,
+                headers: Vec::new(),
+                hops: 1,
+                client: None,
+            },
+            body: Bytes::from(body),
+        };
+        let answer = self.send(shard, &request).await?;
+        if answer.head.status != 200 {
+            return Err(ForwardError::Refused {
+                status: answer.head.status,
+                body: String::from_utf8_lossy(&answer.body).into_owned(),
+            });
+        }
+        serde_json::from_slice(&answer.body).map_err(|e| Malformed(e.to_string()).into())
     }
 
     /// Runs `request` on the holder of `shard` and returns its answer.
@@ -209,6 +302,8 @@ pub struct Served {
     /// Marks the replayed requests as forwarded; known to this process only.
     token: Arc<str>,
     http: reqwest::Client,
+    /// Where visitors' messages go.
+    conversations: Conversations,
     permits: Arc<tokio::sync::Semaphore>,
     shards: Mutex<HashMap<Shard, tokio::task::JoinHandle<()>>>,
 }
@@ -219,6 +314,7 @@ impl Served {
         local: SocketAddr,
         token: Arc<str>,
         answer_within: Duration,
+        conversations: Conversations,
     ) -> Served {
         let http = reqwest::Client::builder()
             .no_proxy()
@@ -230,6 +326,7 @@ impl Served {
             local: loopback(local),
             token,
             http,
+            conversations,
             permits: Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT)),
             shards: Mutex::new(HashMap::new()),
         }
@@ -249,6 +346,7 @@ impl Served {
             self.local,
             self.permits.clone(),
         );
+        let conversations = self.conversations.clone();
         let task = tokio::spawn(async move {
             while let Some(msg) = requests.next().await {
                 let Some(reply) = msg.reply else { continue };
@@ -256,8 +354,13 @@ impl Served {
                     return;
                 };
                 let (client, http, token) = (client.clone(), http.clone(), token.clone());
+                let conversations = conversations.clone();
                 tokio::spawn(async move {
-                    let answer = run(&http, local, &token, msg.payload).await;
+                    let answer = match Framed::decode(msg.payload) {
+                        Ok(r) if r.head.method == VISITOR => visitor(&conversations, r.body).await,
+                        Ok(r) => run(&http, local, &token, r).await,
+                        Err(e) => failure(400, "bad_request", &e.to_string()),
+                    };
                     let max = client.server_info().max_payload;
                     let mut payload = answer.encode();
                     if payload.len() > max {
@@ -327,12 +430,34 @@ fn failure(status: u16, error: &str, message: &str) -> Framed {
     }
 }
 
-/// Runs one forwarded request on this node and returns its answer.
-async fn run(http: &reqwest::Client, local: SocketAddr, token: &str, payload: Bytes) -> Framed {
-    let request = match Framed::decode(payload) {
-        Ok(r) => r,
+/// Stores a visitor's message forwarded here, through its conversation's actor.
+async fn visitor(conversations: &Conversations, body: Bytes) -> Framed {
+    let message: VisitorText = match serde_json::from_slice(&body) {
+        Ok(m) => m,
         Err(e) => return failure(400, "bad_request", &e.to_string()),
     };
+    // Not forwarded on: a shard that moved meanwhile is the visitor's to send again.
+    match deliver_visitor(conversations, None, message).await {
+        Ok(accepted) => Framed {
+            head: Head {
+                method: String::new(),
+                path: String::new(),
+                status: 200,
+                headers: Vec::new(),
+                hops: 0,
+                client: None,
+            },
+            body: Bytes::from(serde_json::to_vec(&accepted).unwrap_or_default()),
+        },
+        Err(e) => {
+            let status = actix_web::ResponseError::status_code(&e).as_u16();
+            failure(status, e.code(), &e.to_string())
+        }
+    }
+}
+
+/// Runs one forwarded request on this node and returns its answer.
+async fn run(http: &reqwest::Client, local: SocketAddr, token: &str, request: Framed) -> Framed {
     let Ok(method) = reqwest::Method::from_bytes(request.head.method.as_bytes()) else {
         return failure(400, "bad_request", "malformed forwarded method");
     };

@@ -241,13 +241,14 @@ impl ClusterNode {
             url,
             conn: Arc::default(),
             epochs: self.epochs.clone(),
-            conversations,
             served: Arc::new(Served::new(
                 self.client.clone(),
                 address,
                 self.token.clone(),
                 self.answer_within,
+                conversations.clone(),
             )),
+            conversations,
         });
         let leases = Leases::join(
             &self.js,

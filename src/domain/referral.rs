@@ -94,7 +94,7 @@ impl Utm {
 
 /// One referral as the providers (or the widget) report it, normalised: the same fields
 /// whatever the channel, each absent when the source did not say.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Referral {
     pub kind: ReferralKind,
     /// The ad or post id (WhatsApp `source_id`, Messenger `ad_id`).

@@ -17,14 +17,13 @@ use actix_http::ws::{CloseCode, CloseReason, Frame, Message as WsMessage, Protoc
 use uuid::Uuid;
 
 use super::socket::{FrameWriter, Incoming};
-use crate::actors::{
-    hub::{next_session_id, Audience, Filter, Publish, Subscribe, ToSession, Unsubscribe},
-    messages::DeliverInbound,
-    registry::ask,
+use crate::actors::hub::{
+    next_session_id, Audience, Filter, Publish, Subscribe, ToSession, Unsubscribe,
 };
 use crate::{
     app::AppState,
     clock,
+    cluster::forward::{deliver_visitor, VisitorText},
     db::queries::{self, ContactInput},
     domain::profile::WebProfile,
     domain::referral::{Referral, WidgetAttribution},
@@ -405,13 +404,19 @@ impl WidgetSession {
     ) {
         let registry = self.state.registry.clone();
         let metrics = self.state.app.metrics.clone();
-        // Unique per visitor and send: a resent frame is one message.
-        let external_id = Some(format!("{}:{client_id}", self.visitor.simple()));
-        let mut msg = DeliverInbound::text(external_id, text, clock::now());
-        msg.referral = referral;
+        let cluster = self.state.app.cluster.clone();
+        let message = VisitorText {
+            conversation: id,
+            // Unique per visitor and send: a resent frame is one message.
+            external_id: Some(format!("{}:{client_id}", self.visitor.simple())),
+            text,
+            sent_at: clock::now(),
+            referral,
+        };
         ctx.wait(
             async move {
-                let res = ask(&registry, id, msg).await;
+                let forwarder = cluster.as_ref().map(|c| &c.forwarder);
+                let res = deliver_visitor(&registry, forwarder, message).await;
                 let result = InboundResult::of(&res.as_ref().map(|a| a.duplicate));
                 metrics.inbound(ChannelKind::Widget.as_str(), result);
                 res

@@ -1606,3 +1606,105 @@ async fn a_customer_left_waiting_by_a_dead_node_is_answered_by_the_next_owner() 
     actix_rt::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(answers().await, 1, "answered more than once");
 }
+
+/// Visitors of the website widget connected to one node write in conversations the other
+/// nodes hold: each message is handed to the holder, acknowledged to the visitor, shown back
+/// to it (from the cluster's event stream), and stored once.
+#[actix_rt::test]
+async fn a_visitors_message_reaches_the_node_holding_its_conversation() {
+    let cluster = Cluster::with(&format!(
+        "[[inbox]]\nid = \"website\"\nchannel = \"widget\"\nsecret = \"{}\"\n",
+        crate::helpers::WIDGET_SECRET
+    ))
+    .await;
+    let nodes = [cluster.node("n1"), cluster.node("n2"), cluster.node("n3")];
+    let client = reqwest::Client::new();
+    let token = login(&client, &nodes[0].base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let view = settled(&client, &nodes[0].base, &token, 3).await;
+    let base = nodes[0].base.as_str();
+    let step = Duration::from_secs(10);
+
+    let mut texts = Vec::new();
+    for i in 0..12 {
+        let (status, session) = status_json(
+            client
+                .post(format!("{base}/widget/website/session"))
+                .json(&serde_json::json!({}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200, "{session}");
+        let url = format!(
+            "{}/widget/website/ws?visitor_token={}",
+            base.replacen("http://", "ws://", 1),
+            session["visitor_token"].as_str().unwrap()
+        );
+        let mut ws = WsClient::connect_url(&url).await;
+        ws.until("hello", step, |v| v["type"] == "hello").await;
+        for k in 0..2 {
+            let text = format!("visitor {i} message {k}");
+            let client_id = format!("c{k}");
+            ws.send_json(
+                &serde_json::json!({"type": "message", "text": text, "client_id": client_id}),
+            )
+            .await;
+            let frames = ws
+                .until(&format!("ack of {text}"), step, |v| {
+                    v["type"] == "error" || (v["type"] == "ack" && v["client_id"] == client_id)
+                })
+                .await;
+            let last = frames.last().unwrap();
+            assert_eq!(last["type"], "ack", "{text}: {frames:?}");
+            // Shown back to the visitor: the holder's event, through the stream.
+            let shown = |v: &Value| {
+                v["type"] == "message"
+                    && v["message"]["author"] == "customer"
+                    && v["message"]["text"] == text
+            };
+            if !frames.iter().any(shown) {
+                ws.until(&format!("{text} shown"), step, shown).await;
+            }
+            texts.push(text);
+        }
+    }
+
+    // Each stored once, in a conversation of its own; most of them held by n2 or n3.
+    let (_, list) = get(
+        &client,
+        base,
+        &token,
+        "/api/conversations?channel=widget&limit=50",
+    )
+    .await;
+    let mut stored: HashMap<String, usize> = HashMap::new();
+    let mut elsewhere = 0;
+    for c in list["items"].as_array().unwrap() {
+        let id: uuid::Uuid = c["id"].as_str().unwrap().parse().unwrap();
+        let id = switchboard::domain::ConversationId(id);
+        if holder_of(&view, Shard::of(id)) != 0 {
+            elsewhere += 1;
+        }
+        let (_, messages) = get(
+            &client,
+            base,
+            &token,
+            &format!("/api/conversations/{id}/messages"),
+        )
+        .await;
+        for m in messages["items"].as_array().unwrap() {
+            if m["author"] == "customer" {
+                *stored
+                    .entry(m["text"].as_str().unwrap().to_owned())
+                    .or_default() += 1;
+            }
+        }
+    }
+    assert_eq!(list["items"].as_array().unwrap().len(), 12, "{list}");
+    for text in &texts {
+        assert_eq!(stored.get(text), Some(&1), "{text}: {stored:?}");
+    }
+    assert!(elsewhere > 0, "every conversation happened to be n1's");
+    eprintln!("{elsewhere} of 12 widget conversations held by another node than the visitors'");
+}
