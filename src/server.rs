@@ -102,7 +102,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<(AppHandle, Server)> {
             let node = ClusterNode::connect(cluster, id, answer_within)
                 .await
                 .context("cannot join the cluster")?;
-            let hub = crate::cluster::relay::start(node.events.clone(), hub)
+            let hub = crate::cluster::relay::start(node.events.clone(), hub, store.clone())
                 .await
                 .context("cannot follow the cluster's event log")?;
             (hub, Some(Arc::new(node)))

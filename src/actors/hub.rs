@@ -119,6 +119,11 @@ impl Filter {
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub struct Publish {
+    /// Unique per event: the cluster's event stream keeps one copy per id.
+    id: uuid::Uuid,
+    /// Cluster mode: written in the event outbox with its commit; deleted once the stream
+    /// acknowledged it.
+    durable: bool,
     /// The event's `type`.
     kind: &'static str,
     /// Typing and viewing: pushed, never kept for replay.
@@ -142,12 +147,35 @@ impl Publish {
             }
         };
         Publish {
+            id: uuid::Uuid::now_v7(),
+            durable: false,
             kind: event.kind(),
             ephemeral: event.ephemeral(),
             audience,
             body,
             queued_at: Instant::now(),
         }
+    }
+}
+
+impl Publish {
+    /// The event as the cluster's event stream carries it (`None` if it could not be
+    /// encoded).
+    pub fn envelope(&self) -> Option<Envelope> {
+        Some(Envelope {
+            id: self.id,
+            audience: self.audience,
+            kind: self.kind.to_owned(),
+            ephemeral: self.ephemeral,
+            body: self.body.clone()?,
+            durable: self.durable,
+        })
+    }
+
+    /// Marks the event as written in the event outbox with its commit.
+    pub fn durable(mut self) -> Publish {
+        self.durable = true;
+        self
     }
 }
 
@@ -362,11 +390,12 @@ impl Handler<Publish> for Hub {
             // Cluster mode: numbered by the event log, and delivered (here too) when it comes
             // back from it, so every node delivers the same events in the same order.
             let envelope = Envelope {
-                id: uuid::Uuid::now_v7(),
+                id: msg.id,
                 audience: msg.audience,
                 kind: msg.kind.to_owned(),
                 ephemeral: msg.ephemeral,
                 body,
+                durable: msg.durable,
             };
             if let Err(e) = log.try_send(envelope) {
                 tracing::error!(error = %e, kind = msg.kind, "the event log is not keeping up; an event was not published");

@@ -63,6 +63,10 @@ pub struct Envelope {
     pub ephemeral: bool,
     /// The event's JSON object, without `seq`.
     pub body: String,
+    /// This node wrote it in the event outbox with its commit (never sent: the stream's
+    /// copy is nobody's to delete).
+    #[serde(skip)]
+    pub durable: bool,
 }
 
 impl Envelope {

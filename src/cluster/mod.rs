@@ -8,6 +8,7 @@
 //! not built (see the README's "Several nodes" section): a cluster that half works would lose
 //! or double what a single node does not.
 
+pub mod event_outbox;
 pub mod events;
 pub mod fence;
 pub mod forward;

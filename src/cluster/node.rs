@@ -11,6 +11,7 @@ use diesel::{connection::SimpleConnection, Connection, PgConnection};
 use futures_util::future::BoxFuture;
 
 use super::{
+    event_outbox::{self, Leftovers},
     events::{EventLog, Retention},
     fence::{self, Epoch},
     forward::{Forwarder, Served},
@@ -98,6 +99,7 @@ struct Activator {
     epochs: Arc<Epochs>,
     conversations: Conversations,
     served: Arc<Served>,
+    events: EventLog,
 }
 
 /// How long an activation waits for the previous owner's writes in flight.
@@ -105,13 +107,14 @@ const ACTIVATION_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Activator {
     /// Activates `shard` on the activator's connection (opened on first use, and again
-    /// after a failure).
+    /// after a failure), and reads the events its previous holder committed and did not see
+    /// acknowledged (see [`event_outbox`]).
     fn activate(
         conn: &std::sync::Mutex<Option<PgConnection>>,
         url: &str,
         shard: Shard,
         node: &NodeId,
-    ) -> Result<Epoch, String> {
+    ) -> Result<(Epoch, Leftovers), String> {
         let mut conn = conn
             .lock()
             .map_err(|_| "the activation connection is poisoned")?;
@@ -127,23 +130,60 @@ impl Activator {
         let Some(c) = conn.as_mut() else {
             return Err("no activation connection".to_owned());
         };
-        fence::activate(c, shard, node).map_err(|e| {
+        let activated = fence::activate(c, shard, node)
+            .and_then(|epoch| Ok((epoch, event_outbox::left_in(c, shard, crate::clock::now())?)));
+        activated.map_err(|e| {
             *conn = None;
             e.to_string()
         })
+    }
+
+    /// Publishes what the shard's previous holder left in the event outbox (before this node
+    /// publishes anything of the shard, so each conversation's events keep their order), then
+    /// deletes it.
+    async fn republish(
+        events: EventLog,
+        conn: Arc<std::sync::Mutex<Option<PgConnection>>>,
+        shard: Shard,
+        left: Leftovers,
+    ) -> Result<(), String> {
+        if left.again.is_empty() && left.dropped.is_empty() {
+            return Ok(());
+        }
+        let mut ids = left.dropped;
+        for (id, envelope) in left.again {
+            events
+                .publish(&envelope)
+                .await
+                .map_err(|e| format!("cannot publish the events left in shard {shard}: {e}"))?;
+            ids.push(id);
+        }
+        tracing::info!(%shard, events = ids.len(), "published the events the shard's previous holder left");
+        tokio::task::spawn_blocking(move || {
+            let mut conn = conn
+                .lock()
+                .map_err(|_| "the activation connection is poisoned")?;
+            let c = conn.as_mut().ok_or("no activation connection")?;
+            event_outbox::delete_on(c, &ids).map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| e.to_string())??;
+        Ok(())
     }
 }
 
 impl Holder for Activator {
     fn granted(&self, shard: Shard) -> BoxFuture<'static, Result<(), String>> {
         let (conn, url, node) = (self.conn.clone(), self.url.clone(), self.node.clone());
+        let (events, outbox_conn) = (self.events.clone(), self.conn.clone());
         let (epochs, conversations) = (self.epochs.clone(), self.conversations.clone());
         let served = self.served.clone();
         Box::pin(async move {
-            let epoch =
+            let (epoch, leftovers) =
                 tokio::task::spawn_blocking(move || Activator::activate(&conn, &url, shard, &node))
                     .await
                     .map_err(|e| e.to_string())??;
+            Activator::republish(events, outbox_conn, shard, leftovers).await?;
             epochs.set(shard, Some(epoch));
             // Requests other nodes forward for it come here from now on (if this fails, the
             // lease is given back, which revokes the epoch).
@@ -249,6 +289,7 @@ impl ClusterNode {
                 conversations.clone(),
             )),
             conversations,
+            events: self.events.clone(),
         });
         let leases = Leases::join(
             &self.js,

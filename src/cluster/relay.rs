@@ -10,7 +10,10 @@ use futures_util::{stream::FuturesOrdered, StreamExt as _};
 use tokio::sync::mpsc;
 
 use super::events::{Envelope, EventLog, LogError};
-use crate::actors::hub::{FromLog, Hub};
+use crate::{
+    actors::hub::{FromLog, Hub},
+    db::Store,
+};
 
 /// Events a node may have published and not yet handed to the log: a bound on memory while
 /// NATS is slow or away (past it the Hub logs each event it could not hand over).
@@ -20,20 +23,33 @@ const QUEUED: usize = 65_536;
 /// order (one connection) and go at the stream's own pace.
 const IN_FLIGHT: usize = 256;
 
+/// Acknowledged events whose outbox rows are deleted in one statement.
+const FORGET_BATCH: usize = 512;
+
 /// Starts the publisher and the follower for `hub` and starts the hub, clustered. Must run
-/// inside an actix system.
-pub async fn start(log: EventLog, hub: Hub) -> Result<Addr<Hub>, LogError> {
+/// inside an actix system. Events of commits, once acknowledged, leave the event outbox in
+/// `store`.
+pub async fn start(log: EventLog, hub: Hub, store: Store) -> Result<Addr<Hub>, LogError> {
     let (sender, queued) = mpsc::channel(QUEUED);
+    let (acked, to_forget) = mpsc::channel(QUEUED);
     let (latest, events) = log.follow().await?;
     let hub = hub.clustered(sender, latest).start();
-    actix_rt::spawn(publish(log.clone(), queued));
+    actix_rt::spawn(publish(log.clone(), queued, acked));
+    actix_rt::spawn(forget(store, to_forget));
     actix_rt::spawn(follow(log, Box::pin(events), latest, hub.clone()));
     Ok(hub)
 }
 
 /// Sends queued events to the log in order, a window at a time; an event the log did not
 /// acknowledge is sent again (the log keeps one copy per id) until it is.
-async fn publish(log: EventLog, mut queued: mpsc::Receiver<Envelope>) {
+async fn publish(log: EventLog, mut queued: mpsc::Receiver<Envelope>, acked: mpsc::Sender<String>) {
+    // An acknowledged event of a commit: its outbox row can go (if this queue is full, the
+    // row stays, and the shard's next holder publishes it again, which the stream ignores).
+    let forget = |envelope: &Envelope| {
+        if envelope.durable {
+            let _ = acked.try_send(envelope.id.simple().to_string());
+        }
+    };
     let mut acks = FuturesOrdered::new();
     loop {
         tokio::select! {
@@ -48,19 +64,43 @@ async fn publish(log: EventLog, mut queued: mpsc::Receiver<Envelope>) {
                     (envelope, acked)
                 });
             }
-            Some((envelope, acked)) = acks.next(), if !acks.is_empty() => {
-                if let Err(e) = acked {
+            Some((envelope, result)) = acks.next(), if !acks.is_empty() => {
+                if let Err(e) = result {
                     tracing::warn!(error = %e, "an event was not acknowledged by the log; sending it again");
                     republish(&log, &envelope).await;
                 }
+                forget(&envelope);
             }
             else => break,
         }
     }
     // The hub is gone (the server stops): what is in flight is still acknowledged.
-    while let Some((envelope, acked)) = acks.next().await {
-        if acked.is_err() {
+    while let Some((envelope, result)) = acks.next().await {
+        if result.is_err() {
             republish(&log, &envelope).await;
+        }
+        forget(&envelope);
+    }
+}
+
+/// Deletes the outbox rows of acknowledged events, many at a time.
+async fn forget(store: Store, mut acked: mpsc::Receiver<String>) {
+    while let Some(first) = acked.recv().await {
+        let mut ids = vec![first];
+        while ids.len() < FORGET_BATCH {
+            match acked.try_recv() {
+                Ok(id) => ids.push(id),
+                Err(_) => break,
+            }
+        }
+        let ids = std::sync::Arc::new(ids);
+        let batch = ids.clone();
+        if let Err(e) = store
+            .write(move |c| super::event_outbox::delete(c, &batch))
+            .await
+        {
+            // Left in the outbox: published again by the shard's next holder, to no effect.
+            tracing::warn!(error = %e, events = ids.len(), "cannot forget acknowledged events");
         }
     }
 }

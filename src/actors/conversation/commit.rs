@@ -4,6 +4,7 @@
 use super::*;
 use crate::{
     actors::messages::ReviewResult,
+    cluster::event_outbox::{self, PendingEvent},
     db::models::ReferralRow,
     db::models::{ActivityRow, AnswerRow},
     domain::{
@@ -202,6 +203,8 @@ struct WriteJob {
     mark: Option<AnswerMark>,
     /// Cluster mode: the shard's epoch this node holds, checked before anything is written.
     fence: Option<WriteFence>,
+    /// Cluster mode: the commit's events, for the event outbox.
+    events: Vec<PendingEvent>,
 }
 
 impl WriteJob {
@@ -258,6 +261,7 @@ impl WriteJob {
         if let Some(tags) = tags {
             queries::set_tags(c, row.id, tags)?;
         }
+        event_outbox::insert(c, &self.events)?;
         if let Some(answer) = &self.answer {
             queries::insert_answer(c, answer)?;
         }
@@ -446,7 +450,32 @@ impl ConversationActor {
             .first()
             .filter(|m| m.author == Author::Customer)
             .map(|_| (l.contact.external_id.clone(), now));
+        // Cluster mode: the events are made now, from the conversation as the commit leaves
+        // it, and written with it (the event outbox), so a node that dies before it publishes
+        // them leaves them to the shard's next holder.
+        let prepared = fence.as_ref().map(|_| {
+            let mut after = l.clone();
+            after.row = row.clone();
+            after.state = plan.state.clone();
+            if let Some(tags) = &plan.tags {
+                after.tags = tags.clone();
+            }
+            if let Some((_, kind, at)) = plan.opt_out {
+                opted(&mut after.contact, kind, at);
+            }
+            let was_empty = l.row.last_message_at.is_none();
+            self.change_events(&l.state, &after, was_empty, &messages)
+                .into_iter()
+                .map(Publish::durable)
+                .collect::<Vec<_>>()
+        });
+        let events = prepared
+            .iter()
+            .flatten()
+            .filter_map(|p| PendingEvent::new(Shard::of(self.id), &p.envelope()?, now))
+            .collect();
         let job = WriteJob {
+            events,
             answer: plan.answer,
             mark: plan.mark,
             fence,
@@ -473,21 +502,10 @@ impl ConversationActor {
         Box::pin(write.into_actor(self).map(move |res, act, ctx| {
             if let Ok(Committed::Written(w)) = &res {
                 if let (Some((_, kind, at)), Some(l)) = (w.opt_out, act.loaded.as_mut()) {
-                    match kind {
-                        // Already unsubscribed: the first time and reason stay (as stored).
-                        OptOut::Unsubscribe if l.contact.unsubscribed_at.is_some() => {}
-                        OptOut::Unsubscribe => {
-                            l.contact.unsubscribed_at = Some(at);
-                            l.contact.unsubscribed_reason = Some(OptOutSource::Keyword);
-                        }
-                        OptOut::Resubscribe => {
-                            l.contact.unsubscribed_at = None;
-                            l.contact.unsubscribed_reason = None;
-                        }
-                    }
+                    opted(&mut l.contact, kind, at);
                 }
                 let (row, tags) = (w.row.clone(), w.tags.clone());
-                act.applied(row, state, &w.messages, tags, effects, ctx);
+                act.applied(row, state, &w.messages, tags, effects, prepared, ctx);
             }
             act.after_write(&res, ctx);
             res
@@ -536,7 +554,9 @@ impl ConversationActor {
         extra
     }
 
-    /// After a commit: adopt the new state, push events, carry out effects.
+    /// After a commit: adopt the new state, push events (the ones `prepared` with the
+    /// commit, in cluster mode), carry out effects.
+    #[allow(clippy::too_many_arguments)]
     fn applied(
         &mut self,
         row: ConversationRow,
@@ -544,6 +564,7 @@ impl ConversationActor {
         messages: &[MessageRow],
         tags: Option<Vec<String>>,
         effects: Vec<Effect>,
+        prepared: Option<Vec<Publish>>,
         ctx: &mut Context<Self>,
     ) {
         let Some(l) = self.loaded.as_mut() else {
@@ -557,7 +578,15 @@ impl ConversationActor {
             l.tags = tags;
         }
         let after = l.state.clone();
-        let conversation = self.publish_changes(&before, &after, was_empty, messages);
+        let events = match (prepared, self.loaded.as_ref()) {
+            (Some(events), _) => events,
+            (None, Some(l)) => self.change_events(&before, l, was_empty, messages),
+            (None, None) => Vec::new(),
+        };
+        for event in events {
+            self.deps.hub.do_send(event);
+        }
+        let conversation = self.view();
         self.carry_out(effects, messages, conversation.as_ref(), ctx);
         let badge_moved = before.needs_reply() != after.needs_reply()
             || (after.needs_reply()
@@ -570,44 +599,53 @@ impl ConversationActor {
         }
     }
 
-    /// Pushes what a commit changed: its messages, the conversation (created or updated), and
-    /// to agents who lost sight of it by a reassignment, that it is gone and to whom it went.
-    /// Returns the conversation's view.
-    fn publish_changes(
+    /// What a commit changed, as events: its messages, the conversation (created or updated,
+    /// as `after` shows it), and to agents who lost sight of it by a reassignment, that it
+    /// is gone and to whom it went.
+    fn change_events(
         &self,
         before: &ConversationState,
-        after: &ConversationState,
+        after_commit: &Loaded,
         was_empty: bool,
         messages: &[MessageRow],
-    ) -> Option<ConversationView> {
+    ) -> Vec<Publish> {
         let conversation_id = self.id;
+        let after = &after_commit.state;
         let audience = Audience::Conversation {
             id: conversation_id,
             assignee: after.assignee,
         };
+        let mut events = Vec::new();
         for m in messages {
             let message = MessageView::from(m);
             let event = ServerEvent::MessageCreated {
                 conversation_id,
                 message,
             };
-            self.publish(event, audience);
+            events.push(Publish::new(event, audience));
         }
-        let view = self.view();
-        if let Some(c) = &view {
-            let conversation = Box::new(c.clone());
-            let event = match was_empty {
-                true => ServerEvent::ConversationCreated {
-                    conversation_id,
-                    conversation,
-                },
-                false => ServerEvent::ConversationUpdated {
-                    conversation_id,
-                    conversation,
-                },
-            };
-            self.publish(event, audience);
-        }
+        let l = after_commit;
+        let view = ConversationView::build(
+            &l.row,
+            &l.contact,
+            &l.state,
+            &l.tags,
+            l.policy(),
+            l.inbox.channel,
+            clock::now(),
+        );
+        let conversation = Box::new(view);
+        let event = match was_empty {
+            true => ServerEvent::ConversationCreated {
+                conversation_id,
+                conversation,
+            },
+            false => ServerEvent::ConversationUpdated {
+                conversation_id,
+                conversation,
+            },
+        };
+        events.push(Publish::new(event, audience));
         if before.assignee != after.assignee {
             let to = after.assignee;
             let event = ServerEvent::ConversationHidden {
@@ -621,9 +659,9 @@ impl ConversationActor {
                 before: before.assignee,
                 after: to,
             };
-            self.publish(event, lost_sight);
+            events.push(Publish::new(event, lost_sight));
         }
-        view
+        events
     }
 
     /// Carries out a committed change's effects (asking the assistant, notifying a handoff,
@@ -669,6 +707,22 @@ impl ConversationActor {
                 | Effect::SendFollowUpTemplate
                 | Effect::AskCsat => {}
             }
+        }
+    }
+}
+
+/// A keyword (un)subscribed the contact: what the conversation keeps of it.
+fn opted(contact: &mut ContactRow, kind: OptOut, at: NaiveDateTime) {
+    match kind {
+        // Already unsubscribed: the first time and reason stay (as stored).
+        OptOut::Unsubscribe if contact.unsubscribed_at.is_some() => {}
+        OptOut::Unsubscribe => {
+            contact.unsubscribed_at = Some(at);
+            contact.unsubscribed_reason = Some(OptOutSource::Keyword);
+        }
+        OptOut::Resubscribe => {
+            contact.unsubscribed_at = None;
+            contact.unsubscribed_reason = None;
         }
     }
 }

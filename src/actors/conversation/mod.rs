@@ -159,6 +159,7 @@ pub struct ConversationActor {
     span: tracing::Span,
 }
 
+#[derive(Clone)]
 struct Loaded {
     row: ConversationRow,
     contact: ContactRow,
