@@ -80,8 +80,9 @@ class Node:
     """One Switchboard process; a cluster node unless `cluster` is false (then the single-node
     mode, on the same config file and database, with no [cluster] and no NATS)."""
 
-    def __init__(self, binary, config, name, nats_url, workdir, cluster=True, bind="127.0.0.1:0"):
-        env = dict(os.environ, SWITCHBOARD_CONFIG=config, SWITCHBOARD_BIND=bind, RUST_LOG="error")
+    def __init__(self, binary, config, name, nats_url, workdir, cluster=True, bind="127.0.0.1:0",
+                 log="error"):
+        env = dict(os.environ, SWITCHBOARD_CONFIG=config, SWITCHBOARD_BIND=bind, RUST_LOG=log)
         for var in ("DATABASE_URL", "SWITCHBOARD_NATS_URL", "SWITCHBOARD_NODE_ID",
                     "SWITCHBOARD_CLUSTER_DEVELOPMENT"):
             env.pop(var, None)
@@ -89,6 +90,7 @@ class Node:
             env.update(SWITCHBOARD_NATS_URL=nats_url, SWITCHBOARD_NODE_ID=name,
                        SWITCHBOARD_CLUSTER_DEVELOPMENT="1")
         self.name = name
+        self.log_path = os.path.join(workdir, f"{name}.log")
         self.log = open(os.path.join(workdir, f"{name}.log"), "ab")
         self.proc = subprocess.Popen([binary], env=env, stdout=subprocess.PIPE, stderr=self.log)
         for line in self.proc.stdout:
@@ -99,7 +101,13 @@ class Node:
                 break
         else:
             sys.exit(f"{name} did not start (see {workdir}/{name}.log)")
-        threading.Thread(target=lambda: [None for _ in self.proc.stdout], daemon=True).start()
+        # The node logs to stdout: into its log file with its stderr.
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self):
+        for line in self.proc.stdout:
+            self.log.write(line)
+            self.log.flush()
 
     def kill9(self):
         self.proc.send_signal(signal.SIGKILL)
@@ -122,7 +130,10 @@ def cluster_view(base, token):
 def settled(base, token, n, limit=60):
     start, last = time.time(), None
     while time.time() - start < limit:
-        view = cluster_view(base, token)
+        try:
+            view = cluster_view(base, token)
+        except OSError:  # a node still starting (or a loaded machine) may answer late
+            view = None
         nodes = (view or {}).get("nodes", [])
         counts = [x["shard_count"] for x in nodes]
         ok = len(nodes) == n and sum(counts) == 256 and min(counts) >= 256 // n // 2
