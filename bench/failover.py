@@ -10,12 +10,15 @@ time is the longest of them. The node is started again (it takes its share back)
 kill follows. At the end, every acknowledged message is checked to be stored exactly once.
 
     python3 bench/failover.py [--kills 10] [--binary target/release/switchboard]
-    python3 bench/failover.py --ingest 1,2,3 [--seconds 20]
+    python3 bench/failover.py --ingest single,1,2,3 [--seconds 20]
 
 Ingest: the same senders for `--seconds` against N nodes (round-robin, `moved` answers sent
 again to the next node); prints acknowledged messages per second and CPU per message of the
 node processes and of nats-server together (from /proc), the point being the cost per
-message of more nodes on the same two cores, not a speed-up.
+message of more nodes on the same two cores, not a speed-up. `single` is the baseline: one
+node without `[cluster]` on the same PostgreSQL with the same settings (no nats-server
+counted, none used); the table at the end gives each run's CPU per message as a ratio to the
+first run (list `single` first).
 
 Needs nats-server, psql and PostgreSQL at $SWITCHBOARD_TEST_PG_URL (default CI's).
 """
@@ -74,22 +77,37 @@ def post_message(base, msg_id, contact):
 
 
 class Node:
-    def __init__(self, binary, config, name, nats_url, workdir):
-        env = dict(os.environ, SWITCHBOARD_CONFIG=config, SWITCHBOARD_BIND="127.0.0.1:0",
-                   SWITCHBOARD_NATS_URL=nats_url, SWITCHBOARD_NODE_ID=name,
-                   SWITCHBOARD_CLUSTER_DEVELOPMENT="1", RUST_LOG="error")
-        env.pop("DATABASE_URL", None)
+    """One Switchboard process; a cluster node unless `cluster` is false (then the single-node
+    mode, on the same config file and database, with no [cluster] and no NATS)."""
+
+    def __init__(self, binary, config, name, nats_url, workdir, cluster=True, bind="127.0.0.1:0",
+                 log="error"):
+        env = dict(os.environ, SWITCHBOARD_CONFIG=config, SWITCHBOARD_BIND=bind, RUST_LOG=log)
+        for var in ("DATABASE_URL", "SWITCHBOARD_NATS_URL", "SWITCHBOARD_NODE_ID",
+                    "SWITCHBOARD_CLUSTER_DEVELOPMENT"):
+            env.pop(var, None)
+        if cluster:
+            env.update(SWITCHBOARD_NATS_URL=nats_url, SWITCHBOARD_NODE_ID=name,
+                       SWITCHBOARD_CLUSTER_DEVELOPMENT="1")
         self.name = name
+        self.log_path = os.path.join(workdir, f"{name}.log")
         self.log = open(os.path.join(workdir, f"{name}.log"), "ab")
         self.proc = subprocess.Popen([binary], env=env, stdout=subprocess.PIPE, stderr=self.log)
         for line in self.proc.stdout:
             m = re.match(rb"Switchboard listening on (\S+)", line)
             if m:
-                self.base = "http://" + m.group(1).decode()
+                # The line may carry the scheme already (`http://127.0.0.1:PORT`).
+                self.base = "http://" + m.group(1).decode().removeprefix("http://")
                 break
         else:
             sys.exit(f"{name} did not start (see {workdir}/{name}.log)")
-        threading.Thread(target=lambda: [None for _ in self.proc.stdout], daemon=True).start()
+        # The node logs to stdout: into its log file with its stderr.
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self):
+        for line in self.proc.stdout:
+            self.log.write(line)
+            self.log.flush()
 
     def kill9(self):
         self.proc.send_signal(signal.SIGKILL)
@@ -112,7 +130,10 @@ def cluster_view(base, token):
 def settled(base, token, n, limit=60):
     start, last = time.time(), None
     while time.time() - start < limit:
-        view = cluster_view(base, token)
+        try:
+            view = cluster_view(base, token)
+        except OSError:  # a node still starting (or a loaded machine) may answer late
+            view = None
         nodes = (view or {}).get("nodes", [])
         counts = [x["shard_count"] for x in nodes]
         ok = len(nodes) == n and sum(counts) == 256 and min(counts) >= 256 // n // 2
@@ -137,7 +158,8 @@ def cpu_seconds(pid):
 class Setup:
     """A private nats-server, a fresh schema and a config file; cleaned up by close()."""
 
-    def __init__(self):
+    def __init__(self, extra=""):
+        """`extra`: more TOML, appended to the config file all the nodes share."""
         self.work = tempfile.mkdtemp(prefix="sb-cluster-bench-")
         port = free_port()
         self.nats = subprocess.Popen(["nats-server", "-a", "127.0.0.1", "-p", str(port), "-js",
@@ -145,7 +167,12 @@ class Setup:
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.nats_url = f"nats://127.0.0.1:{port}"
         self.schema = "bench_" + uuid.uuid4().hex[:12]
-        subprocess.run(["psql", PG, "-qc", f"CREATE SCHEMA {self.schema}"], check=True)
+        try:
+            subprocess.run(["psql", PG, "-qc", f"CREATE SCHEMA {self.schema}"], check=True)
+        except BaseException:
+            self.nats.kill()
+            shutil.rmtree(self.work, ignore_errors=True)
+            raise
         sep = "&" if "?" in PG else "?"
         self.db_url = f"{PG}{sep}options=-csearch_path%3D{self.schema}"
         self.config = os.path.join(self.work, "switchboard.toml")
@@ -154,11 +181,13 @@ class Setup:
                     f'workers = 1\ndb_pool_size = 3\nwebhook_rate_per_second = 0\n\n'
                     f'[conversations]\ntimer_scan_secs = 1\n\n'
                     f'[admin]\nemail = "{ADMIN[0]}"\npassword = "{ADMIN[1]}"\n\n'
-                    f'[[inbox]]\nid = "support"\nchannel = "api"\nsecret = "{SECRET}"\n')
+                    f'[[inbox]]\nid = "support"\nchannel = "api"\nsecret = "{SECRET}"\n'
+                    f'{extra}')
         time.sleep(0.5)
 
     def close(self):
         self.nats.kill()
+        self.nats.wait()
         subprocess.run(["psql", PG, "-qc", f"DROP SCHEMA IF EXISTS {self.schema} CASCADE"],
                        stderr=subprocess.DEVNULL)
         shutil.rmtree(self.work, ignore_errors=True)
@@ -171,14 +200,20 @@ def login(base):
     return body["token"]
 
 
-def ingest(args, n):
+def ingest(args, label):
+    """One ingest run: `label` is a node count, or `single` (one node without [cluster]).
+    Returns (label, acknowledged/s, CPU µs per message, posts answered `moved`)."""
+    single = label == "single"
+    n = 1 if single else int(label)
     setup = Setup()
     nodes = []
     try:
         for i in range(n):
-            nodes.append(Node(args.binary, setup.config, f"n{i + 1}", setup.nats_url, setup.work))
+            nodes.append(Node(args.binary, setup.config, f"n{i + 1}", setup.nats_url, setup.work,
+                              cluster=not single))
         token = login(nodes[0].base)
-        settled(nodes[0].base, token, n)
+        if not single:
+            settled(nodes[0].base, token, n)
         acked, moved, lock = [0], [0], threading.Lock()
         stop = threading.Event()
 
@@ -197,7 +232,7 @@ def ingest(args, n):
                     acked[0] += 1
                 k += 1
 
-        pids = [x.proc.pid for x in nodes] + [setup.nats.pid]
+        pids = [x.proc.pid for x in nodes] + ([] if single else [setup.nats.pid])
         threads = [threading.Thread(target=sender, args=(s,)) for s in range(args.senders)]
         for t in threads:
             t.start()
@@ -214,9 +249,11 @@ def ingest(args, n):
             t.join()
         rate = (a1 - a0) / (t1 - t0)
         cpu_us = (c1 - c0) / max(1, a1 - a0) * 1e6
-        print(f"{n} node(s): {rate:.0f} acknowledged messages/s with {args.senders} senders; "
+        what = "1 node without [cluster]" if single else f"{n} cluster node(s)"
+        print(f"{what}: {rate:.0f} acknowledged messages/s with {args.senders} senders; "
               f"{cpu_us:.0f} µs CPU per message (nodes + nats-server); "
               f"{moved[0]} posts answered `moved` and sent again", flush=True)
+        return label, rate, cpu_us, moved[0]
     finally:
         for x in nodes:
             x.stop()
@@ -233,8 +270,17 @@ def main():
     ap.add_argument("--seconds", type=int, default=20)
     args = ap.parse_args()
     if args.ingest:
-        for n in [int(x) for x in args.ingest.split(",")]:
-            ingest(args, n)
+        labels = [x.strip() for x in args.ingest.split(",")]
+        for x in labels:
+            if x != "single" and not x.isdigit():
+                sys.exit(f"--ingest takes node counts and `single`, not {x!r}")
+        rows = [ingest(args, x) for x in labels]
+        base_cpu = rows[0][2]
+        print(f"\n| nodes | acknowledged/s | CPU per message | ratio to {rows[0][0]} | "
+              "posts answered `moved` |\n|---|---|---|---|---|")
+        for label, rate, cpu_us, moved in rows:
+            name = "1, no `[cluster]`" if label == "single" else label
+            print(f"| {name} | {rate:,.0f} | {cpu_us:,.0f} µs | {cpu_us / base_cpu:.2f} | {moved:,} |")
         return
 
     setup = Setup()

@@ -21,11 +21,14 @@ use super::{
     Res, Target,
 };
 
-/// How many sockets finished their handshake, and how many of those the server closed since.
+/// How many sockets finished their handshake, how many of those the server closed since, and
+/// how many never opened (and why: the first error of each kind is kept).
 #[derive(Default)]
 struct Tally {
     open: AtomicU64,
     closed: AtomicU64,
+    failed: AtomicU64,
+    reasons: std::sync::Mutex<std::collections::BTreeMap<&'static str, (u64, String)>>,
 }
 
 impl Tally {
@@ -36,6 +39,37 @@ impl Tally {
     fn closed(&self) -> u64 {
         self.closed.load(Ordering::Relaxed)
     }
+
+    fn failed(&self) -> u64 {
+        self.failed.load(Ordering::Relaxed)
+    }
+
+    /// A connection that never opened, at `stage` (socket, bind, connect, handshake).
+    fn fail(&self, stage: &'static str, error: impl std::fmt::Display) {
+        self.failed.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut m) = self.reasons.lock() {
+            let entry = m.entry(stage).or_insert_with(|| (0, error.to_string()));
+            entry.0 += 1;
+        }
+    }
+
+    /// `stage: count (first error)` for each stage that failed.
+    fn failures(&self) -> String {
+        let m = self.reasons.lock().map(|m| m.clone()).unwrap_or_default();
+        let parts: Vec<String> = m
+            .iter()
+            .map(|(stage, (n, first))| format!("{stage}: {n} (first: {first})"))
+            .collect();
+        parts.join("; ")
+    }
+}
+
+/// How long the connections are held once open.
+pub enum Hold {
+    /// This many seconds.
+    Secs(u64),
+    /// Until standard input closes (a script holding several generators decides when).
+    UntilEof,
 }
 
 /// Opens `count` idle agent websockets (at most `parallel` handshakes at once, taking the
@@ -44,7 +78,7 @@ pub async fn idle_ws(
     t: Target,
     count: usize,
     sources: &str,
-    hold: u64,
+    hold: Hold,
     parallel: usize,
 ) -> Res<()> {
     let token = login(&t).await?;
@@ -57,15 +91,40 @@ pub async fn idle_ws(
     let handles = open_all(server, &sources, &token, count, parallel, &tally).await?;
     wait_for_handshakes(&tally, count, started).await;
     println!(
-        "idle-ws: {} of {count} open after {:.1}s",
+        "idle-ws: {} of {count} open after {:.1}s; failed to open: {}{}",
         tally.open(),
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        tally.failed(),
+        match tally.failed() {
+            0 => String::new(),
+            _ => format!(" ({})", tally.failures()),
+        }
+    );
+    // For scripts: every connection has either opened or failed (or ten minutes passed).
+    println!(
+        "READY open={} failed={} closed={}",
+        tally.open(),
+        tally.failed(),
+        tally.closed()
     );
     let loaded = t.pid.and_then(proc_sample);
-    tokio::time::sleep(Duration::from_secs(hold)).await;
+    let held = Instant::now();
+    let closed_before_hold = tally.closed();
+    match hold {
+        Hold::Secs(secs) => tokio::time::sleep(Duration::from_secs(secs)).await,
+        Hold::UntilEof => until_stdin_closes().await,
+    }
     let after = t.pid.and_then(proc_sample);
     println!(
-        "idle-ws: held {hold}s; closed by the server meanwhile: {}",
+        "idle-ws: held {:.0}s; closed by the server meanwhile: {}",
+        held.elapsed().as_secs_f64(),
+        tally.closed() - closed_before_hold
+    );
+    println!(
+        "HELD open={} failed={} closed_while_held={} closed_total={}",
+        tally.open(),
+        tally.failed(),
+        tally.closed() - closed_before_hold,
         tally.closed()
     );
     report_cost(count, [before, loaded, after], slab_before);
@@ -73,6 +132,15 @@ pub async fn idle_ws(
         h.abort();
     }
     Ok(())
+}
+
+/// Returns once standard input is closed (or unreadable).
+async fn until_stdin_closes() {
+    let _ = tokio::task::spawn_blocking(|| {
+        let mut sink = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut sink);
+    })
+    .await;
 }
 
 /// `--sources`: comma-separated local addresses to connect from.
@@ -116,8 +184,8 @@ async fn open_all(
 }
 
 /// One idle agent: connects from `source`, gives its permit back once the handshake is done,
-/// then only answers pings until the server closes the socket. A failed connection is simply
-/// not counted.
+/// then only answers pings until the server closes the socket. A connection that fails to
+/// open is counted as failed, with its stage and error.
 async fn idle_agent(
     source: IpAddr,
     server: SocketAddr,
@@ -129,19 +197,24 @@ async fn idle_agent(
         IpAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
         IpAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
     };
-    let Ok(socket) = socket else { return };
+    let socket = match socket {
+        Ok(socket) => socket,
+        Err(e) => return tally.fail("socket", e),
+    };
     // Small buffers: an idle agent needs little.
     let _ = socket.set_recv_buffer_size(4096);
     let _ = socket.set_send_buffer_size(4096);
-    if socket.bind(SocketAddr::new(source, 0)).is_err() {
-        return;
+    if let Err(e) = socket.bind(SocketAddr::new(source, 0)) {
+        return tally.fail("bind", e);
     }
-    let Ok(tcp) = socket.connect(server).await else {
-        return;
+    let tcp = match socket.connect(server).await {
+        Ok(tcp) => tcp,
+        Err(e) => return tally.fail("connect", e),
     };
     let url = format!("ws://{server}/api/ws?token={token}");
-    let Ok((mut ws, _)) = tokio_tungstenite::client_async(url, tcp).await else {
-        return;
+    let mut ws = match tokio_tungstenite::client_async(url, tcp).await {
+        Ok((ws, _)) => ws,
+        Err(e) => return tally.fail("handshake", e),
     };
     tally.open.fetch_add(1, Ordering::Relaxed);
     drop(permit);
@@ -154,9 +227,9 @@ async fn idle_agent(
     tally.closed.fetch_add(1, Ordering::Relaxed);
 }
 
-/// Waits until every connection is open (or closed again), for ten minutes at most.
+/// Waits until every connection is open (or failed), for ten minutes at most.
 async fn wait_for_handshakes(tally: &Tally, count: usize, started: Instant) {
-    while tally.open() + tally.closed() < count as u64
+    while tally.open() + tally.failed() < count as u64
         && started.elapsed() < Duration::from_secs(600)
     {
         tokio::time::sleep(Duration::from_millis(200)).await;

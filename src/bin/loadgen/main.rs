@@ -7,7 +7,9 @@
 //! ```text
 //! loadgen ingest     --rate 10000 --duration 60           signed inbound POSTs, answered after commit
 //! loadgen ws-latency --rate 1000 --agents 10              POST → message.created at every agent
+//!          … --post-base http://A --ws-base http://B,http://C   across a cluster's nodes
 //! loadgen idle-ws    --count 100000 --sources 127.0.0.1,127.0.0.2,…   idle agent websockets
+//!          … --until-eof                                  held until standard input closes
 //! loadgen seed       --database-url … --conversations 100000 --messages 10
 //! loadgen list       --requests 2000                      conversation list page and counts
 //! loadgen verify     --database-url … --acked acked.log   after kill -9: every 200 is stored
@@ -39,7 +41,7 @@ use switchboard::{clock, db, db::queries, http::timing, providers::api};
 use tokio_tungstenite::tungstenite::Message;
 
 use broadcast::{broadcast, callback_sink, Plan};
-use idle_ws::idle_ws;
+use idle_ws::{idle_ws, Hold};
 use llm_standin::llm_standin;
 use procfs::ProcWatch;
 
@@ -84,6 +86,29 @@ struct Target {
     warm: bool,
 }
 
+/// `ws-latency` across the nodes of a cluster: where the agents listen and the webhooks go.
+#[derive(Args, Clone)]
+struct Spread {
+    /// Nodes the agents' websockets connect to, comma-separated, agent i to the i-th in turn
+    /// (default: `--base`).
+    #[arg(long, value_delimiter = ',')]
+    ws_base: Vec<String>,
+    /// Nodes the webhooks are posted to, comma-separated, message n first to the n-th in turn
+    /// (default: `--base`). A post answered 503 `moved`, or that cannot connect, is sent again
+    /// at once to the next (a pause of 50 ms after each round of all of them), as a provider or
+    /// a load balancer would; its latencies still count from when the first attempt was due.
+    #[arg(long, value_delimiter = ',')]
+    post_base: Vec<String>,
+    /// Contacts' external ids, one a line, used in turn instead of `--contacts` generated ones
+    /// (a script picks contacts whose conversations a given node holds).
+    #[arg(long)]
+    contacts_file: Option<std::path::PathBuf>,
+    /// Processes whose CPU time is summed over the sending (all the nodes and nats-server),
+    /// comma-separated; reported per message sent.
+    #[arg(long, value_delimiter = ',')]
+    cpu_pids: Vec<u32>,
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// Signed inbound messages at a fixed rate across many contacts.
@@ -120,6 +145,8 @@ enum Cmd {
         duration: u64,
         #[arg(long, default_value_t = 10_000)]
         contacts: u64,
+        #[command(flatten)]
+        spread: Spread,
     },
     /// Hold N idle agent websockets, spread over several loopback source addresses.
     IdleWs {
@@ -133,6 +160,11 @@ enum Cmd {
         /// Seconds to hold them after they are all open.
         #[arg(long, default_value_t = 60)]
         hold: u64,
+        /// Hold them until standard input closes instead of `--hold` seconds: a script running
+        /// one generator per node holds them all over one window it decides (it reads the
+        /// `READY` line each prints once its connections are open).
+        #[arg(long)]
+        until_eof: bool,
         /// Connections opened at once.
         #[arg(long, default_value_t = 200)]
         parallel: usize,
@@ -235,14 +267,22 @@ fn main() {
                 agents,
                 duration,
                 contacts,
-            } => ws_latency(target, rate, agents, duration, contacts).await,
+                spread,
+            } => ws_latency(target, rate, agents, duration, contacts, spread).await,
             Cmd::IdleWs {
                 target,
                 count,
                 sources,
                 hold,
+                until_eof,
                 parallel,
-            } => idle_ws(target, count, &sources, hold, parallel).await,
+            } => {
+                let hold = match until_eof {
+                    true => Hold::UntilEof,
+                    false => Hold::Secs(hold),
+                };
+                idle_ws(target, count, &sources, hold, parallel).await
+            }
             Cmd::LlmStandin { port, latency_ms } => {
                 llm_standin(port, Duration::from_millis(latency_ms)).await
             }
@@ -314,9 +354,19 @@ fn report(name: &str, h: &Histogram<u64>) {
 /// Message `n` of a run, from contact `n % contacts`. Contacts are named independently of the
 /// run, so a warm-up run reaches the same customers as the measured one.
 fn inbound_body(run: &str, n: u64, contacts: u64, text: &str) -> Vec<u8> {
+    let contact = format!("lg-c{}", n % contacts);
+    inbound_body_from(run, n, &contact, text)
+}
+
+/// Message `n` of a run from the contact with external id `contact`.
+fn inbound_body_from(run: &str, n: u64, contact: &str, text: &str) -> Vec<u8> {
+    let name = match contact.strip_prefix("lg-c") {
+        Some(k) => format!("Load {k}"),
+        None => format!("Load {contact}"),
+    };
     let body = json!({
         "external_id": format!("{run}-{n}"),
-        "contact": { "external_id": format!("lg-c{}", n % contacts), "name": format!("Load {}", n % contacts) },
+        "contact": { "external_id": contact, "name": name },
         "text": text,
     });
     body.to_string().into_bytes()
@@ -558,17 +608,121 @@ fn ws_url(base: &str, token: &str) -> String {
 /// How long agents' sockets keep reading after the last frame, or after the run.
 const READERS_LINGER: Duration = Duration::from_secs(5);
 
-async fn ws_latency(t: Target, rate: u64, agents: usize, duration: u64, contacts: u64) -> Res<()> {
+/// Where a webhook ended: counts of the retries and of the posts that never landed, by cause.
+#[derive(Default)]
+struct Placement {
+    /// Attempts answered 503 `moved` (sent again to the next node).
+    moved: AtomicU64,
+    /// Attempts that could not connect (sent again to the next node).
+    unreachable: AtomicU64,
+    /// Posts given up, by cause.
+    errors: Mutex<BTreeMap<String, u64>>,
+}
+
+/// Attempts at one webhook before giving up (ten rounds of three nodes).
+const MAX_ATTEMPTS: usize = 30;
+
+/// Posts `body` to `urls[first]`, and again to the next URL (in turn) after a 503 `moved`
+/// answer or a failed connection; true once one answered 2xx.
+async fn post_placed(
+    http: reqwest::Client,
+    urls: Arc<Vec<String>>,
+    first: usize,
+    secret: String,
+    body: Vec<u8>,
+    placement: Arc<Placement>,
+) -> bool {
+    let why = 'attempts: {
+        for attempt in 0..MAX_ATTEMPTS {
+            if attempt > 0 && attempt % urls.len() == 0 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            let url = &urls[(first + attempt) % urls.len()];
+            match post_inbound(&http, url, &secret, body.clone()).await {
+                Ok(r) if r.status().is_success() => return true,
+                Ok(r) if r.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE => {
+                    if r.text().await.unwrap_or_default().contains("\"moved\"") {
+                        placement.moved.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                    break 'attempts "HTTP 503".to_owned();
+                }
+                Ok(r) => break 'attempts format!("HTTP {}", r.status().as_u16()),
+                Err(e) if e.is_connect() => {
+                    placement.unreachable.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                Err(e) if e.is_timeout() => break 'attempts "timeout".to_owned(),
+                Err(_) => break 'attempts "other transport error".to_owned(),
+            }
+        }
+        format!("{MAX_ATTEMPTS} attempts moved or unreachable")
+    };
+    if let Ok(mut m) = placement.errors.lock() {
+        *m.entry(why).or_default() += 1;
+    }
+    false
+}
+
+/// Summed CPU seconds of `pids` (those still running).
+fn cpu_of(pids: &[u32]) -> f64 {
+    pids.iter()
+        .filter_map(|&p| procfs::proc_sample(p))
+        .map(|(cpu, _)| cpu)
+        .sum()
+}
+
+/// `--ws-base` / `--post-base`: the list given, else `--base` alone.
+fn bases(list: &[String], base: &str) -> Vec<String> {
+    match list.is_empty() {
+        true => vec![base.to_owned()],
+        false => list.iter().map(|b| b.trim().to_owned()).collect(),
+    }
+}
+
+async fn ws_latency(
+    t: Target,
+    rate: u64,
+    agents: usize,
+    duration: u64,
+    contacts: u64,
+    spread: Spread,
+) -> Res<()> {
     let token = login(&t).await?;
+    let ws_bases = bases(&spread.ws_base, &t.base);
+    let post_urls: Arc<Vec<String>> = Arc::new(
+        bases(&spread.post_base, &t.base)
+            .iter()
+            .map(|b| format!("{b}/webhooks/api/{}", t.inbox))
+            .collect(),
+    );
+    let contact_list: Option<Vec<String>> = match &spread.contacts_file {
+        None => None,
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let list: Vec<String> = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect();
+            if list.is_empty() {
+                return Err(format!("{} lists no contact", path.display()));
+            }
+            Some(list)
+        }
+    };
     let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let hist = Arc::new(Mutex::new(histogram()));
     let received = Arc::new(AtomicU64::new(0));
     let ended: Arc<std::sync::OnceLock<Instant>> = Arc::default();
     let mut readers = Vec::new();
-    for _ in 0..agents {
-        let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(&t.base, &token))
+    for i in 0..agents {
+        let base = &ws_bases[i % ws_bases.len()];
+        let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(base, &token))
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| format!("agent websocket at {base}: {e}"))?;
         let (sent, hist, received) = (sent.clone(), hist.clone(), received.clone());
         let ended = ended.clone();
         readers.push(tokio::spawn(async move {
@@ -612,22 +766,35 @@ async fn ws_latency(t: Target, rate: u64, agents: usize, duration: u64, contacts
     }
     let http = client()?;
     warm_up(&t, &http, rate, contacts).await?;
-    let url = format!("{}/webhooks/api/{}", t.base, t.inbox);
     let run = format!("ws{}", clock::now().and_utc().timestamp());
     // The answer's latency too: it tells the ingest path's share from the fan-out's.
     let answered = Arc::new(Mutex::new(histogram()));
+    let placement = Arc::new(Placement::default());
     let watch = ProcWatch::start(t.pid);
+    let cpu0 = cpu_of(&spread.cpu_pids);
+    let sending = Instant::now();
     open_loop(rate, duration, t.connections, |n, due| {
         let tag = format!("{run}-{n}");
-        let body = inbound_body(&run, n, contacts, &format!("lgws {tag}"));
+        let text = format!("lgws {tag}");
+        let body = match &contact_list {
+            Some(list) => inbound_body_from(&run, n, &list[n as usize % list.len()], &text),
+            None => inbound_body(&run, n, contacts, &text),
+        };
         if let Ok(mut m) = sent.lock() {
             m.insert(tag, due);
         }
-        let request = post_inbound(&http, &url, &t.secret, body);
+        let first = n as usize % post_urls.len();
+        let request = post_placed(
+            http.clone(),
+            post_urls.clone(),
+            first,
+            t.secret.clone(),
+            body,
+            placement.clone(),
+        );
         let answered = answered.clone();
         async move {
-            let ok = request.await.is_ok_and(|r| r.status().is_success());
-            if ok {
+            if request.await {
                 if let Ok(mut h) = answered.lock() {
                     let _ = h.record((due.elapsed().as_micros() as u64).max(1));
                 }
@@ -635,12 +802,28 @@ async fn ws_latency(t: Target, rate: u64, agents: usize, duration: u64, contacts
         }
     })
     .await;
+    let cpu = cpu_of(&spread.cpu_pids) - cpu0;
+    let sending = sending.elapsed().as_secs_f64();
     let _ = ended.set(Instant::now());
     for r in readers {
         let _ = r.await;
     }
-    let expected = rate * duration * agents as u64;
-    println!("ws-latency: {rate}/s × {duration}s fanned out to {agents} agents: {} of {expected} frames arrived", received.load(Ordering::Relaxed));
+    let sent_n = rate * duration;
+    let acked = answered.lock().map_err(|e| e.to_string())?.len();
+    let expected = acked * agents as u64;
+    let moved = placement.moved.load(Ordering::Relaxed);
+    let unreachable = placement.unreachable.load(Ordering::Relaxed);
+    let errors = placement
+        .errors
+        .lock()
+        .map(|m| m.clone())
+        .unwrap_or_default();
+    println!(
+        "ws-latency: {rate}/s × {duration}s to {} post base(s), fanned out to {agents} agents on {} websocket base(s): {acked} of {sent_n} posts answered 2xx; {} of {expected} frames arrived; attempts answered `moved` {moved}, unreachable {unreachable}; posts given up {errors:?}",
+        post_urls.len(),
+        ws_bases.len(),
+        received.load(Ordering::Relaxed)
+    );
     report(
         "POST due → 200 answer",
         &*answered.lock().map_err(|e| e.to_string())?,
@@ -650,14 +833,30 @@ async fn ws_latency(t: Target, rate: u64, agents: usize, duration: u64, contacts
         &*hist.lock().map_err(|e| e.to_string())?,
     );
     let frames = hist.lock().map_err(|e| e.to_string())?;
-    let sent_n = rate * duration;
     let cpu_us = watch.report().map_or("-".to_owned(), |(cpu, _)| {
         format!("{:.0}", cpu * 1e6 / sent_n.max(1) as f64)
     });
+    let cpu_pids_us = match spread.cpu_pids.is_empty() {
+        true => "-".to_owned(),
+        false => format!("{:.0}", cpu * 1e6 / sent_n.max(1) as f64),
+    };
+    if !spread.cpu_pids.is_empty() {
+        println!(
+            "processes {:?}: {:.1}s CPU over {sending:.1}s of sending ({:.0}% of one core)",
+            spread.cpu_pids,
+            cpu,
+            100.0 * cpu / sending
+        );
+    }
+    let ms = |v: u64| v as f64 / 1000.0;
     println!(
-        "RESULT cpu_us_per_msg={cpu_us} frame_p50_ms={:.2} frame_p99_ms={:.2}",
-        frames.value_at_quantile(0.5) as f64 / 1000.0,
-        frames.value_at_quantile(0.99) as f64 / 1000.0
+        "RESULT cpu_us_per_msg={cpu_us} cpu_us_per_msg_pids={cpu_pids_us} frame_p50_ms={:.2} frame_p99_ms={:.2} frame_p999_ms={:.2} frame_max_ms={:.2} frames={} expected={expected} sent={sent_n} acked={acked} moved={moved} unreachable={unreachable} given_up={}",
+        ms(frames.value_at_quantile(0.5)),
+        ms(frames.value_at_quantile(0.99)),
+        ms(frames.value_at_quantile(0.999)),
+        ms(frames.max()),
+        received.load(Ordering::Relaxed),
+        errors.values().sum::<u64>()
     );
     Ok(())
 }
