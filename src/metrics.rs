@@ -241,6 +241,9 @@ pub struct Metrics {
     pub events_published: Counter,
     /// Cluster mode: requests answered by the node holding their conversation.
     pub forwarded: Counter,
+    /// Broadcast recipients this node handed to their provider (in cluster mode, one node
+    /// dispatches at a time).
+    pub broadcast_sends: Counter,
     pub conversation_actors: Gauge,
     pub reviews_in_progress: Gauge,
     pub broadcasts_in_progress: Gauge,
@@ -274,6 +277,7 @@ impl Metrics {
             websockets: Family::default(),
             events_published: Counter::default(),
             forwarded: Counter::default(),
+            broadcast_sends: Counter::default(),
             conversation_actors: Gauge::default(),
             reviews_in_progress: Gauge::default(),
             broadcasts_in_progress: Gauge::default(),
@@ -359,6 +363,11 @@ impl Metrics {
             "events_published",
             "Realtime events published to the hub",
             m.events_published.clone(),
+        );
+        r.register(
+            "broadcast_sends",
+            "Broadcast recipients this node handed to their provider",
+            m.broadcast_sends.clone(),
         );
         r.register(
             "requests_forwarded",

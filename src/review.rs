@@ -100,7 +100,9 @@ async fn run(app: Arc<AppContext>, registry: Conversations) {
                 continue;
             }
         };
-        for id in due {
+        // Cluster mode: each node reviews the conversations it holds, so none is reviewed
+        // (and paid for) twice.
+        for id in due.into_iter().filter(|id| registry.holds(*id)) {
             if failed.borrow().contains_key(&id) || !in_flight.borrow_mut().insert(id) {
                 continue;
             }

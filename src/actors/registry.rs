@@ -275,7 +275,7 @@ impl Conversations {
                 _ = self.taken_kick.notified() => {
                     // Shards come in batches as a node joins or another dies.
                     actix_rt::time::sleep(Duration::from_millis(200)).await;
-                    self.resume_taken(store).await;
+                    self.resume_taken(&deps).await;
                     continue;
                 }
             }
@@ -294,9 +294,12 @@ impl Conversations {
         }
     }
 
-    /// Answers, in the shards taken since the last call, the conversations left waiting for
-    /// the assistant.
-    async fn resume_taken(&self, store: &Store) {
+    /// In the shards taken since the last call: answers the conversations left waiting for
+    /// the assistant, and starts at once those with a follow-up due or a snooze ending before
+    /// the next scan (their timers died with the previous holder; each actor arms its own
+    /// from its row), so a timer due during a failover fires on time, not a scan late.
+    async fn resume_taken(&self, deps: &ConversationDeps) {
+        let store = &deps.store;
         let taken = match self.taken.lock() {
             Ok(mut taken) => std::mem::take(&mut *taken),
             Err(_) => return,
@@ -305,19 +308,42 @@ impl Conversations {
             return;
         }
         let since = crate::clock::now() - chrono::Duration::hours(RESUME_WITHIN_HOURS);
+        let until = crate::clock::now() + deps.follow_up_horizon();
+        let taken = Arc::new(taken);
+        let in_taken = move |ids: Vec<ConversationId>| -> Vec<ConversationId> {
+            ids.into_iter()
+                .filter(|id| taken.contains(&Shard::of(*id)))
+                .collect()
+        };
+        let only = in_taken.clone();
         self.wake(
             store,
             "unanswered messages of taken shards",
             true,
-            move |c| {
-                let ids = queries::awaiting_assistant(c, since, SCAN_LIMIT)?;
-                Ok(ids
-                    .into_iter()
-                    .filter(|id| taken.contains(&Shard::of(*id)))
-                    .collect())
-            },
+            move |c| Ok(only(queries::awaiting_assistant(c, since, SCAN_LIMIT)?)),
         )
         .await;
+        let only = in_taken.clone();
+        self.wake(store, "follow-ups of taken shards", false, move |c| {
+            Ok(only(queries::follow_ups_due_before(c, until, SCAN_LIMIT)?))
+        })
+        .await;
+        self.wake(store, "snoozes of taken shards", false, move |c| {
+            Ok(in_taken(queries::snoozes_due_before(c, until, SCAN_LIMIT)?))
+        })
+        .await;
+    }
+
+    /// Whether this node runs the conversations of `shard` now (one node: all of them).
+    pub fn holds_shard(&self, shard: Shard) -> bool {
+        self.owner
+            .as_ref()
+            .is_none_or(|held| held.of(shard).is_some())
+    }
+
+    /// Whether this node runs this conversation now.
+    pub fn holds(&self, id: ConversationId) -> bool {
+        self.holds_shard(Shard::of(id))
     }
 
     /// Starts the actors of the conversations `find` returns, each on its thread (each
@@ -333,12 +359,7 @@ impl Conversations {
         };
         let mut by_shard: Vec<Vec<ConversationId>> = vec![Vec::new(); self.shards.len()];
         // Cluster mode: another node wakes the conversations of the shards it holds.
-        let held = |id: &ConversationId| {
-            self.owner
-                .as_ref()
-                .is_none_or(|held| held.of(Shard::of(*id)).is_some())
-        };
-        for id in ids.into_iter().filter(held) {
+        for id in ids.into_iter().filter(|id| self.holds(*id)) {
             by_shard[self.index(id)].push(id);
         }
         for (shard, ids) in self.shards.iter().zip(by_shard) {

@@ -16,6 +16,7 @@ use crate::{
     app::AppContext,
     channels::outbox::Limiter,
     clock,
+    cluster::Shard,
     config::ChannelSettings,
     db::queries,
     domain::{
@@ -35,7 +36,17 @@ pub fn start(app: Arc<AppContext>, registry: Conversations, limiter: Limiter) {
     actix_rt::spawn(run(app, registry, limiter));
 }
 
-async fn run(app: Arc<AppContext>, registry: Conversations, limiter: Limiter) {
+/// Whether this node dispatches the broadcasts now: one node always; in cluster mode the
+/// holder of [`Shard::FIRST`], so that one node sends them and another takes over when it
+/// dies or stops.
+fn dispatches(registry: &Conversations) -> bool {
+    registry.holds_shard(Shard::FIRST)
+}
+
+/// Rows left `sending` by the dispatcher before this one (a stopped process, or in cluster
+/// mode another node) may or may not have reached the provider: `unknown` until the provider
+/// reports on them, never sent again.
+async fn settle_cut_sends(app: &AppContext) {
     let now = clock::now();
     match app
         .store
@@ -45,15 +56,28 @@ async fn run(app: Arc<AppContext>, registry: Conversations, limiter: Limiter) {
         Ok(0) => {}
         Ok(n) => tracing::warn!(
             recipients = n,
-            "broadcast sends cut by the last stop are unknown until the provider reports on them"
+            "broadcast sends cut by the last dispatcher are unknown until the provider reports on them"
         ),
         Err(e) => tracing::error!(error = %e, "cannot settle the broadcast sends of the last run"),
     }
+}
+
+async fn run(app: Arc<AppContext>, registry: Conversations, limiter: Limiter) {
     let runners: Rc<RefCell<HashSet<BroadcastId>>> = Rc::default();
     let permits = Arc::new(Semaphore::new(app.settings.broadcasts.concurrency));
     let poll = Duration::from_millis(app.settings.broadcasts.poll_interval_ms);
     let mut last_unknown_sweep: Option<std::time::Instant> = None;
+    let mut dispatching = false;
     loop {
+        if !dispatches(&registry) {
+            dispatching = false;
+            tokio::time::sleep(poll).await;
+            continue;
+        }
+        if !dispatching {
+            dispatching = true;
+            settle_cut_sends(&app).await;
+        }
         start_due(&app).await;
         if last_unknown_sweep.is_none_or(|t| t.elapsed() >= UNKNOWN_SWEEP_EVERY) {
             last_unknown_sweep = Some(std::time::Instant::now());
@@ -159,6 +183,10 @@ async fn run_broadcast(
     id: BroadcastId,
 ) {
     loop {
+        // Cluster mode: another node dispatches now; it takes this broadcast on from its rows.
+        if !dispatches(registry) {
+            return;
+        }
         let row = match app.store.read(move |c| queries::broadcast(c, id)).await {
             Ok(Some(row)) if row.status == BroadcastStatus::Running => Arc::new(row),
             Ok(_) => return,
@@ -225,6 +253,7 @@ async fn run_broadcast(
             );
             batch.push(actix_rt::spawn(async move {
                 let recipient_id = recipient.id;
+                app.metrics.broadcast_sends.inc();
                 match send_one(&app, &limiter, &row, &inbox, rate, recipient).await {
                     Ok(Some(contact)) => super::contact_changed(&app, &registry, contact).await,
                     Ok(None) => {}

@@ -500,9 +500,12 @@ impl Keeper {
 }
 
 /// The keys of a bucket (a delete marker or an expired key is not one).
+/// The bucket's keys, each once. (The listing follows the bucket live until it has caught
+/// up: a key renewed meanwhile comes again, and on a busy machine many times.)
 async fn keys(store: &kv::Store) -> Result<Vec<String>, String> {
     let keys = store.keys().await.map_err(|e| e.to_string())?;
-    keys.try_collect().await.map_err(|e| e.to_string())
+    let keys: BTreeSet<String> = keys.try_collect().await.map_err(|e| e.to_string())?;
+    Ok(keys.into_iter().collect())
 }
 
 /// Every member of the cluster, as each described itself.

@@ -21,6 +21,10 @@ pub const SHARDS: u16 = 256;
 pub struct Shard(u16);
 
 impl Shard {
+    /// Shard 0. Its holder also runs what one node of the cluster must do alone (the
+    /// broadcasts' dispatcher): that duty moves with its lease.
+    pub const FIRST: Shard = Shard(0);
+
     /// The shard of a conversation. Conversation ids are UUIDv7, random in their low 62 bits,
     /// so the low bits spread conversations evenly.
     pub fn of(id: ConversationId) -> Shard {

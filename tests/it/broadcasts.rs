@@ -32,7 +32,12 @@ const WAIT: Duration = Duration::from_secs(60);
 const PREFIX: &str = "broadcast-recipient:";
 
 /// A contact row as the seed writes it.
-fn contact(inbox: &str, external_id: &str, name: Option<&str>, phone: Option<&str>) -> ContactRow {
+pub(crate) fn contact(
+    inbox: &str,
+    external_id: &str,
+    name: Option<&str>,
+    phone: Option<&str>,
+) -> ContactRow {
     ContactRow {
         id: ContactId::new(),
         inbox_id: InboxId::from(inbox),
@@ -50,7 +55,7 @@ fn contact(inbox: &str, external_id: &str, name: Option<&str>, phone: Option<&st
 
 /// `n` WhatsApp contacts with names and numbers `+1555000xxxx`, written straight to the
 /// database (no route creates contacts in bulk).
-fn seed(db_url: &str, rows: &[ContactRow]) {
+pub(crate) fn seed(db_url: &str, rows: &[ContactRow]) {
     let mut conn = DbBackend::from_url(db_url)
         .expect("url")
         .connect()
@@ -79,7 +84,12 @@ fn numbered(n: usize) -> Vec<ContactRow> {
         .collect()
 }
 
-async fn static_segment(base: &str, token: &str, name: &str, ids: &[ContactId]) -> String {
+pub(crate) async fn static_segment(
+    base: &str,
+    token: &str,
+    name: &str,
+    ids: &[ContactId],
+) -> String {
     let client = reqwest::Client::new();
     let resp = client
         .post(format!("{base}/api/segments"))
@@ -105,7 +115,7 @@ async fn static_segment(base: &str, token: &str, name: &str, ids: &[ContactId]) 
     id
 }
 
-async fn call(
+pub(crate) async fn call(
     base: &str,
     token: &str,
     method: &str,
@@ -126,7 +136,7 @@ async fn call(
 }
 
 /// `POST /api/broadcasts/{id}/{verb}`, or `GET /api/broadcasts/{id}` when `verb` is empty.
-async fn act(base: &str, token: &str, id: &str, verb: &str) -> (u16, Value) {
+pub(crate) async fn act(base: &str, token: &str, id: &str, verb: &str) -> (u16, Value) {
     match verb {
         "" => call(base, token, "GET", &format!("/api/broadcasts/{id}"), None).await,
         v => {
@@ -142,7 +152,7 @@ async fn act(base: &str, token: &str, id: &str, verb: &str) -> (u16, Value) {
     }
 }
 
-async fn until_status(base: &str, token: &str, id: &str, want: &str) -> Value {
+pub(crate) async fn until_status(base: &str, token: &str, id: &str, want: &str) -> Value {
     eventually(&format!("broadcast {want}"), WAIT, || async {
         let (_, b) = act(base, token, id, "").await;
         (b["status"] == want).then_some(b)

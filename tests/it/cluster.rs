@@ -1799,3 +1799,111 @@ async fn a_visitors_message_reaches_the_node_holding_its_conversation() {
     assert!(elsewhere > 0, "every conversation happened to be n1's");
     eprintln!("{elsewhere} of 12 widget conversations held by another node than the visitors'");
 }
+
+/// A broadcast on a three-node cluster is sent by one node, the holder of shard 0; when that
+/// node is killed mid-way, the node that takes shard 0 goes on from the rows, and no address
+/// is sent the broadcast twice.
+#[actix_rt::test]
+async fn one_node_dispatches_a_broadcast_and_another_takes_it_on_when_it_dies() {
+    use crate::broadcasts::{act, call, contact, seed, static_segment, until_status};
+    let cluster = Cluster::new().await;
+    let nodes = vec![cluster.node("n1"), cluster.node("n2"), cluster.node("n3")];
+    let bases: Vec<String> = nodes.iter().map(|n| n.base.clone()).collect();
+    let client = reqwest::Client::new();
+    let token = login(&client, &bases[0], ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let view = settled(&client, &bases[0], &token, 3).await;
+    let dispatcher = holder_of(&view, Shard::FIRST);
+
+    let rows: Vec<_> = (0..300)
+        .map(|i| contact("support", &format!("bc-{i}"), Some(&format!("B{i}")), None))
+        .collect();
+    seed(&cluster.db.url, &rows);
+    let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
+    // Asked of a node that is not the dispatcher.
+    let asked = &bases[(dispatcher + 1) % 3];
+    let segment = static_segment(asked, &token, "Everyone", &ids).await;
+    let body = serde_json::json!({
+        "name": "Cluster", "inbox": "support", "segments": [segment], "text": "Hello", "rate_per_second": 50,
+    });
+    let (status, draft) = call(asked, &token, "POST", "/api/broadcasts", Some(body)).await;
+    assert_eq!(status, 201, "{draft}");
+    let id = draft["id"].as_str().unwrap().to_owned();
+    let sends = |text: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix("switchboard_broadcast_sends_total "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    let scrape = |base: String| {
+        let client = client.clone();
+        async move {
+            client
+                .get(format!("{base}/metrics"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    act(asked, &token, &id, "start").await;
+    // A third of the way: only the dispatcher has sent anything.
+    let started = Instant::now();
+    loop {
+        let delivered = cluster.callbacks.accepted().len();
+        if delivered >= 100 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "only {delivered} sent"
+        );
+        actix_rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    for (i, base) in bases.iter().enumerate() {
+        let n = sends(&scrape(base.clone()).await);
+        if i == dispatcher {
+            assert!(n >= 100, "the dispatcher n{} sent {n}", i + 1);
+        } else {
+            assert_eq!(
+                n,
+                0,
+                "n{} sent {n} while n{} dispatches",
+                i + 1,
+                dispatcher + 1
+            );
+        }
+    }
+    let mut nodes: Vec<Option<ServerProcess>> = nodes.into_iter().map(Some).collect();
+    nodes[dispatcher].take().unwrap().kill9();
+    let survivor = &bases[(dispatcher + 1) % 3];
+    let done = until_status(survivor, &token, &id, "completed").await;
+    eprintln!("completed after the kill: {}", done["counts"]);
+    // Each address at most once; all but the few cut in flight by the kill, exactly once.
+    let mut per_address: HashMap<String, usize> = HashMap::new();
+    for call in cluster.callbacks.accepted() {
+        let to = call.json()["contact"]["external_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        *per_address.entry(to).or_default() += 1;
+    }
+    let twice: Vec<_> = per_address.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "sent twice: {twice:?}");
+    assert!(
+        per_address.len() >= 290,
+        "only {} addresses reached",
+        per_address.len()
+    );
+    let survivors: u64 = {
+        let mut total = 0;
+        for (i, base) in bases.iter().enumerate() {
+            if i != dispatcher {
+                total += sends(&scrape(base.clone()).await);
+            }
+        }
+        total
+    };
+    assert!(survivors > 0, "no survivor took the broadcast on");
+}
