@@ -30,7 +30,7 @@ pub struct AppContext {
     /// Wakes the broadcasts' dispatcher when a broadcast starts or resumes.
     pub broadcast_kick: Arc<Notify>,
     /// Wrong-password counts per email (brute-force protection).
-    pub logins: crate::login_throttle::LoginThrottle,
+    pub logins: Arc<crate::login_throttle::LoginThrottle>,
     /// Each known contact's conversation, so inbound messages skip a write (see the module).
     pub contacts: ContactCache,
     /// Agents' names, for the texts of system events.

@@ -118,9 +118,9 @@ pub async fn build(settings: Settings) -> anyhow::Result<(AppHandle, Server)> {
         assistants,
         outbox_kick: Arc::new(Notify::new()),
         broadcast_kick: Arc::new(Notify::new()),
-        logins: crate::login_throttle::LoginThrottle::new(
+        logins: Arc::new(crate::login_throttle::LoginThrottle::new(
             settings.server.login_failures_per_minute,
-        ),
+        )),
         contacts: Default::default(),
         agent_names: Default::default(),
         http: http_client,
@@ -153,6 +153,10 @@ pub async fn build(settings: Settings) -> anyhow::Result<(AppHandle, Server)> {
     });
     let (addr, server) = serve(&settings, state)?;
     if let Some(cluster) = &app.cluster {
+        cluster
+            .share_logins(app.logins.clone())
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot share the login throttle: {e}"))?;
         cluster
             .join(app.store.clone(), addr, registry.clone())
             .await

@@ -74,6 +74,10 @@ pub fn start(app: Arc<AppContext>, registry: Conversations, limiter: Limiter) {
 
 async fn run(app: Arc<AppContext>, registry: Conversations, limiter: Limiter) {
     let in_flight: Rc<RefCell<HashSet<MessageId>>> = Rc::default();
+    // Deliveries that ended, and when. A read of the due rows that began before one ended
+    // may still see its row as due (the read's snapshot is older than the report's commit):
+    // that row is not sent again.
+    let ended: Rc<RefCell<HashMap<MessageId, Instant>>> = Rc::default();
     // A delivery that ends frees a slot. The due rows are read again then only if the last
     // read may have left some behind (it filled every slot): reading on every delivery read
     // the rows in flight again and again, the outbox's largest cost under load. New rows
@@ -95,6 +99,9 @@ async fn run(app: Arc<AppContext>, registry: Conversations, limiter: Limiter) {
             read_due = false;
             let limit = (free + busy) as i64;
             let now = clock::now();
+            let read_at = Instant::now();
+            // What ended before this read began, this read sees as it is now.
+            ended.borrow_mut().retain(|_, at| *at >= read_at);
             // Cluster mode: only the rows of the conversations this node holds, so no row
             // is sent by two nodes; a dead node's rows are sent by whoever takes its shards.
             let held = app.cluster.as_ref().map(|c| c.held().shards());
@@ -109,15 +116,17 @@ async fn run(app: Arc<AppContext>, registry: Conversations, limiter: Limiter) {
                 Ok(rows) => {
                     backlog = rows.len() as i64 >= limit;
                     for row in rows {
-                        if in_flight.borrow().len() >= settings.concurrency
+                        if ended.borrow().contains_key(&row.message_id)
+                            || in_flight.borrow().len() >= settings.concurrency
                             || !in_flight.borrow_mut().insert(row.message_id)
                         {
                             continue;
                         }
-                        let (app, registry, in_flight, limiter, freed) = (
+                        let (app, registry, in_flight, ended, limiter, freed) = (
                             app.clone(),
                             registry.clone(),
                             in_flight.clone(),
+                            ended.clone(),
                             limiter.clone(),
                             slot_freed.clone(),
                         );
@@ -125,6 +134,7 @@ async fn run(app: Arc<AppContext>, registry: Conversations, limiter: Limiter) {
                             let id = row.message_id;
                             deliver(&app, &registry, &limiter, row).await;
                             in_flight.borrow_mut().remove(&id);
+                            ended.borrow_mut().insert(id, Instant::now());
                             freed.notify_one();
                         });
                     }

@@ -13,6 +13,7 @@ pub mod events;
 pub mod fence;
 pub mod forward;
 pub mod lease;
+pub mod logins;
 pub mod node;
 pub mod relay;
 pub mod shard;

@@ -310,6 +310,25 @@ impl ClusterNode {
         }
     }
 
+    /// Counts in `throttle` the password attempts the other nodes check.
+    pub async fn share_logins(
+        &self,
+        throttle: Arc<crate::login_throttle::LoginThrottle>,
+    ) -> Result<(), String> {
+        super::logins::follow(self.client.clone(), self.id.clone(), throttle).await
+    }
+
+    /// Tells the other nodes of a password attempt this node checked.
+    pub async fn tell_login(&self, key: &str, from: std::net::IpAddr, succeeded: bool) {
+        let attempt = super::logins::Attempt {
+            node: self.id.to_string(),
+            key: key.to_owned(),
+            from,
+            succeeded,
+        };
+        super::logins::tell(&self.client, &attempt).await;
+    }
+
     /// Whether `token` is this node's mark of a forwarded request.
     pub fn is_forwarded(&self, token: &[u8]) -> bool {
         super::forward::same_secret(self.token.as_bytes(), token)

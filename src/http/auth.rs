@@ -157,6 +157,10 @@ pub(crate) async fn password_matches(
         true => state.app.logins.succeeded(key, from, now),
         false => state.app.logins.failed(key, from, now),
     }
+    // Cluster mode: the other nodes count it too.
+    if let Some(cluster) = &state.app.cluster {
+        cluster.tell_login(key, from, ok).await;
+    }
     Ok(ok)
 }
 
