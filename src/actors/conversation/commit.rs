@@ -624,17 +624,7 @@ impl ConversationActor {
             };
             events.push(Publish::new(event, audience));
         }
-        let l = after_commit;
-        let view = ConversationView::build(
-            &l.row,
-            &l.contact,
-            &l.state,
-            &l.tags,
-            l.policy(),
-            l.inbox.channel,
-            clock::now(),
-        );
-        let conversation = Box::new(view);
+        let conversation = Box::new(after_commit.view());
         let event = match was_empty {
             true => ServerEvent::ConversationCreated {
                 conversation_id,

@@ -169,6 +169,19 @@ struct Loaded {
 }
 
 impl Loaded {
+    /// The conversation as agents see it now.
+    fn view(&self) -> ConversationView {
+        ConversationView::build(
+            &self.row,
+            &self.contact,
+            &self.state,
+            &self.tags,
+            self.policy(),
+            self.inbox.channel,
+            clock::now(),
+        )
+    }
+
     /// The rules of this conversation: its inbox's, for its network, with the handoff
     /// acknowledgement in the contact's language.
     fn policy(&self) -> &Policy {
@@ -354,17 +367,7 @@ impl ConversationActor {
     }
 
     fn view(&self) -> Option<ConversationView> {
-        self.loaded.as_ref().map(|l| {
-            ConversationView::build(
-                &l.row,
-                &l.contact,
-                &l.state,
-                &l.tags,
-                l.policy(),
-                l.inbox.channel,
-                clock::now(),
-            )
-        })
+        self.loaded.as_ref().map(Loaded::view)
     }
 
     fn publish(&self, event: ServerEvent, audience: Audience) {
