@@ -6,7 +6,7 @@ Two phases in one run, each on a fresh PostgreSQL schema (bench/failover.py's Se
 
 1. baseline: ONE node without `[cluster]` (single-node mode, PostgreSQL) holding one node's
    share of the cluster's connections (16,667 of 100,000 over 6);
-2. cluster: `--nodes` cluster nodes (SWITCHBOARD_CLUSTER_DEVELOPMENT=1) on one PostgreSQL and
+2. cluster: `--nodes` cluster nodes on one PostgreSQL and
    one NATS, each held its share of `--total` idle agent websockets by a `loadgen idle-ws`
    process of its own (pointed at that node, from two loopback source addresses of its own,
    so no generator runs short of ephemeral ports).

@@ -83,12 +83,10 @@ class Node:
     def __init__(self, binary, config, name, nats_url, workdir, cluster=True, bind="127.0.0.1:0",
                  log="error"):
         env = dict(os.environ, SWITCHBOARD_CONFIG=config, SWITCHBOARD_BIND=bind, RUST_LOG=log)
-        for var in ("DATABASE_URL", "SWITCHBOARD_NATS_URL", "SWITCHBOARD_NODE_ID",
-                    "SWITCHBOARD_CLUSTER_DEVELOPMENT"):
+        for var in ("DATABASE_URL", "SWITCHBOARD_NATS_URL", "SWITCHBOARD_NODE_ID"):
             env.pop(var, None)
         if cluster:
-            env.update(SWITCHBOARD_NATS_URL=nats_url, SWITCHBOARD_NODE_ID=name,
-                       SWITCHBOARD_CLUSTER_DEVELOPMENT="1")
+            env.update(SWITCHBOARD_NATS_URL=nats_url, SWITCHBOARD_NODE_ID=name)
         self.name = name
         self.log_path = os.path.join(workdir, f"{name}.log")
         self.log = open(os.path.join(workdir, f"{name}.log"), "ab")

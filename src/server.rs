@@ -59,22 +59,9 @@ fn start_deliveries(app: &Arc<AppContext>, registry: &Conversations) -> Threads 
     Threads(vec![arbiter])
 }
 
-/// Set to `1`, lets a node start with `[cluster]` while cluster mode is incomplete: for the
-/// development and tests of cluster mode only (see the README's "Several nodes").
-pub const CLUSTER_DEVELOPMENT: &str = "SWITCHBOARD_CLUSTER_DEVELOPMENT";
-
 /// Starts everything; the returned `Server` must be awaited (or spawned) to serve.
 /// Must be called inside an actix `System`.
 pub async fn build(settings: Settings) -> anyhow::Result<(AppHandle, Server)> {
-    if settings.cluster.is_some() && std::env::var(CLUSTER_DEVELOPMENT).as_deref() != Ok("1") {
-        // Refused rather than started half-way: without routing to the owner and shared
-        // state, several nodes would store and answer twice.
-        anyhow::bail!(
-            "[cluster] is not available yet: leases, fencing and the shared event stream are \
-             built, but routing requests to the owning node and the shared state are not \
-             (issue 19); remove [cluster] (and SWITCHBOARD_NATS_URL) to run one node"
-        );
-    }
     let settings = Arc::new(settings);
     // The phone-number metadata is decoded on first use (~100 ms unoptimised): do it now, on
     // a thread of its own, not in the writer when the first contact with a phone arrives.
@@ -157,6 +144,14 @@ pub async fn build(settings: Settings) -> anyhow::Result<(AppHandle, Server)> {
             .share_logins(app.logins.clone())
             .await
             .map_err(|e| anyhow::anyhow!("cannot share the login throttle: {e}"))?;
+        cluster
+            .share_presence(
+                app.presence.clone(),
+                app.badge.clone(),
+                app.stopping.subscribe(),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot share presence: {e}"))?;
         cluster
             .join(app.store.clone(), addr, registry.clone())
             .await

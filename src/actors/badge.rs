@@ -7,13 +7,18 @@
 //! count over a large inbox took milliseconds on PostgreSQL). A change is committed before its
 //! `Recount` is sent, and that happens before its request is answered, so a badge request
 //! after any answered change finds a recount pending and counts afresh.
+//!
+//! In cluster mode one node counts and announces (see [`crate::cluster::badge`]), and `GET
+//! /api/badge` always counts: a change committed on another node a moment ago may not have
+//! reached the announcer yet.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use actix::prelude::*;
 
 use super::hub::{Audience, Hub, Publish};
 use crate::{
+    cluster::{node::Epochs, Shard},
     db::{queries, Store},
     error::AppResult,
     protocol::{BadgeCounts, ServerEvent},
@@ -21,6 +26,8 @@ use crate::{
 
 /// Changes within this window share one recount.
 const COALESCE: Duration = Duration::from_millis(50);
+/// Cluster mode: the announcer counts this often besides, in case a notice was lost.
+const RECOUNT_EVERY: Duration = Duration::from_secs(15);
 
 /// Conversation actor → BadgeCounter: something that may change the badge was committed.
 #[derive(Message)]
@@ -37,6 +44,14 @@ pub struct BadgeCounter {
     hub: Addr<Hub>,
     scheduled: bool,
     last: Option<BadgeCounts>,
+    shared: Option<Shared>,
+}
+
+/// Cluster mode: where changes are told, and whether this node announces.
+struct Shared {
+    client: async_nats::Client,
+    epochs: Arc<Epochs>,
+    announcing: bool,
 }
 
 impl BadgeCounter {
@@ -46,7 +61,20 @@ impl BadgeCounter {
             hub,
             scheduled: false,
             last: None,
+            shared: None,
         }
+    }
+
+    /// Counts again after [`COALESCE`], unless a count is already due.
+    fn schedule(&mut self, ctx: &mut Context<Self>) {
+        if self.scheduled {
+            return;
+        }
+        self.scheduled = true;
+        ctx.run_later(COALESCE, |act, ctx| {
+            act.scheduled = false;
+            act.count(false, ctx);
+        });
     }
 
     /// Counts, holding the mailbox meanwhile (a `Current` waits for the result). Publishes a
@@ -102,14 +130,64 @@ impl Handler<Recount> for BadgeCounter {
     type Result = ();
 
     fn handle(&mut self, _: Recount, ctx: &mut Self::Context) {
-        if self.scheduled {
-            return;
+        match &self.shared {
+            Some(shared) => crate::cluster::badge::tell(&shared.client),
+            None => self.schedule(ctx),
         }
-        self.scheduled = true;
-        ctx.run_later(COALESCE, |act, ctx| {
-            act.scheduled = false;
-            act.count(false, ctx);
+    }
+}
+
+/// Server start, cluster mode: changes are told through `client`; this node counts and
+/// announces while it holds [`Shard::FIRST`] in `epochs`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Clustered {
+    pub client: async_nats::Client,
+    pub epochs: Arc<Epochs>,
+}
+
+impl Handler<Clustered> for BadgeCounter {
+    type Result = ();
+
+    fn handle(&mut self, msg: Clustered, ctx: &mut Self::Context) {
+        self.shared = Some(Shared {
+            client: msg.client,
+            epochs: msg.epochs,
+            announcing: false,
         });
+        ctx.run_interval(Duration::from_secs(1), |act, ctx| {
+            let Some(shared) = act.shared.as_mut() else {
+                return;
+            };
+            let holds = shared.epochs.of(Shard::FIRST).is_some();
+            let took = holds && !shared.announcing;
+            shared.announcing = holds;
+            if took {
+                // What the previous announcer said is unknown here: announce the count once.
+                act.last = None;
+                act.schedule(ctx);
+            }
+        });
+        ctx.run_interval(RECOUNT_EVERY, |act, ctx| {
+            if act.shared.as_ref().is_some_and(|s| s.announcing) {
+                act.schedule(ctx);
+            }
+        });
+    }
+}
+
+/// Cluster mode: some node (this one too) committed a change that may move the badge.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ChangedSomewhere;
+
+impl Handler<ChangedSomewhere> for BadgeCounter {
+    type Result = ();
+
+    fn handle(&mut self, _: ChangedSomewhere, ctx: &mut Self::Context) {
+        if self.shared.as_ref().is_some_and(|s| s.announcing) {
+            self.schedule(ctx);
+        }
     }
 }
 
@@ -117,7 +195,7 @@ impl Handler<Current> for BadgeCounter {
     type Result = Option<BadgeCounts>;
 
     fn handle(&mut self, _: Current, _: &mut Self::Context) -> Option<BadgeCounts> {
-        if self.scheduled {
+        if self.scheduled || self.shared.is_some() {
             None
         } else {
             self.last.clone()

@@ -174,6 +174,9 @@ pub struct Conversations {
     /// waiting for the assistant by their previous node are to be answered here.
     taken: Arc<std::sync::Mutex<std::collections::BTreeSet<Shard>>>,
     taken_kick: Arc<tokio::sync::Notify>,
+    /// Tells the shards taken, once their conversations were woken, to whoever resumes work
+    /// of its own there (the media downloads a previous holder left).
+    taken_news: tokio::sync::broadcast::Sender<Arc<std::collections::BTreeSet<Shard>>>,
     _threads: Arc<Threads>,
 }
 
@@ -197,6 +200,7 @@ impl Conversations {
             owner: deps.owner.clone(),
             taken: Arc::default(),
             taken_kick: Arc::default(),
+            taken_news: tokio::sync::broadcast::channel(16).0,
             _threads: Arc::new(Threads(arbiters)),
         };
         actix_rt::spawn(me.clone().scan(deps.clone()));
@@ -251,6 +255,13 @@ impl Conversations {
             taken.insert(shard);
         }
         self.taken_kick.notify_one();
+    }
+
+    /// The shards this node takes from now on, in batches (cluster mode).
+    pub fn taken_news(
+        &self,
+    ) -> tokio::sync::broadcast::Receiver<Arc<std::collections::BTreeSet<Shard>>> {
+        self.taken_news.subscribe()
     }
 
     /// How many threads the actors run on.
@@ -310,6 +321,7 @@ impl Conversations {
         let since = crate::clock::now() - chrono::Duration::hours(RESUME_WITHIN_HOURS);
         let until = crate::clock::now() + deps.follow_up_horizon();
         let taken = Arc::new(taken);
+        let news = taken.clone();
         let in_taken = move |ids: Vec<ConversationId>| -> Vec<ConversationId> {
             ids.into_iter()
                 .filter(|id| taken.contains(&Shard::of(*id)))
@@ -332,6 +344,8 @@ impl Conversations {
             Ok(in_taken(queries::snoozes_due_before(c, until, SCAN_LIMIT)?))
         })
         .await;
+        // Nobody listening is fine.
+        let _ = self.taken_news.send(news);
     }
 
     /// Whether this node runs the conversations of `shard` now (one node: all of them).

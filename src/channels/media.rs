@@ -205,37 +205,68 @@ pub fn spawn_downloads(
     }
 }
 
-/// Resumes the downloads a stop interrupted.
+/// Resumes the downloads a stop interrupted: at start on a single node; in cluster mode,
+/// those of each shard this node takes, whose previous holder may have left them unfinished.
 pub fn resume_downloads(app: Arc<AppContext>, registry: Conversations) {
+    if app.cluster.is_none() {
+        actix_rt::spawn(resume_in(app, registry, None));
+        return;
+    }
+    let mut taken = registry.taken_news();
     actix_rt::spawn(async move {
-        let since = clock::now() - chrono::Duration::days(RESUME_DAYS);
-        let rows = match app
-            .store
-            .read(move |c| queries::media_downloads_pending(c, since, 1000))
-            .await
-        {
-            Ok(rows) => rows,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot look for unfinished downloads");
-                return;
+        loop {
+            match taken.recv().await {
+                Ok(shards) => resume_in(app.clone(), registry.clone(), Some(shards)).await,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(
+                        batches = n,
+                        "missed taken shards; their downloads resume at their next take"
+                    );
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             }
-        };
-        for m in rows {
-            let Some(inbox) = app.inboxes.get(&m.inbox_id).cloned() else {
-                continue;
-            };
-            let Some(source) = m.media_source.as_deref().and_then(MediaSource::decode) else {
-                continue;
-            };
-            let job = MediaDownload {
-                conversation_id: m.conversation_id,
-                message_id: m.id,
-                source,
-                mime: m.media_mime,
-            };
-            spawn_downloads(&app, &registry, &inbox, vec![job]);
         }
     });
+}
+
+/// Starts the unfinished downloads of the conversations of `shards` (all: `None`).
+async fn resume_in(
+    app: Arc<AppContext>,
+    registry: Conversations,
+    shards: Option<Arc<std::collections::BTreeSet<crate::cluster::Shard>>>,
+) {
+    let since = clock::now() - chrono::Duration::days(RESUME_DAYS);
+    let rows = match app
+        .store
+        .read(move |c| queries::media_downloads_pending(c, since, 1000))
+        .await
+    {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot look for unfinished downloads");
+            return;
+        }
+    };
+    let in_shards = |id| {
+        shards
+            .as_ref()
+            .is_none_or(|s| s.contains(&crate::cluster::Shard::of(id)))
+    };
+    for m in rows.into_iter().filter(|m| in_shards(m.conversation_id)) {
+        let Some(inbox) = app.inboxes.get(&m.inbox_id).cloned() else {
+            continue;
+        };
+        let Some(source) = m.media_source.as_deref().and_then(MediaSource::decode) else {
+            continue;
+        };
+        let job = MediaDownload {
+            conversation_id: m.conversation_id,
+            message_id: m.id,
+            source,
+            mime: m.media_mime,
+        };
+        spawn_downloads(&app, &registry, &inbox, vec![job]);
+    }
 }
 
 /// Fetches, stores and records one file. A failure is recorded on the message (the thread
@@ -251,7 +282,13 @@ async fn download(
     for round in 1..=DOWNLOAD_ROUNDS {
         let error = match download_round(app, inbox, &job).await {
             Ok((bytes, mime)) => {
-                if let Err(e) = store(app, registry, &job, bytes, mime.or(job.mime.clone())).await {
+                let stored = store(app, registry, &job, bytes, mime.or(job.mime.clone())).await;
+                if let Err(AppError::Moved { .. }) = stored {
+                    // Another node holds the conversation now, and resumes the download.
+                    tracing::info!(message_id = %job.message_id, "a download's conversation moved to another node");
+                    return;
+                }
+                if let Err(e) = stored {
                     // Our own disk or database: worth another round.
                     tracing::warn!(message_id = %job.message_id, error = %e, round, "cannot keep a downloaded file");
                     failed(

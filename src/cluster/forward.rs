@@ -12,7 +12,9 @@
 //!
 //! A visitor's message typed in the website widget arrives over a websocket, not as a
 //! request: it travels the same way as a [`VisitorText`], and the holder hands it to the
-//! conversation's actor.
+//! conversation's actor. So does the news that a conversation's contact changed (blocked,
+//! unsubscribed, renamed: [`contact_changed`]), which the holder's actor must take before the
+//! change is acknowledged.
 //!
 //! On the wire a request is one line of JSON ([`Head`]) and the raw body after it; a response
 //! likewise. Both are bounded by the NATS server's `max_payload`.
@@ -31,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use super::Shard;
 use crate::{
     actors::{
-        messages::DeliverInbound,
+        messages::{ContactChanged, DeliverInbound},
         registry::{ask, Conversations},
     },
     domain::{referral::Referral, ConversationId, MessageId},
@@ -63,6 +65,9 @@ pub const CLIENT_HEADER: &str = "x-switchboard-client";
 
 /// The method of a [`VisitorText`] on the wire (no HTTP method looks like it).
 const VISITOR: &str = "VISITOR";
+
+/// The method of a contact change's notice on the wire.
+const CONTACT: &str = "CONTACT";
 
 /// One message a visitor typed in the website widget, for the holder of its conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,6 +103,25 @@ pub async fn deliver_visitor(
         }),
         (Err(AppError::Moved { shard, .. }), Some(forwarder)) => forwarder
             .visitor(shard, &message)
+            .await
+            .map_err(|e| AppError::Unavailable(e.to_string())),
+        (Err(e), _) => Err(e),
+    }
+}
+
+/// Tells the actor of conversation `id` that its contact's row changed, here when this node
+/// holds the conversation, else (given `forwarder`, cluster mode) on the node that does; the
+/// actor has taken the new row when this returns. A conversation not found is fine (deleted
+/// meanwhile).
+pub async fn contact_changed(
+    conversations: &Conversations,
+    forwarder: Option<&Forwarder>,
+    id: ConversationId,
+) -> Result<(), AppError> {
+    match (ask(conversations, id, ContactChanged).await, forwarder) {
+        (Ok(()) | Err(AppError::NotFound(_)), _) => Ok(()),
+        (Err(AppError::Moved { shard, .. }), Some(forwarder)) => forwarder
+            .typed::<_, ()>(shard, CONTACT, &id)
             .await
             .map_err(|e| AppError::Unavailable(e.to_string())),
         (Err(e), _) => Err(e),
@@ -238,10 +262,21 @@ impl Forwarder {
         shard: Shard,
         message: &VisitorText,
     ) -> Result<VisitorAccepted, ForwardError> {
+        self.typed(shard, VISITOR, message).await
+    }
+
+    /// Sends `message` to the holder of `shard` as a `method` of the cluster's own (no HTTP
+    /// method looks like one), and reads its answer.
+    async fn typed<T: Serialize, R: serde::de::DeserializeOwned>(
+        &self,
+        shard: Shard,
+        method: &str,
+        message: &T,
+    ) -> Result<R, ForwardError> {
         let body = serde_json::to_vec(message).map_err(|e| Malformed(e.to_string()))?;
         let request = Framed {
             head: Head {
-                method: VISITOR.to_owned(),
+                method: method.to_owned(),
                 path: String::new(),
                 status: 0,
                 headers: Vec::new(),
@@ -358,6 +393,7 @@ impl Served {
                 tokio::spawn(async move {
                     let answer = match Framed::decode(msg.payload) {
                         Ok(r) if r.head.method == VISITOR => visitor(&conversations, r.body).await,
+                        Ok(r) if r.head.method == CONTACT => contact(&conversations, r.body).await,
                         Ok(r) => run(&http, local, &token, r).await,
                         Err(e) => failure(400, "bad_request", &e.to_string()),
                     };
@@ -437,7 +473,21 @@ async fn visitor(conversations: &Conversations, body: Bytes) -> Framed {
         Err(e) => return failure(400, "bad_request", &e.to_string()),
     };
     // Not forwarded on: a shard that moved meanwhile is the visitor's to send again.
-    match deliver_visitor(conversations, None, message).await {
+    answered(deliver_visitor(conversations, None, message).await)
+}
+
+/// Has the actor of a conversation held here take its contact's new row.
+async fn contact(conversations: &Conversations, body: Bytes) -> Framed {
+    let id: ConversationId = match serde_json::from_slice(&body) {
+        Ok(id) => id,
+        Err(e) => return failure(400, "bad_request", &e.to_string()),
+    };
+    answered(contact_changed(conversations, None, id).await)
+}
+
+/// A typed message's answer: its result as JSON, or the error as the API writes it.
+fn answered<T: Serialize>(result: Result<T, AppError>) -> Framed {
+    match result {
         Ok(accepted) => Framed {
             head: Head {
                 method: String::new(),

@@ -4,10 +4,10 @@
 //! grant a shard to one node at a time ([`lease`]), the epoch in PostgreSQL that fences a node
 //! which lost its lease ([`fence`]), the requests run by the holder of their conversation's
 //! shard ([`forward`]), and the one event stream every node delivers from ([`events`],
-//! [`relay`]). A node starts in cluster mode only for development while the shared state is
-//! not built (see the README's "Several nodes" section): a cluster that half works would lose
-//! or double what a single node does not.
+//! [`relay`]), and what the nodes share besides: presence and the badge ([`presence`],
+//! [`badge`]) and the login throttle ([`logins`]).
 
+pub mod badge;
 pub mod event_outbox;
 pub mod events;
 pub mod fence;
@@ -15,6 +15,7 @@ pub mod forward;
 pub mod lease;
 pub mod logins;
 pub mod node;
+pub mod presence;
 pub mod relay;
 pub mod shard;
 

@@ -239,6 +239,19 @@ impl ClusterNode {
                 url: settings.nats_url.clone(),
                 reason: e.to_string(),
             })?;
+        // The client connects in the background (and reconnects later on its own): wait for
+        // the first connection, so an unreachable server is named as such.
+        let reached = async {
+            while client.connection_state() != async_nats::connection::State::Connected {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(10), reached)
+            .await
+            .map_err(|_| JoinError::Connect {
+                url: settings.nats_url.clone(),
+                reason: "no connection within 10 s".to_owned(),
+            })?;
         let js = jetstream::new(client.clone());
         let events = EventLog::open(js.clone(), Retention::default()).await?;
         let timing = settings.lease_timing();
@@ -316,6 +329,40 @@ impl ClusterNode {
         throttle: Arc<crate::login_throttle::LoginThrottle>,
     ) -> Result<(), String> {
         super::logins::follow(self.client.clone(), self.id.clone(), throttle).await
+    }
+
+    /// Shares presence and the badge with the other nodes (see [`super::presence`] and
+    /// [`super::badge`]); this node's presence entry is left to expire once `stopping`.
+    pub async fn share_presence(
+        &self,
+        presence: actix::Addr<crate::actors::presence::Presence>,
+        badge: actix::Addr<crate::actors::badge::BadgeCounter>,
+        stopping: tokio::sync::watch::Receiver<bool>,
+    ) -> Result<(), String> {
+        use crate::actors::{badge, presence as p};
+        let to_presence = presence.clone();
+        let link = super::presence::PresenceLink::start(
+            &self.js,
+            self.client.clone(),
+            self.id.clone(),
+            stopping,
+            move |heard| to_presence.do_send(p::FromOthers(heard)),
+        )
+        .await?;
+        presence.do_send(p::Clustered {
+            link,
+            epochs: self.epochs.clone(),
+        });
+        let to_badge = badge.clone();
+        super::badge::follow(&self.client, move || {
+            to_badge.do_send(badge::ChangedSomewhere)
+        })
+        .await?;
+        badge.do_send(badge::Clustered {
+            client: self.client.clone(),
+            epochs: self.epochs.clone(),
+        });
+        Ok(())
     }
 
     /// Tells the other nodes of a password attempt this node checked.

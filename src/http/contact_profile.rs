@@ -16,10 +16,10 @@ use utoipa::ToSchema;
 
 use super::contacts::{person, person_view, view, PersonView};
 use crate::{
-    actors::{messages::ContactChanged, registry::ask},
     app::AppState,
     auth::CurrentAgent,
     clock,
+    cluster::forward::contact_changed,
     db::queries,
     domain::{
         activity::ActivityKind,
@@ -283,10 +283,8 @@ pub async fn edit(
     if changed {
         // The conversations' actors take the new row (name, phone, block) and tell the agents.
         for row in &conversations {
-            match ask(&state.registry, row.id, ContactChanged).await {
-                Ok(()) | Err(AppError::NotFound(_)) => {}
-                Err(e) => return Err(e),
-            }
+            let forwarder = state.app.cluster.as_ref().map(|c| &c.forwarder);
+            contact_changed(&state.registry, forwarder, row.id).await?;
         }
         tracing::info!(contact_id = %contact_id, "contact profile edited");
     }

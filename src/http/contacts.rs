@@ -20,10 +20,10 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::{
-    actors::{messages::ContactChanged, registry::ask},
     app::AppState,
     auth::CurrentAgent,
     clock,
+    cluster::forward::contact_changed,
     db::{
         models::{ContactRow, ConversationRow, ReferralRow},
         queries,
@@ -416,10 +416,8 @@ async fn change_person(
         .await?;
     // Each conversation's actor takes the new row and tells the agents.
     for row in &conversations {
-        match ask(&state.registry, row.id, ContactChanged).await {
-            Ok(()) | Err(AppError::NotFound(_)) => {}
-            Err(e) => return Err(e),
-        }
+        let forwarder = state.app.cluster.as_ref().map(|c| &c.forwarder);
+        contact_changed(&state.registry, forwarder, row.id).await?;
     }
     tracing::info!(contact_id = %contact.id, ?change, by = %me.id, contacts = all.len(), "contact changed");
     Ok(HttpResponse::Ok().json(person_view(state, me, raw_id).await?))

@@ -376,17 +376,28 @@ fn the_epoch_fence_refuses_a_stale_owner_and_a_takeover_waits_for_writes_in_flig
     assert_eq!((rows[0].node.as_str(), rows[0].epoch), ("n2", e2.0));
 }
 
+/// A node that cannot reach NATS stops at start and says why, rather than serving alone (it
+/// would write conversations no lease gave it).
 #[actix_rt::test]
-async fn a_cluster_section_is_refused_until_cluster_mode_is_complete() {
-    let text = "[server]\ndatabase_url = \"postgres://postgres@127.0.0.1:5432/test\"\n\
-                [cluster]\nnats_url = \"nats://127.0.0.1:4222\"\nnode_id = \"n1\"\n";
-    let settings = switchboard::config::Settings::parse(text, |_| None).expect("valid settings");
+async fn a_node_that_cannot_reach_nats_stops_at_start_saying_so() {
+    let db = TestDb::new(Backend::Postgres);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let text = format!(
+        "[server]\ndatabase_url = \"{}\"\ndata_dir = \"{}\"\n\
+         [cluster]\nnats_url = \"nats://127.0.0.1:{port}\"\nnode_id = \"n1\"\n",
+        db.url,
+        db.dir.join("data").display()
+    );
+    let settings = switchboard::config::Settings::parse(&text, |_| None).expect("valid settings");
     let Err(e) = switchboard::server::build(settings).await else {
-        panic!("a node started in cluster mode, which is not complete");
+        panic!("a node started in cluster mode without NATS");
     };
     let message = format!("{e:#}");
     assert!(
-        message.contains("[cluster] is not available yet"),
+        message.contains("cannot join the cluster") && message.contains(&port.to_string()),
         "{message}"
     );
 }
@@ -565,7 +576,6 @@ impl Cluster {
             &[
                 ("SWITCHBOARD_NATS_URL", self.nats.url.as_str()),
                 ("SWITCHBOARD_NODE_ID", id),
-                (switchboard::server::CLUSTER_DEVELOPMENT, "1"),
             ],
         )
     }
@@ -1959,4 +1969,433 @@ async fn the_login_throttle_counts_the_failures_of_every_node() {
     actix_rt::time::sleep(Duration::from_millis(1200)).await;
     let (status, _) = attempt(nodes[1].base.clone(), ADMIN_PASSWORD).await;
     assert_eq!(status, 200);
+}
+
+/// Presence, viewers, the badge and automatic assignment belong to the cluster, not to each
+/// node: an agent connected to two nodes who closes one socket stays online; availability is
+/// announced once per change whichever node saw it; viewers on different nodes are listed
+/// together; conversations held by nodes the agent is not connected to are auto-assigned to
+/// them; an "away" set on a third node holds everywhere; and a badge read on one node right
+/// after a reply acknowledged by another counts that reply.
+#[actix_rt::test]
+async fn presence_the_badge_and_assignment_span_the_nodes() {
+    let cluster = Cluster::with("[assignment]\nauto = true\ncapacity = 50\n").await;
+    let n1 = cluster.node("n1");
+    let n2 = cluster.node("n2");
+    let n3 = cluster.node("n3");
+    let bases = [n1.base.as_str(), n2.base.as_str(), n3.base.as_str()];
+    let client = reqwest::Client::new();
+    let admin = login(&client, bases[0], ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let view = settled(&client, bases[0], &admin, 3).await;
+
+    let resp = client
+        .post(format!("{}/api/agents", bases[0]))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"email": "ana@test.local", "name": "Ana", "role": "agent"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, added) = status_json(resp).await;
+    assert_eq!(status, 201, "{added}");
+    let ana_id = added["agent"]["id"].as_str().unwrap().to_owned();
+    let ana = login(
+        &client,
+        bases[1],
+        "ana@test.local",
+        added["password"].as_str().unwrap(),
+    )
+    .await;
+
+    // Every frame the admin's socket on n3 receives, kept to count the announcements.
+    let mut watcher = WsClient::connect(bases[2], &admin, None).await;
+    let hello = watcher
+        .until("hello on n3", Duration::from_secs(10), |f| {
+            f["type"] == "hello"
+        })
+        .await;
+    let admin_id = hello.last().unwrap()["agent"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut seen: Vec<Value> = Vec::new();
+    let ana_is = |availability: &'static str| {
+        let ana_id = ana_id.clone();
+        move |f: &Value| {
+            f["type"] == "presence"
+                && f["agent_id"] == ana_id.as_str()
+                && f["availability"] == availability
+        }
+    };
+
+    // Ana on n1 and n2.
+    let mut ana_on1 = WsClient::connect(bases[0], &ana, None).await;
+    let mut ana_on2 = WsClient::connect(bases[1], &ana, None).await;
+    for ws in [&mut ana_on1, &mut ana_on2] {
+        ws.until("ana's hello", Duration::from_secs(10), |f| {
+            f["type"] == "hello"
+        })
+        .await;
+    }
+    seen.extend(
+        watcher
+            .until("ana online", Duration::from_secs(10), ana_is("online"))
+            .await,
+    );
+    actix_rt::time::sleep(Duration::from_millis(500)).await;
+    // One socket closes: she is still connected to n2.
+    drop(ana_on1);
+    seen.extend(read_for(&mut watcher, Duration::from_secs(3)).await);
+    assert!(
+        !seen.iter().any(ana_is("offline")),
+        "announced offline while connected to n2: {seen:#?}"
+    );
+    availability_everywhere(&client, &bases, &admin, &ana_id, "online").await;
+
+    // Customers ask for a person, their conversations spread over the three nodes: each is
+    // assigned to Ana, the only agent online, whichever node holds it.
+    for i in 0..12 {
+        let id = format!("human-{i}");
+        let resp = signed_customer(
+            &client,
+            bases[i % 3],
+            &id,
+            &format!("p{i}"),
+            "I need a human",
+        )
+        .send()
+        .await
+        .unwrap();
+        assert!(resp.status().is_success(), "{}", resp.status());
+    }
+    let mut held_elsewhere = 0;
+    let started = Instant::now();
+    let conversations = loop {
+        let conversations = conversations_by_contact(&client, bases[0], &admin).await;
+        let mut assigned = 0;
+        for id in conversations.values() {
+            let (_, c) = get(
+                &client,
+                bases[0],
+                &admin,
+                &format!("/api/conversations/{id}"),
+            )
+            .await;
+            if c["assignee_id"] == ana_id.as_str() {
+                assigned += 1;
+            }
+        }
+        if conversations.len() == 12 && assigned == 12 {
+            break conversations;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{assigned} of {} conversations assigned to Ana",
+            conversations.len()
+        );
+        actix_rt::time::sleep(Duration::from_millis(300)).await;
+    };
+    for id in conversations.values() {
+        if holder_of(&view, Shard::of(*id)) != 1 {
+            held_elsewhere += 1;
+        }
+    }
+    assert!(
+        held_elsewhere > 0,
+        "every conversation was held by n2, where Ana is: nothing shown"
+    );
+
+    // Viewers on two nodes are listed together.
+    let looked_at = conversations["p0"];
+    ana_on2
+        .send_json(&serde_json::json!({"type": "viewing", "conversation_id": looked_at}))
+        .await;
+    watcher
+        .send_json(&serde_json::json!({"type": "viewing", "conversation_id": looked_at}))
+        .await;
+    let mut both = vec![ana_id.clone(), admin_id.clone()];
+    both.sort();
+    seen.extend(
+        watcher
+            .until("both viewers", Duration::from_secs(10), |f| {
+                f["type"] == "presence" && f["viewers"] == serde_json::json!(both)
+            })
+            .await,
+    );
+
+    // A reply acknowledged by n1 is counted by a badge read on n3 at once, and announced.
+    let (_, badge) = get(&client, bases[2], &admin, "/api/badge").await;
+    let before = badge["count"].as_i64().unwrap();
+    assert_eq!(before, 12, "{badge}");
+    let resp = client
+        .post(format!(
+            "{}/api/conversations/{looked_at}/messages",
+            bases[0]
+        ))
+        .bearer_auth(&ana)
+        .json(&serde_json::json!({"text": "here I am"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let (_, badge) = get(&client, bases[2], &admin, "/api/badge").await;
+    assert_eq!(badge["count"], before - 1, "{badge}");
+    seen.extend(
+        watcher
+            .until("the badge", Duration::from_secs(10), |f| {
+                f["type"] == "badge" && f["counts"]["total"] == before - 1
+            })
+            .await,
+    );
+
+    // Away, set through n3 where Ana has no socket: announced, and seen by every node.
+    let resp = client
+        .post(format!("{}/api/agents/me/availability", bases[2]))
+        .bearer_auth(&ana)
+        .json(&serde_json::json!({"availability": "away"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    seen.extend(
+        watcher
+            .until("ana away", Duration::from_secs(10), ana_is("away"))
+            .await,
+    );
+    availability_everywhere(&client, &bases, &admin, &ana_id, "away").await;
+
+    // Her last socket closes: offline, once.
+    drop(ana_on2);
+    seen.extend(
+        watcher
+            .until("ana offline", Duration::from_secs(10), ana_is("offline"))
+            .await,
+    );
+    seen.extend(read_for(&mut watcher, Duration::from_secs(2)).await);
+    let announced: Vec<&str> = seen
+        .iter()
+        .filter(|f| f["type"] == "presence" && f["agent_id"] == ana_id.as_str())
+        .filter_map(|f| f["availability"].as_str())
+        .collect();
+    assert_eq!(announced, ["online", "away", "offline"], "{seen:#?}");
+    availability_everywhere(&client, &bases, &admin, &ana_id, "offline").await;
+}
+
+/// Waits (5 s at most) until every node's `GET /api/agents` gives `agent` this availability.
+async fn availability_everywhere(
+    client: &reqwest::Client,
+    bases: &[&str],
+    token: &str,
+    agent: &str,
+    want: &str,
+) {
+    for base in bases {
+        let started = Instant::now();
+        loop {
+            let (_, agents) = get(client, base, token, "/api/agents").await;
+            let now = agents["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|a| a["id"] == agent)
+                .map(|a| a["availability"].clone());
+            if now == Some(Value::from(want)) {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "{base} says {now:?}, not {want}"
+            );
+            actix_rt::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// Blocking a person through a node that does not hold their conversation: the holder's
+/// actor takes the new row before the block is acknowledged (the agents are told, the
+/// assistant no longer answers), and the block is recorded once, not once per node the
+/// request passed through.
+#[actix_rt::test]
+async fn a_contact_change_reaches_the_conversation_on_the_node_holding_it() {
+    let cluster = Cluster::new().await;
+    let n1 = cluster.node("n1");
+    let n2 = cluster.node("n2");
+    let bases = [n1.base.as_str(), n2.base.as_str()];
+    let client = reqwest::Client::new();
+    let admin = login(&client, bases[0], ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let view = settled(&client, bases[0], &admin, 2).await;
+    let resp = signed_customer(&client, bases[0], "b-1", "blockee", "hello")
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+    let conversation = conversations_by_contact(&client, bases[0], &admin).await["blockee"];
+    let elsewhere = 1 - holder_of(&view, Shard::of(conversation));
+    let mut watcher = WsClient::connect(bases[elsewhere], &admin, None).await;
+    watcher
+        .until("hello", Duration::from_secs(10), |f| f["type"] == "hello")
+        .await;
+    let (_, c) = get(
+        &client,
+        bases[0],
+        &admin,
+        &format!("/api/conversations/{conversation}"),
+    )
+    .await;
+    let contact = c["contact"]["id"].as_str().unwrap().to_owned();
+
+    let resp = client
+        .post(format!("{}/api/contacts/{contact}/block", bases[elsewhere]))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = status_json(resp).await;
+    assert_eq!(status, 200, "{body}");
+    watcher
+        .until(
+            "the conversation's contact blocked",
+            Duration::from_secs(10),
+            |f| {
+                f["type"] == "conversation.updated"
+                    && f["conversation"]["contact"]["blocked"] == true
+            },
+        )
+        .await;
+    let (_, activity) = get(
+        &client,
+        bases[0],
+        &admin,
+        &format!("/api/contacts/{contact}/activity?kinds=blocked"),
+    )
+    .await;
+    assert_eq!(
+        activity["items"].as_array().map(Vec::len),
+        Some(1),
+        "{activity}"
+    );
+    // Blocked on the holder: the assistant does not answer the next message.
+    let resp = signed_customer(&client, bases[elsewhere], "b-2", "blockee", "hello again")
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+    actix_rt::time::sleep(Duration::from_secs(1)).await;
+    let (_, messages) = get(
+        &client,
+        bases[0],
+        &admin,
+        &format!("/api/conversations/{conversation}/messages"),
+    )
+    .await;
+    let authors: Vec<&str> = messages["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["author"].as_str())
+        .collect();
+    assert_eq!(
+        authors.iter().filter(|a| **a == "customer").count(),
+        2,
+        "{messages}"
+    );
+    let answers_after_block = messages["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .skip_while(|m| m["external_id"] != "b-2")
+        .filter(|m| m["author"] == "assistant")
+        .count();
+    assert_eq!(answers_after_block, 0, "{messages}");
+}
+
+/// A WhatsApp image whose download was cut by a kill -9 of the node holding its
+/// conversation is downloaded by the node that takes the shard.
+#[actix_rt::test]
+async fn a_download_cut_by_a_dead_node_is_finished_by_the_next_holder() {
+    use crate::helpers::Reply;
+    use crate::whatsapp::{self as wa, APP_SECRET, PNID, TOKEN, VERIFY};
+    let graph = FakeProvider::start().await;
+    let cluster = Cluster::with(&format!(
+        "[[inbox]]\nid = \"wa\"\nchannel = \"whatsapp\"\nsecret = \"{APP_SECRET}\"\n\
+         phone_number_id = \"{PNID}\"\naccess_token = \"{TOKEN}\"\nverify_token = \"{VERIFY}\"\n\
+         api_base_url = \"{}\"\n",
+        graph.url
+    ))
+    .await;
+    // The file itself answers only after a minute: the download is in flight at the kill.
+    let jpeg = b"\xff\xd8 a photo".to_vec();
+    wa::media_answer(&graph, "IMGK", "image/jpeg", &jpeg);
+    graph.on(
+        "GET",
+        "/lookaside/IMGK",
+        Reply::bytes(200, "image/jpeg", jpeg.clone()).after(Duration::from_secs(60)),
+    );
+    let mut nodes = [Some(cluster.node("n1")), Some(cluster.node("n2"))];
+    let bases: Vec<String> = nodes.iter().flatten().map(|n| n.base.clone()).collect();
+    let client = reqwest::Client::new();
+    let admin = login(&client, &bases[0], ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let view = settled(&client, &bases[0], &admin, 2).await;
+
+    let image = serde_json::json!({"from": wa::CUSTOMER, "id": "wamid.K", "timestamp": wa::ts(0),
+        "type": "image", "image": {"id": "IMGK", "mime_type": "image/jpeg", "sha256": "x"}});
+    let raw = serde_json::to_vec(&wa::notification(vec![image], vec![])).unwrap();
+    let resp = client
+        .post(format!("{}/webhooks/whatsapp/wa", bases[0]))
+        .header("Content-Type", "application/json")
+        .header(
+            "X-Hub-Signature-256",
+            switchboard::providers::whatsapp::sign(APP_SECRET, &raw),
+        )
+        .body(raw)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let started = Instant::now();
+    while graph.calls_to("GET", "/lookaside/IMGK").is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "never downloaded"
+        );
+        actix_rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    let conversations = conversations_by_contact(&client, &bases[0], &admin).await;
+    assert_eq!(conversations.len(), 1, "{conversations:?}");
+    let conversation = *conversations.values().next().unwrap();
+    let holder = holder_of(&view, Shard::of(conversation));
+    nodes[holder].take().unwrap().kill9();
+    // The provider is quick again; the survivor takes the shard and fetches the file.
+    graph.on(
+        "GET",
+        "/lookaside/IMGK",
+        Reply::bytes(200, "image/jpeg", jpeg.clone()),
+    );
+    let survivor = &bases[1 - holder];
+    let started = Instant::now();
+    loop {
+        let (_, messages) = get(
+            &client,
+            survivor,
+            &admin,
+            &format!("/api/conversations/{conversation}/messages"),
+        )
+        .await;
+        let image = messages["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|m| m["external_id"] == "wamid.K")
+            .cloned()
+            .unwrap_or_default();
+        if image["media_url"].is_string() {
+            assert_eq!(image["media_pending"], false, "{image}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the download was not resumed: {image}"
+        );
+        actix_rt::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(graph.calls_to("GET", "/lookaside/IMGK").len(), 2);
 }

@@ -464,7 +464,7 @@ impl ConversationActor {
                 opted(&mut after.contact, kind, at);
             }
             let was_empty = l.row.last_message_at.is_none();
-            self.change_events(&l.state, &after, was_empty, &messages)
+            self.change_events(&l.state, &after, was_empty, &messages, &plan.effects)
                 .into_iter()
                 .map(Publish::durable)
                 .collect::<Vec<_>>()
@@ -580,14 +580,13 @@ impl ConversationActor {
         let after = l.state.clone();
         let events = match (prepared, self.loaded.as_ref()) {
             (Some(events), _) => events,
-            (None, Some(l)) => self.change_events(&before, l, was_empty, messages),
+            (None, Some(l)) => self.change_events(&before, l, was_empty, messages, &effects),
             (None, None) => Vec::new(),
         };
         for event in events {
             self.deps.hub.do_send(event);
         }
-        let conversation = self.view();
-        self.carry_out(effects, messages, conversation.as_ref(), ctx);
+        self.carry_out(effects, messages, ctx);
         let badge_moved = before.needs_reply() != after.needs_reply()
             || (after.needs_reply()
                 && (before.assignee != after.assignee || before.archived != after.archived));
@@ -600,14 +599,15 @@ impl ConversationActor {
     }
 
     /// What a commit changed, as events: its messages, the conversation (created or updated,
-    /// as `after` shows it), and to agents who lost sight of it by a reassignment, that it
-    /// is gone and to whom it went.
+    /// as `after` shows it), to agents who lost sight of it by a reassignment that it is gone
+    /// and to whom it went, and the handoff it requested.
     fn change_events(
         &self,
         before: &ConversationState,
         after_commit: &Loaded,
         was_empty: bool,
         messages: &[MessageRow],
+        effects: &[Effect],
     ) -> Vec<Publish> {
         let conversation_id = self.id;
         let after = &after_commit.state;
@@ -625,6 +625,18 @@ impl ConversationActor {
             events.push(Publish::new(event, audience));
         }
         let conversation = Box::new(after_commit.view());
+        let handoffs: Vec<Publish> = effects
+            .iter()
+            .filter_map(|fx| match fx {
+                Effect::HandoffRequested(reason) => Some(ServerEvent::HandoffRequested {
+                    conversation_id,
+                    reason: reason.clone(),
+                    conversation: conversation.clone(),
+                }),
+                _ => None,
+            })
+            .map(|event| Publish::new(event, audience))
+            .collect();
         let event = match was_empty {
             true => ServerEvent::ConversationCreated {
                 conversation_id,
@@ -651,6 +663,7 @@ impl ConversationActor {
             };
             events.push(Publish::new(event, lost_sight));
         }
+        events.extend(handoffs);
         events
     }
 
@@ -660,7 +673,6 @@ impl ConversationActor {
         &mut self,
         effects: Vec<Effect>,
         messages: &[MessageRow],
-        conversation: Option<&ConversationView>,
         ctx: &mut Context<Self>,
     ) {
         for fx in effects {
@@ -671,17 +683,8 @@ impl ConversationActor {
                         self.ask_assistant(m.body.clone(), ctx);
                     }
                 }
-                Effect::HandoffRequested(reason) => {
-                    if let Some(c) = conversation {
-                        let event = ServerEvent::HandoffRequested {
-                            conversation_id: self.id,
-                            reason,
-                            conversation: Box::new(c.clone()),
-                        };
-                        self.publish(event, self.audience());
-                    }
-                    self.auto_assign(ctx);
-                }
+                // Its event is one of the commit's (`change_events`).
+                Effect::HandoffRequested(_) => self.auto_assign(ctx),
                 Effect::ArmFollowUp(at) => self.arm_follow_up(at, ctx),
                 Effect::CancelFollowUpTimer => {
                     if let Some(h) = self.follow_up_timer.take() {
@@ -715,4 +718,25 @@ fn opted(contact: &mut ContactRow, kind: OptOut, at: NaiveDateTime) {
             contact.unsubscribed_reason = None;
         }
     }
+}
+
+/// Cluster mode (`fence`): the events a write decided, written to the event outbox in its
+/// transaction as a commit's are, so that the shard's next holder publishes them if this node
+/// dies before it does. One node: the events as they are.
+pub(super) fn kept(
+    c: &mut DbConnection,
+    fence: Option<&WriteFence>,
+    events: Vec<Publish>,
+) -> AppResult<Vec<Publish>> {
+    let Some(fence) = fence else {
+        return Ok(events);
+    };
+    let events: Vec<Publish> = events.into_iter().map(Publish::durable).collect();
+    let now = clock::now();
+    let rows: Vec<PendingEvent> = events
+        .iter()
+        .filter_map(|p| PendingEvent::new(fence.shard, &p.envelope()?, now))
+        .collect();
+    event_outbox::insert(c, &rows)?;
+    Ok(events)
 }

@@ -48,34 +48,33 @@ impl Handler<ApplyWatermark> for ConversationActor {
         self.last_active = Instant::now();
         let store = self.deps.store.clone();
         let conversation_id = self.id;
+        let audience = self.audience();
         let fence = self.write_fence();
         let write = async move {
             store
                 .write(move |c| {
                     fence::guard(c, fence.as_ref())?;
-                    let mut moved = Vec::new();
+                    let mut events = Vec::new();
                     for m in queries::outbound_before(c, conversation_id, msg.watermark)? {
                         let current = m.delivery_status.unwrap_or(DeliveryStatus::Queued);
                         if let Some(next) = current.advance(msg.status) {
                             queries::set_delivery_status(c, m.id, next, None)?;
-                            moved.push((m.id, next));
+                            let event = ServerEvent::MessageStatus {
+                                conversation_id,
+                                message_id: m.id,
+                                status: next,
+                                reason: None,
+                            };
+                            events.push(Publish::new(event, audience));
                         }
                     }
-                    Ok(moved)
+                    kept(c, fence.as_ref(), events)
                 })
                 .await
         };
         reply(write.into_actor(self).map(|res, act, ctx| {
             act.after_write(&res, ctx);
-            for (id, status) in res? {
-                let event = ServerEvent::MessageStatus {
-                    conversation_id: act.id,
-                    message_id: id,
-                    status,
-                    reason: None,
-                };
-                act.publish(event, act.audience());
-            }
+            act.publish_all(res?);
             Ok(())
         }))
     }
@@ -95,6 +94,7 @@ impl ConversationActor {
         self.last_active = Instant::now();
         let store = self.deps.store.clone();
         let conversation_id = self.id;
+        let audience = self.audience();
         let fence = self.write_fence();
         let write = async move {
             store
@@ -103,19 +103,23 @@ impl ConversationActor {
                     let m = queries::message(c, id)?
                         .filter(|m| m.conversation_id == conversation_id)
                         .ok_or(AppError::NotFound("message"))?;
-                    change(c, m)
+                    let events = change(c, m)?
+                        .map(|m| {
+                            let event = ServerEvent::MessageUpdated {
+                                conversation_id,
+                                message: MessageView::from(&m),
+                            };
+                            Publish::new(event, audience)
+                        })
+                        .into_iter()
+                        .collect();
+                    kept(c, fence.as_ref(), events)
                 })
                 .await
         };
         reply(write.into_actor(self).map(|res, act, ctx| {
             act.after_write(&res, ctx);
-            if let Some(m) = res? {
-                let event = ServerEvent::MessageUpdated {
-                    conversation_id: act.id,
-                    message: MessageView::from(&m),
-                };
-                act.publish(event, act.audience());
-            }
+            act.publish_all(res?);
             Ok(())
         }))
     }
@@ -166,40 +170,43 @@ impl Handler<ReportDelivery> for ConversationActor {
         self.last_active = Instant::now();
         let store = self.deps.store.clone();
         let conversation_id = self.id;
+        let audience = self.audience();
         let report = msg.clone();
         let fence = self.write_fence();
         let write = async move {
             store
                 .write(move |c| {
                     fence::guard(c, fence.as_ref())?;
-                    record_report(c, conversation_id, &report)
+                    let (changed, merged_echo, opted_out) =
+                        record_report(c, conversation_id, &report)?;
+                    let deleted = merged_echo.map(|echo| ServerEvent::MessageDeleted {
+                        conversation_id,
+                        message_id: echo,
+                        replaced_by: report.message_id,
+                    });
+                    let status = changed.map(|(status, reason)| ServerEvent::MessageStatus {
+                        conversation_id,
+                        message_id: report.message_id,
+                        status,
+                        reason,
+                    });
+                    let events = deleted
+                        .into_iter()
+                        .chain(status)
+                        .map(|event| Publish::new(event, audience))
+                        .collect();
+                    Ok((kept(c, fence.as_ref(), events)?, opted_out))
                 })
                 .await
         };
         reply(write.into_actor(self).map(move |res, act, ctx| {
             act.after_write(&res, ctx);
-            let (changed, merged_echo, opted_out) = res?;
+            let (events, opted_out) = res?;
             if opted_out {
                 // A parked opt-out unsubscribed the contact: take the new row.
                 ctx.notify(ContactChanged);
             }
-            if let Some(echo) = merged_echo {
-                let event = ServerEvent::MessageDeleted {
-                    conversation_id: act.id,
-                    message_id: echo,
-                    replaced_by: msg.message_id,
-                };
-                act.publish(event, act.audience());
-            }
-            if let Some((status, reason)) = changed {
-                let event = ServerEvent::MessageStatus {
-                    conversation_id: act.id,
-                    message_id: msg.message_id,
-                    status,
-                    reason,
-                };
-                act.publish(event, act.audience());
-            }
+            act.publish_all(events);
             Ok(())
         }))
     }

@@ -192,26 +192,28 @@ impl Handler<DeleteConversation> for ConversationActor {
         tracing::info!(agent_id = %msg.by, agent = %msg.by_email, "conversation deleted for good");
         let store = self.deps.store.clone();
         let id = self.id;
+        let audience = self.audience();
         let fence = self.write_fence();
         let write = async move {
             store
                 .write(move |c| {
                     fence::guard(c, fence.as_ref())?;
                     queries::insert_audit(c, &audit)?;
-                    queries::delete_conversation(c, id)
+                    queries::delete_conversation(c, id)?;
+                    let event = ServerEvent::ConversationDeleted {
+                        conversation_id: id,
+                    };
+                    kept(c, fence.as_ref(), vec![Publish::new(event, audience)])
                 })
                 .await
         };
         reply(write.into_actor(self).map(|res, act, ctx| {
             act.after_write(&res, ctx);
-            res?;
+            let events = res?;
             // Its files go with it (inbound downloads and attachments).
             remove_files(act.deps.media_dir.join(act.id.to_string()), act.id);
             let needed_reply = act.loaded.as_ref().is_some_and(|l| l.state.needs_reply());
-            let event = ServerEvent::ConversationDeleted {
-                conversation_id: act.id,
-            };
-            act.publish(event, act.audience());
+            act.publish_all(events);
             if needed_reply {
                 act.deps.badge.do_send(Recount);
             }

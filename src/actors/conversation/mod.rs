@@ -18,7 +18,7 @@
 //! `lifecycle` (status events, timers, tags, deletion), `memory` (what is learned about the
 //! customer) and `csat` (the satisfaction survey a closing sends).
 
-use commit::{AnswerMark, Committed, Dedupe, Plan};
+use commit::{kept, AnswerMark, Committed, Dedupe, Plan};
 
 mod agent;
 mod asking;
@@ -372,6 +372,13 @@ impl ConversationActor {
 
     fn publish(&self, event: ServerEvent, audience: Audience) {
         self.deps.hub.do_send(Publish::new(event, audience));
+    }
+
+    /// Pushes events a write decided (see [`commit::kept`]).
+    fn publish_all(&self, events: Vec<Publish>) {
+        for event in events {
+            self.deps.hub.do_send(event);
+        }
     }
 
     /// Tells the agents who may see it the conversation's current state.
