@@ -78,6 +78,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<(AppHandle, Server)> {
 
     let hub = Hub::new(settings.realtime.backlog_events)
         .counting(metrics.events_published.clone(), metrics.stages.hub.clone());
+    let open_sessions = hub.open_sessions();
     let (hub, cluster) = match &settings.cluster {
         None => (hub.start(), None),
         Some(cluster) => {
@@ -152,8 +153,10 @@ pub async fn build(settings: Settings) -> anyhow::Result<(AppHandle, Server)> {
             )
             .await
             .map_err(|e| anyhow::anyhow!("cannot share presence: {e}"))?;
+        let connections =
+            Arc::new(move || open_sessions.load(std::sync::atomic::Ordering::Relaxed));
         cluster
-            .join(app.store.clone(), addr, registry.clone())
+            .join(app.store.clone(), addr, registry.clone(), connections)
             .await
             .context("cannot join the cluster")?;
     }

@@ -296,6 +296,8 @@ pub struct Hub {
     queue_wait: prometheus_client::metrics::histogram::Histogram,
     /// Cluster mode: where published events go to be numbered (the event log's publisher).
     log: Option<tokio::sync::mpsc::Sender<Envelope>>,
+    /// How many sessions are subscribed, readable without asking the hub.
+    open: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Hub {
@@ -310,7 +312,20 @@ impl Hub {
             published: Default::default(),
             queue_wait: prometheus_client::metrics::histogram::Histogram::new([]),
             log: None,
+            open: Arc::default(),
         }
+    }
+
+    /// How many sessions (agents' and visitors') are subscribed, kept up to date by the hub.
+    pub fn open_sessions(&self) -> Arc<std::sync::atomic::AtomicU64> {
+        self.open.clone()
+    }
+
+    fn count_open(&self) {
+        self.open.store(
+            self.subscribers.len() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
     }
 
     /// Cluster mode: events published here go to `log` (the event log's publisher), and the
@@ -459,8 +474,11 @@ impl Hub {
                 Err(SendError::Closed(_)) => gone.push(*id),
             }
         }
-        for id in gone {
-            self.subscribers.remove(&id);
+        if !gone.is_empty() {
+            for id in gone {
+                self.subscribers.remove(&id);
+            }
+            self.count_open();
         }
     }
 }
@@ -481,6 +499,7 @@ impl Handler<Subscribe> for Hub {
                 owner: msg.owner,
             },
         );
+        self.count_open();
         MessageResult(Subscribed {
             latest: self.seq,
             replay,
@@ -492,6 +511,7 @@ impl Handler<Unsubscribe> for Hub {
     type Result = ();
     fn handle(&mut self, msg: Unsubscribe, _: &mut Self::Context) {
         self.subscribers.remove(&msg.session);
+        self.count_open();
     }
 }
 
@@ -525,6 +545,7 @@ impl Handler<CloseSessions> for Hub {
                 s.recipient.do_send(ToSession::Revoked(msg.reason));
             }
         }
+        self.count_open();
         closed.len()
     }
 }

@@ -122,9 +122,23 @@ pub struct EventLog {
     stream: stream::Stream,
     /// The epoch: the stream's creation time in microseconds. `seq` = base + stream sequence.
     base: u64,
+    /// The last `seq` this node's follower handed to its Hub: the stream's latest minus this
+    /// is how far the node's clients lag (`GET /api/cluster`).
+    followed: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl EventLog {
+    /// The follower handed the event `seq` to the Hub.
+    pub fn note_followed(&self, seq: u64) {
+        self.followed
+            .store(seq, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The last `seq` handed to this node's Hub (0 before the first).
+    pub fn followed(&self) -> u64 {
+        self.followed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Opens the stream, creating it if no node did yet.
     pub async fn open(js: jetstream::Context, retention: Retention) -> Result<EventLog, LogError> {
         let config = stream::Config {
@@ -141,7 +155,12 @@ impl EventLog {
         let mut stream = js.get_or_create_stream(config).await.map_err(log_err)?;
         let created = stream.info().await.map_err(log_err)?.created;
         let base = u64::try_from(created.unix_timestamp_nanos() / 1000).unwrap_or(0);
-        Ok(EventLog { js, stream, base })
+        Ok(EventLog {
+            js,
+            stream,
+            base,
+            followed: Default::default(),
+        })
     }
 
     /// The `seq` clients see for a stream sequence.

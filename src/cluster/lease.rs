@@ -84,6 +84,11 @@ pub trait Holder: Send + Sync + 'static {
     /// Stop serving `shard`: before its lease is handed over, or once it is lost. After this
     /// returns, nothing of this node writes the shard's conversations.
     fn revoked(&self, shard: Shard) -> BoxFuture<'static, ()>;
+
+    /// This node's load, told with its membership every renewal.
+    fn load(&self) -> NodeLoad {
+        NodeLoad::default()
+    }
 }
 
 /// What a node says about itself in the nodes bucket.
@@ -94,6 +99,19 @@ pub struct Member {
     pub address: String,
     /// The shards it holds, by number.
     pub shards: Vec<u16>,
+    /// Its open websockets (agents' and visitors').
+    #[serde(default)]
+    pub connections: u64,
+    /// The last event `seq` it delivered to its clients.
+    #[serde(default)]
+    pub events_followed: u64,
+}
+
+/// What a node tells of its load with its membership.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NodeLoad {
+    pub connections: u64,
+    pub events_followed: u64,
 }
 
 /// Why the cluster's buckets could not be opened.
@@ -367,10 +385,13 @@ impl Keeper {
 
     /// Rewrites this node's membership key (which also says which shards it holds).
     async fn announce(&mut self) {
+        let load = self.holder.load();
         let member = Member {
             node: self.me.to_string(),
             address: self.address.clone(),
             shards: self.held.keys().map(|s| s.number()).collect(),
+            connections: load.connections,
+            events_followed: load.events_followed,
         };
         let Ok(value) = serde_json::to_vec(&member) else {
             return;

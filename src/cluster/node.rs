@@ -100,6 +100,8 @@ struct Activator {
     conversations: Conversations,
     served: Arc<Served>,
     events: EventLog,
+    /// This node's open websockets, for its membership.
+    connections: Arc<dyn Fn() -> u64 + Send + Sync>,
 }
 
 /// How long an activation waits for the previous owner's writes in flight.
@@ -193,6 +195,13 @@ impl Holder for Activator {
         })
     }
 
+    fn load(&self) -> lease::NodeLoad {
+        lease::NodeLoad {
+            connections: (self.connections)(),
+            events_followed: self.events.followed(),
+        }
+    }
+
     fn revoked(&self, shard: Shard) -> BoxFuture<'static, ()> {
         // First: from now on no write of this node passes the fence's local check.
         self.epochs.set(shard, None);
@@ -283,6 +292,7 @@ impl ClusterNode {
         store: Store,
         address: std::net::SocketAddr,
         conversations: Conversations,
+        connections: Arc<dyn Fn() -> u64 + Send + Sync>,
     ) -> Result<(), JoinError> {
         let crate::db::Backend::Postgres(url) = store.backend().clone() else {
             return Err(JoinError::Database(
@@ -303,6 +313,7 @@ impl ClusterNode {
             )),
             conversations,
             events: self.events.clone(),
+            connections,
         });
         let leases = Leases::join(
             &self.js,

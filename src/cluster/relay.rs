@@ -33,6 +33,7 @@ pub async fn start(log: EventLog, hub: Hub, store: Store) -> Result<Addr<Hub>, L
     let (sender, queued) = mpsc::channel(QUEUED);
     let (acked, to_forget) = mpsc::channel(QUEUED);
     let (latest, events) = log.follow().await?;
+    log.note_followed(latest);
     let hub = hub.clustered(sender, latest).start();
     actix_rt::spawn(publish(log.clone(), queued, acked));
     actix_rt::spawn(forget(store, to_forget));
@@ -135,6 +136,7 @@ async fn follow(
             match event {
                 Ok(logged) => {
                     latest = logged.seq;
+                    log.note_followed(latest);
                     if !hub.connected() {
                         return;
                     }

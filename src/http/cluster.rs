@@ -1,5 +1,5 @@
-//! `GET /api/cluster` (admins): the nodes of the cluster, which shards each holds, and the
-//! event log's position; in single-node mode, only that.
+//! `GET /api/cluster` (admins): the nodes of the cluster, which shards each holds, their
+//! connections and how far each lags behind the event log; in single-node mode, only that.
 
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
@@ -41,6 +41,11 @@ pub struct NodeView {
     /// How many of the 256 shards it holds, and which.
     pub shard_count: usize,
     pub shards: Vec<u16>,
+    /// Its open websockets (agents' and visitors').
+    pub connections: u64,
+    /// How many events of the log it has not yet delivered to its clients, as of its last
+    /// renewal (each node renews every third of `lease_ttl_ms`).
+    pub lag_events: u64,
 }
 
 /// The cluster's nodes and shards.
@@ -82,6 +87,8 @@ pub async fn status(state: web::Data<AppState>, me: CurrentAgent) -> AppResult<H
                 address: m.address,
                 shard_count: m.shards.len(),
                 shards: m.shards,
+                connections: m.connections,
+                lag_events: status.events_latest.saturating_sub(m.events_followed),
             })
             .collect(),
         epochs: status.epochs,

@@ -2041,7 +2041,30 @@ async fn presence_the_badge_and_assignment_span_the_nodes() {
             .until("ana online", Duration::from_secs(10), ana_is("online"))
             .await,
     );
-    actix_rt::time::sleep(Duration::from_millis(500)).await;
+    // Each node tells its connections and how far it lags with its membership: one socket
+    // on each (Ana's two, the admin's), and nothing left to deliver once it is quiet.
+    let started = Instant::now();
+    loop {
+        let (_, view) = get(&client, bases[0], &admin, "/api/cluster").await;
+        let nodes = view["nodes"].as_array().cloned().unwrap_or_default();
+        let seen: Vec<(u64, u64)> = nodes
+            .iter()
+            .map(|n| {
+                (
+                    n["connections"].as_u64().unwrap(),
+                    n["lag_events"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        if seen.len() == 3 && seen.iter().all(|(c, lag)| *c == 1 && *lag == 0) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "connections and lag per node: {view}"
+        );
+        actix_rt::time::sleep(Duration::from_millis(300)).await;
+    }
     // One socket closes: she is still connected to n2.
     drop(ana_on1);
     seen.extend(read_for(&mut watcher, Duration::from_secs(3)).await);
