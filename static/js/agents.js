@@ -1,7 +1,8 @@
 // The Agents page (#/agents), for admins: every agent with role, availability and status; add
 // one (the server generates a password, shown here once with a copy button); change a role;
 // deactivate (their sessions end at once) or reactivate; reset a password (shown once too).
-// Names and emails are rendered as text.
+// Names and emails are rendered as text. Below the list, the servers: one node, or each node of
+// the cluster with its shards, connections and how far it lags behind the event log.
 
 import { api } from './api.js';
 import { $, h, show } from './dom.js';
@@ -23,7 +24,29 @@ function routeAgents() {
   show($('#agents-page'), on);
   routePanes();
   $('#nav-agents').classList.toggle('active', on);
-  if (on) loadAgentList();
+  if (on) {
+    loadAgentList();
+    loadCluster();
+  }
+}
+
+async function loadCluster() {
+  try {
+    const c = await api('GET', '/api/cluster');
+    const nodes = c.nodes || [];
+    $('#cluster-summary').textContent = c.mode === 'single'
+      ? t('cluster.single')
+      : t('cluster.summary', { count: nodes.length, node: c.node });
+    const rows = nodes.map((n) => h('tr', { class: 'cluster-row', dataset: { node: n.node } },
+      h('td', {}, h('bdi', { text: n.node })),
+      h('td', { text: String(n.shard_count) }),
+      h('td', { text: String(n.connections) }),
+      h('td', { text: String(n.lag_events) })));
+    $('#cluster-list').replaceChildren(...rows);
+    show($('#cluster-table'), rows.length > 0);
+  } catch (e) {
+    $('#cluster-summary').textContent = t('cluster.error_load');
+  }
 }
 
 async function loadAgentList() {

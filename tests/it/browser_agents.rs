@@ -52,6 +52,13 @@ async fn admins_manage_agents_in_the_dashboard(backend: Backend) {
         "!document.querySelector('#agents-page').hidden && document.querySelector('#inbox-panes').hidden && document.querySelectorAll('#agents-list tr').length === 2",
     )
     .await;
+    // Below the list, the servers: this one runs alone (no table of nodes).
+    dash.wait_for(
+        &mut b,
+        "the servers, single-node mode",
+        "document.querySelector('#cluster-summary').textContent.includes('single-node mode') && document.querySelector('#cluster-table').hidden",
+    )
+    .await;
 
     // Add one: the name is markup, shown as text; the password is shown once.
     dash.type_text(&mut b, "#agent-name", "<b>Nia</b> New")
