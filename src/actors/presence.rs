@@ -524,14 +524,21 @@ impl Handler<PickAgent> for Presence {
             .collect();
         let store = self.store.clone();
         let capacity = i64::from(msg.capacity);
+        // Cluster mode: every node rotates on its own, so each would start with the same
+        // agent; the fewest open conversations come first (the rotation breaks ties), which
+        // the shared database makes the same on every node.
+        let balance = self.shared.is_some();
         let fut = async move {
             let load = store
                 .read(queries::open_conversations_per_agent)
                 .await
                 .ok()?;
-            order
-                .into_iter()
-                .find(|a| load.get(a).copied().unwrap_or(0) < capacity)
+            let open = |a: &AgentId| load.get(a).copied().unwrap_or(0);
+            let mut order = order;
+            if balance {
+                order.sort_by_key(open);
+            }
+            order.into_iter().find(|a| open(a) < capacity)
         };
         Box::pin(fut.into_actor(self).map(|picked, act, _| {
             if picked.is_some() {
