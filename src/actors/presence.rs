@@ -295,7 +295,8 @@ impl Presence {
                 shared.reading_baseline = false;
                 match rows {
                     Ok(rows) => {
-                        shared.announcing = true;
+                        // Unless shard 0 went meanwhile: the next tick starts again if needed.
+                        shared.announcing = shared.epochs.of(Shard::FIRST).is_some();
                         shared.announced = rows
                             .into_iter()
                             .filter(|r| r.availability != Availability::Offline)
