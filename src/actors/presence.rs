@@ -200,10 +200,7 @@ impl Presence {
     fn changed(&mut self, single: impl FnOnce(&Self)) {
         match &self.shared {
             None => single(self),
-            Some(shared) => {
-                shared.link.set_mine(self.mine());
-                self.reconcile();
-            }
+            Some(_) => self.reconcile(),
         }
     }
 
@@ -235,17 +232,23 @@ impl Presence {
 
     /// Cluster mode: compares the merged view with what was announced; the announcer tells
     /// the difference. An "away" setting ends when its agent is connected nowhere.
+    /// This node's entry is put again if it changed (only the changed entry goes out).
     fn reconcile(&mut self) {
-        let merged = self.merged();
+        let Some(shared) = &self.shared else {
+            return;
+        };
+        let mut mine = self.mine();
+        let others = shared.others.values().map(|(n, _)| n);
+        let merged = Merged::of(std::iter::once(&mine).chain(others));
         let before = self.away.len();
         self.away.retain(|a| merged.availability.contains_key(a));
-        let mine = (self.away.len() != before).then(|| self.mine());
+        if self.away.len() != before {
+            mine.away = self.away.clone();
+        }
         let Some(shared) = self.shared.as_mut() else {
             return;
         };
-        if let Some(mine) = mine {
-            shared.link.set_mine(mine);
-        }
+        shared.link.set_mine(mine);
         let availability = changed_availability(&shared.announced, &merged.availability);
         let viewers = changed_viewers(&shared.announced_viewers, &merged.viewers);
         shared.announced_viewers = merged.viewers;
@@ -371,7 +374,7 @@ impl Handler<FromOthers> for Presence {
                     Availability::Away => self.away.insert(agent),
                     Availability::Online | Availability::Offline => self.away.remove(&agent),
                 };
-                self.changed(|_| {});
+                self.reconcile();
             }
         }
     }

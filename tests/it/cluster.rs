@@ -1988,23 +1988,7 @@ async fn presence_the_badge_and_assignment_span_the_nodes() {
     let admin = login(&client, bases[0], ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let view = settled(&client, bases[0], &admin, 3).await;
 
-    let resp = client
-        .post(format!("{}/api/agents", bases[0]))
-        .bearer_auth(&admin)
-        .json(&serde_json::json!({"email": "ana@test.local", "name": "Ana", "role": "agent"}))
-        .send()
-        .await
-        .unwrap();
-    let (status, added) = status_json(resp).await;
-    assert_eq!(status, 201, "{added}");
-    let ana_id = added["agent"]["id"].as_str().unwrap().to_owned();
-    let ana = login(
-        &client,
-        bases[1],
-        "ana@test.local",
-        added["password"].as_str().unwrap(),
-    )
-    .await;
+    let (ana_id, ana) = add_agent(&client, bases[0], &admin, "Ana", bases[1]).await;
 
     // Every frame the admin's socket on n3 receives, kept to count the announcements.
     let mut watcher = WsClient::connect(bases[2], &admin, None).await;
@@ -2075,23 +2059,7 @@ async fn presence_the_badge_and_assignment_span_the_nodes() {
     availability_everywhere(&client, &bases, &admin, &ana_id, "online").await;
 
     // Ben, the other agent, is on n3 only.
-    let resp = client
-        .post(format!("{}/api/agents", bases[0]))
-        .bearer_auth(&admin)
-        .json(&serde_json::json!({"email": "ben@test.local", "name": "Ben", "role": "agent"}))
-        .send()
-        .await
-        .unwrap();
-    let (status, added) = status_json(resp).await;
-    assert_eq!(status, 201, "{added}");
-    let ben_id = added["agent"]["id"].as_str().unwrap().to_owned();
-    let ben = login(
-        &client,
-        bases[2],
-        "ben@test.local",
-        added["password"].as_str().unwrap(),
-    )
-    .await;
+    let (ben_id, ben) = add_agent(&client, bases[0], &admin, "Ben", bases[2]).await;
     let mut ben_on3 = WsClient::connect(bases[2], &ben, None).await;
     ben_on3
         .until("ben's hello", Duration::from_secs(10), |f| {
@@ -2231,6 +2199,30 @@ async fn presence_the_badge_and_assignment_span_the_nodes() {
         .collect();
     assert_eq!(announced, ["online", "away", "offline"], "{seen:#?}");
     availability_everywhere(&client, &bases, &admin, &ana_id, "offline").await;
+}
+
+/// Adds the agent `name` (role `agent`, email `<name>@test.local`) through `base` as `admin`,
+/// and signs them in on `login_base`: their id and token.
+async fn add_agent(
+    client: &reqwest::Client,
+    base: &str,
+    admin: &str,
+    name: &str,
+    login_base: &str,
+) -> (String, String) {
+    let email = format!("{}@test.local", name.to_lowercase());
+    let resp = client
+        .post(format!("{base}/api/agents"))
+        .bearer_auth(admin)
+        .json(&serde_json::json!({"email": email, "name": name, "role": "agent"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, added) = status_json(resp).await;
+    assert_eq!(status, 201, "{added}");
+    let id = added["agent"]["id"].as_str().unwrap().to_owned();
+    let password = added["password"].as_str().unwrap();
+    (id, login(client, login_base, &email, password).await)
 }
 
 /// Waits (5 s at most) until every node's `GET /api/agents` gives `agent` this availability.
